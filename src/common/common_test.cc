@@ -1,0 +1,66 @@
+#include <gtest/gtest.h>
+
+#include "common/clock.h"
+#include "common/ids.h"
+#include "common/lake_config.h"
+#include "common/status.h"
+
+namespace loch {
+namespace {
+
+absl::StatusOr<int> Half(int x) {
+  if (x % 2 != 0) return absl::InvalidArgumentError("odd");
+  return x / 2;
+}
+
+absl::StatusOr<int> Quarter(int x) {
+  ASSIGN_OR_RETURN(int half, Half(x));
+  ASSIGN_OR_RETURN(int quarter, Half(half));
+  return quarter;
+}
+
+absl::Status CheckEven(int x) {
+  RETURN_IF_ERROR(Half(x).status());
+  return absl::OkStatus();
+}
+
+TEST(StatusMacros, PropagateErrorsAndValues) {
+  EXPECT_EQ(*Quarter(8), 2);
+  EXPECT_EQ(Quarter(6).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(CheckEven(2).ok());
+  EXPECT_FALSE(CheckEven(3).ok());
+}
+
+TEST(StatusMacros, AnnotateKeepsCode) {
+  absl::Status annotated = Annotate(absl::NotFoundError("no such key"), "reading x");
+  EXPECT_EQ(annotated.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(annotated.message(), "reading x: no such key");
+  EXPECT_TRUE(Annotate(absl::OkStatus(), "ctx").ok());
+}
+
+TEST(Clock, FormatsIso) {
+  EXPECT_EQ(FormatIsoMicros(0), "1970-01-01T00:00:00.000000Z");
+  EXPECT_EQ(FormatIsoMicros(1'700'000'000'123'456), "2023-11-14T22:13:20.123456Z");
+}
+
+TEST(Ids, UniqueAndPathSafe) {
+  std::string a = NewRandomId(), b = NewRandomId();
+  EXPECT_EQ(a.size(), 32u);
+  EXPECT_NE(a, b);
+  std::string t = NewTimeOrderedId();
+  EXPECT_EQ(t.find('/'), std::string::npos);
+}
+
+TEST(LakeConfig, FlagBeatsEnvironmentAndStateIsInside) {
+  setenv("LOCH_LAKE", "/tmp/from-env", 1);
+  auto from_flag = ResolveLakeLocation(std::string("/tmp/x/../flag-lake/"));
+  ASSERT_TRUE(from_flag.ok());
+  EXPECT_EQ(from_flag->root, "/tmp/flag-lake");
+  EXPECT_EQ(from_flag->state_dir, "/tmp/flag-lake/.loch");
+  auto from_env = ResolveLakeLocation(std::nullopt);
+  EXPECT_EQ(from_env->root, "/tmp/from-env");
+  unsetenv("LOCH_LAKE");
+}
+
+}  // namespace
+}  // namespace loch

@@ -1,0 +1,15 @@
+#pragma once
+// Identifiers: random, URL- and path-safe, sortable by creation time where it matters.
+
+#include <string>
+
+namespace loch {
+
+// A new 128-bit random identifier as 32 lowercase hex characters (from a CSPRNG).
+std::string NewRandomId();
+
+// A time-ordered identifier: "<yyyymmddThhmmssZ>-<12 hex random>", safe as a path segment.
+// Ids made later sort after ids made earlier (at second resolution).
+std::string NewTimeOrderedId();
+
+}  // namespace loch

@@ -1,0 +1,30 @@
+#pragma once
+// Small string helpers on std::string_view.
+//
+// Debian's Abseil is built with its own absl::string_view (not std::string_view), so absl's string
+// utilities do not accept std::string_view; loch uses fmt for formatting and these helpers instead.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace loch {
+
+// Splits `text` at every `separator`; "a//b" gives {"a", "", "b"}, "" gives {""}.
+std::vector<std::string_view> Split(std::string_view text, char separator);
+
+// Joins `parts` with `separator` between them.
+std::string Join(const std::vector<std::string>& parts, std::string_view separator);
+
+// Converts Abseil's string_view (e.g. absl::Status::message()) to the standard one.
+inline std::string_view ToStd(absl::string_view view) { return {view.data(), view.size()}; }
+
+// Quotes `identifier` for SQL: "name" with inner quotes doubled.
+std::string QuoteIdentifier(std::string_view identifier);
+
+// Quotes `text` as a SQL string literal: 'text' with inner quotes doubled.
+std::string QuoteLiteral(std::string_view text);
+
+}  // namespace loch

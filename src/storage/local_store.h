@@ -1,0 +1,57 @@
+#pragma once
+// LocalObjectStore: an ObjectStore over a local directory; object "a/b/c" is the file <root>/a/b/c.
+//
+// Guarantees beyond the interface:
+//   - Atomic, durable writes: data goes to a temporary file in the target folder, is fsynced, renamed
+//     (or hard-linked, for PutIfAbsent) into place, and the folder is fsynced.
+//   - Symlinks are never followed: every path component is opened with O_NOFOLLOW relative to the root's
+//     descriptor, so a symlink placed anywhere in the lake cannot redirect a read or a write outside it.
+//     Listing skips symlinks.
+//   - Keys whose first segment is ".loch" (the local state folder) are refused, and temporary files
+//     (".loch-tmp-*") are invisible to List.
+// Thread-safe; concurrent writers to the same key are serialised by the filesystem (last rename wins).
+
+#include <string>
+
+#include "storage/object_store.h"
+
+namespace loch {
+
+class LocalObjectStore final : public ObjectStore {
+ public:
+  // Opens (creating if needed) the directory `root`. Fails if it cannot be created or opened, or if
+  // `root` itself is a symlink.
+  static absl::StatusOr<std::unique_ptr<LocalObjectStore>> Open(const std::string& root);
+  ~LocalObjectStore() override;
+
+  absl::Status Put(std::string_view key, std::string_view data) override;
+  absl::Status PutIfAbsent(std::string_view key, std::string_view data) override;
+  absl::Status PutFile(std::string_view key, const std::string& local_path) override;
+  absl::StatusOr<std::string> Get(std::string_view key) override;
+  absl::StatusOr<std::string> GetRange(std::string_view key, uint64_t offset,
+                                       uint64_t length) override;
+  absl::StatusOr<ObjectInfo> Head(std::string_view key) override;
+  absl::StatusOr<ListPage> List(const ListOptions& options) override;
+  absl::Status Delete(std::string_view key) override;
+  std::optional<std::string> LocalPath(std::string_view key) const override;
+  std::string Describe() const override { return "file://" + root_; }
+
+  const std::string& root() const { return root_; }
+
+ private:
+  LocalObjectStore(std::string root, int root_fd) : root_(std::move(root)), root_fd_(root_fd) {}
+
+  // Writes `source` (bytes or a file) into a new temporary file in the key's folder, then publishes it
+  // with rename (replace) or link (if absent).
+  enum class Publish { kReplace, kIfAbsent };
+  struct Source {
+    std::string_view bytes;
+    const std::string* file_path = nullptr;
+  };
+  absl::Status Write(std::string_view key, const Source& source, Publish mode);
+
+  std::string root_;
+  int root_fd_;
+};
+
+}  // namespace loch

@@ -1,0 +1,51 @@
+#include "storage/object_store.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "fmt/format.h"
+#include "common/strings.h"
+
+namespace loch {
+
+absl::Status ValidateKey(std::string_view key) {
+  auto invalid = [&](std::string_view why) {
+    return absl::InvalidArgumentError(fmt::format("invalid object key \"{}\": {}", key, why));
+  };
+  if (key.empty()) return invalid("it is empty");
+  if (key.size() > 1024) return invalid("it is longer than 1024 bytes");
+  if (key.front() == '/') return invalid("it must be relative (no leading '/')");
+  if (key.back() == '/') return invalid("it must not end with '/'");
+  for (char c : key) {
+    if (c == '\0') return invalid("it contains a NUL byte");
+    if (c == '\\') return invalid("it contains a backslash");
+  }
+  for (std::string_view segment : Split(key, '/')) {
+    if (segment.empty()) return invalid("it contains an empty segment ('//')");
+    if (segment == "." || segment == "..") return invalid("it contains a '.' or '..' segment");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ObjectStore::PutFile(std::string_view key, const std::string& local_path) {
+  std::ifstream in(local_path, std::ios::binary);
+  if (!in) return absl::NotFoundError(fmt::format("cannot open local file \"{}\"", local_path));
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) return absl::DataLossError(fmt::format("error reading \"{}\"", local_path));
+  return Put(key, buffer.str());
+}
+
+absl::StatusOr<std::vector<ObjectInfo>> ListAll(ObjectStore& store, std::string_view prefix) {
+  std::vector<ObjectInfo> all;
+  ListOptions options;
+  options.prefix = std::string(prefix);
+  while (true) {
+    ASSIGN_OR_RETURN(ListPage page, store.List(options));
+    for (auto& object : page.objects) all.push_back(std::move(object));
+    if (page.next_token.empty()) return all;
+    options.continuation = page.next_token;
+  }
+}
+
+}  // namespace loch
