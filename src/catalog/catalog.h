@@ -1,0 +1,100 @@
+#pragma once
+// Catalog: the source of truth for what the lake holds.
+//
+// Commit semantics (optimistic concurrency):
+//   A writer reads a table (its current snapshot S), writes new data files to the object store, then
+//   calls Commit with base_snapshot = S. The commit succeeds only if the table is still at S; it then
+//   atomically records a new snapshot S' (parent S) with the added/removed files and an optional new
+//   schema version. If another writer committed first, Commit fails with Aborted ("conflict: ...") and
+//   changes nothing; the writer re-reads and retries (its data files can be reused).
+// Reads are consistent: ReadTable returns the schema and files of exactly one snapshot.
+// After each successful commit, subscribers receive a CommitEvent (see Subscribe).
+//
+// Error codes: NotFound (unknown database/table/snapshot; the message lists what exists),
+// AlreadyExists, InvalidArgument (bad names, bad schema), Aborted (commit conflict), Internal (storage).
+// Implementations are thread-safe. Every call names the Principal asking, for permission checks.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catalog/model.h"
+#include "common/principal.h"
+#include "common/status.h"
+
+namespace loch {
+
+// A change to one table, committed as one snapshot.
+struct TableCommit {
+  TableName table;
+  // The snapshot the writer based its change on. kCreate creates the table (it must not exist).
+  static constexpr int64_t kCreate = 0;
+  int64_t base_snapshot = kCreate;
+  std::string operation;            // "create", "append", "overwrite", "evolve", ...
+  std::string message;              // free text for the history
+  std::optional<Schema> new_schema; // required when creating; otherwise a new schema version
+  std::string location;             // required when creating: key prefix of the table's files
+  std::vector<DataFile> add_files;
+  std::vector<int64_t> remove_file_ids;
+  nlohmann::json summary = nlohmann::json::object();
+};
+
+struct CommitResult {
+  int64_t snapshot_id = 0;
+  int64_t schema_version = 0;
+};
+
+struct CommitEvent {
+  enum class Kind { kTableCreated, kSnapshotAdded };
+  Kind kind;
+  TableName table;
+  int64_t snapshot_id = 0;
+  int64_t schema_version = 0;
+  bool schema_changed = false;
+  std::string operation;
+};
+
+class Catalog {
+ public:
+  using Subscriber = std::function<void(const CommitEvent&)>;
+  virtual ~Catalog() = default;
+
+  virtual absl::StatusOr<std::vector<std::string>> ListDatabases(const Principal& who) = 0;
+  // Creates a database. AlreadyExists if it exists, unless `if_not_exists`.
+  virtual absl::Status CreateDatabase(const Principal& who, std::string_view name,
+                                      bool if_not_exists) = 0;
+
+  // Tables of `database` (all databases if nullopt) at their current snapshots, ordered by name.
+  virtual absl::StatusOr<std::vector<TableInfo>> ListTables(
+      const Principal& who, const std::optional<std::string>& database) = 0;
+
+  // The table at `at_snapshot` (its current snapshot if nullopt), with its live files.
+  virtual absl::StatusOr<TableSnapshot> ReadTable(const Principal& who, const TableName& table,
+                                                  std::optional<int64_t> at_snapshot) = 0;
+
+  // Commits `commit` atomically as described above.
+  virtual absl::StatusOr<CommitResult> Commit(const Principal& who, const TableCommit& commit) = 0;
+
+  // The table's snapshots, oldest first.
+  virtual absl::StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const Principal& who,
+                                                                   const TableName& table) = 0;
+  // The table's schema versions, oldest first.
+  virtual absl::StatusOr<std::vector<Schema>> ListSchemas(const Principal& who,
+                                                          const TableName& table) = 0;
+
+  // Files added and removed after snapshot `from` up to and including snapshot `to`.
+  virtual absl::StatusOr<FileChanges> ChangesBetween(const Principal& who, const TableName& table,
+                                                     int64_t from, int64_t to) = 0;
+
+  // Registers `subscriber` to be called after every successful commit through this Catalog object,
+  // on the committing thread, outside any catalog lock. Returns an id for Unsubscribe.
+  virtual int Subscribe(Subscriber subscriber) = 0;
+  virtual void Unsubscribe(int id) = 0;
+};
+
+// Opens (creating if needed) the SQLite catalog at `path` (WAL mode). The folder must exist.
+absl::StatusOr<std::unique_ptr<Catalog>> OpenSqliteCatalog(const std::string& path);
+
+}  // namespace loch

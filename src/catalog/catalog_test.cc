@@ -1,0 +1,264 @@
+#include "catalog/catalog.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "common/ids.h"
+#include "fmt/format.h"
+
+namespace loch {
+namespace {
+
+using ::testing::HasSubstr;
+
+class CatalogTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(testing::TempDir()) / ("loch-catalog-" + NewRandomId());
+    std::filesystem::create_directories(dir_);
+    catalog_ = Open();
+    ASSERT_TRUE(catalog_->CreateDatabase(admin_, "shop", false).ok());
+  }
+
+  std::unique_ptr<Catalog> Open() { return std::move(OpenSqliteCatalog(path())).value(); }
+  std::string path() const { return (dir_ / "catalog.sqlite").string(); }
+
+  static Schema OrdersSchema() {
+    Schema schema;
+    schema.columns = {{"order_id", "BIGINT"}, {"amount", "DOUBLE"}};
+    schema.partition_columns = {{"day", "DATE"}};
+    return schema;
+  }
+
+  static DataFile File(std::string key, int64_t rows, std::string day = "2026-11-01") {
+    DataFile file;
+    file.key = std::move(key);
+    file.format = "parquet";
+    file.size_bytes = 100;
+    file.row_count = rows;
+    file.partition_values = {{"day", day}};
+    file.stats = {ColumnStats{"amount", "1.5", "99.5", 0}};
+    return file;
+  }
+
+  CommitResult Create(const std::string& table = "orders") {
+    TableCommit commit;
+    commit.table = {"shop", table};
+    commit.operation = "create";
+    commit.new_schema = OrdersSchema();
+    commit.location = "tables/shop/" + table + "/";
+    auto result = catalog_->Commit(admin_, commit);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return *result;
+  }
+
+  absl::StatusOr<CommitResult> Append(Catalog& catalog, int64_t base, std::vector<DataFile> files) {
+    TableCommit commit;
+    commit.table = {"shop", "orders"};
+    commit.base_snapshot = base;
+    commit.operation = "append";
+    commit.add_files = std::move(files);
+    return catalog.Commit(admin_, commit);
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Catalog> catalog_;
+  Principal admin_ = Principal::LocalAdmin();
+};
+
+TEST_F(CatalogTest, CreateReadAppendRoundTrip) {
+  CommitResult created = Create();
+  EXPECT_EQ(created.schema_version, 1);
+  auto appended = Append(*catalog_, created.snapshot_id, {File("tables/shop/orders/day=2026-11-01/a.parquet", 10)});
+  ASSERT_TRUE(appended.ok()) << appended.status();
+
+  auto read = catalog_->ReadTable(admin_, {"shop", "orders"}, std::nullopt);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->table.current_snapshot, appended->snapshot_id);
+  EXPECT_EQ(read->snapshot.parent_id, created.snapshot_id);
+  EXPECT_EQ(read->snapshot.operation, "append");
+  EXPECT_EQ(read->snapshot.author, "admin");
+  ASSERT_EQ(read->files.size(), 1u);
+  const DataFile& file = read->files[0];
+  EXPECT_EQ(file.row_count, 10);
+  EXPECT_EQ(file.partition_values.at("day"), "2026-11-01");
+  ASSERT_EQ(file.stats.size(), 1u);
+  EXPECT_EQ(file.stats[0].max, "99.5");
+  EXPECT_EQ(read->table.schema.partition_columns[0].name, "day");
+  EXPECT_EQ(read->table.location, "tables/shop/orders/");
+}
+
+TEST_F(CatalogTest, StaleCommitFailsWithConflictAndChangesNothing) {
+  CommitResult created = Create();
+  auto other_writer = Open();  // a second connection, as another process would have
+  ASSERT_TRUE(Append(*other_writer, created.snapshot_id, {File("a", 1)}).ok());
+
+  auto stale = Append(*catalog_, created.snapshot_id, {File("b", 2)});
+  ASSERT_TRUE(absl::IsAborted(stale.status())) << stale.status();
+  EXPECT_THAT(std::string(stale.status().message()), HasSubstr("conflict"));
+
+  auto read = catalog_->ReadTable(admin_, {"shop", "orders"}, std::nullopt);
+  ASSERT_EQ(read->files.size(), 1u);
+  EXPECT_EQ(read->files[0].key, "a");
+  EXPECT_EQ(catalog_->ListSnapshots(admin_, {"shop", "orders"})->size(), 2u);
+}
+
+TEST_F(CatalogTest, ConcurrentWritersWithRetryLoseNothing) {
+  CommitResult created = Create();
+  constexpr int kWriters = 4, kCommitsEach = 15;
+  std::vector<std::thread> writers;
+  std::atomic<int> conflicts{0};
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      auto catalog = Open();
+      for (int i = 0; i < kCommitsEach; ++i) {
+        while (true) {
+          auto table = catalog->ReadTable(admin_, {"shop", "orders"}, std::nullopt);
+          ASSERT_TRUE(table.ok());
+          auto result = Append(*catalog, table->table.current_snapshot, {File(fmt::format("w{}-{}", w, i), 1)});
+          if (result.ok()) break;
+          ASSERT_TRUE(absl::IsAborted(result.status())) << result.status();
+          ++conflicts;
+        }
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  auto read = catalog_->ReadTable(admin_, {"shop", "orders"}, std::nullopt);
+  EXPECT_EQ(read->files.size(), static_cast<size_t>(kWriters * kCommitsEach));
+  auto snapshots = catalog_->ListSnapshots(admin_, {"shop", "orders"});
+  EXPECT_EQ(snapshots->size(), static_cast<size_t>(kWriters * kCommitsEach + 1));
+  // Each snapshot's parent is the one before it: a linear history, no lost update.
+  for (size_t i = 1; i < snapshots->size(); ++i) {
+    EXPECT_EQ((*snapshots)[i].parent_id, (*snapshots)[i - 1].snapshot_id);
+  }
+  (void)created;
+}
+
+TEST_F(CatalogTest, FailedCommitLeavesNoTrace) {
+  CommitResult created = Create();
+  auto first = Append(*catalog_, created.snapshot_id, {File("dup", 1)});
+  ASSERT_TRUE(first.ok());
+  // The second file of this commit is already registered: the whole commit fails, including "fresh".
+  auto failed = Append(*catalog_, first->snapshot_id, {File("fresh", 1), File("dup", 1)});
+  EXPECT_TRUE(absl::IsAlreadyExists(failed.status())) << failed.status();
+  auto read = catalog_->ReadTable(admin_, {"shop", "orders"}, std::nullopt);
+  EXPECT_EQ(read->table.current_snapshot, first->snapshot_id);
+  ASSERT_EQ(read->files.size(), 1u);
+  EXPECT_EQ(catalog_->ListSnapshots(admin_, {"shop", "orders"})->size(), 2u);
+}
+
+TEST_F(CatalogTest, TimeTravelAndChangesBetweenSnapshots) {
+  CommitResult created = Create();
+  auto s1 = Append(*catalog_, created.snapshot_id, {File("f1", 1), File("f2", 1)});
+  auto read1 = catalog_->ReadTable(admin_, {"shop", "orders"}, std::nullopt);
+  TableCommit overwrite;
+  overwrite.table = {"shop", "orders"};
+  overwrite.base_snapshot = s1->snapshot_id;
+  overwrite.operation = "overwrite";
+  overwrite.remove_file_ids = {read1->files[0].file_id};
+  overwrite.add_files = {File("f3", 1)};
+  auto s2 = catalog_->Commit(admin_, overwrite);
+  ASSERT_TRUE(s2.ok()) << s2.status();
+
+  auto at_s1 = catalog_->ReadTable(admin_, {"shop", "orders"}, s1->snapshot_id);
+  ASSERT_EQ(at_s1->files.size(), 2u);
+  EXPECT_EQ(at_s1->files[0].key, "f1");
+  auto now = catalog_->ReadTable(admin_, {"shop", "orders"}, std::nullopt);
+  ASSERT_EQ(now->files.size(), 2u);
+  EXPECT_EQ(now->files[0].key, "f2");
+  EXPECT_EQ(now->files[1].key, "f3");
+
+  auto changes = catalog_->ChangesBetween(admin_, {"shop", "orders"}, s1->snapshot_id, s2->snapshot_id);
+  ASSERT_TRUE(changes.ok());
+  ASSERT_EQ(changes->added.size(), 1u);
+  EXPECT_EQ(changes->added[0].key, "f3");
+  ASSERT_EQ(changes->removed.size(), 1u);
+  EXPECT_EQ(changes->removed[0].key, "f1");
+  auto all = catalog_->ChangesBetween(admin_, {"shop", "orders"}, 0, s2->snapshot_id);
+  EXPECT_EQ(all->added.size(), 3u);
+  EXPECT_TRUE(all->removed.empty());  // f1 was added and removed within the range
+}
+
+TEST_F(CatalogTest, SchemaEvolutionKeepsHistory) {
+  CommitResult created = Create();
+  Schema wider = OrdersSchema();
+  wider.columns.push_back(Column{"coupon", "VARCHAR", true, "added later", {{"source", "crawler"}}});
+  TableCommit evolve;
+  evolve.table = {"shop", "orders"};
+  evolve.base_snapshot = created.snapshot_id;
+  evolve.operation = "evolve";
+  evolve.new_schema = wider;
+  auto evolved = catalog_->Commit(admin_, evolve);
+  ASSERT_TRUE(evolved.ok());
+  EXPECT_EQ(evolved->schema_version, 2);
+  auto schemas = catalog_->ListSchemas(admin_, {"shop", "orders"});
+  ASSERT_EQ(schemas->size(), 2u);
+  EXPECT_EQ((*schemas)[0].columns.size(), 2u);
+  EXPECT_EQ((*schemas)[1].columns.back().metadata["source"], "crawler");
+  EXPECT_EQ(catalog_->ReadTable(admin_, {"shop", "orders"}, created.snapshot_id)->table.schema.version, 1);
+  EXPECT_EQ(catalog_->ReadTable(admin_, {"shop", "orders"}, std::nullopt)->table.schema.version, 2);
+}
+
+TEST_F(CatalogTest, UnknownNamesListWhatExists) {
+  Create("orders");
+  Create("deals");
+  auto missing = catalog_->ReadTable(admin_, {"shop", "ordrs"}, std::nullopt);
+  ASSERT_TRUE(absl::IsNotFound(missing.status()));
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("tables: shop.deals, shop.orders"));
+  auto no_db = catalog_->ReadTable(admin_, {"shp", "orders"}, std::nullopt);
+  EXPECT_THAT(std::string(no_db.status().message()), HasSubstr("databases: shop"));
+  EXPECT_TRUE(absl::IsAlreadyExists(catalog_->CreateDatabase(admin_, "shop", false)));
+  EXPECT_TRUE(catalog_->CreateDatabase(admin_, "shop", true).ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(catalog_->CreateDatabase(admin_, "Bad-Name", false)));
+  EXPECT_TRUE(absl::IsInvalidArgument(TableName::Parse("nodot").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(TableName::Parse("a.b.c").status()));
+  EXPECT_EQ(TableName::Parse("shop.orders")->table, "orders");
+}
+
+TEST_F(CatalogTest, CreatingAnExistingTableFails) {
+  Create();
+  TableCommit again;
+  again.table = {"shop", "orders"};
+  again.operation = "create";
+  again.new_schema = OrdersSchema();
+  again.location = "x/";
+  EXPECT_TRUE(absl::IsAlreadyExists(catalog_->Commit(admin_, again).status()));
+  Schema bad;
+  bad.columns = {{"a", "INT"}, {"a", "INT"}};
+  again.table.table = "other";
+  again.new_schema = bad;
+  EXPECT_TRUE(absl::IsInvalidArgument(catalog_->Commit(admin_, again).status()));
+  EXPECT_EQ(catalog_->ListTables(admin_, std::nullopt)->size(), 1u);
+}
+
+TEST_F(CatalogTest, SubscribersHearEveryCommit) {
+  std::vector<CommitEvent> events;
+  int id = catalog_->Subscribe([&](const CommitEvent& event) { events.push_back(event); });
+  CommitResult created = Create();
+  ASSERT_TRUE(Append(*catalog_, created.snapshot_id, {File("x", 1)}).ok());
+  catalog_->Unsubscribe(id);
+  Create("later");
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kind, CommitEvent::Kind::kTableCreated);
+  EXPECT_TRUE(events[0].schema_changed);
+  EXPECT_EQ(events[1].kind, CommitEvent::Kind::kSnapshotAdded);
+  EXPECT_EQ(events[1].operation, "append");
+  EXPECT_EQ(events[1].table.table, "orders");
+}
+
+TEST_F(CatalogTest, StatePersistsAcrossReopen) {
+  CommitResult created = Create();
+  ASSERT_TRUE(Append(*catalog_, created.snapshot_id, {File("persist", 7)}).ok());
+  catalog_.reset();
+  auto reopened = Open();
+  auto tables = reopened->ListTables(admin_, std::string("shop"));
+  ASSERT_EQ(tables->size(), 1u);
+  EXPECT_EQ(reopened->ReadTable(admin_, {"shop", "orders"}, std::nullopt)->files[0].row_count, 7);
+}
+
+}  // namespace
+}  // namespace loch

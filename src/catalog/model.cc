@@ -1,0 +1,44 @@
+#include "catalog/model.h"
+
+#include "fmt/format.h"
+
+namespace loch {
+
+absl::Status ValidateIdentifier(std::string_view name, std::string_view what) {
+  auto invalid = [&](std::string_view why) {
+    return absl::InvalidArgumentError(fmt::format(
+        "invalid {} name \"{}\": {} (use lowercase letters, digits and '_', not starting with a digit)",
+        what, name, why));
+  };
+  if (name.empty()) return invalid("it is empty");
+  if (name.size() > 64) return invalid("it is longer than 64 characters");
+  if (name[0] >= '0' && name[0] <= '9') return invalid("it starts with a digit");
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return invalid(fmt::format("'{}' is not allowed", c));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TableName> TableName::Parse(std::string_view text) {
+  size_t dot = text.find('.');
+  if (dot == std::string_view::npos || text.find('.', dot + 1) != std::string_view::npos) {
+    return absl::InvalidArgumentError(
+        fmt::format("table name \"{}\" must have the form DATABASE.TABLE, e.g. shop.orders", text));
+  }
+  TableName name{std::string(text.substr(0, dot)), std::string(text.substr(dot + 1))};
+  RETURN_IF_ERROR(ValidateIdentifier(name.database, "database"));
+  RETURN_IF_ERROR(ValidateIdentifier(name.table, "table"));
+  return name;
+}
+
+const Column* Schema::Find(std::string_view name) const {
+  for (const auto* list : {&columns, &partition_columns}) {
+    for (const Column& column : *list) {
+      if (column.name == name) return &column;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace loch

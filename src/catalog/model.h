@@ -1,0 +1,114 @@
+#pragma once
+// The catalog's data model: databases hold tables; a table is a sequence of snapshots; a snapshot is a
+// set of data files (with partition values and column statistics) read through one schema version.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "nlohmann/json.hpp"
+
+namespace loch {
+
+// "db.table". Both parts are identifiers: lowercase letters, digits and '_', not starting with a digit,
+// at most 64 characters.
+struct TableName {
+  std::string database;
+  std::string table;
+
+  std::string ToString() const { return database + "." + table; }
+  bool operator==(const TableName&) const = default;
+  auto operator<=>(const TableName&) const = default;
+
+  // Parses "db.table"; InvalidArgument naming the problem otherwise.
+  static absl::StatusOr<TableName> Parse(std::string_view text);
+};
+
+// InvalidArgument unless `name` is a valid database or table identifier (see TableName).
+absl::Status ValidateIdentifier(std::string_view name, std::string_view what);
+
+struct Column {
+  Column() = default;
+  Column(std::string name_in, std::string type_in, bool nullable_in = true, std::string comment_in = "",
+         nlohmann::json metadata_in = nlohmann::json::object())
+      : name(std::move(name_in)),
+        type(std::move(type_in)),
+        nullable(nullable_in),
+        comment(std::move(comment_in)),
+        metadata(std::move(metadata_in)) {}
+
+  std::string name;
+  std::string type;  // a DuckDB type name, e.g. "BIGINT", "VARCHAR", "STRUCT(a INTEGER)"
+  bool nullable = true;
+  std::string comment;
+  nlohmann::json metadata = nlohmann::json::object();  // free-form, e.g. a detected datetime format
+
+  bool operator==(const Column&) const = default;
+};
+
+// One immutable version of a table's schema. Partition columns are not stored in the data files; their
+// values come from each file's partition values (Hive-style `key=value` folders).
+struct Schema {
+  int64_t version = 0;  // 1, 2, ... per table; 0 before the catalog assigns it
+  std::vector<Column> columns;
+  std::vector<Column> partition_columns;
+
+  const Column* Find(std::string_view name) const;
+};
+
+struct ColumnStats {
+  std::string column;
+  std::optional<std::string> min;  // as text, cast from the column's type
+  std::optional<std::string> max;
+  int64_t null_count = -1;         // -1 when unknown
+};
+
+struct DataFile {
+  int64_t file_id = 0;         // assigned by the catalog on commit
+  std::string key;             // object key in the lake
+  std::string format;          // "parquet", "json" (NDJSON or array), "csv"
+  std::string compression;     // "", "gzip", "zstd"
+  int64_t size_bytes = 0;
+  int64_t row_count = -1;      // -1 when unknown
+  std::map<std::string, std::string> partition_values;
+  std::vector<ColumnStats> stats;
+  int64_t added_snapshot = 0;  // assigned by the catalog on commit
+};
+
+struct SnapshotInfo {
+  int64_t snapshot_id = 0;
+  std::optional<int64_t> parent_id;  // the table's previous snapshot
+  int64_t committed_micros = 0;
+  std::string operation;  // "create", "append", "overwrite", "evolve", ...
+  std::string author;     // the principal's name
+  std::string message;
+  nlohmann::json summary = nlohmann::json::object();  // e.g. files/rows added
+  int64_t schema_version = 0;
+};
+
+struct TableInfo {
+  int64_t table_id = 0;
+  TableName name;
+  std::string location;  // key prefix of the table's files, e.g. "raw/shop/orders/"
+  int64_t created_micros = 0;
+  int64_t current_snapshot = 0;
+  Schema schema;  // the schema of `current_snapshot`
+};
+
+// A consistent view of one table at one snapshot: its schema and exactly the files live at that snapshot.
+struct TableSnapshot {
+  TableInfo table;
+  SnapshotInfo snapshot;
+  std::vector<DataFile> files;
+};
+
+// The files that became live or stopped being live between two snapshots (from, to].
+struct FileChanges {
+  std::vector<DataFile> added;
+  std::vector<DataFile> removed;
+};
+
+}  // namespace loch

@@ -1,0 +1,578 @@
+// SQLite implementation of Catalog. The tables follow DuckLake's idea: every table and data-file row
+// carries begin_snapshot/end_snapshot, so "the table at snapshot S" and "changes between snapshots" are
+// range predicates. Snapshot ids are global and increasing; each snapshot belongs to one table.
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+
+#include "catalog/catalog.h"
+#include "catalog/sqlite_db.h"
+#include "common/clock.h"
+#include "common/strings.h"
+#include "fmt/format.h"
+
+namespace loch {
+namespace {
+
+using sqlite::Statement;
+
+constexpr std::string_view kSchemaDdl = R"sql(
+CREATE TABLE IF NOT EXISTS catalog_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT OR IGNORE INTO catalog_meta VALUES ('format_version', '1');
+CREATE TABLE IF NOT EXISTS databases(
+  database_id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  created_micros INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tables(
+  table_id INTEGER PRIMARY KEY,
+  database_id INTEGER NOT NULL REFERENCES databases(database_id),
+  name TEXT NOT NULL,
+  location TEXT NOT NULL,
+  created_micros INTEGER NOT NULL,
+  current_snapshot INTEGER NOT NULL,
+  begin_snapshot INTEGER NOT NULL,
+  end_snapshot INTEGER);
+CREATE UNIQUE INDEX IF NOT EXISTS tables_live_name ON tables(database_id, name)
+  WHERE end_snapshot IS NULL;
+CREATE TABLE IF NOT EXISTS snapshots(
+  snapshot_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  table_id INTEGER NOT NULL,
+  parent_id INTEGER,
+  committed_micros INTEGER NOT NULL,
+  operation TEXT NOT NULL,
+  author TEXT NOT NULL,
+  message TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  schema_version INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS snapshots_by_table ON snapshots(table_id, snapshot_id);
+CREATE TABLE IF NOT EXISTS schema_versions(
+  table_id INTEGER NOT NULL,
+  schema_version INTEGER NOT NULL,
+  begin_snapshot INTEGER NOT NULL,
+  columns TEXT NOT NULL,
+  partition_columns TEXT NOT NULL,
+  PRIMARY KEY(table_id, schema_version));
+CREATE TABLE IF NOT EXISTS data_files(
+  file_id INTEGER PRIMARY KEY,
+  table_id INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  format TEXT NOT NULL,
+  compression TEXT NOT NULL,
+  size_bytes INTEGER NOT NULL,
+  row_count INTEGER NOT NULL,
+  partition_values TEXT NOT NULL,
+  begin_snapshot INTEGER NOT NULL,
+  end_snapshot INTEGER);
+CREATE INDEX IF NOT EXISTS data_files_by_table ON data_files(table_id, begin_snapshot);
+CREATE UNIQUE INDEX IF NOT EXISTS data_files_live_key ON data_files(key) WHERE end_snapshot IS NULL;
+CREATE TABLE IF NOT EXISTS file_column_stats(
+  file_id INTEGER NOT NULL,
+  column_name TEXT NOT NULL,
+  min_value TEXT,
+  max_value TEXT,
+  null_count INTEGER NOT NULL,
+  PRIMARY KEY(file_id, column_name)) WITHOUT ROWID;
+)sql";
+
+nlohmann::json ColumnsToJson(const std::vector<Column>& columns) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Column& c : columns) {
+    out.push_back({{"name", c.name},
+                   {"type", c.type},
+                   {"nullable", c.nullable},
+                   {"comment", c.comment},
+                   {"metadata", c.metadata}});
+  }
+  return out;
+}
+
+std::vector<Column> ColumnsFromJson(const std::string& text) {
+  std::vector<Column> columns;
+  for (const auto& c : nlohmann::json::parse(text)) {
+    columns.push_back(Column{c.at("name"), c.at("type"), c.value("nullable", true),
+                             c.value("comment", ""), c.value("metadata", nlohmann::json::object())});
+  }
+  return columns;
+}
+
+absl::Status ValidateSchema(const Schema& schema) {
+  if (schema.columns.empty() && schema.partition_columns.empty()) {
+    return absl::InvalidArgumentError("a table needs at least one column");
+  }
+  std::map<std::string, int> seen;
+  for (const auto* list : {&schema.columns, &schema.partition_columns}) {
+    for (const Column& column : *list) {
+      if (column.name.empty()) return absl::InvalidArgumentError("a column name is empty");
+      if (column.type.empty()) {
+        return absl::InvalidArgumentError(fmt::format("column \"{}\" has no type", column.name));
+      }
+      if (++seen[column.name] > 1) {
+        return absl::InvalidArgumentError(fmt::format("column \"{}\" appears twice", column.name));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// BEGIN ... COMMIT, rolled back unless Commit() succeeded.
+class Transaction {
+ public:
+  Transaction(sqlite3* db, bool write) : db_(db) {
+    status_ = sqlite::Exec(db, write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
+  }
+  ~Transaction() {
+    if (status_.ok() && !done_) sqlite::Exec(db_, "ROLLBACK").IgnoreError();
+  }
+  const absl::Status& status() const { return status_; }
+  absl::Status Commit() {
+    done_ = true;
+    return sqlite::Exec(db_, "COMMIT");
+  }
+
+ private:
+  sqlite3* db_;
+  absl::Status status_;
+  bool done_ = false;
+};
+
+class SqliteCatalog final : public Catalog {
+ public:
+  explicit SqliteCatalog(sqlite3* db) : db_(db) {}
+  ~SqliteCatalog() override { sqlite3_close_v2(db_); }
+
+  absl::Status Initialize() {
+    RETURN_IF_ERROR(sqlite::Exec(db_, "PRAGMA journal_mode=WAL"));
+    RETURN_IF_ERROR(sqlite::Exec(db_, "PRAGMA synchronous=FULL"));
+    sqlite3_busy_timeout(db_, 10000);
+    Transaction txn(db_, /*write=*/true);
+    RETURN_IF_ERROR(txn.status());
+    RETURN_IF_ERROR(sqlite::Exec(db_, kSchemaDdl));
+    return txn.Commit();
+  }
+
+  absl::StatusOr<std::vector<std::string>> ListDatabases(const Principal&) override {
+    std::lock_guard lock(mu_);
+    return DatabaseNames();
+  }
+
+  absl::Status CreateDatabase(const Principal&, std::string_view name, bool if_not_exists) override {
+    RETURN_IF_ERROR(ValidateIdentifier(name, "database"));
+    std::lock_guard lock(mu_);
+    Statement insert(db_, "INSERT INTO databases(name, created_micros) VALUES (?, ?) ON CONFLICT DO NOTHING");
+    RETURN_IF_ERROR(insert.Bind(1, name).Bind(2, NowMicros()).Run());
+    if (sqlite3_changes(db_) == 0 && !if_not_exists) {
+      return absl::AlreadyExistsError(fmt::format("database \"{}\" already exists", name));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<TableInfo>> ListTables(const Principal&,
+                                                    const std::optional<std::string>& database) override {
+    std::lock_guard lock(mu_);
+    Transaction txn(db_, /*write=*/false);
+    RETURN_IF_ERROR(txn.status());
+    if (database.has_value()) RETURN_IF_ERROR(DatabaseId(*database).status());
+    Statement query(db_, R"sql(
+      SELECT t.table_id, d.name, t.name, t.location, t.created_micros, t.current_snapshot
+      FROM tables t JOIN databases d USING (database_id)
+      WHERE t.end_snapshot IS NULL AND (?1 IS NULL OR d.name = ?1)
+      ORDER BY d.name, t.name)sql");
+    query.Bind(1, database);
+    std::vector<TableInfo> tables;
+    while (query.Step()) tables.push_back(TableFromRow(query));
+    RETURN_IF_ERROR(query.status());
+    for (TableInfo& table : tables) {
+      ASSIGN_OR_RETURN(table.schema, SchemaAt(table.table_id, table.current_snapshot));
+    }
+    RETURN_IF_ERROR(txn.Commit());
+    return tables;
+  }
+
+  absl::StatusOr<TableSnapshot> ReadTable(const Principal&, const TableName& name,
+                                          std::optional<int64_t> at_snapshot) override {
+    std::lock_guard lock(mu_);
+    Transaction txn(db_, /*write=*/false);
+    RETURN_IF_ERROR(txn.status());
+    TableSnapshot result;
+    ASSIGN_OR_RETURN(result.table, FindTable(name, at_snapshot));
+    const int64_t at = at_snapshot.value_or(result.table.current_snapshot);
+    ASSIGN_OR_RETURN(result.snapshot, LatestSnapshotAtOrBefore(result.table.table_id, at));
+    ASSIGN_OR_RETURN(result.table.schema, SchemaAt(result.table.table_id, at));
+    ASSIGN_OR_RETURN(result.files, FilesWhere(result.table.table_id,
+                                              "begin_snapshot <= ?2 AND (end_snapshot IS NULL OR end_snapshot > ?2)",
+                                              at, at));
+    RETURN_IF_ERROR(txn.Commit());
+    return result;
+  }
+
+  absl::StatusOr<CommitResult> Commit(const Principal& who, const TableCommit& commit) override {
+    RETURN_IF_ERROR(ValidateIdentifier(commit.table.database, "database"));
+    RETURN_IF_ERROR(ValidateIdentifier(commit.table.table, "table"));
+    if (commit.new_schema.has_value()) RETURN_IF_ERROR(ValidateSchema(*commit.new_schema));
+    const bool creating = commit.base_snapshot == TableCommit::kCreate;
+    if (creating && (!commit.new_schema.has_value() || commit.location.empty())) {
+      return absl::InvalidArgumentError("creating a table needs a schema and a location");
+    }
+    CommitEvent event;
+    CommitResult result;
+    {
+      std::lock_guard lock(mu_);
+      Transaction txn(db_, /*write=*/true);
+      RETURN_IF_ERROR(txn.status());
+      ASSIGN_OR_RETURN(result, CommitLocked(who, commit));
+      RETURN_IF_ERROR(txn.Commit());
+      event = CommitEvent{creating ? CommitEvent::Kind::kTableCreated : CommitEvent::Kind::kSnapshotAdded,
+                          commit.table, result.snapshot_id, result.schema_version,
+                          commit.new_schema.has_value(), commit.operation};
+    }
+    Publish(event);
+    return result;
+  }
+
+  absl::StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const Principal&, const TableName& name) override {
+    std::lock_guard lock(mu_);
+    Transaction txn(db_, /*write=*/false);
+    RETURN_IF_ERROR(txn.status());
+    ASSIGN_OR_RETURN(TableInfo table, FindTable(name, std::nullopt));
+    Statement query(db_, std::string(kSnapshotColumns) + " WHERE table_id = ? ORDER BY snapshot_id");
+    query.Bind(1, table.table_id);
+    std::vector<SnapshotInfo> snapshots;
+    while (query.Step()) snapshots.push_back(SnapshotFromRow(query));
+    RETURN_IF_ERROR(query.status());
+    RETURN_IF_ERROR(txn.Commit());
+    return snapshots;
+  }
+
+  absl::StatusOr<std::vector<Schema>> ListSchemas(const Principal&, const TableName& name) override {
+    std::lock_guard lock(mu_);
+    Transaction txn(db_, /*write=*/false);
+    RETURN_IF_ERROR(txn.status());
+    ASSIGN_OR_RETURN(TableInfo table, FindTable(name, std::nullopt));
+    Statement query(db_, "SELECT schema_version, columns, partition_columns FROM schema_versions "
+                         "WHERE table_id = ? ORDER BY schema_version");
+    query.Bind(1, table.table_id);
+    std::vector<Schema> schemas;
+    while (query.Step()) schemas.push_back(SchemaFromRow(query));
+    RETURN_IF_ERROR(query.status());
+    RETURN_IF_ERROR(txn.Commit());
+    return schemas;
+  }
+
+  absl::StatusOr<FileChanges> ChangesBetween(const Principal&, const TableName& name, int64_t from,
+                                             int64_t to) override {
+    if (from > to) {
+      return absl::InvalidArgumentError(fmt::format("snapshot range ({}, {}] is empty: from > to", from, to));
+    }
+    std::lock_guard lock(mu_);
+    Transaction txn(db_, /*write=*/false);
+    RETURN_IF_ERROR(txn.status());
+    ASSIGN_OR_RETURN(TableInfo table, FindTable(name, std::nullopt));
+    FileChanges changes;
+    ASSIGN_OR_RETURN(changes.added, FilesWhere(table.table_id, "begin_snapshot > ?2 AND begin_snapshot <= ?3",
+                                               from, to));
+    ASSIGN_OR_RETURN(changes.removed,
+                     FilesWhere(table.table_id,
+                                "begin_snapshot <= ?2 AND end_snapshot > ?2 AND end_snapshot <= ?3", from, to));
+    RETURN_IF_ERROR(txn.Commit());
+    return changes;
+  }
+
+  int Subscribe(Subscriber subscriber) override {
+    std::lock_guard lock(subscribers_mu_);
+    int id = next_subscriber_id_++;
+    subscribers_[id] = std::move(subscriber);
+    return id;
+  }
+
+  void Unsubscribe(int id) override {
+    std::lock_guard lock(subscribers_mu_);
+    subscribers_.erase(id);
+  }
+
+ private:
+  static constexpr std::string_view kSnapshotColumns =
+      "SELECT snapshot_id, parent_id, committed_micros, operation, author, message, summary, "
+      "schema_version FROM snapshots";
+  static constexpr std::string_view kFileColumns =
+      "SELECT file_id, key, format, compression, size_bytes, row_count, partition_values, "
+      "begin_snapshot FROM data_files";
+
+  // Must hold mu_ inside a write transaction.
+  absl::StatusOr<CommitResult> CommitLocked(const Principal& who, const TableCommit& commit) {
+    const bool creating = commit.base_snapshot == TableCommit::kCreate;
+    ASSIGN_OR_RETURN(int64_t database_id, DatabaseId(commit.table.database));
+    auto existing = FindTable(commit.table, std::nullopt);
+    if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
+
+    int64_t table_id = 0;
+    int64_t schema_version = 1;
+    std::optional<int64_t> parent;
+    if (creating) {
+      if (existing.ok()) {
+        return absl::AlreadyExistsError(fmt::format("table {} already exists", commit.table.ToString()));
+      }
+      Statement insert(db_, "INSERT INTO tables(database_id, name, location, created_micros, current_snapshot, "
+                            "begin_snapshot) VALUES (?, ?, ?, ?, 0, 0)");
+      RETURN_IF_ERROR(insert.Bind(1, database_id)
+                          .Bind(2, commit.table.table)
+                          .Bind(3, commit.location)
+                          .Bind(4, NowMicros())
+                          .Run());
+      table_id = sqlite3_last_insert_rowid(db_);
+    } else {
+      if (!existing.ok()) return existing.status();
+      if (existing->current_snapshot != commit.base_snapshot) {
+        return absl::AbortedError(fmt::format(
+            "conflict: table {} is at snapshot {} but this commit was based on snapshot {}; another writer "
+            "committed first. Re-read the table and retry.",
+            commit.table.ToString(), existing->current_snapshot, commit.base_snapshot));
+      }
+      table_id = existing->table_id;
+      parent = existing->current_snapshot;
+      schema_version = existing->schema.version + (commit.new_schema.has_value() ? 1 : 0);
+    }
+
+    Statement snapshot(db_, "INSERT INTO snapshots(table_id, parent_id, committed_micros, operation, author, "
+                            "message, summary, schema_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    snapshot.Bind(1, table_id).Bind(3, NowMicros()).Bind(4, commit.operation).Bind(5, who.name);
+    if (parent.has_value()) snapshot.Bind(2, *parent); else snapshot.BindNull(2);
+    RETURN_IF_ERROR(snapshot.Bind(6, commit.message).Bind(7, commit.summary.dump()).Bind(8, schema_version).Run());
+    const int64_t snapshot_id = sqlite3_last_insert_rowid(db_);
+
+    if (creating) {
+      Statement begin(db_, "UPDATE tables SET begin_snapshot = ? WHERE table_id = ?");
+      RETURN_IF_ERROR(begin.Bind(1, snapshot_id).Bind(2, table_id).Run());
+    }
+    if (commit.new_schema.has_value()) {
+      Statement insert(db_, "INSERT INTO schema_versions VALUES (?, ?, ?, ?, ?)");
+      RETURN_IF_ERROR(insert.Bind(1, table_id)
+                          .Bind(2, schema_version)
+                          .Bind(3, snapshot_id)
+                          .Bind(4, ColumnsToJson(commit.new_schema->columns).dump())
+                          .Bind(5, ColumnsToJson(commit.new_schema->partition_columns).dump())
+                          .Run());
+    }
+    for (int64_t file_id : commit.remove_file_ids) {
+      Statement remove(db_, "UPDATE data_files SET end_snapshot = ? WHERE file_id = ? AND table_id = ? "
+                            "AND end_snapshot IS NULL");
+      RETURN_IF_ERROR(remove.Bind(1, snapshot_id).Bind(2, file_id).Bind(3, table_id).Run());
+      if (sqlite3_changes(db_) != 1) {
+        return absl::AbortedError(fmt::format(
+            "conflict: file {} is no longer part of table {}; re-read the table and retry", file_id,
+            commit.table.ToString()));
+      }
+    }
+    for (const DataFile& file : commit.add_files) RETURN_IF_ERROR(InsertFile(table_id, snapshot_id, file));
+
+    Statement advance(db_, "UPDATE tables SET current_snapshot = ? WHERE table_id = ?");
+    RETURN_IF_ERROR(advance.Bind(1, snapshot_id).Bind(2, table_id).Run());
+    return CommitResult{snapshot_id, schema_version};
+  }
+
+  absl::Status InsertFile(int64_t table_id, int64_t snapshot_id, const DataFile& file) {
+    if (file.key.empty()) return absl::InvalidArgumentError("a data file has an empty key");
+    nlohmann::json partitions(file.partition_values);
+    Statement insert(db_, "INSERT INTO data_files(table_id, key, format, compression, size_bytes, row_count, "
+                          "partition_values, begin_snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    absl::Status inserted = insert.Bind(1, table_id)
+                                .Bind(2, file.key)
+                                .Bind(3, file.format)
+                                .Bind(4, file.compression)
+                                .Bind(5, file.size_bytes)
+                                .Bind(6, file.row_count)
+                                .Bind(7, partitions.dump())
+                                .Bind(8, snapshot_id)
+                                .Run();
+    if (absl::IsAlreadyExists(inserted)) {
+      return absl::AlreadyExistsError(fmt::format("file \"{}\" is already registered in the catalog", file.key));
+    }
+    RETURN_IF_ERROR(inserted);
+    const int64_t file_id = sqlite3_last_insert_rowid(db_);
+    for (const ColumnStats& stats : file.stats) {
+      Statement stat(db_, "INSERT OR REPLACE INTO file_column_stats VALUES (?, ?, ?, ?, ?)");
+      RETURN_IF_ERROR(stat.Bind(1, file_id)
+                          .Bind(2, stats.column)
+                          .Bind(3, stats.min)
+                          .Bind(4, stats.max)
+                          .Bind(5, stats.null_count)
+                          .Run());
+    }
+    return absl::OkStatus();
+  }
+
+  void Publish(const CommitEvent& event) {
+    std::vector<Subscriber> subscribers;
+    {
+      std::lock_guard lock(subscribers_mu_);
+      for (auto& [id, subscriber] : subscribers_) subscribers.push_back(subscriber);
+    }
+    for (auto& subscriber : subscribers) subscriber(event);
+  }
+
+  std::vector<std::string> DatabaseNamesOrEmpty() {
+    auto names = DatabaseNames();
+    return names.ok() ? *names : std::vector<std::string>{};
+  }
+
+  absl::StatusOr<std::vector<std::string>> DatabaseNames() {
+    Statement query(db_, "SELECT name FROM databases ORDER BY name");
+    std::vector<std::string> names;
+    while (query.Step()) names.push_back(query.Text(0));
+    RETURN_IF_ERROR(query.status());
+    return names;
+  }
+
+  absl::StatusOr<int64_t> DatabaseId(std::string_view name) {
+    Statement query(db_, "SELECT database_id FROM databases WHERE name = ?");
+    query.Bind(1, name);
+    if (query.Step()) return query.Int(0);
+    RETURN_IF_ERROR(query.status());
+    std::vector<std::string> names = DatabaseNamesOrEmpty();
+    return absl::NotFoundError(fmt::format("unknown database \"{}\"; {}", name,
+                                           names.empty() ? "the lake has no databases yet"
+                                                         : "databases: " + Join(names, ", ")));
+  }
+
+  static TableInfo TableFromRow(const Statement& row) {
+    TableInfo table;
+    table.table_id = row.Int(0);
+    table.name = TableName{row.Text(1), row.Text(2)};
+    table.location = row.Text(3);
+    table.created_micros = row.Int(4);
+    table.current_snapshot = row.Int(5);
+    return table;
+  }
+
+  // The table named `name` as of `at_snapshot` (live now if nullopt), with its schema at that point.
+  absl::StatusOr<TableInfo> FindTable(const TableName& name, std::optional<int64_t> at_snapshot) {
+    ASSIGN_OR_RETURN(int64_t database_id, DatabaseId(name.database));
+    Statement query(db_, R"sql(
+      SELECT t.table_id, d.name, t.name, t.location, t.created_micros, t.current_snapshot
+      FROM tables t JOIN databases d USING (database_id)
+      WHERE t.database_id = ?1 AND t.name = ?2 AND
+        (CASE WHEN ?3 IS NULL THEN t.end_snapshot IS NULL
+              ELSE t.begin_snapshot <= ?3 AND (t.end_snapshot IS NULL OR t.end_snapshot > ?3) END))sql");
+    query.Bind(1, database_id).Bind(2, name.table);
+    if (at_snapshot.has_value()) query.Bind(3, *at_snapshot); else query.BindNull(3);
+    if (query.Step()) {
+      TableInfo table = TableFromRow(query);
+      ASSIGN_OR_RETURN(table.schema, SchemaAt(table.table_id, at_snapshot.value_or(table.current_snapshot)));
+      return table;
+    }
+    RETURN_IF_ERROR(query.status());
+    if (at_snapshot.has_value()) {
+      return absl::NotFoundError(
+          fmt::format("table {} did not exist at snapshot {}", name.ToString(), *at_snapshot));
+    }
+    Statement names(db_, "SELECT name FROM tables WHERE database_id = ? AND end_snapshot IS NULL ORDER BY name");
+    names.Bind(1, database_id);
+    std::vector<std::string> existing;
+    while (names.Step()) existing.push_back(name.database + "." + names.Text(0));
+    return absl::NotFoundError(fmt::format("unknown table {}; {}", name.ToString(),
+                                           existing.empty() ? "database " + name.database + " has no tables"
+                                                            : "tables: " + Join(existing, ", ")));
+  }
+
+  static Schema SchemaFromRow(const Statement& row) {
+    Schema schema;
+    schema.version = row.Int(0);
+    schema.columns = ColumnsFromJson(row.Text(1));
+    schema.partition_columns = ColumnsFromJson(row.Text(2));
+    return schema;
+  }
+
+  absl::StatusOr<Schema> SchemaAt(int64_t table_id, int64_t snapshot) {
+    Statement query(db_, "SELECT schema_version, columns, partition_columns FROM schema_versions "
+                         "WHERE table_id = ? AND begin_snapshot <= ? ORDER BY schema_version DESC LIMIT 1");
+    query.Bind(1, table_id).Bind(2, snapshot);
+    if (query.Step()) return SchemaFromRow(query);
+    RETURN_IF_ERROR(query.status());
+    return absl::NotFoundError(fmt::format("table {} has no schema at snapshot {}", table_id, snapshot));
+  }
+
+  static SnapshotInfo SnapshotFromRow(const Statement& row) {
+    SnapshotInfo info;
+    info.snapshot_id = row.Int(0);
+    if (!row.IsNull(1)) info.parent_id = row.Int(1);
+    info.committed_micros = row.Int(2);
+    info.operation = row.Text(3);
+    info.author = row.Text(4);
+    info.message = row.Text(5);
+    info.summary = nlohmann::json::parse(row.Text(6), nullptr, /*allow_exceptions=*/false);
+    info.schema_version = row.Int(7);
+    return info;
+  }
+
+  absl::StatusOr<SnapshotInfo> LatestSnapshotAtOrBefore(int64_t table_id, int64_t snapshot) {
+    Statement query(db_, std::string(kSnapshotColumns) +
+                             " WHERE table_id = ? AND snapshot_id <= ? ORDER BY snapshot_id DESC LIMIT 1");
+    query.Bind(1, table_id).Bind(2, snapshot);
+    if (query.Step()) return SnapshotFromRow(query);
+    RETURN_IF_ERROR(query.status());
+    return absl::NotFoundError(fmt::format("no snapshot at or before {}", snapshot));
+  }
+
+  // Files of `table_id` matching `condition` (which may use ?2 and ?3), with their statistics.
+  absl::StatusOr<std::vector<DataFile>> FilesWhere(int64_t table_id, std::string_view condition, int64_t p2,
+                                                   int64_t p3) {
+    const std::string where = fmt::format("WHERE table_id = ?1 AND {}", condition);
+    Statement query(db_, fmt::format("{} {} ORDER BY file_id", kFileColumns, where));
+    query.Bind(1, table_id).Bind(2, p2).Bind(3, p3);
+    std::vector<DataFile> files;
+    std::map<int64_t, size_t> index_of;
+    while (query.Step()) {
+      DataFile file;
+      file.file_id = query.Int(0);
+      file.key = query.Text(1);
+      file.format = query.Text(2);
+      file.compression = query.Text(3);
+      file.size_bytes = query.Int(4);
+      file.row_count = query.Int(5);
+      file.partition_values =
+          nlohmann::json::parse(query.Text(6)).get<std::map<std::string, std::string>>();
+      file.added_snapshot = query.Int(7);
+      index_of[file.file_id] = files.size();
+      files.push_back(std::move(file));
+    }
+    RETURN_IF_ERROR(query.status());
+    Statement stats(db_, fmt::format("SELECT file_id, column_name, min_value, max_value, null_count "
+                                     "FROM file_column_stats WHERE file_id IN (SELECT file_id FROM data_files {})",
+                                     where));
+    stats.Bind(1, table_id).Bind(2, p2).Bind(3, p3);
+    while (stats.Step()) {
+      auto it = index_of.find(stats.Int(0));
+      if (it == index_of.end()) continue;
+      files[it->second].stats.push_back(
+          ColumnStats{stats.Text(1), stats.OptionalText(2), stats.OptionalText(3), stats.Int(4)});
+    }
+    RETURN_IF_ERROR(stats.status());
+    return files;
+  }
+
+  std::mutex mu_;  // serialises use of db_
+  sqlite3* db_;
+  std::mutex subscribers_mu_;
+  std::map<int, Subscriber> subscribers_;
+  int next_subscriber_id_ = 1;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Catalog>> OpenSqliteCatalog(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close_v2(db);
+    return absl::UnavailableError(fmt::format("cannot open catalog \"{}\": {}", path, message));
+  }
+  auto catalog = std::make_unique<SqliteCatalog>(db);
+  RETURN_IF_ERROR(Annotate(catalog->Initialize(), fmt::format("initialising catalog \"{}\"", path)));
+  return std::unique_ptr<Catalog>(std::move(catalog));
+}
+
+}  // namespace loch

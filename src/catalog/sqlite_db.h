@@ -1,0 +1,53 @@
+#pragma once
+// Thin RAII helpers over the SQLite C API, private to the catalog module.
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace loch::sqlite {
+
+// A prepared statement. Bind* take 1-based indexes. Step() returns true while a row is available.
+class Statement {
+ public:
+  Statement(sqlite3* db, std::string_view sql);
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  const absl::Status& status() const { return status_; }
+  Statement& Bind(int index, int64_t value);
+  Statement& Bind(int index, std::string_view value);
+  Statement& Bind(int index, const std::string& value) { return Bind(index, std::string_view(value)); }
+  Statement& Bind(int index, const char* value) { return Bind(index, std::string_view(value)); }
+  Statement& Bind(int index, const std::optional<std::string>& value);
+  Statement& BindNull(int index);
+
+  // Advances; true if a row is available. Errors are kept in status().
+  bool Step();
+  // Runs to completion; the error, if any.
+  absl::Status Run();
+
+  int64_t Int(int column) const;
+  bool IsNull(int column) const;
+  std::string Text(int column) const;
+  std::optional<std::string> OptionalText(int column) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  absl::Status status_;
+};
+
+// Executes one or more statements without results.
+absl::Status Exec(sqlite3* db, std::string_view sql);
+
+// A status for the connection's last error, with `context`.
+absl::Status ErrorStatus(sqlite3* db, std::string_view context);
+
+}  // namespace loch::sqlite
