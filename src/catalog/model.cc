@@ -17,6 +17,11 @@ absl::Status ValidateIdentifier(std::string_view name, std::string_view what) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
     if (!ok) return invalid(fmt::format("'{}' is not allowed", c));
   }
+  if (what == "database") {
+    for (std::string_view reserved : {"main", "temp", "system", "pg_catalog", "information_schema"}) {
+      if (name == reserved) return invalid("it is reserved by the query engine");
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -1,0 +1,344 @@
+#include "engine/lake_engine.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "common/clock.h"
+#include "common/ids.h"
+#include "common/strings.h"
+#include "engine/duck.h"
+#include "engine/sql_guard.h"
+#include "engine/value_decoder.h"
+#include "fmt/format.h"
+#include "storage/local_store.h"
+
+namespace loch {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+std::string Message(const absl::Status& status) { return std::string(ToStd(status.message())); }
+
+// Collects a whole result as rows of text ("NULL" for nulls).
+absl::StatusOr<std::vector<std::vector<std::string>>> Rows(QueryCursor& cursor) {
+  std::vector<std::vector<std::string>> rows;
+  while (true) {
+    ASSIGN_OR_RETURN(auto chunk, cursor.Next());
+    if (!chunk.has_value()) return rows;
+    for (size_t r = 0; r < chunk->row_count; ++r) {
+      std::vector<std::string> row;
+      for (const auto& column : chunk->cells) row.push_back(column[r].value_or("NULL"));
+      rows.push_back(std::move(row));
+    }
+  }
+}
+
+class EngineTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = (fs::path(testing::TempDir()) / ("loch-engine-" + NewRandomId())).string();
+    fs::create_directories(root_ + "/.loch");
+    store_ = std::move(LocalObjectStore::Open(root_)).value();
+    catalog_ = std::move(OpenSqliteCatalog(root_ + "/.loch/catalog.sqlite")).value();
+    ASSERT_TRUE(catalog_->CreateDatabase(admin_, "shop", true).ok());
+    EngineOptions options;
+    options.lake_root = root_;
+    options.threads = 2;
+    engine_ = std::move(LakeEngine::Open(options, catalog_.get(), store_.get())).value();
+  }
+
+  // Writes a file into the lake with an unsandboxed DuckDB: `COPY (select) TO path`.
+  void WriteWithDuckDb(const std::string& key, const std::string& select, const std::string& format) {
+    fs::create_directories(fs::path(root_ + "/" + key).parent_path());
+    auto db = std::move(duck::Database::OpenInMemory({})).value();
+    auto conn = std::move(duck::Connection::Open(db)).value();
+    absl::Status written = conn.Execute(fmt::format("COPY ({}) TO {} (FORMAT {})", select,
+                                                    QuoteLiteral(root_ + "/" + key), format));
+    ASSERT_TRUE(written.ok()) << written;
+  }
+
+  void WriteText(const std::string& key, const std::string& text) { ASSERT_TRUE(store_->Put(key, text).ok()); }
+
+  // Profiles each key and registers the files as one new table (or an append to it).
+  void Register(const TableName& name, const std::vector<std::string>& keys, const std::string& format,
+                std::vector<Column> partition_columns = {}, std::vector<std::map<std::string, std::string>> partitions = {}) {
+    TableCommit commit;
+    commit.table = name;
+    auto existing = catalog_->ReadTable(admin_, name, std::nullopt);
+    Schema schema;
+    if (existing.ok()) {
+      commit.base_snapshot = existing->table.current_snapshot;
+      schema = existing->table.schema;
+    }
+    schema.partition_columns = partition_columns;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      auto profile = engine_->ProfileFile(keys[i], format);
+      ASSERT_TRUE(profile.ok()) << profile.status();
+      for (const Column& column : profile->columns) {
+        if (schema.Find(column.name) == nullptr) schema.columns.push_back(column);
+      }
+      DataFile file;
+      file.key = keys[i];
+      file.format = format;
+      file.row_count = profile->row_count;
+      file.stats = profile->stats;
+      if (i < partitions.size()) file.partition_values = partitions[i];
+      commit.add_files.push_back(file);
+    }
+    commit.new_schema = schema;
+    commit.location = "raw/" + name.database + "/" + name.table + "/";
+    commit.operation = existing.ok() ? "append" : "create";
+    auto committed = catalog_->Commit(admin_, commit);
+    ASSERT_TRUE(committed.ok()) << committed.status();
+  }
+
+  absl::StatusOr<std::vector<std::vector<std::string>>> Run(const std::string& sql, QueryOptions options = {}) {
+    ASSIGN_OR_RETURN(auto cursor, engine_->Query(admin_, sql, options));
+    return Rows(*cursor);
+  }
+
+  std::string root_;
+  std::unique_ptr<LocalObjectStore> store_;
+  std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<LakeEngine> engine_;
+  Principal admin_ = Principal::LocalAdmin();
+};
+
+TEST(DuckWrapper, ErrorsBecomeStatusesWithPosition) {
+  auto db = std::move(duck::Database::OpenInMemory({})).value();
+  auto conn = std::move(duck::Connection::Open(db)).value();
+  absl::Status parse = conn.Execute("SELECT 1 +\n  FROM");
+  EXPECT_TRUE(absl::IsInvalidArgument(parse)) << parse;
+  absl::Status bind = conn.Execute("SELECT 1,\n  nosuchcolumn");
+  EXPECT_TRUE(absl::IsInvalidArgument(bind));
+  EXPECT_THAT(Message(bind), HasSubstr("(line 2, column 3)"));
+  EXPECT_THAT(Message(bind), HasSubstr("nosuchcolumn"));
+  absl::Status conversion = conn.Execute("SELECT 'x'::INTEGER");
+  EXPECT_TRUE(absl::IsInvalidArgument(conversion));
+}
+
+TEST(DuckWrapper, AppenderAndPreparedStatements) {
+  auto db = std::move(duck::Database::OpenInMemory({})).value();
+  auto conn = std::move(duck::Connection::Open(db)).value();
+  ASSERT_TRUE(conn.Execute("CREATE TABLE t(id BIGINT, score DOUBLE, name VARCHAR)").ok());
+  {
+    auto appender = std::move(duck::Appender::Create(conn, "main", "t")).value();
+    for (int64_t i = 0; i < 1000; ++i) {
+      ASSERT_TRUE(appender.Append(i).ok());
+      ASSERT_TRUE(appender.Append(i * 0.5).ok());
+      ASSERT_TRUE(i % 10 == 0 ? appender.AppendNull().ok() : appender.Append(std::string_view("n")).ok());
+      ASSERT_TRUE(appender.EndRow().ok());
+    }
+    ASSERT_TRUE(appender.Close().ok());
+  }
+  auto prepared = std::move(conn.Prepare("SELECT count(*), count(name) FROM t WHERE id >= ?")).value();
+  EXPECT_EQ(prepared.parameter_count(), 1u);
+  ASSERT_TRUE(prepared.Bind(1, int64_t{500}).ok());
+  auto result = std::move(prepared.Execute()).value();
+  auto rows = std::move(result.FetchAllAsText()).value();
+  EXPECT_EQ(rows[0][0], "500");
+  EXPECT_EQ(rows[0][1], "450");
+  EXPECT_FALSE(duck::Appender::Create(conn, "main", "missing").ok());
+}
+
+TEST(ValueDecoder, CalendarFormatting) {
+  EXPECT_EQ(FormatDate(0), "1970-01-01");
+  EXPECT_EQ(FormatDate(-1), "1969-12-31");
+  EXPECT_EQ(FormatDate(19723), "2024-01-01");
+  EXPECT_EQ(FormatTimestampMicros(1'700'000'000'250'000), "2023-11-14 22:13:20.25");
+  EXPECT_EQ(FormatTimestampMicros(-1), "1969-12-31 23:59:59.999999");
+}
+
+TEST_F(EngineTest, QueriesTablesOfEveryFormatWithTypesAndNulls) {
+  WriteText("raw/shop/events/a.json",
+            "{\"id\": 1, \"kind\": \"view\", \"ts\": \"2026-11-01 10:00:00\", \"tags\": [\"x\"]}\n"
+            "{\"id\": 2, \"kind\": \"click\", \"ts\": \"2026-11-01 10:00:05\", \"tags\": []}\n");
+  Register({"shop", "events"}, {"raw/shop/events/a.json"}, "json");
+  auto rows = Run("SELECT id, kind, ts, tags, id * 1.5 AS d FROM shop.events ORDER BY id");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0], (std::vector<std::string>{"1", "view", "2026-11-01 10:00:00", "[\"x\"]", "1.5"}));
+
+  WriteWithDuckDb("raw/shop/deals/d.parquet", "SELECT i AS deal_id, 'deal ' || i AS title FROM range(3) t(i)", "parquet");
+  Register({"shop", "deals"}, {"raw/shop/deals/d.parquet"}, "parquet");
+  WriteText("raw/shop/orders/o.csv", "order_id,amount\n1,9.5\n2,10.25\n");
+  Register({"shop", "orders"}, {"raw/shop/orders/o.csv"}, "csv");
+  auto joined = Run("SELECT count(*), sum(amount) FROM shop.orders o JOIN shop.deals d ON o.order_id = d.deal_id");
+  ASSERT_TRUE(joined.ok()) << joined.status();
+  EXPECT_EQ((*joined)[0], (std::vector<std::string>{"2", "19.75"}));
+}
+
+TEST_F(EngineTest, NewColumnsReadAsNullInOldFiles) {
+  WriteWithDuckDb("raw/shop/t/1.parquet", "SELECT 1 AS a", "parquet");
+  Register({"shop", "t"}, {"raw/shop/t/1.parquet"}, "parquet");
+  WriteWithDuckDb("raw/shop/t/2.parquet", "SELECT 2 AS a, 'new' AS b", "parquet");
+  Register({"shop", "t"}, {"raw/shop/t/2.parquet"}, "parquet");
+  auto rows = Run("SELECT a, b FROM shop.t ORDER BY a");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows, (std::vector<std::vector<std::string>>{{"1", "NULL"}, {"2", "new"}}));
+}
+
+TEST_F(EngineTest, PartitionFiltersSkipOtherPartitionsFiles) {
+  WriteWithDuckDb("raw/shop/p/day=2026-11-01/f.parquet", "SELECT 1 AS v", "parquet");
+  WriteWithDuckDb("raw/shop/p/day=2026-11-02/f.parquet", "SELECT 2 AS v", "parquet");
+  Register({"shop", "p"}, {"raw/shop/p/day=2026-11-01/f.parquet", "raw/shop/p/day=2026-11-02/f.parquet"}, "parquet",
+           {Column("day", "DATE")}, {{{"day", "2026-11-01"}}, {{"day", "2026-11-02"}}});
+  auto all = Run("SELECT day, v FROM shop.p ORDER BY day");
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(*all, (std::vector<std::vector<std::string>>{{"2026-11-01", "1"}, {"2026-11-02", "2"}}));
+  // Corrupt the second partition's file: a query on the first partition must not touch it.
+  WriteText("raw/shop/p/day=2026-11-02/f.parquet", "this is not parquet");
+  auto pruned = Run("SELECT sum(v) FROM shop.p WHERE day = DATE '2026-11-01'");
+  ASSERT_TRUE(pruned.ok()) << pruned.status();
+  EXPECT_EQ((*pruned)[0][0], "1");
+  EXPECT_FALSE(Run("SELECT sum(v) FROM shop.p").ok());
+}
+
+TEST_F(EngineTest, ViewsFollowNewSnapshots) {
+  WriteText("raw/shop/e/1.json", "{\"x\": 1}\n");
+  Register({"shop", "e"}, {"raw/shop/e/1.json"}, "json");
+  EXPECT_EQ((*Run("SELECT count(*) FROM shop.e"))[0][0], "1");
+  WriteText("raw/shop/e/2.json", "{\"x\": 2}\n{\"x\": 3}\n");
+  Register({"shop", "e"}, {"raw/shop/e/2.json"}, "json");
+  EXPECT_EQ((*Run("SELECT count(*) FROM shop.e"))[0][0], "3");
+}
+
+TEST_F(EngineTest, SandboxRefusesFilesAndNonQueries) {
+  WriteText("raw/shop/e/1.json", "{\"x\": 1}\n");
+  Register({"shop", "e"}, {"raw/shop/e/1.json"}, "json");
+  const std::string lake_file = root_ + "/raw/shop/e/1.json";
+  const std::vector<std::string> refused = {
+      "SELECT * FROM read_csv('/etc/passwd')",
+      "SELECT * FROM '/etc/passwd'",
+      "SELECT * FROM read_text('/etc/hostname')",
+      "SELECT * FROM glob('/etc/*')",
+      fmt::format("SELECT * FROM read_json('{}')", lake_file),
+      fmt::format("SELECT * FROM '{}'", lake_file),
+      "SELECT * FROM range(3) WHERE 1 IN (SELECT 1 FROM read_parquet('/x.parquet'))",
+      "COPY (SELECT 1) TO '/tmp/loch-escape.csv'",
+      fmt::format("COPY (SELECT 1) TO '{}/raw/planted.csv'", root_),
+      "ATTACH '/tmp/x.db' AS x",
+      "INSTALL httpfs",
+      "LOAD httpfs",
+      "SET enable_external_access = true",
+      "CREATE TABLE t AS SELECT 1",
+      "PRAGMA version",
+      "SELECT 1; SELECT 2",
+      "SELECT * FROM system.main.duckdb_settings()",
+      "SELECT * FROM duckdb_settings()",
+  };
+  for (const std::string& sql : refused) {
+    auto result = Run(sql);
+    EXPECT_FALSE(result.ok()) << "should be refused: " << sql;
+  }
+  EXPECT_FALSE(fs::exists("/tmp/loch-escape.csv"));
+  EXPECT_FALSE(fs::exists(root_ + "/raw/planted.csv"));
+  // And the engine still serves.
+  EXPECT_TRUE(Run("WITH t AS (SELECT x FROM shop.e) SELECT * FROM t, range(2)").ok());
+}
+
+TEST_F(EngineTest, SymlinkInTheLakeDoesNotLetQueriesOut) {
+  const std::string outside = root_ + "-outside";
+  fs::create_directories(outside);
+  { std::ofstream(outside + "/secret.json") << "{\"secret\": \"top\"}\n"; }
+  // A symlink planted in the lake, pointing out of it.
+  fs::create_directories(root_ + "/raw/evil");
+  ASSERT_EQ(::symlink((outside + "/secret.json").c_str(), (root_ + "/raw/evil/s.json").c_str()), 0);
+  EXPECT_FALSE(Run(fmt::format("SELECT * FROM '{}/raw/evil/s.json'", root_)).ok());
+  EXPECT_FALSE(Run(fmt::format("SELECT * FROM read_json('{}/raw/evil/s.json')", root_)).ok());
+
+  // A catalog data file replaced by a symlink: the view refuses to read through it.
+  WriteText("raw/shop/e/1.json", "{\"secret\": \"no\"}\n");
+  Register({"shop", "e"}, {"raw/shop/e/1.json"}, "json");
+  fs::remove(root_ + "/raw/shop/e/1.json");
+  ASSERT_EQ(::symlink((outside + "/secret.json").c_str(), (root_ + "/raw/shop/e/1.json").c_str()), 0);
+  auto result = Run("SELECT secret FROM shop.e");
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(Message(result.status()), HasSubstr("cannot be read safely"));
+}
+
+TEST_F(EngineTest, ErrorsNameTheProblem) {
+  WriteText("raw/shop/e/1.json", "{\"x\": 1}\n");
+  Register({"shop", "e"}, {"raw/shop/e/1.json"}, "json");
+  auto unknown = Run("SELECT * FROM shop.nope");
+  ASSERT_TRUE(absl::IsNotFound(unknown.status()));
+  EXPECT_THAT(Message(unknown.status()), HasSubstr("tables: shop.e"));
+  auto unqualified = Run("SELECT * FROM e");
+  EXPECT_THAT(Message(unqualified.status()), HasSubstr("DATABASE.TABLE"));
+  auto syntax = Run("SELECT x\nFROM shop.e\nWHER x = 1");
+  ASSERT_TRUE(absl::IsInvalidArgument(syntax.status()));
+  EXPECT_THAT(Message(syntax.status()), HasSubstr("line 3"));
+  auto column = Run("SELECT y FROM shop.e");
+  ASSERT_TRUE(absl::IsInvalidArgument(column.status()));
+  EXPECT_THAT(Message(column.status()), HasSubstr("(line 1, column 8)"));
+}
+
+TEST_F(EngineTest, TimeoutInterruptsAndEngineStaysUsable) {
+  Stopwatch watch;
+  QueryOptions options;
+  options.timeout = std::chrono::milliseconds(200);
+  auto result = Run("SELECT count(*) FROM range(100000000000) a", options);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(result.status())) << result.status();
+  EXPECT_LT(watch.ElapsedMillis(), 5000);
+  EXPECT_EQ((*Run("SELECT 42"))[0][0], "42");
+}
+
+TEST_F(EngineTest, CancelFromAnotherThread) {
+  auto cursor = engine_->Query(admin_, "SELECT * FROM range(100000000000) a");
+  ASSERT_TRUE(cursor.ok()) << cursor.status();
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    (*cursor)->Cancel();
+  });
+  absl::Status status;
+  size_t rows = 0;
+  while (true) {
+    auto chunk = (*cursor)->Next();
+    if (!chunk.ok()) {
+      status = chunk.status();
+      break;
+    }
+    if (!chunk->has_value()) break;
+    rows += (*chunk)->row_count;
+  }
+  canceller.join();
+  EXPECT_TRUE(absl::IsCancelled(status)) << status;
+  EXPECT_GT(rows, 0u);  // rows streamed before the cancel: the result was not materialized first
+}
+
+TEST_F(EngineTest, LargeResultsStreamInChunks) {
+  auto cursor = std::move(engine_->Query(admin_, "SELECT i, i * 2 AS j FROM range(100000) t(i)")).value();
+  size_t chunks = 0, rows = 0;
+  while (true) {
+    auto chunk = std::move(cursor->Next()).value();
+    if (!chunk.has_value()) break;
+    ++chunks;
+    rows += chunk->row_count;
+    EXPECT_LE(chunk->row_count, 2048u);
+  }
+  EXPECT_EQ(rows, 100000u);
+  EXPECT_GT(chunks, 10u);
+}
+
+TEST(EngineMemory, MemoryLimitStopsHugeQueries) {
+  const std::string root = (fs::path(testing::TempDir()) / ("loch-mem-" + NewRandomId())).string();
+  fs::create_directories(root);
+  auto store = std::move(LocalObjectStore::Open(root)).value();
+  auto catalog = std::move(OpenSqliteCatalog(root + "/catalog.db.sqlite")).value();
+  EngineOptions options;
+  options.lake_root = root;
+  options.memory_limit = "64MB";
+  auto engine = std::move(LakeEngine::Open(options, catalog.get(), store.get())).value();
+  auto cursor = engine->Query(Principal::LocalAdmin(), "SELECT max(length(l)) FROM (SELECT list(i) AS l FROM range(100000000) t(i))");
+  absl::Status status = cursor.ok() ? Rows(**cursor).status() : cursor.status();
+  EXPECT_TRUE(absl::IsResourceExhausted(status)) << status;
+}
+
+}  // namespace
+}  // namespace loch

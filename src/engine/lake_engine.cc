@@ -1,0 +1,293 @@
+#include "engine/lake_engine.h"
+
+#include <map>
+
+#include "common/strings.h"
+#include "engine/duck.h"
+#include "engine/sql_guard.h"
+#include "engine/table_view.h"
+#include "engine/value_decoder.h"
+#include "engine/watchdog.h"
+#include "fmt/format.h"
+
+namespace loch {
+namespace {
+
+// Removes trailing whitespace and semicolons so the statement can be wrapped in a subquery.
+std::string_view TrimStatement(std::string_view sql) {
+  while (!sql.empty() && (std::isspace(static_cast<unsigned char>(sql.back())) || sql.back() == ';')) {
+    sql.remove_suffix(1);
+  }
+  return sql;
+}
+
+bool IsNestedKind(duckdb_type type) { return KindOf(type) == ValueKind::kJson; }
+
+class DuckQueryCursor final : public QueryCursor {
+ public:
+  DuckQueryCursor(duck::Connection connection, Watchdog* watchdog)
+      : connection_(std::move(connection)), watchdog_(watchdog) {}
+
+  ~DuckQueryCursor() override { Disarm(); }
+
+  // Prepares `sql`; if some result columns are not directly decodable, wraps it so that SQL casts them.
+  absl::Status Prepare(std::string_view sql) {
+    ASSIGN_OR_RETURN(duck::PreparedStatement prepared, connection_.Prepare(sql));
+    if (prepared.type() != DUCKDB_STATEMENT_TYPE_SELECT) {
+      return absl::PermissionDeniedError("only queries can run through the query engine");
+    }
+    std::vector<std::string> projection;
+    bool needs_wrap = false;
+    for (size_t i = 0; i < prepared.column_count(); ++i) {
+      duck::LogicalType type = prepared.column_type(i);
+      const duckdb_type id = type.id();
+      columns_.push_back(ResultColumn{prepared.column_name(i), type.Name(), KindOf(id)});
+      const std::string alias = QuoteIdentifier(columns_.back().name);
+      if (IsDirectlyDecodable(id)) {
+        projection.push_back(fmt::format("#{} AS {}", i + 1, alias));
+        decode_types_.push_back(id);
+      } else {
+        needs_wrap = true;
+        projection.push_back(IsNestedKind(id) ? fmt::format("CAST(to_json(#{}) AS VARCHAR) AS {}", i + 1, alias)
+                                              : fmt::format("CAST(#{} AS VARCHAR) AS {}", i + 1, alias));
+        decode_types_.push_back(DUCKDB_TYPE_VARCHAR);
+      }
+    }
+    if (!needs_wrap) {
+      prepared_.emplace(std::move(prepared));
+      return absl::OkStatus();
+    }
+    ASSIGN_OR_RETURN(duck::PreparedStatement wrapped,
+                     connection_.Prepare(fmt::format("SELECT {} FROM (\n{}\n) AS loch_result",
+                                                     Join(projection, ", "), TrimStatement(sql))));
+    prepared_.emplace(std::move(wrapped));
+    return absl::OkStatus();
+  }
+
+  absl::Status Start(std::chrono::milliseconds timeout) {
+    if (timeout.count() > 0) {
+      watchdog_id_ = watchdog_->Arm(Watchdog::Clock::now() + timeout, &connection_, timed_out_);
+      timeout_ = timeout;
+    }
+    auto result = prepared_->ExecuteStreaming();
+    if (!result.ok()) {
+      Disarm();
+      return TranslateInterrupt(result.status());
+    }
+    result_ = std::move(*result);
+    return absl::OkStatus();
+  }
+
+  const std::vector<ResultColumn>& columns() const override { return columns_; }
+
+  absl::StatusOr<std::optional<ResultChunk>> Next() override {
+    if (done_) return std::optional<ResultChunk>();
+    auto chunk = result_.Fetch();
+    if (!chunk.ok() || !chunk->has_value()) {
+      done_ = true;
+      Disarm();
+      if (!chunk.ok()) return TranslateInterrupt(chunk.status());
+      return std::optional<ResultChunk>();
+    }
+    ResultChunk out;
+    out.row_count = (*chunk)->size();
+    out.cells.resize(columns_.size());
+    for (size_t column = 0; column < columns_.size(); ++column) {
+      DecodeVector((*chunk)->column(column), decode_types_[column], out.row_count, out.cells[column]);
+    }
+    return std::optional<ResultChunk>(std::move(out));
+  }
+
+  void Cancel() override {
+    cancelled_ = true;
+    connection_.Interrupt();
+  }
+
+ private:
+  void Disarm() {
+    if (watchdog_id_ != 0) watchdog_->Disarm(watchdog_id_);
+    watchdog_id_ = 0;
+  }
+
+  absl::Status TranslateInterrupt(const absl::Status& status) const {
+    if (!absl::IsCancelled(status)) return status;
+    if (timed_out_->load()) {
+      return absl::DeadlineExceededError(
+          fmt::format("the query ran longer than its time limit of {} ms and was stopped", timeout_.count()));
+    }
+    return absl::CancelledError("the query was cancelled");
+  }
+
+  duck::Connection connection_;  // declared first: destroyed after the statement and result
+  std::optional<duck::PreparedStatement> prepared_;
+  duck::Result result_;
+  std::vector<ResultColumn> columns_;
+  std::vector<duckdb_type> decode_types_;
+  Watchdog* watchdog_;
+  int watchdog_id_ = 0;
+  std::chrono::milliseconds timeout_{0};
+  std::shared_ptr<std::atomic<bool>> timed_out_ = std::make_shared<std::atomic<bool>>(false);
+  std::atomic<bool> cancelled_{false};
+  bool done_ = false;
+};
+
+bool IsScalarType(const std::string& type) {
+  return type.find("STRUCT") == std::string::npos && type.find("MAP") == std::string::npos &&
+         type.find('[') == std::string::npos && type != "BLOB" && type != "NULL" && type != "JSON";
+}
+
+}  // namespace
+
+struct LakeEngine::Impl {
+  Impl(EngineOptions options_in, Catalog* catalog_in, ObjectStore* store_in, duck::Database database_in,
+       duck::Connection admin_in)
+      : options(std::move(options_in)),
+        catalog(catalog_in),
+        store(store_in),
+        database(std::move(database_in)),
+        admin(std::move(admin_in)) {}
+
+  EngineOptions options;
+  Catalog* catalog;
+  ObjectStore* store;
+  duck::Database database;
+  std::mutex admin_mu;       // guards `admin` and `views`
+  duck::Connection admin;    // trusted connection: view definitions and file profiling
+  std::map<TableName, int64_t> views;  // table -> snapshot its view currently shows
+  Watchdog watchdog;
+
+  // A local path for `key` that DuckDB may open: the object must be a regular file reached without
+  // following any symlink.
+  absl::StatusOr<std::string> SafeLocalPath(const std::string& key) {
+    std::optional<std::string> path = store->LocalPath(key);
+    if (!path.has_value()) {
+      return absl::FailedPreconditionError(fmt::format("object \"{}\" is not a local file", key));
+    }
+    absl::Status readable = store->Head(key).status();
+    if (!readable.ok()) {
+      return absl::Status(readable.code(),
+                          fmt::format("data file \"{}\" cannot be read safely: {}", key, ToStd(readable.message())));
+    }
+    return *path;
+  }
+
+  // Makes the view DATABASE.TABLE show the table's current snapshot. Caller holds admin_mu.
+  absl::Status RefreshView(const Principal& who, const TableName& name) {
+    ASSIGN_OR_RETURN(TableSnapshot snapshot, catalog->ReadTable(who, name, std::nullopt));
+    auto it = views.find(name);
+    if (it != views.end() && it->second == snapshot.table.current_snapshot) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::string body, BuildTableViewSql(snapshot, [&](const DataFile& file) {
+                       return SafeLocalPath(file.key);
+                     }));
+    RETURN_IF_ERROR(admin.Execute(fmt::format("CREATE SCHEMA IF NOT EXISTS {}", QuoteIdentifier(name.database))));
+    RETURN_IF_ERROR(Annotate(admin.Execute(fmt::format("CREATE OR REPLACE VIEW {}.{} AS {}",
+                                                       QuoteIdentifier(name.database),
+                                                       QuoteIdentifier(name.table), body)),
+                             fmt::format("preparing table {}", name.ToString())));
+    views[name] = snapshot.table.current_snapshot;
+    return absl::OkStatus();
+  }
+
+  absl::Status UnknownTables(const Principal& who, const std::vector<std::string>& names) {
+    auto tables = catalog->ListTables(who, std::nullopt);
+    std::vector<std::string> existing;
+    if (tables.ok()) {
+      for (const TableInfo& table : *tables) existing.push_back(table.name.ToString());
+    }
+    return absl::NotFoundError(fmt::format(
+        "unknown table \"{}\": name tables as DATABASE.TABLE; {}", names.front(),
+        existing.empty() ? "the lake has no tables yet (add some with `loch load`)"
+                         : "tables: " + Join(existing, ", ")));
+  }
+};
+
+LakeEngine::LakeEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LakeEngine::~LakeEngine() = default;
+
+absl::StatusOr<std::unique_ptr<LakeEngine>> LakeEngine::Open(const EngineOptions& options, Catalog* catalog,
+                                                             ObjectStore* store) {
+  if (!store->LocalPath("probe").has_value()) {
+    return absl::FailedPreconditionError(
+        fmt::format("the query engine reads local lakes only for now; {} is remote", store->Describe()));
+  }
+  std::vector<std::pair<std::string, std::string>> config = {
+      {"autoinstall_known_extensions", "false"},
+      {"autoload_known_extensions", "false"},
+  };
+  if (options.threads > 0) config.emplace_back("threads", std::to_string(options.threads));
+  if (!options.memory_limit.empty()) config.emplace_back("memory_limit", options.memory_limit);
+  if (!options.temp_dir.empty()) config.emplace_back("temp_directory", options.temp_dir);
+  ASSIGN_OR_RETURN(duck::Database database, duck::Database::OpenInMemory(config));
+  ASSIGN_OR_RETURN(duck::Connection admin, duck::Connection::Open(database));
+  // Order matters: allowed_directories cannot be set once external access is off, and nothing can be
+  // set once the configuration is locked.
+  std::string root = options.lake_root;
+  if (!root.ends_with('/')) root += '/';
+  RETURN_IF_ERROR(Annotate(admin.Execute(fmt::format("SET allowed_directories = [{}]", QuoteLiteral(root))),
+                           "sandboxing the query engine"));
+  RETURN_IF_ERROR(admin.Execute("SET enable_external_access = false"));
+  RETURN_IF_ERROR(admin.Execute("SET lock_configuration = true"));
+  return std::unique_ptr<LakeEngine>(new LakeEngine(
+      std::make_unique<Impl>(options, catalog, store, std::move(database), std::move(admin))));
+}
+
+absl::StatusOr<std::unique_ptr<QueryCursor>> LakeEngine::Query(const Principal& who, std::string_view sql,
+                                                               const QueryOptions& options) {
+  ASSIGN_OR_RETURN(duck::Connection connection, duck::Connection::Open(impl_->database));
+  ASSIGN_OR_RETURN(StatementTables tables, CheckUserQuery(connection, sql));
+  if (!tables.unqualified.empty()) return impl_->UnknownTables(who, tables.unqualified);
+  {
+    std::lock_guard lock(impl_->admin_mu);
+    for (const TableName& table : tables.qualified) RETURN_IF_ERROR(impl_->RefreshView(who, table));
+  }
+  auto cursor = std::make_unique<DuckQueryCursor>(std::move(connection), &impl_->watchdog);
+  RETURN_IF_ERROR(cursor->Prepare(sql));
+  RETURN_IF_ERROR(cursor->Start(options.timeout));
+  return std::unique_ptr<QueryCursor>(std::move(cursor));
+}
+
+absl::StatusOr<FileProfile> LakeEngine::ProfileFile(const std::string& key, const std::string& format) {
+  ASSIGN_OR_RETURN(std::string path, impl_->SafeLocalPath(key));
+  std::string scan;
+  if (format == "json") {
+    scan = fmt::format("read_json({}, format = 'auto', sample_size = -1, hive_partitioning = false)", QuoteLiteral(path));
+  } else if (format == "csv") {
+    scan = fmt::format("read_csv({}, sample_size = -1, hive_partitioning = false)", QuoteLiteral(path));
+  } else if (format == "parquet") {
+    scan = fmt::format("read_parquet({}, hive_partitioning = false)", QuoteLiteral(path));
+  } else {
+    return absl::InvalidArgumentError(fmt::format("unknown data format \"{}\" for \"{}\"", format, key));
+  }
+  std::lock_guard lock(impl_->admin_mu);
+  FileProfile profile;
+  {
+    auto described = impl_->admin.Query(fmt::format("DESCRIBE SELECT * FROM {}", scan));
+    if (!described.ok()) return Annotate(described.status(), fmt::format("reading \"{}\" as {}", key, format));
+    ASSIGN_OR_RETURN(auto rows, described->FetchAllAsText());
+    for (const auto& row : rows) profile.columns.emplace_back(row[0].value_or(""), row[1].value_or("VARCHAR"));
+  }
+  std::vector<std::string> aggregates = {"count(*)"};
+  std::vector<const Column*> measured;
+  for (const Column& column : profile.columns) {
+    if (!IsScalarType(column.type)) {
+      // Recorded so that readers know the file has the column; no min/max for nested values.
+      profile.stats.push_back(ColumnStats{column.name, std::nullopt, std::nullopt, -1});
+      continue;
+    }
+    const std::string id = QuoteIdentifier(column.name);
+    aggregates.push_back(fmt::format("CAST(min({0}) AS VARCHAR), CAST(max({0}) AS VARCHAR), count(*) - count({0})", id));
+    measured.push_back(&column);
+  }
+  auto result = impl_->admin.Query(fmt::format("SELECT {} FROM {}", Join(aggregates, ", "), scan));
+  if (!result.ok()) return Annotate(result.status(), fmt::format("reading \"{}\" as {}", key, format));
+  ASSIGN_OR_RETURN(auto rows, result->FetchAllAsText());
+  const auto& row = rows.at(0);
+  profile.row_count = std::stoll(row[0].value_or("0"));
+  for (size_t i = 0; i < measured.size(); ++i) {
+    profile.stats.push_back(ColumnStats{measured[i]->name, row[1 + 3 * i], row[2 + 3 * i],
+                                        std::stoll(row[3 + 3 * i].value_or("0"))});
+  }
+  return profile;
+}
+
+}  // namespace loch

@@ -1,0 +1,138 @@
+#include "engine/table_view.h"
+
+#include <map>
+#include <optional>
+#include <set>
+
+#include "common/strings.h"
+#include "fmt/format.h"
+
+namespace loch {
+namespace {
+
+// True if every partition column appears as a `name=value` folder in `key`.
+bool HasHivePath(const DataFile& file, const std::vector<Column>& partition_columns) {
+  for (const Column& column : partition_columns) {
+    const std::string segment = column.name + "=";
+    if (file.key.find("/" + segment) == std::string::npos && !file.key.starts_with(segment)) return false;
+  }
+  return true;
+}
+
+std::string ColumnTypeMap(const std::vector<Column>& columns) {
+  std::vector<std::string> entries;
+  for (const Column& column : columns) {
+    entries.push_back(fmt::format("{}: {}", QuoteLiteral(column.name), QuoteLiteral(column.type)));
+  }
+  return "{" + Join(entries, ", ") + "}";
+}
+
+// One scan over files of the same format and partition layout.
+struct Group {
+  std::string format;
+  bool hive = false;
+  std::map<std::string, std::string> constant_partitions;  // when !hive
+  std::vector<const DataFile*> files;
+};
+
+absl::StatusOr<std::string> ScanSql(const Group& group, const Schema& schema, const FileResolver& resolve) {
+  std::vector<std::string> paths;
+  for (const DataFile* file : group.files) {
+    if (file->key.find_first_of("*?[") != std::string::npos) {
+      return absl::InvalidArgumentError(
+          fmt::format("data file \"{}\" has a glob character (*, ?, [) in its key and cannot be read", file->key));
+    }
+    ASSIGN_OR_RETURN(std::string path, resolve(*file));
+    paths.push_back(QuoteLiteral(path));
+  }
+  const std::string list = "[" + Join(paths, ", ") + "]";
+  std::string hive = "hive_partitioning = false";
+  if (group.hive && !schema.partition_columns.empty()) {
+    hive = fmt::format("hive_partitioning = true, hive_types = {}", ColumnTypeMap(schema.partition_columns));
+  }
+  // Columns that no file of the group has (known from per-file statistics) read as NULL. JSON scans
+  // take the full column list, so they always have every column.
+  std::set<std::string> present;
+  bool stats_known = group.format != "json";
+  bool same_columns = true;  // do all files have the same column set? Then no union_by_name is needed,
+                             // which would open every file's footer before pruning.
+  std::optional<std::set<std::string>> first_columns;
+  for (const DataFile* file : group.files) {
+    if (file->stats.empty()) stats_known = false;
+    std::set<std::string> columns;
+    for (const ColumnStats& stats : file->stats) columns.insert(stats.column);
+    if (!first_columns.has_value()) first_columns = columns;
+    if (columns != *first_columns) same_columns = false;
+    present.insert(columns.begin(), columns.end());
+  }
+  const std::string union_by_name = stats_known && same_columns ? "false" : "true";
+
+  std::string scan;
+  if (group.format == "parquet") {
+    scan = fmt::format("read_parquet({}, union_by_name = {}, {})", list, union_by_name, hive);
+  } else if (group.format == "json") {
+    scan = fmt::format("read_json({}, format = 'auto', columns = {}, {})", list, ColumnTypeMap(schema.columns), hive);
+  } else if (group.format == "csv") {
+    scan = fmt::format("read_csv({}, union_by_name = {}, types = {}, {})", list, union_by_name,
+                       ColumnTypeMap(schema.columns), hive);
+  } else {
+    return absl::InvalidArgumentError(fmt::format("data file \"{}\" has unknown format \"{}\"",
+                                                  group.files.front()->key, group.format));
+  }
+
+  std::vector<std::string> projection;
+  for (const Column& column : schema.columns) {
+    if (stats_known && !present.contains(column.name)) {
+      projection.push_back(fmt::format("CAST(NULL AS {}) AS {}", column.type, QuoteIdentifier(column.name)));
+    } else {
+      projection.push_back(fmt::format("CAST({0} AS {1}) AS {0}", QuoteIdentifier(column.name), column.type));
+    }
+  }
+  for (const Column& column : schema.partition_columns) {
+    if (group.hive) {
+      projection.push_back(QuoteIdentifier(column.name));
+    } else {
+      auto value = group.constant_partitions.find(column.name);
+      projection.push_back(value == group.constant_partitions.end()
+                               ? fmt::format("CAST(NULL AS {}) AS {}", column.type, QuoteIdentifier(column.name))
+                               : fmt::format("CAST({} AS {}) AS {}", QuoteLiteral(value->second), column.type,
+                                             QuoteIdentifier(column.name)));
+    }
+  }
+  return fmt::format("SELECT {} FROM {}", Join(projection, ", "), scan);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> BuildTableViewSql(const TableSnapshot& snapshot, const FileResolver& resolve) {
+  const Schema& schema = snapshot.table.schema;
+  if (snapshot.files.empty()) {
+    std::vector<std::string> nulls;
+    for (const auto* list : {&schema.columns, &schema.partition_columns}) {
+      for (const Column& column : *list) {
+        nulls.push_back(fmt::format("CAST(NULL AS {}) AS {}", column.type, QuoteIdentifier(column.name)));
+      }
+    }
+    return fmt::format("SELECT {} WHERE false", Join(nulls, ", "));
+  }
+
+  std::map<std::string, Group> groups;  // ordered, so the SQL is deterministic
+  for (const DataFile& file : snapshot.files) {
+    Group key_group;
+    key_group.format = file.format;
+    key_group.hive = HasHivePath(file, schema.partition_columns);
+    if (!key_group.hive) key_group.constant_partitions = file.partition_values;
+    std::string group_key = fmt::format("{}|{}", file.format, key_group.hive);
+    for (const auto& [name, value] : key_group.constant_partitions) group_key += "|" + name + "=" + value;
+    auto [it, inserted] = groups.try_emplace(group_key, std::move(key_group));
+    it->second.files.push_back(&file);
+  }
+  std::vector<std::string> scans;
+  for (const auto& [key, group] : groups) {
+    ASSIGN_OR_RETURN(std::string scan, ScanSql(group, schema, resolve));
+    scans.push_back(std::move(scan));
+  }
+  return Join(scans, "\nUNION ALL\n");
+}
+
+}  // namespace loch
