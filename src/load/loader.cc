@@ -1,0 +1,252 @@
+#include "load/loader.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+#include "common/ids.h"
+#include "common/strings.h"
+#include "fmt/format.h"
+#include "load/file_format.h"
+
+namespace loch {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kMaxCommitAttempts = 8;
+
+struct InputFile {
+  InputFile(std::string local, std::string relative)
+      : local_path(std::move(local)), relative_path(std::move(relative)) {}
+  std::string local_path;
+  std::string relative_path;  // below the input directory, or the file name
+  FileFormat format;
+  std::map<std::string, std::string> partitions;
+  std::string key;  // where it lands in the lake
+  int64_t size = 0;
+  FileProfile profile;
+};
+
+bool IsSafeChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+         c == '-' || c == '=' || c == ':';
+}
+
+std::string SanitizeSegment(std::string_view segment) {
+  std::string out(segment);
+  for (char& c : out) {
+    if (!IsSafeChar(c) || c == ':') c = '_';
+  }
+  return out;
+}
+
+bool IsHiddenOrMarker(const fs::path& path) {
+  const std::string name = path.filename().string();
+  return name.starts_with('.') || name.starts_with('_') || name.ends_with(".crc");
+}
+
+absl::StatusOr<std::vector<InputFile>> ExpandInputs(const std::vector<std::string>& inputs,
+                                                    std::vector<std::string>& skipped) {
+  std::vector<InputFile> files;
+  for (const std::string& input : inputs) {
+    std::error_code error;
+    const fs::file_status status = fs::status(input, error);
+    if (error || !fs::exists(status)) return absl::NotFoundError(fmt::format("no such file or directory: \"{}\"", input));
+    if (fs::is_regular_file(status)) {
+      files.push_back(InputFile{input, fs::path(input).filename().string()});
+      continue;
+    }
+    if (!fs::is_directory(status)) return absl::InvalidArgumentError(fmt::format("\"{}\" is not a file or directory", input));
+    std::vector<InputFile> found;
+    for (auto it = fs::recursive_directory_iterator(input, error); !error && it != fs::recursive_directory_iterator();
+         it.increment(error)) {
+      if (IsHiddenOrMarker(it->path())) {
+        if (it->is_directory()) it.disable_recursion_pending();
+        continue;
+      }
+      if (!it->is_regular_file()) continue;
+      found.push_back(InputFile{it->path().string(), fs::relative(it->path(), input).string()});
+    }
+    if (error) return absl::InternalError(fmt::format("cannot list \"{}\": {}", input, error.message()));
+    if (found.empty()) skipped.push_back(fmt::format("{}: the directory has no data files", input));
+    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.relative_path < b.relative_path; });
+    for (auto& file : found) files.push_back(std::move(file));
+  }
+  return files;
+}
+
+// Reads `name=value` folders of the relative path as partition values.
+absl::Status ParsePartitions(InputFile& file) {
+  std::vector<std::string_view> segments = Split(file.relative_path, '/');
+  segments.pop_back();  // the file name
+  for (std::string_view segment : segments) {
+    const size_t eq = segment.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string name(segment.substr(0, eq));
+    std::string value(segment.substr(eq + 1));
+    if (!ValidateIdentifier(name, "partition column").ok()) {
+      return absl::InvalidArgumentError(fmt::format(
+          "\"{}\": partition folder \"{}\" needs a lowercase name (letters, digits, '_')", file.local_path, segment));
+    }
+    if (value.empty() || !std::all_of(value.begin(), value.end(), IsSafeChar) ||
+        value.find('=') != std::string::npos) {
+      return absl::InvalidArgumentError(fmt::format(
+          "\"{}\": partition value \"{}\" may only use letters, digits and . _ - :", file.local_path, value));
+    }
+    if (file.partitions.contains(name)) {
+      return absl::InvalidArgumentError(fmt::format("\"{}\": partition \"{}\" appears twice", file.local_path, name));
+    }
+    file.partitions[name] = value;
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::string> KeysOf(const std::map<std::string, std::string>& partitions) {
+  std::vector<std::string> keys;
+  for (const auto& [name, value] : partitions) keys.push_back(name);
+  return keys;
+}
+
+std::string Describe(const std::vector<std::string>& names) {
+  return names.empty() ? "no partition folders" : "(" + Join(names, ", ") + ")";
+}
+
+}  // namespace
+
+absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest& request, const Progress& progress) {
+  LoadResult result;
+  ASSIGN_OR_RETURN(std::vector<InputFile> inputs, ExpandInputs(request.inputs, result.skipped));
+
+  // 1. Check everything before copying anything.
+  std::vector<InputFile> files;
+  for (InputFile& file : inputs) {
+    std::error_code error;
+    file.size = static_cast<int64_t>(fs::file_size(file.local_path, error));
+    if (!error && file.size == 0) {
+      result.skipped.push_back(fmt::format("{}: empty file", file.local_path));
+      continue;
+    }
+    ASSIGN_OR_RETURN(file.format, DetectFileFormat(file.local_path));
+    RETURN_IF_ERROR(ParsePartitions(file));
+    files.push_back(std::move(file));
+  }
+  if (files.empty()) {
+    return absl::InvalidArgumentError(fmt::format("nothing to load into {}{}", request.table.ToString(),
+                                                  result.skipped.empty() ? "" : ": " + Join(result.skipped, "; ")));
+  }
+  const std::vector<std::string> partition_names = KeysOf(files.front().partitions);
+  for (const InputFile& file : files) {
+    if (KeysOf(file.partitions) != partition_names) {
+      return absl::InvalidArgumentError(fmt::format(
+          "\"{}\" has {} but \"{}\" has {}: all files of a load need the same partition folders",
+          files.front().local_path, Describe(partition_names), file.local_path, Describe(KeysOf(file.partitions))));
+    }
+  }
+  auto existing = catalog_.ReadTable(who, request.table, std::nullopt);
+  if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
+  if (existing.ok()) {
+    std::vector<std::string> table_partitions;
+    for (const Column& column : existing->table.schema.partition_columns) table_partitions.push_back(column.name);
+    std::sort(table_partitions.begin(), table_partitions.end());
+    if (table_partitions != partition_names) {
+      return absl::InvalidArgumentError(fmt::format("table {} is partitioned by {} but the files have {}",
+                                                    request.table.ToString(), Describe(table_partitions),
+                                                    Describe(partition_names)));
+    }
+  }
+
+  // 2. Copy into the raw zone and profile each copy.
+  result.load_id = NewTimeOrderedId();
+  const std::string prefix = fmt::format("raw/{}/{}/", request.table.database, request.table.table);
+  std::vector<std::string> copied;
+  auto cleanup = [&](const absl::Status& status) {
+    for (const std::string& key : copied) store_.Delete(key).IgnoreError();
+    return status;
+  };
+  for (size_t i = 0; i < files.size(); ++i) {
+    InputFile& file = files[i];
+    std::vector<std::string> segments;
+    for (std::string_view segment : Split(file.relative_path, '/')) segments.push_back(SanitizeSegment(segment));
+    file.key = prefix + result.load_id + "/" + Join(segments, "/");
+    absl::Status put = store_.PutFile(file.key, file.local_path);
+    if (!put.ok()) return cleanup(Annotate(put, fmt::format("copying \"{}\" into the lake", file.local_path)));
+    copied.push_back(file.key);
+    auto profile = engine_.ProfileFile(file.key, file.format.format);
+    if (!profile.ok()) {
+      return cleanup(absl::Status(profile.status().code(),
+                                  fmt::format("cannot load \"{}\": {}", file.local_path, ToStd(profile.status().message()))));
+    }
+    file.profile = std::move(*profile);
+    if (progress) progress(i + 1, files.size());
+  }
+
+  // 3. Commit, retrying on conflicts with concurrent writers.
+  for (int attempt = 1; attempt <= kMaxCommitAttempts; ++attempt) {
+    auto current = catalog_.ReadTable(who, request.table, std::nullopt);
+    if (!current.ok() && !absl::IsNotFound(current.status())) return cleanup(current.status());
+    const bool create = !current.ok();
+    if (create) {
+      absl::Status database = catalog_.CreateDatabase(who, request.table.database, /*if_not_exists=*/true);
+      if (!database.ok()) return cleanup(database);
+    }
+    Schema schema = create ? Schema{} : current->table.schema;
+    SchemaChange change;
+    for (const InputFile& file : files) {
+      SchemaChange file_change = MergeColumns(schema.columns, file.profile.columns);
+      for (auto& name : file_change.added) change.added.push_back(name);
+      for (auto& widened : file_change.widened) change.widened.push_back(widened);
+    }
+    if (create) {
+      for (const std::string& name : partition_names) {
+        std::vector<std::string> values;
+        for (const InputFile& file : files) values.push_back(file.partitions.at(name));
+        schema.partition_columns.emplace_back(name, InferPartitionType(values));
+      }
+    }
+    for (const Column& column : schema.partition_columns) {
+      std::erase_if(schema.columns, [&](const Column& c) { return c.name == column.name; });
+    }
+
+    TableCommit commit;
+    commit.table = request.table;
+    commit.base_snapshot = create ? TableCommit::kCreate : current->table.current_snapshot;
+    commit.operation = create ? "create" : "append";
+    commit.message = fmt::format("loch load: {} file(s), load {}", files.size(), result.load_id);
+    commit.location = prefix;
+    if (create || change.changed()) commit.new_schema = schema;
+    result.rows = 0;
+    result.bytes = 0;
+    for (const InputFile& file : files) {
+      DataFile data;
+      data.key = file.key;
+      data.format = file.format.format;
+      data.compression = file.format.compression;
+      data.size_bytes = file.size;
+      data.row_count = file.profile.row_count;
+      data.partition_values = file.partitions;
+      data.stats = file.profile.stats;
+      commit.add_files.push_back(std::move(data));
+      result.rows += file.profile.row_count;
+      result.bytes += file.size;
+    }
+    commit.summary = {{"files_added", files.size()}, {"rows_added", result.rows}, {"bytes_added", result.bytes}};
+    auto committed = catalog_.Commit(who, commit);
+    if (committed.ok()) {
+      result.files = static_cast<int64_t>(files.size());
+      result.created_table = create;
+      result.snapshot_id = committed->snapshot_id;
+      result.schema_version = committed->schema_version;
+      result.schema_change = change;
+      result.partition_columns = partition_names;
+      return result;
+    }
+    const bool retry = absl::IsAborted(committed.status()) || (create && absl::IsAlreadyExists(committed.status()));
+    if (!retry) return cleanup(committed.status());
+  }
+  return cleanup(absl::AbortedError(fmt::format(
+      "table {} kept changing under concurrent writers; gave up after {} attempts, retry the load",
+      request.table.ToString(), kMaxCommitAttempts)));
+}
+
+}  // namespace loch
