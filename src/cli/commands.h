@@ -1,0 +1,53 @@
+#pragma once
+// The `loch` subcommands. Each takes its parsed options, writes its answer to `out` and returns a
+// Status; main() prints errors to stderr and turns them into the exit code.
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace loch::cli {
+
+struct CommonOptions {
+  std::optional<std::string> lake;  // --lake; falls back to LOCH_LAKE, then ./lake
+};
+
+absl::Status RunInit(const CommonOptions& common, std::ostream& out);
+
+struct LoadOptions {
+  std::vector<std::string> inputs;
+  std::string table;  // DB.TABLE
+};
+absl::Status RunLoad(const CommonOptions& common, const LoadOptions& options, std::ostream& out);
+
+struct SqlOptions {
+  std::string sql;
+  std::string format = "table";
+  double timeout_seconds = 0;  // 0: none
+  size_t max_rows = 1000;      // table format only
+  std::string memory_limit;
+};
+absl::Status RunSql(const CommonOptions& common, const SqlOptions& options, std::ostream& out);
+
+absl::Status RunTables(const CommonOptions& common, const std::optional<std::string>& database, std::ostream& out);
+
+struct DescribeOptions {
+  std::string table;
+  bool versions = false;
+  bool files = false;
+};
+absl::Status RunDescribe(const CommonOptions& common, const DescribeOptions& options, std::ostream& out);
+
+struct GenerateOptions {
+  std::string out_dir;
+  int64_t events = 1'000'000;
+  uint64_t seed = 42;
+  double dirty = 0;
+};
+absl::Status RunGenerate(const GenerateOptions& options, std::ostream& out);
+
+}  // namespace loch::cli

@@ -1,0 +1,96 @@
+// The `loch` command: parses flags and hands them to the subcommands in commands.cc.
+
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "cli/commands.h"
+#include "common/logging.h"
+#include "common/strings.h"
+#include "fmt/format.h"
+
+namespace {
+
+int Report(const absl::Status& status) {
+  if (status.ok()) return 0;
+  fmt::print(stderr, "error: {}\n", loch::ToStd(status.message()));
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  loch::InitLogging();
+  CLI::App app{"loch: a self-hosted data lake in one binary.\n"
+               "The lake is a local folder (default ./lake, or --lake / LOCH_LAKE) with a catalog of tables."};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every command");
+
+  loch::cli::CommonOptions common;
+  auto add_lake = [&](CLI::App* command) {
+    command->add_option("--lake", common.lake, "Lake folder (default: $LOCH_LAKE, else ./lake)");
+  };
+  absl::Status status;
+
+  auto* init = app.add_subcommand("init", "Create a lake (idempotent)");
+  add_lake(init);
+  init->callback([&] { status = loch::cli::RunInit(common, std::cout); });
+
+  loch::cli::LoadOptions load;
+  auto* load_cmd = app.add_subcommand(
+      "load", "Copy files (NDJSON, JSON array, CSV, Parquet; .gz/.zst) into raw/ and register or append a table");
+  load_cmd->add_option("files", load.inputs, "Files or folders (name=value sub-folders become partitions)")
+      ->required();
+  load_cmd->add_option("--table", load.table, "Target table as DATABASE.TABLE")->required();
+  add_lake(load_cmd);
+  load_cmd->callback([&] { status = loch::cli::RunLoad(common, load, std::cout); });
+
+  loch::cli::SqlOptions sql;
+  auto* sql_cmd = app.add_subcommand("sql", "Run a query over the lake's tables (DATABASE.TABLE)");
+  sql_cmd->add_option("query", sql.sql, "The SQL query")->required();
+  sql_cmd->add_option("--format", sql.format, "Output format")
+      ->check(CLI::IsMember({"table", "csv", "json"}))
+      ->capture_default_str();
+  sql_cmd->add_option("--timeout", sql.timeout_seconds, "Stop the query after this many seconds (0: no limit)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  sql_cmd->add_option("--max-rows", sql.max_rows, "Rows shown by the table format")->capture_default_str();
+  sql_cmd->add_option("--memory-limit", sql.memory_limit, "Engine memory limit, e.g. 4GB (default: 80% of RAM)");
+  add_lake(sql_cmd);
+  sql_cmd->callback([&] { status = loch::cli::RunSql(common, sql, std::cout); });
+
+  std::optional<std::string> database;
+  auto* tables = app.add_subcommand("tables", "List tables, with rows, files and size");
+  tables->add_option("database", database, "Only this database");
+  add_lake(tables);
+  tables->callback([&] { status = loch::cli::RunTables(common, database, std::cout); });
+
+  loch::cli::DescribeOptions describe;
+  auto* describe_cmd = app.add_subcommand("describe", "Show a table's columns, partitions and snapshot");
+  describe_cmd->add_option("table", describe.table, "DATABASE.TABLE")->required();
+  describe_cmd->add_flag("--versions", describe.versions, "Also show schema versions (with diffs) and snapshots");
+  describe_cmd->add_flag("--files", describe.files, "Also list the data files");
+  add_lake(describe_cmd);
+  describe_cmd->callback([&] { status = loch::cli::RunDescribe(common, describe, std::cout); });
+
+  loch::cli::GenerateOptions generate;
+  auto* generate_cmd = app.add_subcommand(
+      "generate", "Write sample data for a one-deal-a-day store (deals, orders, clickstream events)");
+  generate_cmd->add_option("--out", generate.out_dir, "Output folder")->required();
+  generate_cmd->add_option("--events", generate.events, "Clickstream events to generate")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  generate_cmd->add_option("--seed", generate.seed, "Random seed; the same seed gives the same files")
+      ->capture_default_str();
+  generate_cmd->add_option("--dirty", generate.dirty, "Fraction of extra bad records (bad timestamps, missing "
+                                                      "fields, wrong types)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  generate_cmd->callback([&] { status = loch::cli::RunGenerate(generate, std::cout); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  }
+  return Report(status);
+}
