@@ -1,0 +1,198 @@
+// End-to-end: the `loch` binary on generated data. The answers to the demo's three business questions
+// are checked against expected.json, which the generator computes while writing the data (no SQL).
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/ids.h"
+#include "nlohmann/json.hpp"
+
+namespace loch {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using nlohmann::json;
+
+struct Outcome {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+
+std::string ShellQuote(const std::string& arg) {
+  std::string out = "'";
+  for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+class CliTest : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    work_ = new fs::path(fs::path(testing::TempDir()) / ("loch-e2e-" + NewRandomId()));
+    fs::create_directories(*work_);
+    // One lake with the sample store, shared by the tests of this suite (read-only after setup).
+    ASSERT_EQ(Run({"generate", "--out", Data(), "--events", "200000", "--seed", "7"}).exit_code, 0);
+    ASSERT_EQ(Run({"init", "--lake", Lake()}).exit_code, 0);
+    for (auto [input, table] : std::vector<std::pair<std::string, std::string>>{
+             {"deals.json", "shop.deals"}, {"orders.json", "shop.orders"}, {"events", "shop.events"}}) {
+      Outcome load = Run({"load", Data() + "/" + input, "--table", table, "--lake", Lake()});
+      ASSERT_EQ(load.exit_code, 0) << load.err;
+    }
+    expected_ = new json(json::parse(ReadFile(fs::path(Data()) / "expected.json")));
+  }
+
+  static std::string Data() { return (*work_ / "data").string(); }
+  static std::string Lake() { return (*work_ / "lake").string(); }
+
+  static Outcome Run(const std::vector<std::string>& args, const std::string& env = "") {
+    const std::string out = (*work_ / ("out-" + NewRandomId())).string();
+    const std::string err = out + ".err";
+    std::string command = env + " " + ShellQuote(LOCH_BINARY);
+    for (const auto& arg : args) command += " " + ShellQuote(arg);
+    command += " >" + ShellQuote(out) + " 2>" + ShellQuote(err);
+    const int status = std::system(command.c_str());
+    Outcome outcome{WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(out), ReadFile(err)};
+    fs::remove(out);
+    fs::remove(err);
+    return outcome;
+  }
+
+  static json Question(const std::string& file) {
+    const std::string sql = ReadFile(fs::path(LOCH_SOURCE_DIR) / "examples/questions" / file);
+    Outcome outcome = Run({"sql", sql, "--format", "json", "--lake", Lake()});
+    EXPECT_EQ(outcome.exit_code, 0) << outcome.err;
+    return json::parse(outcome.out);
+  }
+
+  static inline fs::path* work_ = nullptr;
+  static inline json* expected_ = nullptr;
+};
+
+TEST_F(CliTest, RevenuePerDayMatchesTheGenerator) {
+  json rows = Question("1-revenue-per-day.sql");
+  const json& expected = (*expected_)["revenue_per_day"];
+  ASSERT_EQ(rows.size(), expected.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i]["day"], expected[i]["day"]);
+    EXPECT_EQ(rows[i]["orders"], expected[i]["orders"]);
+    EXPECT_NEAR(rows[i]["revenue"].get<double>(), expected[i]["revenue_cents"].get<double>() / 100, 0.005)
+        << rows[i]["day"];
+  }
+}
+
+TEST_F(CliTest, TopDealsByConversionMatchTheGenerator) {
+  json rows = Question("2-top-deals-by-conversion.sql");
+  struct Deal {
+    int64_t id, viewed, purchased;
+    double conversion() const { return static_cast<double>(purchased) / static_cast<double>(viewed); }
+  };
+  std::vector<Deal> deals;
+  for (const auto& deal : (*expected_)["deals"]) {
+    deals.push_back({deal["deal_id"], deal["viewed_sessions"], deal["purchased_sessions"]});
+  }
+  std::sort(deals.begin(), deals.end(), [](const Deal& a, const Deal& b) {
+    return a.conversion() != b.conversion() ? a.conversion() > b.conversion() : a.id < b.id;
+  });
+  ASSERT_EQ(rows.size(), 10u);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i]["deal_id"], deals[i].id) << "rank " << i;
+    EXPECT_EQ(rows[i]["sessions"], deals[i].viewed);
+    EXPECT_EQ(rows[i]["purchases"], deals[i].purchased);
+    EXPECT_NEAR(rows[i]["conversion_pct"].get<double>(), 100 * deals[i].conversion(), 0.006);
+  }
+}
+
+TEST_F(CliTest, FunnelMatchesTheGenerator) {
+  json rows = Question("3-funnel.sql");
+  const json& funnel = (*expected_)["funnel"];
+  ASSERT_EQ(rows.size(), 4u);
+  for (const auto& row : rows) EXPECT_EQ(row["sessions"], funnel[row["event_type"].get<std::string>()]);
+  EXPECT_EQ(rows[0]["pct_of_views"], 100);
+}
+
+TEST_F(CliTest, EveryCommandHasHelp) {
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {"--help"}, {"init", "--help"}, {"load", "--help"}, {"sql", "--help"}, {"tables", "--help"},
+           {"describe", "--help"}, {"generate", "--help"}}) {
+    Outcome outcome = Run(args);
+    EXPECT_EQ(outcome.exit_code, 0) << args[0];
+    EXPECT_THAT(outcome.out, HasSubstr("Usage")) << args[0];
+  }
+  Outcome none = Run({});
+  EXPECT_NE(none.exit_code, 0);
+}
+
+TEST_F(CliTest, ErrorsSayWhatWasWrongAndHowToFixIt) {
+  Outcome unknown = Run({"sql", "SELECT * FROM shop.ordrs", "--lake", Lake()});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_THAT(unknown.err, HasSubstr("tables: shop.deals, shop.events, shop.orders"));
+  EXPECT_TRUE(unknown.out.empty());
+
+  Outcome syntax = Run({"sql", "SELECT deal_id\nFROM shop.deals\nGROUP BY BY", "--lake", Lake()});
+  EXPECT_EQ(syntax.exit_code, 1);
+  EXPECT_THAT(syntax.err, HasSubstr("line 3"));
+
+  Outcome column = Run({"sql", "SELECT nope FROM shop.deals", "--lake", Lake()});
+  EXPECT_THAT(column.err, HasSubstr("(line 1, column 8)"));
+
+  Outcome no_lake = Run({"tables", "--lake", (*work_ / "nowhere").string()});
+  EXPECT_EQ(no_lake.exit_code, 1);
+  EXPECT_THAT(no_lake.err, HasSubstr("loch init"));
+
+  Outcome bad_table = Run({"describe", "shop", "--lake", Lake()});
+  EXPECT_THAT(bad_table.err, HasSubstr("DATABASE.TABLE"));
+
+  Outcome missing_file = Run({"load", "/no/such/file.json", "--table", "shop.x", "--lake", Lake()});
+  EXPECT_EQ(missing_file.exit_code, 1);
+  EXPECT_THAT(missing_file.err, HasSubstr("/no/such/file.json"));
+
+  Outcome write = Run({"sql", "COPY (SELECT 1) TO '/tmp/x.csv'", "--lake", Lake()});
+  EXPECT_EQ(write.exit_code, 1);
+  EXPECT_THAT(write.err, HasSubstr("only queries"));
+
+  Outcome format = Run({"sql", "SELECT 1", "--format", "xml", "--lake", Lake()});
+  EXPECT_NE(format.exit_code, 0);
+}
+
+TEST_F(CliTest, TablesDescribeAndEnvironmentLake) {
+  Outcome tables = Run({"tables"}, "LOCH_LAKE=" + ShellQuote(Lake()));
+  EXPECT_EQ(tables.exit_code, 0) << tables.err;
+  EXPECT_THAT(tables.out, HasSubstr("shop.events"));
+  Outcome describe = Run({"describe", "shop.events", "--versions", "--files", "--lake", Lake()});
+  EXPECT_EQ(describe.exit_code, 0) << describe.err;
+  EXPECT_THAT(describe.out, HasSubstr("Partition columns:"));
+  EXPECT_THAT(describe.out, HasSubstr("day=2026-10-01"));
+  EXPECT_THAT(describe.out, HasSubstr("version 1"));
+}
+
+TEST_F(CliTest, CsvOutputStreamsEveryRow) {
+  Outcome csv = Run({"sql", "SELECT event_id FROM shop.events", "--format", "csv", "--lake", Lake()});
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  const int64_t lines = std::count(csv.out.begin(), csv.out.end(), '\n');
+  EXPECT_EQ(lines, (*expected_)["summary"]["events"].get<int64_t>() + 1);
+}
+
+TEST_F(CliTest, InitIsIdempotent) {
+  Outcome again = Run({"init", "--lake", Lake()});
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_THAT(again.out, HasSubstr("already exists"));
+  EXPECT_EQ(fs::status(Lake() + "/.loch").permissions() & fs::perms::others_all, fs::perms::none);
+}
+
+}  // namespace
+}  // namespace loch
