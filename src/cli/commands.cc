@@ -86,12 +86,16 @@ absl::Status RunSql(const CommonOptions& common, const SqlOptions& options, std:
   Stopwatch watch;
   ASSIGN_OR_RETURN(auto cursor, engine->Query(Principal::LocalAdmin(), options.sql, query_options));
   writer->Begin(cursor->columns());
+  int64_t rows = 0;
   while (true) {
     ASSIGN_OR_RETURN(auto chunk, cursor->Next());
     if (!chunk.has_value()) break;
+    rows += static_cast<int64_t>(chunk->row_count);
     writer->Write(*chunk);
   }
-  writer->End(watch.ElapsedMillis());
+  const double elapsed_ms = watch.ElapsedMillis();
+  writer->End(elapsed_ms);
+  if (options.timing) fmt::print(stderr, "time: {:.3f} ms ({} rows)\n", elapsed_ms, WithThousands(rows));
   return absl::OkStatus();
 }
 

@@ -30,6 +30,7 @@ struct SqlOptions {
   double timeout_seconds = 0;  // 0: none
   size_t max_rows = 1000;      // table format only
   std::string memory_limit;
+  bool timing = false;  // print "time: N ms (R rows)" on stderr
 };
 absl::Status RunSql(const CommonOptions& common, const SqlOptions& options, std::ostream& out);
 

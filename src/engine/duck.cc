@@ -169,6 +169,14 @@ absl::StatusOr<std::vector<std::vector<std::optional<std::string>>>> Result::Fet
   return rows;
 }
 
+std::string PreparedStatement::column_name(size_t index) const {
+  const char* name = duckdb_prepared_statement_column_name(statement_, index);
+  if (name == nullptr) return {};
+  std::string copy(name);
+  duckdb_free(const_cast<char*>(name));
+  return copy;
+}
+
 absl::Status PreparedStatement::Bind(size_t index, int64_t value) {
   if (duckdb_bind_int64(statement_, index, value) == DuckDBError) {
     return absl::InvalidArgumentError(fmt::format("cannot bind parameter {}", index));

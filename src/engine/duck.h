@@ -106,9 +106,8 @@ class PreparedStatement {
   duckdb_statement_type type() const { return duckdb_prepared_statement_type(statement_); }
   size_t parameter_count() const { return duckdb_nparams(statement_); }
   size_t column_count() const { return duckdb_prepared_statement_column_count(statement_); }
-  std::string column_name(size_t index) const {
-    return duckdb_prepared_statement_column_name(statement_, index);
-  }
+  // (DuckDB returns a malloc'd copy here, unlike duckdb_column_name; ASan found the leak.)
+  std::string column_name(size_t index) const;
   LogicalType column_type(size_t index) const {
     return LogicalType(duckdb_prepared_statement_column_logical_type(statement_, index));
   }
