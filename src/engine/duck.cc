@@ -315,18 +315,4 @@ absl::StatusOr<PreparedStatement> Connection::Prepare(std::string_view sql) {
   return owned;
 }
 
-absl::StatusOr<size_t> Connection::CountStatements(std::string_view sql) {
-  std::string text(sql);
-  duckdb_extracted_statements statements;
-  idx_t count = duckdb_extract_statements(connection_, text.c_str(), &statements);
-  absl::Status status;
-  if (count == 0) {
-    const char* error = duckdb_extract_statements_error(statements);
-    if (error != nullptr) status = ErrorToStatus(DUCKDB_ERROR_PARSER, error);
-  }
-  duckdb_destroy_extracted(&statements);
-  RETURN_IF_ERROR(status);
-  return count;
-}
-
 }  // namespace loch::duck

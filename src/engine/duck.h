@@ -184,8 +184,6 @@ class Connection {
   // Runs `sql` and returns its materialized result.
   absl::StatusOr<Result> Query(std::string_view sql);
   absl::StatusOr<PreparedStatement> Prepare(std::string_view sql);
-  // Number of statements in `sql`, or the parser error.
-  absl::StatusOr<size_t> CountStatements(std::string_view sql);
   // Stops the running query on this connection; it fails with Cancelled. Safe from any thread.
   void Interrupt() { duckdb_interrupt(connection_); }
   duckdb_connection get() const { return connection_; }

@@ -129,12 +129,6 @@ std::string DescribePosition(std::string_view text, size_t offset) {
 }
 
 absl::StatusOr<StatementTables> CheckUserQuery(duck::Connection& connection, std::string_view sql) {
-  ASSIGN_OR_RETURN(size_t statements, connection.CountStatements(sql));
-  if (statements == 0) return absl::InvalidArgumentError("the query is empty");
-  if (statements > 1) {
-    return absl::InvalidArgumentError(
-        fmt::format("the query has {} statements; send one statement at a time", statements));
-  }
   ASSIGN_OR_RETURN(duck::Result result,
                    connection.Query(fmt::format("SELECT json_serialize_sql({})", QuoteLiteral(sql))));
   ASSIGN_OR_RETURN(auto rows, result.FetchAllAsText());
@@ -157,8 +151,14 @@ absl::StatusOr<StatementTables> CheckUserQuery(duck::Connection& connection, std
         "only queries (SELECT, WITH, VALUES, DESCRIBE) can run through `loch sql`; statements that "
         "change the lake (CREATE, INSERT, COPY, SET, ATTACH, ...) are not allowed here");
   }
+  const json& statements = tree["statements"];
+  if (!statements.is_array() || statements.empty()) return absl::InvalidArgumentError("the query is empty");
+  if (statements.size() > 1) {
+    return absl::InvalidArgumentError(
+        fmt::format("the query has {} statements; send one statement at a time", statements.size()));
+  }
   Walker walker(sql);
-  RETURN_IF_ERROR(walker.Walk(tree["statements"]));
+  RETURN_IF_ERROR(walker.Walk(statements));
   return walker.Result();
 }
 
