@@ -1,7 +1,9 @@
 // Plain DuckDB on the same libduckdb as loch: the baseline of `make bench`.
 //
-//   duckdb_baseline "SQL"     runs the query in a fresh in-memory database, reads every result chunk,
-//                             and prints "engine_ms=<milliseconds>" (execution + fetching) on stderr.
+//   duckdb_baseline "SQL"     runs the query in a fresh in-memory database, reads every result
+//   chunk,
+//                             and prints "engine_ms=<milliseconds>" (execution + fetching) on
+//                             stderr.
 //   duckdb_baseline --exec "SQL"   runs a statement (used to prepare benchmark data; not timed).
 
 #include <duckdb.h>
@@ -34,7 +36,8 @@ int main(int argc, char** argv) {
     rows += duckdb_data_chunk_get_size(chunk);
     duckdb_destroy_data_chunk(&chunk);
   }
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   duckdb_destroy_result(&result);
   duckdb_disconnect(&connection);
   duckdb_close(&db);

@@ -1,5 +1,6 @@
-// End-to-end: the `loch` binary on generated data. The answers to the demo's three business questions
-// are checked against expected.json, which the generator computes while writing the data (no SQL).
+// End-to-end: the `loch` binary on generated data. The answers to the demo's three business
+// questions are checked against expected.json, which the generator computes while writing the data
+// (no SQL).
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -18,8 +19,8 @@ namespace loch {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
 struct Outcome {
   int exit_code;
@@ -48,8 +49,10 @@ class CliTest : public testing::Test {
     // One lake with the sample store, shared by the tests of this suite (read-only after setup).
     ASSERT_EQ(Run({"generate", "--out", Data(), "--events", "200000", "--seed", "7"}).exit_code, 0);
     ASSERT_EQ(Run({"init", "--lake", Lake()}).exit_code, 0);
-    for (auto [input, table] : std::vector<std::pair<std::string, std::string>>{
-             {"deals.json", "shop.deals"}, {"orders.json", "shop.orders"}, {"events", "shop.events"}}) {
+    for (auto [input, table] :
+         std::vector<std::pair<std::string, std::string>>{{"deals.json", "shop.deals"},
+                                                          {"orders.json", "shop.orders"},
+                                                          {"events", "shop.events"}}) {
       Outcome load = Run({"load", Data() + "/" + input, "--table", table, "--lake", Lake()});
       ASSERT_EQ(load.exit_code, 0) << load.err;
     }
@@ -90,7 +93,8 @@ TEST_F(CliTest, RevenuePerDayMatchesTheGenerator) {
   for (size_t i = 0; i < rows.size(); ++i) {
     EXPECT_EQ(rows[i]["day"], expected[i]["day"]);
     EXPECT_EQ(rows[i]["orders"], expected[i]["orders"]);
-    EXPECT_NEAR(rows[i]["revenue"].get<double>(), expected[i]["revenue_cents"].get<double>() / 100, 0.005)
+    EXPECT_NEAR(rows[i]["revenue"].get<double>(), expected[i]["revenue_cents"].get<double>() / 100,
+                0.005)
         << rows[i]["day"];
   }
 }
@@ -99,7 +103,9 @@ TEST_F(CliTest, TopDealsByConversionMatchTheGenerator) {
   json rows = Question("2-top-deals-by-conversion.sql");
   struct Deal {
     int64_t id, viewed, purchased;
-    double conversion() const { return static_cast<double>(purchased) / static_cast<double>(viewed); }
+    double conversion() const {
+      return static_cast<double>(purchased) / static_cast<double>(viewed);
+    }
   };
   std::vector<Deal> deals;
   for (const auto& deal : (*expected_)["deals"]) {
@@ -121,14 +127,20 @@ TEST_F(CliTest, FunnelMatchesTheGenerator) {
   json rows = Question("3-funnel.sql");
   const json& funnel = (*expected_)["funnel"];
   ASSERT_EQ(rows.size(), 4u);
-  for (const auto& row : rows) EXPECT_EQ(row["sessions"], funnel[row["event_type"].get<std::string>()]);
+  for (const auto& row : rows)
+    EXPECT_EQ(row["sessions"], funnel[row["event_type"].get<std::string>()]);
   EXPECT_EQ(rows[0]["pct_of_views"], 100);
 }
 
 TEST_F(CliTest, EveryCommandHasHelp) {
-  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
-           {"--help"}, {"init", "--help"}, {"load", "--help"}, {"sql", "--help"}, {"tables", "--help"},
-           {"describe", "--help"}, {"generate", "--help"}}) {
+  for (std::vector<std::string> args :
+       std::vector<std::vector<std::string>>{{"--help"},
+                                             {"init", "--help"},
+                                             {"load", "--help"},
+                                             {"sql", "--help"},
+                                             {"tables", "--help"},
+                                             {"describe", "--help"},
+                                             {"generate", "--help"}}) {
     Outcome outcome = Run(args);
     EXPECT_EQ(outcome.exit_code, 0) << args[0];
     EXPECT_THAT(outcome.out, HasSubstr("Usage")) << args[0];
@@ -181,7 +193,8 @@ TEST_F(CliTest, TablesDescribeAndEnvironmentLake) {
 }
 
 TEST_F(CliTest, CsvOutputStreamsEveryRow) {
-  Outcome csv = Run({"sql", "SELECT event_id FROM shop.events", "--format", "csv", "--lake", Lake()});
+  Outcome csv =
+      Run({"sql", "SELECT event_id FROM shop.events", "--format", "csv", "--lake", Lake()});
   ASSERT_EQ(csv.exit_code, 0) << csv.err;
   const int64_t lines = std::count(csv.out.begin(), csv.out.end(), '\n');
   EXPECT_EQ(lines, (*expected_)["summary"]["events"].get<int64_t>() + 1);

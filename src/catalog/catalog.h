@@ -2,17 +2,19 @@
 // Catalog: the source of truth for what the lake holds.
 //
 // Commit semantics (optimistic concurrency):
-//   A writer reads a table (its current snapshot S), writes new data files to the object store, then
-//   calls Commit with base_snapshot = S. The commit succeeds only if the table is still at S; it then
-//   atomically records a new snapshot S' (parent S) with the added/removed files and an optional new
-//   schema version. If another writer committed first, Commit fails with Aborted ("conflict: ...") and
-//   changes nothing; the writer re-reads and retries (its data files can be reused).
+//   A writer reads a table (its current snapshot S), writes new data files to the object store,
+//   then calls Commit with base_snapshot = S. The commit succeeds only if the table is still at S;
+//   it then atomically records a new snapshot S' (parent S) with the added/removed files and an
+//   optional new schema version. If another writer committed first, Commit fails with Aborted
+//   ("conflict: ...") and changes nothing; the writer re-reads and retries (its data files can be
+//   reused).
 // Reads are consistent: ReadTable returns the schema and files of exactly one snapshot.
 // After each successful commit, subscribers receive a CommitEvent (see Subscribe).
 //
 // Error codes: NotFound (unknown database/table/snapshot; the message lists what exists),
-// AlreadyExists, InvalidArgument (bad names, bad schema), Aborted (commit conflict), Internal (storage).
-// Implementations are thread-safe. Every call names the Principal asking, for permission checks.
+// AlreadyExists, InvalidArgument (bad names, bad schema), Aborted (commit conflict), Internal
+// (storage). Implementations are thread-safe. Every call names the Principal asking, for permission
+// checks.
 
 #include <functional>
 #include <memory>
@@ -32,10 +34,10 @@ struct TableCommit {
   // The snapshot the writer based its change on. kCreate creates the table (it must not exist).
   static constexpr int64_t kCreate = 0;
   int64_t base_snapshot = kCreate;
-  std::string operation;            // "create", "append", "overwrite", "evolve", ...
-  std::string message;              // free text for the history
-  std::optional<Schema> new_schema; // required when creating; otherwise a new schema version
-  std::string location;             // required when creating: key prefix of the table's files
+  std::string operation;             // "create", "append", "overwrite", "evolve", ...
+  std::string message;               // free text for the history
+  std::optional<Schema> new_schema;  // required when creating; otherwise a new schema version
+  std::string location;              // required when creating: key prefix of the table's files
   std::vector<DataFile> add_files;
   std::vector<int64_t> remove_file_ids;
   nlohmann::json summary = nlohmann::json::object();
@@ -79,7 +81,7 @@ class Catalog {
 
   // The table's snapshots, oldest first.
   virtual absl::StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const Principal& who,
-                                                                   const TableName& table) = 0;
+                                                                  const TableName& table) = 0;
   // The table's schema versions, oldest first.
   virtual absl::StatusOr<std::vector<Schema>> ListSchemas(const Principal& who,
                                                           const TableName& table) = 0;

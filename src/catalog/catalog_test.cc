@@ -72,7 +72,8 @@ class CatalogTest : public testing::Test {
 TEST_F(CatalogTest, CreateReadAppendRoundTrip) {
   CommitResult created = Create();
   EXPECT_EQ(created.schema_version, 1);
-  auto appended = Append(*catalog_, created.snapshot_id, {File("tables/shop/orders/day=2026-11-01/a.parquet", 10)});
+  auto appended = Append(*catalog_, created.snapshot_id,
+                         {File("tables/shop/orders/day=2026-11-01/a.parquet", 10)});
   ASSERT_TRUE(appended.ok()) << appended.status();
 
   auto read = catalog_->ReadTable(admin_, {"shop", "orders"}, std::nullopt);
@@ -118,7 +119,8 @@ TEST_F(CatalogTest, ConcurrentWritersWithRetryLoseNothing) {
         while (true) {
           auto table = catalog->ReadTable(admin_, {"shop", "orders"}, std::nullopt);
           ASSERT_TRUE(table.ok());
-          auto result = Append(*catalog, table->table.current_snapshot, {File(fmt::format("w{}-{}", w, i), 1)});
+          auto result = Append(*catalog, table->table.current_snapshot,
+                               {File(fmt::format("w{}-{}", w, i), 1)});
           if (result.ok()) break;
           ASSERT_TRUE(absl::IsAborted(result.status())) << result.status();
           ++conflicts;
@@ -142,7 +144,8 @@ TEST_F(CatalogTest, FailedCommitLeavesNoTrace) {
   CommitResult created = Create();
   auto first = Append(*catalog_, created.snapshot_id, {File("dup", 1)});
   ASSERT_TRUE(first.ok());
-  // The second file of this commit is already registered: the whole commit fails, including "fresh".
+  // The second file of this commit is already registered: the whole commit fails, including
+  // "fresh".
   auto failed = Append(*catalog_, first->snapshot_id, {File("fresh", 1), File("dup", 1)});
   EXPECT_TRUE(absl::IsAlreadyExists(failed.status())) << failed.status();
   auto read = catalog_->ReadTable(admin_, {"shop", "orders"}, std::nullopt);
@@ -172,7 +175,8 @@ TEST_F(CatalogTest, TimeTravelAndChangesBetweenSnapshots) {
   EXPECT_EQ(now->files[0].key, "f2");
   EXPECT_EQ(now->files[1].key, "f3");
 
-  auto changes = catalog_->ChangesBetween(admin_, {"shop", "orders"}, s1->snapshot_id, s2->snapshot_id);
+  auto changes =
+      catalog_->ChangesBetween(admin_, {"shop", "orders"}, s1->snapshot_id, s2->snapshot_id);
   ASSERT_TRUE(changes.ok());
   ASSERT_EQ(changes->added.size(), 1u);
   EXPECT_EQ(changes->added[0].key, "f3");
@@ -186,7 +190,8 @@ TEST_F(CatalogTest, TimeTravelAndChangesBetweenSnapshots) {
 TEST_F(CatalogTest, SchemaEvolutionKeepsHistory) {
   CommitResult created = Create();
   Schema wider = OrdersSchema();
-  wider.columns.push_back(Column{"coupon", "VARCHAR", true, "added later", {{"source", "crawler"}}});
+  wider.columns.push_back(
+      Column{"coupon", "VARCHAR", true, "added later", {{"source", "crawler"}}});
   TableCommit evolve;
   evolve.table = {"shop", "orders"};
   evolve.base_snapshot = created.snapshot_id;
@@ -199,7 +204,9 @@ TEST_F(CatalogTest, SchemaEvolutionKeepsHistory) {
   ASSERT_EQ(schemas->size(), 2u);
   EXPECT_EQ((*schemas)[0].columns.size(), 2u);
   EXPECT_EQ((*schemas)[1].columns.back().metadata["source"], "crawler");
-  EXPECT_EQ(catalog_->ReadTable(admin_, {"shop", "orders"}, created.snapshot_id)->table.schema.version, 1);
+  EXPECT_EQ(
+      catalog_->ReadTable(admin_, {"shop", "orders"}, created.snapshot_id)->table.schema.version,
+      1);
   EXPECT_EQ(catalog_->ReadTable(admin_, {"shop", "orders"}, std::nullopt)->table.schema.version, 2);
 }
 
@@ -208,7 +215,8 @@ TEST_F(CatalogTest, UnknownNamesListWhatExists) {
   Create("deals");
   auto missing = catalog_->ReadTable(admin_, {"shop", "ordrs"}, std::nullopt);
   ASSERT_TRUE(absl::IsNotFound(missing.status()));
-  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("tables: shop.deals, shop.orders"));
+  EXPECT_THAT(std::string(missing.status().message()),
+              HasSubstr("tables: shop.deals, shop.orders"));
   auto no_db = catalog_->ReadTable(admin_, {"shp", "orders"}, std::nullopt);
   EXPECT_THAT(std::string(no_db.status().message()), HasSubstr("databases: shop"));
   EXPECT_TRUE(absl::IsAlreadyExists(catalog_->CreateDatabase(admin_, "shop", false)));

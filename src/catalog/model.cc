@@ -6,9 +6,10 @@ namespace loch {
 
 absl::Status ValidateIdentifier(std::string_view name, std::string_view what) {
   auto invalid = [&](std::string_view why) {
-    return absl::InvalidArgumentError(fmt::format(
-        "invalid {} name \"{}\": {} (use lowercase letters, digits and '_', not starting with a digit)",
-        what, name, why));
+    return absl::InvalidArgumentError(
+        fmt::format("invalid {} name \"{}\": {} (use lowercase letters, digits and '_', not "
+                    "starting with a digit)",
+                    what, name, why));
   };
   if (name.empty()) return invalid("it is empty");
   if (name.size() > 64) return invalid("it is longer than 64 characters");
@@ -18,7 +19,8 @@ absl::Status ValidateIdentifier(std::string_view name, std::string_view what) {
     if (!ok) return invalid(fmt::format("'{}' is not allowed", c));
   }
   if (what == "database") {
-    for (std::string_view reserved : {"main", "temp", "system", "pg_catalog", "information_schema"}) {
+    for (std::string_view reserved :
+         {"main", "temp", "system", "pg_catalog", "information_schema"}) {
       if (name == reserved) return invalid("it is reserved by the query engine");
     }
   }

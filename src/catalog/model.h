@@ -1,6 +1,7 @@
 #pragma once
-// The catalog's data model: databases hold tables; a table is a sequence of snapshots; a snapshot is a
-// set of data files (with partition values and column statistics) read through one schema version.
+// The catalog's data model: databases hold tables; a table is a sequence of snapshots; a snapshot
+// is a set of data files (with partition values and column statistics) read through one schema
+// version.
 
 #include <cstdint>
 #include <map>
@@ -13,8 +14,8 @@
 
 namespace loch {
 
-// "db.table". Both parts are identifiers: lowercase letters, digits and '_', not starting with a digit,
-// at most 64 characters.
+// "db.table". Both parts are identifiers: lowercase letters, digits and '_', not starting with a
+// digit, at most 64 characters.
 struct TableName {
   std::string database;
   std::string table;
@@ -32,8 +33,8 @@ absl::Status ValidateIdentifier(std::string_view name, std::string_view what);
 
 struct Column {
   Column() = default;
-  Column(std::string name_in, std::string type_in, bool nullable_in = true, std::string comment_in = "",
-         nlohmann::json metadata_in = nlohmann::json::object())
+  Column(std::string name_in, std::string type_in, bool nullable_in = true,
+         std::string comment_in = "", nlohmann::json metadata_in = nlohmann::json::object())
       : name(std::move(name_in)),
         type(std::move(type_in)),
         nullable(nullable_in),
@@ -49,8 +50,8 @@ struct Column {
   bool operator==(const Column&) const = default;
 };
 
-// One immutable version of a table's schema. Partition columns are not stored in the data files; their
-// values come from each file's partition values (Hive-style `key=value` folders).
+// One immutable version of a table's schema. Partition columns are not stored in the data files;
+// their values come from each file's partition values (Hive-style `key=value` folders).
 struct Schema {
   int64_t version = 0;  // 1, 2, ... per table; 0 before the catalog assigns it
   std::vector<Column> columns;
@@ -63,16 +64,16 @@ struct ColumnStats {
   std::string column;
   std::optional<std::string> min;  // as text, cast from the column's type
   std::optional<std::string> max;
-  int64_t null_count = -1;         // -1 when unknown
+  int64_t null_count = -1;  // -1 when unknown
 };
 
 struct DataFile {
-  int64_t file_id = 0;         // assigned by the catalog on commit
-  std::string key;             // object key in the lake
-  std::string format;          // "parquet", "json" (NDJSON or array), "csv"
-  std::string compression;     // "", "gzip", "zstd"
+  int64_t file_id = 0;      // assigned by the catalog on commit
+  std::string key;          // object key in the lake
+  std::string format;       // "parquet", "json" (NDJSON or array), "csv"
+  std::string compression;  // "", "gzip", "zstd"
   int64_t size_bytes = 0;
-  int64_t row_count = -1;      // -1 when unknown
+  int64_t row_count = -1;  // -1 when unknown
   std::map<std::string, std::string> partition_values;
   std::vector<ColumnStats> stats;
   int64_t added_snapshot = 0;  // assigned by the catalog on commit
@@ -98,7 +99,8 @@ struct TableInfo {
   Schema schema;  // the schema of `current_snapshot`
 };
 
-// A consistent view of one table at one snapshot: its schema and exactly the files live at that snapshot.
+// A consistent view of one table at one snapshot: its schema and exactly the files live at that
+// snapshot.
 struct TableSnapshot {
   TableInfo table;
   SnapshotInfo snapshot;

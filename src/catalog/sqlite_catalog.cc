@@ -1,6 +1,7 @@
-// SQLite implementation of Catalog. The tables follow DuckLake's idea: every table and data-file row
-// carries begin_snapshot/end_snapshot, so "the table at snapshot S" and "changes between snapshots" are
-// range predicates. Snapshot ids are global and increasing; each snapshot belongs to one table.
+// SQLite implementation of Catalog. The tables follow DuckLake's idea: every table and data-file
+// row carries begin_snapshot/end_snapshot, so "the table at snapshot S" and "changes between
+// snapshots" are range predicates. Snapshot ids are global and increasing; each snapshot belongs to
+// one table.
 
 #include <sqlite3.h>
 
@@ -93,7 +94,8 @@ std::vector<Column> ColumnsFromJson(const std::string& text) {
   std::vector<Column> columns;
   for (const auto& c : nlohmann::json::parse(text)) {
     columns.push_back(Column{c.at("name"), c.at("type"), c.value("nullable", true),
-                             c.value("comment", ""), c.value("metadata", nlohmann::json::object())});
+                             c.value("comment", ""),
+                             c.value("metadata", nlohmann::json::object())});
   }
   return columns;
 }
@@ -158,10 +160,12 @@ class SqliteCatalog final : public Catalog {
     return DatabaseNames();
   }
 
-  absl::Status CreateDatabase(const Principal&, std::string_view name, bool if_not_exists) override {
+  absl::Status CreateDatabase(const Principal&, std::string_view name,
+                              bool if_not_exists) override {
     RETURN_IF_ERROR(ValidateIdentifier(name, "database"));
     std::lock_guard lock(mu_);
-    Statement insert(db_, "INSERT INTO databases(name, created_micros) VALUES (?, ?) ON CONFLICT DO NOTHING");
+    Statement insert(
+        db_, "INSERT INTO databases(name, created_micros) VALUES (?, ?) ON CONFLICT DO NOTHING");
     RETURN_IF_ERROR(insert.Bind(1, name).Bind(2, NowMicros()).Run());
     if (sqlite3_changes(db_) == 0 && !if_not_exists) {
       return absl::AlreadyExistsError(fmt::format("database \"{}\" already exists", name));
@@ -169,8 +173,8 @@ class SqliteCatalog final : public Catalog {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<std::vector<TableInfo>> ListTables(const Principal&,
-                                                    const std::optional<std::string>& database) override {
+  absl::StatusOr<std::vector<TableInfo>> ListTables(
+      const Principal&, const std::optional<std::string>& database) override {
     std::lock_guard lock(mu_);
     Transaction txn(db_, /*write=*/false);
     RETURN_IF_ERROR(txn.status());
@@ -201,9 +205,10 @@ class SqliteCatalog final : public Catalog {
     const int64_t at = at_snapshot.value_or(result.table.current_snapshot);
     ASSIGN_OR_RETURN(result.snapshot, LatestSnapshotAtOrBefore(result.table.table_id, at));
     ASSIGN_OR_RETURN(result.table.schema, SchemaAt(result.table.table_id, at));
-    ASSIGN_OR_RETURN(result.files, FilesWhere(result.table.table_id,
-                                              "begin_snapshot <= ?2 AND (end_snapshot IS NULL OR end_snapshot > ?2)",
-                                              at, at));
+    ASSIGN_OR_RETURN(
+        result.files,
+        FilesWhere(result.table.table_id,
+                   "begin_snapshot <= ?2 AND (end_snapshot IS NULL OR end_snapshot > ?2)", at, at));
     RETURN_IF_ERROR(txn.Commit());
     return result;
   }
@@ -224,20 +229,26 @@ class SqliteCatalog final : public Catalog {
       RETURN_IF_ERROR(txn.status());
       ASSIGN_OR_RETURN(result, CommitLocked(who, commit));
       RETURN_IF_ERROR(txn.Commit());
-      event = CommitEvent{creating ? CommitEvent::Kind::kTableCreated : CommitEvent::Kind::kSnapshotAdded,
-                          commit.table, result.snapshot_id, result.schema_version,
-                          commit.new_schema.has_value(), commit.operation};
+      event = CommitEvent{
+          creating ? CommitEvent::Kind::kTableCreated : CommitEvent::Kind::kSnapshotAdded,
+          commit.table,
+          result.snapshot_id,
+          result.schema_version,
+          commit.new_schema.has_value(),
+          commit.operation};
     }
     Publish(event);
     return result;
   }
 
-  absl::StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const Principal&, const TableName& name) override {
+  absl::StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const Principal&,
+                                                          const TableName& name) override {
     std::lock_guard lock(mu_);
     Transaction txn(db_, /*write=*/false);
     RETURN_IF_ERROR(txn.status());
     ASSIGN_OR_RETURN(TableInfo table, FindTable(name, std::nullopt));
-    Statement query(db_, std::string(kSnapshotColumns) + " WHERE table_id = ? ORDER BY snapshot_id");
+    Statement query(db_,
+                    std::string(kSnapshotColumns) + " WHERE table_id = ? ORDER BY snapshot_id");
     query.Bind(1, table.table_id);
     std::vector<SnapshotInfo> snapshots;
     while (query.Step()) snapshots.push_back(SnapshotFromRow(query));
@@ -246,13 +257,15 @@ class SqliteCatalog final : public Catalog {
     return snapshots;
   }
 
-  absl::StatusOr<std::vector<Schema>> ListSchemas(const Principal&, const TableName& name) override {
+  absl::StatusOr<std::vector<Schema>> ListSchemas(const Principal&,
+                                                  const TableName& name) override {
     std::lock_guard lock(mu_);
     Transaction txn(db_, /*write=*/false);
     RETURN_IF_ERROR(txn.status());
     ASSIGN_OR_RETURN(TableInfo table, FindTable(name, std::nullopt));
-    Statement query(db_, "SELECT schema_version, columns, partition_columns FROM schema_versions "
-                         "WHERE table_id = ? ORDER BY schema_version");
+    Statement query(db_,
+                    "SELECT schema_version, columns, partition_columns FROM schema_versions "
+                    "WHERE table_id = ? ORDER BY schema_version");
     query.Bind(1, table.table_id);
     std::vector<Schema> schemas;
     while (query.Step()) schemas.push_back(SchemaFromRow(query));
@@ -264,18 +277,21 @@ class SqliteCatalog final : public Catalog {
   absl::StatusOr<FileChanges> ChangesBetween(const Principal&, const TableName& name, int64_t from,
                                              int64_t to) override {
     if (from > to) {
-      return absl::InvalidArgumentError(fmt::format("snapshot range ({}, {}] is empty: from > to", from, to));
+      return absl::InvalidArgumentError(
+          fmt::format("snapshot range ({}, {}] is empty: from > to", from, to));
     }
     std::lock_guard lock(mu_);
     Transaction txn(db_, /*write=*/false);
     RETURN_IF_ERROR(txn.status());
     ASSIGN_OR_RETURN(TableInfo table, FindTable(name, std::nullopt));
     FileChanges changes;
-    ASSIGN_OR_RETURN(changes.added, FilesWhere(table.table_id, "begin_snapshot > ?2 AND begin_snapshot <= ?3",
-                                               from, to));
-    ASSIGN_OR_RETURN(changes.removed,
-                     FilesWhere(table.table_id,
-                                "begin_snapshot <= ?2 AND end_snapshot > ?2 AND end_snapshot <= ?3", from, to));
+    ASSIGN_OR_RETURN(
+        changes.added,
+        FilesWhere(table.table_id, "begin_snapshot > ?2 AND begin_snapshot <= ?3", from, to));
+    ASSIGN_OR_RETURN(
+        changes.removed,
+        FilesWhere(table.table_id,
+                   "begin_snapshot <= ?2 AND end_snapshot > ?2 AND end_snapshot <= ?3", from, to));
     RETURN_IF_ERROR(txn.Commit());
     return changes;
   }
@@ -312,10 +328,13 @@ class SqliteCatalog final : public Catalog {
     std::optional<int64_t> parent;
     if (creating) {
       if (existing.ok()) {
-        return absl::AlreadyExistsError(fmt::format("table {} already exists", commit.table.ToString()));
+        return absl::AlreadyExistsError(
+            fmt::format("table {} already exists", commit.table.ToString()));
       }
-      Statement insert(db_, "INSERT INTO tables(database_id, name, location, created_micros, current_snapshot, "
-                            "begin_snapshot) VALUES (?, ?, ?, ?, 0, 0)");
+      Statement insert(
+          db_,
+          "INSERT INTO tables(database_id, name, location, created_micros, current_snapshot, "
+          "begin_snapshot) VALUES (?, ?, ?, ?, 0, 0)");
       RETURN_IF_ERROR(insert.Bind(1, database_id)
                           .Bind(2, commit.table.table)
                           .Bind(3, commit.location)
@@ -325,21 +344,30 @@ class SqliteCatalog final : public Catalog {
     } else {
       if (!existing.ok()) return existing.status();
       if (existing->current_snapshot != commit.base_snapshot) {
-        return absl::AbortedError(fmt::format(
-            "conflict: table {} is at snapshot {} but this commit was based on snapshot {}; another writer "
-            "committed first. Re-read the table and retry.",
-            commit.table.ToString(), existing->current_snapshot, commit.base_snapshot));
+        return absl::AbortedError(
+            fmt::format("conflict: table {} is at snapshot {} but this commit was based on "
+                        "snapshot {}; another writer "
+                        "committed first. Re-read the table and retry.",
+                        commit.table.ToString(), existing->current_snapshot, commit.base_snapshot));
       }
       table_id = existing->table_id;
       parent = existing->current_snapshot;
       schema_version = existing->schema.version + (commit.new_schema.has_value() ? 1 : 0);
     }
 
-    Statement snapshot(db_, "INSERT INTO snapshots(table_id, parent_id, committed_micros, operation, author, "
-                            "message, summary, schema_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    Statement snapshot(
+        db_,
+        "INSERT INTO snapshots(table_id, parent_id, committed_micros, operation, author, "
+        "message, summary, schema_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     snapshot.Bind(1, table_id).Bind(3, NowMicros()).Bind(4, commit.operation).Bind(5, who.name);
-    if (parent.has_value()) snapshot.Bind(2, *parent); else snapshot.BindNull(2);
-    RETURN_IF_ERROR(snapshot.Bind(6, commit.message).Bind(7, commit.summary.dump()).Bind(8, schema_version).Run());
+    if (parent.has_value())
+      snapshot.Bind(2, *parent);
+    else
+      snapshot.BindNull(2);
+    RETURN_IF_ERROR(snapshot.Bind(6, commit.message)
+                        .Bind(7, commit.summary.dump())
+                        .Bind(8, schema_version)
+                        .Run());
     const int64_t snapshot_id = sqlite3_last_insert_rowid(db_);
 
     if (creating) {
@@ -356,8 +384,9 @@ class SqliteCatalog final : public Catalog {
                           .Run());
     }
     for (int64_t file_id : commit.remove_file_ids) {
-      Statement remove(db_, "UPDATE data_files SET end_snapshot = ? WHERE file_id = ? AND table_id = ? "
-                            "AND end_snapshot IS NULL");
+      Statement remove(db_,
+                       "UPDATE data_files SET end_snapshot = ? WHERE file_id = ? AND table_id = ? "
+                       "AND end_snapshot IS NULL");
       RETURN_IF_ERROR(remove.Bind(1, snapshot_id).Bind(2, file_id).Bind(3, table_id).Run());
       if (sqlite3_changes(db_) != 1) {
         return absl::AbortedError(fmt::format(
@@ -365,7 +394,8 @@ class SqliteCatalog final : public Catalog {
             commit.table.ToString()));
       }
     }
-    for (const DataFile& file : commit.add_files) RETURN_IF_ERROR(InsertFile(table_id, snapshot_id, file));
+    for (const DataFile& file : commit.add_files)
+      RETURN_IF_ERROR(InsertFile(table_id, snapshot_id, file));
 
     Statement advance(db_, "UPDATE tables SET current_snapshot = ? WHERE table_id = ?");
     RETURN_IF_ERROR(advance.Bind(1, snapshot_id).Bind(2, table_id).Run());
@@ -375,8 +405,10 @@ class SqliteCatalog final : public Catalog {
   absl::Status InsertFile(int64_t table_id, int64_t snapshot_id, const DataFile& file) {
     if (file.key.empty()) return absl::InvalidArgumentError("a data file has an empty key");
     nlohmann::json partitions(file.partition_values);
-    Statement insert(db_, "INSERT INTO data_files(table_id, key, format, compression, size_bytes, row_count, "
-                          "partition_values, begin_snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    Statement insert(
+        db_,
+        "INSERT INTO data_files(table_id, key, format, compression, size_bytes, row_count, "
+        "partition_values, begin_snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     absl::Status inserted = insert.Bind(1, table_id)
                                 .Bind(2, file.key)
                                 .Bind(3, file.format)
@@ -387,7 +419,8 @@ class SqliteCatalog final : public Catalog {
                                 .Bind(8, snapshot_id)
                                 .Run();
     if (absl::IsAlreadyExists(inserted)) {
-      return absl::AlreadyExistsError(fmt::format("file \"{}\" is already registered in the catalog", file.key));
+      return absl::AlreadyExistsError(
+          fmt::format("file \"{}\" is already registered in the catalog", file.key));
     }
     RETURN_IF_ERROR(inserted);
     const int64_t file_id = sqlite3_last_insert_rowid(db_);
@@ -431,9 +464,9 @@ class SqliteCatalog final : public Catalog {
     if (query.Step()) return query.Int(0);
     RETURN_IF_ERROR(query.status());
     std::vector<std::string> names = DatabaseNamesOrEmpty();
-    return absl::NotFoundError(fmt::format("unknown database \"{}\"; {}", name,
-                                           names.empty() ? "the lake has no databases yet"
-                                                         : "databases: " + Join(names, ", ")));
+    return absl::NotFoundError(fmt::format(
+        "unknown database \"{}\"; {}", name,
+        names.empty() ? "the lake has no databases yet" : "databases: " + Join(names, ", ")));
   }
 
   static TableInfo TableFromRow(const Statement& row) {
@@ -446,7 +479,8 @@ class SqliteCatalog final : public Catalog {
     return table;
   }
 
-  // The table named `name` as of `at_snapshot` (live now if nullopt), with its schema at that point.
+  // The table named `name` as of `at_snapshot` (live now if nullopt), with its schema at that
+  // point.
   absl::StatusOr<TableInfo> FindTable(const TableName& name, std::optional<int64_t> at_snapshot) {
     ASSIGN_OR_RETURN(int64_t database_id, DatabaseId(name.database));
     Statement query(db_, R"sql(
@@ -456,10 +490,14 @@ class SqliteCatalog final : public Catalog {
         (CASE WHEN ?3 IS NULL THEN t.end_snapshot IS NULL
               ELSE t.begin_snapshot <= ?3 AND (t.end_snapshot IS NULL OR t.end_snapshot > ?3) END))sql");
     query.Bind(1, database_id).Bind(2, name.table);
-    if (at_snapshot.has_value()) query.Bind(3, *at_snapshot); else query.BindNull(3);
+    if (at_snapshot.has_value())
+      query.Bind(3, *at_snapshot);
+    else
+      query.BindNull(3);
     if (query.Step()) {
       TableInfo table = TableFromRow(query);
-      ASSIGN_OR_RETURN(table.schema, SchemaAt(table.table_id, at_snapshot.value_or(table.current_snapshot)));
+      ASSIGN_OR_RETURN(table.schema,
+                       SchemaAt(table.table_id, at_snapshot.value_or(table.current_snapshot)));
       return table;
     }
     RETURN_IF_ERROR(query.status());
@@ -467,13 +505,16 @@ class SqliteCatalog final : public Catalog {
       return absl::NotFoundError(
           fmt::format("table {} did not exist at snapshot {}", name.ToString(), *at_snapshot));
     }
-    Statement names(db_, "SELECT name FROM tables WHERE database_id = ? AND end_snapshot IS NULL ORDER BY name");
+    Statement names(
+        db_,
+        "SELECT name FROM tables WHERE database_id = ? AND end_snapshot IS NULL ORDER BY name");
     names.Bind(1, database_id);
     std::vector<std::string> existing;
     while (names.Step()) existing.push_back(name.database + "." + names.Text(0));
     return absl::NotFoundError(fmt::format("unknown table {}; {}", name.ToString(),
-                                           existing.empty() ? "database " + name.database + " has no tables"
-                                                            : "tables: " + Join(existing, ", ")));
+                                           existing.empty()
+                                               ? "database " + name.database + " has no tables"
+                                               : "tables: " + Join(existing, ", ")));
   }
 
   static Schema SchemaFromRow(const Statement& row) {
@@ -485,12 +526,15 @@ class SqliteCatalog final : public Catalog {
   }
 
   absl::StatusOr<Schema> SchemaAt(int64_t table_id, int64_t snapshot) {
-    Statement query(db_, "SELECT schema_version, columns, partition_columns FROM schema_versions "
-                         "WHERE table_id = ? AND begin_snapshot <= ? ORDER BY schema_version DESC LIMIT 1");
+    Statement query(
+        db_,
+        "SELECT schema_version, columns, partition_columns FROM schema_versions "
+        "WHERE table_id = ? AND begin_snapshot <= ? ORDER BY schema_version DESC LIMIT 1");
     query.Bind(1, table_id).Bind(2, snapshot);
     if (query.Step()) return SchemaFromRow(query);
     RETURN_IF_ERROR(query.status());
-    return absl::NotFoundError(fmt::format("table {} has no schema at snapshot {}", table_id, snapshot));
+    return absl::NotFoundError(
+        fmt::format("table {} has no schema at snapshot {}", table_id, snapshot));
   }
 
   static SnapshotInfo SnapshotFromRow(const Statement& row) {
@@ -507,8 +551,9 @@ class SqliteCatalog final : public Catalog {
   }
 
   absl::StatusOr<SnapshotInfo> LatestSnapshotAtOrBefore(int64_t table_id, int64_t snapshot) {
-    Statement query(db_, std::string(kSnapshotColumns) +
-                             " WHERE table_id = ? AND snapshot_id <= ? ORDER BY snapshot_id DESC LIMIT 1");
+    Statement query(
+        db_, std::string(kSnapshotColumns) +
+                 " WHERE table_id = ? AND snapshot_id <= ? ORDER BY snapshot_id DESC LIMIT 1");
     query.Bind(1, table_id).Bind(2, snapshot);
     if (query.Step()) return SnapshotFromRow(query);
     RETURN_IF_ERROR(query.status());
@@ -516,8 +561,8 @@ class SqliteCatalog final : public Catalog {
   }
 
   // Files of `table_id` matching `condition` (which may use ?2 and ?3), with their statistics.
-  absl::StatusOr<std::vector<DataFile>> FilesWhere(int64_t table_id, std::string_view condition, int64_t p2,
-                                                   int64_t p3) {
+  absl::StatusOr<std::vector<DataFile>> FilesWhere(int64_t table_id, std::string_view condition,
+                                                   int64_t p2, int64_t p3) {
     const std::string where = fmt::format("WHERE table_id = ?1 AND {}", condition);
     Statement query(db_, fmt::format("{} {} ORDER BY file_id", kFileColumns, where));
     query.Bind(1, table_id).Bind(2, p2).Bind(3, p3);
@@ -538,9 +583,11 @@ class SqliteCatalog final : public Catalog {
       files.push_back(std::move(file));
     }
     RETURN_IF_ERROR(query.status());
-    Statement stats(db_, fmt::format("SELECT file_id, column_name, min_value, max_value, null_count "
-                                     "FROM file_column_stats WHERE file_id IN (SELECT file_id FROM data_files {})",
-                                     where));
+    Statement stats(
+        db_,
+        fmt::format("SELECT file_id, column_name, min_value, max_value, null_count "
+                    "FROM file_column_stats WHERE file_id IN (SELECT file_id FROM data_files {})",
+                    where));
     stats.Bind(1, table_id).Bind(2, p2).Bind(3, p3);
     while (stats.Step()) {
       auto it = index_of.find(stats.Int(0));
@@ -563,15 +610,16 @@ class SqliteCatalog final : public Catalog {
 
 absl::StatusOr<std::unique_ptr<Catalog>> OpenSqliteCatalog(const std::string& path) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close_v2(db);
     return absl::UnavailableError(fmt::format("cannot open catalog \"{}\": {}", path, message));
   }
   auto catalog = std::make_unique<SqliteCatalog>(db);
-  RETURN_IF_ERROR(Annotate(catalog->Initialize(), fmt::format("initialising catalog \"{}\"", path)));
+  RETURN_IF_ERROR(
+      Annotate(catalog->Initialize(), fmt::format("initialising catalog \"{}\"", path)));
   return std::unique_ptr<Catalog>(std::move(catalog));
 }
 

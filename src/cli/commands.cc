@@ -25,13 +25,15 @@ void EndProgress() {
   if (::isatty(STDERR_FILENO)) fmt::print(stderr, "\r\033[K");
 }
 
-absl::StatusOr<std::unique_ptr<LakeSession>> OpenLake(const CommonOptions& common, const EngineSettings& engine = {}) {
+absl::StatusOr<std::unique_ptr<LakeSession>> OpenLake(const CommonOptions& common,
+                                                      const EngineSettings& engine = {}) {
   ASSIGN_OR_RETURN(LakeLocation location, ResolveLakeLocation(common.lake));
   return LakeSession::Open(location, engine);
 }
 
 std::string ColumnLine(const Column& column) {
-  std::string line = fmt::format("  {:<24} {:<28} {}", column.name, column.type, column.nullable ? "" : "NOT NULL");
+  std::string line = fmt::format("  {:<24} {:<28} {}", column.name, column.type,
+                                 column.nullable ? "" : "NOT NULL");
   if (!column.comment.empty()) line += "  -- " + column.comment;
   while (!line.empty() && line.back() == ' ') line.pop_back();
   return line;
@@ -43,7 +45,8 @@ absl::Status RunInit(const CommonOptions& common, std::ostream& out) {
   ASSIGN_OR_RETURN(LakeLocation location, ResolveLakeLocation(common.lake));
   ASSIGN_OR_RETURN(bool created, LakeSession::Init(location));
   if (created) {
-    out << fmt::format("Initialized an empty lake at {}\n  catalog: {}\n", location.root, location.CatalogPath());
+    out << fmt::format("Initialized an empty lake at {}\n  catalog: {}\n", location.root,
+                       location.CatalogPath());
   } else {
     out << fmt::format("The lake at {} already exists; nothing changed.\n", location.root);
   }
@@ -56,22 +59,26 @@ absl::Status RunLoad(const CommonOptions& common, const LoadOptions& options, st
   ASSIGN_OR_RETURN(LakeEngine * engine, lake->engine());
   Loader loader(lake->catalog(), lake->store(), *engine);
   Stopwatch watch;
-  auto result = loader.Load(Principal::LocalAdmin(), LoadRequest{options.inputs, table}, [](size_t done, size_t total) {
-    ShowProgress(fmt::format("loading: {}/{} files", done, total));
-  });
+  auto result = loader.Load(Principal::LocalAdmin(), LoadRequest{options.inputs, table},
+                            [](size_t done, size_t total) {
+                              ShowProgress(fmt::format("loading: {}/{} files", done, total));
+                            });
   EndProgress();
   RETURN_IF_ERROR(result.status());
   out << fmt::format("Loaded {} file{} ({} rows, {}) into {} in {:.2f} s\n", result->files,
-                     result->files == 1 ? "" : "s", WithThousands(result->rows), HumanBytes(result->bytes),
-                     table.ToString(), watch.ElapsedMillis() / 1000);
-  out << fmt::format("  {} at snapshot {}, schema version {}\n", result->created_table ? "created the table" : "appended",
-                     result->snapshot_id, result->schema_version);
+                     result->files == 1 ? "" : "s", WithThousands(result->rows),
+                     HumanBytes(result->bytes), table.ToString(), watch.ElapsedMillis() / 1000);
+  out << fmt::format("  {} at snapshot {}, schema version {}\n",
+                     result->created_table ? "created the table" : "appended", result->snapshot_id,
+                     result->schema_version);
   if (!result->partition_columns.empty()) {
     out << fmt::format("  partitioned by {}\n", Join(result->partition_columns, ", "));
   }
   if (!result->created_table) {
-    for (const auto& name : result->schema_change.added) out << fmt::format("  new column: {}\n", name);
-    for (const auto& widened : result->schema_change.widened) out << fmt::format("  widened column {}\n", widened);
+    for (const auto& name : result->schema_change.added)
+      out << fmt::format("  new column: {}\n", name);
+    for (const auto& widened : result->schema_change.widened)
+      out << fmt::format("  widened column {}\n", widened);
   }
   for (const auto& skipped : result->skipped) out << fmt::format("  skipped {}\n", skipped);
   return absl::OkStatus();
@@ -82,7 +89,8 @@ absl::Status RunSql(const CommonOptions& common, const SqlOptions& options, std:
   ASSIGN_OR_RETURN(auto lake, OpenLake(common, EngineSettings{options.memory_limit, 0}));
   ASSIGN_OR_RETURN(LakeEngine * engine, lake->engine());
   QueryOptions query_options;
-  query_options.timeout = std::chrono::milliseconds(static_cast<int64_t>(options.timeout_seconds * 1000));
+  query_options.timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(options.timeout_seconds * 1000));
   Stopwatch watch;
   ASSIGN_OR_RETURN(auto cursor, engine->Query(Principal::LocalAdmin(), options.sql, query_options));
   writer->Begin(cursor->columns());
@@ -95,34 +103,41 @@ absl::Status RunSql(const CommonOptions& common, const SqlOptions& options, std:
   }
   const double elapsed_ms = watch.ElapsedMillis();
   writer->End(elapsed_ms);
-  if (options.timing) fmt::print(stderr, "time: {:.3f} ms ({} rows)\n", elapsed_ms, WithThousands(rows));
+  if (options.timing)
+    fmt::print(stderr, "time: {:.3f} ms ({} rows)\n", elapsed_ms, WithThousands(rows));
   return absl::OkStatus();
 }
 
-absl::Status RunTables(const CommonOptions& common, const std::optional<std::string>& database, std::ostream& out) {
+absl::Status RunTables(const CommonOptions& common, const std::optional<std::string>& database,
+                       std::ostream& out) {
   ASSIGN_OR_RETURN(auto lake, OpenLake(common));
   const Principal who = Principal::LocalAdmin();
   ASSIGN_OR_RETURN(std::vector<TableInfo> tables, lake->catalog().ListTables(who, database));
   if (tables.empty()) {
-    out << (database.has_value() ? fmt::format("Database {} has no tables.\n", *database)
-                                 : "The lake has no tables yet; add some with `loch load FILE --table DB.TABLE`.\n");
+    out << (database.has_value()
+                ? fmt::format("Database {} has no tables.\n", *database)
+                : "The lake has no tables yet; add some with `loch load FILE --table DB.TABLE`.\n");
     return absl::OkStatus();
   }
-  out << fmt::format("{:<32} {:>12} {:>7} {:>10} {:>9}\n", "table", "rows", "files", "size", "snapshot");
+  out << fmt::format("{:<32} {:>12} {:>7} {:>10} {:>9}\n", "table", "rows", "files", "size",
+                     "snapshot");
   for (const TableInfo& table : tables) {
-    ASSIGN_OR_RETURN(TableSnapshot snapshot, lake->catalog().ReadTable(who, table.name, std::nullopt));
+    ASSIGN_OR_RETURN(TableSnapshot snapshot,
+                     lake->catalog().ReadTable(who, table.name, std::nullopt));
     int64_t rows = 0, bytes = 0;
     for (const DataFile& file : snapshot.files) {
       rows += std::max<int64_t>(file.row_count, 0);
       bytes += file.size_bytes;
     }
-    out << fmt::format("{:<32} {:>12} {:>7} {:>10} {:>9}\n", table.name.ToString(), WithThousands(rows),
-                       snapshot.files.size(), HumanBytes(bytes), table.current_snapshot);
+    out << fmt::format("{:<32} {:>12} {:>7} {:>10} {:>9}\n", table.name.ToString(),
+                       WithThousands(rows), snapshot.files.size(), HumanBytes(bytes),
+                       table.current_snapshot);
   }
   return absl::OkStatus();
 }
 
-absl::Status RunDescribe(const CommonOptions& common, const DescribeOptions& options, std::ostream& out) {
+absl::Status RunDescribe(const CommonOptions& common, const DescribeOptions& options,
+                         std::ostream& out) {
   ASSIGN_OR_RETURN(TableName name, TableName::Parse(options.table));
   ASSIGN_OR_RETURN(auto lake, OpenLake(common));
   const Principal who = Principal::LocalAdmin();
@@ -135,16 +150,18 @@ absl::Status RunDescribe(const CommonOptions& common, const DescribeOptions& opt
   out << fmt::format("Table {}\n", name.ToString());
   out << fmt::format("  location:       {}\n", table.table.location);
   out << fmt::format("  created:        {}\n", FormatIsoMicros(table.table.created_micros));
-  out << fmt::format("  snapshot:       {} ({} at {} by {})\n", table.snapshot.snapshot_id, table.snapshot.operation,
-                     FormatIsoMicros(table.snapshot.committed_micros), table.snapshot.author);
+  out << fmt::format("  snapshot:       {} ({} at {} by {})\n", table.snapshot.snapshot_id,
+                     table.snapshot.operation, FormatIsoMicros(table.snapshot.committed_micros),
+                     table.snapshot.author);
   out << fmt::format("  schema version: {}\n", table.table.schema.version);
-  out << fmt::format("  data:           {} rows in {} files, {}\n", WithThousands(rows), table.files.size(),
-                     HumanBytes(bytes));
+  out << fmt::format("  data:           {} rows in {} files, {}\n", WithThousands(rows),
+                     table.files.size(), HumanBytes(bytes));
   out << "\nColumns:\n";
   for (const Column& column : table.table.schema.columns) out << ColumnLine(column) << "\n";
   if (!table.table.schema.partition_columns.empty()) {
     out << "\nPartition columns:\n";
-    for (const Column& column : table.table.schema.partition_columns) out << ColumnLine(column) << "\n";
+    for (const Column& column : table.table.schema.partition_columns)
+      out << ColumnLine(column) << "\n";
   }
   if (options.versions) {
     ASSIGN_OR_RETURN(std::vector<Schema> schemas, lake->catalog().ListSchemas(who, name));
@@ -152,13 +169,17 @@ absl::Status RunDescribe(const CommonOptions& common, const DescribeOptions& opt
     out << "\nSchema versions:\n";
     const Schema* previous = nullptr;
     for (const Schema& schema : schemas) {
-      auto since = std::find_if(snapshots.begin(), snapshots.end(),
-                                [&](const SnapshotInfo& s) { return s.schema_version == schema.version; });
+      auto since = std::find_if(snapshots.begin(), snapshots.end(), [&](const SnapshotInfo& s) {
+        return s.schema_version == schema.version;
+      });
       out << fmt::format("  version {}{}\n", schema.version,
-                         since == snapshots.end() ? "" : fmt::format(" (from snapshot {}, {})", since->snapshot_id,
-                                                                     FormatIsoMicros(since->committed_micros)));
+                         since == snapshots.end()
+                             ? ""
+                             : fmt::format(" (from snapshot {}, {})", since->snapshot_id,
+                                           FormatIsoMicros(since->committed_micros)));
       if (previous == nullptr) {
-        out << fmt::format("    {} columns\n", schema.columns.size() + schema.partition_columns.size());
+        out << fmt::format("    {} columns\n",
+                           schema.columns.size() + schema.partition_columns.size());
       } else {
         for (const Column& column : schema.columns) {
           const Column* before = previous->Find(column.name);
@@ -169,25 +190,28 @@ absl::Status RunDescribe(const CommonOptions& common, const DescribeOptions& opt
           }
         }
         for (const Column& column : previous->columns) {
-          if (schema.Find(column.name) == nullptr) out << fmt::format("    - {} {}\n", column.name, column.type);
+          if (schema.Find(column.name) == nullptr)
+            out << fmt::format("    - {} {}\n", column.name, column.type);
         }
       }
       previous = &schema;
     }
     out << "\nSnapshots:\n";
     for (const SnapshotInfo& snapshot : snapshots) {
-      out << fmt::format("  {:>6}  {}  {:<9} {}  {}\n", snapshot.snapshot_id, FormatIsoMicros(snapshot.committed_micros),
-                         snapshot.operation, snapshot.author, snapshot.message);
+      out << fmt::format("  {:>6}  {}  {:<9} {}  {}\n", snapshot.snapshot_id,
+                         FormatIsoMicros(snapshot.committed_micros), snapshot.operation,
+                         snapshot.author, snapshot.message);
     }
   }
   if (options.files) {
     out << "\nFiles:\n";
     for (const DataFile& file : table.files) {
       std::vector<std::string> partitions;
-      for (const auto& [key, value] : file.partition_values) partitions.push_back(key + "=" + value);
+      for (const auto& [key, value] : file.partition_values)
+        partitions.push_back(key + "=" + value);
       out << fmt::format("  {}  {} {}{}  {} rows  {}{}\n", file.key, file.format,
-                         file.compression.empty() ? "" : "+", file.compression, WithThousands(file.row_count),
-                         HumanBytes(file.size_bytes),
+                         file.compression.empty() ? "" : "+", file.compression,
+                         WithThousands(file.row_count), HumanBytes(file.size_bytes),
                          partitions.empty() ? "" : "  [" + Join(partitions, ", ") + "]");
     }
   }
@@ -207,8 +231,11 @@ absl::Status RunGenerate(const GenerateOptions& options, std::ostream& out) {
   EndProgress();
   out << fmt::format(
       "Generated {} events in {} sessions, {} orders and {} deals{} ({}) into {} in {:.2f} s\n",
-      WithThousands(summary.events), WithThousands(summary.sessions), WithThousands(summary.orders), summary.deals,
-      summary.dirty_records > 0 ? fmt::format(", plus {} dirty records", WithThousands(summary.dirty_records)) : "",
+      WithThousands(summary.events), WithThousands(summary.sessions), WithThousands(summary.orders),
+      summary.deals,
+      summary.dirty_records > 0
+          ? fmt::format(", plus {} dirty records", WithThousands(summary.dirty_records))
+          : "",
       HumanBytes(summary.bytes), options.out_dir, watch.ElapsedMillis() / 1000);
   out << fmt::format("  expected answers: {}/expected.json\n", options.out_dir);
   return absl::OkStatus();

@@ -34,14 +34,16 @@ struct SqlOptions {
 };
 absl::Status RunSql(const CommonOptions& common, const SqlOptions& options, std::ostream& out);
 
-absl::Status RunTables(const CommonOptions& common, const std::optional<std::string>& database, std::ostream& out);
+absl::Status RunTables(const CommonOptions& common, const std::optional<std::string>& database,
+                       std::ostream& out);
 
 struct DescribeOptions {
   std::string table;
   bool versions = false;
   bool files = false;
 };
-absl::Status RunDescribe(const CommonOptions& common, const DescribeOptions& options, std::ostream& out);
+absl::Status RunDescribe(const CommonOptions& common, const DescribeOptions& options,
+                         std::ostream& out);
 
 struct GenerateOptions {
   std::string out_dir;

@@ -14,8 +14,8 @@ absl::StatusOr<bool> LakeSession::Init(const LakeLocation& location) {
   std::error_code error;
   fs::create_directories(location.state_dir, error);
   if (error) {
-    return absl::PermissionDeniedError(
-        fmt::format("cannot create the lake folder \"{}\": {}", location.state_dir, error.message()));
+    return absl::PermissionDeniedError(fmt::format("cannot create the lake folder \"{}\": {}",
+                                                   location.state_dir, error.message()));
   }
   ::chmod(location.state_dir.c_str(), 0700);  // credentials and the catalog live here
   ASSIGN_OR_RETURN(auto store, LocalObjectStore::Open(location.root));
@@ -26,9 +26,10 @@ absl::StatusOr<bool> LakeSession::Init(const LakeLocation& location) {
 absl::StatusOr<std::unique_ptr<LakeSession>> LakeSession::Open(const LakeLocation& location,
                                                                const EngineSettings& engine) {
   if (!std::filesystem::exists(location.CatalogPath())) {
-    return absl::FailedPreconditionError(fmt::format(
-        "no lake at \"{}\": create one with `loch init --lake {}` (or point --lake / LOCH_LAKE at an existing one)",
-        location.root, location.root));
+    return absl::FailedPreconditionError(
+        fmt::format("no lake at \"{}\": create one with `loch init --lake {}` (or point --lake / "
+                    "LOCH_LAKE at an existing one)",
+                    location.root, location.root));
   }
   std::unique_ptr<LakeSession> session(new LakeSession(location, engine));
   ASSIGN_OR_RETURN(session->store_, LocalObjectStore::Open(location.root));

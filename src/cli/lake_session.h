@@ -23,7 +23,8 @@ class LakeSession {
   // existing lake is left as it is. Returns true if the lake was created now.
   static absl::StatusOr<bool> Init(const LakeLocation& location);
 
-  // Opens an initialized lake. FailedPrecondition, with the `loch init` command to run, if there is none.
+  // Opens an initialized lake. FailedPrecondition, with the `loch init` command to run, if there is
+  // none.
   static absl::StatusOr<std::unique_ptr<LakeSession>> Open(const LakeLocation& location,
                                                            const EngineSettings& engine = {});
 
@@ -34,7 +35,8 @@ class LakeSession {
   absl::StatusOr<LakeEngine*> engine();
 
  private:
-  LakeSession(LakeLocation location, EngineSettings settings) : location_(std::move(location)), settings_(settings) {}
+  LakeSession(LakeLocation location, EngineSettings settings)
+      : location_(std::move(location)), settings_(settings) {}
 
   LakeLocation location_;
   EngineSettings settings_;

@@ -20,8 +20,10 @@ int Report(const absl::Status& status) {
 
 int main(int argc, char** argv) {
   loch::InitLogging();
-  CLI::App app{"loch: a self-hosted data lake in one binary.\n"
-               "The lake is a local folder (default ./lake, or --lake / LOCH_LAKE) with a catalog of tables."};
+  CLI::App app{
+      "loch: a self-hosted data lake in one binary.\n"
+      "The lake is a local folder (default ./lake, or --lake / LOCH_LAKE) with a catalog of "
+      "tables."};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every command");
 
@@ -36,9 +38,12 @@ int main(int argc, char** argv) {
   init->callback([&] { status = loch::cli::RunInit(common, std::cout); });
 
   loch::cli::LoadOptions load;
-  auto* load_cmd = app.add_subcommand(
-      "load", "Copy files (NDJSON, JSON array, CSV, Parquet; .gz/.zst) into raw/ and register or append a table");
-  load_cmd->add_option("files", load.inputs, "Files or folders (name=value sub-folders become partitions)")
+  auto* load_cmd = app.add_subcommand("load",
+                                      "Copy files (NDJSON, JSON array, CSV, Parquet; .gz/.zst) "
+                                      "into raw/ and register or append a table");
+  load_cmd
+      ->add_option("files", load.inputs,
+                   "Files or folders (name=value sub-folders become partitions)")
       ->required();
   load_cmd->add_option("--table", load.table, "Target table as DATABASE.TABLE")->required();
   add_lake(load_cmd);
@@ -50,12 +55,17 @@ int main(int argc, char** argv) {
   sql_cmd->add_option("--format", sql.format, "Output format")
       ->check(CLI::IsMember({"table", "csv", "json"}))
       ->capture_default_str();
-  sql_cmd->add_option("--timeout", sql.timeout_seconds, "Stop the query after this many seconds (0: no limit)")
+  sql_cmd
+      ->add_option("--timeout", sql.timeout_seconds,
+                   "Stop the query after this many seconds (0: no limit)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  sql_cmd->add_option("--max-rows", sql.max_rows, "Rows shown by the table format")->capture_default_str();
-  sql_cmd->add_flag("--timing", sql.timing, "Print the query's time (guard, planning, execution, output) on stderr");
-  sql_cmd->add_option("--memory-limit", sql.memory_limit, "Engine memory limit, e.g. 4GB (default: 80% of RAM)");
+  sql_cmd->add_option("--max-rows", sql.max_rows, "Rows shown by the table format")
+      ->capture_default_str();
+  sql_cmd->add_flag("--timing", sql.timing,
+                    "Print the query's time (guard, planning, execution, output) on stderr");
+  sql_cmd->add_option("--memory-limit", sql.memory_limit,
+                      "Engine memory limit, e.g. 4GB (default: 80% of RAM)");
   add_lake(sql_cmd);
   sql_cmd->callback([&] { status = loch::cli::RunSql(common, sql, std::cout); });
 
@@ -66,24 +76,30 @@ int main(int argc, char** argv) {
   tables->callback([&] { status = loch::cli::RunTables(common, database, std::cout); });
 
   loch::cli::DescribeOptions describe;
-  auto* describe_cmd = app.add_subcommand("describe", "Show a table's columns, partitions and snapshot");
+  auto* describe_cmd =
+      app.add_subcommand("describe", "Show a table's columns, partitions and snapshot");
   describe_cmd->add_option("table", describe.table, "DATABASE.TABLE")->required();
-  describe_cmd->add_flag("--versions", describe.versions, "Also show schema versions (with diffs) and snapshots");
+  describe_cmd->add_flag("--versions", describe.versions,
+                         "Also show schema versions (with diffs) and snapshots");
   describe_cmd->add_flag("--files", describe.files, "Also list the data files");
   add_lake(describe_cmd);
   describe_cmd->callback([&] { status = loch::cli::RunDescribe(common, describe, std::cout); });
 
   loch::cli::GenerateOptions generate;
   auto* generate_cmd = app.add_subcommand(
-      "generate", "Write sample data for a one-deal-a-day store (deals, orders, clickstream events)");
+      "generate",
+      "Write sample data for a one-deal-a-day store (deals, orders, clickstream events)");
   generate_cmd->add_option("--out", generate.out_dir, "Output folder")->required();
   generate_cmd->add_option("--events", generate.events, "Clickstream events to generate")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  generate_cmd->add_option("--seed", generate.seed, "Random seed; the same seed gives the same files")
+  generate_cmd
+      ->add_option("--seed", generate.seed, "Random seed; the same seed gives the same files")
       ->capture_default_str();
-  generate_cmd->add_option("--dirty", generate.dirty, "Fraction of extra bad records (bad timestamps, missing "
-                                                      "fields, wrong types)")
+  generate_cmd
+      ->add_option("--dirty", generate.dirty,
+                   "Fraction of extra bad records (bad timestamps, missing "
+                   "fields, wrong types)")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   generate_cmd->callback([&] { status = loch::cli::RunGenerate(generate, std::cout); });

@@ -10,7 +10,8 @@ namespace {
 
 // Display width in terminal columns, counting UTF-8 code points.
 size_t DisplayWidth(const std::string& text) {
-  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+  return static_cast<size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return (c & 0xC0) != 0x80; }));
 }
 
 class TableWriter final : public ResultWriter {
@@ -161,12 +162,14 @@ class JsonWriter final : public ResultWriter {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ResultWriter>> MakeResultWriter(const std::string& format, std::ostream& out,
+absl::StatusOr<std::unique_ptr<ResultWriter>> MakeResultWriter(const std::string& format,
+                                                               std::ostream& out,
                                                                size_t max_table_rows) {
   if (format == "table") return std::unique_ptr<ResultWriter>(new TableWriter(out, max_table_rows));
   if (format == "csv") return std::unique_ptr<ResultWriter>(new CsvWriter(out));
   if (format == "json") return std::unique_ptr<ResultWriter>(new JsonWriter(out));
-  return absl::InvalidArgumentError(fmt::format("unknown output format \"{}\": use table, csv or json", format));
+  return absl::InvalidArgumentError(
+      fmt::format("unknown output format \"{}\": use table, csv or json", format));
 }
 
 std::string WithThousands(int64_t value) {

@@ -1,7 +1,7 @@
 #pragma once
-// Writes query results to a stream as an aligned table, CSV (RFC 4180) or JSON (an array of objects).
-// CSV and JSON stream row by row; the table format buffers up to `max_table_rows` rows to align columns
-// and then reports how many more rows there were.
+// Writes query results to a stream as an aligned table, CSV (RFC 4180) or JSON (an array of
+// objects). CSV and JSON stream row by row; the table format buffers up to `max_table_rows` rows to
+// align columns and then reports how many more rows there were.
 
 #include <cstdint>
 #include <memory>
@@ -23,7 +23,8 @@ class ResultWriter {
 };
 
 // `format` is "table", "csv" or "json"; InvalidArgument otherwise.
-absl::StatusOr<std::unique_ptr<ResultWriter>> MakeResultWriter(const std::string& format, std::ostream& out,
+absl::StatusOr<std::unique_ptr<ResultWriter>> MakeResultWriter(const std::string& format,
+                                                               std::ostream& out,
                                                                size_t max_table_rows = 1000);
 
 // "1,234,567"

@@ -15,14 +15,17 @@ std::string Render(const std::string& format) {
                  {"tags", "VARCHAR[]", ValueKind::kJson}});
   ResultChunk chunk;
   chunk.row_count = 3;
-  chunk.cells = {{"plain", "needs, \"quotes\"", std::nullopt}, {"1", "22", "nan"}, {"[\"a\"]", "[]", std::nullopt}};
+  chunk.cells = {{"plain", "needs, \"quotes\"", std::nullopt},
+                 {"1", "22", "nan"},
+                 {"[\"a\"]", "[]", std::nullopt}};
   writer->Write(chunk);
   writer->End(1.25);
   return out.str();
 }
 
 TEST(ResultWriter, Csv) {
-  EXPECT_EQ(Render("csv"), "name,n,tags\nplain,1,\"[\"\"a\"\"]\"\n\"needs, \"\"quotes\"\"\",22,[]\n,nan,\n");
+  EXPECT_EQ(Render("csv"),
+            "name,n,tags\nplain,1,\"[\"\"a\"\"]\"\n\"needs, \"\"quotes\"\"\",22,[]\n,nan,\n");
 }
 
 TEST(ResultWriter, JsonKeepsTypes) {

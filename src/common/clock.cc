@@ -22,8 +22,8 @@ std::string FormatIsoMicros(int64_t micros) {
   struct tm tm_utc;
   gmtime_r(&seconds, &tm_utc);
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm_utc.tm_year + 1900,
-                     tm_utc.tm_mon + 1, tm_utc.tm_mday, tm_utc.tm_hour, tm_utc.tm_min, tm_utc.tm_sec,
-                     fraction);
+                     tm_utc.tm_mon + 1, tm_utc.tm_mday, tm_utc.tm_hour, tm_utc.tm_min,
+                     tm_utc.tm_sec, fraction);
 }
 
 }  // namespace loch

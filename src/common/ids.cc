@@ -32,8 +32,9 @@ std::string NewTimeOrderedId() {
   time_t now = time(nullptr);
   struct tm tm_utc;
   gmtime_r(&now, &tm_utc);
-  return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}Z-{}", tm_utc.tm_year + 1900, tm_utc.tm_mon + 1,
-                     tm_utc.tm_mday, tm_utc.tm_hour, tm_utc.tm_min, tm_utc.tm_sec, RandomHex(6));
+  return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}Z-{}", tm_utc.tm_year + 1900,
+                     tm_utc.tm_mon + 1, tm_utc.tm_mday, tm_utc.tm_hour, tm_utc.tm_min,
+                     tm_utc.tm_sec, RandomHex(6));
 }
 
 }  // namespace loch

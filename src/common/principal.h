@@ -1,6 +1,7 @@
 #pragma once
-// Who is asking. Every request carries a Principal down to catalog and engine calls so that permissions
-// can later be enforced in one place, identically for every front end (CLI, HTTP, AWS APIs, pgwire).
+// Who is asking. Every request carries a Principal down to catalog and engine calls so that
+// permissions can later be enforced in one place, identically for every front end (CLI, HTTP, AWS
+// APIs, pgwire).
 
 #include <string>
 

@@ -1,8 +1,8 @@
 #pragma once
 // Error-handling helpers shared by every module.
 //
-// Every function that can fail returns absl::Status or absl::StatusOr<T>; no exception crosses a module
-// boundary. Messages name the thing that was wrong and, where there is one, the fix.
+// Every function that can fail returns absl::Status or absl::StatusOr<T>; no exception crosses a
+// module boundary. Messages name the thing that was wrong and, where there is one, the fix.
 
 #include <utility>
 
@@ -13,11 +13,11 @@
 #define LOCH_CONCAT_(a, b) LOCH_CONCAT_INNER_(a, b)
 
 // Evaluates `expr` (an absl::Status); returns it from the enclosing function if it is not OK.
-#define RETURN_IF_ERROR(expr)                          \
-  do {                                                 \
+#define RETURN_IF_ERROR(expr)                                       \
+  do {                                                              \
     if (::absl::Status _loch_status = (expr); !_loch_status.ok()) { \
-      return _loch_status;                             \
-    }                                                  \
+      return _loch_status;                                          \
+    }                                                               \
   } while (0)
 
 // `ASSIGN_OR_RETURN(auto x, StatusOrExpr())`: declares/assigns `lhs` from the value of an

@@ -8,8 +8,8 @@
 namespace loch::duck {
 namespace {
 
-// DuckDB appends "LINE n: <source line>\n<spaces>^" (sometimes twice). Turn it into a position and keep
-// the snippet once.
+// DuckDB appends "LINE n: <source line>\n<spaces>^" (sometimes twice). Turn it into a position and
+// keep the snippet once.
 std::string FormatPosition(std::string_view message) {
   static const std::regex kLine(R"(\n*LINE (\d+): ([^\n]*)\n( *)\^)");
   std::string text(message);
@@ -21,18 +21,23 @@ std::string FormatPosition(std::string_view message) {
   const size_t column = caret >= prefix.size() ? caret - prefix.size() + 1 : 1;
   std::string out = head;
   while (!out.empty() && out.back() == '\n') out.pop_back();
-  return fmt::format("{} (line {}, column {})\n  {}\n  {}^", out, match[1].str(), column, match[2].str(),
-                     std::string(column - 1, ' '));
+  return fmt::format("{} (line {}, column {})\n  {}\n  {}^", out, match[1].str(), column,
+                     match[2].str(), std::string(column - 1, ' '));
 }
 
 // duckdb_prepare has no error-type accessor; its messages start with the error class.
 duckdb_error_type ErrorTypeFromMessage(std::string_view message) {
   static const std::pair<std::string_view, duckdb_error_type> kPrefixes[] = {
-      {"Parser Error", DUCKDB_ERROR_PARSER},     {"Binder Error", DUCKDB_ERROR_BINDER},
-      {"Catalog Error", DUCKDB_ERROR_CATALOG},   {"Conversion Error", DUCKDB_ERROR_CONVERSION},
-      {"Permission Error", DUCKDB_ERROR_PERMISSION}, {"IO Error", DUCKDB_ERROR_IO},
-      {"Invalid Input Error", DUCKDB_ERROR_INVALID_INPUT}, {"Not implemented Error", DUCKDB_ERROR_NOT_IMPLEMENTED},
-      {"Out of Memory Error", DUCKDB_ERROR_OUT_OF_MEMORY}, {"INTERRUPT Error", DUCKDB_ERROR_INTERRUPT},
+      {"Parser Error", DUCKDB_ERROR_PARSER},
+      {"Binder Error", DUCKDB_ERROR_BINDER},
+      {"Catalog Error", DUCKDB_ERROR_CATALOG},
+      {"Conversion Error", DUCKDB_ERROR_CONVERSION},
+      {"Permission Error", DUCKDB_ERROR_PERMISSION},
+      {"IO Error", DUCKDB_ERROR_IO},
+      {"Invalid Input Error", DUCKDB_ERROR_INVALID_INPUT},
+      {"Not implemented Error", DUCKDB_ERROR_NOT_IMPLEMENTED},
+      {"Out of Memory Error", DUCKDB_ERROR_OUT_OF_MEMORY},
+      {"INTERRUPT Error", DUCKDB_ERROR_INTERRUPT},
   };
   for (const auto& [prefix, type] : kPrefixes) {
     if (message.starts_with(prefix)) return type;
@@ -87,34 +92,62 @@ std::string TypeName(duckdb_logical_type type) {
     return name;
   };
   switch (duckdb_get_type_id(type)) {
-    case DUCKDB_TYPE_BOOLEAN: return "BOOLEAN";
-    case DUCKDB_TYPE_TINYINT: return "TINYINT";
-    case DUCKDB_TYPE_SMALLINT: return "SMALLINT";
-    case DUCKDB_TYPE_INTEGER: return "INTEGER";
-    case DUCKDB_TYPE_BIGINT: return "BIGINT";
-    case DUCKDB_TYPE_UTINYINT: return "UTINYINT";
-    case DUCKDB_TYPE_USMALLINT: return "USMALLINT";
-    case DUCKDB_TYPE_UINTEGER: return "UINTEGER";
-    case DUCKDB_TYPE_UBIGINT: return "UBIGINT";
-    case DUCKDB_TYPE_HUGEINT: return "HUGEINT";
-    case DUCKDB_TYPE_UHUGEINT: return "UHUGEINT";
-    case DUCKDB_TYPE_FLOAT: return "FLOAT";
-    case DUCKDB_TYPE_DOUBLE: return "DOUBLE";
-    case DUCKDB_TYPE_DATE: return "DATE";
-    case DUCKDB_TYPE_TIME: return "TIME";
-    case DUCKDB_TYPE_TIME_TZ: return "TIME WITH TIME ZONE";
-    case DUCKDB_TYPE_TIMESTAMP: return "TIMESTAMP";
-    case DUCKDB_TYPE_TIMESTAMP_S: return "TIMESTAMP_S";
-    case DUCKDB_TYPE_TIMESTAMP_MS: return "TIMESTAMP_MS";
-    case DUCKDB_TYPE_TIMESTAMP_NS: return "TIMESTAMP_NS";
-    case DUCKDB_TYPE_TIMESTAMP_TZ: return "TIMESTAMP WITH TIME ZONE";
-    case DUCKDB_TYPE_INTERVAL: return "INTERVAL";
-    case DUCKDB_TYPE_VARCHAR: return "VARCHAR";
-    case DUCKDB_TYPE_BLOB: return "BLOB";
-    case DUCKDB_TYPE_UUID: return "UUID";
-    case DUCKDB_TYPE_BIT: return "BIT";
-    case DUCKDB_TYPE_ENUM: return "VARCHAR";  // loch treats enums as strings
-    case DUCKDB_TYPE_SQLNULL: return "NULL";
+    case DUCKDB_TYPE_BOOLEAN:
+      return "BOOLEAN";
+    case DUCKDB_TYPE_TINYINT:
+      return "TINYINT";
+    case DUCKDB_TYPE_SMALLINT:
+      return "SMALLINT";
+    case DUCKDB_TYPE_INTEGER:
+      return "INTEGER";
+    case DUCKDB_TYPE_BIGINT:
+      return "BIGINT";
+    case DUCKDB_TYPE_UTINYINT:
+      return "UTINYINT";
+    case DUCKDB_TYPE_USMALLINT:
+      return "USMALLINT";
+    case DUCKDB_TYPE_UINTEGER:
+      return "UINTEGER";
+    case DUCKDB_TYPE_UBIGINT:
+      return "UBIGINT";
+    case DUCKDB_TYPE_HUGEINT:
+      return "HUGEINT";
+    case DUCKDB_TYPE_UHUGEINT:
+      return "UHUGEINT";
+    case DUCKDB_TYPE_FLOAT:
+      return "FLOAT";
+    case DUCKDB_TYPE_DOUBLE:
+      return "DOUBLE";
+    case DUCKDB_TYPE_DATE:
+      return "DATE";
+    case DUCKDB_TYPE_TIME:
+      return "TIME";
+    case DUCKDB_TYPE_TIME_TZ:
+      return "TIME WITH TIME ZONE";
+    case DUCKDB_TYPE_TIMESTAMP:
+      return "TIMESTAMP";
+    case DUCKDB_TYPE_TIMESTAMP_S:
+      return "TIMESTAMP_S";
+    case DUCKDB_TYPE_TIMESTAMP_MS:
+      return "TIMESTAMP_MS";
+    case DUCKDB_TYPE_TIMESTAMP_NS:
+      return "TIMESTAMP_NS";
+    case DUCKDB_TYPE_TIMESTAMP_TZ:
+      return "TIMESTAMP WITH TIME ZONE";
+    case DUCKDB_TYPE_INTERVAL:
+      return "INTERVAL";
+    case DUCKDB_TYPE_VARCHAR:
+      return "VARCHAR";
+    case DUCKDB_TYPE_BLOB:
+      return "BLOB";
+    case DUCKDB_TYPE_UUID:
+      return "UUID";
+    case DUCKDB_TYPE_BIT:
+      return "BIT";
+    case DUCKDB_TYPE_ENUM:
+      return "VARCHAR";  // loch treats enums as strings
+    case DUCKDB_TYPE_SQLNULL:
+      return "NULL";
     case DUCKDB_TYPE_DECIMAL:
       return fmt::format("DECIMAL({},{})", duckdb_decimal_width(type), duckdb_decimal_scale(type));
     case DUCKDB_TYPE_LIST:
@@ -129,7 +162,8 @@ std::string TypeName(duckdb_logical_type type) {
       std::vector<std::string> fields;
       for (idx_t i = 0; i < duckdb_struct_type_child_count(type); ++i) {
         char* name = duckdb_struct_type_child_name(type, i);
-        fields.push_back(fmt::format("{} {}", QuoteIdentifier(name), child_name(duckdb_struct_type_child_type(type, i))));
+        fields.push_back(fmt::format("{} {}", QuoteIdentifier(name),
+                                     child_name(duckdb_struct_type_child_type(type, i))));
         duckdb_free(name);
       }
       return fmt::format("STRUCT({})", Join(fields, ", "));
@@ -216,7 +250,8 @@ absl::StatusOr<Result> PreparedStatement::ExecuteStreaming() {
   duckdb_state state = duckdb_execute_pending(pending, &result);
   duckdb_destroy_pending(&pending);
   Result owned(result);
-  if (state == DuckDBError) return ErrorToStatus(duckdb_result_error_type(&result), duckdb_result_error(&result));
+  if (state == DuckDBError)
+    return ErrorToStatus(duckdb_result_error_type(&result), duckdb_result_error(&result));
   return owned;
 }
 
@@ -224,7 +259,8 @@ absl::StatusOr<Result> PreparedStatement::Execute() {
   duckdb_result result;
   duckdb_state state = duckdb_execute_prepared(statement_, &result);
   Result owned(result);
-  if (state == DuckDBError) return ErrorToStatus(duckdb_result_error_type(&result), duckdb_result_error(&result));
+  if (state == DuckDBError)
+    return ErrorToStatus(duckdb_result_error_type(&result), duckdb_result_error(&result));
   return owned;
 }
 
@@ -232,11 +268,13 @@ absl::StatusOr<Appender> Appender::Create(Connection& connection, std::string_vi
                                           std::string_view table) {
   duckdb_appender appender;
   std::string schema_name(schema), table_name(table);
-  duckdb_state state = duckdb_appender_create(connection.get(), schema_name.c_str(), table_name.c_str(), &appender);
+  duckdb_state state =
+      duckdb_appender_create(connection.get(), schema_name.c_str(), table_name.c_str(), &appender);
   if (state == DuckDBError) {
     std::string error = duckdb_appender_error(appender);
     duckdb_appender_destroy(&appender);
-    return absl::InvalidArgumentError(fmt::format("cannot append to {}.{}: {}", schema, table, error));
+    return absl::InvalidArgumentError(
+        fmt::format("cannot append to {}.{}: {}", schema, table, error));
   }
   return Appender(appender);
 }
@@ -248,11 +286,16 @@ Appender::~Appender() {
 absl::Status Appender::Check(duckdb_state state) {
   if (state == DuckDBSuccess) return absl::OkStatus();
   const char* error = duckdb_appender_error(appender_);
-  return absl::InvalidArgumentError(fmt::format("append failed: {}", error != nullptr ? error : "unknown error"));
+  return absl::InvalidArgumentError(
+      fmt::format("append failed: {}", error != nullptr ? error : "unknown error"));
 }
 
-absl::Status Appender::Append(int64_t value) { return Check(duckdb_append_int64(appender_, value)); }
-absl::Status Appender::Append(double value) { return Check(duckdb_append_double(appender_, value)); }
+absl::Status Appender::Append(int64_t value) {
+  return Check(duckdb_append_int64(appender_, value));
+}
+absl::Status Appender::Append(double value) {
+  return Check(duckdb_append_double(appender_, value));
+}
 absl::Status Appender::Append(std::string_view value) {
   return Check(duckdb_append_varchar_length(appender_, value.data(), value.size()));
 }
@@ -264,7 +307,8 @@ absl::Status Appender::Close() { return Check(duckdb_appender_close(appender_));
 absl::StatusOr<Database> Database::OpenInMemory(
     const std::vector<std::pair<std::string, std::string>>& options) {
   duckdb_config config;
-  if (duckdb_create_config(&config) == DuckDBError) return absl::InternalError("cannot create DuckDB config");
+  if (duckdb_create_config(&config) == DuckDBError)
+    return absl::InternalError("cannot create DuckDB config");
   for (const auto& [name, value] : options) {
     if (duckdb_set_config(config, name.c_str(), value.c_str()) == DuckDBError) {
       duckdb_destroy_config(&config);
@@ -298,7 +342,8 @@ absl::StatusOr<Result> Connection::Query(std::string_view sql) {
   duckdb_result result;
   duckdb_state state = duckdb_query(connection_, text.c_str(), &result);
   Result owned(result);
-  if (state == DuckDBError) return ErrorToStatus(duckdb_result_error_type(&result), duckdb_result_error(&result));
+  if (state == DuckDBError)
+    return ErrorToStatus(duckdb_result_error_type(&result), duckdb_result_error(&result));
   return owned;
 }
 

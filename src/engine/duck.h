@@ -1,10 +1,10 @@
 #pragma once
 // RAII wrappers over the DuckDB C API. The only place in loch that includes duckdb.h.
 //
-// Every DuckDB failure becomes an absl::Status (see ErrorToStatus). Objects are move-only; each owns
-// exactly one DuckDB handle and releases it in its destructor.
-// Thread-safety: a Database may be shared; a Connection (and its results) must be used by one thread at a
-// time, except Interrupt(), which may be called from any thread.
+// Every DuckDB failure becomes an absl::Status (see ErrorToStatus). Objects are move-only; each
+// owns exactly one DuckDB handle and releases it in its destructor. Thread-safety: a Database may
+// be shared; a Connection (and its results) must be used by one thread at a time, except
+// Interrupt(), which may be called from any thread.
 
 #include <duckdb.h>
 
@@ -20,13 +20,15 @@
 namespace loch::duck {
 
 // Maps a DuckDB error to a Status: parser/binder/catalog errors -> InvalidArgument, interrupts ->
-// Cancelled, out of memory -> ResourceExhausted, permission -> PermissionDenied, I/O -> Unavailable,
-// conversions and other data errors -> InvalidArgument ("FailedPrecondition" for constraint/dependency),
-// the rest -> Internal. The message keeps DuckDB's text; a "LINE n:" caret block becomes
+// Cancelled, out of memory -> ResourceExhausted, permission -> PermissionDenied, I/O ->
+// Unavailable, conversions and other data errors -> InvalidArgument ("FailedPrecondition" for
+// constraint/dependency), the rest -> Internal. The message keeps DuckDB's text; a "LINE n:" caret
+// block becomes
 // "(line L, column C)" followed by the snippet once.
 absl::Status ErrorToStatus(duckdb_error_type type, std::string_view message);
 
-// A readable DuckDB type name for a logical type, e.g. "DECIMAL(18,2)", "STRUCT(a INTEGER)", "BIGINT[]".
+// A readable DuckDB type name for a logical type, e.g. "DECIMAL(18,2)", "STRUCT(a INTEGER)",
+// "BIGINT[]".
 std::string TypeName(duckdb_logical_type type);
 
 class LogicalType {
@@ -68,7 +70,8 @@ class Result {
  public:
   Result() = default;
   explicit Result(duckdb_result result) : result_(result), valid_(true) {}
-  Result(Result&& other) noexcept : result_(other.result_), valid_(std::exchange(other.valid_, false)) {}
+  Result(Result&& other) noexcept
+      : result_(other.result_), valid_(std::exchange(other.valid_, false)) {}
   Result& operator=(Result&& other) noexcept {
     std::swap(result_, other.result_);
     std::swap(valid_, other.valid_);
@@ -80,7 +83,9 @@ class Result {
 
   size_t column_count() { return duckdb_column_count(&result_); }
   std::string column_name(size_t index) { return duckdb_column_name(&result_, index); }
-  LogicalType column_type(size_t index) { return LogicalType(duckdb_column_logical_type(&result_, index)); }
+  LogicalType column_type(size_t index) {
+    return LogicalType(duckdb_column_logical_type(&result_, index));
+  }
 
   // The next chunk, nullopt at the end, or the error that stopped execution (e.g. an interrupt).
   absl::StatusOr<std::optional<DataChunk>> Fetch();
@@ -157,7 +162,8 @@ class Database {
  public:
   // Opens an in-memory database with the given configuration options (name -> value), e.g.
   // {"threads", "2"}. Fails with the option's error if one is rejected.
-  static absl::StatusOr<Database> OpenInMemory(const std::vector<std::pair<std::string, std::string>>& options);
+  static absl::StatusOr<Database> OpenInMemory(
+      const std::vector<std::pair<std::string, std::string>>& options);
   Database(Database&& other) noexcept : database_(std::exchange(other.database_, nullptr)) {}
   Database& operator=(Database&&) = delete;
   ~Database() {
@@ -173,7 +179,8 @@ class Database {
 class Connection {
  public:
   static absl::StatusOr<Connection> Open(const Database& database);
-  Connection(Connection&& other) noexcept : connection_(std::exchange(other.connection_, nullptr)) {}
+  Connection(Connection&& other) noexcept
+      : connection_(std::exchange(other.connection_, nullptr)) {}
   Connection& operator=(Connection&&) = delete;
   ~Connection() {
     if (connection_ != nullptr) duckdb_disconnect(&connection_);

@@ -1,5 +1,3 @@
-#include "engine/lake_engine.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -12,6 +10,7 @@
 #include "common/ids.h"
 #include "common/strings.h"
 #include "engine/duck.h"
+#include "engine/lake_engine.h"
 #include "engine/sql_guard.h"
 #include "engine/value_decoder.h"
 #include "fmt/format.h"
@@ -54,7 +53,8 @@ class EngineTest : public testing::Test {
   }
 
   // Writes a file into the lake with an unsandboxed DuckDB: `COPY (select) TO path`.
-  void WriteWithDuckDb(const std::string& key, const std::string& select, const std::string& format) {
+  void WriteWithDuckDb(const std::string& key, const std::string& select,
+                       const std::string& format) {
     fs::create_directories(fs::path(root_ + "/" + key).parent_path());
     auto db = std::move(duck::Database::OpenInMemory({})).value();
     auto conn = std::move(duck::Connection::Open(db)).value();
@@ -63,11 +63,14 @@ class EngineTest : public testing::Test {
     ASSERT_TRUE(written.ok()) << written;
   }
 
-  void WriteText(const std::string& key, const std::string& text) { ASSERT_TRUE(store_->Put(key, text).ok()); }
+  void WriteText(const std::string& key, const std::string& text) {
+    ASSERT_TRUE(store_->Put(key, text).ok());
+  }
 
   // Profiles each key and registers the files as one new table (or an append to it).
-  void Register(const TableName& name, const std::vector<std::string>& keys, const std::string& format,
-                std::vector<Column> partition_columns = {}, std::vector<std::map<std::string, std::string>> partitions = {}) {
+  void Register(const TableName& name, const std::vector<std::string>& keys,
+                const std::string& format, std::vector<Column> partition_columns = {},
+                std::vector<std::map<std::string, std::string>> partitions = {}) {
     TableCommit commit;
     commit.table = name;
     auto existing = catalog_->ReadTable(admin_, name, std::nullopt);
@@ -98,7 +101,8 @@ class EngineTest : public testing::Test {
     ASSERT_TRUE(committed.ok()) << committed.status();
   }
 
-  absl::StatusOr<std::vector<std::vector<std::string>>> Run(const std::string& sql, QueryOptions options = {}) {
+  absl::StatusOr<std::vector<std::vector<std::string>>> Run(const std::string& sql,
+                                                            QueryOptions options = {}) {
     ASSIGN_OR_RETURN(auto cursor, engine_->Query(admin_, sql, options));
     return Rows(*cursor);
   }
@@ -132,12 +136,14 @@ TEST(DuckWrapper, AppenderAndPreparedStatements) {
     for (int64_t i = 0; i < 1000; ++i) {
       ASSERT_TRUE(appender.Append(i).ok());
       ASSERT_TRUE(appender.Append(i * 0.5).ok());
-      ASSERT_TRUE(i % 10 == 0 ? appender.AppendNull().ok() : appender.Append(std::string_view("n")).ok());
+      ASSERT_TRUE(i % 10 == 0 ? appender.AppendNull().ok()
+                              : appender.Append(std::string_view("n")).ok());
       ASSERT_TRUE(appender.EndRow().ok());
     }
     ASSERT_TRUE(appender.Close().ok());
   }
-  auto prepared = std::move(conn.Prepare("SELECT count(*), count(name) FROM t WHERE id >= ?")).value();
+  auto prepared =
+      std::move(conn.Prepare("SELECT count(*), count(name) FROM t WHERE id >= ?")).value();
   EXPECT_EQ(prepared.parameter_count(), 1u);
   ASSERT_TRUE(prepared.Bind(1, int64_t{500}).ok());
   auto result = std::move(prepared.Execute()).value();
@@ -163,13 +169,17 @@ TEST_F(EngineTest, QueriesTablesOfEveryFormatWithTypesAndNulls) {
   auto rows = Run("SELECT id, kind, ts, tags, id * 1.5 AS d FROM shop.events ORDER BY id");
   ASSERT_TRUE(rows.ok()) << rows.status();
   ASSERT_EQ(rows->size(), 2u);
-  EXPECT_EQ((*rows)[0], (std::vector<std::string>{"1", "view", "2026-11-01 10:00:00", "[\"x\"]", "1.5"}));
+  EXPECT_EQ((*rows)[0],
+            (std::vector<std::string>{"1", "view", "2026-11-01 10:00:00", "[\"x\"]", "1.5"}));
 
-  WriteWithDuckDb("raw/shop/deals/d.parquet", "SELECT i AS deal_id, 'deal ' || i AS title FROM range(3) t(i)", "parquet");
+  WriteWithDuckDb("raw/shop/deals/d.parquet",
+                  "SELECT i AS deal_id, 'deal ' || i AS title FROM range(3) t(i)", "parquet");
   Register({"shop", "deals"}, {"raw/shop/deals/d.parquet"}, "parquet");
   WriteText("raw/shop/orders/o.csv", "order_id,amount\n1,9.5\n2,10.25\n");
   Register({"shop", "orders"}, {"raw/shop/orders/o.csv"}, "csv");
-  auto joined = Run("SELECT count(*), sum(amount) FROM shop.orders o JOIN shop.deals d ON o.order_id = d.deal_id");
+  auto joined =
+      Run("SELECT count(*), sum(amount) FROM shop.orders o JOIN shop.deals d ON o.order_id = "
+          "d.deal_id");
   ASSERT_TRUE(joined.ok()) << joined.status();
   EXPECT_EQ((*joined)[0], (std::vector<std::string>{"2", "19.75"}));
 }
@@ -187,11 +197,13 @@ TEST_F(EngineTest, NewColumnsReadAsNullInOldFiles) {
 TEST_F(EngineTest, PartitionFiltersSkipOtherPartitionsFiles) {
   WriteWithDuckDb("raw/shop/p/day=2026-11-01/f.parquet", "SELECT 1 AS v", "parquet");
   WriteWithDuckDb("raw/shop/p/day=2026-11-02/f.parquet", "SELECT 2 AS v", "parquet");
-  Register({"shop", "p"}, {"raw/shop/p/day=2026-11-01/f.parquet", "raw/shop/p/day=2026-11-02/f.parquet"}, "parquet",
-           {Column("day", "DATE")}, {{{"day", "2026-11-01"}}, {{"day", "2026-11-02"}}});
+  Register({"shop", "p"},
+           {"raw/shop/p/day=2026-11-01/f.parquet", "raw/shop/p/day=2026-11-02/f.parquet"},
+           "parquet", {Column("day", "DATE")}, {{{"day", "2026-11-01"}}, {{"day", "2026-11-02"}}});
   auto all = Run("SELECT day, v FROM shop.p ORDER BY day");
   ASSERT_TRUE(all.ok()) << all.status();
-  EXPECT_EQ(*all, (std::vector<std::vector<std::string>>{{"2026-11-01", "1"}, {"2026-11-02", "2"}}));
+  EXPECT_EQ(*all,
+            (std::vector<std::vector<std::string>>{{"2026-11-01", "1"}, {"2026-11-02", "2"}}));
   // Corrupt the second partition's file: a query on the first partition must not touch it.
   WriteText("raw/shop/p/day=2026-11-02/f.parquet", "this is not parquet");
   auto pruned = Run("SELECT sum(v) FROM shop.p WHERE day = DATE '2026-11-01'");
@@ -257,7 +269,8 @@ TEST_F(EngineTest, SymlinkInTheLakeDoesNotLetQueriesOut) {
   WriteText("raw/shop/e/1.json", "{\"secret\": \"no\"}\n");
   Register({"shop", "e"}, {"raw/shop/e/1.json"}, "json");
   fs::remove(root_ + "/raw/shop/e/1.json");
-  ASSERT_EQ(::symlink((outside + "/secret.json").c_str(), (root_ + "/raw/shop/e/1.json").c_str()), 0);
+  ASSERT_EQ(::symlink((outside + "/secret.json").c_str(), (root_ + "/raw/shop/e/1.json").c_str()),
+            0);
   auto result = Run("SELECT secret FROM shop.e");
   ASSERT_FALSE(result.ok());
   EXPECT_THAT(Message(result.status()), HasSubstr("cannot be read safely"));
@@ -313,7 +326,8 @@ TEST_F(EngineTest, CancelFromAnotherThread) {
 }
 
 TEST_F(EngineTest, LargeResultsStreamInChunks) {
-  auto cursor = std::move(engine_->Query(admin_, "SELECT i, i * 2 AS j FROM range(100000) t(i)")).value();
+  auto cursor =
+      std::move(engine_->Query(admin_, "SELECT i, i * 2 AS j FROM range(100000) t(i)")).value();
   size_t chunks = 0, rows = 0;
   while (true) {
     auto chunk = std::move(cursor->Next()).value();
@@ -335,7 +349,9 @@ TEST(EngineMemory, MemoryLimitStopsHugeQueries) {
   options.lake_root = root;
   options.memory_limit = "64MB";
   auto engine = std::move(LakeEngine::Open(options, catalog.get(), store.get())).value();
-  auto cursor = engine->Query(Principal::LocalAdmin(), "SELECT max(length(l)) FROM (SELECT list(i) AS l FROM range(100000000) t(i))");
+  auto cursor =
+      engine->Query(Principal::LocalAdmin(),
+                    "SELECT max(length(l)) FROM (SELECT list(i) AS l FROM range(100000000) t(i))");
   absl::Status status = cursor.ok() ? Rows(**cursor).status() : cursor.status();
   EXPECT_TRUE(absl::IsResourceExhausted(status)) << status;
 }

@@ -15,7 +15,8 @@ namespace {
 
 // Removes trailing whitespace and semicolons so the statement can be wrapped in a subquery.
 std::string_view TrimStatement(std::string_view sql) {
-  while (!sql.empty() && (std::isspace(static_cast<unsigned char>(sql.back())) || sql.back() == ';')) {
+  while (!sql.empty() &&
+         (std::isspace(static_cast<unsigned char>(sql.back())) || sql.back() == ';')) {
     sql.remove_suffix(1);
   }
   return sql;
@@ -30,7 +31,8 @@ class DuckQueryCursor final : public QueryCursor {
 
   ~DuckQueryCursor() override { Disarm(); }
 
-  // Prepares `sql`; if some result columns are not directly decodable, wraps it so that SQL casts them.
+  // Prepares `sql`; if some result columns are not directly decodable, wraps it so that SQL casts
+  // them.
   absl::Status Prepare(std::string_view sql) {
     ASSIGN_OR_RETURN(duck::PreparedStatement prepared, connection_.Prepare(sql));
     if (prepared.type() != DUCKDB_STATEMENT_TYPE_SELECT) {
@@ -48,8 +50,9 @@ class DuckQueryCursor final : public QueryCursor {
         decode_types_.push_back(id);
       } else {
         needs_wrap = true;
-        projection.push_back(IsNestedKind(id) ? fmt::format("CAST(to_json(#{}) AS VARCHAR) AS {}", i + 1, alias)
-                                              : fmt::format("CAST(#{} AS VARCHAR) AS {}", i + 1, alias));
+        projection.push_back(IsNestedKind(id)
+                                 ? fmt::format("CAST(to_json(#{}) AS VARCHAR) AS {}", i + 1, alias)
+                                 : fmt::format("CAST(#{} AS VARCHAR) AS {}", i + 1, alias));
         decode_types_.push_back(DUCKDB_TYPE_VARCHAR);
       }
     }
@@ -93,7 +96,8 @@ class DuckQueryCursor final : public QueryCursor {
     out.row_count = (*chunk)->size();
     out.cells.resize(columns_.size());
     for (size_t column = 0; column < columns_.size(); ++column) {
-      DecodeVector((*chunk)->column(column), decode_types_[column], out.row_count, out.cells[column]);
+      DecodeVector((*chunk)->column(column), decode_types_[column], out.row_count,
+                   out.cells[column]);
     }
     return std::optional<ResultChunk>(std::move(out));
   }
@@ -112,8 +116,8 @@ class DuckQueryCursor final : public QueryCursor {
   absl::Status TranslateInterrupt(const absl::Status& status) const {
     if (!absl::IsCancelled(status)) return status;
     if (timed_out_->load()) {
-      return absl::DeadlineExceededError(
-          fmt::format("the query ran longer than its time limit of {} ms and was stopped", timeout_.count()));
+      return absl::DeadlineExceededError(fmt::format(
+          "the query ran longer than its time limit of {} ms and was stopped", timeout_.count()));
     }
     return absl::CancelledError("the query was cancelled");
   }
@@ -139,8 +143,8 @@ bool IsScalarType(const std::string& type) {
 }  // namespace
 
 struct LakeEngine::Impl {
-  Impl(EngineOptions options_in, Catalog* catalog_in, ObjectStore* store_in, duck::Database database_in,
-       duck::Connection admin_in)
+  Impl(EngineOptions options_in, Catalog* catalog_in, ObjectStore* store_in,
+       duck::Database database_in, duck::Connection admin_in)
       : options(std::move(options_in)),
         catalog(catalog_in),
         store(store_in),
@@ -151,8 +155,8 @@ struct LakeEngine::Impl {
   Catalog* catalog;
   ObjectStore* store;
   duck::Database database;
-  std::mutex admin_mu;       // guards `admin` and `views`
-  duck::Connection admin;    // trusted connection: view definitions and file profiling
+  std::mutex admin_mu;                 // guards `admin` and `views`
+  duck::Connection admin;              // trusted connection: view definitions and file profiling
   std::map<TableName, int64_t> views;  // table -> snapshot its view currently shows
   Watchdog watchdog;
 
@@ -165,8 +169,8 @@ struct LakeEngine::Impl {
     }
     absl::Status readable = store->Head(key).status();
     if (!readable.ok()) {
-      return absl::Status(readable.code(),
-                          fmt::format("data file \"{}\" cannot be read safely: {}", key, ToStd(readable.message())));
+      return absl::Status(readable.code(), fmt::format("data file \"{}\" cannot be read safely: {}",
+                                                       key, ToStd(readable.message())));
     }
     return *path;
   }
@@ -179,7 +183,8 @@ struct LakeEngine::Impl {
     ASSIGN_OR_RETURN(std::string body, BuildTableViewSql(snapshot, [&](const DataFile& file) {
                        return SafeLocalPath(file.key);
                      }));
-    RETURN_IF_ERROR(admin.Execute(fmt::format("CREATE SCHEMA IF NOT EXISTS {}", QuoteIdentifier(name.database))));
+    RETURN_IF_ERROR(admin.Execute(
+        fmt::format("CREATE SCHEMA IF NOT EXISTS {}", QuoteIdentifier(name.database))));
     RETURN_IF_ERROR(Annotate(admin.Execute(fmt::format("CREATE OR REPLACE VIEW {}.{} AS {}",
                                                        QuoteIdentifier(name.database),
                                                        QuoteIdentifier(name.table), body)),
@@ -194,21 +199,21 @@ struct LakeEngine::Impl {
     if (tables.ok()) {
       for (const TableInfo& table : *tables) existing.push_back(table.name.ToString());
     }
-    return absl::NotFoundError(fmt::format(
-        "unknown table \"{}\": name tables as DATABASE.TABLE; {}", names.front(),
-        existing.empty() ? "the lake has no tables yet (add some with `loch load`)"
-                         : "tables: " + Join(existing, ", ")));
+    return absl::NotFoundError(
+        fmt::format("unknown table \"{}\": name tables as DATABASE.TABLE; {}", names.front(),
+                    existing.empty() ? "the lake has no tables yet (add some with `loch load`)"
+                                     : "tables: " + Join(existing, ", ")));
   }
 };
 
 LakeEngine::LakeEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LakeEngine::~LakeEngine() = default;
 
-absl::StatusOr<std::unique_ptr<LakeEngine>> LakeEngine::Open(const EngineOptions& options, Catalog* catalog,
-                                                             ObjectStore* store) {
+absl::StatusOr<std::unique_ptr<LakeEngine>> LakeEngine::Open(const EngineOptions& options,
+                                                             Catalog* catalog, ObjectStore* store) {
   if (!store->LocalPath("probe").has_value()) {
-    return absl::FailedPreconditionError(
-        fmt::format("the query engine reads local lakes only for now; {} is remote", store->Describe()));
+    return absl::FailedPreconditionError(fmt::format(
+        "the query engine reads local lakes only for now; {} is remote", store->Describe()));
   }
   std::vector<std::pair<std::string, std::string>> config = {
       {"autoinstall_known_extensions", "false"},
@@ -219,19 +224,24 @@ absl::StatusOr<std::unique_ptr<LakeEngine>> LakeEngine::Open(const EngineOptions
   if (!options.temp_dir.empty()) config.emplace_back("temp_directory", options.temp_dir);
   ASSIGN_OR_RETURN(duck::Database database, duck::Database::OpenInMemory(config));
   ASSIGN_OR_RETURN(duck::Connection admin, duck::Connection::Open(database));
-  // Order matters: allowed_directories cannot be set once external access is off, and nothing can be
-  // set once the configuration is locked.
+  // Order matters: allowed_directories cannot be set once external access is off, and nothing can
+  // be set once the configuration is locked.
   std::string root = options.lake_root;
   if (!root.ends_with('/')) root += '/';
-  RETURN_IF_ERROR(Annotate(admin.Execute(fmt::format("SET allowed_directories = [{}]", QuoteLiteral(root))),
-                           "sandboxing the query engine"));
+  RETURN_IF_ERROR(
+      Annotate(admin.Execute(fmt::format("SET allowed_directories = [{}]", QuoteLiteral(root))),
+               "sandboxing the query engine"));
+  // Lake data files are immutable (keys are never rewritten), so cached footers never go stale; the
+  // cache also spares reading a footer twice when a view and then the query over it are bound.
+  RETURN_IF_ERROR(admin.Execute("SET parquet_metadata_cache = true"));
   RETURN_IF_ERROR(admin.Execute("SET enable_external_access = false"));
   RETURN_IF_ERROR(admin.Execute("SET lock_configuration = true"));
   return std::unique_ptr<LakeEngine>(new LakeEngine(
       std::make_unique<Impl>(options, catalog, store, std::move(database), std::move(admin))));
 }
 
-absl::StatusOr<std::unique_ptr<QueryCursor>> LakeEngine::Query(const Principal& who, std::string_view sql,
+absl::StatusOr<std::unique_ptr<QueryCursor>> LakeEngine::Query(const Principal& who,
+                                                               std::string_view sql,
                                                                const QueryOptions& options) {
   ASSIGN_OR_RETURN(duck::Connection connection, duck::Connection::Open(impl_->database));
   ASSIGN_OR_RETURN(StatementTables tables, CheckUserQuery(connection, sql));
@@ -246,25 +256,32 @@ absl::StatusOr<std::unique_ptr<QueryCursor>> LakeEngine::Query(const Principal& 
   return std::unique_ptr<QueryCursor>(std::move(cursor));
 }
 
-absl::StatusOr<FileProfile> LakeEngine::ProfileFile(const std::string& key, const std::string& format) {
+absl::StatusOr<FileProfile> LakeEngine::ProfileFile(const std::string& key,
+                                                    const std::string& format) {
   ASSIGN_OR_RETURN(std::string path, impl_->SafeLocalPath(key));
   std::string scan;
   if (format == "json") {
-    scan = fmt::format("read_json({}, format = 'auto', sample_size = -1, hive_partitioning = false)", QuoteLiteral(path));
+    scan =
+        fmt::format("read_json({}, format = 'auto', sample_size = -1, hive_partitioning = false)",
+                    QuoteLiteral(path));
   } else if (format == "csv") {
-    scan = fmt::format("read_csv({}, sample_size = -1, hive_partitioning = false)", QuoteLiteral(path));
+    scan = fmt::format("read_csv({}, sample_size = -1, hive_partitioning = false)",
+                       QuoteLiteral(path));
   } else if (format == "parquet") {
     scan = fmt::format("read_parquet({}, hive_partitioning = false)", QuoteLiteral(path));
   } else {
-    return absl::InvalidArgumentError(fmt::format("unknown data format \"{}\" for \"{}\"", format, key));
+    return absl::InvalidArgumentError(
+        fmt::format("unknown data format \"{}\" for \"{}\"", format, key));
   }
   std::lock_guard lock(impl_->admin_mu);
   FileProfile profile;
   {
     auto described = impl_->admin.Query(fmt::format("DESCRIBE SELECT * FROM {}", scan));
-    if (!described.ok()) return Annotate(described.status(), fmt::format("reading \"{}\" as {}", key, format));
+    if (!described.ok())
+      return Annotate(described.status(), fmt::format("reading \"{}\" as {}", key, format));
     ASSIGN_OR_RETURN(auto rows, described->FetchAllAsText());
-    for (const auto& row : rows) profile.columns.emplace_back(row[0].value_or(""), row[1].value_or("VARCHAR"));
+    for (const auto& row : rows)
+      profile.columns.emplace_back(row[0].value_or(""), row[1].value_or("VARCHAR"));
   }
   std::vector<std::string> aggregates = {"count(*)"};
   std::vector<const Column*> measured;
@@ -275,11 +292,13 @@ absl::StatusOr<FileProfile> LakeEngine::ProfileFile(const std::string& key, cons
       continue;
     }
     const std::string id = QuoteIdentifier(column.name);
-    aggregates.push_back(fmt::format("CAST(min({0}) AS VARCHAR), CAST(max({0}) AS VARCHAR), count(*) - count({0})", id));
+    aggregates.push_back(fmt::format(
+        "CAST(min({0}) AS VARCHAR), CAST(max({0}) AS VARCHAR), count(*) - count({0})", id));
     measured.push_back(&column);
   }
   auto result = impl_->admin.Query(fmt::format("SELECT {} FROM {}", Join(aggregates, ", "), scan));
-  if (!result.ok()) return Annotate(result.status(), fmt::format("reading \"{}\" as {}", key, format));
+  if (!result.ok())
+    return Annotate(result.status(), fmt::format("reading \"{}\" as {}", key, format));
   ASSIGN_OR_RETURN(auto rows, result->FetchAllAsText());
   const auto& row = rows.at(0);
   profile.row_count = std::stoll(row[0].value_or("0"));

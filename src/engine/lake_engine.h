@@ -1,16 +1,19 @@
 #pragma once
 // LakeEngine: runs SQL over the lake's catalog tables with DuckDB.
 //
-// - Catalog tables appear as DATABASE.TABLE views over their current snapshot's files. A view is rebuilt
+// - Catalog tables appear as DATABASE.TABLE views over their current snapshot's files. A view is
+// rebuilt
 //   only when its table's snapshot changed since it was last built.
-// - User SQL is sandboxed: SqlGuard admits only single queries over catalog tables; DuckDB itself may
+// - User SQL is sandboxed: SqlGuard admits only single queries over catalog tables; DuckDB itself
+// may
 //   read only under the lake folder, cannot write, attach, install or load anything, and its
 //   configuration is locked. Data files behind a view are opened without following symlinks first
 //   (checked when the view is built).
-// - Each query gets its own connection, an optional timeout (the engine interrupts it), and runs under
+// - Each query gets its own connection, an optional timeout (the engine interrupts it), and runs
+// under
 //   the database-wide memory limit. Results stream in chunks (QueryCursor::Next).
-// Thread-safety: LakeEngine is safe to use from many threads; a QueryCursor from one thread at a time
-// (Cancel() from any thread).
+// Thread-safety: LakeEngine is safe to use from many threads; a QueryCursor from one thread at a
+// time (Cancel() from any thread).
 
 #include <chrono>
 #include <memory>
@@ -28,17 +31,18 @@
 namespace loch {
 
 struct EngineOptions {
-  std::string lake_root;        // absolute path of the local lake folder: the only place DuckDB may read
-  std::string temp_dir;         // where DuckDB may spill; empty: no spilling
-  std::string memory_limit;     // e.g. "2GB"; empty: DuckDB's default (80% of RAM)
-  int threads = 0;              // 0: one per core
+  std::string lake_root;  // absolute path of the local lake folder: the only place DuckDB may read
+  std::string temp_dir;   // where DuckDB may spill; empty: no spilling
+  std::string memory_limit;  // e.g. "2GB"; empty: DuckDB's default (80% of RAM)
+  int threads = 0;           // 0: one per core
 };
 
 struct QueryOptions {
   std::chrono::milliseconds timeout{0};  // 0: no limit
 };
 
-// What profiling a data file found: its columns as DuckDB reads them, row count and column statistics.
+// What profiling a data file found: its columns as DuckDB reads them, row count and column
+// statistics.
 struct FileProfile {
   std::vector<Column> columns;
   int64_t row_count = 0;
@@ -50,7 +54,8 @@ class QueryCursor {
   virtual ~QueryCursor() = default;
   virtual const std::vector<ResultColumn>& columns() const = 0;
   // The next chunk of rows; nullopt when the result is complete. After an error the cursor is done.
-  // A query stopped by its timeout fails with DeadlineExceeded; one stopped by Cancel() with Cancelled.
+  // A query stopped by its timeout fails with DeadlineExceeded; one stopped by Cancel() with
+  // Cancelled.
   virtual absl::StatusOr<std::optional<ResultChunk>> Next() = 0;
   // Stops the query; safe from any thread, at any time.
   virtual void Cancel() = 0;
@@ -58,20 +63,21 @@ class QueryCursor {
 
 class LakeEngine {
  public:
-  // Opens the engine. `catalog` and `store` must outlive it; `store` must be a local backend (remote
-  // backends need the fetch cache, which is not built yet: FailedPrecondition otherwise).
-  static absl::StatusOr<std::unique_ptr<LakeEngine>> Open(const EngineOptions& options, Catalog* catalog,
-                                                          ObjectStore* store);
+  // Opens the engine. `catalog` and `store` must outlive it; `store` must be a local backend
+  // (remote backends need the fetch cache, which is not built yet: FailedPrecondition otherwise).
+  static absl::StatusOr<std::unique_ptr<LakeEngine>> Open(const EngineOptions& options,
+                                                          Catalog* catalog, ObjectStore* store);
   ~LakeEngine();
 
-  // Starts `sql` for `who` and returns a cursor over its result. Errors: see SqlGuard (syntax, files,
-  // statements that are not queries), NotFound for unknown tables (listing the tables that exist),
-  // and DuckDB's binding errors with line and column.
+  // Starts `sql` for `who` and returns a cursor over its result. Errors: see SqlGuard (syntax,
+  // files, statements that are not queries), NotFound for unknown tables (listing the tables that
+  // exist), and DuckDB's binding errors with line and column.
   absl::StatusOr<std::unique_ptr<QueryCursor>> Query(const Principal& who, std::string_view sql,
                                                      const QueryOptions& options = {});
 
-  // Reads the data file at `key` (format "json", "csv" or "parquet") and returns its inferred columns,
-  // row count and per-column min/max/null count. Trusted internal use (loading); never user SQL.
+  // Reads the data file at `key` (format "json", "csv" or "parquet") and returns its inferred
+  // columns, row count and per-column min/max/null count. Trusted internal use (loading); never
+  // user SQL.
   absl::StatusOr<FileProfile> ProfileFile(const std::string& key, const std::string& format);
 
   struct Impl;

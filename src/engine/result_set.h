@@ -11,9 +11,9 @@ namespace loch {
 // How a front end should render a column's values.
 enum class ValueKind {
   kBoolean,  // "true" / "false"
-  kNumber,   // a decimal number in plain notation (integers, floats, decimals); "nan"/"inf" possible
-  kString,   // any text: strings, dates, timestamps, intervals, UUIDs, blobs
-  kJson,     // a JSON document: structs, lists, maps
+  kNumber,  // a decimal number in plain notation (integers, floats, decimals); "nan"/"inf" possible
+  kString,  // any text: strings, dates, timestamps, intervals, UUIDs, blobs
+  kJson,    // a JSON document: structs, lists, maps
 };
 
 struct ResultColumn {

@@ -25,7 +25,8 @@ bool IsPlainIdentifier(std::string_view name) {
 
 std::string Lower(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return out;
 }
 
@@ -52,7 +53,8 @@ class Walker {
   StatementTables Result() const {
     StatementTables tables;
     for (const auto& name : qualified_) {
-      if (std::find(tables.qualified.begin(), tables.qualified.end(), name) == tables.qualified.end()) {
+      if (std::find(tables.qualified.begin(), tables.qualified.end(), name) ==
+          tables.qualified.end()) {
         tables.qualified.push_back(name);
       }
     }
@@ -75,14 +77,15 @@ class Walker {
       const std::string table = node.value("table_name", "");
       if (!catalog.empty()) {
         return absl::InvalidArgumentError(fmt::format(
-            "\"{}.{}.{}\"{}: three-part names are not supported; name tables as DATABASE.TABLE", catalog,
-            schema, table, Where(node)));
+            "\"{}.{}.{}\"{}: three-part names are not supported; name tables as DATABASE.TABLE",
+            catalog, schema, table, Where(node)));
       }
       if (schema.empty()) {
         if (!IsPlainIdentifier(table)) {
-          return absl::InvalidArgumentError(fmt::format(
-              "\"{}\"{}: queries read catalog tables (DATABASE.TABLE), not files; load files with `loch load`",
-              table, Where(node)));
+          return absl::InvalidArgumentError(
+              fmt::format("\"{}\"{}: queries read catalog tables (DATABASE.TABLE), not files; load "
+                          "files with `loch load`",
+                          table, Where(node)));
         }
         unqualified_.push_back(table);
       } else {
@@ -93,17 +96,20 @@ class Walker {
       const std::string name = Lower(function.value("function_name", ""));
       if (!kAllowedTableFunctions.contains(name) || !function.value("schema", "").empty() ||
           !function.value("catalog", "").empty()) {
-        return absl::PermissionDeniedError(fmt::format(
-            "table function {}(){} is not allowed: queries read catalog tables (DATABASE.TABLE); allowed "
-            "table functions: range, generate_series, unnest, json_each, json_tree",
-            name, Where(function)));
+        return absl::PermissionDeniedError(
+            fmt::format("table function {}(){} is not allowed: queries read catalog tables "
+                        "(DATABASE.TABLE); allowed "
+                        "table functions: range, generate_series, unnest, json_each, json_tree",
+                        name, Where(function)));
       }
     } else if (type == "SHOW_REF") {
       if (!node.value("table_name", "").empty()) {
-        return absl::PermissionDeniedError("SHOW is not available; use `loch tables` and `loch describe`");
+        return absl::PermissionDeniedError(
+            "SHOW is not available; use `loch tables` and `loch describe`");
       }
     } else if (type == "COLUMN_DATA" || type == "DELIM_GET") {
-      return absl::PermissionDeniedError(fmt::format("table reference of type {} is not allowed", type));
+      return absl::PermissionDeniedError(
+          fmt::format("table reference of type {} is not allowed", type));
     }
     return absl::OkStatus();
   }
@@ -129,8 +135,8 @@ std::string DescribePosition(std::string_view text, size_t offset) {
 }
 
 absl::StatusOr<StatementTables> CheckUserQuery(duck::Connection& connection, std::string_view sql) {
-  ASSIGN_OR_RETURN(duck::Result result,
-                   connection.Query(fmt::format("SELECT json_serialize_sql({})", QuoteLiteral(sql))));
+  ASSIGN_OR_RETURN(duck::Result result, connection.Query(fmt::format(
+                                            "SELECT json_serialize_sql({})", QuoteLiteral(sql))));
   ASSIGN_OR_RETURN(auto rows, result.FetchAllAsText());
   if (rows.empty() || rows[0].empty() || !rows[0][0].has_value()) {
     return absl::InternalError("the SQL parser returned nothing");
@@ -143,7 +149,8 @@ absl::StatusOr<StatementTables> CheckUserQuery(duck::Connection& connection, std
     if (type == "parser") {
       std::string where;
       if (auto position = tree.find("position"); position != tree.end() && position->is_string()) {
-        where = " " + DescribePosition(sql, std::strtoull(position->get<std::string>().c_str(), nullptr, 10));
+        where = " " + DescribePosition(
+                          sql, std::strtoull(position->get<std::string>().c_str(), nullptr, 10));
       }
       return absl::InvalidArgumentError(fmt::format("Parser Error: {}{}", message, where));
     }
@@ -152,10 +159,11 @@ absl::StatusOr<StatementTables> CheckUserQuery(duck::Connection& connection, std
         "change the lake (CREATE, INSERT, COPY, SET, ATTACH, ...) are not allowed here");
   }
   const json& statements = tree["statements"];
-  if (!statements.is_array() || statements.empty()) return absl::InvalidArgumentError("the query is empty");
+  if (!statements.is_array() || statements.empty())
+    return absl::InvalidArgumentError("the query is empty");
   if (statements.size() > 1) {
-    return absl::InvalidArgumentError(
-        fmt::format("the query has {} statements; send one statement at a time", statements.size()));
+    return absl::InvalidArgumentError(fmt::format(
+        "the query has {} statements; send one statement at a time", statements.size()));
   }
   Walker walker(sql);
   RETURN_IF_ERROR(walker.Walk(statements));

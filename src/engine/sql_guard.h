@@ -3,8 +3,10 @@
 //
 // The engine's DuckDB can read every file under the lake folder, so user SQL must not name files
 // itself. A statement is accepted only if:
-//   - it is exactly one SELECT-like statement (SELECT, WITH, VALUES, DESCRIBE/SUMMARIZE of a query);
-//   - every table it reads is a DATABASE.TABLE reference (checked against the catalog by the caller) or
+//   - it is exactly one SELECT-like statement (SELECT, WITH, VALUES, DESCRIBE/SUMMARIZE of a
+//   query);
+//   - every table it reads is a DATABASE.TABLE reference (checked against the catalog by the
+//   caller) or
 //     the name of a CTE in the statement (a plain identifier, so it can never be a file path);
 //   - every table function it calls is on a short allowlist of functions that read no files
 //     (range, generate_series, unnest, ...).
@@ -21,13 +23,14 @@
 namespace loch {
 
 struct StatementTables {
-  std::vector<TableName> qualified;        // DATABASE.TABLE references, deduplicated, in order
-  std::vector<std::string> unqualified;    // plain names that are not CTEs of the statement
+  std::vector<TableName> qualified;      // DATABASE.TABLE references, deduplicated, in order
+  std::vector<std::string> unqualified;  // plain names that are not CTEs of the statement
 };
 
-// Checks `sql` as described above, parsing with `connection`. On success returns the tables it reads.
-// Errors: InvalidArgument for syntax errors (with line and column) and for file or unknown references,
-// PermissionDenied for statements that are not queries and for disallowed table functions.
+// Checks `sql` as described above, parsing with `connection`. On success returns the tables it
+// reads. Errors: InvalidArgument for syntax errors (with line and column) and for file or unknown
+// references, PermissionDenied for statements that are not queries and for disallowed table
+// functions.
 absl::StatusOr<StatementTables> CheckUserQuery(duck::Connection& connection, std::string_view sql);
 
 // "(line L, column C)" for a byte offset into `text`; lines and columns count from 1.

@@ -14,7 +14,8 @@ namespace {
 bool HasHivePath(const DataFile& file, const std::vector<Column>& partition_columns) {
   for (const Column& column : partition_columns) {
     const std::string segment = column.name + "=";
-    if (file.key.find("/" + segment) == std::string::npos && !file.key.starts_with(segment)) return false;
+    if (file.key.find("/" + segment) == std::string::npos && !file.key.starts_with(segment))
+      return false;
   }
   return true;
 }
@@ -35,12 +36,14 @@ struct Group {
   std::vector<const DataFile*> files;
 };
 
-absl::StatusOr<std::string> ScanSql(const Group& group, const Schema& schema, const FileResolver& resolve) {
+absl::StatusOr<std::string> ScanSql(const Group& group, const Schema& schema,
+                                    const FileResolver& resolve) {
   std::vector<std::string> paths;
   for (const DataFile* file : group.files) {
     if (file->key.find_first_of("*?[") != std::string::npos) {
-      return absl::InvalidArgumentError(
-          fmt::format("data file \"{}\" has a glob character (*, ?, [) in its key and cannot be read", file->key));
+      return absl::InvalidArgumentError(fmt::format(
+          "data file \"{}\" has a glob character (*, ?, [) in its key and cannot be read",
+          file->key));
     }
     ASSIGN_OR_RETURN(std::string path, resolve(*file));
     paths.push_back(QuoteLiteral(path));
@@ -48,14 +51,15 @@ absl::StatusOr<std::string> ScanSql(const Group& group, const Schema& schema, co
   const std::string list = "[" + Join(paths, ", ") + "]";
   std::string hive = "hive_partitioning = false";
   if (group.hive && !schema.partition_columns.empty()) {
-    hive = fmt::format("hive_partitioning = true, hive_types = {}", ColumnTypeMap(schema.partition_columns));
+    hive = fmt::format("hive_partitioning = true, hive_types = {}",
+                       ColumnTypeMap(schema.partition_columns));
   }
   // Columns that no file of the group has (known from per-file statistics) read as NULL. JSON scans
   // take the full column list, so they always have every column.
   std::set<std::string> present;
   bool stats_known = group.format != "json";
-  bool same_columns = true;  // do all files have the same column set? Then no union_by_name is needed,
-                             // which would open every file's footer before pruning.
+  bool same_columns = true;  // do all files have the same column set? Then no union_by_name is
+                             // needed, which would open every file's footer before pruning.
   std::optional<std::set<std::string>> first_columns;
   for (const DataFile* file : group.files) {
     if (file->stats.empty()) stats_known = false;
@@ -71,7 +75,8 @@ absl::StatusOr<std::string> ScanSql(const Group& group, const Schema& schema, co
   if (group.format == "parquet") {
     scan = fmt::format("read_parquet({}, union_by_name = {}, {})", list, union_by_name, hive);
   } else if (group.format == "json") {
-    scan = fmt::format("read_json({}, format = 'auto', columns = {}, {})", list, ColumnTypeMap(schema.columns), hive);
+    scan = fmt::format("read_json({}, format = 'auto', columns = {}, {})", list,
+                       ColumnTypeMap(schema.columns), hive);
   } else if (group.format == "csv") {
     scan = fmt::format("read_csv({}, union_by_name = {}, types = {}, {})", list, union_by_name,
                        ColumnTypeMap(schema.columns), hive);
@@ -83,9 +88,11 @@ absl::StatusOr<std::string> ScanSql(const Group& group, const Schema& schema, co
   std::vector<std::string> projection;
   for (const Column& column : schema.columns) {
     if (stats_known && !present.contains(column.name)) {
-      projection.push_back(fmt::format("CAST(NULL AS {}) AS {}", column.type, QuoteIdentifier(column.name)));
+      projection.push_back(
+          fmt::format("CAST(NULL AS {}) AS {}", column.type, QuoteIdentifier(column.name)));
     } else {
-      projection.push_back(fmt::format("CAST({0} AS {1}) AS {0}", QuoteIdentifier(column.name), column.type));
+      projection.push_back(
+          fmt::format("CAST({0} AS {1}) AS {0}", QuoteIdentifier(column.name), column.type));
     }
   }
   for (const Column& column : schema.partition_columns) {
@@ -93,10 +100,11 @@ absl::StatusOr<std::string> ScanSql(const Group& group, const Schema& schema, co
       projection.push_back(QuoteIdentifier(column.name));
     } else {
       auto value = group.constant_partitions.find(column.name);
-      projection.push_back(value == group.constant_partitions.end()
-                               ? fmt::format("CAST(NULL AS {}) AS {}", column.type, QuoteIdentifier(column.name))
-                               : fmt::format("CAST({} AS {}) AS {}", QuoteLiteral(value->second), column.type,
-                                             QuoteIdentifier(column.name)));
+      projection.push_back(
+          value == group.constant_partitions.end()
+              ? fmt::format("CAST(NULL AS {}) AS {}", column.type, QuoteIdentifier(column.name))
+              : fmt::format("CAST({} AS {}) AS {}", QuoteLiteral(value->second), column.type,
+                            QuoteIdentifier(column.name)));
     }
   }
   return fmt::format("SELECT {} FROM {}", Join(projection, ", "), scan);
@@ -104,13 +112,15 @@ absl::StatusOr<std::string> ScanSql(const Group& group, const Schema& schema, co
 
 }  // namespace
 
-absl::StatusOr<std::string> BuildTableViewSql(const TableSnapshot& snapshot, const FileResolver& resolve) {
+absl::StatusOr<std::string> BuildTableViewSql(const TableSnapshot& snapshot,
+                                              const FileResolver& resolve) {
   const Schema& schema = snapshot.table.schema;
   if (snapshot.files.empty()) {
     std::vector<std::string> nulls;
     for (const auto* list : {&schema.columns, &schema.partition_columns}) {
       for (const Column& column : *list) {
-        nulls.push_back(fmt::format("CAST(NULL AS {}) AS {}", column.type, QuoteIdentifier(column.name)));
+        nulls.push_back(
+            fmt::format("CAST(NULL AS {}) AS {}", column.type, QuoteIdentifier(column.name)));
       }
     }
     return fmt::format("SELECT {} WHERE false", Join(nulls, ", "));
@@ -123,7 +133,8 @@ absl::StatusOr<std::string> BuildTableViewSql(const TableSnapshot& snapshot, con
     key_group.hive = HasHivePath(file, schema.partition_columns);
     if (!key_group.hive) key_group.constant_partitions = file.partition_values;
     std::string group_key = fmt::format("{}|{}", file.format, key_group.hive);
-    for (const auto& [name, value] : key_group.constant_partitions) group_key += "|" + name + "=" + value;
+    for (const auto& [name, value] : key_group.constant_partitions)
+      group_key += "|" + name + "=" + value;
     auto [it, inserted] = groups.try_emplace(group_key, std::move(key_group));
     it->second.files.push_back(&file);
   }

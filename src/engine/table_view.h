@@ -1,6 +1,7 @@
 #pragma once
-// The SQL that presents a catalog table snapshot as a relation: the table's columns (in schema order,
-// cast to the catalog's types, NULL where a file lacks a column) followed by its partition columns.
+// The SQL that presents a catalog table snapshot as a relation: the table's columns (in schema
+// order, cast to the catalog's types, NULL where a file lacks a column) followed by its partition
+// columns.
 
 #include <functional>
 #include <string>
@@ -10,15 +11,18 @@
 
 namespace loch {
 
-// Maps a data file to a path DuckDB can open (a local file). Fails if the file cannot be read safely.
+// Maps a data file to a path DuckDB can open (a local file). Fails if the file cannot be read
+// safely.
 using FileResolver = std::function<absl::StatusOr<std::string>(const DataFile&)>;
 
 // Builds a SELECT over the files of `snapshot`:
 //   - files are grouped by format; each group is one read_parquet/read_json/read_csv scan;
-//   - partition values come from Hive-style `name=value` folders when every file of a group has them
+//   - partition values come from Hive-style `name=value` folders when every file of a group has
+//   them
 //     (so DuckDB prunes files by partition filters), otherwise from the catalog's values per file;
 //   - an empty table gives a typed, empty relation.
 // InvalidArgument if a file has an unknown format or a key DuckDB would treat as a glob pattern.
-absl::StatusOr<std::string> BuildTableViewSql(const TableSnapshot& snapshot, const FileResolver& resolve);
+absl::StatusOr<std::string> BuildTableViewSql(const TableSnapshot& snapshot,
+                                              const FileResolver& resolve);
 
 }  // namespace loch

@@ -49,8 +49,8 @@ std::string FormatTimestampMicros(int64_t micros) {
     --days;
   }
   const int64_t seconds = rest / 1000000, fraction = rest % 1000000;
-  std::string out = fmt::format("{} {:02}:{:02}:{:02}", FormatDate(static_cast<int32_t>(days)), seconds / 3600,
-                                (seconds / 60) % 60, seconds % 60);
+  std::string out = fmt::format("{} {:02}:{:02}:{:02}", FormatDate(static_cast<int32_t>(days)),
+                                seconds / 3600, (seconds / 60) % 60, seconds % 60);
   if (fraction != 0) {
     std::string digits = fmt::format("{:06}", fraction);
     while (digits.back() == '0') digits.pop_back();
@@ -116,24 +116,51 @@ void DecodeVector(duckdb_vector vector, duckdb_type type, size_t rows,
   const uint64_t* validity = duckdb_vector_get_validity(vector);
   out.reserve(out.size() + rows);
   for (size_t row = 0; row < rows; ++row) {
-    if (validity != nullptr && !duckdb_validity_row_is_valid(const_cast<uint64_t*>(validity), row)) {
+    if (validity != nullptr &&
+        !duckdb_validity_row_is_valid(const_cast<uint64_t*>(validity), row)) {
       out.emplace_back();
       continue;
     }
     switch (type) {
-      case DUCKDB_TYPE_BOOLEAN: out.emplace_back(Data<bool>(vector)[row] ? "true" : "false"); break;
-      case DUCKDB_TYPE_TINYINT: out.emplace_back(fmt::format("{}", Data<int8_t>(vector)[row])); break;
-      case DUCKDB_TYPE_SMALLINT: out.emplace_back(fmt::format("{}", Data<int16_t>(vector)[row])); break;
-      case DUCKDB_TYPE_INTEGER: out.emplace_back(fmt::format("{}", Data<int32_t>(vector)[row])); break;
-      case DUCKDB_TYPE_BIGINT: out.emplace_back(fmt::format("{}", Data<int64_t>(vector)[row])); break;
-      case DUCKDB_TYPE_UTINYINT: out.emplace_back(fmt::format("{}", Data<uint8_t>(vector)[row])); break;
-      case DUCKDB_TYPE_USMALLINT: out.emplace_back(fmt::format("{}", Data<uint16_t>(vector)[row])); break;
-      case DUCKDB_TYPE_UINTEGER: out.emplace_back(fmt::format("{}", Data<uint32_t>(vector)[row])); break;
-      case DUCKDB_TYPE_UBIGINT: out.emplace_back(fmt::format("{}", Data<uint64_t>(vector)[row])); break;
-      case DUCKDB_TYPE_FLOAT: out.emplace_back(FormatDouble(Data<float>(vector)[row])); break;
-      case DUCKDB_TYPE_DOUBLE: out.emplace_back(FormatDouble(Data<double>(vector)[row])); break;
-      case DUCKDB_TYPE_DATE: out.emplace_back(FormatDate(Data<int32_t>(vector)[row])); break;
-      case DUCKDB_TYPE_TIMESTAMP: out.emplace_back(FormatTimestampMicros(Data<int64_t>(vector)[row])); break;
+      case DUCKDB_TYPE_BOOLEAN:
+        out.emplace_back(Data<bool>(vector)[row] ? "true" : "false");
+        break;
+      case DUCKDB_TYPE_TINYINT:
+        out.emplace_back(fmt::format("{}", Data<int8_t>(vector)[row]));
+        break;
+      case DUCKDB_TYPE_SMALLINT:
+        out.emplace_back(fmt::format("{}", Data<int16_t>(vector)[row]));
+        break;
+      case DUCKDB_TYPE_INTEGER:
+        out.emplace_back(fmt::format("{}", Data<int32_t>(vector)[row]));
+        break;
+      case DUCKDB_TYPE_BIGINT:
+        out.emplace_back(fmt::format("{}", Data<int64_t>(vector)[row]));
+        break;
+      case DUCKDB_TYPE_UTINYINT:
+        out.emplace_back(fmt::format("{}", Data<uint8_t>(vector)[row]));
+        break;
+      case DUCKDB_TYPE_USMALLINT:
+        out.emplace_back(fmt::format("{}", Data<uint16_t>(vector)[row]));
+        break;
+      case DUCKDB_TYPE_UINTEGER:
+        out.emplace_back(fmt::format("{}", Data<uint32_t>(vector)[row]));
+        break;
+      case DUCKDB_TYPE_UBIGINT:
+        out.emplace_back(fmt::format("{}", Data<uint64_t>(vector)[row]));
+        break;
+      case DUCKDB_TYPE_FLOAT:
+        out.emplace_back(FormatDouble(Data<float>(vector)[row]));
+        break;
+      case DUCKDB_TYPE_DOUBLE:
+        out.emplace_back(FormatDouble(Data<double>(vector)[row]));
+        break;
+      case DUCKDB_TYPE_DATE:
+        out.emplace_back(FormatDate(Data<int32_t>(vector)[row]));
+        break;
+      case DUCKDB_TYPE_TIMESTAMP:
+        out.emplace_back(FormatTimestampMicros(Data<int64_t>(vector)[row]));
+        break;
       case DUCKDB_TYPE_TIMESTAMP_TZ:
         out.emplace_back(FormatTimestampMicros(Data<int64_t>(vector)[row]) + "+00");
         break;

@@ -1,9 +1,9 @@
 #pragma once
 // Decodes DuckDB result vectors into text cells (see result_set.h).
 //
-// Only "simple" types are decoded here (booleans, integers, floats, strings, dates, timestamps); for any
-// other type the engine first casts the column in SQL (to VARCHAR, or to JSON for nested values), so a
-// result column is always simple by the time it is decoded.
+// Only "simple" types are decoded here (booleans, integers, floats, strings, dates, timestamps);
+// for any other type the engine first casts the column in SQL (to VARCHAR, or to JSON for nested
+// values), so a result column is always simple by the time it is decoded.
 
 #include <duckdb.h>
 
@@ -21,8 +21,8 @@ bool IsDirectlyDecodable(duckdb_type type);
 // The kind a column of `type` has once decoded (after any SQL cast the engine applied).
 ValueKind KindOf(duckdb_type type);
 
-// Appends `rows` values of `vector` (of logical type id `type`, which must be directly decodable) to
-// `out`. NULLs become nullopt.
+// Appends `rows` values of `vector` (of logical type id `type`, which must be directly decodable)
+// to `out`. NULLs become nullopt.
 void DecodeVector(duckdb_vector vector, duckdb_type type, size_t rows,
                   std::vector<std::optional<std::string>>& out);
 

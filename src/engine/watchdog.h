@@ -20,9 +20,11 @@ class Watchdog {
   Watchdog();
   ~Watchdog();
 
-  // Arms a deadline for `connection`, which must stay alive until Disarm(id) returns. When the deadline
-  // passes, `fired` becomes true and the connection is interrupted. Returns an id for Disarm.
-  int Arm(Clock::time_point deadline, duck::Connection* connection, std::shared_ptr<std::atomic<bool>> fired);
+  // Arms a deadline for `connection`, which must stay alive until Disarm(id) returns. When the
+  // deadline passes, `fired` becomes true and the connection is interrupted. Returns an id for
+  // Disarm.
+  int Arm(Clock::time_point deadline, duck::Connection* connection,
+          std::shared_ptr<std::atomic<bool>> fired);
   // Removes the deadline; after it returns, the watchdog no longer touches the connection.
   void Disarm(int id);
 

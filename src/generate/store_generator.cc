@@ -65,7 +65,8 @@ class Output {
     std::error_code error;
     std::filesystem::create_directories(path.parent_path(), error);
     FILE* file = std::fopen(path.c_str(), "wb");
-    if (file == nullptr) return absl::InternalError(fmt::format("cannot write \"{}\"", path.string()));
+    if (file == nullptr)
+      return absl::InternalError(fmt::format("cannot write \"{}\"", path.string()));
     return std::unique_ptr<Output>(new Output(file, path.string()));
   }
   ~Output() {
@@ -80,7 +81,8 @@ class Output {
     const bool failed = std::ferror(file_) != 0;
     const bool close_failed = std::fclose(file_) != 0;
     file_ = nullptr;
-    if (failed || close_failed) return absl::InternalError(fmt::format("error writing \"{}\"", path_));
+    if (failed || close_failed)
+      return absl::InternalError(fmt::format("error writing \"{}\"", path_));
     return absl::OkStatus();
   }
   int64_t bytes() const { return bytes_; }
@@ -92,11 +94,13 @@ class Output {
   int64_t bytes_ = 0;
 };
 
-constexpr const char* kCategories[] = {"electronics", "home", "outdoor", "toys", "fashion", "kitchen"};
+constexpr const char* kCategories[] = {"electronics", "home",    "outdoor",
+                                       "toys",        "fashion", "kitchen"};
 constexpr const char* kDevices[] = {"mobile", "desktop", "tablet"};
 constexpr const char* kReferrers[] = {"direct", "newsletter", "search", "social", "partner"};
 constexpr const char* kAdjectives[] = {"Smart", "Compact", "Deluxe", "Wireless", "Classic", "Pro"};
-constexpr const char* kProducts[] = {"Blender", "Headphones", "Tent", "Lamp", "Backpack", "Drone", "Kettle"};
+constexpr const char* kProducts[] = {"Blender",  "Headphones", "Tent",  "Lamp",
+                                     "Backpack", "Drone",      "Kettle"};
 
 struct Deal {
   int64_t id;
@@ -115,13 +119,16 @@ absl::StatusOr<GeneratorSummary> GenerateStore(const GeneratorOptions& options,
   if (options.out_dir.empty()) return absl::InvalidArgumentError("--out is required");
   if (options.events < 1) return absl::InvalidArgumentError("--events must be at least 1");
   if (options.dirty_fraction < 0 || options.dirty_fraction > 1) {
-    return absl::InvalidArgumentError(fmt::format("--dirty must be between 0 and 1, not {}", options.dirty_fraction));
+    return absl::InvalidArgumentError(
+        fmt::format("--dirty must be between 0 and 1, not {}", options.dirty_fraction));
   }
   if (options.days < 1) return absl::InvalidArgumentError("days must be at least 1");
   int y = 0;
   unsigned m = 0, d = 0;
-  if (std::sscanf(options.first_day.c_str(), "%d-%u-%u", &y, &m, &d) != 3 || m < 1 || m > 12 || d < 1 || d > 31) {
-    return absl::InvalidArgumentError(fmt::format("first day \"{}\" is not YYYY-MM-DD", options.first_day));
+  if (std::sscanf(options.first_day.c_str(), "%d-%u-%u", &y, &m, &d) != 3 || m < 1 || m > 12 ||
+      d < 1 || d > 31) {
+    return absl::InvalidArgumentError(
+        fmt::format("first day \"{}\" is not YYYY-MM-DD", options.first_day));
   }
   const int64_t first_day = DaysFromCivil(y, m, d);
   const std::filesystem::path out(options.out_dir);
@@ -132,9 +139,12 @@ absl::StatusOr<GeneratorSummary> GenerateStore(const GeneratorOptions& options,
   std::vector<Deal> deals;
   ASSIGN_OR_RETURN(auto deals_out, Output::Create(out / "deals.json"));
   for (int i = 0; i < options.days; ++i) {
-    Deal deal{1000 + i, first_day + i,
+    Deal deal{1000 + i,
+              first_day + i,
               fmt::format("{} {}", kAdjectives[random.Uniform(6)], kProducts[random.Uniform(7)]),
-              1999 + random.Uniform(30000), 0.35 + 0.4 * random.Unit(), 0.25 + 0.35 * random.Unit(),
+              1999 + random.Uniform(30000),
+              0.35 + 0.4 * random.Unit(),
+              0.25 + 0.35 * random.Unit(),
               0.2 + 0.5 * random.Unit()};
     deals.push_back(deal);
     nlohmann::json row = {{"deal_id", deal.id},
@@ -163,17 +173,20 @@ absl::StatusOr<GeneratorSummary> GenerateStore(const GeneratorOptions& options,
   auto dirty_event = [&](Output& output, int64_t day) {
     switch (random.Uniform(3)) {
       case 0:  // unparseable timestamp
-        output.Line(fmt::format(R"({{"event_id":{},"session_id":"s-dirty-{}","user_id":{},"deal_id":{},"event_type":"view","ts":"{}","device":"mobile","referrer":"direct","dirty":true}})",
-                                next_event_id++, random.Uniform(1 << 30), random.Uniform(100000),
-                                deals[day - first_day].id, random.Chance(0.5) ? "not a time" : "31/02/2026 25:61"));
+        output.Line(fmt::format(
+            R"({{"event_id":{},"session_id":"s-dirty-{}","user_id":{},"deal_id":{},"event_type":"view","ts":"{}","device":"mobile","referrer":"direct","dirty":true}})",
+            next_event_id++, random.Uniform(1 << 30), random.Uniform(100000),
+            deals[day - first_day].id, random.Chance(0.5) ? "not a time" : "31/02/2026 25:61"));
         break;
       case 1:  // missing fields
-        output.Line(fmt::format(R"({{"event_id":{},"event_type":"click","dirty":true}})", next_event_id++));
+        output.Line(
+            fmt::format(R"({{"event_id":{},"event_type":"click","dirty":true}})", next_event_id++));
         break;
       default:  // wrong types
-        output.Line(fmt::format(R"({{"event_id":"E{}","session_id":{},"user_id":"user-{}","deal_id":"{}","event_type":"view","ts":"{}","device":7,"referrer":null,"dirty":true}})",
-                                next_event_id++, random.Uniform(1000), random.Uniform(1000),
-                                deals[day - first_day].id, TimestampOf(day, random.Uniform(86400000))));
+        output.Line(fmt::format(
+            R"({{"event_id":"E{}","session_id":{},"user_id":"user-{}","deal_id":"{}","event_type":"view","ts":"{}","device":7,"referrer":null,"dirty":true}})",
+            next_event_id++, random.Uniform(1000), random.Uniform(1000), deals[day - first_day].id,
+            TimestampOf(day, random.Uniform(86400000))));
     }
     ++summary.dirty_records;
   };
@@ -183,7 +196,8 @@ absl::StatusOr<GeneratorSummary> GenerateStore(const GeneratorOptions& options,
     const Deal& deal = deals[day - first_day];
     auto& output = events_out[day];
     if (!output) {
-      ASSIGN_OR_RETURN(output, Output::Create(out / "events" / fmt::format("day={}", DateOf(day)) / "events.json"));
+      ASSIGN_OR_RETURN(output, Output::Create(out / "events" / fmt::format("day={}", DateOf(day)) /
+                                              "events.json"));
     }
     const std::string session = fmt::format("s-{:016x}", random.Next());
     const int64_t user = 1 + random.Uniform(200000);
@@ -202,7 +216,8 @@ absl::StatusOr<GeneratorSummary> GenerateStore(const GeneratorOptions& options,
       millis += 1000 + random.Uniform(120000);
       output->Line(fmt::format(
           R"({{"event_id":{},"session_id":"{}","user_id":{},"deal_id":{},"event_type":"{}","ts":"{}","device":"{}","referrer":"{}"}})",
-          next_event_id++, session, user, deal.id, kStages[stage], TimestampOf(day, millis), device, referrer));
+          next_event_id++, session, user, deal.id, kStages[stage], TimestampOf(day, millis), device,
+          referrer));
       ++funnel[stage];
       ++summary.events;
     }
@@ -227,8 +242,9 @@ absl::StatusOr<GeneratorSummary> GenerateStore(const GeneratorOptions& options,
       if (random.Chance(0.8)) {
         dirty_event(*output, day);
       } else {
-        orders_out->Line(fmt::format(R"({{"order_id":{},"deal_id":{},"quantity":"two","amount":"n/a","ordered_at":"yesterday","dirty":true}})",
-                                     next_order_id++, deal.id));
+        orders_out->Line(fmt::format(
+            R"({{"order_id":{},"deal_id":{},"quantity":"two","amount":"n/a","ordered_at":"yesterday","dirty":true}})",
+            next_order_id++, deal.id));
         ++summary.dirty_records;
       }
     }
@@ -246,15 +262,24 @@ absl::StatusOr<GeneratorSummary> GenerateStore(const GeneratorOptions& options,
   nlohmann::json expected;
   expected["revenue_per_day"] = nlohmann::json::array();
   for (const auto& [day, cents] : revenue_cents) {
-    expected["revenue_per_day"].push_back({{"day", day}, {"revenue_cents", cents}, {"orders", orders_per_day[day]}});
+    expected["revenue_per_day"].push_back(
+        {{"day", day}, {"revenue_cents", cents}, {"orders", orders_per_day[day]}});
   }
-  expected["funnel"] = {{"view", funnel[0]}, {"click", funnel[1]}, {"add_to_cart", funnel[2]}, {"purchase", funnel[3]}};
+  expected["funnel"] = {{"view", funnel[0]},
+                        {"click", funnel[1]},
+                        {"add_to_cart", funnel[2]},
+                        {"purchase", funnel[3]}};
   expected["deals"] = nlohmann::json::array();
   for (const auto& [deal, counts] : deal_sessions) {
-    expected["deals"].push_back({{"deal_id", deal}, {"viewed_sessions", counts.first}, {"purchased_sessions", counts.second}});
+    expected["deals"].push_back({{"deal_id", deal},
+                                 {"viewed_sessions", counts.first},
+                                 {"purchased_sessions", counts.second}});
   }
-  expected["summary"] = {{"deals", summary.deals}, {"sessions", summary.sessions}, {"events", summary.events},
-                         {"orders", summary.orders}, {"dirty_records", summary.dirty_records}};
+  expected["summary"] = {{"deals", summary.deals},
+                         {"sessions", summary.sessions},
+                         {"events", summary.events},
+                         {"orders", summary.orders},
+                         {"dirty_records", summary.dirty_records}};
   ASSIGN_OR_RETURN(auto expected_out, Output::Create(out / "expected.json"));
   expected_out->Line(expected.dump(2));
   RETURN_IF_ERROR(expected_out->Close());

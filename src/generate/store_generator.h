@@ -1,9 +1,9 @@
 #pragma once
 // Sample data for an online "one deal a day" store: deals, orders and clickstream events.
 //
-// Deterministic: the same options produce byte-identical files. Alongside the data the generator writes
-// `expected.json`, the answers to the demo's business questions computed while generating (not by any
-// query engine), so tests can check loch's answers against an independent source:
+// Deterministic: the same options produce byte-identical files. Alongside the data the generator
+// writes `expected.json`, the answers to the demo's business questions computed while generating
+// (not by any query engine), so tests can check loch's answers against an independent source:
 //   - revenue per day (from orders), in cents;
 //   - the session funnel: sessions with a view, a click, an add-to-cart, a purchase;
 //   - per deal: sessions that viewed it and sessions that bought it.
@@ -14,8 +14,9 @@
 //   events/day=YYYY-MM-DD/events.json   NDJSON clickstream, partitioned by day
 //   expected.json
 // With dirty_fraction > 0, that fraction of additional records is mixed into events and orders:
-// unparseable timestamps, missing fields and wrong types, as real feeds have. They are extra records,
-// never counted in expected.json, and carry "dirty": true so that quality rules can be checked later.
+// unparseable timestamps, missing fields and wrong types, as real feeds have. They are extra
+// records, never counted in expected.json, and carry "dirty": true so that quality rules can be
+// checked later.
 
 #include <cstdint>
 #include <functional>
@@ -27,7 +28,8 @@ namespace loch {
 
 struct GeneratorOptions {
   std::string out_dir;
-  int64_t events = 1'000'000;   // clean clickstream events to generate (approximately; whole sessions)
+  int64_t events =
+      1'000'000;  // clean clickstream events to generate (approximately; whole sessions)
   uint64_t seed = 42;
   double dirty_fraction = 0.0;  // 0..1: extra bad records relative to clean ones
   int days = 30;

@@ -82,7 +82,8 @@ TEST(StoreGenerator, ExpectedAnswersAgreeWithTheFiles) {
   EXPECT_EQ(expected["funnel"]["view"], views);
   EXPECT_EQ(purchases, orders);
   int64_t expected_revenue = 0;
-  for (const auto& day : expected["revenue_per_day"]) expected_revenue += day["revenue_cents"].get<int64_t>();
+  for (const auto& day : expected["revenue_per_day"])
+    expected_revenue += day["revenue_cents"].get<int64_t>();
   EXPECT_EQ(expected_revenue, revenue_cents);
   const auto& funnel = expected["funnel"];
   EXPECT_GE(funnel["view"], funnel["click"]);
@@ -98,7 +99,8 @@ TEST(StoreGenerator, DirtyRecordsAreExtraAndMarked) {
   for (const auto& entry : fs::recursive_directory_iterator(out)) {
     if (!entry.is_regular_file() || entry.path().filename() == "expected.json") continue;
     std::ifstream in(entry.path());
-    for (std::string line; std::getline(in, line);) dirty += line.find("\"dirty\":true") != std::string::npos;
+    for (std::string line; std::getline(in, line);)
+      dirty += line.find("\"dirty\":true") != std::string::npos;
   }
   EXPECT_EQ(expected["summary"]["dirty_records"], dirty);
   EXPECT_NEAR(static_cast<double>(dirty), 0.05 * expected["summary"]["events"].get<double>(), 50);

@@ -36,11 +36,13 @@ absl::StatusOr<FileFormat> DetectFileFormat(const std::string& path) {
   } else {
     return absl::InvalidArgumentError(fmt::format(
         "cannot tell the format of \"{}\": name it .json/.ndjson/.jsonl, .csv/.tsv or .parquet "
-        "(optionally with .gz or .zst)", path));
+        "(optionally with .gz or .zst)",
+        path));
   }
   if (result.format == "parquet" && !result.compression.empty()) {
     return absl::InvalidArgumentError(
-        fmt::format("\"{}\": Parquet files are compressed inside; remove the outer {}", path, result.compression));
+        fmt::format("\"{}\": Parquet files are compressed inside; remove the outer {}", path,
+                    result.compression));
   }
 
   unsigned char head[4] = {0, 0, 0, 0};
@@ -50,11 +52,14 @@ absl::StatusOr<FileFormat> DetectFileFormat(const std::string& path) {
   std::fclose(file);
   if (read == 0) return absl::InvalidArgumentError(fmt::format("\"{}\" is empty", path));
   const bool gzip = read >= 2 && head[0] == 0x1f && head[1] == 0x8b;
-  const bool zstd = read >= 4 && head[0] == 0x28 && head[1] == 0xb5 && head[2] == 0x2f && head[3] == 0xfd;
-  const bool parquet = read >= 4 && head[0] == 'P' && head[1] == 'A' && head[2] == 'R' && head[3] == '1';
+  const bool zstd =
+      read >= 4 && head[0] == 0x28 && head[1] == 0xb5 && head[2] == 0x2f && head[3] == 0xfd;
+  const bool parquet =
+      read >= 4 && head[0] == 'P' && head[1] == 'A' && head[2] == 'R' && head[3] == '1';
   auto mismatch = [&](std::string_view expected) {
-    return absl::InvalidArgumentError(
-        fmt::format("\"{}\" is named like {} but its content is not: check the file or its extension", path, expected));
+    return absl::InvalidArgumentError(fmt::format(
+        "\"{}\" is named like {} but its content is not: check the file or its extension", path,
+        expected));
   };
   if (result.compression == "gzip" && !gzip) return mismatch("a gzip file (.gz)");
   if (result.compression == "zstd" && !zstd) return mismatch("a zstd file (.zst)");

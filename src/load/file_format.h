@@ -1,6 +1,6 @@
 #pragma once
-// Recognising data files: format (json, csv, parquet) and compression (gzip, zstd) from the file name,
-// confirmed by the file's first bytes so that a mislabelled file fails with a clear message.
+// Recognising data files: format (json, csv, parquet) and compression (gzip, zstd) from the file
+// name, confirmed by the file's first bytes so that a mislabelled file fails with a clear message.
 
 #include <string>
 
@@ -13,8 +13,8 @@ struct FileFormat {
   std::string compression;  // "", "gzip", "zstd"
 };
 
-// Classifies the local file at `path`. InvalidArgument naming the file and what was expected when the
-// name has no known extension, the content contradicts it, or the file is empty.
+// Classifies the local file at `path`. InvalidArgument naming the file and what was expected when
+// the name has no known extension, the content contradicts it, or the file is empty.
 absl::StatusOr<FileFormat> DetectFileFormat(const std::string& path);
 
 }  // namespace loch

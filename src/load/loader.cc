@@ -29,8 +29,8 @@ struct InputFile {
 };
 
 bool IsSafeChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-         c == '-' || c == '=' || c == ':';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-' || c == '=' || c == ':';
 }
 
 std::string SanitizeSegment(std::string_view segment) {
@@ -52,15 +52,17 @@ absl::StatusOr<std::vector<InputFile>> ExpandInputs(const std::vector<std::strin
   for (const std::string& input : inputs) {
     std::error_code error;
     const fs::file_status status = fs::status(input, error);
-    if (error || !fs::exists(status)) return absl::NotFoundError(fmt::format("no such file or directory: \"{}\"", input));
+    if (error || !fs::exists(status))
+      return absl::NotFoundError(fmt::format("no such file or directory: \"{}\"", input));
     if (fs::is_regular_file(status)) {
       files.push_back(InputFile{input, fs::path(input).filename().string()});
       continue;
     }
-    if (!fs::is_directory(status)) return absl::InvalidArgumentError(fmt::format("\"{}\" is not a file or directory", input));
+    if (!fs::is_directory(status))
+      return absl::InvalidArgumentError(fmt::format("\"{}\" is not a file or directory", input));
     std::vector<InputFile> found;
-    for (auto it = fs::recursive_directory_iterator(input, error); !error && it != fs::recursive_directory_iterator();
-         it.increment(error)) {
+    for (auto it = fs::recursive_directory_iterator(input, error);
+         !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
       if (IsHiddenOrMarker(it->path())) {
         if (it->is_directory()) it.disable_recursion_pending();
         continue;
@@ -68,9 +70,11 @@ absl::StatusOr<std::vector<InputFile>> ExpandInputs(const std::vector<std::strin
       if (!it->is_regular_file()) continue;
       found.push_back(InputFile{it->path().string(), fs::relative(it->path(), input).string()});
     }
-    if (error) return absl::InternalError(fmt::format("cannot list \"{}\": {}", input, error.message()));
+    if (error)
+      return absl::InternalError(fmt::format("cannot list \"{}\": {}", input, error.message()));
     if (found.empty()) skipped.push_back(fmt::format("{}: the directory has no data files", input));
-    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.relative_path < b.relative_path; });
+    std::sort(found.begin(), found.end(),
+              [](const auto& a, const auto& b) { return a.relative_path < b.relative_path; });
     for (auto& file : found) files.push_back(std::move(file));
   }
   return files;
@@ -87,15 +91,18 @@ absl::Status ParsePartitions(InputFile& file) {
     std::string value(segment.substr(eq + 1));
     if (!ValidateIdentifier(name, "partition column").ok()) {
       return absl::InvalidArgumentError(fmt::format(
-          "\"{}\": partition folder \"{}\" needs a lowercase name (letters, digits, '_')", file.local_path, segment));
+          "\"{}\": partition folder \"{}\" needs a lowercase name (letters, digits, '_')",
+          file.local_path, segment));
     }
     if (value.empty() || !std::all_of(value.begin(), value.end(), IsSafeChar) ||
         value.find('=') != std::string::npos) {
-      return absl::InvalidArgumentError(fmt::format(
-          "\"{}\": partition value \"{}\" may only use letters, digits and . _ - :", file.local_path, value));
+      return absl::InvalidArgumentError(
+          fmt::format("\"{}\": partition value \"{}\" may only use letters, digits and . _ - :",
+                      file.local_path, value));
     }
     if (file.partitions.contains(name)) {
-      return absl::InvalidArgumentError(fmt::format("\"{}\": partition \"{}\" appears twice", file.local_path, name));
+      return absl::InvalidArgumentError(
+          fmt::format("\"{}\": partition \"{}\" appears twice", file.local_path, name));
     }
     file.partitions[name] = value;
   }
@@ -114,7 +121,8 @@ std::string Describe(const std::vector<std::string>& names) {
 
 }  // namespace
 
-absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest& request, const Progress& progress) {
+absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest& request,
+                                        const Progress& progress) {
   LoadResult result;
   ASSIGN_OR_RETURN(std::vector<InputFile> inputs, ExpandInputs(request.inputs, result.skipped));
 
@@ -132,27 +140,30 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
     files.push_back(std::move(file));
   }
   if (files.empty()) {
-    return absl::InvalidArgumentError(fmt::format("nothing to load into {}{}", request.table.ToString(),
-                                                  result.skipped.empty() ? "" : ": " + Join(result.skipped, "; ")));
+    return absl::InvalidArgumentError(
+        fmt::format("nothing to load into {}{}", request.table.ToString(),
+                    result.skipped.empty() ? "" : ": " + Join(result.skipped, "; ")));
   }
   const std::vector<std::string> partition_names = KeysOf(files.front().partitions);
   for (const InputFile& file : files) {
     if (KeysOf(file.partitions) != partition_names) {
       return absl::InvalidArgumentError(fmt::format(
           "\"{}\" has {} but \"{}\" has {}: all files of a load need the same partition folders",
-          files.front().local_path, Describe(partition_names), file.local_path, Describe(KeysOf(file.partitions))));
+          files.front().local_path, Describe(partition_names), file.local_path,
+          Describe(KeysOf(file.partitions))));
     }
   }
   auto existing = catalog_.ReadTable(who, request.table, std::nullopt);
   if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
   if (existing.ok()) {
     std::vector<std::string> table_partitions;
-    for (const Column& column : existing->table.schema.partition_columns) table_partitions.push_back(column.name);
+    for (const Column& column : existing->table.schema.partition_columns)
+      table_partitions.push_back(column.name);
     std::sort(table_partitions.begin(), table_partitions.end());
     if (table_partitions != partition_names) {
-      return absl::InvalidArgumentError(fmt::format("table {} is partitioned by {} but the files have {}",
-                                                    request.table.ToString(), Describe(table_partitions),
-                                                    Describe(partition_names)));
+      return absl::InvalidArgumentError(fmt::format(
+          "table {} is partitioned by {} but the files have {}", request.table.ToString(),
+          Describe(table_partitions), Describe(partition_names)));
     }
   }
 
@@ -167,15 +178,18 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
   for (size_t i = 0; i < files.size(); ++i) {
     InputFile& file = files[i];
     std::vector<std::string> segments;
-    for (std::string_view segment : Split(file.relative_path, '/')) segments.push_back(SanitizeSegment(segment));
+    for (std::string_view segment : Split(file.relative_path, '/'))
+      segments.push_back(SanitizeSegment(segment));
     file.key = prefix + result.load_id + "/" + Join(segments, "/");
     absl::Status put = store_.PutFile(file.key, file.local_path);
-    if (!put.ok()) return cleanup(Annotate(put, fmt::format("copying \"{}\" into the lake", file.local_path)));
+    if (!put.ok())
+      return cleanup(Annotate(put, fmt::format("copying \"{}\" into the lake", file.local_path)));
     copied.push_back(file.key);
     auto profile = engine_.ProfileFile(file.key, file.format.format);
     if (!profile.ok()) {
       return cleanup(absl::Status(profile.status().code(),
-                                  fmt::format("cannot load \"{}\": {}", file.local_path, ToStd(profile.status().message()))));
+                                  fmt::format("cannot load \"{}\": {}", file.local_path,
+                                              ToStd(profile.status().message()))));
     }
     file.profile = std::move(*profile);
     if (progress) progress(i + 1, files.size());
@@ -187,7 +201,8 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
     if (!current.ok() && !absl::IsNotFound(current.status())) return cleanup(current.status());
     const bool create = !current.ok();
     if (create) {
-      absl::Status database = catalog_.CreateDatabase(who, request.table.database, /*if_not_exists=*/true);
+      absl::Status database =
+          catalog_.CreateDatabase(who, request.table.database, /*if_not_exists=*/true);
       if (!database.ok()) return cleanup(database);
     }
     Schema schema = create ? Schema{} : current->table.schema;
@@ -230,7 +245,8 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
       result.rows += file.profile.row_count;
       result.bytes += file.size;
     }
-    commit.summary = {{"files_added", files.size()}, {"rows_added", result.rows}, {"bytes_added", result.bytes}};
+    commit.summary = {
+        {"files_added", files.size()}, {"rows_added", result.rows}, {"bytes_added", result.bytes}};
     auto committed = catalog_.Commit(who, commit);
     if (committed.ok()) {
       result.files = static_cast<int64_t>(files.size());
@@ -241,7 +257,8 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
       result.partition_columns = partition_names;
       return result;
     }
-    const bool retry = absl::IsAborted(committed.status()) || (create && absl::IsAlreadyExists(committed.status()));
+    const bool retry = absl::IsAborted(committed.status()) ||
+                       (create && absl::IsAlreadyExists(committed.status()));
     if (!retry) return cleanup(committed.status());
   }
   return cleanup(absl::AbortedError(fmt::format(

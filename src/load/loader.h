@@ -2,9 +2,10 @@
 // Loader: copies local data files into the lake's raw zone and registers them as (an append to) a
 // catalog table, with the schema inferred from their content.
 //
-// All or nothing: files are checked (format, partition layout) before anything is copied; if profiling
-// or the catalog commit fails, the copied objects are deleted and the catalog is unchanged. Concurrent
-// loads into the same table are safe: a commit conflict is retried on the new snapshot.
+// All or nothing: files are checked (format, partition layout) before anything is copied; if
+// profiling or the catalog commit fails, the copied objects are deleted and the catalog is
+// unchanged. Concurrent loads into the same table are safe: a commit conflict is retried on the new
+// snapshot.
 
 #include <functional>
 #include <string>
@@ -18,14 +19,15 @@
 namespace loch {
 
 struct LoadRequest {
-  // Files and/or directories. A directory is loaded recursively; its `name=value` sub-folders become
-  // partition columns (Hive style), e.g. events/day=2026-10-01/x.json gives a partition column "day".
+  // Files and/or directories. A directory is loaded recursively; its `name=value` sub-folders
+  // become partition columns (Hive style), e.g. events/day=2026-10-01/x.json gives a partition
+  // column "day".
   std::vector<std::string> inputs;
   TableName table;
 };
 
 struct LoadResult {
-  std::string load_id;             // raw/<db>/<table>/<load_id>/... holds this load's files
+  std::string load_id;  // raw/<db>/<table>/<load_id>/... holds this load's files
   int64_t files = 0;
   int64_t rows = 0;
   int64_t bytes = 0;
@@ -33,7 +35,7 @@ struct LoadResult {
   bool created_table = false;
   int64_t snapshot_id = 0;
   int64_t schema_version = 0;
-  SchemaChange schema_change;        // relative to the table's previous schema
+  SchemaChange schema_change;  // relative to the table's previous schema
   std::vector<std::string> partition_columns;
 };
 
@@ -48,7 +50,8 @@ class Loader {
   // Loads `request` for `who`. Errors name the offending input: NotFound (missing input),
   // InvalidArgument (unknown format, empty input set, inconsistent partition folders, unreadable
   // content), Aborted (too many concurrent commits; retry).
-  absl::StatusOr<LoadResult> Load(const Principal& who, const LoadRequest& request, const Progress& progress = {});
+  absl::StatusOr<LoadResult> Load(const Principal& who, const LoadRequest& request,
+                                  const Progress& progress = {});
 
  private:
   Catalog& catalog_;

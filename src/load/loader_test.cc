@@ -54,12 +54,14 @@ class LoaderTest : public testing::Test {
 
   std::string ZstdInput(const std::string& relative, const std::string& content) {
     std::string compressed(ZSTD_compressBound(content.size()), '\0');
-    compressed.resize(ZSTD_compress(compressed.data(), compressed.size(), content.data(), content.size(), 3));
+    compressed.resize(
+        ZSTD_compress(compressed.data(), compressed.size(), content.data(), content.size(), 3));
     return Input(relative, compressed);
   }
 
   absl::StatusOr<LoadResult> Load(std::vector<std::string> inputs, const std::string& table) {
-    return loader_->Load(admin_, LoadRequest{std::move(inputs), std::move(TableName::Parse(table)).value()});
+    return loader_->Load(
+        admin_, LoadRequest{std::move(inputs), std::move(TableName::Parse(table)).value()});
   }
 
   std::string Scalar(const std::string& sql) {
@@ -103,8 +105,10 @@ TEST_F(LoaderTest, LoadsEveryFormatAndCompression) {
   {
     auto db = std::move(duck::Database::OpenInMemory({})).value();
     auto conn = std::move(duck::Connection::Open(db)).value();
-    ASSERT_TRUE(conn.Execute(fmt::format("COPY (SELECT range AS k FROM range(100)) TO {} (FORMAT parquet)",
-                                         QuoteLiteral(parquet))).ok());
+    ASSERT_TRUE(
+        conn.Execute(fmt::format("COPY (SELECT range AS k FROM range(100)) TO {} (FORMAT parquet)",
+                                 QuoteLiteral(parquet)))
+            .ok());
   }
   ASSERT_TRUE(Load({parquet}, "shop.numbers").ok());
   EXPECT_EQ(Scalar("SELECT sum(k) FROM shop.numbers"), "4950");
@@ -143,7 +147,8 @@ TEST_F(LoaderTest, PartitionFoldersBecomeTypedPartitionColumns) {
 TEST_F(LoaderTest, BadInputFailsClearlyAndLeavesNothingBehind) {
   ASSERT_TRUE(Load({Input("good.json", "{\"a\": 1}\n")}, "shop.t").ok());
   const size_t objects = RawObjects();
-  const int64_t snapshot = catalog_->ReadTable(admin_, {"shop", "t"}, std::nullopt)->table.current_snapshot;
+  const int64_t snapshot =
+      catalog_->ReadTable(admin_, {"shop", "t"}, std::nullopt)->table.current_snapshot;
 
   struct Case {
     std::vector<std::string> inputs;
@@ -154,7 +159,8 @@ TEST_F(LoaderTest, BadInputFailsClearlyAndLeavesNothingBehind) {
       {{Input("notes.txt", "hello")}, "cannot tell the format"},
       {{Input("fake.json.gz", "{\"a\": 1}")}, "gzip"},
       {{Input("fake.parquet", "not parquet at all")}, "Parquet"},
-      {{Input("ok.json", "{\"a\": 2}\n"), Input("broken.json", "{\"a\": 1\n{{{ nope\n")}, "broken.json"},
+      {{Input("ok.json", "{\"a\": 2}\n"), Input("broken.json", "{\"a\": 1\n{{{ nope\n")},
+       "broken.json"},
       {{Input("empty.json", "")}, "nothing to load"},
   };
   for (const Case& c : cases) {
@@ -163,14 +169,16 @@ TEST_F(LoaderTest, BadInputFailsClearlyAndLeavesNothingBehind) {
     EXPECT_THAT(std::string(ToStd(result.status().message())), HasSubstr(c.message));
   }
   EXPECT_EQ(RawObjects(), objects);
-  EXPECT_EQ(catalog_->ReadTable(admin_, {"shop", "t"}, std::nullopt)->table.current_snapshot, snapshot);
+  EXPECT_EQ(catalog_->ReadTable(admin_, {"shop", "t"}, std::nullopt)->table.current_snapshot,
+            snapshot);
   EXPECT_EQ(Scalar("SELECT count(*) FROM shop.t"), "1");
 }
 
 TEST_F(LoaderTest, ConcurrentLoadsIntoOneTableAllLand) {
   constexpr int kLoads = 6;
   std::vector<std::string> files;
-  for (int i = 0; i < kLoads; ++i) files.push_back(Input(fmt::format("c{}.json", i), fmt::format("{{\"n\": {}}}\n", i)));
+  for (int i = 0; i < kLoads; ++i)
+    files.push_back(Input(fmt::format("c{}.json", i), fmt::format("{{\"n\": {}}}\n", i)));
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
   for (int i = 0; i < kLoads; ++i) {

@@ -41,7 +41,8 @@ std::string WidenType(const std::string& a, const std::string& b) {
 SchemaChange MergeColumns(std::vector<Column>& schema, const std::vector<Column>& file_columns) {
   SchemaChange change;
   for (const Column& incoming : file_columns) {
-    auto existing = std::find_if(schema.begin(), schema.end(), [&](const Column& c) { return c.name == incoming.name; });
+    auto existing = std::find_if(schema.begin(), schema.end(),
+                                 [&](const Column& c) { return c.name == incoming.name; });
     if (existing == schema.end()) {
       schema.push_back(incoming);
       change.added.push_back(incoming.name);
@@ -49,7 +50,8 @@ SchemaChange MergeColumns(std::vector<Column>& schema, const std::vector<Column>
     }
     const std::string widened = WidenType(existing->type, incoming.type);
     if (widened != existing->type) {
-      change.widened.push_back(fmt::format("{}: {} -> {}", existing->name, existing->type, widened));
+      change.widened.push_back(
+          fmt::format("{}: {} -> {}", existing->name, existing->type, widened));
       existing->type = widened;
     }
   }

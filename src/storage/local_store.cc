@@ -10,8 +10,8 @@
 #include <cstring>
 #include <functional>
 
-#include "common/strings.h"
 #include "common/ids.h"
+#include "common/strings.h"
 #include "fmt/format.h"
 
 namespace loch {
@@ -56,8 +56,8 @@ absl::Status ErrnoStatus(int error, std::string_view what, std::string_view key)
       return absl::AlreadyExistsError(fmt::format("object \"{}\" already exists", key));
     case ELOOP:
     case ENOTDIR:
-      return absl::PermissionDeniedError(
-          fmt::format("{} \"{}\": the path crosses a symlink or a file, which is refused", what, key));
+      return absl::PermissionDeniedError(fmt::format(
+          "{} \"{}\": the path crosses a symlink or a file, which is refused", what, key));
     case ENOSPC:
     case EDQUOT:
       return absl::ResourceExhaustedError(message);
@@ -78,7 +78,9 @@ absl::Status ValidateLocalKey(std::string_view key) {
   }
   for (std::string_view segment : Split(key, '/')) {
     if (segment.starts_with(kTempPrefix)) {
-      return absl::InvalidArgumentError(fmt::format("invalid object key \"{}\": segments starting with \"{}\" are reserved", key, kTempPrefix));
+      return absl::InvalidArgumentError(
+          fmt::format("invalid object key \"{}\": segments starting with \"{}\" are reserved", key,
+                      kTempPrefix));
     }
   }
   return absl::OkStatus();
@@ -86,7 +88,8 @@ absl::Status ValidateLocalKey(std::string_view key) {
 
 // Opens the folder holding `key`'s file, walking each segment with O_NOFOLLOW from `root_fd`.
 // With `create`, missing folders are made. Returns the folder's descriptor and the file's name.
-absl::StatusOr<std::pair<Fd, std::string>> OpenParent(int root_fd, std::string_view key, bool create) {
+absl::StatusOr<std::pair<Fd, std::string>> OpenParent(int root_fd, std::string_view key,
+                                                      bool create) {
   std::vector<std::string_view> segments = Split(key, '/');
   Fd current(::dup(root_fd));
   if (!current.valid()) return ErrnoStatus(errno, "opening lake root for", key);
@@ -132,7 +135,8 @@ absl::Status WriteAll(int fd, const char* data, size_t size, std::string_view ke
 absl::Status CopyFileInto(int out_fd, const std::string& path, std::string_view key) {
   Fd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!in.valid()) {
-    return absl::NotFoundError(fmt::format("cannot open local file \"{}\": {}", path, std::strerror(errno)));
+    return absl::NotFoundError(
+        fmt::format("cannot open local file \"{}\": {}", path, std::strerror(errno)));
   }
   std::vector<char> buffer(1 << 20);
   while (true) {
@@ -156,11 +160,13 @@ ObjectInfo InfoFromStat(std::string key, const struct stat& st) {
 
 absl::StatusOr<std::unique_ptr<LocalObjectStore>> LocalObjectStore::Open(const std::string& root) {
   if (::mkdir(root.c_str(), 0755) != 0 && errno != EEXIST) {
-    return absl::InternalError(fmt::format("cannot create lake folder \"{}\": {}", root, std::strerror(errno)));
+    return absl::InternalError(
+        fmt::format("cannot create lake folder \"{}\": {}", root, std::strerror(errno)));
   }
   int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
-    return absl::InternalError(fmt::format("cannot open lake folder \"{}\": {}", root, std::strerror(errno)));
+    return absl::InternalError(
+        fmt::format("cannot open lake folder \"{}\": {}", root, std::strerror(errno)));
   }
   return std::unique_ptr<LocalObjectStore>(new LocalObjectStore(root, fd));
 }
@@ -173,7 +179,8 @@ absl::Status LocalObjectStore::Write(std::string_view key, const Source& source,
   const int dir = parent.first.get();
   const std::string& name = parent.second;
   const std::string temp_name = fmt::format("{}{}", kTempPrefix, NewRandomId());
-  Fd out(::openat(dir, temp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+  Fd out(
+      ::openat(dir, temp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (!out.valid()) return ErrnoStatus(errno, "creating temporary file for", key);
 
   auto cleanup_on_error = [&](absl::Status status) {
@@ -234,7 +241,8 @@ absl::StatusOr<std::string> LocalObjectStore::GetRange(std::string_view key, uin
   std::string data(count, '\0');
   uint64_t done = 0;
   while (done < count) {
-    ssize_t n = ::pread(file.get(), data.data() + done, count - done, static_cast<off_t>(offset + done));
+    ssize_t n =
+        ::pread(file.get(), data.data() + done, count - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoStatus(errno, "reading", key);
     if (n == 0) break;  // the file shrank; cannot happen with atomic replacement
@@ -256,7 +264,8 @@ absl::StatusOr<ListPage> LocalObjectStore::List(const ListOptions& options) {
   const size_t max_keys = std::clamp<size_t>(options.max_keys, 1, 1000);
   // Walk only the deepest folder that the prefix fully names.
   const std::string& prefix = options.prefix;
-  std::string base_folder = prefix.substr(0, prefix.rfind('/') == std::string::npos ? 0 : prefix.rfind('/'));
+  std::string base_folder =
+      prefix.substr(0, prefix.rfind('/') == std::string::npos ? 0 : prefix.rfind('/'));
   if (!base_folder.empty()) RETURN_IF_ERROR(ValidateKey(base_folder));
 
   std::vector<ObjectInfo> found;
@@ -273,13 +282,15 @@ absl::StatusOr<ListPage> LocalObjectStore::List(const ListOptions& options) {
       std::string_view name = entry->d_name;
       if (name == "." || name == ".." || name.starts_with(kTempPrefix)) continue;
       if (folder_key.empty() && name == kStateFolder) continue;
-      std::string key = folder_key.empty() ? std::string(name) : fmt::format("{}/{}", folder_key, name);
+      std::string key =
+          folder_key.empty() ? std::string(name) : fmt::format("{}/{}", folder_key, name);
       // Prune subtrees that cannot contain the prefix.
       if (!key.starts_with(prefix) && !prefix.starts_with(key + "/")) continue;
       struct stat st;
       if (::fstatat(::dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
       if (S_ISDIR(st.st_mode)) {
-        Fd child(::openat(::dirfd(dir), entry->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        Fd child(
+            ::openat(::dirfd(dir), entry->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!child.valid()) continue;
         RETURN_IF_ERROR(walk(child.get(), key));
       } else if (S_ISREG(st.st_mode) && key.starts_with(prefix)) {
@@ -297,13 +308,15 @@ absl::StatusOr<ListPage> LocalObjectStore::List(const ListOptions& options) {
   } else {
     auto parent = OpenParent(root_fd_, base_folder + "/x", /*create=*/false);
     if (!parent.ok()) {
-      if (absl::IsNotFound(parent.status()) || absl::IsPermissionDenied(parent.status())) return ListPage{};
+      if (absl::IsNotFound(parent.status()) || absl::IsPermissionDenied(parent.status()))
+        return ListPage{};
       return parent.status();
     }
     start = std::move(parent->first);
   }
   RETURN_IF_ERROR(walk(start.get(), base_folder));
-  std::sort(found.begin(), found.end(), [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
+  std::sort(found.begin(), found.end(),
+            [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
   ListPage page;
   if (found.size() > max_keys) {
     found.resize(max_keys);

@@ -2,14 +2,17 @@
 // LocalObjectStore: an ObjectStore over a local directory; object "a/b/c" is the file <root>/a/b/c.
 //
 // Guarantees beyond the interface:
-//   - Atomic, durable writes: data goes to a temporary file in the target folder, is fsynced, renamed
+//   - Atomic, durable writes: data goes to a temporary file in the target folder, is fsynced,
+//   renamed
 //     (or hard-linked, for PutIfAbsent) into place, and the folder is fsynced.
-//   - Symlinks are never followed: every path component is opened with O_NOFOLLOW relative to the root's
-//     descriptor, so a symlink placed anywhere in the lake cannot redirect a read or a write outside it.
-//     Listing skips symlinks.
+//   - Symlinks are never followed: every path component is opened with O_NOFOLLOW relative to the
+//   root's
+//     descriptor, so a symlink placed anywhere in the lake cannot redirect a read or a write
+//     outside it. Listing skips symlinks.
 //   - Keys whose first segment is ".loch" (the local state folder) are refused, and temporary files
 //     (".loch-tmp-*") are invisible to List.
-// Thread-safe; concurrent writers to the same key are serialised by the filesystem (last rename wins).
+// Thread-safe; concurrent writers to the same key are serialised by the filesystem (last rename
+// wins).
 
 #include <string>
 
@@ -41,8 +44,8 @@ class LocalObjectStore final : public ObjectStore {
  private:
   LocalObjectStore(std::string root, int root_fd) : root_(std::move(root)), root_fd_(root_fd) {}
 
-  // Writes `source` (bytes or a file) into a new temporary file in the key's folder, then publishes it
-  // with rename (replace) or link (if absent).
+  // Writes `source` (bytes or a file) into a new temporary file in the key's folder, then publishes
+  // it with rename (replace) or link (if absent).
   enum class Publish { kReplace, kIfAbsent };
   struct Source {
     std::string_view bytes;

@@ -21,11 +21,14 @@ std::string FreshDir() {
   return dir.string();
 }
 
-std::unique_ptr<ObjectStore> MakeLocal() { return std::move(LocalObjectStore::Open(FreshDir())).value(); }
+std::unique_ptr<ObjectStore> MakeLocal() {
+  return std::move(LocalObjectStore::Open(FreshDir())).value();
+}
 
 INSTANTIATE_TEST_SUITE_P(Backends, ObjectStoreConformance,
                          testing::Values(StoreFactory{"local", MakeLocal},
-                                         StoreFactory{"memory", [] {
+                                         StoreFactory{"memory",
+                                                      [] {
                                                         return std::unique_ptr<ObjectStore>(
                                                             new MemoryObjectStore());
                                                       }}),

@@ -3,8 +3,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "fmt/format.h"
 #include "common/strings.h"
+#include "fmt/format.h"
 
 namespace loch {
 

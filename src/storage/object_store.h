@@ -1,11 +1,13 @@
 #pragma once
 // ObjectStore: the one interface through which loch reads and writes the lake's objects.
 //
-// Semantics follow S3 (the most restrictive backend) so that code written against the local directory
-// works unchanged on S3-compatible stores:
-//   - Keys are '/'-separated relative paths (see ValidateKey). There are no directories: a "folder" is
+// Semantics follow S3 (the most restrictive backend) so that code written against the local
+// directory works unchanged on S3-compatible stores:
+//   - Keys are '/'-separated relative paths (see ValidateKey). There are no directories: a "folder"
+//   is
 //     a key prefix. Objects are immutable blobs replaced whole; readers never see a partial object.
-//   - List returns keys in ascending byte order, in pages; a page's `next_token` continues the listing.
+//   - List returns keys in ascending byte order, in pages; a page's `next_token` continues the
+//   listing.
 //   - Delete of a missing key succeeds (idempotent), as on S3.
 // Every backend passes the shared conformance suite in object_store_conformance.cc.
 // Thread-safety: every implementation is safe to call from many threads at once.
@@ -29,9 +31,9 @@ struct ObjectInfo {
 };
 
 struct ListOptions {
-  std::string prefix;            // only keys starting with this (may end mid-segment)
-  std::string continuation;      // `next_token` of the previous page; empty for the first page
-  size_t max_keys = 1000;        // page size, 1..1000 (larger values are clamped)
+  std::string prefix;        // only keys starting with this (may end mid-segment)
+  std::string continuation;  // `next_token` of the previous page; empty for the first page
+  size_t max_keys = 1000;    // page size, 1..1000 (larger values are clamped)
 };
 
 struct ListPage {
@@ -43,12 +45,13 @@ class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
 
-  // Stores `data` at `key`, replacing any existing object atomically: readers see the old or the new
-  // object, never a mix. On success the object is durable (fsynced where the backend allows).
+  // Stores `data` at `key`, replacing any existing object atomically: readers see the old or the
+  // new object, never a mix. On success the object is durable (fsynced where the backend allows).
   virtual absl::Status Put(std::string_view key, std::string_view data) = 0;
 
-  // Like Put, but only if no object exists at `key`; otherwise fails with AlreadyExists and leaves the
-  // existing object untouched. Atomic with respect to concurrent PutIfAbsent calls: exactly one wins.
+  // Like Put, but only if no object exists at `key`; otherwise fails with AlreadyExists and leaves
+  // the existing object untouched. Atomic with respect to concurrent PutIfAbsent calls: exactly one
+  // wins.
   virtual absl::Status PutIfAbsent(std::string_view key, std::string_view data) = 0;
 
   // Stores the content of the local file `local_path` at `key` with Put's semantics, without
@@ -72,8 +75,9 @@ class ObjectStore {
   // Removes the object at `key`. Succeeds if it does not exist.
   virtual absl::Status Delete(std::string_view key) = 0;
 
-  // For backends whose objects are plain local files: the absolute path of `key`'s file, so that the
-  // query engine can read it in place. nullopt for remote backends (their objects are fetched first).
+  // For backends whose objects are plain local files: the absolute path of `key`'s file, so that
+  // the query engine can read it in place. nullopt for remote backends (their objects are fetched
+  // first).
   virtual std::optional<std::string> LocalPath(std::string_view /*key*/) const {
     return std::nullopt;
   }
@@ -82,7 +86,8 @@ class ObjectStore {
   virtual std::string Describe() const = 0;
 };
 
-// Checks that `key` is a valid object key: 1..1024 bytes, relative ('/' not first or last), no empty,
+// Checks that `key` is a valid object key: 1..1024 bytes, relative ('/' not first or last), no
+// empty,
 // "." or ".." segments, no NUL or backslash characters, valid as a path on every backend.
 // InvalidArgument with the reason otherwise.
 absl::Status ValidateKey(std::string_view key);

@@ -5,7 +5,6 @@
 
 #include "fmt/format.h"
 
-
 namespace loch {
 namespace {
 
@@ -127,8 +126,9 @@ TEST_P(ObjectStoreConformance, DeleteIsIdempotent) {
 }
 
 TEST_P(ObjectStoreConformance, InvalidKeysAreRefusedAndChangeNothing) {
-  for (const std::string& key : std::vector<std::string>{"", "/abs", "a/../b", "..", "a//b", "a/./b", "trailing/", "a\\b",
-                          std::string("nul\0x", 5), std::string(1025, 'k')}) {
+  for (const std::string& key :
+       std::vector<std::string>{"", "/abs", "a/../b", "..", "a//b", "a/./b", "trailing/", "a\\b",
+                                std::string("nul\0x", 5), std::string(1025, 'k')}) {
     absl::Status put = store_->Put(key, "x");
     EXPECT_TRUE(absl::IsInvalidArgument(put)) << "key [" << key << "]: " << put;
     EXPECT_TRUE(absl::IsInvalidArgument(store_->Get(key).status())) << key;

@@ -6,11 +6,11 @@
 //                            testing::Values(StoreFactory{"local", [] { return ...; }}),
 //                            StoreFactoryName);
 
+#include <gtest/gtest.h>
+
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "storage/object_store.h"
 
