@@ -59,14 +59,14 @@ done
 {
   echo "## loch sql vs plain DuckDB ($events events, Parquet by day, median of $runs runs, ms)"
   echo
-  echo "| query | loch in-engine | DuckDB in-engine | ratio | loch process | DuckDB process | ratio | loch overhead (process - engine) |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| query | loch in-engine | DuckDB in-engine | ratio | loch process | DuckDB process | ratio | loch process - DuckDB process | loch process - loch in-engine |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   for name in "${names[@]}"; do
     le=$(tr ' ' '\n' <<<"${samples[$name.loch.engine]}" | grep . | median)
     de=$(tr ' ' '\n' <<<"${samples[$name.duck.engine]}" | grep . | median)
     lp=$(tr ' ' '\n' <<<"${samples[$name.loch.process]}" | grep . | median)
     dp=$(tr ' ' '\n' <<<"${samples[$name.duck.process]}" | grep . | median)
     awk -v n="$name" -v le="$le" -v de="$de" -v lp="$lp" -v dp="$dp" \
-      'BEGIN { printf "| %s | %.1f | %.1f | %.2f | %.1f | %.1f | %.2f | %.1f |\n", n, le, de, le / de, lp, dp, lp / dp, lp - le }'
+      'BEGIN { printf "| %s | %.1f | %.1f | %.2f | %.1f | %.1f | %.2f | %.1f | %.1f |\n", n, le, de, le / de, lp, dp, lp / dp, lp - dp, lp - le }'
   done
 } | tee "$out/results.md"
