@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libabsl-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
-  libzstd-dev zlib1g-dev libssl-dev libcurl4-openssl-dev libcpp-httplib-dev
+  libzstd-dev zlib1g-dev libssl-dev libcurl4-openssl-dev libcpp-httplib-dev libtinyxml2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm curl
 )
@@ -51,4 +51,10 @@ if [[ ! -f $DUCKDB_DIR/include/duckdb.h || ! -f $DUCKDB_DIR/lib/libduckdb.so ]];
   tar -xzf "$tmp/duckdb-node-bindings-linux-x64-1.4.4-r.4.tgz" -C "$tmp/l" package/libduckdb.so
   cp "$tmp/h/package/src/duckdb/src/include/duckdb.h" "$DUCKDB_DIR/include/"
   cp "$tmp/l/package/libduckdb.so" "$DUCKDB_DIR/lib/"
+fi
+
+# --- Real peers for interop tests (S3 server, AWS SDK clients), from the npm registry. ---
+if [[ -f package-lock.json ]] && { [[ ! -f node_modules/.package-lock.json ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; }; then
+  echo "setup: installing test peers from npm (package-lock.json)"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
 fi

@@ -19,6 +19,13 @@ namespace loch {
 struct StoreFactory {
   std::string name;
   std::function<std::unique_ptr<ObjectStore>()> make;
+  // False for servers that ignore `If-None-Match: *` (s3rver): PutIfAbsent is then only safe
+  // against sequential writers, and the race test is skipped with that reason.
+  bool atomic_put_if_absent = true;
+  // False for servers that rewrite objects in place (s3rver): a reader racing a writer can see a
+  // partial object, and the concurrent-replace test is skipped with that reason. AWS S3 replaces
+  // objects atomically.
+  bool atomic_replace = true;
 
   friend void PrintTo(const StoreFactory& factory, std::ostream* os) { *os << factory.name; }
 };
