@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS data_files(
   format TEXT NOT NULL,
   compression TEXT NOT NULL,
   size_bytes INTEGER NOT NULL,
+  etag TEXT NOT NULL DEFAULT '',
   row_count INTEGER NOT NULL,
   partition_values TEXT NOT NULL,
   begin_snapshot INTEGER NOT NULL,
@@ -314,7 +315,7 @@ class SqliteCatalog final : public Catalog {
       "schema_version FROM snapshots";
   static constexpr std::string_view kFileColumns =
       "SELECT file_id, key, format, compression, size_bytes, row_count, partition_values, "
-      "begin_snapshot FROM data_files";
+      "begin_snapshot, etag FROM data_files";
 
   // Must hold mu_ inside a write transaction.
   absl::StatusOr<CommitResult> CommitLocked(const Principal& who, const TableCommit& commit) {
@@ -408,7 +409,7 @@ class SqliteCatalog final : public Catalog {
     Statement insert(
         db_,
         "INSERT INTO data_files(table_id, key, format, compression, size_bytes, row_count, "
-        "partition_values, begin_snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+        "partition_values, begin_snapshot, etag) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
     absl::Status inserted = insert.Bind(1, table_id)
                                 .Bind(2, file.key)
                                 .Bind(3, file.format)
@@ -417,6 +418,7 @@ class SqliteCatalog final : public Catalog {
                                 .Bind(6, file.row_count)
                                 .Bind(7, partitions.dump())
                                 .Bind(8, snapshot_id)
+                                .Bind(9, file.etag)
                                 .Run();
     if (absl::IsAlreadyExists(inserted)) {
       return absl::AlreadyExistsError(
@@ -579,6 +581,7 @@ class SqliteCatalog final : public Catalog {
       file.partition_values =
           nlohmann::json::parse(query.Text(6)).get<std::map<std::string, std::string>>();
       file.added_snapshot = query.Int(7);
+      file.etag = query.Text(8);
       index_of[file.file_id] = files.size();
       files.push_back(std::move(file));
     }

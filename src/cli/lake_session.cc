@@ -40,7 +40,7 @@ absl::StatusOr<std::unique_ptr<LakeSession>> LakeSession::Open(const LakeLocatio
 absl::StatusOr<LakeEngine*> LakeSession::engine() {
   if (engine_ == nullptr) {
     EngineOptions options;
-    options.lake_root = location_.root;
+    options.readable_root = location_.root;
     options.temp_dir = location_.state_dir + "/tmp";
     options.memory_limit = settings_.memory_limit;
     options.threads = settings_.threads;

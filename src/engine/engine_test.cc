@@ -47,7 +47,7 @@ class EngineTest : public testing::Test {
     catalog_ = std::move(OpenSqliteCatalog(root_ + "/.loch/catalog.sqlite")).value();
     ASSERT_TRUE(catalog_->CreateDatabase(admin_, "shop", true).ok());
     EngineOptions options;
-    options.lake_root = root_;
+    options.readable_root = root_;
     options.threads = 2;
     engine_ = std::move(LakeEngine::Open(options, catalog_.get(), store_.get())).value();
   }
@@ -346,7 +346,7 @@ TEST(EngineMemory, MemoryLimitStopsHugeQueries) {
   auto store = std::move(LocalObjectStore::Open(root)).value();
   auto catalog = std::move(OpenSqliteCatalog(root + "/catalog.db.sqlite")).value();
   EngineOptions options;
-  options.lake_root = root;
+  options.readable_root = root;
   options.memory_limit = "64MB";
   auto engine = std::move(LakeEngine::Open(options, catalog.get(), store.get())).value();
   auto cursor =

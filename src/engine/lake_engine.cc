@@ -4,6 +4,7 @@
 
 #include "common/strings.h"
 #include "engine/duck.h"
+#include "engine/file_pruner.h"
 #include "engine/sql_guard.h"
 #include "engine/table_view.h"
 #include "engine/value_decoder.h"
@@ -24,10 +25,20 @@ std::string_view TrimStatement(std::string_view sql) {
 
 bool IsNestedKind(duckdb_type type) { return KindOf(type) == ValueKind::kJson; }
 
+// What a query holds until its cursor is gone: cached files (never evicted meanwhile) and the
+// release of its private catalog. Destroyed after the query's connection.
+struct QueryResources {
+  std::vector<std::shared_ptr<FileCache::Lease>> files;
+  std::function<void()> release;
+  ~QueryResources() {
+    if (release) release();
+  }
+};
+
 class DuckQueryCursor final : public QueryCursor {
  public:
-  DuckQueryCursor(duck::Connection connection, Watchdog* watchdog)
-      : connection_(std::move(connection)), watchdog_(watchdog) {}
+  DuckQueryCursor(duck::Connection connection, Watchdog* watchdog, std::unique_ptr<QueryResources> resources)
+      : resources_(std::move(resources)), connection_(std::move(connection)), watchdog_(watchdog) {}
 
   ~DuckQueryCursor() override { Disarm(); }
 
@@ -122,7 +133,8 @@ class DuckQueryCursor final : public QueryCursor {
     return absl::CancelledError("the query was cancelled");
   }
 
-  duck::Connection connection_;  // declared first: destroyed after the statement and result
+  std::unique_ptr<QueryResources> resources_;  // first: released after everything below
+  duck::Connection connection_;  // destroyed after the statement and result
   std::optional<duck::PreparedStatement> prepared_;
   duck::Result result_;
   std::vector<ResultColumn> columns_;
@@ -193,6 +205,49 @@ struct LakeEngine::Impl {
     return absl::OkStatus();
   }
 
+  bool remote() const { return options.cache != nullptr; }
+
+  // Remote lakes: builds, in a private catalog for one query, views over only the files each table's
+  // predicates may need, fetched into the cache. Caller holds admin_mu.
+  absl::StatusOr<std::unique_ptr<QueryResources>> PrepareRemoteQuery(const Principal& who,
+                                                                    const StatementTables& tables,
+                                                                    std::string& catalog_name) {
+    auto resources = std::make_unique<QueryResources>();
+    catalog_name = fmt::format("loch_query_{}", next_query_catalog++);
+    RETURN_IF_ERROR(admin.Execute(fmt::format("ATTACH ':memory:' AS {}", catalog_name)));
+    resources->release = [this, name = catalog_name] {
+      std::lock_guard lock(admin_mu);
+      admin.Execute(fmt::format("DETACH {}", name)).IgnoreError();
+    };
+    for (const TableName& name : tables.qualified) {
+      ASSIGN_OR_RETURN(TableSnapshot snapshot, catalog->ReadTable(who, name, std::nullopt));
+      const std::vector<ColumnPredicate> predicates = ExtractPredicates(tables.statement, name);
+      std::vector<DataFile> kept;
+      for (DataFile& file : snapshot.files) {
+        if (MayMatch(file, snapshot.table.schema, predicates)) kept.push_back(std::move(file));
+      }
+      snapshot.files = std::move(kept);
+      std::vector<std::pair<std::string, std::string>> wanted;
+      for (const DataFile& file : snapshot.files) wanted.emplace_back(file.key, file.etag);
+      ASSIGN_OR_RETURN(auto leases, options.cache->FetchAll(wanted));
+      std::map<std::string, std::string> local;
+      for (size_t i = 0; i < leases.size(); ++i) local[snapshot.files[i].key] = leases[i]->path();
+      for (auto& lease : leases) resources->files.push_back(std::move(lease));
+      ASSIGN_OR_RETURN(std::string body, BuildTableViewSql(snapshot, [&](const DataFile& file) {
+                         return absl::StatusOr<std::string>(local.at(file.key));
+                       }));
+      RETURN_IF_ERROR(admin.Execute(fmt::format("CREATE SCHEMA IF NOT EXISTS {}.{}", catalog_name,
+                                                QuoteIdentifier(name.database))));
+      RETURN_IF_ERROR(Annotate(admin.Execute(fmt::format("CREATE VIEW {}.{}.{} AS {}", catalog_name,
+                                                         QuoteIdentifier(name.database),
+                                                         QuoteIdentifier(name.table), body)),
+                               fmt::format("preparing table {}", name.ToString())));
+    }
+    return resources;
+  }
+
+  uint64_t next_query_catalog = 1;
+
   absl::Status UnknownTables(const Principal& who, const std::vector<std::string>& names) {
     auto tables = catalog->ListTables(who, std::nullopt);
     std::vector<std::string> existing;
@@ -211,9 +266,9 @@ LakeEngine::~LakeEngine() = default;
 
 absl::StatusOr<std::unique_ptr<LakeEngine>> LakeEngine::Open(const EngineOptions& options,
                                                              Catalog* catalog, ObjectStore* store) {
-  if (!store->LocalPath("probe").has_value()) {
-    return absl::FailedPreconditionError(fmt::format(
-        "the query engine reads local lakes only for now; {} is remote", store->Describe()));
+  if (!store->LocalPath("probe").has_value() && options.cache == nullptr) {
+    return absl::FailedPreconditionError(
+        fmt::format("{} is remote: the query engine needs a local file cache for it", store->Describe()));
   }
   std::vector<std::pair<std::string, std::string>> config = {
       {"autoinstall_known_extensions", "false"},
@@ -226,7 +281,7 @@ absl::StatusOr<std::unique_ptr<LakeEngine>> LakeEngine::Open(const EngineOptions
   ASSIGN_OR_RETURN(duck::Connection admin, duck::Connection::Open(database));
   // Order matters: allowed_directories cannot be set once external access is off, and nothing can
   // be set once the configuration is locked.
-  std::string root = options.lake_root;
+  std::string root = options.readable_root;
   if (!root.ends_with('/')) root += '/';
   RETURN_IF_ERROR(
       Annotate(admin.Execute(fmt::format("SET allowed_directories = [{}]", QuoteLiteral(root))),
@@ -246,11 +301,19 @@ absl::StatusOr<std::unique_ptr<QueryCursor>> LakeEngine::Query(const Principal& 
   ASSIGN_OR_RETURN(duck::Connection connection, duck::Connection::Open(impl_->database));
   ASSIGN_OR_RETURN(StatementTables tables, CheckUserQuery(connection, sql));
   if (!tables.unqualified.empty()) return impl_->UnknownTables(who, tables.unqualified);
-  {
+  std::unique_ptr<QueryResources> resources;
+  if (impl_->remote()) {
+    std::string catalog_name;
+    {
+      std::lock_guard lock(impl_->admin_mu);
+      ASSIGN_OR_RETURN(resources, impl_->PrepareRemoteQuery(who, tables, catalog_name));
+    }
+    RETURN_IF_ERROR(connection.Execute(fmt::format("USE {}", catalog_name)));
+  } else {
     std::lock_guard lock(impl_->admin_mu);
     for (const TableName& table : tables.qualified) RETURN_IF_ERROR(impl_->RefreshView(who, table));
   }
-  auto cursor = std::make_unique<DuckQueryCursor>(std::move(connection), &impl_->watchdog);
+  auto cursor = std::make_unique<DuckQueryCursor>(std::move(connection), &impl_->watchdog, std::move(resources));
   RETURN_IF_ERROR(cursor->Prepare(sql));
   RETURN_IF_ERROR(cursor->Start(options.timeout));
   return std::unique_ptr<QueryCursor>(std::move(cursor));
@@ -258,7 +321,14 @@ absl::StatusOr<std::unique_ptr<QueryCursor>> LakeEngine::Query(const Principal& 
 
 absl::StatusOr<FileProfile> LakeEngine::ProfileFile(const std::string& key,
                                                     const std::string& format) {
-  ASSIGN_OR_RETURN(std::string path, impl_->SafeLocalPath(key));
+  std::shared_ptr<FileCache::Lease> cached;  // held while profiling
+  std::string path;
+  if (impl_->remote()) {
+    ASSIGN_OR_RETURN(cached, impl_->options.cache->Fetch(key, ""));
+    path = cached->path();
+  } else {
+    ASSIGN_OR_RETURN(path, impl_->SafeLocalPath(key));
+  }
   std::string scan;
   if (format == "json") {
     scan =

@@ -1,14 +1,15 @@
 #pragma once
 // LakeEngine: runs SQL over the lake's catalog tables with DuckDB.
 //
-// - Catalog tables appear as DATABASE.TABLE views over their current snapshot's files. A view is
-// rebuilt
-//   only when its table's snapshot changed since it was last built.
+// - Catalog tables appear as DATABASE.TABLE views over their current snapshot's files. On a local
+//   lake a view is shared and rebuilt only when its table's snapshot changed. On a remote lake (S3)
+//   each query first prunes the snapshot's files with its WHERE clause (partition values, min/max
+//   statistics; see file_pruner.h), fetches the survivors into the FileCache, and reads them through
+//   views in a catalog of its own (an in-memory ATTACH that only its connection USEs).
 // - User SQL is sandboxed: SqlGuard admits only single queries over catalog tables; DuckDB itself
-// may
-//   read only under the lake folder, cannot write, attach, install or load anything, and its
-//   configuration is locked. Data files behind a view are opened without following symlinks first
-//   (checked when the view is built).
+//   may read only under one folder (the lake, or the cache), cannot write, attach, install or load
+//   anything, and its configuration is locked. Local data files behind a view are opened without
+//   following symlinks first (checked when the view is built).
 // - Each query gets its own connection, an optional timeout (the engine interrupts it), and runs
 // under
 //   the database-wide memory limit. Results stream in chunks (QueryCursor::Next).
@@ -26,12 +27,17 @@
 #include "common/principal.h"
 #include "common/status.h"
 #include "engine/result_set.h"
+#include "storage/file_cache.h"
 #include "storage/object_store.h"
 
 namespace loch {
 
 struct EngineOptions {
-  std::string lake_root;  // absolute path of the local lake folder: the only place DuckDB may read
+  // Absolute path of the only folder DuckDB may read: the lake folder for a local lake, the file
+  // cache's folder for a remote one.
+  std::string readable_root;
+  // For a remote lake (a store without local paths): where data files are fetched to. Not owned.
+  FileCache* cache = nullptr;
   std::string temp_dir;   // where DuckDB may spill; empty: no spilling
   std::string memory_limit;  // e.g. "2GB"; empty: DuckDB's default (80% of RAM)
   int threads = 0;           // 0: one per core
@@ -63,8 +69,8 @@ class QueryCursor {
 
 class LakeEngine {
  public:
-  // Opens the engine. `catalog` and `store` must outlive it; `store` must be a local backend
-  // (remote backends need the fetch cache, which is not built yet: FailedPrecondition otherwise).
+  // Opens the engine. `catalog`, `store` (and options.cache) must outlive it. A remote store needs
+  // options.cache (FailedPrecondition otherwise).
   static absl::StatusOr<std::unique_ptr<LakeEngine>> Open(const EngineOptions& options,
                                                           Catalog* catalog, ObjectStore* store);
   ~LakeEngine();

@@ -167,7 +167,9 @@ absl::StatusOr<StatementTables> CheckUserQuery(duck::Connection& connection, std
   }
   Walker walker(sql);
   RETURN_IF_ERROR(walker.Walk(statements));
-  return walker.Result();
+  StatementTables tables = walker.Result();
+  tables.statement = statements[0];
+  return tables;
 }
 
 }  // namespace loch

@@ -19,12 +19,14 @@
 #include "catalog/model.h"
 #include "common/status.h"
 #include "engine/duck.h"
+#include "nlohmann/json.hpp"
 
 namespace loch {
 
 struct StatementTables {
   std::vector<TableName> qualified;      // DATABASE.TABLE references, deduplicated, in order
   std::vector<std::string> unqualified;  // plain names that are not CTEs of the statement
+  nlohmann::json statement;              // DuckDB's parse tree of the statement (for pruning)
 };
 
 // Checks `sql` as described above, parsing with `connection`. On success returns the tables it

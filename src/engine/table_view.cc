@@ -10,12 +10,10 @@
 namespace loch {
 namespace {
 
-// True if every partition column appears as a `name=value` folder in `key`.
-bool HasHivePath(const DataFile& file, const std::vector<Column>& partition_columns) {
+// True if every partition column appears as a `name=value` folder in `path`.
+bool HasHivePath(const std::string& path, const std::vector<Column>& partition_columns) {
   for (const Column& column : partition_columns) {
-    const std::string segment = column.name + "=";
-    if (file.key.find("/" + segment) == std::string::npos && !file.key.starts_with(segment))
-      return false;
+    if (path.find("/" + column.name + "=") == std::string::npos) return false;
   }
   return true;
 }
@@ -34,20 +32,12 @@ struct Group {
   bool hive = false;
   std::map<std::string, std::string> constant_partitions;  // when !hive
   std::vector<const DataFile*> files;
+  std::vector<std::string> paths;  // resolved, parallel to `files`
 };
 
-absl::StatusOr<std::string> ScanSql(const Group& group, const Schema& schema,
-                                    const FileResolver& resolve) {
+absl::StatusOr<std::string> ScanSql(const Group& group, const Schema& schema) {
   std::vector<std::string> paths;
-  for (const DataFile* file : group.files) {
-    if (file->key.find_first_of("*?[") != std::string::npos) {
-      return absl::InvalidArgumentError(fmt::format(
-          "data file \"{}\" has a glob character (*, ?, [) in its key and cannot be read",
-          file->key));
-    }
-    ASSIGN_OR_RETURN(std::string path, resolve(*file));
-    paths.push_back(QuoteLiteral(path));
-  }
+  for (const std::string& path : group.paths) paths.push_back(QuoteLiteral(path));
   const std::string list = "[" + Join(paths, ", ") + "]";
   std::string hive = "hive_partitioning = false";
   if (group.hive && !schema.partition_columns.empty()) {
@@ -128,19 +118,28 @@ absl::StatusOr<std::string> BuildTableViewSql(const TableSnapshot& snapshot,
 
   std::map<std::string, Group> groups;  // ordered, so the SQL is deterministic
   for (const DataFile& file : snapshot.files) {
+    if (file.key.find_first_of("*?[") != std::string::npos) {
+      return absl::InvalidArgumentError(fmt::format(
+          "data file \"{}\" has a glob character (*, ?, [) in its key and cannot be read", file.key));
+    }
+    ASSIGN_OR_RETURN(std::string path, resolve(file));
+    if (path.find_first_of("*?[") != std::string::npos) {
+      return absl::InvalidArgumentError(fmt::format("path \"{}\" has a glob character (*, ?, [)", path));
+    }
     Group key_group;
     key_group.format = file.format;
-    key_group.hive = HasHivePath(file, schema.partition_columns);
+    key_group.hive = HasHivePath(path, schema.partition_columns);
     if (!key_group.hive) key_group.constant_partitions = file.partition_values;
     std::string group_key = fmt::format("{}|{}", file.format, key_group.hive);
     for (const auto& [name, value] : key_group.constant_partitions)
       group_key += "|" + name + "=" + value;
     auto [it, inserted] = groups.try_emplace(group_key, std::move(key_group));
     it->second.files.push_back(&file);
+    it->second.paths.push_back(std::move(path));
   }
   std::vector<std::string> scans;
   for (const auto& [key, group] : groups) {
-    ASSIGN_OR_RETURN(std::string scan, ScanSql(group, schema, resolve));
+    ASSIGN_OR_RETURN(std::string scan, ScanSql(group, schema));
     scans.push_back(std::move(scan));
   }
   return Join(scans, "\nUNION ALL\n");

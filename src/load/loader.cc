@@ -24,6 +24,7 @@ struct InputFile {
   FileFormat format;
   std::map<std::string, std::string> partitions;
   std::string key;  // where it lands in the lake
+  std::string etag;
   int64_t size = 0;
   FileProfile profile;
 };
@@ -185,6 +186,9 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
     if (!put.ok())
       return cleanup(Annotate(put, fmt::format("copying \"{}\" into the lake", file.local_path)));
     copied.push_back(file.key);
+    auto stored = store_.Head(file.key);
+    if (!stored.ok()) return cleanup(stored.status());
+    file.etag = stored->etag;
     auto profile = engine_.ProfileFile(file.key, file.format.format);
     if (!profile.ok()) {
       return cleanup(absl::Status(profile.status().code(),
@@ -238,6 +242,7 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
       data.format = file.format.format;
       data.compression = file.format.compression;
       data.size_bytes = file.size;
+      data.etag = file.etag;
       data.row_count = file.profile.row_count;
       data.partition_values = file.partitions;
       data.stats = file.profile.stats;

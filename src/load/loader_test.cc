@@ -32,7 +32,7 @@ class LoaderTest : public testing::Test {
     store_ = std::move(LocalObjectStore::Open(root_)).value();
     catalog_ = std::move(OpenSqliteCatalog(root_ + "/.loch/catalog.sqlite")).value();
     EngineOptions options;
-    options.lake_root = root_;
+    options.readable_root = root_;
     engine_ = std::move(LakeEngine::Open(options, catalog_.get(), store_.get())).value();
     loader_ = std::make_unique<Loader>(*catalog_, *store_, *engine_);
   }

@@ -9,7 +9,7 @@
 
 namespace loch {
 
-class MemoryObjectStore final : public ObjectStore {
+class MemoryObjectStore : public ObjectStore {
  public:
   absl::Status Put(std::string_view key, std::string_view data) override;
   absl::Status PutIfAbsent(std::string_view key, std::string_view data) override;
