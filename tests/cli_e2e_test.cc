@@ -4,7 +4,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <cmath>
@@ -14,6 +13,7 @@
 
 #include "common/ids.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/run_command.h"
 
 namespace loch {
 namespace {
@@ -22,17 +22,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-struct Outcome {
-  int exit_code;
-  std::string out;
-  std::string err;
-};
-
-std::string ShellQuote(const std::string& arg) {
-  std::string out = "'";
-  for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
+using testing_support::ShellQuote;
+using Outcome = testing_support::CommandOutcome;
 
 std::string ReadFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -63,16 +54,7 @@ class CliTest : public testing::Test {
   static std::string Lake() { return (*work_ / "lake").string(); }
 
   static Outcome Run(const std::vector<std::string>& args, const std::string& env = "") {
-    const std::string out = (*work_ / ("out-" + NewRandomId())).string();
-    const std::string err = out + ".err";
-    std::string command = env + " " + ShellQuote(LOCH_BINARY);
-    for (const auto& arg : args) command += " " + ShellQuote(arg);
-    command += " >" + ShellQuote(out) + " 2>" + ShellQuote(err);
-    const int status = std::system(command.c_str());
-    Outcome outcome{WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(out), ReadFile(err)};
-    fs::remove(out);
-    fs::remove(err);
-    return outcome;
+    return testing_support::RunCommand(LOCH_BINARY, args, env);
   }
 
   static json Question(const std::string& file) {

@@ -27,7 +27,7 @@ void EndProgress() {
 
 absl::StatusOr<std::unique_ptr<LakeSession>> OpenLake(const CommonOptions& common,
                                                       const EngineSettings& engine = {}) {
-  ASSIGN_OR_RETURN(LakeLocation location, ResolveLakeLocation(common.lake));
+  ASSIGN_OR_RETURN(LakeLocation location, ResolveLakeLocation(common.lake, common.state));
   return LakeSession::Open(location, engine);
 }
 
@@ -41,12 +41,18 @@ std::string ColumnLine(const Column& column) {
 
 }  // namespace
 
-absl::Status RunInit(const CommonOptions& common, std::ostream& out) {
-  ASSIGN_OR_RETURN(LakeLocation location, ResolveLakeLocation(common.lake));
-  ASSIGN_OR_RETURN(bool created, LakeSession::Init(location));
+absl::Status RunInit(const CommonOptions& common, const InitOptions& options, std::ostream& out) {
+  ASSIGN_OR_RETURN(LakeLocation location, ResolveLakeLocation(common.lake, common.state));
+  ASSIGN_OR_RETURN(bool created,
+                   LakeSession::Init(
+                       location, S3Settings{options.endpoint, options.region, options.addressing}));
   if (created) {
     out << fmt::format("Initialized an empty lake at {}\n  catalog: {}\n", location.root,
                        location.CatalogPath());
+    if (location.remote()) {
+      out << fmt::format("  state:   {} (pass --state {} to later commands, or set LOCH_STATE)\n",
+                         location.state_dir, location.state_dir);
+    }
   } else {
     out << fmt::format("The lake at {} already exists; nothing changed.\n", location.root);
   }

@@ -13,10 +13,16 @@
 namespace loch::cli {
 
 struct CommonOptions {
-  std::optional<std::string> lake;  // --lake; falls back to LOCH_LAKE, then ./lake
+  std::optional<std::string> lake;   // --lake; falls back to LOCH_LAKE, the state's lake, ./lake
+  std::optional<std::string> state;  // --state; falls back to LOCH_STATE, then <lake>/.loch
 };
 
-absl::Status RunInit(const CommonOptions& common, std::ostream& out);
+struct InitOptions {
+  std::optional<std::string> endpoint;    // S3 lakes: endpoint URL (else AWS_ENDPOINT_URL)
+  std::optional<std::string> region;      // S3 lakes: region (else AWS_REGION)
+  std::optional<std::string> addressing;  // S3 lakes: auto, path or virtual
+};
+absl::Status RunInit(const CommonOptions& common, const InitOptions& options, std::ostream& out);
 
 struct LoadOptions {
   std::vector<std::string> inputs;

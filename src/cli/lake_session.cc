@@ -2,37 +2,115 @@
 
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "fmt/format.h"
+#include "nlohmann/json.hpp"
+#include "storage/local_store.h"
+#include "storage/s3_store.h"
 
 namespace loch {
+namespace {
 
-absl::StatusOr<bool> LakeSession::Init(const LakeLocation& location) {
-  namespace fs = std::filesystem;
+namespace fs = std::filesystem;
+
+constexpr int64_t kDefaultCacheBytes = 10LL << 30;
+
+std::optional<std::string> GetEnv(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? std::optional<std::string>(value) : std::nullopt;
+}
+
+absl::StatusOr<nlohmann::json> ReadSettings(const LakeLocation& location) {
+  std::ifstream in(location.SettingsPath());
+  if (!in) return nlohmann::json::object();
+  auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object())
+    return absl::DataLossError(fmt::format("\"{}\" is not valid JSON", location.SettingsPath()));
+  return json;
+}
+
+// The S3 configuration of a lake: URL and credentials from the environment; endpoint, region and
+// addressing from the environment, else from lake.json.
+absl::StatusOr<S3Config> S3ConfigOf(const LakeLocation& location, const nlohmann::json& settings) {
+  ASSIGN_OR_RETURN(S3Config config, S3ConfigFromUrl(location.root, GetEnv));
+  if (!GetEnv("AWS_ENDPOINT_URL") && settings.contains("endpoint"))
+    config.endpoint = settings["endpoint"];
+  if (!GetEnv("AWS_REGION") && !GetEnv("AWS_DEFAULT_REGION") && settings.contains("region")) {
+    config.region = settings["region"];
+  }
+  const std::string addressing = settings.value("addressing", "auto");
+  if (addressing == "path") config.addressing = S3Config::Addressing::kPath;
+  if (addressing == "virtual") config.addressing = S3Config::Addressing::kVirtualHosted;
+  return config;
+}
+
+absl::StatusOr<std::unique_ptr<ObjectStore>> OpenStore(const LakeLocation& location,
+                                                       const nlohmann::json& settings) {
+  if (!location.remote()) {
+    ASSIGN_OR_RETURN(auto store, LocalObjectStore::Open(location.root));
+    return std::unique_ptr<ObjectStore>(std::move(store));
+  }
+  ASSIGN_OR_RETURN(S3Config config, S3ConfigOf(location, settings));
+  ASSIGN_OR_RETURN(auto store, S3ObjectStore::Open(config));
+  return std::unique_ptr<ObjectStore>(std::move(store));
+}
+
+}  // namespace
+
+absl::StatusOr<bool> LakeSession::Init(const LakeLocation& location, const S3Settings& s3) {
   const bool existed = fs::exists(location.CatalogPath());
   std::error_code error;
   fs::create_directories(location.state_dir, error);
   if (error) {
-    return absl::PermissionDeniedError(fmt::format("cannot create the lake folder \"{}\": {}",
+    return absl::PermissionDeniedError(fmt::format("cannot create the state folder \"{}\": {}",
                                                    location.state_dir, error.message()));
   }
   ::chmod(location.state_dir.c_str(), 0700);  // credentials and the catalog live here
-  ASSIGN_OR_RETURN(auto store, LocalObjectStore::Open(location.root));
+  ASSIGN_OR_RETURN(nlohmann::json settings, ReadSettings(location));
+  if (settings.contains("lake") && settings["lake"] != location.root) {
+    return absl::FailedPreconditionError(
+        fmt::format("the state folder \"{}\" belongs to the lake {}, not {}", location.state_dir,
+                    settings["lake"].get<std::string>(), location.root));
+  }
+  settings["lake"] = location.root;
+  if (location.remote()) {
+    if (s3.endpoint) settings["endpoint"] = *s3.endpoint;
+    if (s3.region) settings["region"] = *s3.region;
+    if (s3.addressing) {
+      if (*s3.addressing != "auto" && *s3.addressing != "path" && *s3.addressing != "virtual") {
+        return absl::InvalidArgumentError(
+            fmt::format("addressing \"{}\" is not one of auto, path, virtual", *s3.addressing));
+      }
+      settings["addressing"] = *s3.addressing;
+    }
+  }
+  ASSIGN_OR_RETURN(auto store, OpenStore(location, settings));
+  if (location.remote()) {
+    ListOptions probe;
+    probe.max_keys = 1;
+    RETURN_IF_ERROR(
+        Annotate(store->List(probe).status(), fmt::format("checking access to {}", location.root)));
+  }
+  std::ofstream(location.SettingsPath()) << settings.dump(2) << "\n";
   ASSIGN_OR_RETURN(auto catalog, OpenSqliteCatalog(location.CatalogPath()));
   return !existed;
 }
 
 absl::StatusOr<std::unique_ptr<LakeSession>> LakeSession::Open(const LakeLocation& location,
                                                                const EngineSettings& engine) {
-  if (!std::filesystem::exists(location.CatalogPath())) {
-    return absl::FailedPreconditionError(
-        fmt::format("no lake at \"{}\": create one with `loch init --lake {}` (or point --lake / "
-                    "LOCH_LAKE at an existing one)",
-                    location.root, location.root));
+  if (!fs::exists(location.CatalogPath())) {
+    return absl::FailedPreconditionError(fmt::format(
+        "no lake at \"{}\": create one with `loch init --lake {}{}` (or point --lake / LOCH_LAKE "
+        "at an "
+        "existing one)",
+        location.root, location.root, location.remote() ? " --state " + location.state_dir : ""));
   }
+  ASSIGN_OR_RETURN(nlohmann::json settings, ReadSettings(location));
   std::unique_ptr<LakeSession> session(new LakeSession(location, engine));
-  ASSIGN_OR_RETURN(session->store_, LocalObjectStore::Open(location.root));
+  ASSIGN_OR_RETURN(session->store_, OpenStore(location, settings));
   ASSIGN_OR_RETURN(session->catalog_, OpenSqliteCatalog(location.CatalogPath()));
   return session;
 }
@@ -44,6 +122,13 @@ absl::StatusOr<LakeEngine*> LakeSession::engine() {
     options.temp_dir = location_.state_dir + "/tmp";
     options.memory_limit = settings_.memory_limit;
     options.threads = settings_.threads;
+    if (location_.remote()) {
+      int64_t capacity = kDefaultCacheBytes;
+      if (auto configured = GetEnv("LOCH_CACHE_BYTES")) capacity = std::stoll(*configured);
+      ASSIGN_OR_RETURN(cache_, FileCache::Open(*store_, location_.state_dir + "/cache", capacity));
+      options.cache = cache_.get();
+      options.readable_root = cache_->dir();
+    }
     ASSIGN_OR_RETURN(engine_, LakeEngine::Open(options, catalog_.get(), store_.get()));
   }
   return engine_.get();

@@ -1,5 +1,6 @@
 #pragma once
-// Opening a lake for a CLI command: the object store, the catalog and (on demand) the query engine.
+// Opening a lake for a CLI command: the object store (local folder or S3), the catalog and, on
+// demand, the query engine (with a local file cache for an S3 lake).
 
 #include <memory>
 #include <optional>
@@ -8,7 +9,9 @@
 #include "catalog/catalog.h"
 #include "common/lake_config.h"
 #include "engine/lake_engine.h"
-#include "storage/local_store.h"
+#include "storage/file_cache.h"
+#include "storage/object_store.h"
+#include "storage/s3_config.h"
 
 namespace loch {
 
@@ -17,11 +20,20 @@ struct EngineSettings {
   int threads = 0;
 };
 
+// S3 settings given to `loch init`, remembered in the state folder's lake.json (never credentials:
+// those always come from the environment).
+struct S3Settings {
+  std::optional<std::string> endpoint;
+  std::optional<std::string> region;
+  std::optional<std::string> addressing;  // "auto", "path" or "virtual"
+};
+
 class LakeSession {
  public:
-  // Creates the lake folder, its state folder (owner-only) and an empty catalog. Idempotent: an
+  // Creates the lake (folder or S3 location), its owner-only state folder and an empty catalog. For
+  // S3 it checks that the bucket is reachable with the environment's credentials. Idempotent: an
   // existing lake is left as it is. Returns true if the lake was created now.
-  static absl::StatusOr<bool> Init(const LakeLocation& location);
+  static absl::StatusOr<bool> Init(const LakeLocation& location, const S3Settings& s3 = {});
 
   // Opens an initialized lake. FailedPrecondition, with the `loch init` command to run, if there is
   // none.
@@ -40,8 +52,9 @@ class LakeSession {
 
   LakeLocation location_;
   EngineSettings settings_;
-  std::unique_ptr<LocalObjectStore> store_;
+  std::unique_ptr<ObjectStore> store_;
   std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<FileCache> cache_;  // remote lakes only
   std::unique_ptr<LakeEngine> engine_;
 };
 

@@ -29,13 +29,28 @@ int main(int argc, char** argv) {
 
   loch::cli::CommonOptions common;
   auto add_lake = [&](CLI::App* command) {
-    command->add_option("--lake", common.lake, "Lake folder (default: $LOCH_LAKE, else ./lake)");
+    command->add_option("--lake", common.lake,
+                        "Lake: a folder or s3://BUCKET/PREFIX (default: $LOCH_LAKE, else ./lake)");
+    command->add_option("--state", common.state,
+                        "Local state folder (catalog, caches); required for an S3 lake "
+                        "(default: $LOCH_STATE, else <lake>/.loch)");
   };
   absl::Status status;
 
-  auto* init = app.add_subcommand("init", "Create a lake (idempotent)");
+  loch::cli::InitOptions init_options;
+  auto* init = app.add_subcommand("init",
+                                  "Create a lake (idempotent). For s3://BUCKET/PREFIX, credentials "
+                                  "come from AWS_ACCESS_KEY_ID, "
+                                  "AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN)");
   add_lake(init);
-  init->callback([&] { status = loch::cli::RunInit(common, std::cout); });
+  init->add_option("--endpoint", init_options.endpoint,
+                   "S3 endpoint URL (default: $AWS_ENDPOINT_URL, else AWS)");
+  init->add_option("--region", init_options.region,
+                   "S3 region (default: $AWS_REGION, else us-east-1)");
+  init->add_option("--addressing", init_options.addressing,
+                   "S3 addressing: auto (path-style for IP/localhost endpoints), path or virtual")
+      ->check(CLI::IsMember({"auto", "path", "virtual"}));
+  init->callback([&] { status = loch::cli::RunInit(common, init_options, std::cout); });
 
   loch::cli::LoadOptions load;
   auto* load_cmd = app.add_subcommand("load",

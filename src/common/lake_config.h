@@ -1,5 +1,10 @@
 #pragma once
 // Where a lake lives and where its local state is kept.
+//
+// A lake is a local folder ("/srv/lake") or an S3 location ("s3://bucket/prefix"). Its local state
+// (catalog, caches, later the WAL) lives in a state folder: <lake>/.loch for a local lake; for an
+// S3 lake a folder the user names (--state or LOCH_STATE), which remembers the lake's URL in
+// lake.json.
 
 #include <optional>
 #include <string>
@@ -9,15 +14,19 @@
 namespace loch {
 
 struct LakeLocation {
-  std::string root;       // the lake's root directory (absolute)
-  std::string state_dir;  // local state: catalog, WAL, caches; <root>/.loch for a local lake
+  std::string root;       // absolute local path, or "s3://bucket[/prefix]"
+  std::string state_dir;  // local state: catalog, caches; absolute
 
+  bool remote() const { return root.starts_with("s3://"); }
   std::string CatalogPath() const { return state_dir + "/catalog.sqlite"; }
+  std::string SettingsPath() const { return state_dir + "/lake.json"; }
 };
 
-// Resolves the lake location from, in order: the explicit `--lake` flag value, the LOCH_LAKE
-// environment variable, or "./lake". The result is an absolute, normalised path. Fails only if the
-// current directory cannot be determined.
-absl::StatusOr<LakeLocation> ResolveLakeLocation(const std::optional<std::string>& flag_value);
+// Resolves the lake from, in order: `lake_flag`, the LOCH_LAKE environment variable, the lake
+// recorded in the state folder's lake.json, or "./lake"; and the state folder from `state_flag`,
+// LOCH_STATE, or <lake>/.loch for a local lake. InvalidArgument if an S3 lake has no state folder.
+absl::StatusOr<LakeLocation> ResolveLakeLocation(
+    const std::optional<std::string>& lake_flag,
+    const std::optional<std::string>& state_flag = std::nullopt);
 
 }  // namespace loch
