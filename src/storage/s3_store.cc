@@ -82,7 +82,9 @@ size_t AppendBody(char* data, size_t size, size_t count, void* target) {
   return size * count;
 }
 
+// Collects response headers (lowercase names) and sizes the body buffer from Content-Length.
 size_t CollectHeader(char* data, size_t size, size_t count, void* target) {
+  auto* response = static_cast<Response*>(target);
   std::string_view line(data, size * count);
   const size_t colon = line.find(':');
   if (colon != std::string_view::npos) {
@@ -96,7 +98,11 @@ size_t CollectHeader(char* data, size_t size, size_t count, void* target) {
            (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
       value.remove_suffix(1);
     }
-    (*static_cast<std::map<std::string, std::string>*>(target))[name] = std::string(value);
+    if (name == "content-length") {
+      const uint64_t length = std::strtoull(std::string(value).c_str(), nullptr, 10);
+      if (length < (uint64_t{1} << 34)) response->body.reserve(length);
+    }
+    response->headers[name] = std::string(value);
   }
   return size * count;
 }
@@ -217,13 +223,14 @@ struct S3ObjectStore::Impl {
     curl_easy_setopt(curl, CURLOPT_USERPWD, credentials.c_str());
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 512L * 1024);  // fewer, larger reads for big objects
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(config.connect_timeout.count()));
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(config.request_timeout.count()));
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, CollectHeader);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response);
     if (request.method == "HEAD") {
       curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
     } else if (request.method == "PUT") {
