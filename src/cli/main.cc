@@ -100,6 +100,15 @@ int main(int argc, char** argv) {
   add_lake(describe_cmd);
   describe_cmd->callback([&] { status = loch::cli::RunDescribe(common, describe, std::cout); });
 
+  loch::cli::ServeCommandOptions serve;
+  auto* serve_cmd = app.add_subcommand("serve", "Run the server: the HTTP query API (more APIs to come)");
+  serve_cmd->add_option("--http", serve.http, "Address to listen on, HOST:PORT")->capture_default_str();
+  serve_cmd->add_option("--max-running-queries", serve.max_running_queries, "Queries run at once; the rest wait")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  add_lake(serve_cmd);
+  serve_cmd->callback([&] { status = loch::cli::RunServe(common, serve, std::cout); });
+
   loch::cli::GenerateOptions generate;
   auto* generate_cmd = app.add_subcommand(
       "generate",

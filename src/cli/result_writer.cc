@@ -129,7 +129,7 @@ class JsonWriter final : public ResultWriter {
       first_ = false;
       for (size_t c = 0; c < chunk.cells.size(); ++c) {
         if (c) buffer += ',';
-        buffer += keys_[c] + ':' + Value(chunk.cells[c][r], columns_[c].kind);
+        buffer += keys_[c] + ':' + CellToJson(chunk.cells[c][r], columns_[c].kind);
       }
       buffer += '}';
     }
@@ -141,19 +141,6 @@ class JsonWriter final : public ResultWriter {
   }
 
  private:
-  static std::string Value(const std::optional<std::string>& cell, ValueKind kind) {
-    if (!cell.has_value()) return "null";
-    switch (kind) {
-      case ValueKind::kBoolean:
-      case ValueKind::kJson:
-        return *cell;
-      case ValueKind::kNumber:
-        return (*cell == "nan" || *cell == "inf" || *cell == "-inf") ? "null" : *cell;
-      default:
-        return nlohmann::json(*cell).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    }
-  }
-
   std::ostream& out_;
   std::vector<ResultColumn> columns_;
   std::vector<std::string> keys_;

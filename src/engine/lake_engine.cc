@@ -78,10 +78,18 @@ class DuckQueryCursor final : public QueryCursor {
     return absl::OkStatus();
   }
 
-  absl::Status Start(std::chrono::milliseconds timeout) {
-    if (timeout.count() > 0) {
-      watchdog_id_ = watchdog_->Arm(Watchdog::Clock::now() + timeout, &connection_, timed_out_);
-      timeout_ = timeout;
+  // Execution starts with the first Next(), so that a caller can hold the cursor (and Cancel() it)
+  // before any work is done.
+  void SetTimeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
+
+  absl::Status Start() {
+    started_ = true;
+    if (timeout_.count() > 0) {
+      watchdog_id_ = watchdog_->Arm(Watchdog::Clock::now() + timeout_, &connection_, timed_out_);
+    }
+    if (cancelled_) {
+      Disarm();
+      return absl::CancelledError("the query was cancelled");
     }
     auto result = prepared_->ExecuteStreaming();
     if (!result.ok()) {
@@ -96,6 +104,13 @@ class DuckQueryCursor final : public QueryCursor {
 
   absl::StatusOr<std::optional<ResultChunk>> Next() override {
     if (done_) return std::optional<ResultChunk>();
+    if (!started_) {
+      absl::Status started = Start();
+      if (!started.ok()) {
+        done_ = true;
+        return started;
+      }
+    }
     auto chunk = result_.Fetch();
     if (!chunk.ok() || !chunk->has_value()) {
       done_ = true;
@@ -144,6 +159,7 @@ class DuckQueryCursor final : public QueryCursor {
   std::chrono::milliseconds timeout_{0};
   std::shared_ptr<std::atomic<bool>> timed_out_ = std::make_shared<std::atomic<bool>>(false);
   std::atomic<bool> cancelled_{false};
+  bool started_ = false;
   bool done_ = false;
 };
 
@@ -315,7 +331,7 @@ absl::StatusOr<std::unique_ptr<QueryCursor>> LakeEngine::Query(const Principal& 
   }
   auto cursor = std::make_unique<DuckQueryCursor>(std::move(connection), &impl_->watchdog, std::move(resources));
   RETURN_IF_ERROR(cursor->Prepare(sql));
-  RETURN_IF_ERROR(cursor->Start(options.timeout));
+  cursor->SetTimeout(options.timeout);
   return std::unique_ptr<QueryCursor>(std::move(cursor));
 }
 

@@ -60,6 +60,7 @@ class QueryCursor {
   virtual ~QueryCursor() = default;
   virtual const std::vector<ResultColumn>& columns() const = 0;
   // The next chunk of rows; nullopt when the result is complete. After an error the cursor is done.
+  // The query starts executing with the first call.
   // A query stopped by its timeout fails with DeadlineExceeded; one stopped by Cancel() with
   // Cancelled.
   virtual absl::StatusOr<std::optional<ResultChunk>> Next() = 0;

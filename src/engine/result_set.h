@@ -28,4 +28,8 @@ struct ResultChunk {
   std::vector<std::vector<std::optional<std::string>>> cells;
 };
 
+// A cell as a JSON value: numbers, booleans and nested values as they are, NULL and non-finite
+// numbers as null, everything else as a JSON string.
+std::string CellToJson(const std::optional<std::string>& cell, ValueKind kind);
+
 }  // namespace loch

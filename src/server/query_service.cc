@@ -1,0 +1,198 @@
+#include "server/query_service.h"
+
+#include <algorithm>
+
+#include "common/clock.h"
+#include "common/ids.h"
+#include "fmt/format.h"
+
+namespace loch {
+
+const char* QueryStateName(QueryState state) {
+  switch (state) {
+    case QueryState::kQueued: return "QUEUED";
+    case QueryState::kRunning: return "RUNNING";
+    case QueryState::kSucceeded: return "SUCCEEDED";
+    case QueryState::kFailed: return "FAILED";
+    case QueryState::kCancelled: return "CANCELLED";
+  }
+  return "UNKNOWN";
+}
+
+QueryService::QueryService(LakeEngine& engine, QueryServiceOptions options)
+    : engine_(engine), options_(options) {
+  for (int i = 0; i < std::max(1, options_.max_running); ++i) workers_.emplace_back([this] { Work(); });
+}
+
+QueryService::~QueryService() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    for (auto& [id, query] : queries_) {
+      if (query->cursor != nullptr) query->cursor->Cancel();
+    }
+  }
+  changed_.notify_all();
+  for (auto& worker : workers_) worker.join();
+}
+
+absl::StatusOr<std::string> QueryService::Submit(const Principal& who, std::string sql) {
+  auto query = std::make_shared<Query>();
+  query->info.id = NewTimeOrderedId();
+  query->info.sql = std::move(sql);
+  query->info.principal = who.name;
+  query->info.submitted_micros = NowMicros();
+  query->who = who;
+  std::lock_guard lock(mu_);
+  if (queue_.size() >= options_.max_queued) {
+    return absl::ResourceExhaustedError(
+        fmt::format("{} queries are already waiting; retry when some have finished", queue_.size()));
+  }
+  queries_[query->info.id] = query;
+  order_.push_back(query->info.id);
+  queue_.push_back(query->info.id);
+  while (order_.size() > options_.history) {
+    auto oldest = queries_.find(order_.front());
+    if (oldest != queries_.end() && oldest->second->info.state != QueryState::kQueued &&
+        oldest->second->info.state != QueryState::kRunning) {
+      queries_.erase(oldest);
+    }
+    order_.pop_front();
+  }
+  changed_.notify_all();
+  return query->info.id;
+}
+
+void QueryService::Work() {
+  while (true) {
+    std::shared_ptr<Query> query;
+    {
+      std::unique_lock lock(mu_);
+      changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      auto it = queries_.find(queue_.front());
+      queue_.pop_front();
+      if (it == queries_.end() || it->second->info.state != QueryState::kQueued) continue;
+      query = it->second;
+      query->info.state = QueryState::kRunning;
+      query->info.started_micros = NowMicros();
+    }
+    changed_.notify_all();
+    Run(query);
+  }
+}
+
+void QueryService::Run(const std::shared_ptr<Query>& query) {
+  QueryOptions options;
+  options.timeout = options_.timeout;
+  auto cursor = engine_.Query(query->who, query->info.sql, options);
+  if (!cursor.ok()) return Finish(*query, QueryState::kFailed, cursor.status());
+  {
+    std::lock_guard lock(mu_);
+    query->columns = (*cursor)->columns();
+    query->cursor = cursor->get();
+    if (query->cancel_requested || stopping_) (*cursor)->Cancel();
+  }
+  absl::Status status;
+  while (true) {
+    auto chunk = (*cursor)->Next();
+    if (!chunk.ok()) {
+      status = chunk.status();
+      break;
+    }
+    if (!chunk->has_value()) break;
+    std::lock_guard lock(mu_);
+    for (size_t r = 0; r < (*chunk)->row_count; ++r) {
+      ++query->info.row_count;
+      if (query->rows.size() >= options_.max_rows_kept) {
+        query->info.truncated = true;
+        continue;
+      }
+      std::vector<std::optional<std::string>> row;
+      for (auto& column : (*chunk)->cells) row.push_back(std::move(column[r]));
+      query->rows.push_back(std::move(row));
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    query->cursor = nullptr;
+  }
+  if (status.ok()) return Finish(*query, QueryState::kSucceeded, status);
+  Finish(*query, absl::IsCancelled(status) ? QueryState::kCancelled : QueryState::kFailed, status);
+}
+
+void QueryService::Finish(Query& query, QueryState state, absl::Status error) {
+  {
+    std::lock_guard lock(mu_);
+    query.info.state = state;
+    query.info.error = std::move(error);
+    query.info.finished_micros = NowMicros();
+  }
+  changed_.notify_all();
+}
+
+absl::StatusOr<QueryInfo> QueryService::Describe(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = queries_.find(id);
+  if (it == queries_.end()) return absl::NotFoundError(fmt::format("no query with id \"{}\"", id));
+  return it->second->info;
+}
+
+absl::StatusOr<QueryInfo> QueryService::Wait(const std::string& id, std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mu_);
+  auto it = queries_.find(id);
+  if (it == queries_.end()) return absl::NotFoundError(fmt::format("no query with id \"{}\"", id));
+  std::shared_ptr<Query> query = it->second;
+  changed_.wait_until(lock, deadline, [&] {
+    return query->info.state != QueryState::kQueued && query->info.state != QueryState::kRunning;
+  });
+  return query->info;
+}
+
+absl::StatusOr<ResultPage> QueryService::Results(const std::string& id, size_t offset, size_t limit) {
+  std::lock_guard lock(mu_);
+  auto it = queries_.find(id);
+  if (it == queries_.end()) return absl::NotFoundError(fmt::format("no query with id \"{}\"", id));
+  const Query& query = *it->second;
+  if (query.info.state != QueryState::kSucceeded) {
+    return absl::FailedPreconditionError(
+        fmt::format("query {} is {}: results exist only for SUCCEEDED queries", id, QueryStateName(query.info.state)));
+  }
+  ResultPage page;
+  page.columns = query.columns;
+  const size_t end = std::min(query.rows.size(), offset + limit);
+  for (size_t i = std::min(offset, end); i < end; ++i) page.rows.push_back(query.rows[i]);
+  if (end < query.rows.size()) page.next_offset = end;
+  return page;
+}
+
+absl::StatusOr<QueryInfo> QueryService::Cancel(const std::string& id) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = queries_.find(id);
+    if (it == queries_.end()) return absl::NotFoundError(fmt::format("no query with id \"{}\"", id));
+    Query& query = *it->second;
+    if (query.info.state == QueryState::kQueued) {
+      query.info.state = QueryState::kCancelled;
+      query.info.error = absl::CancelledError("the query was cancelled before it started");
+      query.info.finished_micros = NowMicros();
+    } else if (query.info.state == QueryState::kRunning) {
+      query.cancel_requested = true;
+      if (query.cursor != nullptr) query.cursor->Cancel();
+    }
+  }
+  changed_.notify_all();
+  return Describe(id);
+}
+
+std::vector<QueryInfo> QueryService::List(size_t limit) {
+  std::lock_guard lock(mu_);
+  std::vector<QueryInfo> infos;
+  for (auto it = order_.rbegin(); it != order_.rend() && infos.size() < limit; ++it) {
+    auto query = queries_.find(*it);
+    if (query != queries_.end()) infos.push_back(query->second->info);
+  }
+  return infos;
+}
+
+}  // namespace loch

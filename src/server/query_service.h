@@ -1,0 +1,99 @@
+#pragma once
+// QueryService: runs queries off the request path, tracks their state, and keeps their results.
+//
+// Queries wait in a FIFO queue (bounded: Submit fails with ResourceExhausted when it is full) and run
+// on `max_running` worker threads. Each query has a state (QUEUED -> RUNNING -> SUCCEEDED | FAILED |
+// CANCELLED), timings, the principal who asked, and up to `max_rows_kept` result rows (a result cut
+// there is marked truncated). The newest `history` queries are remembered.
+// Thread-safe.
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/principal.h"
+#include "common/status.h"
+#include "engine/lake_engine.h"
+
+namespace loch {
+
+enum class QueryState { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
+const char* QueryStateName(QueryState state);
+
+struct QueryServiceOptions {
+  int max_running = 2;
+  size_t max_queued = 256;
+  size_t max_rows_kept = 100000;
+  size_t history = 1000;
+  std::chrono::milliseconds timeout{300000};  // per query; 0: none
+};
+
+struct QueryInfo {
+  std::string id;
+  std::string sql;
+  std::string principal;
+  QueryState state = QueryState::kQueued;
+  int64_t submitted_micros = 0;
+  int64_t started_micros = 0;
+  int64_t finished_micros = 0;
+  int64_t row_count = 0;
+  bool truncated = false;
+  absl::Status error;  // for FAILED and CANCELLED
+};
+
+struct ResultPage {
+  std::vector<ResultColumn> columns;
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  std::optional<size_t> next_offset;  // nullopt on the last page
+};
+
+class QueryService {
+ public:
+  QueryService(LakeEngine& engine, QueryServiceOptions options);
+  ~QueryService();  // cancels running queries and joins the workers
+
+  // Queues `sql` for `who`; returns the query's id. ResourceExhausted if the queue is full.
+  absl::StatusOr<std::string> Submit(const Principal& who, std::string sql);
+  // The query's current state. NotFound for an unknown (or forgotten) id.
+  absl::StatusOr<QueryInfo> Describe(const std::string& id);
+  // Blocks until the query finished or `deadline` passed; returns its state then.
+  absl::StatusOr<QueryInfo> Wait(const std::string& id, std::chrono::steady_clock::time_point deadline);
+  // Rows [offset, offset + limit) of a SUCCEEDED query. FailedPrecondition if it has not succeeded.
+  absl::StatusOr<ResultPage> Results(const std::string& id, size_t offset, size_t limit);
+  // Cancels a queued or running query; a finished query is left as it is. NotFound for unknown ids.
+  absl::StatusOr<QueryInfo> Cancel(const std::string& id);
+  // The most recent queries, newest first.
+  std::vector<QueryInfo> List(size_t limit);
+
+ private:
+  struct Query {
+    QueryInfo info;
+    Principal who;
+    std::vector<ResultColumn> columns;
+    std::vector<std::vector<std::optional<std::string>>> rows;
+    QueryCursor* cursor = nullptr;  // while running, for Cancel
+    bool cancel_requested = false;
+  };
+  void Work();
+  void Run(const std::shared_ptr<Query>& query);
+  void Finish(Query& query, QueryState state, absl::Status error);
+
+  LakeEngine& engine_;
+  QueryServiceOptions options_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::map<std::string, std::shared_ptr<Query>> queries_;
+  std::deque<std::string> order_;   // ids, oldest first (history)
+  std::deque<std::string> queue_;   // ids waiting to run, FIFO
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace loch

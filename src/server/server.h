@@ -1,0 +1,25 @@
+#pragma once
+// `loch serve`: the long-running server. Composition root: it wires the lake's catalog, store and
+// engine into the QueryService and the HTTP API, and runs until SIGINT/SIGTERM.
+
+#include <string>
+
+#include "catalog/catalog.h"
+#include "common/status.h"
+#include "engine/lake_engine.h"
+#include "server/admin_credentials.h"
+
+namespace loch {
+
+struct ServeOptions {
+  std::string http_address = "127.0.0.1:8080";  // HOST:PORT; loopback by default
+  int http_threads = 8;
+  int max_running_queries = 2;
+};
+
+// Serves until a termination signal; returns the reason it could not start, or OK after a clean stop.
+// `ready(url)` is called once the port is bound.
+absl::Status Serve(LakeEngine& engine, const AdminCredentials& credentials, const ServeOptions& options,
+                   const std::function<void(const std::string&)>& ready);
+
+}  // namespace loch
