@@ -115,14 +115,14 @@ TEST_F(CliTest, FunnelMatchesTheGenerator) {
 }
 
 TEST_F(CliTest, EveryCommandHasHelp) {
-  for (std::vector<std::string> args :
-       std::vector<std::vector<std::string>>{{"--help"},
-                                             {"init", "--help"},
-                                             {"load", "--help"},
-                                             {"sql", "--help"},
-                                             {"tables", "--help"},
-                                             {"describe", "--help"},
-                                             {"generate", "--help"}}) {
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{{"--help"},
+                                                                             {"init", "--help"},
+                                                                             {"load", "--help"},
+                                                                             {"sql", "--help"},
+                                                                             {"tables", "--help"},
+                                                                             {"describe", "--help"},
+                                                                             {"generate", "--help"},
+                                                                             {"serve", "--help"}}) {
     Outcome outcome = Run(args);
     EXPECT_EQ(outcome.exit_code, 0) << args[0];
     EXPECT_THAT(outcome.out, HasSubstr("Usage")) << args[0];
