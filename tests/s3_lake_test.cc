@@ -127,13 +127,21 @@ TEST_F(S3LakeTest, LoadsSurviveFaultsOrFailCleanly) {
   ASSERT_EQ(Loch({"init", "--lake", Url()}).exit_code, 0);
   const std::string events = WritePartitions(10, 50);
 
-  // Throttling and dropped connections (some after the server did the work): retries carry the load.
-  ASSERT_TRUE(server_->SetFaults({{"fail_rate", 0.2}, {"drop_before_rate", 0.1}, {"drop_after_rate", 0.1},
-                                  {"seed", 5}, {"match", ""}}).ok());
+  // Throttling and dropped connections (some after the server did the work): retries carry the
+  // load.
+  ASSERT_TRUE(server_
+                  ->SetFaults({{"fail_rate", 0.2},
+                               {"drop_before_rate", 0.1},
+                               {"drop_after_rate", 0.1},
+                               {"seed", 5},
+                               {"match", ""}})
+                  .ok());
   CommandOutcome flaky = Loch({"load", events, "--table", "t.flaky"});
-  ASSERT_TRUE(server_->SetFaults({{"fail_rate", 0}, {"drop_before_rate", 0}, {"drop_after_rate", 0}}).ok());
+  ASSERT_TRUE(
+      server_->SetFaults({{"fail_rate", 0}, {"drop_before_rate", 0}, {"drop_after_rate", 0}}).ok());
   ASSERT_EQ(flaky.exit_code, 0) << flaky.err;
-  EXPECT_GT((*server_->Stats())["failed"].get<int>() + (*server_->Stats())["dropped"].get<int>(), 0);
+  EXPECT_GT((*server_->Stats())["failed"].get<int>() + (*server_->Stats())["dropped"].get<int>(),
+            0);
   CommandOutcome counted = Loch({"sql", "SELECT count(*) FROM t.flaky", "--format", "csv"});
   EXPECT_EQ(counted.out, "count_star()\n500\n");
 
@@ -151,7 +159,8 @@ TEST_F(S3LakeTest, LoadsSurviveFaultsOrFailCleanly) {
   EXPECT_THAT(tables.out, ::testing::Not(HasSubstr("t.never")));
   CommandOutcome history = Loch({"describe", "t.flaky", "--versions"});
   EXPECT_THAT(history.out, HasSubstr("data:           500 rows in 10 files"));
-  EXPECT_EQ(Loch({"sql", "SELECT count(*) FROM t.flaky", "--format", "csv"}).out, "count_star()\n500\n");
+  EXPECT_EQ(Loch({"sql", "SELECT count(*) FROM t.flaky", "--format", "csv"}).out,
+            "count_star()\n500\n");
 }
 
 TEST_F(S3LakeTest, MissingStateOrCredentialsAreExplained) {

@@ -25,20 +25,8 @@ namespace loch {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
 using nlohmann::json;
-
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
+using ::testing::HasSubstr;
 
 class ServerTest : public testing::Test {
  protected:
@@ -49,10 +37,12 @@ class ServerTest : public testing::Test {
     fs::create_directories(*work_ / "in");
     {
       std::ofstream out(*work_ / "in" / "numbers.json");
-      for (int i = 1; i <= 5000; ++i) out << fmt::format("{{\"n\": {}, \"label\": \"item {}\"}}\n", i, i);
+      for (int i = 1; i <= 5000; ++i)
+        out << fmt::format("{{\"n\": {}, \"label\": \"item {}\"}}\n", i, i);
     }
-    auto load = testing_support::RunCommand(LOCH_BINARY, {"load", (*work_ / "in" / "numbers.json").string(), "--table",
-                                                          "demo.numbers", "--lake", lake});
+    auto load =
+        testing_support::RunCommand(LOCH_BINARY, {"load", (*work_ / "in" / "numbers.json").string(),
+                                                  "--table", "demo.numbers", "--lake", lake});
     ASSERT_EQ(load.exit_code, 0) << load.err;
     std::ifstream credentials(lake + "/.loch/admin-credentials.json");
     token_ = new std::string(json::parse(credentials)["token"].get<std::string>());
@@ -60,11 +50,12 @@ class ServerTest : public testing::Test {
     ASSERT_EQ(::stat((lake + "/.loch/admin-credentials.json").c_str(), &st), 0);
     ASSERT_EQ(st.st_mode & 0777, 0600u);
 
-    port_ = FreePort();
+    port_ = testing_support::FreeLoopbackPort();
     pid_ = ::fork();
     if (pid_ == 0) {
       const std::string address = fmt::format("127.0.0.1:{}", port_);
-      ::execl(LOCH_BINARY, LOCH_BINARY, "serve", "--lake", lake.c_str(), "--http", address.c_str(), nullptr);
+      ::execl(LOCH_BINARY, LOCH_BINARY, "serve", "--lake", lake.c_str(), "--http", address.c_str(),
+              nullptr);
       ::_exit(127);
     }
     httplib::Client client("127.0.0.1", port_);
@@ -80,7 +71,8 @@ class ServerTest : public testing::Test {
     ::kill(pid_, SIGTERM);
     int status = 0;
     ::waitpid(pid_, &status, 0);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "loch serve did not stop cleanly on SIGTERM";
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "loch serve did not stop cleanly on SIGTERM";
   }
 
   httplib::Client Client(bool authenticated = true) const {
@@ -119,7 +111,8 @@ TEST_F(ServerTest, AsyncQueryAndPagedResults) {
   EXPECT_EQ(info["rows"], 2500);
   EXPECT_TRUE(info.contains("elapsed_ms"));
   auto client = Client();
-  auto page = client.Get(fmt::format("/api/v1/queries/{}/results?limit=1000&offset=2000", info["id"].get<std::string>()));
+  auto page = client.Get(fmt::format("/api/v1/queries/{}/results?limit=1000&offset=2000",
+                                     info["id"].get<std::string>()));
   ASSERT_EQ(page->status, 200) << page->body;
   json body = json::parse(page->body);
   EXPECT_EQ(body["columns"][0]["name"], "n");
@@ -128,7 +121,8 @@ TEST_F(ServerTest, AsyncQueryAndPagedResults) {
   EXPECT_EQ(body["rows"][0][0], 2001);
   EXPECT_EQ(body["rows"][0][1], "item 2001");
   EXPECT_TRUE(body["next_offset"].is_null());
-  auto csv = client.Get(fmt::format("/api/v1/queries/{}/results?format=csv&limit=2", info["id"].get<std::string>()));
+  auto csv = client.Get(
+      fmt::format("/api/v1/queries/{}/results?format=csv&limit=2", info["id"].get<std::string>()));
   EXPECT_EQ(csv->body, "n,label\n1,item 1\n2,item 2\n");
   auto history = client.Get("/api/v1/queries?limit=5");
   EXPECT_THAT(history->body, HasSubstr(info["id"].get<std::string>()));
@@ -136,8 +130,9 @@ TEST_F(ServerTest, AsyncQueryAndPagedResults) {
 
 TEST_F(ServerTest, SyncQuery) {
   auto client = Client();
-  auto result = client.Post("/api/v1/query", json{{"sql", "SELECT sum(n) AS total FROM demo.numbers"}}.dump(),
-                            "application/json");
+  auto result =
+      client.Post("/api/v1/query", json{{"sql", "SELECT sum(n) AS total FROM demo.numbers"}}.dump(),
+                  "application/json");
   ASSERT_EQ(result->status, 200) << result->body;
   json body = json::parse(result->body);
   EXPECT_EQ(body["rows"][0][0], 5000 * 5001 / 2);
@@ -149,10 +144,12 @@ TEST_F(ServerTest, FailuresCarryTheEngineMessageWithPosition) {
   ASSERT_EQ(info["state"], "FAILED");
   EXPECT_THAT(info["error"]["message"].get<std::string>(), HasSubstr("(line 3, column 7)"));
   auto client = Client();
-  auto sync = client.Post("/api/v1/query", json{{"sql", "SELECT * FROM demo.missing"}}.dump(), "application/json");
+  auto sync = client.Post("/api/v1/query", json{{"sql", "SELECT * FROM demo.missing"}}.dump(),
+                          "application/json");
   EXPECT_EQ(sync->status, 404);
   EXPECT_THAT(sync->body, HasSubstr("tables: demo.numbers"));
-  auto results = client.Get(fmt::format("/api/v1/queries/{}/results", info["id"].get<std::string>()));
+  auto results =
+      client.Get(fmt::format("/api/v1/queries/{}/results", info["id"].get<std::string>()));
   EXPECT_EQ(results->status, 400);
   EXPECT_THAT(results->body, HasSubstr("FAILED"));
 }
@@ -160,7 +157,8 @@ TEST_F(ServerTest, FailuresCarryTheEngineMessageWithPosition) {
 TEST_F(ServerTest, CancelStopsARunningQuery) {
   auto client = Client();
   auto submitted = client.Post("/api/v1/queries",
-                               json{{"sql", "SELECT count(*) FROM range(100000000000) a"}}.dump(), "application/json");
+                               json{{"sql", "SELECT count(*) FROM range(100000000000) a"}}.dump(),
+                               "application/json");
   const std::string id = json::parse(submitted->body)["id"];
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   auto cancelled = client.Delete("/api/v1/queries/" + id);
@@ -180,7 +178,9 @@ TEST_F(ServerTest, AuthenticationIsRequired) {
   EXPECT_EQ(missing->status, 401);
   EXPECT_THAT(missing->body, HasSubstr("Authorization: Bearer"));
   httplib::Headers wrong = {{"Authorization", "Bearer not-the-token"}};
-  EXPECT_EQ(anonymous.Post("/api/v1/queries", wrong, R"({"sql": "SELECT 1"})", "application/json")->status, 403);
+  EXPECT_EQ(anonymous.Post("/api/v1/queries", wrong, R"({"sql": "SELECT 1"})", "application/json")
+                ->status,
+            403);
   httplib::Headers basic = {{"Authorization", "Basic YWRtaW46YWRtaW4="}};
   EXPECT_EQ(anonymous.Get("/api/v1/queries", basic)->status, 401);
   auto list = Client().Get("/api/v1/queries");
@@ -213,9 +213,11 @@ TEST_F(ServerTest, HostileInputGetsClearErrorsAndTheServerKeepsServing) {
   EXPECT_EQ(client.Get("/api/v1/queries/no-such-id")->status, 404);
   EXPECT_EQ(client.Get("/api/v1/queries?limit=banana")->status, 400);
   // Truncated body and garbage on the wire: declare more than is sent, then hang up.
-  for (const std::string& raw : {std::string("POST /api/v1/query HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
-                                             "Authorization: Bearer ") + *token_ + "\r\n\r\n{\"sql\":",
-                                 std::string("\x16\x03\x01 not http at all\r\n\r\n")}) {
+  for (const std::string& raw :
+       {std::string("POST /api/v1/query HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
+                    "Authorization: Bearer ") +
+            *token_ + "\r\n\r\n{\"sql\":",
+        std::string("\x16\x03\x01 not http at all\r\n\r\n")}) {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;

@@ -80,21 +80,12 @@ class TableWriter final : public ResultWriter {
   size_t total_rows_ = 0;
 };
 
-std::string CsvField(const std::string& value) {
-  if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
-  std::string out = "\"";
-  for (char c : value) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 class CsvWriter final : public ResultWriter {
  public:
   explicit CsvWriter(std::ostream& out) : out_(out) {}
   void Begin(const std::vector<ResultColumn>& columns) override {
-    for (size_t c = 0; c < columns.size(); ++c) out_ << (c ? "," : "") << CsvField(columns[c].name);
+    for (size_t c = 0; c < columns.size(); ++c)
+      out_ << (c ? "," : "") << CellToCsv(columns[c].name);
     out_ << "\n";
   }
   void Write(const ResultChunk& chunk) override {
@@ -102,7 +93,7 @@ class CsvWriter final : public ResultWriter {
     for (size_t r = 0; r < chunk.row_count; ++r) {
       for (size_t c = 0; c < chunk.cells.size(); ++c) {
         if (c) buffer += ',';
-        if (chunk.cells[c][r].has_value()) buffer += CsvField(*chunk.cells[c][r]);
+        buffer += CellToCsv(chunk.cells[c][r]);
       }
       buffer += '\n';
     }

@@ -17,4 +17,15 @@ std::string CellToJson(const std::optional<std::string>& cell, ValueKind kind) {
   }
 }
 
+std::string CellToCsv(const std::optional<std::string>& cell) {
+  if (!cell.has_value()) return "";
+  if (cell->find_first_of(",\"\r\n") == std::string::npos) return *cell;
+  std::string out = "\"";
+  for (char c : *cell) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
 }  // namespace loch

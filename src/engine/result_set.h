@@ -32,4 +32,8 @@ struct ResultChunk {
 // numbers as null, everything else as a JSON string.
 std::string CellToJson(const std::optional<std::string>& cell, ValueKind kind);
 
+// A cell as an RFC 4180 CSV field: NULL is empty, fields with commas, quotes or line breaks are
+// quoted.
+std::string CellToCsv(const std::optional<std::string>& cell);
+
 }  // namespace loch

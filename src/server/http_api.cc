@@ -20,16 +20,19 @@ void SendError(httplib::Response& response, const absl::Status& status) {
 
 void SendJson(httplib::Response& response, const json& body, int status = 200) {
   response.status = status;
-  response.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+  response.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace),
+                       "application/json");
 }
 
 // Who is asking, from `Authorization: Bearer <token>`. Unauthenticated if missing, PermissionDenied
 // if wrong.
-absl::StatusOr<Principal> Authenticate(const httplib::Request& request, const AdminCredentials& credentials) {
+absl::StatusOr<Principal> Authenticate(const httplib::Request& request,
+                                       const AdminCredentials& credentials) {
   const std::string header = request.get_header_value("Authorization");
   if (header.empty()) {
     return absl::UnauthenticatedError(
-        "missing credentials: send `Authorization: Bearer <token>` (the token is in <state>/admin-credentials.json)");
+        "missing credentials: send `Authorization: Bearer <token>` (the token is in "
+        "<state>/admin-credentials.json)");
   }
   if (!header.starts_with("Bearer ")) {
     return absl::UnauthenticatedError("the Authorization header must be `Bearer <token>`");
@@ -43,7 +46,8 @@ absl::StatusOr<Principal> Authenticate(const httplib::Request& request, const Ad
 absl::StatusOr<std::string> SqlFromBody(const httplib::Request& request, json* body_out = nullptr) {
   json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded() || !body.is_object()) {
-    return absl::InvalidArgumentError("the request body must be a JSON object like {\"sql\": \"SELECT ...\"}");
+    return absl::InvalidArgumentError(
+        "the request body must be a JSON object like {\"sql\": \"SELECT ...\"}");
   }
   if (!body.contains("sql") || !body["sql"].is_string() || body["sql"].get<std::string>().empty()) {
     return absl::InvalidArgumentError("the request body needs a non-empty string field \"sql\"");
@@ -69,14 +73,16 @@ json InfoJson(const QueryInfo& info) {
     out["elapsed_ms"] = (info.finished_micros - info.submitted_micros) / 1000.0;
   }
   if (!info.error.ok()) {
-    out["error"] = {{"code", absl::StatusCodeToString(info.error.code())}, {"message", ToStd(info.error.message())}};
+    out["error"] = {{"code", absl::StatusCodeToString(info.error.code())},
+                    {"message", ToStd(info.error.message())}};
   }
   return out;
 }
 
 json PageJson(const ResultPage& page) {
   json columns = json::array();
-  for (const ResultColumn& column : page.columns) columns.push_back({{"name", column.name}, {"type", column.type}});
+  for (const ResultColumn& column : page.columns)
+    columns.push_back({{"name", column.name}, {"type", column.type}});
   std::string rows = "[";
   for (size_t r = 0; r < page.rows.size(); ++r) {
     rows += r ? ",[" : "[";
@@ -92,54 +98,49 @@ json PageJson(const ResultPage& page) {
   return out;
 }
 
-std::string CsvField(const std::string& value) {
-  if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
-  std::string out = "\"";
-  for (char c : value) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 std::string PageCsv(const ResultPage& page) {
   std::string out;
-  for (size_t c = 0; c < page.columns.size(); ++c) out += (c ? "," : "") + CsvField(page.columns[c].name);
+  for (size_t c = 0; c < page.columns.size(); ++c)
+    out += (c ? "," : "") + CellToCsv(page.columns[c].name);
   out += "\n";
   for (const auto& row : page.rows) {
     for (size_t c = 0; c < row.size(); ++c) {
       if (c) out += ",";
-      if (row[c].has_value()) out += CsvField(*row[c]);
+      out += CellToCsv(row[c]);
     }
     out += "\n";
   }
   return out;
 }
 
-absl::StatusOr<size_t> SizeParam(const httplib::Request& request, const char* name, size_t fallback, size_t max) {
+absl::StatusOr<size_t> SizeParam(const httplib::Request& request, const char* name, size_t fallback,
+                                 size_t max) {
   if (!request.has_param(name)) return fallback;
   const std::string text = request.get_param_value(name);
   char* end = nullptr;
   const unsigned long long value = std::strtoull(text.c_str(), &end, 10);
   if (text.empty() || *end != '\0' || value > max) {
-    return absl::InvalidArgumentError(fmt::format("parameter {}={} must be a number from 0 to {}", name, text, max));
+    return absl::InvalidArgumentError(
+        fmt::format("parameter {}={} must be a number from 0 to {}", name, text, max));
   }
   return static_cast<size_t>(value);
 }
 
 }  // namespace
 
-void RegisterHttpApi(httplib::Server& server, QueryService& queries, const AdminCredentials& credentials,
-                     const HttpApiOptions& options) {
+void RegisterHttpApi(httplib::Server& server, QueryService& queries,
+                     const AdminCredentials& credentials, const HttpApiOptions& options) {
   // Wraps a handler: authentication, and every error as a JSON answer with the right status.
-  using Handler = std::function<absl::Status(const Principal&, const httplib::Request&, httplib::Response&)>;
+  using Handler =
+      std::function<absl::Status(const Principal&, const httplib::Request&, httplib::Response&)>;
   auto guarded = [&credentials, options](Handler handler) {
-    return [&credentials, options, handler](const httplib::Request& request, httplib::Response& response) {
+    return [&credentials, options, handler](const httplib::Request& request,
+                                            httplib::Response& response) {
       if (request.body.size() > options.max_body_bytes) {
         response.status = 413;
-        response.set_content(ErrorJson(absl::InvalidArgumentError(fmt::format(
-                                 "the request body is {} bytes; the limit is {}", request.body.size(),
-                                 options.max_body_bytes))),
+        response.set_content(ErrorJson(absl::InvalidArgumentError(
+                                 fmt::format("the request body is {} bytes; the limit is {}",
+                                             request.body.size(), options.max_body_bytes))),
                              "application/json");
         return;
       }
@@ -154,80 +155,90 @@ void RegisterHttpApi(httplib::Server& server, QueryService& queries, const Admin
     response.set_content("ok\n", "text/plain");
   });
 
-  server.Post("/api/v1/queries", guarded([&queries](const Principal& who, const httplib::Request& request,
-                                                    httplib::Response& response) -> absl::Status {
-    ASSIGN_OR_RETURN(std::string sql, SqlFromBody(request));
-    ASSIGN_OR_RETURN(std::string id, queries.Submit(who, std::move(sql)));
-    ASSIGN_OR_RETURN(QueryInfo info, queries.Describe(id));
-    SendJson(response, InfoJson(info), 201);
-    return absl::OkStatus();
-  }));
+  server.Post("/api/v1/queries",
+              guarded([&queries](const Principal& who, const httplib::Request& request,
+                                 httplib::Response& response) -> absl::Status {
+                ASSIGN_OR_RETURN(std::string sql, SqlFromBody(request));
+                ASSIGN_OR_RETURN(std::string id, queries.Submit(who, std::move(sql)));
+                ASSIGN_OR_RETURN(QueryInfo info, queries.Describe(id));
+                SendJson(response, InfoJson(info), 201);
+                return absl::OkStatus();
+              }));
 
-  server.Get("/api/v1/queries", guarded([&queries](const Principal&, const httplib::Request& request,
-                                                   httplib::Response& response) -> absl::Status {
-    ASSIGN_OR_RETURN(size_t limit, SizeParam(request, "limit", 100, 1000));
-    json list = json::array();
-    for (const QueryInfo& info : queries.List(limit)) list.push_back(InfoJson(info));
-    SendJson(response, {{"queries", list}});
-    return absl::OkStatus();
-  }));
-
-  server.Get(R"(/api/v1/queries/([^/]+))", guarded([&queries](const Principal&, const httplib::Request& request,
-                                                             httplib::Response& response) -> absl::Status {
-    ASSIGN_OR_RETURN(QueryInfo info, queries.Describe(request.matches[1]));
-    SendJson(response, InfoJson(info));
-    return absl::OkStatus();
-  }));
-
-  server.Get(R"(/api/v1/queries/([^/]+)/results)",
-             guarded([&queries, options](const Principal&, const httplib::Request& request,
-                                         httplib::Response& response) -> absl::Status {
-               ASSIGN_OR_RETURN(size_t offset, SizeParam(request, "offset", 0, SIZE_MAX / 2));
-               ASSIGN_OR_RETURN(size_t limit, SizeParam(request, "limit", 1000, options.max_page_rows));
-               const std::string format = request.has_param("format") ? request.get_param_value("format") : "json";
-               if (format != "json" && format != "csv") {
-                 return absl::InvalidArgumentError(fmt::format("format={} is not json or csv", format));
-               }
-               ASSIGN_OR_RETURN(ResultPage page, queries.Results(request.matches[1], offset, limit));
-               if (format == "csv") {
-                 response.set_content(PageCsv(page), "text/csv");
-               } else {
-                 SendJson(response, PageJson(page));
-               }
+  server.Get("/api/v1/queries",
+             guarded([&queries](const Principal&, const httplib::Request& request,
+                                httplib::Response& response) -> absl::Status {
+               ASSIGN_OR_RETURN(size_t limit, SizeParam(request, "limit", 100, 1000));
+               json list = json::array();
+               for (const QueryInfo& info : queries.List(limit)) list.push_back(InfoJson(info));
+               SendJson(response, {{"queries", list}});
                return absl::OkStatus();
              }));
 
-  server.Delete(R"(/api/v1/queries/([^/]+))", guarded([&queries](const Principal&, const httplib::Request& request,
-                                                                httplib::Response& response) -> absl::Status {
-    ASSIGN_OR_RETURN(QueryInfo info, queries.Cancel(request.matches[1]));
-    SendJson(response, InfoJson(info));
-    return absl::OkStatus();
-  }));
+  server.Get(R"(/api/v1/queries/([^/]+))",
+             guarded([&queries](const Principal&, const httplib::Request& request,
+                                httplib::Response& response) -> absl::Status {
+               ASSIGN_OR_RETURN(QueryInfo info, queries.Describe(request.matches[1]));
+               SendJson(response, InfoJson(info));
+               return absl::OkStatus();
+             }));
 
-  server.Post("/api/v1/query", guarded([&queries, options](const Principal& who, const httplib::Request& request,
-                                                          httplib::Response& response) -> absl::Status {
-    json body;
-    ASSIGN_OR_RETURN(std::string sql, SqlFromBody(request, &body));
-    const double timeout = body.value("timeout_seconds", 60.0);
-    if (!(timeout > 0 && timeout <= 3600)) {
-      return absl::InvalidArgumentError("timeout_seconds must be between 0 and 3600");
-    }
-    ASSIGN_OR_RETURN(std::string id, queries.Submit(who, std::move(sql)));
-    ASSIGN_OR_RETURN(QueryInfo info,
-                     queries.Wait(id, std::chrono::steady_clock::now() +
-                                          std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000))));
-    if (info.state == QueryState::kQueued || info.state == QueryState::kRunning) {
-      queries.Cancel(id).IgnoreError();
-      return absl::DeadlineExceededError(
-          fmt::format("query {} did not finish within {} s; use POST /api/v1/queries for long queries", id, timeout));
-    }
-    if (info.state != QueryState::kSucceeded) return info.error;
-    ASSIGN_OR_RETURN(ResultPage page, queries.Results(id, 0, options.max_page_rows));
-    json out = PageJson(page);
-    out["query"] = InfoJson(info);
-    SendJson(response, out);
-    return absl::OkStatus();
-  }));
+  server.Get(
+      R"(/api/v1/queries/([^/]+)/results)",
+      guarded([&queries, options](const Principal&, const httplib::Request& request,
+                                  httplib::Response& response) -> absl::Status {
+        ASSIGN_OR_RETURN(size_t offset, SizeParam(request, "offset", 0, SIZE_MAX / 2));
+        ASSIGN_OR_RETURN(size_t limit, SizeParam(request, "limit", 1000, options.max_page_rows));
+        const std::string format =
+            request.has_param("format") ? request.get_param_value("format") : "json";
+        if (format != "json" && format != "csv") {
+          return absl::InvalidArgumentError(fmt::format("format={} is not json or csv", format));
+        }
+        ASSIGN_OR_RETURN(ResultPage page, queries.Results(request.matches[1], offset, limit));
+        if (format == "csv") {
+          response.set_content(PageCsv(page), "text/csv");
+        } else {
+          SendJson(response, PageJson(page));
+        }
+        return absl::OkStatus();
+      }));
+
+  server.Delete(R"(/api/v1/queries/([^/]+))",
+                guarded([&queries](const Principal&, const httplib::Request& request,
+                                   httplib::Response& response) -> absl::Status {
+                  ASSIGN_OR_RETURN(QueryInfo info, queries.Cancel(request.matches[1]));
+                  SendJson(response, InfoJson(info));
+                  return absl::OkStatus();
+                }));
+
+  server.Post(
+      "/api/v1/query",
+      guarded([&queries, options](const Principal& who, const httplib::Request& request,
+                                  httplib::Response& response) -> absl::Status {
+        json body;
+        ASSIGN_OR_RETURN(std::string sql, SqlFromBody(request, &body));
+        const double timeout = body.value("timeout_seconds", 60.0);
+        if (!(timeout > 0 && timeout <= 3600)) {
+          return absl::InvalidArgumentError("timeout_seconds must be between 0 and 3600");
+        }
+        ASSIGN_OR_RETURN(std::string id, queries.Submit(who, std::move(sql)));
+        ASSIGN_OR_RETURN(
+            QueryInfo info,
+            queries.Wait(id, std::chrono::steady_clock::now() +
+                                 std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000))));
+        if (info.state == QueryState::kQueued || info.state == QueryState::kRunning) {
+          queries.Cancel(id).IgnoreError();
+          return absl::DeadlineExceededError(fmt::format(
+              "query {} did not finish within {} s; use POST /api/v1/queries for long queries", id,
+              timeout));
+        }
+        if (info.state != QueryState::kSucceeded) return info.error;
+        ASSIGN_OR_RETURN(ResultPage page, queries.Results(id, 0, options.max_page_rows));
+        json out = PageJson(page);
+        out["query"] = InfoJson(info);
+        SendJson(response, out);
+        return absl::OkStatus();
+      }));
 }
 
 }  // namespace loch

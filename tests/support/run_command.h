@@ -18,6 +18,9 @@ struct CommandOutcome {
 CommandOutcome RunCommand(const std::string& program, const std::vector<std::string>& args,
                           const std::string& env = "");
 
+// A TCP port on 127.0.0.1 that was free a moment ago (for servers started by tests).
+int FreeLoopbackPort();
+
 // Single-quotes `arg` for /bin/sh.
 std::string ShellQuote(const std::string& arg);
 

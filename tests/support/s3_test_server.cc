@@ -16,21 +16,10 @@
 #include "fmt/format.h"
 #include "httplib.h"
 #include "storage/s3_store.h"
+#include "tests/support/run_command.h"
 
 namespace loch::testing_support {
 namespace {
-
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 bool Accepts(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -94,13 +83,13 @@ absl::StatusOr<std::unique_ptr<S3TestServer>> S3TestServer::Start() {
   server->data_dir_ =
       (std::filesystem::temp_directory_path() / ("loch-s3rver-" + NewRandomId())).string();
   std::filesystem::create_directories(server->data_dir_);
-  const int s3_port = FreePort();
+  const int s3_port = FreeLoopbackPort();
   const std::string s3_log = server->data_dir_ + ".s3rver.log";
   server->s3rver_pid_ = Spawn({"node", s3rver, "-d", server->data_dir_, "-a", "127.0.0.1", "-p",
                                std::to_string(s3_port), "--silent"},
                               s3_log);
   RETURN_IF_ERROR(WaitForPort(s3_port, server->s3rver_pid_, "s3rver", s3_log));
-  const int proxy_port = FreePort();
+  const int proxy_port = FreeLoopbackPort();
   const std::string proxy_log = server->data_dir_ + ".proxy.log";
   server->proxy_pid_ =
       Spawn({"node", root + "/tests/support/s3_proxy.mjs", "--port", std::to_string(proxy_port),
