@@ -124,6 +124,12 @@ TEST_F(ServerTest, AsyncQueryAndPagedResults) {
   auto csv = client.Get(
       fmt::format("/api/v1/queries/{}/results?format=csv&limit=2", info["id"].get<std::string>()));
   EXPECT_EQ(csv->body, "n,label\n1,item 1\n2,item 2\n");
+  // The whole result is also in the lake's results zone.
+  ASSERT_TRUE(info.contains("result_key")) << info.dump();
+  std::ifstream result(*work_ / "lake" / info["result_key"].get<std::string>());
+  std::string csv_file((std::istreambuf_iterator<char>(result)), {});
+  EXPECT_TRUE(csv_file.starts_with("n,label\n1,item 1\n2,item 2\n"));
+  EXPECT_EQ(std::count(csv_file.begin(), csv_file.end(), '\n'), 2501);
   auto history = client.Get("/api/v1/queries?limit=5");
   EXPECT_THAT(history->body, HasSubstr(info["id"].get<std::string>()));
 }
@@ -137,6 +143,20 @@ TEST_F(ServerTest, SyncQuery) {
   json body = json::parse(result->body);
   EXPECT_EQ(body["rows"][0][0], 5000 * 5001 / 2);
   EXPECT_EQ(body["query"]["state"], "SUCCEEDED");
+}
+
+TEST_F(ServerTest, BadSqlIsFailedWhenSubmitted) {
+  auto client = Client();
+  const auto start = std::chrono::steady_clock::now();
+  auto submitted =
+      client.Post("/api/v1/queries", json{{"sql", "SELEC 1"}}.dump(), "application/json");
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(submitted->status, 201);
+  json info = json::parse(submitted->body);
+  EXPECT_EQ(info["state"], "FAILED");
+  EXPECT_THAT(info["error"]["message"].get<std::string>(), HasSubstr("syntax error"));
+  EXPECT_LT(ms, 1000);  // generous for a loaded CI machine; the benchmark measures the real figure
 }
 
 TEST_F(ServerTest, FailuresCarryTheEngineMessageWithPosition) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 
 #include "cli/lake_session.h"
@@ -50,8 +51,10 @@ absl::Status RunInit(const CommonOptions& common, const InitOptions& options, st
                        location, S3Settings{options.endpoint, options.region, options.addressing}));
   RETURN_IF_ERROR(EnsureAdminCredentials(location.state_dir).status());
   if (created) {
-    out << fmt::format("Initialized an empty lake at {}\n  catalog: {}\n  admin credentials: {}/admin-credentials.json\n",
-                       location.root, location.CatalogPath(), location.state_dir);
+    out << fmt::format(
+        "Initialized an empty lake at {}\n  catalog: {}\n  admin credentials: "
+        "{}/admin-credentials.json\n",
+        location.root, location.CatalogPath(), location.state_dir);
     if (location.remote()) {
       out << fmt::format("  state:   {} (pass --state {} to later commands, or set LOCH_STATE)\n",
                          location.state_dir, location.state_dir);
@@ -227,19 +230,27 @@ absl::Status RunDescribe(const CommonOptions& common, const DescribeOptions& opt
   return absl::OkStatus();
 }
 
-absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& options, std::ostream& out) {
+absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& options,
+                      std::ostream& out) {
   ASSIGN_OR_RETURN(auto lake, OpenLake(common));
   ASSIGN_OR_RETURN(LakeEngine * engine, lake->engine());
-  ASSIGN_OR_RETURN(AdminCredentials credentials, EnsureAdminCredentials(lake->location().state_dir));
+  ASSIGN_OR_RETURN(AdminCredentials credentials,
+                   EnsureAdminCredentials(lake->location().state_dir));
   ServeOptions serve;
   serve.http_address = options.http;
   serve.max_running_queries = options.max_running_queries;
-  return Serve(*engine, credentials, serve, [&](const std::string& url) {
+  const std::string temp_dir = lake->location().state_dir + "/tmp";
+  std::error_code ignored;
+  std::filesystem::create_directories(temp_dir, ignored);
+  return Serve(*engine, lake->store(), temp_dir, credentials, serve, [&](const std::string& url) {
     out << fmt::format("loch is serving the lake {} on {}\n", lake->location().root, url);
-    out << fmt::format("  token: see {}/admin-credentials.json (send `Authorization: Bearer <token>`)\n",
-                       lake->location().state_dir);
-    out << fmt::format("  try:   curl -s -H \"Authorization: Bearer $TOKEN\" -d '{{\"sql\": \"SELECT 42\"}}' {}/api/v1/query\n",
-                       url);
+    out << fmt::format(
+        "  token: see {}/admin-credentials.json (send `Authorization: Bearer <token>`)\n",
+        lake->location().state_dir);
+    out << fmt::format(
+        "  try:   curl -s -H \"Authorization: Bearer $TOKEN\" -d '{{\"sql\": \"SELECT 42\"}}' "
+        "{}/api/v1/query\n",
+        url);
     out.flush();
   });
 }

@@ -42,14 +42,16 @@ absl::StatusOr<AdminCredentials> EnsureAdminCredentials(const std::string& state
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (errno == EEXIST) return LoadAdminCredentials(state_dir);
-    return absl::PermissionDeniedError(fmt::format("cannot create \"{}\": {}", path, std::strerror(errno)));
+    return absl::PermissionDeniedError(
+        fmt::format("cannot create \"{}\": {}", path, std::strerror(errno)));
   }
   const std::string text = nlohmann::json{{"access_key_id", fresh.access_key_id},
                                           {"secret_access_key", fresh.secret_access_key},
                                           {"token", fresh.token}}
                                .dump(2) +
                            "\n";
-  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                       ::fsync(fd) == 0;
   ::close(fd);
   if (!written) return absl::InternalError(fmt::format("cannot write \"{}\"", path));
   return fresh;

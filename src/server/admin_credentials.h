@@ -15,7 +15,8 @@ struct AdminCredentials {
   std::string token;
 };
 
-// Creates the credentials file in `state_dir` (mode 0600) if it does not exist; returns what it holds.
+// Creates the credentials file in `state_dir` (mode 0600) if it does not exist; returns what it
+// holds.
 absl::StatusOr<AdminCredentials> EnsureAdminCredentials(const std::string& state_dir);
 
 // Reads the credentials file. NotFound (naming `loch init`) if missing; DataLoss if unreadable.

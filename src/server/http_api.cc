@@ -72,6 +72,7 @@ json InfoJson(const QueryInfo& info) {
     out["finished_at"] = FormatIsoMicros(info.finished_micros);
     out["elapsed_ms"] = (info.finished_micros - info.submitted_micros) / 1000.0;
   }
+  if (!info.result_key.empty()) out["result_key"] = info.result_key;
   if (!info.error.ok()) {
     out["error"] = {{"code", absl::StatusCodeToString(info.error.code())},
                     {"message", ToStd(info.error.message())}};

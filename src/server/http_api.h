@@ -2,12 +2,12 @@
 // loch's HTTP API (native REST, JSON). Every /api/ route needs `Authorization: Bearer <token>`.
 //
 //   GET    /health                          "ok" (no authentication)
-//   POST   /api/v1/queries                  {"sql": "..."} -> {"id", "state"}          (asynchronous)
-//   GET    /api/v1/queries                  recent queries, newest first (?limit=N)
-//   GET    /api/v1/queries/{id}             state, timings, rows, error
-//   GET    /api/v1/queries/{id}/results     ?format=json|csv&offset=N&limit=N
-//   DELETE /api/v1/queries/{id}             cancel
-//   POST   /api/v1/query                    {"sql": "...", "timeout_seconds": 60} -> the result (synchronous)
+//   POST   /api/v1/queries                  {"sql": "..."} -> {"id", "state"} (asynchronous) GET
+//   /api/v1/queries                  recent queries, newest first (?limit=N) GET
+//   /api/v1/queries/{id}             state, timings, rows, error GET /api/v1/queries/{id}/results
+//   ?format=json|csv&offset=N&limit=N DELETE /api/v1/queries/{id}             cancel POST
+//   /api/v1/query                    {"sql": "...", "timeout_seconds": 60} -> the result
+//   (synchronous)
 
 #include <string>
 
@@ -26,7 +26,7 @@ struct HttpApiOptions {
 };
 
 // Registers the routes on `server`. `queries` and `credentials` must outlive it.
-void RegisterHttpApi(httplib::Server& server, QueryService& queries, const AdminCredentials& credentials,
-                     const HttpApiOptions& options = {});
+void RegisterHttpApi(httplib::Server& server, QueryService& queries,
+                     const AdminCredentials& credentials, const HttpApiOptions& options = {});
 
 }  // namespace loch

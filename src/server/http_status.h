@@ -8,8 +8,8 @@
 namespace loch {
 
 // 400 InvalidArgument/FailedPrecondition/OutOfRange, 401 Unauthenticated, 403 PermissionDenied,
-// 404 NotFound, 409 AlreadyExists/Aborted, 413/429/503 ResourceExhausted/Unavailable, 499 Cancelled,
-// 504 DeadlineExceeded, 500 otherwise.
+// 404 NotFound, 409 AlreadyExists/Aborted, 413/429/503 ResourceExhausted/Unavailable, 499
+// Cancelled, 504 DeadlineExceeded, 500 otherwise.
 int HttpStatusFor(absl::StatusCode code);
 
 // {"error": {"code": "NOT_FOUND", "message": "..."}}

@@ -1,27 +1,36 @@
 #include "server/query_service.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "common/clock.h"
 #include "common/ids.h"
+#include "common/logging.h"
+#include "common/strings.h"
 #include "fmt/format.h"
 
 namespace loch {
 
 const char* QueryStateName(QueryState state) {
   switch (state) {
-    case QueryState::kQueued: return "QUEUED";
-    case QueryState::kRunning: return "RUNNING";
-    case QueryState::kSucceeded: return "SUCCEEDED";
-    case QueryState::kFailed: return "FAILED";
-    case QueryState::kCancelled: return "CANCELLED";
+    case QueryState::kQueued:
+      return "QUEUED";
+    case QueryState::kRunning:
+      return "RUNNING";
+    case QueryState::kSucceeded:
+      return "SUCCEEDED";
+    case QueryState::kFailed:
+      return "FAILED";
+    case QueryState::kCancelled:
+      return "CANCELLED";
   }
   return "UNKNOWN";
 }
 
-QueryService::QueryService(LakeEngine& engine, QueryServiceOptions options)
-    : engine_(engine), options_(options) {
-  for (int i = 0; i < std::max(1, options_.max_running); ++i) workers_.emplace_back([this] { Work(); });
+QueryService::QueryService(LakeEngine& engine, ObjectStore* results, QueryServiceOptions options)
+    : engine_(engine), results_(results), options_(options) {
+  for (int i = 0; i < std::max(1, options_.max_running); ++i)
+    workers_.emplace_back([this] { Work(); });
 }
 
 QueryService::~QueryService() {
@@ -37,20 +46,34 @@ QueryService::~QueryService() {
 }
 
 absl::StatusOr<std::string> QueryService::Submit(const Principal& who, std::string sql) {
+  {
+    std::lock_guard lock(mu_);
+    if (queue_.size() >= options_.max_queued) {
+      return absl::ResourceExhaustedError(fmt::format(
+          "{} queries are already waiting; retry when some have finished", queue_.size()));
+    }
+  }
   auto query = std::make_shared<Query>();
   query->info.id = NewTimeOrderedId();
   query->info.sql = std::move(sql);
   query->info.principal = who.name;
   query->info.submitted_micros = NowMicros();
   query->who = who;
+  QueryOptions options;
+  options.timeout = options_.timeout;
+  auto prepared = engine_.Query(who, query->info.sql, options);  // parse and bind; nothing runs yet
   std::lock_guard lock(mu_);
-  if (queue_.size() >= options_.max_queued) {
-    return absl::ResourceExhaustedError(
-        fmt::format("{} queries are already waiting; retry when some have finished", queue_.size()));
-  }
   queries_[query->info.id] = query;
   order_.push_back(query->info.id);
-  queue_.push_back(query->info.id);
+  if (prepared.ok()) {
+    query->owned_cursor = std::move(*prepared);
+    query->cursor = query->owned_cursor.get();
+    queue_.push_back(query->info.id);
+  } else {
+    query->info.state = QueryState::kFailed;
+    query->info.error = prepared.status();
+    query->info.finished_micros = NowMicros();
+  }
   while (order_.size() > options_.history) {
     auto oldest = queries_.find(order_.front());
     if (oldest != queries_.end() && oldest->second->info.state != QueryState::kQueued &&
@@ -83,24 +106,40 @@ void QueryService::Work() {
 }
 
 void QueryService::Run(const std::shared_ptr<Query>& query) {
-  QueryOptions options;
-  options.timeout = options_.timeout;
-  auto cursor = engine_.Query(query->who, query->info.sql, options);
-  if (!cursor.ok()) return Finish(*query, QueryState::kFailed, cursor.status());
+  QueryCursor& cursor = *query->owned_cursor;
   {
     std::lock_guard lock(mu_);
-    query->columns = (*cursor)->columns();
-    query->cursor = cursor->get();
-    if (query->cancel_requested || stopping_) (*cursor)->Cancel();
+    query->columns = cursor.columns();
+    if (query->cancel_requested || stopping_) cursor.Cancel();
+  }
+  // The whole result is spooled to a CSV file for the results zone; the first rows stay in memory.
+  const std::string spool = fmt::format("{}/loch-result-{}.csv", options_.temp_dir, query->info.id);
+  std::unique_ptr<FILE, int (*)(FILE*)> out(
+      results_ != nullptr ? std::fopen(spool.c_str(), "wb") : nullptr,
+      [](FILE* f) { return f != nullptr ? std::fclose(f) : 0; });
+  if (out) {
+    std::string header;
+    for (size_t c = 0; c < query->columns.size(); ++c)
+      header += (c ? "," : "") + CellToCsv(query->columns[c].name);
+    std::fputs((header + "\n").c_str(), out.get());
   }
   absl::Status status;
   while (true) {
-    auto chunk = (*cursor)->Next();
+    auto chunk = cursor.Next();
     if (!chunk.ok()) {
       status = chunk.status();
       break;
     }
     if (!chunk->has_value()) break;
+    if (out) {
+      std::string lines;
+      for (size_t r = 0; r < (*chunk)->row_count; ++r) {
+        for (size_t c = 0; c < (*chunk)->cells.size(); ++c)
+          lines += (c ? "," : "") + CellToCsv((*chunk)->cells[c][r]);
+        lines += "\n";
+      }
+      std::fwrite(lines.data(), 1, lines.size(), out.get());
+    }
     std::lock_guard lock(mu_);
     for (size_t r = 0; r < (*chunk)->row_count; ++r) {
       ++query->info.row_count;
@@ -113,12 +152,33 @@ void QueryService::Run(const std::shared_ptr<Query>& query) {
       query->rows.push_back(std::move(row));
     }
   }
+  const bool spooled = out != nullptr && std::fflush(out.get()) == 0;
+  out.reset();
   {
     std::lock_guard lock(mu_);
     query->cursor = nullptr;
   }
+  if (status.ok() && spooled) {
+    auto key = PublishResult(*query, spool);
+    if (key.ok()) {
+      std::lock_guard lock(mu_);
+      query->info.result_key = *key;
+    } else {
+      spdlog::warn("query {}: its results could not be written to the lake: {}", query->info.id,
+                   ToStd(key.status().message()));
+    }
+  }
+  std::remove(spool.c_str());
+  query->owned_cursor.reset();  // releases the DuckDB connection before the state changes
   if (status.ok()) return Finish(*query, QueryState::kSucceeded, status);
   Finish(*query, absl::IsCancelled(status) ? QueryState::kCancelled : QueryState::kFailed, status);
+}
+
+absl::StatusOr<std::string> QueryService::PublishResult(const Query& query,
+                                                        const std::string& spool_path) {
+  const std::string key = fmt::format("results/{}/{}.csv", options_.workgroup, query.info.id);
+  RETURN_IF_ERROR(results_->PutFile(key, spool_path));
+  return key;
 }
 
 void QueryService::Finish(Query& query, QueryState state, absl::Status error) {
@@ -138,7 +198,8 @@ absl::StatusOr<QueryInfo> QueryService::Describe(const std::string& id) {
   return it->second->info;
 }
 
-absl::StatusOr<QueryInfo> QueryService::Wait(const std::string& id, std::chrono::steady_clock::time_point deadline) {
+absl::StatusOr<QueryInfo> QueryService::Wait(const std::string& id,
+                                             std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(mu_);
   auto it = queries_.find(id);
   if (it == queries_.end()) return absl::NotFoundError(fmt::format("no query with id \"{}\"", id));
@@ -149,14 +210,16 @@ absl::StatusOr<QueryInfo> QueryService::Wait(const std::string& id, std::chrono:
   return query->info;
 }
 
-absl::StatusOr<ResultPage> QueryService::Results(const std::string& id, size_t offset, size_t limit) {
+absl::StatusOr<ResultPage> QueryService::Results(const std::string& id, size_t offset,
+                                                 size_t limit) {
   std::lock_guard lock(mu_);
   auto it = queries_.find(id);
   if (it == queries_.end()) return absl::NotFoundError(fmt::format("no query with id \"{}\"", id));
   const Query& query = *it->second;
   if (query.info.state != QueryState::kSucceeded) {
     return absl::FailedPreconditionError(
-        fmt::format("query {} is {}: results exist only for SUCCEEDED queries", id, QueryStateName(query.info.state)));
+        fmt::format("query {} is {}: results exist only for SUCCEEDED queries", id,
+                    QueryStateName(query.info.state)));
   }
   ResultPage page;
   page.columns = query.columns;
@@ -170,9 +233,12 @@ absl::StatusOr<QueryInfo> QueryService::Cancel(const std::string& id) {
   {
     std::lock_guard lock(mu_);
     auto it = queries_.find(id);
-    if (it == queries_.end()) return absl::NotFoundError(fmt::format("no query with id \"{}\"", id));
+    if (it == queries_.end())
+      return absl::NotFoundError(fmt::format("no query with id \"{}\"", id));
     Query& query = *it->second;
     if (query.info.state == QueryState::kQueued) {
+      query.cursor = nullptr;
+      query.owned_cursor.reset();
       query.info.state = QueryState::kCancelled;
       query.info.error = absl::CancelledError("the query was cancelled before it started");
       query.info.finished_micros = NowMicros();

@@ -1,11 +1,14 @@
 #pragma once
 // QueryService: runs queries off the request path, tracks their state, and keeps their results.
 //
-// Queries wait in a FIFO queue (bounded: Submit fails with ResourceExhausted when it is full) and run
-// on `max_running` worker threads. Each query has a state (QUEUED -> RUNNING -> SUCCEEDED | FAILED |
-// CANCELLED), timings, the principal who asked, and up to `max_rows_kept` result rows (a result cut
-// there is marked truncated). The newest `history` queries are remembered.
-// Thread-safe.
+// Submit parses and binds the query at once (no execution), so a syntax, binding or permission
+// error is FAILED by the time Submit returns. A successful query's full result is also written as
+// CSV to the lake's results zone (`results/<workgroup>/<id>.csv`) when a store is given.
+//
+// Queries wait in a FIFO queue (bounded: Submit fails with ResourceExhausted when it is full) and
+// run on `max_running` worker threads. Each query has a state (QUEUED -> RUNNING -> SUCCEEDED |
+// FAILED | CANCELLED), timings, the principal who asked, and up to `max_rows_kept` result rows (a
+// result cut there is marked truncated). The newest `history` queries are remembered. Thread-safe.
 
 #include <chrono>
 #include <condition_variable>
@@ -33,6 +36,8 @@ struct QueryServiceOptions {
   size_t max_rows_kept = 100000;
   size_t history = 1000;
   std::chrono::milliseconds timeout{300000};  // per query; 0: none
+  std::string workgroup = "primary";          // results land in results/<workgroup>/
+  std::string temp_dir = "/tmp";              // results are spooled here before upload
 };
 
 struct QueryInfo {
@@ -45,7 +50,8 @@ struct QueryInfo {
   int64_t finished_micros = 0;
   int64_t row_count = 0;
   bool truncated = false;
-  absl::Status error;  // for FAILED and CANCELLED
+  absl::Status error;      // for FAILED and CANCELLED
+  std::string result_key;  // the CSV in the lake's results zone, once written
 };
 
 struct ResultPage {
@@ -56,15 +62,18 @@ struct ResultPage {
 
 class QueryService {
  public:
-  QueryService(LakeEngine& engine, QueryServiceOptions options);
+  // `results` (may be null: results are then kept in memory only) must outlive the service.
+  QueryService(LakeEngine& engine, ObjectStore* results, QueryServiceOptions options);
   ~QueryService();  // cancels running queries and joins the workers
 
-  // Queues `sql` for `who`; returns the query's id. ResourceExhausted if the queue is full.
+  // Checks and queues `sql` for `who`; returns the query's id (FAILED already if the SQL is wrong).
+  // ResourceExhausted if the queue is full.
   absl::StatusOr<std::string> Submit(const Principal& who, std::string sql);
   // The query's current state. NotFound for an unknown (or forgotten) id.
   absl::StatusOr<QueryInfo> Describe(const std::string& id);
   // Blocks until the query finished or `deadline` passed; returns its state then.
-  absl::StatusOr<QueryInfo> Wait(const std::string& id, std::chrono::steady_clock::time_point deadline);
+  absl::StatusOr<QueryInfo> Wait(const std::string& id,
+                                 std::chrono::steady_clock::time_point deadline);
   // Rows [offset, offset + limit) of a SUCCEEDED query. FailedPrecondition if it has not succeeded.
   absl::StatusOr<ResultPage> Results(const std::string& id, size_t offset, size_t limit);
   // Cancels a queued or running query; a finished query is left as it is. NotFound for unknown ids.
@@ -78,20 +87,25 @@ class QueryService {
     Principal who;
     std::vector<ResultColumn> columns;
     std::vector<std::vector<std::optional<std::string>>> rows;
-    QueryCursor* cursor = nullptr;  // while running, for Cancel
+    std::unique_ptr<QueryCursor> owned_cursor;  // prepared at Submit
+    QueryCursor* cursor = nullptr;              // while queued or running, for Cancel
     bool cancel_requested = false;
   };
   void Work();
   void Run(const std::shared_ptr<Query>& query);
   void Finish(Query& query, QueryState state, absl::Status error);
 
+  // Writes the query's result as CSV to the results zone; returns the key.
+  absl::StatusOr<std::string> PublishResult(const Query& query, const std::string& spool_path);
+
   LakeEngine& engine_;
+  ObjectStore* results_;
   QueryServiceOptions options_;
   std::mutex mu_;
   std::condition_variable changed_;
   std::map<std::string, std::shared_ptr<Query>> queries_;
-  std::deque<std::string> order_;   // ids, oldest first (history)
-  std::deque<std::string> queue_;   // ids waiting to run, FIFO
+  std::deque<std::string> order_;  // ids, oldest first (history)
+  std::deque<std::string> queue_;  // ids waiting to run, FIFO
   bool stopping_ = false;
   std::vector<std::thread> workers_;
 };

@@ -22,21 +22,25 @@ void StopOnSignal(int) {
 
 }  // namespace
 
-absl::Status Serve(LakeEngine& engine, const AdminCredentials& credentials, const ServeOptions& options,
+absl::Status Serve(LakeEngine& engine, ObjectStore& store, const std::string& temp_dir,
+                   const AdminCredentials& credentials, const ServeOptions& options,
                    const std::function<void(const std::string&)>& ready) {
   const size_t colon = options.http_address.rfind(':');
   if (colon == std::string::npos) {
-    return absl::InvalidArgumentError(fmt::format("--http {} must be HOST:PORT", options.http_address));
+    return absl::InvalidArgumentError(
+        fmt::format("--http {} must be HOST:PORT", options.http_address));
   }
   const std::string host = options.http_address.substr(0, colon);
   const int port = std::atoi(options.http_address.c_str() + colon + 1);
   if (port <= 0 || port > 65535) {
-    return absl::InvalidArgumentError(fmt::format("--http {}: the port must be 1-65535", options.http_address));
+    return absl::InvalidArgumentError(
+        fmt::format("--http {}: the port must be 1-65535", options.http_address));
   }
 
   QueryServiceOptions query_options;
   query_options.max_running = options.max_running_queries;
-  QueryService queries(engine, query_options);
+  query_options.temp_dir = temp_dir;
+  QueryService queries(engine, &store, query_options);
   httplib::Server server;
   server.set_tcp_nodelay(true);  // without it, keep-alive requests wait ~40 ms each (field notes)
   server.set_payload_max_length(64 << 20);
@@ -44,10 +48,12 @@ absl::Status Serve(LakeEngine& engine, const AdminCredentials& credentials, cons
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   RegisterHttpApi(server, queries, credentials);
   server.set_logger([](const httplib::Request& request, const httplib::Response& response) {
-    if (response.status >= 400) spdlog::info("{} {} -> {}", request.method, request.path, response.status);
+    if (response.status >= 400)
+      spdlog::info("{} {} -> {}", request.method, request.path, response.status);
   });
   if (!server.bind_to_port(host, port)) {
-    return absl::UnavailableError(fmt::format("cannot listen on {}: is the port in use?", options.http_address));
+    return absl::UnavailableError(
+        fmt::format("cannot listen on {}: is the port in use?", options.http_address));
   }
   running_server = &server;
   struct sigaction action {};

@@ -8,6 +8,7 @@
 #include "common/status.h"
 #include "engine/lake_engine.h"
 #include "server/admin_credentials.h"
+#include "storage/object_store.h"
 
 namespace loch {
 
@@ -17,9 +18,11 @@ struct ServeOptions {
   int max_running_queries = 2;
 };
 
-// Serves until a termination signal; returns the reason it could not start, or OK after a clean stop.
-// `ready(url)` is called once the port is bound.
-absl::Status Serve(LakeEngine& engine, const AdminCredentials& credentials, const ServeOptions& options,
+// Serves until a termination signal; returns the reason it could not start, or OK after a clean
+// stop. `ready(url)` is called once the port is bound. Query results are also written to `store`'s
+// results zone; spooled in `temp_dir` first.
+absl::Status Serve(LakeEngine& engine, ObjectStore& store, const std::string& temp_dir,
+                   const AdminCredentials& credentials, const ServeOptions& options,
                    const std::function<void(const std::string&)>& ready);
 
 }  // namespace loch
