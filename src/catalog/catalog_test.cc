@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <thread>
@@ -256,6 +257,30 @@ TEST_F(CatalogTest, SubscribersHearEveryCommit) {
   EXPECT_EQ(events[1].kind, CommitEvent::Kind::kSnapshotAdded);
   EXPECT_EQ(events[1].operation, "append");
   EXPECT_EQ(events[1].table.table, "orders");
+}
+
+TEST_F(CatalogTest, CatalogsOfTheFirstFormatAreUpgraded) {
+  CommitResult created = Create();
+  ASSERT_TRUE(Append(*catalog_, created.snapshot_id, {File("old", 3)}).ok());
+  catalog_.reset();
+  // Turn the file back into format 1: no etag column, no version row.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(
+          db,
+          "DROP INDEX data_files_live_key; ALTER TABLE data_files DROP COLUMN etag; "
+          "CREATE UNIQUE INDEX data_files_live_key ON data_files(key) WHERE end_snapshot IS NULL; "
+          "DELETE FROM catalog_meta",
+          nullptr, nullptr, nullptr),
+      SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  auto upgraded = Open();
+  auto read = upgraded->ReadTable(admin_, {"shop", "orders"}, std::nullopt);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->files[0].row_count, 3);
+  EXPECT_EQ(read->files[0].etag, "");
 }
 
 TEST_F(CatalogTest, StatePersistsAcrossReopen) {

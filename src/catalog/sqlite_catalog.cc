@@ -20,9 +20,11 @@ namespace {
 
 using sqlite::Statement;
 
+// Written to catalog_meta; Migrate() upgrades older catalogs.
+constexpr const char* kFormatVersion = "2";
+
 constexpr std::string_view kSchemaDdl = R"sql(
 CREATE TABLE IF NOT EXISTS catalog_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT OR IGNORE INTO catalog_meta VALUES ('format_version', '1');
 CREATE TABLE IF NOT EXISTS databases(
   database_id INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE,
@@ -153,7 +155,25 @@ class SqliteCatalog final : public Catalog {
     Transaction txn(db_, /*write=*/true);
     RETURN_IF_ERROR(txn.status());
     RETURN_IF_ERROR(sqlite::Exec(db_, kSchemaDdl));
+    RETURN_IF_ERROR(Migrate());
     return txn.Commit();
+  }
+
+  // Brings a catalog written by an earlier loch up to the current format. Caller holds a write
+  // transaction. Format 2 added data_files.etag.
+  absl::Status Migrate() {
+    Statement version(db_, "SELECT value FROM catalog_meta WHERE key = 'format_version'");
+    if (version.Step() && version.Text(0) == kFormatVersion) return absl::OkStatus();
+    RETURN_IF_ERROR(version.status());
+    Statement columns(db_,
+                      "SELECT count(*) FROM pragma_table_info('data_files') WHERE name = 'etag'");
+    if (!columns.Step()) return columns.status();
+    if (columns.Int(0) == 0) {
+      RETURN_IF_ERROR(
+          sqlite::Exec(db_, "ALTER TABLE data_files ADD COLUMN etag TEXT NOT NULL DEFAULT ''"));
+    }
+    Statement update(db_, "INSERT OR REPLACE INTO catalog_meta VALUES ('format_version', ?)");
+    return update.Bind(1, kFormatVersion).Run();
   }
 
   absl::StatusOr<std::vector<std::string>> ListDatabases(const Principal&) override {
