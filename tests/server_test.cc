@@ -192,6 +192,17 @@ TEST_F(ServerTest, CancelStopsARunningQuery) {
   EXPECT_EQ(info["state"], "CANCELLED") << info.dump();
 }
 
+TEST_F(ServerTest, TheAwsSdkAthenaClientWorksUnmodified) {
+  std::ifstream credentials(*work_ / "lake" / ".loch" / "admin-credentials.json");
+  json keys = json::parse(credentials);
+  auto outcome = testing_support::RunCommand(
+      "node", {std::string(LOCH_SOURCE_DIR) + "/tests/support/athena_sdk_check.mjs",
+               fmt::format("http://127.0.0.1:{}", port_), keys["access_key_id"].get<std::string>(),
+               keys["secret_access_key"].get<std::string>()});
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.out << outcome.err;
+  EXPECT_THAT(outcome.out, HasSubstr("athena interop ok"));
+}
+
 TEST_F(ServerTest, AuthenticationIsRequired) {
   auto anonymous = Client(false);
   auto missing = anonymous.Post("/api/v1/queries", R"({"sql": "SELECT 1"})", "application/json");

@@ -8,6 +8,7 @@
 
 #include "common/logging.h"
 #include "fmt/format.h"
+#include "server/athena_api.h"
 #include "server/http_api.h"
 #include "server/query_service.h"
 
@@ -47,6 +48,7 @@ absl::Status Serve(LakeEngine& engine, ObjectStore& store, const std::string& te
   const int threads = std::max(1, options.http_threads);
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   RegisterHttpApi(server, queries, credentials);
+  RegisterAthenaApi(server, queries, credentials);
   server.set_logger([](const httplib::Request& request, const httplib::Response& response) {
     if (response.status >= 400)
       spdlog::info("{} {} -> {}", request.method, request.path, response.status);

@@ -1,0 +1,244 @@
+#include "server/athena_api.h"
+
+#include <httplib.h>
+
+#include <ctime>
+
+#include "common/strings.h"
+#include "fmt/format.h"
+#include "nlohmann/json.hpp"
+#include "server/sigv4.h"
+
+namespace loch {
+namespace {
+
+using nlohmann::json;
+
+struct AthenaError {
+  int status;
+  std::string type;
+  std::string message;
+};
+
+AthenaError FromStatus(const absl::Status& status) {
+  const std::string message(ToStd(status.message()));
+  switch (status.code()) {
+    case absl::StatusCode::kUnauthenticated:
+      return {403, "MissingAuthenticationTokenException", message};
+    case absl::StatusCode::kPermissionDenied:
+      return {403, "AccessDeniedException", message};
+    case absl::StatusCode::kNotFound:
+      return {400, "InvalidRequestException", message};
+    case absl::StatusCode::kResourceExhausted:
+      return {400, "TooManyRequestsException", message};
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+      return {500, "InternalServerException", message};
+    default:
+      return {400, "InvalidRequestException", message};
+  }
+}
+
+void Send(httplib::Response& response, int status, const json& body) {
+  response.status = status;
+  response.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace),
+                       "application/x-amz-json-1.1");
+}
+
+void SendError(httplib::Response& response, const AthenaError& error) {
+  Send(response, error.status,
+       {{"__type", error.type}, {"Message", error.message}, {"message", error.message}});
+}
+
+double EpochSeconds(int64_t micros) { return static_cast<double>(micros) / 1e6; }
+
+absl::StatusOr<std::string> RequiredString(const json& body, const char* field) {
+  if (!body.contains(field) || !body[field].is_string() || body[field].get<std::string>().empty()) {
+    return absl::InvalidArgumentError(
+        fmt::format("{} is required and must be a non-empty string", field));
+  }
+  return body[field].get<std::string>();
+}
+
+json ExecutionJson(const QueryInfo& info) {
+  static const std::map<QueryState, const char*> kStates = {{QueryState::kQueued, "QUEUED"},
+                                                            {QueryState::kRunning, "RUNNING"},
+                                                            {QueryState::kSucceeded, "SUCCEEDED"},
+                                                            {QueryState::kFailed, "FAILED"},
+                                                            {QueryState::kCancelled, "CANCELLED"}};
+  json status = {{"State", kStates.at(info.state)},
+                 {"SubmissionDateTime", EpochSeconds(info.submitted_micros)}};
+  if (info.finished_micros > 0) status["CompletionDateTime"] = EpochSeconds(info.finished_micros);
+  if (!info.error.ok()) status["StateChangeReason"] = std::string(ToStd(info.error.message()));
+  json statistics = json::object();
+  if (info.finished_micros > 0) {
+    const int64_t total_ms = (info.finished_micros - info.submitted_micros) / 1000;
+    const int64_t engine_ms =
+        info.started_micros > 0 ? (info.finished_micros - info.started_micros) / 1000 : 0;
+    statistics = {{"EngineExecutionTimeInMillis", engine_ms},
+                  {"TotalExecutionTimeInMillis", total_ms},
+                  {"QueryQueueTimeInMillis", total_ms - engine_ms},
+                  {"DataScannedInBytes", 0}};
+  }
+  json execution = {{"QueryExecutionId", info.id}, {"Query", info.sql},
+                    {"StatementType", "DML"},      {"Status", status},
+                    {"Statistics", statistics},    {"WorkGroup", "primary"}};
+  if (!info.result_key.empty())
+    execution["ResultConfiguration"] = {{"OutputLocation", info.result_key}};
+  return execution;
+}
+
+// NextToken for GetQueryResults: the next row offset, opaque to clients.
+std::string OffsetToken(size_t offset) { return fmt::format("offset-{}", offset); }
+absl::StatusOr<size_t> TokenOffset(const std::string& token) {
+  if (!token.starts_with("offset-"))
+    return absl::InvalidArgumentError("NextToken is not one this server issued");
+  return static_cast<size_t>(std::strtoull(token.c_str() + 7, nullptr, 10));
+}
+
+absl::Status Handle(const std::string& action, const json& body, QueryService& queries,
+                    const Principal& who, httplib::Response& response) {
+  if (action == "StartQueryExecution") {
+    ASSIGN_OR_RETURN(std::string sql, RequiredString(body, "QueryString"));
+    ASSIGN_OR_RETURN(std::string id, queries.Submit(who, sql));
+    Send(response, 200, {{"QueryExecutionId", id}});
+  } else if (action == "GetQueryExecution") {
+    ASSIGN_OR_RETURN(std::string id, RequiredString(body, "QueryExecutionId"));
+    ASSIGN_OR_RETURN(QueryInfo info, queries.Describe(id));
+    Send(response, 200, {{"QueryExecution", ExecutionJson(info)}});
+  } else if (action == "GetQueryResults") {
+    ASSIGN_OR_RETURN(std::string id, RequiredString(body, "QueryExecutionId"));
+    const int64_t max_results = body.value("MaxResults", int64_t{1000});
+    if (max_results < 1 || max_results > 1000)
+      return absl::InvalidArgumentError("MaxResults must be 1 to 1000");
+    size_t offset = 0;
+    if (body.contains("NextToken") && body["NextToken"].is_string()) {
+      ASSIGN_OR_RETURN(offset, TokenOffset(body["NextToken"].get<std::string>()));
+    }
+    // Row 0 is the header row, as in Athena; data row i is at position i + 1.
+    const bool with_header = offset == 0;
+    const size_t data_offset = offset == 0 ? 0 : offset - 1;
+    const size_t data_limit = static_cast<size_t>(max_results) - (with_header ? 1 : 0);
+    ASSIGN_OR_RETURN(ResultPage page, queries.Results(id, data_offset, data_limit));
+    json columns = json::array();
+    json rows = json::array();
+    json header = json::array();
+    for (const ResultColumn& column : page.columns) {
+      columns.push_back({{"CatalogName", "hive"},
+                         {"SchemaName", ""},
+                         {"TableName", ""},
+                         {"Name", column.name},
+                         {"Label", column.name},
+                         {"Type", AthenaTypeName(column.type)},
+                         {"Precision", 0},
+                         {"Scale", 0},
+                         {"Nullable", "UNKNOWN"},
+                         {"CaseSensitive", column.kind == ValueKind::kString}});
+      header.push_back({{"VarCharValue", column.name}});
+    }
+    if (with_header) rows.push_back({{"Data", header}});
+    for (const auto& row : page.rows) {
+      json data = json::array();
+      for (const auto& cell : row)
+        data.push_back(cell.has_value() ? json{{"VarCharValue", *cell}} : json::object());
+      rows.push_back({{"Data", data}});
+    }
+    json out = {{"ResultSet", {{"Rows", rows}, {"ResultSetMetadata", {{"ColumnInfo", columns}}}}},
+                {"UpdateCount", 0}};
+    if (page.next_offset.has_value()) out["NextToken"] = OffsetToken(*page.next_offset + 1);
+    Send(response, 200, out);
+  } else if (action == "StopQueryExecution") {
+    ASSIGN_OR_RETURN(std::string id, RequiredString(body, "QueryExecutionId"));
+    RETURN_IF_ERROR(queries.Cancel(id).status());
+    Send(response, 200, json::object());
+  } else if (action == "ListQueryExecutions") {
+    const int64_t max_results = body.value("MaxResults", int64_t{50});
+    if (max_results < 1 || max_results > 50)
+      return absl::InvalidArgumentError("MaxResults must be 1 to 50");
+    json ids = json::array();
+    for (const QueryInfo& info : queries.List(static_cast<size_t>(max_results)))
+      ids.push_back(info.id);
+    Send(response, 200, {{"QueryExecutionIds", ids}});
+  } else if (action == "GetWorkGroup") {
+    ASSIGN_OR_RETURN(std::string name, RequiredString(body, "WorkGroup"));
+    if (name != "primary")
+      return absl::InvalidArgumentError(fmt::format("WorkGroup {} is not found", name));
+    Send(
+        response, 200,
+        {{"WorkGroup",
+          {{"Name", "primary"},
+           {"State", "ENABLED"},
+           {"Description", "loch's default workgroup"},
+           {"Configuration",
+            {{"EnforceWorkGroupConfiguration", false}, {"PublishCloudWatchMetricsEnabled", false}}},
+           {"CreationTime", 0.0}}}});
+  } else {
+    return absl::UnimplementedError(fmt::format("unknown operation AmazonAthena.{}", action));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string AthenaTypeName(const std::string& duckdb_type) {
+  static const std::map<std::string, std::string> kNames = {
+      {"BOOLEAN", "boolean"},
+      {"TINYINT", "tinyint"},
+      {"SMALLINT", "smallint"},
+      {"INTEGER", "integer"},
+      {"BIGINT", "bigint"},
+      {"HUGEINT", "decimal"},
+      {"FLOAT", "float"},
+      {"DOUBLE", "double"},
+      {"VARCHAR", "varchar"},
+      {"DATE", "date"},
+      {"TIMESTAMP", "timestamp"},
+      {"BLOB", "varbinary"},
+      {"TIMESTAMP WITH TIME ZONE", "timestamp"},
+      {"TIME", "time"},
+      {"INTERVAL", "interval"}};
+  if (auto it = kNames.find(duckdb_type); it != kNames.end()) return it->second;
+  if (duckdb_type.starts_with("DECIMAL")) return "decimal";
+  if (duckdb_type.ends_with("]")) return "array";
+  if (duckdb_type.starts_with("STRUCT")) return "row";
+  if (duckdb_type.starts_with("MAP")) return "map";
+  return "varchar";
+}
+
+void RegisterAthenaApi(httplib::Server& server, QueryService& queries,
+                       const AdminCredentials& credentials) {
+  server.Post("/", [&queries, &credentials](const httplib::Request& request,
+                                            httplib::Response& response) {
+    const std::string target = request.get_header_value("X-Amz-Target");
+    if (!target.starts_with("AmazonAthena.")) {
+      return SendError(
+          response, {400, "UnknownOperationException",
+                     fmt::format("X-Amz-Target \"{}\" is not an AmazonAthena operation", target)});
+    }
+    SignedRequest signed_request{request.method, request.path, {}, {}, request.body};
+    for (const auto& [name, value] : request.params) signed_request.query.emplace(name, value);
+    for (const auto& [name, value] : request.headers) signed_request.headers.emplace(name, value);
+    auto identity = VerifySigV4(
+        signed_request,
+        [&credentials](const std::string& key) {
+          return SecretsEqual(key, credentials.access_key_id) ? credentials.secret_access_key
+                                                              : std::string();
+        },
+        static_cast<int64_t>(std::time(nullptr)));
+    if (!identity.ok()) return SendError(response, FromStatus(identity.status()));
+    json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded() || !body.is_object()) {
+      return SendError(response,
+                       {400, "InvalidRequestException", "the request body must be a JSON object"});
+    }
+    absl::Status status =
+        Handle(target.substr(13), body, queries, Principal::LocalAdmin(), response);
+    if (absl::IsUnimplemented(status)) {
+      return SendError(response,
+                       {400, "UnknownOperationException", std::string(ToStd(status.message()))});
+    }
+    if (!status.ok()) SendError(response, FromStatus(status));
+  });
+}
+
+}  // namespace loch

@@ -1,0 +1,168 @@
+#include "server/sigv4.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+#include <ctime>
+#include <functional>
+#include <regex>
+#include <vector>
+
+#include "common/strings.h"
+#include "fmt/format.h"
+
+namespace loch {
+namespace {
+
+std::string Hex(const unsigned char* data, size_t size) {
+  std::string out;
+  for (size_t i = 0; i < size; ++i) out += fmt::format("{:02x}", data[i]);
+  return out;
+}
+
+std::string Sha256Hex(const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  return Hex(digest, length);
+}
+
+std::string Hmac(const std::string& key, const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest, &length);
+  return std::string(reinterpret_cast<const char*>(digest), length);
+}
+
+std::string UriEncode(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+std::string Lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return text;
+}
+
+// Header values: trimmed, inner runs of spaces collapsed to one.
+std::string CanonicalValue(const std::string& value) {
+  std::string out;
+  bool space = false;
+  for (char c : value) {
+    if (c == ' ' || c == '\t') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
+}
+
+int64_t ParseAmzDate(const std::string& text) {
+  struct tm tm {};
+  if (text.size() != 16 || strptime(text.c_str(), "%Y%m%dT%H%M%SZ", &tm) == nullptr) return -1;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+}  // namespace
+
+std::string SigV4Signature(const std::string& secret, const std::string& date,
+                           const std::string& region, const std::string& service,
+                           const std::string& string_to_sign) {
+  std::string key = Hmac("AWS4" + secret, date);
+  key = Hmac(key, region);
+  key = Hmac(key, service);
+  key = Hmac(key, "aws4_request");
+  const std::string signature = Hmac(key, string_to_sign);
+  return Hex(reinterpret_cast<const unsigned char*>(signature.data()), signature.size());
+}
+
+absl::StatusOr<SigV4Identity> VerifySigV4(
+    const SignedRequest& request, const std::function<std::string(const std::string&)>& secret_for,
+    int64_t now_seconds) {
+  std::map<std::string, std::string> headers;
+  for (const auto& [name, value] : request.headers) {
+    std::string& slot = headers[Lower(name)];
+    slot = slot.empty() ? CanonicalValue(value) : slot + "," + CanonicalValue(value);
+  }
+  const std::string authorization = headers.count("authorization") ? headers["authorization"] : "";
+  if (authorization.empty()) {
+    return absl::UnauthenticatedError("missing Authorization header: sign requests with AWS SigV4");
+  }
+  static const std::regex kAuthorization(
+      R"(^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$)");
+  std::smatch match;
+  if (!std::regex_match(authorization, match, kAuthorization)) {
+    return absl::UnauthenticatedError(
+        "the Authorization header is not an AWS4-HMAC-SHA256 signature");
+  }
+  SigV4Identity identity{match[1], match[3], match[4]};
+  const std::string date = match[2], signed_headers = match[5], signature = match[6];
+  const std::string secret = secret_for(identity.access_key_id);
+  if (secret.empty()) {
+    return absl::PermissionDeniedError(
+        fmt::format("unknown access key id \"{}\"", identity.access_key_id));
+  }
+  const std::string amz_date = headers.count("x-amz-date") ? headers["x-amz-date"] : "";
+  const int64_t signed_at = ParseAmzDate(amz_date);
+  if (signed_at < 0 || amz_date.substr(0, 8) != date) {
+    return absl::UnauthenticatedError(
+        "the request needs an X-Amz-Date header matching its credential scope");
+  }
+  if (std::abs(now_seconds - signed_at) > 15 * 60) {
+    return absl::PermissionDeniedError(fmt::format(
+        "the request was signed at {} but the server time differs by more than 15 minutes",
+        amz_date));
+  }
+
+  std::vector<std::string> query;
+  for (const auto& [name, value] : request.query)
+    query.push_back(UriEncode(name) + "=" + UriEncode(value));
+  std::sort(query.begin(), query.end());
+  std::string canonical_headers;
+  for (std::string_view name : Split(signed_headers, ';')) {
+    auto it = headers.find(std::string(name));
+    if (it == headers.end()) {
+      return absl::PermissionDeniedError(
+          fmt::format("signed header \"{}\" is missing from the request", name));
+    }
+    canonical_headers += fmt::format("{}:{}\n", name, it->second);
+  }
+  const std::string payload_hash = headers.count("x-amz-content-sha256")
+                                       ? headers["x-amz-content-sha256"]
+                                       : Sha256Hex(request.body);
+  if (payload_hash != "UNSIGNED-PAYLOAD" && payload_hash != Sha256Hex(request.body)) {
+    return absl::PermissionDeniedError("x-amz-content-sha256 does not match the body");
+  }
+  const std::string canonical_request = fmt::format(
+      "{}\n{}\n{}\n{}\n{}\n{}", request.method, request.path.empty() ? "/" : request.path,
+      Join(query, "&"), canonical_headers, signed_headers, payload_hash);
+  const std::string scope =
+      fmt::format("{}/{}/{}/aws4_request", date, identity.region, identity.service);
+  const std::string string_to_sign =
+      fmt::format("AWS4-HMAC-SHA256\n{}\n{}\n{}", amz_date, scope, Sha256Hex(canonical_request));
+  const std::string expected =
+      SigV4Signature(secret, date, identity.region, identity.service, string_to_sign);
+  if (expected.size() != signature.size() ||
+      CRYPTO_memcmp(expected.data(), signature.data(), expected.size()) != 0) {
+    return absl::PermissionDeniedError(
+        "the request signature does not match: check the secret access key and the signing method");
+  }
+  return identity;
+}
+
+}  // namespace loch
