@@ -122,7 +122,8 @@ TEST_F(CliTest, EveryCommandHasHelp) {
                                                                              {"tables", "--help"},
                                                                              {"describe", "--help"},
                                                                              {"generate", "--help"},
-                                                                             {"serve", "--help"}}) {
+                                                                             {"serve", "--help"},
+                                                                             {"crawl", "--help"}}) {
     Outcome outcome = Run(args);
     EXPECT_EQ(outcome.exit_code, 0) << args[0];
     EXPECT_THAT(outcome.out, HasSubstr("Usage")) << args[0];

@@ -11,6 +11,7 @@
 #include "cli/result_writer.h"
 #include "common/clock.h"
 #include "common/strings.h"
+#include "crawl/crawler.h"
 #include "fmt/format.h"
 #include "generate/store_generator.h"
 #include "load/loader.h"
@@ -227,6 +228,34 @@ absl::Status RunDescribe(const CommonOptions& common, const DescribeOptions& opt
                          partitions.empty() ? "" : "  [" + Join(partitions, ", ") + "]");
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status RunCrawl(const CommonOptions& common, const CrawlOptions& options, std::ostream& out) {
+  ASSIGN_OR_RETURN(auto lake, OpenLake(common));
+  ASSIGN_OR_RETURN(LakeEngine * engine, lake->engine());
+  Crawler crawler(lake->catalog(), lake->store(), *engine);
+  Stopwatch watch;
+  ASSIGN_OR_RETURN(
+      CrawlReport report,
+      crawler.Crawl(Principal::LocalAdmin(), CrawlRequest{options.prefixes, options.database}));
+  out << fmt::format("Crawled {} objects in {:.2f} s: {} read, {} unchanged, {} skipped\n",
+                     report.objects_listed, watch.ElapsedMillis() / 1000, report.objects_read,
+                     report.objects_unchanged, report.skipped.size());
+  for (const auto& table : report.tables) {
+    out << fmt::format("  {} {}: {} file(s), {} rows, schema version {}\n",
+                       table.created ? "created" : "updated", table.table, table.files_added,
+                       WithThousands(table.rows_added), table.schema_version);
+    for (const auto& partition : table.partitions_added)
+      out << fmt::format("    new partition {}\n", partition);
+    if (!table.created) {
+      for (const auto& column : table.columns_added)
+        out << fmt::format("    new column {}\n", column);
+      for (const auto& column : table.columns_widened)
+        out << fmt::format("    widened column {}\n", column);
+    }
+  }
+  for (const auto& skipped : report.skipped) out << fmt::format("  skipped {}\n", skipped);
   return absl::OkStatus();
 }
 

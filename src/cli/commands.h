@@ -57,11 +57,18 @@ struct GenerateOptions {
   uint64_t seed = 42;
   double dirty = 0;
 };
+struct CrawlOptions {
+  std::vector<std::string> prefixes;
+  std::string database;
+};
+absl::Status RunCrawl(const CommonOptions& common, const CrawlOptions& options, std::ostream& out);
+
 struct ServeCommandOptions {
   std::string http = "127.0.0.1:8080";
   int max_running_queries = 2;
 };
-absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& options, std::ostream& out);
+absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& options,
+                      std::ostream& out);
 
 absl::Status RunGenerate(const GenerateOptions& options, std::ostream& out);
 

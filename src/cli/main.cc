@@ -100,10 +100,23 @@ int main(int argc, char** argv) {
   add_lake(describe_cmd);
   describe_cmd->callback([&] { status = loch::cli::RunDescribe(common, describe, std::cout); });
 
+  loch::cli::CrawlOptions crawl;
+  auto* crawl_cmd = app.add_subcommand(
+      "crawl",
+      "Register the lake's own objects under PREFIX as tables (one per folder), incrementally");
+  crawl_cmd->add_option("prefix", crawl.prefixes, "Key prefixes to crawl, e.g. raw/")->required();
+  crawl_cmd->add_option("--database", crawl.database, "Database the tables go into")->required();
+  add_lake(crawl_cmd);
+  crawl_cmd->callback([&] { status = loch::cli::RunCrawl(common, crawl, std::cout); });
+
   loch::cli::ServeCommandOptions serve;
-  auto* serve_cmd = app.add_subcommand("serve", "Run the server: the HTTP query API (more APIs to come)");
-  serve_cmd->add_option("--http", serve.http, "Address to listen on, HOST:PORT")->capture_default_str();
-  serve_cmd->add_option("--max-running-queries", serve.max_running_queries, "Queries run at once; the rest wait")
+  auto* serve_cmd =
+      app.add_subcommand("serve", "Run the server: the HTTP query API (more APIs to come)");
+  serve_cmd->add_option("--http", serve.http, "Address to listen on, HOST:PORT")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--max-running-queries", serve.max_running_queries,
+                   "Queries run at once; the rest wait")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   add_lake(serve_cmd);

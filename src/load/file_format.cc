@@ -1,5 +1,6 @@
 #include "load/file_format.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -17,7 +18,7 @@ std::string Lower(std::string text) {
 
 }  // namespace
 
-absl::StatusOr<FileFormat> DetectFileFormat(const std::string& path) {
+absl::StatusOr<FileFormat> DetectFormat(const std::string& path, std::string_view content) {
   std::string name = Lower(std::filesystem::path(path).filename().string());
   FileFormat result;
   if (EndsWith(name, ".gz")) {
@@ -45,11 +46,8 @@ absl::StatusOr<FileFormat> DetectFileFormat(const std::string& path) {
                     result.compression));
   }
 
-  unsigned char head[4] = {0, 0, 0, 0};
-  FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) return absl::NotFoundError(fmt::format("cannot open \"{}\"", path));
-  const size_t read = std::fread(head, 1, sizeof head, file);
-  std::fclose(file);
+  const auto* head = reinterpret_cast<const unsigned char*>(content.data());
+  const size_t read = std::min<size_t>(content.size(), 4);
   if (read == 0) return absl::InvalidArgumentError(fmt::format("\"{}\" is empty", path));
   const bool gzip = read >= 2 && head[0] == 0x1f && head[1] == 0x8b;
   const bool zstd =
@@ -69,6 +67,15 @@ absl::StatusOr<FileFormat> DetectFileFormat(const std::string& path) {
   }
   if (result.format == "parquet" && !parquet) return mismatch("a Parquet file");
   return result;
+}
+
+absl::StatusOr<FileFormat> DetectFileFormat(const std::string& path) {
+  char head[4] = {0, 0, 0, 0};
+  FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return absl::NotFoundError(fmt::format("cannot open \"{}\"", path));
+  const size_t read = std::fread(head, 1, sizeof head, file);
+  std::fclose(file);
+  return DetectFormat(path, std::string_view(head, read));
 }
 
 }  // namespace loch

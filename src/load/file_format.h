@@ -17,4 +17,8 @@ struct FileFormat {
 // the name has no known extension, the content contradicts it, or the file is empty.
 absl::StatusOr<FileFormat> DetectFileFormat(const std::string& path);
 
+// The same for any named content (a lake object): `head` is its first bytes (at least 4 if it has
+// them); `name` is used in messages.
+absl::StatusOr<FileFormat> DetectFormat(const std::string& name, std::string_view head);
+
 }  // namespace loch
