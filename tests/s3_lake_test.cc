@@ -121,6 +121,18 @@ TEST_F(S3LakeTest, QueriesFetchOnlyThePartitionsTheyNeedAndOnlyOnce) {
   EXPECT_EQ(all.out, "count_star(),max(v)\n2000,99019\n");
   EXPECT_EQ(DataGets(), 100 - 4);  // everything but the four partitions already cached
   EXPECT_EQ((*server_->Stats())["rejected"], 0);
+
+  // CREATE TABLE AS writes Parquet into the bucket's tables/ zone.
+  CommandOutcome ctas = Loch(
+      {"sql", "CREATE TABLE t.summary AS SELECT part, count(*) AS n FROM t.events GROUP BY part",
+       "--format", "csv"});
+  ASSERT_EQ(ctas.exit_code, 0) << ctas.err;
+  EXPECT_THAT(ctas.out, HasSubstr("CREATE TABLE,t.summary,100,1,"));
+  CommandOutcome summary =
+      Loch({"sql", "SELECT count(*), sum(n) FROM t.summary", "--format", "csv"});
+  EXPECT_EQ(summary.out, "count_star(),sum(n)\n100,2000\n");
+  CommandOutcome files = Loch({"describe", "t.summary", "--files"});
+  EXPECT_THAT(files.out, HasSubstr("tables/t/summary/"));
 }
 
 TEST_F(S3LakeTest, LoadsSurviveFaultsOrFailCleanly) {

@@ -49,7 +49,7 @@ struct CommitResult {
 };
 
 struct CommitEvent {
-  enum class Kind { kTableCreated, kSnapshotAdded };
+  enum class Kind { kTableCreated, kSnapshotAdded, kTableDropped };
   Kind kind;
   TableName table;
   int64_t snapshot_id = 0;
@@ -78,6 +78,10 @@ class Catalog {
 
   // Commits `commit` atomically as described above.
   virtual absl::StatusOr<CommitResult> Commit(const Principal& who, const TableCommit& commit) = 0;
+
+  // Drops the table: a final snapshot ends it and its files (which stay readable at earlier
+  // snapshots). NotFound if it does not exist.
+  virtual absl::StatusOr<CommitResult> DropTable(const Principal& who, const TableName& table) = 0;
 
   // The table's snapshots, oldest first.
   virtual absl::StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const Principal& who,

@@ -283,6 +283,23 @@ TEST_F(CatalogTest, CatalogsOfTheFirstFormatAreUpgraded) {
   EXPECT_EQ(read->files[0].etag, "");
 }
 
+TEST_F(CatalogTest, DroppedTablesAreGoneButTheirPastIsReadable) {
+  CommitResult created = Create();
+  auto appended = Append(*catalog_, created.snapshot_id, {File("kept-for-history", 5)});
+  ASSERT_TRUE(appended.ok());
+  auto dropped = catalog_->DropTable(admin_, {"shop", "orders"});
+  ASSERT_TRUE(dropped.ok()) << dropped.status();
+  EXPECT_TRUE(
+      absl::IsNotFound(catalog_->ReadTable(admin_, {"shop", "orders"}, std::nullopt).status()));
+  EXPECT_TRUE(catalog_->ListTables(admin_, std::nullopt)->empty());
+  auto past = catalog_->ReadTable(admin_, {"shop", "orders"}, appended->snapshot_id);
+  ASSERT_TRUE(past.ok()) << past.status();
+  EXPECT_EQ(past->files.size(), 1u);
+  EXPECT_TRUE(absl::IsNotFound(catalog_->DropTable(admin_, {"shop", "orders"}).status()));
+  Create();  // the name can be used again
+  EXPECT_TRUE(catalog_->ReadTable(admin_, {"shop", "orders"}, std::nullopt)->files.empty());
+}
+
 TEST_F(CatalogTest, StatePersistsAcrossReopen) {
   CommitResult created = Create();
   ASSERT_TRUE(Append(*catalog_, created.snapshot_id, {File("persist", 7)}).ok());

@@ -73,7 +73,7 @@ struct DataFile {
   std::string format;       // "parquet", "json" (NDJSON or array), "csv"
   std::string compression;  // "", "gzip", "zstd"
   int64_t size_bytes = 0;
-  std::string etag;            // the object's ETag when it was registered ("" if unknown)
+  std::string etag;        // the object's ETag when it was registered ("" if unknown)
   int64_t row_count = -1;  // -1 when unknown
   std::map<std::string, std::string> partition_values;
   std::vector<ColumnStats> stats;

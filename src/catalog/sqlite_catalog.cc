@@ -262,6 +262,41 @@ class SqliteCatalog final : public Catalog {
     return result;
   }
 
+  absl::StatusOr<CommitResult> DropTable(const Principal& who, const TableName& name) override {
+    CommitResult result;
+    {
+      std::lock_guard lock(mu_);
+      Transaction txn(db_, /*write=*/true);
+      RETURN_IF_ERROR(txn.status());
+      ASSIGN_OR_RETURN(TableInfo table, FindTable(name, std::nullopt));
+      Statement snapshot(db_,
+                         "INSERT INTO snapshots(table_id, parent_id, committed_micros, operation, "
+                         "author, message, "
+                         "summary, schema_version) VALUES (?, ?, ?, 'drop', ?, '', '{}', ?)");
+      RETURN_IF_ERROR(snapshot.Bind(1, table.table_id)
+                          .Bind(2, table.current_snapshot)
+                          .Bind(3, NowMicros())
+                          .Bind(4, who.name)
+                          .Bind(5, table.schema.version)
+                          .Run());
+      result = CommitResult{sqlite3_last_insert_rowid(db_), table.schema.version};
+      Statement end_files(
+          db_,
+          "UPDATE data_files SET end_snapshot = ? WHERE table_id = ? AND end_snapshot IS NULL");
+      RETURN_IF_ERROR(end_files.Bind(1, result.snapshot_id).Bind(2, table.table_id).Run());
+      Statement end_table(
+          db_, "UPDATE tables SET end_snapshot = ?, current_snapshot = ? WHERE table_id = ?");
+      RETURN_IF_ERROR(end_table.Bind(1, result.snapshot_id)
+                          .Bind(2, result.snapshot_id)
+                          .Bind(3, table.table_id)
+                          .Run());
+      RETURN_IF_ERROR(txn.Commit());
+    }
+    Publish(CommitEvent{CommitEvent::Kind::kTableDropped, name, result.snapshot_id,
+                        result.schema_version, false, "drop"});
+    return result;
+  }
+
   absl::StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const Principal&,
                                                           const TableName& name) override {
     std::lock_guard lock(mu_);

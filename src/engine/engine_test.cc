@@ -340,6 +340,68 @@ TEST_F(EngineTest, LargeResultsStreamInChunks) {
   EXPECT_GT(chunks, 10u);
 }
 
+TEST_F(EngineTest, CreateTableAsInsertIntoAndDropTable) {
+  WriteText("raw/shop/e/1.json",
+            "{\"day\": \"2026-10-01\", \"kind\": \"view\", \"v\": 1}\n"
+            "{\"day\": \"2026-10-01\", \"kind\": \"buy\", \"v\": 2}\n"
+            "{\"day\": \"2026-10-02\", \"kind\": \"view\", \"v\": 3}\n");
+  Register({"shop", "e"}, {"raw/shop/e/1.json"}, "json");
+  auto created =
+      Run("CREATE TABLE mart.daily WITH (partitioned_by = ARRAY['day']) AS "
+          "SELECT kind, sum(v) AS total, CAST(day AS DATE) AS day FROM shop.e GROUP BY kind, day");
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ((*created)[0][0], "CREATE TABLE");
+  EXPECT_EQ((*created)[0][2], "3");  // rows
+  auto table = catalog_->ReadTable(admin_, {"mart", "daily"}, std::nullopt);
+  ASSERT_TRUE(table.ok());
+  ASSERT_EQ(table->table.schema.partition_columns.size(), 1u);
+  EXPECT_EQ(table->table.schema.partition_columns[0].type, "DATE");
+  for (const DataFile& file : table->files) {
+    EXPECT_TRUE(file.key.starts_with("tables/mart/daily/")) << file.key;
+    EXPECT_TRUE(file.key.find("/day=2026-10-0") != std::string::npos) << file.key;
+    EXPECT_TRUE(fs::exists(root_ + "/" + file.key));
+  }
+  EXPECT_EQ((*Run("SELECT sum(total) FROM mart.daily WHERE day = DATE '2026-10-01'"))[0][0], "3");
+
+  auto inserted = Run("INSERT INTO mart.daily SELECT 'refund', -1, DATE '2026-10-03'");
+  ASSERT_TRUE(inserted.ok()) << inserted.status();
+  EXPECT_EQ((*Run("SELECT count(*), sum(total) FROM mart.daily"))[0],
+            (std::vector<std::string>{"4", "5"}));
+  auto mismatch = Run("INSERT INTO mart.daily SELECT 1");
+  EXPECT_TRUE(absl::IsInvalidArgument(mismatch.status())) << mismatch.status();
+  auto again = Run("CREATE TABLE mart.daily AS SELECT 1 AS x");
+  EXPECT_TRUE(absl::IsAlreadyExists(again.status()));
+  EXPECT_TRUE(Run("CREATE TABLE IF NOT EXISTS mart.daily AS SELECT 1 AS x").ok());
+
+  auto dropped = Run("DROP TABLE mart.daily");
+  ASSERT_TRUE(dropped.ok()) << dropped.status();
+  EXPECT_TRUE(absl::IsNotFound(Run("SELECT * FROM mart.daily").status()));
+  EXPECT_TRUE(absl::IsNotFound(Run("DROP TABLE mart.daily").status()));
+  EXPECT_TRUE(Run("DROP TABLE IF EXISTS mart.daily").ok());
+}
+
+TEST_F(EngineTest, FailedWritesLeaveNoTrace) {
+  WriteText("raw/shop/e/1.json", "{\"v\": 1}\n");
+  Register({"shop", "e"}, {"raw/shop/e/1.json"}, "json");
+  EXPECT_FALSE(
+      Run("CREATE TABLE mart.bad AS SELECT v / 0 :: INTEGER AS broken, nope FROM shop.e").ok());
+  EXPECT_FALSE(Run("CREATE TABLE mart.bad AS SELECT * FROM read_csv('/etc/passwd')").ok());
+  EXPECT_FALSE(
+      Run("CREATE TABLE mart.bad WITH (partitioned_by = ARRAY['missing']) AS SELECT v FROM shop.e")
+          .ok());
+  EXPECT_FALSE(Run("CREATE TABLE mart.bad AS SELECT CAST('x' AS INTEGER) AS v FROM shop.e").ok());
+  EXPECT_TRUE(
+      absl::IsNotFound(catalog_->ReadTable(admin_, {"mart", "bad"}, std::nullopt).status()));
+  EXPECT_TRUE(ListAll(*store_, "tables/")->empty());
+  bool spool_left = false;
+  for (const auto& entry : fs::directory_iterator(root_)) {
+    spool_left = spool_left || entry.path().filename().string().starts_with(".loch-tmp-");
+  }
+  EXPECT_FALSE(spool_left);
+  auto malformed = Run("CREATE TABLE nodot AS SELECT 1");
+  EXPECT_TRUE(absl::IsInvalidArgument(malformed.status())) << malformed.status();
+}
+
 TEST(EngineMemory, MemoryLimitStopsHugeQueries) {
   const std::string root = (fs::path(testing::TempDir()) / ("loch-mem-" + NewRandomId())).string();
   fs::create_directories(root);

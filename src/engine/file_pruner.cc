@@ -11,7 +11,8 @@ using nlohmann::json;
 using Op = ColumnPredicate::Op;
 
 std::optional<std::string> ConstantText(const json& node) {
-  if (node.value("type", "") == "OPERATOR_CAST") return ConstantText(node.value("child", json::object()));
+  if (node.value("type", "") == "OPERATOR_CAST")
+    return ConstantText(node.value("child", json::object()));
   if (node.value("type", "") != "VALUE_CONSTANT") return std::nullopt;
   const json& value = node["value"];
   if (value.value("is_null", true)) return std::nullopt;
@@ -22,7 +23,8 @@ std::optional<std::string> ConstantText(const json& node) {
   return std::nullopt;
 }
 
-std::optional<std::string> ColumnName(const json& node, const std::string& table, const std::string& alias) {
+std::optional<std::string> ColumnName(const json& node, const std::string& table,
+                                      const std::string& alias) {
   if (node.value("type", "") != "COLUMN_REF") return std::nullopt;
   const json& names = node["column_names"];
   if (!names.is_array() || names.empty() || names.size() > 2) return std::nullopt;
@@ -32,24 +34,31 @@ std::optional<std::string> ColumnName(const json& node, const std::string& table
 
 Op Flip(Op op) {
   switch (op) {
-    case Op::kLt: return Op::kGt;
-    case Op::kLe: return Op::kGe;
-    case Op::kGt: return Op::kLt;
-    case Op::kGe: return Op::kLe;
-    default: return op;
+    case Op::kLt:
+      return Op::kGt;
+    case Op::kLe:
+      return Op::kGe;
+    case Op::kGt:
+      return Op::kLt;
+    case Op::kGe:
+      return Op::kLe;
+    default:
+      return op;
   }
 }
 
-void Collect(const json& node, const std::string& table, const std::string& alias, std::vector<ColumnPredicate>& out) {
+void Collect(const json& node, const std::string& table, const std::string& alias,
+             std::vector<ColumnPredicate>& out) {
   const std::string type = node.value("type", "");
   if (type == "CONJUNCTION_AND") {
     for (const auto& child : node["children"]) Collect(child, table, alias, out);
     return;
   }
-  static const std::map<std::string, Op> kComparisons = {
-      {"COMPARE_EQUAL", Op::kEq},       {"COMPARE_LESSTHAN", Op::kLt},
-      {"COMPARE_LESSTHANOREQUALTO", Op::kLe}, {"COMPARE_GREATERTHAN", Op::kGt},
-      {"COMPARE_GREATERTHANOREQUALTO", Op::kGe}};
+  static const std::map<std::string, Op> kComparisons = {{"COMPARE_EQUAL", Op::kEq},
+                                                         {"COMPARE_LESSTHAN", Op::kLt},
+                                                         {"COMPARE_LESSTHANOREQUALTO", Op::kLe},
+                                                         {"COMPARE_GREATERTHAN", Op::kGt},
+                                                         {"COMPARE_GREATERTHANOREQUALTO", Op::kGe}};
   if (auto it = kComparisons.find(type); it != kComparisons.end()) {
     const json& left = node.value("left", json::object());
     const json& right = node.value("right", json::object());
@@ -79,8 +88,8 @@ void Collect(const json& node, const std::string& table, const std::string& alia
 }
 
 bool IsNumeric(const std::string& type) {
-  for (const char* prefix : {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-                             "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL"}) {
+  for (const char* prefix : {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                             "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL"}) {
     if (type.starts_with(prefix)) return true;
   }
   return false;
@@ -110,12 +119,18 @@ bool RangeMayMatch(const std::string& min, const std::string& max, Op op, const 
   auto lo = Compare(value, min, type), hi = Compare(value, max, type);
   if (!lo || !hi) return true;
   switch (op) {
-    case Op::kEq: return *lo >= 0 && *hi <= 0;
-    case Op::kLt: return Compare(min, value, type).value_or(-1) < 0;
-    case Op::kLe: return Compare(min, value, type).value_or(-1) <= 0;
-    case Op::kGt: return Compare(max, value, type).value_or(1) > 0;
-    case Op::kGe: return Compare(max, value, type).value_or(1) >= 0;
-    default: return true;
+    case Op::kEq:
+      return *lo >= 0 && *hi <= 0;
+    case Op::kLt:
+      return Compare(min, value, type).value_or(-1) < 0;
+    case Op::kLe:
+      return Compare(min, value, type).value_or(-1) <= 0;
+    case Op::kGt:
+      return Compare(max, value, type).value_or(1) > 0;
+    case Op::kGe:
+      return Compare(max, value, type).value_or(1) >= 0;
+    default:
+      return true;
   }
 }
 
@@ -135,12 +150,14 @@ std::vector<ColumnPredicate> ExtractPredicates(const json& statement, const Tabl
   return predicates;
 }
 
-bool MayMatch(const DataFile& file, const Schema& schema, const std::vector<ColumnPredicate>& predicates) {
+bool MayMatch(const DataFile& file, const Schema& schema,
+              const std::vector<ColumnPredicate>& predicates) {
   for (const ColumnPredicate& predicate : predicates) {
     const Column* column = schema.Find(predicate.column);
     if (column == nullptr) continue;
     std::optional<std::string> min, max;
-    if (auto partition = file.partition_values.find(predicate.column); partition != file.partition_values.end()) {
+    if (auto partition = file.partition_values.find(predicate.column);
+        partition != file.partition_values.end()) {
       min = max = partition->second;
     } else {
       for (const ColumnStats& stats : file.stats) {
@@ -153,7 +170,8 @@ bool MayMatch(const DataFile& file, const Schema& schema, const std::vector<Colu
     if (!min || !max) continue;  // no statistics (or all NULL): keep the file
     bool any = false;
     for (const std::string& value : predicate.values) {
-      any = any || RangeMayMatch(*min, *max, predicate.op == Op::kIn ? Op::kEq : predicate.op, value, column->type);
+      any = any || RangeMayMatch(*min, *max, predicate.op == Op::kIn ? Op::kEq : predicate.op,
+                                 value, column->type);
     }
     if (!any) return false;
   }

@@ -1,7 +1,10 @@
 #include "engine/lake_engine.h"
 
+#include <algorithm>
+#include <filesystem>
 #include <map>
 
+#include "common/ids.h"
 #include "common/strings.h"
 #include "engine/duck.h"
 #include "engine/file_pruner.h"
@@ -9,6 +12,7 @@
 #include "engine/table_view.h"
 #include "engine/value_decoder.h"
 #include "engine/watchdog.h"
+#include "engine/write_statement.h"
 #include "fmt/format.h"
 
 namespace loch {
@@ -37,7 +41,8 @@ struct QueryResources {
 
 class DuckQueryCursor final : public QueryCursor {
  public:
-  DuckQueryCursor(duck::Connection connection, Watchdog* watchdog, std::unique_ptr<QueryResources> resources)
+  DuckQueryCursor(duck::Connection connection, Watchdog* watchdog,
+                  std::unique_ptr<QueryResources> resources)
       : resources_(std::move(resources)), connection_(std::move(connection)), watchdog_(watchdog) {}
 
   ~DuckQueryCursor() override { Disarm(); }
@@ -149,7 +154,7 @@ class DuckQueryCursor final : public QueryCursor {
   }
 
   std::unique_ptr<QueryResources> resources_;  // first: released after everything below
-  duck::Connection connection_;  // destroyed after the statement and result
+  duck::Connection connection_;                // destroyed after the statement and result
   std::optional<duck::PreparedStatement> prepared_;
   duck::Result result_;
   std::vector<ResultColumn> columns_;
@@ -160,6 +165,49 @@ class DuckQueryCursor final : public QueryCursor {
   std::shared_ptr<std::atomic<bool>> timed_out_ = std::make_shared<std::atomic<bool>>(false);
   std::atomic<bool> cancelled_{false};
   bool started_ = false;
+  bool done_ = false;
+};
+
+// What a write statement did, as a one-row result.
+struct WriteSummary {
+  std::string operation;  // "CREATE TABLE", "INSERT", "DROP TABLE"
+  std::string table;
+  int64_t rows = 0;
+  int64_t files = 0;
+  int64_t snapshot = 0;
+};
+
+// A cursor over a write statement: the write runs on the first Next() and yields one summary row.
+class WriteCursor final : public QueryCursor {
+ public:
+  explicit WriteCursor(std::function<absl::StatusOr<WriteSummary>()> run) : run_(std::move(run)) {
+    columns_ = {{"operation", "VARCHAR", ValueKind::kString},
+                {"table", "VARCHAR", ValueKind::kString},
+                {"rows", "BIGINT", ValueKind::kNumber},
+                {"files", "BIGINT", ValueKind::kNumber},
+                {"snapshot", "BIGINT", ValueKind::kNumber}};
+  }
+  const std::vector<ResultColumn>& columns() const override { return columns_; }
+  absl::StatusOr<std::optional<ResultChunk>> Next() override {
+    if (done_) return std::optional<ResultChunk>();
+    done_ = true;
+    if (cancelled_) return absl::CancelledError("the statement was cancelled before it started");
+    ASSIGN_OR_RETURN(WriteSummary summary, run_());
+    ResultChunk chunk;
+    chunk.row_count = 1;
+    chunk.cells = {{summary.operation},
+                   {summary.table},
+                   {std::to_string(summary.rows)},
+                   {std::to_string(summary.files)},
+                   {std::to_string(summary.snapshot)}};
+    return std::optional<ResultChunk>(std::move(chunk));
+  }
+  void Cancel() override { cancelled_ = true; }
+
+ private:
+  std::function<absl::StatusOr<WriteSummary>()> run_;
+  std::vector<ResultColumn> columns_;
+  std::atomic<bool> cancelled_{false};
   bool done_ = false;
 };
 
@@ -223,11 +271,11 @@ struct LakeEngine::Impl {
 
   bool remote() const { return options.cache != nullptr; }
 
-  // Remote lakes: builds, in a private catalog for one query, views over only the files each table's
-  // predicates may need, fetched into the cache. Caller holds admin_mu.
+  // Remote lakes: builds, in a private catalog for one query, views over only the files each
+  // table's predicates may need, fetched into the cache. Caller holds admin_mu.
   absl::StatusOr<std::unique_ptr<QueryResources>> PrepareRemoteQuery(const Principal& who,
-                                                                    const StatementTables& tables,
-                                                                    std::string& catalog_name) {
+                                                                     const StatementTables& tables,
+                                                                     std::string& catalog_name) {
     auto resources = std::make_unique<QueryResources>();
     catalog_name = fmt::format("loch_query_{}", next_query_catalog++);
     RETURN_IF_ERROR(admin.Execute(fmt::format("ATTACH ':memory:' AS {}", catalog_name)));
@@ -264,6 +312,35 @@ struct LakeEngine::Impl {
 
   uint64_t next_query_catalog = 1;
 
+  // Makes the catalog tables a statement reads visible on `connection`: shared views on a local
+  // lake, a private catalog of pruned, fetched files on a remote one.
+  absl::StatusOr<std::unique_ptr<QueryResources>> BindTables(const Principal& who,
+                                                             const StatementTables& tables,
+                                                             duck::Connection& connection) {
+    if (!tables.unqualified.empty()) return UnknownTables(who, tables.unqualified);
+    if (!remote()) {
+      std::lock_guard lock(admin_mu);
+      for (const TableName& table : tables.qualified) RETURN_IF_ERROR(RefreshView(who, table));
+      return std::unique_ptr<QueryResources>();
+    }
+    std::string catalog_name;
+    std::unique_ptr<QueryResources> resources;
+    {
+      std::lock_guard lock(admin_mu);
+      ASSIGN_OR_RETURN(resources, PrepareRemoteQuery(who, tables, catalog_name));
+    }
+    RETURN_IF_ERROR(connection.Execute(fmt::format("USE {}", catalog_name)));
+    return resources;
+  }
+
+  // Columns, rows and statistics of a data file DuckDB can read at `path`. Caller holds admin_mu.
+  absl::StatusOr<FileProfile> ProfilePath(const std::string& path, const std::string& format,
+                                          const std::string& key);
+
+  absl::StatusOr<WriteSummary> ExecuteWrite(const Principal& who, const WriteStatement& statement);
+  absl::StatusOr<WriteSummary> WriteQueryResult(const Principal& who,
+                                                const WriteStatement& statement);
+
   absl::Status UnknownTables(const Principal& who, const std::vector<std::string>& names) {
     auto tables = catalog->ListTables(who, std::nullopt);
     std::vector<std::string> existing;
@@ -283,8 +360,8 @@ LakeEngine::~LakeEngine() = default;
 absl::StatusOr<std::unique_ptr<LakeEngine>> LakeEngine::Open(const EngineOptions& options,
                                                              Catalog* catalog, ObjectStore* store) {
   if (!store->LocalPath("probe").has_value() && options.cache == nullptr) {
-    return absl::FailedPreconditionError(
-        fmt::format("{} is remote: the query engine needs a local file cache for it", store->Describe()));
+    return absl::FailedPreconditionError(fmt::format(
+        "{} is remote: the query engine needs a local file cache for it", store->Describe()));
   }
   std::vector<std::pair<std::string, std::string>> config = {
       {"autoinstall_known_extensions", "false"},
@@ -314,22 +391,18 @@ absl::StatusOr<std::unique_ptr<LakeEngine>> LakeEngine::Open(const EngineOptions
 absl::StatusOr<std::unique_ptr<QueryCursor>> LakeEngine::Query(const Principal& who,
                                                                std::string_view sql,
                                                                const QueryOptions& options) {
+  ASSIGN_OR_RETURN(std::optional<WriteStatement> write, ParseWriteStatement(sql));
+  if (write.has_value()) {
+    return std::unique_ptr<QueryCursor>(new WriteCursor([this, who, statement = std::move(*write)] {
+      return impl_->ExecuteWrite(who, statement);
+    }));
+  }
   ASSIGN_OR_RETURN(duck::Connection connection, duck::Connection::Open(impl_->database));
   ASSIGN_OR_RETURN(StatementTables tables, CheckUserQuery(connection, sql));
-  if (!tables.unqualified.empty()) return impl_->UnknownTables(who, tables.unqualified);
-  std::unique_ptr<QueryResources> resources;
-  if (impl_->remote()) {
-    std::string catalog_name;
-    {
-      std::lock_guard lock(impl_->admin_mu);
-      ASSIGN_OR_RETURN(resources, impl_->PrepareRemoteQuery(who, tables, catalog_name));
-    }
-    RETURN_IF_ERROR(connection.Execute(fmt::format("USE {}", catalog_name)));
-  } else {
-    std::lock_guard lock(impl_->admin_mu);
-    for (const TableName& table : tables.qualified) RETURN_IF_ERROR(impl_->RefreshView(who, table));
-  }
-  auto cursor = std::make_unique<DuckQueryCursor>(std::move(connection), &impl_->watchdog, std::move(resources));
+  ASSIGN_OR_RETURN(std::unique_ptr<QueryResources> resources,
+                   impl_->BindTables(who, tables, connection));
+  auto cursor = std::make_unique<DuckQueryCursor>(std::move(connection), &impl_->watchdog,
+                                                  std::move(resources));
   RETURN_IF_ERROR(cursor->Prepare(sql));
   cursor->SetTimeout(options.timeout);
   return std::unique_ptr<QueryCursor>(std::move(cursor));
@@ -345,6 +418,13 @@ absl::StatusOr<FileProfile> LakeEngine::ProfileFile(const std::string& key,
   } else {
     ASSIGN_OR_RETURN(path, impl_->SafeLocalPath(key));
   }
+  std::lock_guard lock(impl_->admin_mu);
+  return impl_->ProfilePath(path, format, key);
+}
+
+absl::StatusOr<FileProfile> LakeEngine::Impl::ProfilePath(const std::string& path,
+                                                          const std::string& format,
+                                                          const std::string& key) {
   std::string scan;
   if (format == "json") {
     scan =
@@ -359,10 +439,9 @@ absl::StatusOr<FileProfile> LakeEngine::ProfileFile(const std::string& key,
     return absl::InvalidArgumentError(
         fmt::format("unknown data format \"{}\" for \"{}\"", format, key));
   }
-  std::lock_guard lock(impl_->admin_mu);
   FileProfile profile;
   {
-    auto described = impl_->admin.Query(fmt::format("DESCRIBE SELECT * FROM {}", scan));
+    auto described = admin.Query(fmt::format("DESCRIBE SELECT * FROM {}", scan));
     if (!described.ok())
       return Annotate(described.status(), fmt::format("reading \"{}\" as {}", key, format));
     ASSIGN_OR_RETURN(auto rows, described->FetchAllAsText());
@@ -382,7 +461,7 @@ absl::StatusOr<FileProfile> LakeEngine::ProfileFile(const std::string& key,
         "CAST(min({0}) AS VARCHAR), CAST(max({0}) AS VARCHAR), count(*) - count({0})", id));
     measured.push_back(&column);
   }
-  auto result = impl_->admin.Query(fmt::format("SELECT {} FROM {}", Join(aggregates, ", "), scan));
+  auto result = admin.Query(fmt::format("SELECT {} FROM {}", Join(aggregates, ", "), scan));
   if (!result.ok())
     return Annotate(result.status(), fmt::format("reading \"{}\" as {}", key, format));
   ASSIGN_OR_RETURN(auto rows, result->FetchAllAsText());
@@ -393,6 +472,185 @@ absl::StatusOr<FileProfile> LakeEngine::ProfileFile(const std::string& key,
                                         std::stoll(row[3 + 3 * i].value_or("0"))});
   }
   return profile;
+}
+
+}  // namespace loch
+
+namespace loch {
+
+absl::StatusOr<WriteSummary> LakeEngine::Impl::ExecuteWrite(const Principal& who,
+                                                            const WriteStatement& statement) {
+  if (statement.kind == WriteStatement::Kind::kDropTable) {
+    auto dropped = catalog->DropTable(who, statement.table);
+    if (absl::IsNotFound(dropped.status()) && statement.if_exists) {
+      return WriteSummary{"DROP TABLE", statement.table.ToString(), 0, 0, 0};
+    }
+    RETURN_IF_ERROR(dropped.status());
+    return WriteSummary{"DROP TABLE", statement.table.ToString(), 0, 0, dropped->snapshot_id};
+  }
+  return WriteQueryResult(who, statement);
+}
+
+// CREATE TABLE AS / INSERT INTO: DuckDB writes the query's result as zstd Parquet (Hive-partitioned
+// if asked) into a private folder under the readable root; each file is profiled, copied into the
+// lake's tables/ zone through the object store, and the catalog commits them in one snapshot. Any
+// failure deletes what was copied, so the catalog and the zone keep no trace.
+absl::StatusOr<WriteSummary> LakeEngine::Impl::WriteQueryResult(const Principal& who,
+                                                                const WriteStatement& statement) {
+  namespace fs = std::filesystem;
+  const bool create = statement.kind == WriteStatement::Kind::kCreateTableAs;
+  const std::string operation = create ? "CREATE TABLE" : "INSERT";
+  auto existing = catalog->ReadTable(who, statement.table, std::nullopt);
+  if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
+  if (create && existing.ok()) {
+    if (statement.if_not_exists)
+      return WriteSummary{operation, statement.table.ToString(), 0, 0,
+                          existing->table.current_snapshot};
+    return absl::AlreadyExistsError(fmt::format(
+        "table {} already exists; use INSERT INTO to add rows", statement.table.ToString()));
+  }
+  if (!create && !existing.ok()) return existing.status();
+
+  ASSIGN_OR_RETURN(duck::Connection connection, duck::Connection::Open(database));
+  ASSIGN_OR_RETURN(StatementTables tables, CheckUserQuery(connection, statement.query));
+  ASSIGN_OR_RETURN(std::unique_ptr<QueryResources> resources, BindTables(who, tables, connection));
+  ASSIGN_OR_RETURN(duck::PreparedStatement prepared, connection.Prepare(statement.query));
+  std::vector<Column> result_columns;
+  for (size_t i = 0; i < prepared.column_count(); ++i) {
+    result_columns.emplace_back(prepared.column_name(i), prepared.column_type(i).Name());
+  }
+
+  // The columns to write, in the target's order and under its names.
+  Schema schema;
+  std::vector<std::string> projection;
+  if (create) {
+    for (const std::string& partition : statement.partitioned_by) {
+      if (std::none_of(result_columns.begin(), result_columns.end(),
+                       [&](const Column& c) { return c.name == partition; })) {
+        return absl::InvalidArgumentError(
+            fmt::format("partitioned_by column \"{}\" is not a column of the query", partition));
+      }
+    }
+    for (size_t i = 0; i < result_columns.size(); ++i) {
+      const bool is_partition =
+          std::find(statement.partitioned_by.begin(), statement.partitioned_by.end(),
+                    result_columns[i].name) != statement.partitioned_by.end();
+      (is_partition ? schema.partition_columns : schema.columns).push_back(result_columns[i]);
+      projection.push_back(
+          fmt::format("#{} AS {}", i + 1, QuoteIdentifier(result_columns[i].name)));
+    }
+  } else {
+    schema = existing->table.schema;
+    std::vector<Column> target = schema.columns;
+    target.insert(target.end(), schema.partition_columns.begin(), schema.partition_columns.end());
+    if (target.size() != result_columns.size()) {
+      return absl::InvalidArgumentError(
+          fmt::format("table {} has {} columns but the query returns {}",
+                      statement.table.ToString(), target.size(), result_columns.size()));
+    }
+    for (size_t i = 0; i < target.size(); ++i) {
+      projection.push_back(fmt::format("CAST(#{} AS {}) AS {}", i + 1, target[i].type,
+                                       QuoteIdentifier(target[i].name)));
+    }
+  }
+  std::vector<std::string> partition_names;
+  for (const Column& column : schema.partition_columns)
+    partition_names.push_back(QuoteIdentifier(column.name));
+
+  const std::string write_id = NewTimeOrderedId();
+  const std::string spool = options.readable_root + "/.loch-tmp-write-" + write_id;
+  struct RemoveSpool {
+    std::string path;
+    ~RemoveSpool() {
+      std::error_code ignored;
+      fs::remove_all(path, ignored);
+    }
+  } remove_spool{spool};
+  std::error_code error;
+  fs::create_directories(spool, error);
+  if (error)
+    return absl::InternalError(fmt::format("cannot create \"{}\": {}", spool, error.message()));
+  const std::string target = partition_names.empty() ? spool + "/data.parquet" : spool;
+  const std::string copy = fmt::format(
+      "COPY (SELECT {} FROM (\n{}\n) AS loch_source) TO {} (FORMAT parquet, COMPRESSION zstd{})",
+      Join(projection, ", "), statement.query, QuoteLiteral(target),
+      partition_names.empty() ? ""
+                              : fmt::format(", PARTITION_BY ({})", Join(partition_names, ", ")));
+  RETURN_IF_ERROR(connection.Execute(copy));
+  if (resources != nullptr) {  // leave the private catalog before it is detached
+    connection.Execute("USE memory").IgnoreError();
+    resources.reset();
+  }
+
+  // Profile each file and copy it into tables/<db>/<table>/<write id>/.
+  std::vector<DataFile> files;
+  std::vector<std::string> copied;
+  auto cleanup = [&](absl::Status status) {
+    for (const std::string& key : copied) store->Delete(key).IgnoreError();
+    return status;
+  };
+  const std::string location =
+      fmt::format("tables/{}/{}/", statement.table.database, statement.table.table);
+  int64_t rows = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(spool)) {
+    if (!entry.is_regular_file()) continue;
+    const std::string relative = fs::relative(entry.path(), spool).string();
+    DataFile file;
+    file.key = location + write_id + "/" + relative;
+    file.format = "parquet";
+    file.size_bytes = static_cast<int64_t>(entry.file_size());
+    for (std::string_view segment : Split(relative, '/')) {
+      if (const size_t eq = segment.find('='); eq != std::string_view::npos) {
+        file.partition_values[std::string(segment.substr(0, eq))] =
+            std::string(segment.substr(eq + 1));
+      }
+    }
+    absl::StatusOr<FileProfile> profile;
+    {
+      std::lock_guard lock(admin_mu);
+      profile = ProfilePath(entry.path().string(), "parquet", file.key);
+    }
+    if (!profile.ok()) return cleanup(profile.status());
+    file.row_count = profile->row_count;
+    file.stats = profile->stats;
+    rows += file.row_count;
+    if (absl::Status put = store->PutFile(file.key, entry.path().string()); !put.ok())
+      return cleanup(put);
+    copied.push_back(file.key);
+    auto head = store->Head(file.key);
+    if (!head.ok()) return cleanup(head.status());
+    file.etag = head->etag;
+    files.push_back(std::move(file));
+  }
+
+  TableCommit commit;
+  commit.table = statement.table;
+  commit.operation = create ? "create" : "append";
+  commit.message = fmt::format("{} ({} rows)", operation, rows);
+  commit.add_files = files;
+  commit.summary = {{"files_added", files.size()}, {"rows_added", rows}};
+  if (create) {
+    if (absl::Status database = catalog->CreateDatabase(who, statement.table.database, true);
+        !database.ok()) {
+      return cleanup(database);
+    }
+    commit.base_snapshot = TableCommit::kCreate;
+    commit.new_schema = schema;
+    commit.location = location;
+  } else {
+    commit.base_snapshot = existing->table.current_snapshot;
+  }
+  for (int attempt = 1;; ++attempt) {
+    auto committed = catalog->Commit(who, commit);
+    if (committed.ok())
+      return WriteSummary{operation, statement.table.ToString(), rows,
+                          static_cast<int64_t>(files.size()), committed->snapshot_id};
+    if (create || !absl::IsAborted(committed.status()) || attempt == 8)
+      return cleanup(committed.status());
+    auto current = catalog->ReadTable(who, statement.table, std::nullopt);  // appends rebase
+    if (!current.ok()) return cleanup(current.status());
+    commit.base_snapshot = current->table.current_snapshot;
+  }
 }
 
 }  // namespace loch

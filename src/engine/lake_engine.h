@@ -4,8 +4,8 @@
 // - Catalog tables appear as DATABASE.TABLE views over their current snapshot's files. On a local
 //   lake a view is shared and rebuilt only when its table's snapshot changed. On a remote lake (S3)
 //   each query first prunes the snapshot's files with its WHERE clause (partition values, min/max
-//   statistics; see file_pruner.h), fetches the survivors into the FileCache, and reads them through
-//   views in a catalog of its own (an in-memory ATTACH that only its connection USEs).
+//   statistics; see file_pruner.h), fetches the survivors into the FileCache, and reads them
+//   through views in a catalog of its own (an in-memory ATTACH that only its connection USEs).
 // - User SQL is sandboxed: SqlGuard admits only single queries over catalog tables; DuckDB itself
 //   may read only under one folder (the lake, or the cache), cannot write, attach, install or load
 //   anything, and its configuration is locked. Local data files behind a view are opened without
@@ -38,7 +38,7 @@ struct EngineOptions {
   std::string readable_root;
   // For a remote lake (a store without local paths): where data files are fetched to. Not owned.
   FileCache* cache = nullptr;
-  std::string temp_dir;   // where DuckDB may spill; empty: no spilling
+  std::string temp_dir;      // where DuckDB may spill; empty: no spilling
   std::string memory_limit;  // e.g. "2GB"; empty: DuckDB's default (80% of RAM)
   int threads = 0;           // 0: one per core
 };

@@ -120,11 +120,13 @@ absl::StatusOr<std::string> BuildTableViewSql(const TableSnapshot& snapshot,
   for (const DataFile& file : snapshot.files) {
     if (file.key.find_first_of("*?[") != std::string::npos) {
       return absl::InvalidArgumentError(fmt::format(
-          "data file \"{}\" has a glob character (*, ?, [) in its key and cannot be read", file.key));
+          "data file \"{}\" has a glob character (*, ?, [) in its key and cannot be read",
+          file.key));
     }
     ASSIGN_OR_RETURN(std::string path, resolve(file));
     if (path.find_first_of("*?[") != std::string::npos) {
-      return absl::InvalidArgumentError(fmt::format("path \"{}\" has a glob character (*, ?, [)", path));
+      return absl::InvalidArgumentError(
+          fmt::format("path \"{}\" has a glob character (*, ?, [)", path));
     }
     Group key_group;
     key_group.format = file.format;

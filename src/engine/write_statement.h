@@ -1,0 +1,31 @@
+#pragma once
+// The statements that change the lake, recognised before anything reaches DuckDB:
+//   CREATE TABLE [IF NOT EXISTS] db.t [WITH (partitioned_by = ARRAY['col', ...])] AS <query>
+//   INSERT INTO db.t <query>
+//   DROP TABLE [IF EXISTS] db.t
+// <query> is then checked like any user query (SqlGuard). Everything else is not a write statement.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catalog/model.h"
+#include "common/status.h"
+
+namespace loch {
+
+struct WriteStatement {
+  enum class Kind { kCreateTableAs, kInsertInto, kDropTable };
+  Kind kind;
+  TableName table;
+  bool if_exists = false;      // DROP TABLE IF EXISTS
+  bool if_not_exists = false;  // CREATE TABLE IF NOT EXISTS
+  std::vector<std::string> partitioned_by;
+  std::string query;  // the SELECT of CREATE TABLE AS / INSERT INTO
+};
+
+// nullopt if `sql` is not one of the statements above; InvalidArgument if it starts like one but is
+// malformed (the message says what was expected).
+absl::StatusOr<std::optional<WriteStatement>> ParseWriteStatement(std::string_view sql);
+
+}  // namespace loch
