@@ -8,6 +8,7 @@
 
 #include "common/ids.h"
 #include "common/strings.h"
+#include "engine/query_test_support.h"
 #include "storage/local_store.h"
 
 namespace loch {
@@ -54,13 +55,7 @@ class CrawlerTest : public testing::Test {
     return report.ok() ? *report : CrawlReport{};
   }
 
-  std::string Scalar(const std::string& sql) {
-    auto cursor = engine_->Query(admin_, sql);
-    if (!cursor.ok()) return "ERROR: " + std::string(ToStd(cursor.status().message()));
-    auto chunk = (*cursor)->Next();
-    if (!chunk.ok()) return "ERROR: " + std::string(ToStd(chunk.status().message()));
-    return (*chunk)->cells[0][0].value_or("NULL");
-  }
+  std::string Scalar(const std::string& sql) { return FirstCell(*engine_, sql); }
 
   std::string root_;
   std::unique_ptr<LocalObjectStore> store_;

@@ -11,6 +11,7 @@
 #include "common/strings.h"
 #include "engine/duck.h"
 #include "engine/lake_engine.h"
+#include "engine/query_test_support.h"
 #include "engine/sql_guard.h"
 #include "engine/value_decoder.h"
 #include "fmt/format.h"
@@ -24,18 +25,8 @@ using ::testing::HasSubstr;
 
 std::string Message(const absl::Status& status) { return std::string(ToStd(status.message())); }
 
-// Collects a whole result as rows of text ("NULL" for nulls).
 absl::StatusOr<std::vector<std::vector<std::string>>> Rows(QueryCursor& cursor) {
-  std::vector<std::vector<std::string>> rows;
-  while (true) {
-    ASSIGN_OR_RETURN(auto chunk, cursor.Next());
-    if (!chunk.has_value()) return rows;
-    for (size_t r = 0; r < chunk->row_count; ++r) {
-      std::vector<std::string> row;
-      for (const auto& column : chunk->cells) row.push_back(column[r].value_or("NULL"));
-      rows.push_back(std::move(row));
-    }
-  }
+  return AllRows(cursor);
 }
 
 class EngineTest : public testing::Test {

@@ -12,6 +12,7 @@
 #include "common/ids.h"
 #include "common/strings.h"
 #include "engine/duck.h"
+#include "engine/query_test_support.h"
 #include "fmt/format.h"
 #include "load/file_format.h"
 #include "storage/local_store.h"
@@ -64,13 +65,7 @@ class LoaderTest : public testing::Test {
         admin_, LoadRequest{std::move(inputs), std::move(TableName::Parse(table)).value()});
   }
 
-  std::string Scalar(const std::string& sql) {
-    auto cursor = engine_->Query(admin_, sql);
-    if (!cursor.ok()) return "ERROR: " + std::string(ToStd(cursor.status().message()));
-    auto chunk = (*cursor)->Next();
-    if (!chunk.ok()) return "ERROR: " + std::string(ToStd(chunk.status().message()));
-    return (*chunk)->cells[0][0].value_or("NULL");
-  }
+  std::string Scalar(const std::string& sql) { return FirstCell(*engine_, sql); }
 
   size_t RawObjects() { return ListAll(*store_, "raw/")->size(); }
 
