@@ -31,7 +31,7 @@ object=$out/object-64MiB.bin
   echo "| operation | loch MiB/s | curl MiB/s | ratio |"
   echo "|---|---:|---:|---:|"
   "$build/bench/s3_throughput" "$AWS_ENDPOINT_URL" bench "$object" "$runs"
-  "$build/bench/s3_throughput" "$AWS_ENDPOINT_URL" bench "$object" "$runs" 128 | head -n 1
+  "$build/bench/s3_throughput" "$AWS_ENDPOINT_URL" bench "$object" "$runs" 128 | head -n 1  # single-PUT row
 } | tee "$out/results-s3.md"
 
 state=$out/s3-state-$events

@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
   const std::string curl_common = fmt::format(
       "curl -sf --aws-sigv4 aws:amz:us-east-1:s3 --user {}:{} -H 'x-amz-content-sha256: {{}}'",
       key_id, secret);
-  std::vector<double> loch_put, curl_put, loch_get, curl_get;
+  std::vector<double> loch_put, curl_put, loch_get, curl_get, loch_get_file;
   for (int run = 0; run < runs; ++run) {
     loch_put.push_back(
         mib / Seconds([&] { Check(store->PutFile("bench/loch.bin", file).ok(), "loch PUT"); }));
@@ -103,5 +103,7 @@ int main(int argc, char** argv) {
               Median(curl_put), Median(loch_put) / Median(curl_put));
   std::printf("| GET %.0f MiB%s | %.1f | %.1f | %.2f |\n", mib, label.c_str(), Median(loch_get),
               Median(curl_get), Median(loch_get) / Median(curl_get));
+  std::printf("| GET %.0f MiB to a file%s | %.1f | %.1f | %.2f |\n", mib, label.c_str(),
+              Median(loch_get_file), Median(curl_get), Median(loch_get_file) / Median(curl_get));
   return 0;
 }

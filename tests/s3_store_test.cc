@@ -191,6 +191,27 @@ TEST_F(S3StoreTest, RetriesThroughSlowDownsAndDroppedConnections) {
   EXPECT_GT((*stats)["dropped"].get<int>(), 0);
 }
 
+TEST_F(S3StoreTest, DownloadsToFilesSurviveRetries) {
+  const std::string data = Patterned(3 << 20);
+  ASSERT_TRUE(store_->Put("dl/object.bin", data).ok());
+  ASSERT_TRUE(
+      server
+          ->SetFaults(
+              {{"fail_rate", 0.4}, {"drop_after_rate", 0.3}, {"seed", 21}, {"match", "^GET "}})
+          .ok());
+  config_.retry.max_attempts = 12;
+  auto store = NewStore(config_);
+  const std::string path = testing::TempDir() + "/loch-s3-download.bin";
+  for (int i = 0; i < 5; ++i) {
+    auto size = store->GetToFile("dl/object.bin", path);
+    ASSERT_TRUE(size.ok()) << size.status();
+    EXPECT_EQ(*size, data.size());
+    std::ifstream in(path, std::ios::binary);
+    EXPECT_EQ(Sha256Hex(std::string((std::istreambuf_iterator<char>(in)), {})), Sha256Hex(data));
+  }
+  EXPECT_GT((*server->Stats())["failed"].get<int>(), 0);
+}
+
 TEST_F(S3StoreTest, TimeoutsEndHungRequests) {
   ASSERT_TRUE(server->SetFaults({{"delay_ms", 2000}}).ok());
   config_.request_timeout = std::chrono::milliseconds(300);

@@ -17,8 +17,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// "<sha256(key \0 etag) prefix>-<file name of the key>": unique per version, and the extension stays,
-// so readers still recognise the format and compression (.json.zst, .parquet, ...).
+// "<sha256(key \0 etag) prefix>-<file name of the key>": unique per version, and the extension
+// stays, so readers still recognise the format and compression (.json.zst, .parquet, ...).
 std::string CacheName(const std::string& key, const std::string& etag) {
   const std::string input = key + '\0' + etag;
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -38,7 +38,9 @@ absl::StatusOr<std::unique_ptr<FileCache>> FileCache::Open(ObjectStore& store, s
                                                            int64_t capacity_bytes) {
   std::error_code error;
   fs::create_directories(dir, error);
-  if (error) return absl::InternalError(fmt::format("cannot create cache folder \"{}\": {}", dir, error.message()));
+  if (error)
+    return absl::InternalError(
+        fmt::format("cannot create cache folder \"{}\": {}", dir, error.message()));
   std::unique_ptr<FileCache> cache(new FileCache(store, dir, capacity_bytes));
   // Index what earlier processes left, oldest first; drop unfinished downloads.
   std::vector<std::pair<fs::file_time_type, fs::directory_entry>> found;
@@ -50,7 +52,8 @@ absl::StatusOr<std::unique_ptr<FileCache>> FileCache::Open(ObjectStore& store, s
     }
     found.emplace_back(entry.last_write_time(), entry);
   }
-  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(found.begin(), found.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [time, entry] : found) {
     const std::string name = entry.path().filename().string();
     Entry& cached = cache->entries_[name];
@@ -64,7 +67,8 @@ absl::StatusOr<std::unique_ptr<FileCache>> FileCache::Open(ObjectStore& store, s
   return cache;
 }
 
-absl::StatusOr<std::shared_ptr<FileCache::Lease>> FileCache::Fetch(const std::string& key, const std::string& etag) {
+absl::StatusOr<std::shared_ptr<FileCache::Lease>> FileCache::Fetch(const std::string& key,
+                                                                   const std::string& etag) {
   std::string version = etag;
   if (version.empty()) {
     ASSIGN_OR_RETURN(ObjectInfo info, store_.Head(key));
@@ -96,18 +100,14 @@ absl::StatusOr<std::shared_ptr<FileCache::Lease>> FileCache::Fetch(const std::st
   lock.unlock();
 
   // Download outside the lock; publish atomically with a rename.
-  absl::StatusOr<std::string> data = store_.Get(key);
-  absl::Status written = data.status();
   const std::string temp = dir_ + "/.tmp-" + NewRandomId();
-  if (data.ok()) {
-    std::ofstream out(temp, std::ios::binary);
-    out.write(data->data(), static_cast<std::streamsize>(data->size()));
-    out.close();
+  absl::StatusOr<uint64_t> size = store_.GetToFile(key, temp);  // streamed, never whole in memory
+  absl::Status written = size.status();
+  if (size.ok()) {
     std::error_code error;
-    if (!out) {
-      written = absl::ResourceExhaustedError(fmt::format("cannot write cache file \"{}\"", temp));
-    } else if (fs::rename(temp, path, error); error) {
-      written = absl::InternalError(fmt::format("cannot publish cache file \"{}\": {}", path, error.message()));
+    if (fs::rename(temp, path, error); error) {
+      written = absl::InternalError(
+          fmt::format("cannot publish cache file \"{}\": {}", path, error.message()));
     }
   }
   lock.lock();
@@ -120,7 +120,7 @@ absl::StatusOr<std::shared_ptr<FileCache::Lease>> FileCache::Fetch(const std::st
   }
   Entry& ready = entries_[name];
   ready.state = Entry::State::kReady;
-  ready.size = static_cast<int64_t>(data->size());
+  ready.size = static_cast<int64_t>(*size);
   ready.lru = lru_.insert(lru_.end(), name);
   ++stats_.downloads;
   stats_.downloaded_bytes += ready.size;

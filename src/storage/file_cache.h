@@ -2,21 +2,24 @@
 // FileCache: local copies of remote objects, so that the query engine (which reads local files) can
 // query a lake on S3.
 //
-// - Entries are keyed by object key + ETag: a replaced object is a different entry, never stale data.
+// - Entries are keyed by object key + ETag: a replaced object is a different entry, never stale
+// data.
 // - Bounded: when the cached bytes exceed the capacity, the least recently used files that no query
 //   holds are deleted.
-// - Concurrent requests for one object share one download; requests for different objects download in
+// - Concurrent requests for one object share one download; requests for different objects download
+// in
 //   parallel (FetchAll).
-// - Persistent across processes: files live in `dir` under names derived from key + ETag, written to a
+// - Persistent across processes: files live in `dir` under names derived from key + ETag, written
+// to a
 //   temporary name and renamed, so another process never sees a partial file; at open the folder is
 //   indexed (least recently modified first).
 // Thread-safe.
 
+#include <condition_variable>
 #include <cstdint>
 #include <list>
 #include <map>
 #include <memory>
-#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -54,11 +57,12 @@ class FileCache {
   static absl::StatusOr<std::unique_ptr<FileCache>> Open(ObjectStore& store, std::string dir,
                                                          int64_t capacity_bytes);
 
-  // The local copy of `key` (whose ETag is `etag`; "" if unknown, then the current object is fetched
-  // and cached under its current ETag). Downloads it if needed.
+  // The local copy of `key` (whose ETag is `etag`; "" if unknown, then the current object is
+  // fetched and cached under its current ETag). Downloads it if needed.
   absl::StatusOr<std::shared_ptr<Lease>> Fetch(const std::string& key, const std::string& etag);
 
-  // Fetches many objects with up to `parallelism` downloads at once; results in the order of `keys`.
+  // Fetches many objects with up to `parallelism` downloads at once; results in the order of
+  // `keys`.
   absl::StatusOr<std::vector<std::shared_ptr<Lease>>> FetchAll(
       const std::vector<std::pair<std::string, std::string>>& keys_and_etags, int parallelism = 8);
 

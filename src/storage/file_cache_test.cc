@@ -33,7 +33,9 @@ std::string Slurp(const std::string& path) {
 
 class FileCacheTest : public testing::Test {
  protected:
-  void SetUp() override { dir_ = (fs::path(testing::TempDir()) / ("loch-cache-" + NewRandomId())).string(); }
+  void SetUp() override {
+    dir_ = (fs::path(testing::TempDir()) / ("loch-cache-" + NewRandomId())).string();
+  }
   std::string dir_;
   CountingStore store_;
 };
@@ -79,7 +81,8 @@ TEST_F(FileCacheTest, ConcurrentFetchesOfOneObjectDownloadOnce) {
 }
 
 TEST_F(FileCacheTest, EvictsLeastRecentlyUsedButNeverHeldFiles) {
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(store_.Put("f" + std::to_string(i), std::string(400, 'a' + i)).ok());
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(store_.Put("f" + std::to_string(i), std::string(400, 'a' + i)).ok());
   auto cache = std::move(FileCache::Open(store_, dir_, 1000)).value();  // room for two files
   auto held = std::move(cache->Fetch("f0", "e")).value();
   for (int i = 1; i < 5; ++i) ASSERT_TRUE(cache->Fetch("f" + std::to_string(i), "e").ok());

@@ -36,6 +36,16 @@ absl::Status ObjectStore::PutFile(std::string_view key, const std::string& local
   return Put(key, buffer.str());
 }
 
+absl::StatusOr<uint64_t> ObjectStore::GetToFile(std::string_view key,
+                                                const std::string& local_path) {
+  ASSIGN_OR_RETURN(std::string data, Get(key));
+  std::ofstream out(local_path, std::ios::binary | std::ios::trunc);
+  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+  out.close();
+  if (!out) return absl::ResourceExhaustedError(fmt::format("cannot write \"{}\"", local_path));
+  return data.size();
+}
+
 absl::StatusOr<std::vector<ObjectInfo>> ListAll(ObjectStore& store, std::string_view prefix) {
   std::vector<ObjectInfo> all;
   ListOptions options;

@@ -61,6 +61,11 @@ class ObjectStore {
   // Returns the whole object. NotFound if there is no object at `key`.
   virtual absl::StatusOr<std::string> Get(std::string_view key) = 0;
 
+  // Writes the whole object to the local file `local_path` (created or truncated) without holding
+  // it in memory where the backend can stream; returns its size. NotFound if there is no object at
+  // `key`. The default implementation calls Get.
+  virtual absl::StatusOr<uint64_t> GetToFile(std::string_view key, const std::string& local_path);
+
   // Returns up to `length` bytes starting at `offset` (fewer at the end of the object).
   // NotFound if missing; OutOfRange if `offset` is past the end of a non-empty object.
   virtual absl::StatusOr<std::string> GetRange(std::string_view key, uint64_t offset,

@@ -1,6 +1,7 @@
 #include "storage/object_store_conformance.h"
 
 #include <atomic>
+#include <fstream>
 #include <thread>
 
 #include "fmt/format.h"
@@ -154,6 +155,19 @@ TEST_P(ObjectStoreConformance, PutFileCopiesALocalFile) {
   EXPECT_EQ(store_->Head("files/big")->size, 3u << 20);
   EXPECT_TRUE(absl::IsNotFound(store_->PutFile("files/missing", path + ".missing")));
   EXPECT_TRUE(absl::IsNotFound(store_->Head("files/missing").status()));
+  std::remove(path.c_str());
+}
+
+TEST_P(ObjectStoreConformance, GetToFileWritesTheWholeObject) {
+  const std::string data(3 << 20, 'g');
+  ASSERT_TRUE(store_->Put("files/download", data).ok());
+  const std::string path = testing::TempDir() + "/loch-gettofile-" + GetParam().name;
+  auto size = store_->GetToFile("files/download", path);
+  ASSERT_TRUE(size.ok()) << size.status();
+  EXPECT_EQ(*size, data.size());
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(in)), {}), data);
+  EXPECT_TRUE(absl::IsNotFound(store_->GetToFile("files/missing", path).status()));
   std::remove(path.c_str());
 }
 

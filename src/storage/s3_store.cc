@@ -75,10 +75,15 @@ struct Response {
   long status = 0;
   std::string body;
   std::map<std::string, std::string> headers;  // lowercase names
+  FILE* sink = nullptr;  // if set, a successful body streams here instead of into `body`
 };
 
 size_t AppendBody(char* data, size_t size, size_t count, void* target) {
-  static_cast<std::string*>(target)->append(data, size * count);
+  auto* response = static_cast<Response*>(target);
+  if (response->sink != nullptr && response->status / 100 == 2) {
+    return std::fwrite(data, 1, size * count, response->sink);
+  }
+  response->body.append(data, size * count);
   return size * count;
 }
 
@@ -86,6 +91,12 @@ size_t AppendBody(char* data, size_t size, size_t count, void* target) {
 size_t CollectHeader(char* data, size_t size, size_t count, void* target) {
   auto* response = static_cast<Response*>(target);
   std::string_view line(data, size * count);
+  if (line.starts_with("HTTP/")) {  // a status line (one per response, also after 100 Continue)
+    const size_t space = line.find(' ');
+    if (space != std::string_view::npos)
+      response->status = std::strtol(std::string(line.substr(space + 1, 3)).c_str(), nullptr, 10);
+    return size * count;
+  }
   const size_t colon = line.find(':');
   if (colon != std::string_view::npos) {
     std::string name(line.substr(0, colon));
@@ -198,11 +209,17 @@ struct S3ObjectStore::Impl {
   }
 
   // One attempt. Transport failures are Unavailable; any HTTP status is returned as a Response.
-  absl::StatusOr<Response> PerformOnce(const Request& request) {
+  absl::StatusOr<Response> PerformOnce(const Request& request, FILE* sink = nullptr) {
     CURL* curl = pool.Acquire();
     if (curl == nullptr) return absl::InternalError("cannot create a curl handle");
     curl_easy_reset(curl);
     Response response;
+    response.sink = sink;
+    if (sink != nullptr && std::ftell(sink) != 0) {  // a retry starts the file over
+      std::rewind(sink);
+      if (ftruncate(fileno(sink), 0) != 0)
+        return absl::InternalError("cannot truncate the download file");
+    }
     UploadSource upload{request.body};
     const std::string url = Url(request);
     curl_slist* headers = nullptr;
@@ -228,7 +245,7 @@ struct S3ObjectStore::Impl {
                      static_cast<long>(config.connect_timeout.count()));
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(config.request_timeout.count()));
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, CollectHeader);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response);
     if (request.method == "HEAD") {
@@ -259,13 +276,13 @@ struct S3ObjectStore::Impl {
   }
 
   // Retries transport failures, 5xx and 429 with backoff; returns the final response or error.
-  absl::StatusOr<Response> Perform(const Request& request) {
+  absl::StatusOr<Response> Perform(const Request& request, FILE* sink = nullptr) {
     absl::StatusOr<Response> result;
     for (int attempt = 1; attempt <= config.retry.max_attempts; ++attempt) {
       if (attempt > 1)
         std::this_thread::sleep_for(
             config.retry.DelayBefore(attempt, [this] { return RandomUnit(); }));
-      result = PerformOnce(request);
+      result = PerformOnce(request, sink);
       if (result.ok() && !IsRetryableHttpStatus(result->status)) return result;
     }
     if (!result.ok()) {
@@ -478,6 +495,19 @@ absl::StatusOr<std::string> S3ObjectStore::Get(std::string_view key) {
   Request request{"GET", impl_->FullKey(key), {}, {}, {}};
   ASSIGN_OR_RETURN(Response response, impl_->Expect(request, {200}));
   return std::move(response.body);
+}
+
+absl::StatusOr<uint64_t> S3ObjectStore::GetToFile(std::string_view key,
+                                                  const std::string& local_path) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(local_path.c_str(), "wb+"), std::fclose);
+  if (!file) return absl::InternalError(fmt::format("cannot write \"{}\"", local_path));
+  Request request{"GET", impl_->FullKey(key), {}, {}, {}};
+  ASSIGN_OR_RETURN(Response response, impl_->Perform(request, file.get()));
+  if (response.status != 200) return impl_->ErrorOf(request, response);
+  if (std::fflush(file.get()) != 0)
+    return absl::ResourceExhaustedError(fmt::format("cannot write \"{}\"", local_path));
+  return static_cast<uint64_t>(std::ftell(file.get()));
 }
 
 absl::StatusOr<std::string> S3ObjectStore::GetRange(std::string_view key, uint64_t offset,

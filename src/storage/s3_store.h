@@ -30,6 +30,7 @@ class S3ObjectStore final : public ObjectStore {
   absl::Status PutIfAbsent(std::string_view key, std::string_view data) override;
   absl::Status PutFile(std::string_view key, const std::string& local_path) override;
   absl::StatusOr<std::string> Get(std::string_view key) override;
+  absl::StatusOr<uint64_t> GetToFile(std::string_view key, const std::string& local_path) override;
   absl::StatusOr<std::string> GetRange(std::string_view key, uint64_t offset,
                                        uint64_t length) override;
   absl::StatusOr<ObjectInfo> Head(std::string_view key) override;
