@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
       "curl -sf --aws-sigv4 aws:amz:us-east-1:s3 --user {}:{} -H 'x-amz-content-sha256: {{}}'",
       key_id, secret);
   std::vector<double> loch_put, curl_put, loch_get, curl_get, loch_get_file;
+  Check(runs > 0, "RUNS > 0");
   for (int run = 0; run < runs; ++run) {
     loch_put.push_back(
         mib / Seconds([&] { Check(store->PutFile("bench/loch.bin", file).ok(), "loch PUT"); }));
@@ -86,6 +87,10 @@ int main(int argc, char** argv) {
                        }));
     loch_get.push_back(mib /
                        Seconds([&] { Check(store->Get("bench/loch.bin").ok(), "loch GET"); }));
+    loch_get_file.push_back(mib / Seconds([&] {
+                              Check(store->GetToFile("bench/loch.bin", file + ".download").ok(),
+                                    "loch GET to file");
+                            }));
     curl_get.push_back(
         mib / Seconds([&] {
           Check(std::system(
