@@ -134,6 +134,19 @@ TEST_F(ServerTest, AsyncQueryAndPagedResults) {
   EXPECT_THAT(history->body, HasSubstr(info["id"].get<std::string>()));
 }
 
+TEST_F(ServerTest, OldResultsLeaveMemoryButStayInTheLake) {
+  json first = RunAsync("SELECT 1 AS first_query");
+  ASSERT_EQ(first["state"], "SUCCEEDED");
+  for (int i = 0; i < 25; ++i)
+    ASSERT_EQ(RunAsync(fmt::format("SELECT {} AS filler", i))["state"], "SUCCEEDED");
+  auto page =
+      Client().Get(fmt::format("/api/v1/queries/{}/results", first["id"].get<std::string>()));
+  EXPECT_EQ(page->status, 400);
+  EXPECT_THAT(page->body, HasSubstr(first["result_key"].get<std::string>()));
+  std::ifstream csv(*work_ / "lake" / first["result_key"].get<std::string>());
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(csv)), {}), "first_query\n1\n");
+}
+
 TEST_F(ServerTest, SyncQuery) {
   auto client = Client();
   auto result =

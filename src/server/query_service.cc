@@ -187,6 +187,18 @@ void QueryService::Finish(Query& query, QueryState state, absl::Status error) {
     query.info.state = state;
     query.info.error = std::move(error);
     query.info.finished_micros = NowMicros();
+    if (state == QueryState::kSucceeded) {
+      with_rows_.push_back(query.info.id);
+      while (with_rows_.size() > options_.results_in_memory) {
+        if (auto old = queries_.find(with_rows_.front()); old != queries_.end()) {
+          std::vector<std::vector<std::optional<std::string>>>().swap(old->second->rows);
+          old->second->rows_released = true;
+        }
+        with_rows_.pop_front();
+      }
+    } else {
+      query.rows.clear();
+    }
   }
   changed_.notify_all();
 }
@@ -220,6 +232,13 @@ absl::StatusOr<ResultPage> QueryService::Results(const std::string& id, size_t o
     return absl::FailedPreconditionError(
         fmt::format("query {} is {}: results exist only for SUCCEEDED queries", id,
                     QueryStateName(query.info.state)));
+  }
+  if (query.rows_released) {
+    return absl::FailedPreconditionError(fmt::format(
+        "the rows of query {} are no longer kept in memory; its whole result is in the lake at {}",
+        id,
+        query.info.result_key.empty() ? "(nowhere: it could not be written)"
+                                      : query.info.result_key));
   }
   ResultPage page;
   page.columns = query.columns;

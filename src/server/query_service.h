@@ -33,8 +33,10 @@ const char* QueryStateName(QueryState state);
 struct QueryServiceOptions {
   int max_running = 2;
   size_t max_queued = 256;
-  size_t max_rows_kept = 100000;
-  size_t history = 1000;
+  size_t max_rows_kept = 100000;  // per query, for paging
+  size_t history = 1000;          // queries remembered (state, timings, error)
+  size_t results_in_memory = 20;  // finished queries whose rows stay in memory; older ones point to
+                                  // their CSV in the results zone. Bounds memory under any load.
   std::chrono::milliseconds timeout{300000};  // per query; 0: none
   std::string workgroup = "primary";          // results land in results/<workgroup>/
   std::string temp_dir = "/tmp";              // results are spooled here before upload
@@ -74,7 +76,8 @@ class QueryService {
   // Blocks until the query finished or `deadline` passed; returns its state then.
   absl::StatusOr<QueryInfo> Wait(const std::string& id,
                                  std::chrono::steady_clock::time_point deadline);
-  // Rows [offset, offset + limit) of a SUCCEEDED query. FailedPrecondition if it has not succeeded.
+  // Rows [offset, offset + limit) of a SUCCEEDED query. FailedPrecondition if it has not succeeded,
+  // or if its rows left memory (the message names its CSV in the results zone).
   absl::StatusOr<ResultPage> Results(const std::string& id, size_t offset, size_t limit);
   // Cancels a queued or running query; a finished query is left as it is. NotFound for unknown ids.
   absl::StatusOr<QueryInfo> Cancel(const std::string& id);
@@ -90,6 +93,7 @@ class QueryService {
     std::unique_ptr<QueryCursor> owned_cursor;  // prepared at Submit
     QueryCursor* cursor = nullptr;              // while queued or running, for Cancel
     bool cancel_requested = false;
+    bool rows_released = false;  // rows dropped from memory (see results_in_memory)
   };
   void Work();
   void Run(const std::shared_ptr<Query>& query);
@@ -104,8 +108,9 @@ class QueryService {
   std::mutex mu_;
   std::condition_variable changed_;
   std::map<std::string, std::shared_ptr<Query>> queries_;
-  std::deque<std::string> order_;  // ids, oldest first (history)
-  std::deque<std::string> queue_;  // ids waiting to run, FIFO
+  std::deque<std::string> order_;      // ids, oldest first (history)
+  std::deque<std::string> queue_;      // ids waiting to run, FIFO
+  std::deque<std::string> with_rows_;  // finished queries still holding rows, oldest first
   bool stopping_ = false;
   std::vector<std::thread> workers_;
 };
