@@ -268,20 +268,34 @@ absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& op
   ServeOptions serve;
   serve.http_address = options.http;
   serve.max_running_queries = options.max_running_queries;
+  serve.pg_address = options.pg;
   const std::string temp_dir = lake->location().state_dir + "/tmp";
   std::error_code ignored;
   std::filesystem::create_directories(temp_dir, ignored);
-  return Serve(*engine, lake->store(), temp_dir, credentials, serve, [&](const std::string& url) {
-    out << fmt::format("loch is serving the lake {} on {}\n", lake->location().root, url);
-    out << fmt::format(
-        "  token: see {}/admin-credentials.json (send `Authorization: Bearer <token>`)\n",
-        lake->location().state_dir);
-    out << fmt::format(
-        "  try:   curl -s -H \"Authorization: Bearer $TOKEN\" -d '{{\"sql\": \"SELECT 42\"}}' "
-        "{}/api/v1/query\n",
-        url);
-    out.flush();
-  });
+  const std::string credentials_path = lake->location().state_dir + "/admin-credentials.json";
+  return Serve(
+      *engine, lake->catalog(), lake->store(), temp_dir, credentials, serve,
+      [&](const ServeAddresses& addresses) {
+        const std::string& url = addresses.http_url;
+        out << fmt::format("loch is serving the lake {} on {}\n", lake->location().root, url);
+        out << fmt::format(
+            "  token: see {}/admin-credentials.json (send `Authorization: Bearer <token>`)\n",
+            lake->location().state_dir);
+        out << fmt::format(
+            "  try:   curl -s -H \"Authorization: Bearer $TOKEN\" -d '{{\"sql\": \"SELECT 42\"}}' "
+            "{}/api/v1/query\n",
+            url);
+        if (!addresses.pg_address.empty()) {
+          const size_t colon = addresses.pg_address.rfind(':');
+          out << fmt::format(
+              "  PostgreSQL protocol on {}: psql \"host={} port={} user={} dbname=lake\" "
+              "(password: "
+              "pg_password in {})\n",
+              addresses.pg_address, addresses.pg_address.substr(0, colon),
+              addresses.pg_address.substr(colon + 1), credentials.pg_user, credentials_path);
+        }
+        out.flush();
+      });
 }
 
 absl::Status RunGenerate(const GenerateOptions& options, std::ostream& out) {

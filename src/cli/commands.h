@@ -65,6 +65,7 @@ absl::Status RunCrawl(const CommonOptions& common, const CrawlOptions& options, 
 
 struct ServeCommandOptions {
   std::string http = "127.0.0.1:8080";
+  std::string pg;  // empty: no PostgreSQL protocol
   int max_running_queries = 2;
 };
 absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& options,

@@ -111,9 +111,14 @@ int main(int argc, char** argv) {
 
   loch::cli::ServeCommandOptions serve;
   auto* serve_cmd =
-      app.add_subcommand("serve", "Run the server: the HTTP query API (more APIs to come)");
+      app.add_subcommand("serve",
+                         "Run the server: the HTTP query API, the Athena-compatible API and "
+                         "(with --pg) the PostgreSQL wire protocol");
   serve_cmd->add_option("--http", serve.http, "Address to listen on, HOST:PORT")
       ->capture_default_str();
+  serve_cmd->add_option("--pg", serve.pg,
+                        "Also speak the PostgreSQL protocol on HOST:PORT (e.g. 127.0.0.1:5433); "
+                        "user and password are pg_user/pg_password in admin-credentials.json");
   serve_cmd
       ->add_option("--max-running-queries", serve.max_running_queries,
                    "Queries run at once; the rest wait")

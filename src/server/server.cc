@@ -8,6 +8,7 @@
 
 #include "common/logging.h"
 #include "fmt/format.h"
+#include "pgwire/server.h"
 #include "server/athena_api.h"
 #include "server/http_api.h"
 #include "server/query_service.h"
@@ -23,9 +24,10 @@ void StopOnSignal(int) {
 
 }  // namespace
 
-absl::Status Serve(LakeEngine& engine, ObjectStore& store, const std::string& temp_dir,
-                   const AdminCredentials& credentials, const ServeOptions& options,
-                   const std::function<void(const std::string&)>& ready) {
+absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
+                   const std::string& temp_dir, const AdminCredentials& credentials,
+                   const ServeOptions& options,
+                   const std::function<void(const ServeAddresses&)>& ready) {
   const size_t colon = options.http_address.rfind(':');
   if (colon == std::string::npos) {
     return absl::InvalidArgumentError(
@@ -57,14 +59,29 @@ absl::Status Serve(LakeEngine& engine, ObjectStore& store, const std::string& te
     return absl::UnavailableError(
         fmt::format("cannot listen on {}: is the port in use?", options.http_address));
   }
+  std::unique_ptr<pg::PgServer> pg_server;
+  if (!options.pg_address.empty()) {
+    pg::PgServerOptions pg_options;
+    pg_options.address = options.pg_address;
+    pg_options.max_connections = options.pg_max_connections;
+    pg_options.query_timeout = query_options.timeout;
+    ASSIGN_OR_RETURN(
+        pg_server,
+        pg::PgServer::Start(engine, catalog,
+                            pg::PgLogin{credentials.pg_user, credentials.pg_password}, pg_options));
+  }
   running_server = &server;
   struct sigaction action {};
   action.sa_handler = StopOnSignal;
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
-  if (ready) ready(fmt::format("http://{}:{}", host, port));
+  if (ready) {
+    ready(ServeAddresses{fmt::format("http://{}:{}", host, port),
+                         pg_server ? pg_server->address() : ""});
+  }
   server.listen_after_bind();
   running_server = nullptr;
+  if (pg_server) pg_server->Stop();
   return absl::OkStatus();
 }
 

@@ -16,13 +16,22 @@ struct ServeOptions {
   std::string http_address = "127.0.0.1:8080";  // HOST:PORT; loopback by default
   int http_threads = 8;
   int max_running_queries = 2;
+  std::string pg_address;  // HOST:PORT for the PostgreSQL protocol; empty: not served
+  int pg_max_connections = 64;
+};
+
+// Where the server listens, once it does.
+struct ServeAddresses {
+  std::string http_url;    // e.g. "http://127.0.0.1:8080"
+  std::string pg_address;  // e.g. "127.0.0.1:5433"; empty when pgwire is off
 };
 
 // Serves until a termination signal; returns the reason it could not start, or OK after a clean
-// stop. `ready(url)` is called once the port is bound. Query results are also written to `store`'s
-// results zone; spooled in `temp_dir` first.
-absl::Status Serve(LakeEngine& engine, ObjectStore& store, const std::string& temp_dir,
-                   const AdminCredentials& credentials, const ServeOptions& options,
-                   const std::function<void(const std::string&)>& ready);
+// stop. `ready` is called once the ports are bound. Query results are also written to `store`'s
+// results zone; spooled in `temp_dir` first. `catalog` answers pgwire's catalog queries.
+absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
+                   const std::string& temp_dir, const AdminCredentials& credentials,
+                   const ServeOptions& options,
+                   const std::function<void(const ServeAddresses&)>& ready);
 
 }  // namespace loch

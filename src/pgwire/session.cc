@@ -1,0 +1,770 @@
+#include "pgwire/session.h"
+
+#include <openssl/rand.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "common/logging.h"
+#include "common/strings.h"
+#include "engine/write_statement.h"
+#include "fmt/format.h"
+#include "pgwire/errors.h"
+#include "pgwire/materialized_cursor.h"
+#include "pgwire/sql_text.h"
+#include "pgwire/types.h"
+#include "pgwire/wire.h"
+
+namespace loch::pg {
+namespace {
+
+constexpr int32_t kProtocolVersion3 = 196608;  // 3.0
+constexpr int32_t kSslRequestCode = 80877103;
+constexpr int32_t kGssEncRequestCode = 80877104;
+constexpr int32_t kCancelRequestCode = 80877102;
+constexpr size_t kSendBufferFlushBytes = 256 << 10;
+
+std::string RandomBytes(size_t count) {
+  std::string bytes(count, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(count));
+  return bytes;
+}
+
+// One running statement and where its output stands.
+struct Execution {
+  std::unique_ptr<QueryCursor> cursor;  // null for statements answered without the engine
+  std::vector<int32_t> type_oids;       // per result column
+  bool returns_rows = false;
+  std::optional<WriteStatement::Kind> write;  // for CREATE TABLE AS / INSERT / DROP
+  std::string command_tag;                    // fixed tag for statements without rows
+  std::optional<ResultChunk> chunk;           // rows fetched but not sent yet
+  size_t next_row = 0;
+  int64_t rows_sent = 0;
+  bool finished = false;
+};
+
+struct PreparedStatement {
+  std::string sql;
+  std::vector<int32_t> parameter_oids;  // as Parse declared them (0: unspecified)
+  int parameter_count = 0;
+};
+
+struct Portal {
+  std::string sql;                     // with parameters substituted
+  std::optional<Execution> execution;  // started by Describe or the first Execute
+};
+
+std::string TagForWrite(WriteStatement::Kind kind, int64_t rows) {
+  switch (kind) {
+    case WriteStatement::Kind::kCreateTableAs:
+      return fmt::format("SELECT {}", rows);
+    case WriteStatement::Kind::kInsertInto:
+      return fmt::format("INSERT 0 {}", rows);
+    case WriteStatement::Kind::kDropTable:
+      return "DROP TABLE";
+  }
+  return "OK";
+}
+
+// Session statements loch accepts and ignores (autocommit, no session settings): their tag.
+std::optional<std::string> NoOpTag(const std::vector<std::string>& words) {
+  if (words.empty()) return std::nullopt;
+  const std::string& first = words[0];
+  if (first == "SET" || first == "RESET" || first == "DEALLOCATE" || first == "LISTEN" ||
+      first == "UNLISTEN") {
+    return first;
+  }
+  if (first == "BEGIN" || first == "START") return std::string("BEGIN");
+  if (first == "COMMIT" || first == "END") return std::string("COMMIT");
+  if (first == "ROLLBACK" || first == "ABORT") return std::string("ROLLBACK");
+  if (first == "DISCARD") return std::string("DISCARD ALL");
+  return std::nullopt;
+}
+
+// Values SHOW answers (and ParameterStatus announces).
+const std::map<std::string, std::string>& Settings() {
+  static const auto* settings = new std::map<std::string, std::string>{
+      {"server_version", "15.0 (loch)"},
+      {"server_encoding", "UTF8"},
+      {"client_encoding", "UTF8"},
+      {"DateStyle", "ISO, MDY"},
+      {"IntervalStyle", "postgres"},
+      {"TimeZone", "UTC"},
+      {"integer_datetimes", "on"},
+      {"standard_conforming_strings", "on"},
+      {"is_superuser", "on"},
+      {"transaction_isolation", "read committed"},
+      {"search_path", ""},
+      {"max_identifier_length", "63"},
+  };
+  return *settings;
+}
+
+}  // namespace
+
+class PgSession::Impl {
+ public:
+  Impl(int fd, const SessionContext& context, int32_t process_id, int32_t secret_key)
+      : fd_(fd), context_(context), process_id_(process_id), secret_key_(secret_key) {}
+  ~Impl() { ::close(fd_); }
+
+  void Run();
+  void CancelRunningStatement() {
+    std::lock_guard lock(running_mu_);
+    if (running_ != nullptr) running_->Cancel();
+  }
+  void Shutdown() {
+    CancelRunningStatement();
+    ::shutdown(fd_, SHUT_RDWR);
+  }
+
+ private:
+  // --- socket ---
+  absl::Status ReadExact(char* out, size_t count);
+  absl::Status Flush();
+  absl::Status Send(const MessageWriter& writer) {
+    out_ += writer.data();
+    return out_.size() >= kSendBufferFlushBytes ? Flush() : absl::OkStatus();
+  }
+
+  // --- phases ---
+  // Reads the startup packet (answering SSL/GSS requests, forwarding cancel requests). nullopt when
+  // the connection was a CancelRequest.
+  absl::StatusOr<std::optional<std::map<std::string, std::string>>> ReadStartup();
+  absl::Status Authenticate(const std::string& user);
+  absl::Status SendWelcome();
+  absl::StatusOr<std::pair<char, std::string>> ReadMessage();
+
+  // --- messages ---
+  absl::Status HandleSimpleQuery(MessageReader body);
+  absl::Status HandleParse(MessageReader body);
+  absl::Status HandleBind(MessageReader body);
+  absl::Status HandleDescribe(MessageReader body);
+  absl::Status HandleExecute(MessageReader body);
+  absl::Status HandleClose(MessageReader body);
+
+  // --- statements ---
+  absl::StatusOr<Execution> Start(const std::string& sql);
+  absl::Status SendRowDescription(const Execution& execution);
+  // Sends up to `max_rows` rows (0: all); then CommandComplete, or PortalSuspended if rows remain.
+  absl::Status Pump(Execution& execution, int64_t max_rows);
+  // Reports a failed statement; the position refers to the statement started last.
+  absl::Status SendError(const absl::Status& status);
+  absl::Status SendError(const std::string& sqlstate, const std::string& message,
+                         std::optional<int> position = std::nullopt,
+                         const char* severity = "ERROR");
+  absl::Status SendReadyForQuery();
+  // Marks `status` (a message that cannot be parsed) as ending the connection with 08P01.
+  absl::Status ProtocolViolation(absl::Status status) {
+    protocol_violation_ = true;
+    return status;
+  }
+  absl::Status Serve();
+
+  int fd_;
+  const SessionContext& context_;
+  int32_t process_id_;
+  int32_t secret_key_;
+  Principal principal_;
+  std::string in_;  // received, not yet consumed
+  size_t in_offset_ = 0;
+  std::string out_;       // to send
+  std::string last_sql_;  // the statement started last, for error positions
+  std::map<std::string, PreparedStatement> statements_;
+  std::map<std::string, Portal> portals_;
+  bool skip_until_sync_ = false;     // after an error in the extended protocol
+  bool broken_ = false;              // the socket failed: nothing more can be sent
+  bool protocol_violation_ = false;  // the client sent something unparsable: close
+  std::mutex running_mu_;
+  QueryCursor* running_ = nullptr;
+};
+
+absl::Status PgSession::Impl::ReadExact(char* out, size_t count) {
+  while (count > 0) {
+    if (in_offset_ < in_.size()) {
+      const size_t take = std::min(count, in_.size() - in_offset_);
+      std::memcpy(out, in_.data() + in_offset_, take);
+      in_offset_ += take;
+      out += take;
+      count -= take;
+      continue;
+    }
+    in_.resize(64 << 10);
+    in_offset_ = 0;
+    const ssize_t got = ::recv(fd_, in_.data(), in_.size(), 0);
+    if (got <= 0) {
+      in_.clear();
+      if (got < 0 && errno == EINTR) continue;
+      broken_ = true;
+      return absl::UnavailableError("the client closed the connection");
+    }
+    in_.resize(static_cast<size_t>(got));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PgSession::Impl::Flush() {
+  size_t sent = 0;
+  while (sent < out_.size()) {
+    const ssize_t n = ::send(fd_, out_.data() + sent, out_.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      out_.clear();
+      broken_ = true;
+      return absl::UnavailableError("the client connection broke while sending");
+    }
+    sent += static_cast<size_t>(n);
+  }
+  out_.clear();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::map<std::string, std::string>>> PgSession::Impl::ReadStartup() {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    char header[8];
+    RETURN_IF_ERROR(ReadExact(header, sizeof header));
+    MessageReader reader(std::string_view(header, sizeof header));
+    ASSIGN_OR_RETURN(const int32_t length, reader.Int32());
+    ASSIGN_OR_RETURN(const int32_t code, reader.Int32());
+    if (length < 8 || static_cast<uint32_t>(length) > kMaxStartupLength) {
+      return absl::InvalidArgumentError(fmt::format("invalid startup packet length {}", length));
+    }
+    std::string body(static_cast<size_t>(length) - 8, '\0');
+    RETURN_IF_ERROR(ReadExact(body.data(), body.size()));
+    if (code == kSslRequestCode || code == kGssEncRequestCode) {
+      out_ += 'N';  // no TLS / GSSAPI encryption here; the client may go on in plain text
+      RETURN_IF_ERROR(Flush());
+      continue;
+    }
+    MessageReader fields(body);
+    if (code == kCancelRequestCode) {
+      ASSIGN_OR_RETURN(const int32_t process_id, fields.Int32());
+      ASSIGN_OR_RETURN(const int32_t secret_key, fields.Int32());
+      context_.cancel(process_id, secret_key);
+      return std::nullopt;
+    }
+    if (code != kProtocolVersion3) {
+      return absl::UnimplementedError(fmt::format(
+          "unsupported frontend protocol {}.{}: loch supports 3.0", code >> 16, code & 0xffff));
+    }
+    std::map<std::string, std::string> parameters;
+    while (true) {
+      ASSIGN_OR_RETURN(std::string name, fields.CString());
+      if (name.empty()) break;
+      ASSIGN_OR_RETURN(std::string value, fields.CString());
+      parameters[name] = std::move(value);
+    }
+    return parameters;
+  }
+  return absl::InvalidArgumentError("too many SSL/GSS requests before the startup packet");
+}
+
+absl::StatusOr<std::pair<char, std::string>> PgSession::Impl::ReadMessage() {
+  char header[5];
+  RETURN_IF_ERROR(ReadExact(header, sizeof header));
+  MessageReader reader(std::string_view(header + 1, 4));
+  ASSIGN_OR_RETURN(const int32_t length, reader.Int32());
+  if (length < 4 || static_cast<uint32_t>(length) - 4 > kMaxMessageLength) {
+    return absl::InvalidArgumentError(
+        fmt::format("invalid length {} for a message of type '{}'", length,
+                    std::isprint(static_cast<unsigned char>(header[0])) ? header[0] : '?'));
+  }
+  std::string body(static_cast<size_t>(length) - 4, '\0');
+  RETURN_IF_ERROR(ReadExact(body.data(), body.size()));
+  return std::make_pair(header[0], std::move(body));
+}
+
+absl::Status PgSession::Impl::Authenticate(const std::string& user) {
+  MessageWriter writer;
+  writer.Begin('R').Int32(10).CString("SCRAM-SHA-256").CString("").End();
+  out_ += writer.data();
+  RETURN_IF_ERROR(Flush());
+
+  ASSIGN_OR_RETURN(auto initial, ReadMessage());
+  if (initial.first != 'p') {
+    return absl::InvalidArgumentError("expected a SASLInitialResponse message");
+  }
+  MessageReader reader(initial.second);
+  ASSIGN_OR_RETURN(const std::string mechanism, reader.CString());
+  ASSIGN_OR_RETURN(const int32_t length, reader.Int32());
+  if (mechanism != "SCRAM-SHA-256") {
+    return absl::UnauthenticatedError(
+        fmt::format("SASL mechanism \"{}\" is not supported (use SCRAM-SHA-256)", mechanism));
+  }
+  if (length < 0) return absl::InvalidArgumentError("SASLInitialResponse without data");
+  ASSIGN_OR_RETURN(const std::string client_first, reader.Bytes(static_cast<size_t>(length)));
+  RETURN_IF_ERROR(reader.ExpectEnd());
+
+  // An unknown user goes through the same exchange against a random verifier, so the answer does
+  // not tell which user names exist.
+  const bool known_user = user == context_.user;
+  ScramVerifier verifier =
+      known_user ? context_.verifier
+                 : ScramVerifier{RandomBytes(16), 4096, RandomBytes(32), RandomBytes(32)};
+  ScramExchange exchange(std::move(verifier), absl::Base64Escape(RandomBytes(18)));
+  ASSIGN_OR_RETURN(const std::string server_first, exchange.ServerFirst(client_first));
+  writer.Clear();
+  writer.Begin('R').Int32(11).Bytes(server_first).End();
+  out_ += writer.data();
+  RETURN_IF_ERROR(Flush());
+
+  ASSIGN_OR_RETURN(auto response, ReadMessage());
+  if (response.first != 'p') return absl::InvalidArgumentError("expected a SASLResponse message");
+  absl::StatusOr<std::string> server_final = exchange.ServerFinal(response.second);
+  if (!server_final.ok() || !known_user) {
+    if (server_final.status().code() == absl::StatusCode::kInvalidArgument) {
+      return server_final.status();
+    }
+    return absl::UnauthenticatedError(
+        fmt::format("password authentication failed for user \"{}\"", user));
+  }
+  writer.Clear();
+  writer.Begin('R').Int32(12).Bytes(*server_final).End();
+  writer.Begin('R').Int32(0).End();
+  out_ += writer.data();
+  return absl::OkStatus();
+}
+
+absl::Status PgSession::Impl::SendWelcome() {
+  MessageWriter writer;
+  for (const auto& [name, value] : Settings()) {
+    writer.Begin('S').CString(name).CString(value).End();
+  }
+  writer.Begin('S').CString("session_authorization").CString(principal_.name).End();
+  writer.Begin('K').Int32(process_id_).Int32(secret_key_).End();
+  out_ += writer.data();
+  return SendReadyForQuery();
+}
+
+absl::Status PgSession::Impl::SendReadyForQuery() {
+  MessageWriter writer;
+  writer.Begin('Z').Byte('I').End();  // always idle: every statement autocommits
+  out_ += writer.data();
+  return Flush();
+}
+
+absl::Status PgSession::Impl::SendError(const std::string& sqlstate, const std::string& message,
+                                        std::optional<int> position, const char* severity) {
+  MessageWriter writer;
+  writer.Begin('E').Byte('S').CString(severity).Byte('V').CString(severity);
+  writer.Byte('C').CString(sqlstate).Byte('M').CString(message);
+  if (position) writer.Byte('P').CString(std::to_string(*position));
+  writer.Byte(0).End();
+  out_ += writer.data();
+  return Flush();
+}
+
+absl::Status PgSession::Impl::SendError(const absl::Status& status) {
+  // PostgreSQL messages are one line; the position goes in its own field (psql draws the caret).
+  std::string message(ToStd(status.message()));
+  const std::optional<int> position = ErrorPosition(last_sql_, message);
+  message = message.substr(0, message.find('\n'));
+  if (position) message = message.substr(0, message.rfind(" (line "));
+  return SendError(SqlStateFor(status), message, position);
+}
+
+absl::StatusOr<Execution> PgSession::Impl::Start(const std::string& sql) {
+  Execution execution;
+  last_sql_ = sql;
+  const std::vector<std::string> words = LeadingKeywords(sql, 2);
+  if (std::optional<std::string> tag = NoOpTag(words)) {
+    execution.command_tag = *tag;
+    return execution;
+  }
+  if (!words.empty() && words[0] == "SHOW") {
+    const std::string name = words.size() > 1 ? words[1] : "";
+    for (const auto& [setting, value] : Settings()) {
+      if (absl::EqualsIgnoreCase(setting, name)) {
+        std::vector<ResultColumn> columns = {{setting, "VARCHAR", ValueKind::kString}};
+        ResultChunk chunk{1, {{value}}};
+        execution.cursor = MakeMaterializedCursor(std::move(columns), std::move(chunk));
+        break;
+      }
+    }
+    if (!execution.cursor) {
+      return absl::NotFoundError(fmt::format("unrecognized configuration parameter \"{}\"", name));
+    }
+  } else if (PgCatalogEmulation::IsCatalogQuery(sql)) {
+    last_sql_.clear();  // positions would refer to the rewritten query
+    ASSIGN_OR_RETURN(execution.cursor, context_.catalog->Query(principal_, sql));
+  } else {
+    ASSIGN_OR_RETURN(std::optional<WriteStatement> write, ParseWriteStatement(sql));
+    if (write) execution.write = write->kind;
+    ASSIGN_OR_RETURN(execution.cursor,
+                     context_.engine->Query(principal_, sql, QueryOptions{context_.query_timeout}));
+  }
+  execution.returns_rows = !execution.write.has_value();
+  for (const ResultColumn& column : execution.cursor->columns()) {
+    execution.type_oids.push_back(TypeOidFor(column));
+  }
+  return execution;
+}
+
+absl::Status PgSession::Impl::SendRowDescription(const Execution& execution) {
+  MessageWriter writer;
+  if (!execution.returns_rows) {
+    writer.Begin('n').End();  // NoData
+  } else {
+    const auto& columns = execution.cursor->columns();
+    writer.Begin('T').Int16(static_cast<int16_t>(columns.size()));
+    for (size_t i = 0; i < columns.size(); ++i) {
+      writer.CString(columns[i].name).Int32(0).Int16(0).Int32(execution.type_oids[i]);
+      writer.Int16(TypeSize(execution.type_oids[i])).Int32(-1).Int16(0);  // text format
+    }
+    writer.End();
+  }
+  return Send(writer);
+}
+
+absl::Status PgSession::Impl::Pump(Execution& execution, int64_t max_rows) {
+  MessageWriter writer;
+  if (execution.cursor && !execution.finished) {
+    {
+      std::lock_guard lock(running_mu_);
+      running_ = execution.cursor.get();
+    }
+    absl::Status failure;
+    int64_t sent_now = 0;
+    while (max_rows <= 0 || sent_now < max_rows) {
+      if (!execution.chunk || execution.next_row >= execution.chunk->row_count) {
+        absl::StatusOr<std::optional<ResultChunk>> next = execution.cursor->Next();
+        if (!next.ok()) {
+          failure = next.status();
+          break;
+        }
+        if (!next->has_value()) {
+          execution.finished = true;
+          break;
+        }
+        execution.chunk = std::move(**next);
+        execution.next_row = 0;
+        continue;  // the chunk may be empty
+      }
+      if (!execution.returns_rows) {
+        // A write statement's summary row: operation, table, rows, ...
+        execution.rows_sent = std::stoll(execution.chunk->cells[2][0].value_or("0"));
+        execution.next_row = execution.chunk->row_count;
+        continue;
+      }
+      const ResultChunk& chunk = *execution.chunk;
+      const size_t row = execution.next_row++;
+      writer.Begin('D').Int16(static_cast<int16_t>(chunk.cells.size()));
+      for (size_t column = 0; column < chunk.cells.size(); ++column) {
+        const std::optional<std::string> text =
+            ToPgText(chunk.cells[column][row], execution.type_oids[column]);
+        if (!text) {
+          writer.Int32(-1);
+        } else {
+          writer.Int32(static_cast<int32_t>(text->size())).Bytes(*text);
+        }
+      }
+      writer.End();
+      ++sent_now;
+      ++execution.rows_sent;
+      if (writer.data().size() >= kSendBufferFlushBytes) {
+        RETURN_IF_ERROR(Send(writer));
+        writer.Clear();
+      }
+    }
+    {
+      std::lock_guard lock(running_mu_);
+      running_ = nullptr;
+    }
+    RETURN_IF_ERROR(Send(writer));
+    writer.Clear();
+    if (!failure.ok()) return failure;
+    if (!execution.finished) {
+      writer.Begin('s').End();  // PortalSuspended: Execute again for more
+      return Send(writer);
+    }
+  }
+  execution.finished = true;
+  std::string tag = execution.command_tag;
+  if (execution.write) {
+    tag = TagForWrite(*execution.write, execution.rows_sent);
+  } else if (execution.cursor) {
+    tag = fmt::format("SELECT {}", execution.rows_sent);
+  }
+  writer.Begin('C').CString(tag).End();
+  return Send(writer);
+}
+
+absl::Status PgSession::Impl::HandleSimpleQuery(MessageReader body) {
+  absl::StatusOr<std::string> text = body.CString();
+  if (!text.ok()) return ProtocolViolation(text.status());
+  if (absl::Status end = body.ExpectEnd(); !end.ok()) return ProtocolViolation(end);
+  const std::vector<std::string> statements = SplitStatements(*text);
+  if (statements.empty()) {
+    MessageWriter writer;
+    writer.Begin('I').End();  // EmptyQueryResponse
+    RETURN_IF_ERROR(Send(writer));
+  }
+  for (const std::string& sql : statements) {
+    absl::StatusOr<Execution> execution = Start(sql);
+    absl::Status done = execution.status();
+    if (done.ok()) {
+      RETURN_IF_ERROR(SendRowDescription(*execution));
+      done = Pump(*execution, 0);
+    }
+    if (!done.ok()) {
+      if (broken_) return done;
+      RETURN_IF_ERROR(SendError(done));
+      break;  // the rest of the message is skipped, as PostgreSQL does
+    }
+  }
+  return SendReadyForQuery();
+}
+
+absl::Status PgSession::Impl::HandleParse(MessageReader body) {
+  PreparedStatement statement;
+  std::string name;
+  {
+    absl::Status parsed = [&]() -> absl::Status {
+      ASSIGN_OR_RETURN(name, body.CString());
+      ASSIGN_OR_RETURN(statement.sql, body.CString());
+      ASSIGN_OR_RETURN(const int16_t count, body.Int16());
+      if (count < 0) return absl::InvalidArgumentError("negative parameter type count");
+      for (int i = 0; i < count; ++i) {
+        ASSIGN_OR_RETURN(const int32_t oid, body.Int32());
+        statement.parameter_oids.push_back(oid);
+      }
+      return body.ExpectEnd();
+    }();
+    if (!parsed.ok()) return ProtocolViolation(parsed);
+  }
+  if (!name.empty() && statements_.count(name) > 0) {
+    return absl::AlreadyExistsError(fmt::format("prepared statement \"{}\" already exists", name));
+  }
+  if (SplitStatements(statement.sql).size() > 1) {
+    return absl::InvalidArgumentError("cannot insert multiple commands into a prepared statement");
+  }
+  statement.parameter_count = std::max<int>(CountParameters(statement.sql),
+                                            static_cast<int>(statement.parameter_oids.size()));
+  statements_[name] = std::move(statement);
+  MessageWriter writer;
+  writer.Begin('1').End();  // ParseComplete
+  return Send(writer);
+}
+
+absl::Status PgSession::Impl::HandleBind(MessageReader body) {
+  std::string portal_name, statement_name;
+  std::vector<int16_t> parameter_formats, result_formats;
+  std::vector<std::optional<std::string>> values;
+  absl::Status parsed = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(portal_name, body.CString());
+    ASSIGN_OR_RETURN(statement_name, body.CString());
+    ASSIGN_OR_RETURN(const int16_t format_count, body.Int16());
+    for (int i = 0; i < format_count; ++i) {
+      ASSIGN_OR_RETURN(const int16_t format, body.Int16());
+      parameter_formats.push_back(format);
+    }
+    ASSIGN_OR_RETURN(const int16_t value_count, body.Int16());
+    if (format_count < 0 || value_count < 0) return absl::InvalidArgumentError("negative count");
+    for (int i = 0; i < value_count; ++i) {
+      ASSIGN_OR_RETURN(const int32_t length, body.Int32());
+      if (length < -1) return absl::InvalidArgumentError("invalid parameter length");
+      if (length == -1) {
+        values.emplace_back();
+        continue;
+      }
+      ASSIGN_OR_RETURN(std::string value, body.Bytes(static_cast<size_t>(length)));
+      values.emplace_back(std::move(value));
+    }
+    ASSIGN_OR_RETURN(const int16_t result_format_count, body.Int16());
+    for (int i = 0; i < result_format_count; ++i) {
+      ASSIGN_OR_RETURN(const int16_t format, body.Int16());
+      result_formats.push_back(format);
+    }
+    return body.ExpectEnd();
+  }();
+  if (!parsed.ok()) return ProtocolViolation(parsed);
+
+  const auto statement = statements_.find(statement_name);
+  if (statement == statements_.end()) {
+    return absl::NotFoundError(
+        fmt::format("prepared statement \"{}\" does not exist", statement_name));
+  }
+  for (const int16_t format : parameter_formats) {
+    if (format != 0) return absl::UnimplementedError("binary parameter format is not supported");
+  }
+  for (const int16_t format : result_formats) {
+    if (format != 0) return absl::UnimplementedError("binary result format is not supported");
+  }
+  if (static_cast<int>(values.size()) != statement->second.parameter_count) {
+    return absl::InvalidArgumentError(fmt::format(
+        "bind message supplies {} parameters, but prepared statement \"{}\" requires {}",
+        values.size(), statement_name, statement->second.parameter_count));
+  }
+  std::vector<std::string> type_names;
+  for (const int32_t oid : statement->second.parameter_oids)
+    type_names.push_back(DuckTypeForOid(oid));
+  ASSIGN_OR_RETURN(std::string sql,
+                   SubstituteParameters(statement->second.sql, values, type_names));
+  portals_[portal_name] = Portal{std::move(sql), std::nullopt};
+  MessageWriter writer;
+  writer.Begin('2').End();  // BindComplete
+  return Send(writer);
+}
+
+absl::Status PgSession::Impl::HandleDescribe(MessageReader body) {
+  absl::StatusOr<uint8_t> kind = body.Byte();
+  absl::StatusOr<std::string> name = kind.ok() ? body.CString() : kind.status();
+  if (!name.ok()) return ProtocolViolation(name.status());
+  if (absl::Status end = body.ExpectEnd(); !end.ok()) return ProtocolViolation(end);
+
+  if (*kind == 'S') {
+    const auto statement = statements_.find(*name);
+    if (statement == statements_.end()) {
+      return absl::NotFoundError(fmt::format("prepared statement \"{}\" does not exist", *name));
+    }
+    const PreparedStatement& prepared = statement->second;
+    MessageWriter writer;
+    writer.Begin('t').Int16(static_cast<int16_t>(prepared.parameter_count));
+    for (int i = 0; i < prepared.parameter_count; ++i) {
+      const int32_t declared =
+          i < static_cast<int>(prepared.parameter_oids.size()) ? prepared.parameter_oids[i] : 0;
+      writer.Int32(declared != 0 ? declared : kText);
+    }
+    writer.End();
+    RETURN_IF_ERROR(Send(writer));
+    // The result's shape, from the statement bound with NULLs (nothing runs).
+    ASSIGN_OR_RETURN(
+        std::string sql,
+        SubstituteParameters(
+            prepared.sql, std::vector<std::optional<std::string>>(prepared.parameter_count), {}));
+    ASSIGN_OR_RETURN(Execution execution, Start(sql));
+    return SendRowDescription(execution);
+  }
+  if (*kind == 'P') {
+    const auto portal = portals_.find(*name);
+    if (portal == portals_.end()) {
+      return absl::NotFoundError(fmt::format("portal \"{}\" does not exist", *name));
+    }
+    if (!portal->second.execution) {
+      ASSIGN_OR_RETURN(portal->second.execution, Start(portal->second.sql));
+    }
+    return SendRowDescription(*portal->second.execution);
+  }
+  return ProtocolViolation(absl::InvalidArgumentError(
+      fmt::format("invalid Describe kind '{}'", static_cast<char>(*kind))));
+}
+
+absl::Status PgSession::Impl::HandleExecute(MessageReader body) {
+  absl::StatusOr<std::string> name = body.CString();
+  absl::StatusOr<int32_t> max_rows = name.ok() ? body.Int32() : name.status();
+  if (!max_rows.ok()) return ProtocolViolation(max_rows.status());
+  if (absl::Status end = body.ExpectEnd(); !end.ok()) return ProtocolViolation(end);
+  const auto portal = portals_.find(*name);
+  if (portal == portals_.end()) {
+    return absl::NotFoundError(fmt::format("portal \"{}\" does not exist", *name));
+  }
+  if (!portal->second.execution) {
+    ASSIGN_OR_RETURN(portal->second.execution, Start(portal->second.sql));
+  }
+  return Pump(*portal->second.execution, *max_rows);
+}
+
+absl::Status PgSession::Impl::HandleClose(MessageReader body) {
+  absl::StatusOr<uint8_t> kind = body.Byte();
+  absl::StatusOr<std::string> name = kind.ok() ? body.CString() : kind.status();
+  if (!name.ok()) return ProtocolViolation(name.status());
+  if (*kind == 'S') {
+    statements_.erase(*name);
+  } else if (*kind == 'P') {
+    portals_.erase(*name);
+  } else {
+    return ProtocolViolation(absl::InvalidArgumentError("invalid Close kind"));
+  }
+  MessageWriter writer;
+  writer.Begin('3').End();  // CloseComplete
+  return Send(writer);
+}
+
+absl::Status PgSession::Impl::Serve() {
+  ASSIGN_OR_RETURN(auto startup, ReadStartup());
+  if (!startup) return absl::OkStatus();  // a CancelRequest: nothing is answered
+  const std::string user = (*startup)["user"];
+  if (user.empty()) {
+    return absl::UnauthenticatedError("no PostgreSQL user name specified in startup packet");
+  }
+  principal_ = Principal{user, /*is_admin=*/true};
+  RETURN_IF_ERROR(Authenticate(user));
+  RETURN_IF_ERROR(SendWelcome());
+  while (true) {
+    ASSIGN_OR_RETURN(auto message, ReadMessage());
+    const auto& [type, text] = message;
+    if (type == 'X') return absl::OkStatus();  // Terminate
+    if (type == 'S') {                         // Sync: the (implicit) transaction ends
+      skip_until_sync_ = false;
+      portals_.clear();
+      RETURN_IF_ERROR(SendReadyForQuery());
+      continue;
+    }
+    if (skip_until_sync_) continue;
+    MessageReader body(text);
+    absl::Status handled;
+    switch (type) {
+      case 'Q':
+        handled = HandleSimpleQuery(body);
+        break;
+      case 'P':
+        handled = HandleParse(body);
+        break;
+      case 'B':
+        handled = HandleBind(body);
+        break;
+      case 'D':
+        handled = HandleDescribe(body);
+        break;
+      case 'E':
+        handled = HandleExecute(body);
+        break;
+      case 'C':
+        handled = HandleClose(body);
+        break;
+      case 'H':
+        handled = Flush();
+        break;
+      case 'd':
+      case 'c':
+      case 'f':
+        handled = absl::UnimplementedError("COPY is not supported");
+        break;
+      default:
+        return ProtocolViolation(absl::InvalidArgumentError(fmt::format(
+            "invalid frontend message type {}", static_cast<int>(static_cast<uint8_t>(type)))));
+    }
+    if (handled.ok()) continue;
+    if (broken_ || protocol_violation_) return handled;
+    RETURN_IF_ERROR(SendError(handled));
+    if (type != 'Q') skip_until_sync_ = true;  // extended protocol: ignore until Sync
+  }
+}
+
+void PgSession::Impl::Run() {
+  const absl::Status status = Serve();
+  if (status.ok() || broken_) return;
+  // The connection ends here; tell the client why if it can still hear it.
+  std::string sqlstate = SqlStateFor(status);
+  if (protocol_violation_ || absl::IsInvalidArgument(status)) {
+    sqlstate = sqlstate::kProtocolViolation;
+  }
+  spdlog::info("pgwire: closing connection {}: {}", process_id_, ToStd(status.message()));
+  (void)SendError(sqlstate, std::string(ToStd(status.message())), std::nullopt, "FATAL");
+}
+
+PgSession::PgSession(int fd, const SessionContext& context, int32_t process_id, int32_t secret_key)
+    : impl_(std::make_unique<Impl>(fd, context, process_id, secret_key)), secret_key_(secret_key) {}
+PgSession::~PgSession() = default;
+void PgSession::Run() { impl_->Run(); }
+void PgSession::CancelRunningStatement() { impl_->CancelRunningStatement(); }
+void PgSession::Shutdown() { impl_->Shutdown(); }
+
+}  // namespace loch::pg

@@ -1,0 +1,210 @@
+#include "pgwire/sql_text.h"
+
+#include <cctype>
+#include <regex>
+
+#include "common/strings.h"
+#include "fmt/format.h"
+
+namespace loch::pg {
+namespace {
+
+bool IsIdentifierChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$';
+}
+
+// Walks `sql` and calls on_code(i) for every character that is code (not inside a string, quoted
+// identifier or comment). on_code returns how many characters it consumed (0: just this one).
+template <typename OnCode>
+void ScanCode(std::string_view sql, OnCode on_code) {
+  size_t i = 0;
+  while (i < sql.size()) {
+    const char c = sql[i];
+    if (c == '\'' || c == '"') {
+      size_t j = i + 1;
+      while (j < sql.size()) {
+        if (sql[j] == c) {
+          if (j + 1 < sql.size() && sql[j + 1] == c) {
+            j += 2;  // doubled quote inside
+            continue;
+          }
+          break;
+        }
+        ++j;
+      }
+      i = j + 1;
+    } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+      const size_t end = sql.find('\n', i);
+      i = end == std::string_view::npos ? sql.size() : end + 1;
+    } else if (c == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {
+      int depth = 1;
+      i += 2;
+      while (i < sql.size() && depth > 0) {
+        if (sql.compare(i, 2, "/*") == 0) {
+          ++depth;
+          i += 2;
+        } else if (sql.compare(i, 2, "*/") == 0) {
+          --depth;
+          i += 2;
+        } else {
+          ++i;
+        }
+      }
+    } else if (c == '$' && (i == 0 || !IsIdentifierChar(sql[i - 1])) && i + 1 < sql.size() &&
+               !std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
+      // $tag$ ... $tag$ (tag may be empty)
+      size_t tag_end = i + 1;
+      while (tag_end < sql.size() && sql[tag_end] != '$' &&
+             (std::isalnum(static_cast<unsigned char>(sql[tag_end])) || sql[tag_end] == '_')) {
+        ++tag_end;
+      }
+      if (tag_end < sql.size() && sql[tag_end] == '$') {
+        const std::string_view tag = sql.substr(i, tag_end - i + 1);
+        const size_t close = sql.find(tag, tag_end + 1);
+        i = close == std::string_view::npos ? sql.size() : close + tag.size();
+      } else {
+        const size_t consumed = on_code(i);
+        i += consumed > 0 ? consumed : 1;
+      }
+    } else {
+      const size_t consumed = on_code(i);
+      i += consumed > 0 ? consumed : 1;
+    }
+  }
+}
+
+std::string_view Trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+// If a placeholder $n starts at `at` (not part of an identifier), its number and length.
+std::optional<std::pair<int, size_t>> PlaceholderAt(std::string_view sql, size_t at) {
+  if (sql[at] != '$' || (at > 0 && IsIdentifierChar(sql[at - 1]))) return std::nullopt;
+  size_t end = at + 1;
+  int number = 0;
+  while (end < sql.size() && std::isdigit(static_cast<unsigned char>(sql[end]))) {
+    if (number > 100000) return std::nullopt;
+    number = number * 10 + (sql[end] - '0');
+    ++end;
+  }
+  if (end == at + 1) return std::nullopt;
+  return std::make_pair(number, end - at);
+}
+
+}  // namespace
+
+std::vector<std::string> SplitStatements(std::string_view sql) {
+  std::vector<std::string> statements;
+  size_t start = 0;
+  ScanCode(sql, [&](size_t i) -> size_t {
+    if (sql[i] == ';') {
+      const std::string_view statement = Trim(sql.substr(start, i - start));
+      if (!statement.empty()) statements.emplace_back(statement);
+      start = i + 1;
+    }
+    return 0;
+  });
+  const std::string_view last = Trim(sql.substr(std::min(start, sql.size())));
+  if (!last.empty()) statements.emplace_back(last);
+  return statements;
+}
+
+int CountParameters(std::string_view sql) {
+  int highest = 0;
+  ScanCode(sql, [&](size_t i) -> size_t {
+    const auto placeholder = PlaceholderAt(sql, i);
+    if (!placeholder) return 0;
+    highest = std::max(highest, placeholder->first);
+    return placeholder->second;
+  });
+  return highest;
+}
+
+absl::StatusOr<std::string> SubstituteParameters(
+    std::string_view sql, const std::vector<std::optional<std::string>>& values,
+    const std::vector<std::string>& type_names) {
+  std::string out;
+  out.reserve(sql.size() + 16 * values.size());
+  size_t copied = 0;
+  absl::Status missing;
+  ScanCode(sql, [&](size_t i) -> size_t {
+    const auto placeholder = PlaceholderAt(sql, i);
+    if (!placeholder) return 0;
+    const auto [number, length] = *placeholder;
+    out.append(sql.substr(copied, i - copied));
+    copied = i + length;
+    if (number < 1 || static_cast<size_t>(number) > values.size()) {
+      if (missing.ok()) {
+        missing = absl::InvalidArgumentError(
+            fmt::format("there is no parameter ${} ({} given)", number, values.size()));
+      }
+      return length;
+    }
+    const std::optional<std::string>& value = values[number - 1];
+    const std::string& type =
+        static_cast<size_t>(number) <= type_names.size() ? type_names[number - 1] : "";
+    if (!value) {
+      out += "NULL";
+    } else if (type.empty()) {
+      out += QuoteLiteral(*value);
+    } else {
+      out += fmt::format("CAST({} AS {})", QuoteLiteral(*value), type);
+    }
+    return length;
+  });
+  RETURN_IF_ERROR(missing);
+  out.append(sql.substr(std::min(copied, sql.size())));
+  return out;
+}
+
+std::vector<std::string> LeadingKeywords(std::string_view sql, size_t count) {
+  std::vector<std::string> words;
+  bool stop = false;
+  ScanCode(sql, [&](size_t i) -> size_t {
+    if (stop || words.size() >= count) return sql.size();
+    const char c = sql[i];
+    if (std::isspace(static_cast<unsigned char>(c)) || c == '(') return 0;
+    if (!std::isalpha(static_cast<unsigned char>(c)) && c != '_') {
+      stop = true;
+      return 0;
+    }
+    size_t end = i;
+    std::string word;
+    while (end < sql.size() &&
+           (std::isalnum(static_cast<unsigned char>(sql[end])) || sql[end] == '_')) {
+      word.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(sql[end]))));
+      ++end;
+    }
+    words.push_back(std::move(word));
+    return end - i;
+  });
+  return words;
+}
+
+std::optional<int> ErrorPosition(std::string_view sql, std::string_view message) {
+  static const std::regex kLineColumn(R"(\(line (\d+), column (\d+)\))");
+  std::match_results<std::string_view::const_iterator> match;
+  if (!std::regex_search(message.begin(), message.end(), match, kLineColumn)) return std::nullopt;
+  const int line = std::stoi(match[1].str());
+  const int column = std::stoi(match[2].str());
+  size_t offset = 0;
+  for (int l = 1; l < line; ++l) {
+    const size_t newline = sql.find('\n', offset);
+    if (newline == std::string_view::npos) return std::nullopt;
+    offset = newline + 1;
+  }
+  // PostgreSQL counts characters, not bytes: count UTF-8 lead bytes up to the column.
+  int position = 0;
+  for (size_t i = 0; i < offset; ++i) {
+    if ((static_cast<unsigned char>(sql[i]) & 0xC0) != 0x80) ++position;
+  }
+  return position + column;
+}
+
+}  // namespace loch::pg
