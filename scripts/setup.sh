@@ -12,6 +12,7 @@ PACKAGES=(
   libzstd-dev zlib1g-dev libssl-dev libcurl4-openssl-dev libcpp-httplib-dev libtinyxml2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm curl
+  postgresql-client-15 postgresql-15
 )
 
 missing=()

@@ -167,6 +167,8 @@ class PgSession::Impl {
     return status;
   }
   absl::Status Serve();
+  // Tells the client why its connection ends (if it is not a clean end and it can still hear).
+  void Finish(const absl::Status& status);
 
   int fd_;
   const SessionContext& context_;
@@ -750,6 +752,11 @@ absl::Status PgSession::Impl::Serve() {
 
 void PgSession::Impl::Run() {
   const absl::Status status = Serve();
+  Finish(status);
+  ::shutdown(fd_, SHUT_RDWR);  // the client sees the end now, not when the thread is reaped
+}
+
+void PgSession::Impl::Finish(const absl::Status& status) {
   if (status.ok() || broken_) return;
   // The connection ends here; tell the client why if it can still hear it.
   std::string sqlstate = SqlStateFor(status);

@@ -1,0 +1,223 @@
+// `loch serve --pg` as users reach it: with psql (the PostgreSQL 15 client from Debian), with the
+// npm `pg` client (tests/support/pg_client_check.mjs), and with raw sockets sending malformed
+// startup packets. The server must answer clearly, close only the offending connection, and keep
+// serving everyone else.
+
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "common/ids.h"
+#include "fmt/format.h"
+#include "nlohmann/json.hpp"
+#include "tests/support/run_command.h"
+
+namespace loch {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using testing_support::CommandOutcome;
+using testing_support::RunCommand;
+using testing_support::ShellQuote;
+
+class PgwireTest : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    work_ = new fs::path(fs::path(testing::TempDir()) / ("loch-pgwire-" + NewRandomId()));
+    const std::string lake = (*work_ / "lake").string();
+    ASSERT_EQ(RunCommand(LOCH_BINARY, {"init", "--lake", lake}).exit_code, 0);
+    fs::create_directories(*work_ / "in");
+    {
+      std::ofstream out(*work_ / "in" / "numbers.json");
+      for (int i = 1; i <= 5000; ++i)
+        out << fmt::format("{{\"n\": {}, \"label\": \"item {}\"}}\n", i, i);
+    }
+    auto load = RunCommand(LOCH_BINARY, {"load", (*work_ / "in" / "numbers.json").string(),
+                                         "--table", "demo.numbers", "--lake", lake});
+    ASSERT_EQ(load.exit_code, 0) << load.err;
+    std::ifstream credentials(lake + "/.loch/admin-credentials.json");
+    const auto json = nlohmann::json::parse(credentials);
+    user_ = new std::string(json["pg_user"].get<std::string>());
+    password_ = new std::string(json["pg_password"].get<std::string>());
+
+    port_ = testing_support::FreeLoopbackPort();
+    const int http_port = testing_support::FreeLoopbackPort();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const std::string pg = fmt::format("127.0.0.1:{}", port_);
+      const std::string http = fmt::format("127.0.0.1:{}", http_port);
+      ::execl(LOCH_BINARY, LOCH_BINARY, "serve", "--lake", lake.c_str(), "--http", http.c_str(),
+              "--pg", pg.c_str(), nullptr);
+      ::_exit(127);
+    }
+    for (int i = 0; i < 200; ++i) {
+      if (Psql({"-c", "select 1"}).exit_code == 0) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    FAIL() << "loch serve --pg did not start";
+  }
+
+  static void TearDownTestSuite() {
+    if (pid_ <= 0) return;  // never kill(-1, ...)
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "loch serve did not stop cleanly on SIGTERM";
+    fs::remove_all(*work_);
+  }
+
+  static std::string Conninfo(const std::string& extra = "") {
+    return fmt::format("host=127.0.0.1 port={} user={} dbname=lake {}", port_, *user_, extra);
+  }
+
+  // psql without ~/.psqlrc, in unaligned tuples-only mode unless `aligned`.
+  static CommandOutcome Psql(std::vector<std::string> args, const std::string& password = "",
+                             const std::string& conninfo = "") {
+    args.insert(args.begin(), {"-X", "-v", "ON_ERROR_STOP=1"});
+    args.push_back(conninfo.empty() ? Conninfo() : conninfo);
+    return RunCommand("psql", args,
+                      "PGPASSWORD=" + ShellQuote(password.empty() ? *password_ : password));
+  }
+
+  // Connects a raw socket to the pgwire port.
+  static int RawConnection() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port_));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    timeval timeout{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    return fd;
+  }
+
+  // Sends `bytes` and returns everything the server sends until it closes the connection.
+  static std::string SendAndReadUntilClosed(const std::string& bytes) {
+    const int fd = RawConnection();
+    ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    std::string received;
+    char buffer[4096];
+    while (true) {
+      const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+      if (n <= 0) break;
+      received.append(buffer, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    return received;
+  }
+
+  static std::string Int32(uint32_t value) {
+    const uint32_t network = htonl(value);
+    return std::string(reinterpret_cast<const char*>(&network), 4);
+  }
+
+  static inline fs::path* work_ = nullptr;
+  static inline std::string* user_ = nullptr;
+  static inline std::string* password_ = nullptr;
+  static inline int port_ = 0;
+  static inline pid_t pid_ = -1;
+};
+
+TEST_F(PgwireTest, PsqlQueriesTheLake) {
+  auto count = Psql({"-At", "-c", "select count(*), sum(n) from demo.numbers where n <= 100"});
+  ASSERT_EQ(count.exit_code, 0) << count.err;
+  EXPECT_EQ(count.out, "100|5050\n");
+  // Several statements in one simple query, answered in order.
+  auto several = Psql({"-At", "-c", "select 1; select 'two'"});
+  EXPECT_EQ(several.out, "1\ntwo\n");
+}
+
+TEST_F(PgwireTest, PsqlListsAndDescribesTables) {
+  auto list = Psql({"-At", "-c", "\\dt"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_THAT(list.out, HasSubstr(fmt::format("demo|numbers|table|{}", *user_)));
+  auto describe = Psql({"-c", "\\d demo.numbers"});
+  ASSERT_EQ(describe.exit_code, 0) << describe.err;
+  EXPECT_THAT(describe.out, HasSubstr("Table \"demo.numbers\""));
+  EXPECT_THAT(describe.out, testing::ContainsRegex("n +\\| bigint"));
+  EXPECT_THAT(describe.out, testing::ContainsRegex("label +\\| text"));
+  auto schemas = Psql({"-At", "-c", "\\dn"});
+  EXPECT_THAT(schemas.out, HasSubstr("demo|"));
+}
+
+TEST_F(PgwireTest, PsqlShowsErrorsWithTheirPosition) {
+  auto unknown = Psql({"-c", "select nope from demo.numbers"});
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_THAT(unknown.err, HasSubstr("nope"));
+  EXPECT_THAT(unknown.err, HasSubstr("LINE 1: select nope from demo.numbers\n               ^"));
+  auto syntax = Psql({"-c", "selec 1"});
+  EXPECT_THAT(syntax.err, HasSubstr("syntax error"));
+  auto missing = Psql({"-c", "select * from demo.missing"});
+  EXPECT_THAT(missing.err, HasSubstr("missing"));
+}
+
+TEST_F(PgwireTest, PsqlCancelsARunningQueryWithCtrlC) {
+  // psql sends a CancelRequest on SIGINT; the server interrupts the engine.
+  const auto start = std::chrono::steady_clock::now();
+  auto cancelled = RunCommand(
+      "sh",
+      {"-c", fmt::format("psql -X -c 'select count(*) from demo.numbers a, demo.numbers b, "
+                         "demo.numbers c' {} & p=$!; sleep 1.5; kill -INT $p; wait $p",
+                         ShellQuote(Conninfo()))},
+      "PGPASSWORD=" + ShellQuote(*password_));
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_NE(cancelled.exit_code, 0);
+  EXPECT_THAT(cancelled.err, HasSubstr("Cancel request sent"));
+  EXPECT_THAT(cancelled.err, HasSubstr("cancel"));
+  EXPECT_LT(elapsed, std::chrono::seconds(20));
+  EXPECT_EQ(Psql({"-At", "-c", "select 42"}).out, "42\n");
+}
+
+TEST_F(PgwireTest, WrongPasswordsAndTlsAreRefusedClearly) {
+  auto wrong = Psql({"-c", "select 1"}, "not-the-password");
+  EXPECT_NE(wrong.exit_code, 0);
+  EXPECT_THAT(wrong.err,
+              HasSubstr(fmt::format("password authentication failed for user \"{}\"", *user_)));
+  auto stranger = Psql({"-c", "select 1"}, *password_,
+                       fmt::format("host=127.0.0.1 port={} user=mallory dbname=lake", port_));
+  EXPECT_THAT(stranger.err, HasSubstr("password authentication failed for user \"mallory\""));
+  auto tls = Psql({"-c", "select 1"}, "", Conninfo("sslmode=require"));
+  EXPECT_THAT(tls.err, HasSubstr("server does not support SSL"));
+}
+
+TEST_F(PgwireTest, NodePgClientWorksUnmodified) {
+  auto check = RunCommand("node", {fs::path(LOCH_SOURCE_DIR) / "tests/support/pg_client_check.mjs",
+                                   "127.0.0.1", std::to_string(port_), *user_, *password_});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  EXPECT_THAT(check.out, HasSubstr("pg client check passed"));
+}
+
+TEST_F(PgwireTest, MalformedStartupPacketsCloseOnlyTheirConnection) {
+  // A length shorter than the header itself.
+  EXPECT_THAT(SendAndReadUntilClosed(Int32(3) + Int32(196608)), HasSubstr("startup packet length"));
+  // A length far beyond the startup limit: refused before anything is allocated.
+  EXPECT_THAT(SendAndReadUntilClosed(Int32(0x7fffffff) + Int32(196608)),
+              HasSubstr("startup packet length"));
+  // Protocol 2.0.
+  EXPECT_THAT(SendAndReadUntilClosed(Int32(8) + Int32(131072)),
+              HasSubstr("unsupported frontend protocol 2.0"));
+  // Parameters without their terminating NUL.
+  EXPECT_THAT(SendAndReadUntilClosed(Int32(12) + Int32(196608) + "user"),
+              HasSubstr("unterminated string"));
+  // Garbage, and a client that leaves mid-packet.
+  SendAndReadUntilClosed(std::string(64, '\xff'));
+  ::close(RawConnection());
+  // Everyone else is still served.
+  EXPECT_EQ(Psql({"-At", "-c", "select count(*) from demo.numbers"}).out, "5000\n");
+}
+
+}  // namespace
+}  // namespace loch
