@@ -153,6 +153,22 @@ TEST_F(PgwireTest, PsqlListsAndDescribesTables) {
   EXPECT_THAT(schemas.out, HasSubstr("demo|"));
 }
 
+TEST_F(PgwireTest, PsqlCreatesListsAndDropsViews) {
+  auto created =
+      Psql({"-At", "-c", "create view demo.small as select n, label from demo.numbers where n <= 3",
+            "-c", "select count(*), max(label) from demo.small", "-c", "\\dv"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_THAT(created.out, HasSubstr("3|item 3\n"));
+  EXPECT_THAT(created.out, HasSubstr(fmt::format("demo|small|view|{}", *user_)));
+  auto described = Psql({"-c", "\\d+ demo.small"});
+  EXPECT_THAT(described.out, HasSubstr("View \"demo.small\""));
+  EXPECT_THAT(described.out, HasSubstr("where n <= 3"));
+  auto dropped = Psql({"-c", "drop view demo.small"});
+  EXPECT_EQ(dropped.exit_code, 0) << dropped.err;
+  EXPECT_THAT(dropped.out, HasSubstr("DROP VIEW"));
+  EXPECT_NE(Psql({"-c", "select * from demo.small"}).exit_code, 0);
+}
+
 TEST_F(PgwireTest, PsqlShowsErrorsWithTheirPosition) {
   auto unknown = Psql({"-c", "select nope from demo.numbers"});
   EXPECT_NE(unknown.exit_code, 0);

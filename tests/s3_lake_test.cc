@@ -133,6 +133,13 @@ TEST_F(S3LakeTest, QueriesFetchOnlyThePartitionsTheyNeedAndOnlyOnce) {
   EXPECT_EQ(summary.out, "count_star(),sum(n)\n100,2000\n");
   CommandOutcome files = Loch({"describe", "t.summary", "--files"});
   EXPECT_THAT(files.out, HasSubstr("tables/t/summary/"));
+
+  // Views read through the per-query catalog of a remote lake, nested too.
+  ASSERT_EQ(
+      Loch({"sql", "CREATE VIEW t.busy AS SELECT part FROM t.summary WHERE n >= 20"}).exit_code, 0);
+  ASSERT_EQ(Loch({"sql", "CREATE VIEW t.busy_count AS SELECT count(*) AS c FROM t.busy"}).exit_code,
+            0);
+  EXPECT_EQ(Loch({"sql", "SELECT c FROM t.busy_count", "--format", "csv"}).out, "c\n100\n");
 }
 
 TEST_F(S3LakeTest, LoadsSurviveFaultsOrFailCleanly) {

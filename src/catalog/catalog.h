@@ -83,6 +83,19 @@ class Catalog {
   // snapshots). NotFound if it does not exist.
   virtual absl::StatusOr<CommitResult> DropTable(const Principal& who, const TableName& table) = 0;
 
+  // Views share the table namespace of their database: a name is a table or a view, never both.
+  // Creates the view (replaces it if `or_replace`). AlreadyExists if a table, or a view while not
+  // `or_replace`, has the name; NotFound for an unknown database.
+  virtual absl::StatusOr<ViewInfo> CreateView(const Principal& who, const ViewInfo& view,
+                                              bool or_replace) = 0;
+  // Drops the view. NotFound if there is none by that name.
+  virtual absl::Status DropView(const Principal& who, const TableName& name) = 0;
+  // The view, or NotFound.
+  virtual absl::StatusOr<ViewInfo> GetView(const Principal& who, const TableName& name) = 0;
+  // Views of `database` (all if nullopt), ordered by name.
+  virtual absl::StatusOr<std::vector<ViewInfo>> ListViews(
+      const Principal& who, const std::optional<std::string>& database) = 0;
+
   // The table's snapshots, oldest first.
   virtual absl::StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const Principal& who,
                                                                   const TableName& table) = 0;

@@ -312,3 +312,57 @@ TEST_F(CatalogTest, StatePersistsAcrossReopen) {
 
 }  // namespace
 }  // namespace loch
+
+namespace loch {
+namespace {
+
+TEST_F(CatalogTest, ViewsShareTheTableNamespace) {
+  Create();  // shop.orders
+  ViewInfo view;
+  view.name = {"shop", "big_orders"};
+  view.sql = "SELECT * FROM shop.orders WHERE amount > 100";
+  view.columns = {Column("order_id", "BIGINT")};
+  auto created = catalog_->CreateView(admin_, view, /*or_replace=*/false);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_GT(created->view_id, 0);
+  EXPECT_EQ(created->author, admin_.name);
+
+  auto read = catalog_->GetView(admin_, view.name);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->sql, view.sql);
+  ASSERT_EQ(read->columns.size(), 1u);
+  EXPECT_EQ(read->columns[0].type, "BIGINT");
+
+  EXPECT_EQ(catalog_->CreateView(admin_, view, false).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  view.sql = "SELECT 1 AS one";
+  auto replaced = catalog_->CreateView(admin_, view, /*or_replace=*/true);
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_NE(replaced->view_id, created->view_id);
+  EXPECT_EQ(catalog_->GetView(admin_, view.name)->sql, "SELECT 1 AS one");
+
+  // A name is a table or a view, never both.
+  ViewInfo clash = view;
+  clash.name = {"shop", "orders"};
+  EXPECT_EQ(catalog_->CreateView(admin_, clash, true).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  TableCommit table;
+  table.table = view.name;
+  table.operation = "create";
+  table.new_schema = OrdersSchema();
+  table.location = "tables/shop/big_orders/";
+  EXPECT_EQ(catalog_->Commit(admin_, table).status().code(), absl::StatusCode::kAlreadyExists);
+
+  auto listed = catalog_->ListViews(admin_, "shop");
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].name.table, "big_orders");
+  EXPECT_EQ(catalog_->ListViews(admin_, "nowhere").status().code(), absl::StatusCode::kNotFound);
+
+  ASSERT_TRUE(catalog_->DropView(admin_, view.name).ok());
+  EXPECT_EQ(catalog_->GetView(admin_, view.name).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(catalog_->DropView(admin_, view.name).code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace loch

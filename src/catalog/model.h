@@ -100,6 +100,17 @@ struct TableInfo {
   Schema schema;  // the schema of `current_snapshot`
 };
 
+// A named, stored query: DATABASE.VIEW reads as the result of `sql`, a SELECT over catalog tables
+// (and other views), evaluated when queried.
+struct ViewInfo {
+  int64_t view_id = 0;  // assigned by the catalog; a replaced view gets a new id
+  TableName name;
+  std::string sql;
+  std::vector<Column> columns;  // the result's columns when the view was defined
+  int64_t created_micros = 0;
+  std::string author;
+};
+
 // A consistent view of one table at one snapshot: its schema and exactly the files live at that
 // snapshot.
 struct TableSnapshot {

@@ -21,7 +21,7 @@ namespace {
 using sqlite::Statement;
 
 // Written to catalog_meta; Migrate() upgrades older catalogs.
-constexpr const char* kFormatVersion = "2";
+constexpr const char* kFormatVersion = "3";
 
 constexpr std::string_view kSchemaDdl = R"sql(
 CREATE TABLE IF NOT EXISTS catalog_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -72,6 +72,15 @@ CREATE TABLE IF NOT EXISTS data_files(
   end_snapshot INTEGER);
 CREATE INDEX IF NOT EXISTS data_files_by_table ON data_files(table_id, begin_snapshot);
 CREATE UNIQUE INDEX IF NOT EXISTS data_files_live_key ON data_files(key) WHERE end_snapshot IS NULL;
+CREATE TABLE IF NOT EXISTS views(
+  view_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  database_id INTEGER NOT NULL REFERENCES databases(database_id),
+  name TEXT NOT NULL,
+  sql TEXT NOT NULL,
+  columns TEXT NOT NULL,
+  created_micros INTEGER NOT NULL,
+  author TEXT NOT NULL,
+  UNIQUE(database_id, name));
 CREATE TABLE IF NOT EXISTS file_column_stats(
   file_id INTEGER NOT NULL,
   column_name TEXT NOT NULL,
@@ -160,7 +169,7 @@ class SqliteCatalog final : public Catalog {
   }
 
   // Brings a catalog written by an earlier loch up to the current format. Caller holds a write
-  // transaction. Format 2 added data_files.etag.
+  // transaction. Format 2 added data_files.etag; format 3 the views table (created by the DDL).
   absl::Status Migrate() {
     Statement version(db_, "SELECT value FROM catalog_meta WHERE key = 'format_version'");
     if (version.Step() && version.Text(0) == kFormatVersion) return absl::OkStatus();
@@ -297,6 +306,77 @@ class SqliteCatalog final : public Catalog {
     return result;
   }
 
+  absl::StatusOr<ViewInfo> CreateView(const Principal& who, const ViewInfo& view,
+                                      bool or_replace) override {
+    RETURN_IF_ERROR(ValidateIdentifier(view.name.database, "database"));
+    RETURN_IF_ERROR(ValidateIdentifier(view.name.table, "view"));
+    std::lock_guard lock(mu_);
+    Transaction txn(db_, /*write=*/true);
+    RETURN_IF_ERROR(txn.status());
+    ASSIGN_OR_RETURN(int64_t database_id, DatabaseId(view.name.database));
+    if (FindTable(view.name, std::nullopt).ok()) {
+      return absl::AlreadyExistsError(
+          fmt::format("{} already exists as a table", view.name.ToString()));
+    }
+    if (FindView(view.name).ok()) {
+      if (!or_replace) {
+        return absl::AlreadyExistsError(
+            fmt::format("view {} already exists", view.name.ToString()));
+      }
+      Statement remove(db_, "DELETE FROM views WHERE database_id = ? AND name = ?");
+      RETURN_IF_ERROR(remove.Bind(1, database_id).Bind(2, view.name.table).Run());
+    }
+    ViewInfo stored = view;
+    stored.created_micros = NowMicros();
+    stored.author = who.name;
+    Statement insert(db_,
+                     "INSERT INTO views(database_id, name, sql, columns, created_micros, author) "
+                     "VALUES (?, ?, ?, ?, ?, ?)");
+    RETURN_IF_ERROR(insert.Bind(1, database_id)
+                        .Bind(2, view.name.table)
+                        .Bind(3, view.sql)
+                        .Bind(4, ColumnsToJson(view.columns).dump())
+                        .Bind(5, stored.created_micros)
+                        .Bind(6, stored.author)
+                        .Run());
+    stored.view_id = sqlite3_last_insert_rowid(db_);
+    RETURN_IF_ERROR(txn.Commit());
+    return stored;
+  }
+
+  absl::Status DropView(const Principal&, const TableName& name) override {
+    std::lock_guard lock(mu_);
+    Transaction txn(db_, /*write=*/true);
+    RETURN_IF_ERROR(txn.status());
+    ASSIGN_OR_RETURN(ViewInfo view, FindView(name));
+    Statement remove(db_, "DELETE FROM views WHERE view_id = ?");
+    RETURN_IF_ERROR(remove.Bind(1, view.view_id).Run());
+    return txn.Commit();
+  }
+
+  absl::StatusOr<ViewInfo> GetView(const Principal&, const TableName& name) override {
+    std::lock_guard lock(mu_);
+    return FindView(name);
+  }
+
+  absl::StatusOr<std::vector<ViewInfo>> ListViews(
+      const Principal&, const std::optional<std::string>& database) override {
+    std::lock_guard lock(mu_);
+    Transaction txn(db_, /*write=*/false);
+    if (database.has_value()) RETURN_IF_ERROR(DatabaseId(*database).status());
+    Statement query(db_, std::string(kViewColumns) +
+                             " WHERE ?1 IS NULL OR d.name = ?1 ORDER BY d.name, v.name");
+    if (database.has_value()) {
+      query.Bind(1, *database);
+    } else {
+      query.BindNull(1);
+    }
+    std::vector<ViewInfo> views;
+    while (query.Step()) views.push_back(ViewFromRow(query));
+    RETURN_IF_ERROR(query.status());
+    return views;
+  }
+
   absl::StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const Principal&,
                                                           const TableName& name) override {
     std::lock_guard lock(mu_);
@@ -386,6 +466,10 @@ class SqliteCatalog final : public Catalog {
       if (existing.ok()) {
         return absl::AlreadyExistsError(
             fmt::format("table {} already exists", commit.table.ToString()));
+      }
+      if (FindView(commit.table).ok()) {
+        return absl::AlreadyExistsError(
+            fmt::format("{} already exists as a view", commit.table.ToString()));
       }
       Statement insert(
           db_,
@@ -524,6 +608,25 @@ class SqliteCatalog final : public Catalog {
     return absl::NotFoundError(fmt::format(
         "unknown database \"{}\"; {}", name,
         names.empty() ? "the lake has no databases yet" : "databases: " + Join(names, ", ")));
+  }
+
+  static constexpr std::string_view kViewColumns =
+      "SELECT v.view_id, d.name, v.name, v.sql, v.columns, v.created_micros, v.author "
+      "FROM views v JOIN databases d USING (database_id)";
+
+  static ViewInfo ViewFromRow(const Statement& row) {
+    return ViewInfo{row.Int(0),  TableName{row.Text(1), row.Text(2)},
+                    row.Text(3), ColumnsFromJson(row.Text(4)),
+                    row.Int(5),  row.Text(6)};
+  }
+
+  // The view named `name`, or NotFound. Must hold mu_.
+  absl::StatusOr<ViewInfo> FindView(const TableName& name) {
+    Statement query(db_, std::string(kViewColumns) + " WHERE d.name = ? AND v.name = ?");
+    query.Bind(1, name.database).Bind(2, name.table);
+    if (query.Step()) return ViewFromRow(query);
+    RETURN_IF_ERROR(query.status());
+    return absl::NotFoundError(fmt::format("unknown view {}", name.ToString()));
   }
 
   static TableInfo TableFromRow(const Statement& row) {

@@ -371,6 +371,52 @@ TEST_F(EngineTest, CreateTableAsInsertIntoAndDropTable) {
   EXPECT_TRUE(Run("DROP TABLE IF EXISTS mart.daily").ok());
 }
 
+TEST_F(EngineTest, ViewsAreStoredQueriesOverCurrentData) {
+  WriteText("raw/shop/e/1.json", "{\"kind\": \"view\", \"v\": 1}\n{\"kind\": \"buy\", \"v\": 2}\n");
+  Register({"shop", "e"}, {"raw/shop/e/1.json"}, "json");
+  auto created = Run("CREATE VIEW mart.buys AS SELECT v FROM shop.e WHERE kind = 'buy';");
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ((*created)[0][0], "CREATE VIEW");
+  auto stored = catalog_->GetView(admin_, {"mart", "buys"});
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->sql, "SELECT v FROM shop.e WHERE kind = 'buy'");
+  ASSERT_EQ(stored->columns.size(), 1u);
+  EXPECT_EQ(stored->columns[0].type, "BIGINT");
+  EXPECT_EQ((*Run("SELECT sum(v) FROM mart.buys"))[0][0], "2");
+
+  // A view of a view; a new snapshot of the table underneath shows through both.
+  ASSERT_TRUE(Run("CREATE VIEW mart.doubled AS SELECT v * 2 AS w FROM mart.buys").ok());
+  EXPECT_EQ((*Run("SELECT sum(w) FROM mart.doubled"))[0][0], "4");
+  ASSERT_TRUE(Run("INSERT INTO shop.e SELECT 'buy', 10").ok());
+  EXPECT_EQ((*Run("SELECT sum(w) FROM mart.doubled"))[0][0], "24");
+
+  // Names: a view is not a table, and the other way round.
+  EXPECT_TRUE(absl::IsAlreadyExists(Run("CREATE VIEW mart.buys AS SELECT 1").status()));
+  EXPECT_TRUE(absl::IsAlreadyExists(Run("CREATE VIEW shop.e AS SELECT 1").status()));
+  EXPECT_TRUE(absl::IsAlreadyExists(Run("CREATE TABLE mart.buys AS SELECT 1 AS x").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(Run("DROP TABLE mart.buys").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(Run("DROP VIEW shop.e").status()));
+
+  // A replacement that would make views read each other in a circle fails when queried, clearly.
+  ASSERT_TRUE(Run("CREATE OR REPLACE VIEW mart.buys AS SELECT w AS v FROM mart.doubled").ok());
+  auto circular = Run("SELECT * FROM mart.doubled");
+  EXPECT_TRUE(absl::IsInvalidArgument(circular.status())) << circular.status();
+  EXPECT_THAT(std::string(circular.status().message()), testing::HasSubstr("refers to itself"));
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(Run("CREATE VIEW mart.me AS SELECT * FROM mart.me").status()));
+
+  // Views are checked like queries and leave nothing when they fail.
+  EXPECT_FALSE(Run("CREATE VIEW mart.bad AS SELECT * FROM read_csv('/etc/passwd')").ok());
+  EXPECT_FALSE(Run("CREATE VIEW mart.bad AS SELECT nope FROM shop.e").ok());
+  EXPECT_FALSE(Run("CREATE VIEW mart.bad AS SELEC 1").ok());
+  EXPECT_TRUE(absl::IsNotFound(catalog_->GetView(admin_, {"mart", "bad"}).status()));
+
+  ASSERT_TRUE(Run("DROP VIEW mart.doubled").ok());
+  EXPECT_TRUE(absl::IsNotFound(Run("SELECT * FROM mart.doubled").status()));
+  EXPECT_TRUE(absl::IsNotFound(Run("DROP VIEW mart.doubled").status()));
+  EXPECT_TRUE(Run("DROP VIEW IF EXISTS mart.doubled").ok());
+}
+
 TEST_F(EngineTest, FailedWritesLeaveNoTrace) {
   WriteText("raw/shop/e/1.json", "{\"v\": 1}\n");
   Register({"shop", "e"}, {"raw/shop/e/1.json"}, "json");

@@ -234,7 +234,62 @@ struct LakeEngine::Impl {
   std::mutex admin_mu;                 // guards `admin` and `views`
   duck::Connection admin;              // trusted connection: view definitions and file profiling
   std::map<TableName, int64_t> views;  // table -> snapshot its view currently shows
+  std::map<TableName, int64_t> catalog_views;  // catalog view -> view_id its DuckDB view shows
   Watchdog watchdog;
+
+  // What a statement reads once views are followed: the catalog tables underneath, and the views
+  // in an order where each comes after the views it reads.
+  struct ResolvedNames {
+    std::vector<TableName> tables;
+    std::vector<ViewInfo> views;
+  };
+  static constexpr int kMaxViewDepth = 16;
+
+  // Splits `names` into tables and views, following each view's query to what it reads. Views
+  // nested deeper than kMaxViewDepth (or in a cycle) are an error.
+  absl::Status ResolveNames(const Principal& who, const std::vector<TableName>& names,
+                            duck::Connection& connection, int depth, ResolvedNames& out) {
+    for (const TableName& name : names) {
+      auto view = catalog->GetView(who, name);
+      if (!view.ok()) {
+        if (!absl::IsNotFound(view.status())) return view.status();
+        if (std::find(out.tables.begin(), out.tables.end(), name) == out.tables.end()) {
+          out.tables.push_back(name);
+        }
+        continue;
+      }
+      if (depth >= kMaxViewDepth) {
+        return absl::InvalidArgumentError(
+            fmt::format("view {} nests views more than {} deep (or refers to itself)",
+                        name.ToString(), kMaxViewDepth));
+      }
+      if (std::any_of(out.views.begin(), out.views.end(),
+                      [&](const ViewInfo& seen) { return seen.name == name; })) {
+        continue;
+      }
+      auto inner = CheckUserQuery(connection, view->sql);
+      if (!inner.ok()) {
+        return absl::Status(inner.status().code(),
+                            fmt::format("view {} no longer reads: {}", name.ToString(),
+                                        ToStd(inner.status().message())));
+      }
+      if (!inner->unqualified.empty()) return UnknownTables(who, inner->unqualified);
+      RETURN_IF_ERROR(ResolveNames(who, inner->qualified, connection, depth + 1, out));
+      out.views.push_back(std::move(*view));
+    }
+    return absl::OkStatus();
+  }
+
+  // CREATE VIEW `view` in DuckDB inside `catalog_prefix` ("" or "name."), after the tables and
+  // views it reads. Caller holds admin_mu.
+  absl::Status DefineView(const ViewInfo& view, const std::string& catalog_prefix) {
+    RETURN_IF_ERROR(admin.Execute(fmt::format("CREATE SCHEMA IF NOT EXISTS {}{}", catalog_prefix,
+                                              QuoteIdentifier(view.name.database))));
+    return Annotate(admin.Execute(fmt::format("CREATE OR REPLACE VIEW {}{}.{} AS {}",
+                                              catalog_prefix, QuoteIdentifier(view.name.database),
+                                              QuoteIdentifier(view.name.table), view.sql)),
+                    fmt::format("preparing view {}", view.name.ToString()));
+  }
 
   // A local path for `key` that DuckDB may open: the object must be a regular file reached without
   // following any symlink.
@@ -266,6 +321,17 @@ struct LakeEngine::Impl {
                                                        QuoteIdentifier(name.table), body)),
                              fmt::format("preparing table {}", name.ToString())));
     views[name] = snapshot.table.current_snapshot;
+    catalog_views.erase(name);
+    return absl::OkStatus();
+  }
+
+  // Makes the catalog view `view` current in the shared database. Caller holds admin_mu.
+  absl::Status RefreshCatalogView(const ViewInfo& view) {
+    auto it = catalog_views.find(view.name);
+    if (it != catalog_views.end() && it->second == view.view_id) return absl::OkStatus();
+    RETURN_IF_ERROR(DefineView(view, ""));
+    catalog_views[view.name] = view.view_id;
+    views.erase(view.name);
     return absl::OkStatus();
   }
 
@@ -275,6 +341,7 @@ struct LakeEngine::Impl {
   // table's predicates may need, fetched into the cache. Caller holds admin_mu.
   absl::StatusOr<std::unique_ptr<QueryResources>> PrepareRemoteQuery(const Principal& who,
                                                                      const StatementTables& tables,
+                                                                     const ResolvedNames& names,
                                                                      std::string& catalog_name) {
     auto resources = std::make_unique<QueryResources>();
     catalog_name = fmt::format("loch_query_{}", next_query_catalog++);
@@ -283,8 +350,9 @@ struct LakeEngine::Impl {
       std::lock_guard lock(admin_mu);
       admin.Execute(fmt::format("DETACH {}", name)).IgnoreError();
     };
-    for (const TableName& name : tables.qualified) {
+    for (const TableName& name : names.tables) {
       ASSIGN_OR_RETURN(TableSnapshot snapshot, catalog->ReadTable(who, name, std::nullopt));
+      // (A table read only through a view gets no predicates: all its files are fetched.)
       const std::vector<ColumnPredicate> predicates = ExtractPredicates(tables.statement, name);
       std::vector<DataFile> kept;
       for (DataFile& file : snapshot.files) {
@@ -307,6 +375,7 @@ struct LakeEngine::Impl {
                                                          QuoteIdentifier(name.table), body)),
                                fmt::format("preparing table {}", name.ToString())));
     }
+    for (const ViewInfo& view : names.views) RETURN_IF_ERROR(DefineView(view, catalog_name + "."));
     return resources;
   }
 
@@ -318,16 +387,19 @@ struct LakeEngine::Impl {
                                                              const StatementTables& tables,
                                                              duck::Connection& connection) {
     if (!tables.unqualified.empty()) return UnknownTables(who, tables.unqualified);
+    ResolvedNames names;
+    RETURN_IF_ERROR(ResolveNames(who, tables.qualified, connection, 0, names));
     if (!remote()) {
       std::lock_guard lock(admin_mu);
-      for (const TableName& table : tables.qualified) RETURN_IF_ERROR(RefreshView(who, table));
+      for (const TableName& table : names.tables) RETURN_IF_ERROR(RefreshView(who, table));
+      for (const ViewInfo& view : names.views) RETURN_IF_ERROR(RefreshCatalogView(view));
       return std::unique_ptr<QueryResources>();
     }
     std::string catalog_name;
     std::unique_ptr<QueryResources> resources;
     {
       std::lock_guard lock(admin_mu);
-      ASSIGN_OR_RETURN(resources, PrepareRemoteQuery(who, tables, catalog_name));
+      ASSIGN_OR_RETURN(resources, PrepareRemoteQuery(who, tables, names, catalog_name));
     }
     RETURN_IF_ERROR(connection.Execute(fmt::format("USE {}", catalog_name)));
     return resources;
@@ -340,6 +412,7 @@ struct LakeEngine::Impl {
   absl::StatusOr<WriteSummary> ExecuteWrite(const Principal& who, const WriteStatement& statement);
   absl::StatusOr<WriteSummary> WriteQueryResult(const Principal& who,
                                                 const WriteStatement& statement);
+  absl::StatusOr<WriteSummary> CreateView(const Principal& who, const WriteStatement& statement);
 
   absl::Status UnknownTables(const Principal& who, const std::vector<std::string>& names) {
     auto tables = catalog->ListTables(who, std::nullopt);
@@ -480,7 +553,27 @@ namespace loch {
 
 absl::StatusOr<WriteSummary> LakeEngine::Impl::ExecuteWrite(const Principal& who,
                                                             const WriteStatement& statement) {
+  switch (statement.kind) {
+    case WriteStatement::Kind::kCreateView:
+      return CreateView(who, statement);
+    case WriteStatement::Kind::kDropView: {
+      const absl::Status dropped = catalog->DropView(who, statement.table);
+      if (absl::IsNotFound(dropped) &&
+          catalog->ReadTable(who, statement.table, std::nullopt).ok()) {
+        return absl::InvalidArgumentError(
+            fmt::format("{} is a table: use DROP TABLE", statement.table.ToString()));
+      }
+      if (!dropped.ok() && !(absl::IsNotFound(dropped) && statement.if_exists)) return dropped;
+      return WriteSummary{"DROP VIEW", statement.table.ToString(), 0, 0, 0};
+    }
+    default:
+      break;
+  }
   if (statement.kind == WriteStatement::Kind::kDropTable) {
+    if (catalog->GetView(who, statement.table).ok()) {
+      return absl::InvalidArgumentError(
+          fmt::format("{} is a view: use DROP VIEW", statement.table.ToString()));
+    }
     auto dropped = catalog->DropTable(who, statement.table);
     if (absl::IsNotFound(dropped.status()) && statement.if_exists) {
       return WriteSummary{"DROP TABLE", statement.table.ToString(), 0, 0, 0};
@@ -489,6 +582,34 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::ExecuteWrite(const Principal& who
     return WriteSummary{"DROP TABLE", statement.table.ToString(), 0, 0, dropped->snapshot_id};
   }
   return WriteQueryResult(who, statement);
+}
+
+// CREATE VIEW: the query must read only catalog tables and views and must bind (so a view that is
+// stored always worked when it was made); its text and result columns go to the catalog.
+absl::StatusOr<WriteSummary> LakeEngine::Impl::CreateView(const Principal& who,
+                                                          const WriteStatement& statement) {
+  ASSIGN_OR_RETURN(duck::Connection connection, duck::Connection::Open(database));
+  ASSIGN_OR_RETURN(StatementTables tables, CheckUserQuery(connection, statement.query));
+  if (std::find(tables.qualified.begin(), tables.qualified.end(), statement.table) !=
+      tables.qualified.end()) {
+    return absl::InvalidArgumentError(
+        fmt::format("view {} cannot read itself", statement.table.ToString()));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<QueryResources> resources, BindTables(who, tables, connection));
+  ASSIGN_OR_RETURN(duck::PreparedStatement prepared, connection.Prepare(statement.query));
+  ViewInfo view;
+  view.name = statement.table;
+  view.sql = statement.query;
+  while (!view.sql.empty() &&
+         (view.sql.back() == ';' || std::isspace(static_cast<unsigned char>(view.sql.back())))) {
+    view.sql.pop_back();
+  }
+  for (size_t i = 0; i < prepared.column_count(); ++i) {
+    view.columns.emplace_back(prepared.column_name(i), prepared.column_type(i).Name());
+  }
+  RETURN_IF_ERROR(catalog->CreateDatabase(who, view.name.database, /*if_not_exists=*/true));
+  RETURN_IF_ERROR(catalog->CreateView(who, view, statement.or_replace).status());
+  return WriteSummary{"CREATE VIEW", statement.table.ToString(), 0, 0, 0};
 }
 
 // CREATE TABLE AS / INSERT INTO: DuckDB writes the query's result as zstd Parquet (Hive-partitioned

@@ -45,6 +45,12 @@ absl::StatusOr<std::optional<WriteStatement>> ParseWriteStatement(std::string_vi
       icase);
   static const std::regex kInsert(R"(^INSERT\s+INTO\s+(\w+)\.(\w+)\s+([\s\S]+)$)", icase);
   static const std::regex kDrop(R"(^DROP\s+TABLE\s+(IF\s+EXISTS\s+)?(\w+)\.(\w+)\s*;?\s*$)", icase);
+  static const std::regex kCreateViewStart(R"(^CREATE\s+(OR\s+REPLACE\s+)?VIEW\b)", icase);
+  static const std::regex kCreateView(
+      R"(^CREATE\s+(OR\s+REPLACE\s+)?VIEW\s+(\w+)\.(\w+)\s+AS\s+([\s\S]+)$)", icase);
+  static const std::regex kDropViewStart(R"(^DROP\s+VIEW\b)", icase);
+  static const std::regex kDropView(R"(^DROP\s+VIEW\s+(IF\s+EXISTS\s+)?(\w+)\.(\w+)\s*;?\s*$)",
+                                    icase);
   std::smatch match;
   WriteStatement statement;
   if (std::regex_search(sql, kCreateStart)) {
@@ -80,6 +86,21 @@ absl::StatusOr<std::optional<WriteStatement>> ParseWriteStatement(std::string_vi
     if (!std::regex_match(sql, match, kDrop))
       return absl::InvalidArgumentError("expected DROP TABLE [IF EXISTS] db.table");
     statement.kind = WriteStatement::Kind::kDropTable;
+    statement.if_exists = match[1].matched;
+    ASSIGN_OR_RETURN(statement.table, Name(match[2], match[3]));
+  } else if (std::regex_search(sql, kCreateViewStart)) {
+    if (!std::regex_match(sql, match, kCreateView)) {
+      return absl::InvalidArgumentError("expected CREATE [OR REPLACE] VIEW db.view AS SELECT ...");
+    }
+    statement.kind = WriteStatement::Kind::kCreateView;
+    statement.or_replace = match[1].matched;
+    ASSIGN_OR_RETURN(statement.table, Name(match[2], match[3]));
+    statement.query = match[4];
+  } else if (std::regex_search(sql, kDropViewStart)) {
+    if (!std::regex_match(sql, match, kDropView)) {
+      return absl::InvalidArgumentError("expected DROP VIEW [IF EXISTS] db.view");
+    }
+    statement.kind = WriteStatement::Kind::kDropView;
     statement.if_exists = match[1].matched;
     ASSIGN_OR_RETURN(statement.table, Name(match[2], match[3]));
   } else {

@@ -3,6 +3,8 @@
 //   CREATE TABLE [IF NOT EXISTS] db.t [WITH (partitioned_by = ARRAY['col', ...])] AS <query>
 //   INSERT INTO db.t <query>
 //   DROP TABLE [IF EXISTS] db.t
+//   CREATE [OR REPLACE] VIEW db.v AS <query>
+//   DROP VIEW [IF EXISTS] db.v
 // <query> is then checked like any user query (SqlGuard). Everything else is not a write statement.
 
 #include <optional>
@@ -15,13 +17,14 @@
 namespace loch {
 
 struct WriteStatement {
-  enum class Kind { kCreateTableAs, kInsertInto, kDropTable };
+  enum class Kind { kCreateTableAs, kInsertInto, kDropTable, kCreateView, kDropView };
   Kind kind;
-  TableName table;
+  TableName table;             // the table or view
+  bool or_replace = false;     // CREATE OR REPLACE VIEW
   bool if_exists = false;      // DROP TABLE IF EXISTS
   bool if_not_exists = false;  // CREATE TABLE IF NOT EXISTS
   std::vector<std::string> partitioned_by;
-  std::string query;  // the SELECT of CREATE TABLE AS / INSERT INTO
+  std::string query;  // the SELECT of CREATE TABLE AS / INSERT INTO / CREATE VIEW
 };
 
 // nullopt if `sql` is not one of the statements above; InvalidArgument if it starts like one but is

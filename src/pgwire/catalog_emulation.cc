@@ -20,6 +20,7 @@ constexpr int64_t kPgCatalogNamespaceOid = 11;
 constexpr int64_t kInformationSchemaNamespaceOid = 13;
 constexpr int64_t kFirstNamespaceOid = 16384;
 constexpr int64_t kFirstTableOid = 1000000;
+constexpr int64_t kFirstViewOid = 2000000000;
 constexpr int64_t kOwnerOid = 10;
 constexpr int64_t kHeapAccessMethodOid = 2;
 constexpr int64_t kLakeDatabaseOid = 16383;
@@ -65,6 +66,8 @@ CREATE TABLE pg_index(indexrelid INTEGER, indrelid INTEGER, indisprimary BOOLEAN
   indisunique BOOLEAN, indkey SMALLINT[]);
 CREATE TABLE pg_constraint(oid INTEGER, conname VARCHAR, connamespace INTEGER, contype VARCHAR,
   conrelid INTEGER, conindid INTEGER, conkey SMALLINT[]);
+CREATE TABLE pg_rewrite(oid INTEGER, rulename VARCHAR, ev_class INTEGER, ev_type VARCHAR,
+  is_instead BOOLEAN);
 CREATE TABLE pg_trigger(oid INTEGER, tgrelid INTEGER, tgname VARCHAR, tgisinternal BOOLEAN);
 CREATE TABLE pg_description(objoid INTEGER, classoid INTEGER, objsubid INTEGER,
   description VARCHAR);
@@ -93,7 +96,12 @@ CREATE MACRO pg_type_is_visible(type_oid) AS true;
 CREATE MACRO format_type(type_oid, typemod) AS
   (SELECT coalesce(max(loch_formatted), '???') FROM pg_type WHERE oid = type_oid);
 CREATE MACRO pg_get_expr(expr, relation) AS NULL, (expr, relation, pretty) AS NULL;
+CREATE MACRO pg_get_viewdef(view_oid) AS
+  (SELECT any_value(v.definition) FROM pg_views v JOIN pg_class c ON c.relname = v.viewname
+   JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = v.schemaname
+   WHERE c.oid = view_oid), (view_oid, pretty) AS pg_get_viewdef(view_oid);
 CREATE MACRO pg_relation_is_publishable(relation) AS false;
+CREATE MACRO pg_get_ruledef(rule) AS NULL, (rule, pretty) AS NULL;
 CREATE MACRO pg_get_statisticsobjdef_columns(statistics) AS NULL;
 CREATE MACRO array_upper(list, dimension) AS len(list);
 CREATE MACRO obj_description(object, catalog_name) AS NULL, (object) AS NULL;
@@ -304,10 +312,31 @@ PgCatalogEmulation::~PgCatalogEmulation() = default;
 
 absl::Status PgCatalogEmulation::Refresh(const Principal& who) {
   ASSIGN_OR_RETURN(std::vector<TableInfo> tables, state_->catalog->ListTables(who, std::nullopt));
+  ASSIGN_OR_RETURN(std::vector<ViewInfo> views, state_->catalog->ListViews(who, std::nullopt));
   ASSIGN_OR_RETURN(std::vector<std::string> databases, state_->catalog->ListDatabases(who));
   std::string fingerprint = Join(databases, ",") + ";";
   for (const TableInfo& table : tables) {
     fingerprint += fmt::format("{}@{},", table.table_id, table.current_snapshot);
+  }
+  for (const ViewInfo& view : views) fingerprint += fmt::format("v{},", view.view_id);
+  // Relations as PostgreSQL lists them: tables (relkind 'r') and views ('v').
+  struct Relation {
+    int64_t oid;
+    const TableName* name;
+    char kind;
+    std::vector<Column> columns;
+    const std::string* definition;  // views only
+  };
+  std::vector<Relation> relations;
+  for (const TableInfo& table : tables) {
+    std::vector<Column> columns = table.schema.columns;
+    columns.insert(columns.end(), table.schema.partition_columns.begin(),
+                   table.schema.partition_columns.end());
+    relations.push_back(
+        {kFirstTableOid + table.table_id, &table.name, 'r', std::move(columns), nullptr});
+  }
+  for (const ViewInfo& view : views) {
+    relations.push_back({kFirstViewOid + view.view_id, &view.name, 'v', view.columns, &view.sql});
   }
   if (fingerprint == state_->fingerprint) return absl::OkStatus();
 
@@ -325,21 +354,19 @@ absl::Status PgCatalogEmulation::Refresh(const Principal& who) {
     schemata.Row().Text("lake").Text(databases[i]).Text(state_->owner);
   }
   RowsBuilder classes("pg_class"), attributes("pg_attribute"), pg_tables("pg_tables"),
-      info_tables("tables"), info_columns("columns");
-  for (const TableInfo& table : tables) {
-    const int64_t oid = kFirstTableOid + table.table_id;
-    std::vector<Column> columns = table.schema.columns;
-    columns.insert(columns.end(), table.schema.partition_columns.begin(),
-                   table.schema.partition_columns.end());
+      pg_views("pg_views"), info_tables("tables"), info_columns("columns"), info_views("views");
+  for (const Relation& relation : relations) {
+    const TableName& name = *relation.name;
+    const bool is_view = relation.kind == 'v';
     classes.Row()
-        .Int(oid)
-        .Text(table.name.table)
-        .Int(namespace_oid[table.name.database])
+        .Int(relation.oid)
+        .Text(name.table)
+        .Int(namespace_oid[name.database])
         .Int(0)
         .Int(0)
         .Int(kOwnerOid)
-        .Int(kHeapAccessMethodOid)
-        .Int(oid)
+        .Int(is_view ? 0 : kHeapAccessMethodOid)
+        .Int(is_view ? 0 : relation.oid)
         .Int(0)
         .Int(0)
         .Int(-1)
@@ -347,44 +374,54 @@ absl::Status PgCatalogEmulation::Refresh(const Principal& who) {
         .Bool(false)
         .Bool(false)
         .Text("p")
-        .Text("r")
-        .Int(static_cast<int64_t>(columns.size()))
+        .Text(std::string(1, relation.kind))
+        .Int(static_cast<int64_t>(relation.columns.size()))
         .Int(0)
-        .Bool(false)
+        .Bool(is_view)
         .Bool(false)
         .Bool(false)
         .Bool(false)
         .Bool(false)
         .Bool(true)
-        .Text("d")
+        .Text(is_view ? "n" : "d")
         .Bool(false)
         .Null()
         .Null()
         .Null();
-    pg_tables.Row()
-        .Text(table.name.database)
-        .Text(table.name.table)
-        .Text(state_->owner)
-        .Null()
-        .Bool(false)
-        .Bool(false)
-        .Bool(false)
-        .Bool(false);
+    if (is_view) {
+      pg_views.Row()
+          .Text(name.database)
+          .Text(name.table)
+          .Text(state_->owner)
+          .Text(*relation.definition);
+      info_views.Row().Text("lake").Text(name.database).Text(name.table).Text(*relation.definition);
+    } else {
+      pg_tables.Row()
+          .Text(name.database)
+          .Text(name.table)
+          .Text(state_->owner)
+          .Null()
+          .Bool(false)
+          .Bool(false)
+          .Bool(false)
+          .Bool(false);
+    }
     info_tables.Row()
         .Text("lake")
-        .Text(table.name.database)
-        .Text(table.name.table)
-        .Text("BASE TABLE");
-    for (size_t i = 0; i < columns.size(); ++i) {
-      const int32_t type_oid = OidOfColumnType(columns[i].type);
+        .Text(name.database)
+        .Text(name.table)
+        .Text(is_view ? "VIEW" : "BASE TABLE");
+    for (size_t i = 0; i < relation.columns.size(); ++i) {
+      const Column& column = relation.columns[i];
+      const int32_t type_oid = OidOfColumnType(column.type);
       attributes.Row()
-          .Int(oid)
-          .Text(columns[i].name)
+          .Int(relation.oid)
+          .Text(column.name)
           .Int(type_oid)
           .Int(TypeSize(type_oid))
           .Int(static_cast<int64_t>(i + 1))
           .Int(-1)
-          .Bool(!columns[i].nullable)
+          .Bool(!column.nullable)
           .Bool(false)
           .Text("")
           .Text("")
@@ -395,19 +432,19 @@ absl::Status PgCatalogEmulation::Refresh(const Principal& who) {
           .Null();
       info_columns.Row()
           .Text("lake")
-          .Text(table.name.database)
-          .Text(table.name.table)
-          .Text(columns[i].name)
+          .Text(name.database)
+          .Text(name.table)
+          .Text(column.name)
           .Int(static_cast<int64_t>(i + 1))
           .Null()
-          .Text(columns[i].nullable ? "YES" : "NO")
+          .Text(column.nullable ? "YES" : "NO")
           .Text(TypeName(type_oid))
           .Text(TypeName(type_oid));
     }
   }
   const std::string sql = "BEGIN;\n" + namespaces.Sql() + schemata.Sql() + classes.Sql() +
-                          attributes.Sql() + pg_tables.Sql() + info_tables.Sql() +
-                          info_columns.Sql() + "COMMIT;";
+                          attributes.Sql() + pg_tables.Sql() + pg_views.Sql() + info_tables.Sql() +
+                          info_columns.Sql() + info_views.Sql() + "COMMIT;";
   if (absl::Status loaded = state_->connection.Execute(sql); !loaded.ok()) {
     (void)state_->connection.Execute("ROLLBACK");
     return absl::InternalError(

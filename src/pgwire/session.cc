@@ -69,6 +69,10 @@ std::string TagForWrite(WriteStatement::Kind kind, int64_t rows) {
       return fmt::format("INSERT 0 {}", rows);
     case WriteStatement::Kind::kDropTable:
       return "DROP TABLE";
+    case WriteStatement::Kind::kCreateView:
+      return "CREATE VIEW";
+    case WriteStatement::Kind::kDropView:
+      return "DROP VIEW";
   }
   return "OK";
 }
