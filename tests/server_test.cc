@@ -205,6 +205,158 @@ TEST_F(ServerTest, CancelStopsARunningQuery) {
   EXPECT_EQ(info["state"], "CANCELLED") << info.dump();
 }
 
+// A slow query: a three-way self join of 5,000 rows (1.25e11 combinations).
+constexpr const char* kSlowQuery =
+    "SELECT count(*) FROM demo.numbers a, demo.numbers b, demo.numbers c";
+
+TEST_F(ServerTest, WorkgroupsQueueBeyondTheirConcurrencyInOrder) {
+  auto client = Client();
+  auto put =
+      client.Put("/api/v1/workgroups/single", R"({"max_concurrent": 1})", "application/json");
+  ASSERT_EQ(put->status, 200) << put->body;
+  auto submit = [&](const std::string& sql, const std::string& workgroup) {
+    auto answer = client.Post(
+        "/api/v1/queries", json{{"sql", sql}, {"workgroup", workgroup}}.dump(), "application/json");
+    EXPECT_EQ(answer->status, 201) << answer->body;
+    return json::parse(answer->body)["id"].get<std::string>();
+  };
+  auto state = [&](const std::string& id) {
+    return json::parse(client.Get("/api/v1/queries/" + id)->body)["state"].get<std::string>();
+  };
+  const std::string first = submit(kSlowQuery, "single");
+  for (int i = 0; i < 200 && state(first) != "RUNNING"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(state(first), "RUNNING");
+  const std::string second = submit("SELECT 2", "single");
+  const std::string third = submit("SELECT 3", "single");
+  // Another workgroup is not held up by this one's limit.
+  json other = RunAsync("SELECT count(*) FROM demo.numbers");
+  EXPECT_EQ(other["state"], "SUCCEEDED");
+  EXPECT_EQ(other["workgroup"], "primary");
+  EXPECT_EQ(state(second), "QUEUED");
+  EXPECT_EQ(state(third), "QUEUED");
+  client.Delete("/api/v1/queries/" + first);
+  // Then the queued ones run, in the order they came.
+  json second_info, third_info;
+  for (int i = 0; i < 500; ++i) {
+    second_info = json::parse(client.Get("/api/v1/queries/" + second)->body);
+    third_info = json::parse(client.Get("/api/v1/queries/" + third)->body);
+    if (second_info["state"] == "SUCCEEDED" && third_info["state"] == "SUCCEEDED") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(second_info["state"], "SUCCEEDED");
+  ASSERT_EQ(third_info["state"], "SUCCEEDED");
+  EXPECT_LE(second_info["started_at"].get<std::string>(),
+            third_info["started_at"].get<std::string>());
+  EXPECT_THAT(second_info["result_key"].get<std::string>(), testing::StartsWith("results/single/"));
+  auto unknown = client.Post("/api/v1/queries", R"({"sql": "SELECT 1", "workgroup": "nope"})",
+                             "application/json");
+  EXPECT_EQ(unknown->status, 404);
+  EXPECT_THAT(unknown->body, HasSubstr("unknown workgroup"));
+}
+
+TEST_F(ServerTest, WorkgroupLimitsBytesScannedAndTime) {
+  auto client = Client();
+  json scanned = RunAsync("SELECT sum(n) FROM demo.numbers");
+  ASSERT_EQ(scanned["state"], "SUCCEEDED");
+  const int64_t bytes = scanned["bytes_scanned"];
+  EXPECT_GT(bytes, 0);
+  ASSERT_EQ(client
+                .Put("/api/v1/workgroups/thrifty",
+                     json{{"max_bytes_scanned", bytes - 1}, {"timeout_seconds", 0.3}}.dump(),
+                     "application/json")
+                ->status,
+            200);
+  auto refused =
+      client.Post("/api/v1/queries",
+                  json{{"sql", "SELECT sum(n) FROM demo.numbers"}, {"workgroup", "thrifty"}}.dump(),
+                  "application/json");
+  json refused_info = json::parse(refused->body);
+  EXPECT_EQ(refused_info["state"], "FAILED");
+  EXPECT_THAT(refused_info["error"]["message"].get<std::string>(), HasSubstr("would scan"));
+  auto slow = client.Post(
+      "/api/v1/queries",
+      json{{"sql", "SELECT count(*) FROM range(10000000000)"}, {"workgroup", "thrifty"}}.dump(),
+      "application/json");
+  const std::string id = json::parse(slow->body)["id"];
+  auto info = client.Get("/api/v1/queries/" + id);
+  for (int i = 0; i < 500; ++i) {
+    info = client.Get("/api/v1/queries/" + id);
+    const std::string now = json::parse(info->body)["state"];
+    if (now != "QUEUED" && now != "RUNNING") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  json timed_out = json::parse(info->body);
+  EXPECT_EQ(timed_out["state"], "FAILED");
+  EXPECT_EQ(timed_out["error"]["code"], "DEADLINE_EXCEEDED");
+  EXPECT_LT(timed_out["elapsed_ms"].get<double>(), 3000);
+
+  auto listed = json::parse(client.Get("/api/v1/workgroups")->body);
+  bool found = false;
+  for (const auto& workgroup : listed["workgroups"]) {
+    found =
+        found || (workgroup["name"] == "thrifty" && workgroup["max_bytes_scanned"] == bytes - 1);
+  }
+  EXPECT_TRUE(found) << listed.dump();
+  EXPECT_EQ(
+      client.Put("/api/v1/workgroups/bad", R"({"max_concurrent": "two"})", "application/json")
+          ->status,
+      400);
+  EXPECT_EQ(client.Delete("/api/v1/workgroups/primary")->status, 400);
+  EXPECT_EQ(client.Delete("/api/v1/workgroups/thrifty")->status, 204);
+  EXPECT_EQ(client.Get("/api/v1/workgroups/thrifty")->status, 404);
+}
+
+TEST_F(ServerTest, FailureWebhookHearsOfFailedQueries) {
+  // A receiver standing in for the team's alerting endpoint.
+  httplib::Server receiver;
+  std::mutex mu;
+  std::vector<json> received;
+  receiver.Post("/hook", [&](const httplib::Request& request, httplib::Response& response) {
+    std::lock_guard lock(mu);
+    received.push_back(json::parse(request.body));
+    response.status = 204;
+  });
+  const int port = receiver.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { receiver.listen_after_bind(); });
+  auto client = Client();
+  ASSERT_EQ(
+      client
+          .Put("/api/v1/workgroups/alerted",
+               json{{"failure_webhook", fmt::format("http://127.0.0.1:{}/hook", port)}}.dump(),
+               "application/json")
+          ->status,
+      200);
+  auto failed = client.Post("/api/v1/queries",
+                            R"({"sql": "SELECT nope FROM demo.numbers", "workgroup": "alerted"})",
+                            "application/json");
+  const std::string id = json::parse(failed->body)["id"];
+  ASSERT_EQ(
+      json::parse(client
+                      .Post("/api/v1/queries", R"({"sql": "SELECT 1", "workgroup": "alerted"})",
+                            "application/json")
+                      ->body)["state"] != "FAILED",
+      true);
+  json event;
+  for (int i = 0; i < 300 && event.is_null(); ++i) {
+    {
+      std::lock_guard lock(mu);
+      if (!received.empty()) event = received.front();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  receiver.stop();
+  serving.join();
+  ASSERT_FALSE(event.is_null()) << "the webhook received nothing";
+  EXPECT_EQ(event["event"], "query_failed");
+  EXPECT_EQ(event["query_id"], id);
+  EXPECT_EQ(event["workgroup"], "alerted");
+  EXPECT_THAT(event["error"]["message"].get<std::string>(), HasSubstr("nope"));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(received.size(), 1u);  // the successful query sent nothing
+}
+
 TEST_F(ServerTest, TheAwsSdkAthenaClientWorksUnmodified) {
   std::ifstream credentials(*work_ / "lake" / ".loch" / "admin-credentials.json");
   json keys = json::parse(credentials);

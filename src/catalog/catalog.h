@@ -96,6 +96,17 @@ class Catalog {
   virtual absl::StatusOr<std::vector<ViewInfo>> ListViews(
       const Principal& who, const std::optional<std::string>& database) = 0;
 
+  // Workgroups. "primary" always exists (with defaults until it is stored) and cannot be deleted.
+  // Creates or replaces `config`. InvalidArgument for a bad name or negative limits.
+  virtual absl::Status PutWorkgroup(const Principal& who, const WorkgroupConfig& config) = 0;
+  // The workgroup, or NotFound (listing the workgroups that exist).
+  virtual absl::StatusOr<WorkgroupConfig> GetWorkgroup(const Principal& who,
+                                                       std::string_view name) = 0;
+  // Every workgroup, "primary" included, ordered by name.
+  virtual absl::StatusOr<std::vector<WorkgroupConfig>> ListWorkgroups(const Principal& who) = 0;
+  // NotFound if unknown; FailedPrecondition for "primary".
+  virtual absl::Status DeleteWorkgroup(const Principal& who, std::string_view name) = 0;
+
   // The table's snapshots, oldest first.
   virtual absl::StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const Principal& who,
                                                                   const TableName& table) = 0;

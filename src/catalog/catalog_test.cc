@@ -366,3 +366,41 @@ TEST_F(CatalogTest, ViewsShareTheTableNamespace) {
 
 }  // namespace
 }  // namespace loch
+
+namespace loch {
+namespace {
+
+TEST_F(CatalogTest, WorkgroupsKeepTheirLimits) {
+  auto initial = catalog_->ListWorkgroups(admin_);
+  ASSERT_TRUE(initial.ok());
+  ASSERT_EQ(initial->size(), 1u);
+  EXPECT_EQ((*initial)[0].name, "primary");
+
+  WorkgroupConfig etl{"etl", "nightly jobs", 30000, 2, 1 << 20, "http://127.0.0.1:9/hook"};
+  ASSERT_TRUE(catalog_->PutWorkgroup(admin_, etl).ok());
+  auto read = catalog_->GetWorkgroup(admin_, "etl");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->timeout_ms, 30000);
+  EXPECT_EQ(read->max_concurrent, 2);
+  EXPECT_EQ(read->max_bytes_scanned, 1 << 20);
+  EXPECT_EQ(read->failure_webhook, "http://127.0.0.1:9/hook");
+  EXPECT_EQ(catalog_->ListWorkgroups(admin_)->size(), 2u);
+
+  etl.max_concurrent = 5;
+  ASSERT_TRUE(catalog_->PutWorkgroup(admin_, etl).ok());
+  EXPECT_EQ(catalog_->GetWorkgroup(admin_, "etl")->max_concurrent, 5);
+
+  auto unknown = catalog_->GetWorkgroup(admin_, "nope");
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(unknown.status().message()), testing::HasSubstr("etl, primary"));
+  EXPECT_FALSE(catalog_->PutWorkgroup(admin_, WorkgroupConfig{"bad name"}).ok());
+  EXPECT_FALSE(catalog_->PutWorkgroup(admin_, WorkgroupConfig{"neg", "", -1}).ok());
+  EXPECT_FALSE(catalog_->PutWorkgroup(admin_, WorkgroupConfig{"hook", "", 0, 0, 0, "file:///x"}).ok());
+  EXPECT_EQ(catalog_->DeleteWorkgroup(admin_, "primary").code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(catalog_->DeleteWorkgroup(admin_, "etl").ok());
+  EXPECT_EQ(catalog_->DeleteWorkgroup(admin_, "etl").code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace loch

@@ -111,6 +111,18 @@ struct ViewInfo {
   std::string author;
 };
 
+// A workgroup: the limits and notifications queries submitted under it run with.
+struct WorkgroupConfig {
+  static constexpr const char* kPrimary = "primary";  // always exists; the default
+
+  std::string name;
+  std::string description;
+  int64_t timeout_ms = 0;          // per query; 0: the server's default
+  int max_concurrent = 0;          // queries of this workgroup running at once; 0: no own limit
+  int64_t max_bytes_scanned = 0;   // per query; 0: no limit
+  std::string failure_webhook;     // http(s) URL receiving failed queries as JSON; empty: none
+};
+
 // A consistent view of one table at one snapshot: its schema and exactly the files live at that
 // snapshot.
 struct TableSnapshot {

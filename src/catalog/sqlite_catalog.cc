@@ -21,7 +21,7 @@ namespace {
 using sqlite::Statement;
 
 // Written to catalog_meta; Migrate() upgrades older catalogs.
-constexpr const char* kFormatVersion = "3";
+constexpr const char* kFormatVersion = "4";
 
 constexpr std::string_view kSchemaDdl = R"sql(
 CREATE TABLE IF NOT EXISTS catalog_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -81,6 +81,9 @@ CREATE TABLE IF NOT EXISTS views(
   created_micros INTEGER NOT NULL,
   author TEXT NOT NULL,
   UNIQUE(database_id, name));
+CREATE TABLE IF NOT EXISTS workgroups(
+  name TEXT PRIMARY KEY,
+  config TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS file_column_stats(
   file_id INTEGER NOT NULL,
   column_name TEXT NOT NULL,
@@ -169,7 +172,8 @@ class SqliteCatalog final : public Catalog {
   }
 
   // Brings a catalog written by an earlier loch up to the current format. Caller holds a write
-  // transaction. Format 2 added data_files.etag; format 3 the views table (created by the DDL).
+  // transaction. Format 2 added data_files.etag; formats 3 and 4 the views and workgroups tables
+  // (created by the DDL).
   absl::Status Migrate() {
     Statement version(db_, "SELECT value FROM catalog_meta WHERE key = 'format_version'");
     if (version.Step() && version.Text(0) == kFormatVersion) return absl::OkStatus();
@@ -375,6 +379,74 @@ class SqliteCatalog final : public Catalog {
     while (query.Step()) views.push_back(ViewFromRow(query));
     RETURN_IF_ERROR(query.status());
     return views;
+  }
+
+  absl::Status PutWorkgroup(const Principal&, const WorkgroupConfig& config) override {
+    RETURN_IF_ERROR(ValidateIdentifier(config.name, "workgroup"));
+    if (config.timeout_ms < 0 || config.max_concurrent < 0 || config.max_bytes_scanned < 0) {
+      return absl::InvalidArgumentError("workgroup limits cannot be negative");
+    }
+    if (!config.failure_webhook.empty() && !config.failure_webhook.starts_with("http://") &&
+        !config.failure_webhook.starts_with("https://")) {
+      return absl::InvalidArgumentError(fmt::format(
+          "failure webhook \"{}\" must be an http:// or https:// URL", config.failure_webhook));
+    }
+    const nlohmann::json json = {{"description", config.description},
+                                 {"timeout_ms", config.timeout_ms},
+                                 {"max_concurrent", config.max_concurrent},
+                                 {"max_bytes_scanned", config.max_bytes_scanned},
+                                 {"failure_webhook", config.failure_webhook}};
+    std::lock_guard lock(mu_);
+    Statement upsert(db_, "INSERT OR REPLACE INTO workgroups(name, config) VALUES (?, ?)");
+    return upsert.Bind(1, config.name).Bind(2, json.dump()).Run();
+  }
+
+  absl::StatusOr<WorkgroupConfig> GetWorkgroup(const Principal& who,
+                                               std::string_view name) override {
+    {
+      std::lock_guard lock(mu_);
+      Statement query(db_, "SELECT name, config FROM workgroups WHERE name = ?");
+      query.Bind(1, name);
+      if (query.Step()) return WorkgroupFromRow(query);
+      RETURN_IF_ERROR(query.status());
+    }
+    if (name == WorkgroupConfig::kPrimary) return WorkgroupConfig{WorkgroupConfig::kPrimary};
+    ASSIGN_OR_RETURN(std::vector<WorkgroupConfig> all, ListWorkgroups(who));
+    std::vector<std::string> names;
+    for (const WorkgroupConfig& workgroup : all) names.push_back(workgroup.name);
+    return absl::NotFoundError(
+        fmt::format("unknown workgroup \"{}\"; workgroups: {}", name, Join(names, ", ")));
+  }
+
+  absl::StatusOr<std::vector<WorkgroupConfig>> ListWorkgroups(const Principal&) override {
+    std::lock_guard lock(mu_);
+    Statement query(db_, "SELECT name, config FROM workgroups ORDER BY name");
+    std::vector<WorkgroupConfig> workgroups;
+    bool primary_stored = false;
+    while (query.Step()) {
+      workgroups.push_back(WorkgroupFromRow(query));
+      primary_stored = primary_stored || workgroups.back().name == WorkgroupConfig::kPrimary;
+    }
+    RETURN_IF_ERROR(query.status());
+    if (!primary_stored) {
+      workgroups.push_back(WorkgroupConfig{WorkgroupConfig::kPrimary});
+      std::sort(workgroups.begin(), workgroups.end(),
+                [](const auto& a, const auto& b) { return a.name < b.name; });
+    }
+    return workgroups;
+  }
+
+  absl::Status DeleteWorkgroup(const Principal&, std::string_view name) override {
+    if (name == WorkgroupConfig::kPrimary) {
+      return absl::FailedPreconditionError("the primary workgroup cannot be deleted");
+    }
+    std::lock_guard lock(mu_);
+    Statement remove(db_, "DELETE FROM workgroups WHERE name = ?");
+    RETURN_IF_ERROR(remove.Bind(1, name).Run());
+    if (sqlite3_changes(db_) == 0) {
+      return absl::NotFoundError(fmt::format("unknown workgroup \"{}\"", name));
+    }
+    return absl::OkStatus();
   }
 
   absl::StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const Principal&,
@@ -608,6 +680,18 @@ class SqliteCatalog final : public Catalog {
     return absl::NotFoundError(fmt::format(
         "unknown database \"{}\"; {}", name,
         names.empty() ? "the lake has no databases yet" : "databases: " + Join(names, ", ")));
+  }
+
+  static WorkgroupConfig WorkgroupFromRow(const Statement& row) {
+    const nlohmann::json json = nlohmann::json::parse(row.Text(1), nullptr, false);
+    WorkgroupConfig config{row.Text(0)};
+    if (!json.is_object()) return config;
+    config.description = json.value("description", "");
+    config.timeout_ms = json.value("timeout_ms", int64_t{0});
+    config.max_concurrent = json.value("max_concurrent", 0);
+    config.max_bytes_scanned = json.value("max_bytes_scanned", int64_t{0});
+    config.failure_webhook = json.value("failure_webhook", "");
+    return config;
   }
 
   static constexpr std::string_view kViewColumns =

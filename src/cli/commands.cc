@@ -29,12 +29,6 @@ void EndProgress() {
   if (::isatty(STDERR_FILENO)) fmt::print(stderr, "\r\033[K");
 }
 
-absl::StatusOr<std::unique_ptr<LakeSession>> OpenLake(const CommonOptions& common,
-                                                      const EngineSettings& engine = {}) {
-  ASSIGN_OR_RETURN(LakeLocation location, ResolveLakeLocation(common.lake, common.state));
-  return LakeSession::Open(location, engine);
-}
-
 std::string ColumnLine(const Column& column) {
   std::string line = fmt::format("  {:<24} {:<28} {}", column.name, column.type,
                                  column.nullable ? "" : "NOT NULL");
@@ -44,6 +38,12 @@ std::string ColumnLine(const Column& column) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::unique_ptr<LakeSession>> OpenLake(const CommonOptions& common,
+                                                      const EngineSettings& engine) {
+  ASSIGN_OR_RETURN(LakeLocation location, ResolveLakeLocation(common.lake, common.state));
+  return LakeSession::Open(location, engine);
+}
 
 absl::Status RunInit(const CommonOptions& common, const InitOptions& options, std::ostream& out) {
   ASSIGN_OR_RETURN(LakeLocation location, ResolveLakeLocation(common.lake, common.state));

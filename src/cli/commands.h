@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/lake_session.h"
 #include "common/status.h"
 
 namespace loch::cli {
@@ -16,6 +17,10 @@ struct CommonOptions {
   std::optional<std::string> lake;   // --lake; falls back to LOCH_LAKE, the state's lake, ./lake
   std::optional<std::string> state;  // --state; falls back to LOCH_STATE, then <lake>/.loch
 };
+
+// Opens the lake the common options name (see ResolveLakeLocation).
+absl::StatusOr<std::unique_ptr<LakeSession>> OpenLake(const CommonOptions& common,
+                                                      const EngineSettings& engine = {});
 
 struct InitOptions {
   std::optional<std::string> endpoint;    // S3 lakes: endpoint URL (else AWS_ENDPOINT_URL)

@@ -4,6 +4,7 @@
 
 #include "CLI/CLI.hpp"
 #include "cli/commands.h"
+#include "cli/workgroup_commands.h"
 #include "common/logging.h"
 #include "common/strings.h"
 #include "fmt/format.h"
@@ -126,6 +127,47 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   add_lake(serve_cmd);
   serve_cmd->callback([&] { status = loch::cli::RunServe(common, serve, std::cout); });
+
+  auto* workgroup_cmd = app.add_subcommand(
+      "workgroup",
+      "Manage workgroups: per-workgroup query timeout, concurrency, bytes-scanned "
+      "limit and failure webhook (a running server applies changes to new queries)");
+  workgroup_cmd->require_subcommand(1);
+  auto* workgroup_list = workgroup_cmd->add_subcommand("list", "List workgroups and their limits");
+  add_lake(workgroup_list);
+  workgroup_list->callback([&] { status = loch::cli::RunWorkgroupList(common, std::cout); });
+  std::string workgroup_name;
+  auto* workgroup_describe = workgroup_cmd->add_subcommand("describe", "Show one workgroup");
+  workgroup_describe->add_option("NAME", workgroup_name, "Workgroup")->required();
+  add_lake(workgroup_describe);
+  workgroup_describe->callback(
+      [&] { status = loch::cli::RunWorkgroupDescribe(common, workgroup_name, std::cout); });
+  loch::cli::WorkgroupSetOptions workgroup_set;
+  auto* workgroup_set_cmd = workgroup_cmd->add_subcommand(
+      "set", "Create a workgroup or change it (options not given keep their values; 0 = no limit)");
+  workgroup_set_cmd->add_option("NAME", workgroup_set.name, "Workgroup")->required();
+  workgroup_set_cmd->add_option("--description", workgroup_set.description, "Free text");
+  workgroup_set_cmd
+      ->add_option("--timeout", workgroup_set.timeout_seconds, "Per-query timeout in seconds")
+      ->check(CLI::NonNegativeNumber);
+  workgroup_set_cmd
+      ->add_option("--max-concurrent", workgroup_set.max_concurrent,
+                   "Queries of this workgroup running at once; the rest wait in order")
+      ->check(CLI::NonNegativeNumber);
+  workgroup_set_cmd
+      ->add_option("--max-bytes-scanned", workgroup_set.max_bytes_scanned,
+                   "Refuse queries that would read more bytes of data files than this")
+      ->check(CLI::NonNegativeNumber);
+  workgroup_set_cmd->add_option("--failure-webhook", workgroup_set.failure_webhook,
+                                "http(s) URL that receives each failed query as JSON (\"\": none)");
+  add_lake(workgroup_set_cmd);
+  workgroup_set_cmd->callback(
+      [&] { status = loch::cli::RunWorkgroupSet(common, workgroup_set, std::cout); });
+  auto* workgroup_delete = workgroup_cmd->add_subcommand("delete", "Delete a workgroup");
+  workgroup_delete->add_option("NAME", workgroup_name, "Workgroup")->required();
+  add_lake(workgroup_delete);
+  workgroup_delete->callback(
+      [&] { status = loch::cli::RunWorkgroupDelete(common, workgroup_name, std::cout); });
 
   loch::cli::GenerateOptions generate;
   auto* generate_cmd = app.add_subcommand(

@@ -81,6 +81,7 @@ class EngineTest : public testing::Test {
       file.key = keys[i];
       file.format = format;
       file.row_count = profile->row_count;
+      file.size_bytes = static_cast<int64_t>(fs::file_size(fs::path(root_) / keys[i]));
       file.stats = profile->stats;
       if (i < partitions.size()) file.partition_values = partitions[i];
       commit.add_files.push_back(file);
@@ -201,6 +202,38 @@ TEST_F(EngineTest, PartitionFiltersSkipOtherPartitionsFiles) {
   ASSERT_TRUE(pruned.ok()) << pruned.status();
   EXPECT_EQ((*pruned)[0][0], "1");
   EXPECT_FALSE(Run("SELECT sum(v) FROM shop.p").ok());
+}
+
+TEST_F(EngineTest, BytesScannedCountOnlyFilesFiltersCannotRuleOut) {
+  WriteWithDuckDb("raw/shop/p/day=2026-11-01/f.parquet", "SELECT range AS v FROM range(1000)",
+                  "parquet");
+  WriteWithDuckDb("raw/shop/p/day=2026-11-02/f.parquet", "SELECT range AS v FROM range(5000)",
+                  "parquet");
+  Register({"shop", "p"},
+           {"raw/shop/p/day=2026-11-01/f.parquet", "raw/shop/p/day=2026-11-02/f.parquet"},
+           "parquet", {Column("day", "DATE")}, {{{"day", "2026-11-01"}}, {{"day", "2026-11-02"}}});
+  const int64_t first = static_cast<int64_t>(
+      fs::file_size(fs::path(root_) / "raw/shop/p/day=2026-11-01/f.parquet"));
+  const int64_t second = static_cast<int64_t>(
+      fs::file_size(fs::path(root_) / "raw/shop/p/day=2026-11-02/f.parquet"));
+  auto scanned = [&](const std::string& sql) {
+    auto cursor = engine_->Query(admin_, sql);
+    EXPECT_TRUE(cursor.ok()) << cursor.status();
+    return cursor.ok() ? (*cursor)->bytes_scanned() : -1;
+  };
+  EXPECT_EQ(scanned("SELECT sum(v) FROM shop.p"), first + second);
+  EXPECT_EQ(scanned("SELECT sum(v) FROM shop.p WHERE day = DATE '2026-11-01'"), first);
+  EXPECT_EQ(scanned("SELECT sum(v) FROM shop.p WHERE v >= 2000"), second);  // min/max stats
+  EXPECT_EQ(scanned("SELECT 1"), 0);
+
+  QueryOptions limited;
+  limited.max_bytes_scanned = first;
+  EXPECT_TRUE(engine_->Query(admin_, "SELECT sum(v) FROM shop.p WHERE day = DATE '2026-11-01'",
+                             limited)
+                  .ok());
+  auto refused = engine_->Query(admin_, "SELECT sum(v) FROM shop.p", limited);
+  EXPECT_TRUE(absl::IsResourceExhausted(refused.status())) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()), testing::HasSubstr("would scan"));
 }
 
 TEST_F(EngineTest, ViewsFollowNewSnapshots) {

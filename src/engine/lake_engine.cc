@@ -32,6 +32,8 @@ bool IsNestedKind(duckdb_type type) { return KindOf(type) == ValueKind::kJson; }
 // What a query holds until its cursor is gone: cached files (never evicted meanwhile) and the
 // release of its private catalog. Destroyed after the query's connection.
 struct QueryResources {
+  // Compressed size of the data files the query's filters could not rule out: what it may read.
+  int64_t bytes_scanned = 0;
   std::vector<std::shared_ptr<FileCache::Lease>> files;
   std::function<void()> release;
   ~QueryResources() {
@@ -46,6 +48,8 @@ class DuckQueryCursor final : public QueryCursor {
       : resources_(std::move(resources)), connection_(std::move(connection)), watchdog_(watchdog) {}
 
   ~DuckQueryCursor() override { Disarm(); }
+
+  int64_t bytes_scanned() const override { return resources_ ? resources_->bytes_scanned : 0; }
 
   // Prepares `sql`; if some result columns are not directly decodable, wraps it so that SQL casts
   // them.
@@ -307,8 +311,8 @@ struct LakeEngine::Impl {
   }
 
   // Makes the view DATABASE.TABLE show the table's current snapshot. Caller holds admin_mu.
-  absl::Status RefreshView(const Principal& who, const TableName& name) {
-    ASSIGN_OR_RETURN(TableSnapshot snapshot, catalog->ReadTable(who, name, std::nullopt));
+  absl::Status RefreshView(const TableSnapshot& snapshot) {
+    const TableName& name = snapshot.table.name;
     auto it = views.find(name);
     if (it != views.end() && it->second == snapshot.table.current_snapshot) return absl::OkStatus();
     ASSIGN_OR_RETURN(std::string body, BuildTableViewSql(snapshot, [&](const DataFile& file) {
@@ -359,6 +363,7 @@ struct LakeEngine::Impl {
         if (MayMatch(file, snapshot.table.schema, predicates)) kept.push_back(std::move(file));
       }
       snapshot.files = std::move(kept);
+      for (const DataFile& file : snapshot.files) resources->bytes_scanned += file.size_bytes;
       std::vector<std::pair<std::string, std::string>> wanted;
       for (const DataFile& file : snapshot.files) wanted.emplace_back(file.key, file.etag);
       ASSIGN_OR_RETURN(auto leases, options.cache->FetchAll(wanted));
@@ -390,10 +395,20 @@ struct LakeEngine::Impl {
     ResolvedNames names;
     RETURN_IF_ERROR(ResolveNames(who, tables.qualified, connection, 0, names));
     if (!remote()) {
+      auto resources = std::make_unique<QueryResources>();
       std::lock_guard lock(admin_mu);
-      for (const TableName& table : names.tables) RETURN_IF_ERROR(RefreshView(who, table));
+      for (const TableName& table : names.tables) {
+        ASSIGN_OR_RETURN(TableSnapshot snapshot, catalog->ReadTable(who, table, std::nullopt));
+        const std::vector<ColumnPredicate> predicates = ExtractPredicates(tables.statement, table);
+        for (const DataFile& file : snapshot.files) {
+          if (MayMatch(file, snapshot.table.schema, predicates)) {
+            resources->bytes_scanned += file.size_bytes;
+          }
+        }
+        RETURN_IF_ERROR(RefreshView(snapshot));
+      }
       for (const ViewInfo& view : names.views) RETURN_IF_ERROR(RefreshCatalogView(view));
-      return std::unique_ptr<QueryResources>();
+      return resources;
     }
     std::string catalog_name;
     std::unique_ptr<QueryResources> resources;
@@ -474,6 +489,12 @@ absl::StatusOr<std::unique_ptr<QueryCursor>> LakeEngine::Query(const Principal& 
   ASSIGN_OR_RETURN(StatementTables tables, CheckUserQuery(connection, sql));
   ASSIGN_OR_RETURN(std::unique_ptr<QueryResources> resources,
                    impl_->BindTables(who, tables, connection));
+  if (options.max_bytes_scanned > 0 && resources->bytes_scanned > options.max_bytes_scanned) {
+    return absl::ResourceExhaustedError(fmt::format(
+        "the query would scan {} bytes (the data files its filters cannot rule out), over the "
+        "limit of {} bytes per query: filter on partition columns or ask for a higher limit",
+        resources->bytes_scanned, options.max_bytes_scanned));
+  }
   auto cursor = std::make_unique<DuckQueryCursor>(std::move(connection), &impl_->watchdog,
                                                   std::move(resources));
   RETURN_IF_ERROR(cursor->Prepare(sql));

@@ -45,6 +45,9 @@ struct EngineOptions {
 
 struct QueryOptions {
   std::chrono::milliseconds timeout{0};  // 0: no limit
+  // Refuse (ResourceExhausted, before running) a query that may scan more bytes than this; 0: no
+  // limit. See QueryCursor::bytes_scanned.
+  int64_t max_bytes_scanned = 0;
 };
 
 // What profiling a data file found: its columns as DuckDB reads them, row count and column
@@ -66,6 +69,10 @@ class QueryCursor {
   virtual absl::StatusOr<std::optional<ResultChunk>> Next() = 0;
   // Stops the query; safe from any thread, at any time.
   virtual void Cancel() = 0;
+  // The compressed size of the data files the query reads: every file of the tables it names
+  // except those its filters rule out by partition values or min/max statistics (tables reached
+  // through views count whole). Known before it runs. 0 for results not read from the lake.
+  virtual int64_t bytes_scanned() const { return 0; }
 };
 
 class LakeEngine {

@@ -176,7 +176,7 @@ absl::StatusOr<std::unique_ptr<PgServer>> PgServer::Start(LakeEngine& engine, Ca
                                   state->catalog_emulation.get(),
                                   login.user,
                                   MakeScramVerifier(login.password, salt),
-                                  options.query_timeout,
+                                  options.query_options,
                                   [raw](int32_t pid, int32_t key) { raw->Cancel(pid, key); }};
   ASSIGN_OR_RETURN(auto listening, Listen(options.address));
   state->listen_fd = listening.first;

@@ -7,6 +7,7 @@
 // is routed by (process id, secret key). Stop() closes the listener and every connection.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -19,7 +20,9 @@ namespace loch::pg {
 struct PgServerOptions {
   std::string address = "127.0.0.1:5433";  // HOST:PORT; port 0 picks a free one
   int max_connections = 64;
-  std::chrono::milliseconds query_timeout{300000};  // per statement; 0: none
+  // The limits each statement runs with (asked per statement, so changes apply at once). Empty:
+  // no limits.
+  std::function<QueryOptions()> query_options;
 };
 
 struct PgLogin {

@@ -403,8 +403,8 @@ absl::StatusOr<Execution> PgSession::Impl::Start(const std::string& sql) {
   } else {
     ASSIGN_OR_RETURN(std::optional<WriteStatement> write, ParseWriteStatement(sql));
     if (write) execution.write = write->kind;
-    ASSIGN_OR_RETURN(execution.cursor,
-                     context_.engine->Query(principal_, sql, QueryOptions{context_.query_timeout}));
+    const QueryOptions limits = context_.query_options ? context_.query_options() : QueryOptions{};
+    ASSIGN_OR_RETURN(execution.cursor, context_.engine->Query(principal_, sql, limits));
   }
   execution.returns_rows = !execution.write.has_value();
   for (const ResultColumn& column : execution.cursor->columns()) {

@@ -26,9 +26,9 @@ namespace loch::pg {
 struct SessionContext {
   LakeEngine* engine = nullptr;
   PgCatalogEmulation* catalog = nullptr;
-  std::string user;        // the one user that may log in
-  ScramVerifier verifier;  // its password's SCRAM verifier
-  std::chrono::milliseconds query_timeout{0};
+  std::string user;                             // the one user that may log in
+  ScramVerifier verifier;                       // its password's SCRAM verifier
+  std::function<QueryOptions()> query_options;  // limits per statement; empty: none
   // Forwards a CancelRequest (process id, secret key) to the session it names.
   std::function<void(int32_t, int32_t)> cancel;
 };

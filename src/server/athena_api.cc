@@ -78,11 +78,11 @@ json ExecutionJson(const QueryInfo& info) {
     statistics = {{"EngineExecutionTimeInMillis", engine_ms},
                   {"TotalExecutionTimeInMillis", total_ms},
                   {"QueryQueueTimeInMillis", total_ms - engine_ms},
-                  {"DataScannedInBytes", 0}};
+                  {"DataScannedInBytes", info.bytes_scanned}};
   }
   json execution = {{"QueryExecutionId", info.id}, {"Query", info.sql},
                     {"StatementType", "DML"},      {"Status", status},
-                    {"Statistics", statistics},    {"WorkGroup", "primary"}};
+                    {"Statistics", statistics},    {"WorkGroup", info.workgroup}};
   if (!info.result_key.empty())
     execution["ResultConfiguration"] = {{"OutputLocation", info.result_key}};
   return execution;
@@ -96,11 +96,33 @@ absl::StatusOr<size_t> TokenOffset(const std::string& token) {
   return static_cast<size_t>(std::strtoull(token.c_str() + 7, nullptr, 10));
 }
 
+// The optional WorkGroup parameter ("primary" when absent).
+absl::StatusOr<std::string> WorkGroupParameter(const json& body) {
+  if (!body.contains("WorkGroup")) return std::string(WorkgroupConfig::kPrimary);
+  return RequiredString(body, "WorkGroup");
+}
+
+json WorkGroupJson(const WorkgroupConfig& workgroup) {
+  json configuration = {
+      {"EnforceWorkGroupConfiguration", true},
+      {"PublishCloudWatchMetricsEnabled", false},
+      {"ResultConfiguration", {{"OutputLocation", fmt::format("results/{}/", workgroup.name)}}}};
+  if (workgroup.max_bytes_scanned > 0) {
+    configuration["BytesScannedCutoffPerQuery"] = workgroup.max_bytes_scanned;
+  }
+  return {{"Name", workgroup.name},
+          {"State", "ENABLED"},
+          {"Description", workgroup.description},
+          {"Configuration", configuration},
+          {"CreationTime", 0.0}};
+}
+
 absl::Status Handle(const std::string& action, const json& body, QueryService& queries,
-                    const Principal& who, httplib::Response& response) {
+                    Catalog& catalog, const Principal& who, httplib::Response& response) {
   if (action == "StartQueryExecution") {
     ASSIGN_OR_RETURN(std::string sql, RequiredString(body, "QueryString"));
-    ASSIGN_OR_RETURN(std::string id, queries.Submit(who, sql));
+    ASSIGN_OR_RETURN(std::string workgroup, WorkGroupParameter(body));
+    ASSIGN_OR_RETURN(std::string id, queries.Submit(who, sql, workgroup));
     Send(response, 200, {{"QueryExecutionId", id}});
   } else if (action == "GetQueryExecution") {
     ASSIGN_OR_RETURN(std::string id, RequiredString(body, "QueryExecutionId"));
@@ -155,23 +177,26 @@ absl::Status Handle(const std::string& action, const json& body, QueryService& q
     const int64_t max_results = body.value("MaxResults", int64_t{50});
     if (max_results < 1 || max_results > 50)
       return absl::InvalidArgumentError("MaxResults must be 1 to 50");
+    const std::string workgroup = body.value("WorkGroup", "");
     json ids = json::array();
-    for (const QueryInfo& info : queries.List(static_cast<size_t>(max_results)))
+    for (const QueryInfo& info : queries.List(static_cast<size_t>(max_results), workgroup)) {
       ids.push_back(info.id);
+    }
     Send(response, 200, {{"QueryExecutionIds", ids}});
   } else if (action == "GetWorkGroup") {
     ASSIGN_OR_RETURN(std::string name, RequiredString(body, "WorkGroup"));
-    if (name != "primary")
-      return absl::InvalidArgumentError(fmt::format("WorkGroup {} is not found", name));
-    Send(
-        response, 200,
-        {{"WorkGroup",
-          {{"Name", "primary"},
-           {"State", "ENABLED"},
-           {"Description", "loch's default workgroup"},
-           {"Configuration",
-            {{"EnforceWorkGroupConfiguration", false}, {"PublishCloudWatchMetricsEnabled", false}}},
-           {"CreationTime", 0.0}}}});
+    ASSIGN_OR_RETURN(WorkgroupConfig workgroup, catalog.GetWorkgroup(who, name));
+    Send(response, 200, {{"WorkGroup", WorkGroupJson(workgroup)}});
+  } else if (action == "ListWorkGroups") {
+    ASSIGN_OR_RETURN(std::vector<WorkgroupConfig> all, catalog.ListWorkgroups(who));
+    json summaries = json::array();
+    for (const WorkgroupConfig& workgroup : all) {
+      summaries.push_back({{"Name", workgroup.name},
+                           {"State", "ENABLED"},
+                           {"Description", workgroup.description},
+                           {"CreationTime", 0.0}});
+    }
+    Send(response, 200, {{"WorkGroups", summaries}});
   } else {
     return absl::UnimplementedError(fmt::format("unknown operation AmazonAthena.{}", action));
   }
@@ -205,10 +230,10 @@ std::string AthenaTypeName(const std::string& duckdb_type) {
   return "varchar";
 }
 
-void RegisterAthenaApi(httplib::Server& server, QueryService& queries,
+void RegisterAthenaApi(httplib::Server& server, QueryService& queries, Catalog& catalog,
                        const AdminCredentials& credentials) {
-  server.Post("/", [&queries, &credentials](const httplib::Request& request,
-                                            httplib::Response& response) {
+  server.Post("/", [&queries, &catalog, &credentials](const httplib::Request& request,
+                                                      httplib::Response& response) {
     const std::string target = request.get_header_value("X-Amz-Target");
     if (!target.starts_with("AmazonAthena.")) {
       return SendError(
@@ -232,7 +257,7 @@ void RegisterAthenaApi(httplib::Server& server, QueryService& queries,
                        {400, "InvalidRequestException", "the request body must be a JSON object"});
     }
     absl::Status status =
-        Handle(target.substr(13), body, queries, Principal::LocalAdmin(), response);
+        Handle(target.substr(13), body, queries, catalog, Principal::LocalAdmin(), response);
     if (absl::IsUnimplemented(status)) {
       return SendError(response,
                        {400, "UnknownOperationException", std::string(ToStd(status.message()))});

@@ -17,8 +17,8 @@ class Server;
 
 namespace loch {
 
-// Registers `POST /`. `queries` and `credentials` must outlive the server.
-void RegisterAthenaApi(httplib::Server& server, QueryService& queries,
+// Registers `POST /`. `queries`, `catalog` (workgroups) and `credentials` must outlive the server.
+void RegisterAthenaApi(httplib::Server& server, QueryService& queries, Catalog& catalog,
                        const AdminCredentials& credentials);
 
 // Athena's name for a DuckDB type: bigint, double, varchar, date, timestamp, array, row, ...

@@ -56,11 +56,22 @@ absl::StatusOr<std::string> SqlFromBody(const httplib::Request& request, json* b
   return body["sql"].get<std::string>();
 }
 
+// The "workgroup" field of a request body, "primary" if absent.
+absl::StatusOr<std::string> WorkgroupFromBody(const json& body) {
+  if (!body.contains("workgroup")) return std::string(WorkgroupConfig::kPrimary);
+  if (!body["workgroup"].is_string() || body["workgroup"].get<std::string>().empty()) {
+    return absl::InvalidArgumentError("\"workgroup\" must be a non-empty string");
+  }
+  return body["workgroup"].get<std::string>();
+}
+
 json InfoJson(const QueryInfo& info) {
   json out = {{"id", info.id},
               {"state", QueryStateName(info.state)},
               {"sql", info.sql},
               {"principal", info.principal},
+              {"workgroup", info.workgroup},
+              {"bytes_scanned", info.bytes_scanned},
               {"submitted_at", FormatIsoMicros(info.submitted_micros)},
               {"rows", info.row_count},
               {"truncated", info.truncated}};
@@ -129,7 +140,47 @@ absl::StatusOr<size_t> SizeParam(const httplib::Request& request, const char* na
 
 }  // namespace
 
-void RegisterHttpApi(httplib::Server& server, QueryService& queries,
+json WorkgroupToJson(const WorkgroupConfig& workgroup) {
+  return {{"name", workgroup.name},
+          {"description", workgroup.description},
+          {"timeout_seconds", workgroup.timeout_ms / 1000.0},
+          {"max_concurrent", workgroup.max_concurrent},
+          {"max_bytes_scanned", workgroup.max_bytes_scanned},
+          {"failure_webhook", workgroup.failure_webhook}};
+}
+
+absl::StatusOr<WorkgroupConfig> WorkgroupFromJson(const std::string& name, const json& body) {
+  if (!body.is_object()) {
+    return absl::InvalidArgumentError(
+        "a workgroup must be a JSON object like {\"max_concurrent\": 2}");
+  }
+  WorkgroupConfig workgroup{name};
+  auto number = [&](const char* field, double& out) -> absl::Status {
+    if (!body.contains(field)) return absl::OkStatus();
+    if (!body[field].is_number() || body[field].get<double>() < 0) {
+      return absl::InvalidArgumentError(fmt::format("\"{}\" must be a number >= 0", field));
+    }
+    out = body[field].get<double>();
+    return absl::OkStatus();
+  };
+  double timeout = 0, concurrent = 0, bytes = 0;
+  RETURN_IF_ERROR(number("timeout_seconds", timeout));
+  RETURN_IF_ERROR(number("max_concurrent", concurrent));
+  RETURN_IF_ERROR(number("max_bytes_scanned", bytes));
+  for (const char* field : {"description", "failure_webhook"}) {
+    if (body.contains(field) && !body[field].is_string()) {
+      return absl::InvalidArgumentError(fmt::format("\"{}\" must be a string", field));
+    }
+  }
+  workgroup.timeout_ms = static_cast<int64_t>(timeout * 1000);
+  workgroup.max_concurrent = static_cast<int>(concurrent);
+  workgroup.max_bytes_scanned = static_cast<int64_t>(bytes);
+  workgroup.description = body.value("description", "");
+  workgroup.failure_webhook = body.value("failure_webhook", "");
+  return workgroup;
+}
+
+void RegisterHttpApi(httplib::Server& server, QueryService& queries, Catalog& catalog,
                      const AdminCredentials& credentials, const HttpApiOptions& options) {
   // Wraps a handler: authentication, and every error as a JSON answer with the right status.
   using Handler =
@@ -159,8 +210,10 @@ void RegisterHttpApi(httplib::Server& server, QueryService& queries,
   server.Post("/api/v1/queries",
               guarded([&queries](const Principal& who, const httplib::Request& request,
                                  httplib::Response& response) -> absl::Status {
-                ASSIGN_OR_RETURN(std::string sql, SqlFromBody(request));
-                ASSIGN_OR_RETURN(std::string id, queries.Submit(who, std::move(sql)));
+                json body;
+                ASSIGN_OR_RETURN(std::string sql, SqlFromBody(request, &body));
+                ASSIGN_OR_RETURN(std::string workgroup, WorkgroupFromBody(body));
+                ASSIGN_OR_RETURN(std::string id, queries.Submit(who, std::move(sql), workgroup));
                 ASSIGN_OR_RETURN(QueryInfo info, queries.Describe(id));
                 SendJson(response, InfoJson(info), 201);
                 return absl::OkStatus();
@@ -171,7 +224,11 @@ void RegisterHttpApi(httplib::Server& server, QueryService& queries,
                                 httplib::Response& response) -> absl::Status {
                ASSIGN_OR_RETURN(size_t limit, SizeParam(request, "limit", 100, 1000));
                json list = json::array();
-               for (const QueryInfo& info : queries.List(limit)) list.push_back(InfoJson(info));
+               const std::string workgroup =
+                   request.has_param("workgroup") ? request.get_param_value("workgroup") : "";
+               for (const QueryInfo& info : queries.List(limit, workgroup)) {
+                 list.push_back(InfoJson(info));
+               }
                SendJson(response, {{"queries", list}});
                return absl::OkStatus();
              }));
@@ -222,7 +279,8 @@ void RegisterHttpApi(httplib::Server& server, QueryService& queries,
         if (!(timeout > 0 && timeout <= 3600)) {
           return absl::InvalidArgumentError("timeout_seconds must be between 0 and 3600");
         }
-        ASSIGN_OR_RETURN(std::string id, queries.Submit(who, std::move(sql)));
+        ASSIGN_OR_RETURN(std::string workgroup, WorkgroupFromBody(body));
+        ASSIGN_OR_RETURN(std::string id, queries.Submit(who, std::move(sql), workgroup));
         ASSIGN_OR_RETURN(
             QueryInfo info,
             queries.Wait(id, std::chrono::steady_clock::now() +
@@ -240,6 +298,41 @@ void RegisterHttpApi(httplib::Server& server, QueryService& queries,
         SendJson(response, out);
         return absl::OkStatus();
       }));
+
+  server.Get("/api/v1/workgroups", guarded([&catalog](const Principal& who, const httplib::Request&,
+                                                      httplib::Response& response) -> absl::Status {
+               ASSIGN_OR_RETURN(std::vector<WorkgroupConfig> all, catalog.ListWorkgroups(who));
+               json list = json::array();
+               for (const WorkgroupConfig& workgroup : all)
+                 list.push_back(WorkgroupToJson(workgroup));
+               SendJson(response, {{"workgroups", list}});
+               return absl::OkStatus();
+             }));
+  server.Get(R"(/api/v1/workgroups/([^/]+))",
+             guarded([&catalog](const Principal& who, const httplib::Request& request,
+                                httplib::Response& response) -> absl::Status {
+               ASSIGN_OR_RETURN(WorkgroupConfig workgroup,
+                                catalog.GetWorkgroup(who, request.matches[1].str()));
+               SendJson(response, WorkgroupToJson(workgroup));
+               return absl::OkStatus();
+             }));
+  server.Put(R"(/api/v1/workgroups/([^/]+))",
+             guarded([&catalog](const Principal& who, const httplib::Request& request,
+                                httplib::Response& response) -> absl::Status {
+               const json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+               ASSIGN_OR_RETURN(WorkgroupConfig workgroup,
+                                WorkgroupFromJson(request.matches[1].str(), body));
+               RETURN_IF_ERROR(catalog.PutWorkgroup(who, workgroup));
+               SendJson(response, WorkgroupToJson(workgroup));
+               return absl::OkStatus();
+             }));
+  server.Delete(R"(/api/v1/workgroups/([^/]+))",
+                guarded([&catalog](const Principal& who, const httplib::Request& request,
+                                   httplib::Response& response) -> absl::Status {
+                  RETURN_IF_ERROR(catalog.DeleteWorkgroup(who, request.matches[1].str()));
+                  response.status = 204;
+                  return absl::OkStatus();
+                }));
 }
 
 }  // namespace loch

@@ -1,16 +1,24 @@
 #pragma once
 // loch's HTTP API (native REST, JSON). Every /api/ route needs `Authorization: Bearer <token>`.
 //
-//   GET    /health                          "ok" (no authentication)
-//   POST   /api/v1/queries                  {"sql": "..."} -> {"id", "state"} (asynchronous) GET
-//   /api/v1/queries                  recent queries, newest first (?limit=N) GET
-//   /api/v1/queries/{id}             state, timings, rows, error GET /api/v1/queries/{id}/results
-//   ?format=json|csv&offset=N&limit=N DELETE /api/v1/queries/{id}             cancel POST
-//   /api/v1/query                    {"sql": "...", "timeout_seconds": 60} -> the result
-//   (synchronous)
+// clang-format off
+//   GET    /health                        "ok" (no authentication)
+//   POST   /api/v1/queries                {"sql": "...", "workgroup": "primary"} -> {"id", "state", ...}
+//   GET    /api/v1/queries                recent queries, newest first (?limit=N&workgroup=W)
+//   GET    /api/v1/queries/{id}           state, timings, rows, bytes scanned, error
+//   GET    /api/v1/queries/{id}/results   ?format=json|csv&offset=N&limit=N
+//   DELETE /api/v1/queries/{id}           cancel
+//   POST   /api/v1/query                  {"sql", "workgroup", "timeout_seconds": 60} -> the result
+//   GET    /api/v1/workgroups             every workgroup with its limits
+//   GET    /api/v1/workgroups/{name}      one workgroup
+//   PUT    /api/v1/workgroups/{name}      {"description", "timeout_seconds", "max_concurrent",
+//                                          "max_bytes_scanned", "failure_webhook"} (create/replace)
+//   DELETE /api/v1/workgroups/{name}      (not "primary")
+// clang-format on
 
 #include <string>
 
+#include "nlohmann/json.hpp"
 #include "server/admin_credentials.h"
 #include "server/query_service.h"
 
@@ -25,8 +33,14 @@ struct HttpApiOptions {
   size_t max_page_rows = 10000;     // results page size limit
 };
 
-// Registers the routes on `server`. `queries` and `credentials` must outlive it.
-void RegisterHttpApi(httplib::Server& server, QueryService& queries,
+// Registers the routes on `server`. `queries`, `catalog` (workgroups) and `credentials` must
+// outlive it.
+void RegisterHttpApi(httplib::Server& server, QueryService& queries, Catalog& catalog,
                      const AdminCredentials& credentials, const HttpApiOptions& options = {});
+
+// A workgroup as the APIs show it, and back (InvalidArgument names a field of the wrong type).
+nlohmann::json WorkgroupToJson(const WorkgroupConfig& workgroup);
+absl::StatusOr<WorkgroupConfig> WorkgroupFromJson(const std::string& name,
+                                                  const nlohmann::json& body);
 
 }  // namespace loch

@@ -27,8 +27,9 @@ const char* QueryStateName(QueryState state) {
   return "UNKNOWN";
 }
 
-QueryService::QueryService(LakeEngine& engine, ObjectStore* results, QueryServiceOptions options)
-    : engine_(engine), results_(results), options_(options) {
+QueryService::QueryService(LakeEngine& engine, Catalog& catalog, ObjectStore* results,
+                           QueryServiceOptions options)
+    : engine_(engine), catalog_(catalog), results_(results), options_(std::move(options)) {
   for (int i = 0; i < std::max(1, options_.max_running); ++i)
     workers_.emplace_back([this] { Work(); });
 }
@@ -45,7 +46,9 @@ QueryService::~QueryService() {
   for (auto& worker : workers_) worker.join();
 }
 
-absl::StatusOr<std::string> QueryService::Submit(const Principal& who, std::string sql) {
+absl::StatusOr<std::string> QueryService::Submit(const Principal& who, std::string sql,
+                                                 const std::string& workgroup_name) {
+  ASSIGN_OR_RETURN(WorkgroupConfig workgroup, catalog_.GetWorkgroup(who, workgroup_name));
   {
     std::lock_guard lock(mu_);
     if (queue_.size() >= options_.max_queued) {
@@ -57,22 +60,29 @@ absl::StatusOr<std::string> QueryService::Submit(const Principal& who, std::stri
   query->info.id = NewTimeOrderedId();
   query->info.sql = std::move(sql);
   query->info.principal = who.name;
+  query->info.workgroup = workgroup.name;
   query->info.submitted_micros = NowMicros();
   query->who = who;
+  query->workgroup = workgroup;
   QueryOptions options;
-  options.timeout = options_.timeout;
+  options.timeout =
+      workgroup.timeout_ms > 0 ? std::chrono::milliseconds(workgroup.timeout_ms) : options_.timeout;
+  options.max_bytes_scanned = workgroup.max_bytes_scanned;
   auto prepared = engine_.Query(who, query->info.sql, options);  // parse and bind; nothing runs yet
+  if (!prepared.ok()) {
+    query->info.state = QueryState::kFailed;
+    query->info.error = prepared.status();
+    query->info.finished_micros = NowMicros();
+    ReportFailure(*query);
+  }
   std::lock_guard lock(mu_);
   queries_[query->info.id] = query;
   order_.push_back(query->info.id);
   if (prepared.ok()) {
+    query->info.bytes_scanned = (*prepared)->bytes_scanned();
     query->owned_cursor = std::move(*prepared);
     query->cursor = query->owned_cursor.get();
     queue_.push_back(query->info.id);
-  } else {
-    query->info.state = QueryState::kFailed;
-    query->info.error = prepared.status();
-    query->info.finished_micros = NowMicros();
   }
   while (order_.size() > options_.history) {
     auto oldest = queries_.find(order_.front());
@@ -86,19 +96,34 @@ absl::StatusOr<std::string> QueryService::Submit(const Principal& who, std::stri
   return query->info.id;
 }
 
+std::shared_ptr<QueryService::Query> QueryService::NextRunnable() {
+  for (auto id = queue_.begin(); id != queue_.end();) {
+    auto it = queries_.find(*id);
+    if (it == queries_.end() || it->second->info.state != QueryState::kQueued) {
+      id = queue_.erase(id);  // cancelled while waiting, or forgotten
+      continue;
+    }
+    const WorkgroupConfig& workgroup = it->second->workgroup;
+    if (workgroup.max_concurrent <= 0 ||
+        running_by_workgroup_[workgroup.name] < workgroup.max_concurrent) {
+      queue_.erase(id);
+      return it->second;
+    }
+    ++id;  // its workgroup is full: later queries of other workgroups may go first
+  }
+  return nullptr;
+}
+
 void QueryService::Work() {
   while (true) {
     std::shared_ptr<Query> query;
     {
       std::unique_lock lock(mu_);
-      changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      changed_.wait(lock, [&] { return stopping_ || (query = NextRunnable()) != nullptr; });
       if (stopping_) return;
-      auto it = queries_.find(queue_.front());
-      queue_.pop_front();
-      if (it == queries_.end() || it->second->info.state != QueryState::kQueued) continue;
-      query = it->second;
       query->info.state = QueryState::kRunning;
       query->info.started_micros = NowMicros();
+      ++running_by_workgroup_[query->workgroup.name];
     }
     changed_.notify_all();
     Run(query);
@@ -176,7 +201,7 @@ void QueryService::Run(const std::shared_ptr<Query>& query) {
 
 absl::StatusOr<std::string> QueryService::PublishResult(const Query& query,
                                                         const std::string& spool_path) {
-  const std::string key = fmt::format("results/{}/{}.csv", options_.workgroup, query.info.id);
+  const std::string key = fmt::format("results/{}/{}.csv", query.info.workgroup, query.info.id);
   RETURN_IF_ERROR(results_->PutFile(key, spool_path));
   return key;
 }
@@ -184,6 +209,7 @@ absl::StatusOr<std::string> QueryService::PublishResult(const Query& query,
 void QueryService::Finish(Query& query, QueryState state, absl::Status error) {
   {
     std::lock_guard lock(mu_);
+    --running_by_workgroup_[query.workgroup.name];
     query.info.state = state;
     query.info.error = std::move(error);
     query.info.finished_micros = NowMicros();
@@ -201,6 +227,17 @@ void QueryService::Finish(Query& query, QueryState state, absl::Status error) {
     }
   }
   changed_.notify_all();
+  if (state == QueryState::kFailed) ReportFailure(query);
+}
+
+void QueryService::ReportFailure(const Query& query) {
+  if (!options_.on_failed) return;
+  QueryInfo info;
+  {
+    std::lock_guard lock(mu_);
+    info = query.info;
+  }
+  options_.on_failed(info, query.workgroup);
 }
 
 absl::StatusOr<QueryInfo> QueryService::Describe(const std::string& id) {
@@ -270,12 +307,14 @@ absl::StatusOr<QueryInfo> QueryService::Cancel(const std::string& id) {
   return Describe(id);
 }
 
-std::vector<QueryInfo> QueryService::List(size_t limit) {
+std::vector<QueryInfo> QueryService::List(size_t limit, const std::string& workgroup) {
   std::lock_guard lock(mu_);
   std::vector<QueryInfo> infos;
   for (auto it = order_.rbegin(); it != order_.rend() && infos.size() < limit; ++it) {
     auto query = queries_.find(*it);
-    if (query != queries_.end()) infos.push_back(query->second->info);
+    if (query == queries_.end()) continue;
+    if (!workgroup.empty() && query->second->info.workgroup != workgroup) continue;
+    infos.push_back(query->second->info);
   }
   return infos;
 }

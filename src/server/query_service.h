@@ -5,6 +5,10 @@
 // error is FAILED by the time Submit returns. A successful query's full result is also written as
 // CSV to the lake's results zone (`results/<workgroup>/<id>.csv`) when a store is given.
 //
+// Every query belongs to a workgroup (see WorkgroupConfig in catalog/model.h), read from the
+// catalog at submission: its timeout and bytes-scanned limit apply to the query, at most
+// `max_concurrent` of its queries run at once (the others wait in QUEUED, in submission order),
+// and its failure webhook hears of each failed query (through `on_failed`).
 // Queries wait in a FIFO queue (bounded: Submit fails with ResourceExhausted when it is full) and
 // run on `max_running` worker threads. Each query has a state (QUEUED -> RUNNING -> SUCCEEDED |
 // FAILED | CANCELLED), timings, the principal who asked, and up to `max_rows_kept` result rows (a
@@ -13,6 +17,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "catalog/catalog.h"
 #include "common/principal.h"
 #include "common/status.h"
 #include "engine/lake_engine.h"
@@ -30,6 +36,22 @@ namespace loch {
 enum class QueryState { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
 const char* QueryStateName(QueryState state);
 
+struct QueryInfo {
+  std::string id;
+  std::string sql;
+  std::string principal;
+  std::string workgroup;
+  QueryState state = QueryState::kQueued;
+  int64_t submitted_micros = 0;
+  int64_t started_micros = 0;
+  int64_t finished_micros = 0;
+  int64_t row_count = 0;
+  int64_t bytes_scanned = 0;  // see QueryCursor::bytes_scanned
+  bool truncated = false;
+  absl::Status error;      // for FAILED and CANCELLED
+  std::string result_key;  // the CSV in the lake's results zone, once written
+};
+
 struct QueryServiceOptions {
   int max_running = 2;
   size_t max_queued = 256;
@@ -38,22 +60,10 @@ struct QueryServiceOptions {
   size_t results_in_memory = 20;  // finished queries whose rows stay in memory; older ones point to
                                   // their CSV in the results zone. Bounds memory under any load.
   std::chrono::milliseconds timeout{300000};  // per query; 0: none
-  std::string workgroup = "primary";          // results land in results/<workgroup>/
   std::string temp_dir = "/tmp";              // results are spooled here before upload
-};
-
-struct QueryInfo {
-  std::string id;
-  std::string sql;
-  std::string principal;
-  QueryState state = QueryState::kQueued;
-  int64_t submitted_micros = 0;
-  int64_t started_micros = 0;
-  int64_t finished_micros = 0;
-  int64_t row_count = 0;
-  bool truncated = false;
-  absl::Status error;      // for FAILED and CANCELLED
-  std::string result_key;  // the CSV in the lake's results zone, once written
+  // Called (outside any lock, on the thread that saw it fail) for each query that ends FAILED, with
+  // its workgroup's configuration. May be empty.
+  std::function<void(const QueryInfo&, const WorkgroupConfig&)> on_failed;
 };
 
 struct ResultPage {
@@ -64,13 +74,17 @@ struct ResultPage {
 
 class QueryService {
  public:
-  // `results` (may be null: results are then kept in memory only) must outlive the service.
-  QueryService(LakeEngine& engine, ObjectStore* results, QueryServiceOptions options);
+  // `results` (may be null: results are then kept in memory only) and `catalog` (workgroups) must
+  // outlive the service.
+  QueryService(LakeEngine& engine, Catalog& catalog, ObjectStore* results,
+               QueryServiceOptions options);
   ~QueryService();  // cancels running queries and joins the workers
 
-  // Checks and queues `sql` for `who`; returns the query's id (FAILED already if the SQL is wrong).
+  // Checks and queues `sql` for `who` in `workgroup`; returns the query's id (FAILED already if the
+  // SQL is wrong or would scan more than the workgroup allows). NotFound for an unknown workgroup,
   // ResourceExhausted if the queue is full.
-  absl::StatusOr<std::string> Submit(const Principal& who, std::string sql);
+  absl::StatusOr<std::string> Submit(const Principal& who, std::string sql,
+                                     const std::string& workgroup = WorkgroupConfig::kPrimary);
   // The query's current state. NotFound for an unknown (or forgotten) id.
   absl::StatusOr<QueryInfo> Describe(const std::string& id);
   // Blocks until the query finished or `deadline` passed; returns its state then.
@@ -81,13 +95,14 @@ class QueryService {
   absl::StatusOr<ResultPage> Results(const std::string& id, size_t offset, size_t limit);
   // Cancels a queued or running query; a finished query is left as it is. NotFound for unknown ids.
   absl::StatusOr<QueryInfo> Cancel(const std::string& id);
-  // The most recent queries, newest first.
-  std::vector<QueryInfo> List(size_t limit);
+  // The most recent queries (of `workgroup` if not empty), newest first.
+  std::vector<QueryInfo> List(size_t limit, const std::string& workgroup = "");
 
  private:
   struct Query {
     QueryInfo info;
     Principal who;
+    WorkgroupConfig workgroup;
     std::vector<ResultColumn> columns;
     std::vector<std::vector<std::optional<std::string>>> rows;
     std::unique_ptr<QueryCursor> owned_cursor;  // prepared at Submit
@@ -96,13 +111,17 @@ class QueryService {
     bool rows_released = false;  // rows dropped from memory (see results_in_memory)
   };
   void Work();
+  // The oldest queued query whose workgroup may start another one; null if none. Holds mu_.
+  std::shared_ptr<Query> NextRunnable();
   void Run(const std::shared_ptr<Query>& query);
   void Finish(Query& query, QueryState state, absl::Status error);
+  void ReportFailure(const Query& query);
 
   // Writes the query's result as CSV to the results zone; returns the key.
   absl::StatusOr<std::string> PublishResult(const Query& query, const std::string& spool_path);
 
   LakeEngine& engine_;
+  Catalog& catalog_;
   ObjectStore* results_;
   QueryServiceOptions options_;
   std::mutex mu_;
@@ -111,6 +130,7 @@ class QueryService {
   std::deque<std::string> order_;      // ids, oldest first (history)
   std::deque<std::string> queue_;      // ids waiting to run, FIFO
   std::deque<std::string> with_rows_;  // finished queries still holding rows, oldest first
+  std::map<std::string, int> running_by_workgroup_;
   bool stopping_ = false;
   std::vector<std::thread> workers_;
 };

@@ -6,12 +6,16 @@
 #include <atomic>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/logging.h"
+#include "common/strings.h"
 #include "fmt/format.h"
+#include "nlohmann/json.hpp"
 #include "pgwire/server.h"
 #include "server/athena_api.h"
 #include "server/http_api.h"
 #include "server/query_service.h"
+#include "server/webhook.h"
 
 namespace loch {
 namespace {
@@ -20,6 +24,22 @@ std::atomic<httplib::Server*> running_server{nullptr};
 
 void StopOnSignal(int) {
   if (httplib::Server* server = running_server.load()) server->stop();
+}
+
+// What a workgroup's failure webhook receives.
+std::string FailedQueryJson(const QueryInfo& query) {
+  nlohmann::json error = {{"code", absl::StatusCodeToString(query.error.code())},
+                          {"message", ToStd(query.error.message())}};
+  return nlohmann::json{{"event", "query_failed"},
+                        {"query_id", query.id},
+                        {"workgroup", query.workgroup},
+                        {"principal", query.principal},
+                        {"sql", query.sql},
+                        {"state", QueryStateName(query.state)},
+                        {"error", error},
+                        {"submitted_at", FormatIsoMicros(query.submitted_micros)},
+                        {"failed_at", FormatIsoMicros(query.finished_micros)}}
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -40,17 +60,25 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
         fmt::format("--http {}: the port must be 1-65535", options.http_address));
   }
 
+  WebhookSender webhooks;
   QueryServiceOptions query_options;
   query_options.max_running = options.max_running_queries;
   query_options.temp_dir = temp_dir;
-  QueryService queries(engine, &store, query_options);
+  query_options.on_failed = [&webhooks](const QueryInfo& query, const WorkgroupConfig& workgroup) {
+    spdlog::info("query {} in workgroup {} failed: {}", query.id, workgroup.name,
+                 ToStd(query.error.message()));
+    if (!workgroup.failure_webhook.empty()) {
+      webhooks.Post(workgroup.failure_webhook, FailedQueryJson(query));
+    }
+  };
+  QueryService queries(engine, catalog, &store, query_options);
   httplib::Server server;
   server.set_tcp_nodelay(true);  // without it, keep-alive requests wait ~40 ms each (field notes)
   server.set_payload_max_length(64 << 20);
   const int threads = std::max(1, options.http_threads);
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  RegisterHttpApi(server, queries, credentials);
-  RegisterAthenaApi(server, queries, credentials);
+  RegisterHttpApi(server, queries, catalog, credentials);
+  RegisterAthenaApi(server, queries, catalog, credentials);
   server.set_logger([](const httplib::Request& request, const httplib::Response& response) {
     if (response.status >= 400)
       spdlog::info("{} {} -> {}", request.method, request.path, response.status);
@@ -64,7 +92,18 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
     pg::PgServerOptions pg_options;
     pg_options.address = options.pg_address;
     pg_options.max_connections = options.pg_max_connections;
-    pg_options.query_timeout = query_options.timeout;
+    // pgwire statements run under the primary workgroup's timeout and bytes-scanned limit.
+    pg_options.query_options = [&catalog, default_timeout = query_options.timeout] {
+      QueryOptions limits;
+      limits.timeout = default_timeout;
+      auto primary = catalog.GetWorkgroup(Principal::LocalAdmin(), WorkgroupConfig::kPrimary);
+      if (primary.ok()) {
+        if (primary->timeout_ms > 0)
+          limits.timeout = std::chrono::milliseconds(primary->timeout_ms);
+        limits.max_bytes_scanned = primary->max_bytes_scanned;
+      }
+      return limits;
+    };
     ASSIGN_OR_RETURN(
         pg_server,
         pg::PgServer::Start(engine, catalog,
