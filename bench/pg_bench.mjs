@@ -7,7 +7,6 @@
 //       {"point": {p50, p99, qps}, "aggregate": {...}} (milliseconds, queries per second).
 //   node pg_bench.mjs once CONNINFO_JSON SQL       one query on a fresh connection; prints its ms
 //       (connection set up first, not timed).
-//   node pg_bench.mjs http URL TOKEN SQL           the same through POST /api/v1/query.
 import pg from 'pg';
 
 const [mode, ...args] = process.argv.slice(2);
@@ -64,18 +63,7 @@ if (mode === 'latency') {
   await client.query(sql);
   console.log((performance.now() - start).toFixed(3));
   await client.end();
-} else if (mode === 'http') {
-  const [url, token, sql] = args;
-  const start = performance.now();
-  const response = await fetch(`${url}/api/v1/query`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ sql, timeout_seconds: 600 }),
-  });
-  const body = await response.json();
-  if (response.status !== 200) throw new Error(JSON.stringify(body));
-  console.log((performance.now() - start).toFixed(3));
 } else {
-  console.error('usage: node pg_bench.mjs latency|once|http ...');
+  console.error('usage: node pg_bench.mjs latency|once ...');
   process.exit(2);
 }

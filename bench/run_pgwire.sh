@@ -6,7 +6,7 @@
 #      equivalent 100,000-row table in loch (Parquet, via CREATE TABLE AS) and in PostgreSQL (heap with
 #      a primary key, ANALYZEd). Rounds alternate between the two; medians of the rounds.
 #   2. The full aggregate of bench/run.sh over 10M events: plain DuckDB (duckdb_baseline, in process),
-#      `POST /api/v1/query`, and pgwire, interleaved, medians of BENCH_RUNS.
+#      `POST /api/v1/query` (timed by curl) and pgwire (npm pg), interleaved, medians of BENCH_RUNS.
 # Usage: bench/run_pgwire.sh BUILD_DIR   Environment: BENCH_EVENTS (10000000), BENCH_RUNS (5),
 #        BENCH_SECONDS (5, per statement per round), BENCH_ROUNDS (3), BENCH_CLIENTS (4)
 set -euo pipefail
@@ -76,8 +76,10 @@ full_aggregate="SELECT event_type, device, count(*) AS n, min(ts) AS first, max(
 files="$lake/raw/bench/events/*/*/*.parquet"
 duck_sql=${full_aggregate//bench.events/read_parquet(\'$files\', hive_partitioning = true)}
 for ((run = 1; run <= runs; run++)); do
-  samples[agg.duckdb]+="$("$baseline" "$duck_sql" 2>&1 >/dev/null | sed -n 's/^engine_ms=//p') "
-  samples[agg.http]+="$(node pg_bench.mjs http "http://127.0.0.1:$http_port" "$token" "$full_aggregate") "
+  samples[agg.duckdb]+="$("$baseline" "$duck_sql" 2>&1 >/dev/null | sed -n 's/^engine_ms=\([0-9.]*\).*/\1/p') "
+  samples[agg.http]+="$(curl -s -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $token" \
+    --data-binary "{\"sql\": \"$full_aggregate\"}" "http://127.0.0.1:$http_port/api/v1/query" |
+    awk '{ print $1 * 1000 }') "
   samples[agg.pgwire]+="$(node pg_bench.mjs once "$loch_conn" "$full_aggregate") "
 done
 

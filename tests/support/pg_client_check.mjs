@@ -2,9 +2,11 @@
 // what an application relies on: SCRAM login, parameters through the extended protocol, named
 // prepared statements, type OIDs and parsed values, SQLSTATE codes and positions, writes, and that
 // a malformed message closes only its own connection. Exits non-zero on the first failure.
+// Uses pg-cursor (from node-postgres) for row-limited Execute.
 // Usage: node pg_client_check.mjs HOST PORT USER PASSWORD
 import assert from 'node:assert/strict';
 import pg from 'pg';
+import Cursor from 'pg-cursor';
 
 const [host, port, user, password] = process.argv.slice(2);
 const config = { host, port: Number(port), user, password, database: 'lake' };
@@ -48,6 +50,21 @@ for (const n of [1, 2500, 5000]) {
     name: 'one_number', text: 'SELECT n * 2 AS twice FROM demo.numbers WHERE n = $1', values: [n],
   });
   assert.equal(result.rows[0].twice, String(n * 2));
+}
+
+// A cursor reads a big result in batches: Execute with a row limit, PortalSuspended, Execute again.
+{
+  const cursor = client.query(new Cursor('SELECT n FROM demo.numbers WHERE n > $1 ORDER BY n', [10]));
+  const first = await cursor.read(100);
+  const second = await cursor.read(100);
+  assert.deepEqual(first.map((row) => Number(row.n)), Array.from({ length: 100 }, (_, i) => 11 + i));
+  assert.deepEqual(second.map((row) => Number(row.n)), Array.from({ length: 100 }, (_, i) => 111 + i));
+  let rest = 0;
+  for (let batch = await cursor.read(1000); batch.length > 0; batch = await cursor.read(1000)) {
+    rest += batch.length;
+  }
+  assert.equal(rest, 5000 - 10 - 200);
+  await cursor.close();
 }
 
 // Type OIDs in RowDescription, and values the client parses by them.
@@ -114,6 +131,13 @@ assert.equal((await client.query('SHOW server_version')).rows[0].server_version.
   victim.connection.stream.write(Buffer.from([0x51, 0, 0, 0, 2]));
   const error = await closed;
   assert.ok(error instanceof Error);
+}
+// A length far beyond any message loch accepts is refused the same way, without allocating it.
+{
+  const victim = await connect();
+  const closed = new Promise((resolve) => victim.on('error', resolve));
+  victim.connection.stream.write(Buffer.from([0x51, 0x7f, 0xff, 0xff, 0xff]));
+  assert.ok((await closed) instanceof Error);
 }
 // ...and nobody else's: this client and new ones go on.
 assert.equal((await client.query('SELECT count(*) AS c FROM demo.numbers')).rows[0].c, '5000');
