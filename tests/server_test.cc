@@ -357,6 +357,48 @@ TEST_F(ServerTest, FailureWebhookHearsOfFailedQueries) {
   EXPECT_EQ(received.size(), 1u);  // the successful query sent nothing
 }
 
+TEST_F(ServerTest, SavedCrawlersOverTheApi) {
+  const fs::path folder = *work_ / "lake" / "raw" / "visits" / "2026" / "11" / "26";
+  fs::create_directories(folder);
+  std::ofstream(folder / "a.json") << "{\"page\": \"/\", \"visited\": \"Jun 12 1998\"}\n";
+  auto client = Client();
+  auto created = client.Post(
+      "/api/v1/crawlers",
+      R"({"name": "visits", "prefixes": ["raw/visits/"], "database": "web", "deletes": "delete"})",
+      "application/json");
+  ASSERT_EQ(created->status, 201) << created->body;
+  EXPECT_EQ(json::parse(created->body)["deletes"], "delete");
+  EXPECT_EQ(
+      client
+          .Post("/api/v1/crawlers", R"({"name": "visits", "prefixes": ["x/"], "database": "web"})",
+                "application/json")
+          ->status,
+      409);
+  EXPECT_EQ(client
+                .Post("/api/v1/crawlers", R"({"name": "bad", "prefixes": [], "database": "web"})",
+                      "application/json")
+                ->status,
+            400);
+  auto run = client.Post("/api/v1/crawlers/visits/run", "", "application/json");
+  ASSERT_EQ(run->status, 200) << run->body;
+  json report = json::parse(run->body)["report"];
+  EXPECT_EQ(report["tables"][0]["table"], "web.visits");
+  EXPECT_EQ(report["tables"][0]["outcome"], "created");
+  auto queried = client.Post("/api/v1/query",
+                             R"({"sql": "SELECT CAST(visited AS VARCHAR), day FROM web.visits"})",
+                             "application/json");
+  ASSERT_EQ(queried->status, 200) << queried->body;
+  json rows = json::parse(queried->body)["rows"];
+  EXPECT_EQ(rows[0][0], "1998-06-12");
+  EXPECT_EQ(rows[0][1], 26);
+  auto described = json::parse(client.Get("/api/v1/crawlers/visits")->body);
+  ASSERT_EQ(described["runs"].size(), 1u);
+  EXPECT_EQ(described["runs"][0]["status"], "SUCCEEDED");
+  EXPECT_EQ(client.Get("/api/v1/crawlers/nope")->status, 404);
+  EXPECT_EQ(client.Delete("/api/v1/crawlers/visits")->status, 204);
+  EXPECT_EQ(client.Get("/api/v1/crawlers/visits")->status, 404);
+}
+
 TEST_F(ServerTest, TheAwsSdkAthenaClientWorksUnmodified) {
   std::ifstream credentials(*work_ / "lake" / ".loch" / "admin-credentials.json");
   json keys = json::parse(credentials);

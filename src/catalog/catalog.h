@@ -107,6 +107,21 @@ class Catalog {
   // NotFound if unknown; FailedPrecondition for "primary".
   virtual absl::Status DeleteWorkgroup(const Principal& who, std::string_view name) = 0;
 
+  // Saved crawlers and the reports of their runs.
+  // Creates the crawler (replaces its configuration if `replace`). AlreadyExists otherwise.
+  virtual absl::Status PutCrawler(const Principal& who, const SavedCrawler& crawler,
+                                  bool replace) = 0;
+  virtual absl::StatusOr<SavedCrawler> GetCrawler(const Principal& who, std::string_view name) = 0;
+  virtual absl::StatusOr<std::vector<SavedCrawler>> ListCrawlers(const Principal& who) = 0;
+  // Deletes the crawler and its run history. NotFound if unknown.
+  virtual absl::Status DeleteCrawler(const Principal& who, std::string_view name) = 0;
+  // Records a finished run; returns its id.
+  virtual absl::StatusOr<int64_t> AddCrawlerRun(const Principal& who, const CrawlerRun& run) = 0;
+  // The crawler's most recent runs, newest first.
+  virtual absl::StatusOr<std::vector<CrawlerRun>> ListCrawlerRuns(const Principal& who,
+                                                                  std::string_view crawler,
+                                                                  size_t limit) = 0;
+
   // The table's snapshots, oldest first.
   virtual absl::StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const Principal& who,
                                                                   const TableName& table) = 0;

@@ -123,6 +123,23 @@ struct WorkgroupConfig {
   std::string failure_webhook;     // http(s) URL receiving failed queries as JSON; empty: none
 };
 
+// A saved crawler: its name and its configuration, which the crawl module defines (JSON).
+struct SavedCrawler {
+  std::string name;
+  nlohmann::json config;
+  int64_t created_micros = 0;
+};
+
+// One run of a saved crawler and its report (JSON, defined by the crawl module).
+struct CrawlerRun {
+  int64_t run_id = 0;
+  std::string crawler;
+  int64_t started_micros = 0;
+  int64_t finished_micros = 0;
+  std::string status;  // "SUCCEEDED", "FAILED" (some table could not be updated)
+  nlohmann::json report;
+};
+
 // A consistent view of one table at one snapshot: its schema and exactly the files live at that
 // snapshot.
 struct TableSnapshot {

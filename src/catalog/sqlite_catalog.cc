@@ -21,7 +21,7 @@ namespace {
 using sqlite::Statement;
 
 // Written to catalog_meta; Migrate() upgrades older catalogs.
-constexpr const char* kFormatVersion = "4";
+constexpr const char* kFormatVersion = "5";
 
 constexpr std::string_view kSchemaDdl = R"sql(
 CREATE TABLE IF NOT EXISTS catalog_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -84,6 +84,18 @@ CREATE TABLE IF NOT EXISTS views(
 CREATE TABLE IF NOT EXISTS workgroups(
   name TEXT PRIMARY KEY,
   config TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS crawlers(
+  name TEXT PRIMARY KEY,
+  config TEXT NOT NULL,
+  created_micros INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS crawler_runs(
+  run_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  crawler TEXT NOT NULL,
+  started_micros INTEGER NOT NULL,
+  finished_micros INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  report TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS crawler_runs_by_crawler ON crawler_runs(crawler, run_id);
 CREATE TABLE IF NOT EXISTS file_column_stats(
   file_id INTEGER NOT NULL,
   column_name TEXT NOT NULL,
@@ -172,8 +184,8 @@ class SqliteCatalog final : public Catalog {
   }
 
   // Brings a catalog written by an earlier loch up to the current format. Caller holds a write
-  // transaction. Format 2 added data_files.etag; formats 3 and 4 the views and workgroups tables
-  // (created by the DDL).
+  // transaction. Format 2 added data_files.etag; formats 3, 4 and 5 the views, workgroups and
+  // crawler tables (created by the DDL).
   absl::Status Migrate() {
     Statement version(db_, "SELECT value FROM catalog_meta WHERE key = 'format_version'");
     if (version.Step() && version.Text(0) == kFormatVersion) return absl::OkStatus();
@@ -449,6 +461,86 @@ class SqliteCatalog final : public Catalog {
     return absl::OkStatus();
   }
 
+  absl::Status PutCrawler(const Principal&, const SavedCrawler& crawler, bool replace) override {
+    RETURN_IF_ERROR(ValidateIdentifier(crawler.name, "crawler"));
+    std::lock_guard lock(mu_);
+    Statement insert(db_, replace ? "INSERT INTO crawlers(name, config, created_micros) VALUES "
+                                    "(?1, ?2, ?3) ON CONFLICT(name) DO UPDATE SET config = ?2"
+                                  : "INSERT INTO crawlers(name, config, created_micros) VALUES "
+                                    "(?1, ?2, ?3) ON CONFLICT DO NOTHING");
+    RETURN_IF_ERROR(insert.Bind(1, crawler.name).Bind(2, crawler.config.dump()).Bind(3, NowMicros()).Run());
+    if (!replace && sqlite3_changes(db_) == 0) {
+      return absl::AlreadyExistsError(fmt::format("crawler \"{}\" already exists", crawler.name));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<SavedCrawler> GetCrawler(const Principal&, std::string_view name) override {
+    std::lock_guard lock(mu_);
+    Statement query(db_, "SELECT name, config, created_micros FROM crawlers WHERE name = ?");
+    query.Bind(1, name);
+    if (query.Step()) return CrawlerFromRow(query);
+    RETURN_IF_ERROR(query.status());
+    return absl::NotFoundError(fmt::format(
+        "unknown crawler \"{}\" (create it with `loch crawler create`)", name));
+  }
+
+  absl::StatusOr<std::vector<SavedCrawler>> ListCrawlers(const Principal&) override {
+    std::lock_guard lock(mu_);
+    Statement query(db_, "SELECT name, config, created_micros FROM crawlers ORDER BY name");
+    std::vector<SavedCrawler> crawlers;
+    while (query.Step()) crawlers.push_back(CrawlerFromRow(query));
+    RETURN_IF_ERROR(query.status());
+    return crawlers;
+  }
+
+  absl::Status DeleteCrawler(const Principal&, std::string_view name) override {
+    std::lock_guard lock(mu_);
+    Transaction txn(db_, /*write=*/true);
+    RETURN_IF_ERROR(txn.status());
+    Statement remove(db_, "DELETE FROM crawlers WHERE name = ?");
+    RETURN_IF_ERROR(remove.Bind(1, name).Run());
+    if (sqlite3_changes(db_) == 0) {
+      return absl::NotFoundError(fmt::format("unknown crawler \"{}\"", name));
+    }
+    Statement runs(db_, "DELETE FROM crawler_runs WHERE crawler = ?");
+    RETURN_IF_ERROR(runs.Bind(1, name).Run());
+    return txn.Commit();
+  }
+
+  absl::StatusOr<int64_t> AddCrawlerRun(const Principal&, const CrawlerRun& run) override {
+    std::lock_guard lock(mu_);
+    Statement insert(db_,
+                     "INSERT INTO crawler_runs(crawler, started_micros, finished_micros, status, "
+                     "report) VALUES (?, ?, ?, ?, ?)");
+    RETURN_IF_ERROR(insert.Bind(1, run.crawler)
+                        .Bind(2, run.started_micros)
+                        .Bind(3, run.finished_micros)
+                        .Bind(4, run.status)
+                        .Bind(5, run.report.dump(-1, ' ', false,
+                                                 nlohmann::json::error_handler_t::replace))
+                        .Run());
+    return sqlite3_last_insert_rowid(db_);
+  }
+
+  absl::StatusOr<std::vector<CrawlerRun>> ListCrawlerRuns(const Principal&,
+                                                          std::string_view crawler,
+                                                          size_t limit) override {
+    std::lock_guard lock(mu_);
+    Statement query(db_,
+                    "SELECT run_id, crawler, started_micros, finished_micros, status, report FROM "
+                    "crawler_runs WHERE crawler = ? ORDER BY run_id DESC LIMIT ?");
+    query.Bind(1, crawler).Bind(2, static_cast<int64_t>(limit));
+    std::vector<CrawlerRun> runs;
+    while (query.Step()) {
+      runs.push_back(CrawlerRun{query.Int(0), query.Text(1), query.Int(2), query.Int(3),
+                                query.Text(4),
+                                nlohmann::json::parse(query.Text(5), nullptr, false)});
+    }
+    RETURN_IF_ERROR(query.status());
+    return runs;
+  }
+
   absl::StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const Principal&,
                                                           const TableName& name) override {
     std::lock_guard lock(mu_);
@@ -680,6 +772,11 @@ class SqliteCatalog final : public Catalog {
     return absl::NotFoundError(fmt::format(
         "unknown database \"{}\"; {}", name,
         names.empty() ? "the lake has no databases yet" : "databases: " + Join(names, ", ")));
+  }
+
+  static SavedCrawler CrawlerFromRow(const Statement& row) {
+    return SavedCrawler{row.Text(0), nlohmann::json::parse(row.Text(1), nullptr, false),
+                        row.Int(2)};
   }
 
   static WorkgroupConfig WorkgroupFromRow(const Statement& row) {

@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/strings.h"
 #include "crawl/crawler.h"
+#include "engine/datetime_formats.h"
 #include "fmt/format.h"
 #include "generate/store_generator.h"
 #include "load/loader.h"
@@ -33,6 +34,13 @@ std::string ColumnLine(const Column& column) {
   std::string line = fmt::format("  {:<24} {:<28} {}", column.name, column.type,
                                  column.nullable ? "" : "NOT NULL");
   if (!column.comment.empty()) line += "  -- " + column.comment;
+  if (auto formats = column.metadata.find("datetime_formats");
+      formats != column.metadata.end() && formats->is_array()) {
+    std::vector<std::string> labels;
+    for (const auto& format : *formats)
+      labels.push_back(DatetimeFormatLabel(format.get<std::string>()));
+    line += "  -- parsed from text: " + Join(labels, " or ");
+  }
   while (!line.empty() && line.back() == ' ') line.pop_back();
   return line;
 }
@@ -228,34 +236,6 @@ absl::Status RunDescribe(const CommonOptions& common, const DescribeOptions& opt
                          partitions.empty() ? "" : "  [" + Join(partitions, ", ") + "]");
     }
   }
-  return absl::OkStatus();
-}
-
-absl::Status RunCrawl(const CommonOptions& common, const CrawlOptions& options, std::ostream& out) {
-  ASSIGN_OR_RETURN(auto lake, OpenLake(common));
-  ASSIGN_OR_RETURN(LakeEngine * engine, lake->engine());
-  Crawler crawler(lake->catalog(), lake->store(), *engine);
-  Stopwatch watch;
-  ASSIGN_OR_RETURN(
-      CrawlReport report,
-      crawler.Crawl(Principal::LocalAdmin(), CrawlRequest{options.prefixes, options.database}));
-  out << fmt::format("Crawled {} objects in {:.2f} s: {} read, {} unchanged, {} skipped\n",
-                     report.objects_listed, watch.ElapsedMillis() / 1000, report.objects_read,
-                     report.objects_unchanged, report.skipped.size());
-  for (const auto& table : report.tables) {
-    out << fmt::format("  {} {}: {} file(s), {} rows, schema version {}\n",
-                       table.created ? "created" : "updated", table.table, table.files_added,
-                       WithThousands(table.rows_added), table.schema_version);
-    for (const auto& partition : table.partitions_added)
-      out << fmt::format("    new partition {}\n", partition);
-    if (!table.created) {
-      for (const auto& column : table.columns_added)
-        out << fmt::format("    new column {}\n", column);
-      for (const auto& column : table.columns_widened)
-        out << fmt::format("    widened column {}\n", column);
-    }
-  }
-  for (const auto& skipped : report.skipped) out << fmt::format("  skipped {}\n", skipped);
   return absl::OkStatus();
 }
 

@@ -62,12 +62,6 @@ struct GenerateOptions {
   uint64_t seed = 42;
   double dirty = 0;
 };
-struct CrawlOptions {
-  std::vector<std::string> prefixes;
-  std::string database;
-};
-absl::Status RunCrawl(const CommonOptions& common, const CrawlOptions& options, std::ostream& out);
-
 struct ServeCommandOptions {
   std::string http = "127.0.0.1:8080";
   std::string pg;  // empty: no PostgreSQL protocol

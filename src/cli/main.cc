@@ -4,6 +4,7 @@
 
 #include "CLI/CLI.hpp"
 #include "cli/commands.h"
+#include "cli/crawler_commands.h"
 #include "cli/workgroup_commands.h"
 #include "common/logging.h"
 #include "common/strings.h"
@@ -102,13 +103,69 @@ int main(int argc, char** argv) {
   describe_cmd->callback([&] { status = loch::cli::RunDescribe(common, describe, std::cout); });
 
   loch::cli::CrawlOptions crawl;
+  auto add_policies = [&](CLI::App* command) {
+    command
+        ->add_option("--schema-change", crawl.schema_change,
+                     "When a column's type would change: update the table, log (skip the file) or "
+                     "fail (leave the table)")
+        ->check(CLI::IsMember({"update", "log", "fail"}))
+        ->capture_default_str();
+    command
+        ->add_option("--deletes", crawl.deletes,
+                     "Objects gone from the store: log, delete (from the table; drop empty "
+                     "tables) or deprecate (keep empty tables, marked)")
+        ->check(CLI::IsMember({"log", "delete", "deprecate"}))
+        ->capture_default_str();
+    command
+        ->add_option("--recrawl", crawl.recrawl,
+                     "new: read only objects not seen before (key + ETag); everything: re-read all")
+        ->check(CLI::IsMember({"new", "everything"}))
+        ->capture_default_str();
+  };
   auto* crawl_cmd = app.add_subcommand(
       "crawl",
-      "Register the lake's own objects under PREFIX as tables (one per folder), incrementally");
+      "Crawl key prefixes once: folders become tables, k=v and yyyy/mm/dd/hh folders partitions, "
+      "text datetimes typed; only new objects are read");
   crawl_cmd->add_option("prefix", crawl.prefixes, "Key prefixes to crawl, e.g. raw/")->required();
   crawl_cmd->add_option("--database", crawl.database, "Database the tables go into")->required();
+  add_policies(crawl_cmd);
   add_lake(crawl_cmd);
   crawl_cmd->callback([&] { status = loch::cli::RunCrawl(common, crawl, std::cout); });
+
+  auto* crawler_cmd = app.add_subcommand(
+      "crawler", "Saved crawlers: create one, run it (each run's report is kept), list, describe");
+  crawler_cmd->require_subcommand(1);
+  auto* crawler_create = crawler_cmd->add_subcommand("create", "Save a crawler");
+  crawler_create->add_option("NAME", crawl.name, "Crawler name")->required();
+  crawler_create->add_option("--prefix", crawl.prefixes, "Key prefix to crawl (repeatable)")
+      ->required();
+  crawler_create->add_option("--database", crawl.database, "Database the tables go into")
+      ->required();
+  add_policies(crawler_create);
+  add_lake(crawler_create);
+  crawler_create->callback([&] { status = loch::cli::RunCrawlerCreate(common, crawl, std::cout); });
+  std::string crawler_name;
+  auto* crawler_run =
+      crawler_cmd->add_subcommand("run", "Run a saved crawler and print its report");
+  crawler_run->add_option("NAME", crawler_name, "Crawler name")->required();
+  add_lake(crawler_run);
+  crawler_run->callback(
+      [&] { status = loch::cli::RunCrawlerRun(common, crawler_name, std::cout); });
+  auto* crawler_list =
+      crawler_cmd->add_subcommand("list", "List saved crawlers and their last run");
+  add_lake(crawler_list);
+  crawler_list->callback([&] { status = loch::cli::RunCrawlerList(common, std::cout); });
+  auto* crawler_describe =
+      crawler_cmd->add_subcommand("describe", "Show a crawler and the reports of its last runs");
+  crawler_describe->add_option("NAME", crawler_name, "Crawler name")->required();
+  add_lake(crawler_describe);
+  crawler_describe->callback(
+      [&] { status = loch::cli::RunCrawlerDescribe(common, crawler_name, std::cout); });
+  auto* crawler_delete = crawler_cmd->add_subcommand("delete", "Delete a saved crawler");
+  crawler_delete->add_option("NAME", crawler_name, "Crawler name")->required();
+  add_lake(crawler_delete);
+  crawler_delete->callback(
+      [&] { status = loch::cli::RunCrawlerDelete(common, crawler_name, std::cout); });
 
   loch::cli::ServeCommandOptions serve;
   auto* serve_cmd =

@@ -6,12 +6,29 @@
 #include <set>
 
 #include "common/strings.h"
+#include "engine/datetime_formats.h"
 #include "fmt/format.h"
 #include "load/file_format.h"
 #include "load/schema_merge.h"
 
 namespace loch {
+
+struct Crawler::Candidate {
+  ObjectInfo object;
+  std::map<std::string, std::string> partitions;
+  std::string table_location;                // key prefix of the table's folder
+  std::vector<std::string> partition_order;  // partition names in folder order
+};
+
 namespace {
+
+using Candidate = Crawler::Candidate;
+
+// An object read during this crawl.
+struct ReadObject {
+  DataFile file;
+  FileProfile profile;
+};
 
 constexpr int kMaxCommitAttempts = 8;
 
@@ -24,13 +41,6 @@ std::string TableNameFrom(std::string_view folder) {
   if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0])) != 0) name = "t_" + name;
   return name.substr(0, 64);
 }
-
-struct Candidate {
-  ObjectInfo object;
-  std::map<std::string, std::string> partitions;
-  std::string table_location;                // key prefix of the table's folder
-  std::vector<std::string> partition_order;  // partition names in folder order
-};
 
 // Partition names in the order their folders nest (PartitionsFromFolders' map is sorted by name).
 std::vector<std::string> PartitionOrder(const std::vector<std::string>& folders) {
@@ -82,15 +92,154 @@ std::optional<std::map<std::string, std::string>> PartitionsFromFolders(
   return values;
 }
 
+namespace {
+
+std::string NormalizePrefix(std::string prefix) {
+  while (prefix.starts_with('/')) prefix.erase(0, 1);
+  if (!prefix.empty() && !prefix.ends_with('/')) prefix += '/';
+  return prefix;
+}
+
+std::vector<std::string> FormatsOf(const Column& column) {
+  std::vector<std::string> formats;
+  if (auto it = column.metadata.find("datetime_formats");
+      it != column.metadata.end() && it->is_array()) {
+    for (const auto& format : *it) formats.push_back(format.get<std::string>());
+  }
+  return formats;
+}
+
+std::vector<std::string> Labels(const std::vector<std::string>& formats) {
+  std::vector<std::string> labels;
+  for (const std::string& format : formats) labels.push_back(DatetimeFormatLabel(format));
+  return labels;
+}
+
+// Folds one object's columns into `schema` under `policy`. Returns false if the object must not be
+// added: under policy log (a warning says why) or fail (`failure` says why; the table must not
+// change at all).
+bool MergeObject(Schema& schema, ReadObject& object, SchemaChangePolicy policy,
+                 CrawlReport::TableChange& change, std::vector<std::string>& warnings,
+                 std::string& failure) {
+  const std::string& key = object.file.key;
+  std::vector<Column> file_columns;
+  for (Column column : object.profile.columns) {
+    if (std::any_of(schema.partition_columns.begin(), schema.partition_columns.end(),
+                    [&](const Column& p) { return p.name == column.name; })) {
+      continue;  // the folder's value wins over a same-named column in the file
+    }
+    if (auto detected = object.profile.datetimes.find(column.name);
+        detected != object.profile.datetimes.end()) {
+      column.type = detected->second.type;
+      column.metadata["datetime_formats"] = detected->second.formats;
+    } else if (const Column* known = schema.Find(column.name);
+               column.type == "VARCHAR" && known != nullptr && !FormatsOf(*known).empty()) {
+      column.type = known->type;  // text the table already parses as datetimes
+      column.metadata = known->metadata;
+    }
+    file_columns.push_back(std::move(column));
+  }
+
+  std::vector<Column> trial = schema.columns;
+  const SchemaChange merged = MergeColumns(trial, file_columns);
+  // Datetime formats seen in this object join the column's formats.
+  for (const auto& [name, detected] : object.profile.datetimes) {
+    auto column =
+        std::find_if(trial.begin(), trial.end(), [&](const Column& c) { return c.name == name; });
+    if (column == trial.end() || (column->type != "DATE" && column->type != "TIMESTAMP")) continue;
+    std::vector<std::string> formats = FormatsOf(*column);
+    for (const std::string& format : detected.formats) {
+      if (std::find(formats.begin(), formats.end(), format) == formats.end())
+        formats.push_back(format);
+    }
+    column->metadata["datetime_formats"] = formats;
+    column->type = DatetimeTypeFor(formats);
+  }
+
+  if (!merged.widened.empty()) {
+    const std::string what =
+        fmt::format("{} would change column(s) {}", key, Join(merged.widened, ", "));
+    if (policy == SchemaChangePolicy::kLog) {
+      warnings.push_back(fmt::format("{}: not added (schema-change policy log)", what));
+      return false;
+    }
+    if (policy == SchemaChangePolicy::kFail) {
+      failure = fmt::format("{} (schema-change policy fail; the table is unchanged)", what);
+      return false;
+    }
+    for (const std::string& widened : merged.widened) {
+      if (widened.ends_with("-> VARCHAR")) {
+        warnings.push_back(fmt::format(
+            "type conflict in {}: column {} as of {} (earlier files disagree); it is now text",
+            change.table, widened, key));
+      }
+    }
+  }
+
+  for (const std::string& name : merged.added) {
+    auto column =
+        std::find_if(trial.begin(), trial.end(), [&](const Column& c) { return c.name == name; });
+    change.columns_added.push_back(fmt::format("{} {}", name, column->type));
+  }
+  // A raw text companion for every datetime column that has none yet.
+  const size_t before = trial.size();
+  for (size_t i = 0; i < before; ++i) {
+    if (FormatsOf(trial[i]).empty() || trial[i].metadata.contains("raw_column")) continue;
+    std::string raw = trial[i].name + "_raw";
+    while (
+        std::any_of(trial.begin(), trial.end(), [&](const Column& c) { return c.name == raw; })) {
+      raw += "_text";
+    }
+    trial[i].metadata["raw_column"] = raw;
+    trial.emplace_back(raw, "VARCHAR", true,
+                       fmt::format("the text of {} as written in the files", trial[i].name),
+                       nlohmann::json{{"raw_of", trial[i].name}});
+    change.columns_added.push_back(raw + " VARCHAR");
+  }
+  change.columns_changed.insert(change.columns_changed.end(), merged.widened.begin(),
+                                merged.widened.end());
+  schema.columns = std::move(trial);
+
+  for (const auto& [name, detected] : object.profile.datetimes) {
+    const Column* column = schema.Find(name);
+    if (column == nullptr || FormatsOf(*column).empty()) continue;
+    const std::string line =
+        fmt::format("{}: {} from {}", name, column->type, Join(Labels(FormatsOf(*column)), " or "));
+    std::erase_if(change.datetime_columns,
+                  [&](const std::string& old) { return old.starts_with(name + ": "); });
+    change.datetime_columns.push_back(line);
+    if (detected.parsed < detected.values) {
+      std::vector<std::string> examples;
+      for (const std::string& example : detected.bad_examples)
+        examples.push_back("\"" + example + "\"");
+      warnings.push_back(fmt::format(
+          "{}.{}: {} of {} value(s) in {} are not datetimes in the detected formats (e.g. {}); "
+          "they read as NULL and their text stays in {}",
+          change.table, name, detected.values - detected.parsed, detected.values, key,
+          Join(examples, ", "), column->metadata.value("raw_column", name + "_raw")));
+    }
+    // Pruning compares typed values: the file's statistics become the parsed range.
+    for (ColumnStats& stats : object.file.stats) {
+      if (stats.column == name) {
+        stats.min = detected.min;
+        stats.max = detected.max;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 absl::StatusOr<CrawlReport> Crawler::Crawl(const Principal& who, const CrawlRequest& request) {
   RETURN_IF_ERROR(ValidateIdentifier(request.database, "database"));
   if (request.prefixes.empty())
     return absl::InvalidArgumentError("name at least one prefix to crawl, e.g. raw/");
   CrawlReport report;
   std::map<std::string, std::vector<Candidate>> by_table;  // table name -> objects
-  for (std::string prefix : request.prefixes) {
-    while (prefix.starts_with('/')) prefix.erase(0, 1);
-    if (!prefix.empty() && !prefix.ends_with('/')) prefix += '/';
+  std::vector<std::string> prefixes;
+  for (const std::string& given : request.prefixes) prefixes.push_back(NormalizePrefix(given));
+  for (const std::string& prefix : prefixes) {
     ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, ListAll(store_, prefix));
     report.objects_listed += static_cast<int64_t>(objects.size());
     for (ObjectInfo& object : objects) {
@@ -102,7 +251,16 @@ absl::StatusOr<CrawlReport> Crawler::Crawl(const Principal& who, const CrawlRequ
       folders.pop_back();  // the file name
       std::string table;
       std::string location = prefix;
-      if (folders.empty()) {
+      // Files right under the prefix, or partition folders right under it (raw/logs/2026/11/...,
+      // raw/logs/region=eu/...): the prefix is the table. Otherwise its first folder is.
+      const bool prefix_is_table =
+          folders.empty() ||
+          (PartitionsFromFolders(folders).has_value() &&
+           (folders.front().find('=') != std::string::npos ||
+            (folders.front().size() == 4 &&
+             std::all_of(folders.front().begin(), folders.front().end(),
+                         [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))));
+      if (prefix_is_table) {
         std::vector<std::string_view> prefix_parts = Split(prefix, '/');
         table = TableNameFrom(prefix_parts.size() >= 2 ? prefix_parts[prefix_parts.size() - 2]
                                                        : "objects");
@@ -121,138 +279,226 @@ absl::StatusOr<CrawlReport> Crawler::Crawl(const Principal& who, const CrawlRequ
           Candidate{std::move(object), std::move(*partitions), location, PartitionOrder(folders)});
     }
   }
+  // Tables this crawler made earlier whose objects may all be gone.
+  auto tables = catalog_.ListTables(who, request.database);
+  if (tables.ok()) {
+    for (const TableInfo& table : *tables) {
+      for (const std::string& prefix : prefixes) {
+        if (table.location.starts_with(prefix)) by_table.try_emplace(table.name.table);
+      }
+    }
+  } else if (!absl::IsNotFound(tables.status())) {
+    return tables.status();
+  }
 
-  for (auto& [table_name, candidates] : by_table) {
-    const TableName name{request.database, table_name};
-    auto existing = catalog_.ReadTable(who, name, std::nullopt);
-    if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
-    std::set<std::pair<std::string, std::string>> known;  // key, etag
-    std::set<std::string> known_partitions;
-    if (existing.ok()) {
-      for (const DataFile& file : existing->files) {
-        known.emplace(file.key, file.etag);
-        known_partitions.insert(
-            PartitionPath(file.partition_values, existing->table.schema.partition_columns));
-      }
-    }
-    // Read the new objects.
-    std::vector<DataFile> added;
-    std::vector<FileProfile> profiles;
-    for (const Candidate& candidate : candidates) {
-      if (known.contains({candidate.object.key, candidate.object.etag})) {
-        ++report.objects_unchanged;
-        continue;
-      }
-      if (candidate.object.size == 0) {
-        report.skipped.push_back(fmt::format("{}: empty", candidate.object.key));
-        continue;
-      }
-      auto head = store_.GetRange(candidate.object.key, 0, 4);
-      if (!head.ok()) return head.status();
-      auto format = DetectFormat(candidate.object.key, *head);
-      if (!format.ok()) {
-        report.skipped.push_back(
-            fmt::format("{}: {}", candidate.object.key, ToStd(format.status().message())));
-        continue;
-      }
-      ++report.objects_read;
-      auto profile = engine_.ProfileFile(candidate.object.key, format->format);
-      if (!profile.ok()) {
-        report.skipped.push_back(
-            fmt::format("{}: unreadable: {}", candidate.object.key,
-                        Split(ToStd(profile.status().message()), '\n').front()));
-        continue;
-      }
-      DataFile file;
-      file.key = candidate.object.key;
-      file.etag = candidate.object.etag;
-      file.format = format->format;
-      file.compression = format->compression;
-      file.size_bytes = static_cast<int64_t>(candidate.object.size);
-      file.row_count = profile->row_count;
-      file.partition_values = candidate.partitions;
-      file.stats = profile->stats;
-      added.push_back(std::move(file));
-      profiles.push_back(std::move(*profile));
-    }
-    if (added.empty()) continue;
-
-    // Commit, retrying on conflicts.
-    for (int attempt = 1;; ++attempt) {
-      auto current = catalog_.ReadTable(who, name, std::nullopt);
-      if (!current.ok() && !absl::IsNotFound(current.status())) return current.status();
-      const bool create = !current.ok();
-      if (create)
-        RETURN_IF_ERROR(catalog_.CreateDatabase(who, request.database, /*if_not_exists=*/true));
-      Schema schema = create ? Schema{} : current->table.schema;
-      CrawlReport::TableChange change;
-      change.table = name.ToString();
-      change.created = create;
-      for (const FileProfile& profile : profiles) {
-        SchemaChange merged = MergeColumns(schema.columns, profile.columns);
-        change.columns_added.insert(change.columns_added.end(), merged.added.begin(),
-                                    merged.added.end());
-        change.columns_widened.insert(change.columns_widened.end(), merged.widened.begin(),
-                                      merged.widened.end());
-      }
-      std::vector<std::string> partition_names;  // first-seen folder order
-      for (const Candidate& candidate : candidates) {
-        for (const std::string& partition : candidate.partition_order) {
-          if (std::find(partition_names.begin(), partition_names.end(), partition) ==
-              partition_names.end()) {
-            partition_names.push_back(partition);
-          }
-        }
-      }
-      bool partitions_changed = false;
-      for (const std::string& partition : partition_names) {
-        if (schema.Find(partition) != nullptr &&
-            std::none_of(schema.partition_columns.begin(), schema.partition_columns.end(),
-                         [&](const Column& c) { return c.name == partition; })) {
-          std::erase_if(schema.columns, [&](const Column& c) { return c.name == partition; });
-        }
-        if (std::none_of(schema.partition_columns.begin(), schema.partition_columns.end(),
-                         [&](const Column& c) { return c.name == partition; })) {
-          std::vector<std::string> values;
-          for (const DataFile& file : added) {
-            if (file.partition_values.contains(partition))
-              values.push_back(file.partition_values.at(partition));
-          }
-          schema.partition_columns.emplace_back(partition, InferPartitionType(values));
-          partitions_changed = true;
-        }
-      }
-      TableCommit commit;
-      commit.table = name;
-      commit.base_snapshot = create ? TableCommit::kCreate : current->table.current_snapshot;
-      commit.operation = create ? "create" : "append";
-      commit.message = fmt::format("crawl: {} new object(s)", added.size());
-      commit.location = candidates.front().table_location;
-      if (create || !change.columns_added.empty() || !change.columns_widened.empty() ||
-          partitions_changed) {
-        commit.new_schema = schema;
-      }
-      commit.add_files = added;
-      for (const DataFile& file : added) {
-        change.rows_added += file.row_count;
-        const std::string path = PartitionPath(file.partition_values, schema.partition_columns);
-        if (!path.empty() && known_partitions.insert(path).second)
-          change.partitions_added.push_back(path);
-      }
-      change.files_added = static_cast<int64_t>(added.size());
-      commit.summary = {{"files_added", added.size()}, {"rows_added", change.rows_added}};
-      auto committed = catalog_.Commit(who, commit);
-      if (committed.ok()) {
-        change.schema_version = committed->schema_version;
-        report.tables.push_back(std::move(change));
-        break;
-      }
-      const bool retry = absl::IsAborted(committed.status()) ||
-                         (create && absl::IsAlreadyExists(committed.status()));
-      if (!retry || attempt == kMaxCommitAttempts) return committed.status();
-    }
+  for (const auto& [table_name, candidates] : by_table) {
+    ASSIGN_OR_RETURN(auto change, CrawlTable(who, request, TableName{request.database, table_name},
+                                             candidates, report));
+    if (change) report.tables.push_back(std::move(*change));
   }
   return report;
+}
+
+absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
+    const Principal& who, const CrawlRequest& request, const TableName& name,
+    const std::vector<Candidate>& candidates, CrawlReport& report) {
+  auto existing = catalog_.ReadTable(who, name, std::nullopt);
+  if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
+  std::map<std::string, const DataFile*> known;  // key -> file the table holds
+  std::set<std::string> known_partitions;
+  if (existing.ok()) {
+    for (const DataFile& file : existing->files) {
+      known[file.key] = &file;
+      known_partitions.insert(
+          PartitionPath(file.partition_values, existing->table.schema.partition_columns));
+    }
+  }
+  std::set<std::string> listed;
+  for (const Candidate& candidate : candidates) listed.insert(candidate.object.key);
+  std::vector<const DataFile*> missing;
+  for (const auto& [key, file] : known) {
+    if (!listed.contains(key)) missing.push_back(file);
+  }
+
+  // Read what is new (or everything).
+  std::vector<ReadObject> read;
+  std::vector<const Candidate*> read_from;
+  for (const Candidate& candidate : candidates) {
+    auto held = known.find(candidate.object.key);
+    if (request.recrawl == RecrawlPolicy::kNew && held != known.end() &&
+        held->second->etag == candidate.object.etag) {
+      ++report.objects_unchanged;
+      continue;
+    }
+    if (candidate.object.size == 0) {
+      report.skipped.push_back(fmt::format("{}: empty", candidate.object.key));
+      continue;
+    }
+    auto head = store_.GetRange(candidate.object.key, 0, 4);
+    if (!head.ok()) return head.status();
+    auto format = DetectFormat(candidate.object.key, *head);
+    if (!format.ok()) {
+      report.skipped.push_back(
+          fmt::format("{}: {}", candidate.object.key, ToStd(format.status().message())));
+      continue;
+    }
+    ++report.objects_read;
+    auto profile = engine_.ProfileFile(candidate.object.key, format->format);
+    if (!profile.ok()) {
+      report.skipped.push_back(fmt::format("{}: unreadable: {}", candidate.object.key,
+                                           Split(ToStd(profile.status().message()), '\n').front()));
+      continue;
+    }
+    ReadObject object;
+    object.file.key = candidate.object.key;
+    object.file.etag = candidate.object.etag;
+    object.file.format = format->format;
+    object.file.compression = format->compression;
+    object.file.size_bytes = static_cast<int64_t>(candidate.object.size);
+    object.file.row_count = profile->row_count;
+    object.file.partition_values = candidate.partitions;
+    object.file.stats = profile->stats;
+    object.profile = std::move(*profile);
+    read.push_back(std::move(object));
+    read_from.push_back(&candidate);
+  }
+  const bool removing = !missing.empty() && request.deletes != DeletePolicy::kLog;
+  if (!missing.empty() && request.deletes == DeletePolicy::kLog) {
+    report.warnings.push_back(fmt::format(
+        "{}: {} object(s) it holds are gone from the store (e.g. {}); kept in the table (deletes "
+        "policy log), so queries reading them fail",
+        name.ToString(), missing.size(), missing.front()->key));
+  }
+  if (read.empty() && !removing && request.recrawl == RecrawlPolicy::kNew) return std::nullopt;
+
+  for (int attempt = 1;; ++attempt) {
+    auto current = catalog_.ReadTable(who, name, std::nullopt);
+    if (!current.ok() && !absl::IsNotFound(current.status())) return current.status();
+    const bool create = !current.ok();
+    if (create && read.empty()) return std::nullopt;  // gone before we got here
+    const bool rebuild = request.recrawl == RecrawlPolicy::kEverything;
+    Schema schema = create || rebuild ? Schema{} : current->table.schema;
+    if (rebuild && !create) schema.partition_columns = current->table.schema.partition_columns;
+    CrawlReport::TableChange change;
+    change.table = name.ToString();
+    change.outcome = create ? "created" : "updated";
+
+    // Partition columns first, so that same-named file columns yield to them.
+    std::vector<std::string> partition_names;  // first-seen folder order
+    for (const Candidate* candidate : read_from) {
+      for (const std::string& partition : candidate->partition_order) {
+        if (std::find(partition_names.begin(), partition_names.end(), partition) ==
+            partition_names.end()) {
+          partition_names.push_back(partition);
+        }
+      }
+    }
+    bool partitions_changed = false;
+    for (const std::string& partition : partition_names) {
+      if (std::any_of(schema.partition_columns.begin(), schema.partition_columns.end(),
+                      [&](const Column& c) { return c.name == partition; })) {
+        continue;
+      }
+      std::erase_if(schema.columns, [&](const Column& c) { return c.name == partition; });
+      std::vector<std::string> values;
+      for (const ReadObject& object : read) {
+        if (object.file.partition_values.contains(partition))
+          values.push_back(object.file.partition_values.at(partition));
+      }
+      schema.partition_columns.emplace_back(partition, InferPartitionType(values));
+      partitions_changed = true;
+    }
+
+    const size_t warnings_before = report.warnings.size();
+    std::vector<DataFile> added;
+    std::string failure;
+    const Schema before = schema;
+    for (ReadObject object : read) {
+      if (!MergeObject(schema, object, request.schema_change, change, report.warnings, failure)) {
+        if (!failure.empty()) break;
+        continue;
+      }
+      added.push_back(std::move(object.file));
+    }
+    if (!failure.empty()) {
+      change.outcome = "failed";
+      change.failure = failure;
+      change.files_added = 0;
+      change.columns_added.clear();
+      change.columns_changed.clear();
+      return std::optional<CrawlReport::TableChange>(std::move(change));
+    }
+
+    TableCommit commit;
+    commit.table = name;
+    commit.base_snapshot = create ? TableCommit::kCreate : current->table.current_snapshot;
+    commit.operation = create ? "create" : (rebuild ? "overwrite" : "append");
+    commit.location = candidates.empty() ? "" : candidates.front().table_location;
+    std::set<int64_t> removed;
+    if (!create) {
+      for (const DataFile& file : current->files) {
+        const bool gone = !listed.contains(file.key);
+        const bool replaced = std::any_of(added.begin(), added.end(),
+                                          [&](const DataFile& a) { return a.key == file.key; });
+        if ((gone && removing) || replaced || (rebuild && !gone)) removed.insert(file.file_id);
+      }
+      change.files_removed = static_cast<int64_t>(
+          std::count_if(current->files.begin(), current->files.end(), [&](const DataFile& f) {
+            return removed.contains(f.file_id) && !listed.contains(f.key);
+          }));
+    }
+    commit.remove_file_ids.assign(removed.begin(), removed.end());
+    const bool emptied = !create && added.empty() && removed.size() == current->files.size() &&
+                         !current->files.empty();
+    if (emptied && request.deletes == DeletePolicy::kDelete) {
+      auto dropped = catalog_.DropTable(who, name);
+      if (dropped.ok()) {
+        change.outcome = "dropped";
+        report.warnings.push_back(fmt::format(
+            "{}: every object it held is gone from the store; the table was dropped (deletes "
+            "policy delete)",
+            name.ToString()));
+        return std::optional<CrawlReport::TableChange>(std::move(change));
+      }
+      if (!absl::IsNotFound(dropped.status()) || attempt == kMaxCommitAttempts)
+        return dropped.status();
+      continue;
+    }
+    if (create) RETURN_IF_ERROR(catalog_.CreateDatabase(who, request.database, true));
+    if (create || partitions_changed || schema.columns != before.columns || rebuild) {
+      commit.new_schema = schema;
+    }
+    commit.add_files = added;
+    for (const DataFile& file : added) {
+      change.rows_added += file.row_count;
+      const std::string path = PartitionPath(file.partition_values, schema.partition_columns);
+      if (!path.empty() && known_partitions.insert(path).second)
+        change.partitions_added.push_back(path);
+    }
+    change.files_added = static_cast<int64_t>(added.size());
+    commit.message =
+        fmt::format("crawl: +{} object(s), -{} object(s)", added.size(), removed.size());
+    commit.summary = {{"files_added", added.size()},
+                      {"files_removed", removed.size()},
+                      {"rows_added", change.rows_added}};
+    if (emptied) {
+      change.outcome = "deprecated";
+      commit.summary["deprecated"] = true;
+      commit.message = "crawl: every object is gone from the store; table deprecated";
+    }
+    if (commit.add_files.empty() && commit.remove_file_ids.empty() && !commit.new_schema) {
+      return std::optional<CrawlReport::TableChange>();
+    }
+    auto committed = catalog_.Commit(who, commit);
+    if (committed.ok()) {
+      change.schema_version = committed->schema_version;
+      return std::optional<CrawlReport::TableChange>(std::move(change));
+    }
+    report.warnings.resize(warnings_before);  // the retry reports again
+    const bool retry = absl::IsAborted(committed.status()) ||
+                       (create && absl::IsAlreadyExists(committed.status()));
+    if (!retry || attempt == kMaxCommitAttempts) return committed.status();
+  }
 }
 
 }  // namespace loch

@@ -1,47 +1,30 @@
 #pragma once
 // Crawler: turns objects already in the lake (dropped there by ingestion, migrations or other
-// teams) into catalog tables, incrementally.
+// teams) into catalog tables, and keeps them current.
 //
-// For each prefix, the first folder below it names a table (files right under the prefix form a
-// table named after the prefix). Folders between the table and a file give partition columns:
-// `key=value` (Hive style) or date-shaped `yyyy/mm/dd/hh` (year, month, day, hour). Objects are
-// classified by name and first bytes; empty, unknown and unreadable objects are reported and
-// skipped while the crawl goes on. Only objects whose key + ETag the table does not hold yet are
-// read (an unchanged lake reads nothing). New columns make a new schema version; type conflicts
-// widen (see load/schema_merge.h). Not yet: saved crawlers with schedules and policies, delete
-// handling, datetime format detection.
+// For each prefix, the first folder below it names a table; files right under the prefix, or
+// partition folders right under it, form a table named after the prefix itself. Folders between the
+// table and a file give partition columns: `key=value` (Hive style) or date-shaped `yyyy/mm/dd/hh`
+// (year, month, day, hour). Objects are classified by name and first bytes; empty, unknown and
+// unreadable objects are reported and skipped while the crawl goes on. New columns make a new
+// schema version; string columns holding datetimes are typed DATE/TIMESTAMP with their formats in
+// the column's metadata and a raw text companion (`<name>_raw`); changes to existing columns'
+// types, objects gone from the store and re-reading follow the request's policies
+// (crawl_request.h). Every table change is one catalog commit (with optimistic-concurrency
+// retries), so crawls are safe next to loads and other crawls.
 
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "crawl/crawl_report.h"
+#include "crawl/crawl_request.h"
 #include "engine/lake_engine.h"
 #include "storage/object_store.h"
 
 namespace loch {
-
-struct CrawlRequest {
-  std::vector<std::string> prefixes;  // e.g. "raw/"
-  std::string database;
-};
-
-struct CrawlReport {
-  struct TableChange {
-    std::string table;  // DB.TABLE
-    bool created = false;
-    int64_t files_added = 0;
-    int64_t rows_added = 0;
-    std::vector<std::string> partitions_added;  // "year=2026/month=11/..." newly seen
-    std::vector<std::string> columns_added;
-    std::vector<std::string> columns_widened;
-    int64_t schema_version = 0;
-  };
-  int64_t objects_listed = 0;
-  int64_t objects_read = 0;
-  int64_t objects_unchanged = 0;
-  std::vector<std::string> skipped;  // "key: reason"
-  std::vector<TableChange> tables;
-};
 
 class Crawler {
  public:
@@ -49,10 +32,17 @@ class Crawler {
       : catalog_(catalog), store_(store), engine_(engine) {}
 
   // Crawls `request` for `who`. Fails only for bad arguments (InvalidArgument) or when the catalog
-  // or the store cannot be used; problems with single objects are in the report.
+  // or the store cannot be used; problems with single objects or tables are in the report.
   absl::StatusOr<CrawlReport> Crawl(const Principal& who, const CrawlRequest& request);
 
+  struct Candidate;
+
  private:
+  // Brings one table up to date with its listed objects; nullopt if nothing changed.
+  absl::StatusOr<std::optional<CrawlReport::TableChange>> CrawlTable(
+      const Principal& who, const CrawlRequest& request, const TableName& name,
+      const std::vector<Candidate>& candidates, CrawlReport& report);
+
   Catalog& catalog_;
   ObjectStore& store_;
   LakeEngine& engine_;

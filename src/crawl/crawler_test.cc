@@ -8,6 +8,7 @@
 
 #include "common/ids.h"
 #include "common/strings.h"
+#include "crawl/saved_crawlers.h"
 #include "engine/query_test_support.h"
 #include "storage/local_store.h"
 
@@ -49,8 +50,8 @@ class CrawlerTest : public testing::Test {
     ASSERT_TRUE(store_->Put(key, data).ok());
   }
 
-  CrawlReport Crawl() {
-    auto report = crawler_->Crawl(admin_, CrawlRequest{{"raw/"}, "landing"});
+  CrawlReport Crawl(CrawlRequest request = CrawlRequest{{"raw/"}, "landing"}) {
+    auto report = crawler_->Crawl(admin_, request);
     EXPECT_TRUE(report.ok()) << report.status();
     return report.ok() ? *report : CrawlReport{};
   }
@@ -90,7 +91,7 @@ TEST_F(CrawlerTest, DiscoversTablesPartitionsAndReportsBadObjects) {
   EXPECT_EQ(report.objects_listed, 7);
   ASSERT_EQ(report.tables.size(), 2u);
   EXPECT_EQ(report.tables[0].table, "landing.clicks");
-  EXPECT_TRUE(report.tables[0].created);
+  EXPECT_EQ(report.tables[0].outcome, "created");
   EXPECT_EQ(report.tables[0].rows_added, 3);
   EXPECT_THAT(report.tables[0].partitions_added, ElementsAre("year=2026/month=11/day=26/hour=10",
                                                              "year=2026/month=11/day=26/hour=11"));
@@ -117,10 +118,157 @@ TEST_F(CrawlerTest, RecrawlsReadOnlyWhatIsNewAndEvolveTheSchema) {
   EXPECT_EQ(more.objects_read, 1);
   ASSERT_EQ(more.tables.size(), 1u);
   EXPECT_THAT(more.tables[0].partitions_added, ElementsAre("day=2026-10-02"));
-  EXPECT_THAT(more.tables[0].columns_added, ElementsAre("coupon"));
+  EXPECT_THAT(more.tables[0].columns_added, ElementsAre("coupon VARCHAR"));
   EXPECT_EQ(more.tables[0].schema_version, 2);
   EXPECT_EQ(Scalar("SELECT count(*) FROM landing.events WHERE coupon IS NULL"), "1");
   EXPECT_EQ(Scalar("SELECT max(day) FROM landing.events"), "2026-10-02");
+}
+
+TEST_F(CrawlerTest, TypesTextDatetimesAndKeepsUnparsableValuesReadable) {
+  Put("raw/web/a.json",
+      "{\"id\": 1, \"ts\": \"12/Jun/2024:10:11:12 +0200\", \"day\": \"06/12/2024\"}\n"
+      "{\"id\": 2, \"ts\": \"13/Jun/2024:00:00:00 +0000\", \"day\": \"06/13/2024\"}\n"
+      "{\"id\": 3, \"ts\": \"yesterday\", \"day\": \"06/14/2024\"}\n");
+  Put("raw/web/b.json",
+      "{\"id\": 4, \"ts\": \"2024-06-15T08:00:00Z\", \"day\": \"06/15/2024\"}\n"
+      "{\"id\": 5, \"ts\": \"2024-06-16T09:30:00.250+01:00\", \"day\": \"06/16/2024\"}\n");
+  CrawlReport report = Crawl();
+  ASSERT_EQ(report.tables.size(), 1u);
+  EXPECT_THAT(Join(report.tables[0].datetime_columns, "\n"),
+              testing::AllOf(HasSubstr("ts: TIMESTAMP from Apache log"), HasSubstr("ISO 8601"),
+                             HasSubstr("day: DATE from US date")));
+  const std::string warnings = Join(report.warnings, "\n");
+  EXPECT_THAT(warnings, HasSubstr("landing.web.ts: 1 of 3 value(s) in raw/web/a.json"));
+  EXPECT_THAT(warnings, HasSubstr("\"yesterday\""));
+
+  // Zones are converted to UTC; the bad value reads as NULL with its text kept.
+  EXPECT_EQ(Scalar("SELECT CAST(ts AS VARCHAR) FROM landing.web WHERE id = 1"),
+            "2024-06-12 08:11:12");
+  EXPECT_EQ(Scalar("SELECT CAST(ts AS VARCHAR) FROM landing.web WHERE id = 5"),
+            "2024-06-16 08:30:00.25");
+  EXPECT_EQ(Scalar("SELECT ts_raw FROM landing.web WHERE id = 3 AND ts IS NULL"), "yesterday");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM landing.web WHERE day >= DATE '2024-06-15'"), "2");
+  EXPECT_EQ(Scalar("SELECT typeof(day) FROM landing.web LIMIT 1"), "DATE");
+
+  // The formats live in the column's metadata.
+  auto table = catalog_->ReadTable(admin_, {"landing", "web"}, std::nullopt);
+  ASSERT_TRUE(table.ok());
+  const Column* ts = table->table.schema.Find("ts");
+  ASSERT_NE(ts, nullptr);
+  EXPECT_EQ(ts->type, "TIMESTAMP");
+  EXPECT_EQ(ts->metadata["datetime_formats"].size(), 2u);
+  EXPECT_EQ(ts->metadata["raw_column"], "ts_raw");
+}
+
+TEST_F(CrawlerTest, EpochsOnlyForColumnsNamedLikeTimes) {
+  Put("raw/pings/p.json",
+      "{\"created_at\": \"1700000000\", \"phone\": \"1700000000\", \"sent_ms\": "
+      "\"1700000000123\"}\n");
+  Crawl();
+  auto table = catalog_->ReadTable(admin_, {"landing", "pings"}, std::nullopt);
+  ASSERT_TRUE(table.ok());
+  EXPECT_EQ(table->table.schema.Find("created_at")->type, "TIMESTAMP");
+  EXPECT_EQ(table->table.schema.Find("phone")->type, "VARCHAR");
+  EXPECT_EQ(Scalar("SELECT CAST(created_at AS VARCHAR) FROM landing.pings"), "2023-11-14 22:13:20");
+}
+
+TEST_F(CrawlerTest, TypeConflictsFollowTheSchemaChangePolicy) {
+  Put("raw/m/a.json", "{\"id\": 1, \"v\": 1}\n");
+  Crawl();
+  Put("raw/m/b.json", "{\"id\": 2, \"v\": 2.5}\n");
+  Put("raw/m/c.json", "{\"id\": 3, \"v\": \"n/a\", \"extra\": true}\n");
+
+  // fail: nothing changes, the report says why.
+  CrawlRequest failing{{"raw/"}, "landing", SchemaChangePolicy::kFail};
+  CrawlReport failed = Crawl(failing);
+  ASSERT_EQ(failed.tables.size(), 1u);
+  EXPECT_EQ(failed.tables[0].outcome, "failed");
+  EXPECT_THAT(failed.tables[0].failure, HasSubstr("v: BIGINT -> DOUBLE"));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM landing.m"), "1");
+
+  // log: files needing a type change are left out and named.
+  CrawlRequest logging{{"raw/"}, "landing", SchemaChangePolicy::kLog};
+  CrawlReport logged = Crawl(logging);
+  EXPECT_THAT(Join(logged.warnings, "\n"), HasSubstr("raw/m/b.json would change column(s) v"));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM landing.m"), "1");
+
+  // update: widened, and a real conflict becomes text with a warning naming the file.
+  CrawlRequest updating{
+      {"raw/"}, "landing", SchemaChangePolicy::kUpdate, DeletePolicy::kLog, RecrawlPolicy::kNew};
+  CrawlReport updated = Crawl(updating);
+  ASSERT_EQ(updated.tables.size(), 1u);
+  EXPECT_THAT(Join(updated.tables[0].columns_changed, "\n"), HasSubstr("v: BIGINT -> DOUBLE"));
+  EXPECT_THAT(Join(updated.warnings, "\n"), HasSubstr("v: DOUBLE -> VARCHAR as of raw/m/c.json"));
+  EXPECT_EQ(Scalar("SELECT string_agg(v, ',' ORDER BY id) FROM landing.m"), "1,2.5,n/a");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM landing.m WHERE extra IS NULL"), "2");  // missing field
+}
+
+TEST_F(CrawlerTest, ObjectsGoneFromTheStoreFollowTheDeletesPolicy) {
+  Put("raw/d/1.json", "{\"x\": 1}\n");
+  Put("raw/d/2.json", "{\"x\": 2}\n");
+  Crawl();
+  ASSERT_TRUE(store_->Delete("raw/d/1.json").ok());
+  CrawlReport logged = Crawl();
+  EXPECT_THAT(Join(logged.warnings, "\n"), HasSubstr("landing.d: 1 object(s) it holds are gone"));
+
+  CrawlRequest deleting{{"raw/"}, "landing", SchemaChangePolicy::kUpdate, DeletePolicy::kDelete};
+  CrawlReport deleted = Crawl(deleting);
+  ASSERT_EQ(deleted.tables.size(), 1u);
+  EXPECT_EQ(deleted.tables[0].files_removed, 1);
+  EXPECT_EQ(Scalar("SELECT sum(x) FROM landing.d"), "2");
+
+  ASSERT_TRUE(store_->Delete("raw/d/2.json").ok());
+  CrawlRequest deprecating = deleting;
+  deprecating.deletes = DeletePolicy::kDeprecate;
+  CrawlReport deprecated = Crawl(deprecating);
+  ASSERT_EQ(deprecated.tables.size(), 1u);
+  EXPECT_EQ(deprecated.tables[0].outcome, "deprecated");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM landing.d"), "0");
+
+  Put("raw/e/1.json", "{\"x\": 1}\n");
+  Crawl();
+  ASSERT_TRUE(store_->Delete("raw/e/1.json").ok());
+  CrawlReport dropped = Crawl(deleting);
+  bool was_dropped = false;
+  for (const auto& table : dropped.tables)
+    was_dropped |= table.table == "landing.e" && table.outcome == "dropped";
+  EXPECT_TRUE(was_dropped);
+  EXPECT_TRUE(
+      absl::IsNotFound(catalog_->ReadTable(admin_, {"landing", "e"}, std::nullopt).status()));
+}
+
+TEST_F(CrawlerTest, RecrawlEverythingRereadsAndRebuildsTheSchema) {
+  Put("raw/r/1.json", "{\"x\": 1}\n");
+  Crawl();
+  CrawlRequest everything{{"raw/"},
+                          "landing",
+                          SchemaChangePolicy::kUpdate,
+                          DeletePolicy::kLog,
+                          RecrawlPolicy::kEverything};
+  CrawlReport again = Crawl(everything);
+  EXPECT_EQ(again.objects_read, 1);
+  EXPECT_EQ(again.objects_unchanged, 0);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM landing.r"), "1");  // replaced, not duplicated
+}
+
+TEST_F(CrawlerTest, SavedCrawlersKeepTheirReports) {
+  Put("raw/s/1.json", "{\"x\": 1}\n");
+  CrawlRequest request{{"raw/s/"}, "saved"};
+  ASSERT_TRUE(CreateSavedCrawler(*catalog_, admin_, "nightly", request).ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(CreateSavedCrawler(*catalog_, admin_, "nightly", request)));
+  auto first = RunSavedCrawler(*catalog_, *crawler_, admin_, "nightly");
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->status, "SUCCEEDED");
+  Put("raw/s/2.json", "{\"x\": 2}\n");
+  ASSERT_TRUE(RunSavedCrawler(*catalog_, *crawler_, admin_, "nightly").ok());
+  auto runs = catalog_->ListCrawlerRuns(admin_, "nightly", 10);
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 2u);
+  const CrawlReport latest = CrawlReportFromJson((*runs)[0].report);
+  EXPECT_EQ(latest.objects_read, 1);
+  EXPECT_EQ(latest.objects_unchanged, 1);
+  EXPECT_EQ(CrawlReportFromJson((*runs)[1].report).tables.at(0).outcome, "created");
+  EXPECT_TRUE(absl::IsNotFound(RunSavedCrawler(*catalog_, *crawler_, admin_, "nope").status()));
 }
 
 }  // namespace

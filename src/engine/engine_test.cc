@@ -212,10 +212,10 @@ TEST_F(EngineTest, BytesScannedCountOnlyFilesFiltersCannotRuleOut) {
   Register({"shop", "p"},
            {"raw/shop/p/day=2026-11-01/f.parquet", "raw/shop/p/day=2026-11-02/f.parquet"},
            "parquet", {Column("day", "DATE")}, {{{"day", "2026-11-01"}}, {{"day", "2026-11-02"}}});
-  const int64_t first = static_cast<int64_t>(
-      fs::file_size(fs::path(root_) / "raw/shop/p/day=2026-11-01/f.parquet"));
-  const int64_t second = static_cast<int64_t>(
-      fs::file_size(fs::path(root_) / "raw/shop/p/day=2026-11-02/f.parquet"));
+  const int64_t first =
+      static_cast<int64_t>(fs::file_size(fs::path(root_) / "raw/shop/p/day=2026-11-01/f.parquet"));
+  const int64_t second =
+      static_cast<int64_t>(fs::file_size(fs::path(root_) / "raw/shop/p/day=2026-11-02/f.parquet"));
   auto scanned = [&](const std::string& sql) {
     auto cursor = engine_->Query(admin_, sql);
     EXPECT_TRUE(cursor.ok()) << cursor.status();
@@ -228,9 +228,9 @@ TEST_F(EngineTest, BytesScannedCountOnlyFilesFiltersCannotRuleOut) {
 
   QueryOptions limited;
   limited.max_bytes_scanned = first;
-  EXPECT_TRUE(engine_->Query(admin_, "SELECT sum(v) FROM shop.p WHERE day = DATE '2026-11-01'",
-                             limited)
-                  .ok());
+  EXPECT_TRUE(
+      engine_->Query(admin_, "SELECT sum(v) FROM shop.p WHERE day = DATE '2026-11-01'", limited)
+          .ok());
   auto refused = engine_->Query(admin_, "SELECT sum(v) FROM shop.p", limited);
   EXPECT_TRUE(absl::IsResourceExhausted(refused.status())) << refused.status();
   EXPECT_THAT(std::string(refused.status().message()), testing::HasSubstr("would scan"));

@@ -6,6 +6,7 @@
 
 #include "common/ids.h"
 #include "common/strings.h"
+#include "engine/datetime_formats.h"
 #include "engine/duck.h"
 #include "engine/file_pruner.h"
 #include "engine/sql_guard.h"
@@ -423,6 +424,10 @@ struct LakeEngine::Impl {
   // Columns, rows and statistics of a data file DuckDB can read at `path`. Caller holds admin_mu.
   absl::StatusOr<FileProfile> ProfilePath(const std::string& path, const std::string& format,
                                           const std::string& key);
+  // Finds string columns of `scan` holding datetimes (see datetime_formats.h) and records them in
+  // profile.datetimes. Caller holds admin_mu.
+  absl::Status DetectDatetimes(const std::string& scan, const std::string& key,
+                               FileProfile& profile);
 
   absl::StatusOr<WriteSummary> ExecuteWrite(const Principal& who, const WriteStatement& statement);
   absl::StatusOr<WriteSummary> WriteQueryResult(const Principal& who,
@@ -565,7 +570,61 @@ absl::StatusOr<FileProfile> LakeEngine::Impl::ProfilePath(const std::string& pat
     profile.stats.push_back(ColumnStats{measured[i]->name, row[1 + 3 * i], row[2 + 3 * i],
                                         std::stoll(row[3 + 3 * i].value_or("0"))});
   }
+  RETURN_IF_ERROR(DetectDatetimes(scan, key, profile));
   return profile;
+}
+
+absl::Status LakeEngine::Impl::DetectDatetimes(const std::string& scan, const std::string& key,
+                                               FileProfile& profile) {
+  constexpr int64_t kSampleRows = 1000;
+  std::vector<std::string> text_columns;
+  for (const Column& column : profile.columns) {
+    if (column.type == "VARCHAR") text_columns.push_back(column.name);
+  }
+  if (text_columns.empty() || profile.row_count == 0) return absl::OkStatus();
+  auto sampled = admin.Query(DatetimeSampleSql(scan, text_columns, kSampleRows));
+  if (!sampled.ok()) return Annotate(sampled.status(), fmt::format("sampling \"{}\"", key));
+  ASSIGN_OR_RETURN(auto sample_rows, sampled->FetchAllAsText());
+  const auto& counts = sample_rows.at(0);
+  const size_t per_column = 1 + KnownDatetimeFormats().size();
+  for (size_t c = 0; c < text_columns.size(); ++c) {
+    std::vector<int64_t> parsed;
+    for (size_t f = 1; f < per_column; ++f) {
+      parsed.push_back(std::stoll(counts[c * per_column + f].value_or("0")));
+    }
+    std::vector<std::string> formats = ChooseDatetimeFormats(
+        text_columns[c], std::stoll(counts[c * per_column].value_or("0")), parsed);
+    if (formats.empty()) continue;
+    DatetimeColumn detected;
+    detected.formats = std::move(formats);
+    detected.type = DatetimeTypeFor(detected.formats);
+    // Over the whole file: how many values parse, their range, and examples of those that do not.
+    const std::string text =
+        fmt::format("trim(CAST({} AS VARCHAR))", QuoteIdentifier(text_columns[c]));
+    const std::string parsed_sql = DatetimeParseSql("v", detected.formats, detected.type);
+    auto measured = admin.Query(fmt::format(
+        "SELECT count(v), count(p), CAST(min(p) AS VARCHAR), CAST(max(p) AS VARCHAR) FROM "
+        "(SELECT v, {} AS p FROM (SELECT {} AS v FROM {}))",
+        parsed_sql, text, scan));
+    if (!measured.ok()) return Annotate(measured.status(), fmt::format("reading \"{}\"", key));
+    ASSIGN_OR_RETURN(auto measured_rows, measured->FetchAllAsText());
+    const auto& values = measured_rows.at(0);
+    detected.values = std::stoll(values[0].value_or("0"));
+    detected.parsed = std::stoll(values[1].value_or("0"));
+    detected.min = values[2];
+    detected.max = values[3];
+    if (detected.parsed < detected.values) {
+      auto bad = admin.Query(fmt::format(
+          "SELECT DISTINCT v FROM (SELECT {} AS v FROM {}) WHERE v IS NOT NULL AND {} IS NULL "
+          "LIMIT 3",
+          text, scan, parsed_sql));
+      if (!bad.ok()) return Annotate(bad.status(), fmt::format("reading \"{}\"", key));
+      ASSIGN_OR_RETURN(auto bad_rows, bad->FetchAllAsText());
+      for (const auto& bad_row : bad_rows) detected.bad_examples.push_back(bad_row[0].value_or(""));
+    }
+    profile.datetimes[text_columns[c]] = std::move(detected);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace loch

@@ -17,6 +17,7 @@
 // time (Cancel() from any thread).
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -52,10 +53,21 @@ struct QueryOptions {
 
 // What profiling a data file found: its columns as DuckDB reads them, row count and column
 // statistics.
+// A string column whose values are datetimes in recognised formats (see datetime_formats.h).
+struct DatetimeColumn {
+  std::vector<std::string> formats;       // tokens, most values first
+  std::string type;                       // "DATE" or "TIMESTAMP"
+  int64_t values = 0;                     // non-null values in the file
+  int64_t parsed = 0;                     // of those, how many the formats parse
+  std::optional<std::string> min, max;    // of the parsed values, as text of `type`
+  std::vector<std::string> bad_examples;  // up to 3 distinct values no format parses
+};
+
 struct FileProfile {
   std::vector<Column> columns;
   int64_t row_count = 0;
   std::vector<ColumnStats> stats;
+  std::map<std::string, DatetimeColumn> datetimes;  // by column name (string columns only)
 };
 
 class QueryCursor {

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common/strings.h"
+#include "engine/datetime_formats.h"
 #include "fmt/format.h"
 
 namespace loch {
@@ -18,10 +19,39 @@ bool HasHivePath(const std::string& path, const std::vector<Column>& partition_c
   return true;
 }
 
+// Datetime columns crawled from text (see datetime_formats.h): the files hold text, the table a
+// DATE or TIMESTAMP parsed with the column's formats, and a raw companion column keeps the text.
+std::vector<std::string> DatetimeFormatsOf(const Column& column) {
+  std::vector<std::string> formats;
+  if (auto it = column.metadata.find("datetime_formats");
+      it != column.metadata.end() && it->is_array()) {
+    for (const auto& format : *it) {
+      if (format.is_string()) formats.push_back(format.get<std::string>());
+    }
+  }
+  return formats;
+}
+
+// For a raw companion column, the column whose text it shows.
+std::optional<std::string> RawOf(const Column& column) {
+  if (auto it = column.metadata.find("raw_of"); it != column.metadata.end() && it->is_string()) {
+    return it->get<std::string>();
+  }
+  return std::nullopt;
+}
+
+// The type a column has in the files: text for crawled datetimes.
+std::string StoredType(const Column& column) {
+  return DatetimeFormatsOf(column).empty() ? column.type : "VARCHAR";
+}
+
+// name -> stored type for the columns that are in the files (not raw companions).
 std::string ColumnTypeMap(const std::vector<Column>& columns) {
   std::vector<std::string> entries;
   for (const Column& column : columns) {
-    entries.push_back(fmt::format("{}: {}", QuoteLiteral(column.name), QuoteLiteral(column.type)));
+    if (RawOf(column)) continue;
+    entries.push_back(
+        fmt::format("{}: {}", QuoteLiteral(column.name), QuoteLiteral(StoredType(column))));
   }
   return "{" + Join(entries, ", ") + "}";
 }
@@ -77,9 +107,18 @@ absl::StatusOr<std::string> ScanSql(const Group& group, const Schema& schema) {
 
   std::vector<std::string> projection;
   for (const Column& column : schema.columns) {
-    if (stats_known && !present.contains(column.name)) {
+    const std::optional<std::string> raw_of = RawOf(column);
+    const std::string source = raw_of.value_or(column.name);
+    if (stats_known && !present.contains(source)) {
       projection.push_back(
           fmt::format("CAST(NULL AS {}) AS {}", column.type, QuoteIdentifier(column.name)));
+    } else if (raw_of) {
+      projection.push_back(fmt::format("CAST({} AS VARCHAR) AS {}", QuoteIdentifier(source),
+                                       QuoteIdentifier(column.name)));
+    } else if (std::vector<std::string> formats = DatetimeFormatsOf(column); !formats.empty()) {
+      const std::string text = fmt::format("trim(CAST({} AS VARCHAR))", QuoteIdentifier(source));
+      projection.push_back(fmt::format("{} AS {}", DatetimeParseSql(text, formats, column.type),
+                                       QuoteIdentifier(column.name)));
     } else {
       projection.push_back(
           fmt::format("CAST({0} AS {1}) AS {0}", QuoteIdentifier(column.name), column.type));

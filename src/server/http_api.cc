@@ -180,12 +180,8 @@ absl::StatusOr<WorkgroupConfig> WorkgroupFromJson(const std::string& name, const
   return workgroup;
 }
 
-void RegisterHttpApi(httplib::Server& server, QueryService& queries, Catalog& catalog,
-                     const AdminCredentials& credentials, const HttpApiOptions& options) {
-  // Wraps a handler: authentication, and every error as a JSON answer with the right status.
-  using Handler =
-      std::function<absl::Status(const Principal&, const httplib::Request&, httplib::Response&)>;
-  auto guarded = [&credentials, options](Handler handler) {
+Guard MakeGuard(const AdminCredentials& credentials, const HttpApiOptions& options) {
+  return [&credentials, options](GuardedHandler handler) {
     return [&credentials, options, handler](const httplib::Request& request,
                                             httplib::Response& response) {
       if (request.body.size() > options.max_body_bytes) {
@@ -202,6 +198,15 @@ void RegisterHttpApi(httplib::Server& server, QueryService& queries, Catalog& ca
       if (!status.ok()) SendError(response, status);
     };
   };
+}
+
+void SendJsonAnswer(httplib::Response& response, const nlohmann::json& body, int status) {
+  SendJson(response, body, status);
+}
+
+void RegisterHttpApi(httplib::Server& server, QueryService& queries, Catalog& catalog,
+                     const AdminCredentials& credentials, const HttpApiOptions& options) {
+  const Guard guarded = MakeGuard(credentials, options);
 
   server.Get("/health", [](const httplib::Request&, httplib::Response& response) {
     response.set_content("ok\n", "text/plain");

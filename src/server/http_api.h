@@ -16,6 +16,7 @@
 //   DELETE /api/v1/workgroups/{name}      (not "primary")
 // clang-format on
 
+#include <functional>
 #include <string>
 
 #include "nlohmann/json.hpp"
@@ -24,7 +25,9 @@
 
 namespace httplib {
 class Server;
-}
+struct Request;
+struct Response;
+}  // namespace httplib
 
 namespace loch {
 
@@ -32,6 +35,17 @@ struct HttpApiOptions {
   size_t max_body_bytes = 1 << 20;  // larger request bodies get 413
   size_t max_page_rows = 10000;     // results page size limit
 };
+
+// Wraps a route handler: authentication (Bearer token), the body size limit (413), and any error
+// it returns as a JSON answer with the fitting HTTP status. `credentials` must outlive the server.
+using GuardedHandler =
+    std::function<absl::Status(const Principal&, const httplib::Request&, httplib::Response&)>;
+using Guard =
+    std::function<std::function<void(const httplib::Request&, httplib::Response&)>(GuardedHandler)>;
+Guard MakeGuard(const AdminCredentials& credentials, const HttpApiOptions& options = {});
+
+// Answers `body` as JSON with `status`.
+void SendJsonAnswer(httplib::Response& response, const nlohmann::json& body, int status = 200);
 
 // Registers the routes on `server`. `queries`, `catalog` (workgroups) and `credentials` must
 // outlive it.

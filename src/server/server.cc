@@ -13,6 +13,7 @@
 #include "nlohmann/json.hpp"
 #include "pgwire/server.h"
 #include "server/athena_api.h"
+#include "server/crawler_api.h"
 #include "server/http_api.h"
 #include "server/query_service.h"
 #include "server/webhook.h"
@@ -78,6 +79,8 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
   const int threads = std::max(1, options.http_threads);
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   RegisterHttpApi(server, queries, catalog, credentials);
+  Crawler crawler(catalog, store, engine);
+  RegisterCrawlerApi(server, catalog, crawler, MakeGuard(credentials));
   RegisterAthenaApi(server, queries, catalog, credentials);
   server.set_logger([](const httplib::Request& request, const httplib::Response& response) {
     if (response.status >= 400)
