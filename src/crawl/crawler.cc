@@ -320,9 +320,13 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
     if (!listed.contains(key)) missing.push_back(file);
   }
 
-  // Read what is new (or everything).
-  std::vector<ReadObject> read;
-  std::vector<const Candidate*> read_from;
+  // Read what is new (or everything): classify each object, then profile them by format, many
+  // files per query.
+  struct Pending {
+    const Candidate* candidate;
+    FileFormat format;
+  };
+  std::map<std::string, std::vector<Pending>> by_format;
   for (const Candidate& candidate : candidates) {
     auto held = known.find(candidate.object.key);
     if (request.recrawl == RecrawlPolicy::kNew && held != known.end() &&
@@ -342,25 +346,36 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
           fmt::format("{}: {}", candidate.object.key, ToStd(format.status().message())));
       continue;
     }
-    ++report.objects_read;
-    auto profile = engine_.ProfileFile(candidate.object.key, format->format);
-    if (!profile.ok()) {
-      report.skipped.push_back(fmt::format("{}: unreadable: {}", candidate.object.key,
-                                           Split(ToStd(profile.status().message()), '\n').front()));
-      continue;
+    by_format[format->format].push_back(Pending{&candidate, *format});
+  }
+  std::vector<ReadObject> read;
+  std::vector<const Candidate*> read_from;
+  for (const auto& [format_name, pending] : by_format) {
+    std::vector<std::string> keys;
+    for (const Pending& item : pending) keys.push_back(item.candidate->object.key);
+    std::vector<absl::StatusOr<FileProfile>> profiles = engine_.ProfileFiles(keys, format_name);
+    for (size_t i = 0; i < pending.size(); ++i) {
+      const Candidate& candidate = *pending[i].candidate;
+      ++report.objects_read;
+      if (!profiles[i].ok()) {
+        report.skipped.push_back(
+            fmt::format("{}: unreadable: {}", candidate.object.key,
+                        Split(ToStd(profiles[i].status().message()), '\n').front()));
+        continue;
+      }
+      ReadObject object;
+      object.file.key = candidate.object.key;
+      object.file.etag = candidate.object.etag;
+      object.file.format = pending[i].format.format;
+      object.file.compression = pending[i].format.compression;
+      object.file.size_bytes = static_cast<int64_t>(candidate.object.size);
+      object.file.row_count = profiles[i]->row_count;
+      object.file.partition_values = candidate.partitions;
+      object.file.stats = profiles[i]->stats;
+      object.profile = std::move(*profiles[i]);
+      read.push_back(std::move(object));
+      read_from.push_back(&candidate);
     }
-    ReadObject object;
-    object.file.key = candidate.object.key;
-    object.file.etag = candidate.object.etag;
-    object.file.format = format->format;
-    object.file.compression = format->compression;
-    object.file.size_bytes = static_cast<int64_t>(candidate.object.size);
-    object.file.row_count = profile->row_count;
-    object.file.partition_values = candidate.partitions;
-    object.file.stats = profile->stats;
-    object.profile = std::move(*profile);
-    read.push_back(std::move(object));
-    read_from.push_back(&candidate);
   }
   const bool removing = !missing.empty() && request.deletes != DeletePolicy::kLog;
   if (!missing.empty() && request.deletes == DeletePolicy::kLog) {

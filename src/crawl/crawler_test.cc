@@ -135,8 +135,8 @@ TEST_F(CrawlerTest, TypesTextDatetimesAndKeepsUnparsableValuesReadable) {
   CrawlReport report = Crawl();
   ASSERT_EQ(report.tables.size(), 1u);
   EXPECT_THAT(Join(report.tables[0].datetime_columns, "\n"),
-              testing::AllOf(HasSubstr("ts: TIMESTAMP from Apache log"), HasSubstr("ISO 8601"),
-                             HasSubstr("day: DATE from US date")));
+              testing::AllOf(HasSubstr("ts: TIMESTAMP from "), HasSubstr("Apache log"),
+                             HasSubstr("ISO 8601"), HasSubstr("day: DATE from US date")));
   const std::string warnings = Join(report.warnings, "\n");
   EXPECT_THAT(warnings, HasSubstr("landing.web.ts: 1 of 3 value(s) in raw/web/a.json"));
   EXPECT_THAT(warnings, HasSubstr("\"yesterday\""));

@@ -424,6 +424,20 @@ struct LakeEngine::Impl {
   // Columns, rows and statistics of a data file DuckDB can read at `path`. Caller holds admin_mu.
   absl::StatusOr<FileProfile> ProfilePath(const std::string& path, const std::string& format,
                                           const std::string& key);
+  // Columns of `scan` as DuckDB reads them (without the batch file-name column).
+  absl::StatusOr<std::vector<Column>> DescribeScan(const std::string& scan);
+  // Profiles files of one format: each file's columns first (a file that cannot be read gets its
+  // error), then the readable ones together (ProfileTogether), or one by one if that fails.
+  // Caller holds admin_mu.
+  std::vector<absl::StatusOr<FileProfile>> ProfileBatch(
+      const std::vector<std::string>& keys, const std::vector<absl::StatusOr<std::string>>& paths,
+      const std::string& format);
+  // Fills statistics and datetimes of out[i] for every i in `readable`, with one scan over all of
+  // them. Caller holds admin_mu.
+  absl::Status ProfileTogether(const std::vector<std::string>& keys,
+                               const std::vector<absl::StatusOr<std::string>>& paths,
+                               const std::vector<size_t>& readable, const std::string& format,
+                               std::vector<absl::StatusOr<FileProfile>>& out);
   // Finds string columns of `scan` holding datetimes (see datetime_formats.h) and records them in
   // profile.datetimes. Caller holds admin_mu.
   absl::Status DetectDatetimes(const std::string& scan, const std::string& key,
@@ -519,6 +533,235 @@ absl::StatusOr<FileProfile> LakeEngine::ProfileFile(const std::string& key,
   }
   std::lock_guard lock(impl_->admin_mu);
   return impl_->ProfilePath(path, format, key);
+}
+
+std::vector<absl::StatusOr<FileProfile>> LakeEngine::ProfileFiles(
+    const std::vector<std::string>& keys, const std::string& format) {
+  constexpr size_t kBatchFiles = 256;
+  std::vector<absl::StatusOr<FileProfile>> profiles;
+  profiles.reserve(keys.size());
+  if (format == "parquet" || keys.size() == 1) {  // footers are cheap: one by one
+    for (const std::string& key : keys) profiles.push_back(ProfileFile(key, format));
+    return profiles;
+  }
+  for (size_t start = 0; start < keys.size(); start += kBatchFiles) {
+    std::vector<std::string> batch_keys(keys.begin() + start,
+                                        keys.begin() + std::min(keys.size(), start + kBatchFiles));
+    std::vector<std::shared_ptr<FileCache::Lease>> cached;  // held while profiling
+    std::vector<absl::StatusOr<std::string>> paths;
+    for (const std::string& key : batch_keys) {
+      if (impl_->remote()) {
+        auto lease = impl_->options.cache->Fetch(key, "");
+        paths.push_back(lease.ok() ? absl::StatusOr<std::string>((*lease)->path())
+                                   : lease.status());
+        if (lease.ok()) cached.push_back(*lease);
+      } else {
+        paths.push_back(impl_->SafeLocalPath(key));
+      }
+    }
+    std::lock_guard lock(impl_->admin_mu);
+    for (auto& profile : impl_->ProfileBatch(batch_keys, paths, format)) {
+      profiles.push_back(std::move(profile));
+    }
+  }
+  return profiles;
+}
+
+namespace {
+
+constexpr const char* kFileColumn = "__loch_file";  // the file name column of batch scans
+
+std::string SingleScan(const std::string& path, const std::string& format) {
+  if (format == "json") {
+    return fmt::format(
+        "read_json({}, format = 'auto', sample_size = -1, hive_partitioning = false)",
+        QuoteLiteral(path));
+  }
+  if (format == "csv") {
+    return fmt::format("read_csv({}, sample_size = -1, hive_partitioning = false)",
+                       QuoteLiteral(path));
+  }
+  return fmt::format("read_parquet({}, hive_partitioning = false)", QuoteLiteral(path));
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Column>> LakeEngine::Impl::DescribeScan(const std::string& scan) {
+  ASSIGN_OR_RETURN(duck::Result described,
+                   admin.Query(fmt::format("DESCRIBE SELECT * FROM {}", scan)));
+  ASSIGN_OR_RETURN(auto rows, described.FetchAllAsText());
+  std::vector<Column> columns;
+  for (const auto& row : rows) {
+    if (row[0].value_or("") == kFileColumn) continue;
+    columns.emplace_back(row[0].value_or(""), row[1].value_or("VARCHAR"));
+  }
+  return columns;
+}
+
+std::vector<absl::StatusOr<FileProfile>> LakeEngine::Impl::ProfileBatch(
+    const std::vector<std::string>& keys, const std::vector<absl::StatusOr<std::string>>& paths,
+    const std::string& format) {
+  std::vector<absl::StatusOr<FileProfile>> out;
+  std::vector<size_t> readable;
+  // Each file's own columns (and whether it can be read at all).
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!paths[i].ok()) {
+      out.push_back(paths[i].status());
+      continue;
+    }
+    auto columns = DescribeScan(SingleScan(*paths[i], format));
+    if (!columns.ok()) {
+      out.push_back(
+          Annotate(columns.status(), fmt::format("reading \"{}\" as {}", keys[i], format)));
+      continue;
+    }
+    FileProfile profile;
+    profile.columns = std::move(*columns);
+    out.push_back(std::move(profile));
+    readable.push_back(i);
+  }
+  if (readable.size() < 2) {
+    for (size_t i : readable) out[i] = ProfilePath(*paths[i], format, keys[i]);
+    return out;
+  }
+  absl::Status batched = ProfileTogether(keys, paths, readable, format, out);
+  if (!batched.ok()) {  // something only one file at a time can say: read them one by one
+    for (size_t i : readable) out[i] = ProfilePath(*paths[i], format, keys[i]);
+  }
+  return out;
+}
+
+absl::Status LakeEngine::Impl::ProfileTogether(
+    const std::vector<std::string>& keys, const std::vector<absl::StatusOr<std::string>>& paths,
+    const std::vector<size_t>& readable, const std::string& format,
+    std::vector<absl::StatusOr<FileProfile>>& out) {
+  std::vector<std::string> quoted;
+  std::map<std::string, size_t> index_of_path;
+  for (size_t i : readable) {
+    quoted.push_back(QuoteLiteral(*paths[i]));
+    index_of_path[*paths[i]] = i;
+  }
+  const std::string list = "[" + Join(quoted, ", ") + "]";
+  const std::string options = fmt::format(
+      "union_by_name = true, filename = '{}', sample_size = -1, hive_partitioning = false",
+      kFileColumn);
+  const std::string scan = format == "json"
+                               ? fmt::format("read_json({}, format = 'auto', {})", list, options)
+                               : fmt::format("read_csv({}, {})", list, options);
+  ASSIGN_OR_RETURN(std::vector<Column> columns, DescribeScan(scan));
+  const std::string file = QuoteIdentifier(kFileColumn);
+
+  // Row counts and per-column min/max/nulls, per file.
+  std::vector<std::string> aggregates = {file, "count(*)"};
+  std::vector<const Column*> measured;
+  for (const Column& column : columns) {
+    if (!IsScalarType(column.type)) continue;
+    aggregates.push_back(
+        fmt::format("CAST(min({0}) AS VARCHAR), CAST(max({0}) AS VARCHAR), count(*) - count({0})",
+                    QuoteIdentifier(column.name)));
+    measured.push_back(&column);
+  }
+  ASSIGN_OR_RETURN(duck::Result stats, admin.Query(fmt::format("SELECT {} FROM {} GROUP BY ALL",
+                                                               Join(aggregates, ", "), scan)));
+  ASSIGN_OR_RETURN(auto stat_rows, stats.FetchAllAsText());
+  for (const auto& row : stat_rows) {
+    auto index = index_of_path.find(row[0].value_or(""));
+    if (index == index_of_path.end()) continue;
+    FileProfile& profile = *out[index->second];
+    profile.row_count = std::stoll(row[1].value_or("0"));
+    for (const Column& own : profile.columns) {
+      auto at = std::find_if(measured.begin(), measured.end(),
+                             [&](const Column* c) { return c->name == own.name; });
+      if (at == measured.end() || !IsScalarType(own.type)) {
+        profile.stats.push_back(ColumnStats{own.name, std::nullopt, std::nullopt, -1});
+        continue;
+      }
+      const size_t m = static_cast<size_t>(at - measured.begin());
+      profile.stats.push_back(ColumnStats{own.name, row[2 + 3 * m], row[3 + 3 * m],
+                                          std::stoll(row[4 + 3 * m].value_or("0"))});
+    }
+  }
+
+  // Datetimes: each file's own sample decides its formats; a column's formats are then measured
+  // over every file with the union of the formats its files chose.
+  std::vector<std::string> text_columns;
+  for (const Column& column : columns) {
+    if (column.type == "VARCHAR") text_columns.push_back(column.name);
+  }
+  if (text_columns.empty()) return absl::OkStatus();
+  constexpr int64_t kSampleRowsPerFile = 200;
+  const std::string sample_scan =
+      fmt::format("(SELECT * FROM {} QUALIFY row_number() OVER (PARTITION BY {}) <= {})", scan,
+                  file, kSampleRowsPerFile);
+  ASSIGN_OR_RETURN(duck::Result sampled, admin.Query(DatetimeSampleSql(sample_scan, text_columns,
+                                                                       INT64_MAX, kFileColumn)));
+  ASSIGN_OR_RETURN(auto sample_rows, sampled.FetchAllAsText());
+  const size_t per_column = 1 + KnownDatetimeFormats().size();
+  std::map<std::string, std::vector<std::string>> formats_of_column;  // union, in order
+  std::map<std::string, std::vector<size_t>> files_of_column;         // files choosing it
+  for (const auto& row : sample_rows) {
+    auto index = index_of_path.find(row[0].value_or(""));
+    if (index == index_of_path.end()) continue;
+    const FileProfile& profile = *out[index->second];
+    for (size_t c = 0; c < text_columns.size(); ++c) {
+      const Column* own = nullptr;
+      for (const Column& column : profile.columns) {
+        if (column.name == text_columns[c]) own = &column;
+      }
+      if (own == nullptr || own->type != "VARCHAR") continue;
+      std::vector<int64_t> parsed;
+      for (size_t f = 1; f < per_column; ++f) {
+        parsed.push_back(std::stoll(row[1 + c * per_column + f].value_or("0")));
+      }
+      const auto chosen = ChooseDatetimeFormats(
+          text_columns[c], std::stoll(row[1 + c * per_column].value_or("0")), parsed);
+      if (chosen.empty()) continue;
+      auto& formats = formats_of_column[text_columns[c]];
+      for (const std::string& format : chosen) {
+        if (std::find(formats.begin(), formats.end(), format) == formats.end())
+          formats.push_back(format);
+      }
+      files_of_column[text_columns[c]].push_back(index->second);
+    }
+  }
+  for (const auto& [column, formats] : formats_of_column) {
+    const std::string type = DatetimeTypeFor(formats);
+    const std::string parsed = DatetimeParseSql("v", formats, type);
+    const std::string values = fmt::format(
+        "(SELECT {0} AS f, v, {1} AS p FROM (SELECT {0}, trim(CAST({2} AS VARCHAR)) AS v FROM "
+        "{3}))",
+        file, parsed, QuoteIdentifier(column), scan);
+    ASSIGN_OR_RETURN(
+        duck::Result measured_result,
+        admin.Query(fmt::format("SELECT f, count(v), count(p), CAST(min(p) AS VARCHAR), "
+                                "CAST(max(p) AS VARCHAR) FROM {} GROUP BY f",
+                                values)));
+    ASSIGN_OR_RETURN(auto measured_rows, measured_result.FetchAllAsText());
+    ASSIGN_OR_RETURN(
+        duck::Result bad_result,
+        admin.Query(fmt::format(
+            "SELECT f, v FROM (SELECT DISTINCT f, v FROM {} WHERE v IS NOT NULL AND p IS "
+            "NULL) QUALIFY row_number() OVER (PARTITION BY f ORDER BY v) <= 3",
+            values)));
+    ASSIGN_OR_RETURN(auto bad_rows, bad_result.FetchAllAsText());
+    for (size_t i : files_of_column[column]) {
+      DatetimeColumn detected;
+      detected.formats = formats;
+      detected.type = type;
+      for (const auto& row : measured_rows) {
+        if (row[0].value_or("") != *paths[i]) continue;
+        detected.values = std::stoll(row[1].value_or("0"));
+        detected.parsed = std::stoll(row[2].value_or("0"));
+        detected.min = row[3];
+        detected.max = row[4];
+      }
+      for (const auto& row : bad_rows) {
+        if (row[0].value_or("") == *paths[i]) detected.bad_examples.push_back(row[1].value_or(""));
+      }
+      out[i]->datetimes[column] = std::move(detected);
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<FileProfile> LakeEngine::Impl::ProfilePath(const std::string& path,

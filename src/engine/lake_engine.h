@@ -106,6 +106,13 @@ class LakeEngine {
   // user SQL.
   absl::StatusOr<FileProfile> ProfileFile(const std::string& key, const std::string& format);
 
+  // ProfileFile for many files of one format at once: JSON and CSV files are read together in
+  // batches (far fewer queries for many small files); each file still gets its own columns,
+  // statistics and datetime detection. One result per key, in order; a file that cannot be read
+  // gets its own error without failing the others.
+  std::vector<absl::StatusOr<FileProfile>> ProfileFiles(const std::vector<std::string>& keys,
+                                                        const std::string& format);
+
   struct Impl;
 
  private:

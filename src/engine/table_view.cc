@@ -56,13 +56,22 @@ std::string ColumnTypeMap(const std::vector<Column>& columns) {
   return "{" + Join(entries, ", ") + "}";
 }
 
-// One scan over files of the same format and partition layout.
+constexpr const char* kFileColumn = "__loch_file";
+
+// One scan over files of the same format and partition layout. Without Hive folders, partition
+// values come from the catalog: as constants when all files share them, else joined by file name.
 struct Group {
   std::string format;
   bool hive = false;
-  std::map<std::string, std::string> constant_partitions;  // when !hive
   std::vector<const DataFile*> files;
   std::vector<std::string> paths;  // resolved, parallel to `files`
+
+  bool SharedPartitions() const {
+    for (const DataFile* file : files) {
+      if (file->partition_values != files.front()->partition_values) return false;
+    }
+    return true;
+  }
 };
 
 absl::StatusOr<std::string> ScanSql(const Group& group, const Schema& schema) {
@@ -74,6 +83,9 @@ absl::StatusOr<std::string> ScanSql(const Group& group, const Schema& schema) {
     hive = fmt::format("hive_partitioning = true, hive_types = {}",
                        ColumnTypeMap(schema.partition_columns));
   }
+  const bool join_partitions =
+      !group.hive && !schema.partition_columns.empty() && !group.SharedPartitions();
+  if (join_partitions) hive += fmt::format(", filename = '{}'", kFileColumn);
   // Columns that no file of the group has (known from per-file statistics) read as NULL. JSON scans
   // take the full column list, so they always have every column.
   std::set<std::string> present;
@@ -124,19 +136,39 @@ absl::StatusOr<std::string> ScanSql(const Group& group, const Schema& schema) {
           fmt::format("CAST({0} AS {1}) AS {0}", QuoteIdentifier(column.name), column.type));
     }
   }
+  const std::map<std::string, std::string>& shared = group.files.front()->partition_values;
   for (const Column& column : schema.partition_columns) {
     if (group.hive) {
       projection.push_back(QuoteIdentifier(column.name));
-    } else {
-      auto value = group.constant_partitions.find(column.name);
+    } else if (join_partitions) {
       projection.push_back(
-          value == group.constant_partitions.end()
+          fmt::format("CAST(p.{0} AS {1}) AS {0}", QuoteIdentifier(column.name), column.type));
+    } else {
+      auto value = shared.find(column.name);
+      projection.push_back(
+          value == shared.end()
               ? fmt::format("CAST(NULL AS {}) AS {}", column.type, QuoteIdentifier(column.name))
               : fmt::format("CAST({} AS {}) AS {}", QuoteLiteral(value->second), column.type,
                             QuoteIdentifier(column.name)));
     }
   }
-  return fmt::format("SELECT {} FROM {}", Join(projection, ", "), scan);
+  if (!join_partitions) return fmt::format("SELECT {} FROM {}", Join(projection, ", "), scan);
+  // file -> partition values, as a VALUES list joined on the scan's file-name column.
+  std::vector<std::string> rows, names = {QuoteIdentifier(kFileColumn)};
+  for (const Column& column : schema.partition_columns)
+    names.push_back(QuoteIdentifier(column.name));
+  for (size_t i = 0; i < group.files.size(); ++i) {
+    std::vector<std::string> values = {QuoteLiteral(group.paths[i])};
+    for (const Column& column : schema.partition_columns) {
+      auto value = group.files[i]->partition_values.find(column.name);
+      values.push_back(
+          value == group.files[i]->partition_values.end() ? "NULL" : QuoteLiteral(value->second));
+    }
+    rows.push_back("(" + Join(values, ", ") + ")");
+  }
+  return fmt::format("SELECT {} FROM {} AS d JOIN (VALUES {}) AS p({}) ON d.{} = p.{}",
+                     Join(projection, ", "), scan, Join(rows, ", "), Join(names, ", "),
+                     QuoteIdentifier(kFileColumn), QuoteIdentifier(kFileColumn));
 }
 
 }  // namespace
@@ -170,10 +202,7 @@ absl::StatusOr<std::string> BuildTableViewSql(const TableSnapshot& snapshot,
     Group key_group;
     key_group.format = file.format;
     key_group.hive = HasHivePath(path, schema.partition_columns);
-    if (!key_group.hive) key_group.constant_partitions = file.partition_values;
-    std::string group_key = fmt::format("{}|{}", file.format, key_group.hive);
-    for (const auto& [name, value] : key_group.constant_partitions)
-      group_key += "|" + name + "=" + value;
+    const std::string group_key = fmt::format("{}|{}", file.format, key_group.hive);
     auto [it, inserted] = groups.try_emplace(group_key, std::move(key_group));
     it->second.files.push_back(&file);
     it->second.paths.push_back(std::move(path));

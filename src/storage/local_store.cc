@@ -261,7 +261,9 @@ absl::StatusOr<ObjectInfo> LocalObjectStore::Head(std::string_view key) {
 }
 
 absl::StatusOr<ListPage> LocalObjectStore::List(const ListOptions& options) {
-  const size_t max_keys = std::clamp<size_t>(options.max_keys, 1, 1000);
+  // A local listing walks the folders whatever the page size, so pages may be large.
+  const size_t max_keys = std::clamp<size_t>(options.max_keys, 1, kMaxLocalListKeys);
+  const std::string& after = options.continuation;
   // Walk only the deepest folder that the prefix fully names.
   const std::string& prefix = options.prefix;
   std::string base_folder =
@@ -286,6 +288,13 @@ absl::StatusOr<ListPage> LocalObjectStore::List(const ListOptions& options) {
           folder_key.empty() ? std::string(name) : fmt::format("{}/{}", folder_key, name);
       // Prune subtrees that cannot contain the prefix.
       if (!key.starts_with(prefix) && !prefix.starts_with(key + "/")) continue;
+      // The entry's type without a stat when the file system says it (most do).
+      const bool known_type = entry->d_type == DT_DIR || entry->d_type == DT_REG;
+      if (known_type && entry->d_type == DT_REG && !after.empty() && key <= after) continue;
+      if (known_type && entry->d_type == DT_DIR && !after.empty() && key + "/" < after &&
+          !after.starts_with(key + "/")) {
+        continue;  // every key in this folder sorts before the continuation
+      }
       struct stat st;
       if (::fstatat(::dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
       if (S_ISDIR(st.st_mode)) {

@@ -11,6 +11,8 @@
 //     outside it. Listing skips symlinks.
 //   - Keys whose first segment is ".loch" (the local state folder) are refused, and temporary files
 //     (".loch-tmp-*") are invisible to List.
+//   - List pages hold up to kMaxLocalListKeys keys (a listing walks the folders whatever the page
+//     size; folders and files before the continuation are skipped without a stat).
 // Thread-safe; concurrent writers to the same key are serialised by the filesystem (last rename
 // wins).
 
@@ -19,6 +21,8 @@
 #include "storage/object_store.h"
 
 namespace loch {
+
+inline constexpr size_t kMaxLocalListKeys = 100000;
 
 class LocalObjectStore final : public ObjectStore {
  public:

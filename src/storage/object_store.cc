@@ -50,6 +50,7 @@ absl::StatusOr<std::vector<ObjectInfo>> ListAll(ObjectStore& store, std::string_
   std::vector<ObjectInfo> all;
   ListOptions options;
   options.prefix = std::string(prefix);
+  options.max_keys = SIZE_MAX;  // as many per page as the store gives
   while (true) {
     ASSIGN_OR_RETURN(ListPage page, store.List(options));
     for (auto& object : page.objects) all.push_back(std::move(object));

@@ -33,7 +33,7 @@ struct ObjectInfo {
 struct ListOptions {
   std::string prefix;        // only keys starting with this (may end mid-segment)
   std::string continuation;  // `next_token` of the previous page; empty for the first page
-  size_t max_keys = 1000;    // page size, 1..1000 (larger values are clamped)
+  size_t max_keys = 1000;    // page size, at least 1; each store caps it (S3: 1000)
 };
 
 struct ListPage {
