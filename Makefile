@@ -39,6 +39,7 @@ bench: build
 	@bash bench/run_s3.sh $(BUILD_DIR)
 	@bash bench/run_server.sh $(BUILD_DIR)
 	@bash bench/run_pgwire.sh $(BUILD_DIR)
+	@bash bench/run_crawl.sh $(BUILD_DIR)
 
 format:
 	find src tests bench -name '*.h' -o -name '*.cc' | xargs clang-format -i

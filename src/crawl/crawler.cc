@@ -338,7 +338,8 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
       report.skipped.push_back(fmt::format("{}: empty", candidate.object.key));
       continue;
     }
-    auto head = store_.GetRange(candidate.object.key, 0, 4);
+    auto head = store_.GetRange(candidate.object.key, 0,
+                                std::min<uint64_t>(candidate.object.size, kFormatHeadBytes));
     if (!head.ok()) return head.status();
     auto format = DetectFormat(candidate.object.key, *head);
     if (!format.ok()) {

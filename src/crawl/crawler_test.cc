@@ -160,6 +160,17 @@ TEST_F(CrawlerTest, TypesTextDatetimesAndKeepsUnparsableValuesReadable) {
   EXPECT_EQ(ts->metadata["raw_column"], "ts_raw");
 }
 
+TEST_F(CrawlerTest, ClassifiesByContentAndKeepsNestedValues) {
+  Put("raw/tsv/data.txt", "id\tname\n1\tada\n2\tgrace\n");  // no telling extension
+  Put("raw/arr/a.json", "[{\"id\": 1, \"tags\": [\"x\", \"y\"], \"geo\": {\"lat\": 1.5}}]");
+  Put("raw/arr/b.json", "[{\"id\": 2, \"tags\": [], \"geo\": {\"lat\": -2.0}}]");
+  CrawlReport report = Crawl();
+  EXPECT_TRUE(report.skipped.empty()) << Join(report.skipped, "\n");
+  EXPECT_EQ(Scalar("SELECT string_agg(name, ',' ORDER BY id) FROM landing.tsv"), "ada,grace");
+  EXPECT_EQ(Scalar("SELECT sum(geo.lat) FROM landing.arr"), "-0.5");
+  EXPECT_EQ(Scalar("SELECT sum(len(tags)) FROM landing.arr"), "2");
+}
+
 TEST_F(CrawlerTest, EpochsOnlyForColumnsNamedLikeTimes) {
   Put("raw/pings/p.json",
       "{\"created_at\": \"1700000000\", \"phone\": \"1700000000\", \"sent_ms\": "

@@ -30,6 +30,10 @@ std::string WidenType(const std::string& a, const std::string& b) {
   if (a == b) return a;
   if (a == "NULL") return b;
   if (b == "NULL") return a;
+  // An empty list's element type is unknown (NULL[] or JSON[]): any list type holds it.
+  const auto unknown_list = [](const std::string& t) { return t == "NULL[]" || t == "JSON[]"; };
+  if (unknown_list(a) && b.ends_with("[]")) return b;
+  if (unknown_list(b) && a.ends_with("[]")) return a;
   const int ra = IntegerRank(a), rb = IntegerRank(b);
   if (ra >= 0 && rb >= 0) return kIntegerRank[std::max(ra, rb)];
   if ((ra >= 0 || IsFloat(a)) && (rb >= 0 || IsFloat(b))) return "DOUBLE";
