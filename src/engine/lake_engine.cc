@@ -438,10 +438,6 @@ struct LakeEngine::Impl {
                                const std::vector<absl::StatusOr<std::string>>& paths,
                                const std::vector<size_t>& readable, const std::string& format,
                                std::vector<absl::StatusOr<FileProfile>>& out);
-  // Finds string columns of `scan` holding datetimes (see datetime_formats.h) and records them in
-  // profile.datetimes. Caller holds admin_mu.
-  absl::Status DetectDatetimes(const std::string& scan, const std::string& key,
-                               FileProfile& profile);
 
   absl::StatusOr<WriteSummary> ExecuteWrite(const Principal& who, const WriteStatement& statement);
   absl::StatusOr<WriteSummary> WriteQueryResult(const Principal& who,
@@ -620,10 +616,7 @@ std::vector<absl::StatusOr<FileProfile>> LakeEngine::Impl::ProfileBatch(
     out.push_back(std::move(profile));
     readable.push_back(i);
   }
-  if (readable.size() < 2) {
-    for (size_t i : readable) out[i] = ProfilePath(*paths[i], format, keys[i]);
-    return out;
-  }
+  if (readable.empty()) return out;
   absl::Status batched = ProfileTogether(keys, paths, readable, format, out);
   if (!batched.ok()) {  // something only one file at a time can say: read them one by one
     for (size_t i : readable) out[i] = ProfilePath(*paths[i], format, keys[i]);
@@ -645,9 +638,16 @@ absl::Status LakeEngine::Impl::ProfileTogether(
   const std::string options = fmt::format(
       "union_by_name = true, filename = '{}', sample_size = -1, hive_partitioning = false",
       kFileColumn);
-  const std::string scan = format == "json"
-                               ? fmt::format("read_json({}, format = 'auto', {})", list, options)
-                               : fmt::format("read_csv({}, {})", list, options);
+  std::string scan;
+  if (format == "json") {
+    scan = fmt::format("read_json({}, format = 'auto', {})", list, options);
+  } else if (format == "csv") {
+    scan = fmt::format("read_csv({}, {})", list, options);
+  } else {
+    scan = fmt::format(
+        "read_parquet({}, union_by_name = true, filename = '{}', hive_partitioning = false)", list,
+        kFileColumn);
+  }
   ASSIGN_OR_RETURN(std::vector<Column> columns, DescribeScan(scan));
   const std::string file = QuoteIdentifier(kFileColumn);
 
@@ -689,10 +689,14 @@ absl::Status LakeEngine::Impl::ProfileTogether(
     if (column.type == "VARCHAR") text_columns.push_back(column.name);
   }
   if (text_columns.empty()) return absl::OkStatus();
-  constexpr int64_t kSampleRowsPerFile = 200;
+  // One file: its first rows (streamed). Several: the first rows of each (a window over the
+  // batch, which is made of small files).
+  constexpr int64_t kSampleRowsPerFile = 1000;
   const std::string sample_scan =
-      fmt::format("(SELECT * FROM {} QUALIFY row_number() OVER (PARTITION BY {}) <= {})", scan,
-                  file, kSampleRowsPerFile);
+      readable.size() == 1
+          ? fmt::format("(SELECT * FROM {} LIMIT {})", scan, kSampleRowsPerFile)
+          : fmt::format("(SELECT * FROM {} QUALIFY row_number() OVER (PARTITION BY {}) <= {})",
+                        scan, file, kSampleRowsPerFile);
   ASSIGN_OR_RETURN(duck::Result sampled, admin.Query(DatetimeSampleSql(sample_scan, text_columns,
                                                                        INT64_MAX, kFileColumn)));
   ASSIGN_OR_RETURN(auto sample_rows, sampled.FetchAllAsText());
@@ -767,107 +771,20 @@ absl::Status LakeEngine::Impl::ProfileTogether(
 absl::StatusOr<FileProfile> LakeEngine::Impl::ProfilePath(const std::string& path,
                                                           const std::string& format,
                                                           const std::string& key) {
-  std::string scan;
-  if (format == "json") {
-    scan =
-        fmt::format("read_json({}, format = 'auto', sample_size = -1, hive_partitioning = false)",
-                    QuoteLiteral(path));
-  } else if (format == "csv") {
-    scan = fmt::format("read_csv({}, sample_size = -1, hive_partitioning = false)",
-                       QuoteLiteral(path));
-  } else if (format == "parquet") {
-    scan = fmt::format("read_parquet({}, hive_partitioning = false)", QuoteLiteral(path));
-  } else {
+  if (format != "json" && format != "csv" && format != "parquet") {
     return absl::InvalidArgumentError(
         fmt::format("unknown data format \"{}\" for \"{}\"", format, key));
   }
+  auto columns = DescribeScan(SingleScan(path, format));
+  if (!columns.ok()) {
+    return Annotate(columns.status(), fmt::format("reading \"{}\" as {}", key, format));
+  }
   FileProfile profile;
-  {
-    auto described = admin.Query(fmt::format("DESCRIBE SELECT * FROM {}", scan));
-    if (!described.ok())
-      return Annotate(described.status(), fmt::format("reading \"{}\" as {}", key, format));
-    ASSIGN_OR_RETURN(auto rows, described->FetchAllAsText());
-    for (const auto& row : rows)
-      profile.columns.emplace_back(row[0].value_or(""), row[1].value_or("VARCHAR"));
-  }
-  std::vector<std::string> aggregates = {"count(*)"};
-  std::vector<const Column*> measured;
-  for (const Column& column : profile.columns) {
-    if (!IsScalarType(column.type)) {
-      // Recorded so that readers know the file has the column; no min/max for nested values.
-      profile.stats.push_back(ColumnStats{column.name, std::nullopt, std::nullopt, -1});
-      continue;
-    }
-    const std::string id = QuoteIdentifier(column.name);
-    aggregates.push_back(fmt::format(
-        "CAST(min({0}) AS VARCHAR), CAST(max({0}) AS VARCHAR), count(*) - count({0})", id));
-    measured.push_back(&column);
-  }
-  auto result = admin.Query(fmt::format("SELECT {} FROM {}", Join(aggregates, ", "), scan));
-  if (!result.ok())
-    return Annotate(result.status(), fmt::format("reading \"{}\" as {}", key, format));
-  ASSIGN_OR_RETURN(auto rows, result->FetchAllAsText());
-  const auto& row = rows.at(0);
-  profile.row_count = std::stoll(row[0].value_or("0"));
-  for (size_t i = 0; i < measured.size(); ++i) {
-    profile.stats.push_back(ColumnStats{measured[i]->name, row[1 + 3 * i], row[2 + 3 * i],
-                                        std::stoll(row[3 + 3 * i].value_or("0"))});
-  }
-  RETURN_IF_ERROR(DetectDatetimes(scan, key, profile));
-  return profile;
-}
-
-absl::Status LakeEngine::Impl::DetectDatetimes(const std::string& scan, const std::string& key,
-                                               FileProfile& profile) {
-  constexpr int64_t kSampleRows = 1000;
-  std::vector<std::string> text_columns;
-  for (const Column& column : profile.columns) {
-    if (column.type == "VARCHAR") text_columns.push_back(column.name);
-  }
-  if (text_columns.empty() || profile.row_count == 0) return absl::OkStatus();
-  auto sampled = admin.Query(DatetimeSampleSql(scan, text_columns, kSampleRows));
-  if (!sampled.ok()) return Annotate(sampled.status(), fmt::format("sampling \"{}\"", key));
-  ASSIGN_OR_RETURN(auto sample_rows, sampled->FetchAllAsText());
-  const auto& counts = sample_rows.at(0);
-  const size_t per_column = 1 + KnownDatetimeFormats().size();
-  for (size_t c = 0; c < text_columns.size(); ++c) {
-    std::vector<int64_t> parsed;
-    for (size_t f = 1; f < per_column; ++f) {
-      parsed.push_back(std::stoll(counts[c * per_column + f].value_or("0")));
-    }
-    std::vector<std::string> formats = ChooseDatetimeFormats(
-        text_columns[c], std::stoll(counts[c * per_column].value_or("0")), parsed);
-    if (formats.empty()) continue;
-    DatetimeColumn detected;
-    detected.formats = std::move(formats);
-    detected.type = DatetimeTypeFor(detected.formats);
-    // Over the whole file: how many values parse, their range, and examples of those that do not.
-    const std::string text =
-        fmt::format("trim(CAST({} AS VARCHAR))", QuoteIdentifier(text_columns[c]));
-    const std::string parsed_sql = DatetimeParseSql("v", detected.formats, detected.type);
-    auto measured = admin.Query(fmt::format(
-        "SELECT count(v), count(p), CAST(min(p) AS VARCHAR), CAST(max(p) AS VARCHAR) FROM "
-        "(SELECT v, {} AS p FROM (SELECT {} AS v FROM {}))",
-        parsed_sql, text, scan));
-    if (!measured.ok()) return Annotate(measured.status(), fmt::format("reading \"{}\"", key));
-    ASSIGN_OR_RETURN(auto measured_rows, measured->FetchAllAsText());
-    const auto& values = measured_rows.at(0);
-    detected.values = std::stoll(values[0].value_or("0"));
-    detected.parsed = std::stoll(values[1].value_or("0"));
-    detected.min = values[2];
-    detected.max = values[3];
-    if (detected.parsed < detected.values) {
-      auto bad = admin.Query(fmt::format(
-          "SELECT DISTINCT v FROM (SELECT {} AS v FROM {}) WHERE v IS NOT NULL AND {} IS NULL "
-          "LIMIT 3",
-          text, scan, parsed_sql));
-      if (!bad.ok()) return Annotate(bad.status(), fmt::format("reading \"{}\"", key));
-      ASSIGN_OR_RETURN(auto bad_rows, bad->FetchAllAsText());
-      for (const auto& bad_row : bad_rows) detected.bad_examples.push_back(bad_row[0].value_or(""));
-    }
-    profile.datetimes[text_columns[c]] = std::move(detected);
-  }
-  return absl::OkStatus();
+  profile.columns = std::move(*columns);
+  std::vector<absl::StatusOr<FileProfile>> out = {std::move(profile)};
+  RETURN_IF_ERROR(Annotate(ProfileTogether({key}, {path}, {0}, format, out),
+                           fmt::format("reading \"{}\" as {}", key, format)));
+  return std::move(out[0]);
 }
 
 }  // namespace loch
