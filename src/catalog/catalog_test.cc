@@ -393,9 +393,13 @@ TEST_F(CatalogTest, WorkgroupsKeepTheirLimits) {
   auto unknown = catalog_->GetWorkgroup(admin_, "nope");
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(unknown.status().message()), testing::HasSubstr("etl, primary"));
-  EXPECT_FALSE(catalog_->PutWorkgroup(admin_, WorkgroupConfig{"bad name"}).ok());
-  EXPECT_FALSE(catalog_->PutWorkgroup(admin_, WorkgroupConfig{"neg", "", -1}).ok());
-  EXPECT_FALSE(catalog_->PutWorkgroup(admin_, WorkgroupConfig{"hook", "", 0, 0, 0, "file:///x"}).ok());
+  EXPECT_FALSE(catalog_->PutWorkgroup(admin_, WorkgroupConfig::Named("bad name")).ok());
+  WorkgroupConfig negative = WorkgroupConfig::Named("neg");
+  negative.timeout_ms = -1;
+  EXPECT_FALSE(catalog_->PutWorkgroup(admin_, negative).ok());
+  WorkgroupConfig file_hook = WorkgroupConfig::Named("hook");
+  file_hook.failure_webhook = "file:///x";
+  EXPECT_FALSE(catalog_->PutWorkgroup(admin_, file_hook).ok());
   EXPECT_EQ(catalog_->DeleteWorkgroup(admin_, "primary").code(),
             absl::StatusCode::kFailedPrecondition);
   ASSERT_TRUE(catalog_->DeleteWorkgroup(admin_, "etl").ok());

@@ -117,10 +117,17 @@ struct WorkgroupConfig {
 
   std::string name;
   std::string description;
-  int64_t timeout_ms = 0;          // per query; 0: the server's default
-  int max_concurrent = 0;          // queries of this workgroup running at once; 0: no own limit
-  int64_t max_bytes_scanned = 0;   // per query; 0: no limit
-  std::string failure_webhook;     // http(s) URL receiving failed queries as JSON; empty: none
+  int64_t timeout_ms = 0;         // per query; 0: the server's default
+  int max_concurrent = 0;         // queries of this workgroup running at once; 0: no own limit
+  int64_t max_bytes_scanned = 0;  // per query; 0: no limit
+  std::string failure_webhook;    // http(s) URL receiving failed queries as JSON; empty: none
+
+  // A workgroup with default limits.
+  static WorkgroupConfig Named(std::string name) {
+    WorkgroupConfig config;
+    config.name = std::move(name);
+    return config;
+  }
 };
 
 // A saved crawler: its name and its configuration, which the crawl module defines (JSON).

@@ -422,7 +422,7 @@ class SqliteCatalog final : public Catalog {
       if (query.Step()) return WorkgroupFromRow(query);
       RETURN_IF_ERROR(query.status());
     }
-    if (name == WorkgroupConfig::kPrimary) return WorkgroupConfig{WorkgroupConfig::kPrimary};
+    if (name == WorkgroupConfig::kPrimary) return WorkgroupConfig::Named(WorkgroupConfig::kPrimary);
     ASSIGN_OR_RETURN(std::vector<WorkgroupConfig> all, ListWorkgroups(who));
     std::vector<std::string> names;
     for (const WorkgroupConfig& workgroup : all) names.push_back(workgroup.name);
@@ -441,7 +441,7 @@ class SqliteCatalog final : public Catalog {
     }
     RETURN_IF_ERROR(query.status());
     if (!primary_stored) {
-      workgroups.push_back(WorkgroupConfig{WorkgroupConfig::kPrimary});
+      workgroups.push_back(WorkgroupConfig::Named(WorkgroupConfig::kPrimary));
       std::sort(workgroups.begin(), workgroups.end(),
                 [](const auto& a, const auto& b) { return a.name < b.name; });
     }
@@ -468,7 +468,8 @@ class SqliteCatalog final : public Catalog {
                                     "(?1, ?2, ?3) ON CONFLICT(name) DO UPDATE SET config = ?2"
                                   : "INSERT INTO crawlers(name, config, created_micros) VALUES "
                                     "(?1, ?2, ?3) ON CONFLICT DO NOTHING");
-    RETURN_IF_ERROR(insert.Bind(1, crawler.name).Bind(2, crawler.config.dump()).Bind(3, NowMicros()).Run());
+    RETURN_IF_ERROR(
+        insert.Bind(1, crawler.name).Bind(2, crawler.config.dump()).Bind(3, NowMicros()).Run());
     if (!replace && sqlite3_changes(db_) == 0) {
       return absl::AlreadyExistsError(fmt::format("crawler \"{}\" already exists", crawler.name));
     }
@@ -481,8 +482,8 @@ class SqliteCatalog final : public Catalog {
     query.Bind(1, name);
     if (query.Step()) return CrawlerFromRow(query);
     RETURN_IF_ERROR(query.status());
-    return absl::NotFoundError(fmt::format(
-        "unknown crawler \"{}\" (create it with `loch crawler create`)", name));
+    return absl::NotFoundError(
+        fmt::format("unknown crawler \"{}\" (create it with `loch crawler create`)", name));
   }
 
   absl::StatusOr<std::vector<SavedCrawler>> ListCrawlers(const Principal&) override {
@@ -513,13 +514,13 @@ class SqliteCatalog final : public Catalog {
     Statement insert(db_,
                      "INSERT INTO crawler_runs(crawler, started_micros, finished_micros, status, "
                      "report) VALUES (?, ?, ?, ?, ?)");
-    RETURN_IF_ERROR(insert.Bind(1, run.crawler)
-                        .Bind(2, run.started_micros)
-                        .Bind(3, run.finished_micros)
-                        .Bind(4, run.status)
-                        .Bind(5, run.report.dump(-1, ' ', false,
-                                                 nlohmann::json::error_handler_t::replace))
-                        .Run());
+    RETURN_IF_ERROR(
+        insert.Bind(1, run.crawler)
+            .Bind(2, run.started_micros)
+            .Bind(3, run.finished_micros)
+            .Bind(4, run.status)
+            .Bind(5, run.report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
+            .Run());
     return sqlite3_last_insert_rowid(db_);
   }
 
@@ -781,7 +782,7 @@ class SqliteCatalog final : public Catalog {
 
   static WorkgroupConfig WorkgroupFromRow(const Statement& row) {
     const nlohmann::json json = nlohmann::json::parse(row.Text(1), nullptr, false);
-    WorkgroupConfig config{row.Text(0)};
+    WorkgroupConfig config = WorkgroupConfig::Named(row.Text(0));
     if (!json.is_object()) return config;
     config.description = json.value("description", "");
     config.timeout_ms = json.value("timeout_ms", int64_t{0});

@@ -59,7 +59,7 @@ absl::Status RunWorkgroupSet(const CommonOptions& common, const WorkgroupSetOpti
   const Principal who = Principal::LocalAdmin();
   auto existing = lake->catalog().GetWorkgroup(who, options.name);
   if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
-  WorkgroupConfig workgroup = existing.ok() ? *existing : WorkgroupConfig{options.name};
+  WorkgroupConfig workgroup = existing.ok() ? *existing : WorkgroupConfig::Named(options.name);
   if (options.description) workgroup.description = *options.description;
   if (options.timeout_seconds) {
     workgroup.timeout_ms = static_cast<int64_t>(*options.timeout_seconds * 1000);

@@ -434,8 +434,7 @@ struct LakeEngine::Impl {
       const std::string& format);
   // Fills statistics and datetimes of out[i] for every i in `readable`, with one scan over all of
   // them. Caller holds admin_mu.
-  absl::Status ProfileTogether(const std::vector<std::string>& keys,
-                               const std::vector<absl::StatusOr<std::string>>& paths,
+  absl::Status ProfileTogether(const std::vector<absl::StatusOr<std::string>>& paths,
                                const std::vector<size_t>& readable, const std::string& format,
                                std::vector<absl::StatusOr<FileProfile>>& out);
 
@@ -617,7 +616,7 @@ std::vector<absl::StatusOr<FileProfile>> LakeEngine::Impl::ProfileBatch(
     readable.push_back(i);
   }
   if (readable.empty()) return out;
-  absl::Status batched = ProfileTogether(keys, paths, readable, format, out);
+  absl::Status batched = ProfileTogether(paths, readable, format, out);
   if (!batched.ok()) {  // something only one file at a time can say: read them one by one
     for (size_t i : readable) out[i] = ProfilePath(*paths[i], format, keys[i]);
   }
@@ -625,9 +624,8 @@ std::vector<absl::StatusOr<FileProfile>> LakeEngine::Impl::ProfileBatch(
 }
 
 absl::Status LakeEngine::Impl::ProfileTogether(
-    const std::vector<std::string>& keys, const std::vector<absl::StatusOr<std::string>>& paths,
-    const std::vector<size_t>& readable, const std::string& format,
-    std::vector<absl::StatusOr<FileProfile>>& out) {
+    const std::vector<absl::StatusOr<std::string>>& paths, const std::vector<size_t>& readable,
+    const std::string& format, std::vector<absl::StatusOr<FileProfile>>& out) {
   std::vector<std::string> quoted;
   std::map<std::string, size_t> index_of_path;
   for (size_t i : readable) {
@@ -782,7 +780,7 @@ absl::StatusOr<FileProfile> LakeEngine::Impl::ProfilePath(const std::string& pat
   FileProfile profile;
   profile.columns = std::move(*columns);
   std::vector<absl::StatusOr<FileProfile>> out = {std::move(profile)};
-  RETURN_IF_ERROR(Annotate(ProfileTogether({key}, {path}, {0}, format, out),
+  RETURN_IF_ERROR(Annotate(ProfileTogether({path}, {0}, format, out),
                            fmt::format("reading \"{}\" as {}", key, format)));
   return std::move(out[0]);
 }

@@ -73,7 +73,10 @@ absl::StatusOr<AdminCredentials> LoadAdminCredentials(const std::string& state_d
       !json.contains("access_key_id") || !json.contains("secret_access_key")) {
     return absl::DataLossError(fmt::format("\"{}\" is not a valid credentials file", path));
   }
-  AdminCredentials credentials{json["access_key_id"], json["secret_access_key"], json["token"]};
+  AdminCredentials credentials;
+  credentials.access_key_id = json["access_key_id"];
+  credentials.secret_access_key = json["secret_access_key"];
+  credentials.token = json["token"];
   if (json.contains("pg_user") && json["pg_user"].is_string() && json.contains("pg_password") &&
       json["pg_password"].is_string()) {
     credentials.pg_user = json["pg_user"];

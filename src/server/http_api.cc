@@ -154,7 +154,7 @@ absl::StatusOr<WorkgroupConfig> WorkgroupFromJson(const std::string& name, const
     return absl::InvalidArgumentError(
         "a workgroup must be a JSON object like {\"max_concurrent\": 2}");
   }
-  WorkgroupConfig workgroup{name};
+  WorkgroupConfig workgroup = WorkgroupConfig::Named(name);
   auto number = [&](const char* field, double& out) -> absl::Status {
     if (!body.contains(field)) return absl::OkStatus();
     if (!body[field].is_number() || body[field].get<double>() < 0) {
