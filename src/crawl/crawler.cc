@@ -124,6 +124,11 @@ bool MergeObject(Schema& schema, ReadObject& object, SchemaChangePolicy policy,
   const std::string& key = object.file.key;
   std::vector<Column> file_columns;
   for (Column column : object.profile.columns) {
+    // NOT NULL as long as every file has the column without a null in it.
+    column.nullable = std::none_of(object.file.stats.begin(), object.file.stats.end(),
+                                   [&](const ColumnStats& stats) {
+                                     return stats.column == column.name && stats.null_count == 0;
+                                   });
     if (std::any_of(schema.partition_columns.begin(), schema.partition_columns.end(),
                     [&](const Column& p) { return p.name == column.name; })) {
       continue;  // the folder's value wins over a same-named column in the file
@@ -132,6 +137,8 @@ bool MergeObject(Schema& schema, ReadObject& object, SchemaChangePolicy policy,
         detected != object.profile.datetimes.end()) {
       column.type = detected->second.type;
       column.metadata["datetime_formats"] = detected->second.formats;
+      // Values no format parses read as NULL.
+      if (detected->second.parsed < detected->second.values) column.nullable = true;
     } else if (const Column* known = schema.Find(column.name);
                column.type == "VARCHAR" && known != nullptr && !FormatsOf(*known).empty()) {
       column.type = known->type;  // text the table already parses as datetimes
@@ -142,6 +149,13 @@ bool MergeObject(Schema& schema, ReadObject& object, SchemaChangePolicy policy,
 
   std::vector<Column> trial = schema.columns;
   const SchemaChange merged = MergeColumns(trial, file_columns);
+  for (Column& column : trial) {  // a column this file lacks reads as NULL for its rows
+    if (std::none_of(file_columns.begin(), file_columns.end(),
+                     [&](const Column& c) { return c.name == column.name; }) &&
+        !column.metadata.contains("raw_of")) {
+      column.nullable = true;
+    }
+  }
   // Datetime formats seen in this object join the column's formats.
   for (const auto& [name, detected] : object.profile.datetimes) {
     auto column =

@@ -212,6 +212,10 @@ TEST_F(CrawlerTest, TypeConflictsFollowTheSchemaChangePolicy) {
   EXPECT_THAT(Join(updated.warnings, "\n"), HasSubstr("v: DOUBLE -> VARCHAR as of raw/m/c.json"));
   EXPECT_EQ(Scalar("SELECT string_agg(v, ',' ORDER BY id) FROM landing.m"), "1,2.5,n/a");
   EXPECT_EQ(Scalar("SELECT count(*) FROM landing.m WHERE extra IS NULL"), "2");  // missing field
+  auto table = catalog_->ReadTable(admin_, {"landing", "m"}, std::nullopt);
+  ASSERT_TRUE(table.ok());
+  EXPECT_FALSE(table->table.schema.Find("id")->nullable);    // in every file, never null
+  EXPECT_TRUE(table->table.schema.Find("extra")->nullable);  // only in the last file
 }
 
 TEST_F(CrawlerTest, ObjectsGoneFromTheStoreFollowTheDeletesPolicy) {

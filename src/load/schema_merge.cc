@@ -44,14 +44,18 @@ std::string WidenType(const std::string& a, const std::string& b) {
 
 SchemaChange MergeColumns(std::vector<Column>& schema, const std::vector<Column>& file_columns) {
   SchemaChange change;
+  const bool new_table = schema.empty();
   for (const Column& incoming : file_columns) {
     auto existing = std::find_if(schema.begin(), schema.end(),
                                  [&](const Column& c) { return c.name == incoming.name; });
     if (existing == schema.end()) {
       schema.push_back(incoming);
+      // Rows merged before this file do not have the column: NULL there.
+      if (!new_table) schema.back().nullable = true;
       change.added.push_back(incoming.name);
       continue;
     }
+    existing->nullable = existing->nullable || incoming.nullable;
     const std::string widened = WidenType(existing->type, incoming.type);
     if (widened != existing->type) {
       change.widened.push_back(

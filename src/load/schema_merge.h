@@ -20,7 +20,8 @@ struct SchemaChange {
 };
 
 // Merges `file_columns` into `schema` (new columns appended in file order, types widened) and says
-// what changed.
+// what changed. A column is nullable if it is nullable in any file, or if it arrives after the first
+// file (earlier rows lack it); nullability changes are not reported as changes.
 SchemaChange MergeColumns(std::vector<Column>& schema, const std::vector<Column>& file_columns);
 
 // The type of a partition column from its values: BIGINT if all are integers, DATE if all are
