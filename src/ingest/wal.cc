@@ -1,0 +1,315 @@
+#include "ingest/wal.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "fmt/format.h"
+
+namespace loch {
+namespace {
+
+constexpr size_t kHeaderBytes = 16;  // length, crc, sequence
+
+void PutU32(std::string& out, uint32_t value) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+}
+void PutU64(std::string& out, uint64_t value) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+}
+uint64_t GetLE(const char* data, int bytes) {
+  uint64_t value = 0;
+  for (int i = bytes - 1; i >= 0; --i) value = (value << 8) | static_cast<unsigned char>(data[i]);
+  return value;
+}
+
+uint32_t Checksum(uint64_t sequence, std::string_view payload) {
+  std::string sequence_bytes;
+  PutU64(sequence_bytes, sequence);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(sequence_bytes.data()), 8);
+  crc =
+      crc32(crc, reinterpret_cast<const Bytef*>(payload.data()), static_cast<uInt>(payload.size()));
+  return static_cast<uint32_t>(crc);
+}
+
+absl::Status Errno(const std::string& what, const std::string& path) {
+  return absl::UnavailableError(fmt::format("{} \"{}\": {}", what, path, std::strerror(errno)));
+}
+
+absl::Status WriteAll(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Errno("cannot write the write-ahead log", path);
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SyncDirectory(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno("cannot open", dir);
+  const int synced = ::fsync(fd);
+  ::close(fd);
+  return synced == 0 ? absl::OkStatus() : Errno("cannot fsync", dir);
+}
+
+std::string SegmentPath(const std::string& dir, uint64_t first_sequence) {
+  return fmt::format("{}/wal-{:020}.log", dir, first_sequence);
+}
+
+// The records of one segment file, with the byte offset where the valid ones end.
+struct SegmentScan {
+  std::vector<std::pair<uint64_t, std::string>> records;
+  uint64_t valid_bytes = 0;
+  uint64_t file_bytes = 0;
+  std::string damage;  // why reading stopped early, if it did
+};
+
+absl::StatusOr<SegmentScan> ScanSegment(const std::string& path, uint32_t max_record_bytes,
+                                        uint64_t expected_first, bool keep_payloads) {
+  SegmentScan scan;
+  std::error_code error;
+  scan.file_bytes = std::filesystem::file_size(path, error);
+  if (error)
+    return absl::UnavailableError(fmt::format("cannot read \"{}\": {}", path, error.message()));
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("cannot open", path);
+  std::string data(scan.file_bytes, '\0');
+  size_t got = 0;
+  while (got < data.size()) {
+    const ssize_t n = ::read(fd, data.data() + got, data.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  data.resize(got);
+  uint64_t expected = expected_first;
+  size_t offset = 0;
+  while (offset < data.size()) {
+    if (data.size() - offset < kHeaderBytes) {
+      scan.damage = "a record header is cut short";
+      break;
+    }
+    const auto length = static_cast<uint32_t>(GetLE(data.data() + offset, 4));
+    const auto crc = static_cast<uint32_t>(GetLE(data.data() + offset + 4, 4));
+    const uint64_t sequence = GetLE(data.data() + offset + 8, 8);
+    if (length > max_record_bytes || data.size() - offset - kHeaderBytes < length) {
+      scan.damage = "a record is cut short";
+      break;
+    }
+    const std::string_view payload(data.data() + offset + kHeaderBytes, length);
+    if (Checksum(sequence, payload) != crc) {
+      scan.damage = "a record's checksum does not match";
+      break;
+    }
+    if (sequence != expected) {
+      scan.damage = fmt::format("sequence {} where {} was expected", sequence, expected);
+      break;
+    }
+    scan.records.emplace_back(sequence, keep_payloads ? std::string(payload) : std::string());
+    ++expected;
+    offset += kHeaderBytes + length;
+    scan.valid_bytes = offset;
+  }
+  return scan;
+}
+
+}  // namespace
+
+WriteAheadLog::WriteAheadLog(WalOptions options) : options_(std::move(options)) {}
+
+WriteAheadLog::~WriteAheadLog() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+absl::StatusOr<std::unique_ptr<WriteAheadLog>> WriteAheadLog::Open(const WalOptions& options) {
+  std::error_code error;
+  std::filesystem::create_directories(options.dir, error);
+  if (error) {
+    return absl::UnavailableError(fmt::format("cannot create the write-ahead log folder \"{}\": {}",
+                                              options.dir, error.message()));
+  }
+  std::unique_ptr<WriteAheadLog> log(new WriteAheadLog(options));
+  std::lock_guard lock(log->mu_);
+  RETURN_IF_ERROR(log->Recover());
+  return log;
+}
+
+absl::Status WriteAheadLog::Recover() {
+  std::vector<Segment> found;
+  for (const auto& entry : std::filesystem::directory_iterator(options_.dir)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with("wal-") || !name.ends_with(".log") || name.size() != 28) continue;
+    found.push_back(Segment{std::stoull(name.substr(4, 20)), entry.path().string()});
+  }
+  std::sort(found.begin(), found.end(),
+            [](const Segment& a, const Segment& b) { return a.first_sequence < b.first_sequence; });
+  uint64_t next = found.empty() ? 1 : found.front().first_sequence;
+  for (size_t i = 0; i < found.size(); ++i) {
+    const bool newest = i + 1 == found.size();
+    if (found[i].first_sequence != next) {
+      return absl::DataLossError(
+          fmt::format("write-ahead log segment \"{}\" starts at {} but {} was expected",
+                      found[i].path, found[i].first_sequence, next));
+    }
+    ASSIGN_OR_RETURN(SegmentScan scan,
+                     ScanSegment(found[i].path, options_.max_record_bytes, next, false));
+    if (!scan.damage.empty()) {
+      if (!newest) {
+        return absl::DataLossError(
+            fmt::format("write-ahead log segment \"{}\" is damaged at byte {}: {}", found[i].path,
+                        scan.valid_bytes, scan.damage));
+      }
+      // A crash in the middle of a write: the unacknowledged tail goes.
+      if (::truncate(found[i].path.c_str(), static_cast<off_t>(scan.valid_bytes)) != 0) {
+        return Errno("cannot cut the torn tail of", found[i].path);
+      }
+    }
+    next += scan.records.size();
+    if (newest) segment_size_ = scan.valid_bytes;
+  }
+  next_sequence_ = next;
+  written_ = durable_ = next - 1;
+  segments_ = std::move(found);
+  stats_.segments = segments_.size();
+  if (segments_.empty()) return StartSegment(next_sequence_);
+  fd_ = ::open(segments_.back().path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd_ < 0) return Errno("cannot open", segments_.back().path);
+  return absl::OkStatus();
+}
+
+absl::Status WriteAheadLog::StartSegment(uint64_t first_sequence) {
+  const std::string path = SegmentPath(options_.dir, first_sequence);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno("cannot create", path);
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+  segment_size_ = 0;
+  segments_.push_back(Segment{first_sequence, path});
+  stats_.segments = segments_.size();
+  return SyncDirectory(options_.dir);  // the new file's name is durable before records go in
+}
+
+absl::StatusOr<uint64_t> WriteAheadLog::Append(const std::vector<std::string_view>& payloads) {
+  for (std::string_view payload : payloads) {
+    if (payload.size() > options_.max_record_bytes) {
+      return absl::InvalidArgumentError(
+          fmt::format("a record of {} bytes is over the write-ahead log's limit of {}",
+                      payload.size(), options_.max_record_bytes));
+    }
+  }
+  std::unique_lock lock(mu_);
+  RETURN_IF_ERROR(failed_);
+  if (payloads.empty()) return next_sequence_;
+  if (segment_size_ >= options_.segment_bytes) {
+    // Everything in the old segment must be durable before it stops being the one fsynced.
+    synced_.wait(lock, [&] { return !syncing_; });
+    RETURN_IF_ERROR(failed_);
+    if (durable_ < written_) {
+      if (::fdatasync(fd_) != 0) return failed_ = Errno("cannot fsync", segments_.back().path);
+      ++stats_.fsyncs;
+      durable_ = written_;
+    }
+    if (absl::Status started = StartSegment(next_sequence_); !started.ok())
+      return failed_ = started;
+  }
+  const uint64_t first = next_sequence_;
+  std::string batch;
+  for (std::string_view payload : payloads) {
+    PutU32(batch, static_cast<uint32_t>(payload.size()));
+    PutU32(batch, Checksum(next_sequence_, payload));
+    PutU64(batch, next_sequence_);
+    batch.append(payload);
+    ++next_sequence_;
+  }
+  if (absl::Status written = WriteAll(fd_, batch, segments_.back().path); !written.ok()) {
+    return failed_ = written;
+  }
+  segment_size_ += batch.size();
+  written_ = next_sequence_ - 1;
+  stats_.records += payloads.size();
+  stats_.bytes += batch.size();
+  const uint64_t mine = written_;
+  // Group commit: one appender at a time fsyncs everything written so far; the others wait for it.
+  while (durable_ < mine) {
+    RETURN_IF_ERROR(failed_);
+    if (syncing_) {
+      synced_.wait(lock);
+      continue;
+    }
+    syncing_ = true;
+    const uint64_t covered = written_;
+    const int fd = fd_;
+    const std::string path = segments_.back().path;
+    lock.unlock();
+    const bool ok = ::fdatasync(fd) == 0;
+    const absl::Status synced = ok ? absl::OkStatus() : Errno("cannot fsync", path);
+    lock.lock();
+    syncing_ = false;
+    ++stats_.fsyncs;
+    if (synced.ok()) {
+      durable_ = std::max(durable_, covered);
+    } else {
+      failed_ = synced;
+    }
+    synced_.notify_all();
+  }
+  return first;
+}
+
+absl::Status WriteAheadLog::Replay(
+    uint64_t after, const std::function<absl::Status(uint64_t, std::string_view)>& visit) const {
+  std::vector<Segment> segments;
+  uint64_t durable = 0;
+  {
+    std::lock_guard lock(mu_);
+    segments = segments_;
+    durable = durable_;
+  }
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const uint64_t next_first =
+        i + 1 < segments.size() ? segments[i + 1].first_sequence : UINT64_MAX;
+    if (next_first <= after + 1) continue;  // all of it is at or before `after`
+    ASSIGN_OR_RETURN(SegmentScan scan, ScanSegment(segments[i].path, options_.max_record_bytes,
+                                                   segments[i].first_sequence, true));
+    for (const auto& [sequence, payload] : scan.records) {
+      if (sequence <= after || sequence > durable) continue;
+      RETURN_IF_ERROR(visit(sequence, payload));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteAheadLog::Truncate(uint64_t through) {
+  std::lock_guard lock(mu_);
+  while (segments_.size() > 1 && segments_[1].first_sequence <= through + 1) {
+    if (::unlink(segments_.front().path.c_str()) != 0 && errno != ENOENT) {
+      return Errno("cannot delete", segments_.front().path);
+    }
+    segments_.erase(segments_.begin());
+  }
+  stats_.segments = segments_.size();
+  return SyncDirectory(options_.dir);
+}
+
+uint64_t WriteAheadLog::last_sequence() const {
+  std::lock_guard lock(mu_);
+  return durable_;
+}
+
+WalStats WriteAheadLog::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+}  // namespace loch
