@@ -1,0 +1,79 @@
+#pragma once
+// DeliveryBatcher: turns a stream's records into the objects that land in the raw zone.
+//
+// Records are buffered per destination: the values of the stream's partition fields (if any) and
+// the UTC hour the record arrived. When ShouldFlush says so (a buffer is full, too many are open,
+// or the oldest record is older than the stream's interval), TakeAll hands every buffer over at
+// once, as NDJSON objects compressed per the stream's configuration:
+//   raw/<stream>/[<field>=<value>/...]<yyyy>/<mm>/<dd>/<hh>/<stream>-<first
+//   sequence>.json[.zst|.gz]
+// Records that fail JSON validation or partitioning go to
+//   raw/<stream>/<error prefix>/<yyyy>/<mm>/<dd>/<hh>/... as {"error", "sequence", "data"} lines.
+// Object keys depend only on the records (sequence, arrival time, content), so delivering the same
+// records again after a crash writes the same keys. Not thread-safe (one per stream, under its
+// owner's lock).
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ingest/stream_config.h"
+
+namespace loch {
+
+// A record as the write-ahead log keeps it.
+struct IngestRecord {
+  uint64_t sequence = 0;
+  int64_t arrival_micros = 0;  // when it was accepted, UTC
+  std::string data;
+};
+
+struct DeliveryObject {
+  std::string key;
+  std::string body;  // compressed NDJSON
+  uint64_t first_sequence = 0;
+  uint64_t last_sequence = 0;
+  size_t records = 0;
+  bool errors = false;
+  std::map<std::string, std::string> partition_values;  // partition fields + year/month/day/hour
+};
+
+class DeliveryBatcher {
+ public:
+  explicit DeliveryBatcher(StreamConfig config) : config_(std::move(config)) {}
+
+  // Buffers `record` (or, with the reason, in the error buffer).
+  void Add(const IngestRecord& record);
+  // True when the buffers should be delivered at `now_micros`.
+  bool ShouldFlush(int64_t now_micros) const;
+  // Every buffer as an object; the batcher is empty afterwards. Failures of compression are
+  // Internal.
+  absl::StatusOr<std::vector<DeliveryObject>> TakeAll();
+
+  bool empty() const { return buffers_.empty(); }
+  uint64_t buffered_bytes() const { return buffered_bytes_; }
+  int64_t oldest_arrival_micros() const;  // 0 when empty
+
+ private:
+  struct Buffer {
+    std::string folder;  // key prefix below raw/<stream>/
+    std::map<std::string, std::string> partition_values;
+    bool errors = false;
+    std::string ndjson;
+    uint64_t first_sequence = 0, last_sequence = 0;
+    size_t records = 0;
+    int64_t oldest_micros = 0;
+  };
+  void Append(const std::string& buffer_key, Buffer prototype, const IngestRecord& record,
+              std::string line);
+
+  StreamConfig config_;
+  std::map<std::string, Buffer> buffers_;  // by folder
+  uint64_t buffered_bytes_ = 0;
+};
+
+// `text` compressed as `compression` (zstd level 3, gzip with its header, or as is).
+absl::StatusOr<std::string> Compress(const std::string& text, Compression compression);
+
+}  // namespace loch
