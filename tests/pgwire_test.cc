@@ -228,6 +228,11 @@ TEST_F(PgwireTest, MalformedStartupPacketsCloseOnlyTheirConnection) {
   // Parameters without their terminating NUL.
   EXPECT_THAT(SendAndReadUntilClosed(Int32(12) + Int32(196608) + "user"),
               HasSubstr("unterminated string"));
+  // Before logging in, a client cannot make the server allocate a big message.
+  const std::string startup_body = std::string("user\0loch\0database\0lake\0\0", 26);
+  EXPECT_THAT(SendAndReadUntilClosed(Int32(8 + startup_body.size()) + Int32(196608) + startup_body +
+                                     "p" + Int32(64 << 20)),
+              HasSubstr("invalid length"));
   // Garbage, and a client that leaves mid-packet.
   SendAndReadUntilClosed(std::string(64, '\xff'));
   ::close(RawConnection());

@@ -131,6 +131,10 @@ class PgSession::Impl {
 
  private:
   // --- socket ---
+  void SetReceiveTimeout(std::chrono::seconds timeout) {
+    timeval value{static_cast<time_t>(timeout.count()), 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &value, sizeof value);
+  }
   absl::Status ReadExact(char* out, size_t count);
   absl::Status Flush();
   absl::Status Send(const MessageWriter& writer) {
@@ -144,7 +148,9 @@ class PgSession::Impl {
   absl::StatusOr<std::optional<std::map<std::string, std::string>>> ReadStartup();
   absl::Status Authenticate(const std::string& user);
   absl::Status SendWelcome();
-  absl::StatusOr<std::pair<char, std::string>> ReadMessage();
+  // Reads one message of at most `max_length` body bytes (small until the client is authenticated,
+  // so that nobody can make the server allocate much before logging in).
+  absl::StatusOr<std::pair<char, std::string>> ReadMessage(uint32_t max_length = kMaxMessageLength);
 
   // --- messages ---
   absl::Status HandleSimpleQuery(MessageReader body);
@@ -272,12 +278,12 @@ absl::StatusOr<std::optional<std::map<std::string, std::string>>> PgSession::Imp
   return absl::InvalidArgumentError("too many SSL/GSS requests before the startup packet");
 }
 
-absl::StatusOr<std::pair<char, std::string>> PgSession::Impl::ReadMessage() {
+absl::StatusOr<std::pair<char, std::string>> PgSession::Impl::ReadMessage(uint32_t max_length) {
   char header[5];
   RETURN_IF_ERROR(ReadExact(header, sizeof header));
   MessageReader reader(std::string_view(header + 1, 4));
   ASSIGN_OR_RETURN(const int32_t length, reader.Int32());
-  if (length < 4 || static_cast<uint32_t>(length) - 4 > kMaxMessageLength) {
+  if (length < 4 || static_cast<uint32_t>(length) - 4 > max_length) {
     return absl::InvalidArgumentError(
         fmt::format("invalid length {} for a message of type '{}'", length,
                     std::isprint(static_cast<unsigned char>(header[0])) ? header[0] : '?'));
@@ -293,7 +299,7 @@ absl::Status PgSession::Impl::Authenticate(const std::string& user) {
   out_ += writer.data();
   RETURN_IF_ERROR(Flush());
 
-  ASSIGN_OR_RETURN(auto initial, ReadMessage());
+  ASSIGN_OR_RETURN(auto initial, ReadMessage(kMaxStartupLength));
   if (initial.first != 'p') {
     return absl::InvalidArgumentError("expected a SASLInitialResponse message");
   }
@@ -321,7 +327,7 @@ absl::Status PgSession::Impl::Authenticate(const std::string& user) {
   out_ += writer.data();
   RETURN_IF_ERROR(Flush());
 
-  ASSIGN_OR_RETURN(auto response, ReadMessage());
+  ASSIGN_OR_RETURN(auto response, ReadMessage(kMaxStartupLength));
   if (response.first != 'p') return absl::InvalidArgumentError("expected a SASLResponse message");
   absl::StatusOr<std::string> server_final = exchange.ServerFinal(response.second);
   if (!server_final.ok() || !known_user) {
@@ -694,6 +700,8 @@ absl::Status PgSession::Impl::HandleClose(MessageReader body) {
 }
 
 absl::Status PgSession::Impl::Serve() {
+  // A client gets 30 s to log in, so idle connections cannot hold every slot.
+  SetReceiveTimeout(std::chrono::seconds(30));
   ASSIGN_OR_RETURN(auto startup, ReadStartup());
   if (!startup) return absl::OkStatus();  // a CancelRequest: nothing is answered
   const std::string user = (*startup)["user"];
@@ -703,6 +711,7 @@ absl::Status PgSession::Impl::Serve() {
   principal_ = Principal{user, /*is_admin=*/true};
   RETURN_IF_ERROR(Authenticate(user));
   RETURN_IF_ERROR(SendWelcome());
+  SetReceiveTimeout(std::chrono::seconds(0));  // logged in: sessions may idle
   while (true) {
     ASSIGN_OR_RETURN(auto message, ReadMessage());
     const auto& [type, text] = message;
