@@ -41,5 +41,6 @@ Try your own questions:
   $1 sql "SELECT device, count(*) FROM shop.events GROUP BY device" --lake $lake
   $1 describe shop.events --lake $lake
   $1 sql "CREATE TABLE mart.daily WITH (partitioned_by = ARRAY['day']) AS SELECT day, event_type, count(*) AS n FROM shop.events GROUP BY ALL" --lake $lake
-  $1 serve --lake $lake        # the HTTP and Athena APIs on 127.0.0.1:8080 (token in $lake/.loch/admin-credentials.json)
+  $1 serve --lake $lake --pg 127.0.0.1:5433   # HTTP + Athena APIs on 127.0.0.1:8080, PostgreSQL on 5433
+                                            # (token, pg_user and pg_password in $lake/.loch/admin-credentials.json)
 TXT
