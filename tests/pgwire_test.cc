@@ -135,6 +135,10 @@ TEST_F(PgwireTest, PsqlQueriesTheLake) {
   auto count = Psql({"-At", "-c", "select count(*), sum(n) from demo.numbers where n <= 100"});
   ASSERT_EQ(count.exit_code, 0) << count.err;
   EXPECT_EQ(count.out, "100|5050\n");
+  // What drivers ask first.
+  auto version = Psql({"-At", "-c", "select version()", "-c", "select current_database()"});
+  EXPECT_THAT(version.out, testing::StartsWith("PostgreSQL 15"));
+  EXPECT_THAT(version.out, HasSubstr("\nlake\n"));
   // Several statements in one simple query, answered in order.
   auto several = Psql({"-At", "-c", "select 1; select 'two'"});
   EXPECT_EQ(several.out, "1\ntwo\n");

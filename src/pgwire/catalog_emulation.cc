@@ -108,6 +108,8 @@ CREATE MACRO obj_description(object, catalog_name) AS NULL, (object) AS NULL;
 CREATE MACRO col_description(relation, column_number) AS NULL;
 CREATE MACRO shobj_description(object, catalog_name) AS NULL;
 CREATE MACRO pg_encoding_to_char(encoding) AS 'UTF8';
+CREATE MACRO version() AS 'PostgreSQL 15.0 on loch (DuckDB engine)';
+CREATE MACRO current_database() AS 'lake';
 CREATE MACRO pg_table_size(relation) AS NULL;
 CREATE MACRO pg_total_relation_size(relation) AS NULL;
 CREATE MACRO pg_size_pretty(bytes) AS NULL;
@@ -196,7 +198,12 @@ bool PgCatalogEmulation::IsCatalogQuery(std::string_view sql) {
   if (lower.find("pg_catalog") != std::string::npos) return true;
   if (lower.find("information_schema") != std::string::npos) return true;
   static const std::regex kPgRelation(R"((from|join)\s+"?pg_\w+)", std::regex::optimize);
-  return std::regex_search(lower, kPgRelation);
+  if (std::regex_search(lower, kPgRelation)) return true;
+  // What drivers and BI tools ask first: `SELECT version()`, `SELECT current_database()`.
+  static const std::regex kServerFunction(R"(\b(version|current_database)\s*\(\s*\))",
+                                          std::regex::optimize);
+  static const std::regex kFrom(R"(\bfrom\b)", std::regex::optimize);
+  return std::regex_search(lower, kServerFunction) && !std::regex_search(lower, kFrom);
 }
 
 std::string RewriteCatalogQuery(std::string_view sql) {

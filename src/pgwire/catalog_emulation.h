@@ -29,8 +29,8 @@ class PgCatalogEmulation {
                                                                   const std::string& owner);
   ~PgCatalogEmulation();
 
-  // True if `sql` reads PostgreSQL's catalog: it names pg_catalog or information_schema, or
-  // reads FROM/JOIN a pg_* relation.
+  // True if `sql` reads PostgreSQL's catalog: it names pg_catalog or information_schema, reads
+  // FROM/JOIN a pg_* relation, or asks for version() / current_database() without a FROM.
   static bool IsCatalogQuery(std::string_view sql);
 
   // Brings the emulated catalog up to date with loch's catalog (cheap when nothing changed) and

@@ -267,6 +267,8 @@ TEST(CatalogQueryTest, RecognisesCatalogQueries) {
   EXPECT_TRUE(PgCatalogEmulation::IsCatalogQuery("SELECT * FROM Information_Schema.tables"));
   EXPECT_TRUE(PgCatalogEmulation::IsCatalogQuery("select typname from pg_type"));
   EXPECT_FALSE(PgCatalogEmulation::IsCatalogQuery("select count(*) from sales.orders"));
+  EXPECT_TRUE(PgCatalogEmulation::IsCatalogQuery("SELECT version()"));
+  EXPECT_FALSE(PgCatalogEmulation::IsCatalogQuery("select version() from sales.orders"));
 }
 
 }  // namespace
