@@ -69,7 +69,10 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
     spdlog::info("query {} in workgroup {} failed: {}", query.id, workgroup.name,
                  ToStd(query.error.message()));
     if (!workgroup.failure_webhook.empty()) {
-      webhooks.Post(workgroup.failure_webhook, FailedQueryJson(query));
+      if (!webhooks.Post(workgroup.failure_webhook, FailedQueryJson(query))) {
+        spdlog::warn("failure webhook of workgroup {} is behind: query {} was not sent to it",
+                     workgroup.name, query.id);
+      }
     }
   };
   QueryService queries(engine, catalog, &store, query_options);
