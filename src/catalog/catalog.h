@@ -122,6 +122,19 @@ class Catalog {
                                                                   std::string_view crawler,
                                                                   size_t limit) = 0;
 
+  // Delivery streams. Creates `stream` (its created_micros is set and returned). AlreadyExists if
+  // the name is taken; InvalidArgument for a bad name.
+  virtual absl::StatusOr<SavedStream> CreateStream(const Principal& who,
+                                                   const SavedStream& stream) = 0;
+  virtual absl::StatusOr<SavedStream> GetStream(const Principal& who, std::string_view name) = 0;
+  virtual absl::StatusOr<std::vector<SavedStream>> ListStreams(const Principal& who) = 0;
+  // NotFound if unknown. The stream's table and objects stay.
+  virtual absl::Status DeleteStream(const Principal& who, std::string_view name) = 0;
+  // Records that the stream created at `created_micros` has delivered through `sequence`. NotFound
+  // if that stream no longer exists (deleted, or replaced by a new one of the same name).
+  virtual absl::Status SetStreamDelivered(const Principal& who, std::string_view name,
+                                          int64_t created_micros, int64_t sequence) = 0;
+
   // The table's snapshots, oldest first.
   virtual absl::StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const Principal& who,
                                                                   const TableName& table) = 0;

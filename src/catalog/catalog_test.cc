@@ -310,6 +310,39 @@ TEST_F(CatalogTest, StatePersistsAcrossReopen) {
   EXPECT_EQ(reopened->ReadTable(admin_, {"shop", "orders"}, std::nullopt)->files[0].row_count, 7);
 }
 
+TEST_F(CatalogTest, StreamsRememberHowFarTheyDelivered) {
+  auto created = catalog_->CreateStream(admin_, SavedStream{"click-events", {{"x", 1}}});
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_GT(created->created_micros, 0);
+  EXPECT_EQ(catalog_->CreateStream(admin_, SavedStream{"click-events", {}}).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  ASSERT_TRUE(
+      catalog_->SetStreamDelivered(admin_, "click-events", created->created_micros, 42).ok());
+  // Never backwards: a late, older checkpoint does not undo a newer one.
+  ASSERT_TRUE(
+      catalog_->SetStreamDelivered(admin_, "click-events", created->created_micros, 7).ok());
+  auto reopened = Open();
+  auto read = reopened->GetStream(admin_, "click-events");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->delivered_through, 42);
+  EXPECT_EQ(read->config["x"], 1);
+  EXPECT_EQ(reopened->ListStreams(admin_)->size(), 1u);
+
+  // A stream that replaced a deleted one of the same name does not take the old one's checkpoints.
+  ASSERT_TRUE(reopened->DeleteStream(admin_, "click-events").ok());
+  EXPECT_EQ(reopened->GetStream(admin_, "click-events").status().code(),
+            absl::StatusCode::kNotFound);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  auto again = reopened->CreateStream(admin_, SavedStream{"click-events", {}});
+  ASSERT_TRUE(again.ok());
+  EXPECT_NE(again->created_micros, created->created_micros);
+  EXPECT_EQ(again->delivered_through, 0);
+  EXPECT_EQ(
+      reopened->SetStreamDelivered(admin_, "click-events", created->created_micros, 99).code(),
+      absl::StatusCode::kNotFound);
+  EXPECT_EQ(reopened->DeleteStream(admin_, "nope").code(), absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace loch
 

@@ -147,6 +147,18 @@ struct CrawlerRun {
   nlohmann::json report;
 };
 
+// A delivery stream as the catalog keeps it: its configuration (JSON, defined by the ingest module)
+// and how far its write-ahead log has been delivered into the lake.
+struct SavedStream {
+  std::string name;
+  nlohmann::json config;
+  // Set by the catalog when the stream is created; tells apart streams that reuse a deleted
+  // stream's name (their objects must not overwrite the old ones).
+  int64_t created_micros = 0;
+  // The highest write-ahead-log sequence whose records are committed in the lake (0: none).
+  int64_t delivered_through = 0;
+};
+
 // A consistent view of one table at one snapshot: its schema and exactly the files live at that
 // snapshot.
 struct TableSnapshot {

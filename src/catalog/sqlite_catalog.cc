@@ -21,7 +21,7 @@ namespace {
 using sqlite::Statement;
 
 // Written to catalog_meta; Migrate() upgrades older catalogs.
-constexpr const char* kFormatVersion = "5";
+constexpr const char* kFormatVersion = "6";
 
 constexpr std::string_view kSchemaDdl = R"sql(
 CREATE TABLE IF NOT EXISTS catalog_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -96,6 +96,11 @@ CREATE TABLE IF NOT EXISTS crawler_runs(
   status TEXT NOT NULL,
   report TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS crawler_runs_by_crawler ON crawler_runs(crawler, run_id);
+CREATE TABLE IF NOT EXISTS streams(
+  name TEXT PRIMARY KEY,
+  config TEXT NOT NULL,
+  created_micros INTEGER NOT NULL,
+  delivered_through INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS file_column_stats(
   file_id INTEGER NOT NULL,
   column_name TEXT NOT NULL,
@@ -184,8 +189,8 @@ class SqliteCatalog final : public Catalog {
   }
 
   // Brings a catalog written by an earlier loch up to the current format. Caller holds a write
-  // transaction. Format 2 added data_files.etag; formats 3, 4 and 5 the views, workgroups and
-  // crawler tables (created by the DDL).
+  // transaction. Format 2 added data_files.etag; formats 3-6 the views, workgroups, crawler and
+  // stream tables (created by the DDL).
   absl::Status Migrate() {
     Statement version(db_, "SELECT value FROM catalog_meta WHERE key = 'format_version'");
     if (version.Step() && version.Text(0) == kFormatVersion) return absl::OkStatus();
@@ -542,6 +547,69 @@ class SqliteCatalog final : public Catalog {
     return runs;
   }
 
+  absl::StatusOr<SavedStream> CreateStream(const Principal&, const SavedStream& stream) override {
+    if (stream.name.empty() || stream.name.size() > 64) {
+      return absl::InvalidArgumentError("a stream name must be 1-64 characters");
+    }
+    std::lock_guard lock(mu_);
+    SavedStream created = stream;
+    created.created_micros = NowMicros();
+    created.delivered_through = 0;
+    Statement insert(db_,
+                     "INSERT INTO streams(name, config, created_micros, delivered_through) VALUES "
+                     "(?, ?, ?, 0) ON CONFLICT DO NOTHING");
+    RETURN_IF_ERROR(insert.Bind(1, created.name)
+                        .Bind(2, created.config.dump())
+                        .Bind(3, created.created_micros)
+                        .Run());
+    if (sqlite3_changes(db_) == 0) {
+      return absl::AlreadyExistsError(fmt::format("stream \"{}\" already exists", stream.name));
+    }
+    return created;
+  }
+
+  absl::StatusOr<SavedStream> GetStream(const Principal&, std::string_view name) override {
+    std::lock_guard lock(mu_);
+    Statement query(db_, std::string(kStreamColumns) + " WHERE name = ?");
+    query.Bind(1, name);
+    if (query.Step()) return StreamFromRow(query);
+    RETURN_IF_ERROR(query.status());
+    return absl::NotFoundError(
+        fmt::format("unknown stream \"{}\" (create it with `loch stream create`)", name));
+  }
+
+  absl::StatusOr<std::vector<SavedStream>> ListStreams(const Principal&) override {
+    std::lock_guard lock(mu_);
+    Statement query(db_, std::string(kStreamColumns) + " ORDER BY name");
+    std::vector<SavedStream> streams;
+    while (query.Step()) streams.push_back(StreamFromRow(query));
+    RETURN_IF_ERROR(query.status());
+    return streams;
+  }
+
+  absl::Status DeleteStream(const Principal&, std::string_view name) override {
+    std::lock_guard lock(mu_);
+    Statement remove(db_, "DELETE FROM streams WHERE name = ?");
+    RETURN_IF_ERROR(remove.Bind(1, name).Run());
+    if (sqlite3_changes(db_) == 0)
+      return absl::NotFoundError(fmt::format("unknown stream \"{}\"", name));
+    return absl::OkStatus();
+  }
+
+  absl::Status SetStreamDelivered(const Principal&, std::string_view name, int64_t created_micros,
+                                  int64_t sequence) override {
+    std::lock_guard lock(mu_);
+    Statement update(db_,
+                     "UPDATE streams SET delivered_through = max(delivered_through, ?) WHERE name "
+                     "= ? AND created_micros = ?");
+    RETURN_IF_ERROR(update.Bind(1, sequence).Bind(2, name).Bind(3, created_micros).Run());
+    if (sqlite3_changes(db_) == 0) {
+      return absl::NotFoundError(
+          fmt::format("stream \"{}\" was deleted or replaced while delivering", name));
+    }
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const Principal&,
                                                           const TableName& name) override {
     std::lock_guard lock(mu_);
@@ -778,6 +846,13 @@ class SqliteCatalog final : public Catalog {
   static SavedCrawler CrawlerFromRow(const Statement& row) {
     return SavedCrawler{row.Text(0), nlohmann::json::parse(row.Text(1), nullptr, false),
                         row.Int(2)};
+  }
+
+  static constexpr const char* kStreamColumns =
+      "SELECT name, config, created_micros, delivered_through FROM streams";
+  static SavedStream StreamFromRow(const Statement& row) {
+    return SavedStream{row.Text(0), nlohmann::json::parse(row.Text(1), nullptr, false), row.Int(2),
+                       row.Int(3)};
   }
 
   static WorkgroupConfig WorkgroupFromRow(const Statement& row) {

@@ -307,15 +307,35 @@ absl::StatusOr<CrawlReport> Crawler::Crawl(const Principal& who, const CrawlRequ
 
   for (const auto& [table_name, candidates] : by_table) {
     ASSIGN_OR_RETURN(auto change, CrawlTable(who, request, TableName{request.database, table_name},
-                                             candidates, report));
+                                             candidates, /*additions_only=*/false, report));
     if (change) report.tables.push_back(std::move(*change));
   }
   return report;
 }
 
+absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::AddObjects(
+    const Principal& who, const TableName& name, const std::string& location,
+    const std::vector<NewObject>& objects, CrawlReport& report) {
+  CrawlRequest request;
+  request.database = name.database;
+  request.schema_change = SchemaChangePolicy::kUpdate;
+  request.deletes = DeletePolicy::kLog;
+  request.recrawl = RecrawlPolicy::kNew;
+  std::vector<Candidate> candidates;
+  for (const NewObject& object : objects) {
+    Candidate candidate{object.object, {}, NormalizePrefix(location), {}};
+    for (const auto& [partition, value] : object.partitions) {
+      candidate.partitions[partition] = value;
+      candidate.partition_order.push_back(partition);
+    }
+    candidates.push_back(std::move(candidate));
+  }
+  return CrawlTable(who, request, name, candidates, /*additions_only=*/true, report);
+}
+
 absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
     const Principal& who, const CrawlRequest& request, const TableName& name,
-    const std::vector<Candidate>& candidates, CrawlReport& report) {
+    const std::vector<Candidate>& candidates, bool additions_only, CrawlReport& report) {
   auto existing = catalog_.ReadTable(who, name, std::nullopt);
   if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
   std::map<std::string, const DataFile*> known;  // key -> file the table holds
@@ -331,7 +351,7 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
   for (const Candidate& candidate : candidates) listed.insert(candidate.object.key);
   std::vector<const DataFile*> missing;
   for (const auto& [key, file] : known) {
-    if (!listed.contains(key)) missing.push_back(file);
+    if (!additions_only && !listed.contains(key)) missing.push_back(file);
   }
 
   // Read what is new (or everything): classify each object, then profile them by format, many
@@ -467,7 +487,7 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
     std::set<int64_t> removed;
     if (!create) {
       for (const DataFile& file : current->files) {
-        const bool gone = !listed.contains(file.key);
+        const bool gone = !additions_only && !listed.contains(file.key);
         const bool replaced = std::any_of(added.begin(), added.end(),
                                           [&](const DataFile& a) { return a.key == file.key; });
         if ((gone && removing) || replaced || (rebuild && !gone)) removed.insert(file.file_id);

@@ -35,13 +35,30 @@ class Crawler {
   // or the store cannot be used; problems with single objects or tables are in the report.
   absl::StatusOr<CrawlReport> Crawl(const Principal& who, const CrawlRequest& request);
 
+  // An object just written below a table's folder (e.g. by ingestion) and its partition values,
+  // in folder order.
+  struct NewObject {
+    ObjectInfo object;
+    std::vector<std::pair<std::string, std::string>> partitions;
+  };
+  // Adds `objects` to table `name`, whose files live under `location`, as one commit: creates the
+  // table, or merges new columns into its schema (schema-change policy update, datetimes detected
+  // as in a crawl). The table's other files stay; an object whose key it already holds replaces
+  // that file, so adding the same objects twice never duplicates rows. Returns what changed
+  // (nullopt if nothing did); unreadable objects are skipped and named in `report`.
+  absl::StatusOr<std::optional<CrawlReport::TableChange>> AddObjects(
+      const Principal& who, const TableName& name, const std::string& location,
+      const std::vector<NewObject>& objects, CrawlReport& report);
+
   struct Candidate;
 
  private:
-  // Brings one table up to date with its listed objects; nullopt if nothing changed.
+  // Brings one table up to date with its listed objects; nullopt if nothing changed. With
+  // `additions_only`, files the table holds that are not among `candidates` are left alone rather
+  // than treated as gone from the store.
   absl::StatusOr<std::optional<CrawlReport::TableChange>> CrawlTable(
       const Principal& who, const CrawlRequest& request, const TableName& name,
-      const std::vector<Candidate>& candidates, CrawlReport& report);
+      const std::vector<Candidate>& candidates, bool additions_only, CrawlReport& report);
 
   Catalog& catalog_;
   ObjectStore& store_;

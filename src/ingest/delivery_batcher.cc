@@ -153,14 +153,22 @@ int64_t DeliveryBatcher::oldest_arrival_micros() const {
   return oldest;
 }
 
-absl::StatusOr<std::vector<DeliveryObject>> DeliveryBatcher::TakeAll() {
+absl::Status CompressObject(DeliveryObject& object, Compression compression) {
+  if (object.compressed) return absl::OkStatus();
+  ASSIGN_OR_RETURN(object.body, Compress(object.body, compression));
+  object.compressed = true;
+  return absl::OkStatus();
+}
+
+std::vector<DeliveryObject> DeliveryBatcher::TakeAll() {
   std::vector<DeliveryObject> objects;
+  const std::string tag = object_tag_.empty() ? "" : object_tag_ + "-";
   for (auto& [key, buffer] : buffers_) {
     DeliveryObject object;
     object.key =
-        fmt::format("raw/{}/{}/{}-{:020}.json{}", config_.name, buffer.folder, config_.name,
+        fmt::format("raw/{}/{}/{}-{}{:020}.json{}", config_.name, buffer.folder, config_.name, tag,
                     buffer.first_sequence, CompressionSuffix(config_.compression));
-    ASSIGN_OR_RETURN(object.body, Compress(buffer.ndjson, config_.compression));
+    object.body = std::move(buffer.ndjson);
     object.first_sequence = buffer.first_sequence;
     object.last_sequence = buffer.last_sequence;
     object.records = buffer.records;

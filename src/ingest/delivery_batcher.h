@@ -4,9 +4,10 @@
 // Records are buffered per destination: the values of the stream's partition fields (if any) and
 // the UTC hour the record arrived. When ShouldFlush says so (a buffer is full, too many are open,
 // or the oldest record is older than the stream's interval), TakeAll hands every buffer over at
-// once, as NDJSON objects compressed per the stream's configuration:
-//   raw/<stream>/[<field>=<value>/...]<yyyy>/<mm>/<dd>/<hh>/<stream>-<first
+// once, as NDJSON objects (compressed afterwards with CompressObject, outside the owner's lock):
+//   raw/<stream>/[<field>=<value>/...]<yyyy>/<mm>/<dd>/<hh>/<stream>-[<tag>-]<first
 //   sequence>.json[.zst|.gz]
+// where the optional tag tells apart incarnations of a stream name.
 // Records that fail JSON validation or partitioning go to
 //   raw/<stream>/<error prefix>/<yyyy>/<mm>/<dd>/<hh>/... as {"error", "sequence", "data"} lines.
 // Object keys depend only on the records (sequence, arrival time, content), so delivering the same
@@ -31,7 +32,8 @@ struct IngestRecord {
 
 struct DeliveryObject {
   std::string key;
-  std::string body;  // compressed NDJSON
+  std::string body;  // NDJSON from TakeAll; compressed by CompressObject
+  bool compressed = false;
   uint64_t first_sequence = 0;
   uint64_t last_sequence = 0;
   size_t records = 0;
@@ -41,15 +43,15 @@ struct DeliveryObject {
 
 class DeliveryBatcher {
  public:
-  explicit DeliveryBatcher(StreamConfig config) : config_(std::move(config)) {}
+  explicit DeliveryBatcher(StreamConfig config, std::string object_tag = "")
+      : config_(std::move(config)), object_tag_(std::move(object_tag)) {}
 
   // Buffers `record` (or, with the reason, in the error buffer).
   void Add(const IngestRecord& record);
   // True when the buffers should be delivered at `now_micros`.
   bool ShouldFlush(int64_t now_micros) const;
-  // Every buffer as an object; the batcher is empty afterwards. Failures of compression are
-  // Internal.
-  absl::StatusOr<std::vector<DeliveryObject>> TakeAll();
+  // Every buffer as an uncompressed object; the batcher is empty afterwards.
+  std::vector<DeliveryObject> TakeAll();
 
   bool empty() const { return buffers_.empty(); }
   uint64_t buffered_bytes() const { return buffered_bytes_; }
@@ -69,11 +71,14 @@ class DeliveryBatcher {
               std::string line);
 
   StreamConfig config_;
+  std::string object_tag_;
   std::map<std::string, Buffer> buffers_;  // by folder
   uint64_t buffered_bytes_ = 0;
 };
 
 // `text` compressed as `compression` (zstd level 3, gzip with its header, or as is).
 absl::StatusOr<std::string> Compress(const std::string& text, Compression compression);
+// Replaces `object`'s NDJSON body by its compressed form. Internal if compression fails.
+absl::Status CompressObject(DeliveryObject& object, Compression compression);
 
 }  // namespace loch

@@ -60,15 +60,15 @@ TEST(DeliveryBatcherTest, ObjectsAreNamedByHourAndFirstSequence) {
   batcher.Add({2, kTen + 1000, R"({"a": 2})"});
   batcher.Add({3, kTen + kHour, R"({"a": 3})"});  // the next hour: its own object
   auto objects = batcher.TakeAll();
-  ASSERT_TRUE(objects.ok());
-  ASSERT_EQ(objects->size(), 2u);
-  EXPECT_EQ((*objects)[0].key,
+  ASSERT_EQ(objects.size(), 2u);
+  EXPECT_EQ(objects[0].key,
             "raw/click-stream/2026/11/26/10/click-stream-00000000000000000001.json.zst");
-  EXPECT_EQ(Unzstd((*objects)[0].body), "{\"a\": 1}\n{\"a\": 2}\n");
-  EXPECT_EQ((*objects)[0].records, 2u);
-  EXPECT_EQ((*objects)[0].last_sequence, 2u);
-  EXPECT_EQ((*objects)[0].partition_values.at("hour"), "10");
-  EXPECT_EQ((*objects)[1].key,
+  ASSERT_TRUE(CompressObject(objects[0], Compression::kZstd).ok());
+  EXPECT_EQ(Unzstd(objects[0].body), "{\"a\": 1}\n{\"a\": 2}\n");
+  EXPECT_EQ(objects[0].records, 2u);
+  EXPECT_EQ(objects[0].last_sequence, 2u);
+  EXPECT_EQ(objects[0].partition_values.at("hour"), "10");
+  EXPECT_EQ(objects[1].key,
             "raw/click-stream/2026/11/26/11/click-stream-00000000000000000003.json.zst");
   EXPECT_TRUE(batcher.empty());
 }
@@ -82,10 +82,8 @@ TEST(DeliveryBatcherTest, PartitionsByFieldsAndRoutesBadRecordsToErrors) {
   batcher.Add({3, kTen, R"({"v": 3})"});
   batcher.Add({4, kTen, "not json"});
   batcher.Add({5, kTen, R"({"region": "eu", "v": 5})"});
-  auto objects = batcher.TakeAll();
-  ASSERT_TRUE(objects.ok());
   std::map<std::string, DeliveryObject> by_key;
-  for (auto& object : *objects) by_key[object.key] = object;
+  for (auto& object : batcher.TakeAll()) by_key[object.key] = object;
   ASSERT_EQ(by_key.size(), 3u);
   const auto& eu =
       by_key.at("raw/click-stream/region=eu/2026/11/26/10/click-stream-00000000000000000001.json");
@@ -114,7 +112,7 @@ TEST(DeliveryBatcherTest, FlushesWhenFullOldOrTooSpread) {
   EXPECT_FALSE(batcher.ShouldFlush(kTen));
   batcher.Add({3, kTen, R"({"k": 3})"});
   EXPECT_TRUE(batcher.ShouldFlush(kTen));  // three partitions open, two allowed
-  ASSERT_TRUE(batcher.TakeAll().ok());
+  EXPECT_EQ(batcher.TakeAll().size(), 3u);
   batcher.Add({4, kTen, R"({"k": 1, "pad": ")" + std::string(1 << 20, 'x') + "\"}"});
   EXPECT_TRUE(batcher.ShouldFlush(kTen));  // the size
 }
@@ -123,14 +121,18 @@ TEST(DeliveryBatcherTest, TheSameRecordsGiveTheSameObjects) {
   auto deliver = [] {
     StreamConfig config = Stream();
     config.compression = Compression::kGzip;
-    DeliveryBatcher batcher(config);
+    DeliveryBatcher batcher(config, "tag");
     for (uint64_t i = 1; i <= 100; ++i)
       batcher.Add({i, kTen + static_cast<int64_t>(i), "{\"i\": " + std::to_string(i) + "}"});
-    return *batcher.TakeAll();
+    auto objects = batcher.TakeAll();
+    for (auto& object : objects) EXPECT_TRUE(CompressObject(object, config.compression).ok());
+    return objects;
   };
   const auto first = deliver(), second = deliver();
   ASSERT_EQ(first.size(), 1u);
   EXPECT_EQ(first[0].key, second[0].key);
+  EXPECT_EQ(first[0].key,
+            "raw/click-stream/2026/11/26/10/click-stream-tag-00000000000000000001.json.gz");
   EXPECT_EQ(first[0].body, second[0].body);
   std::string plain(1 << 16, '\0');
   uLongf size = plain.size();

@@ -154,7 +154,8 @@ absl::Status WriteAheadLog::Recover() {
   }
   std::sort(found.begin(), found.end(),
             [](const Segment& a, const Segment& b) { return a.first_sequence < b.first_sequence; });
-  uint64_t next = found.empty() ? 1 : found.front().first_sequence;
+  uint64_t next =
+      found.empty() ? std::max<uint64_t>(options_.first_sequence, 1) : found.front().first_sequence;
   for (size_t i = 0; i < found.size(); ++i) {
     const bool newest = i + 1 == found.size();
     if (found[i].first_sequence != next) {

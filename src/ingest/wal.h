@@ -28,6 +28,9 @@ struct WalOptions {
   std::string dir;
   uint64_t segment_bytes = 64 << 20;  // a new segment starts once the current one is this big
   uint32_t max_record_bytes = 8 << 20;
+  // The sequence of the first record of a log that has no segments yet (a new log, or one whose
+  // earlier records all live elsewhere).
+  uint64_t first_sequence = 1;
 };
 
 struct WalStats {

@@ -1,0 +1,560 @@
+#include "ingest/ingest_service.h"
+
+#include <sys/statvfs.h>
+
+#include <filesystem>
+#include <set>
+
+#include "common/logging.h"
+#include "common/strings.h"
+#include "fmt/format.h"
+
+namespace loch {
+
+class IngestService::Stream {
+ public:
+  Stream(StreamConfig stream_config, int64_t created, std::string log_dir)
+      : config(std::move(stream_config)),
+        created_micros(created),
+        wal_dir(std::move(log_dir)),
+        batcher(config, fmt::format("{:x}", created)) {}
+
+  const StreamConfig config;
+  const int64_t created_micros;
+  const std::string wal_dir;
+  std::unique_ptr<WriteAheadLog> wal;
+
+  // Puts hold it shared for their whole call; DeleteStream takes it exclusively.
+  std::shared_mutex lifecycle;
+  bool deleted = false;  // written under `lifecycle` held exclusively
+
+  std::mutex mu;  // guards what follows
+  std::condition_variable changed;
+  DeliveryBatcher batcher;
+  uint64_t next_to_buffer = 1;  // the batcher takes records in sequence order
+  uint64_t delivered_through = 0;
+  uint64_t flush_requested_through = 0;
+  uint64_t buffered_payload_bytes = 0;  // accepted, not yet delivered (also counted service-wide)
+  bool stopping = false;
+  double flush_seconds_sum = 0;
+  absl::Status last_delivery_error;
+  std::thread deliverer;
+
+  std::atomic<uint64_t> records_accepted{0}, bytes_accepted{0}, records_rejected{0},
+      bytes_rejected{0}, records_delivered{0}, flushes{0}, flush_failures{0};
+};
+
+namespace {
+
+constexpr size_t kArrivalBytes = 8;  // a logged record is arrival micros (LE) + the data
+
+std::string EncodeLogged(int64_t arrival_micros, std::string_view data) {
+  std::string out(kArrivalBytes, '\0');
+  for (size_t i = 0; i < kArrivalBytes; ++i)
+    out[i] = static_cast<char>((static_cast<uint64_t>(arrival_micros) >> (8 * i)) & 0xff);
+  out.append(data);
+  return out;
+}
+
+absl::StatusOr<IngestRecord> DecodeLogged(uint64_t sequence, std::string_view payload) {
+  if (payload.size() < kArrivalBytes) {
+    return absl::DataLossError(
+        fmt::format("write-ahead log record {} is too short to be a stream record", sequence));
+  }
+  uint64_t arrival = 0;
+  for (size_t i = kArrivalBytes; i-- > 0;)
+    arrival = (arrival << 8) | static_cast<unsigned char>(payload[i]);
+  return IngestRecord{sequence, static_cast<int64_t>(arrival),
+                      std::string(payload.substr(kArrivalBytes))};
+}
+
+std::string MiB(uint64_t bytes) { return fmt::format("{:.1f} MiB", bytes / 1048576.0); }
+
+// Partition values of a delivered object in folder order: the stream's fields, then the hour.
+std::vector<std::pair<std::string, std::string>> FolderPartitions(const StreamConfig& config,
+                                                                  const DeliveryObject& object) {
+  std::vector<std::pair<std::string, std::string>> partitions;
+  for (const std::string& field : config.partition_by)
+    partitions.emplace_back(field, object.partition_values.at(field));
+  for (const char* name : {"year", "month", "day", "hour"})
+    partitions.emplace_back(name, object.partition_values.at(name));
+  return partitions;
+}
+
+// Prometheus label value escaping.
+std::string Label(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+IngestService::IngestService(Catalog& catalog, ObjectStore& store, Crawler& crawler,
+                             IngestOptions options)
+    : catalog_(catalog), store_(store), crawler_(crawler), options_(std::move(options)) {}
+
+absl::StatusOr<std::unique_ptr<IngestService>> IngestService::Start(Catalog& catalog,
+                                                                    ObjectStore& store,
+                                                                    Crawler& crawler,
+                                                                    IngestOptions options) {
+  if (options.wal_dir.empty())
+    return absl::InvalidArgumentError("the ingest service needs a write-ahead log folder");
+  std::error_code error;
+  std::filesystem::create_directories(options.wal_dir, error);
+  if (error) {
+    return absl::UnavailableError(
+        fmt::format("cannot create \"{}\": {}", options.wal_dir, error.message()));
+  }
+  std::unique_ptr<IngestService> service(
+      new IngestService(catalog, store, crawler, std::move(options)));
+  ASSIGN_OR_RETURN(std::vector<SavedStream> saved, catalog.ListStreams(Principal::LocalAdmin()));
+  std::set<std::string> live_dirs;
+  for (const SavedStream& stream : saved) {
+    ASSIGN_OR_RETURN(std::shared_ptr<Stream> opened, service->OpenStream(stream));
+    live_dirs.insert(std::filesystem::path(opened->wal_dir).filename().string());
+    service->streams_.emplace(stream.name, std::move(opened));
+  }
+  // Logs of streams deleted while their folder was being removed.
+  for (const auto& entry : std::filesystem::directory_iterator(service->options_.wal_dir)) {
+    if (entry.is_directory() && !live_dirs.contains(entry.path().filename().string())) {
+      spdlog::info("ingest: removing the log of a deleted stream: {}", entry.path().string());
+      std::filesystem::remove_all(entry.path(), error);
+    }
+  }
+  return service;
+}
+
+IngestService::~IngestService() {
+  std::map<std::string, std::shared_ptr<Stream>, std::less<>> streams;
+  {
+    std::lock_guard lock(mu_);
+    streams.swap(streams_);
+  }
+  for (auto& [name, stream] : streams) {
+    {
+      std::lock_guard lock(stream->mu);
+      stream->stopping = true;
+    }
+    stream->changed.notify_all();
+  }
+  for (auto& [name, stream] : streams) {
+    if (stream->deliverer.joinable()) stream->deliverer.join();
+  }
+}
+
+absl::StatusOr<std::shared_ptr<IngestService::Stream>> IngestService::OpenStream(
+    const SavedStream& saved) {
+  ASSIGN_OR_RETURN(StreamConfig config, StreamConfigFromJson(saved.config));
+  const std::string dir = (std::filesystem::path(options_.wal_dir) /
+                           fmt::format("{}-{}", saved.name, saved.created_micros))
+                              .string();
+  auto stream = std::make_shared<Stream>(config, saved.created_micros, dir);
+  WalOptions wal_options;
+  wal_options.dir = dir;
+  wal_options.segment_bytes = options_.wal_segment_bytes;
+  wal_options.max_record_bytes = options_.max_record_bytes + kArrivalBytes;
+  wal_options.first_sequence = static_cast<uint64_t>(saved.delivered_through) + 1;
+  ASSIGN_OR_RETURN(stream->wal, WriteAheadLog::Open(wal_options));
+  const uint64_t delivered = static_cast<uint64_t>(saved.delivered_through);
+  if (stream->wal->last_sequence() < delivered) {
+    return absl::DataLossError(fmt::format(
+        "stream \"{}\": the catalog says records through {} were delivered but its log in \"{}\" "
+        "ends at {}; was the folder changed by hand?",
+        saved.name, delivered, dir, stream->wal->last_sequence()));
+  }
+  stream->delivered_through = delivered;
+  stream->next_to_buffer = stream->wal->last_sequence() + 1;
+  uint64_t replayed = 0;
+  RETURN_IF_ERROR(stream->wal->Replay(delivered, [&](uint64_t sequence, std::string_view payload) {
+    ASSIGN_OR_RETURN(IngestRecord record, DecodeLogged(sequence, payload));
+    stream->buffered_payload_bytes += record.data.size();
+    stream->batcher.Add(record);
+    ++replayed;
+    return absl::OkStatus();
+  }));
+  pending_bytes_ += stream->buffered_payload_bytes;
+  if (replayed > 0) {
+    spdlog::info("ingest: stream {} replays {} acknowledged record(s) ({}) not yet delivered",
+                 saved.name, replayed, MiB(stream->buffered_payload_bytes));
+    stream->flush_requested_through = stream->next_to_buffer - 1;  // deliver them now
+  }
+  Stream* raw = stream.get();
+  stream->deliverer = std::thread([this, raw] { RunDeliverer(*raw); });
+  return stream;
+}
+
+absl::StatusOr<std::shared_ptr<IngestService::Stream>> IngestService::Find(
+    std::string_view name) const {
+  std::lock_guard lock(mu_);
+  if (auto it = streams_.find(name); it != streams_.end()) return it->second;
+  std::vector<std::string> names;
+  for (const auto& [known, stream] : streams_) names.push_back(known);
+  return absl::NotFoundError(
+      fmt::format("unknown stream \"{}\"; {}", name,
+                  names.empty() ? "there are no streams yet (create one with `loch stream create`)"
+                                : "streams: " + Join(names, ", ")));
+}
+
+absl::StatusOr<StreamDescription> IngestService::CreateStream(const Principal& who,
+                                                              const StreamConfig& config) {
+  RETURN_IF_ERROR(ValidateStreamConfig(config));
+  RETURN_IF_ERROR(TableName::Parse(config.TableName()).status());
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [name, stream] : streams_) {
+      if (stream->config.TableName() == config.TableName()) {
+        return absl::AlreadyExistsError(fmt::format(
+            "stream \"{}\" already delivers into {}; pick another name", name, config.TableName()));
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(
+      SavedStream saved,
+      catalog_.CreateStream(who, SavedStream{config.name, StreamConfigToJson(config)}));
+  auto opened = OpenStream(saved);
+  if (!opened.ok()) {
+    (void)catalog_.DeleteStream(who, config.name);
+    return opened.status();
+  }
+  {
+    std::lock_guard lock(mu_);
+    streams_.emplace(config.name, *opened);
+  }
+  spdlog::info("ingest: stream {} created (table {})", config.name, config.TableName());
+  return DescribeStream(who, config.name);
+}
+
+absl::StatusOr<StreamDescription> IngestService::DescribeStream(const Principal&,
+                                                                std::string_view name) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, Find(name));
+  StreamDescription description;
+  description.config = stream->config;
+  description.created_micros = stream->created_micros;
+  description.last_sequence = stream->wal->last_sequence();
+  std::lock_guard lock(stream->mu);
+  description.delivered_through = stream->delivered_through;
+  description.buffered_bytes = stream->buffered_payload_bytes;
+  description.oldest_buffered_micros = stream->batcher.oldest_arrival_micros();
+  return description;
+}
+
+std::vector<StreamDescription> IngestService::ListStreams(const Principal& who) {
+  std::vector<std::string> names;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [name, stream] : streams_) names.push_back(name);
+  }
+  std::vector<StreamDescription> streams;
+  for (const std::string& name : names) {
+    if (auto description = DescribeStream(who, name); description.ok())
+      streams.push_back(std::move(*description));
+  }
+  return streams;
+}
+
+absl::Status IngestService::DeleteStream(const Principal& who, std::string_view name) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, Find(name));
+  {
+    std::unique_lock lifecycle(stream->lifecycle);  // waits for Puts in flight
+    if (stream->deleted) return absl::NotFoundError(fmt::format("unknown stream \"{}\"", name));
+    stream->deleted = true;
+  }
+  RETURN_IF_ERROR(Flush(who, name));
+  {
+    std::lock_guard lock(stream->mu);
+    stream->stopping = true;
+  }
+  stream->changed.notify_all();
+  stream->deliverer.join();
+  RETURN_IF_ERROR(catalog_.DeleteStream(who, name));
+  {
+    std::lock_guard lock(mu_);
+    streams_.erase(streams_.find(name));
+  }
+  stream->wal.reset();
+  std::error_code error;
+  std::filesystem::remove_all(stream->wal_dir, error);
+  spdlog::info("ingest: stream {} deleted (its table {} stays)", name, stream->config.TableName());
+  return absl::OkStatus();
+}
+
+absl::Status IngestService::CheckCapacity(uint64_t incoming_bytes) {
+  const uint64_t pending = pending_bytes_.load();
+  if (pending + incoming_bytes > options_.max_pending_bytes) {
+    ++backpressure_rejections_;
+    return absl::UnavailableError(fmt::format(
+        "delivery is behind: {} accepted but not yet delivered (limit {}); retry shortly",
+        MiB(pending), MiB(options_.max_pending_bytes)));
+  }
+  const int64_t now = NowMicros();
+  if (now - disk_checked_micros_.load() > 200000) {
+    struct statvfs disk {};
+    if (::statvfs(options_.wal_dir.c_str(), &disk) == 0) {
+      disk_free_bytes_ = static_cast<uint64_t>(disk.f_bavail) * disk.f_frsize;
+    }
+    disk_checked_micros_ = now;
+  }
+  if (disk_free_bytes_.load() < options_.min_free_disk_bytes + incoming_bytes) {
+    ++backpressure_rejections_;
+    return absl::UnavailableError(fmt::format(
+        "the write-ahead log's disk ({}) has {} free and loch keeps {} free; retry once space is "
+        "freed",
+        options_.wal_dir, MiB(disk_free_bytes_.load()), MiB(options_.min_free_disk_bytes)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<PutRecordResult>> IngestService::Put(
+    const Principal&, std::string_view name, const std::vector<std::string_view>& records) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, Find(name));
+  std::shared_lock lifecycle(stream->lifecycle);
+  if (stream->deleted) return absl::NotFoundError(fmt::format("unknown stream \"{}\"", name));
+
+  std::vector<PutRecordResult> results(records.size());
+  std::vector<size_t> accepted;  // indexes into `records`
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (records[i].size() > options_.max_record_bytes) {
+      results[i].status = absl::InvalidArgumentError(
+          fmt::format("the record is {} bytes, over the limit of {} bytes", records[i].size(),
+                      options_.max_record_bytes));
+      ++stream->records_rejected;
+      stream->bytes_rejected += records[i].size();
+      continue;
+    }
+    accepted.push_back(i);
+    bytes += records[i].size();
+  }
+  if (accepted.empty()) return results;
+  if (absl::Status capacity = CheckCapacity(bytes); !capacity.ok()) {
+    stream->records_rejected += accepted.size();
+    stream->bytes_rejected += bytes;
+    return capacity;
+  }
+
+  const int64_t arrival = options_.now_micros();
+  std::vector<std::string> logged;
+  logged.reserve(accepted.size());
+  for (size_t i : accepted) logged.push_back(EncodeLogged(arrival, records[i]));
+  std::vector<std::string_view> payloads(logged.begin(), logged.end());
+  auto first = stream->wal->Append(payloads);
+  if (!first.ok()) {
+    stream->records_rejected += accepted.size();
+    stream->bytes_rejected += bytes;
+    spdlog::error("ingest: stream {}: {}", name, ToStd(first.status().message()));
+    return absl::UnavailableError(
+        fmt::format("the records could not be made durable: {}", ToStd(first.status().message())));
+  }
+  pending_bytes_ += bytes;
+  {
+    std::unique_lock lock(stream->mu);
+    // Records enter the batcher in sequence order, so a flush always covers a prefix of the log.
+    stream->changed.wait(lock, [&] { return stream->next_to_buffer == *first; });
+    for (size_t j = 0; j < accepted.size(); ++j)
+      stream->batcher.Add(IngestRecord{*first + j, arrival, std::string(records[accepted[j]])});
+    stream->next_to_buffer = *first + accepted.size();
+    stream->buffered_payload_bytes += bytes;
+  }
+  stream->changed.notify_all();
+  stream->records_accepted += accepted.size();
+  stream->bytes_accepted += bytes;
+  const std::string tag = fmt::format("{:x}", stream->created_micros);
+  for (size_t j = 0; j < accepted.size(); ++j)
+    results[accepted[j]].record_id = fmt::format("{}-{:020}", tag, *first + j);
+  return results;
+}
+
+absl::Status IngestService::Flush(const Principal&, std::string_view name) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, Find(name));
+  std::unique_lock lock(stream->mu);
+  const uint64_t target = stream->next_to_buffer - 1;
+  stream->flush_requested_through = std::max(stream->flush_requested_through, target);
+  stream->changed.notify_all();
+  stream->changed.wait(lock,
+                       [&] { return stream->delivered_through >= target || stream->stopping; });
+  if (stream->delivered_through < target) {
+    return absl::UnavailableError(fmt::format("stream \"{}\" stopped before delivering: {}", name,
+                                              stream->last_delivery_error.ok()
+                                                  ? "shutting down"
+                                                  : ToStd(stream->last_delivery_error.message())));
+  }
+  return absl::OkStatus();
+}
+
+void IngestService::RunDeliverer(Stream& stream) {
+  std::unique_lock lock(stream.mu);
+  while (true) {
+    auto due = [&] {
+      if (stream.batcher.empty()) return false;
+      return stream.stopping || stream.flush_requested_through > stream.delivered_through ||
+             stream.batcher.ShouldFlush(options_.now_micros());
+    };
+    stream.changed.wait_for(lock, options_.tick, [&] { return stream.stopping || due(); });
+    if (!due()) {
+      if (stream.stopping) return;
+      continue;
+    }
+    std::vector<DeliveryObject> objects = stream.batcher.TakeAll();
+    const uint64_t through = stream.next_to_buffer - 1;
+    const uint64_t bytes = stream.buffered_payload_bytes;
+    stream.buffered_payload_bytes = 0;
+    lock.unlock();
+    absl::Status delivered;
+    for (int attempt = 1;; ++attempt) {
+      delivered = Deliver(stream, objects, through);
+      if (delivered.ok()) break;
+      ++stream.flush_failures;
+      spdlog::error("ingest: stream {}: delivery through {} failed (attempt {}): {}",
+                    stream.config.name, through, attempt, ToStd(delivered.message()));
+      std::unique_lock wait_lock(stream.mu);
+      stream.last_delivery_error = delivered;
+      if (stream.stopping && attempt >= 3) break;  // the log keeps the records for the next start
+      stream.changed.wait_for(wait_lock, std::chrono::milliseconds(std::min(5000, 200 * attempt)),
+                              [&] { return stream.stopping; });
+    }
+    lock.lock();
+    if (!delivered.ok()) return;
+    stream.delivered_through = through;
+    stream.last_delivery_error = absl::OkStatus();
+    pending_bytes_ -= bytes;
+    stream.changed.notify_all();
+  }
+}
+
+absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>& objects,
+                                    uint64_t through) {
+  Stopwatch stopwatch;
+  std::vector<Crawler::NewObject> table_objects;
+  uint64_t records = 0, raw_bytes = 0, stored_bytes = 0;
+  for (DeliveryObject& object : objects) {
+    if (!object.compressed) raw_bytes += object.body.size();
+    RETURN_IF_ERROR(CompressObject(object, stream.config.compression));
+    RETURN_IF_ERROR(store_.Put(object.key, object.body));
+    stored_bytes += object.body.size();
+    records += object.records;
+    if (object.errors) {
+      spdlog::warn("ingest: stream {}: {} record(s) failed validation or partitioning; see {}",
+                   stream.config.name, object.records, object.key);
+      continue;
+    }
+    ASSIGN_OR_RETURN(ObjectInfo info, store_.Head(object.key));
+    table_objects.push_back(Crawler::NewObject{info, FolderPartitions(stream.config, object)});
+  }
+  if (!table_objects.empty()) {
+    ASSIGN_OR_RETURN(TableName table, TableName::Parse(stream.config.TableName()));
+    CrawlReport report;
+    RETURN_IF_ERROR(crawler_
+                        .AddObjects(Principal::LocalAdmin(), table,
+                                    fmt::format("raw/{}/", stream.config.name), table_objects,
+                                    report)
+                        .status());
+    for (const std::string& problem : report.skipped)
+      spdlog::warn("ingest: stream {}: not added to {}: {}", stream.config.name, table.ToString(),
+                   problem);
+    for (const std::string& warning : report.warnings)
+      spdlog::warn("ingest: stream {}: {}", stream.config.name, warning);
+  }
+  absl::Status checkpoint =
+      catalog_.SetStreamDelivered(Principal::LocalAdmin(), stream.config.name,
+                                  stream.created_micros, static_cast<int64_t>(through));
+  if (!checkpoint.ok() && !absl::IsNotFound(checkpoint)) return checkpoint;  // NotFound: deleted
+  RETURN_IF_ERROR(stream.wal->Truncate(through));
+  const double seconds = stopwatch.ElapsedMillis() / 1000;
+  {
+    std::lock_guard lock(stream.mu);
+    stream.flush_seconds_sum += seconds;
+  }
+  ++stream.flushes;
+  stream.records_delivered += records;
+  spdlog::info(
+      "ingest: flush stream={} objects={} records={} bytes={} stored_bytes={} seconds={:.3f} "
+      "delivered_through={}",
+      stream.config.name, objects.size(), records, raw_bytes, stored_bytes, seconds, through);
+  return absl::OkStatus();
+}
+
+std::string IngestService::PrometheusMetrics() const {
+  std::vector<std::shared_ptr<Stream>> streams;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [name, stream] : streams_) streams.push_back(stream);
+  }
+  struct Metric {
+    const char* name;
+    const char* type;
+    const char* help;
+    std::function<double(Stream&, const WalStats&)> value;
+  };
+  const int64_t now = options_.now_micros();
+  const std::vector<Metric> metrics = {
+      {"loch_ingest_records_accepted_total", "counter", "Records acknowledged (durable).",
+       [](Stream& s, const WalStats&) { return s.records_accepted.load(); }},
+      {"loch_ingest_bytes_accepted_total", "counter", "Bytes of acknowledged records.",
+       [](Stream& s, const WalStats&) { return s.bytes_accepted.load(); }},
+      {"loch_ingest_records_rejected_total", "counter",
+       "Records refused (too large, backpressure, log failure).",
+       [](Stream& s, const WalStats&) { return s.records_rejected.load(); }},
+      {"loch_ingest_bytes_rejected_total", "counter", "Bytes of refused records.",
+       [](Stream& s, const WalStats&) { return s.bytes_rejected.load(); }},
+      {"loch_ingest_records_delivered_total", "counter", "Records committed in the lake.",
+       [](Stream& s, const WalStats&) { return s.records_delivered.load(); }},
+      {"loch_wal_fsyncs_total", "counter", "fsyncs of the stream's write-ahead log.",
+       [](Stream&, const WalStats& wal) { return wal.fsyncs; }},
+      {"loch_wal_bytes_total", "counter", "Bytes written to the stream's write-ahead log.",
+       [](Stream&, const WalStats& wal) { return wal.bytes; }},
+      {"loch_wal_segments", "gauge", "Write-ahead log segment files on disk.",
+       [](Stream&, const WalStats& wal) { return wal.segments; }},
+      {"loch_ingest_flushes_total", "counter", "Deliveries of buffers into the lake.",
+       [](Stream& s, const WalStats&) { return s.flushes.load(); }},
+      {"loch_ingest_flush_failures_total", "counter", "Delivery attempts that failed (retried).",
+       [](Stream& s, const WalStats&) { return s.flush_failures.load(); }},
+      {"loch_ingest_flush_seconds_sum", "counter", "Total time spent delivering.",
+       [](Stream& s, const WalStats&) {
+         std::lock_guard lock(s.mu);
+         return s.flush_seconds_sum;
+       }},
+      {"loch_ingest_buffered_bytes", "gauge", "Bytes accepted and not yet delivered.",
+       [](Stream& s, const WalStats&) {
+         std::lock_guard lock(s.mu);
+         return s.buffered_payload_bytes;
+       }},
+      {"loch_ingest_oldest_unflushed_record_age_seconds", "gauge",
+       "Age of the oldest record waiting in a buffer (0 when empty).",
+       [now](Stream& s, const WalStats&) {
+         std::lock_guard lock(s.mu);
+         const int64_t oldest = s.batcher.oldest_arrival_micros();
+         return oldest == 0 ? 0.0 : static_cast<double>(now - oldest) / 1e6;
+       }},
+  };
+  std::vector<WalStats> wal_stats;
+  for (const auto& stream : streams) wal_stats.push_back(stream->wal->stats());
+  std::string out;
+  for (const Metric& metric : metrics) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", metric.name, metric.help, metric.name,
+                       metric.type);
+    for (size_t i = 0; i < streams.size(); ++i) {
+      out += fmt::format("{}{{stream=\"{}\"}} {}\n", metric.name, Label(streams[i]->config.name),
+                         metric.value(*streams[i], wal_stats[i]));
+    }
+  }
+  out += fmt::format(
+      "# HELP loch_ingest_pending_bytes Bytes accepted by all streams and not yet delivered.\n"
+      "# TYPE loch_ingest_pending_bytes gauge\nloch_ingest_pending_bytes {}\n"
+      "# HELP loch_ingest_pending_limit_bytes Above this, puts are refused (503).\n"
+      "# TYPE loch_ingest_pending_limit_bytes gauge\nloch_ingest_pending_limit_bytes {}\n"
+      "# HELP loch_ingest_backpressure_rejections_total Puts refused by backpressure.\n"
+      "# TYPE loch_ingest_backpressure_rejections_total counter\n"
+      "loch_ingest_backpressure_rejections_total {}\n",
+      pending_bytes_.load(), options_.max_pending_bytes, backpressure_rejections_.load());
+  return out;
+}
+
+}  // namespace loch

@@ -1,0 +1,128 @@
+#pragma once
+// IngestService: delivery streams from acknowledgement to queryable table.
+//
+// Put appends a call's records to the stream's write-ahead log and returns once they are fsynced
+// (concurrent calls share fsyncs); only then are they acknowledged. The records then wait in the
+// stream's DeliveryBatcher. One deliverer thread per stream flushes the batcher when it says so
+// (size, age, open partitions) or on request: it compresses the objects, stores them at their
+// deterministic keys, adds them to the stream's table `raw.<stream>` (one catalog commit through
+// Crawler::AddObjects, new fields becoming new columns), records in the catalog how far the log is
+// delivered, and only then deletes log segments. A flush that fails is retried with the same
+// objects until it succeeds.
+//
+// Exactly once across crashes: Start replays every logged record after the stream's delivered
+// checkpoint. The first flush after a checkpoint always starts at the checkpoint, so a flush cut
+// short by a crash is redone with the same object keys (each buffer is named by its first
+// sequence) holding at least the same records; the table's entry for a key is replaced, never
+// duplicated.
+//
+// Backpressure: Put fails with Unavailable, acknowledging nothing, when the records accepted but
+// not yet delivered exceed `max_pending_bytes` (which also bounds the memory the buffers hold),
+// when the log's disk has less than `min_free_disk_bytes` free, or when the log cannot be written.
+//
+// Thread-safe. Errors: NotFound (unknown stream; the message lists what exists), AlreadyExists,
+// InvalidArgument (bad configuration or call), Unavailable (backpressure, log failure).
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "common/clock.h"
+#include "crawl/crawler.h"
+#include "ingest/delivery_batcher.h"
+#include "ingest/stream_config.h"
+#include "ingest/wal.h"
+#include "storage/object_store.h"
+
+namespace loch {
+
+struct IngestOptions {
+  std::string wal_dir;  // one folder per stream below it
+  uint64_t max_pending_bytes = 1ull << 30;
+  uint64_t min_free_disk_bytes = 256ull << 20;
+  uint64_t wal_segment_bytes = 64ull << 20;
+  uint32_t max_record_bytes = 1000 * 1024;  // Firehose's limit for one record
+  std::chrono::milliseconds tick{100};      // how often deliverers look at their buffers' age
+  std::function<int64_t()> now_micros = NowMicros;
+};
+
+// The outcome of one record of a Put, in the call's order.
+struct PutRecordResult {
+  std::string record_id;  // set when accepted
+  absl::Status status;    // InvalidArgument for a record that was refused
+};
+
+// A stream as the APIs show it.
+struct StreamDescription {
+  StreamConfig config;
+  int64_t created_micros = 0;
+  uint64_t last_sequence = 0;      // of the newest acknowledged record
+  uint64_t delivered_through = 0;  // committed in the lake up to this sequence
+  uint64_t buffered_bytes = 0;
+  int64_t oldest_buffered_micros = 0;  // arrival of the oldest undelivered record; 0 if none
+};
+
+class IngestService {
+ public:
+  // Opens every stream in the catalog, replays their logs past the delivered checkpoints and
+  // starts their deliverers. `catalog`, `store` and `crawler` must outlive the service.
+  static absl::StatusOr<std::unique_ptr<IngestService>> Start(Catalog& catalog, ObjectStore& store,
+                                                              Crawler& crawler,
+                                                              IngestOptions options);
+  // Refuses new records, delivers what is buffered (best effort) and stops the deliverers.
+  ~IngestService();
+
+  absl::StatusOr<StreamDescription> CreateStream(const Principal& who, const StreamConfig& config);
+  absl::StatusOr<StreamDescription> DescribeStream(const Principal& who, std::string_view name);
+  std::vector<StreamDescription> ListStreams(const Principal& who);
+  // Delivers what the stream holds, then deletes it and its log. Its table and objects stay.
+  absl::Status DeleteStream(const Principal& who, std::string_view name);
+
+  // Appends `records` durably; see the header comment. A record over `max_record_bytes` fails on
+  // its own (the others go in); the call fails as a whole only for an unknown stream or
+  // backpressure.
+  absl::StatusOr<std::vector<PutRecordResult>> Put(const Principal& who, std::string_view stream,
+                                                   const std::vector<std::string_view>& records);
+
+  // Delivers everything the stream has acknowledged so far and returns once it is in the table.
+  absl::Status Flush(const Principal& who, std::string_view stream);
+
+  // Every stream's counters in the Prometheus text format (version 0.0.4).
+  std::string PrometheusMetrics() const;
+
+  const IngestOptions& options() const { return options_; }
+
+  class Stream;
+
+ private:
+  IngestService(Catalog& catalog, ObjectStore& store, Crawler& crawler, IngestOptions options);
+  absl::StatusOr<std::shared_ptr<Stream>> OpenStream(const SavedStream& saved);
+  absl::StatusOr<std::shared_ptr<Stream>> Find(std::string_view name) const;
+  absl::Status CheckCapacity(uint64_t incoming_bytes);
+  // The stream's deliverer thread: flushes when due, retries failed deliveries.
+  void RunDeliverer(Stream& stream);
+  // Stores, registers and checkpoints one flush; the log is truncated through `through` after.
+  absl::Status Deliver(Stream& stream, std::vector<DeliveryObject>& objects, uint64_t through);
+
+  Catalog& catalog_;
+  ObjectStore& store_;
+  Crawler& crawler_;
+  IngestOptions options_;
+  mutable std::mutex mu_;  // guards streams_
+  std::map<std::string, std::shared_ptr<Stream>, std::less<>> streams_;
+  std::atomic<uint64_t> pending_bytes_{0};
+  std::atomic<uint64_t> backpressure_rejections_{0};
+  std::atomic<int64_t> disk_checked_micros_{0};
+  std::atomic<uint64_t> disk_free_bytes_{UINT64_MAX};
+};
+
+}  // namespace loch

@@ -1,0 +1,204 @@
+#include "ingest/ingest_service.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/ids.h"
+#include "engine/query_test_support.h"
+#include "fmt/format.h"
+#include "storage/local_store.h"
+
+namespace loch {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+class IngestServiceTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = (fs::path(testing::TempDir()) / ("loch-ingest-" + NewRandomId())).string();
+    fs::create_directories(root_ + "/.loch");
+    store_ = std::move(LocalObjectStore::Open(root_)).value();
+    catalog_ = std::move(OpenSqliteCatalog(root_ + "/.loch/catalog.sqlite")).value();
+    EngineOptions options;
+    options.readable_root = root_;
+    engine_ = std::move(LakeEngine::Open(options, catalog_.get(), store_.get())).value();
+    crawler_ = std::make_unique<Crawler>(*catalog_, *store_, *engine_);
+    options_.wal_dir = root_ + "/.loch/wal";
+    options_.min_free_disk_bytes = 1 << 20;
+    StartService();
+  }
+
+  void StartService() {
+    service_.reset();
+    auto started = IngestService::Start(*catalog_, *store_, *crawler_, options_);
+    ASSERT_TRUE(started.ok()) << started.status();
+    service_ = std::move(*started);
+  }
+
+  static StreamConfig Stream(std::string name = "clicks") {
+    StreamConfig config;
+    config.name = std::move(name);
+    config.buffer_seconds = 900;  // flushed by the tests
+    return config;
+  }
+
+  std::vector<PutRecordResult> Put(const std::string& stream,
+                                   const std::vector<std::string>& records) {
+    std::vector<std::string_view> views(records.begin(), records.end());
+    auto results = service_->Put(admin_, stream, views);
+    EXPECT_TRUE(results.ok()) << results.status();
+    return results.ok() ? *results : std::vector<PutRecordResult>{};
+  }
+
+  std::string Scalar(const std::string& sql) { return FirstCell(*engine_, sql); }
+
+  std::string root_;
+  std::unique_ptr<LocalObjectStore> store_;
+  std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<LakeEngine> engine_;
+  std::unique_ptr<Crawler> crawler_;
+  IngestOptions options_;
+  std::unique_ptr<IngestService> service_;
+  Principal admin_ = Principal::LocalAdmin();
+};
+
+TEST_F(IngestServiceTest, AcknowledgedRecordsBecomeATableWithNewFieldsAsColumns) {
+  ASSERT_TRUE(service_->CreateStream(admin_, Stream("click-events")).ok());
+  auto results = Put("click-events", {R"({"user": "ann", "v": 1})", R"({"user": "bob", "v": 2})"});
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[0].status.ok());
+  EXPECT_FALSE(results[0].record_id.empty());
+  EXPECT_NE(results[0].record_id, results[1].record_id);
+  ASSERT_TRUE(service_->Flush(admin_, "click-events").ok());
+  EXPECT_EQ(Scalar("SELECT count(*) || ':' || sum(v) FROM raw.click_events"), "2:3");
+
+  Put("click-events", {R"({"user": "cy", "v": 3, "country": "fr"})"});
+  ASSERT_TRUE(service_->Flush(admin_, "click-events").ok());
+  EXPECT_EQ(Scalar("SELECT count(*) || ':' || count(country) FROM raw.click_events"), "3:1");
+  auto described = service_->DescribeStream(admin_, "click-events");
+  ASSERT_TRUE(described.ok());
+  EXPECT_EQ(described->delivered_through, 3u);
+  EXPECT_EQ(described->buffered_bytes, 0u);
+  EXPECT_EQ(catalog_->GetStream(admin_, "click-events")->delivered_through, 3);
+  const std::string metrics = service_->PrometheusMetrics();
+  EXPECT_THAT(metrics, HasSubstr("loch_ingest_records_accepted_total{stream=\"click-events\"} 3"));
+  EXPECT_THAT(metrics, HasSubstr("loch_ingest_flushes_total{stream=\"click-events\"} 2"));
+  EXPECT_THAT(metrics, HasSubstr("# TYPE loch_wal_fsyncs_total counter"));
+}
+
+TEST_F(IngestServiceTest, AnOversizedRecordFailsAloneAndUnknownStreamsAreNamed) {
+  ASSERT_TRUE(service_->CreateStream(admin_, Stream()).ok());
+  auto results = Put("clicks", {R"({"a": 1})", std::string(1000 * 1024 + 1, 'x'), R"({"a": 2})"});
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_TRUE(results[0].status.ok());
+  EXPECT_EQ(results[1].status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(results[1].status.message()), HasSubstr("over the limit of 1024000"));
+  EXPECT_TRUE(results[2].status.ok());
+  ASSERT_TRUE(service_->Flush(admin_, "clicks").ok());
+  EXPECT_EQ(Scalar("SELECT sum(a) FROM raw.clicks"), "3");
+
+  auto unknown = service_->Put(admin_, "nope", {"{}"});
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(unknown.status().message()), HasSubstr("streams: clicks"));
+  EXPECT_EQ(service_->CreateStream(admin_, Stream()).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  StreamConfig bad = Stream("bad/name");
+  EXPECT_EQ(service_->CreateStream(admin_, bad).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(IngestServiceTest, BackpressureRefusesWholeCallsAndAcknowledgesNothing) {
+  options_.max_pending_bytes = 100;
+  StartService();
+  ASSERT_TRUE(service_->CreateStream(admin_, Stream()).ok());
+  Put("clicks", {std::string(R"({"pad": ")") + std::string(60, 'x') + "\"}"});
+  auto refused = service_->Put(admin_, "clicks", {R"({"pad": "more than the forty left"})"});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("delivery is behind"));
+  EXPECT_EQ(service_->DescribeStream(admin_, "clicks")->last_sequence, 1u);
+  ASSERT_TRUE(service_->Flush(admin_, "clicks").ok());  // delivering frees the room
+  EXPECT_EQ(Put("clicks", {R"({"pad": "now it fits"})"}).size(), 1u);
+  EXPECT_THAT(service_->PrometheusMetrics(),
+              HasSubstr("loch_ingest_backpressure_rejections_total 1"));
+
+  options_.min_free_disk_bytes = UINT64_MAX / 2;  // more than any disk has free
+  StartService();
+  auto full = service_->Put(admin_, "clicks", {"{}"});
+  EXPECT_EQ(full.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(full.status().message()), HasSubstr("disk"));
+}
+
+TEST_F(IngestServiceTest, AStopDeliversAndARestartContinuesTheSequence) {
+  ASSERT_TRUE(service_->CreateStream(admin_, Stream()).ok());
+  Put("clicks", {R"({"i": 1})", R"({"i": 2})"});
+  StartService();  // the old service delivers its buffers as it stops
+  EXPECT_EQ(Scalar("SELECT count(*) FROM raw.clicks"), "2");
+  auto results = Put("clicks", {R"({"i": 3})"});
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_THAT(results[0].record_id, testing::EndsWith("00000000000000000003"));
+  ASSERT_TRUE(service_->Flush(admin_, "clicks").ok());
+  EXPECT_EQ(Scalar("SELECT sum(i) FROM raw.clicks"), "6");
+  EXPECT_EQ(service_->ListStreams(admin_).size(), 1u);
+}
+
+TEST_F(IngestServiceTest, PartitionsBecomeColumnsAndBadRecordsLandInTheErrorPrefix) {
+  StreamConfig config = Stream("orders");
+  config.partition_by = {"region"};
+  config.validate_json = true;
+  config.compression = Compression::kGzip;
+  ASSERT_TRUE(service_->CreateStream(admin_, config).ok());
+  Put("orders", {R"({"region": "eu", "amount": 5})", R"({"region": "us", "amount": 7})", "not json",
+                 R"({"amount": 1})"});
+  ASSERT_TRUE(service_->Flush(admin_, "orders").ok());
+  EXPECT_EQ(Scalar("SELECT string_agg(region || '=' || amount, ',' ORDER BY region) FROM "
+                   "raw.orders"),
+            "eu=5,us=7");
+  EXPECT_EQ(Scalar("SELECT count(DISTINCT hour) FROM raw.orders"), "1");
+  auto errors = ListAll(*store_, "raw/orders/errors/");
+  ASSERT_TRUE(errors.ok());
+  ASSERT_EQ(errors->size(), 1u);
+  EXPECT_THAT(errors->front().key, testing::EndsWith(".json.gz"));
+}
+
+TEST_F(IngestServiceTest, DeletingAStreamDeliversItFirstAndKeepsItsTable) {
+  ASSERT_TRUE(service_->CreateStream(admin_, Stream()).ok());
+  Put("clicks", {R"({"i": 1})"});
+  ASSERT_TRUE(service_->DeleteStream(admin_, "clicks").ok());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM raw.clicks"), "1");
+  EXPECT_EQ(service_->Put(admin_, "clicks", {"{}"}).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(fs::is_empty(options_.wal_dir));
+  // A new stream of the same name writes new objects next to the old ones.
+  ASSERT_TRUE(service_->CreateStream(admin_, Stream()).ok());
+  Put("clicks", {R"({"i": 2})"});
+  ASSERT_TRUE(service_->Flush(admin_, "clicks").ok());
+  EXPECT_EQ(Scalar("SELECT sum(i) FROM raw.clicks"), "3");
+}
+
+TEST_F(IngestServiceTest, ConcurrentProducersLoseNothing) {
+  StreamConfig config = Stream();
+  config.buffer_bytes = 1 << 20;
+  config.buffer_seconds = 0;
+  ASSERT_TRUE(service_->CreateStream(admin_, config).ok());
+  std::vector<std::thread> producers;
+  for (int p = 0; p < 4; ++p) {
+    producers.emplace_back([&, p] {
+      for (int batch = 0; batch < 25; ++batch) {
+        std::vector<std::string> records;
+        for (int i = 0; i < 20; ++i)
+          records.push_back(fmt::format(R"({{"p": {}, "n": {}}})", p, batch * 20 + i));
+        Put("clicks", records);
+      }
+    });
+  }
+  for (auto& producer : producers) producer.join();
+  ASSERT_TRUE(service_->Flush(admin_, "clicks").ok());
+  EXPECT_EQ(Scalar("SELECT count(*) || ':' || count(DISTINCT (p, n)) FROM raw.clicks"),
+            "2000:2000");
+}
+
+}  // namespace
+}  // namespace loch
