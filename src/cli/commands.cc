@@ -22,14 +22,6 @@
 namespace loch::cli {
 namespace {
 
-// Progress goes to stderr, and only when a person is watching.
-void ShowProgress(const std::string& line) {
-  if (::isatty(STDERR_FILENO)) fmt::print(stderr, "\r{}\033[K", line);
-}
-void EndProgress() {
-  if (::isatty(STDERR_FILENO)) fmt::print(stderr, "\r\033[K");
-}
-
 std::string ColumnLine(const Column& column) {
   std::string line = fmt::format("  {:<24} {:<28} {}", column.name, column.type,
                                  column.nullable ? "" : "NOT NULL");
@@ -249,6 +241,8 @@ absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& op
   serve.http_address = options.http;
   serve.max_running_queries = options.max_running_queries;
   serve.pg_address = options.pg;
+  serve.ingest.wal_dir = lake->location().state_dir + "/wal";
+  serve.ingest.max_pending_bytes = options.ingest_memory_mib << 20;
   const std::string temp_dir = lake->location().state_dir + "/tmp";
   std::error_code ignored;
   std::filesystem::create_directories(temp_dir, ignored);

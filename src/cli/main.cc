@@ -5,6 +5,7 @@
 #include "CLI/CLI.hpp"
 #include "cli/commands.h"
 #include "cli/crawler_commands.h"
+#include "cli/stream_commands.h"
 #include "cli/workgroup_commands.h"
 #include "common/logging.h"
 #include "common/strings.h"
@@ -170,8 +171,9 @@ int main(int argc, char** argv) {
   loch::cli::ServeCommandOptions serve;
   auto* serve_cmd =
       app.add_subcommand("serve",
-                         "Run the server: the HTTP query API, the Athena-compatible API and "
-                         "(with --pg) the PostgreSQL wire protocol");
+                         "Run the server: ingestion (streams, Firehose-compatible API), the HTTP "
+                         "query API, the Athena-compatible API and (with --pg) the PostgreSQL "
+                         "wire protocol");
   serve_cmd->add_option("--http", serve.http, "Address to listen on, HOST:PORT")
       ->capture_default_str();
   serve_cmd->add_option("--pg", serve.pg,
@@ -182,8 +184,17 @@ int main(int argc, char** argv) {
                    "Queries run at once; the rest wait")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  serve_cmd
+      ->add_option("--ingest-memory-mib", serve.ingest_memory_mib,
+                   "Records accepted but not yet delivered into the lake, at most (MiB); beyond "
+                   "it puts are refused with 503 until delivery catches up")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
   add_lake(serve_cmd);
-  serve_cmd->callback([&] { status = loch::cli::RunServe(common, serve, std::cout); });
+  serve_cmd->callback([&] {
+    loch::InitLogging("info");  // a server logs its flushes and errors (LOCH_LOG_LEVEL overrides)
+    status = loch::cli::RunServe(common, serve, std::cout);
+  });
 
   auto* workgroup_cmd = app.add_subcommand(
       "workgroup",
@@ -225,6 +236,88 @@ int main(int argc, char** argv) {
   add_lake(workgroup_delete);
   workgroup_delete->callback(
       [&] { status = loch::cli::RunWorkgroupDelete(common, workgroup_name, std::cout); });
+
+  // Streams live in the running server: these commands are its HTTP clients.
+  loch::cli::ServerOptions server_options;
+  auto add_server = [&](CLI::App* command) {
+    add_lake(command);  // where the admin token is
+    command->add_option("--server", server_options.server,
+                        "The loch server's URL (default: $LOCH_SERVER, else "
+                        "http://127.0.0.1:8080)");
+  };
+  auto* stream_cmd = app.add_subcommand(
+      "stream",
+      "Manage delivery streams (a running `loch serve` buffers their records into raw/<stream>/ "
+      "and the table raw.<stream>)");
+  stream_cmd->require_subcommand(1);
+  loch::cli::StreamCreateOptions stream_create;
+  auto* stream_create_cmd = stream_cmd->add_subcommand("create", "Create a delivery stream");
+  stream_create_cmd->add_option("NAME", stream_create.name, "Stream (letters, digits, - and _)")
+      ->required();
+  stream_create_cmd
+      ->add_option("--buffer-mib", stream_create.buffer_mib,
+                   "Deliver when a buffer holds this many MiB (1-128; default 5)")
+      ->check(CLI::Range(1, 128));
+  stream_create_cmd
+      ->add_option("--buffer-seconds", stream_create.buffer_seconds,
+                   "... or when its oldest record is this old (0-900; default 60)")
+      ->check(CLI::Range(0, 900));
+  stream_create_cmd
+      ->add_option("--compression", stream_create.compression,
+                   "Compression of delivered objects (default zstd)")
+      ->check(CLI::IsMember({"zstd", "gzip", "none"}));
+  stream_create_cmd->add_flag("--validate-json", stream_create.validate_json,
+                              "Send records that are not JSON to the error prefix");
+  stream_create_cmd->add_option(
+      "--partition-by", stream_create.partition_by,
+      "JSON field whose value names a partition folder (repeatable, in folder order)");
+  stream_create_cmd->add_option("--max-open-partitions", stream_create.max_open_partitions,
+                                "Partition buffers open at once; more delivers early "
+                                "(default 64)");
+  stream_create_cmd->add_option("--error-prefix", stream_create.error_prefix,
+                                "Folder under raw/<stream>/ for records that fail validation or "
+                                "partitioning (default errors)");
+  add_server(stream_create_cmd);
+  stream_create_cmd->callback([&] {
+    status = loch::cli::RunStreamCreate(common, server_options, stream_create, std::cout);
+  });
+  std::string stream_name;
+  auto* stream_list = stream_cmd->add_subcommand("list", "List streams and their progress");
+  add_server(stream_list);
+  stream_list->callback(
+      [&] { status = loch::cli::RunStreamList(common, server_options, std::cout); });
+  auto* stream_describe = stream_cmd->add_subcommand("describe", "Show one stream");
+  stream_describe->add_option("NAME", stream_name, "Stream")->required();
+  add_server(stream_describe);
+  stream_describe->callback([&] {
+    status = loch::cli::RunStreamDescribe(common, server_options, stream_name, std::cout);
+  });
+  auto* stream_flush =
+      stream_cmd->add_subcommand("flush", "Deliver what the stream holds now and wait for it");
+  stream_flush->add_option("NAME", stream_name, "Stream")->required();
+  add_server(stream_flush);
+  stream_flush->callback([&] {
+    status = loch::cli::RunStreamFlush(common, server_options, stream_name, std::cout);
+  });
+  auto* stream_delete = stream_cmd->add_subcommand(
+      "delete", "Deliver what the stream holds, then delete it (its table and objects stay)");
+  stream_delete->add_option("NAME", stream_name, "Stream")->required();
+  add_server(stream_delete);
+  stream_delete->callback([&] {
+    status = loch::cli::RunStreamDelete(common, server_options, stream_name, std::cout);
+  });
+
+  std::string put_stream, put_file;
+  auto* put_cmd = app.add_subcommand(
+      "put",
+      "Send the records of an NDJSON or JSON-array file to a stream of the running server "
+      "(acknowledged once durable)");
+  put_cmd->add_option("STREAM", put_stream, "Stream")->required();
+  put_cmd->add_option("FILE", put_file, "NDJSON or JSON-array file; - for stdin")->required();
+  add_server(put_cmd);
+  put_cmd->callback([&] {
+    status = loch::cli::RunPut(common, server_options, put_stream, put_file, std::cout);
+  });
 
   loch::cli::GenerateOptions generate;
   auto* generate_cmd = app.add_subcommand(

@@ -1,5 +1,7 @@
 #include "cli/result_writer.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "fmt/format.h"
@@ -169,6 +171,14 @@ std::string HumanBytes(int64_t bytes) {
     ++unit;
   }
   return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, units[unit]);
+}
+
+void ShowProgress(const std::string& line) {
+  if (::isatty(STDERR_FILENO)) fmt::print(stderr, "\r{}\033[K", line);
+}
+
+void EndProgress() {
+  if (::isatty(STDERR_FILENO)) fmt::print(stderr, "\r\033[K");
 }
 
 }  // namespace loch

@@ -32,4 +32,9 @@ std::string WithThousands(int64_t value);
 // "1.5 MB"
 std::string HumanBytes(int64_t bytes);
 
+// A one-line progress display on stderr, only when a person is watching (stderr is a terminal):
+// ShowProgress replaces the line, EndProgress clears it.
+void ShowProgress(const std::string& line);
+void EndProgress();
+
 }  // namespace loch

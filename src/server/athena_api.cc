@@ -2,25 +2,16 @@
 
 #include <httplib.h>
 
-#include <ctime>
-
 #include "common/strings.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
-#include "server/sigv4.h"
 
 namespace loch {
 namespace {
 
 using nlohmann::json;
 
-struct AthenaError {
-  int status;
-  std::string type;
-  std::string message;
-};
-
-AthenaError FromStatus(const absl::Status& status) {
+AwsError FromStatus(const absl::Status& status) {
   const std::string message(ToStd(status.message()));
   switch (status.code()) {
     case absl::StatusCode::kUnauthenticated:
@@ -40,14 +31,7 @@ AthenaError FromStatus(const absl::Status& status) {
 }
 
 void Send(httplib::Response& response, int status, const json& body) {
-  response.status = status;
-  response.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace),
-                       "application/x-amz-json-1.1");
-}
-
-void SendError(httplib::Response& response, const AthenaError& error) {
-  Send(response, error.status,
-       {{"__type", error.type}, {"Message", error.message}, {"message", error.message}});
+  SendAwsJson(response, status, body);
 }
 
 double EpochSeconds(int64_t micros) { return static_cast<double>(micros) / 1e6; }
@@ -230,40 +214,14 @@ std::string AthenaTypeName(const std::string& duckdb_type) {
   return "varchar";
 }
 
-void RegisterAthenaApi(httplib::Server& server, QueryService& queries, Catalog& catalog,
-                       const AdminCredentials& credentials) {
-  server.Post("/", [&queries, &catalog, &credentials](const httplib::Request& request,
-                                                      httplib::Response& response) {
-    const std::string target = request.get_header_value("X-Amz-Target");
-    if (!target.starts_with("AmazonAthena.")) {
-      return SendError(
-          response, {400, "UnknownOperationException",
-                     fmt::format("X-Amz-Target \"{}\" is not an AmazonAthena operation", target)});
-    }
-    SignedRequest signed_request{request.method, request.path, {}, {}, request.body};
-    for (const auto& [name, value] : request.params) signed_request.query.emplace(name, value);
-    for (const auto& [name, value] : request.headers) signed_request.headers.emplace(name, value);
-    auto identity = VerifySigV4(
-        signed_request,
-        [&credentials](const std::string& key) {
-          return SecretsEqual(key, credentials.access_key_id) ? credentials.secret_access_key
-                                                              : std::string();
-        },
-        static_cast<int64_t>(std::time(nullptr)));
-    if (!identity.ok()) return SendError(response, FromStatus(identity.status()));
-    json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-    if (body.is_discarded() || !body.is_object()) {
-      return SendError(response,
-                       {400, "InvalidRequestException", "the request body must be a JSON object"});
-    }
-    absl::Status status =
-        Handle(target.substr(13), body, queries, catalog, Principal::LocalAdmin(), response);
-    if (absl::IsUnimplemented(status)) {
-      return SendError(response,
-                       {400, "UnknownOperationException", std::string(ToStd(status.message()))});
-    }
-    if (!status.ok()) SendError(response, FromStatus(status));
-  });
+AwsJsonService AthenaService(QueryService& queries, Catalog& catalog) {
+  return AwsJsonService{
+      "AmazonAthena.",
+      [&queries, &catalog](const Principal& who, const std::string& action, const json& body,
+                           httplib::Response& response) {
+        return Handle(action, body, queries, catalog, who, response);
+      },
+      FromStatus};
 }
 
 }  // namespace loch

@@ -1,6 +1,6 @@
 #pragma once
-// The AWS Athena API (JSON 1.1 protocol) on `POST /`, so that unmodified Athena clients work with
-// an endpoint override. Requests are SigV4-verified against the lake's admin key pair.
+// The AWS Athena API (JSON 1.1 protocol, served through aws_json.h), so that unmodified Athena
+// clients work with an endpoint override.
 //
 // Actions (X-Amz-Target: AmazonAthena.<Action>): StartQueryExecution, GetQueryExecution,
 // GetQueryResults (NextToken paging, ResultSetMetadata with Athena type names; the first page
@@ -8,18 +8,14 @@
 // GetWorkGroup. Errors use Athena's shape: HTTP 400 with {"__type": "InvalidRequestException",
 // "Message": ...}.
 
-#include "server/admin_credentials.h"
+#include "server/aws_json.h"
 #include "server/query_service.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace loch {
 
-// Registers `POST /`. `queries`, `catalog` (workgroups) and `credentials` must outlive the server.
-void RegisterAthenaApi(httplib::Server& server, QueryService& queries, Catalog& catalog,
-                       const AdminCredentials& credentials);
+// The Athena operations ("AmazonAthena.*"). `queries` and `catalog` (workgroups) must outlive the
+// server.
+AwsJsonService AthenaService(QueryService& queries, Catalog& catalog);
 
 // Athena's name for a DuckDB type: bigint, double, varchar, date, timestamp, array, row, ...
 std::string AthenaTypeName(const std::string& duckdb_type);

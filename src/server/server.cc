@@ -13,9 +13,12 @@
 #include "nlohmann/json.hpp"
 #include "pgwire/server.h"
 #include "server/athena_api.h"
+#include "server/aws_json.h"
 #include "server/crawler_api.h"
+#include "server/firehose_api.h"
 #include "server/http_api.h"
 #include "server/query_service.h"
+#include "server/stream_api.h"
 #include "server/webhook.h"
 
 namespace loch {
@@ -84,7 +87,13 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
   RegisterHttpApi(server, queries, catalog, credentials);
   Crawler crawler(catalog, store, engine);
   RegisterCrawlerApi(server, catalog, crawler, MakeGuard(credentials));
-  RegisterAthenaApi(server, queries, catalog, credentials);
+  ASSIGN_OR_RETURN(std::unique_ptr<IngestService> ingest,
+                   IngestService::Start(catalog, store, crawler, options.ingest));
+  HttpApiOptions records_limits;
+  records_limits.max_body_bytes = 2 * kMaxBatchBytes;  // the records route has its own limits
+  RegisterStreamApi(server, *ingest, MakeGuard(credentials, records_limits));
+  RegisterAwsJsonApis(server, credentials,
+                      {AthenaService(queries, catalog), FirehoseService(*ingest)});
   server.set_logger([](const httplib::Request& request, const httplib::Response& response) {
     if (response.status >= 400)
       spdlog::info("{} {} -> {}", request.method, request.path, response.status);

@@ -1,12 +1,14 @@
 #pragma once
 // `loch serve`: the long-running server. Composition root: it wires the lake's catalog, store and
-// engine into the QueryService and the HTTP API, and runs until SIGINT/SIGTERM.
+// engine into the QueryService, the IngestService and the HTTP, AWS (Athena, Firehose) and
+// PostgreSQL APIs, and runs until SIGINT/SIGTERM (then delivers what the streams hold).
 
 #include <string>
 
 #include "catalog/catalog.h"
 #include "common/status.h"
 #include "engine/lake_engine.h"
+#include "ingest/ingest_service.h"
 #include "server/admin_credentials.h"
 #include "storage/object_store.h"
 
@@ -18,6 +20,7 @@ struct ServeOptions {
   int max_running_queries = 2;
   std::string pg_address;  // HOST:PORT for the PostgreSQL protocol; empty: not served
   int pg_max_connections = 64;
+  IngestOptions ingest;  // its wal_dir is required
 };
 
 // Where the server listens, once it does.

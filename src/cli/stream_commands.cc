@@ -1,0 +1,252 @@
+#include "cli/stream_commands.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "cli/result_writer.h"
+#include "common/lake_config.h"
+#include "common/strings.h"
+#include "fmt/format.h"
+#include "nlohmann/json.hpp"
+#include "server/admin_credentials.h"
+#include "ingest/stream_config.h"
+#include "server/stream_api.h"
+
+namespace loch::cli {
+namespace {
+
+using nlohmann::json;
+
+// The running server's native API, as the lake's admin.
+class ServerClient {
+ public:
+  static absl::StatusOr<ServerClient> Connect(const CommonOptions& common,
+                                              const ServerOptions& server) {
+    ASSIGN_OR_RETURN(LakeLocation location, ResolveLakeLocation(common.lake, common.state));
+    ASSIGN_OR_RETURN(AdminCredentials credentials, LoadAdminCredentials(location.state_dir));
+    std::string url = server.server.value_or("");
+    if (url.empty()) {
+      const char* env = std::getenv("LOCH_SERVER");
+      url = env != nullptr ? env : "http://127.0.0.1:8080";
+    }
+    while (url.ends_with('/')) url.pop_back();
+    return ServerClient(url, credentials.token);
+  }
+
+  // Sends the request; a non-2xx answer becomes the Status its error JSON describes.
+  absl::StatusOr<json> Call(const std::string& method, const std::string& path,
+                            const std::string& body = "",
+                            const std::string& content_type = "application/json") {
+    httplib::Client client(url_);
+    client.set_read_timeout(std::chrono::minutes(10));
+    client.set_tcp_nodelay(true);
+    const httplib::Headers headers = {{"Authorization", "Bearer " + token_}};
+    httplib::Result result = method == "GET"      ? client.Get(path, headers)
+                             : method == "DELETE" ? client.Delete(path, headers)
+                                                  : client.Post(path, headers, body, content_type);
+    if (!result) {
+      return absl::UnavailableError(fmt::format(
+          "cannot reach the loch server at {} ({}); start it with `loch serve` or pass --server",
+          url_, httplib::to_string(result.error())));
+    }
+    json answer = json::parse(result->body, nullptr, /*allow_exceptions=*/false);
+    if (result->status >= 200 && result->status < 300) return answer;
+    std::string message = fmt::format("HTTP {}", result->status);
+    if (answer.is_object() && answer.contains("error"))
+      message = answer["error"].value("message", message);
+    const absl::StatusCode code = result->status == 404   ? absl::StatusCode::kNotFound
+                                  : result->status == 409 ? absl::StatusCode::kAlreadyExists
+                                  : result->status == 503 ? absl::StatusCode::kUnavailable
+                                  : result->status == 401 ? absl::StatusCode::kUnauthenticated
+                                  : result->status == 403 ? absl::StatusCode::kPermissionDenied
+                                  : result->status >= 500 ? absl::StatusCode::kInternal
+                                                          : absl::StatusCode::kInvalidArgument;
+    return absl::Status(code, message);
+  }
+
+ private:
+  ServerClient(std::string url, std::string token) : url_(std::move(url)), token_(std::move(token)) {}
+  std::string url_;
+  std::string token_;
+};
+
+// The API path of `stream` (stream names need no escaping; anything else cannot name one).
+absl::StatusOr<std::string> Path(const std::string& stream, const std::string& rest = "") {
+  StreamConfig config;
+  config.name = stream;
+  RETURN_IF_ERROR(ValidateStreamConfig(config));
+  return "/api/v1/streams/" + stream + rest;
+}
+
+void PrintStream(const json& stream, std::ostream& out) {
+  out << fmt::format("stream             {}\n", stream.value("name", ""));
+  out << fmt::format("table              {}\n", stream.value("table", ""));
+  out << fmt::format("created            {}\n", stream.value("created_at", ""));
+  out << fmt::format("buffer             {} or {} s\n",
+                     HumanBytes(stream.value("buffer_bytes", int64_t{0})),
+                     stream.value("buffer_seconds", int64_t{0}));
+  out << fmt::format("compression        {}\n", stream.value("compression", ""));
+  out << fmt::format("validate json      {}\n", stream.value("validate_json", false) ? "yes" : "no");
+  const auto partition_by = stream.value("partition_by", std::vector<std::string>{});
+  out << fmt::format("partition by       {}\n",
+                     partition_by.empty() ? "-" : Join(partition_by, ", "));
+  out << fmt::format("error prefix       raw/{}/{}/\n", stream.value("name", ""),
+                     stream.value("error_prefix", ""));
+  out << fmt::format("last sequence      {}\n", stream.value("last_sequence", uint64_t{0}));
+  out << fmt::format("delivered through  {}\n", stream.value("delivered_through", uint64_t{0}));
+  out << fmt::format("buffered           {}\n",
+                     HumanBytes(stream.value("buffered_bytes", int64_t{0})));
+}
+
+// Reads NDJSON lines or a JSON array's elements from `in`, one record per element.
+absl::StatusOr<std::vector<std::string>> ReadRecords(std::istream& in, const std::string& name) {
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string content = text.str();
+  std::vector<std::string> records;
+  const size_t start = content.find_first_not_of(" \t\r\n");
+  if (start != std::string::npos && content[start] == '[') {
+    json array = json::parse(content, nullptr, false);
+    if (!array.is_array()) return absl::InvalidArgumentError(fmt::format("{}: not a JSON array", name));
+    for (const json& element : array) records.push_back(element.dump());
+    return records;
+  }
+  size_t line_number = 0;
+  for (std::string_view line : Split(content, '\n')) {
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+    if (!json::accept(line)) {
+      return absl::InvalidArgumentError(
+          fmt::format("{} line {} is not JSON; nothing was sent", name, line_number));
+    }
+    records.emplace_back(line);
+  }
+  return records;
+}
+
+}  // namespace
+
+absl::Status RunStreamCreate(const CommonOptions& common, const ServerOptions& server,
+                             const StreamCreateOptions& options, std::ostream& out) {
+  ASSIGN_OR_RETURN(ServerClient client, ServerClient::Connect(common, server));
+  json body = {{"name", options.name}, {"validate_json", options.validate_json},
+               {"partition_by", options.partition_by}};
+  if (options.buffer_mib) body["buffer_bytes"] = *options.buffer_mib << 20;
+  if (options.buffer_seconds) body["buffer_seconds"] = *options.buffer_seconds;
+  if (options.compression) body["compression"] = *options.compression;
+  if (options.max_open_partitions) body["max_open_partitions"] = *options.max_open_partitions;
+  if (options.error_prefix) body["error_prefix"] = *options.error_prefix;
+  ASSIGN_OR_RETURN(json created, client.Call("POST", "/api/v1/streams", body.dump()));
+  out << fmt::format("created stream {}; its records land in table {}\n", options.name,
+                     created.value("table", ""));
+  return absl::OkStatus();
+}
+
+absl::Status RunStreamList(const CommonOptions& common, const ServerOptions& server,
+                           std::ostream& out) {
+  ASSIGN_OR_RETURN(ServerClient client, ServerClient::Connect(common, server));
+  ASSIGN_OR_RETURN(json answer, client.Call("GET", "/api/v1/streams"));
+  out << fmt::format("{:<24} {:<24} {:>12} {:>12} {:>10}\n", "stream", "table", "acknowledged",
+                     "delivered", "buffered");
+  for (const json& stream : answer["streams"]) {
+    out << fmt::format("{:<24} {:<24} {:>12} {:>12} {:>10}\n", stream.value("name", ""),
+                       stream.value("table", ""), stream.value("last_sequence", uint64_t{0}),
+                       stream.value("delivered_through", uint64_t{0}),
+                       HumanBytes(stream.value("buffered_bytes", int64_t{0})));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunStreamDescribe(const CommonOptions& common, const ServerOptions& server,
+                               const std::string& name, std::ostream& out) {
+  ASSIGN_OR_RETURN(ServerClient client, ServerClient::Connect(common, server));
+  ASSIGN_OR_RETURN(std::string path, Path(name));
+  ASSIGN_OR_RETURN(json stream, client.Call("GET", path));
+  PrintStream(stream, out);
+  return absl::OkStatus();
+}
+
+absl::Status RunStreamDelete(const CommonOptions& common, const ServerOptions& server,
+                             const std::string& name, std::ostream& out) {
+  ASSIGN_OR_RETURN(ServerClient client, ServerClient::Connect(common, server));
+  ASSIGN_OR_RETURN(std::string path, Path(name));
+  RETURN_IF_ERROR(client.Call("DELETE", path).status());
+  out << fmt::format("deleted stream {} (what it held was delivered; its table stays)\n", name);
+  return absl::OkStatus();
+}
+
+absl::Status RunStreamFlush(const CommonOptions& common, const ServerOptions& server,
+                            const std::string& name, std::ostream& out) {
+  ASSIGN_OR_RETURN(ServerClient client, ServerClient::Connect(common, server));
+  ASSIGN_OR_RETURN(std::string path, Path(name, "/flush"));
+  ASSIGN_OR_RETURN(json stream, client.Call("POST", path));
+  out << fmt::format("stream {} is delivered through record {} into {}\n", name,
+                     stream.value("delivered_through", uint64_t{0}), stream.value("table", ""));
+  return absl::OkStatus();
+}
+
+absl::Status RunPut(const CommonOptions& common, const ServerOptions& server,
+                    const std::string& stream, const std::string& file, std::ostream& out) {
+  ASSIGN_OR_RETURN(ServerClient client, ServerClient::Connect(common, server));
+  ASSIGN_OR_RETURN(const std::string path, Path(stream, "/records"));
+  std::vector<std::string> records;
+  if (file == "-") {
+    ASSIGN_OR_RETURN(records, ReadRecords(std::cin, "stdin"));
+  } else {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return absl::NotFoundError(fmt::format("cannot read {}", file));
+    ASSIGN_OR_RETURN(records, ReadRecords(in, file));
+  }
+  size_t sent = 0, accepted = 0;
+  std::vector<std::string> failures;
+  while (sent < records.size()) {
+    std::string batch;
+    size_t count = 0, bytes = 0;
+    while (sent + count < records.size() && count < kMaxBatchRecords &&
+           bytes + records[sent + count].size() <= kMaxBatchBytes) {
+      bytes += records[sent + count].size();
+      batch += records[sent + count];
+      batch += '\n';
+      ++count;
+    }
+    if (count == 0) {  // one record alone over the batch limit: the server says why
+      batch = records[sent] + "\n";
+      count = 1;
+    }
+    absl::StatusOr<json> answer;
+    for (int attempt = 1;; ++attempt) {
+      answer = client.Call("POST", path, batch, "application/x-ndjson");
+      if (!absl::IsUnavailable(answer.status()) || attempt == 30) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2000, 100 * attempt)));
+    }
+    RETURN_IF_ERROR(answer.status());
+    accepted += answer->value("accepted", size_t{0});
+    const json& results = (*answer)["records"];
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (results[i].contains("error")) {
+        failures.push_back(fmt::format("record {}: {}", sent + i + 1,
+                                       results[i]["error"].get<std::string>()));
+      }
+    }
+    sent += count;
+    ShowProgress(fmt::format("put: {} of {} records", sent, records.size()));
+  }
+  EndProgress();
+  out << fmt::format("{} record(s) acknowledged by stream {}", accepted, stream);
+  out << (failures.empty() ? "\n" : fmt::format(", {} refused\n", failures.size()));
+  if (!failures.empty()) {
+    for (size_t i = 0; i < std::min<size_t>(failures.size(), 10); ++i)
+      out << "  " << failures[i] << "\n";
+    return absl::InvalidArgumentError(
+        fmt::format("{} record(s) were refused (see above)", failures.size()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace loch::cli

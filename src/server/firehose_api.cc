@@ -1,0 +1,248 @@
+#include "server/firehose_api.h"
+
+#include <httplib.h>
+#include <openssl/evp.h>
+
+#include "common/strings.h"
+#include "fmt/format.h"
+#include "server/stream_api.h"
+
+namespace loch {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kArnPrefix = "arn:aws:firehose:local:000000000000:deliverystream/";
+
+AwsError FirehoseError(const absl::Status& status) {
+  const std::string message(ToStd(status.message()));
+  switch (status.code()) {
+    case absl::StatusCode::kUnauthenticated:
+      return {403, "MissingAuthenticationTokenException", message};
+    case absl::StatusCode::kPermissionDenied:
+      return {403, "AccessDeniedException", message};
+    case absl::StatusCode::kNotFound:
+      return {400, "ResourceNotFoundException", message};
+    case absl::StatusCode::kAlreadyExists:
+      return {400, "ResourceInUseException", message};
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kResourceExhausted:
+      return {503, "ServiceUnavailableException", message};
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kDataLoss:
+      return {500, "InternalFailure", message};
+    default:
+      return {400, "InvalidArgumentException", message};
+  }
+}
+
+absl::StatusOr<std::string> StreamName(const json& body) {
+  if (!body.contains("DeliveryStreamName") || !body["DeliveryStreamName"].is_string() ||
+      body["DeliveryStreamName"].get<std::string>().empty()) {
+    return absl::InvalidArgumentError("DeliveryStreamName is required and must be a string");
+  }
+  return body["DeliveryStreamName"].get<std::string>();
+}
+
+// A record's data: `record` must be {"Data": "<base64>"}; `where` names it in errors.
+absl::StatusOr<std::string> RecordData(const json& record, const std::string& where) {
+  if (!record.is_object() || !record.contains("Data") || !record["Data"].is_string()) {
+    return absl::InvalidArgumentError(
+        fmt::format("{} must be an object with a base64 string Data", where));
+  }
+  auto data = DecodeBase64(record["Data"].get_ref<const std::string&>());
+  if (!data.ok()) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}.Data: {}", where, ToStd(data.status().message())));
+  }
+  return data;
+}
+
+absl::StatusOr<StreamConfig> ConfigFromCreate(const json& body) {
+  StreamConfig config;
+  ASSIGN_OR_RETURN(config.name, StreamName(body));
+  const std::string type = body.value("DeliveryStreamType", std::string("DirectPut"));
+  if (type != "DirectPut") {
+    return absl::InvalidArgumentError(
+        fmt::format("DeliveryStreamType {} is not supported; loch streams are DirectPut", type));
+  }
+  json destination = json::object();
+  for (const char* field : {"ExtendedS3DestinationConfiguration", "S3DestinationConfiguration"}) {
+    if (body.contains(field) && body[field].is_object()) destination = body[field];
+  }
+  try {
+    if (destination.contains("BufferingHints")) {
+      const json& hints = destination["BufferingHints"];
+      if (hints.contains("SizeInMBs"))
+        config.buffer_bytes = hints["SizeInMBs"].get<uint64_t>() << 20;
+      if (hints.contains("IntervalInSeconds"))
+        config.buffer_seconds = hints["IntervalInSeconds"].get<int64_t>();
+    }
+    if (destination.contains("CompressionFormat")) {
+      const std::string format = destination["CompressionFormat"].get<std::string>();
+      if (format == "UNCOMPRESSED") {
+        config.compression = Compression::kNone;
+      } else if (format == "GZIP") {
+        config.compression = Compression::kGzip;
+      } else if (format == "ZSTD") {
+        config.compression = Compression::kZstd;
+      } else {
+        return absl::InvalidArgumentError(fmt::format(
+            "CompressionFormat {} is not supported; use UNCOMPRESSED, GZIP or ZSTD", format));
+      }
+    }
+    if (destination.contains("ErrorOutputPrefix"))
+      config.error_prefix = destination["ErrorOutputPrefix"].get<std::string>();
+    while (config.error_prefix.ends_with('/')) config.error_prefix.pop_back();
+  } catch (const json::exception& error) {
+    return absl::InvalidArgumentError(
+        fmt::format("the destination configuration has a field of the wrong type: {}",
+                    error.what()));
+  }
+  RETURN_IF_ERROR(ValidateStreamConfig(config));
+  return config;
+}
+
+json DescriptionJson(const StreamDescription& stream) {
+  static const std::map<Compression, const char*> kFormats = {
+      {Compression::kNone, "UNCOMPRESSED"},
+      {Compression::kGzip, "GZIP"},
+      {Compression::kZstd, "ZSTD"}};
+  const StreamConfig& config = stream.config;
+  json destination = {
+      {"RoleARN", "arn:aws:iam::000000000000:role/loch"},
+      {"BucketARN", "arn:aws:s3:::lake"},
+      {"Prefix", fmt::format("raw/{}/", config.name)},
+      {"ErrorOutputPrefix", fmt::format("raw/{}/{}/", config.name, config.error_prefix)},
+      {"BufferingHints",
+       {{"SizeInMBs", config.buffer_bytes >> 20}, {"IntervalInSeconds", config.buffer_seconds}}},
+      {"CompressionFormat", kFormats.at(config.compression)},
+      {"EncryptionConfiguration", {{"NoEncryptionConfig", "NoEncryption"}}}};
+  return {{"DeliveryStreamName", config.name},
+          {"DeliveryStreamARN", kArnPrefix + config.name},
+          {"DeliveryStreamStatus", "ACTIVE"},
+          {"DeliveryStreamType", "DirectPut"},
+          {"VersionId", "1"},
+          {"CreateTimestamp", static_cast<double>(stream.created_micros) / 1e6},
+          {"Destinations",
+           {{{"DestinationId", "destinationId-000000000001"},
+             {"S3DestinationDescription", destination},
+             {"ExtendedS3DestinationDescription", destination}}}},
+          {"HasMoreDestinations", false}};
+}
+
+absl::Status Handle(IngestService& ingest, const Principal& who, const std::string& action,
+                    const json& body, httplib::Response& response) {
+  if (action == "PutRecordBatch") {
+    ASSIGN_OR_RETURN(std::string name, StreamName(body));
+    if (!body.contains("Records") || !body["Records"].is_array() || body["Records"].empty())
+      return absl::InvalidArgumentError("Records must be a non-empty array");
+    const json& records = body["Records"];
+    if (records.size() > kMaxBatchRecords) {
+      return absl::InvalidArgumentError(fmt::format(
+          "PutRecordBatch takes at most {} records; this call has {}", kMaxBatchRecords,
+          records.size()));
+    }
+    std::vector<std::string> data;
+    size_t bytes = 0;
+    for (size_t i = 0; i < records.size(); ++i) {
+      ASSIGN_OR_RETURN(std::string one, RecordData(records[i], fmt::format("Records[{}]", i)));
+      bytes += one.size();
+      data.push_back(std::move(one));
+    }
+    if (bytes > kMaxBatchBytes) {
+      return absl::InvalidArgumentError(fmt::format(
+          "PutRecordBatch takes at most {} bytes of data; this call has {}", kMaxBatchBytes,
+          bytes));
+    }
+    std::vector<std::string_view> views(data.begin(), data.end());
+    ASSIGN_OR_RETURN(std::vector<PutRecordResult> results, ingest.Put(who, name, views));
+    json answers = json::array();
+    size_t failed = 0;
+    for (const PutRecordResult& result : results) {
+      if (result.status.ok()) {
+        answers.push_back({{"RecordId", result.record_id}});
+      } else {
+        ++failed;
+        answers.push_back({{"ErrorCode", FirehoseError(result.status).type},
+                           {"ErrorMessage", ToStd(result.status.message())}});
+      }
+    }
+    SendAwsJson(response, 200,
+                {{"FailedPutCount", failed}, {"Encrypted", false}, {"RequestResponses", answers}});
+  } else if (action == "PutRecord") {
+    ASSIGN_OR_RETURN(std::string name, StreamName(body));
+    if (!body.contains("Record")) return absl::InvalidArgumentError("Record is required");
+    ASSIGN_OR_RETURN(std::string data, RecordData(body["Record"], "Record"));
+    ASSIGN_OR_RETURN(std::vector<PutRecordResult> results,
+                     ingest.Put(who, name, {std::string_view(data)}));
+    RETURN_IF_ERROR(results.front().status);
+    SendAwsJson(response, 200, {{"RecordId", results.front().record_id}, {"Encrypted", false}});
+  } else if (action == "CreateDeliveryStream") {
+    ASSIGN_OR_RETURN(StreamConfig config, ConfigFromCreate(body));
+    RETURN_IF_ERROR(ingest.CreateStream(who, config).status());
+    SendAwsJson(response, 200, {{"DeliveryStreamARN", kArnPrefix + config.name}});
+  } else if (action == "DescribeDeliveryStream") {
+    ASSIGN_OR_RETURN(std::string name, StreamName(body));
+    ASSIGN_OR_RETURN(StreamDescription stream, ingest.DescribeStream(who, name));
+    SendAwsJson(response, 200, {{"DeliveryStreamDescription", DescriptionJson(stream)}});
+  } else if (action == "ListDeliveryStreams") {
+    const int64_t limit = body.value("Limit", int64_t{10000});
+    if (limit < 1 || limit > 10000) return absl::InvalidArgumentError("Limit must be 1 to 10000");
+    const std::string after = body.value("ExclusiveStartDeliveryStreamName", std::string());
+    json names = json::array();
+    bool more = false;
+    for (const StreamDescription& stream : ingest.ListStreams(who)) {
+      if (!after.empty() && stream.config.name <= after) continue;
+      if (names.size() == static_cast<size_t>(limit)) {
+        more = true;
+        break;
+      }
+      names.push_back(stream.config.name);
+    }
+    SendAwsJson(response, 200, {{"DeliveryStreamNames", names}, {"HasMoreDeliveryStreams", more}});
+  } else if (action == "DeleteDeliveryStream") {
+    ASSIGN_OR_RETURN(std::string name, StreamName(body));
+    RETURN_IF_ERROR(ingest.DeleteStream(who, name));
+    SendAwsJson(response, 200, json::object());
+  } else {
+    return absl::UnimplementedError(
+        fmt::format("unknown or unsupported operation Firehose_20150804.{}", action));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> DecodeBase64(std::string_view text) {
+  if (text.size() % 4 != 0)
+    return absl::InvalidArgumentError("not valid base64 (its length is not a multiple of 4)");
+  if (text.empty()) return std::string();
+  std::string out(text.size() / 4 * 3, '\0');
+  const int decoded =
+      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(text.data()),
+                      static_cast<int>(text.size()));
+  // EVP_DecodeBlock skips leading/trailing whitespace and ignores where padding sits; be strict.
+  const size_t padding = text.ends_with("==") ? 2 : (text.ends_with('=') ? 1 : 0);
+  const size_t body = text.size() - padding;
+  const bool clean = std::all_of(text.begin(), text.begin() + static_cast<ptrdiff_t>(body),
+                                 [](char c) { return std::isalnum(static_cast<unsigned char>(c)) ||
+                                                     c == '+' || c == '/'; });
+  if (decoded < 0 || !clean) return absl::InvalidArgumentError("not valid base64");
+  out.resize(static_cast<size_t>(decoded) - padding);
+  return out;
+}
+
+AwsJsonService FirehoseService(IngestService& ingest) {
+  return AwsJsonService{
+      "Firehose_20150804.",
+      [&ingest](const Principal& who, const std::string& action, const json& body,
+                httplib::Response& response) {
+        return Handle(ingest, who, action, body, response);
+      },
+      FirehoseError};
+}
+
+}  // namespace loch

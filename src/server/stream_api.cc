@@ -1,0 +1,160 @@
+#include "server/stream_api.h"
+
+#include <httplib.h>
+
+#include "common/clock.h"
+#include "common/strings.h"
+#include "fmt/format.h"
+
+namespace loch {
+namespace {
+
+using nlohmann::json;
+
+absl::Status CheckBatchLimits(size_t records, size_t bytes) {
+  if (records > kMaxBatchRecords) {
+    return absl::InvalidArgumentError(fmt::format(
+        "{} records in one call; the limit is {} (split the batch)", records, kMaxBatchRecords));
+  }
+  if (bytes > kMaxBatchBytes) {
+    return absl::InvalidArgumentError(fmt::format(
+        "{} bytes of records in one call; the limit is {} (split the batch)", bytes,
+        kMaxBatchBytes));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> SplitRecordsBody(std::string_view body) {
+  if (body.size() > kMaxBatchBytes + kMaxBatchRecords * 2 + 2) {
+    return absl::InvalidArgumentError(
+        fmt::format("the body is {} bytes; a call takes at most {} bytes of records",
+                    body.size(), kMaxBatchBytes));
+  }
+  std::vector<std::string> records;
+  const size_t start = body.find_first_not_of(" \t\r\n");
+  if (start == std::string_view::npos)
+    return absl::InvalidArgumentError("the body holds no records (send NDJSON or a JSON array)");
+  if (body[start] == '[') {
+    json array = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (array.is_discarded() || !array.is_array()) {
+      return absl::InvalidArgumentError(
+          "the body starts with '[' but is not a JSON array (or one line of NDJSON)");
+    }
+    RETURN_IF_ERROR(CheckBatchLimits(array.size(), body.size()));
+    for (const json& element : array)
+      records.push_back(element.dump(-1, ' ', false, json::error_handler_t::replace));
+  } else {
+    size_t line_number = 0, bytes = 0;
+    for (std::string_view line : Split(body, '\n')) {
+      ++line_number;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+      if (!json::accept(line)) {
+        return absl::InvalidArgumentError(fmt::format(
+            "line {} is not JSON (nothing in this call was taken): {}", line_number,
+            line.size() > 80 ? std::string(line.substr(0, 80)) + "..." : std::string(line)));
+      }
+      bytes += line.size();
+      records.emplace_back(line);
+      if (records.size() > kMaxBatchRecords) break;
+    }
+    RETURN_IF_ERROR(CheckBatchLimits(records.size(), bytes));
+  }
+  return records;
+}
+
+json StreamDescriptionToJson(const StreamDescription& stream) {
+  json out = StreamConfigToJson(stream.config);
+  out["created_at"] = FormatIsoMicros(stream.created_micros);
+  out["last_sequence"] = stream.last_sequence;
+  out["delivered_through"] = stream.delivered_through;
+  out["buffered_bytes"] = stream.buffered_bytes;
+  if (stream.oldest_buffered_micros > 0)
+    out["oldest_buffered_at"] = FormatIsoMicros(stream.oldest_buffered_micros);
+  return out;
+}
+
+void RegisterStreamApi(httplib::Server& server, IngestService& ingest, const Guard& guard) {
+  server.Get("/api/v1/streams", guard([&ingest](const Principal& who, const httplib::Request&,
+                                                 httplib::Response& response) {
+               json list = json::array();
+               for (const StreamDescription& stream : ingest.ListStreams(who))
+                 list.push_back(StreamDescriptionToJson(stream));
+               SendJsonAnswer(response, {{"streams", list}});
+               return absl::OkStatus();
+             }));
+
+  server.Post("/api/v1/streams", guard([&ingest](const Principal& who,
+                                                  const httplib::Request& request,
+                                                  httplib::Response& response) -> absl::Status {
+                json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+                if (body.is_discarded())
+                  return absl::InvalidArgumentError("the body must be a JSON object");
+                ASSIGN_OR_RETURN(StreamConfig config, StreamConfigFromJson(body));
+                ASSIGN_OR_RETURN(StreamDescription created, ingest.CreateStream(who, config));
+                SendJsonAnswer(response, StreamDescriptionToJson(created), 201);
+                return absl::OkStatus();
+              }));
+
+  server.Get(R"(/api/v1/streams/([^/]+))",
+             guard([&ingest](const Principal& who, const httplib::Request& request,
+                             httplib::Response& response) -> absl::Status {
+               ASSIGN_OR_RETURN(StreamDescription stream,
+                                ingest.DescribeStream(who, request.matches[1].str()));
+               SendJsonAnswer(response, StreamDescriptionToJson(stream));
+               return absl::OkStatus();
+             }));
+
+  server.Delete(R"(/api/v1/streams/([^/]+))",
+                guard([&ingest](const Principal& who, const httplib::Request& request,
+                                httplib::Response& response) -> absl::Status {
+                  RETURN_IF_ERROR(ingest.DeleteStream(who, request.matches[1].str()));
+                  SendJsonAnswer(response, {{"deleted", request.matches[1].str()}});
+                  return absl::OkStatus();
+                }));
+
+  server.Post(R"(/api/v1/streams/([^/]+)/records)",
+              guard([&ingest](const Principal& who, const httplib::Request& request,
+                              httplib::Response& response) -> absl::Status {
+                ASSIGN_OR_RETURN(std::vector<std::string> records,
+                                 SplitRecordsBody(request.body));
+                std::vector<std::string_view> views(records.begin(), records.end());
+                auto results = ingest.Put(who, request.matches[1].str(), views);
+                if (absl::IsUnavailable(results.status())) response.set_header("Retry-After", "1");
+                RETURN_IF_ERROR(results.status());
+                json answers = json::array();
+                size_t failed = 0;
+                for (const PutRecordResult& result : *results) {
+                  if (result.status.ok()) {
+                    answers.push_back({{"record_id", result.record_id}});
+                  } else {
+                    ++failed;
+                    answers.push_back({{"error", ToStd(result.status.message())}});
+                  }
+                }
+                SendJsonAnswer(response, {{"accepted", results->size() - failed},
+                                          {"failed", failed},
+                                          {"records", answers}});
+                return absl::OkStatus();
+              }));
+
+  server.Post(R"(/api/v1/streams/([^/]+)/flush)",
+              guard([&ingest](const Principal& who, const httplib::Request& request,
+                              httplib::Response& response) -> absl::Status {
+                const std::string name = request.matches[1].str();
+                RETURN_IF_ERROR(ingest.Flush(who, name));
+                ASSIGN_OR_RETURN(StreamDescription stream, ingest.DescribeStream(who, name));
+                SendJsonAnswer(response, StreamDescriptionToJson(stream));
+                return absl::OkStatus();
+              }));
+
+  server.Get("/metrics", guard([&ingest](const Principal&, const httplib::Request&,
+                                          httplib::Response& response) {
+               response.set_content(ingest.PrometheusMetrics(), "text/plain; version=0.0.4");
+               return absl::OkStatus();
+             }));
+}
+
+}  // namespace loch

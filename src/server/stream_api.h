@@ -1,0 +1,44 @@
+#pragma once
+// Delivery streams over loch's native HTTP API (same Bearer authentication as the rest):
+//
+// clang-format off
+//   GET    /api/v1/streams                every stream with its delivery progress
+//   POST   /api/v1/streams                {"name", "buffer_bytes", "buffer_seconds", "compression",
+//                                          "validate_json", "partition_by": [...],
+//                                          "max_open_partitions", "error_prefix"} -> 201
+//   GET    /api/v1/streams/{name}         its configuration and progress
+//   DELETE /api/v1/streams/{name}         delivers what it holds, then deletes it (its table stays)
+//   POST   /api/v1/streams/{name}/records NDJSON (one JSON value per line) or a JSON array body;
+//                                          at most 500 records and 4 MiB. Every record must be
+//                                          JSON, else nothing is taken (400 names the line).
+//                                          -> {"accepted", "failed", "records": [{"record_id"} |
+//                                          {"error"}]} once the accepted ones are durable.
+//   POST   /api/v1/streams/{name}/flush   delivers now; answers once it is in the table
+//   GET    /metrics                       Prometheus text format
+// clang-format on
+// Backpressure answers 503 with Retry-After.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ingest/ingest_service.h"
+#include "server/http_api.h"
+
+namespace loch {
+
+// Firehose's batch limits, which the native API shares.
+inline constexpr size_t kMaxBatchRecords = 500;
+inline constexpr size_t kMaxBatchBytes = 4 << 20;
+
+// The records of a native records body: a JSON array's elements (compact JSON each) or the
+// non-blank lines of NDJSON. InvalidArgument names the first line or element that is not JSON, or
+// a body over the batch limits.
+absl::StatusOr<std::vector<std::string>> SplitRecordsBody(std::string_view body);
+
+nlohmann::json StreamDescriptionToJson(const StreamDescription& stream);
+
+// `ingest` must outlive the server.
+void RegisterStreamApi(httplib::Server& server, IngestService& ingest, const Guard& guard);
+
+}  // namespace loch
