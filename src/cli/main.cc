@@ -296,16 +296,14 @@ int main(int argc, char** argv) {
       stream_cmd->add_subcommand("flush", "Deliver what the stream holds now and wait for it");
   stream_flush->add_option("NAME", stream_name, "Stream")->required();
   add_server(stream_flush);
-  stream_flush->callback([&] {
-    status = loch::cli::RunStreamFlush(common, server_options, stream_name, std::cout);
-  });
+  stream_flush->callback(
+      [&] { status = loch::cli::RunStreamFlush(common, server_options, stream_name, std::cout); });
   auto* stream_delete = stream_cmd->add_subcommand(
       "delete", "Deliver what the stream holds, then delete it (its table and objects stay)");
   stream_delete->add_option("NAME", stream_name, "Stream")->required();
   add_server(stream_delete);
-  stream_delete->callback([&] {
-    status = loch::cli::RunStreamDelete(common, server_options, stream_name, std::cout);
-  });
+  stream_delete->callback(
+      [&] { status = loch::cli::RunStreamDelete(common, server_options, stream_name, std::cout); });
 
   std::string put_stream, put_file;
   auto* put_cmd = app.add_subcommand(
@@ -315,9 +313,8 @@ int main(int argc, char** argv) {
   put_cmd->add_option("STREAM", put_stream, "Stream")->required();
   put_cmd->add_option("FILE", put_file, "NDJSON or JSON-array file; - for stdin")->required();
   add_server(put_cmd);
-  put_cmd->callback([&] {
-    status = loch::cli::RunPut(common, server_options, put_stream, put_file, std::cout);
-  });
+  put_cmd->callback(
+      [&] { status = loch::cli::RunPut(common, server_options, put_stream, put_file, std::cout); });
 
   loch::cli::GenerateOptions generate;
   auto* generate_cmd = app.add_subcommand(

@@ -12,9 +12,9 @@
 #include "common/lake_config.h"
 #include "common/strings.h"
 #include "fmt/format.h"
+#include "ingest/stream_config.h"
 #include "nlohmann/json.hpp"
 #include "server/admin_credentials.h"
-#include "ingest/stream_config.h"
 #include "server/stream_api.h"
 
 namespace loch::cli {
@@ -70,7 +70,8 @@ class ServerClient {
   }
 
  private:
-  ServerClient(std::string url, std::string token) : url_(std::move(url)), token_(std::move(token)) {}
+  ServerClient(std::string url, std::string token)
+      : url_(std::move(url)), token_(std::move(token)) {}
   std::string url_;
   std::string token_;
 };
@@ -91,7 +92,8 @@ void PrintStream(const json& stream, std::ostream& out) {
                      HumanBytes(stream.value("buffer_bytes", int64_t{0})),
                      stream.value("buffer_seconds", int64_t{0}));
   out << fmt::format("compression        {}\n", stream.value("compression", ""));
-  out << fmt::format("validate json      {}\n", stream.value("validate_json", false) ? "yes" : "no");
+  out << fmt::format("validate json      {}\n",
+                     stream.value("validate_json", false) ? "yes" : "no");
   const auto partition_by = stream.value("partition_by", std::vector<std::string>{});
   out << fmt::format("partition by       {}\n",
                      partition_by.empty() ? "-" : Join(partition_by, ", "));
@@ -112,7 +114,8 @@ absl::StatusOr<std::vector<std::string>> ReadRecords(std::istream& in, const std
   const size_t start = content.find_first_not_of(" \t\r\n");
   if (start != std::string::npos && content[start] == '[') {
     json array = json::parse(content, nullptr, false);
-    if (!array.is_array()) return absl::InvalidArgumentError(fmt::format("{}: not a JSON array", name));
+    if (!array.is_array())
+      return absl::InvalidArgumentError(fmt::format("{}: not a JSON array", name));
     for (const json& element : array) records.push_back(element.dump());
     return records;
   }
@@ -135,7 +138,8 @@ absl::StatusOr<std::vector<std::string>> ReadRecords(std::istream& in, const std
 absl::Status RunStreamCreate(const CommonOptions& common, const ServerOptions& server,
                              const StreamCreateOptions& options, std::ostream& out) {
   ASSIGN_OR_RETURN(ServerClient client, ServerClient::Connect(common, server));
-  json body = {{"name", options.name}, {"validate_json", options.validate_json},
+  json body = {{"name", options.name},
+               {"validate_json", options.validate_json},
                {"partition_by", options.partition_by}};
   if (options.buffer_mib) body["buffer_bytes"] = *options.buffer_mib << 20;
   if (options.buffer_seconds) body["buffer_seconds"] = *options.buffer_seconds;
@@ -230,8 +234,8 @@ absl::Status RunPut(const CommonOptions& common, const ServerOptions& server,
     const json& results = (*answer)["records"];
     for (size_t i = 0; i < results.size(); ++i) {
       if (results[i].contains("error")) {
-        failures.push_back(fmt::format("record {}: {}", sent + i + 1,
-                                       results[i]["error"].get<std::string>()));
+        failures.push_back(
+            fmt::format("record {}: {}", sent + i + 1, results[i]["error"].get<std::string>()));
       }
     }
     sent += count;

@@ -215,13 +215,12 @@ std::string AthenaTypeName(const std::string& duckdb_type) {
 }
 
 AwsJsonService AthenaService(QueryService& queries, Catalog& catalog) {
-  return AwsJsonService{
-      "AmazonAthena.",
-      [&queries, &catalog](const Principal& who, const std::string& action, const json& body,
-                           httplib::Response& response) {
-        return Handle(action, body, queries, catalog, who, response);
-      },
-      FromStatus};
+  return AwsJsonService{"AmazonAthena.",
+                        [&queries, &catalog](const Principal& who, const std::string& action,
+                                             const json& body, httplib::Response& response) {
+                          return Handle(action, body, queries, catalog, who, response);
+                        },
+                        FromStatus};
 }
 
 }  // namespace loch

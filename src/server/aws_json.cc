@@ -51,8 +51,9 @@ void RegisterAwsJsonApis(httplib::Server& server, const AdminCredentials& creden
     if (!identity.ok()) return SendAwsError(response, service->error_for(identity.status()));
     nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
     if (body.is_discarded() || !body.is_object()) {
-      return SendAwsError(response, service->error_for(absl::InvalidArgumentError(
-                                        "the request body must be a JSON object")));
+      return SendAwsError(
+          response,
+          service->error_for(absl::InvalidArgumentError("the request body must be a JSON object")));
     }
     const std::string action = target.substr(service->target_prefix.size());
     absl::Status status = service->handle(Principal::LocalAdmin(), action, body, response);

@@ -96,19 +96,17 @@ absl::StatusOr<StreamConfig> ConfigFromCreate(const json& body) {
       config.error_prefix = destination["ErrorOutputPrefix"].get<std::string>();
     while (config.error_prefix.ends_with('/')) config.error_prefix.pop_back();
   } catch (const json::exception& error) {
-    return absl::InvalidArgumentError(
-        fmt::format("the destination configuration has a field of the wrong type: {}",
-                    error.what()));
+    return absl::InvalidArgumentError(fmt::format(
+        "the destination configuration has a field of the wrong type: {}", error.what()));
   }
   RETURN_IF_ERROR(ValidateStreamConfig(config));
   return config;
 }
 
 json DescriptionJson(const StreamDescription& stream) {
-  static const std::map<Compression, const char*> kFormats = {
-      {Compression::kNone, "UNCOMPRESSED"},
-      {Compression::kGzip, "GZIP"},
-      {Compression::kZstd, "ZSTD"}};
+  static const std::map<Compression, const char*> kFormats = {{Compression::kNone, "UNCOMPRESSED"},
+                                                              {Compression::kGzip, "GZIP"},
+                                                              {Compression::kZstd, "ZSTD"}};
   const StreamConfig& config = stream.config;
   json destination = {
       {"RoleARN", "arn:aws:iam::000000000000:role/loch"},
@@ -140,9 +138,9 @@ absl::Status Handle(IngestService& ingest, const Principal& who, const std::stri
       return absl::InvalidArgumentError("Records must be a non-empty array");
     const json& records = body["Records"];
     if (records.size() > kMaxBatchRecords) {
-      return absl::InvalidArgumentError(fmt::format(
-          "PutRecordBatch takes at most {} records; this call has {}", kMaxBatchRecords,
-          records.size()));
+      return absl::InvalidArgumentError(
+          fmt::format("PutRecordBatch takes at most {} records; this call has {}", kMaxBatchRecords,
+                      records.size()));
     }
     std::vector<std::string> data;
     size_t bytes = 0;
@@ -152,9 +150,9 @@ absl::Status Handle(IngestService& ingest, const Principal& who, const std::stri
       data.push_back(std::move(one));
     }
     if (bytes > kMaxBatchBytes) {
-      return absl::InvalidArgumentError(fmt::format(
-          "PutRecordBatch takes at most {} bytes of data; this call has {}", kMaxBatchBytes,
-          bytes));
+      return absl::InvalidArgumentError(
+          fmt::format("PutRecordBatch takes at most {} bytes of data; this call has {}",
+                      kMaxBatchBytes, bytes));
     }
     std::vector<std::string_view> views(data.begin(), data.end());
     ASSIGN_OR_RETURN(std::vector<PutRecordResult> results, ingest.Put(who, name, views));
@@ -220,29 +218,27 @@ absl::StatusOr<std::string> DecodeBase64(std::string_view text) {
     return absl::InvalidArgumentError("not valid base64 (its length is not a multiple of 4)");
   if (text.empty()) return std::string();
   std::string out(text.size() / 4 * 3, '\0');
-  const int decoded =
-      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(text.data()),
-                      static_cast<int>(text.size()));
+  const int decoded = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                      reinterpret_cast<const unsigned char*>(text.data()),
+                                      static_cast<int>(text.size()));
   // EVP_DecodeBlock skips leading/trailing whitespace and ignores where padding sits; be strict.
   const size_t padding = text.ends_with("==") ? 2 : (text.ends_with('=') ? 1 : 0);
   const size_t body = text.size() - padding;
-  const bool clean = std::all_of(text.begin(), text.begin() + static_cast<ptrdiff_t>(body),
-                                 [](char c) { return std::isalnum(static_cast<unsigned char>(c)) ||
-                                                     c == '+' || c == '/'; });
+  const bool clean = std::all_of(
+      text.begin(), text.begin() + static_cast<ptrdiff_t>(body),
+      [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/'; });
   if (decoded < 0 || !clean) return absl::InvalidArgumentError("not valid base64");
   out.resize(static_cast<size_t>(decoded) - padding);
   return out;
 }
 
 AwsJsonService FirehoseService(IngestService& ingest) {
-  return AwsJsonService{
-      "Firehose_20150804.",
-      [&ingest](const Principal& who, const std::string& action, const json& body,
-                httplib::Response& response) {
-        return Handle(ingest, who, action, body, response);
-      },
-      FirehoseError};
+  return AwsJsonService{"Firehose_20150804.",
+                        [&ingest](const Principal& who, const std::string& action, const json& body,
+                                  httplib::Response& response) {
+                          return Handle(ingest, who, action, body, response);
+                        },
+                        FirehoseError};
 }
 
 }  // namespace loch

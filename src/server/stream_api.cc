@@ -17,9 +17,9 @@ absl::Status CheckBatchLimits(size_t records, size_t bytes) {
         "{} records in one call; the limit is {} (split the batch)", records, kMaxBatchRecords));
   }
   if (bytes > kMaxBatchBytes) {
-    return absl::InvalidArgumentError(fmt::format(
-        "{} bytes of records in one call; the limit is {} (split the batch)", bytes,
-        kMaxBatchBytes));
+    return absl::InvalidArgumentError(
+        fmt::format("{} bytes of records in one call; the limit is {} (split the batch)", bytes,
+                    kMaxBatchBytes));
   }
   return absl::OkStatus();
 }
@@ -29,8 +29,8 @@ absl::Status CheckBatchLimits(size_t records, size_t bytes) {
 absl::StatusOr<std::vector<std::string>> SplitRecordsBody(std::string_view body) {
   if (body.size() > kMaxBatchBytes + kMaxBatchRecords * 2 + 2) {
     return absl::InvalidArgumentError(
-        fmt::format("the body is {} bytes; a call takes at most {} bytes of records",
-                    body.size(), kMaxBatchBytes));
+        fmt::format("the body is {} bytes; a call takes at most {} bytes of records", body.size(),
+                    kMaxBatchBytes));
   }
   std::vector<std::string> records;
   const size_t start = body.find_first_not_of(" \t\r\n");
@@ -78,7 +78,7 @@ json StreamDescriptionToJson(const StreamDescription& stream) {
 
 void RegisterStreamApi(httplib::Server& server, IngestService& ingest, const Guard& guard) {
   server.Get("/api/v1/streams", guard([&ingest](const Principal& who, const httplib::Request&,
-                                                 httplib::Response& response) {
+                                                httplib::Response& response) {
                json list = json::array();
                for (const StreamDescription& stream : ingest.ListStreams(who))
                  list.push_back(StreamDescriptionToJson(stream));
@@ -86,9 +86,9 @@ void RegisterStreamApi(httplib::Server& server, IngestService& ingest, const Gua
                return absl::OkStatus();
              }));
 
-  server.Post("/api/v1/streams", guard([&ingest](const Principal& who,
-                                                  const httplib::Request& request,
-                                                  httplib::Response& response) -> absl::Status {
+  server.Post("/api/v1/streams",
+              guard([&ingest](const Principal& who, const httplib::Request& request,
+                              httplib::Response& response) -> absl::Status {
                 json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
                 if (body.is_discarded())
                   return absl::InvalidArgumentError("the body must be a JSON object");
@@ -118,8 +118,7 @@ void RegisterStreamApi(httplib::Server& server, IngestService& ingest, const Gua
   server.Post(R"(/api/v1/streams/([^/]+)/records)",
               guard([&ingest](const Principal& who, const httplib::Request& request,
                               httplib::Response& response) -> absl::Status {
-                ASSIGN_OR_RETURN(std::vector<std::string> records,
-                                 SplitRecordsBody(request.body));
+                ASSIGN_OR_RETURN(std::vector<std::string> records, SplitRecordsBody(request.body));
                 std::vector<std::string_view> views(records.begin(), records.end());
                 auto results = ingest.Put(who, request.matches[1].str(), views);
                 if (absl::IsUnavailable(results.status())) response.set_header("Retry-After", "1");
@@ -151,7 +150,7 @@ void RegisterStreamApi(httplib::Server& server, IngestService& ingest, const Gua
               }));
 
   server.Get("/metrics", guard([&ingest](const Principal&, const httplib::Request&,
-                                          httplib::Response& response) {
+                                         httplib::Response& response) {
                response.set_content(ingest.PrometheusMetrics(), "text/plain; version=0.0.4");
                return absl::OkStatus();
              }));

@@ -1,0 +1,311 @@
+// Ingestion through a real `loch serve`: streams over the native REST API and `loch stream`/`loch
+// put`, the AWS SDK's Firehose client (tests/support/firehose_sdk_check.mjs), metrics,
+// backpressure, and hostile input (every refusal names what was wrong and changes nothing).
+
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "common/ids.h"
+#include "fmt/format.h"
+#include "nlohmann/json.hpp"
+#include "tests/support/loch_server.h"
+#include "tests/support/run_command.h"
+
+namespace loch {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using ::testing::HasSubstr;
+using testing_support::LochServer;
+using testing_support::RunCommand;
+
+json Keys(const std::string& lake) {
+  std::ifstream in(lake + "/.loch/admin-credentials.json");
+  return json::parse(in);
+}
+
+class IngestE2eTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    lake_ = (fs::path(testing::TempDir()) / ("loch-ingest-e2e-" + NewRandomId()) / "lake").string();
+    ASSERT_EQ(RunCommand(LOCH_BINARY, {"init", "--lake", lake_}).exit_code, 0);
+    keys_ = Keys(lake_);
+  }
+
+  void StartServer(const std::vector<std::string>& extra = {}) {
+    std::string error;
+    server_ = LochServer::Start(LOCH_BINARY, lake_, extra, &error);
+    ASSERT_NE(server_, nullptr) << error;
+  }
+
+  httplib::Client Client(bool authenticated = true) const {
+    httplib::Client client("127.0.0.1", server_->port());
+    client.set_tcp_nodelay(true);
+    client.set_read_timeout(30, 0);
+    if (authenticated)
+      client.set_default_headers(
+          {{"Authorization", "Bearer " + keys_["token"].get<std::string>()}});
+    return client;
+  }
+
+  void CreateStream(const json& config) {
+    auto created = Client().Post("/api/v1/streams", config.dump(), "application/json");
+    ASSERT_TRUE(created);
+    ASSERT_EQ(created->status, 201) << created->body;
+  }
+
+  json Describe(const std::string& stream) {
+    auto answer = Client().Get("/api/v1/streams/" + stream);
+    EXPECT_TRUE(answer && answer->status == 200);
+    return answer ? json::parse(answer->body) : json();
+  }
+
+  // The first cell of `sql`'s answer through the HTTP query API ("" if it failed).
+  std::string Scalar(const std::string& sql) {
+    auto answer = Client().Post("/api/v1/query", json{{"sql", sql}}.dump(), "application/json");
+    if (!answer || answer->status != 200) return "";
+    json body = json::parse(answer->body);
+    const json& cell = body["rows"][0][0];
+    return cell.is_string() ? cell.get<std::string>() : cell.dump();
+  }
+
+  // Polls `sql` until it answers `expected` or `seconds` pass; returns the last answer.
+  std::string WaitFor(const std::string& sql, const std::string& expected, double seconds) {
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(int64_t(seconds * 1000));
+    std::string seen;
+    while (std::chrono::steady_clock::now() < deadline) {
+      seen = Scalar(sql);
+      if (seen == expected) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return seen;
+  }
+
+  std::string Run(const std::vector<std::string>& args, int expected_exit = 0) {
+    std::vector<std::string> full = args;
+    full.insert(full.end(), {"--lake", lake_, "--server", server_->url()});
+    auto outcome = RunCommand(LOCH_BINARY, full);
+    EXPECT_EQ(outcome.exit_code, expected_exit) << outcome.out << outcome.err;
+    return outcome.out + outcome.err;
+  }
+
+  std::string lake_;
+  json keys_;
+  std::unique_ptr<LochServer> server_;
+};
+
+TEST_F(IngestE2eTest, RecordsPutOverRestAreQueryableSoonAfterTheirBufferFlushes) {
+  StartServer();
+  CreateStream({{"name", "click-events"}, {"buffer_seconds", 1}});
+  const auto put_at = std::chrono::steady_clock::now();
+  auto ndjson = Client().Post("/api/v1/streams/click-events/records",
+                              "{\"user\": \"ann\", \"n\": 1}\n\n{\"user\": \"bob\", \"n\": 2}\r\n",
+                              "application/x-ndjson");
+  ASSERT_EQ(ndjson->status, 200) << ndjson->body;
+  json answer = json::parse(ndjson->body);
+  EXPECT_EQ(answer["accepted"], 2);
+  EXPECT_EQ(answer["records"].size(), 2u);
+  auto array = Client().Post("/api/v1/streams/click-events/records",
+                             R"([{"user": "cy", "n": 3, "country": "fr"}])", "application/json");
+  ASSERT_EQ(array->status, 200) << array->body;
+
+  EXPECT_EQ(WaitFor("SELECT count(*) || ':' || sum(n) || ':' || count(country) FROM "
+                    "raw.click_events",
+                    "3:6:1", 10),
+            "3:6:1");
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - put_at).count();
+  // A 1 s buffer, then a flush that registers the object: queryable well within a second after.
+  EXPECT_LT(seconds, 2.5);
+  json stream = Describe("click-events");
+  EXPECT_EQ(stream["delivered_through"], 3);
+  EXPECT_EQ(stream["table"], "raw.click_events");
+  // Delivered objects are in the raw zone, named by UTC hour, zstd-compressed.
+  size_t objects = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(lake_ + "/raw/click-events")) {
+    if (entry.is_regular_file()) {
+      ++objects;
+      EXPECT_THAT(entry.path().string(),
+                  testing::MatchesRegex(".*/raw/click-events/[0-9]{4}/[0-9]{2}/[0-9]{2}/"
+                                        "[0-9]{2}/click-events-[0-9a-f]+-[0-9]{20}\\.json\\.zst"));
+    }
+  }
+  EXPECT_GE(objects, 1u);
+}
+
+TEST_F(IngestE2eTest, TheStreamCommandsAndLochPutDriveARunningServer) {
+  StartServer();
+  EXPECT_THAT(Run({"stream", "create", "orders", "--buffer-seconds", "900", "--partition-by",
+                   "region", "--validate-json", "--compression", "gzip"}),
+              HasSubstr("raw.orders"));
+  const std::string file = lake_ + "/../orders.ndjson";
+  {
+    std::ofstream out(file);
+    for (int i = 0; i < 1234; ++i)
+      out << fmt::format(R"({{"id": {}, "region": "{}", "amount": {}}})", i,
+                         i % 3 == 0 ? "eu" : "us", i % 7)
+          << "\n";
+  }
+  EXPECT_THAT(Run({"put", "orders", file}), HasSubstr("1234 record(s) acknowledged"));
+  EXPECT_THAT(Run({"stream", "flush", "orders"}), HasSubstr("delivered through record 1234"));
+  EXPECT_EQ(Scalar("SELECT count(*) || ':' || count(DISTINCT id) || ':' || count(*) FILTER "
+                   "(WHERE region = 'eu') FROM raw.orders"),
+            "1234:1234:412");
+  EXPECT_THAT(Run({"stream", "list"}), HasSubstr("raw.orders"));
+  const std::string described = Run({"stream", "describe", "orders"});
+  EXPECT_THAT(described, HasSubstr("partition by       region"));
+  EXPECT_THAT(described, HasSubstr("delivered through  1234"));
+  EXPECT_THAT(Run({"stream", "describe", "nope"}, 1), HasSubstr("unknown stream \"nope\""));
+  EXPECT_THAT(Run({"put", "orders", lake_ + "/missing.ndjson"}, 1), HasSubstr("cannot read"));
+  EXPECT_THAT(Run({"stream", "create", "bad/name"}, 1), HasSubstr("stream name"));
+  EXPECT_THAT(Run({"stream", "delete", "orders"}), HasSubstr("deleted stream orders"));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM raw.orders"), "1234");
+  EXPECT_THAT(Run({"stream", "list", "--help"}), HasSubstr("--server"));
+}
+
+TEST_F(IngestE2eTest, MalformedInputIsRefusedWithItsReasonAndChangesNothing) {
+  StartServer();
+  CreateStream({{"name", "events"}, {"buffer_seconds", 900}});
+  auto client = Client();
+  ASSERT_EQ(
+      client.Post("/api/v1/streams/events/records", "{\"ok\": 1}", "application/json")->status,
+      200);
+
+  struct Case {
+    std::string body;
+    int status;
+    std::string says;
+  };
+  std::string many;
+  for (int i = 0; i < 501; ++i) many += "{\"i\": 1}\n";
+  const std::vector<Case> cases = {
+      {"{\"ok\": 2}\n{\"cut\": ", 400, "line 2 is not JSON"},
+      {"[{\"a\": 1}, ", 400, "not a JSON array"},
+      {"", 400, "no records"},
+      {"\n \n", 400, "no records"},
+      {many, 400, "the limit is 500"},
+      {"{\"pad\": \"" + std::string(4 << 20, 'x') + "\"}", 400, "4194304"},
+      {std::string(9 << 20, ' '), 413, "limit"},
+  };
+  for (const Case& c : cases) {
+    auto answer = client.Post("/api/v1/streams/events/records", c.body, "application/x-ndjson");
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->status, c.status) << c.body.substr(0, 40);
+    EXPECT_THAT(answer->body, HasSubstr(c.says)) << c.body.substr(0, 40);
+  }
+  auto unknown = client.Post("/api/v1/streams/nope/records", "{}", "application/json");
+  EXPECT_EQ(unknown->status, 404);
+  EXPECT_THAT(unknown->body, HasSubstr("streams: events"));
+  EXPECT_EQ(Client(false).Post("/api/v1/streams/events/records", "{}", "application/json")->status,
+            401);
+  httplib::Headers wrong = {{"Authorization", "Bearer not-the-token"}};
+  EXPECT_EQ(
+      Client(false).Post("/api/v1/streams/events/records", wrong, "{}", "application/json")->status,
+      403);
+  EXPECT_EQ(Client(false).Get("/metrics")->status, 401);
+  auto bad_config = client.Post("/api/v1/streams", R"({"name": "x", "buffer_seconds": 9000})",
+                                "application/json");
+  EXPECT_EQ(bad_config->status, 400);
+  EXPECT_THAT(bad_config->body, HasSubstr("0-900"));
+  EXPECT_EQ(client.Post("/api/v1/streams", "not json", "application/json")->status, 400);
+
+  // A body cut short (the producer died mid-request) and a lying Content-Length.
+  for (const std::string& request :
+       {std::string("POST /api/v1/streams/events/records HTTP/1.1\r\nHost: x\r\nAuthorization: "
+                    "Bearer ") +
+            keys_["token"].get<std::string>() +
+            "\r\nContent-Length: 100000\r\n\r\n{\"cut\": 1}\n{\"cut\": 2}\n",
+        std::string("POST /api/v1/streams/events/records HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                    "99999999999999\r\n\r\n{}")}) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(server_->port()));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    ASSERT_GT(::send(fd, request.data(), request.size(), 0), 0);
+    ::shutdown(fd, SHUT_WR);
+    char buffer[512];
+    while (::recv(fd, buffer, sizeof buffer, 0) > 0) {
+    }
+    ::close(fd);
+  }
+
+  json stream = Describe("events");
+  EXPECT_EQ(stream["last_sequence"], 1) << "a refused call acknowledged records";
+  ASSERT_EQ(client.Post("/api/v1/streams/events/flush", "", "application/json")->status, 200);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM raw.events"), "1");
+}
+
+TEST_F(IngestE2eTest, MetricsCountWhatHappened) {
+  StartServer();
+  CreateStream({{"name", "m"}, {"buffer_seconds", 900}});
+  auto client = Client();
+  ASSERT_EQ(
+      client.Post("/api/v1/streams/m/records", "{\"a\": 1}\n{\"a\": 2}", "text/plain")->status,
+      200);
+  ASSERT_EQ(client.Post("/api/v1/streams/m/flush", "", "text/plain")->status, 200);
+  auto metrics = client.Get("/metrics");
+  ASSERT_EQ(metrics->status, 200);
+  EXPECT_THAT(metrics->get_header_value("Content-Type"), HasSubstr("text/plain"));
+  for (const char* line :
+       {"loch_ingest_records_accepted_total{stream=\"m\"} 2",
+        "loch_ingest_records_delivered_total{stream=\"m\"} 2",
+        "loch_ingest_flushes_total{stream=\"m\"} 1", "loch_ingest_buffered_bytes{stream=\"m\"} 0",
+        "# TYPE loch_wal_fsyncs_total counter", "loch_ingest_oldest_unflushed_record_age_seconds",
+        "loch_ingest_pending_bytes 0"}) {
+    EXPECT_THAT(metrics->body, HasSubstr(line));
+  }
+}
+
+TEST_F(IngestE2eTest, BackpressureAnswers503UntilDeliveryCatchesUp) {
+  StartServer({"--ingest-memory-mib", "1"});
+  CreateStream({{"name", "slow"}, {"buffer_seconds", 900}, {"buffer_bytes", 128 << 20}});
+  auto client = Client();
+  const std::string record = "{\"pad\": \"" + std::string(300 << 10, 'x') + "\"}\n";
+  ASSERT_EQ(client.Post("/api/v1/streams/slow/records", record + record, "text/plain")->status,
+            200);
+  auto refused = client.Post("/api/v1/streams/slow/records", record + record, "text/plain");
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_EQ(refused->get_header_value("Retry-After"), "1");
+  EXPECT_THAT(refused->body, HasSubstr("delivery is behind"));
+  EXPECT_EQ(Describe("slow")["last_sequence"], 2);
+  ASSERT_EQ(client.Post("/api/v1/streams/slow/flush", "", "text/plain")->status, 200);
+  EXPECT_EQ(client.Post("/api/v1/streams/slow/records", record + record, "text/plain")->status,
+            200);
+}
+
+TEST_F(IngestE2eTest, TheAwsSdkFirehoseClientWorksUnmodified) {
+  StartServer();
+  auto outcome = RunCommand(
+      "node",
+      {std::string(LOCH_SOURCE_DIR) + "/tests/support/firehose_sdk_check.mjs", server_->url(),
+       keys_["access_key_id"].get<std::string>(), keys_["secret_access_key"].get<std::string>()},
+      "NODE_NO_WARNINGS=1");
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.out << outcome.err;
+  EXPECT_THAT(outcome.out, HasSubstr("firehose interop ok"));
+}
+
+TEST_F(IngestE2eTest, AStoppedServerDeliversItsBuffersAndARestartKeepsTheStreams) {
+  StartServer();
+  CreateStream({{"name", "keep"}, {"buffer_seconds", 900}});
+  ASSERT_EQ(Client().Post("/api/v1/streams/keep/records", "{\"a\": 1}", "text/plain")->status, 200);
+  EXPECT_EQ(server_->Stop(), 0);
+  StartServer();
+  EXPECT_EQ(Scalar("SELECT count(*) FROM raw.keep"), "1");
+  EXPECT_EQ(Describe("keep")["delivered_through"], 1);
+}
+
+}  // namespace
+}  // namespace loch

@@ -1,0 +1,39 @@
+#pragma once
+// `loch serve` as a child process for end-to-end tests: started on a free loopback port, ready once
+// /health answers; stopped with SIGTERM (a clean stop) or killed with SIGKILL (a crash). Its
+// stdout and stderr go to <lake>/serve-<port>.log for diagnosis.
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace loch::testing_support {
+
+class LochServer {
+ public:
+  // Starts `binary serve --lake LAKE --http 127.0.0.1:<free port> EXTRA...`. nullptr (with the
+  // log's tail in `error`) if it does not answer /health within 10 s.
+  static std::unique_ptr<LochServer> Start(const std::string& binary, const std::string& lake,
+                                           const std::vector<std::string>& extra_args,
+                                           std::string* error);
+  ~LochServer();  // Stop() unless it already ended
+
+  int port() const { return port_; }
+  std::string url() const;  // http://127.0.0.1:<port>
+  const std::string& log_path() const { return log_path_; }
+
+  // SIGTERM and wait; the exit code (-1 if it died of a signal).
+  int Stop();
+  // SIGKILL and wait: a crash at whatever point the server is.
+  void Kill();
+
+ private:
+  LochServer() = default;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string log_path_;
+};
+
+}  // namespace loch::testing_support
