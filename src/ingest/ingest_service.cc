@@ -22,6 +22,10 @@ class IngestService::Stream {
   const StreamConfig config;
   const int64_t created_micros;
   const std::string wal_dir;
+  WalOptions wal_options;
+  // Appends (and the buffering that follows them) hold it shared; reopening a failed log holds it
+  // exclusively.
+  std::shared_mutex wal_mu;
   std::unique_ptr<WriteAheadLog> wal;
 
   // Puts hold it shared for their whole call; DeleteStream takes it exclusively.
@@ -162,6 +166,7 @@ absl::StatusOr<std::shared_ptr<IngestService::Stream>> IngestService::OpenStream
   wal_options.segment_bytes = options_.wal_segment_bytes;
   wal_options.max_record_bytes = options_.max_record_bytes + kArrivalBytes;
   wal_options.first_sequence = static_cast<uint64_t>(saved.delivered_through) + 1;
+  stream->wal_options = wal_options;
   ASSIGN_OR_RETURN(stream->wal, WriteAheadLog::Open(wal_options));
   const uint64_t delivered = static_cast<uint64_t>(saved.delivered_through);
   if (stream->wal->last_sequence() < delivered) {
@@ -238,7 +243,10 @@ absl::StatusOr<StreamDescription> IngestService::DescribeStream(const Principal&
   StreamDescription description;
   description.config = stream->config;
   description.created_micros = stream->created_micros;
-  description.last_sequence = stream->wal->last_sequence();
+  {
+    std::shared_lock wal_lock(stream->wal_mu);
+    description.last_sequence = stream->wal->last_sequence();
+  }
   std::lock_guard lock(stream->mu);
   description.delivered_through = stream->delivered_through;
   description.buffered_bytes = stream->buffered_payload_bytes;
@@ -340,11 +348,18 @@ absl::StatusOr<std::vector<PutRecordResult>> IngestService::Put(
     return capacity;
   }
 
+  bool healthy = false;
+  {
+    std::shared_lock wal_lock(stream->wal_mu);
+    healthy = stream->wal->health().ok();
+  }
+  if (!healthy) RETURN_IF_ERROR(ReopenLog(*stream));
   const int64_t arrival = options_.now_micros();
   std::vector<std::string> logged;
   logged.reserve(accepted.size());
   for (size_t i : accepted) logged.push_back(EncodeLogged(arrival, records[i]));
   std::vector<std::string_view> payloads(logged.begin(), logged.end());
+  std::shared_lock wal_lock(stream->wal_mu);
   auto first = stream->wal->Append(payloads);
   if (!first.ok()) {
     stream->records_rejected += accepted.size();
@@ -370,6 +385,37 @@ absl::StatusOr<std::vector<PutRecordResult>> IngestService::Put(
   for (size_t j = 0; j < accepted.size(); ++j)
     results[accepted[j]].record_id = fmt::format("{}-{:020}", tag, *first + j);
   return results;
+}
+
+absl::Status IngestService::ReopenLog(Stream& stream) {
+  std::unique_lock wal_lock(stream.wal_mu);  // no append is between the log and the batcher
+  if (stream.wal->health().ok()) return absl::OkStatus();  // another put reopened it
+  const std::string failure(ToStd(stream.wal->health().message()));
+  stream.wal.reset();
+  auto reopened = WriteAheadLog::Open(stream.wal_options);
+  if (!reopened.ok()) {
+    return absl::UnavailableError(
+        fmt::format("the write-ahead log failed ({}) and cannot be reopened yet: {}", failure,
+                    ToStd(reopened.status().message())));
+  }
+  stream.wal = std::move(*reopened);
+  // Records a failed append wrote in full were never acknowledged, but they are in the log now:
+  // they join the batcher so that the live batches match what a replay would build.
+  std::lock_guard lock(stream.mu);
+  uint64_t recovered_bytes = 0;
+  RETURN_IF_ERROR(stream.wal->Replay(
+      stream.next_to_buffer - 1, [&](uint64_t sequence, std::string_view payload) {
+        ASSIGN_OR_RETURN(IngestRecord record, DecodeLogged(sequence, payload));
+        recovered_bytes += record.data.size();
+        stream.batcher.Add(record);
+        return absl::OkStatus();
+      }));
+  stream.next_to_buffer = stream.wal->last_sequence() + 1;
+  stream.buffered_payload_bytes += recovered_bytes;
+  pending_bytes_ += recovered_bytes;
+  spdlog::warn("ingest: stream {}: reopened its write-ahead log after: {}", stream.config.name,
+               failure);
+  return absl::OkStatus();
 }
 
 absl::Status IngestService::Flush(const Principal&, std::string_view name) {
@@ -466,7 +512,10 @@ absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>&
       catalog_.SetStreamDelivered(Principal::LocalAdmin(), stream.config.name,
                                   stream.created_micros, static_cast<int64_t>(through));
   if (!checkpoint.ok() && !absl::IsNotFound(checkpoint)) return checkpoint;  // NotFound: deleted
-  RETURN_IF_ERROR(stream.wal->Truncate(through));
+  {
+    std::shared_lock wal_lock(stream.wal_mu);
+    RETURN_IF_ERROR(stream.wal->Truncate(through));
+  }
   const double seconds = stopwatch.ElapsedMillis() / 1000;
   {
     std::lock_guard lock(stream.mu);
@@ -535,7 +584,10 @@ std::string IngestService::PrometheusMetrics() const {
        }},
   };
   std::vector<WalStats> wal_stats;
-  for (const auto& stream : streams) wal_stats.push_back(stream->wal->stats());
+  for (const auto& stream : streams) {
+    std::shared_lock wal_lock(stream->wal_mu);
+    wal_stats.push_back(stream->wal->stats());
+  }
   std::string out;
   for (const Metric& metric : metrics) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", metric.name, metric.help, metric.name,

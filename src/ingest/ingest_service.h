@@ -108,6 +108,8 @@ class IngestService {
   absl::StatusOr<std::shared_ptr<Stream>> OpenStream(const SavedStream& saved);
   absl::StatusOr<std::shared_ptr<Stream>> Find(std::string_view name) const;
   absl::Status CheckCapacity(uint64_t incoming_bytes);
+  // Replaces a log that refused appends (a full disk, an I/O error) by a recovered one.
+  absl::Status ReopenLog(Stream& stream);
   // The stream's deliverer thread: flushes when due, retries failed deliveries.
   void RunDeliverer(Stream& stream);
   // Stores, registers and checkpoints one flush; the log is truncated through `through` after.

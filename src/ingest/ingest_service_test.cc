@@ -2,6 +2,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 
 #include <filesystem>
 
@@ -130,6 +132,37 @@ TEST_F(IngestServiceTest, BackpressureRefusesWholeCallsAndAcknowledgesNothing) {
   auto full = service_->Put(admin_, "clicks", {"{}"});
   EXPECT_EQ(full.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(full.status().message()), HasSubstr("disk"));
+}
+
+// The log's disk fills up in the middle of a put (RLIMIT_FSIZE makes the kernel refuse the write):
+// that put is refused, nothing acknowledged is lost, and puts work again once there is room.
+TEST_F(IngestServiceTest, AFullLogDiskRefusesPutsUntilThereIsRoomAgain) {
+  ASSERT_TRUE(service_->CreateStream(admin_, Stream()).ok());
+  Put("clicks", {R"({"i": 1})"});
+  uintmax_t used = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(options_.wal_dir)) {
+    if (entry.is_regular_file()) used = std::max(used, entry.file_size());
+  }
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  struct sigaction previous {};
+  sigaction(SIGXFSZ, &ignore, &previous);
+  rlimit old_limit{};
+  getrlimit(RLIMIT_FSIZE, &old_limit);
+  rlimit limit = old_limit;
+  limit.rlim_cur = used + 30;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
+  auto full = service_->Put(admin_, "clicks", {"{\"pad\": \"" + std::string(100, 'x') + "\"}"});
+  auto still_full = service_->Put(admin_, "clicks", {std::string(R"({"i": 2})")});
+  setrlimit(RLIMIT_FSIZE, &old_limit);
+  sigaction(SIGXFSZ, &previous, nullptr);
+  EXPECT_EQ(full.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(full.status().message()), HasSubstr("could not be made durable"));
+  EXPECT_EQ(still_full.status().code(), absl::StatusCode::kUnavailable);
+
+  Put("clicks", {R"({"i": 3})"});  // room again: the log is reopened
+  ASSERT_TRUE(service_->Flush(admin_, "clicks").ok());
+  EXPECT_EQ(Scalar("SELECT string_agg(i::VARCHAR, ',' ORDER BY i) FROM raw.clicks"), "1,3");
 }
 
 TEST_F(IngestServiceTest, AStopDeliversAndARestartContinuesTheSequence) {

@@ -308,6 +308,11 @@ uint64_t WriteAheadLog::last_sequence() const {
   return durable_;
 }
 
+absl::Status WriteAheadLog::health() const {
+  std::lock_guard lock(mu_);
+  return failed_;
+}
+
 WalStats WriteAheadLog::stats() const {
   std::lock_guard lock(mu_);
   return stats_;

@@ -61,6 +61,8 @@ class WriteAheadLog {
   absl::Status Truncate(uint64_t through);
 
   uint64_t last_sequence() const;  // of the newest durable record; 0 when empty
+  // OK, or the write/fsync failure that made the log refuse appends (reopening recovers it).
+  absl::Status health() const;
   WalStats stats() const;
 
   struct Segment {

@@ -2,6 +2,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 
 #include <filesystem>
 #include <fstream>
@@ -146,6 +148,37 @@ TEST_F(WalTest, OversizedRecordsAreRefusedWithoutWritingAnything) {
   EXPECT_TRUE(absl::IsInvalidArgument(refused.status()));
   EXPECT_EQ((*log)->last_sequence(), 0u);
   EXPECT_EQ(*(*log)->Append({"next"}), 1u);
+}
+
+// A full disk, injected for real: RLIMIT_FSIZE makes the kernel refuse writes past a size (EFBIG,
+// as ENOSPC would), in the middle of a record.
+TEST_F(WalTest, AFullDiskFailsTheAppendAndKeepsWhatWasAcknowledged) {
+  auto log = Open();
+  ASSERT_TRUE(log->Append({"one", "two"}).ok());
+  const uintmax_t used = fs::file_size(Segments().front());
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  struct sigaction previous {};
+  sigaction(SIGXFSZ, &ignore, &previous);
+  rlimit old_limit{};
+  getrlimit(RLIMIT_FSIZE, &old_limit);
+  rlimit limit = old_limit;
+  limit.rlim_cur = used + 40;  // room for part of the next record only
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
+  auto failed = log->Append({std::string(100, 'x')});
+  auto after = log->Append({"small"});
+  setrlimit(RLIMIT_FSIZE, &old_limit);
+  sigaction(SIGXFSZ, &previous, nullptr);
+
+  EXPECT_TRUE(absl::IsUnavailable(failed.status())) << failed.status();
+  EXPECT_TRUE(absl::IsUnavailable(after.status())) << "a failed log must refuse appends";
+  EXPECT_EQ(log->last_sequence(), 2u);
+  log.reset();
+  auto reopened = Open();  // recovery cuts the partial record
+  const auto records = All(*reopened);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[1].second, "two");
+  EXPECT_EQ(*reopened->Append({"three"}), 3u);
 }
 
 }  // namespace
