@@ -646,7 +646,26 @@ absl::Status LakeEngine::Impl::ProfileTogether(
         "read_parquet({}, union_by_name = true, filename = '{}', hive_partitioning = false)", list,
         kFileColumn);
   }
-  ASSIGN_OR_RETURN(std::vector<Column> columns, DescribeScan(scan));
+  // Files with the same columns (one file, or a stream's objects) need no second look; otherwise
+  // DuckDB decides the union's types.
+  std::vector<Column> columns = out[readable.front()]->columns;
+  const bool same_columns = std::all_of(readable.begin(), readable.end(),
+                                        [&](size_t i) { return out[i]->columns == columns; });
+  if (!same_columns) {
+    ASSIGN_OR_RETURN(columns, DescribeScan(scan));
+  }
+  if (format == "json") {
+    // With the columns given, DuckDB reads the files once per query instead of first sniffing
+    // every record again (sample_size = -1).
+    std::vector<std::string> types;
+    for (const Column& column : columns) {
+      types.push_back(fmt::format("{}: {}", QuoteLiteral(column.name), QuoteLiteral(column.type)));
+    }
+    scan = fmt::format(
+        "read_json({}, format = 'auto', columns = {{{}}}, filename = '{}', hive_partitioning = "
+        "false)",
+        list, Join(types, ", "), kFileColumn);
+  }
   const std::string file = QuoteIdentifier(kFileColumn);
 
   // Row counts and per-column min/max/nulls, per file.
@@ -687,14 +706,26 @@ absl::Status LakeEngine::Impl::ProfileTogether(
     if (column.type == "VARCHAR") text_columns.push_back(column.name);
   }
   if (text_columns.empty()) return absl::OkStatus();
-  // One file: its first rows (streamed). Several: the first rows of each (a window over the
-  // batch, which is made of small files).
+  // The first rows of each file. A few files (a stream's objects, however large): each one's
+  // rows streamed with a LIMIT. Many (a crawl batch of small files): a window over the batch,
+  // which reads them all but in one query.
   constexpr int64_t kSampleRowsPerFile = 1000;
-  const std::string sample_scan =
-      readable.size() == 1
-          ? fmt::format("(SELECT * FROM {} LIMIT {})", scan, kSampleRowsPerFile)
-          : fmt::format("(SELECT * FROM {} QUALIFY row_number() OVER (PARTITION BY {}) <= {})",
-                        scan, file, kSampleRowsPerFile);
+  constexpr size_t kMaxLimitedScans = 16;
+  std::string sample_scan;
+  if (readable.size() <= kMaxLimitedScans) {
+    std::vector<std::string> limited;
+    for (size_t i : readable) {
+      std::string one = scan;
+      const size_t at = one.find(list);
+      one.replace(at, list.size(), "[" + QuoteLiteral(*paths[i]) + "]");
+      limited.push_back(fmt::format("(SELECT * FROM {} LIMIT {})", one, kSampleRowsPerFile));
+    }
+    sample_scan = "(" + Join(limited, " UNION ALL BY NAME ") + ")";
+  } else {
+    sample_scan =
+        fmt::format("(SELECT * FROM {} QUALIFY row_number() OVER (PARTITION BY {}) <= {})", scan,
+                    file, kSampleRowsPerFile);
+  }
   ASSIGN_OR_RETURN(duck::Result sampled, admin.Query(DatetimeSampleSql(sample_scan, text_columns,
                                                                        INT64_MAX, kFileColumn)));
   ASSIGN_OR_RETURN(auto sample_rows, sampled.FetchAllAsText());
@@ -726,41 +757,52 @@ absl::Status LakeEngine::Impl::ProfileTogether(
       files_of_column[text_columns[c]].push_back(index->second);
     }
   }
+  if (formats_of_column.empty()) return absl::OkStatus();
+  // Every datetime column measured in one pass: values, parsed values, parsed range, and two
+  // examples of values no format parses.
+  std::vector<std::string> inner = {file}, measures = {"f"};
+  std::vector<std::string> names;
   for (const auto& [column, formats] : formats_of_column) {
-    const std::string type = DatetimeTypeFor(formats);
-    const std::string parsed = DatetimeParseSql("v", formats, type);
-    const std::string values = fmt::format(
-        "(SELECT {0} AS f, v, {1} AS p FROM (SELECT {0}, trim(CAST({2} AS VARCHAR)) AS v FROM "
-        "{3}))",
-        file, parsed, QuoteIdentifier(column), scan);
-    ASSIGN_OR_RETURN(
-        duck::Result measured_result,
-        admin.Query(fmt::format("SELECT f, count(v), count(p), CAST(min(p) AS VARCHAR), "
-                                "CAST(max(p) AS VARCHAR) FROM {} GROUP BY f",
-                                values)));
-    ASSIGN_OR_RETURN(auto measured_rows, measured_result.FetchAllAsText());
-    ASSIGN_OR_RETURN(
-        duck::Result bad_result,
-        admin.Query(fmt::format(
-            "SELECT f, v FROM (SELECT DISTINCT f, v FROM {} WHERE v IS NOT NULL AND p IS "
-            "NULL) QUALIFY row_number() OVER (PARTITION BY f ORDER BY v) <= 3",
-            values)));
-    ASSIGN_OR_RETURN(auto bad_rows, bad_result.FetchAllAsText());
-    for (size_t i : files_of_column[column]) {
+    const size_t i = names.size();
+    names.push_back(column);
+    const std::string text = fmt::format("trim(CAST({} AS VARCHAR))", QuoteIdentifier(column));
+    inner.push_back(fmt::format("{} AS v{}", text, i));
+    inner.push_back(
+        fmt::format("{} AS p{}", DatetimeParseSql(text, formats, DatetimeTypeFor(formats)), i));
+    measures.push_back(fmt::format(
+        "count(v{0}), count(p{0}), CAST(min(p{0}) AS VARCHAR), CAST(max(p{0}) AS VARCHAR), "
+        "min(v{0}) FILTER (WHERE v{0} IS NOT NULL AND p{0} IS NULL), max(v{0}) FILTER (WHERE "
+        "v{0} IS NOT NULL AND p{0} IS NULL)",
+        i));
+  }
+  ASSIGN_OR_RETURN(
+      duck::Result measured_result,
+      admin.Query(fmt::format(
+          "SELECT {} FROM (SELECT {} AS f, {} FROM {}) GROUP BY f", Join(measures, ", "), file,
+          Join(std::vector<std::string>(inner.begin() + 1, inner.end()), ", "), scan)));
+  ASSIGN_OR_RETURN(auto measured_rows, measured_result.FetchAllAsText());
+  constexpr size_t kMeasures = 6;
+  for (size_t c = 0; c < names.size(); ++c) {
+    const std::vector<std::string>& formats = formats_of_column[names[c]];
+    for (size_t i : files_of_column[names[c]]) {
       DatetimeColumn detected;
       detected.formats = formats;
-      detected.type = type;
+      detected.type = DatetimeTypeFor(formats);
       for (const auto& row : measured_rows) {
         if (row[0].value_or("") != *paths[i]) continue;
-        detected.values = std::stoll(row[1].value_or("0"));
-        detected.parsed = std::stoll(row[2].value_or("0"));
-        detected.min = row[3];
-        detected.max = row[4];
+        const size_t at = 1 + c * kMeasures;
+        detected.values = std::stoll(row[at].value_or("0"));
+        detected.parsed = std::stoll(row[at + 1].value_or("0"));
+        detected.min = row[at + 2];
+        detected.max = row[at + 3];
+        for (size_t e : {at + 4, at + 5}) {
+          if (row[e].has_value() &&
+              (detected.bad_examples.empty() || detected.bad_examples.front() != *row[e])) {
+            detected.bad_examples.push_back(*row[e]);
+          }
+        }
       }
-      for (const auto& row : bad_rows) {
-        if (row[0].value_or("") == *paths[i]) detected.bad_examples.push_back(row[1].value_or(""));
-      }
-      out[i]->datetimes[column] = std::move(detected);
+      out[i]->datetimes[names[c]] = std::move(detected);
     }
   }
   return absl::OkStatus();

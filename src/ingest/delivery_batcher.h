@@ -2,9 +2,10 @@
 // DeliveryBatcher: turns a stream's records into the objects that land in the raw zone.
 //
 // Records are buffered per destination: the values of the stream's partition fields (if any) and
-// the UTC hour the record arrived. When ShouldFlush says so (a buffer is full, too many are open,
-// or the oldest record is older than the stream's interval), TakeAll hands every buffer over at
-// once, as NDJSON objects (compressed afterwards with CompressObject, outside the owner's lock):
+// the UTC hour the record arrived. A buffer that reaches the stream's buffer size is sealed and a
+// new one started for its destination. When ShouldFlush says so (a buffer is full, too many are
+// open, or the oldest record is older than the stream's interval), TakeAll hands every buffer over
+// at once, as NDJSON objects (compressed afterwards with CompressObject, outside the owner's lock):
 //   raw/<stream>/[<field>=<value>/...]<yyyy>/<mm>/<dd>/<hh>/<stream>-[<tag>-]<first
 //   sequence>.json[.zst|.gz]
 // where the optional tag tells apart incarnations of a stream name.
@@ -17,22 +18,24 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ingest/stream_config.h"
 
 namespace loch {
 
-// A record as the write-ahead log keeps it.
+// A record as the write-ahead log keeps it. `data` is only read during Add.
 struct IngestRecord {
   uint64_t sequence = 0;
   int64_t arrival_micros = 0;  // when it was accepted, UTC
-  std::string data;
+  std::string_view data;
 };
 
 struct DeliveryObject {
   std::string key;
-  std::string body;  // NDJSON from TakeAll; compressed by CompressObject
+  std::string ndjson;  // the records, one per line (from TakeAll)
+  std::string body;    // what is stored: `ndjson` compressed (set by CompressObject)
   bool compressed = false;
   uint64_t first_sequence = 0;
   uint64_t last_sequence = 0;
@@ -52,8 +55,11 @@ class DeliveryBatcher {
   bool ShouldFlush(int64_t now_micros) const;
   // Every buffer as an uncompressed object; the batcher is empty afterwards.
   std::vector<DeliveryObject> TakeAll();
+  // Gives a delivered object's NDJSON buffer back for reuse: fresh memory costs a page fault per
+  // 4 KiB on first write, which at ingestion rates is most of the cost of buffering.
+  void Recycle(std::string buffer);
 
-  bool empty() const { return buffers_.empty(); }
+  bool empty() const { return buffers_.empty() && sealed_.empty(); }
   uint64_t buffered_bytes() const { return buffered_bytes_; }
   int64_t oldest_arrival_micros() const;  // 0 when empty
 
@@ -67,18 +73,27 @@ class DeliveryBatcher {
     size_t records = 0;
     int64_t oldest_micros = 0;
   };
-  void Append(const std::string& buffer_key, Buffer prototype, const IngestRecord& record,
-              std::string line);
+  // The buffer for `folder`, created from `partition_values` if new.
+  Buffer& BufferFor(const std::string& folder, bool errors,
+                    const std::map<std::string, std::string>& partition_values);
+  void Append(Buffer& buffer, const IngestRecord& record, std::string_view line);
+  // The hour folder ("yyyy/mm/dd/hh") and values of `micros`, cached for the current hour.
+  const std::string& HourFolder(int64_t micros);
 
   StreamConfig config_;
   std::string object_tag_;
-  std::map<std::string, Buffer> buffers_;  // by folder
+  std::map<std::string, Buffer> buffers_;  // open ones, by folder ("!" + folder for errors)
+  std::vector<Buffer> sealed_;             // full ones, waiting for TakeAll
   uint64_t buffered_bytes_ = 0;
+  std::vector<std::string> spare_;  // recycled buffers, cleared, capacity kept
+  int64_t cached_hour_ = -1;
+  std::string hour_folder_;
+  std::map<std::string, std::string> hour_values_;
 };
 
-// `text` compressed as `compression` (zstd level 3, gzip with its header, or as is).
+// `text` compressed as `compression` (zstd level 1, gzip with its header, or as is).
 absl::StatusOr<std::string> Compress(const std::string& text, Compression compression);
-// Replaces `object`'s NDJSON body by its compressed form. Internal if compression fails.
+// Sets `object`'s body to its NDJSON compressed (once). Internal if compression fails.
 absl::Status CompressObject(DeliveryObject& object, Compression compression);
 
 }  // namespace loch

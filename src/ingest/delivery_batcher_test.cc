@@ -87,7 +87,7 @@ TEST(DeliveryBatcherTest, PartitionsByFieldsAndRoutesBadRecordsToErrors) {
   ASSERT_EQ(by_key.size(), 3u);
   const auto& eu =
       by_key.at("raw/click-stream/region=eu/2026/11/26/10/click-stream-00000000000000000001.json");
-  EXPECT_EQ(eu.body, "{\"region\": \"eu\", \"v\": 1}\n{\"region\": \"eu\", \"v\": 5}\n");
+  EXPECT_EQ(eu.ndjson, "{\"region\": \"eu\", \"v\": 1}\n{\"region\": \"eu\", \"v\": 5}\n");
   EXPECT_EQ(eu.partition_values.at("region"), "eu");
   EXPECT_TRUE(by_key.contains(
       "raw/click-stream/region=us%2Feast/2026/11/26/10/click-stream-00000000000000000002.json"));
@@ -95,9 +95,9 @@ TEST(DeliveryBatcherTest, PartitionsByFieldsAndRoutesBadRecordsToErrors) {
       by_key.at("raw/click-stream/errors/2026/11/26/10/click-stream-00000000000000000003.json");
   EXPECT_TRUE(errors.errors);
   EXPECT_EQ(errors.records, 2u);
-  EXPECT_THAT(errors.body, HasSubstr("partition field \\\"region\\\" is missing"));
-  EXPECT_THAT(errors.body, HasSubstr("\"error\":\"not valid JSON\""));
-  EXPECT_THAT(errors.body, HasSubstr("\"data\":\"not json\""));
+  EXPECT_THAT(errors.ndjson, HasSubstr("partition field \\\"region\\\" is missing"));
+  EXPECT_THAT(errors.ndjson, HasSubstr("\"error\":\"not valid JSON\""));
+  EXPECT_THAT(errors.ndjson, HasSubstr("\"data\":\"not json\""));
 }
 
 TEST(DeliveryBatcherTest, FlushesWhenFullOldOrTooSpread) {
@@ -115,6 +115,24 @@ TEST(DeliveryBatcherTest, FlushesWhenFullOldOrTooSpread) {
   EXPECT_EQ(batcher.TakeAll().size(), 3u);
   batcher.Add({4, kTen, R"({"k": 1, "pad": ")" + std::string(1 << 20, 'x') + "\"}"});
   EXPECT_TRUE(batcher.ShouldFlush(kTen));  // the size
+}
+
+TEST(DeliveryBatcherTest, AFullBufferIsSealedAndItsDestinationStartsAnother) {
+  DeliveryBatcher batcher(Stream());  // 1 MiB buffers
+  const std::string pad(600 << 10, 'x');
+  for (uint64_t i = 1; i <= 3; ++i)
+    batcher.Add({i, kTen, "{\"i\": " + std::to_string(i) + ", \"pad\": \"" + pad + "\"}"});
+  EXPECT_TRUE(batcher.ShouldFlush(kTen));
+  std::vector<std::string> keys;
+  for (const DeliveryObject& object : batcher.TakeAll()) {
+    keys.push_back(object.key.substr(object.key.rfind('-') + 1));
+    EXPECT_EQ(object.records, 1u);
+    EXPECT_LE(object.ndjson.size(), 1u << 20);
+  }
+  EXPECT_THAT(keys, testing::UnorderedElementsAre("00000000000000000001.json.zst",
+                                                  "00000000000000000002.json.zst",
+                                                  "00000000000000000003.json.zst"));
+  EXPECT_TRUE(batcher.empty());
 }
 
 TEST(DeliveryBatcherTest, TheSameRecordsGiveTheSameObjects) {

@@ -30,13 +30,16 @@ uint64_t GetLE(const char* data, int bytes) {
   return value;
 }
 
-uint32_t Checksum(uint64_t sequence, std::string_view payload) {
-  std::string sequence_bytes;
-  PutU64(sequence_bytes, sequence);
+// CRC-32 of the sequence (8 bytes, little-endian) followed by the payload (`prefix` + `rest`).
+uint32_t Checksum(uint64_t sequence, std::string_view prefix, std::string_view rest = {}) {
+  unsigned char sequence_bytes[8];
+  for (int i = 0; i < 8; ++i) sequence_bytes[i] = static_cast<unsigned char>(sequence >> (8 * i));
   uLong crc = crc32(0L, Z_NULL, 0);
-  crc = crc32(crc, reinterpret_cast<const Bytef*>(sequence_bytes.data()), 8);
-  crc =
-      crc32(crc, reinterpret_cast<const Bytef*>(payload.data()), static_cast<uInt>(payload.size()));
+  crc = crc32(crc, sequence_bytes, 8);
+  for (std::string_view part : {prefix, rest}) {
+    if (part.empty()) continue;  // crc32() with a null buffer returns the initial value
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(part.data()), static_cast<uInt>(part.size()));
+  }
   return static_cast<uint32_t>(crc);
 }
 
@@ -201,13 +204,16 @@ absl::Status WriteAheadLog::StartSegment(uint64_t first_sequence) {
   return SyncDirectory(options_.dir);  // the new file's name is durable before records go in
 }
 
-absl::StatusOr<uint64_t> WriteAheadLog::Append(const std::vector<std::string_view>& payloads) {
+absl::StatusOr<uint64_t> WriteAheadLog::Append(const std::vector<std::string_view>& payloads,
+                                               std::string_view prefix) {
+  size_t total = 0;
   for (std::string_view payload : payloads) {
-    if (payload.size() > options_.max_record_bytes) {
+    if (prefix.size() + payload.size() > options_.max_record_bytes) {
       return absl::InvalidArgumentError(
           fmt::format("a record of {} bytes is over the write-ahead log's limit of {}",
-                      payload.size(), options_.max_record_bytes));
+                      prefix.size() + payload.size(), options_.max_record_bytes));
     }
+    total += kHeaderBytes + prefix.size() + payload.size();
   }
   std::unique_lock lock(mu_);
   RETURN_IF_ERROR(failed_);
@@ -226,10 +232,12 @@ absl::StatusOr<uint64_t> WriteAheadLog::Append(const std::vector<std::string_vie
   }
   const uint64_t first = next_sequence_;
   std::string batch;
+  batch.reserve(total);
   for (std::string_view payload : payloads) {
-    PutU32(batch, static_cast<uint32_t>(payload.size()));
-    PutU32(batch, Checksum(next_sequence_, payload));
+    PutU32(batch, static_cast<uint32_t>(prefix.size() + payload.size()));
+    PutU32(batch, Checksum(next_sequence_, prefix, payload));
     PutU64(batch, next_sequence_);
+    batch.append(prefix);
     batch.append(payload);
     ++next_sequence_;
   }

@@ -50,7 +50,10 @@ class WriteAheadLog {
   // sequence of the first. InvalidArgument for a record over max_record_bytes (nothing written);
   // a write or fsync failure (disk full, I/O error) is Unavailable and the log refuses further
   // appends (what was acknowledged before stays durable).
-  absl::StatusOr<uint64_t> Append(const std::vector<std::string_view>& payloads);
+  // Each record's payload is `prefix` followed by its entry of `payloads` (a shared header costs
+  // no copy).
+  absl::StatusOr<uint64_t> Append(const std::vector<std::string_view>& payloads,
+                                  std::string_view prefix = {});
 
   // Calls `visit` for every record with a sequence greater than `after`, in order.
   absl::Status Replay(uint64_t after,

@@ -78,6 +78,42 @@ int64_t ParseAmzDate(const std::string& text) {
   return static_cast<int64_t>(timegm(&tm));
 }
 
+// The string a SigV4 signature signs: `headers` are lower-case names with canonical values, and
+// `signed_headers` the ';'-separated names the signature covers.
+absl::StatusOr<std::string> StringToSign(const SignedRequest& request,
+                                         const std::map<std::string, std::string>& headers,
+                                         const std::string& signed_headers,
+                                         const std::string& payload_hash,
+                                         const std::string& amz_date, const std::string& scope) {
+  std::vector<std::string> query;
+  for (const auto& [name, value] : request.query)
+    query.push_back(UriEncode(name) + "=" + UriEncode(value));
+  std::sort(query.begin(), query.end());
+  std::string canonical_headers;
+  for (std::string_view name : Split(signed_headers, ';')) {
+    auto it = headers.find(std::string(name));
+    if (it == headers.end()) {
+      return absl::PermissionDeniedError(
+          fmt::format("signed header \"{}\" is missing from the request", name));
+    }
+    canonical_headers += fmt::format("{}:{}\n", name, it->second);
+  }
+  const std::string canonical_request = fmt::format(
+      "{}\n{}\n{}\n{}\n{}\n{}", request.method, request.path.empty() ? "/" : request.path,
+      Join(query, "&"), canonical_headers, signed_headers, payload_hash);
+  return fmt::format("AWS4-HMAC-SHA256\n{}\n{}\n{}", amz_date, scope, Sha256Hex(canonical_request));
+}
+
+std::map<std::string, std::string> CanonicalHeaders(
+    const std::multimap<std::string, std::string>& raw) {
+  std::map<std::string, std::string> headers;
+  for (const auto& [name, value] : raw) {
+    std::string& slot = headers[Lower(name)];
+    slot = slot.empty() ? CanonicalValue(value) : slot + "," + CanonicalValue(value);
+  }
+  return headers;
+}
+
 }  // namespace
 
 std::string SigV4Signature(const std::string& secret, const std::string& date,
@@ -94,11 +130,7 @@ std::string SigV4Signature(const std::string& secret, const std::string& date,
 absl::StatusOr<SigV4Identity> VerifySigV4(
     const SignedRequest& request, const std::function<std::string(const std::string&)>& secret_for,
     int64_t now_seconds) {
-  std::map<std::string, std::string> headers;
-  for (const auto& [name, value] : request.headers) {
-    std::string& slot = headers[Lower(name)];
-    slot = slot.empty() ? CanonicalValue(value) : slot + "," + CanonicalValue(value);
-  }
+  std::map<std::string, std::string> headers = CanonicalHeaders(request.headers);
   const std::string authorization = headers.count("authorization") ? headers["authorization"] : "";
   if (authorization.empty()) {
     return absl::UnauthenticatedError("missing Authorization header: sign requests with AWS SigV4");
@@ -129,32 +161,16 @@ absl::StatusOr<SigV4Identity> VerifySigV4(
         amz_date));
   }
 
-  std::vector<std::string> query;
-  for (const auto& [name, value] : request.query)
-    query.push_back(UriEncode(name) + "=" + UriEncode(value));
-  std::sort(query.begin(), query.end());
-  std::string canonical_headers;
-  for (std::string_view name : Split(signed_headers, ';')) {
-    auto it = headers.find(std::string(name));
-    if (it == headers.end()) {
-      return absl::PermissionDeniedError(
-          fmt::format("signed header \"{}\" is missing from the request", name));
-    }
-    canonical_headers += fmt::format("{}:{}\n", name, it->second);
-  }
-  const std::string payload_hash = headers.count("x-amz-content-sha256")
-                                       ? headers["x-amz-content-sha256"]
-                                       : Sha256Hex(request.body);
-  if (payload_hash != "UNSIGNED-PAYLOAD" && payload_hash != Sha256Hex(request.body)) {
+  const std::string body_hash = Sha256Hex(request.body);
+  const std::string payload_hash =
+      headers.count("x-amz-content-sha256") ? headers["x-amz-content-sha256"] : body_hash;
+  if (payload_hash != "UNSIGNED-PAYLOAD" && payload_hash != body_hash) {
     return absl::PermissionDeniedError("x-amz-content-sha256 does not match the body");
   }
-  const std::string canonical_request = fmt::format(
-      "{}\n{}\n{}\n{}\n{}\n{}", request.method, request.path.empty() ? "/" : request.path,
-      Join(query, "&"), canonical_headers, signed_headers, payload_hash);
-  const std::string scope =
-      fmt::format("{}/{}/{}/aws4_request", date, identity.region, identity.service);
-  const std::string string_to_sign =
-      fmt::format("AWS4-HMAC-SHA256\n{}\n{}\n{}", amz_date, scope, Sha256Hex(canonical_request));
+  ASSIGN_OR_RETURN(
+      const std::string string_to_sign,
+      StringToSign(request, headers, signed_headers, payload_hash, amz_date,
+                   fmt::format("{}/{}/{}/aws4_request", date, identity.region, identity.service)));
   const std::string expected =
       SigV4Signature(secret, date, identity.region, identity.service, string_to_sign);
   if (expected.size() != signature.size() ||
@@ -163,6 +179,34 @@ absl::StatusOr<SigV4Identity> VerifySigV4(
         "the request signature does not match: check the secret access key and the signing method");
   }
   return identity;
+}
+
+std::multimap<std::string, std::string> SignSigV4(const SignedRequest& request,
+                                                  const std::string& access_key_id,
+                                                  const std::string& secret,
+                                                  const std::string& region,
+                                                  const std::string& service, int64_t now_seconds) {
+  const std::time_t now = static_cast<std::time_t>(now_seconds);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char amz_date[17];
+  std::strftime(amz_date, sizeof amz_date, "%Y%m%dT%H%M%SZ", &tm);
+  const std::string date(amz_date, 8);
+  std::multimap<std::string, std::string> all = request.headers;
+  all.emplace("x-amz-date", amz_date);
+  const std::map<std::string, std::string> headers = CanonicalHeaders(all);
+  std::vector<std::string> names;
+  for (const auto& [name, value] : headers) names.push_back(name);
+  const std::string signed_headers = Join(names, ";");
+  const std::string scope = fmt::format("{}/{}/{}/aws4_request", date, region, service);
+  const std::string string_to_sign =
+      StringToSign(request, headers, signed_headers, Sha256Hex(request.body), amz_date, scope)
+          .value();  // every signed header is present by construction
+  return {{"X-Amz-Date", amz_date},
+          {"Authorization",
+           fmt::format("AWS4-HMAC-SHA256 Credential={}/{}, SignedHeaders={}, Signature={}",
+                       access_key_id, scope, signed_headers,
+                       SigV4Signature(secret, date, region, service, string_to_sign))}};
 }
 
 }  // namespace loch

@@ -35,6 +35,14 @@ absl::StatusOr<SigV4Identity> VerifySigV4(
     const SignedRequest& request, const std::function<std::string(const std::string&)>& secret_for,
     int64_t now_seconds);
 
+// Signs `request` as an AWS client does (for loch's own clients and benchmarks): every header in
+// it is signed, plus X-Amz-Date. Returns the headers to add: X-Amz-Date and Authorization.
+std::multimap<std::string, std::string> SignSigV4(const SignedRequest& request,
+                                                  const std::string& access_key_id,
+                                                  const std::string& secret,
+                                                  const std::string& region,
+                                                  const std::string& service, int64_t now_seconds);
+
 // The signature of a canonical request, for tests: HMAC chain over `string_to_sign`.
 std::string SigV4Signature(const std::string& secret, const std::string& date,
                            const std::string& region, const std::string& service,

@@ -58,5 +58,28 @@ TEST(SigV4, RejectsTamperingUnknownKeysAndStaleRequests) {
   EXPECT_TRUE(absl::IsUnauthenticated(VerifySigV4(garbage, Secret, kSignedAt).status()));
 }
 
+TEST(SigV4, SigningReproducesTheAwsTestVectorAndVerifies) {
+  SignedRequest request;
+  request.method = "GET";
+  request.path = "/";
+  request.headers = {{"Host", "example.amazonaws.com"}};
+  const auto added =
+      SignSigV4(request, "AKIDEXAMPLE", Secret("AKIDEXAMPLE"), "us-east-1", "service", kSignedAt);
+  auto authorization = added.find("Authorization");
+  ASSERT_NE(authorization, added.end());
+  EXPECT_EQ(authorization->second,
+            GetVanilla().headers.find("Authorization")->second);  // AWS's own signature
+  SignedRequest post;
+  post.method = "POST";
+  post.path = "/";
+  post.body = R"({"DeliveryStreamName": "s"})";
+  post.headers = {{"Host", "127.0.0.1:8080"}, {"X-Amz-Target", "Firehose_20150804.PutRecord"}};
+  for (const auto& header :
+       SignSigV4(post, "AKIDEXAMPLE", Secret("AKIDEXAMPLE"), "us-east-1", "firehose", kSignedAt)) {
+    post.headers.insert(header);
+  }
+  EXPECT_TRUE(VerifySigV4(post, Secret, kSignedAt).ok());
+}
+
 }  // namespace
 }  // namespace loch

@@ -5,6 +5,7 @@
 #include "common/clock.h"
 #include "common/strings.h"
 #include "fmt/format.h"
+#include "ingest/json_check.h"
 
 namespace loch {
 namespace {
@@ -26,13 +27,14 @@ absl::Status CheckBatchLimits(size_t records, size_t bytes) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<std::string>> SplitRecordsBody(std::string_view body) {
+absl::StatusOr<std::vector<std::string_view>> SplitRecordsBody(std::string_view body,
+                                                               std::vector<std::string>& storage) {
   if (body.size() > kMaxBatchBytes + kMaxBatchRecords * 2 + 2) {
     return absl::InvalidArgumentError(
         fmt::format("the body is {} bytes; a call takes at most {} bytes of records", body.size(),
                     kMaxBatchBytes));
   }
-  std::vector<std::string> records;
+  std::vector<std::string_view> records;
   const size_t start = body.find_first_not_of(" \t\r\n");
   if (start == std::string_view::npos)
     return absl::InvalidArgumentError("the body holds no records (send NDJSON or a JSON array)");
@@ -44,20 +46,21 @@ absl::StatusOr<std::vector<std::string>> SplitRecordsBody(std::string_view body)
     }
     RETURN_IF_ERROR(CheckBatchLimits(array.size(), body.size()));
     for (const json& element : array)
-      records.push_back(element.dump(-1, ' ', false, json::error_handler_t::replace));
+      storage.push_back(element.dump(-1, ' ', false, json::error_handler_t::replace));
+    records.assign(storage.begin(), storage.end());
   } else {
     size_t line_number = 0, bytes = 0;
     for (std::string_view line : Split(body, '\n')) {
       ++line_number;
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
-      if (!json::accept(line)) {
+      if (!IsJsonValue(line)) {
         return absl::InvalidArgumentError(fmt::format(
             "line {} is not JSON (nothing in this call was taken): {}", line_number,
             line.size() > 80 ? std::string(line.substr(0, 80)) + "..." : std::string(line)));
       }
       bytes += line.size();
-      records.emplace_back(line);
+      records.push_back(line);
       if (records.size() > kMaxBatchRecords) break;
     }
     RETURN_IF_ERROR(CheckBatchLimits(records.size(), bytes));
@@ -118,9 +121,10 @@ void RegisterStreamApi(httplib::Server& server, IngestService& ingest, const Gua
   server.Post(R"(/api/v1/streams/([^/]+)/records)",
               guard([&ingest](const Principal& who, const httplib::Request& request,
                               httplib::Response& response) -> absl::Status {
-                ASSIGN_OR_RETURN(std::vector<std::string> records, SplitRecordsBody(request.body));
-                std::vector<std::string_view> views(records.begin(), records.end());
-                auto results = ingest.Put(who, request.matches[1].str(), views);
+                std::vector<std::string> storage;
+                ASSIGN_OR_RETURN(std::vector<std::string_view> records,
+                                 SplitRecordsBody(request.body, storage));
+                auto results = ingest.Put(who, request.matches[1].str(), records);
                 if (absl::IsUnavailable(results.status())) response.set_header("Retry-After", "1");
                 RETURN_IF_ERROR(results.status());
                 json answers = json::array();

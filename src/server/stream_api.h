@@ -31,10 +31,11 @@ namespace loch {
 inline constexpr size_t kMaxBatchRecords = 500;
 inline constexpr size_t kMaxBatchBytes = 4 << 20;
 
-// The records of a native records body: a JSON array's elements (compact JSON each) or the
-// non-blank lines of NDJSON. InvalidArgument names the first line or element that is not JSON, or
-// a body over the batch limits.
-absl::StatusOr<std::vector<std::string>> SplitRecordsBody(std::string_view body);
+// The records of a native records body: the non-blank lines of NDJSON (views into `body`), or a
+// JSON array's elements (compact JSON each, kept in `storage`). InvalidArgument names the first
+// line that is not JSON, or a body over the batch limits.
+absl::StatusOr<std::vector<std::string_view>> SplitRecordsBody(std::string_view body,
+                                                               std::vector<std::string>& storage);
 
 nlohmann::json StreamDescriptionToJson(const StreamDescription& stream);
 
