@@ -39,6 +39,7 @@ bench: build
 	@bash bench/run_s3.sh $(BUILD_DIR)
 	@bash bench/run_server.sh $(BUILD_DIR)
 	@bash bench/run_pgwire.sh $(BUILD_DIR)
+	@bash bench/run_ingest.sh $(BUILD_DIR)
 	@bash bench/run_crawl.sh $(BUILD_DIR)
 
 format:

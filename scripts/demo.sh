@@ -35,12 +35,42 @@ for question in examples/questions/*.sql; do
   "$loch" sql "$(cat "$question")" --lake "$lake"
 done
 
+step "Starting the server: ingestion, the HTTP and Athena APIs, and PostgreSQL"
+http=${LOCH_DEMO_HTTP:-127.0.0.1:8080}
+pg=${LOCH_DEMO_PG:-127.0.0.1:5433}
+"$loch" serve --lake "$lake" --http "$http" --pg "$pg" &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
+trap 'exit 0' INT TERM
+for _ in $(seq 100); do
+  curl -sf "http://$http/health" >/dev/null && break
+  kill -0 $server 2>/dev/null || { echo "the server did not start (is $http or $pg in use? set LOCH_DEMO_HTTP / LOCH_DEMO_PG)" >&2; exit 1; }
+  sleep 0.1
+done
+export LOCH_SERVER=http://$http
+
+step "A delivery stream: records in, durable, queryable as raw.clicks"
+"$loch" stream create clicks --buffer-seconds 1 --lake "$lake"
+printf '%s\n' \
+  '{"user": "ann", "page": "/deal/42", "ms": 120, "ts": "2026-11-27T09:00:00Z"}' \
+  '{"user": "bob", "page": "/deal/42", "ms": 340, "ts": "2026-11-27T09:00:02Z"}' \
+  '{"user": "ann", "page": "/checkout", "ms": 95, "ts": "2026-11-27T09:00:05Z", "coupon": "XMAS"}' |
+  "$loch" put clicks - --lake "$lake"
+"$loch" stream flush clicks --lake "$lake"
+"$loch" sql "SELECT user, page, ms, ts, coupon FROM raw.clicks ORDER BY ts" --lake "$lake"
+
 cat <<TXT
 
-Try your own questions:
-  $1 sql "SELECT device, count(*) FROM shop.events GROUP BY device" --lake $lake
-  $1 describe shop.events --lake $lake
-  $1 sql "CREATE TABLE mart.daily WITH (partitioned_by = ARRAY['day']) AS SELECT day, event_type, count(*) AS n FROM shop.events GROUP BY ALL" --lake $lake
-  $1 serve --lake $lake --pg 127.0.0.1:5433   # HTTP + Athena APIs on 127.0.0.1:8080, PostgreSQL on 5433
-                                            # (token, pg_user and pg_password in $lake/.loch/admin-credentials.json)
+loch is serving $lake (Ctrl-C stops it; buffered records are delivered first).
+Send records and query them (the API token is in $lake/.loch/admin-credentials.json):
+  TOKEN=\$(sed -n 's/.*"token": *"\\([^"]*\\)".*/\\1/p' $lake/.loch/admin-credentials.json)
+  $1 put clicks events.ndjson --lake $lake           # NDJSON or a JSON array, any size
+  curl -H "Authorization: Bearer \$TOKEN" --data-binary @events.ndjson http://$http/api/v1/streams/clicks/records
+  $1 sql "SELECT page, count(*) FROM raw.clicks GROUP BY page" --lake $lake
+  curl -H "Authorization: Bearer \$TOKEN" -d '{"sql": "SELECT count(*) FROM raw.clicks"}' http://$http/api/v1/query
+  AWS SDKs (Firehose, Athena): endpoint http://$http, keys access_key_id/secret_access_key in $lake/.loch/admin-credentials.json
+  psql "host=${pg%:*} port=${pg##*:} user=loch dbname=lake"   # password: pg_password in the same file
+  curl -H "Authorization: Bearer \$TOKEN" http://$http/metrics
+More: $1 --help, $1 stream --help, docs/
 TXT
+wait $server

@@ -66,6 +66,7 @@ struct ServeCommandOptions {
   std::string http = "127.0.0.1:8080";
   std::string pg;  // empty: no PostgreSQL protocol
   int max_running_queries = 2;
+  int http_threads = 64;
   uint64_t ingest_memory_mib = 1024;  // records accepted and not yet delivered, at most
 };
 absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& options,

@@ -185,6 +185,11 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   serve_cmd
+      ->add_option("--http-threads", serve.http_threads,
+                   "HTTP connections served at once (each keep-alive connection holds one)")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  serve_cmd
       ->add_option("--ingest-memory-mib", serve.ingest_memory_mib,
                    "Records accepted but not yet delivered into the lake, at most (MiB); beyond "
                    "it puts are refused with 503 until delivery catches up")

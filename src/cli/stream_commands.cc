@@ -12,6 +12,7 @@
 #include "common/lake_config.h"
 #include "common/strings.h"
 #include "fmt/format.h"
+#include "ingest/json_check.h"
 #include "ingest/stream_config.h"
 #include "nlohmann/json.hpp"
 #include "server/admin_credentials.h"
@@ -124,7 +125,7 @@ absl::StatusOr<std::vector<std::string>> ReadRecords(std::istream& in, const std
     ++line_number;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
-    if (!json::accept(line)) {
+    if (!IsJsonValue(line)) {
       return absl::InvalidArgumentError(
           fmt::format("{} line {} is not JSON; nothing was sent", name, line_number));
     }

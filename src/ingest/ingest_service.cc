@@ -32,10 +32,36 @@ class IngestService::Stream {
   std::shared_mutex lifecycle;
   bool deleted = false;  // written under `lifecycle` held exclusively
 
-  std::mutex mu;  // guards what follows
-  std::condition_variable changed;
+  // A put's records that became durable before those of an earlier put were buffered: they wait
+  // (copied) until the gap is filled, so the batcher takes records in sequence order.
+  struct EarlyBatch {
+    int64_t arrival_micros;
+    std::vector<std::string> records;
+    uint64_t bytes;
+  };
+
+  // Adds one put's records and any early batches they make next in line. Caller holds `mu`.
+  void Buffer(uint64_t first, int64_t arrival, const std::vector<std::string_view>& records,
+              uint64_t bytes) {
+    for (size_t j = 0; j < records.size(); ++j)
+      batcher.Add(IngestRecord{first + j, arrival, records[j]});
+    next_to_buffer = first + records.size();
+    buffered_payload_bytes += bytes;
+    while (!early.empty() && early.begin()->first == next_to_buffer) {
+      auto node = early.extract(early.begin());
+      const EarlyBatch& batch = node.mapped();
+      Buffer(node.key(), batch.arrival_micros,
+             std::vector<std::string_view>(batch.records.begin(), batch.records.end()),
+             batch.bytes);
+    }
+  }
+
+  std::mutex mu;                           // guards what follows
+  std::condition_variable wake_deliverer;  // something to deliver, or stopping
+  std::condition_variable delivered;       // delivered_through moved, or stopping
   DeliveryBatcher batcher;
-  uint64_t next_to_buffer = 1;  // the batcher takes records in sequence order
+  uint64_t next_to_buffer = 1;           // the batcher takes records in sequence order
+  std::map<uint64_t, EarlyBatch> early;  // by first sequence
   uint64_t delivered_through = 0;
   uint64_t flush_requested_through = 0;
   uint64_t buffered_payload_bytes = 0;  // accepted, not yet delivered (also counted service-wide)
@@ -146,7 +172,8 @@ IngestService::~IngestService() {
       std::lock_guard lock(stream->mu);
       stream->stopping = true;
     }
-    stream->changed.notify_all();
+    stream->wake_deliverer.notify_all();
+    stream->delivered.notify_all();
   }
   for (auto& [name, stream] : streams) {
     if (stream->deliverer.joinable()) stream->deliverer.join();
@@ -279,7 +306,8 @@ absl::Status IngestService::DeleteStream(const Principal& who, std::string_view 
     std::lock_guard lock(stream->mu);
     stream->stopping = true;
   }
-  stream->changed.notify_all();
+  stream->wake_deliverer.notify_all();
+  stream->delivered.notify_all();
   stream->deliverer.join();
   RETURN_IF_ERROR(catalog_.DeleteStream(who, name));
   {
@@ -367,16 +395,20 @@ absl::StatusOr<std::vector<PutRecordResult>> IngestService::Put(
         fmt::format("the records could not be made durable: {}", ToStd(first.status().message())));
   }
   pending_bytes_ += bytes;
+  bool wake = false;
   {
-    std::unique_lock lock(stream->mu);
+    std::lock_guard lock(stream->mu);
     // Records enter the batcher in sequence order, so a flush always covers a prefix of the log.
-    stream->changed.wait(lock, [&] { return stream->next_to_buffer == *first; });
-    for (size_t j = 0; j < accepted.size(); ++j)
-      stream->batcher.Add(IngestRecord{*first + j, arrival, records[accepted[j]]});
-    stream->next_to_buffer = *first + accepted.size();
-    stream->buffered_payload_bytes += bytes;
+    if (stream->next_to_buffer == *first) {
+      stream->Buffer(*first, arrival, payloads, bytes);
+      wake = stream->batcher.ShouldFlush(options_.now_micros());
+    } else {
+      stream->early.emplace(
+          *first, Stream::EarlyBatch{
+                      arrival, std::vector<std::string>(payloads.begin(), payloads.end()), bytes});
+    }
   }
-  stream->changed.notify_all();
+  if (wake) stream->wake_deliverer.notify_one();
   stream->records_accepted += accepted.size();
   stream->bytes_accepted += bytes;
   const std::string tag = fmt::format("{:x}", stream->created_micros);
@@ -421,9 +453,9 @@ absl::Status IngestService::Flush(const Principal&, std::string_view name) {
   std::unique_lock lock(stream->mu);
   const uint64_t target = stream->next_to_buffer - 1;
   stream->flush_requested_through = std::max(stream->flush_requested_through, target);
-  stream->changed.notify_all();
-  stream->changed.wait(lock,
-                       [&] { return stream->delivered_through >= target || stream->stopping; });
+  stream->wake_deliverer.notify_one();
+  stream->delivered.wait(lock,
+                         [&] { return stream->delivered_through >= target || stream->stopping; });
   if (stream->delivered_through < target) {
     return absl::UnavailableError(fmt::format("stream \"{}\" stopped before delivering: {}", name,
                                               stream->last_delivery_error.ok()
@@ -441,7 +473,7 @@ void IngestService::RunDeliverer(Stream& stream) {
       return stream.stopping || stream.flush_requested_through > stream.delivered_through ||
              stream.batcher.ShouldFlush(options_.now_micros());
     };
-    stream.changed.wait_for(lock, options_.tick, [&] { return stream.stopping || due(); });
+    stream.wake_deliverer.wait_for(lock, options_.tick, [&] { return stream.stopping || due(); });
     if (!due()) {
       if (stream.stopping) return;
       continue;
@@ -461,8 +493,9 @@ void IngestService::RunDeliverer(Stream& stream) {
       std::unique_lock wait_lock(stream.mu);
       stream.last_delivery_error = delivered;
       if (stream.stopping && attempt >= 3) break;  // the log keeps the records for the next start
-      stream.changed.wait_for(wait_lock, std::chrono::milliseconds(std::min(5000, 200 * attempt)),
-                              [&] { return stream.stopping; });
+      stream.wake_deliverer.wait_for(wait_lock,
+                                     std::chrono::milliseconds(std::min(5000, 200 * attempt)),
+                                     [&] { return stream.stopping; });
     }
     lock.lock();
     if (!delivered.ok()) return;
@@ -470,7 +503,7 @@ void IngestService::RunDeliverer(Stream& stream) {
     stream.delivered_through = through;
     stream.last_delivery_error = absl::OkStatus();
     pending_bytes_ -= bytes;
-    stream.changed.notify_all();
+    stream.delivered.notify_all();
   }
 }
 

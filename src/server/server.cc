@@ -81,6 +81,9 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
   QueryService queries(engine, catalog, &store, query_options);
   httplib::Server server;
   server.set_tcp_nodelay(true);  // without it, keep-alive requests wait ~40 ms each (field notes)
+  // cpp-httplib closes a keep-alive connection after 5 requests by default: producers would pay a
+  // new connection (accept, setup, teardown) every 5 puts.
+  server.set_keep_alive_max_count(1000000);
   server.set_payload_max_length(64 << 20);
   const int threads = std::max(1, options.http_threads);
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };

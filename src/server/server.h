@@ -16,7 +16,9 @@ namespace loch {
 
 struct ServeOptions {
   std::string http_address = "127.0.0.1:8080";  // HOST:PORT; loopback by default
-  int http_threads = 8;
+  // cpp-httplib gives each keep-alive connection a thread while it is open: this many producers and
+  // API clients can be connected at once (the rest wait for a free thread).
+  int http_threads = 64;
   int max_running_queries = 2;
   std::string pg_address;  // HOST:PORT for the PostgreSQL protocol; empty: not served
   int pg_max_connections = 64;
