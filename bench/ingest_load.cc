@@ -137,8 +137,9 @@ void RunClient(const Options& options, int id, Clock::time_point end, Totals& to
       }
       continue;
     }
-    if (answer->status == 503) {
+    if (answer->status == 503) {  // backpressure: back off as a producer should
       ++unavailable;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
     }
     ++requests;

@@ -668,44 +668,12 @@ absl::Status LakeEngine::Impl::ProfileTogether(
   }
   const std::string file = QuoteIdentifier(kFileColumn);
 
-  // Row counts and per-column min/max/nulls, per file.
-  std::vector<std::string> aggregates = {file, "count(*)"};
-  std::vector<const Column*> measured;
-  for (const Column& column : columns) {
-    if (!IsScalarType(column.type)) continue;
-    aggregates.push_back(
-        fmt::format("CAST(min({0}) AS VARCHAR), CAST(max({0}) AS VARCHAR), count(*) - count({0})",
-                    QuoteIdentifier(column.name)));
-    measured.push_back(&column);
-  }
-  ASSIGN_OR_RETURN(duck::Result stats, admin.Query(fmt::format("SELECT {} FROM {} GROUP BY ALL",
-                                                               Join(aggregates, ", "), scan)));
-  ASSIGN_OR_RETURN(auto stat_rows, stats.FetchAllAsText());
-  for (const auto& row : stat_rows) {
-    auto index = index_of_path.find(row[0].value_or(""));
-    if (index == index_of_path.end()) continue;
-    FileProfile& profile = *out[index->second];
-    profile.row_count = std::stoll(row[1].value_or("0"));
-    for (const Column& own : profile.columns) {
-      auto at = std::find_if(measured.begin(), measured.end(),
-                             [&](const Column* c) { return c->name == own.name; });
-      if (at == measured.end() || !IsScalarType(own.type)) {
-        profile.stats.push_back(ColumnStats{own.name, std::nullopt, std::nullopt, -1});
-        continue;
-      }
-      const size_t m = static_cast<size_t>(at - measured.begin());
-      profile.stats.push_back(ColumnStats{own.name, row[2 + 3 * m], row[3 + 3 * m],
-                                          std::stoll(row[4 + 3 * m].value_or("0"))});
-    }
-  }
-
-  // Datetimes: each file's own sample decides its formats; a column's formats are then measured
-  // over every file with the union of the formats its files chose.
+  // Datetimes: each file's own sample (its first rows) decides its formats; a column's formats are
+  // then measured over every file with the union of the formats its files chose.
   std::vector<std::string> text_columns;
   for (const Column& column : columns) {
     if (column.type == "VARCHAR") text_columns.push_back(column.name);
   }
-  if (text_columns.empty()) return absl::OkStatus();
   // The first rows of each file. A few files (a stream's objects, however large): each one's
   // rows streamed with a LIMIT. Many (a crawl batch of small files): a window over the batch,
   // which reads them all but in one query.
@@ -726,9 +694,12 @@ absl::Status LakeEngine::Impl::ProfileTogether(
         fmt::format("(SELECT * FROM {} QUALIFY row_number() OVER (PARTITION BY {}) <= {})", scan,
                     file, kSampleRowsPerFile);
   }
-  ASSIGN_OR_RETURN(duck::Result sampled, admin.Query(DatetimeSampleSql(sample_scan, text_columns,
-                                                                       INT64_MAX, kFileColumn)));
-  ASSIGN_OR_RETURN(auto sample_rows, sampled.FetchAllAsText());
+  std::vector<std::vector<std::optional<std::string>>> sample_rows;
+  if (!text_columns.empty()) {
+    ASSIGN_OR_RETURN(duck::Result sampled, admin.Query(DatetimeSampleSql(sample_scan, text_columns,
+                                                                         INT64_MAX, kFileColumn)));
+    ASSIGN_OR_RETURN(sample_rows, sampled.FetchAllAsText());
+  }
   const size_t per_column = 1 + KnownDatetimeFormats().size();
   std::map<std::string, std::vector<std::string>> formats_of_column;  // union, in order
   std::map<std::string, std::vector<size_t>> files_of_column;         // files choosing it
@@ -757,52 +728,76 @@ absl::Status LakeEngine::Impl::ProfileTogether(
       files_of_column[text_columns[c]].push_back(index->second);
     }
   }
-  if (formats_of_column.empty()) return absl::OkStatus();
-  // Every datetime column measured in one pass: values, parsed values, parsed range, and two
-  // examples of values no format parses.
-  std::vector<std::string> inner = {file}, measures = {"f"};
-  std::vector<std::string> names;
+  // One pass over the data: row counts, per-column min/max/nulls, and for every datetime column its
+  // values, parsed values, parsed range and two examples of values no format parses.
+  std::vector<std::string> aggregates = {file, "count(*)"};
+  std::vector<const Column*> measured;
+  for (const Column& column : columns) {
+    if (!IsScalarType(column.type)) continue;
+    aggregates.push_back(
+        fmt::format("CAST(min({0}) AS VARCHAR), CAST(max({0}) AS VARCHAR), count(*) - count({0})",
+                    QuoteIdentifier(column.name)));
+    measured.push_back(&column);
+  }
+  std::vector<std::string> parsed_columns;
+  std::vector<std::string> datetime_names;
   for (const auto& [column, formats] : formats_of_column) {
-    const size_t i = names.size();
-    names.push_back(column);
+    const size_t i = datetime_names.size();
+    datetime_names.push_back(column);
     const std::string text = fmt::format("trim(CAST({} AS VARCHAR))", QuoteIdentifier(column));
-    inner.push_back(fmt::format("{} AS v{}", text, i));
-    inner.push_back(
-        fmt::format("{} AS p{}", DatetimeParseSql(text, formats, DatetimeTypeFor(formats)), i));
-    measures.push_back(fmt::format(
-        "count(v{0}), count(p{0}), CAST(min(p{0}) AS VARCHAR), CAST(max(p{0}) AS VARCHAR), "
-        "min(v{0}) FILTER (WHERE v{0} IS NOT NULL AND p{0} IS NULL), max(v{0}) FILTER (WHERE "
-        "v{0} IS NOT NULL AND p{0} IS NULL)",
+    parsed_columns.push_back(fmt::format("{} AS __loch_v{}", text, i));
+    parsed_columns.push_back(fmt::format(
+        "{} AS __loch_p{}", DatetimeParseSql(text, formats, DatetimeTypeFor(formats)), i));
+    aggregates.push_back(fmt::format(
+        "count(__loch_v{0}), count(__loch_p{0}), CAST(min(__loch_p{0}) AS VARCHAR), "
+        "CAST(max(__loch_p{0}) AS VARCHAR), min(__loch_v{0}) FILTER (WHERE __loch_v{0} IS NOT "
+        "NULL AND __loch_p{0} IS NULL), max(__loch_v{0}) FILTER (WHERE __loch_v{0} IS NOT NULL "
+        "AND __loch_p{0} IS NULL)",
         i));
   }
-  ASSIGN_OR_RETURN(
-      duck::Result measured_result,
-      admin.Query(fmt::format(
-          "SELECT {} FROM (SELECT {} AS f, {} FROM {}) GROUP BY f", Join(measures, ", "), file,
-          Join(std::vector<std::string>(inner.begin() + 1, inner.end()), ", "), scan)));
-  ASSIGN_OR_RETURN(auto measured_rows, measured_result.FetchAllAsText());
-  constexpr size_t kMeasures = 6;
-  for (size_t c = 0; c < names.size(); ++c) {
-    const std::vector<std::string>& formats = formats_of_column[names[c]];
-    for (size_t i : files_of_column[names[c]]) {
+  const std::string source = parsed_columns.empty() ? scan
+                                                    : fmt::format("(SELECT *, {} FROM {})",
+                                                                  Join(parsed_columns, ", "), scan);
+  ASSIGN_OR_RETURN(duck::Result stats, admin.Query(fmt::format("SELECT {} FROM {} GROUP BY ALL",
+                                                               Join(aggregates, ", "), source)));
+  ASSIGN_OR_RETURN(auto stat_rows, stats.FetchAllAsText());
+  const size_t datetime_at = 2 + 3 * measured.size();
+  constexpr size_t kDatetimeMeasures = 6;
+  for (const auto& row : stat_rows) {
+    auto index = index_of_path.find(row[0].value_or(""));
+    if (index == index_of_path.end()) continue;
+    FileProfile& profile = *out[index->second];
+    profile.row_count = std::stoll(row[1].value_or("0"));
+    for (const Column& own : profile.columns) {
+      auto at = std::find_if(measured.begin(), measured.end(),
+                             [&](const Column* c) { return c->name == own.name; });
+      if (at == measured.end() || !IsScalarType(own.type)) {
+        profile.stats.push_back(ColumnStats{own.name, std::nullopt, std::nullopt, -1});
+        continue;
+      }
+      const size_t m = static_cast<size_t>(at - measured.begin());
+      profile.stats.push_back(ColumnStats{own.name, row[2 + 3 * m], row[3 + 3 * m],
+                                          std::stoll(row[4 + 3 * m].value_or("0"))});
+    }
+    for (size_t c = 0; c < datetime_names.size(); ++c) {
+      const std::vector<size_t>& choosing = files_of_column[datetime_names[c]];
+      if (std::find(choosing.begin(), choosing.end(), index->second) == choosing.end()) continue;
+      const std::vector<std::string>& formats = formats_of_column[datetime_names[c]];
       DatetimeColumn detected;
       detected.formats = formats;
       detected.type = DatetimeTypeFor(formats);
-      for (const auto& row : measured_rows) {
-        if (row[0].value_or("") != *paths[i]) continue;
-        const size_t at = 1 + c * kMeasures;
-        detected.values = std::stoll(row[at].value_or("0"));
-        detected.parsed = std::stoll(row[at + 1].value_or("0"));
-        detected.min = row[at + 2];
-        detected.max = row[at + 3];
-        for (size_t e : {at + 4, at + 5}) {
-          if (row[e].has_value() &&
-              (detected.bad_examples.empty() || detected.bad_examples.front() != *row[e])) {
-            detected.bad_examples.push_back(*row[e]);
-          }
+      const size_t at = datetime_at + c * kDatetimeMeasures;
+      detected.values = std::stoll(row[at].value_or("0"));
+      detected.parsed = std::stoll(row[at + 1].value_or("0"));
+      detected.min = row[at + 2];
+      detected.max = row[at + 3];
+      for (size_t e : {at + 4, at + 5}) {
+        if (row[e].has_value() &&
+            (detected.bad_examples.empty() || detected.bad_examples.front() != *row[e])) {
+          detected.bad_examples.push_back(*row[e]);
         }
       }
-      out[i]->datetimes[names[c]] = std::move(detected);
+      profile.datetimes[datetime_names[c]] = std::move(detected);
     }
   }
   return absl::OkStatus();
