@@ -282,6 +282,9 @@ int main(int argc, char** argv) {
   stream_create_cmd->add_option("--error-prefix", stream_create.error_prefix,
                                 "Folder under raw/<stream>/ for records that fail validation or "
                                 "partitioning (default errors)");
+  stream_create_cmd->add_option("--parquet-table", stream_create.parquet_table,
+                                "Deliver zstd Parquet with the columns of this table (DB.TABLE); "
+                                "records that do not fit go to the error prefix");
   add_server(stream_create_cmd);
   stream_create_cmd->callback([&] {
     status = loch::cli::RunStreamCreate(common, server_options, stream_create, std::cout);

@@ -100,6 +100,10 @@ void PrintStream(const json& stream, std::ostream& out) {
                      partition_by.empty() ? "-" : Join(partition_by, ", "));
   out << fmt::format("error prefix       raw/{}/{}/\n", stream.value("name", ""),
                      stream.value("error_prefix", ""));
+  const std::string parquet_table = stream.value("parquet_table", "");
+  out << fmt::format(
+      "delivered as       {}\n",
+      parquet_table.empty() ? "NDJSON" : "Parquet with the columns of " + parquet_table);
   out << fmt::format("last sequence      {}\n", stream.value("last_sequence", uint64_t{0}));
   out << fmt::format("delivered through  {}\n", stream.value("delivered_through", uint64_t{0}));
   out << fmt::format("buffered           {}\n",
@@ -147,6 +151,7 @@ absl::Status RunStreamCreate(const CommonOptions& common, const ServerOptions& s
   if (options.compression) body["compression"] = *options.compression;
   if (options.max_open_partitions) body["max_open_partitions"] = *options.max_open_partitions;
   if (options.error_prefix) body["error_prefix"] = *options.error_prefix;
+  if (options.parquet_table) body["parquet_table"] = *options.parquet_table;
   ASSIGN_OR_RETURN(json created, client.Call("POST", "/api/v1/streams", body.dump()));
   out << fmt::format("created stream {}; its records land in table {}\n", options.name,
                      created.value("table", ""));

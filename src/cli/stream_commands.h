@@ -27,6 +27,7 @@ struct StreamCreateOptions {
   std::vector<std::string> partition_by;
   std::optional<size_t> max_open_partitions;
   std::optional<std::string> error_prefix;
+  std::optional<std::string> parquet_table;
 };
 
 absl::Status RunStreamCreate(const CommonOptions& common, const ServerOptions& server,

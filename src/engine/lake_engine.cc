@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "common/ids.h"
@@ -9,6 +10,7 @@
 #include "engine/datetime_formats.h"
 #include "engine/duck.h"
 #include "engine/file_pruner.h"
+#include "engine/json_conversion.h"
 #include "engine/sql_guard.h"
 #include "engine/table_view.h"
 #include "engine/value_decoder.h"
@@ -528,6 +530,48 @@ absl::StatusOr<FileProfile> LakeEngine::ProfileFile(const std::string& key,
   }
   std::lock_guard lock(impl_->admin_mu);
   return impl_->ProfilePath(path, format, key);
+}
+
+absl::StatusOr<LakeEngine::JsonConversion> LakeEngine::ConvertJsonToParquet(
+    std::string_view ndjson, const std::vector<Column>& columns,
+    const std::function<absl::Status(const std::string& parquet_path, int64_t rows)>& keep) {
+  if (columns.empty()) return absl::InvalidArgumentError("a conversion needs at least one column");
+  // DuckDB may only touch files under the readable root: the spool lives there.
+  const std::string spool =
+      impl_->options.readable_root + "/.loch-tmp-convert-" + NewTimeOrderedId();
+  struct RemoveSpool {
+    std::string path;
+    ~RemoveSpool() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  } remove_spool{spool};
+  std::error_code error;
+  std::filesystem::create_directories(spool, error);
+  if (error)
+    return absl::InternalError(fmt::format("cannot create \"{}\": {}", spool, error.message()));
+  const std::string input = spool + "/records.json", output = spool + "/rows.parquet";
+  {
+    std::ofstream out(input, std::ios::binary);
+    out.write(ndjson.data(), static_cast<std::streamsize>(ndjson.size()));
+    if (!out.flush()) return absl::InternalError(fmt::format("cannot write \"{}\"", input));
+  }
+  JsonConversion conversion;
+  {
+    std::lock_guard lock(impl_->admin_mu);
+    ASSIGN_OR_RETURN(duck::Result rejected, impl_->admin.Query(RejectedRowsSql(input, columns)));
+    ASSIGN_OR_RETURN(auto rows, rejected.FetchAllAsText());
+    for (const auto& row : rows)
+      conversion.rejected.emplace_back(row[0].value_or(""), row[1].value_or(""));
+    ASSIGN_OR_RETURN(duck::Result copied,
+                     impl_->admin.Query(fmt::format(
+                         "COPY ({}) TO {} (FORMAT parquet, COMPRESSION zstd, RETURN_STATS false)",
+                         ConvertedRowsSql(input, columns), QuoteLiteral(output))));
+    ASSIGN_OR_RETURN(auto counted, copied.FetchAllAsText());
+    conversion.rows = counted.empty() ? 0 : std::stoll(counted[0][0].value_or("0"));
+  }
+  RETURN_IF_ERROR(keep(output, conversion.rows));
+  return conversion;
 }
 
 std::vector<absl::StatusOr<FileProfile>> LakeEngine::ProfileFiles(

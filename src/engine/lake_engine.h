@@ -17,6 +17,7 @@
 // time (Cancel() from any thread).
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -112,6 +113,18 @@ class LakeEngine {
   // gets its own error without failing the others.
   std::vector<absl::StatusOr<FileProfile>> ProfileFiles(const std::vector<std::string>& keys,
                                                         const std::string& format);
+
+  // Converts NDJSON records to zstd Parquet with exactly `columns` (see json_conversion.h): the
+  // rows are written to a temporary local file, `keep(path, rows)` stores it (e.g.
+  // ObjectStore::PutFile) before it is removed. Returns the rows written and the records left out
+  // with the reason.
+  struct JsonConversion {
+    int64_t rows = 0;
+    std::vector<std::pair<std::string, std::string>> rejected;  // (record, reason)
+  };
+  absl::StatusOr<JsonConversion> ConvertJsonToParquet(
+      std::string_view ndjson, const std::vector<Column>& columns,
+      const std::function<absl::Status(const std::string& parquet_path, int64_t rows)>& keep);
 
   struct Impl;
 

@@ -7,6 +7,7 @@
 
 #include "common/logging.h"
 #include "common/strings.h"
+#include "engine/json_conversion.h"
 #include "fmt/format.h"
 
 namespace loch {
@@ -126,12 +127,17 @@ std::string Label(std::string_view value) {
 
 }  // namespace
 
-IngestService::IngestService(Catalog& catalog, ObjectStore& store, Crawler& crawler,
-                             IngestOptions options)
-    : catalog_(catalog), store_(store), crawler_(crawler), options_(std::move(options)) {}
+IngestService::IngestService(Catalog& catalog, ObjectStore& store, LakeEngine& engine,
+                             Crawler& crawler, IngestOptions options)
+    : catalog_(catalog),
+      store_(store),
+      engine_(engine),
+      crawler_(crawler),
+      options_(std::move(options)) {}
 
 absl::StatusOr<std::unique_ptr<IngestService>> IngestService::Start(Catalog& catalog,
                                                                     ObjectStore& store,
+                                                                    LakeEngine& engine,
                                                                     Crawler& crawler,
                                                                     IngestOptions options) {
   if (options.wal_dir.empty())
@@ -143,7 +149,7 @@ absl::StatusOr<std::unique_ptr<IngestService>> IngestService::Start(Catalog& cat
         fmt::format("cannot create \"{}\": {}", options.wal_dir, error.message()));
   }
   std::unique_ptr<IngestService> service(
-      new IngestService(catalog, store, crawler, std::move(options)));
+      new IngestService(catalog, store, engine, crawler, std::move(options)));
   ASSIGN_OR_RETURN(std::vector<SavedStream> saved, catalog.ListStreams(Principal::LocalAdmin()));
   std::set<std::string> live_dirs;
   for (const SavedStream& stream : saved) {
@@ -238,6 +244,17 @@ absl::StatusOr<StreamDescription> IngestService::CreateStream(const Principal& w
                                                               const StreamConfig& config) {
   RETURN_IF_ERROR(ValidateStreamConfig(config));
   RETURN_IF_ERROR(TableName::Parse(config.TableName()).status());
+  if (!config.parquet_table.empty()) {
+    ASSIGN_OR_RETURN(TableName target, TableName::Parse(config.parquet_table));
+    auto table = catalog_.ReadTable(who, target, std::nullopt);
+    if (absl::IsNotFound(table.status())) {
+      return absl::InvalidArgumentError(fmt::format(
+          "parquet table {} does not exist: create it first (its columns are what records are "
+          "converted to), e.g. with CREATE TABLE {} AS SELECT ...",
+          config.parquet_table, config.parquet_table));
+    }
+    RETURN_IF_ERROR(table.status());
+  }
   {
     std::lock_guard lock(mu_);
     for (const auto& [name, stream] : streams_) {
@@ -515,6 +532,18 @@ absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>&
   double compress_ms = 0, store_ms = 0;
   for (DeliveryObject& object : objects) {
     raw_bytes += object.ndjson.size();
+    records += object.records;
+    if (!stream.config.parquet_table.empty() && !object.errors) {
+      Stopwatch converting;
+      ASSIGN_OR_RETURN(std::optional<ObjectInfo> converted, ConvertToParquet(stream, object));
+      compress_ms += converting.ElapsedMillis();
+      if (converted) {
+        stored_bytes += converted->size;
+        table_objects.push_back(
+            Crawler::NewObject{*converted, FolderPartitions(stream.config, object)});
+      }
+      continue;
+    }
     Stopwatch compressing;
     RETURN_IF_ERROR(CompressObject(object, stream.config.compression));
     compress_ms += compressing.ElapsedMillis();
@@ -522,7 +551,6 @@ absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>&
     RETURN_IF_ERROR(store_.Put(object.key, object.body));
     store_ms += storing.ElapsedMillis();
     stored_bytes += object.body.size();
-    records += object.records;
     if (object.errors) {
       spdlog::warn("ingest: stream {}: {} record(s) failed validation or partitioning; see {}",
                    stream.config.name, object.records, object.key);
@@ -568,6 +596,44 @@ absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>&
       stream.config.name, objects.size(), records, raw_bytes, stored_bytes, seconds,
       compress_ms / 1000, store_ms / 1000, register_ms / 1000, through);
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<ObjectInfo>> IngestService::ConvertToParquet(
+    Stream& stream, const DeliveryObject& object) {
+  ASSIGN_OR_RETURN(TableName name, TableName::Parse(stream.config.parquet_table));
+  ASSIGN_OR_RETURN(TableSnapshot target,
+                   catalog_.ReadTable(Principal::LocalAdmin(), name, std::nullopt));
+  // raw/<stream>/<folders>/<name>.json[.zst] -> the same place, as .parquet.
+  const std::string stem = object.key.substr(0, object.key.rfind(".json"));
+  const std::string key = stem + ".parquet";
+  ASSIGN_OR_RETURN(LakeEngine::JsonConversion conversion,
+                   engine_.ConvertJsonToParquet(
+                       object.ndjson, ConversionColumns(target.table.schema),
+                       [&](const std::string& path, int64_t rows) {
+                         return rows == 0 ? absl::OkStatus() : store_.PutFile(key, path);
+                       }));
+  if (!conversion.rejected.empty()) {
+    // Records that do not fit the table: with their reasons, under the error prefix.
+    std::string lines;
+    for (const auto& [record, reason] : conversion.rejected) {
+      lines += nlohmann::json{{"error", reason}, {"data", record}}.dump(
+                   -1, ' ', false, nlohmann::json::error_handler_t::replace) +
+               "\n";
+    }
+    const auto& values = object.partition_values;
+    const std::string error_key =
+        fmt::format("raw/{}/{}/{}/{}/{}/{}/{}-conversion.json{}", stream.config.name,
+                    stream.config.error_prefix, values.at("year"), values.at("month"),
+                    values.at("day"), values.at("hour"), stem.substr(stem.rfind('/') + 1),
+                    CompressionSuffix(stream.config.compression));
+    ASSIGN_OR_RETURN(std::string body, Compress(lines, stream.config.compression));
+    RETURN_IF_ERROR(store_.Put(error_key, body));
+    spdlog::warn("ingest: stream {}: {} record(s) do not fit {}; see {}", stream.config.name,
+                 conversion.rejected.size(), name.ToString(), error_key);
+  }
+  if (conversion.rows == 0) return std::optional<ObjectInfo>();
+  ASSIGN_OR_RETURN(ObjectInfo info, store_.Head(key));
+  return std::optional<ObjectInfo>(info);
 }
 
 std::string IngestService::PrometheusMetrics() const {

@@ -38,6 +38,7 @@
 #include "catalog/catalog.h"
 #include "common/clock.h"
 #include "crawl/crawler.h"
+#include "engine/lake_engine.h"
 #include "ingest/delivery_batcher.h"
 #include "ingest/stream_config.h"
 #include "ingest/wal.h"
@@ -74,9 +75,9 @@ struct StreamDescription {
 class IngestService {
  public:
   // Opens every stream in the catalog, replays their logs past the delivered checkpoints and
-  // starts their deliverers. `catalog`, `store` and `crawler` must outlive the service.
+  // starts their deliverers. `catalog`, `store`, `engine` and `crawler` must outlive the service.
   static absl::StatusOr<std::unique_ptr<IngestService>> Start(Catalog& catalog, ObjectStore& store,
-                                                              Crawler& crawler,
+                                                              LakeEngine& engine, Crawler& crawler,
                                                               IngestOptions options);
   // Refuses new records, delivers what is buffered (best effort) and stops the deliverers.
   ~IngestService();
@@ -104,7 +105,8 @@ class IngestService {
   class Stream;
 
  private:
-  IngestService(Catalog& catalog, ObjectStore& store, Crawler& crawler, IngestOptions options);
+  IngestService(Catalog& catalog, ObjectStore& store, LakeEngine& engine, Crawler& crawler,
+                IngestOptions options);
   absl::StatusOr<std::shared_ptr<Stream>> OpenStream(const SavedStream& saved);
   absl::StatusOr<std::shared_ptr<Stream>> Find(std::string_view name) const;
   absl::Status CheckCapacity(uint64_t incoming_bytes);
@@ -114,9 +116,14 @@ class IngestService {
   void RunDeliverer(Stream& stream);
   // Stores, registers and checkpoints one flush; the log is truncated through `through` after.
   absl::Status Deliver(Stream& stream, std::vector<DeliveryObject>& objects, uint64_t through);
+  // A stream with a Parquet table: stores `object`'s records as Parquet next to where the NDJSON
+  // would go, and the ones that do not fit under the error prefix. The Parquet object, if any.
+  absl::StatusOr<std::optional<ObjectInfo>> ConvertToParquet(Stream& stream,
+                                                             const DeliveryObject& object);
 
   Catalog& catalog_;
   ObjectStore& store_;
+  LakeEngine& engine_;
   Crawler& crawler_;
   IngestOptions options_;
   mutable std::mutex mu_;  // guards streams_

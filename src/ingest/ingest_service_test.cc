@@ -36,7 +36,7 @@ class IngestServiceTest : public testing::Test {
 
   void StartService() {
     service_.reset();
-    auto started = IngestService::Start(*catalog_, *store_, *crawler_, options_);
+    auto started = IngestService::Start(*catalog_, *store_, *engine_, *crawler_, options_);
     ASSERT_TRUE(started.ok()) << started.status();
     service_ = std::move(*started);
   }
@@ -195,6 +195,47 @@ TEST_F(IngestServiceTest, PartitionsBecomeColumnsAndBadRecordsLandInTheErrorPref
   ASSERT_TRUE(errors.ok());
   ASSERT_EQ(errors->size(), 1u);
   EXPECT_THAT(errors->front().key, testing::EndsWith(".json.gz"));
+}
+
+TEST_F(IngestServiceTest, RecordsAreConvertedToParquetWithATablesColumns) {
+  ASSERT_EQ(Scalar("CREATE TABLE shop.typed AS SELECT CAST(1 AS BIGINT) AS id, 'x' AS name, "
+                   "CAST(1.5 AS DOUBLE) AS amount, TIMESTAMP '2026-01-01 00:00:00' AS ts, "
+                   "[1, 2] AS tags WHERE false"),
+            "CREATE TABLE");
+  StreamConfig config = Stream("typed-orders");
+  config.parquet_table = "shop.nope";
+  EXPECT_THAT(std::string(service_->CreateStream(admin_, config).status().message()),
+              HasSubstr("does not exist"));
+  config.parquet_table = "shop.typed";
+  config.compression = Compression::kNone;  // the error object is read below
+  ASSERT_TRUE(service_->CreateStream(admin_, config).ok());
+  Put("typed-orders",
+      {R"({"id": 1, "name": "ann", "amount": 9.5, "ts": "2026-11-27T10:00:00Z", "tags": [3]})",
+       R"({"id": "2", "amount": 3, "extra": "dropped"})", R"({"id": "two", "name": "bad id"})",
+       R"([1, 2])", R"({"id": 4, "ts": "not a time", "tags": "nope"})"});
+  ASSERT_TRUE(service_->Flush(admin_, "typed-orders").ok());
+  EXPECT_EQ(Scalar("SELECT string_agg(id || ':' || coalesce(name, '-') || ':' || amount, ',' "
+                   "ORDER BY id) FROM raw.typed_orders"),
+            "1:ann:9.5,2:-:3.0");
+  EXPECT_EQ(Scalar("SELECT typeof(ts) || ' ' || typeof(tags) FROM raw.typed_orders LIMIT 1"),
+            "TIMESTAMP INTEGER[]");
+  auto objects = ListAll(*store_, "raw/typed-orders/");
+  ASSERT_TRUE(objects.ok());
+  size_t parquet = 0, errors = 0;
+  for (const ObjectInfo& object : *objects) {
+    if (object.key.ends_with(".parquet")) ++parquet;
+    if (object.key.find("/errors/") != std::string::npos) {
+      ++errors;
+      EXPECT_THAT(object.key, testing::EndsWith("-conversion.json"));
+      const std::string rejected = *store_->Get(object.key);
+      EXPECT_THAT(rejected, HasSubstr(R"(column id: \"two\" is not BIGINT)"));
+      EXPECT_THAT(rejected, HasSubstr("not a JSON object"));
+      EXPECT_THAT(rejected, HasSubstr("column tags"));
+      EXPECT_THAT(rejected, HasSubstr("column ts"));
+    }
+  }
+  EXPECT_EQ(parquet, 1u);
+  EXPECT_EQ(errors, 1u);
 }
 
 TEST_F(IngestServiceTest, DeletingAStreamDeliversItFirstAndKeepsItsTable) {

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "catalog/model.h"
+#include "common/strings.h"
 #include "fmt/format.h"
 
 namespace loch {
@@ -65,6 +67,13 @@ absl::Status ValidateStreamConfig(const StreamConfig& config) {
   if (config.max_open_partitions < 1 || config.max_open_partitions > 10000) {
     return absl::InvalidArgumentError("max open partitions must be 1-10000");
   }
+  if (!config.parquet_table.empty()) {
+    auto table = TableName::Parse(config.parquet_table);
+    if (!table.ok()) {
+      return absl::InvalidArgumentError(
+          fmt::format("parquet table: {}", ToStd(table.status().message())));
+    }
+  }
   if (config.error_prefix.empty() || config.error_prefix.find("..") != std::string::npos ||
       config.error_prefix.front() == '/') {
     return absl::InvalidArgumentError(
@@ -82,6 +91,7 @@ nlohmann::json StreamConfigToJson(const StreamConfig& config) {
           {"partition_by", config.partition_by},
           {"max_open_partitions", config.max_open_partitions},
           {"error_prefix", config.error_prefix},
+          {"parquet_table", config.parquet_table},
           {"table", config.TableName()}};
 }
 
@@ -110,6 +120,7 @@ absl::StatusOr<StreamConfig> StreamConfigFromJson(const nlohmann::json& json) {
     config.partition_by = json.value("partition_by", std::vector<std::string>{});
     config.max_open_partitions = json.value("max_open_partitions", config.max_open_partitions);
     config.error_prefix = json.value("error_prefix", config.error_prefix);
+    config.parquet_table = json.value("parquet_table", config.parquet_table);
   } catch (const nlohmann::json::exception& error) {
     return absl::InvalidArgumentError(
         fmt::format("a stream field has the wrong type: {}", error.what()));

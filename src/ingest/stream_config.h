@@ -22,6 +22,9 @@ struct StreamConfig {
   std::vector<std::string> partition_by;  // JSON fields whose values name sub-folders
   size_t max_open_partitions = 64;        // buffers at once; more flushes the oldest
   std::string error_prefix = "errors";    // under raw/<stream>/
+  // "DB.TABLE": deliver records as zstd Parquet with that catalog table's columns (records whose
+  // fields do not fit go to the error prefix); empty: NDJSON as sent.
+  std::string parquet_table;
 
   // The stream's table in the catalog: raw.<name with dashes as underscores>.
   std::string TableName() const;

@@ -92,6 +92,21 @@ absl::StatusOr<StreamConfig> ConfigFromCreate(const json& body) {
             "CompressionFormat {} is not supported; use UNCOMPRESSED, GZIP or ZSTD", format));
       }
     }
+    if (destination.contains("DataFormatConversionConfiguration")) {
+      // Record format conversion: the "Glue table" is a catalog table; Parquet is the output.
+      const json& conversion = destination["DataFormatConversionConfiguration"];
+      if (conversion.value("Enabled", true)) {
+        const json& schema = conversion.at("SchemaConfiguration");
+        config.parquet_table = fmt::format("{}.{}", schema.at("DatabaseName").get<std::string>(),
+                                           schema.at("TableName").get<std::string>());
+        const json serializer = conversion.value("OutputFormatConfiguration", json::object())
+                                    .value("Serializer", json::object());
+        if (!serializer.empty() && !serializer.contains("ParquetSerDe")) {
+          return absl::InvalidArgumentError(
+              "only ParquetSerDe output is supported by DataFormatConversionConfiguration");
+        }
+      }
+    }
     if (destination.contains("ErrorOutputPrefix"))
       config.error_prefix = destination["ErrorOutputPrefix"].get<std::string>();
     while (config.error_prefix.ends_with('/')) config.error_prefix.pop_back();
@@ -117,6 +132,15 @@ json DescriptionJson(const StreamDescription& stream) {
        {{"SizeInMBs", config.buffer_bytes >> 20}, {"IntervalInSeconds", config.buffer_seconds}}},
       {"CompressionFormat", kFormats.at(config.compression)},
       {"EncryptionConfiguration", {{"NoEncryptionConfig", "NoEncryption"}}}};
+  if (!config.parquet_table.empty()) {
+    const size_t dot = config.parquet_table.find('.');
+    destination["DataFormatConversionConfiguration"] = {
+        {"Enabled", true},
+        {"SchemaConfiguration",
+         {{"DatabaseName", config.parquet_table.substr(0, dot)},
+          {"TableName", config.parquet_table.substr(dot + 1)}}},
+        {"OutputFormatConfiguration", {{"Serializer", {{"ParquetSerDe", json::object()}}}}}};
+  }
   return {{"DeliveryStreamName", config.name},
           {"DeliveryStreamARN", kArnPrefix + config.name},
           {"DeliveryStreamStatus", "ACTIVE"},

@@ -91,7 +91,7 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
   Crawler crawler(catalog, store, engine);
   RegisterCrawlerApi(server, catalog, crawler, MakeGuard(credentials));
   ASSIGN_OR_RETURN(std::unique_ptr<IngestService> ingest,
-                   IngestService::Start(catalog, store, crawler, options.ingest));
+                   IngestService::Start(catalog, store, engine, crawler, options.ingest));
   HttpApiOptions records_limits;
   records_limits.max_body_bytes = 2 * kMaxBatchBytes;  // the records route has its own limits
   RegisterStreamApi(server, *ingest, MakeGuard(credentials, records_limits));

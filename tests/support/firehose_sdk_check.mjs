@@ -140,4 +140,48 @@ console.log(`delivered and queryable ${Date.now() - started} ms after the last p
 await firehose.send(new DeleteDeliveryStreamCommand({ DeliveryStreamName: stream }));
 await rejects(firehose.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: stream })), 'ResourceNotFoundException');
 assert.deepEqual(await count(), ['503', '503', '0']);
+// Record format conversion: JSON in, Parquet with a catalog table's columns out.
+async function run(sql) {
+  const { QueryExecutionId: id } = await athena.send(new StartQueryExecutionCommand({ QueryString: sql }));
+  for (let i = 0; i < 500; i++) {
+    const { QueryExecution } = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
+    if (QueryExecution.Status.State === 'SUCCEEDED') {
+      const results = await athena.send(new GetQueryResultsCommand({ QueryExecutionId: id }));
+      return results.ResultSet.Rows.slice(1).map((row) => row.Data.map((cell) => cell.VarCharValue));
+    }
+    if (QueryExecution.Status.State === 'FAILED') return null;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`query did not finish: ${sql}`);
+}
+const typedTable = `typed_${process.pid}`;
+assert.ok(await run(`CREATE TABLE sdk.${typedTable} AS SELECT CAST(1 AS BIGINT) AS id, CAST(1 AS DOUBLE) AS amount WHERE false`));
+const typedStream = `sdk-typed-${process.pid}`;
+await firehose.send(new CreateDeliveryStreamCommand({
+  DeliveryStreamName: typedStream,
+  ExtendedS3DestinationConfiguration: {
+    BucketARN: 'arn:aws:s3:::lake', RoleARN: 'arn:aws:iam::000000000000:role/firehose',
+    BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 1 },
+    DataFormatConversionConfiguration: {
+      Enabled: true,
+      SchemaConfiguration: { DatabaseName: 'sdk', TableName: typedTable },
+      InputFormatConfiguration: { Deserializer: { OpenXJsonSerDe: {} } },
+      OutputFormatConfiguration: { Serializer: { ParquetSerDe: {} } },
+    },
+  },
+}));
+const typed = await firehose.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: typedStream }));
+assert.equal(typed.DeliveryStreamDescription.Destinations[0].ExtendedS3DestinationDescription
+  .DataFormatConversionConfiguration.SchemaConfiguration.TableName, typedTable);
+await firehose.send(new PutRecordBatchCommand({
+  DeliveryStreamName: typedStream,
+  Records: [{ Data: encode({ id: 1, amount: 2.5 }) }, { Data: encode({ id: 'x', amount: 1 }) }, { Data: encode({ id: 3, amount: '4' }) }],
+}));
+let converted = null;
+for (const started = Date.now(); Date.now() - started < 15000;) {
+  converted = await run(`SELECT count(*), sum(amount), typeof(sum(amount)) FROM raw.${typedStream.replaceAll('-', '_')}`);
+  if (converted && converted[0][0] === '2') break;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
+assert.deepEqual(converted, [['2', '6.5', 'DOUBLE']]);
 console.log('firehose interop ok');
