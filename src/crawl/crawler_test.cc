@@ -10,6 +10,7 @@
 #include "common/strings.h"
 #include "crawl/saved_crawlers.h"
 #include "engine/query_test_support.h"
+#include "engine/test_lake.h"
 #include "storage/local_store.h"
 
 namespace loch {
@@ -37,12 +38,10 @@ class CrawlerTest : public testing::Test {
  protected:
   void SetUp() override {
     root_ = (fs::path(testing::TempDir()) / ("loch-crawl-" + NewRandomId())).string();
-    fs::create_directories(root_ + "/.loch");
-    store_ = std::move(LocalObjectStore::Open(root_)).value();
-    catalog_ = std::move(OpenSqliteCatalog(root_ + "/.loch/catalog.sqlite")).value();
-    EngineOptions options;
-    options.readable_root = root_;
-    engine_ = std::move(LakeEngine::Open(options, catalog_.get(), store_.get())).value();
+    TestLake lake = OpenTestLake(root_);
+    store_ = std::move(lake.store);
+    catalog_ = std::move(lake.catalog);
+    engine_ = std::move(lake.engine);
     crawler_ = std::make_unique<Crawler>(*catalog_, *store_, *engine_);
   }
 

@@ -52,6 +52,12 @@ TEST(StreamConfigTest, ValidatesAndRoundTrips) {
       HasSubstr("0-900"));
   EXPECT_FALSE(StreamConfigFromJson({{"name", "a"}, {"compression", "lz4"}}).ok());
   EXPECT_FALSE(StreamConfigFromJson({{"name", "a"}, {"buffer_bytes", "big"}}).ok());
+  EXPECT_THAT(
+      std::string(
+          StreamConfigFromJson({{"name", "a"}, {"parquet_table", "no_dot"}}).status().message()),
+      HasSubstr("parquet table"));
+  EXPECT_EQ(StreamConfigFromJson({{"name", "a"}, {"parquet_table", "shop.typed"}})->parquet_table,
+            "shop.typed");
 }
 
 TEST(DeliveryBatcherTest, ObjectsAreNamedByHourAndFirstSequence) {

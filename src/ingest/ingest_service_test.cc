@@ -2,14 +2,14 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/resource.h>
 
 #include <filesystem>
 
 #include "common/ids.h"
 #include "engine/query_test_support.h"
+#include "engine/test_lake.h"
 #include "fmt/format.h"
+#include "ingest/file_size_limit.h"
 #include "storage/local_store.h"
 
 namespace loch {
@@ -22,12 +22,10 @@ class IngestServiceTest : public testing::Test {
  protected:
   void SetUp() override {
     root_ = (fs::path(testing::TempDir()) / ("loch-ingest-" + NewRandomId())).string();
-    fs::create_directories(root_ + "/.loch");
-    store_ = std::move(LocalObjectStore::Open(root_)).value();
-    catalog_ = std::move(OpenSqliteCatalog(root_ + "/.loch/catalog.sqlite")).value();
-    EngineOptions options;
-    options.readable_root = root_;
-    engine_ = std::move(LakeEngine::Open(options, catalog_.get(), store_.get())).value();
+    TestLake lake = OpenTestLake(root_);
+    store_ = std::move(lake.store);
+    catalog_ = std::move(lake.catalog);
+    engine_ = std::move(lake.engine);
     crawler_ = std::make_unique<Crawler>(*catalog_, *store_, *engine_);
     options_.wal_dir = root_ + "/.loch/wal";
     options_.min_free_disk_bytes = 1 << 20;
@@ -134,8 +132,8 @@ TEST_F(IngestServiceTest, BackpressureRefusesWholeCallsAndAcknowledgesNothing) {
   EXPECT_THAT(std::string(full.status().message()), HasSubstr("disk"));
 }
 
-// The log's disk fills up in the middle of a put (RLIMIT_FSIZE makes the kernel refuse the write):
-// that put is refused, nothing acknowledged is lost, and puts work again once there is room.
+// The log's disk fills up in the middle of a put: that put is refused, nothing acknowledged is
+// lost, and puts work again once there is room.
 TEST_F(IngestServiceTest, AFullLogDiskRefusesPutsUntilThereIsRoomAgain) {
   ASSERT_TRUE(service_->CreateStream(admin_, Stream()).ok());
   Put("clicks", {R"({"i": 1})"});
@@ -143,19 +141,13 @@ TEST_F(IngestServiceTest, AFullLogDiskRefusesPutsUntilThereIsRoomAgain) {
   for (const auto& entry : fs::recursive_directory_iterator(options_.wal_dir)) {
     if (entry.is_regular_file()) used = std::max(used, entry.file_size());
   }
-  struct sigaction ignore {};
-  ignore.sa_handler = SIG_IGN;
-  struct sigaction previous {};
-  sigaction(SIGXFSZ, &ignore, &previous);
-  rlimit old_limit{};
-  getrlimit(RLIMIT_FSIZE, &old_limit);
-  rlimit limit = old_limit;
-  limit.rlim_cur = used + 30;
-  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
-  auto full = service_->Put(admin_, "clicks", {"{\"pad\": \"" + std::string(100, 'x') + "\"}"});
-  auto still_full = service_->Put(admin_, "clicks", {std::string(R"({"i": 2})")});
-  setrlimit(RLIMIT_FSIZE, &old_limit);
-  sigaction(SIGXFSZ, &previous, nullptr);
+  absl::StatusOr<std::vector<PutRecordResult>> full, still_full;
+  {
+    FileSizeLimit disk_full(used + 30);
+    ASSERT_TRUE(disk_full.applied());
+    full = service_->Put(admin_, "clicks", {"{\"pad\": \"" + std::string(100, 'x') + "\"}"});
+    still_full = service_->Put(admin_, "clicks", {std::string(R"({"i": 2})")});
+  }
   EXPECT_EQ(full.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(full.status().message()), HasSubstr("could not be made durable"));
   EXPECT_EQ(still_full.status().code(), absl::StatusCode::kUnavailable);

@@ -2,8 +2,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/resource.h>
 
 #include <filesystem>
 #include <fstream>
@@ -11,6 +9,7 @@
 #include <thread>
 
 #include "common/ids.h"
+#include "ingest/file_size_limit.h"
 
 namespace loch {
 namespace {
@@ -150,25 +149,18 @@ TEST_F(WalTest, OversizedRecordsAreRefusedWithoutWritingAnything) {
   EXPECT_EQ(*(*log)->Append({"next"}), 1u);
 }
 
-// A full disk, injected for real: RLIMIT_FSIZE makes the kernel refuse writes past a size (EFBIG,
-// as ENOSPC would), in the middle of a record.
+// A full disk in the middle of a record (see file_size_limit.h).
 TEST_F(WalTest, AFullDiskFailsTheAppendAndKeepsWhatWasAcknowledged) {
   auto log = Open();
   ASSERT_TRUE(log->Append({"one", "two"}).ok());
   const uintmax_t used = fs::file_size(Segments().front());
-  struct sigaction ignore {};
-  ignore.sa_handler = SIG_IGN;
-  struct sigaction previous {};
-  sigaction(SIGXFSZ, &ignore, &previous);
-  rlimit old_limit{};
-  getrlimit(RLIMIT_FSIZE, &old_limit);
-  rlimit limit = old_limit;
-  limit.rlim_cur = used + 40;  // room for part of the next record only
-  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
-  auto failed = log->Append({std::string(100, 'x')});
-  auto after = log->Append({"small"});
-  setrlimit(RLIMIT_FSIZE, &old_limit);
-  sigaction(SIGXFSZ, &previous, nullptr);
+  absl::StatusOr<uint64_t> failed, after;
+  {
+    FileSizeLimit disk_full(used + 40);  // room for part of the next record only
+    ASSERT_TRUE(disk_full.applied());
+    failed = log->Append({std::string(100, 'x')});
+    after = log->Append({"small"});
+  }
 
   EXPECT_TRUE(absl::IsUnavailable(failed.status())) << failed.status();
   EXPECT_TRUE(absl::IsUnavailable(after.status())) << "a failed log must refuse appends";

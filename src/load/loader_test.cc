@@ -13,6 +13,7 @@
 #include "common/strings.h"
 #include "engine/duck.h"
 #include "engine/query_test_support.h"
+#include "engine/test_lake.h"
 #include "fmt/format.h"
 #include "load/file_format.h"
 #include "storage/local_store.h"
@@ -28,13 +29,11 @@ class LoaderTest : public testing::Test {
   void SetUp() override {
     root_ = (fs::path(testing::TempDir()) / ("loch-load-" + NewRandomId())).string();
     inputs_ = root_ + "-inputs";
-    fs::create_directories(root_ + "/.loch");
+    TestLake lake = OpenTestLake(root_);
     fs::create_directories(inputs_);
-    store_ = std::move(LocalObjectStore::Open(root_)).value();
-    catalog_ = std::move(OpenSqliteCatalog(root_ + "/.loch/catalog.sqlite")).value();
-    EngineOptions options;
-    options.readable_root = root_;
-    engine_ = std::move(LakeEngine::Open(options, catalog_.get(), store_.get())).value();
+    store_ = std::move(lake.store);
+    catalog_ = std::move(lake.catalog);
+    engine_ = std::move(lake.engine);
     loader_ = std::make_unique<Loader>(*catalog_, *store_, *engine_);
   }
 
