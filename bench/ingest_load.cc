@@ -215,5 +215,6 @@ int main(int argc, char** argv) {
              totals.bytes / elapsed / 1048576.0, Percentile(totals.latencies_ms, 0.5),
              Percentile(totals.latencies_ms, 0.99), totals.errors, totals.unavailable)
       << std::endl;
-  return totals.errors > 0 ? 1 : 0;
+  // A rare reset under overload is reported, not fatal; many mean the run measured nothing.
+  return totals.errors * 100 > totals.requests ? 1 : 0;
 }

@@ -50,6 +50,7 @@ for round in $(seq "$rounds"); do
   ratios+=("$(awk -v a="$(json "$result" mib_per_s)" -v b="$ceiling" 'BEGIN { printf "%.2f", a / b }')")
   echo "round $round: ceiling $ceiling MiB/s; $result" >&2
 done
+"$loch" stream flush bench --lake "$lake" >/dev/null  # the backlog of the full-load rounds
 declare -a singles
 for round in $(seq "$rounds"); do
   result=$("$load" "$url" "$token" single --mode single --clients 32 --seconds "$single_seconds" \
@@ -57,7 +58,6 @@ for round in $(seq "$rounds"); do
   singles+=("$(json "$result" requests_per_s)")
   echo "single round $round: $result" >&2
 done
-"$loch" stream flush bench --lake "$lake" >/dev/null  # the backlog of the full-load rounds
 half_rate=$(awk -v r="$(median "${reqs[@]}")" 'BEGIN { printf "%.0f", r / 2 }')
 half=$("$load" "$url" "$token" bench --clients 8 --batch 500 --record-bytes 1024 --seconds 30 --rate "$half_rate")
 echo "half load ($half_rate requests/s): $half" >&2
