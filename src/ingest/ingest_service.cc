@@ -1,6 +1,8 @@
 #include "ingest/ingest_service.h"
 
+#include <sys/resource.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <set>
@@ -78,6 +80,7 @@ class IngestService::Stream {
 namespace {
 
 constexpr size_t kArrivalBytes = 8;  // a logged record is arrival micros (LE) + the data
+constexpr int kDelivererNice = 10;
 
 // What the log keeps before every record's data: its arrival time.
 std::string ArrivalPrefix(int64_t arrival_micros) {
@@ -483,6 +486,9 @@ absl::Status IngestService::Flush(const Principal&, std::string_view name) {
 }
 
 void IngestService::RunDeliverer(Stream& stream) {
+  // Acknowledging puts comes first: compression and the like yield the CPU to request threads
+  // (Linux gives each thread its own nice value). Backpressure keeps delivery from falling behind.
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kDelivererNice);
   std::unique_lock lock(stream.mu);
   while (true) {
     auto due = [&] {

@@ -15,7 +15,7 @@ using nlohmann::json;
 absl::Status CheckBatchLimits(size_t records, size_t bytes) {
   if (records > kMaxBatchRecords) {
     return absl::InvalidArgumentError(fmt::format(
-        "{} records in one call; the limit is {} (split the batch)", records, kMaxBatchRecords));
+        "more than {0} records in one call: the limit is {0} (split the batch)", kMaxBatchRecords));
   }
   if (bytes > kMaxBatchBytes) {
     return absl::InvalidArgumentError(
