@@ -718,13 +718,21 @@ absl::Status LakeEngine::Impl::ProfileTogether(
   for (const Column& column : columns) {
     if (column.type == "VARCHAR") text_columns.push_back(column.name);
   }
-  // The first rows of each file. A few files (a stream's objects, however large): each one's
-  // rows streamed with a LIMIT. Many (a crawl batch of small files): a window over the batch,
-  // which reads them all but in one query.
+  // The first rows of each file. One file, or a few large ones (a stream's objects): each one's
+  // rows streamed with a LIMIT. Small files (a crawl batch): a window over the batch, which reads
+  // them all, but in one query, which costs less than a scan per file.
   constexpr int64_t kSampleRowsPerFile = 1000;
   constexpr size_t kMaxLimitedScans = 16;
+  constexpr uintmax_t kLargeFileBytes = 1 << 20;
+  uintmax_t total_bytes = 0;
+  for (size_t i : readable) {
+    std::error_code unknown;
+    const uintmax_t size = std::filesystem::file_size(*paths[i], unknown);
+    total_bytes += unknown ? 0 : size;
+  }
+  const bool large_files = total_bytes / readable.size() > kLargeFileBytes;
   std::string sample_scan;
-  if (readable.size() <= kMaxLimitedScans) {
+  if (readable.size() == 1 || (readable.size() <= kMaxLimitedScans && large_files)) {
     std::vector<std::string> limited;
     for (size_t i : readable) {
       std::string one = scan;
