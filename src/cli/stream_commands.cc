@@ -5,7 +5,7 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
-#include <sstream>
+#include <iterator>
 #include <thread>
 
 #include "cli/result_writer.h"
@@ -110,18 +110,19 @@ void PrintStream(const json& stream, std::ostream& out) {
                      HumanBytes(stream.value("buffered_bytes", int64_t{0})));
 }
 
-// Reads NDJSON lines or a JSON array's elements from `in`, one record per element.
-absl::StatusOr<std::vector<std::string>> ReadRecords(std::istream& in, const std::string& name) {
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string content = text.str();
-  std::vector<std::string> records;
+// The records of `content` (views into it): NDJSON lines, or a JSON array's elements (kept,
+// compact, in `storage`). Every record is checked before anything is sent.
+absl::StatusOr<std::vector<std::string_view>> SplitRecords(const std::string& content,
+                                                           const std::string& name,
+                                                           std::vector<std::string>& storage) {
+  std::vector<std::string_view> records;
   const size_t start = content.find_first_not_of(" \t\r\n");
   if (start != std::string::npos && content[start] == '[') {
     json array = json::parse(content, nullptr, false);
     if (!array.is_array())
       return absl::InvalidArgumentError(fmt::format("{}: not a JSON array", name));
-    for (const json& element : array) records.push_back(element.dump());
+    for (const json& element : array) storage.push_back(element.dump());
+    records.assign(storage.begin(), storage.end());
     return records;
   }
   size_t line_number = 0;
@@ -133,7 +134,7 @@ absl::StatusOr<std::vector<std::string>> ReadRecords(std::istream& in, const std
       return absl::InvalidArgumentError(
           fmt::format("{} line {} is not JSON; nothing was sent", name, line_number));
     }
-    records.emplace_back(line);
+    records.push_back(line);
   }
   return records;
 }
@@ -205,13 +206,22 @@ absl::Status RunPut(const CommonOptions& common, const ServerOptions& server,
                     const std::string& stream, const std::string& file, std::ostream& out) {
   ASSIGN_OR_RETURN(ServerClient client, ServerClient::Connect(common, server));
   ASSIGN_OR_RETURN(const std::string path, Path(stream, "/records"));
-  std::vector<std::string> records;
-  if (file == "-") {
-    ASSIGN_OR_RETURN(records, ReadRecords(std::cin, "stdin"));
-  } else {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return absl::NotFoundError(fmt::format("cannot read {}", file));
-    ASSIGN_OR_RETURN(records, ReadRecords(in, file));
+  std::string content;
+  {
+    std::ifstream opened;
+    if (file != "-") {
+      opened.open(file, std::ios::binary);
+      if (!opened) return absl::NotFoundError(fmt::format("cannot read {}", file));
+    }
+    std::istream& in = file == "-" ? std::cin : opened;
+    content.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::vector<std::string> storage;
+  ASSIGN_OR_RETURN(const std::vector<std::string_view> records,
+                   SplitRecords(content, file == "-" ? "stdin" : file, storage));
+  if (records.empty()) {
+    return absl::InvalidArgumentError(
+        fmt::format("{} holds no records (NDJSON lines or a JSON array)", file));
   }
   size_t sent = 0, accepted = 0;
   std::vector<std::string> failures;
@@ -221,12 +231,12 @@ absl::Status RunPut(const CommonOptions& common, const ServerOptions& server,
     while (sent + count < records.size() && count < kMaxBatchRecords &&
            bytes + records[sent + count].size() <= kMaxBatchBytes) {
       bytes += records[sent + count].size();
-      batch += records[sent + count];
+      batch.append(records[sent + count]);
       batch += '\n';
       ++count;
     }
     if (count == 0) {  // one record alone over the batch limit: the server says why
-      batch = records[sent] + "\n";
+      batch = std::string(records[sent]) + "\n";
       count = 1;
     }
     absl::StatusOr<json> answer;
@@ -235,7 +245,16 @@ absl::Status RunPut(const CommonOptions& common, const ServerOptions& server,
       if (!absl::IsUnavailable(answer.status()) || attempt == 30) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2000, 100 * attempt)));
     }
-    RETURN_IF_ERROR(answer.status());
+    if (!answer.ok()) {  // say where to resume: what came before is acknowledged
+      EndProgress();
+      if (sent == 0) return answer.status();
+      return absl::Status(
+          answer.status().code(),
+          fmt::format("{} (records 1-{} were acknowledged, {} of them refused; records {}-{} were "
+                      "not taken)",
+                      ToStd(answer.status().message()), sent, failures.size(), sent + 1,
+                      records.size()));
+    }
     accepted += answer->value("accepted", size_t{0});
     const json& results = (*answer)["records"];
     for (size_t i = 0; i < results.size(); ++i) {
