@@ -18,6 +18,7 @@ struct Crawler::Candidate {
   std::map<std::string, std::string> partitions;
   std::string table_location;                // key prefix of the table's folder
   std::vector<std::string> partition_order;  // partition names in folder order
+  const JsonShape* shape = nullptr;          // known by whoever wrote the object
 };
 
 namespace {
@@ -323,7 +324,8 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::AddObjects(
   request.recrawl = RecrawlPolicy::kNew;
   std::vector<Candidate> candidates;
   for (const NewObject& object : objects) {
-    Candidate candidate{object.object, {}, NormalizePrefix(location), {}};
+    Candidate candidate{
+        object.object, {}, NormalizePrefix(location), {}, object.shape ? &*object.shape : nullptr};
     for (const auto& [partition, value] : object.partitions) {
       candidate.partitions[partition] = value;
       candidate.partition_order.push_back(partition);
@@ -387,8 +389,13 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
   std::vector<const Candidate*> read_from;
   for (const auto& [format_name, pending] : by_format) {
     std::vector<std::string> keys;
-    for (const Pending& item : pending) keys.push_back(item.candidate->object.key);
-    std::vector<absl::StatusOr<FileProfile>> profiles = engine_.ProfileFiles(keys, format_name);
+    std::vector<const JsonShape*> shapes;
+    for (const Pending& item : pending) {
+      keys.push_back(item.candidate->object.key);
+      shapes.push_back(item.candidate->shape);
+    }
+    std::vector<absl::StatusOr<FileProfile>> profiles =
+        engine_.ProfileFiles(keys, format_name, shapes);
     for (size_t i = 0; i < pending.size(); ++i) {
       const Candidate& candidate = *pending[i].candidate;
       ++report.objects_read;

@@ -36,10 +36,11 @@ class Crawler {
   absl::StatusOr<CrawlReport> Crawl(const Principal& who, const CrawlRequest& request);
 
   // An object just written below a table's folder (e.g. by ingestion) and its partition values,
-  // in folder order.
+  // in folder order; for NDJSON, its shape if the writer knows it (reading it costs less then).
   struct NewObject {
     ObjectInfo object;
     std::vector<std::pair<std::string, std::string>> partitions;
+    std::optional<JsonShape> shape;
   };
   // Adds `objects` to table `name`, whose files live under `location`, as one commit: creates the
   // table, or merges new columns into its schema (schema-change policy update, datetimes detected

@@ -32,6 +32,44 @@ std::string_view TrimStatement(std::string_view sql) {
 
 bool IsNestedKind(duckdb_type type) { return KindOf(type) == ValueKind::kJson; }
 
+// A private folder for files DuckDB reads or writes on the engine's behalf (DuckDB may only touch
+// files under the readable root, so it lives there); removed with everything in it when destroyed.
+class ScratchDir {
+ public:
+  static absl::StatusOr<std::unique_ptr<ScratchDir>> Make(const EngineOptions& options,
+                                                          std::string_view purpose) {
+    auto dir = std::unique_ptr<ScratchDir>(new ScratchDir(
+        fmt::format("{}/.loch-tmp-{}-{}", options.readable_root, purpose, NewTimeOrderedId())));
+    std::error_code error;
+    std::filesystem::create_directories(dir->path_, error);
+    if (error) {
+      return absl::InternalError(
+          fmt::format("cannot create \"{}\": {}", dir->path_, error.message()));
+    }
+    return dir;
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  // Writes `content` to the file `name` in the folder and returns its path.
+  absl::StatusOr<std::string> Write(std::string_view name, std::string_view content) const {
+    const std::string file = fmt::format("{}/{}", path_, name);
+    std::ofstream out(file, std::ios::binary);
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    if (!out.flush()) return absl::InternalError(fmt::format("cannot write \"{}\"", file));
+    return file;
+  }
+
+ private:
+  explicit ScratchDir(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
 // What a query holds until its cursor is gone: cached files (never evicted meanwhile) and the
 // release of its private catalog. Destroyed after the query's connection.
 struct QueryResources {
@@ -424,16 +462,23 @@ struct LakeEngine::Impl {
   }
 
   // Columns, rows and statistics of a data file DuckDB can read at `path`. Caller holds admin_mu.
+  // With a `shape`, tried first with the columns sniffed from its sample (DescribeFile), then, if
+  // reading with them fails, without.
   absl::StatusOr<FileProfile> ProfilePath(const std::string& path, const std::string& format,
-                                          const std::string& key);
+                                          const std::string& key, const JsonShape* shape = nullptr);
   // Columns of `scan` as DuckDB reads them (without the batch file-name column).
   absl::StatusOr<std::vector<Column>> DescribeScan(const std::string& scan);
+  // Columns of the file at `path`: sniffed from shape->head when the shape proves those types
+  // hold for every record (json_shape.h), else from all of the file.
+  absl::StatusOr<std::vector<Column>> DescribeFile(const std::string& path,
+                                                   const std::string& format,
+                                                   const JsonShape* shape);
   // Profiles files of one format: each file's columns first (a file that cannot be read gets its
   // error), then the readable ones together (ProfileTogether), or one by one if that fails.
   // Caller holds admin_mu.
   std::vector<absl::StatusOr<FileProfile>> ProfileBatch(
       const std::vector<std::string>& keys, const std::vector<absl::StatusOr<std::string>>& paths,
-      const std::string& format);
+      const std::string& format, const std::vector<const JsonShape*>& shapes);
   // Fills statistics and datetimes of out[i] for every i in `readable`, with one scan over all of
   // them. Caller holds admin_mu.
   absl::Status ProfileTogether(const std::vector<absl::StatusOr<std::string>>& paths,
@@ -519,7 +564,8 @@ absl::StatusOr<std::unique_ptr<QueryCursor>> LakeEngine::Query(const Principal& 
 }
 
 absl::StatusOr<FileProfile> LakeEngine::ProfileFile(const std::string& key,
-                                                    const std::string& format) {
+                                                    const std::string& format,
+                                                    const JsonShape* shape) {
   std::shared_ptr<FileCache::Lease> cached;  // held while profiling
   std::string path;
   if (impl_->remote()) {
@@ -529,33 +575,16 @@ absl::StatusOr<FileProfile> LakeEngine::ProfileFile(const std::string& key,
     ASSIGN_OR_RETURN(path, impl_->SafeLocalPath(key));
   }
   std::lock_guard lock(impl_->admin_mu);
-  return impl_->ProfilePath(path, format, key);
+  return impl_->ProfilePath(path, format, key, shape);
 }
 
 absl::StatusOr<LakeEngine::JsonConversion> LakeEngine::ConvertJsonToParquet(
     std::string_view ndjson, const std::vector<Column>& columns,
     const std::function<absl::Status(const std::string& parquet_path, int64_t rows)>& keep) {
   if (columns.empty()) return absl::InvalidArgumentError("a conversion needs at least one column");
-  // DuckDB may only touch files under the readable root: the spool lives there.
-  const std::string spool =
-      impl_->options.readable_root + "/.loch-tmp-convert-" + NewTimeOrderedId();
-  struct RemoveSpool {
-    std::string path;
-    ~RemoveSpool() {
-      std::error_code ignored;
-      std::filesystem::remove_all(path, ignored);
-    }
-  } remove_spool{spool};
-  std::error_code error;
-  std::filesystem::create_directories(spool, error);
-  if (error)
-    return absl::InternalError(fmt::format("cannot create \"{}\": {}", spool, error.message()));
-  const std::string input = spool + "/records.json", output = spool + "/rows.parquet";
-  {
-    std::ofstream out(input, std::ios::binary);
-    out.write(ndjson.data(), static_cast<std::streamsize>(ndjson.size()));
-    if (!out.flush()) return absl::InternalError(fmt::format("cannot write \"{}\"", input));
-  }
+  ASSIGN_OR_RETURN(std::unique_ptr<ScratchDir> spool, ScratchDir::Make(impl_->options, "convert"));
+  ASSIGN_OR_RETURN(const std::string input, spool->Write("records.json", ndjson));
+  const std::string output = spool->path() + "/rows.parquet";
   JsonConversion conversion;
   {
     std::lock_guard lock(impl_->admin_mu);
@@ -575,17 +604,22 @@ absl::StatusOr<LakeEngine::JsonConversion> LakeEngine::ConvertJsonToParquet(
 }
 
 std::vector<absl::StatusOr<FileProfile>> LakeEngine::ProfileFiles(
-    const std::vector<std::string>& keys, const std::string& format) {
+    const std::vector<std::string>& keys, const std::string& format,
+    const std::vector<const JsonShape*>& shapes) {
+  auto shape_of = [&](size_t i) { return shapes.empty() ? nullptr : shapes[i]; };
   constexpr size_t kBatchFiles = 256;
   std::vector<absl::StatusOr<FileProfile>> profiles;
   profiles.reserve(keys.size());
   if (format == "parquet" || keys.size() == 1) {  // footers are cheap: one by one
-    for (const std::string& key : keys) profiles.push_back(ProfileFile(key, format));
+    for (size_t i = 0; i < keys.size(); ++i)
+      profiles.push_back(ProfileFile(keys[i], format, shape_of(i)));
     return profiles;
   }
   for (size_t start = 0; start < keys.size(); start += kBatchFiles) {
-    std::vector<std::string> batch_keys(keys.begin() + start,
-                                        keys.begin() + std::min(keys.size(), start + kBatchFiles));
+    const size_t end = std::min(keys.size(), start + kBatchFiles);
+    std::vector<std::string> batch_keys(keys.begin() + start, keys.begin() + end);
+    std::vector<const JsonShape*> batch_shapes;
+    for (size_t i = start; i < end; ++i) batch_shapes.push_back(shape_of(i));
     std::vector<std::shared_ptr<FileCache::Lease>> cached;  // held while profiling
     std::vector<absl::StatusOr<std::string>> paths;
     for (const std::string& key : batch_keys) {
@@ -599,7 +633,7 @@ std::vector<absl::StatusOr<FileProfile>> LakeEngine::ProfileFiles(
       }
     }
     std::lock_guard lock(impl_->admin_mu);
-    for (auto& profile : impl_->ProfileBatch(batch_keys, paths, format)) {
+    for (auto& profile : impl_->ProfileBatch(batch_keys, paths, format, batch_shapes)) {
       profiles.push_back(std::move(profile));
     }
   }
@@ -637,9 +671,24 @@ absl::StatusOr<std::vector<Column>> LakeEngine::Impl::DescribeScan(const std::st
   return columns;
 }
 
+absl::StatusOr<std::vector<Column>> LakeEngine::Impl::DescribeFile(const std::string& path,
+                                                                   const std::string& format,
+                                                                   const JsonShape* shape) {
+  if (shape != nullptr && format == "json") {
+    auto scratch = ScratchDir::Make(options, "sample");
+    auto sample = scratch.ok() ? (*scratch)->Write("head.json", shape->head)
+                               : absl::StatusOr<std::string>(scratch.status());
+    if (sample.ok()) {
+      auto sampled = DescribeScan(SingleScan(*sample, format));
+      if (sampled.ok() && SampledTypesHold(*shape, *sampled)) return sampled;
+    }
+  }
+  return DescribeScan(SingleScan(path, format));
+}
+
 std::vector<absl::StatusOr<FileProfile>> LakeEngine::Impl::ProfileBatch(
     const std::vector<std::string>& keys, const std::vector<absl::StatusOr<std::string>>& paths,
-    const std::string& format) {
+    const std::string& format, const std::vector<const JsonShape*>& shapes) {
   std::vector<absl::StatusOr<FileProfile>> out;
   std::vector<size_t> readable;
   // Each file's own columns (and whether it can be read at all).
@@ -648,7 +697,7 @@ std::vector<absl::StatusOr<FileProfile>> LakeEngine::Impl::ProfileBatch(
       out.push_back(paths[i].status());
       continue;
     }
-    auto columns = DescribeScan(SingleScan(*paths[i], format));
+    auto columns = DescribeFile(*paths[i], format, shapes[i]);
     if (!columns.ok()) {
       out.push_back(
           Annotate(columns.status(), fmt::format("reading \"{}\" as {}", keys[i], format)));
@@ -661,7 +710,8 @@ std::vector<absl::StatusOr<FileProfile>> LakeEngine::Impl::ProfileBatch(
   }
   if (readable.empty()) return out;
   absl::Status batched = ProfileTogether(paths, readable, format, out);
-  if (!batched.ok()) {  // something only one file at a time can say: read them one by one
+  if (!batched.ok()) {  // something only one file at a time can say (or a sample's types did not
+                        // hold): read them one by one, each sniffed whole
     for (size_t i : readable) out[i] = ProfilePath(*paths[i], format, keys[i]);
   }
   return out;
@@ -857,20 +907,22 @@ absl::Status LakeEngine::Impl::ProfileTogether(
 
 absl::StatusOr<FileProfile> LakeEngine::Impl::ProfilePath(const std::string& path,
                                                           const std::string& format,
-                                                          const std::string& key) {
+                                                          const std::string& key,
+                                                          const JsonShape* shape) {
   if (format != "json" && format != "csv" && format != "parquet") {
     return absl::InvalidArgumentError(
         fmt::format("unknown data format \"{}\" for \"{}\"", format, key));
   }
-  auto columns = DescribeScan(SingleScan(path, format));
+  auto columns = DescribeFile(path, format, shape);
   if (!columns.ok()) {
     return Annotate(columns.status(), fmt::format("reading \"{}\" as {}", key, format));
   }
   FileProfile profile;
   profile.columns = std::move(*columns);
   std::vector<absl::StatusOr<FileProfile>> out = {std::move(profile)};
-  RETURN_IF_ERROR(Annotate(ProfileTogether({path}, {0}, format, out),
-                           fmt::format("reading \"{}\" as {}", key, format)));
+  absl::Status profiled = ProfileTogether({path}, {0}, format, out);
+  if (!profiled.ok() && shape != nullptr) return ProfilePath(path, format, key, nullptr);
+  RETURN_IF_ERROR(Annotate(profiled, fmt::format("reading \"{}\" as {}", key, format)));
   return std::move(out[0]);
 }
 

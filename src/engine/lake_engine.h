@@ -28,6 +28,7 @@
 #include "catalog/catalog.h"
 #include "common/principal.h"
 #include "common/status.h"
+#include "engine/json_shape.h"
 #include "engine/result_set.h"
 #include "storage/file_cache.h"
 #include "storage/object_store.h"
@@ -105,14 +106,19 @@ class LakeEngine {
   // Reads the data file at `key` (format "json", "csv" or "parquet") and returns its inferred
   // columns, row count and per-column min/max/null count. Trusted internal use (loading); never
   // user SQL.
-  absl::StatusOr<FileProfile> ProfileFile(const std::string& key, const std::string& format);
+  // With the object's `shape` (JSON only), DuckDB sniffs the types of the shape's sample instead of
+  // every record when the shape proves the sample's types hold (see json_shape.h).
+  absl::StatusOr<FileProfile> ProfileFile(const std::string& key, const std::string& format,
+                                          const JsonShape* shape = nullptr);
 
   // ProfileFile for many files of one format at once: JSON and CSV files are read together in
   // batches (far fewer queries for many small files); each file still gets its own columns,
   // statistics and datetime detection. One result per key, in order; a file that cannot be read
   // gets its own error without failing the others.
-  std::vector<absl::StatusOr<FileProfile>> ProfileFiles(const std::vector<std::string>& keys,
-                                                        const std::string& format);
+  // `shapes`: empty, or one per key (nullptr where unknown).
+  std::vector<absl::StatusOr<FileProfile>> ProfileFiles(
+      const std::vector<std::string>& keys, const std::string& format,
+      const std::vector<const JsonShape*>& shapes = {});
 
   // Converts NDJSON records to zstd Parquet with exactly `columns` (see json_conversion.h): the
   // rows are written to a temporary local file, `keep(path, rows)` stores it (e.g.

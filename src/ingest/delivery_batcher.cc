@@ -47,23 +47,30 @@ std::string ValueText(const nlohmann::json& value) {
 
 }  // namespace
 
-absl::StatusOr<std::string> Compress(const std::string& text, Compression compression) {
-  if (compression == Compression::kNone) return text;
+absl::Status CompressInto(std::string_view text, Compression compression, std::string& out) {
+  if (compression == Compression::kNone) {
+    out.assign(text);
+    return absl::OkStatus();
+  }
   if (compression == Compression::kZstd) {
-    std::string out;
+    // One context per thread: a fresh one allocates (and page-faults) its tables every time.
+    thread_local std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> context(ZSTD_createCCtx(),
+                                                                              ZSTD_freeCCtx);
     size_t size = 0;
     // No zero-filling of the output buffer: zstd writes what is kept.
     out.resize_and_overwrite(ZSTD_compressBound(text.size()), [&](char* data, size_t capacity) {
-      size = ZSTD_compress(data, capacity, text.data(), text.size(), kZstdLevel);
+      size = ZSTD_compressCCtx(context.get(), data, capacity, text.data(), text.size(), kZstdLevel);
       return ZSTD_isError(size) ? 0 : size;
     });
     if (ZSTD_isError(size)) {
       return absl::InternalError(
           fmt::format("zstd compression failed: {}", ZSTD_getErrorName(size)));
     }
-    return out;
+    return absl::OkStatus();
   }
-  std::string out(compressBound(text.size()) + 64, '\0');
+  out.resize_and_overwrite(compressBound(text.size()) + 64, [](char*, size_t capacity) {
+    return capacity;  // deflate writes what is kept
+  });
   z_stream stream{};
   if (deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
       Z_OK) {
@@ -77,6 +84,12 @@ absl::StatusOr<std::string> Compress(const std::string& text, Compression compre
   out.resize(stream.total_out);
   deflateEnd(&stream);
   if (result != Z_STREAM_END) return absl::InternalError("gzip compression failed");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Compress(std::string_view text, Compression compression) {
+  std::string out;
+  RETURN_IF_ERROR(CompressInto(text, compression, out));
   return out;
 }
 
@@ -180,7 +193,7 @@ void DeliveryBatcher::Append(Buffer& buffer, const IngestRecord& record, std::st
 }
 
 void DeliveryBatcher::Recycle(std::string buffer) {
-  constexpr size_t kMaxSpare = 2;
+  constexpr size_t kMaxSpare = 64;
   if (spare_.size() >= kMaxSpare || buffer.capacity() > 2 * (config_.buffer_bytes + (1 << 20)))
     return;
   buffer.clear();
@@ -210,7 +223,7 @@ int64_t DeliveryBatcher::oldest_arrival_micros() const {
 
 absl::Status CompressObject(DeliveryObject& object, Compression compression) {
   if (object.compressed) return absl::OkStatus();
-  ASSIGN_OR_RETURN(object.body, Compress(object.ndjson, compression));
+  RETURN_IF_ERROR(CompressInto(object.ndjson, compression, object.body));
   object.compressed = true;
   return absl::OkStatus();
 }

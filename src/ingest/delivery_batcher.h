@@ -56,8 +56,11 @@ class DeliveryBatcher {
   // Every buffer as an uncompressed object; the batcher is empty afterwards.
   std::vector<DeliveryObject> TakeAll();
   // Gives a delivered object's NDJSON buffer back for reuse: fresh memory costs a page fault per
-  // 4 KiB on first write, which at ingestion rates is most of the cost of buffering.
+  // 4 KiB on first write, which at ingestion rates is most of the cost of buffering. Spares are
+  // kept as long as the stream is busy, so a stream's spares never outnumber the buffers it had
+  // in flight at once (which the service's memory limit bounds); ReleaseSpares when it is idle.
   void Recycle(std::string buffer);
+  void ReleaseSpares() { spare_.clear(); }
 
   bool empty() const { return buffers_.empty() && sealed_.empty(); }
   uint64_t buffered_bytes() const { return buffered_bytes_; }
@@ -92,8 +95,11 @@ class DeliveryBatcher {
 };
 
 // `text` compressed as `compression` (zstd level 1, gzip with its header, or as is).
-absl::StatusOr<std::string> Compress(const std::string& text, Compression compression);
-// Sets `object`'s body to its NDJSON compressed (once). Internal if compression fails.
+absl::StatusOr<std::string> Compress(std::string_view text, Compression compression);
+// Compress into `out`, reusing its memory (a buffer written before costs no page faults).
+absl::Status CompressInto(std::string_view text, Compression compression, std::string& out);
+// Sets `object`'s body to its NDJSON compressed (once), in the body's memory. Internal if
+// compression fails.
 absl::Status CompressObject(DeliveryObject& object, Compression compression);
 
 }  // namespace loch

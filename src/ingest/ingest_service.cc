@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <future>
 #include <set>
 
 #include "common/logging.h"
@@ -72,6 +73,7 @@ class IngestService::Stream {
   double flush_seconds_sum = 0;
   absl::Status last_delivery_error;
   std::thread deliverer;
+  std::vector<std::string> spare_bodies;  // compressed objects' buffers; deliverer thread only
 
   std::atomic<uint64_t> records_accepted{0}, bytes_accepted{0}, records_rejected{0},
       bytes_rejected{0}, records_delivered{0}, flushes{0}, flush_failures{0};
@@ -81,6 +83,8 @@ namespace {
 
 constexpr size_t kArrivalBytes = 8;  // a logged record is arrival micros (LE) + the data
 constexpr int kDelivererNice = 10;
+// A stream that delivered nothing for this long gives its spare buffers back.
+constexpr int64_t kReleaseSparesAfterIdleMicros = 60'000'000;
 
 // What the log keeps before every record's data: its arrival time.
 std::string ArrivalPrefix(int64_t arrival_micros) {
@@ -490,6 +494,7 @@ void IngestService::RunDeliverer(Stream& stream) {
   // (Linux gives each thread its own nice value). Backpressure keeps delivery from falling behind.
   ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kDelivererNice);
   std::unique_lock lock(stream.mu);
+  int64_t last_delivery_micros = options_.now_micros();
   while (true) {
     auto due = [&] {
       if (stream.batcher.empty()) return false;
@@ -499,8 +504,13 @@ void IngestService::RunDeliverer(Stream& stream) {
     stream.wake_deliverer.wait_for(lock, options_.tick, [&] { return stream.stopping || due(); });
     if (!due()) {
       if (stream.stopping) return;
+      if (options_.now_micros() - last_delivery_micros > kReleaseSparesAfterIdleMicros) {
+        stream.batcher.ReleaseSpares();
+        stream.spare_bodies.clear();
+      }
       continue;
     }
+    last_delivery_micros = options_.now_micros();
     std::vector<DeliveryObject> objects = stream.batcher.TakeAll();
     const uint64_t through = stream.next_to_buffer - 1;
     const uint64_t bytes = stream.buffered_payload_bytes;
@@ -535,36 +545,70 @@ absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>&
   Stopwatch stopwatch;
   std::vector<Crawler::NewObject> table_objects;
   uint64_t records = 0, raw_bytes = 0, stored_bytes = 0;
-  double compress_ms = 0, store_ms = 0;
+  double compress_ms = 0, store_ms = 0, shape_ms = 0;
+  // Storing an object (mostly waiting for the disk or the network) overlaps compressing the next.
+  struct Storing {
+    DeliveryObject* object;
+    std::optional<JsonShape> shape;
+    std::future<absl::StatusOr<ObjectInfo>> info;  // its destructor waits for the store
+  };
+  std::optional<Storing> storing;
+  auto finish_storing = [&]() -> absl::Status {
+    if (!storing) return absl::OkStatus();
+    Storing done = std::move(*storing);
+    storing.reset();
+    ASSIGN_OR_RETURN(ObjectInfo info, done.info.get());
+    DeliveryObject& object = *done.object;
+    stored_bytes += object.body.size();
+    stream.spare_bodies.push_back(std::move(object.body));  // a retry compresses again
+    object.body.clear();
+    object.compressed = false;
+    if (object.errors) {
+      spdlog::warn("ingest: stream {}: {} record(s) failed validation or partitioning; see {}",
+                   stream.config.name, object.records, object.key);
+      return absl::OkStatus();
+    }
+    table_objects.push_back(
+        Crawler::NewObject{info, FolderPartitions(stream.config, object), std::move(done.shape)});
+    return absl::OkStatus();
+  };
   for (DeliveryObject& object : objects) {
     raw_bytes += object.ndjson.size();
     records += object.records;
     if (!stream.config.parquet_table.empty() && !object.errors) {
+      RETURN_IF_ERROR(finish_storing());
       Stopwatch converting;
       ASSIGN_OR_RETURN(std::optional<ObjectInfo> converted, ConvertToParquet(stream, object));
       compress_ms += converting.ElapsedMillis();
       if (converted) {
         stored_bytes += converted->size;
         table_objects.push_back(
-            Crawler::NewObject{*converted, FolderPartitions(stream.config, object)});
+            Crawler::NewObject{*converted, FolderPartitions(stream.config, object), std::nullopt});
       }
       continue;
     }
+    // Its shape (keys and kinds of values) lets registering skip DuckDB's sniffing of every record.
+    Stopwatch shaping;
+    std::optional<JsonShape> shape = object.errors ? std::nullopt : ShapeOfNdjson(object.ndjson);
+    shape_ms += shaping.ElapsedMillis();
     Stopwatch compressing;
+    if (!object.compressed && !stream.spare_bodies.empty()) {
+      object.body = std::move(stream.spare_bodies.back());  // written before: no page faults
+      stream.spare_bodies.pop_back();
+    }
     RETURN_IF_ERROR(CompressObject(object, stream.config.compression));
     compress_ms += compressing.ElapsedMillis();
-    Stopwatch storing;
-    RETURN_IF_ERROR(store_.Put(object.key, object.body));
-    store_ms += storing.ElapsedMillis();
-    stored_bytes += object.body.size();
-    if (object.errors) {
-      spdlog::warn("ingest: stream {}: {} record(s) failed validation or partitioning; see {}",
-                   stream.config.name, object.records, object.key);
-      continue;
-    }
-    ASSIGN_OR_RETURN(ObjectInfo info, store_.Head(object.key));
-    table_objects.push_back(Crawler::NewObject{info, FolderPartitions(stream.config, object)});
+    RETURN_IF_ERROR(finish_storing());
+    storing = Storing{&object, std::move(shape),
+                      std::async(std::launch::async, [this, &object, &store_ms] {
+                        Stopwatch storing_one;
+                        absl::Status put = store_.Put(object.key, object.body);
+                        store_ms += storing_one.ElapsedMillis();
+                        if (!put.ok()) return absl::StatusOr<ObjectInfo>(put);
+                        return store_.Head(object.key);
+                      })};
   }
+  RETURN_IF_ERROR(finish_storing());
   Stopwatch registering;
   if (!table_objects.empty()) {
     ASSIGN_OR_RETURN(TableName table, TableName::Parse(stream.config.TableName()));
@@ -598,9 +642,9 @@ absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>&
   stream.records_delivered += records;
   spdlog::info(
       "ingest: flush stream={} objects={} records={} bytes={} stored_bytes={} seconds={:.3f} "
-      "compress_s={:.3f} store_s={:.3f} register_s={:.3f} delivered_through={}",
+      "shape_s={:.3f} compress_s={:.3f} store_s={:.3f} register_s={:.3f} delivered_through={}",
       stream.config.name, objects.size(), records, raw_bytes, stored_bytes, seconds,
-      compress_ms / 1000, store_ms / 1000, register_ms / 1000, through);
+      shape_ms / 1000, compress_ms / 1000, store_ms / 1000, register_ms / 1000, through);
   return absl::OkStatus();
 }
 

@@ -87,16 +87,18 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
   server.set_payload_max_length(64 << 20);
   const int threads = std::max(1, options.http_threads);
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  RegisterHttpApi(server, queries, catalog, credentials);
   Crawler crawler(catalog, store, engine);
-  RegisterCrawlerApi(server, catalog, crawler, MakeGuard(credentials));
   ASSIGN_OR_RETURN(std::unique_ptr<IngestService> ingest,
                    IngestService::Start(catalog, store, engine, crawler, options.ingest));
+  // cpp-httplib tries a method's routes in the order they were added, a regex match each: the
+  // busiest routes (puts of records, Firehose and Athena on POST /) come first.
+  RegisterAwsJsonApis(server, credentials,
+                      {FirehoseService(*ingest), AthenaService(queries, catalog)});
   HttpApiOptions records_limits;
   records_limits.max_body_bytes = 2 * kMaxBatchBytes;  // the records route has its own limits
   RegisterStreamApi(server, *ingest, MakeGuard(credentials, records_limits));
-  RegisterAwsJsonApis(server, credentials,
-                      {AthenaService(queries, catalog), FirehoseService(*ingest)});
+  RegisterHttpApi(server, queries, catalog, credentials);
+  RegisterCrawlerApi(server, catalog, crawler, MakeGuard(credentials));
   server.set_logger([](const httplib::Request& request, const httplib::Response& response) {
     if (response.status >= 400)
       spdlog::info("{} {} -> {}", request.method, request.path, response.status);

@@ -7,7 +7,8 @@
 #include <algorithm>
 #include <ctime>
 #include <functional>
-#include <regex>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 #include "common/strings.h"
@@ -17,8 +18,12 @@ namespace loch {
 namespace {
 
 std::string Hex(const unsigned char* data, size_t size) {
-  std::string out;
-  for (size_t i = 0; i < size; ++i) out += fmt::format("{:02x}", data[i]);
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(2 * size, '0');
+  for (size_t i = 0; i < size; ++i) {
+    out[2 * i] = kDigits[data[i] >> 4];
+    out[2 * i + 1] = kDigits[data[i] & 15];
+  }
   return out;
 }
 
@@ -114,16 +119,69 @@ std::map<std::string, std::string> CanonicalHeaders(
   return headers;
 }
 
+// The parts of an `Authorization: AWS4-HMAC-SHA256 Credential=KEY/DATE/REGION/SERVICE/aws4_request,
+// SignedHeaders=a;b, Signature=HEX` header; nullopt if it is not shaped so.
+struct AuthorizationParts {
+  std::string access_key_id, date, region, service, signed_headers, signature;
+};
+
+std::optional<AuthorizationParts> ParseAuthorization(std::string_view header) {
+  auto take = [&](std::string_view expected) {
+    if (!header.starts_with(expected)) return false;
+    header.remove_prefix(expected.size());
+    return true;
+  };
+  // Up to (not including) `end`, at least one character, each satisfying `allowed`.
+  auto field = [&](char end, auto allowed) -> std::optional<std::string> {
+    const size_t at = header.find(end);
+    if (at == 0 || at == std::string_view::npos) return std::nullopt;
+    const std::string_view value = header.substr(0, at);
+    if (!std::all_of(value.begin(), value.end(), allowed)) return std::nullopt;
+    header.remove_prefix(at + 1);
+    return std::string(value);
+  };
+  auto any = [](char c) { return c != '/'; };
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  auto header_name = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ';' || c == '-';
+  };
+  AuthorizationParts parts;
+  if (!take("AWS4-HMAC-SHA256 Credential=")) return std::nullopt;
+  auto key = field('/', any), date = field('/', digit), region = field('/', any),
+       service = field('/', any);
+  if (!key || !date || date->size() != 8 || !region || !service || !take("aws4_request,")) {
+    return std::nullopt;
+  }
+  take(" ");
+  if (!take("SignedHeaders=")) return std::nullopt;
+  auto signed_headers = field(',', header_name);
+  if (!signed_headers) return std::nullopt;
+  take(" ");
+  if (!take("Signature=") || header.size() != 64 ||
+      !std::all_of(header.begin(), header.end(),
+                   [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); })) {
+    return std::nullopt;
+  }
+  return AuthorizationParts{*key, *date, *region, *service, *signed_headers, std::string(header)};
+}
+
 }  // namespace
 
 std::string SigV4Signature(const std::string& secret, const std::string& date,
                            const std::string& region, const std::string& service,
                            const std::string& string_to_sign) {
-  std::string key = Hmac("AWS4" + secret, date);
-  key = Hmac(key, region);
-  key = Hmac(key, service);
-  key = Hmac(key, "aws4_request");
-  const std::string signature = Hmac(key, string_to_sign);
+  // The signing key changes once a day per secret and scope (AWS SDKs cache it too): four HMACs
+  // saved per request.
+  thread_local std::string cached_for, cached_key;
+  std::string scope = fmt::format("{}\n{}\n{}\n{}", secret, date, region, service);
+  if (scope != cached_for) {
+    std::string key = Hmac("AWS4" + secret, date);
+    key = Hmac(key, region);
+    key = Hmac(key, service);
+    cached_key = Hmac(key, "aws4_request");
+    cached_for = std::move(scope);
+  }
+  const std::string signature = Hmac(cached_key, string_to_sign);
   return Hex(reinterpret_cast<const unsigned char*>(signature.data()), signature.size());
 }
 
@@ -135,15 +193,14 @@ absl::StatusOr<SigV4Identity> VerifySigV4(
   if (authorization.empty()) {
     return absl::UnauthenticatedError("missing Authorization header: sign requests with AWS SigV4");
   }
-  static const std::regex kAuthorization(
-      R"(^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$)");
-  std::smatch match;
-  if (!std::regex_match(authorization, match, kAuthorization)) {
+  std::optional<AuthorizationParts> parts = ParseAuthorization(authorization);
+  if (!parts) {
     return absl::UnauthenticatedError(
         "the Authorization header is not an AWS4-HMAC-SHA256 signature");
   }
-  SigV4Identity identity{match[1], match[3], match[4]};
-  const std::string date = match[2], signed_headers = match[5], signature = match[6];
+  SigV4Identity identity{parts->access_key_id, parts->region, parts->service};
+  const std::string &date = parts->date, &signed_headers = parts->signed_headers,
+                    &signature = parts->signature;
   const std::string secret = secret_for(identity.access_key_id);
   if (secret.empty()) {
     return absl::PermissionDeniedError(

@@ -58,6 +58,51 @@ TEST(SigV4, RejectsTamperingUnknownKeysAndStaleRequests) {
   EXPECT_TRUE(absl::IsUnauthenticated(VerifySigV4(garbage, Secret, kSignedAt).status()));
 }
 
+TEST(SigV4, MalformedAuthorizationHeadersAreUnauthenticated) {
+  const std::string good = GetVanilla().headers.find("Authorization")->second;
+  auto with = [](const std::string& authorization) {
+    SignedRequest request = GetVanilla();
+    request.headers.erase("Authorization");
+    request.headers.emplace("Authorization", authorization);
+    return VerifySigV4(request, Secret, kSignedAt).status();
+  };
+  // The header as AWS sends it, and without the optional spaces after the commas.
+  EXPECT_TRUE(with(good).ok());
+  std::string compact = good;
+  for (size_t at; (at = compact.find(", ")) != std::string::npos;) compact.erase(at + 1, 1);
+  EXPECT_TRUE(with(compact).ok()) << compact;
+  auto replaced = [&](const std::string& from, const std::string& to) {
+    std::string changed = good;
+    changed.replace(changed.find(from), from.size(), to);
+    return changed;
+  };
+  for (const std::string& bad : {
+           replaced("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA1"),
+           replaced("Credential=AKIDEXAMPLE", "Credential="),
+           replaced("/20150830/", "/2015083/"),
+           replaced("/20150830/", "/2015083x/"),
+           replaced("/us-east-1/", "//"),
+           replaced("/aws4_request", "/aws5_request"),
+           replaced("SignedHeaders=host;x-amz-date", "SignedHeaders=Host"),
+           replaced("SignedHeaders=", "Headers="),
+           replaced("5fa00fa3", "5fa00fa"),   // 63 hex digits
+           replaced("5fa00fa3", "5FA00FA3"),  // not lower case
+           good + "0",                        // 65 hex digits
+           good.substr(0, good.find(", Signature")),
+       }) {
+    const absl::Status status = with(bad);
+    EXPECT_TRUE(absl::IsUnauthenticated(status)) << bad << ": " << status;
+  }
+}
+
+TEST(SigV4, EachSecretGetsItsOwnSigningKey) {
+  // Signing keys are cached per secret and scope: a wrong secret after a right one still fails.
+  ASSERT_TRUE(VerifySigV4(GetVanilla(), Secret, kSignedAt).ok());
+  auto wrong = [](const std::string&) { return std::string("not-the-secret"); };
+  EXPECT_TRUE(absl::IsPermissionDenied(VerifySigV4(GetVanilla(), wrong, kSignedAt).status()));
+  EXPECT_TRUE(VerifySigV4(GetVanilla(), Secret, kSignedAt).ok());
+}
+
 TEST(SigV4, SigningReproducesTheAwsTestVectorAndVerifies) {
   SignedRequest request;
   request.method = "GET";
