@@ -43,6 +43,7 @@ ceiling_mib() {  # MiB/s of 1 GiB written in 1 MiB blocks, each fsync'd (O_DSYNC
 
 declare -a ceilings rates mibs p50s p99s reqs ratios
 for round in $(seq "$rounds"); do
+  "$loch" stream flush bench --lake "$lake" >/dev/null  # each round starts with nothing undelivered
   ceiling=$(ceiling_mib)
   result=$("$load" "$url" "$token" bench --clients 8 --batch 500 --record-bytes 1024 --seconds "$seconds")
   ceilings+=("$ceiling"); rates+=("$(json "$result" records_per_s)"); mibs+=("$(json "$result" mib_per_s)")
@@ -58,6 +59,7 @@ for round in $(seq "$rounds"); do
   singles+=("$(json "$result" requests_per_s)")
   echo "single round $round: $result" >&2
 done
+"$loch" stream flush single --lake "$lake" >/dev/null  # nothing left to deliver from those rounds
 half_rate=$(awk -v r="$(median "${reqs[@]}")" 'BEGIN { printf "%.0f", r / 2 }')
 half=$("$load" "$url" "$token" bench --clients 8 --batch 500 --record-bytes 1024 --seconds 30 --rate "$half_rate")
 echo "half load ($half_rate requests/s): $half" >&2
