@@ -172,6 +172,20 @@ TEST_F(IngestE2eTest, TheStreamCommandsAndLochPutDriveARunningServer) {
   EXPECT_THAT(Run({"stream", "delete", "orders"}), HasSubstr("deleted stream orders"));
   EXPECT_EQ(Scalar("SELECT count(*) FROM raw.orders"), "1234");
   EXPECT_THAT(Run({"stream", "list", "--help"}), HasSubstr("--server"));
+
+  // A stream that cannot deliver (a file where its folder must go) says why, and goes only when
+  // forced.
+  Run({"stream", "create", "broken", "--buffer-seconds", "900"});
+  { std::ofstream(lake_ + "/raw/broken") << "in the way"; }
+  const std::string one = lake_ + "/../one.ndjson";
+  { std::ofstream(one) << R"({"id": 1})" << "\n"; }
+  EXPECT_THAT(Run({"put", "broken", one}), HasSubstr("1 record(s) acknowledged"));
+  EXPECT_THAT(Run({"stream", "flush", "broken"}, 1), HasSubstr("could not deliver"));
+  EXPECT_THAT(Run({"stream", "delete", "broken"}, 1), HasSubstr("was not deleted"));
+  EXPECT_THAT(Run({"stream", "list"}), HasSubstr("broken"));
+  EXPECT_THAT(Run({"stream", "delete", "broken", "--force"}),
+              HasSubstr("what it could not deliver was discarded"));
+  EXPECT_THAT(Run({"stream", "describe", "broken"}, 1), HasSubstr("unknown stream"));
 }
 
 TEST_F(IngestE2eTest, MalformedInputIsRefusedWithItsReasonAndChangesNothing) {

@@ -309,9 +309,15 @@ int main(int argc, char** argv) {
   auto* stream_delete = stream_cmd->add_subcommand(
       "delete", "Deliver what the stream holds, then delete it (its table and objects stay)");
   stream_delete->add_option("NAME", stream_name, "Stream")->required();
+  bool force_delete = false;
+  stream_delete->add_flag("--force", force_delete,
+                          "Delete even if what it holds cannot be delivered (those records are "
+                          "lost)");
   add_server(stream_delete);
-  stream_delete->callback(
-      [&] { status = loch::cli::RunStreamDelete(common, server_options, stream_name, std::cout); });
+  stream_delete->callback([&] {
+    status =
+        loch::cli::RunStreamDelete(common, server_options, stream_name, force_delete, std::cout);
+  });
 
   std::string put_stream, put_file;
   auto* put_cmd = app.add_subcommand(

@@ -184,11 +184,13 @@ absl::Status RunStreamDescribe(const CommonOptions& common, const ServerOptions&
 }
 
 absl::Status RunStreamDelete(const CommonOptions& common, const ServerOptions& server,
-                             const std::string& name, std::ostream& out) {
+                             const std::string& name, bool force, std::ostream& out) {
   ASSIGN_OR_RETURN(ServerClient client, ServerClient::Connect(common, server));
   ASSIGN_OR_RETURN(std::string path, Path(name));
-  RETURN_IF_ERROR(client.Call("DELETE", path).status());
-  out << fmt::format("deleted stream {} (what it held was delivered; its table stays)\n", name);
+  RETURN_IF_ERROR(client.Call("DELETE", force ? path + "?force=true" : path).status());
+  out << fmt::format(
+      "deleted stream {} ({}; its table stays)\n", name,
+      force ? "what it could not deliver was discarded" : "what it held was delivered");
   return absl::OkStatus();
 }
 

@@ -36,8 +36,9 @@ absl::Status RunStreamList(const CommonOptions& common, const ServerOptions& ser
                            std::ostream& out);
 absl::Status RunStreamDescribe(const CommonOptions& common, const ServerOptions& server,
                                const std::string& name, std::ostream& out);
+// `force`: delete even if the stream's undelivered records cannot be delivered (they are lost).
 absl::Status RunStreamDelete(const CommonOptions& common, const ServerOptions& server,
-                             const std::string& name, std::ostream& out);
+                             const std::string& name, bool force, std::ostream& out);
 absl::Status RunStreamFlush(const CommonOptions& common, const ServerOptions& server,
                             const std::string& name, std::ostream& out);
 

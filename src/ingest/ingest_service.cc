@@ -31,6 +31,7 @@ class IngestService::Stream {
   // exclusively.
   std::shared_mutex wal_mu;
   std::unique_ptr<WriteAheadLog> wal;
+  WalStats replaced_logs;  // counters of logs reopened after a failure (guarded by wal_mu)
 
   // Puts hold it shared for their whole call; DeleteStream takes it exclusively.
   std::shared_mutex lifecycle;
@@ -70,6 +71,7 @@ class IngestService::Stream {
   uint64_t flush_requested_through = 0;
   uint64_t buffered_payload_bytes = 0;  // accepted, not yet delivered (also counted service-wide)
   bool stopping = false;
+  bool discarding = false;  // stopping without delivering what is left (a forced delete)
   double flush_seconds_sum = 0;
   absl::Status last_delivery_error;
   std::thread deliverer;
@@ -318,21 +320,42 @@ std::vector<StreamDescription> IngestService::ListStreams(const Principal& who) 
   return streams;
 }
 
-absl::Status IngestService::DeleteStream(const Principal& who, std::string_view name) {
+absl::Status IngestService::DeleteStream(const Principal& who, std::string_view name,
+                                         bool discard_undelivered) {
   ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, Find(name));
   {
     std::unique_lock lifecycle(stream->lifecycle);  // waits for Puts in flight
     if (stream->deleted) return absl::NotFoundError(fmt::format("unknown stream \"{}\"", name));
     stream->deleted = true;
   }
-  RETURN_IF_ERROR(Flush(who, name));
+  const absl::Status flushed = Flush(who, name);
+  if (!flushed.ok() && !discard_undelivered) {
+    std::unique_lock lifecycle(stream->lifecycle);
+    stream->deleted = false;  // it stays, and keeps taking records
+    return absl::UnavailableError(fmt::format(
+        "stream \"{}\" was not deleted: {}; fix that and retry, or delete it discarding its "
+        "undelivered records (force)",
+        name, ToStd(flushed.message())));
+  }
+  uint64_t discarded = 0;
   {
     std::lock_guard lock(stream->mu);
     stream->stopping = true;
+    stream->discarding = !flushed.ok();
   }
   stream->wake_deliverer.notify_all();
   stream->delivered.notify_all();
   stream->deliverer.join();
+  {
+    std::lock_guard lock(stream->mu);
+    discarded = stream->buffered_payload_bytes;  // what the deliverer left (nothing, unless forced)
+    stream->buffered_payload_bytes = 0;
+  }
+  pending_bytes_ -= discarded;
+  if (discarded > 0) {
+    spdlog::warn("ingest: stream {}: deleted with {} of undelivered records discarded", name,
+                 MiB(discarded));
+  }
   RETURN_IF_ERROR(catalog_.DeleteStream(who, name));
   {
     std::lock_guard lock(mu_);
@@ -445,6 +468,10 @@ absl::Status IngestService::ReopenLog(Stream& stream) {
   std::unique_lock wal_lock(stream.wal_mu);  // no append is between the log and the batcher
   if (stream.wal->health().ok()) return absl::OkStatus();  // another put reopened it
   const std::string failure(ToStd(stream.wal->health().message()));
+  const WalStats replaced = stream.wal->stats();  // its counters live on in the metrics
+  stream.replaced_logs.records += replaced.records;
+  stream.replaced_logs.bytes += replaced.bytes;
+  stream.replaced_logs.fsyncs += replaced.fsyncs;
   stream.wal.reset();
   auto reopened = WriteAheadLog::Open(stream.wal_options);
   if (!reopened.ok()) {
@@ -476,17 +503,23 @@ absl::Status IngestService::Flush(const Principal&, std::string_view name) {
   ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, Find(name));
   std::unique_lock lock(stream->mu);
   const uint64_t target = stream->next_to_buffer - 1;
+  const uint64_t failures = stream->flush_failures;
   stream->flush_requested_through = std::max(stream->flush_requested_through, target);
   stream->wake_deliverer.notify_one();
-  stream->delivered.wait(lock,
-                         [&] { return stream->delivered_through >= target || stream->stopping; });
-  if (stream->delivered_through < target) {
+  stream->delivered.wait(lock, [&] {
+    return stream->delivered_through >= target || stream->stopping ||
+           stream->flush_failures > failures;
+  });
+  if (stream->delivered_through >= target) return absl::OkStatus();
+  if (stream->stopping) {
     return absl::UnavailableError(fmt::format("stream \"{}\" stopped before delivering: {}", name,
                                               stream->last_delivery_error.ok()
                                                   ? "shutting down"
                                                   : ToStd(stream->last_delivery_error.message())));
   }
-  return absl::OkStatus();
+  return absl::UnavailableError(fmt::format(
+      "stream \"{}\" could not deliver its records: {} (they stay in its log; delivery is retried)",
+      name, ToStd(stream->last_delivery_error.message())));
 }
 
 void IngestService::RunDeliverer(Stream& stream) {
@@ -497,7 +530,7 @@ void IngestService::RunDeliverer(Stream& stream) {
   int64_t last_delivery_micros = options_.now_micros();
   while (true) {
     auto due = [&] {
-      if (stream.batcher.empty()) return false;
+      if (stream.batcher.empty() || stream.discarding) return false;
       return stream.stopping || stream.flush_requested_through > stream.delivered_through ||
              stream.batcher.ShouldFlush(options_.now_micros());
     };
@@ -520,18 +553,24 @@ void IngestService::RunDeliverer(Stream& stream) {
     for (int attempt = 1;; ++attempt) {
       delivered = Deliver(stream, objects, through);
       if (delivered.ok()) break;
-      ++stream.flush_failures;
       spdlog::error("ingest: stream {}: delivery through {} failed (attempt {}): {}",
                     stream.config.name, through, attempt, ToStd(delivered.message()));
       std::unique_lock wait_lock(stream.mu);
+      ++stream.flush_failures;
       stream.last_delivery_error = delivered;
+      stream.delivered.notify_all();  // a Flush waiting for this delivery says why it failed
+      if (stream.discarding) break;
       if (stream.stopping && attempt >= 3) break;  // the log keeps the records for the next start
       stream.wake_deliverer.wait_for(wait_lock,
                                      std::chrono::milliseconds(std::min(5000, 200 * attempt)),
                                      [&] { return stream.stopping; });
+      if (stream.discarding) break;
     }
     lock.lock();
-    if (!delivered.ok()) return;
+    if (!delivered.ok()) {
+      if (stream.discarding) stream.buffered_payload_bytes += bytes;  // DeleteStream drops them
+      return;
+    }
     for (DeliveryObject& object : objects) stream.batcher.Recycle(std::move(object.ndjson));
     stream.delivered_through = through;
     stream.last_delivery_error = absl::OkStatus();
@@ -742,7 +781,11 @@ std::string IngestService::PrometheusMetrics() const {
   std::vector<WalStats> wal_stats;
   for (const auto& stream : streams) {
     std::shared_lock wal_lock(stream->wal_mu);
-    wal_stats.push_back(stream->wal->stats());
+    WalStats stats = stream->wal->stats();
+    stats.records += stream->replaced_logs.records;
+    stats.bytes += stream->replaced_logs.bytes;
+    stats.fsyncs += stream->replaced_logs.fsyncs;
+    wal_stats.push_back(stats);
   }
   std::string out;
   for (const Metric& metric : metrics) {

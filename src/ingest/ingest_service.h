@@ -85,8 +85,11 @@ class IngestService {
   absl::StatusOr<StreamDescription> CreateStream(const Principal& who, const StreamConfig& config);
   absl::StatusOr<StreamDescription> DescribeStream(const Principal& who, std::string_view name);
   std::vector<StreamDescription> ListStreams(const Principal& who);
-  // Delivers what the stream holds, then deletes it and its log. Its table and objects stay.
-  absl::Status DeleteStream(const Principal& who, std::string_view name);
+  // Delivers what the stream holds, then deletes it and its log. Its table and objects stay. If
+  // delivering fails, the stream stays (Unavailable, naming the failure), unless
+  // `discard_undelivered`: then the records it could not deliver are dropped with the log.
+  absl::Status DeleteStream(const Principal& who, std::string_view name,
+                            bool discard_undelivered = false);
 
   // Appends `records` durably; see the header comment. A record over `max_record_bytes` fails on
   // its own (the others go in); the call fails as a whole only for an unknown stream or
@@ -95,6 +98,8 @@ class IngestService {
                                                    const std::vector<std::string_view>& records);
 
   // Delivers everything the stream has acknowledged so far and returns once it is in the table.
+  // Unavailable, with the reason, if a delivery attempt fails meanwhile (the records stay in the
+  // log and delivery keeps being retried).
   absl::Status Flush(const Principal& who, std::string_view stream);
 
   // Every stream's counters in the Prometheus text format (version 0.0.4).

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "common/ids.h"
 #include "engine/query_test_support.h"
@@ -55,6 +57,15 @@ class IngestServiceTest : public testing::Test {
   }
 
   std::string Scalar(const std::string& sql) { return FirstCell(*engine_, sql); }
+
+  // The value of one series of PrometheusMetrics(), e.g. `loch_ingest_pending_bytes`; -1 if absent.
+  double MetricValue(const std::string& series) {
+    std::istringstream lines(service_->PrometheusMetrics());
+    for (std::string line; std::getline(lines, line);) {
+      if (line.starts_with(series + " ")) return std::stod(line.substr(series.size() + 1));
+    }
+    return -1;
+  }
 
   std::string root_;
   std::unique_ptr<LocalObjectStore> store_;
@@ -137,6 +148,8 @@ TEST_F(IngestServiceTest, BackpressureRefusesWholeCallsAndAcknowledgesNothing) {
 TEST_F(IngestServiceTest, AFullLogDiskRefusesPutsUntilThereIsRoomAgain) {
   ASSERT_TRUE(service_->CreateStream(admin_, Stream()).ok());
   Put("clicks", {R"({"i": 1})"});
+  const double fsyncs_before = MetricValue("loch_wal_fsyncs_total{stream=\"clicks\"}");
+  ASSERT_GE(fsyncs_before, 1);
   uintmax_t used = 0;
   for (const auto& entry : fs::recursive_directory_iterator(options_.wal_dir)) {
     if (entry.is_regular_file()) used = std::max(used, entry.file_size());
@@ -155,6 +168,8 @@ TEST_F(IngestServiceTest, AFullLogDiskRefusesPutsUntilThereIsRoomAgain) {
   Put("clicks", {R"({"i": 3})"});  // room again: the log is reopened
   ASSERT_TRUE(service_->Flush(admin_, "clicks").ok());
   EXPECT_EQ(Scalar("SELECT string_agg(i::VARCHAR, ',' ORDER BY i) FROM raw.clicks"), "1,3");
+  // The reopened log's counters carry on from the failed ones' (counters never go back).
+  EXPECT_GE(MetricValue("loch_wal_fsyncs_total{stream=\"clicks\"}"), fsyncs_before + 1);
 }
 
 TEST_F(IngestServiceTest, AStopDeliversAndARestartContinuesTheSequence) {
@@ -241,6 +256,42 @@ TEST_F(IngestServiceTest, DeletingAStreamDeliversItFirstAndKeepsItsTable) {
   ASSERT_TRUE(service_->CreateStream(admin_, Stream()).ok());
   Put("clicks", {R"({"i": 2})"});
   ASSERT_TRUE(service_->Flush(admin_, "clicks").ok());
+  EXPECT_EQ(Scalar("SELECT sum(i) FROM raw.clicks"), "3");
+}
+
+TEST_F(IngestServiceTest, AStreamThatCannotDeliverSaysWhyAndIsDeletedOnlyWhenForced) {
+  ASSERT_TRUE(service_->CreateStream(admin_, Stream()).ok());
+  Put("clicks", {R"({"i": 1})", R"({"i": 2})"});
+  // A real fault: a file where the stream's folder must go, so every object write fails.
+  fs::create_directories(root_ + "/raw");
+  { std::ofstream(root_ + "/raw/clicks") << "in the way"; }
+
+  const absl::Status flushed = service_->Flush(admin_, "clicks");  // fails, and does not hang
+  EXPECT_EQ(flushed.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(flushed.message()), HasSubstr("could not deliver"));
+  const absl::Status refused = service_->DeleteStream(admin_, "clicks");
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("was not deleted"));
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("force"));
+  // It is still there, taking records.
+  EXPECT_EQ(Put("clicks", {R"({"i": 3})"}).size(), 1u);
+  EXPECT_GT(MetricValue("loch_ingest_pending_bytes"), 0);
+
+  ASSERT_TRUE(service_->DeleteStream(admin_, "clicks", /*discard_undelivered=*/true).ok());
+  EXPECT_EQ(service_->Put(admin_, "clicks", {"{}"}).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(fs::is_empty(options_.wal_dir));
+  EXPECT_EQ(MetricValue("loch_ingest_pending_bytes"), 0);  // nothing counted as undelivered
+}
+
+TEST_F(IngestServiceTest, DeliveryResumesOnceTheFaultIsGone) {
+  ASSERT_TRUE(service_->CreateStream(admin_, Stream()).ok());
+  Put("clicks", {R"({"i": 1})"});
+  fs::create_directories(root_ + "/raw");
+  { std::ofstream(root_ + "/raw/clicks") << "in the way"; }
+  EXPECT_FALSE(service_->Flush(admin_, "clicks").ok());
+  fs::remove(root_ + "/raw/clicks");
+  Put("clicks", {R"({"i": 2})"});
+  ASSERT_TRUE(service_->DeleteStream(admin_, "clicks").ok());  // delivers everything first
   EXPECT_EQ(Scalar("SELECT sum(i) FROM raw.clicks"), "3");
 }
 

@@ -226,7 +226,9 @@ absl::Status Handle(IngestService& ingest, const Principal& who, const std::stri
     SendAwsJson(response, 200, {{"DeliveryStreamNames", names}, {"HasMoreDeliveryStreams", more}});
   } else if (action == "DeleteDeliveryStream") {
     ASSIGN_OR_RETURN(std::string name, StreamName(body));
-    RETURN_IF_ERROR(ingest.DeleteStream(who, name));
+    const bool force = body.contains("AllowForceDelete") && body["AllowForceDelete"].is_boolean() &&
+                       body["AllowForceDelete"].get<bool>();
+    RETURN_IF_ERROR(ingest.DeleteStream(who, name, force));
     SendAwsJson(response, 200, json::object());
   } else {
     return absl::UnimplementedError(

@@ -113,7 +113,9 @@ void RegisterStreamApi(httplib::Server& server, IngestService& ingest, const Gua
   server.Delete(R"(/api/v1/streams/([^/]+))",
                 guard([&ingest](const Principal& who, const httplib::Request& request,
                                 httplib::Response& response) -> absl::Status {
-                  RETURN_IF_ERROR(ingest.DeleteStream(who, request.matches[1].str()));
+                  // ?force=true: delete even if its undelivered records cannot be delivered.
+                  const bool force = request.get_param_value("force") == "true";
+                  RETURN_IF_ERROR(ingest.DeleteStream(who, request.matches[1].str(), force));
                   SendJsonAnswer(response, {{"deleted", request.matches[1].str()}});
                   return absl::OkStatus();
                 }));
