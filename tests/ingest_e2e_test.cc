@@ -168,6 +168,7 @@ TEST_F(IngestE2eTest, TheStreamCommandsAndLochPutDriveARunningServer) {
   EXPECT_THAT(described, HasSubstr("delivered through  1234"));
   EXPECT_THAT(Run({"stream", "describe", "nope"}, 1), HasSubstr("unknown stream \"nope\""));
   EXPECT_THAT(Run({"put", "orders", lake_ + "/missing.ndjson"}, 1), HasSubstr("cannot read"));
+  EXPECT_THAT(Run({"put", "orders", lake_}, 1), HasSubstr("a directory"));
   EXPECT_THAT(Run({"stream", "create", "bad/name"}, 1), HasSubstr("stream name"));
   EXPECT_THAT(Run({"stream", "delete", "orders"}), HasSubstr("deleted stream orders"));
   EXPECT_EQ(Scalar("SELECT count(*) FROM raw.orders"), "1234");
