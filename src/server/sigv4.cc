@@ -145,7 +145,6 @@ std::optional<AuthorizationParts> ParseAuthorization(std::string_view header) {
   auto header_name = [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ';' || c == '-';
   };
-  AuthorizationParts parts;
   if (!take("AWS4-HMAC-SHA256 Credential=")) return std::nullopt;
   auto key = field('/', any), date = field('/', digit), region = field('/', any),
        service = field('/', any);
