@@ -72,10 +72,23 @@ std::string Base64(const std::string& data) {
   return out;
 }
 
-struct Totals {
-  std::mutex mu;
+// What one client (thread) counted; merged into the run's totals at its end.
+struct Tally {
   std::vector<double> latencies_ms;
   int64_t requests = 0, records = 0, bytes = 0, errors = 0, unavailable = 0;
+};
+
+struct Totals : Tally {
+  std::mutex mu;
+  void Merge(const Tally& client) {
+    std::lock_guard lock(mu);
+    latencies_ms.insert(latencies_ms.end(), client.latencies_ms.begin(), client.latencies_ms.end());
+    requests += client.requests;
+    records += client.records;
+    bytes += client.bytes;
+    errors += client.errors;
+    unavailable += client.unavailable;
+  }
 };
 
 void RunClient(const Options& options, int id, Clock::time_point end, Totals& totals) {
@@ -83,8 +96,7 @@ void RunClient(const Options& options, int id, Clock::time_point end, Totals& to
   client.set_keep_alive(true);
   client.set_tcp_nodelay(true);
   client.set_read_timeout(60, 0);
-  std::vector<double> latencies;
-  int64_t requests = 0, records = 0, bytes = 0, errors = 0, unavailable = 0;
+  Tally mine;
   const auto interval = options.rate > 0
                             ? std::chrono::duration<double>(options.clients / options.rate)
                             : std::chrono::duration<double>(0);
@@ -108,8 +120,8 @@ void RunClient(const Options& options, int id, Clock::time_point end, Totals& to
     auto answer = client.Post(path, headers, batch_body, "application/x-ndjson");
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     if (!answer || (answer->status != 200 && answer->status != 503)) {
-      ++errors;
-      if (errors <= 3) {
+      ++mine.errors;
+      if (mine.errors <= 3) {
         std::cerr << "request failed: "
                   << (answer ? fmt::format("{} {}", answer->status, answer->body.substr(0, 200))
                              : httplib::to_string(answer.error()))
@@ -118,22 +130,16 @@ void RunClient(const Options& options, int id, Clock::time_point end, Totals& to
       continue;
     }
     if (answer->status == 503) {  // backpressure: back off as a producer should
-      ++unavailable;
+      ++mine.unavailable;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
     }
-    ++requests;
-    records += options.batch;
-    bytes += batch_payload;
-    latencies.push_back(ms);
+    ++mine.requests;
+    mine.records += options.batch;
+    mine.bytes += batch_payload;
+    mine.latencies_ms.push_back(ms);
   }
-  std::lock_guard lock(totals.mu);
-  totals.latencies_ms.insert(totals.latencies_ms.end(), latencies.begin(), latencies.end());
-  totals.requests += requests;
-  totals.records += records;
-  totals.bytes += bytes;
-  totals.errors += errors;
-  totals.unavailable += unavailable;
+  totals.Merge(mine);
 }
 
 // Single-record mode: all connections driven by one thread with epoll, so the load generator
@@ -170,13 +176,8 @@ class SingleRecordClients {
     }
     for (Connection& c : connections_) close(c.fd);
     close(epoll_);
-    std::lock_guard lock(totals_.mu);
-    totals_.latencies_ms.insert(totals_.latencies_ms.end(), latencies_.begin(), latencies_.end());
-    totals_.requests += requests_;
-    totals_.records += requests_;
-    totals_.bytes += bytes_;
-    totals_.errors += errors_;
-    totals_.unavailable += unavailable_;
+    tally_.records = tally_.requests;  // one record per request
+    totals_.Merge(tally_);
   }
 
  private:
@@ -253,23 +254,23 @@ class SingleRecordClients {
     if (c.in.size() < head_end + 4 + length) return;  // the rest of the body is on its way
     const int status = std::atoi(c.in.c_str() + c.in.find(' ') + 1);
     if (status == 503) {  // backpressure: back off as a producer should
-      ++unavailable_;
+      ++tally_.unavailable;
       c.resume_at = Clock::now() + std::chrono::milliseconds(100);
       return;
     }
     if (status != 200) {
-      if (++errors_ <= 3) std::cerr << "request failed: " << c.in.substr(0, 300) << "\n";
+      if (++tally_.errors <= 3) std::cerr << "request failed: " << c.in.substr(0, 300) << "\n";
     } else {
-      ++requests_;
-      bytes_ += c.payload;
-      latencies_.push_back(
+      ++tally_.requests;
+      tally_.bytes += c.payload;
+      tally_.latencies_ms.push_back(
           std::chrono::duration<double, std::milli>(Clock::now() - c.started).count());
     }
     Send(i);
   }
 
   void Failed(size_t i) {
-    if (++errors_ <= 3) std::cerr << "connection lost; reconnecting\n";
+    if (++tally_.errors <= 3) std::cerr << "connection lost; reconnecting\n";
     epoll_ctl(epoll_, EPOLL_CTL_DEL, connections_[i].fd, nullptr);
     Connect(i);
   }
@@ -280,8 +281,7 @@ class SingleRecordClients {
   sockaddr_in address_{};
   int epoll_ = -1;
   std::vector<Connection> connections_;
-  std::vector<double> latencies_;
-  int64_t requests_ = 0, bytes_ = 0, errors_ = 0, unavailable_ = 0;
+  Tally tally_;
 };
 
 double Percentile(std::vector<double>& values, double p) {
