@@ -606,7 +606,7 @@ absl::StatusOr<LakeEngine::JsonConversion> LakeEngine::ConvertJsonToParquet(
 std::vector<absl::StatusOr<FileProfile>> LakeEngine::ProfileFiles(
     const std::vector<std::string>& keys, const std::string& format,
     const std::vector<const JsonShape*>& shapes) {
-  auto shape_of = [&](size_t i) { return shapes.empty() ? nullptr : shapes[i]; };
+  auto shape_of = [&](size_t i) { return i < shapes.size() ? shapes[i] : nullptr; };
   constexpr size_t kBatchFiles = 256;
   std::vector<absl::StatusOr<FileProfile>> profiles;
   profiles.reserve(keys.size());

@@ -115,7 +115,7 @@ class LakeEngine {
   // batches (far fewer queries for many small files); each file still gets its own columns,
   // statistics and datetime detection. One result per key, in order; a file that cannot be read
   // gets its own error without failing the others.
-  // `shapes`: empty, or one per key (nullptr where unknown).
+  // `shapes`: one per key (nullptr where unknown); missing entries count as unknown.
   std::vector<absl::StatusOr<FileProfile>> ProfileFiles(
       const std::vector<std::string>& keys, const std::string& format,
       const std::vector<const JsonShape*>& shapes = {});

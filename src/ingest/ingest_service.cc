@@ -468,10 +468,7 @@ absl::Status IngestService::ReopenLog(Stream& stream) {
   std::unique_lock wal_lock(stream.wal_mu);  // no append is between the log and the batcher
   if (stream.wal->health().ok()) return absl::OkStatus();  // another put reopened it
   const std::string failure(ToStd(stream.wal->health().message()));
-  const WalStats replaced = stream.wal->stats();  // its counters live on in the metrics
-  stream.replaced_logs.records += replaced.records;
-  stream.replaced_logs.bytes += replaced.bytes;
-  stream.replaced_logs.fsyncs += replaced.fsyncs;
+  stream.replaced_logs.AddCounters(stream.wal->stats());  // they live on in the metrics
   stream.wal.reset();
   auto reopened = WriteAheadLog::Open(stream.wal_options);
   if (!reopened.ok()) {
@@ -782,9 +779,7 @@ std::string IngestService::PrometheusMetrics() const {
   for (const auto& stream : streams) {
     std::shared_lock wal_lock(stream->wal_mu);
     WalStats stats = stream->wal->stats();
-    stats.records += stream->replaced_logs.records;
-    stats.bytes += stream->replaced_logs.bytes;
-    stats.fsyncs += stream->replaced_logs.fsyncs;
+    stats.AddCounters(stream->replaced_logs);
     wal_stats.push_back(stats);
   }
   std::string out;

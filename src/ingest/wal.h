@@ -38,6 +38,13 @@ struct WalStats {
   uint64_t bytes = 0;    // written since Open, headers included
   uint64_t fsyncs = 0;
   uint64_t segments = 0;  // on disk now
+
+  // Adds `other`'s counters (records, bytes, fsyncs; not the segments on disk).
+  void AddCounters(const WalStats& other) {
+    records += other.records;
+    bytes += other.bytes;
+    fsyncs += other.fsyncs;
+  }
 };
 
 class WriteAheadLog {
