@@ -192,6 +192,8 @@ IngestService::~IngestService() {
   }
   for (auto& [name, stream] : streams) {
     if (stream->deliverer.joinable()) stream->deliverer.join();
+    std::unique_lock wal_lock(stream->wal_mu);
+    stream->wal.reset();  // calls back the puts waiting for their fsync while `this` lives
   }
 }
 
@@ -395,10 +397,22 @@ absl::Status IngestService::CheckCapacity(uint64_t incoming_bytes) {
 }
 
 absl::StatusOr<std::vector<PutRecordResult>> IngestService::Put(
-    const Principal&, std::string_view name, const std::vector<std::string_view>& records) {
-  ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, Find(name));
+    const Principal& who, std::string_view name, const std::vector<std::string_view>& records) {
+  std::promise<absl::StatusOr<std::vector<PutRecordResult>>> answer;
+  std::future<absl::StatusOr<std::vector<PutRecordResult>>> answered = answer.get_future();
+  PutAsync(who, name, records, [&answer](absl::StatusOr<std::vector<PutRecordResult>> results) {
+    answer.set_value(std::move(results));
+  });
+  return answered.get();
+}
+
+void IngestService::PutAsync(const Principal&, std::string_view name,
+                             const std::vector<std::string_view>& records, PutCallback done) {
+  auto found = Find(name);
+  if (!found.ok()) return done(found.status());
+  std::shared_ptr<Stream> stream = std::move(*found);
   std::shared_lock lifecycle(stream->lifecycle);
-  if (stream->deleted) return absl::NotFoundError(fmt::format("unknown stream \"{}\"", name));
+  if (stream->deleted) return done(absl::NotFoundError(fmt::format("unknown stream \"{}\"", name)));
 
   std::vector<PutRecordResult> results(records.size());
   std::vector<size_t> accepted;  // indexes into `records`
@@ -415,11 +429,11 @@ absl::StatusOr<std::vector<PutRecordResult>> IngestService::Put(
     accepted.push_back(i);
     bytes += records[i].size();
   }
-  if (accepted.empty()) return results;
+  if (accepted.empty()) return done(std::move(results));
   if (absl::Status capacity = CheckCapacity(bytes); !capacity.ok()) {
     stream->records_rejected += accepted.size();
     stream->bytes_rejected += bytes;
-    return capacity;
+    return done(capacity);
   }
 
   bool healthy = false;
@@ -427,41 +441,52 @@ absl::StatusOr<std::vector<PutRecordResult>> IngestService::Put(
     std::shared_lock wal_lock(stream->wal_mu);
     healthy = stream->wal->health().ok();
   }
-  if (!healthy) RETURN_IF_ERROR(ReopenLog(*stream));
+  if (!healthy) {
+    if (absl::Status reopened = ReopenLog(*stream); !reopened.ok()) return done(reopened);
+  }
   const int64_t arrival = options_.now_micros();
   std::vector<std::string_view> payloads;
   payloads.reserve(accepted.size());
   for (size_t i : accepted) payloads.push_back(records[i]);
+  auto on_durable = [this, stream, arrival, payloads, bytes, accepted = std::move(accepted),
+                     results = std::move(results),
+                     done = std::move(done)](const absl::StatusOr<uint64_t>& first) mutable {
+    if (!first.ok()) {
+      stream->records_rejected += accepted.size();
+      stream->bytes_rejected += bytes;
+      spdlog::error("ingest: stream {}: {}", stream->config.name, ToStd(first.status().message()));
+      return done(absl::UnavailableError(fmt::format("the records could not be made durable: {}",
+                                                     ToStd(first.status().message()))));
+    }
+    Acknowledge(*stream, *first, arrival, payloads, bytes);
+    const std::string tag = fmt::format("{:x}", stream->created_micros);
+    for (size_t j = 0; j < accepted.size(); ++j)
+      results[accepted[j]].record_id = fmt::format("{}-{:020}", tag, *first + j);
+    done(std::move(results));
+  };
   std::shared_lock wal_lock(stream->wal_mu);
-  auto first = stream->wal->Append(payloads, ArrivalPrefix(arrival));
-  if (!first.ok()) {
-    stream->records_rejected += accepted.size();
-    stream->bytes_rejected += bytes;
-    spdlog::error("ingest: stream {}: {}", name, ToStd(first.status().message()));
-    return absl::UnavailableError(
-        fmt::format("the records could not be made durable: {}", ToStd(first.status().message())));
-  }
+  stream->wal->AppendAsync(payloads, ArrivalPrefix(arrival), std::move(on_durable));
+}
+
+void IngestService::Acknowledge(Stream& stream, uint64_t first, int64_t arrival,
+                                const std::vector<std::string_view>& payloads, uint64_t bytes) {
   pending_bytes_ += bytes;
   bool wake = false;
   {
-    std::lock_guard lock(stream->mu);
+    std::lock_guard lock(stream.mu);
     // Records enter the batcher in sequence order, so a flush always covers a prefix of the log.
-    if (stream->next_to_buffer == *first) {
-      stream->Buffer(*first, arrival, payloads, bytes);
-      wake = stream->batcher.ShouldFlush(options_.now_micros());
+    if (stream.next_to_buffer == first) {
+      stream.Buffer(first, arrival, payloads, bytes);
+      wake = stream.batcher.ShouldFlush(options_.now_micros());
     } else {
-      stream->early.emplace(
-          *first, Stream::EarlyBatch{
-                      arrival, std::vector<std::string>(payloads.begin(), payloads.end()), bytes});
+      stream.early.emplace(
+          first, Stream::EarlyBatch{
+                     arrival, std::vector<std::string>(payloads.begin(), payloads.end()), bytes});
     }
   }
-  if (wake) stream->wake_deliverer.notify_one();
-  stream->records_accepted += accepted.size();
-  stream->bytes_accepted += bytes;
-  const std::string tag = fmt::format("{:x}", stream->created_micros);
-  for (size_t j = 0; j < accepted.size(); ++j)
-    results[accepted[j]].record_id = fmt::format("{}-{:020}", tag, *first + j);
-  return results;
+  if (wake) stream.wake_deliverer.notify_one();
+  stream.records_accepted += payloads.size();
+  stream.bytes_accepted += bytes;
 }
 
 absl::Status IngestService::ReopenLog(Stream& stream) {
@@ -498,6 +523,11 @@ absl::Status IngestService::ReopenLog(Stream& stream) {
 
 absl::Status IngestService::Flush(const Principal&, std::string_view name) {
   ASSIGN_OR_RETURN(std::shared_ptr<Stream> stream, Find(name));
+  {
+    // Puts already in the log but waiting for their fsync are acknowledged (and buffered) soon.
+    std::shared_lock wal_lock(stream->wal_mu);
+    stream->wal->AwaitCallbacks();
+  }
   std::unique_lock lock(stream->mu);
   const uint64_t target = stream->next_to_buffer - 1;
   const uint64_t failures = stream->flush_failures;

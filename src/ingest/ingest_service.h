@@ -2,7 +2,8 @@
 // IngestService: delivery streams from acknowledgement to queryable table.
 //
 // Put appends a call's records to the stream's write-ahead log and returns once they are fsynced
-// (concurrent calls share fsyncs); only then are they acknowledged. The records then wait in the
+// (concurrent calls share fsyncs); only then are they acknowledged. PutAsync does the same
+// without blocking its caller: it is called back once the records are durable. The records then wait in the
 // stream's DeliveryBatcher. One deliverer thread per stream flushes the batcher when it says so
 // (size, age, open partitions) or on request: it compresses the objects, stores them at their
 // deterministic keys, adds them to the stream's table `raw.<stream>` (one catalog commit through
@@ -97,6 +98,13 @@ class IngestService {
   absl::StatusOr<std::vector<PutRecordResult>> Put(const Principal& who, std::string_view stream,
                                                    const std::vector<std::string_view>& records);
 
+  // Put without waiting: `done` gets what Put would return, exactly once, either right away on
+  // this thread (a refused call, or no record accepted) or, once the records are durable, on the
+  // stream's log thread (it must not block). `records` must stay valid until `done` is called.
+  using PutCallback = std::function<void(absl::StatusOr<std::vector<PutRecordResult>>)>;
+  void PutAsync(const Principal& who, std::string_view stream,
+                const std::vector<std::string_view>& records, PutCallback done);
+
   // Delivers everything the stream has acknowledged so far and returns once it is in the table.
   // Unavailable, with the reason, if a delivery attempt fails meanwhile (the records stay in the
   // log and delivery keeps being retried).
@@ -115,6 +123,9 @@ class IngestService {
   absl::StatusOr<std::shared_ptr<Stream>> OpenStream(const SavedStream& saved);
   absl::StatusOr<std::shared_ptr<Stream>> Find(std::string_view name) const;
   absl::Status CheckCapacity(uint64_t incoming_bytes);
+  // Counts one put's durable records as accepted and hands them to the stream's batcher.
+  void Acknowledge(Stream& stream, uint64_t first, int64_t arrival,
+                   const std::vector<std::string_view>& payloads, uint64_t bytes);
   // Replaces a log that refused appends (a full disk, an I/O error) by a recovered one.
   absl::Status ReopenLog(Stream& stream);
   // The stream's deliverer thread: flushes when due, retries failed deliveries.

@@ -132,6 +132,12 @@ absl::StatusOr<SegmentScan> ScanSegment(const std::string& path, uint32_t max_re
 WriteAheadLog::WriteAheadLog(WalOptions options) : options_(std::move(options)) {}
 
 WriteAheadLog::~WriteAheadLog() {
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;
+  }
+  syncer_wanted_.notify_all();
+  if (syncer_.joinable()) syncer_.join();  // it calls back every async append first
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -206,6 +212,37 @@ absl::Status WriteAheadLog::StartSegment(uint64_t first_sequence) {
 
 absl::StatusOr<uint64_t> WriteAheadLog::Append(const std::vector<std::string_view>& payloads,
                                                std::string_view prefix) {
+  std::unique_lock lock(mu_);
+  ASSIGN_OR_RETURN(const uint64_t first, Write(lock, payloads, prefix));
+  RETURN_IF_ERROR(WaitDurable(lock, written_));
+  return first;
+}
+
+void WriteAheadLog::AppendAsync(const std::vector<std::string_view>& payloads,
+                                std::string_view prefix, DurableCallback on_durable) {
+  std::unique_lock lock(mu_);
+  absl::StatusOr<uint64_t> first = Write(lock, payloads, prefix);
+  if (!first.ok()) {
+    lock.unlock();
+    return on_durable(first.status());
+  }
+  async_waiters_.push_back(AsyncWaiter{*first, written_, std::move(on_durable)});
+  if (!syncer_.joinable()) syncer_ = std::thread([this] { RunSyncer(); });
+  lock.unlock();
+  syncer_wanted_.notify_one();
+}
+
+void WriteAheadLog::AwaitCallbacks() {
+  std::unique_lock lock(mu_);
+  const uint64_t written = written_;
+  called_back_.wait(lock, [&] {
+    return !calling_back_ && (async_waiters_.empty() || async_waiters_.front().first > written);
+  });
+}
+
+absl::StatusOr<uint64_t> WriteAheadLog::Write(std::unique_lock<std::mutex>& lock,
+                                              const std::vector<std::string_view>& payloads,
+                                              std::string_view prefix) {
   size_t total = 0;
   for (std::string_view payload : payloads) {
     if (prefix.size() + payload.size() > options_.max_record_bytes) {
@@ -215,18 +252,11 @@ absl::StatusOr<uint64_t> WriteAheadLog::Append(const std::vector<std::string_vie
     }
     total += kHeaderBytes + prefix.size() + payload.size();
   }
-  std::unique_lock lock(mu_);
   RETURN_IF_ERROR(failed_);
   if (payloads.empty()) return next_sequence_;
   if (segment_size_ >= options_.segment_bytes) {
     // Everything in the old segment must be durable before it stops being the one fsynced.
-    synced_.wait(lock, [&] { return !syncing_; });
-    RETURN_IF_ERROR(failed_);
-    if (durable_ < written_) {
-      if (::fdatasync(fd_) != 0) return failed_ = Errno("cannot fsync", segments_.back().path);
-      ++stats_.fsyncs;
-      durable_ = written_;
-    }
+    RETURN_IF_ERROR(WaitDurable(lock, written_));
     if (absl::Status started = StartSegment(next_sequence_); !started.ok())
       return failed_ = started;
   }
@@ -248,9 +278,11 @@ absl::StatusOr<uint64_t> WriteAheadLog::Append(const std::vector<std::string_vie
   written_ = next_sequence_ - 1;
   stats_.records += payloads.size();
   stats_.bytes += batch.size();
-  const uint64_t mine = written_;
-  // Group commit: one appender at a time fsyncs everything written so far; the others wait for it.
-  while (durable_ < mine) {
+  return first;
+}
+
+absl::Status WriteAheadLog::WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t sequence) {
+  while (durable_ < sequence) {
     RETURN_IF_ERROR(failed_);
     if (syncing_) {
       synced_.wait(lock);
@@ -272,8 +304,33 @@ absl::StatusOr<uint64_t> WriteAheadLog::Append(const std::vector<std::string_vie
       failed_ = synced;
     }
     synced_.notify_all();
+    syncer_wanted_.notify_all();  // async appends this fsync covered can be called back
   }
-  return first;
+  return absl::OkStatus();
+}
+
+void WriteAheadLog::RunSyncer() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    syncer_wanted_.wait(lock, [&] { return closing_ || !async_waiters_.empty(); });
+    if (async_waiters_.empty()) return;  // closing, and everyone was called back
+    const absl::Status durable = WaitDurable(lock, async_waiters_.back().through);
+    std::vector<std::pair<DurableCallback, absl::StatusOr<uint64_t>>> done;
+    while (!async_waiters_.empty() &&
+           (!durable.ok() || async_waiters_.front().through <= durable_)) {
+      AsyncWaiter& waiter = async_waiters_.front();
+      const bool made_it = waiter.through <= durable_;  // before a failure
+      done.emplace_back(std::move(waiter.on_durable),
+                        made_it ? absl::StatusOr<uint64_t>(waiter.first) : durable);
+      async_waiters_.pop_front();
+    }
+    calling_back_ = true;
+    lock.unlock();
+    for (auto& [on_durable, first] : done) on_durable(first);
+    lock.lock();
+    calling_back_ = false;
+    called_back_.notify_all();
+  }
 }
 
 absl::Status WriteAheadLog::Replay(
@@ -314,6 +371,11 @@ absl::Status WriteAheadLog::Truncate(uint64_t through) {
 uint64_t WriteAheadLog::last_sequence() const {
   std::lock_guard lock(mu_);
   return durable_;
+}
+
+uint64_t WriteAheadLog::last_written() const {
+  std::lock_guard lock(mu_);
+  return written_;
 }
 
 absl::Status WriteAheadLog::health() const {

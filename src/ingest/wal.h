@@ -9,15 +9,19 @@
 // Recovery (Open) reads every segment: a torn or corrupt tail of the newest segment (a crash in the
 // middle of a write) is cut off; damage anywhere else is DataLoss naming the file and offset.
 // Segments are deleted only by Truncate, once their records are safely elsewhere.
+// Appends either wait for their fsync (Append) or are told once it is done (AppendAsync: the
+// log's syncer thread, started by the first, fsyncs while such appends wait and calls them back).
 // Thread-safe.
 
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "common/status.h"
@@ -62,6 +66,19 @@ class WriteAheadLog {
   absl::StatusOr<uint64_t> Append(const std::vector<std::string_view>& payloads,
                                   std::string_view prefix = {});
 
+  // Called once an async append is durable, with the sequence of its first record, or with the
+  // failure that keeps it from being durable.
+  using DurableCallback = std::function<void(const absl::StatusOr<uint64_t>& first)>;
+  // Appends like Append but returns as soon as the records are written, without waiting for the
+  // fsync. `on_durable` is called exactly once: later (possibly before this returns) on the log's
+  // syncer thread, in sequence order, and always before the log is destroyed; or, when nothing
+  // could be written (a record too big, a log that already failed), right away on this thread.
+  void AppendAsync(const std::vector<std::string_view>& payloads, std::string_view prefix,
+                   DurableCallback on_durable);
+
+  // Returns once every async append written before this call has been called back.
+  void AwaitCallbacks();
+
   // Calls `visit` for every record with a sequence greater than `after`, in order.
   absl::Status Replay(uint64_t after,
                       const std::function<absl::Status(uint64_t, std::string_view)>& visit) const;
@@ -71,6 +88,7 @@ class WriteAheadLog {
   absl::Status Truncate(uint64_t through);
 
   uint64_t last_sequence() const;  // of the newest durable record; 0 when empty
+  uint64_t last_written() const;   // of the newest record written, durable or not
   // OK, or the write/fsync failure that made the log refuse appends (reopening recovers it).
   absl::Status health() const;
   WalStats stats() const;
@@ -84,6 +102,20 @@ class WriteAheadLog {
   explicit WriteAheadLog(WalOptions options);
   absl::Status Recover();
   absl::Status StartSegment(uint64_t first_sequence);  // caller holds mu_
+  // Writes `payloads` as the next records (caller holds `lock` on mu_); returns the first's
+  // sequence.
+  absl::StatusOr<uint64_t> Write(std::unique_lock<std::mutex>& lock,
+                                 const std::vector<std::string_view>& payloads,
+                                 std::string_view prefix);
+  // Returns once every record through `sequence` is durable: one appender at a time fsyncs all
+  // that is written, the others wait for it (group commit). Caller holds `lock` on mu_.
+  absl::Status WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t sequence);
+  void RunSyncer();  // the syncer thread: makes async appends durable and calls them back
+
+  struct AsyncWaiter {
+    uint64_t first, through;  // sequences of the append's first and last records
+    DurableCallback on_durable;
+  };
 
   WalOptions options_;
   mutable std::mutex mu_;
@@ -97,6 +129,12 @@ class WriteAheadLog {
   bool syncing_ = false;
   absl::Status failed_;  // sticky write/fsync failure
   WalStats stats_;
+  std::deque<AsyncWaiter> async_waiters_;  // in sequence order
+  std::condition_variable syncer_wanted_;  // async waiters, durable_ moved, or closing
+  bool calling_back_ = false;              // the syncer is calling back appends
+  std::condition_variable called_back_;    // calling_back_ turned false
+  bool closing_ = false;
+  std::thread syncer_;  // started by the first AppendAsync
 };
 
 }  // namespace loch

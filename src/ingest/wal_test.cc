@@ -5,7 +5,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <atomic>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "common/ids.h"
@@ -91,6 +93,58 @@ TEST_F(WalTest, ConcurrentAppendersShareFsyncs) {
   }
 }
 
+TEST_F(WalTest, AsyncAppendsAreCalledBackInOrderOnceDurable) {
+  auto log = Open(/*segment_bytes=*/4096);  // some appends also start a segment
+  constexpr int kAppends = 2000;
+  std::mutex mu;
+  std::vector<uint64_t> called_back;  // first sequences, in callback order
+  std::vector<int> called_back_appends;
+  std::thread sync_appender([&] {  // blocking appends share the fsyncs
+    for (int i = 0; i < 200; ++i) ASSERT_TRUE(log->Append({"sync"}).ok());
+  });
+  for (int i = 0; i < kAppends; ++i) {
+    log->AppendAsync(
+        {"async-" + std::to_string(i), "second"}, {},
+        [&, i](const absl::StatusOr<uint64_t>& first) {
+          ASSERT_TRUE(first.ok()) << first.status();
+          // Durable means replayable, and nothing is called back before it is.
+          EXPECT_GE(log->last_sequence(), *first + 1);
+          std::lock_guard lock(mu);
+          called_back.push_back(*first);
+          called_back_appends.push_back(i);
+        });
+  }
+  sync_appender.join();
+  log->AwaitCallbacks();
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(called_back.size(), static_cast<size_t>(kAppends));
+  }
+  EXPECT_TRUE(std::is_sorted(called_back.begin(), called_back.end()));
+  EXPECT_TRUE(std::is_sorted(called_back_appends.begin(), called_back_appends.end()));
+  EXPECT_EQ(All(*log).size(), static_cast<size_t>(2 * kAppends + 200));
+  // Destroying the log calls back what is still waiting.
+  bool last_called_back = false;
+  log->AppendAsync({"last"}, {}, [&](const absl::StatusOr<uint64_t>& first) {
+    last_called_back = first.ok();
+  });
+  log.reset();
+  EXPECT_TRUE(last_called_back);
+  auto reopened = Open(4096);
+  EXPECT_EQ(reopened->last_sequence(), static_cast<uint64_t>(2 * kAppends + 201));
+}
+
+TEST_F(WalTest, AsyncAppendsShareFsyncs) {
+  auto log = Open();
+  std::atomic<int> durable{0};
+  constexpr int kAppends = 500;
+  for (int i = 0; i < kAppends; ++i) {
+    log->AppendAsync({"x"}, {}, [&](const absl::StatusOr<uint64_t>&) { ++durable; });
+  }
+  while (durable.load() < kAppends) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_LT(log->stats().fsyncs, static_cast<uint64_t>(kAppends));
+}
+
 TEST_F(WalTest, ATornTailIsCutOnRecovery) {
   {
     auto log = Open();
@@ -145,6 +199,9 @@ TEST_F(WalTest, OversizedRecordsAreRefusedWithoutWritingAnything) {
   ASSERT_TRUE(log.ok());
   auto refused = (*log)->Append({"fine", std::string(2000, 'x')});
   EXPECT_TRUE(absl::IsInvalidArgument(refused.status()));
+  (*log)->AppendAsync({std::string(2000, 'x')}, {},
+                      [&](const absl::StatusOr<uint64_t>& first) { refused = first; });
+  EXPECT_TRUE(absl::IsInvalidArgument(refused.status()));  // called back right away
   EXPECT_EQ((*log)->last_sequence(), 0u);
   EXPECT_EQ(*(*log)->Append({"next"}), 1u);
 }
