@@ -186,7 +186,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd
       ->add_option("--http-threads", serve.http_threads,
-                   "HTTP connections served at once (each keep-alive connection holds one)")
+                   "HTTP requests other than puts answered at once (queries, catalog, console)")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
   serve_cmd

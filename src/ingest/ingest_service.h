@@ -3,12 +3,12 @@
 //
 // Put appends a call's records to the stream's write-ahead log and returns once they are fsynced
 // (concurrent calls share fsyncs); only then are they acknowledged. PutAsync does the same
-// without blocking its caller: it is called back once the records are durable. The records then wait in the
-// stream's DeliveryBatcher. One deliverer thread per stream flushes the batcher when it says so
-// (size, age, open partitions) or on request: it compresses the objects, stores them at their
-// deterministic keys, adds them to the stream's table `raw.<stream>` (one catalog commit through
-// Crawler::AddObjects, new fields becoming new columns), records in the catalog how far the log is
-// delivered, and only then deletes log segments. A flush that fails is retried with the same
+// without blocking its caller: it is called back once the records are durable. The records then
+// wait in the stream's DeliveryBatcher. One deliverer thread per stream flushes the batcher when it
+// says so (size, age, open partitions) or on request: it compresses the objects, stores them at
+// their deterministic keys, adds them to the stream's table `raw.<stream>` (one catalog commit
+// through Crawler::AddObjects, new fields becoming new columns), records in the catalog how far the
+// log is delivered, and only then deletes log segments. A flush that fails is retried with the same
 // objects until it succeeds.
 //
 // Exactly once across crashes: Start replays every logged record after the stream's delivered

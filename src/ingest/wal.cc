@@ -255,7 +255,9 @@ absl::StatusOr<uint64_t> WriteAheadLog::Write(std::unique_lock<std::mutex>& lock
   RETURN_IF_ERROR(failed_);
   if (payloads.empty()) return next_sequence_;
   if (segment_size_ >= options_.segment_bytes) {
-    // Everything in the old segment must be durable before it stops being the one fsynced.
+    // Everything in the old segment must be durable before it stops being the one fsynced, and
+    // no fsync may still be running on its descriptor.
+    synced_.wait(lock, [&] { return !syncing_; });
     RETURN_IF_ERROR(WaitDurable(lock, written_));
     if (absl::Status started = StartSegment(next_sequence_); !started.ok())
       return failed_ = started;

@@ -3,9 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <atomic>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -103,16 +103,15 @@ TEST_F(WalTest, AsyncAppendsAreCalledBackInOrderOnceDurable) {
     for (int i = 0; i < 200; ++i) ASSERT_TRUE(log->Append({"sync"}).ok());
   });
   for (int i = 0; i < kAppends; ++i) {
-    log->AppendAsync(
-        {"async-" + std::to_string(i), "second"}, {},
-        [&, i](const absl::StatusOr<uint64_t>& first) {
-          ASSERT_TRUE(first.ok()) << first.status();
-          // Durable means replayable, and nothing is called back before it is.
-          EXPECT_GE(log->last_sequence(), *first + 1);
-          std::lock_guard lock(mu);
-          called_back.push_back(*first);
-          called_back_appends.push_back(i);
-        });
+    log->AppendAsync({"async-" + std::to_string(i), "second"}, {},
+                     [&, i](const absl::StatusOr<uint64_t>& first) {
+                       ASSERT_TRUE(first.ok()) << first.status();
+                       // Durable means replayable, and nothing is called back before it is.
+                       EXPECT_GE(log->last_sequence(), *first + 1);
+                       std::lock_guard lock(mu);
+                       called_back.push_back(*first);
+                       called_back_appends.push_back(i);
+                     });
   }
   sync_appender.join();
   log->AwaitCallbacks();
@@ -125,9 +124,8 @@ TEST_F(WalTest, AsyncAppendsAreCalledBackInOrderOnceDurable) {
   EXPECT_EQ(All(*log).size(), static_cast<size_t>(2 * kAppends + 200));
   // Destroying the log calls back what is still waiting.
   bool last_called_back = false;
-  log->AppendAsync({"last"}, {}, [&](const absl::StatusOr<uint64_t>& first) {
-    last_called_back = first.ok();
-  });
+  log->AppendAsync({"last"}, {},
+                   [&](const absl::StatusOr<uint64_t>& first) { last_called_back = first.ok(); });
   log.reset();
   EXPECT_TRUE(last_called_back);
   auto reopened = Open(4096);

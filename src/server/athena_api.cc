@@ -30,10 +30,6 @@ AwsError FromStatus(const absl::Status& status) {
   }
 }
 
-void Send(httplib::Response& response, int status, const json& body) {
-  SendAwsJson(response, status, body);
-}
-
 double EpochSeconds(int64_t micros) { return static_cast<double>(micros) / 1e6; }
 
 absl::StatusOr<std::string> RequiredString(const json& body, const char* field) {
@@ -101,17 +97,17 @@ json WorkGroupJson(const WorkgroupConfig& workgroup) {
           {"CreationTime", 0.0}};
 }
 
-absl::Status Handle(const std::string& action, const json& body, QueryService& queries,
-                    Catalog& catalog, const Principal& who, httplib::Response& response) {
+absl::StatusOr<json> Handle(const std::string& action, const json& body, QueryService& queries,
+                            Catalog& catalog, const Principal& who) {
   if (action == "StartQueryExecution") {
     ASSIGN_OR_RETURN(std::string sql, RequiredString(body, "QueryString"));
     ASSIGN_OR_RETURN(std::string workgroup, WorkGroupParameter(body));
     ASSIGN_OR_RETURN(std::string id, queries.Submit(who, sql, workgroup));
-    Send(response, 200, {{"QueryExecutionId", id}});
+    return json({{"QueryExecutionId", id}});
   } else if (action == "GetQueryExecution") {
     ASSIGN_OR_RETURN(std::string id, RequiredString(body, "QueryExecutionId"));
     ASSIGN_OR_RETURN(QueryInfo info, queries.Describe(id));
-    Send(response, 200, {{"QueryExecution", ExecutionJson(info)}});
+    return json({{"QueryExecution", ExecutionJson(info)}});
   } else if (action == "GetQueryResults") {
     ASSIGN_OR_RETURN(std::string id, RequiredString(body, "QueryExecutionId"));
     const int64_t max_results = body.value("MaxResults", int64_t{1000});
@@ -152,11 +148,11 @@ absl::Status Handle(const std::string& action, const json& body, QueryService& q
     json out = {{"ResultSet", {{"Rows", rows}, {"ResultSetMetadata", {{"ColumnInfo", columns}}}}},
                 {"UpdateCount", 0}};
     if (page.next_offset.has_value()) out["NextToken"] = OffsetToken(*page.next_offset + 1);
-    Send(response, 200, out);
+    return out;
   } else if (action == "StopQueryExecution") {
     ASSIGN_OR_RETURN(std::string id, RequiredString(body, "QueryExecutionId"));
     RETURN_IF_ERROR(queries.Cancel(id).status());
-    Send(response, 200, json::object());
+    return json::object();
   } else if (action == "ListQueryExecutions") {
     const int64_t max_results = body.value("MaxResults", int64_t{50});
     if (max_results < 1 || max_results > 50)
@@ -166,11 +162,11 @@ absl::Status Handle(const std::string& action, const json& body, QueryService& q
     for (const QueryInfo& info : queries.List(static_cast<size_t>(max_results), workgroup)) {
       ids.push_back(info.id);
     }
-    Send(response, 200, {{"QueryExecutionIds", ids}});
+    return json({{"QueryExecutionIds", ids}});
   } else if (action == "GetWorkGroup") {
     ASSIGN_OR_RETURN(std::string name, RequiredString(body, "WorkGroup"));
     ASSIGN_OR_RETURN(WorkgroupConfig workgroup, catalog.GetWorkgroup(who, name));
-    Send(response, 200, {{"WorkGroup", WorkGroupJson(workgroup)}});
+    return json({{"WorkGroup", WorkGroupJson(workgroup)}});
   } else if (action == "ListWorkGroups") {
     ASSIGN_OR_RETURN(std::vector<WorkgroupConfig> all, catalog.ListWorkgroups(who));
     json summaries = json::array();
@@ -180,11 +176,10 @@ absl::Status Handle(const std::string& action, const json& body, QueryService& q
                            {"Description", workgroup.description},
                            {"CreationTime", 0.0}});
     }
-    Send(response, 200, {{"WorkGroups", summaries}});
+    return json({{"WorkGroups", summaries}});
   } else {
     return absl::UnimplementedError(fmt::format("unknown operation AmazonAthena.{}", action));
   }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -217,8 +212,8 @@ std::string AthenaTypeName(const std::string& duckdb_type) {
 AwsJsonService AthenaService(QueryService& queries, Catalog& catalog) {
   return AwsJsonService{"AmazonAthena.",
                         [&queries, &catalog](const Principal& who, const std::string& action,
-                                             const json& body, httplib::Response& response) {
-                          return Handle(action, body, queries, catalog, who, response);
+                                             const json& body, const AwsAnswer& answer) {
+                          answer(Handle(action, body, queries, catalog, who));
                         },
                         FromStatus};
 }

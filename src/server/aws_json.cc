@@ -21,48 +21,62 @@ void SendAwsError(httplib::Response& response, const AwsError& error) {
               {{"__type", error.type}, {"Message", error.message}, {"message", error.message}});
 }
 
-void RegisterAwsJsonApis(httplib::Server& server, const AdminCredentials& credentials,
-                         std::vector<AwsJsonService> services) {
-  server.Post("/", [&credentials, services = std::move(services)](const httplib::Request& request,
-                                                                  httplib::Response& response) {
-    const std::string target = request.get_header_value("X-Amz-Target");
-    const AwsJsonService* service = nullptr;
-    for (const AwsJsonService& candidate : services) {
-      if (target.starts_with(candidate.target_prefix)) service = &candidate;
-    }
-    if (service == nullptr) {
-      std::vector<std::string> known;
-      for (const AwsJsonService& candidate : services) known.push_back(candidate.target_prefix);
-      return SendAwsError(
-          response, {400, "UnknownOperationException",
-                     fmt::format("X-Amz-Target \"{}\" names no operation of this server ({}*)",
-                                 target, Join(known, "*, "))});
-    }
-    SignedRequest signed_request{request.method, request.path, {}, {}, request.body};
-    for (const auto& [name, value] : request.params) signed_request.query.emplace(name, value);
-    for (const auto& [name, value] : request.headers) signed_request.headers.emplace(name, value);
-    auto identity = VerifySigV4(
-        signed_request,
-        [&credentials](const std::string& key) {
-          return SecretsEqual(key, credentials.access_key_id) ? credentials.secret_access_key
-                                                              : std::string();
-        },
-        static_cast<int64_t>(std::time(nullptr)));
-    if (!identity.ok()) return SendAwsError(response, service->error_for(identity.status()));
-    nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-    if (body.is_discarded() || !body.is_object()) {
-      return SendAwsError(
-          response,
-          service->error_for(absl::InvalidArgumentError("the request body must be a JSON object")));
-    }
-    const std::string action = target.substr(service->target_prefix.size());
-    absl::Status status = service->handle(Principal::LocalAdmin(), action, body, response);
-    if (absl::IsUnimplemented(status)) {
-      return SendAwsError(response,
-                          {400, "UnknownOperationException", std::string(ToStd(status.message()))});
-    }
-    if (!status.ok()) SendAwsError(response, service->error_for(status));
-  });
+AwsJsonApi::AwsJsonApi(const AdminCredentials& credentials, std::vector<AwsJsonService> services)
+    : credentials_(credentials), services_(std::move(services)) {}
+
+void AwsJsonApi::Answer(const httplib::Request& request, HttpReply reply) const {
+  auto fail = [&reply](const AwsError& error) {
+    httplib::Response response;
+    SendAwsError(response, error);
+    reply(std::move(response));
+  };
+  const std::string target = request.get_header_value("X-Amz-Target");
+  const AwsJsonService* service = nullptr;
+  for (const AwsJsonService& candidate : services_) {
+    if (target.starts_with(candidate.target_prefix)) service = &candidate;
+  }
+  if (service == nullptr) {
+    std::vector<std::string> known;
+    for (const AwsJsonService& candidate : services_) known.push_back(candidate.target_prefix);
+    return fail({400, "UnknownOperationException",
+                 fmt::format("X-Amz-Target \"{}\" names no operation of this server ({}*)", target,
+                             Join(known, "*, "))});
+  }
+  SignedRequest signed_request{request.method, request.path, {}, {}, request.body};
+  for (const auto& [name, value] : request.params) signed_request.query.emplace(name, value);
+  for (const auto& [name, value] : request.headers) signed_request.headers.emplace(name, value);
+  auto identity = VerifySigV4(
+      signed_request,
+      [this](const std::string& key) {
+        return SecretsEqual(key, credentials_.access_key_id) ? credentials_.secret_access_key
+                                                             : std::string();
+      },
+      static_cast<int64_t>(std::time(nullptr)));
+  if (!identity.ok()) return fail(service->error_for(identity.status()));
+  nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    return fail(
+        service->error_for(absl::InvalidArgumentError("the request body must be a JSON object")));
+  }
+  service->handle(Principal::LocalAdmin(), target.substr(service->target_prefix.size()), body,
+                  [service, reply = std::move(reply)](absl::StatusOr<nlohmann::json> answer) {
+                    httplib::Response response;
+                    if (answer.ok()) {
+                      SendAwsJson(response, 200, *answer);
+                    } else if (absl::IsUnimplemented(answer.status())) {
+                      SendAwsError(response, {400, "UnknownOperationException",
+                                              std::string(ToStd(answer.status().message()))});
+                    } else {
+                      SendAwsError(response, service->error_for(answer.status()));
+                    }
+                    reply(std::move(response));
+                  });
+}
+
+void RegisterAwsJsonApi(httplib::Server& server, const AwsJsonApi& api) {
+  server.Post("/", WaitForReply([&api](const httplib::Request& request, HttpReply reply) {
+                api.Answer(request, std::move(reply));
+              }));
 }
 
 }  // namespace loch

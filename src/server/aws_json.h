@@ -13,9 +13,11 @@
 #include "common/status.h"
 #include "nlohmann/json.hpp"
 #include "server/admin_credentials.h"
+#include "server/http_reply.h"
 
 namespace httplib {
 class Server;
+struct Request;
 struct Response;
 }  // namespace httplib
 
@@ -27,12 +29,16 @@ struct AwsError {
   std::string message;
 };
 
+// The answer to one AWS JSON request: the body of a 200 response, or an error status (answered as
+// the service's error_for(status)). Call it exactly once, from any thread.
+using AwsAnswer = std::function<void(absl::StatusOr<nlohmann::json>)>;
+
 struct AwsJsonService {
   std::string target_prefix;  // e.g. "Firehose_20150804."
-  // Handles `action` (the target after the prefix) and answers through `response`; an error
-  // status it returns is answered as `error_for(status)`. Unimplemented: an unknown action.
-  std::function<absl::Status(const Principal& who, const std::string& action,
-                             const nlohmann::json& body, httplib::Response& response)>
+  // Handles `action` (the target after the prefix) and answers through `answer`, now or later.
+  // Unimplemented: an unknown action.
+  std::function<void(const Principal& who, const std::string& action, const nlohmann::json& body,
+                     const AwsAnswer& answer)>
       handle;
   std::function<AwsError(const absl::Status&)> error_for;
 };
@@ -41,8 +47,20 @@ struct AwsJsonService {
 void SendAwsJson(httplib::Response& response, int status, const nlohmann::json& body);
 void SendAwsError(httplib::Response& response, const AwsError& error);
 
-// Registers `POST /` for `services`. `credentials` must outlive the server.
-void RegisterAwsJsonApis(httplib::Server& server, const AdminCredentials& credentials,
-                         std::vector<AwsJsonService> services);
+// `POST /` for a set of services: verifies the signature, parses the body and dispatches by target.
+class AwsJsonApi {
+ public:
+  // `credentials` must outlive the API.
+  AwsJsonApi(const AdminCredentials& credentials, std::vector<AwsJsonService> services);
+  // Answers `request` (see http_reply.h: `request` stays valid until `reply` is called).
+  void Answer(const httplib::Request& request, HttpReply reply) const;
+
+ private:
+  const AdminCredentials& credentials_;
+  std::vector<AwsJsonService> services_;
+};
+
+// Registers `POST /` for `api` (which must outlive the server).
+void RegisterAwsJsonApi(httplib::Server& server, const AwsJsonApi& api);
 
 }  // namespace loch

@@ -154,62 +154,87 @@ json DescriptionJson(const StreamDescription& stream) {
           {"HasMoreDestinations", false}};
 }
 
-absl::Status Handle(IngestService& ingest, const Principal& who, const std::string& action,
-                    const json& body, httplib::Response& response) {
-  if (action == "PutRecordBatch") {
-    ASSIGN_OR_RETURN(std::string name, StreamName(body));
-    if (!body.contains("Records") || !body["Records"].is_array() || body["Records"].empty())
-      return absl::InvalidArgumentError("Records must be a non-empty array");
-    const json& records = body["Records"];
-    if (records.size() > kMaxBatchRecords) {
-      return absl::InvalidArgumentError(
-          fmt::format("PutRecordBatch takes at most {} records; this call has {}", kMaxBatchRecords,
-                      records.size()));
-    }
-    std::vector<std::string> data;
-    size_t bytes = 0;
-    for (size_t i = 0; i < records.size(); ++i) {
-      ASSIGN_OR_RETURN(std::string one, RecordData(records[i], fmt::format("Records[{}]", i)));
-      bytes += one.size();
-      data.push_back(std::move(one));
-    }
-    if (bytes > kMaxBatchBytes) {
-      return absl::InvalidArgumentError(
-          fmt::format("PutRecordBatch takes at most {} bytes of data; this call has {}",
-                      kMaxBatchBytes, bytes));
-    }
-    std::vector<std::string_view> views(data.begin(), data.end());
-    ASSIGN_OR_RETURN(std::vector<PutRecordResult> results, ingest.Put(who, name, views));
-    json answers = json::array();
-    size_t failed = 0;
-    for (const PutRecordResult& result : results) {
-      if (result.status.ok()) {
-        answers.push_back({{"RecordId", result.record_id}});
-      } else {
-        ++failed;
-        answers.push_back({{"ErrorCode", FirehoseError(result.status).type},
-                           {"ErrorMessage", ToStd(result.status.message())}});
-      }
-    }
-    SendAwsJson(response, 200,
-                {{"FailedPutCount", failed}, {"Encrypted", false}, {"RequestResponses", answers}});
-  } else if (action == "PutRecord") {
-    ASSIGN_OR_RETURN(std::string name, StreamName(body));
+// The data of a PutRecord's or PutRecordBatch's records, checked against Firehose's limits.
+absl::StatusOr<std::vector<std::string>> RecordsToPut(const std::string& action, const json& body) {
+  std::vector<std::string> data;
+  if (action == "PutRecord") {
     if (!body.contains("Record")) return absl::InvalidArgumentError("Record is required");
-    ASSIGN_OR_RETURN(std::string data, RecordData(body["Record"], "Record"));
-    ASSIGN_OR_RETURN(std::vector<PutRecordResult> results,
-                     ingest.Put(who, name, {std::string_view(data)}));
+    ASSIGN_OR_RETURN(std::string one, RecordData(body["Record"], "Record"));
+    data.push_back(std::move(one));
+    return data;
+  }
+  if (!body.contains("Records") || !body["Records"].is_array() || body["Records"].empty())
+    return absl::InvalidArgumentError("Records must be a non-empty array");
+  const json& records = body["Records"];
+  if (records.size() > kMaxBatchRecords) {
+    return absl::InvalidArgumentError(
+        fmt::format("PutRecordBatch takes at most {} records; this call has {}", kMaxBatchRecords,
+                    records.size()));
+  }
+  size_t bytes = 0;
+  for (size_t i = 0; i < records.size(); ++i) {
+    ASSIGN_OR_RETURN(std::string one, RecordData(records[i], fmt::format("Records[{}]", i)));
+    bytes += one.size();
+    data.push_back(std::move(one));
+  }
+  if (bytes > kMaxBatchBytes) {
+    return absl::InvalidArgumentError(fmt::format(
+        "PutRecordBatch takes at most {} bytes of data; this call has {}", kMaxBatchBytes, bytes));
+  }
+  return data;
+}
+
+// What PutRecord or PutRecordBatch answers once the records are durable.
+absl::StatusOr<json> PutAnswer(const std::string& action,
+                               const std::vector<PutRecordResult>& results) {
+  if (action == "PutRecord") {
     RETURN_IF_ERROR(results.front().status);
-    SendAwsJson(response, 200, {{"RecordId", results.front().record_id}, {"Encrypted", false}});
-  } else if (action == "CreateDeliveryStream") {
+    return json{{"RecordId", results.front().record_id}, {"Encrypted", false}};
+  }
+  json answers = json::array();
+  size_t failed = 0;
+  for (const PutRecordResult& result : results) {
+    if (result.status.ok()) {
+      answers.push_back({{"RecordId", result.record_id}});
+    } else {
+      ++failed;
+      answers.push_back({{"ErrorCode", FirehoseError(result.status).type},
+                         {"ErrorMessage", ToStd(result.status.message())}});
+    }
+  }
+  return json{{"FailedPutCount", failed}, {"Encrypted", false}, {"RequestResponses", answers}};
+}
+
+// PutRecord and PutRecordBatch: answered once the records are durable, without holding a thread.
+void Put(IngestService& ingest, const Principal& who, const std::string& action, const json& body,
+         const AwsAnswer& answer) {
+  auto name = StreamName(body);
+  if (!name.ok()) return answer(name.status());
+  auto data = RecordsToPut(action, body);
+  if (!data.ok()) return answer(data.status());
+  auto kept = std::make_shared<std::vector<std::string>>(std::move(*data));
+  const std::vector<std::string_view> records(kept->begin(), kept->end());
+  ingest.PutAsync(who, *name, records,
+                  [kept, action, answer](absl::StatusOr<std::vector<PutRecordResult>> results) {
+                    if (!results.ok()) return answer(results.status());
+                    answer(PutAnswer(action, *results));
+                  });
+}
+
+// The stream management operations.
+absl::StatusOr<json> Manage(IngestService& ingest, const Principal& who, const std::string& action,
+                            const json& body) {
+  if (action == "CreateDeliveryStream") {
     ASSIGN_OR_RETURN(StreamConfig config, ConfigFromCreate(body));
     RETURN_IF_ERROR(ingest.CreateStream(who, config).status());
-    SendAwsJson(response, 200, {{"DeliveryStreamARN", kArnPrefix + config.name}});
-  } else if (action == "DescribeDeliveryStream") {
+    return json{{"DeliveryStreamARN", kArnPrefix + config.name}};
+  }
+  if (action == "DescribeDeliveryStream") {
     ASSIGN_OR_RETURN(std::string name, StreamName(body));
     ASSIGN_OR_RETURN(StreamDescription stream, ingest.DescribeStream(who, name));
-    SendAwsJson(response, 200, {{"DeliveryStreamDescription", DescriptionJson(stream)}});
-  } else if (action == "ListDeliveryStreams") {
+    return json{{"DeliveryStreamDescription", DescriptionJson(stream)}};
+  }
+  if (action == "ListDeliveryStreams") {
     const int64_t limit = body.value("Limit", int64_t{10000});
     if (limit < 1 || limit > 10000) return absl::InvalidArgumentError("Limit must be 1 to 10000");
     const std::string after = body.value("ExclusiveStartDeliveryStreamName", std::string());
@@ -223,18 +248,17 @@ absl::Status Handle(IngestService& ingest, const Principal& who, const std::stri
       }
       names.push_back(stream.config.name);
     }
-    SendAwsJson(response, 200, {{"DeliveryStreamNames", names}, {"HasMoreDeliveryStreams", more}});
-  } else if (action == "DeleteDeliveryStream") {
+    return json{{"DeliveryStreamNames", names}, {"HasMoreDeliveryStreams", more}};
+  }
+  if (action == "DeleteDeliveryStream") {
     ASSIGN_OR_RETURN(std::string name, StreamName(body));
     const bool force = body.contains("AllowForceDelete") && body["AllowForceDelete"].is_boolean() &&
                        body["AllowForceDelete"].get<bool>();
     RETURN_IF_ERROR(ingest.DeleteStream(who, name, force));
-    SendAwsJson(response, 200, json::object());
-  } else {
-    return absl::UnimplementedError(
-        fmt::format("unknown or unsupported operation Firehose_20150804.{}", action));
+    return json::object();
   }
-  return absl::OkStatus();
+  return absl::UnimplementedError(
+      fmt::format("unknown or unsupported operation Firehose_20150804.{}", action));
 }
 
 }  // namespace
@@ -261,10 +285,15 @@ absl::StatusOr<std::string> DecodeBase64(std::string_view text) {
 AwsJsonService FirehoseService(IngestService& ingest) {
   return AwsJsonService{"Firehose_20150804.",
                         [&ingest](const Principal& who, const std::string& action, const json& body,
-                                  httplib::Response& response) {
-                          return Handle(ingest, who, action, body, response);
+                                  const AwsAnswer& answer) {
+                          if (IsFirehosePut(action)) return Put(ingest, who, action, body, answer);
+                          answer(Manage(ingest, who, action, body));
                         },
                         FirehoseError};
+}
+
+bool IsFirehosePut(std::string_view action) {
+  return action == "PutRecord" || action == "PutRecordBatch";
 }
 
 }  // namespace loch

@@ -19,6 +19,9 @@ namespace loch {
 
 // `ingest` must outlive the server.
 AwsJsonService FirehoseService(IngestService& ingest);
+// Whether `action` (an X-Amz-Target after "Firehose_20150804.") puts records: those are answered
+// without blocking (they wait for their fsync, not for a thread).
+bool IsFirehosePut(std::string_view action);
 
 // Strict standard base64 (with padding); InvalidArgument otherwise.
 absl::StatusOr<std::string> DecodeBase64(std::string_view text);

@@ -15,6 +15,7 @@ using nlohmann::json;
 
 void SendError(httplib::Response& response, const absl::Status& status) {
   response.status = HttpStatusFor(status.code());
+  if (absl::IsUnavailable(status)) response.set_header("Retry-After", "1");  // backpressure
   response.set_content(ErrorJson(status), "application/json");
 }
 
@@ -180,23 +181,58 @@ absl::StatusOr<WorkgroupConfig> WorkgroupFromJson(const std::string& name, const
   return workgroup;
 }
 
+namespace {
+
+// Who sends `request`, if it is within the body limit and authenticated; otherwise answers it
+// (413, 401, 403) in `refusal`.
+std::optional<Principal> Admit(const httplib::Request& request, const AdminCredentials& credentials,
+                               const HttpApiOptions& options, httplib::Response& refusal) {
+  if (request.body.size() > options.max_body_bytes) {
+    refusal.status = 413;
+    refusal.set_content(ErrorJson(absl::InvalidArgumentError(
+                            fmt::format("the request body is {} bytes; the limit is {}",
+                                        request.body.size(), options.max_body_bytes))),
+                        "application/json");
+    return std::nullopt;
+  }
+  auto who = Authenticate(request, credentials);
+  if (!who.ok()) {
+    SendError(refusal, who.status());
+    return std::nullopt;
+  }
+  return *who;
+}
+
+}  // namespace
+
 Guard MakeGuard(const AdminCredentials& credentials, const HttpApiOptions& options) {
   return [&credentials, options](GuardedHandler handler) {
     return [&credentials, options, handler](const httplib::Request& request,
                                             httplib::Response& response) {
-      if (request.body.size() > options.max_body_bytes) {
-        response.status = 413;
-        response.set_content(ErrorJson(absl::InvalidArgumentError(
-                                 fmt::format("the request body is {} bytes; the limit is {}",
-                                             request.body.size(), options.max_body_bytes))),
-                             "application/json");
-        return;
-      }
-      auto who = Authenticate(request, credentials);
-      if (!who.ok()) return SendError(response, who.status());
+      const std::optional<Principal> who = Admit(request, credentials, options, response);
+      if (!who) return;
       absl::Status status = handler(*who, request, response);
       if (!status.ok()) SendError(response, status);
     };
+  };
+}
+
+AsyncHttpHandler GuardAsync(const AdminCredentials& credentials, const HttpApiOptions& options,
+                            AsyncGuardedHandler handler) {
+  return [&credentials, options, handler = std::move(handler)](const httplib::Request& request,
+                                                               HttpReply reply) {
+    httplib::Response refusal;
+    const std::optional<Principal> who = Admit(request, credentials, options, refusal);
+    if (!who) return reply(std::move(refusal));
+    handler(*who, request, [reply = std::move(reply)](absl::StatusOr<json> answer) {
+      httplib::Response response;
+      if (answer.ok()) {
+        SendJson(response, *answer);
+      } else {
+        SendError(response, answer.status());
+      }
+      reply(std::move(response));
+    });
   };
 }
 

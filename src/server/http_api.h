@@ -21,6 +21,7 @@
 
 #include "nlohmann/json.hpp"
 #include "server/admin_credentials.h"
+#include "server/http_reply.h"
 #include "server/query_service.h"
 
 namespace httplib {
@@ -43,6 +44,14 @@ using GuardedHandler =
 using Guard =
     std::function<std::function<void(const httplib::Request&, httplib::Response&)>(GuardedHandler)>;
 Guard MakeGuard(const AdminCredentials& credentials, const HttpApiOptions& options = {});
+
+// The same for a handler that answers later (see http_reply.h): `answer` gets the body of a 200
+// JSON response or an error status, exactly once, from any thread.
+using JsonAnswer = std::function<void(absl::StatusOr<nlohmann::json>)>;
+using AsyncGuardedHandler =
+    std::function<void(const Principal&, const httplib::Request&, JsonAnswer answer)>;
+AsyncHttpHandler GuardAsync(const AdminCredentials& credentials, const HttpApiOptions& options,
+                            AsyncGuardedHandler handler);
 
 // Answers `body` as JSON with `status`.
 void SendJsonAnswer(httplib::Response& response, const nlohmann::json& body, int status = 200);

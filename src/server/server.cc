@@ -16,6 +16,7 @@
 #include "server/aws_json.h"
 #include "server/crawler_api.h"
 #include "server/firehose_api.h"
+#include "server/front_door.h"
 #include "server/http_api.h"
 #include "server/query_service.h"
 #include "server/stream_api.h"
@@ -24,10 +25,10 @@
 namespace loch {
 namespace {
 
-std::atomic<httplib::Server*> running_server{nullptr};
+std::atomic<FrontDoor*> running_door{nullptr};
 
 void StopOnSignal(int) {
-  if (httplib::Server* server = running_server.load()) server->stop();
+  if (FrontDoor* door = running_door.load()) door->Stop();
 }
 
 // What a workgroup's failure webhook receives.
@@ -79,34 +80,48 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
     }
   };
   QueryService queries(engine, catalog, &store, query_options);
-  httplib::Server server;
-  server.set_tcp_nodelay(true);  // without it, keep-alive requests wait ~40 ms each (field notes)
-  // cpp-httplib closes a keep-alive connection after 5 requests by default: producers would pay a
-  // new connection (accept, setup, teardown) every 5 puts.
-  server.set_keep_alive_max_count(1000000);
-  server.set_payload_max_length(64 << 20);
-  const int threads = std::max(1, options.http_threads);
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   Crawler crawler(catalog, store, engine);
   ASSIGN_OR_RETURN(std::unique_ptr<IngestService> ingest,
                    IngestService::Start(catalog, store, engine, crawler, options.ingest));
+
+  // Every route is in cpp-httplib's router; the front door serves the puts of records itself
+  // (fast routes: no thread waits for their fsync) and hands it everything else.
+  RoutedServer routes;
+  routes.set_payload_max_length(64 << 20);
+  const AwsJsonApi aws_api(credentials,
+                           {FirehoseService(*ingest), AthenaService(queries, catalog)});
+  AsyncHttpHandler put_records = PutRecordsHandler(*ingest, credentials);
   // cpp-httplib tries a method's routes in the order they were added, a regex match each: the
-  // busiest routes (puts of records, Firehose and Athena on POST /) come first.
-  RegisterAwsJsonApis(server, credentials,
-                      {FirehoseService(*ingest), AthenaService(queries, catalog)});
-  HttpApiOptions records_limits;
-  records_limits.max_body_bytes = 2 * kMaxBatchBytes;  // the records route has its own limits
-  RegisterStreamApi(server, *ingest, MakeGuard(credentials, records_limits));
-  RegisterHttpApi(server, queries, catalog, credentials);
-  RegisterCrawlerApi(server, catalog, crawler, MakeGuard(credentials));
-  server.set_logger([](const httplib::Request& request, const httplib::Response& response) {
+  // busiest come first.
+  RegisterAwsJsonApi(routes, aws_api);
+  RegisterStreamApi(routes, *ingest, MakeGuard(credentials), put_records);
+  RegisterHttpApi(routes, queries, catalog, credentials);
+  RegisterCrawlerApi(routes, catalog, crawler, MakeGuard(credentials));
+  routes.set_logger([](const httplib::Request& request, const httplib::Response& response) {
     if (response.status >= 400)
       spdlog::info("{} {} -> {}", request.method, request.path, response.status);
   });
-  if (!server.bind_to_port(host, port)) {
-    return absl::UnavailableError(
-        fmt::format("cannot listen on {}: is the port in use?", options.http_address));
-  }
+  std::vector<FastRoute> fast_routes = {
+      {[](const httplib::Request& request) {
+         constexpr std::string_view kFirehose = "Firehose_20150804.";
+         const std::string target = request.get_header_value("X-Amz-Target");
+         return request.method == "POST" && request.path == "/" && target.starts_with(kFirehose) &&
+                IsFirehosePut(std::string_view(target).substr(kFirehose.size()));
+       },
+       [&aws_api](const httplib::Request& request, HttpReply reply) {
+         aws_api.Answer(request, std::move(reply));
+       }},
+      {[](const httplib::Request& request) {
+         return request.method == "POST" && !RecordsRouteStream(request.path).empty();
+       },
+       put_records}};
+  FrontDoorOptions door_options;
+  door_options.host = host;
+  door_options.port = port;
+  door_options.worker_threads = options.http_threads;
+  door_options.max_body_bytes = 64 << 20;
+  ASSIGN_OR_RETURN(std::unique_ptr<FrontDoor> door,
+                   FrontDoor::Listen(door_options, std::move(fast_routes), routes));
   std::unique_ptr<pg::PgServer> pg_server;
   if (!options.pg_address.empty()) {
     pg::PgServerOptions pg_options;
@@ -129,17 +144,17 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
         pg::PgServer::Start(engine, catalog,
                             pg::PgLogin{credentials.pg_user, credentials.pg_password}, pg_options));
   }
-  running_server = &server;
+  running_door = door.get();
   struct sigaction action {};
   action.sa_handler = StopOnSignal;
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
   if (ready) {
-    ready(ServeAddresses{fmt::format("http://{}:{}", host, port),
+    ready(ServeAddresses{fmt::format("http://{}:{}", host, door->port()),
                          pg_server ? pg_server->address() : ""});
   }
-  server.listen_after_bind();
-  running_server = nullptr;
+  door->Run();
+  running_door = nullptr;
   if (pg_server) pg_server->Stop();
   return absl::OkStatus();
 }

@@ -16,8 +16,9 @@ namespace loch {
 
 struct ServeOptions {
   std::string http_address = "127.0.0.1:8080";  // HOST:PORT; loopback by default
-  // cpp-httplib gives each keep-alive connection a thread while it is open: this many producers and
-  // API clients can be connected at once (the rest wait for a free thread).
+  // Threads answering HTTP requests other than puts of records (queries, catalog, console): this
+  // many run at once, the rest wait. Connections and puts take no thread of their own (see
+  // front_door.h).
   int http_threads = 64;
   int max_running_queries = 2;
   std::string pg_address;  // HOST:PORT for the PostgreSQL protocol; empty: not served

@@ -25,6 +25,21 @@ absl::Status CheckBatchLimits(size_t records, size_t bytes) {
   return absl::OkStatus();
 }
 
+// What a records put answers once its accepted records are durable.
+json PutRecordsAnswer(const std::vector<PutRecordResult>& results) {
+  json answers = json::array();
+  size_t failed = 0;
+  for (const PutRecordResult& result : results) {
+    if (result.status.ok()) {
+      answers.push_back({{"record_id", result.record_id}});
+    } else {
+      ++failed;
+      answers.push_back({{"error", ToStd(result.status.message())}});
+    }
+  }
+  return {{"accepted", results.size() - failed}, {"failed", failed}, {"records", answers}};
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<std::string_view>> SplitRecordsBody(std::string_view body,
@@ -79,7 +94,37 @@ json StreamDescriptionToJson(const StreamDescription& stream) {
   return out;
 }
 
-void RegisterStreamApi(httplib::Server& server, IngestService& ingest, const Guard& guard) {
+std::string RecordsRouteStream(std::string_view path) {
+  constexpr std::string_view kPrefix = "/api/v1/streams/", kSuffix = "/records";
+  if (path.size() <= kPrefix.size() + kSuffix.size() || !path.starts_with(kPrefix) ||
+      !path.ends_with(kSuffix)) {
+    return "";
+  }
+  const std::string_view name =
+      path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
+  return name.find('/') == std::string_view::npos ? std::string(name) : "";
+}
+
+AsyncHttpHandler PutRecordsHandler(IngestService& ingest, const AdminCredentials& credentials) {
+  HttpApiOptions limits;
+  limits.max_body_bytes = 2 * kMaxBatchBytes;  // room for NDJSON's newlines and a JSON array's
+  return GuardAsync(
+      credentials, limits,
+      [&ingest](const Principal& who, const httplib::Request& request, JsonAnswer answer) {
+        auto storage = std::make_shared<std::vector<std::string>>();
+        auto records = SplitRecordsBody(request.body, *storage);
+        if (!records.ok()) return answer(records.status());
+        // The records are views into `request` (valid until answered) or `storage`.
+        ingest.PutAsync(who, RecordsRouteStream(request.path), *records,
+                        [storage, answer](absl::StatusOr<std::vector<PutRecordResult>> results) {
+                          if (!results.ok()) return answer(results.status());
+                          answer(PutRecordsAnswer(*results));
+                        });
+      });
+}
+
+void RegisterStreamApi(httplib::Server& server, IngestService& ingest, const Guard& guard,
+                       AsyncHttpHandler put_records) {
   server.Get("/api/v1/streams", guard([&ingest](const Principal& who, const httplib::Request&,
                                                 httplib::Response& response) {
                json list = json::array();
@@ -120,30 +165,7 @@ void RegisterStreamApi(httplib::Server& server, IngestService& ingest, const Gua
                   return absl::OkStatus();
                 }));
 
-  server.Post(R"(/api/v1/streams/([^/]+)/records)",
-              guard([&ingest](const Principal& who, const httplib::Request& request,
-                              httplib::Response& response) -> absl::Status {
-                std::vector<std::string> storage;
-                ASSIGN_OR_RETURN(std::vector<std::string_view> records,
-                                 SplitRecordsBody(request.body, storage));
-                auto results = ingest.Put(who, request.matches[1].str(), records);
-                if (absl::IsUnavailable(results.status())) response.set_header("Retry-After", "1");
-                RETURN_IF_ERROR(results.status());
-                json answers = json::array();
-                size_t failed = 0;
-                for (const PutRecordResult& result : *results) {
-                  if (result.status.ok()) {
-                    answers.push_back({{"record_id", result.record_id}});
-                  } else {
-                    ++failed;
-                    answers.push_back({{"error", ToStd(result.status.message())}});
-                  }
-                }
-                SendJsonAnswer(response, {{"accepted", results->size() - failed},
-                                          {"failed", failed},
-                                          {"records", answers}});
-                return absl::OkStatus();
-              }));
+  server.Post(R"(/api/v1/streams/([^/]+)/records)", WaitForReply(std::move(put_records)));
 
   server.Post(R"(/api/v1/streams/([^/]+)/flush)",
               guard([&ingest](const Principal& who, const httplib::Request& request,

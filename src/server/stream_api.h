@@ -39,7 +39,16 @@ absl::StatusOr<std::vector<std::string_view>> SplitRecordsBody(std::string_view 
 
 nlohmann::json StreamDescriptionToJson(const StreamDescription& stream);
 
-// `ingest` must outlive the server.
-void RegisterStreamApi(httplib::Server& server, IngestService& ingest, const Guard& guard);
+// POST /api/v1/streams/{name}/records, answered once the accepted records are durable (see
+// http_reply.h), with its own body limit (a batch's). `ingest` and `credentials` must outlive it.
+AsyncHttpHandler PutRecordsHandler(IngestService& ingest, const AdminCredentials& credentials);
+// The stream named by a records route's path ("/api/v1/streams/{name}/records"); empty if `path`
+// is not one.
+std::string RecordsRouteStream(std::string_view path);
+
+// Registers the routes; the records route runs `put_records` (PutRecordsHandler). `ingest` must
+// outlive the server.
+void RegisterStreamApi(httplib::Server& server, IngestService& ingest, const Guard& guard,
+                       AsyncHttpHandler put_records);
 
 }  // namespace loch

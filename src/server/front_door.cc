@@ -1,0 +1,775 @@
+#include "server/front_door.h"
+
+#include <arpa/inet.h>
+#include <http_parser.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "common/logging.h"
+#include "fmt/format.h"
+
+namespace loch {
+namespace {
+
+constexpr uint64_t kListenEvent = 0;  // epoll data of the listening socket
+constexpr uint64_t kWakeEvent = 1;    // epoll data of a loop's eventfd
+constexpr size_t kReadChunk = 64 << 10;
+// A busy connection stops reading once this much of its next requests waits unparsed.
+constexpr size_t kMaxPipelinedBytes = 1 << 20;
+
+// Reads one whole request from memory and keeps what cpp-httplib writes back.
+class MemoryStream : public httplib::Stream {
+ public:
+  MemoryStream(std::string_view request, std::string& response, const std::string& peer_ip,
+               int peer_port)
+      : request_(request), response_(response), peer_ip_(peer_ip), peer_port_(peer_port) {}
+
+  bool is_readable() const override { return true; }
+  bool is_writable() const override { return true; }
+  ssize_t read(char* ptr, size_t size) override {
+    const size_t n = std::min(size, request_.size());
+    std::memcpy(ptr, request_.data(), n);
+    request_.remove_prefix(n);
+    return static_cast<ssize_t>(n);
+  }
+  ssize_t write(const char* ptr, size_t size) override {
+    response_.append(ptr, size);
+    return static_cast<ssize_t>(size);
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    ip = peer_ip_;
+    port = peer_port_;
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    ip.clear();
+    port = 0;
+  }
+  socket_t socket() const override { return INVALID_SOCKET; }
+
+ private:
+  std::string_view request_;
+  std::string& response_;
+  const std::string& peer_ip_;
+  int peer_port_;
+};
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// %XX-decoding as cpp-httplib does it: paths keep '+', query parameters turn it into a space.
+std::string PercentDecode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 &&
+        HexValue(text[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2])));
+      i += 2;
+    } else if (plus_is_space && text[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
+// Sets the request's target, path and query parameters from the request line's target.
+void SetTarget(std::string_view target, httplib::Request& request) {
+  request.target = std::string(target);
+  const size_t question = target.find('?');
+  request.path = PercentDecode(target.substr(0, question), false);
+  if (question == std::string_view::npos) return;
+  std::string_view query = target.substr(question + 1);
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t equals = pair.find('=');
+    request.params.emplace(
+        PercentDecode(pair.substr(0, equals), true),
+        equals == std::string_view::npos ? "" : PercentDecode(pair.substr(equals + 1), true));
+  }
+}
+
+const char* ReasonPhrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Status";
+  }
+}
+
+// `response` as HTTP/1.1 bytes.
+std::string Serialize(const httplib::Response& response, bool keep_alive) {
+  const int status = response.status < 0 ? 200 : response.status;
+  std::string out = fmt::format("HTTP/1.1 {} {}\r\n", status, ReasonPhrase(status));
+  for (const auto& [name, value] : response.headers) {
+    if (name == "Content-Length" || name == "Connection") continue;
+    out.append(name).append(": ").append(value).append("\r\n");
+  }
+  out += fmt::format("Content-Length: {}\r\n", response.body.size());
+  if (!keep_alive) out += "Connection: close\r\n";
+  out += "\r\n";
+  out += response.body;
+  return out;
+}
+
+// A plain-text answer the front door gives by itself (malformed or oversized requests).
+std::string Refusal(int status, const std::string& message) {
+  httplib::Response response;
+  response.status = status;
+  response.set_content(message + "\n", "text/plain");
+  return Serialize(response, /*keep_alive=*/false);
+}
+
+bool IsExpectContinue(const httplib::Request& request) {
+  return strcasecmp(request.get_header_value("Expect").c_str(), "100-continue") == 0;
+}
+
+}  // namespace
+
+RoutedServer::Answer RoutedServer::Route(std::string_view request, const std::string& peer_ip,
+                                         int peer_port, bool close_after) {
+  Answer answer;
+  MemoryStream stream(request, answer.response, peer_ip, peer_port);
+  bool closed = false;
+  const bool ok = process_request(stream, close_after, closed, nullptr);
+  answer.close = closed || close_after || !ok;
+  if (answer.response.empty()) {
+    answer.response = Refusal(500, "the request could not be answered");
+    answer.close = true;
+  }
+  return answer;
+}
+
+// One event-loop thread and the connections it owns.
+class FrontDoor::Loop {
+ public:
+  Loop(FrontDoor& door, int index) : door_(door), index_(index) {
+    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    Watch(wake_fd_, kWakeEvent, EPOLLIN);
+    settings_.on_message_begin = OnMessageBegin;
+    settings_.on_url = OnUrl;
+    settings_.on_header_field = OnHeaderField;
+    settings_.on_header_value = OnHeaderValue;
+    settings_.on_headers_complete = OnHeadersComplete;
+    settings_.on_body = OnBody;
+    settings_.on_message_complete = OnMessageComplete;
+  }
+
+  ~Loop() {
+    for (auto& [id, connection] : connections_) {
+      if (connection->fd >= 0) ::close(connection->fd);
+    }
+    ::close(wake_fd_);
+    ::close(epoll_fd_);
+  }
+
+  bool ok() const { return epoll_fd_ >= 0 && wake_fd_ >= 0; }
+
+  void WatchListener(int fd) { Watch(fd, kListenEvent, EPOLLIN); }
+
+  // Serves until stopped and every request in progress is answered.
+  void Run();
+
+  // From any thread (Stop from a signal handler too).
+  void Stop() {
+    stopping_ = true;
+    Wake();
+  }
+  void Adopt(int fd, std::string peer_ip, int peer_port) {
+    Mail mail;
+    mail.adopt_fd = fd;
+    mail.peer_ip = std::move(peer_ip);
+    mail.peer_port = peer_port;
+    Send(std::move(mail));
+  }
+
+ private:
+  struct Connection {
+    int fd = -1;
+    uint64_t id = 0;
+    std::string peer_ip;
+    int peer_port = 0;
+    http_parser parser{};
+    Loop* loop = nullptr;
+    std::string in;  // received, not yet parsed
+    // The request being framed.
+    std::shared_ptr<httplib::Request> request;
+    std::string target, field, value;
+    bool in_value = false;
+    bool complete = false;     // a whole request waits to be answered
+    bool keep_alive = true;    // of the last complete request
+    std::string refusal;       // set by a parser callback that refused the request
+    bool busy = false;         // a request is being answered
+    bool read_paused = false;  // stopped reading while busy (too much pipelined)
+    bool closing = false;      // close once `out` is sent
+    std::string out;
+    size_t sent = 0;
+    std::chrono::steady_clock::time_point last_active;
+  };
+
+  // An answer or a new connection, from another thread.
+  struct Mail {
+    uint64_t connection = 0;
+    std::string response;
+    bool close = false;
+    int adopt_fd = -1;
+    std::string peer_ip;
+    int peer_port = 0;
+
+    static Mail Answer(uint64_t connection, std::string response, bool close) {
+      Mail mail;
+      mail.connection = connection;
+      mail.response = std::move(response);
+      mail.close = close;
+      return mail;
+    }
+  };
+
+  void Watch(int fd, uint64_t data, uint32_t events) {
+    epoll_event event{};
+    event.events = events;
+    event.data.u64 = data;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event);
+  }
+
+  void Wake() {
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
+  }
+
+  void Send(Mail mail) {
+    if (current_loop == this) return local_.push_back(std::move(mail));
+    bool was_empty = false;
+    {
+      std::lock_guard lock(mailbox_mu_);
+      was_empty = mailbox_.empty();
+      mailbox_.push_back(std::move(mail));
+    }
+    if (was_empty) Wake();
+  }
+
+  void Accept();
+  void AddConnection(int fd, std::string peer_ip, int peer_port);
+  void ReadMail();
+  void HandleMail(Mail& mail);
+  void OnEvent(Connection& connection, uint32_t events);
+  void ReadFrom(Connection& connection);
+  void ParseRequests(Connection& connection);
+  void Dispatch(Connection& connection);
+  void Answer(Connection& connection, std::string response, bool close);
+  void Write(Connection& connection);
+  void Close(Connection& connection);
+  void SweepIdle();
+  bool Drained() const { return connections_.empty(); }
+
+  static Connection& Of(http_parser* parser) { return *static_cast<Connection*>(parser->data); }
+  static int OnMessageBegin(http_parser* parser);
+  static int OnUrl(http_parser* parser, const char* at, size_t length);
+  static int OnHeaderField(http_parser* parser, const char* at, size_t length);
+  static int OnHeaderValue(http_parser* parser, const char* at, size_t length);
+  static int OnHeadersComplete(http_parser* parser);
+  static int OnBody(http_parser* parser, const char* at, size_t length);
+  static int OnMessageComplete(http_parser* parser);
+  static void CommitHeader(Connection& connection);
+
+  static thread_local Loop* current_loop;
+
+  FrontDoor& door_;
+  const int index_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  http_parser_settings settings_{};
+  std::atomic<bool> stopping_{false};
+  bool stopped_accepting_ = false;
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+  uint64_t next_id_ = 2;  // 0 and 1 are the listener's and the eventfd's
+  size_t next_loop_ = 0;  // round-robin of accepted connections (loop 0 accepts)
+  std::mutex mailbox_mu_;
+  std::vector<Mail> mailbox_;
+  std::vector<Mail> local_;  // answers given on this thread, handled after the current event
+  char read_buffer_[kReadChunk];
+};
+
+thread_local FrontDoor::Loop* FrontDoor::Loop::current_loop = nullptr;
+
+void FrontDoor::Loop::Run() {
+  current_loop = this;
+  epoll_event events[128];
+  auto last_sweep = std::chrono::steady_clock::now();
+  while (true) {
+    if (stopping_ && !stopped_accepting_) {
+      stopped_accepting_ = true;
+      if (index_ == 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, door_.listen_fd_, nullptr);
+      std::vector<Connection*> idle;
+      for (auto& [id, connection] : connections_) {
+        if (connection->busy) {
+          connection->closing = true;  // answered, then closed
+        } else {
+          idle.push_back(connection.get());
+        }
+      }
+      for (Connection* connection : idle) Close(*connection);
+    }
+    if (stopped_accepting_ && Drained()) break;
+    const int n = ::epoll_wait(epoll_fd_, events, std::size(events), 1000);
+    for (int i = 0; i < n; ++i) {
+      const uint64_t data = events[i].data.u64;
+      if (data == kListenEvent) {
+        Accept();
+      } else if (data == kWakeEvent) {
+        ReadMail();
+      } else if (auto it = connections_.find(data); it != connections_.end()) {
+        OnEvent(*it->second, events[i].events);
+      }
+      while (!local_.empty()) {
+        std::vector<Mail> mail;
+        mail.swap(local_);
+        for (Mail& one : mail) HandleMail(one);
+      }
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_sweep > std::chrono::seconds(1)) {
+      last_sweep = now;
+      SweepIdle();
+    }
+  }
+  current_loop = nullptr;
+}
+
+void FrontDoor::Loop::Accept() {
+  while (!stopping_) {
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    const int fd = ::accept4(door_.listen_fd_, reinterpret_cast<sockaddr*>(&address), &length,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        spdlog::warn("http: cannot accept a connection: {}", std::strerror(errno));
+      }
+      return;
+    }
+    if (door_.open_connections_.load() >= door_.options_.max_connections) {
+      ::close(fd);  // over the limit: the client sees the connection closed
+      continue;
+    }
+    ++door_.open_connections_;
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // see field notes
+    char host[NI_MAXHOST] = "";
+    char service[NI_MAXSERV] = "";
+    ::getnameinfo(reinterpret_cast<sockaddr*>(&address), length, host, sizeof host, service,
+                  sizeof service, NI_NUMERICHOST | NI_NUMERICSERV);
+    Loop& owner = *door_.loops_[next_loop_++ % door_.loops_.size()];
+    if (&owner == this) {
+      AddConnection(fd, host, std::atoi(service));
+    } else {
+      owner.Adopt(fd, host, std::atoi(service));
+    }
+  }
+}
+
+void FrontDoor::Loop::AddConnection(int fd, std::string peer_ip, int peer_port) {
+  if (stopped_accepting_) {
+    ::close(fd);
+    --door_.open_connections_;
+    return;
+  }
+  auto connection = std::make_unique<Connection>();
+  connection->fd = fd;
+  connection->id = next_id_++;
+  connection->peer_ip = std::move(peer_ip);
+  connection->peer_port = peer_port;
+  connection->loop = this;
+  connection->last_active = std::chrono::steady_clock::now();
+  http_parser_init(&connection->parser, HTTP_REQUEST);
+  connection->parser.data = connection.get();
+  // Edge-triggered: a read that returns less than asked has emptied the socket; a write that
+  // could not finish waits for EPOLLOUT.
+  Watch(fd, connection->id, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+  Connection& added = *connection;
+  connections_.emplace(added.id, std::move(connection));
+  ReadFrom(added);  // data may have arrived before the socket was watched
+}
+
+void FrontDoor::Loop::ReadMail() {
+  uint64_t count = 0;
+  [[maybe_unused]] ssize_t n = ::read(wake_fd_, &count, sizeof count);
+  std::vector<Mail> mail;
+  {
+    std::lock_guard lock(mailbox_mu_);
+    mail.swap(mailbox_);
+  }
+  for (Mail& one : mail) HandleMail(one);
+}
+
+void FrontDoor::Loop::HandleMail(Mail& mail) {
+  if (mail.adopt_fd >= 0)
+    return AddConnection(mail.adopt_fd, std::move(mail.peer_ip), mail.peer_port);
+  auto it = connections_.find(mail.connection);
+  if (it == connections_.end()) return;
+  Answer(*it->second, std::move(mail.response), mail.close);
+}
+
+void FrontDoor::Loop::OnEvent(Connection& connection, uint32_t events) {
+  if (events & (EPOLLERR | EPOLLHUP)) return Close(connection);
+  const uint64_t id = connection.id;
+  if (events & EPOLLOUT) {
+    Write(connection);
+    if (!connections_.contains(id)) return;  // closed
+  }
+  if (events & (EPOLLIN | EPOLLRDHUP)) ReadFrom(connection);
+}
+
+void FrontDoor::Loop::ReadFrom(Connection& connection) {
+  if (connection.fd < 0) return;
+  bool peer_closed = false;
+  while (true) {
+    if (connection.busy && connection.in.size() > kMaxPipelinedBytes) {
+      connection.read_paused = true;  // read again once answered
+      break;
+    }
+    const ssize_t n = ::read(connection.fd, read_buffer_, sizeof read_buffer_);
+    if (n > 0) {
+      connection.in.append(read_buffer_, static_cast<size_t>(n));
+      if (static_cast<size_t>(n) < sizeof read_buffer_) break;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    peer_closed = true;  // end of stream or a reset
+    break;
+  }
+  connection.last_active = std::chrono::steady_clock::now();
+  const uint64_t id = connection.id;
+  ParseRequests(connection);
+  if (!peer_closed || !connections_.contains(id)) return;
+  // The client sent all it will: answer what it asked (it may only have shut down its sending
+  // side), then close.
+  if (connection.busy || !connection.out.empty()) {
+    connection.closing = true;
+  } else {
+    Close(connection);
+  }
+}
+
+void FrontDoor::Loop::ParseRequests(Connection& connection) {
+  while (!connection.busy && !connection.closing && !connection.in.empty()) {
+    const size_t parsed = http_parser_execute(&connection.parser, &settings_, connection.in.data(),
+                                              connection.in.size());
+    connection.in.erase(0, parsed);
+    const http_errno error = HTTP_PARSER_ERRNO(&connection.parser);
+    if (error == HPE_PAUSED) {
+      http_parser_pause(&connection.parser, 0);  // paused at the end of a whole request
+    } else if (error != HPE_OK) {
+      const std::string refusal = !connection.refusal.empty()
+                                      ? connection.refusal
+                                      : Refusal(400, fmt::format("malformed HTTP request: {}",
+                                                                 http_errno_description(error)));
+      return Answer(connection, refusal, /*close=*/true);
+    }
+    if (!connection.complete) return;  // the rest has not arrived yet
+    Dispatch(connection);
+  }
+}
+
+void FrontDoor::Loop::Dispatch(Connection& connection) {
+  connection.complete = false;
+  connection.busy = true;
+  std::shared_ptr<httplib::Request> request = std::move(connection.request);
+  const bool keep_alive = connection.keep_alive && !stopping_;
+  for (const FastRoute& route : door_.fast_routes_) {
+    if (!route.matches(*request)) continue;
+    route.handle(*request,
+                 [this, id = connection.id, request, keep_alive](httplib::Response&& response) {
+                   if (response.status >= 400)
+                     spdlog::info("{} {} -> {}", request->method, request->path, response.status);
+                   Send(Mail::Answer(id, Serialize(response, keep_alive), !keep_alive));
+                 });
+    return;
+  }
+  // cpp-httplib reads the request again, as sent but with its body already de-chunked.
+  std::string raw = fmt::format("{} {} {}\r\n", request->method, request->target, request->version);
+  for (const auto& [name, value] : request->headers) {
+    if (strcasecmp(name.c_str(), "Content-Length") == 0 ||
+        strcasecmp(name.c_str(), "Transfer-Encoding") == 0 ||
+        strcasecmp(name.c_str(), "Expect") == 0) {
+      continue;  // the front door answered "100 Continue" already
+    }
+    raw.append(name).append(": ").append(value).append("\r\n");
+  }
+  raw += fmt::format("Content-Length: {}\r\n\r\n", request->body.size());
+  raw += request->body;
+  door_.workers_->enqueue([this, id = connection.id, raw = std::move(raw), ip = connection.peer_ip,
+                           port = connection.peer_port, keep_alive] {
+    RoutedServer::Answer answer = door_.routes_.Route(raw, ip, port, !keep_alive);
+    Send(Mail::Answer(id, std::move(answer.response), answer.close));
+  });
+}
+
+void FrontDoor::Loop::Answer(Connection& connection, std::string response, bool close) {
+  connection.busy = false;
+  connection.closing = connection.closing || close;
+  if (connection.fd < 0) return Close(connection);  // the client left while it was answered
+  if (connection.out.empty()) {
+    connection.out = std::move(response);
+  } else {
+    connection.out += response;
+  }
+  const uint64_t id = connection.id;
+  Write(connection);
+  if (!connections_.contains(id)) return;
+  ParseRequests(connection);  // pipelined requests
+  if (connections_.contains(id) && connection.read_paused && !connection.busy) {
+    connection.read_paused = false;
+    ReadFrom(connection);
+  }
+}
+
+void FrontDoor::Loop::Write(Connection& connection) {
+  while (connection.sent < connection.out.size()) {
+    const ssize_t n = ::send(connection.fd, connection.out.data() + connection.sent,
+                             connection.out.size() - connection.sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      connection.sent += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;  // EPOLLOUT resumes
+    return Close(connection);
+  }
+  connection.out.clear();
+  connection.sent = 0;
+  if (connection.closing && !connection.busy) Close(connection);
+}
+
+void FrontDoor::Loop::Close(Connection& connection) {
+  if (connection.busy) {
+    // Its answer is still to come (a worker or a log holds the request): forget the socket now,
+    // the connection when the answer arrives.
+    if (connection.fd >= 0) ::close(connection.fd);
+    connection.fd = -1;
+    return;
+  }
+  if (connection.fd >= 0) ::close(connection.fd);
+  --door_.open_connections_;
+  connections_.erase(connection.id);
+}
+
+void FrontDoor::Loop::SweepIdle() {
+  const auto cutoff = std::chrono::steady_clock::now() - door_.options_.idle_timeout;
+  std::vector<Connection*> idle;
+  for (auto& [id, connection] : connections_) {
+    if (!connection->busy && connection->out.empty() && connection->last_active < cutoff)
+      idle.push_back(connection.get());
+  }
+  for (Connection* connection : idle) Close(*connection);
+}
+
+int FrontDoor::Loop::OnMessageBegin(http_parser* parser) {
+  Connection& connection = Of(parser);
+  connection.request = std::make_shared<httplib::Request>();
+  connection.target.clear();
+  connection.field.clear();
+  connection.value.clear();
+  connection.in_value = false;
+  return 0;
+}
+
+int FrontDoor::Loop::OnUrl(http_parser* parser, const char* at, size_t length) {
+  Of(parser).target.append(at, length);
+  return 0;
+}
+
+void FrontDoor::Loop::CommitHeader(Connection& connection) {
+  connection.request->headers.emplace(std::move(connection.field), std::move(connection.value));
+  connection.field.clear();
+  connection.value.clear();
+  connection.in_value = false;
+}
+
+int FrontDoor::Loop::OnHeaderField(http_parser* parser, const char* at, size_t length) {
+  Connection& connection = Of(parser);
+  if (connection.in_value) CommitHeader(connection);
+  connection.field.append(at, length);
+  return 0;
+}
+
+int FrontDoor::Loop::OnHeaderValue(http_parser* parser, const char* at, size_t length) {
+  Connection& connection = Of(parser);
+  connection.in_value = true;
+  connection.value.append(at, length);
+  return 0;
+}
+
+int FrontDoor::Loop::OnHeadersComplete(http_parser* parser) {
+  Connection& connection = Of(parser);
+  if (connection.in_value) CommitHeader(connection);
+  httplib::Request& request = *connection.request;
+  request.method = http_method_str(static_cast<http_method>(parser->method));
+  request.version = fmt::format("HTTP/{}.{}", parser->http_major, parser->http_minor);
+  SetTarget(connection.target, request);
+  const size_t limit = connection.loop->door_.options_.max_body_bytes;
+  if ((parser->flags & F_CONTENTLENGTH) && parser->content_length > limit) {
+    connection.refusal = Refusal(413, fmt::format("the request body is {} bytes; the limit is {}",
+                                                  parser->content_length, limit));
+    return -1;
+  }
+  if (IsExpectContinue(request) && connection.out.empty()) {
+    // The client waits for this before it sends the body. Not Write: it may close the connection,
+    // and the parser still runs on it. A failure shows on the next write.
+    constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    [[maybe_unused]] ssize_t n =
+        ::send(connection.fd, kContinue.data(), kContinue.size(), MSG_NOSIGNAL);
+  }
+  return 0;
+}
+
+int FrontDoor::Loop::OnBody(http_parser* parser, const char* at, size_t length) {
+  Connection& connection = Of(parser);
+  const size_t limit = connection.loop->door_.options_.max_body_bytes;
+  std::string& body = connection.request->body;
+  if (body.size() + length > limit) {
+    connection.refusal =
+        Refusal(413, fmt::format("the request body is over the limit of {} bytes", limit));
+    return -1;
+  }
+  if (body.empty() && parser->content_length > 0 && parser->content_length != ULLONG_MAX)
+    body.reserve(body.size() + length + parser->content_length);
+  body.append(at, length);
+  return 0;
+}
+
+int FrontDoor::Loop::OnMessageComplete(http_parser* parser) {
+  Connection& connection = Of(parser);
+  connection.complete = true;
+  connection.keep_alive = http_should_keep_alive(parser) != 0;
+  http_parser_pause(parser, 1);  // one request at a time
+  return 0;
+}
+
+FrontDoor::FrontDoor(const FrontDoorOptions& options, std::vector<FastRoute> fast_routes,
+                     RoutedServer& routes)
+    : options_(options), fast_routes_(std::move(fast_routes)), routes_(routes) {}
+
+absl::StatusOr<std::unique_ptr<FrontDoor>> FrontDoor::Listen(const FrontDoorOptions& options,
+                                                             std::vector<FastRoute> fast_routes,
+                                                             RoutedServer& routes) {
+  std::unique_ptr<FrontDoor> door(new FrontDoor(options, std::move(fast_routes), routes));
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string port = std::to_string(options.port);
+  if (int error = ::getaddrinfo(options.host.c_str(), port.c_str(), &hints, &found); error != 0) {
+    return absl::InvalidArgumentError(
+        fmt::format("cannot listen on {}:{}: {}", options.host, options.port, gai_strerror(error)));
+  }
+  std::string failure = "no address";
+  for (addrinfo* address = found; address != nullptr; address = address->ai_next) {
+    const int fd = ::socket(address->ai_family, address->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                            address->ai_protocol);
+    if (fd < 0) continue;
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, address->ai_addr, address->ai_addrlen) == 0 && ::listen(fd, 1024) == 0) {
+      door->listen_fd_ = fd;
+      break;
+    }
+    failure = std::strerror(errno);
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  if (door->listen_fd_ < 0) {
+    return absl::UnavailableError(fmt::format("cannot listen on {}:{}: {} (is the port in use?)",
+                                              options.host, options.port, failure));
+  }
+  sockaddr_storage bound{};
+  socklen_t length = sizeof bound;
+  ::getsockname(door->listen_fd_, reinterpret_cast<sockaddr*>(&bound), &length);
+  door->port_ =
+      ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                        : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  const int loops = options.loop_threads > 0
+                        ? options.loop_threads
+                        : std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, 4);
+  for (int i = 0; i < loops; ++i) {
+    door->loops_.push_back(std::make_unique<Loop>(*door, i));
+    if (!door->loops_.back()->ok()) {
+      return absl::InternalError(
+          fmt::format("cannot create an event loop: {}", std::strerror(errno)));
+    }
+  }
+  door->loops_.front()->WatchListener(door->listen_fd_);
+  door->workers_ = std::make_unique<httplib::ThreadPool>(
+      static_cast<size_t>(std::max(1, options.worker_threads)));
+  return door;
+}
+
+FrontDoor::~FrontDoor() {
+  Stop();
+  if (workers_) workers_->shutdown();
+  loops_.clear();
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+}
+
+void FrontDoor::Run() {
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < loops_.size(); ++i) threads.emplace_back([this, i] { loops_[i]->Run(); });
+  loops_.front()->Run();
+  for (std::thread& thread : threads) thread.join();
+}
+
+void FrontDoor::Stop() {
+  for (auto& loop : loops_) loop->Stop();
+}
+
+}  // namespace loch

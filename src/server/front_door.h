@@ -1,0 +1,91 @@
+#pragma once
+// FrontDoor: loch's HTTP/1.1 listener. A few event-loop threads (epoll) own every connection:
+// they read, frame requests (http-parser) and write responses, so a keep-alive client holds no
+// thread while it is idle or while its request waits. A request goes one of two ways:
+//  - a fast route (the puts of records) is started on its loop thread and answers through an
+//    HttpReply once its records are durable (http_reply.h); the loop then writes the answer.
+//    Fast handlers must not block: they parse, check and hand their records to the log.
+//  - anything else runs on a worker thread through cpp-httplib's router (RoutedServer): it reads
+//    the request's bytes from memory and writes its response there, and the loop sends that.
+// A connection has one request in progress at a time; pipelined requests wait their turn.
+//
+// Limits: headers as http-parser allows (80 KiB), bodies up to `max_body_bytes` (413), at most
+// `max_connections` open (more are closed on accept), idle connections closed after
+// `idle_timeout`. Malformed requests get 400 naming what was wrong, and the connection is closed.
+
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "server/http_reply.h"
+
+namespace loch {
+
+// A cpp-httplib server used only as a router: the front door hands it one request at a time.
+class RoutedServer : public httplib::Server {
+ public:
+  struct Answer {
+    std::string response;  // the bytes to send
+    bool close = false;    // close the connection after them
+  };
+  // Routes `request` (one whole HTTP request as received) as cpp-httplib would on a socket.
+  // `close_after` asks for "Connection: close" (the client did not ask to keep it alive).
+  Answer Route(std::string_view request, const std::string& peer_ip, int peer_port,
+               bool close_after);
+};
+
+struct FastRoute {
+  // Whether this route answers `request` (its method, path, query and headers; the body too).
+  std::function<bool(const httplib::Request&)> matches;
+  AsyncHttpHandler handle;
+};
+
+struct FrontDoorOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;             // 0: any free port (see port())
+  int loop_threads = 0;     // 0: one per core, at most 4
+  int worker_threads = 64;  // for the routed (slow) requests: queries, catalog, console
+  size_t max_body_bytes = 64 << 20;
+  size_t max_connections = 4096;
+  std::chrono::seconds idle_timeout{120};
+};
+
+class FrontDoor {
+ public:
+  // Binds and listens. `routes` answers what no fast route matches; it must outlive the door.
+  static absl::StatusOr<std::unique_ptr<FrontDoor>> Listen(const FrontDoorOptions& options,
+                                                           std::vector<FastRoute> fast_routes,
+                                                           RoutedServer& routes);
+  // Stops, and waits for every request in progress to be answered.
+  ~FrontDoor();
+
+  // Serves until Stop; then answers the requests in progress and closes every connection.
+  void Run();
+  // Makes Run return. Async-signal-safe; may be called before Run.
+  void Stop();
+
+  int port() const { return port_; }
+
+  class Loop;
+
+ private:
+  FrontDoor(const FrontDoorOptions& options, std::vector<FastRoute> fast_routes,
+            RoutedServer& routes);
+
+  FrontDoorOptions options_;
+  std::vector<FastRoute> fast_routes_;
+  RoutedServer& routes_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::vector<std::unique_ptr<Loop>> loops_;
+  std::atomic<size_t> open_connections_{0};
+  std::unique_ptr<httplib::ThreadPool> workers_;
+};
+
+}  // namespace loch
