@@ -172,6 +172,11 @@ bool IsExpectContinue(const httplib::Request& request) {
 
 }  // namespace
 
+RoutedServer::RoutedServer() {
+  set_keep_alive_max_count(1000000);
+  set_keep_alive_timeout(FrontDoorOptions().idle_timeout.count());
+}
+
 RoutedServer::Answer RoutedServer::Route(std::string_view request, const std::string& peer_ip,
                                          int peer_port, bool close_after) {
   Answer answer;
@@ -346,7 +351,10 @@ void FrontDoor::Loop::Run() {
   while (true) {
     if (stopping_ && !stopped_accepting_) {
       stopped_accepting_ = true;
-      if (index_ == 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, door_.listen_fd_, nullptr);
+      if (index_ == 0) {  // new connections are refused from now on
+        ::close(door_.listen_fd_);
+        door_.listen_fd_ = -1;
+      }
       std::vector<Connection*> idle;
       for (auto& [id, connection] : connections_) {
         if (connection->busy) {

@@ -30,6 +30,10 @@ namespace loch {
 // A cpp-httplib server used only as a router: the front door hands it one request at a time.
 class RoutedServer : public httplib::Server {
  public:
+  // Its answers' Keep-Alive header tells clients what the front door does: no request limit per
+  // connection, idle connections closed after a while.
+  RoutedServer();
+
   struct Answer {
     std::string response;  // the bytes to send
     bool close = false;    // close the connection after them

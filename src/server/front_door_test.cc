@@ -1,0 +1,344 @@
+#include "server/front_door.h"
+
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+namespace loch {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::HasSubstr;
+using testing::StartsWith;
+
+// A raw HTTP client: sends bytes as given and reads what comes back, so tests control framing.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  }
+  ~RawConnection() { ::close(fd_); }
+
+  bool connected() const { return connected_; }
+  void Send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) return;
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+  }
+  void ShutdownSending() { ::shutdown(fd_, SHUT_WR); }
+
+  // Reads until `text` has arrived `count` times, the peer closes, or `timeout` passes.
+  std::string ReadUntil(std::string_view text, int count = 1,
+                        std::chrono::milliseconds timeout = 5s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (Count(text) < count && !closed_) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left <= 0ms) break;
+      pollfd poll_fd{fd_, POLLIN, 0};
+      if (::poll(&poll_fd, 1, static_cast<int>(left.count())) <= 0) break;
+      char buffer[65536];
+      const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+      if (n <= 0) {
+        closed_ = true;
+        break;
+      }
+      received_.append(buffer, static_cast<size_t>(n));
+    }
+    return received_;
+  }
+  // Whether the server closed the connection (waits up to `timeout` for it).
+  bool Closed(std::chrono::milliseconds timeout = 5s) {
+    ReadUntil("\x01never\x01", 1, timeout);
+    return closed_;
+  }
+
+ private:
+  int Count(std::string_view text) const {
+    int found = 0;
+    for (size_t at = received_.find(text); at != std::string::npos;
+         at = received_.find(text, at + text.size())) {
+      ++found;
+    }
+    return found;
+  }
+
+  int fd_ = -1;
+  bool connected_ = false;
+  bool closed_ = false;
+  std::string received_;
+};
+
+std::string Post(std::string_view path, std::string_view body, std::string_view extra = "") {
+  return std::string("POST ") + std::string(path) + " HTTP/1.1\r\nHost: test\r\n" +
+         std::string(extra) + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+         std::string(body);
+}
+
+class FrontDoorTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    routes_.Get("/routed", [](const httplib::Request& request, httplib::Response& response) {
+      response.set_content("routed " + request.get_param_value("name"), "text/plain");
+    });
+    routes_.Post("/echo", [](const httplib::Request& request, httplib::Response& response) {
+      response.set_content("echo " + request.body, "text/plain");
+    });
+    routes_.Get("/slow", [](const httplib::Request&, httplib::Response& response) {
+      std::this_thread::sleep_for(300ms);
+      response.set_content("slow", "text/plain");
+    });
+  }
+
+  void TearDown() override {
+    if (door_) door_->Stop();
+    if (runner_.joinable()) runner_.join();
+    door_.reset();
+    for (std::thread& thread : repliers_) thread.join();
+  }
+
+  // Starts a front door whose fast route /fast answers "fast <body>" from another thread after
+  // `reply_delay` (as a put does once its fsync is done).
+  void Start(FrontDoorOptions options = {}, std::chrono::milliseconds reply_delay = 0ms) {
+    options.port = 0;
+    FastRoute fast{[](const httplib::Request& request) { return request.path == "/fast"; },
+                   [this, reply_delay](const httplib::Request& request, HttpReply reply) {
+                     ++fast_started_;
+                     std::lock_guard lock(repliers_mu_);
+                     repliers_.emplace_back([&request, reply = std::move(reply), reply_delay] {
+                       std::this_thread::sleep_for(reply_delay);
+                       httplib::Response response;
+                       response.set_content("fast " + request.body, "text/plain");
+                       reply(std::move(response));
+                     });
+                   }};
+    auto door = FrontDoor::Listen(options, {fast}, routes_);
+    ASSERT_TRUE(door.ok()) << door.status();
+    door_ = std::move(*door);
+    runner_ = std::thread([this] { door_->Run(); });
+  }
+
+  int port() const { return door_->port(); }
+
+  RoutedServer routes_;
+  std::unique_ptr<FrontDoor> door_;
+  std::thread runner_;
+  std::atomic<int> fast_started_{0};
+  std::mutex repliers_mu_;
+  std::vector<std::thread> repliers_;
+};
+
+TEST_F(FrontDoorTest, RoutedAndFastRequestsShareAKeepAliveConnection) {
+  Start();
+  httplib::Client client("127.0.0.1", port());
+  client.set_keep_alive(true);
+  for (int i = 0; i < 3; ++i) {
+    auto routed = client.Get("/routed?name=a%20b");
+    ASSERT_TRUE(routed) << httplib::to_string(routed.error());
+    EXPECT_EQ(routed->status, 200);
+    EXPECT_EQ(routed->body, "routed a b");
+    auto fast = client.Post("/fast", "payload", "text/plain");
+    ASSERT_TRUE(fast);
+    EXPECT_EQ(fast->body, "fast payload");
+    auto echoed = client.Post("/echo", std::string(200000, 'x'), "text/plain");
+    ASSERT_TRUE(echoed);
+    EXPECT_EQ(echoed->body.size(), 5 + 200000u);
+  }
+  auto missing = client.Get("/nowhere");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+}
+
+TEST_F(FrontDoorTest, PipelinedRequestsAreAnsweredInOrder) {
+  Start({}, /*reply_delay=*/100ms);
+  RawConnection connection(port());
+  ASSERT_TRUE(connection.connected());
+  // The slow fast request comes first: the routed ones must wait for it.
+  connection.Send(Post("/fast", "one") + "GET /routed?name=two HTTP/1.1\r\nHost: t\r\n\r\n" +
+                  Post("/echo", "three"));
+  const std::string answers = connection.ReadUntil("HTTP/1.1 200", 3);
+  const size_t one = answers.find("fast one"), two = answers.find("routed two"),
+               three = answers.find("echo three");
+  ASSERT_NE(one, std::string::npos) << answers;
+  ASSERT_NE(two, std::string::npos) << answers;
+  ASSERT_NE(three, std::string::npos) << answers;
+  EXPECT_LT(one, two);
+  EXPECT_LT(two, three);
+}
+
+TEST_F(FrontDoorTest, AWaitingRequestHoldsUpNoOtherConnection) {
+  Start({}, /*reply_delay=*/1000ms);
+  RawConnection waiting(port());
+  waiting.Send(Post("/fast", "later"));
+  const auto started = std::chrono::steady_clock::now();
+  httplib::Client client("127.0.0.1", port());
+  for (int i = 0; i < 20; ++i) {
+    auto answer = client.Post("/echo", "now", "text/plain");
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->body, "echo now");
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 900ms);
+  EXPECT_THAT(waiting.ReadUntil("fast later"), HasSubstr("fast later"));
+}
+
+TEST_F(FrontDoorTest, ChunkedBodiesArriveWhole) {
+  Start();
+  const std::string chunked =
+      "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+  for (const char* path : {"/fast", "/echo"}) {
+    RawConnection connection(port());
+    connection.Send(std::string("POST ") + path + " HTTP/1.1\r\nHost: t\r\n" + chunked);
+    EXPECT_THAT(connection.ReadUntil("hello world"), HasSubstr(" hello world")) << path;
+  }
+}
+
+TEST_F(FrontDoorTest, ExpectContinueGetsAnInterimAnswerBeforeTheBody) {
+  Start();
+  for (const char* path : {"/fast", "/echo"}) {
+    RawConnection connection(port());
+    connection.Send(std::string("POST ") + path +
+                    " HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+    EXPECT_THAT(connection.ReadUntil("100 Continue"), StartsWith("HTTP/1.1 100 Continue\r\n\r\n"));
+    connection.Send("body");
+    const std::string answer = connection.ReadUntil(" body");
+    EXPECT_THAT(answer, HasSubstr("HTTP/1.1 200")) << path;
+    // One interim answer only (cpp-httplib would add its own for a routed request).
+    EXPECT_EQ(answer.find("100 Continue", 20), std::string::npos) << answer;
+  }
+}
+
+TEST_F(FrontDoorTest, MalformedRequestsGet400AndTheServerKeepsServing) {
+  Start();
+  for (const std::string& bad :
+       {std::string("GARBAGE\r\n\r\n"), std::string("GET / HTTP/1.1\r\nBad Header\r\n\r\n"),
+        std::string("POST /echo HTTP/1.1\r\nContent-Length: -4\r\n\r\n"),
+        std::string("POST /fast HTTP/1.1\r\nTransfer-Encoding: chunked"
+                    "\r\n\r\nZZ\r\n"),
+        std::string("GET /") + std::string(100000, 'a') + " HTTP/1.1\r\n"}) {
+    RawConnection connection(port());
+    connection.Send(bad);
+    const std::string answer = connection.ReadUntil("\r\n\r\n");
+    EXPECT_THAT(answer, StartsWith("HTTP/1.1 400")) << bad.substr(0, 60);
+    EXPECT_THAT(answer, HasSubstr("malformed HTTP request: "));
+    EXPECT_TRUE(connection.Closed());
+  }
+  EXPECT_EQ(fast_started_.load(), 0);
+  httplib::Client client("127.0.0.1", port());
+  auto fine = client.Get("/routed?name=still");
+  ASSERT_TRUE(fine);
+  EXPECT_EQ(fine->body, "routed still");
+}
+
+TEST_F(FrontDoorTest, OversizedBodiesGet413WithoutBeingRead) {
+  FrontDoorOptions options;
+  options.max_body_bytes = 1000;
+  Start(options);
+  {
+    RawConnection connection(port());
+    connection.Send("POST /fast HTTP/1.1\r\nHost: t\r\nContent-Length: 5000000\r\n\r\n");
+    const std::string answer = connection.ReadUntil("\r\n\r\n");
+    EXPECT_THAT(answer, StartsWith("HTTP/1.1 413"));
+    EXPECT_THAT(connection.ReadUntil("limit is 1000"),
+                HasSubstr("5000000 bytes; the limit is 1000"));
+    EXPECT_TRUE(connection.Closed());
+  }
+  {
+    RawConnection connection(port());  // chunked: no length up front
+    connection.Send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for (int i = 0; i < 3; ++i) connection.Send("200\r\n" + std::string(512, 'x') + "\r\n");
+    EXPECT_THAT(connection.ReadUntil("\r\n\r\n"), StartsWith("HTTP/1.1 413"));
+    EXPECT_TRUE(connection.Closed());
+  }
+  EXPECT_EQ(fast_started_.load(), 0);
+}
+
+TEST_F(FrontDoorTest, AClientThatLeavesBeforeItsAnswerCostsNothing) {
+  Start({}, /*reply_delay=*/200ms);
+  {
+    RawConnection gone(port());
+    gone.Send(Post("/fast", "orphan"));
+    while (fast_started_.load() == 0) std::this_thread::sleep_for(1ms);
+  }                                    // closed while its answer is awaited
+  std::this_thread::sleep_for(300ms);  // the answer arrives for a closed connection
+  httplib::Client client("127.0.0.1", port());
+  auto answer = client.Post("/fast", "next", "text/plain");
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->body, "fast next");
+}
+
+TEST_F(FrontDoorTest, AHalfClosedClientStillGetsItsAnswer) {
+  Start({}, /*reply_delay=*/100ms);
+  RawConnection connection(port());
+  connection.Send(Post("/fast", "half"));
+  connection.ShutdownSending();
+  EXPECT_THAT(connection.ReadUntil("fast half"), HasSubstr("fast half"));
+  EXPECT_TRUE(connection.Closed());
+}
+
+TEST_F(FrontDoorTest, ManyConnectionsAtOnce) {
+  Start({}, /*reply_delay=*/20ms);
+  std::vector<std::unique_ptr<RawConnection>> connections;
+  for (int i = 0; i < 300; ++i) {
+    connections.push_back(std::make_unique<RawConnection>(port()));
+    ASSERT_TRUE(connections.back()->connected());
+  }
+  for (size_t i = 0; i < connections.size(); ++i) {
+    connections[i]->Send(Post(i % 2 ? "/fast" : "/echo", "n" + std::to_string(i)));
+  }
+  for (size_t i = 0; i < connections.size(); ++i) {
+    const std::string expected = (i % 2 ? "fast n" : "echo n") + std::to_string(i);
+    EXPECT_THAT(connections[i]->ReadUntil(expected), HasSubstr(expected));
+  }
+}
+
+TEST_F(FrontDoorTest, ConnectionsOverTheLimitAreClosed) {
+  FrontDoorOptions options;
+  options.max_connections = 2;
+  Start(options);
+  RawConnection first(port()), second(port());
+  first.Send(Post("/echo", "1"));
+  second.Send(Post("/echo", "2"));
+  EXPECT_THAT(first.ReadUntil("echo 1"), HasSubstr("echo 1"));
+  EXPECT_THAT(second.ReadUntil("echo 2"), HasSubstr("echo 2"));
+  RawConnection third(port());
+  EXPECT_TRUE(third.Closed());
+}
+
+TEST_F(FrontDoorTest, IdleConnectionsAreClosed) {
+  FrontDoorOptions options;
+  options.idle_timeout = std::chrono::seconds(1);
+  Start(options);
+  RawConnection idle(port());
+  idle.Send("GET /routed HTTP/1.1\r\n");  // and never the rest
+  EXPECT_TRUE(idle.Closed(4s));
+}
+
+TEST_F(FrontDoorTest, StoppingAnswersTheRequestsInProgressFirst) {
+  Start();
+  RawConnection connection(port());
+  connection.Send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::this_thread::sleep_for(100ms);  // the worker is in the handler
+  door_->Stop();
+  EXPECT_THAT(connection.ReadUntil("slow"), HasSubstr("HTTP/1.1 200"));
+  EXPECT_TRUE(connection.Closed());
+  runner_.join();  // Run returned
+  EXPECT_FALSE(RawConnection(door_->port()).connected());
+}
+
+}  // namespace
+}  // namespace loch
