@@ -26,7 +26,7 @@ constexpr uint64_t kListenEvent = 0;  // epoll data of the listening socket
 constexpr uint64_t kWakeEvent = 1;    // epoll data of a loop's eventfd
 constexpr size_t kReadChunk = 64 << 10;
 // A busy connection stops reading once this much of its next requests waits unparsed.
-constexpr size_t kMaxPipelinedBytes = 1 << 20;
+constexpr size_t kMaxPipelinedBytes = 64 << 10;
 
 // Reads one whole request from memory and keeps what cpp-httplib writes back.
 class MemoryStream : public httplib::Stream {
@@ -158,10 +158,11 @@ std::string Serialize(const httplib::Response& response, bool keep_alive) {
   return out;
 }
 
-// A plain-text answer the front door gives by itself (malformed or oversized requests).
+// A plain-text answer the front door gives by itself (malformed or oversized requests, no room).
 std::string Refusal(int status, const std::string& message) {
   httplib::Response response;
   response.status = status;
+  if (status == 503) response.set_header("Retry-After", "1");
   response.set_content(message + "\n", "text/plain");
   return Serialize(response, /*keep_alive=*/false);
 }
@@ -250,6 +251,7 @@ class FrontDoor::Loop {
     bool in_value = false;
     bool complete = false;     // a whole request waits to be answered
     bool keep_alive = true;    // of the last complete request
+    size_t charged = 0;        // body bytes counted against the door's max_buffered_body_bytes
     std::string refusal;       // set by a parser callback that refused the request
     bool busy = false;         // a request is being answered
     bool read_paused = false;  // stopped reading while busy (too much pipelined)
@@ -312,6 +314,9 @@ class FrontDoor::Loop {
   void Write(Connection& connection);
   void Close(Connection& connection);
   void SweepIdle();
+  // Counts `bytes` of request body against the door's limit; false (and a 503 refusal) if over.
+  bool Charge(Connection& connection, size_t bytes);
+  void Uncharge(Connection& connection);
   bool Drained() const { return connections_.empty(); }
 
   static Connection& Of(http_parser* parser) { return *static_cast<Connection*>(parser->data); }
@@ -562,7 +567,27 @@ void FrontDoor::Loop::Dispatch(Connection& connection) {
   });
 }
 
+bool FrontDoor::Loop::Charge(Connection& connection, size_t bytes) {
+  std::atomic<size_t>& buffered = door_.buffered_body_bytes_;
+  const size_t limit = door_.options_.max_buffered_body_bytes;
+  if (buffered.fetch_add(bytes) + bytes > limit) {
+    buffered -= bytes;
+    connection.refusal = Refusal(
+        503, fmt::format("the server holds its limit of {} MiB of request bodies; retry shortly",
+                         limit >> 20));
+    return false;
+  }
+  connection.charged += bytes;
+  return true;
+}
+
+void FrontDoor::Loop::Uncharge(Connection& connection) {
+  door_.buffered_body_bytes_ -= connection.charged;
+  connection.charged = 0;
+}
+
 void FrontDoor::Loop::Answer(Connection& connection, std::string response, bool close) {
+  Uncharge(connection);  // the request is answered: its body is gone or going
   connection.busy = false;
   connection.closing = connection.closing || close;
   if (connection.fd < 0) return Close(connection);  // the client left while it was answered
@@ -607,6 +632,7 @@ void FrontDoor::Loop::Close(Connection& connection) {
     return;
   }
   if (connection.fd >= 0) ::close(connection.fd);
+  Uncharge(connection);
   --door_.open_connections_;
   connections_.erase(connection.id);
 }
@@ -665,10 +691,14 @@ int FrontDoor::Loop::OnHeadersComplete(http_parser* parser) {
   request.version = fmt::format("HTTP/{}.{}", parser->http_major, parser->http_minor);
   SetTarget(connection.target, request);
   const size_t limit = connection.loop->door_.options_.max_body_bytes;
-  if ((parser->flags & F_CONTENTLENGTH) && parser->content_length > limit) {
-    connection.refusal = Refusal(413, fmt::format("the request body is {} bytes; the limit is {}",
-                                                  parser->content_length, limit));
-    return -1;
+  if (parser->flags & F_CONTENTLENGTH) {
+    if (parser->content_length > limit) {
+      connection.refusal = Refusal(413, fmt::format("the request body is {} bytes; the limit is {}",
+                                                    parser->content_length, limit));
+      return -1;
+    }
+    if (!connection.loop->Charge(connection, parser->content_length)) return -1;
+    request.body.reserve(parser->content_length);
   }
   if (IsExpectContinue(request) && connection.out.empty()) {
     // The client waits for this before it sends the body. Not Write: it may close the connection,
@@ -689,8 +719,8 @@ int FrontDoor::Loop::OnBody(http_parser* parser, const char* at, size_t length) 
         Refusal(413, fmt::format("the request body is over the limit of {} bytes", limit));
     return -1;
   }
-  if (body.empty() && parser->content_length > 0 && parser->content_length != ULLONG_MAX)
-    body.reserve(body.size() + length + parser->content_length);
+  // A chunked body is charged as it comes; one with a Content-Length was charged whole.
+  if (!(parser->flags & F_CONTENTLENGTH) && !connection.loop->Charge(connection, length)) return -1;
   body.append(at, length);
   return 0;
 }

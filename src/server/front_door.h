@@ -9,7 +9,8 @@
 //    the request's bytes from memory and writes its response there, and the loop sends that.
 // A connection has one request in progress at a time; pipelined requests wait their turn.
 //
-// Limits: headers as http-parser allows (80 KiB), bodies up to `max_body_bytes` (413), at most
+// Limits: headers as http-parser allows (80 KiB), bodies up to `max_body_bytes` (413) and
+// `max_buffered_body_bytes` for all requests in progress together (503), at most
 // `max_connections` open (more are closed on accept), idle connections closed after
 // `idle_timeout`. Malformed requests get 400 naming what was wrong, and the connection is closed.
 
@@ -56,6 +57,9 @@ struct FrontDoorOptions {
   int loop_threads = 0;     // 0: one per core, at most 4
   int worker_threads = 64;  // for the routed (slow) requests: queries, catalog, console
   size_t max_body_bytes = 64 << 20;
+  // Request bodies held at once, all connections together (memory stays bounded however many
+  // clients send at once): over it, requests get 503 with Retry-After.
+  size_t max_buffered_body_bytes = 1ull << 30;
   size_t max_connections = 4096;
   std::chrono::seconds idle_timeout{120};
 };
@@ -89,6 +93,7 @@ class FrontDoor {
   int port_ = 0;
   std::vector<std::unique_ptr<Loop>> loops_;
   std::atomic<size_t> open_connections_{0};
+  std::atomic<size_t> buffered_body_bytes_{0};
   std::unique_ptr<httplib::ThreadPool> workers_;
 };
 

@@ -267,6 +267,24 @@ TEST_F(FrontDoorTest, OversizedBodiesGet413WithoutBeingRead) {
   EXPECT_EQ(fast_started_.load(), 0);
 }
 
+TEST_F(FrontDoorTest, BodiesInProgressAreBoundedTogether) {
+  FrontDoorOptions options;
+  options.max_buffered_body_bytes = 10000;
+  Start(options, /*reply_delay=*/300ms);
+  RawConnection first(port());
+  first.Send(Post("/fast", std::string(8000, 'a')));  // held until answered
+  while (fast_started_.load() == 0) std::this_thread::sleep_for(1ms);
+  RawConnection second(port());
+  second.Send(Post("/fast", std::string(4000, 'b')));
+  const std::string refused = second.ReadUntil("retry shortly");
+  EXPECT_THAT(refused, StartsWith("HTTP/1.1 503"));
+  EXPECT_THAT(refused, HasSubstr("Retry-After: 1"));
+  EXPECT_THAT(first.ReadUntil("HTTP/1.1 200"), HasSubstr("fast aaa"));
+  RawConnection third(port());  // the first body is released once answered
+  third.Send(Post("/fast", std::string(4000, 'c')));
+  EXPECT_THAT(third.ReadUntil("fast ccc"), HasSubstr("HTTP/1.1 200"));
+}
+
 TEST_F(FrontDoorTest, AClientThatLeavesBeforeItsAnswerCostsNothing) {
   Start({}, /*reply_delay=*/200ms);
   {
