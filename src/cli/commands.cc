@@ -244,6 +244,7 @@ absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& op
   serve.pg_address = options.pg;
   serve.ingest.wal_dir = lake->location().state_dir + "/wal";
   serve.ingest.max_pending_bytes = options.ingest_memory_mib << 20;
+  serve.ingest.wal_segment_bytes = options.wal_segment_mib << 20;
   const std::string temp_dir = lake->location().state_dir + "/tmp";
   std::error_code ignored;
   std::filesystem::create_directories(temp_dir, ignored);

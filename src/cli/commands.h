@@ -68,6 +68,7 @@ struct ServeCommandOptions {
   int max_running_queries = 2;
   int http_threads = 64;
   uint64_t ingest_memory_mib = 1024;  // records accepted and not yet delivered, at most
+  uint64_t wal_segment_mib = 64;      // write-ahead log segment size
 };
 absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& options,
                       std::ostream& out);

@@ -195,6 +195,12 @@ int main(int argc, char** argv) {
                    "it puts are refused with 503 until delivery catches up")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
+  serve_cmd
+      ->add_option("--wal-segment-mib", serve.wal_segment_mib,
+                   "Size of a stream's write-ahead log segment files (MiB); delivered segments "
+                   "are deleted, or kept (two per stream) to be written over")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
   add_lake(serve_cmd);
   serve_cmd->callback([&] {
     loch::InitLogging("info");  // a server logs its flushes and errors (LOCH_LOG_LEVEL overrides)

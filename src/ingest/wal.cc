@@ -69,6 +69,13 @@ std::string SegmentPath(const std::string& dir, uint64_t first_sequence) {
   return fmt::format("{}/wal-{:020}.log", dir, first_sequence);
 }
 
+// A delivered segment kept for reuse: overwriting a file's blocks makes fdatasync cheaper than
+// appending to it (no size or extent change to journal: ~0.3 ms instead of ~0.55 ms here).
+std::string RecycledPath(const std::string& dir, uint64_t first_sequence) {
+  return fmt::format("{}/recycled-{:020}.wal", dir, first_sequence);
+}
+constexpr size_t kMaxRecycled = 2;
+
 // The records of one segment file, with the byte offset where the valid ones end.
 struct SegmentScan {
   std::vector<std::pair<uint64_t, std::string>> records;
@@ -158,6 +165,10 @@ absl::Status WriteAheadLog::Recover() {
   std::vector<Segment> found;
   for (const auto& entry : std::filesystem::directory_iterator(options_.dir)) {
     const std::string name = entry.path().filename().string();
+    if (name.starts_with("recycled-") && name.ends_with(".wal")) {
+      recycled_.push_back(entry.path().string());
+      continue;
+    }
     if (!name.starts_with("wal-") || !name.ends_with(".log") || name.size() != 28) continue;
     found.push_back(Segment{std::stoull(name.substr(4, 20)), entry.path().string()});
   }
@@ -165,22 +176,24 @@ absl::Status WriteAheadLog::Recover() {
             [](const Segment& a, const Segment& b) { return a.first_sequence < b.first_sequence; });
   uint64_t next =
       found.empty() ? std::max<uint64_t>(options_.first_sequence, 1) : found.front().first_sequence;
+  std::string previous_end;  // why the previous segment's records ended where they did
   for (size_t i = 0; i < found.size(); ++i) {
     const bool newest = i + 1 == found.size();
     if (found[i].first_sequence != next) {
-      return absl::DataLossError(
-          fmt::format("write-ahead log segment \"{}\" starts at {} but {} was expected",
-                      found[i].path, found[i].first_sequence, next));
+      // A segment's records end where the next one's begin; after them, a recycled file holds
+      // stale bytes. Records missing between two segments are damage.
+      return absl::DataLossError(fmt::format(
+          "write-ahead log segment \"{}\" starts at {} but {} was expected (the previous "
+          "segment's records end at byte {})",
+          found[i].path, found[i].first_sequence, next, previous_end));
     }
     ASSIGN_OR_RETURN(SegmentScan scan,
                      ScanSegment(found[i].path, options_.max_record_bytes, next, false));
-    if (!scan.damage.empty()) {
-      if (!newest) {
-        return absl::DataLossError(
-            fmt::format("write-ahead log segment \"{}\" is damaged at byte {}: {}", found[i].path,
-                        scan.valid_bytes, scan.damage));
-      }
-      // A crash in the middle of a write: the unacknowledged tail goes.
+    previous_end =
+        fmt::format("{}: {}", scan.valid_bytes, scan.damage.empty() ? "end of file" : scan.damage);
+    if (!scan.damage.empty() && newest) {
+      // A crash in the middle of a write, or a recycled file's stale bytes after the records:
+      // the unacknowledged tail goes.
       if (::truncate(found[i].path.c_str(), static_cast<off_t>(scan.valid_bytes)) != 0) {
         return Errno("cannot cut the torn tail of", found[i].path);
       }
@@ -193,14 +206,22 @@ absl::Status WriteAheadLog::Recover() {
   segments_ = std::move(found);
   stats_.segments = segments_.size();
   if (segments_.empty()) return StartSegment(next_sequence_);
-  fd_ = ::open(segments_.back().path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  fd_ = ::open(segments_.back().path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd_ < 0) return Errno("cannot open", segments_.back().path);
+  if (::lseek(fd_, static_cast<off_t>(segment_size_), SEEK_SET) < 0)
+    return Errno("cannot seek in", segments_.back().path);
   return absl::OkStatus();
 }
 
 absl::Status WriteAheadLog::StartSegment(uint64_t first_sequence) {
   const std::string path = SegmentPath(options_.dir, first_sequence);
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (!recycled_.empty()) {  // written over from its start; its stale rest is cut on recovery
+    if (::rename(recycled_.back().c_str(), path.c_str()) != 0)
+      return Errno("cannot reuse", recycled_.back());
+    recycled_.pop_back();
+  }
+  // Not O_APPEND: a recycled file is written over from byte 0.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return Errno("cannot create", path);
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
@@ -361,8 +382,14 @@ absl::Status WriteAheadLog::Replay(
 absl::Status WriteAheadLog::Truncate(uint64_t through) {
   std::lock_guard lock(mu_);
   while (segments_.size() > 1 && segments_[1].first_sequence <= through + 1) {
-    if (::unlink(segments_.front().path.c_str()) != 0 && errno != ENOENT) {
-      return Errno("cannot delete", segments_.front().path);
+    const Segment& done = segments_.front();
+    if (recycled_.size() < kMaxRecycled) {
+      const std::string spare = RecycledPath(options_.dir, done.first_sequence);
+      if (::rename(done.path.c_str(), spare.c_str()) != 0)
+        return Errno("cannot recycle", done.path);
+      recycled_.push_back(spare);
+    } else if (::unlink(done.path.c_str()) != 0 && errno != ENOENT) {
+      return Errno("cannot delete", done.path);
     }
     segments_.erase(segments_.begin());
   }

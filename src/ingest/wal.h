@@ -7,8 +7,13 @@
 //   u32 payload length | u32 CRC-32 of (sequence, payload) | u64 sequence | payload
 // (little-endian). Sequences start at 1 and grow by one per record, across segments.
 // Recovery (Open) reads every segment: a torn or corrupt tail of the newest segment (a crash in the
-// middle of a write) is cut off; damage anywhere else is DataLoss naming the file and offset.
-// Segments are deleted only by Truncate, once their records are safely elsewhere.
+// middle of a write) is cut off; damage anywhere else (records missing between one segment's last
+// and the next one's first) is DataLoss naming the file and offset.
+// Segments leave the log only by Truncate, once their records are safely elsewhere: up to two are
+// kept as <dir>/recycled-<n>.wal and reused as later segments (written over from the start: on
+// ext4 an fdatasync of overwritten blocks costs ~0.3 ms, of appended ones ~0.55 ms, and every
+// acknowledgement waits for one). Their stale bytes after the last record are never mistaken for
+// records (the sequence must be the next one and the checksum must match); recovery cuts them.
 // Appends either wait for their fsync (Append) or are told once it is done (AppendAsync: the
 // log's syncer thread, started by the first, fsyncs while such appends wait and calls them back).
 // Thread-safe.
@@ -120,8 +125,9 @@ class WriteAheadLog {
   WalOptions options_;
   mutable std::mutex mu_;
   std::condition_variable synced_;
-  std::vector<Segment> segments_;  // oldest first; the last one is being written
-  int fd_ = -1;                    // of the last segment
+  std::vector<Segment> segments_;      // oldest first; the last one is being written
+  std::vector<std::string> recycled_;  // delivered segments' files, to be written over
+  int fd_ = -1;                        // of the last segment
   uint64_t segment_size_ = 0;
   uint64_t next_sequence_ = 1;
   uint64_t written_ = 0;  // last sequence written (not necessarily durable)

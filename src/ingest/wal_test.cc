@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/ids.h"
+#include "fmt/format.h"
 #include "ingest/file_size_limit.h"
 
 namespace loch {
@@ -43,9 +44,11 @@ class WalTest : public testing::Test {
     return records;
   }
 
-  std::vector<fs::path> Segments() const {
+  std::vector<fs::path> Segments(std::string_view prefix = "wal-") const {
     std::vector<fs::path> paths;
-    for (const auto& entry : fs::directory_iterator(dir_)) paths.push_back(entry.path());
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+      if (entry.path().filename().string().starts_with(prefix)) paths.push_back(entry.path());
+    }
     std::sort(paths.begin(), paths.end());
     return paths;
   }
@@ -190,6 +193,30 @@ TEST_F(WalTest, SegmentsRotateAndTruncateDeletesOnlyWhatIsDone) {
   EXPECT_GE(Segments().size(), 1u);  // the segment being written stays
   auto reopened = Open(100);
   EXPECT_EQ(reopened->last_sequence(), 30u);
+}
+
+TEST_F(WalTest, DeliveredSegmentsAreRecycledAndTheirStaleBytesAreNeverRecords) {
+  auto record = [](int i) { return fmt::format("record-{:04}-{}", i, std::string(20, 'x')); };
+  int appended = 0;
+  {
+    auto log = Open(/*segment_bytes=*/200);
+    while (appended < 40) ASSERT_TRUE(log->Append({record(++appended)}).ok());
+    ASSERT_TRUE(log->Truncate(30).ok());
+    ASSERT_EQ(Segments("recycled-").size(), 2u);  // the rest were deleted
+    // Written until a recycled file is the segment being written, its old records after ours.
+    while (!Segments("recycled-").empty()) ASSERT_TRUE(log->Append({record(++appended)}).ok());
+    ASSERT_TRUE(log->Append({record(++appended)}).ok());
+    EXPECT_EQ(All(*log, 30).size(), static_cast<size_t>(appended - 30));
+  }
+  auto log = Open(200);  // recovery: stale bytes in every reused file, the newest one included
+  EXPECT_EQ(log->last_sequence(), static_cast<uint64_t>(appended));
+  const auto records = All(*log, 30);
+  ASSERT_EQ(records.size(), static_cast<size_t>(appended - 30));
+  for (const auto& [sequence, payload] : records)
+    EXPECT_EQ(payload, record(static_cast<int>(sequence)));
+  EXPECT_EQ(*log->Append({record(appended + 1)}), static_cast<uint64_t>(appended + 1));
+  log.reset();
+  EXPECT_EQ(Open(200)->last_sequence(), static_cast<uint64_t>(appended + 1));
 }
 
 TEST_F(WalTest, OversizedRecordsAreRefusedWithoutWritingAnything) {

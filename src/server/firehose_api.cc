@@ -3,6 +3,8 @@
 #include <httplib.h>
 #include <openssl/evp.h>
 
+#include <array>
+
 #include "common/strings.h"
 #include "fmt/format.h"
 #include "server/stream_api.h"
@@ -274,9 +276,15 @@ absl::StatusOr<std::string> DecodeBase64(std::string_view text) {
   // EVP_DecodeBlock skips leading/trailing whitespace and ignores where padding sits; be strict.
   const size_t padding = text.ends_with("==") ? 2 : (text.ends_with('=') ? 1 : 0);
   const size_t body = text.size() - padding;
-  const bool clean = std::all_of(
-      text.begin(), text.begin() + static_cast<ptrdiff_t>(body),
-      [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/'; });
+  static constexpr auto kAlphabet = [] {
+    std::array<bool, 256> in{};
+    for (char c :
+         std::string_view("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"))
+      in[static_cast<unsigned char>(c)] = true;
+    return in;
+  }();
+  const bool clean = std::all_of(text.begin(), text.begin() + static_cast<ptrdiff_t>(body),
+                                 [](char c) { return kAlphabet[static_cast<unsigned char>(c)]; });
   if (decoded < 0 || !clean) return absl::InvalidArgumentError("not valid base64");
   out.resize(static_cast<size_t>(decoded) - padding);
   return out;

@@ -27,7 +27,7 @@ std::string Hex(const unsigned char* data, size_t size) {
   return out;
 }
 
-std::string Sha256Hex(const std::string& data) {
+std::string Sha256Hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);

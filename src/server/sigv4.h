@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 
@@ -19,7 +20,7 @@ struct SignedRequest {
   std::string path;                                 // as sent, percent-encoded, without the query
   std::multimap<std::string, std::string> query;    // decoded names and values
   std::multimap<std::string, std::string> headers;  // names in any case, values as sent
-  std::string body;
+  std::string_view body;                            // not owned: hashed, never kept
 };
 
 struct SigV4Identity {
