@@ -179,10 +179,7 @@ TEST_F(IngestE2eTest, TheStreamCommandsAndLochPutDriveARunningServer) {
   Run({"stream", "create", "broken", "--buffer-seconds", "900"});
   { std::ofstream(lake_ + "/raw/broken") << "in the way"; }
   const std::string one = lake_ + "/../one.ndjson";
-  {
-    std::ofstream(one) << R"({"id": 1})"
-                       << "\n";
-  }
+  { std::ofstream(one) << R"({"id": 1})" << "\n"; }
   EXPECT_THAT(Run({"put", "broken", one}), HasSubstr("1 record(s) acknowledged"));
   EXPECT_THAT(Run({"stream", "flush", "broken"}, 1), HasSubstr("could not deliver"));
   EXPECT_THAT(Run({"stream", "delete", "broken"}, 1), HasSubstr("was not deleted"));

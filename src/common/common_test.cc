@@ -3,6 +3,7 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/lake_config.h"
+#include "common/memory.h"
 #include "common/status.h"
 
 namespace loch {
@@ -60,6 +61,24 @@ TEST(LakeConfig, FlagBeatsEnvironmentAndStateIsInside) {
   auto from_env = ResolveLakeLocation(std::nullopt);
   EXPECT_EQ(from_env->root, "/tmp/from-env");
   unsetenv("LOCH_LAKE");
+}
+
+}  // namespace
+}  // namespace loch
+
+namespace loch {
+namespace {
+
+TEST(ReserveLargeBufferTest, GrowsCapacityAndKeepsContent) {
+  std::string buffer = "kept";
+  ReserveLargeBuffer(buffer, 8 << 20);  // large: huge pages asked for
+  EXPECT_GE(buffer.capacity(), 8u << 20);
+  EXPECT_EQ(buffer, "kept");
+  buffer.append(8 << 20, 'x');  // the memory is usable
+  EXPECT_EQ(buffer.size(), 4 + (8u << 20));
+  const size_t capacity = buffer.capacity();
+  ReserveLargeBuffer(buffer, 1024);  // already enough: nothing changes
+  EXPECT_EQ(buffer.capacity(), capacity);
 }
 
 }  // namespace

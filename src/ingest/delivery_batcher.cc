@@ -6,6 +6,7 @@
 #include <array>
 #include <ctime>
 
+#include "common/memory.h"
 #include "common/strings.h"
 #include "fmt/format.h"
 #include "ingest/json_check.h"
@@ -57,6 +58,7 @@ absl::Status CompressInto(std::string_view text, Compression compression, std::s
     thread_local std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> context(ZSTD_createCCtx(),
                                                                               ZSTD_freeCCtx);
     size_t size = 0;
+    ReserveLargeBuffer(out, ZSTD_compressBound(text.size()));
     // No zero-filling of the output buffer: zstd writes what is kept.
     out.resize_and_overwrite(ZSTD_compressBound(text.size()), [&](char* data, size_t capacity) {
       size = ZSTD_compressCCtx(context.get(), data, capacity, text.data(), text.size(), kZstdLevel);
@@ -68,6 +70,7 @@ absl::Status CompressInto(std::string_view text, Compression compression, std::s
     }
     return absl::OkStatus();
   }
+  ReserveLargeBuffer(out, compressBound(text.size()) + 64);
   out.resize_and_overwrite(compressBound(text.size()) + 64, [](char*, size_t capacity) {
     return capacity;  // deflate writes what is kept
   });
@@ -116,7 +119,7 @@ DeliveryBatcher::Buffer& DeliveryBatcher::BufferFor(
       spare_.pop_back();
     } else {
       // Untouched capacity costs no memory; growing a large buffer by doubling would copy it.
-      buffer.ndjson.reserve(config_.buffer_bytes + (1 << 20));
+      ReserveLargeBuffer(buffer.ndjson, config_.buffer_bytes + (1 << 20));
     }
     buffer.folder = folder;
     buffer.errors = errors;

@@ -1,7 +1,5 @@
 #include "server/athena_api.h"
 
-#include <httplib.h>
-
 #include "common/strings.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"

@@ -1,6 +1,5 @@
 #include "server/firehose_api.h"
 
-#include <httplib.h>
 #include <openssl/evp.h>
 
 #include <array>

@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -109,38 +110,22 @@ void SetTarget(std::string_view target, httplib::Request& request) {
 }
 
 const char* ReasonPhrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 204:
-      return "No Content";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 408:
-      return "Request Timeout";
-    case 409:
-      return "Conflict";
-    case 413:
-      return "Payload Too Large";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 501:
-      return "Not Implemented";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Status";
-  }
+  static const std::map<int, const char*> kPhrases = {{200, "OK"},
+                                                      {201, "Created"},
+                                                      {204, "No Content"},
+                                                      {400, "Bad Request"},
+                                                      {401, "Unauthorized"},
+                                                      {403, "Forbidden"},
+                                                      {404, "Not Found"},
+                                                      {408, "Request Timeout"},
+                                                      {409, "Conflict"},
+                                                      {413, "Payload Too Large"},
+                                                      {429, "Too Many Requests"},
+                                                      {500, "Internal Server Error"},
+                                                      {501, "Not Implemented"},
+                                                      {503, "Service Unavailable"}};
+  const auto it = kPhrases.find(status);
+  return it == kPhrases.end() ? "Status" : it->second;  // clients read the code, not the phrase
 }
 
 // `response` as HTTP/1.1 bytes.
