@@ -480,9 +480,12 @@ struct LakeEngine::Impl {
       const std::vector<std::string>& keys, const std::vector<absl::StatusOr<std::string>>& paths,
       const std::string& format, const std::vector<const JsonShape*>& shapes);
   // Fills statistics and datetimes of out[i] for every i in `readable`, with one scan over all of
-  // them. Caller holds admin_mu.
+  // them. `newline_delimited`: the JSON files are known to hold one value per line (they have a
+  // shape), so DuckDB need not detect it: it then reads a stream's object 2.5-6x faster. Caller
+  // holds admin_mu.
   absl::Status ProfileTogether(const std::vector<absl::StatusOr<std::string>>& paths,
                                const std::vector<size_t>& readable, const std::string& format,
+                               bool newline_delimited,
                                std::vector<absl::StatusOr<FileProfile>>& out);
 
   absl::StatusOr<WriteSummary> ExecuteWrite(const Principal& who, const WriteStatement& statement);
@@ -709,7 +712,9 @@ std::vector<absl::StatusOr<FileProfile>> LakeEngine::Impl::ProfileBatch(
     readable.push_back(i);
   }
   if (readable.empty()) return out;
-  absl::Status batched = ProfileTogether(paths, readable, format, out);
+  const bool shaped =
+      std::all_of(readable.begin(), readable.end(), [&](size_t i) { return shapes[i] != nullptr; });
+  absl::Status batched = ProfileTogether(paths, readable, format, shaped, out);
   if (!batched.ok()) {  // something only one file at a time can say (or a sample's types did not
                         // hold): read them one by one, each sniffed whole
     for (size_t i : readable) out[i] = ProfilePath(*paths[i], format, keys[i]);
@@ -719,7 +724,9 @@ std::vector<absl::StatusOr<FileProfile>> LakeEngine::Impl::ProfileBatch(
 
 absl::Status LakeEngine::Impl::ProfileTogether(
     const std::vector<absl::StatusOr<std::string>>& paths, const std::vector<size_t>& readable,
-    const std::string& format, std::vector<absl::StatusOr<FileProfile>>& out) {
+    const std::string& format, bool newline_delimited,
+    std::vector<absl::StatusOr<FileProfile>>& out) {
+  const char* json_format = newline_delimited ? "newline_delimited" : "auto";
   std::vector<std::string> quoted;
   std::map<std::string, size_t> index_of_path;
   for (size_t i : readable) {
@@ -732,7 +739,7 @@ absl::Status LakeEngine::Impl::ProfileTogether(
       kFileColumn);
   std::string scan;
   if (format == "json") {
-    scan = fmt::format("read_json({}, format = 'auto', {})", list, options);
+    scan = fmt::format("read_json({}, format = '{}', {})", list, json_format, options);
   } else if (format == "csv") {
     scan = fmt::format("read_csv({}, {})", list, options);
   } else {
@@ -756,9 +763,9 @@ absl::Status LakeEngine::Impl::ProfileTogether(
       types.push_back(fmt::format("{}: {}", QuoteLiteral(column.name), QuoteLiteral(column.type)));
     }
     scan = fmt::format(
-        "read_json({}, format = 'auto', columns = {{{}}}, filename = '{}', hive_partitioning = "
+        "read_json({}, format = '{}', columns = {{{}}}, filename = '{}', hive_partitioning = "
         "false)",
-        list, Join(types, ", "), kFileColumn);
+        list, json_format, Join(types, ", "), kFileColumn);
   }
   const std::string file = QuoteIdentifier(kFileColumn);
 
@@ -920,7 +927,7 @@ absl::StatusOr<FileProfile> LakeEngine::Impl::ProfilePath(const std::string& pat
   FileProfile profile;
   profile.columns = std::move(*columns);
   std::vector<absl::StatusOr<FileProfile>> out = {std::move(profile)};
-  absl::Status profiled = ProfileTogether({path}, {0}, format, out);
+  absl::Status profiled = ProfileTogether({path}, {0}, format, /*newline_delimited=*/false, out);
   if (!profiled.ok() && shape != nullptr) return ProfilePath(path, format, key, nullptr);
   RETURN_IF_ERROR(Annotate(profiled, fmt::format("reading \"{}\" as {}", key, format)));
   return std::move(out[0]);

@@ -99,8 +99,9 @@ class IngestService {
                                                    const std::vector<std::string_view>& records);
 
   // Put without waiting: `done` gets what Put would return, exactly once, either right away on
-  // this thread (a refused call, or no record accepted) or, once the records are durable, on the
-  // stream's log thread (it must not block). `records` must stay valid until `done` is called.
+  // this thread (a refused call, no record accepted, a log that cannot be written) or, once the
+  // records are durable (or the fsync failed), on the stream's log syncer thread; it must not
+  // block. `records` must stay valid until `done` is called.
   using PutCallback = std::function<void(absl::StatusOr<std::vector<PutRecordResult>>)>;
   void PutAsync(const Principal& who, std::string_view stream,
                 const std::vector<std::string_view>& records, PutCallback done);
