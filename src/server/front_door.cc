@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -28,6 +29,7 @@ constexpr uint64_t kWakeEvent = 1;    // epoll data of a loop's eventfd
 constexpr size_t kReadChunk = 64 << 10;
 // A busy connection stops reading once this much of its next requests waits unparsed.
 constexpr size_t kMaxPipelinedBytes = 64 << 10;
+constexpr size_t kKeepInputBytes = 1 << 20;  // more input buffer than this is freed once empty
 
 // Reads one whole request from memory and keeps what cpp-httplib writes back.
 class MemoryStream : public httplib::Stream {
@@ -329,7 +331,6 @@ class FrontDoor::Loop {
   std::mutex mailbox_mu_;
   std::vector<Mail> mailbox_;
   std::vector<Mail> local_;  // answers given on this thread, handled after the current event
-  char read_buffer_[kReadChunk];
 };
 
 thread_local FrontDoor::Loop* FrontDoor::Loop::current_loop = nullptr;
@@ -469,15 +470,25 @@ void FrontDoor::Loop::OnEvent(Connection& connection, uint32_t events) {
 void FrontDoor::Loop::ReadFrom(Connection& connection) {
   if (connection.fd < 0) return;
   bool peer_closed = false;
+  const uint64_t id = connection.id;
+  connection.last_active = std::chrono::steady_clock::now();
   while (true) {
     if (connection.busy && connection.in.size() > kMaxPipelinedBytes) {
       connection.read_paused = true;  // read again once answered
       break;
     }
-    const ssize_t n = ::read(connection.fd, read_buffer_, sizeof read_buffer_);
+    // Straight into the unparsed bytes (no zero-filling, no staging copy); parsed chunk by chunk,
+    // so they stay small.
+    const size_t before = connection.in.size();
+    ssize_t n = 0;
+    connection.in.resize_and_overwrite(before + kReadChunk, [&](char* data, size_t) {
+      n = ::read(connection.fd, data + before, kReadChunk);
+      return before + static_cast<size_t>(std::max<ssize_t>(n, 0));
+    });
     if (n > 0) {
-      connection.in.append(read_buffer_, static_cast<size_t>(n));
-      if (static_cast<size_t>(n) < sizeof read_buffer_) break;
+      ParseRequests(connection);
+      if (!connections_.contains(id)) return;  // refused and closed
+      if (static_cast<size_t>(n) < kReadChunk) break;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -485,10 +496,9 @@ void FrontDoor::Loop::ReadFrom(Connection& connection) {
     peer_closed = true;  // end of stream or a reset
     break;
   }
-  connection.last_active = std::chrono::steady_clock::now();
-  const uint64_t id = connection.id;
-  ParseRequests(connection);
-  if (!peer_closed || !connections_.contains(id)) return;
+  if (connection.in.empty() && connection.in.capacity() > kKeepInputBytes)
+    connection.in = std::string();  // an idle connection keeps no large buffer
+  if (!peer_closed) return;
   // The client sent all it will: answer what it asked (it may only have shut down its sending
   // side), then close.
   if (connection.busy || !connection.out.empty()) {
