@@ -607,6 +607,7 @@ void FrontDoor::Loop::Write(Connection& connection) {
                              connection.out.size() - connection.sent, MSG_NOSIGNAL);
     if (n > 0) {
       connection.sent += static_cast<size_t>(n);
+      connection.last_active = std::chrono::steady_clock::now();
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -636,8 +637,8 @@ void FrontDoor::Loop::SweepIdle() {
   const auto cutoff = std::chrono::steady_clock::now() - door_.options_.idle_timeout;
   std::vector<Connection*> idle;
   for (auto& [id, connection] : connections_) {
-    if (!connection->busy && connection->out.empty() && connection->last_active < cutoff)
-      idle.push_back(connection.get());
+    // Idle, or not reading its answer: neither reads nor writes moved for the whole timeout.
+    if (!connection->busy && connection->last_active < cutoff) idle.push_back(connection.get());
   }
   for (Connection* connection : idle) Close(*connection);
 }

@@ -33,6 +33,7 @@ class RawConnection {
   ~RawConnection() { ::close(fd_); }
 
   bool connected() const { return connected_; }
+  const std::string& received() const { return received_; }
   void Send(std::string_view bytes) {
     while (!bytes.empty()) {
       const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
@@ -344,6 +345,18 @@ TEST_F(FrontDoorTest, IdleConnectionsAreClosed) {
   RawConnection idle(port());
   idle.Send("GET /routed HTTP/1.1\r\n");  // and never the rest
   EXPECT_TRUE(idle.Closed(4s));
+}
+
+TEST_F(FrontDoorTest, AClientThatDoesNotReadItsAnswerIsClosed) {
+  FrontDoorOptions options;
+  options.idle_timeout = std::chrono::seconds(1);
+  Start(options);
+  RawConnection stuck(port());
+  const size_t size = 32 << 20;  // more than the sockets' buffers hold
+  stuck.Send(Post("/echo", std::string(size, 'x')));
+  std::this_thread::sleep_for(3s);  // not reading: the answer cannot be written
+  EXPECT_TRUE(stuck.Closed());
+  EXPECT_LT(stuck.received().size(), size);
 }
 
 TEST_F(FrontDoorTest, StoppingAnswersTheRequestsInProgressFirst) {
