@@ -294,7 +294,9 @@ class FrontDoor::Loop {
   void ReadMail();
   void HandleMail(Mail& mail);
   void OnEvent(Connection& connection, uint32_t events);
-  void ReadFrom(Connection& connection);
+  // Reads what arrived and parses it. `peer_done`: the client shut down its side (EPOLLRDHUP), so
+  // read until the end of stream is seen (with an edge-triggered socket no later event says so).
+  void ReadFrom(Connection& connection, bool peer_done = false);
   void ParseRequests(Connection& connection);
   void Dispatch(Connection& connection);
   void Answer(Connection& connection, std::string response, bool close);
@@ -464,10 +466,10 @@ void FrontDoor::Loop::OnEvent(Connection& connection, uint32_t events) {
     Write(connection);
     if (!connections_.contains(id)) return;  // closed
   }
-  if (events & (EPOLLIN | EPOLLRDHUP)) ReadFrom(connection);
+  if (events & (EPOLLIN | EPOLLRDHUP)) ReadFrom(connection, (events & EPOLLRDHUP) != 0);
 }
 
-void FrontDoor::Loop::ReadFrom(Connection& connection) {
+void FrontDoor::Loop::ReadFrom(Connection& connection, bool peer_done) {
   if (connection.fd < 0) return;
   bool peer_closed = false;
   const uint64_t id = connection.id;
@@ -487,8 +489,8 @@ void FrontDoor::Loop::ReadFrom(Connection& connection) {
     });
     if (n > 0) {
       ParseRequests(connection);
-      if (!connections_.contains(id)) return;  // refused and closed
-      if (static_cast<size_t>(n) < kReadChunk) break;
+      if (!connections_.contains(id)) return;                        // refused and closed
+      if (static_cast<size_t>(n) < kReadChunk && !peer_done) break;  // emptied the socket
       continue;
     }
     if (n < 0 && errno == EINTR) continue;

@@ -128,7 +128,13 @@ class FrontDoorTest : public testing::Test {
                        reply(std::move(response));
                      });
                    }};
-    auto door = FrontDoor::Listen(options, {fast}, routes_);
+    // Holds its loop thread (fast handlers must not; this one stands for a busy loop).
+    FastRoute busy{[](const httplib::Request& request) { return request.path == "/busy-loop"; },
+                   [](const httplib::Request&, HttpReply reply) {
+                     std::this_thread::sleep_for(300ms);
+                     reply(httplib::Response());
+                   }};
+    auto door = FrontDoor::Listen(options, {fast, busy}, routes_);
     ASSERT_TRUE(door.ok()) << door.status();
     door_ = std::move(*door);
     runner_ = std::thread([this] { door_->Run(); });
@@ -307,6 +313,27 @@ TEST_F(FrontDoorTest, AHalfClosedClientStillGetsItsAnswer) {
   connection.ShutdownSending();
   EXPECT_THAT(connection.ReadUntil("fast half"), HasSubstr("fast half"));
   EXPECT_TRUE(connection.Closed());
+}
+
+TEST_F(FrontDoorTest, AClientThatHangsUpMidRequestIsClosedAtOnce) {
+  FrontDoorOptions options;
+  options.loop_threads = 1;
+  Start(options);  // idle connections are closed after two minutes, not what this waits for
+  for (const std::string& partial :
+       {Post("/fast", "{\"cut\": 1}").substr(0, 60), std::string("GET /routed HTT")}) {
+    RawConnection connection(port());
+    std::this_thread::sleep_for(50ms);  // accepted, and nothing to read yet
+    RawConnection busy(port());
+    busy.Send("GET /busy-loop HTTP/1.1\r\n\r\n");
+    std::this_thread::sleep_for(50ms);  // the loop is held
+    connection.Send(partial);
+    connection.ShutdownSending();  // the producer died mid-request: its bytes and the end of its
+                                   // stream wait together for the loop
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_TRUE(connection.Closed(2s)) << partial;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 1500ms);
+  }
+  EXPECT_EQ(fast_started_.load(), 0);
 }
 
 TEST_F(FrontDoorTest, ManyConnectionsAtOnce) {
