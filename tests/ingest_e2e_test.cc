@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -179,7 +180,10 @@ TEST_F(IngestE2eTest, TheStreamCommandsAndLochPutDriveARunningServer) {
   Run({"stream", "create", "broken", "--buffer-seconds", "900"});
   { std::ofstream(lake_ + "/raw/broken") << "in the way"; }
   const std::string one = lake_ + "/../one.ndjson";
-  { std::ofstream(one) << R"({"id": 1})" << "\n"; }
+  {
+    std::ofstream(one) << R"({"id": 1})"
+                       << "\n";
+  }
   EXPECT_THAT(Run({"put", "broken", one}), HasSubstr("1 record(s) acknowledged"));
   EXPECT_THAT(Run({"stream", "flush", "broken"}, 1), HasSubstr("could not deliver"));
   EXPECT_THAT(Run({"stream", "delete", "broken"}, 1), HasSubstr("was not deleted"));
@@ -261,6 +265,93 @@ TEST_F(IngestE2eTest, MalformedInputIsRefusedWithItsReasonAndChangesNothing) {
   EXPECT_EQ(stream["last_sequence"], 1) << "a refused call acknowledged records";
   ASSERT_EQ(client.Post("/api/v1/streams/events/flush", "", "application/json")->status, 200);
   EXPECT_EQ(Scalar("SELECT count(*) FROM raw.events"), "1");
+}
+
+// A connected raw socket to the server (closed with the object).
+class RawSocket {
+ public:
+  explicit RawSocket(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    timeval timeout{0, 200'000};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  }
+  ~RawSocket() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  void Send(const std::string& bytes) { ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL); }
+  // What arrived within the receive timeout.
+  std::string Receive() {
+    char buffer[4096];
+    const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+    if (n > 0) received_.append(buffer, static_cast<size_t>(n));
+    return received_;
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string received_;
+};
+
+TEST_F(IngestE2eTest, ProducersKeepPuttingWhileAnonymousUploadsTrickle) {
+  StartServer();
+  CreateStream({{"name", "events"}, {"buffer_seconds", 900}});
+  const std::string batch = [] {
+    std::string body;
+    for (int i = 0; i < 100; ++i)
+      body += fmt::format("{{\"i\": {}, \"pad\": \"{}\"}}\n", i, std::string(200, 'x'));
+    return body;
+  }();
+  auto put_for = [&](std::chrono::seconds duration) {
+    auto client = Client();
+    int ok = 0, refused = 0;
+    const auto end = std::chrono::steady_clock::now() + duration;
+    while (std::chrono::steady_clock::now() < end) {
+      auto answer = client.Post("/api/v1/streams/events/records", batch, "application/x-ndjson");
+      (answer && answer->status == 200 ? ok : refused)++;
+    }
+    return std::make_pair(ok, refused);
+  };
+  const auto [alone, alone_refused] = put_for(std::chrono::seconds(3));
+  EXPECT_EQ(alone_refused, 0);
+
+  // 64 anonymous uploads that each announce a 64 MiB body and trickle it, and 64 requests whose
+  // headers never end: together they once reserved the whole body budget and made every
+  // authenticated put answer 503.
+  std::vector<std::unique_ptr<RawSocket>> uploads, headers;
+  for (int i = 0; i < 64; ++i) {
+    uploads.push_back(std::make_unique<RawSocket>(server_->port()));
+    uploads.back()->Send(
+        "POST /api/v1/streams/events/records HTTP/1.1\r\nHost: x\r\n"
+        "Content-Length: 67108864\r\n\r\n{");
+    headers.push_back(std::make_unique<RawSocket>(server_->port()));
+    headers.back()->Send("POST /api/v1/streams/events/records HTTP/1.1\r\nHost: x\r\n");
+  }
+  std::atomic<bool> trickling{true};
+  std::thread trickler([&] {
+    while (trickling) {
+      for (auto& upload : uploads) upload->Send("\"");
+      for (auto& header : headers) header->Send("X-Slow: 1\r\n");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  const auto [besieged, besieged_refused] = put_for(std::chrono::seconds(3));
+  trickling = false;
+  trickler.join();
+  EXPECT_EQ(besieged_refused, 0)
+      << "authenticated puts were refused while anonymous uploads waited";
+  EXPECT_GT(besieged, 0);
+  std::cout << fmt::format("puts in 3 s: {} alone, {} with 128 anonymous slow clients ({:.2f})\n",
+                           alone, besieged, besieged / std::max(1.0, double(alone)));
+  int unauthorized = 0;
+  for (auto& upload : uploads) {
+    if (upload->Receive().starts_with("HTTP/1.1 401")) ++unauthorized;
+  }
+  EXPECT_EQ(unauthorized, 64) << "uploads without credentials are refused before their body";
 }
 
 TEST_F(IngestE2eTest, MetricsCountWhatHappened) {

@@ -184,6 +184,37 @@ TEST_F(PgwireTest, PsqlShowsErrorsWithTheirPosition) {
   EXPECT_THAT(missing.err, HasSubstr("missing"));
 }
 
+TEST_F(PgwireTest, HostileSqlGetsAnErrorAndTheServerKeepsServing) {
+  // Each of these once ended (or could end) the whole server: a position mark in a name made
+  // std::stoi throw; a statement far longer than a regex's recursion depth overflowed the stack.
+  const std::string long_literal(2'000'000, 'x');
+  const std::vector<std::string> hostile = {
+      R"sql(SELECT * FROM "(line 99999999999, column 1)".s.t)sql",
+      R"sql(SELECT * FROM "(line 2147483648, column 99999999999999999999)".t)sql",
+      R"sql(SELECT "(line 0, column -1)" FROM demo.numbers)sql",
+      "SELECT nope FROM demo.numbers -- (line 99999999999, column 1)\n",
+      "INSERT INTO demo.copy SELECT '" + long_literal + "' AS v WHERE false AND nope",
+      "CREATE TABLE demo.copy2 AS SELECT '" + long_literal + "' AS v, nope",
+      "SELECT '" + long_literal + "' = nope",
+      // A catalog query is rewritten with regular expressions: a long literal once overflowed
+      // the stack there.
+      "SELECT '" + long_literal + "' = ANY(c.relacl) FROM pg_catalog.pg_class c",
+      "SELECT c.relname FROM pg_catalog.pg_class c WHERE c.relname ~ '" + long_literal + "'",
+  };
+  for (const std::string& sql : hostile) {
+    const fs::path file = *work_ / "hostile.sql";
+    std::ofstream(file) << sql << ";\n";
+    auto outcome = Psql({"-f", file.string()});
+    EXPECT_NE(outcome.exit_code, 0) << sql.substr(0, 200);
+    EXPECT_THAT(outcome.err, HasSubstr("ERROR")) << sql.substr(0, 200);
+    auto alive = Psql({"-At", "-c", "select count(*) from demo.numbers"});
+    ASSERT_EQ(alive.exit_code, 0) << "the server stopped serving after: " << sql.substr(0, 200)
+                                  << "\n"
+                                  << alive.err;
+    EXPECT_EQ(alive.out, "5000\n");
+  }
+}
+
 TEST_F(PgwireTest, PsqlCancelsARunningQueryWithCtrlC) {
   // psql sends a CancelRequest on SIGINT; the server interrupts the engine.
   const auto start = std::chrono::steady_clock::now();

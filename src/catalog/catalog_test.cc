@@ -41,7 +41,7 @@ class CatalogTest : public testing::Test {
     file.size_bytes = 100;
     file.row_count = rows;
     file.partition_values = {{"day", day}};
-    file.stats = {ColumnStats{"amount", "1.5", "99.5", 0}};
+    file.stats = {ColumnStats{"amount", "1.5", "99.5", 0, "DOUBLE"}};
     return file;
   }
 
@@ -70,6 +70,30 @@ class CatalogTest : public testing::Test {
   Principal admin_ = Principal::LocalAdmin();
 };
 
+TEST_F(CatalogTest, StatisticsWrittenBeforeTheirTypeWasKeptReadAsUntyped) {
+  CommitResult created = Create();
+  ASSERT_TRUE(
+      Append(*catalog_, created.snapshot_id, {File("tables/shop/orders/a.parquet", 10)}).ok());
+  catalog_.reset();
+  // Make the file a format-6 catalog, as an earlier loch left it.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db,
+                   "ALTER TABLE file_column_stats DROP COLUMN value_type; UPDATE catalog_meta "
+                   "SET value = '6' WHERE key = 'format_version'",
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  catalog_ = Open();
+  auto read = catalog_->ReadTable(admin_, {"shop", "orders"}, std::nullopt);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->files.at(0).stats.size(), 1u);
+  EXPECT_EQ(read->files[0].stats[0].max, "99.5");
+  EXPECT_EQ(read->files[0].stats[0].type, "");  // unknown: pruning will not trust it
+}
+
 TEST_F(CatalogTest, CreateReadAppendRoundTrip) {
   CommitResult created = Create();
   EXPECT_EQ(created.schema_version, 1);
@@ -89,6 +113,7 @@ TEST_F(CatalogTest, CreateReadAppendRoundTrip) {
   EXPECT_EQ(file.partition_values.at("day"), "2026-11-01");
   ASSERT_EQ(file.stats.size(), 1u);
   EXPECT_EQ(file.stats[0].max, "99.5");
+  EXPECT_EQ(file.stats[0].type, "DOUBLE");  // the order the bounds follow is kept
   EXPECT_EQ(read->table.schema.partition_columns[0].name, "day");
   EXPECT_EQ(read->table.location, "tables/shop/orders/");
 }

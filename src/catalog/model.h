@@ -62,9 +62,12 @@ struct Schema {
 
 struct ColumnStats {
   std::string column;
-  std::optional<std::string> min;  // as text, cast from the column's type
+  std::optional<std::string> min;  // as text, cast from `type`
   std::optional<std::string> max;
   int64_t null_count = -1;  // -1 when unknown
+  // The DuckDB type min and max were measured in (the order they follow); "" when unknown (written
+  // by a loch before format 7: such bounds are not used to skip files).
+  std::string type;
 };
 
 struct DataFile {

@@ -21,7 +21,7 @@ namespace {
 using sqlite::Statement;
 
 // Written to catalog_meta; Migrate() upgrades older catalogs.
-constexpr const char* kFormatVersion = "6";
+constexpr const char* kFormatVersion = "7";
 
 constexpr std::string_view kSchemaDdl = R"sql(
 CREATE TABLE IF NOT EXISTS catalog_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -107,6 +107,7 @@ CREATE TABLE IF NOT EXISTS file_column_stats(
   min_value TEXT,
   max_value TEXT,
   null_count INTEGER NOT NULL,
+  value_type TEXT NOT NULL DEFAULT '',
   PRIMARY KEY(file_id, column_name)) WITHOUT ROWID;
 )sql";
 
@@ -190,7 +191,8 @@ class SqliteCatalog final : public Catalog {
 
   // Brings a catalog written by an earlier loch up to the current format. Caller holds a write
   // transaction. Format 2 added data_files.etag; formats 3-6 the views, workgroups, crawler and
-  // stream tables (created by the DDL).
+  // stream tables (created by the DDL); format 7 file_column_stats.value_type (statistics written
+  // before it have no type, and pruning does not trust them).
   absl::Status Migrate() {
     Statement version(db_, "SELECT value FROM catalog_meta WHERE key = 'format_version'");
     if (version.Step() && version.Text(0) == kFormatVersion) return absl::OkStatus();
@@ -201,6 +203,14 @@ class SqliteCatalog final : public Catalog {
     if (columns.Int(0) == 0) {
       RETURN_IF_ERROR(
           sqlite::Exec(db_, "ALTER TABLE data_files ADD COLUMN etag TEXT NOT NULL DEFAULT ''"));
+    }
+    Statement stats_columns(
+        db_,
+        "SELECT count(*) FROM pragma_table_info('file_column_stats') WHERE name = 'value_type'");
+    if (!stats_columns.Step()) return stats_columns.status();
+    if (stats_columns.Int(0) == 0) {
+      RETURN_IF_ERROR(sqlite::Exec(
+          db_, "ALTER TABLE file_column_stats ADD COLUMN value_type TEXT NOT NULL DEFAULT ''"));
     }
     Statement update(db_, "INSERT OR REPLACE INTO catalog_meta VALUES ('format_version', ?)");
     return update.Bind(1, kFormatVersion).Run();
@@ -799,12 +809,13 @@ class SqliteCatalog final : public Catalog {
     RETURN_IF_ERROR(inserted);
     const int64_t file_id = sqlite3_last_insert_rowid(db_);
     for (const ColumnStats& stats : file.stats) {
-      Statement stat(db_, "INSERT OR REPLACE INTO file_column_stats VALUES (?, ?, ?, ?, ?)");
+      Statement stat(db_, "INSERT OR REPLACE INTO file_column_stats VALUES (?, ?, ?, ?, ?, ?)");
       RETURN_IF_ERROR(stat.Bind(1, file_id)
                           .Bind(2, stats.column)
                           .Bind(3, stats.min)
                           .Bind(4, stats.max)
                           .Bind(5, stats.null_count)
+                          .Bind(6, stats.type)
                           .Run());
     }
     return absl::OkStatus();
@@ -1003,15 +1014,16 @@ class SqliteCatalog final : public Catalog {
     RETURN_IF_ERROR(query.status());
     Statement stats(
         db_,
-        fmt::format("SELECT file_id, column_name, min_value, max_value, null_count "
+        fmt::format("SELECT file_id, column_name, min_value, max_value, null_count, value_type "
                     "FROM file_column_stats WHERE file_id IN (SELECT file_id FROM data_files {})",
                     where));
     stats.Bind(1, table_id).Bind(2, p2).Bind(3, p3);
     while (stats.Step()) {
       auto it = index_of.find(stats.Int(0));
       if (it == index_of.end()) continue;
-      files[it->second].stats.push_back(
-          ColumnStats{stats.Text(1), stats.OptionalText(2), stats.OptionalText(3), stats.Int(4)});
+      files[it->second].stats.push_back(ColumnStats{stats.Text(1), stats.OptionalText(2),
+                                                    stats.OptionalText(3), stats.Int(4),
+                                                    stats.Text(5)});
     }
     RETURN_IF_ERROR(stats.status());
     return files;

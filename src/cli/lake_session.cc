@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/strings.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 #include "storage/local_store.h"
@@ -124,7 +125,14 @@ absl::StatusOr<LakeEngine*> LakeSession::engine() {
     options.threads = settings_.threads;
     if (location_.remote()) {
       int64_t capacity = kDefaultCacheBytes;
-      if (auto configured = GetEnv("LOCH_CACHE_BYTES")) capacity = std::stoll(*configured);
+      if (auto configured = GetEnv("LOCH_CACHE_BYTES")) {
+        const std::optional<int64_t> bytes = ParseInteger(*configured, 1);
+        if (!bytes) {
+          return absl::InvalidArgumentError(fmt::format(
+              "LOCH_CACHE_BYTES is \"{}\"; it must be a positive number of bytes", *configured));
+        }
+        capacity = *bytes;
+      }
       ASSIGN_OR_RETURN(cache_, FileCache::Open(*store_, location_.state_dir + "/cache", capacity));
       options.cache = cache_.get();
       options.readable_root = cache_->dir();

@@ -1,10 +1,11 @@
 #include "common/ids.h"
 
 #include <openssl/rand.h>
+#include <sys/random.h>
 
 #include <array>
+#include <climits>
 #include <ctime>
-#include <random>
 
 #include "fmt/format.h"
 
@@ -13,11 +14,7 @@ namespace {
 
 std::string RandomHex(size_t bytes) {
   std::array<unsigned char, 32> buffer{};
-  if (RAND_bytes(buffer.data(), static_cast<int>(bytes)) != 1) {
-    // OpenSSL's generator failing is not recoverable in practice; fall back to the OS device.
-    std::random_device device;
-    for (size_t i = 0; i < bytes; ++i) buffer[i] = static_cast<unsigned char>(device());
-  }
+  FillRandomBytes(buffer.data(), bytes);
   std::string out;
   out.reserve(bytes * 2);
   for (size_t i = 0; i < bytes; ++i) out += fmt::format("{:02x}", buffer[i]);
@@ -25,6 +22,20 @@ std::string RandomHex(size_t bytes) {
 }
 
 }  // namespace
+
+void FillRandomBytes(void* out, size_t count) {
+  auto* bytes = static_cast<unsigned char*>(out);
+  if (count <= static_cast<size_t>(INT_MAX) && RAND_bytes(bytes, static_cast<int>(count)) == 1) {
+    return;
+  }
+  // OpenSSL's generator failed (it practically never does): the kernel's, which blocks only until
+  // the pool is initialised once after boot.
+  size_t filled = 0;
+  while (filled < count) {
+    const ssize_t n = ::getrandom(bytes + filled, count - filled, 0);
+    if (n > 0) filled += static_cast<size_t>(n);
+  }
+}
 
 std::string NewRandomId() { return RandomHex(16); }
 

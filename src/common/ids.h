@@ -1,9 +1,14 @@
 #pragma once
 // Identifiers: random, URL- and path-safe, sortable by creation time where it matters.
 
+#include <cstddef>
 #include <string>
 
 namespace loch {
+
+// Fills `out` with `count` bytes from a CSPRNG (OpenSSL's; the kernel's getrandom if OpenSSL's
+// fails). Never leaves them unfilled.
+void FillRandomBytes(void* out, size_t count);
 
 // A new 128-bit random identifier as 32 lowercase hex characters (from a CSPRNG).
 std::string NewRandomId();

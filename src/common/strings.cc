@@ -1,5 +1,7 @@
 #include "common/strings.h"
 
+#include <charconv>
+
 namespace loch {
 
 std::vector<std::string_view> Split(std::string_view text, char separator) {
@@ -39,5 +41,15 @@ std::string QuoteWith(std::string_view text, char quote) {
 
 std::string QuoteIdentifier(std::string_view identifier) { return QuoteWith(identifier, '"'); }
 std::string QuoteLiteral(std::string_view text) { return QuoteWith(text, '\''); }
+
+std::optional<int64_t> ParseInteger(std::string_view text, int64_t min, int64_t max) {
+  int64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [stop, error] = std::from_chars(text.data(), end, value);
+  if (text.empty() || error != std::errc() || stop != end || value < min || value > max) {
+    return std::nullopt;
+  }
+  return value;
+}
 
 }  // namespace loch

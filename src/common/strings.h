@@ -4,6 +4,8 @@
 // Debian's Abseil is built with its own absl::string_view (not std::string_view), so absl's string
 // utilities do not accept std::string_view; loch uses fmt for formatting and these helpers instead.
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +22,11 @@ std::string Join(const std::vector<std::string>& parts, std::string_view separat
 
 // Converts Abseil's string_view (e.g. absl::Status::message()) to the standard one.
 inline std::string_view ToStd(absl::string_view view) { return {view.data(), view.size()}; }
+
+// `text` as a decimal integer in [min, max]: digits with an optional leading '-', nothing else.
+// nullopt for anything else (empty, signs, spaces, overflow). Never throws: safe on any input.
+std::optional<int64_t> ParseInteger(std::string_view text, int64_t min = INT64_MIN,
+                                    int64_t max = INT64_MAX);
 
 // Quotes `identifier` for SQL: "name" with inner quotes doubled.
 std::string QuoteIdentifier(std::string_view identifier);

@@ -238,6 +238,7 @@ bool MergeObject(Schema& schema, ReadObject& object, SchemaChangePolicy policy,
       if (stats.column == name) {
         stats.min = detected.min;
         stats.max = detected.max;
+        stats.type = detected.type;
       }
     }
   }

@@ -1,6 +1,6 @@
 #include "engine/duck.h"
 
-#include <regex>
+#include <algorithm>
 
 #include "common/strings.h"
 #include "fmt/format.h"
@@ -9,20 +9,32 @@ namespace loch::duck {
 namespace {
 
 // DuckDB appends "LINE n: <source line>\n<spaces>^" (sometimes twice). Turn it into a position and
-// keep the snippet once.
-std::string FormatPosition(std::string_view message) {
-  static const std::regex kLine(R"(\n*LINE (\d+): ([^\n]*)\n( *)\^)");
-  std::string text(message);
-  std::smatch match;
-  if (!std::regex_search(text, match, kLine)) return text;
-  const std::string head = text.substr(0, match.position(0));
-  const std::string prefix = fmt::format("LINE {}: ", match[1].str());
-  const size_t caret = match[3].length();
-  const size_t column = caret >= prefix.size() ? caret - prefix.size() + 1 : 1;
-  std::string out = head;
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return fmt::format("{} (line {}, column {})\n  {}\n  {}^", out, match[1].str(), column,
-                     match[2].str(), std::string(column - 1, ' '));
+// keep the snippet once. Parsed by hand: the text holds the user's SQL, of any length (std::regex
+// recurses per character and can overflow the stack on a long line).
+std::string FormatPosition(std::string_view text) {
+  constexpr std::string_view kMarker = "LINE ";
+  for (size_t at = text.find(kMarker); at != std::string_view::npos;
+       at = text.find(kMarker, at + 1)) {
+    if (at > 0 && text[at - 1] != '\n') continue;
+    const size_t colon = text.find(": ", at);
+    const size_t line_end = text.find('\n', at);
+    if (colon == std::string_view::npos || line_end == std::string_view::npos || colon > line_end)
+      continue;
+    const std::optional<int64_t> line =
+        ParseInteger(text.substr(at + kMarker.size(), colon - at - kMarker.size()), 1, INT32_MAX);
+    size_t caret = line_end + 1;
+    while (caret < text.size() && text[caret] == ' ') ++caret;
+    if (!line || caret >= text.size() || text[caret] != '^') continue;
+    const size_t prefix = colon + 2 - at;  // "LINE n: "
+    const size_t spaces = caret - line_end - 1;
+    const size_t column = spaces >= prefix ? spaces - prefix + 1 : 1;
+    std::string_view head = text.substr(0, at);
+    while (!head.empty() && head.back() == '\n') head.remove_suffix(1);
+    const std::string_view source = text.substr(colon + 2, line_end - colon - 2);
+    return fmt::format("{} (line {}, column {})\n  {}\n  {}^", head, *line, column, source,
+                       std::string(std::min(column - 1, source.size()), ' '));
+  }
+  return std::string(text);
 }
 
 // duckdb_prepare has no error-type accessor; its messages start with the error class.

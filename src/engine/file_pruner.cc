@@ -1,181 +1,236 @@
 #include "engine/file_pruner.h"
 
-#include <cstdlib>
+#include <charconv>
 #include <map>
-#include <optional>
+
+#include "common/strings.h"
+#include "fmt/format.h"
 
 namespace loch {
 namespace {
 
-using nlohmann::json;
-using Op = ColumnPredicate::Op;
-
-std::optional<std::string> ConstantText(const json& node) {
-  if (node.value("type", "") == "OPERATOR_CAST")
-    return ConstantText(node.value("child", json::object()));
-  if (node.value("type", "") != "VALUE_CONSTANT") return std::nullopt;
-  const json& value = node["value"];
-  if (value.value("is_null", true)) return std::nullopt;
-  const json& raw = value["value"];
-  if (raw.is_string()) return raw.get<std::string>();
-  if (raw.is_number_integer()) return std::to_string(raw.get<int64_t>());
-  if (raw.is_number()) return raw.dump();
-  return std::nullopt;
-}
-
-std::optional<std::string> ColumnName(const json& node, const std::string& table,
-                                      const std::string& alias) {
-  if (node.value("type", "") != "COLUMN_REF") return std::nullopt;
-  const json& names = node["column_names"];
-  if (!names.is_array() || names.empty() || names.size() > 2) return std::nullopt;
-  if (names.size() == 2 && names[0] != table && names[0] != alias) return std::nullopt;
-  return names.back().get<std::string>();
-}
-
-Op Flip(Op op) {
-  switch (op) {
-    case Op::kLt:
-      return Op::kGt;
-    case Op::kLe:
-      return Op::kGe;
-    case Op::kGt:
-      return Op::kLt;
-    case Op::kGe:
-      return Op::kLe;
-    default:
-      return op;
-  }
-}
-
-void Collect(const json& node, const std::string& table, const std::string& alias,
-             std::vector<ColumnPredicate>& out) {
-  const std::string type = node.value("type", "");
-  if (type == "CONJUNCTION_AND") {
-    for (const auto& child : node["children"]) Collect(child, table, alias, out);
+// The columns the predicate's atoms name, each with its index in the bounds relation.
+void CollectColumns(const PrunePredicate& predicate, std::map<std::string, size_t>& index_of) {
+  if (predicate.kind == PrunePredicate::Kind::kAtom) {
+    index_of.try_emplace(predicate.atom.column, index_of.size());
     return;
   }
-  static const std::map<std::string, Op> kComparisons = {{"COMPARE_EQUAL", Op::kEq},
-                                                         {"COMPARE_LESSTHAN", Op::kLt},
-                                                         {"COMPARE_LESSTHANOREQUALTO", Op::kLe},
-                                                         {"COMPARE_GREATERTHAN", Op::kGt},
-                                                         {"COMPARE_GREATERTHANOREQUALTO", Op::kGe}};
-  if (auto it = kComparisons.find(type); it != kComparisons.end()) {
-    const json& left = node.value("left", json::object());
-    const json& right = node.value("right", json::object());
-    if (auto column = ColumnName(left, table, alias); column && ConstantText(right)) {
-      out.push_back({*column, it->second, {*ConstantText(right)}});
-    } else if (auto flipped = ColumnName(right, table, alias); flipped && ConstantText(left)) {
-      out.push_back({*flipped, Flip(it->second), {*ConstantText(left)}});
+  for (const PrunePredicate& child : predicate.children) CollectColumns(child, index_of);
+}
+
+// Can bounds measured in `measured` stand for the values of a column of type `column`? Casting
+// within numbers or within dates/timestamps never reverses order, so bounds stay bounds.
+bool BoundsUsable(const std::string& measured, const std::string& column) {
+  if (measured.empty()) return false;  // statistics from before their type was recorded
+  if (measured == column) return true;
+  const TypeFamily family = FamilyOfTypeName(column);
+  return FamilyOfTypeName(measured) == family &&
+         (family == TypeFamily::kNumeric || family == TypeFamily::kDatetime);
+}
+
+// A partition value as DuckDB will read it, or nullopt when its reading may differ from the text
+// (Hive paths are URL-decoded by DuckDB; empty and default-partition values read as NULL).
+bool PartitionValueUsable(const std::string& value) {
+  return !value.empty() && value.find('%') == std::string::npos &&
+         value != "__HIVE_DEFAULT_PARTITION__";
+}
+
+// One file's cells for one column: lower bound, upper bound, null count (-1: unknown) and
+// whether every row is NULL there.
+struct Cells {
+  std::string lo = "NULL", hi = "NULL";
+  int64_t nulls = -1;
+  bool all_null = false;
+};
+
+Cells CellsFor(const DataFile& file, const Column& column) {
+  Cells cells;
+  if (auto partition = file.partition_values.find(column.name);
+      partition != file.partition_values.end()) {
+    if (PartitionValueUsable(partition->second)) {
+      cells.lo = cells.hi =
+          fmt::format("TRY_CAST({} AS {})", QuoteLiteral(partition->second), column.type);
     }
-  } else if (type == "COMPARE_IN") {
-    const json& children = node["children"];
-    auto column = children.empty() ? std::nullopt : ColumnName(children[0], table, alias);
-    if (!column) return;
-    ColumnPredicate predicate{*column, Op::kIn, {}};
-    for (size_t i = 1; i < children.size(); ++i) {
-      auto value = ConstantText(children[i]);
-      if (!value) return;  // a non-constant member: cannot prune on this IN
-      predicate.values.push_back(*value);
-    }
-    out.push_back(std::move(predicate));
-  } else if (type == "COMPARE_BETWEEN") {
-    auto column = ColumnName(node.value("input", json::object()), table, alias);
-    auto lower = ConstantText(node.value("lower", json::object()));
-    auto upper = ConstantText(node.value("upper", json::object()));
-    if (column && lower) out.push_back({*column, Op::kGe, {*lower}});
-    if (column && upper) out.push_back({*column, Op::kLe, {*upper}});
+    return cells;
   }
+  for (const ColumnStats& stats : file.stats) {
+    if (stats.column != column.name) continue;
+    // Text read as datetimes: values no format parses read as NULL too, so the null count of the
+    // text undercounts the column's NULLs (but a column of only NULL text is only NULL).
+    const bool parsed_text = column.metadata.contains("datetime_formats");
+    cells.nulls = parsed_text ? -1 : stats.null_count;
+    cells.all_null =
+        stats.null_count >= 0 && file.row_count >= 0 && stats.null_count == file.row_count;
+    if (!BoundsUsable(stats.type, column.type)) break;
+    auto bound = [&](const std::optional<std::string>& text) -> std::string {
+      if (!text.has_value()) return "NULL";
+      if (stats.type == column.type) {
+        return fmt::format("TRY_CAST({} AS {})", QuoteLiteral(*text), column.type);
+      }
+      return fmt::format("TRY_CAST(TRY_CAST({} AS {}) AS {})", QuoteLiteral(*text), stats.type,
+                         column.type);
+    };
+    cells.lo = bound(stats.min);
+    cells.hi = bound(stats.max);
+    break;
+  }
+  return cells;
 }
 
-bool IsNumeric(const std::string& type) {
-  for (const char* prefix : {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
-                             "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL"}) {
-    if (type.starts_with(prefix)) return true;
+// The condition under which DuckDB compares a column of `family` with `constant` in an order its
+// bounds keep: the constant's type must be of the same family. (A string literal is cast to the
+// column's type by DuckDB, so it needs no condition.)
+std::string TypeGate(TypeFamily family, const std::string& constant) {
+  const std::string type = fmt::format("typeof({})", constant);
+  switch (family) {
+    case TypeFamily::kNumeric:
+      return fmt::format(
+          "({0} IN ('TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT', 'UTINYINT', "
+          "'USMALLINT', 'UINTEGER', 'UBIGINT', 'UHUGEINT', 'FLOAT', 'DOUBLE') OR {0} LIKE "
+          "'DECIMAL(%')",
+          type);
+    case TypeFamily::kDatetime:
+      return fmt::format(
+          "{} IN ('DATE', 'TIMESTAMP', 'TIMESTAMP_S', 'TIMESTAMP_MS', 'TIMESTAMP_NS')", type);
+    case TypeFamily::kTimestampTz:
+      return type + " = 'TIMESTAMP WITH TIME ZONE'";
+    case TypeFamily::kString:
+      return type + " = 'VARCHAR'";
+    case TypeFamily::kBoolean:
+      return type + " = 'BOOLEAN'";
+    case TypeFamily::kOther:
+      break;
   }
-  return false;
+  return "false";
 }
 
-// Compares values of a column of `type`: numbers numerically, everything else (dates, timestamps in
-// ISO form, strings) byte-wise, with a date constant widened to midnight for timestamp columns.
-std::optional<int> Compare(const std::string& a, const std::string& b, const std::string& type) {
-  if (IsNumeric(type)) {
-    char* end_a = nullptr;
-    char* end_b = nullptr;
-    const double x = std::strtod(a.c_str(), &end_a), y = std::strtod(b.c_str(), &end_b);
-    if (*end_a != '\0' || *end_b != '\0') return std::nullopt;
-    return x < y ? -1 : (x > y ? 1 : 0);
+std::string AtomSql(const PruneAtom& atom, size_t n) {
+  const std::string all_null = fmt::format("all_null_{}", n);
+  switch (atom.kind) {
+    case PruneAtom::Kind::kIsNull:
+      return fmt::format("(nulls_{} <> 0)", n);
+    case PruneAtom::Kind::kIsNotNull:
+      return fmt::format("(NOT {})", all_null);
+    case PruneAtom::Kind::kCompare:
+      break;
   }
-  auto normal = [&](std::string value) {
-    if (type.starts_with("TIMESTAMP") && value.size() == 10) value += " 00:00:00";
-    return value;
-  };
-  const int c = normal(a).compare(normal(b));
-  return c < 0 ? -1 : (c > 0 ? 1 : 0);
+  const std::string lo = atom.ColumnSideSql(fmt::format("lo_{}", n));
+  const std::string hi = atom.ColumnSideSql(fmt::format("hi_{}", n));
+  const std::string& k = atom.constant_sql;
+  // Some value v with lo <= v <= hi could satisfy `v op k`:
+  std::string comparison;
+  if (atom.op == "=") {
+    comparison = fmt::format("{} <= {} AND {} >= {}", lo, k, hi, k);
+  } else if (atom.op == "<>") {
+    comparison = fmt::format("NOT ({} = {} AND {} = {})", lo, k, hi, k);
+  } else if (atom.op == "<" || atom.op == "<=") {
+    comparison = fmt::format("{} {} {}", lo, atom.op, k);
+  } else {  // ">", ">="
+    comparison = fmt::format("{} {} {}", hi, atom.op, k);
+  }
+  // Unknown bounds (NULL) leave the comparison unknown: the file may match.
+  std::string may = fmt::format("COALESCE(({}), true)", comparison);
+  if (!atom.string_literal) {
+    may = fmt::format("CASE WHEN {} THEN {} ELSE true END", TypeGate(atom.family, k), may);
+  }
+  // A column that is NULL on every row of the file satisfies no comparison.
+  return fmt::format("(NOT {} AND {})", all_null, may);
 }
 
-// Could a value in [min, max] satisfy `op value`? nullopt when unknown.
-bool RangeMayMatch(const std::string& min, const std::string& max, Op op, const std::string& value,
-                   const std::string& type) {
-  auto lo = Compare(value, min, type), hi = Compare(value, max, type);
-  if (!lo || !hi) return true;
-  switch (op) {
-    case Op::kEq:
-      return *lo >= 0 && *hi <= 0;
-    case Op::kLt:
-      return Compare(min, value, type).value_or(-1) < 0;
-    case Op::kLe:
-      return Compare(min, value, type).value_or(-1) <= 0;
-    case Op::kGt:
-      return Compare(max, value, type).value_or(1) > 0;
-    case Op::kGe:
-      return Compare(max, value, type).value_or(1) >= 0;
-    default:
-      return true;
+// Constants that DuckDB types together (one IN list, one BETWEEN) compare like each one alone
+// only when they share a type, or are all integers (exact in any integer type).
+std::string SameTypeSql(const std::vector<std::string>& constants) {
+  std::vector<std::string> same, integers;
+  for (const std::string& constant : constants) {
+    same.push_back(fmt::format("typeof({}) = typeof({})", constant, constants.front()));
+    integers.push_back(fmt::format(
+        "typeof({}) IN ('TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT', 'UTINYINT', "
+        "'USMALLINT', 'UINTEGER', 'UBIGINT', 'UHUGEINT')",
+        constant));
   }
+  return fmt::format("(({}) OR ({}))", Join(same, " AND "), Join(integers, " AND "));
+}
+
+std::string MaySql(const PrunePredicate& predicate, const std::map<std::string, size_t>& index_of) {
+  switch (predicate.kind) {
+    case PrunePredicate::Kind::kTrue:
+      return "true";
+    case PrunePredicate::Kind::kAtom:
+      return AtomSql(predicate.atom, index_of.at(predicate.atom.column));
+    case PrunePredicate::Kind::kAnd:
+    case PrunePredicate::Kind::kOr:
+      break;
+  }
+  std::vector<std::string> children;
+  for (const PrunePredicate& child : predicate.children) {
+    children.push_back(MaySql(child, index_of));
+  }
+  const char* joiner = predicate.kind == PrunePredicate::Kind::kAnd ? " AND " : " OR ";
+  std::string combined = "(" + Join(children, joiner) + ")";
+  if (predicate.same_type_constants.empty()) return combined;
+  return fmt::format("(CASE WHEN {} THEN {} ELSE true END)",
+                     SameTypeSql(predicate.same_type_constants), combined);
 }
 
 }  // namespace
 
-std::vector<ColumnPredicate> ExtractPredicates(const json& statement, const TableName& table) {
-  std::vector<ColumnPredicate> predicates;
-  const json& node = statement.value("node", json::object());
-  if (node.value("type", "") != "SELECT_NODE") return predicates;
-  const json& from = node.value("from_table", json::object());
-  if (from.value("type", "") != "BASE_TABLE" || from.value("schema_name", "") != table.database ||
-      from.value("table_name", "") != table.table) {
-    return predicates;
+std::string PruneQuerySql(const PrunePredicate& predicate, const Schema& schema,
+                          const std::vector<DataFile>& files) {
+  if (predicate.IsTrue() || files.empty()) return "";
+  std::map<std::string, size_t> index_of;
+  CollectColumns(predicate, index_of);
+  std::vector<const Column*> columns(index_of.size(), nullptr);
+  for (const auto& [name, n] : index_of) {
+    columns[n] = schema.Find(name);
+    if (columns[n] == nullptr) return "";  // the predicate was made for another schema
   }
-  const json& where = node.value("where_clause", json());
-  if (where.is_object()) Collect(where, table.table, from.value("alias", ""), predicates);
-  return predicates;
+  std::vector<std::string> names = {"i"}, typed = {"i"};
+  for (size_t n = 0; n < columns.size(); ++n) {
+    for (const char* part : {"lo", "hi"}) {
+      names.push_back(fmt::format("{}_{}", part, n));
+      // Typed even when every bound is NULL, so comparisons bind as in the query.
+      typed.push_back(fmt::format("CAST({0}_{1} AS {2}) AS {0}_{1}", part, n, columns[n]->type));
+    }
+    for (const char* part : {"nulls", "all_null"}) {
+      names.push_back(fmt::format("{}_{}", part, n));
+      typed.push_back(fmt::format("{}_{}", part, n));
+    }
+  }
+  std::vector<std::string> rows;
+  rows.reserve(files.size());
+  for (size_t i = 0; i < files.size(); ++i) {
+    std::string row = fmt::format("({}", i);
+    for (const Column* column : columns) {
+      const Cells cells = CellsFor(files[i], *column);
+      row += fmt::format(", {}, {}, {}, {}", cells.lo, cells.hi, cells.nulls,
+                         cells.all_null ? "true" : "false");
+    }
+    rows.push_back(row + ")");
+  }
+  return fmt::format("SELECT i FROM (SELECT {} FROM (VALUES {}) AS v({})) AS b WHERE {}",
+                     Join(typed, ", "), Join(rows, ", "), Join(names, ", "),
+                     MaySql(predicate, index_of));
 }
 
-bool MayMatch(const DataFile& file, const Schema& schema,
-              const std::vector<ColumnPredicate>& predicates) {
-  for (const ColumnPredicate& predicate : predicates) {
-    const Column* column = schema.Find(predicate.column);
-    if (column == nullptr) continue;
-    std::optional<std::string> min, max;
-    if (auto partition = file.partition_values.find(predicate.column);
-        partition != file.partition_values.end()) {
-      min = max = partition->second;
-    } else {
-      for (const ColumnStats& stats : file.stats) {
-        if (stats.column == predicate.column) {
-          min = stats.min;
-          max = stats.max;
-        }
-      }
+absl::StatusOr<std::vector<bool>> FilesThatMayMatch(duck::Connection& connection,
+                                                    const PrunePredicate& predicate,
+                                                    const Schema& schema,
+                                                    const std::vector<DataFile>& files) {
+  const std::string sql = PruneQuerySql(predicate, schema, files);
+  if (sql.empty()) return std::vector<bool>(files.size(), true);
+  ASSIGN_OR_RETURN(duck::Result result, connection.Query(sql));
+  ASSIGN_OR_RETURN(auto rows, result.FetchAllAsText());
+  std::vector<bool> may_match(files.size(), false);
+  for (const auto& row : rows) {
+    size_t index = 0;
+    const std::string text = row.empty() ? "" : row[0].value_or("");
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), index);
+    if (error != std::errc() || end != text.data() + text.size() || index >= files.size()) {
+      return absl::InternalError(fmt::format("pruning returned an unexpected row \"{}\"", text));
     }
-    if (!min || !max) continue;  // no statistics (or all NULL): keep the file
-    bool any = false;
-    for (const std::string& value : predicate.values) {
-      any = any || RangeMayMatch(*min, *max, predicate.op == Op::kIn ? Op::kEq : predicate.op,
-                                 value, column->type);
-    }
-    if (!any) return false;
+    may_match[index] = true;
   }
-  return true;
+  return may_match;
 }
 
 }  // namespace loch

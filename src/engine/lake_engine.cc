@@ -11,12 +11,14 @@
 #include "engine/duck.h"
 #include "engine/file_pruner.h"
 #include "engine/json_conversion.h"
+#include "engine/prune_predicate.h"
 #include "engine/sql_guard.h"
 #include "engine/table_view.h"
 #include "engine/value_decoder.h"
 #include "engine/watchdog.h"
 #include "engine/write_statement.h"
 #include "fmt/format.h"
+#include "spdlog/spdlog.h"
 
 namespace loch {
 namespace {
@@ -382,80 +384,106 @@ struct LakeEngine::Impl {
 
   bool remote() const { return options.cache != nullptr; }
 
-  // Remote lakes: builds, in a private catalog for one query, views over only the files each
-  // table's predicates may need, fetched into the cache. Caller holds admin_mu.
-  absl::StatusOr<std::unique_ptr<QueryResources>> PrepareRemoteQuery(const Principal& who,
-                                                                     const StatementTables& tables,
-                                                                     const ResolvedNames& names,
-                                                                     std::string& catalog_name) {
-    auto resources = std::make_unique<QueryResources>();
-    catalog_name = fmt::format("loch_query_{}", next_query_catalog++);
-    RETURN_IF_ERROR(admin.Execute(fmt::format("ATTACH ':memory:' AS {}", catalog_name)));
-    resources->release = [this, name = catalog_name] {
-      std::lock_guard lock(admin_mu);
-      admin.Execute(fmt::format("DETACH {}", name)).IgnoreError();
-    };
-    for (const TableName& name : names.tables) {
-      ASSIGN_OR_RETURN(TableSnapshot snapshot, catalog->ReadTable(who, name, std::nullopt));
-      // (A table read only through a view gets no predicates: all its files are fetched.)
-      const std::vector<ColumnPredicate> predicates = ExtractPredicates(tables.statement, name);
-      std::vector<DataFile> kept;
-      for (DataFile& file : snapshot.files) {
-        if (MayMatch(file, snapshot.table.schema, predicates)) kept.push_back(std::move(file));
-      }
-      snapshot.files = std::move(kept);
-      for (const DataFile& file : snapshot.files) resources->bytes_scanned += file.size_bytes;
+  // The files of `snapshot` the statement may need: all of them unless its WHERE clause proves
+  // some hold no matching row. Pruning that fails keeps every file. Caller holds admin_mu.
+  std::vector<DataFile> FilesTheQueryMayNeed(const nlohmann::json& statement,
+                                             TableSnapshot& snapshot) {
+    if (!options.prune_files) return std::move(snapshot.files);
+    const PrunePredicate predicate =
+        ExtractPrunePredicate(statement, snapshot.table.name, snapshot.table.schema);
+    auto may_match = FilesThatMayMatch(admin, predicate, snapshot.table.schema, snapshot.files);
+    if (!may_match.ok()) {
+      spdlog::debug("pruning {} kept every file: {}", snapshot.table.name.ToString(),
+                    ToStd(may_match.status().message()));
+      return std::move(snapshot.files);
+    }
+    std::vector<DataFile> kept;
+    for (size_t i = 0; i < snapshot.files.size(); ++i) {
+      if ((*may_match)[i]) kept.push_back(std::move(snapshot.files[i]));
+    }
+    return kept;
+  }
+
+  // In the query's own catalog `catalog_name`, the view DATABASE.TABLE over exactly
+  // `snapshot.files` (fetched into the cache first on a remote lake). Caller holds admin_mu.
+  absl::Status DefinePrivateTableView(const TableSnapshot& snapshot,
+                                      const std::string& catalog_name, QueryResources& resources) {
+    const TableName& name = snapshot.table.name;
+    std::map<std::string, std::string> local;
+    if (remote()) {
       std::vector<std::pair<std::string, std::string>> wanted;
       for (const DataFile& file : snapshot.files) wanted.emplace_back(file.key, file.etag);
       ASSIGN_OR_RETURN(auto leases, options.cache->FetchAll(wanted));
-      std::map<std::string, std::string> local;
       for (size_t i = 0; i < leases.size(); ++i) local[snapshot.files[i].key] = leases[i]->path();
-      for (auto& lease : leases) resources->files.push_back(std::move(lease));
-      ASSIGN_OR_RETURN(std::string body, BuildTableViewSql(snapshot, [&](const DataFile& file) {
-                         return absl::StatusOr<std::string>(local.at(file.key));
-                       }));
-      RETURN_IF_ERROR(admin.Execute(fmt::format("CREATE SCHEMA IF NOT EXISTS {}.{}", catalog_name,
-                                                QuoteIdentifier(name.database))));
-      RETURN_IF_ERROR(Annotate(admin.Execute(fmt::format("CREATE VIEW {}.{}.{} AS {}", catalog_name,
-                                                         QuoteIdentifier(name.database),
-                                                         QuoteIdentifier(name.table), body)),
-                               fmt::format("preparing table {}", name.ToString())));
+      for (auto& lease : leases) resources.files.push_back(std::move(lease));
     }
-    for (const ViewInfo& view : names.views) RETURN_IF_ERROR(DefineView(view, catalog_name + "."));
-    return resources;
+    ASSIGN_OR_RETURN(std::string body, BuildTableViewSql(snapshot, [&](const DataFile& file) {
+                       if (!remote()) return SafeLocalPath(file.key);
+                       return absl::StatusOr<std::string>(local.at(file.key));
+                     }));
+    RETURN_IF_ERROR(admin.Execute(fmt::format("CREATE SCHEMA IF NOT EXISTS {}.{}", catalog_name,
+                                              QuoteIdentifier(name.database))));
+    return Annotate(admin.Execute(fmt::format("CREATE VIEW {}.{}.{} AS {}", catalog_name,
+                                              QuoteIdentifier(name.database),
+                                              QuoteIdentifier(name.table), body)),
+                    fmt::format("preparing table {}", name.ToString()));
   }
 
   uint64_t next_query_catalog = 1;
 
-  // Makes the catalog tables a statement reads visible on `connection`: shared views on a local
-  // lake, a private catalog of pruned, fetched files on a remote one.
+  // Makes the catalog tables a statement reads visible on `connection`: shared views when nothing
+  // was pruned on a local lake, else a private catalog of views over the files the query may need.
   absl::StatusOr<std::unique_ptr<QueryResources>> BindTables(const Principal& who,
                                                              const StatementTables& tables,
                                                              duck::Connection& connection) {
     if (!tables.unqualified.empty()) return UnknownTables(who, tables.unqualified);
     ResolvedNames names;
     RETURN_IF_ERROR(ResolveNames(who, tables.qualified, connection, 0, names));
-    if (!remote()) {
-      auto resources = std::make_unique<QueryResources>();
-      std::lock_guard lock(admin_mu);
-      for (const TableName& table : names.tables) {
-        ASSIGN_OR_RETURN(TableSnapshot snapshot, catalog->ReadTable(who, table, std::nullopt));
-        const std::vector<ColumnPredicate> predicates = ExtractPredicates(tables.statement, table);
-        for (const DataFile& file : snapshot.files) {
-          if (MayMatch(file, snapshot.table.schema, predicates)) {
-            resources->bytes_scanned += file.size_bytes;
-          }
-        }
-        RETURN_IF_ERROR(RefreshView(snapshot));
-      }
-      for (const ViewInfo& view : names.views) RETURN_IF_ERROR(RefreshCatalogView(view));
-      return resources;
-    }
+    auto resources = std::make_unique<QueryResources>();
     std::string catalog_name;
-    std::unique_ptr<QueryResources> resources;
     {
       std::lock_guard lock(admin_mu);
-      ASSIGN_OR_RETURN(resources, PrepareRemoteQuery(who, tables, names, catalog_name));
+      std::vector<TableSnapshot> private_tables;  // read through views over their kept files
+      std::vector<TableName> shared_tables;       // read through the shared views
+      for (const TableName& name : names.tables) {
+        // (A table read only through a view gets no predicate: the view reads all its files.)
+        ASSIGN_OR_RETURN(TableSnapshot snapshot, catalog->ReadTable(who, name, std::nullopt));
+        const size_t all_files = snapshot.files.size();
+        std::vector<DataFile> kept = FilesTheQueryMayNeed(tables.statement, snapshot);
+        for (const DataFile& file : kept) resources->bytes_scanned += file.size_bytes;
+        if (!remote() && kept.size() == all_files) {
+          snapshot.files = std::move(kept);
+          RETURN_IF_ERROR(RefreshView(snapshot));
+          shared_tables.push_back(name);
+        } else {
+          snapshot.files = std::move(kept);
+          private_tables.push_back(std::move(snapshot));
+        }
+      }
+      if (private_tables.empty()) {
+        for (const ViewInfo& view : names.views) RETURN_IF_ERROR(RefreshCatalogView(view));
+        return resources;
+      }
+      catalog_name = fmt::format("loch_query_{}", next_query_catalog++);
+      RETURN_IF_ERROR(admin.Execute(fmt::format("ATTACH ':memory:' AS {}", catalog_name)));
+      resources->release = [this, name = catalog_name] {
+        std::lock_guard lock(admin_mu);
+        admin.Execute(fmt::format("DETACH {}", name)).IgnoreError();
+      };
+      for (const TableSnapshot& snapshot : private_tables) {
+        RETURN_IF_ERROR(DefinePrivateTableView(snapshot, catalog_name, *resources));
+      }
+      for (const TableName& name : shared_tables) {
+        const std::string table =
+            fmt::format("{}.{}", QuoteIdentifier(name.database), QuoteIdentifier(name.table));
+        RETURN_IF_ERROR(admin.Execute(fmt::format("CREATE SCHEMA IF NOT EXISTS {}.{}", catalog_name,
+                                                  QuoteIdentifier(name.database))));
+        RETURN_IF_ERROR(admin.Execute(
+            fmt::format("CREATE VIEW {0}.{1} AS SELECT * FROM memory.{1}", catalog_name, table)));
+      }
+      for (const ViewInfo& view : names.views) {
+        RETURN_IF_ERROR(DefineView(view, catalog_name + "."));
+      }
     }
     RETURN_IF_ERROR(connection.Execute(fmt::format("USE {}", catalog_name)));
     return resources;
@@ -881,12 +909,14 @@ absl::Status LakeEngine::Impl::ProfileTogether(
       auto at = std::find_if(measured.begin(), measured.end(),
                              [&](const Column* c) { return c->name == own.name; });
       if (at == measured.end() || !IsScalarType(own.type)) {
-        profile.stats.push_back(ColumnStats{own.name, std::nullopt, std::nullopt, -1});
+        profile.stats.push_back(ColumnStats{own.name, std::nullopt, std::nullopt, -1, own.type});
         continue;
       }
       const size_t m = static_cast<size_t>(at - measured.begin());
+      // The bounds follow the order of the type they were measured in: the batch's, which may be
+      // wider than this file's own (e.g. VARCHAR when another file of the batch has text there).
       profile.stats.push_back(ColumnStats{own.name, row[2 + 3 * m], row[3 + 3 * m],
-                                          std::stoll(row[4 + 3 * m].value_or("0"))});
+                                          std::stoll(row[4 + 3 * m].value_or("0")), (*at)->type});
     }
     for (size_t c = 0; c < datetime_names.size(); ++c) {
       const std::vector<size_t>& choosing = files_of_column[datetime_names[c]];

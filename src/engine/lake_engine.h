@@ -1,11 +1,12 @@
 #pragma once
 // LakeEngine: runs SQL over the lake's catalog tables with DuckDB.
 //
-// - Catalog tables appear as DATABASE.TABLE views over their current snapshot's files. On a local
-//   lake a view is shared and rebuilt only when its table's snapshot changed. On a remote lake (S3)
-//   each query first prunes the snapshot's files with its WHERE clause (partition values, min/max
-//   statistics; see file_pruner.h), fetches the survivors into the FileCache, and reads them
-//   through views in a catalog of its own (an in-memory ATTACH that only its connection USEs).
+// - Catalog tables appear as DATABASE.TABLE views over their current snapshot's files. Each query
+//   first prunes the snapshot's files with its WHERE clause (partition values, min/max statistics;
+//   see file_pruner.h). On a local lake a table nothing was pruned from is read through a shared
+//   view, rebuilt only when its table's snapshot changed. A table with pruned files, and every
+//   table of a remote lake (S3, whose surviving files are fetched into the FileCache), is read
+//   through views in a catalog of the query's own (an in-memory ATTACH only its connection USEs).
 // - User SQL is sandboxed: SqlGuard admits only single queries over catalog tables; DuckDB itself
 //   may read only under one folder (the lake, or the cache), cannot write, attach, install or load
 //   anything, and its configuration is locked. Local data files behind a view are opened without
@@ -44,6 +45,9 @@ struct EngineOptions {
   std::string temp_dir;      // where DuckDB may spill; empty: no spilling
   std::string memory_limit;  // e.g. "2GB"; empty: DuckDB's default (80% of RAM)
   int threads = 0;           // 0: one per core
+  // Skip data files that a query's WHERE clause provably cannot need (file_pruner.h). Off only to
+  // compare answers with and without it (tests).
+  bool prune_files = true;
 };
 
 struct QueryOptions {

@@ -1,5 +1,6 @@
 #include "engine/table_view.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
@@ -90,16 +91,20 @@ absl::StatusOr<std::string> ScanSql(const Group& group, const Schema& schema) {
   // take the full column list, so they always have every column.
   std::set<std::string> present;
   bool stats_known = group.format != "json";
-  bool same_columns = true;  // do all files have the same column set? Then no union_by_name is
-                             // needed, which would open every file's footer before pruning.
-  std::optional<std::set<std::string>> first_columns;
+  // Do all files have the same columns, of the same types? Then no union_by_name is needed, which
+  // would open every file's footer before pruning. (Without it DuckDB reads every file with the
+  // first one's types: a column that is INTEGER there, being all NULL, and DOUBLE elsewhere fails.)
+  bool same_columns = true;
+  std::optional<std::set<std::pair<std::string, std::string>>> first_columns;
   for (const DataFile* file : group.files) {
     if (file->stats.empty()) stats_known = false;
-    std::set<std::string> columns;
-    for (const ColumnStats& stats : file->stats) columns.insert(stats.column);
+    std::set<std::pair<std::string, std::string>> columns;
+    for (const ColumnStats& stats : file->stats) {
+      columns.emplace(stats.column, stats.type);
+      present.insert(stats.column);
+    }
     if (!first_columns.has_value()) first_columns = columns;
     if (columns != *first_columns) same_columns = false;
-    present.insert(columns.begin(), columns.end());
   }
   const std::string union_by_name = stats_known && same_columns ? "false" : "true";
 
@@ -171,6 +176,21 @@ absl::StatusOr<std::string> ScanSql(const Group& group, const Schema& schema) {
                      QuoteIdentifier(kFileColumn), QuoteIdentifier(kFileColumn));
 }
 
+// Parquet files whose columns have other types are scanned apart: one scan unifies its files'
+// types first (BOOLEAN and INTEGER become INTEGER), and the view's cast to the table's type would
+// then depend on which files a query reads (a pruned query could answer 'true' where the whole
+// table answers '1'). Each file's values must be cast from its own types. "" when unknown.
+std::string ParquetColumnTypes(const DataFile& file) {
+  if (file.format != "parquet") return "";
+  std::vector<std::string> columns;
+  for (const ColumnStats& stats : file.stats) {
+    if (stats.type.empty()) return "";  // statistics from before types were kept
+    columns.push_back(stats.column + " " + stats.type);
+  }
+  std::sort(columns.begin(), columns.end());
+  return Join(columns, ",");
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> BuildTableViewSql(const TableSnapshot& snapshot,
@@ -202,7 +222,8 @@ absl::StatusOr<std::string> BuildTableViewSql(const TableSnapshot& snapshot,
     Group key_group;
     key_group.format = file.format;
     key_group.hive = HasHivePath(path, schema.partition_columns);
-    const std::string group_key = fmt::format("{}|{}", file.format, key_group.hive);
+    const std::string group_key =
+        fmt::format("{}|{}|{}", file.format, key_group.hive, ParquetColumnTypes(file));
     auto [it, inserted] = groups.try_emplace(group_key, std::move(key_group));
     it->second.files.push_back(&file);
     it->second.paths.push_back(std::move(path));

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/strings.h"
 #include "fmt/format.h"
 
 namespace loch {
@@ -183,7 +184,9 @@ absl::Status WriteAheadLog::Recover() {
       continue;
     }
     if (!name.starts_with("wal-") || !name.ends_with(".log") || name.size() != 28) continue;
-    found.push_back(Segment{std::stoull(name.substr(4, 20)), entry.path().string()});
+    const std::optional<int64_t> first = ParseInteger(std::string_view(name).substr(4, 20), 0);
+    if (!first) continue;  // not a segment this log wrote
+    found.push_back(Segment{static_cast<uint64_t>(*first), entry.path().string()});
   }
   std::sort(found.begin(), found.end(),
             [](const Segment& a, const Segment& b) { return a.first_sequence < b.first_sequence; });

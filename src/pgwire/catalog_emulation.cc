@@ -191,19 +191,74 @@ struct PgCatalogEmulation::State {
   std::string fingerprint;  // of the catalog state last loaded
 };
 
+namespace {
+
+// The words of `sql` in order, lower-cased: identifiers (quotes removed) and single punctuation
+// characters; string literals and comments are skipped. Linear, no recursion: `sql` is a
+// client's, of any length.
+std::vector<std::string> Words(std::string_view sql) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  auto lower = [](char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  };
+  while (i < sql.size()) {
+    const char c = sql[i];
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      ++i;
+    } else if (sql.substr(i, 2) == "--") {
+      const size_t end = sql.find('\n', i);
+      i = end == std::string_view::npos ? sql.size() : end + 1;
+    } else if (sql.substr(i, 2) == "/*") {
+      const size_t end = sql.find("*/", i + 2);
+      i = end == std::string_view::npos ? sql.size() : end + 2;
+    } else if (c == '\'') {
+      const size_t end = sql.find('\'', i + 1);
+      i = end == std::string_view::npos ? sql.size() : end + 1;  // '' restarts a literal: fine
+    } else if (c == '"') {
+      const size_t end = sql.find('"', i + 1);
+      const size_t stop = end == std::string_view::npos ? sql.size() : end;
+      std::string word;
+      for (size_t k = i + 1; k < stop; ++k) word += lower(sql[k]);
+      words.push_back(std::move(word));
+      i = stop + 1;
+    } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '_') {
+      std::string word;
+      while (i < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[i])) || sql[i] == '_'))
+        word += lower(sql[i++]);
+      words.push_back(std::move(word));
+    } else {
+      words.emplace_back(1, c);
+      ++i;
+    }
+  }
+  return words;
+}
+
+// Catalog queries are rewritten with regular expressions, which recurse per character: longer
+// ones are refused (tools' catalog queries are a few KiB).
+constexpr size_t kMaxCatalogQueryBytes = 16 << 10;
+
+}  // namespace
+
 bool PgCatalogEmulation::IsCatalogQuery(std::string_view sql) {
-  std::string lower(sql);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  if (lower.find("pg_catalog") != std::string::npos) return true;
-  if (lower.find("information_schema") != std::string::npos) return true;
-  static const std::regex kPgRelation(R"((from|join)\s+"?pg_\w+)", std::regex::optimize);
-  if (std::regex_search(lower, kPgRelation)) return true;
-  // What drivers and BI tools ask first: `SELECT version()`, `SELECT current_database()`.
-  static const std::regex kServerFunction(R"(\b(version|current_database)\s*\(\s*\))",
-                                          std::regex::optimize);
-  static const std::regex kFrom(R"(\bfrom\b)", std::regex::optimize);
-  return std::regex_search(lower, kServerFunction) && !std::regex_search(lower, kFrom);
+  const std::vector<std::string> words = Words(sql);
+  bool has_from = false, server_function = false;
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& word = words[i];
+    if (word == "pg_catalog" || word == "information_schema") return true;
+    if ((word == "from" || word == "join") && i + 1 < words.size() &&
+        words[i + 1].starts_with("pg_")) {
+      return true;
+    }
+    has_from = has_from || word == "from";
+    // What drivers and BI tools ask first: `SELECT version()`, `SELECT current_database()`.
+    if ((word == "version" || word == "current_database") && i + 2 < words.size() &&
+        words[i + 1] == "(" && words[i + 2] == ")") {
+      server_function = true;
+    }
+  }
+  return server_function && !has_from;
 }
 
 std::string RewriteCatalogQuery(std::string_view sql) {
@@ -463,6 +518,12 @@ absl::Status PgCatalogEmulation::Refresh(const Principal& who) {
 
 absl::StatusOr<std::unique_ptr<QueryCursor>> PgCatalogEmulation::Query(const Principal& who,
                                                                        std::string_view sql) {
+  if (sql.size() > kMaxCatalogQueryBytes) {
+    return absl::InvalidArgumentError(fmt::format(
+        "queries of the system catalog (pg_catalog, information_schema) are limited to {} bytes; "
+        "this one is {}",
+        kMaxCatalogQueryBytes, sql.size()));
+  }
   std::lock_guard lock(state_->mu);
   RETURN_IF_ERROR(Refresh(who));
   ASSIGN_OR_RETURN(duck::PreparedStatement statement,

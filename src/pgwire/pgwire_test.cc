@@ -102,6 +102,19 @@ TEST(SqlTextTest, LeadingKeywordsAndErrorPositions) {
   EXPECT_THAT(LeadingKeywords("set search_path = x", 2), ElementsAre("SET", "SEARCH_PATH"));
   EXPECT_EQ(ErrorPosition("select\n  frm x", "syntax error (line 2, column 3)"), 10);
   EXPECT_EQ(ErrorPosition("select 1", "no position here"), std::nullopt);
+  // Marks in the user's own text never count, and numbers beyond the statement are refused
+  // instead of overflowing.
+  EXPECT_EQ(ErrorPosition(R"sql(select * from "(line 99999999999, column 1)".t)sql",
+                          R"msg(Catalog Error: "(line 99999999999, column 1)" not found)msg"),
+            std::nullopt);
+  EXPECT_EQ(ErrorPosition("select 1", "x (line 99999999999, column 1)\n  select 1\n  ^"),
+            std::nullopt);
+  EXPECT_EQ(ErrorPosition("select 1", "x (line 1, column 99999999999999999999)\n  s\n  ^"),
+            std::nullopt);
+  EXPECT_EQ(ErrorPosition("select nope",
+                          "Binder Error: nope (line 1, column 8)\n  select nope\n  "
+                          "       ^"),
+            8);
 }
 
 TEST(TypesTest, MapsDuckDbTypesToPostgresOids) {

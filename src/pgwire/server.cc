@@ -3,7 +3,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/rand.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,6 +13,8 @@
 #include <mutex>
 #include <thread>
 
+#include "common/guarded.h"
+#include "common/ids.h"
 #include "common/logging.h"
 #include "fmt/format.h"
 #include "pgwire/catalog_emulation.h"
@@ -26,7 +27,7 @@ namespace {
 
 int32_t RandomInt32() {
   int32_t value = 0;
-  RAND_bytes(reinterpret_cast<unsigned char*>(&value), sizeof value);
+  FillRandomBytes(&value, sizeof value);
   return value;
 }
 
@@ -150,7 +151,9 @@ struct PgServer::State {
           std::make_unique<PgSession>(fd, context, connection->process_id, RandomInt32());
       Connection* raw = connection.get();
       connection->thread = std::thread([raw] {
-        raw->session->Run();
+        RunGuarded(fmt::format("postgres session {}", raw->process_id), [raw] {
+          raw->session->Run();
+        }).IgnoreError();  // logged; the session's socket closes with it
         raw->finished = true;
       });
       connections.push_back(std::move(connection));
@@ -169,7 +172,7 @@ absl::StatusOr<std::unique_ptr<PgServer>> PgServer::Start(LakeEngine& engine, Ca
   auto state = std::make_unique<State>();
   ASSIGN_OR_RETURN(state->catalog_emulation, PgCatalogEmulation::Open(&catalog, login.user));
   std::string salt(16, '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(salt.data()), static_cast<int>(salt.size()));
+  FillRandomBytes(salt.data(), salt.size());
   state->options = options;
   State* raw = state.get();
   state->context = SessionContext{&engine,

@@ -1,6 +1,5 @@
 #include "pgwire/session.h"
 
-#include <openssl/rand.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "common/ids.h"
 #include "common/logging.h"
 #include "common/strings.h"
 #include "engine/write_statement.h"
@@ -33,7 +33,7 @@ constexpr size_t kSendBufferFlushBytes = 256 << 10;
 
 std::string RandomBytes(size_t count) {
   std::string bytes(count, '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(count));
+  FillRandomBytes(bytes.data(), count);
   return bytes;
 }
 

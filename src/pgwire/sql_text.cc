@@ -1,7 +1,6 @@
 #include "pgwire/sql_text.h"
 
 #include <cctype>
-#include <regex>
 
 #include "common/strings.h"
 #include "fmt/format.h"
@@ -188,13 +187,29 @@ std::vector<std::string> LeadingKeywords(std::string_view sql, size_t count) {
 }
 
 std::optional<int> ErrorPosition(std::string_view sql, std::string_view message) {
-  static const std::regex kLineColumn(R"(\(line (\d+), column (\d+)\))");
-  std::match_results<std::string_view::const_iterator> match;
-  if (!std::regex_search(message.begin(), message.end(), match, kLineColumn)) return std::nullopt;
-  const int line = std::stoi(match[1].str());
-  const int column = std::stoi(match[2].str());
+  // The engine's messages end a line with "(line L, column C)" (duck::ErrorToStatus, SqlGuard).
+  // The message may quote the user's text, so only the last mark that ends a line counts, and
+  // its numbers must lie within the statement itself.
+  constexpr std::string_view kLine = "(line ", kColumn = ", column ";
+  size_t at = message.rfind(kLine);
+  while (at != std::string_view::npos) {
+    const size_t close = message.find(')', at);
+    if (close != std::string_view::npos &&
+        (close + 1 == message.size() || message[close + 1] == '\n')) {
+      break;
+    }
+    at = at == 0 ? std::string_view::npos : message.rfind(kLine, at - 1);
+  }
+  if (at == std::string_view::npos) return std::nullopt;
+  const std::string_view mark = message.substr(at, message.find(')', at) - at);
+  const size_t comma = mark.find(kColumn);
+  if (comma == std::string_view::npos) return std::nullopt;
+  const int64_t limit = static_cast<int64_t>(sql.size()) + 1;
+  const auto line = ParseInteger(mark.substr(kLine.size(), comma - kLine.size()), 1, limit);
+  const auto column = ParseInteger(mark.substr(comma + kColumn.size()), 1, limit);
+  if (!line || !column) return std::nullopt;
   size_t offset = 0;
-  for (int l = 1; l < line; ++l) {
+  for (int64_t l = 1; l < *line; ++l) {
     const size_t newline = sql.find('\n', offset);
     if (newline == std::string_view::npos) return std::nullopt;
     offset = newline + 1;
@@ -204,7 +219,7 @@ std::optional<int> ErrorPosition(std::string_view sql, std::string_view message)
   for (size_t i = 0; i < offset; ++i) {
     if ((static_cast<unsigned char>(sql[i]) & 0xC0) != 0x80) ++position;
   }
-  return position + column;
+  return position + static_cast<int>(*column);
 }
 
 }  // namespace loch::pg

@@ -42,7 +42,10 @@ void AwsJsonApi::Answer(const httplib::Request& request, HttpReply reply) const 
                  fmt::format("X-Amz-Target \"{}\" names no operation of this server ({}*)", target,
                              Join(known, "*, "))});
   }
-  SignedRequest signed_request{request.method, request.path, {}, {}, request.body};
+  // The path as sent (still percent-encoded), which is what the client signed.
+  const std::string sent_path =
+      request.target.empty() ? request.path : request.target.substr(0, request.target.find('?'));
+  SignedRequest signed_request{request.method, sent_path, {}, {}, request.body};
   for (const auto& [name, value] : request.params) signed_request.query.emplace(name, value);
   for (const auto& [name, value] : request.headers) signed_request.headers.emplace(name, value);
   auto identity = VerifySigV4(

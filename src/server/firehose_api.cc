@@ -75,8 +75,15 @@ absl::StatusOr<StreamConfig> ConfigFromCreate(const json& body) {
   try {
     if (destination.contains("BufferingHints")) {
       const json& hints = destination["BufferingHints"];
-      if (hints.contains("SizeInMBs"))
-        config.buffer_bytes = hints["SizeInMBs"].get<uint64_t>() << 20;
+      if (hints.contains("SizeInMBs")) {
+        // Checked before the shift: a huge value would wrap around to a small valid size.
+        const uint64_t mib = hints["SizeInMBs"].get<uint64_t>();
+        if (mib < 1 || mib > 128) {
+          return absl::InvalidArgumentError(
+              fmt::format("BufferingHints.SizeInMBs is {}; it must be between 1 and 128", mib));
+        }
+        config.buffer_bytes = mib << 20;
+      }
       if (hints.contains("IntervalInSeconds"))
         config.buffer_seconds = hints["IntervalInSeconds"].get<int64_t>();
     }

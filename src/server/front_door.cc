@@ -18,7 +18,9 @@
 #include <thread>
 #include <unordered_map>
 
+#include "common/guarded.h"
 #include "common/logging.h"
+#include "common/strings.h"
 #include "fmt/format.h"
 
 namespace loch {
@@ -185,7 +187,7 @@ class FrontDoor::Loop {
   Loop(FrontDoor& door, int index) : door_(door), index_(index) {
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    Watch(wake_fd_, kWakeEvent, EPOLLIN);
+    watching_ = Watch(wake_fd_, kWakeEvent, EPOLLIN);
     settings_.on_message_begin = OnMessageBegin;
     settings_.on_url = OnUrl;
     settings_.on_header_field = OnHeaderField;
@@ -203,9 +205,9 @@ class FrontDoor::Loop {
     ::close(epoll_fd_);
   }
 
-  bool ok() const { return epoll_fd_ >= 0 && wake_fd_ >= 0; }
+  bool ok() const { return epoll_fd_ >= 0 && wake_fd_ >= 0 && watching_; }
 
-  void WatchListener(int fd) { Watch(fd, kListenEvent, EPOLLIN); }
+  bool WatchListener(int fd) { return Watch(fd, kListenEvent, EPOLLIN); }
 
   // Serves until stopped and every request in progress is answered.
   void Run();
@@ -236,9 +238,11 @@ class FrontDoor::Loop {
     std::shared_ptr<httplib::Request> request;
     std::string target, field, value;
     bool in_value = false;
-    bool complete = false;     // a whole request waits to be answered
-    bool keep_alive = true;    // of the last complete request
-    size_t charged = 0;        // body bytes counted against the door's max_buffered_body_bytes
+    bool complete = false;    // a whole request waits to be answered
+    bool keep_alive = true;   // of the last complete request
+    size_t charged = 0;       // body bytes counted against the door's max_buffered_body_bytes
+    bool in_request = false;  // a request's first byte arrived and it is not yet whole
+    std::chrono::steady_clock::time_point request_started;
     std::string refusal;       // set by a parser callback that refused the request
     bool busy = false;         // a request is being answered
     bool read_paused = false;  // stopped reading while busy (too much pipelined)
@@ -266,11 +270,12 @@ class FrontDoor::Loop {
     }
   };
 
-  void Watch(int fd, uint64_t data, uint32_t events) {
+  // False (errno set) if epoll cannot watch `fd`, e.g. out of memory or over max_user_watches.
+  bool Watch(int fd, uint64_t data, uint32_t events) {
     epoll_event event{};
     event.events = events;
     event.data.u64 = data;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event);
+    return ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) == 0;
   }
 
   void Wake() {
@@ -324,6 +329,7 @@ class FrontDoor::Loop {
   const int index_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
+  bool watching_ = false;  // the eventfd is watched
   http_parser_settings settings_{};
   std::atomic<bool> stopping_{false};
   bool stopped_accepting_ = false;
@@ -434,7 +440,13 @@ void FrontDoor::Loop::AddConnection(int fd, std::string peer_ip, int peer_port) 
   connection->parser.data = connection.get();
   // Edge-triggered: a read that returns less than asked has emptied the socket; a write that
   // could not finish waits for EPOLLOUT.
-  Watch(fd, connection->id, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+  if (!Watch(fd, connection->id, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
+    spdlog::warn("cannot watch a new connection from {}: {}; closing it", connection->peer_ip,
+                 std::strerror(errno));
+    ::close(fd);
+    --door_.open_connections_;
+    return;
+  }
   Connection& added = *connection;
   connections_.emplace(added.id, std::move(connection));
   ReadFrom(added);  // data may have arrived before the socket was watched
@@ -537,12 +549,19 @@ void FrontDoor::Loop::Dispatch(Connection& connection) {
   const bool keep_alive = connection.keep_alive && !stopping_;
   for (const FastRoute& route : door_.fast_routes_) {
     if (!route.matches(*request)) continue;
-    route.handle(*request,
-                 [this, id = connection.id, request, keep_alive](httplib::Response&& response) {
-                   if (response.status >= 400)
-                     spdlog::info("{} {} -> {}", request->method, request->path, response.status);
-                   Send(Mail::Answer(id, Serialize(response, keep_alive), !keep_alive));
-                 });
+    auto reply = [this, id = connection.id, request, keep_alive](httplib::Response&& response) {
+      if (response.status >= 400)
+        spdlog::info("{} {} -> {}", request->method, request->path, response.status);
+      Send(Mail::Answer(id, Serialize(response, keep_alive), !keep_alive));
+    };
+    absl::Status handled = RunGuarded(fmt::format("{} {}", request->method, request->path),
+                                      [&] { route.handle(*request, reply); });
+    if (!handled.ok()) {
+      httplib::Response failed;
+      failed.status = 500;
+      failed.set_content(std::string(ToStd(handled.message())), "text/plain");
+      Send(Mail::Answer(connection.id, Serialize(failed, false), /*close=*/true));
+    }
     return;
   }
   // cpp-httplib reads the request again, as sent but with its body already de-chunked.
@@ -559,7 +578,15 @@ void FrontDoor::Loop::Dispatch(Connection& connection) {
   raw += request->body;
   door_.workers_->enqueue([this, id = connection.id, raw = std::move(raw), ip = connection.peer_ip,
                            port = connection.peer_port, keep_alive] {
-    RoutedServer::Answer answer = door_.routes_.Route(raw, ip, port, !keep_alive);
+    RoutedServer::Answer answer;
+    absl::Status routed = RunGuarded(
+        "an HTTP request", [&] { answer = door_.routes_.Route(raw, ip, port, !keep_alive); });
+    if (!routed.ok()) {
+      httplib::Response failed;
+      failed.status = 500;
+      failed.set_content(std::string(ToStd(routed.message())), "text/plain");
+      answer = RoutedServer::Answer{Serialize(failed, false), true};
+    }
     Send(Mail::Answer(id, std::move(answer.response), answer.close));
   });
 }
@@ -585,6 +612,7 @@ void FrontDoor::Loop::Uncharge(Connection& connection) {
 
 void FrontDoor::Loop::Answer(Connection& connection, std::string response, bool close) {
   Uncharge(connection);  // the request is answered: its body is gone or going
+  connection.in_request = false;
   connection.busy = false;
   connection.closing = connection.closing || close;
   if (connection.fd < 0) return Close(connection);  // the client left while it was answered
@@ -636,17 +664,36 @@ void FrontDoor::Loop::Close(Connection& connection) {
 }
 
 void FrontDoor::Loop::SweepIdle() {
-  const auto cutoff = std::chrono::steady_clock::now() - door_.options_.idle_timeout;
-  std::vector<Connection*> idle;
+  const auto now = std::chrono::steady_clock::now();
+  const auto cutoff = now - door_.options_.idle_timeout;
+  const auto request_cutoff = now - door_.options_.request_timeout;
+  std::vector<Connection*> idle, slow;
   for (auto& [id, connection] : connections_) {
-    // Idle, or not reading its answer: neither reads nor writes moved for the whole timeout.
-    if (!connection->busy && connection->last_active < cutoff) idle.push_back(connection.get());
+    if (connection->busy) continue;
+    // A request still arriving after its deadline (a trickled body or headers): every byte moves
+    // last_active, so only the request's own clock can end it.
+    if (connection->in_request && connection->request_started < request_cutoff) {
+      slow.push_back(connection.get());
+    } else if (connection->last_active < cutoff) {
+      // Idle, or not reading its answer: neither reads nor writes moved for the whole timeout.
+      idle.push_back(connection.get());
+    }
   }
   for (Connection* connection : idle) Close(*connection);
+  for (Connection* connection : slow) {
+    connection->in_request = false;
+    Answer(*connection,
+           Refusal(408, fmt::format("the request did not arrive whole within {} ms; send it "
+                                    "faster or in smaller parts",
+                                    door_.options_.request_timeout.count())),
+           /*close=*/true);
+  }
 }
 
 int FrontDoor::Loop::OnMessageBegin(http_parser* parser) {
   Connection& connection = Of(parser);
+  connection.in_request = true;
+  connection.request_started = std::chrono::steady_clock::now();
   connection.request = std::make_shared<httplib::Request>();
   connection.target.clear();
   connection.field.clear();
@@ -688,16 +735,24 @@ int FrontDoor::Loop::OnHeadersComplete(http_parser* parser) {
   request.method = http_method_str(static_cast<http_method>(parser->method));
   request.version = fmt::format("HTTP/{}.{}", parser->http_major, parser->http_minor);
   SetTarget(connection.target, request);
-  const size_t limit = connection.loop->door_.options_.max_body_bytes;
-  if (parser->flags & F_CONTENTLENGTH) {
-    if (parser->content_length > limit) {
-      connection.refusal = Refusal(413, fmt::format("the request body is {} bytes; the limit is {}",
-                                                    parser->content_length, limit));
+  const FrontDoorOptions& options = connection.loop->door_.options_;
+  const bool has_length = (parser->flags & F_CONTENTLENGTH) != 0;
+  const bool has_body = (has_length && parser->content_length > 0) || (parser->flags & F_CHUNKED);
+  if (has_length && parser->content_length > options.max_body_bytes) {
+    connection.refusal = Refusal(413, fmt::format("the request body is {} bytes; the limit is {}",
+                                                  parser->content_length, options.max_body_bytes));
+    return -1;
+  }
+  if (has_body && options.admit_body) {
+    absl::Status admitted = options.admit_body(request);
+    if (!admitted.ok()) {
+      connection.refusal = Refusal(absl::IsUnauthenticated(admitted) ? 401 : 403,
+                                   std::string(ToStd(admitted.message())));
       return -1;
     }
-    if (!connection.loop->Charge(connection, parser->content_length)) return -1;
-    request.body.reserve(parser->content_length);
   }
+  // Admitted: room for the whole body at once (it is charged as it arrives, in OnBody).
+  if (has_length) request.body.reserve(parser->content_length);
   if (IsExpectContinue(request) && connection.out.empty()) {
     // The client waits for this before it sends the body. Not Write: it may close the connection,
     // and the parser still runs on it. A failure shows on the next write.
@@ -717,14 +772,15 @@ int FrontDoor::Loop::OnBody(http_parser* parser, const char* at, size_t length) 
         Refusal(413, fmt::format("the request body is over the limit of {} bytes", limit));
     return -1;
   }
-  // A chunked body is charged as it comes; one with a Content-Length was charged whole.
-  if (!(parser->flags & F_CONTENTLENGTH) && !connection.loop->Charge(connection, length)) return -1;
+  // Charged as it arrives: a body that is announced but never sent holds no budget.
+  if (!connection.loop->Charge(connection, length)) return -1;
   body.append(at, length);
   return 0;
 }
 
 int FrontDoor::Loop::OnMessageComplete(http_parser* parser) {
   Connection& connection = Of(parser);
+  connection.in_request = false;
   connection.complete = true;
   connection.keep_alive = http_should_keep_alive(parser) != 0;
   http_parser_pause(parser, 1);  // one request at a time
@@ -784,7 +840,10 @@ absl::StatusOr<std::unique_ptr<FrontDoor>> FrontDoor::Listen(const FrontDoorOpti
           fmt::format("cannot create an event loop: {}", std::strerror(errno)));
     }
   }
-  door->loops_.front()->WatchListener(door->listen_fd_);
+  if (!door->loops_.front()->WatchListener(door->listen_fd_)) {
+    return absl::InternalError(
+        fmt::format("cannot watch the listening socket: {}", std::strerror(errno)));
+  }
   door->workers_ = std::make_unique<httplib::ThreadPool>(
       static_cast<size_t>(std::max(1, options.worker_threads)));
   return door;

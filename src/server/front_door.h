@@ -9,10 +9,16 @@
 //    the request's bytes from memory and writes its response there, and the loop sends that.
 // A connection has one request in progress at a time; pipelined requests wait their turn.
 //
+// Admission: a request that carries a body is shown to `admit_body` as soon as its headers are
+// complete, before one byte of its body is read or counted; a refused one is answered (401/403)
+// and its connection closed, so clients without credentials cannot hold body memory or budget.
+//
 // Limits: headers as http-parser allows (80 KiB), bodies up to `max_body_bytes` (413) and
-// `max_buffered_body_bytes` for all requests in progress together (503), at most
-// `max_connections` open (more are closed on accept), idle connections closed after
-// `idle_timeout`. Malformed requests get 400 naming what was wrong, and the connection is closed.
+// `max_buffered_body_bytes` for all requests in progress together, counted as their bytes arrive
+// (503), a whole request (headers and body) within `request_timeout` of its first byte (408: slow
+// or trickled uploads are cut), at most `max_connections` open (more are closed on accept), idle
+// connections closed after `idle_timeout`. Malformed requests get 400 naming what was wrong, and
+// the connection is closed.
 
 #include <httplib.h>
 
@@ -62,6 +68,13 @@ struct FrontDoorOptions {
   size_t max_buffered_body_bytes = 1ull << 30;
   size_t max_connections = 4096;
   std::chrono::seconds idle_timeout{120};
+  // From a request's first byte until it is whole; past it the request is answered 408.
+  std::chrono::milliseconds request_timeout{60'000};
+  // Called on a loop thread with a request's method, target and headers (no body yet) when the
+  // request declares a body. Not OK: refused before its body is read, with 401 for
+  // Unauthenticated and 403 otherwise, and the message. Unset: every request is admitted. Must be
+  // fast and thread-safe.
+  std::function<absl::Status(const httplib::Request&)> admit_body;
 };
 
 class FrontDoor {

@@ -292,6 +292,82 @@ TEST_F(FrontDoorTest, BodiesInProgressAreBoundedTogether) {
   EXPECT_THAT(third.ReadUntil("fast ccc"), HasSubstr("HTTP/1.1 200"));
 }
 
+TEST_F(FrontDoorTest, BodiesAreAdmittedBeforeAByteOfThemIsRead) {
+  FrontDoorOptions options;
+  std::atomic<int> asked{0};
+  options.admit_body = [&asked](const httplib::Request& request) {
+    ++asked;
+    if (request.get_header_value("X-Key") == "right") return absl::OkStatus();
+    if (request.has_header("X-Key")) return absl::PermissionDeniedError("wrong key");
+    return absl::UnauthenticatedError("no key");
+  };
+  Start(options);
+  // Headers only: the 64 MiB body is never sent, yet the answer comes at once.
+  RawConnection anonymous(port());
+  anonymous.Send("POST /fast HTTP/1.1\r\nHost: t\r\nContent-Length: 60000000\r\n\r\n");
+  EXPECT_THAT(anonymous.ReadUntil("no key"), StartsWith("HTTP/1.1 401"));
+  EXPECT_TRUE(anonymous.Closed());
+  RawConnection wrong(port());
+  wrong.Send("POST /echo HTTP/1.1\r\nHost: t\r\nX-Key: no\r\nTransfer-Encoding: chunked\r\n\r\n");
+  EXPECT_THAT(wrong.ReadUntil("wrong key"), StartsWith("HTTP/1.1 403"));
+  RawConnection right(port());
+  right.Send(Post("/fast", "hello", "X-Key: right\r\n"));
+  EXPECT_THAT(right.ReadUntil("fast hello"), StartsWith("HTTP/1.1 200"));
+  const int before = asked.load();
+  RawConnection get(port());  // no body: nothing to admit, the route decides
+  get.Send("GET /routed?name=x HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_THAT(get.ReadUntil("routed x"), StartsWith("HTTP/1.1 200"));
+  EXPECT_EQ(asked.load(), before);
+}
+
+TEST_F(FrontDoorTest, AnAnnouncedBodyHoldsNoBudgetUntilItArrives) {
+  FrontDoorOptions options;
+  options.max_buffered_body_bytes = 10000;
+  Start(options);
+  RawConnection announcer(port());  // announces 9,000 bytes and sends 10 of them
+  announcer.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 9000\r\n\r\n0123456789");
+  std::this_thread::sleep_for(100ms);
+  RawConnection sender(port());
+  sender.Send(Post("/fast", std::string(5000, 'b')));
+  EXPECT_THAT(sender.ReadUntil("fast bbb"), StartsWith("HTTP/1.1 200"));
+}
+
+TEST_F(FrontDoorTest, RequestsThatTrickleInAreCutAtTheirDeadline) {
+  FrontDoorOptions options;
+  options.request_timeout = 1500ms;
+  Start(options);
+  RawConnection body(port());  // a body one byte at a time: every byte is "activity"
+  body.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n");
+  RawConnection headers(port());  // headers that never end
+  headers.Send("GET /routed HTTP/1.1\r\nHost: t\r\n");
+  const auto start = std::chrono::steady_clock::now();
+  bool cut = false;
+  while (!cut && std::chrono::steady_clock::now() - start < 8s) {
+    body.Send("x");
+    headers.Send("X-A: b\r\n");
+    cut = body.ReadUntil("HTTP/1.1 408", 1, 200ms).find("HTTP/1.1 408") != std::string::npos;
+  }
+  EXPECT_TRUE(cut) << body.received();
+  EXPECT_THAT(headers.ReadUntil("HTTP/1.1 408"), StartsWith("HTTP/1.1 408"));
+  EXPECT_TRUE(body.Closed());
+  RawConnection after(port());  // and the door keeps serving
+  after.Send(Post("/fast", "ok"));
+  EXPECT_THAT(after.ReadUntil("fast ok"), StartsWith("HTTP/1.1 200"));
+}
+
+TEST_F(FrontDoorTest, AThrowingRouteIsAnswered500AndTheDoorKeepsServing) {
+  routes_.Get("/throws", [](const httplib::Request&, httplib::Response&) {
+    throw std::runtime_error("boom");
+  });
+  Start();
+  RawConnection first(port());
+  first.Send("GET /throws HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_THAT(first.ReadUntil("\r\n\r\n"), StartsWith("HTTP/1.1 500"));
+  RawConnection second(port());
+  second.Send(Post("/fast", "still here"));
+  EXPECT_THAT(second.ReadUntil("fast still here"), StartsWith("HTTP/1.1 200"));
+}
+
 TEST_F(FrontDoorTest, AClientThatLeavesBeforeItsAnswerCostsNothing) {
   Start({}, /*reply_delay=*/200ms);
   {

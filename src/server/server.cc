@@ -12,6 +12,7 @@
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 #include "pgwire/server.h"
+#include "server/admission.h"
 #include "server/athena_api.h"
 #include "server/aws_json.h"
 #include "server/crawler_api.h"
@@ -120,6 +121,9 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
   door_options.port = port;
   door_options.worker_threads = options.http_threads;
   door_options.max_body_bytes = 64 << 20;
+  door_options.admit_body = [&credentials](const httplib::Request& request) {
+    return AdmitRequestBody(request, credentials);
+  };
   ASSIGN_OR_RETURN(std::unique_ptr<FrontDoor> door,
                    FrontDoor::Listen(door_options, std::move(fast_routes), routes));
   std::unique_ptr<pg::PgServer> pg_server;

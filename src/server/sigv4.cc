@@ -61,12 +61,12 @@ std::string Lower(std::string text) {
   return text;
 }
 
-// Header values: trimmed, inner runs of spaces collapsed to one.
+// Header values: trimmed, inner runs of blanks (folded lines too) collapsed to one space.
 std::string CanonicalValue(const std::string& value) {
   std::string out;
   bool space = false;
   for (char c : value) {
-    if (c == ' ' || c == '\t') {
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
       space = !out.empty();
       continue;
     }
@@ -83,17 +83,40 @@ int64_t ParseAmzDate(const std::string& text) {
   return static_cast<int64_t>(timegm(&tm));
 }
 
+// The canonical URI of `path` (as sent, percent-encoded). S3 signs the path as sent; every other
+// service signs it with "." and ".." segments resolved, empty segments dropped, and each segment
+// URI-encoded once more (so "%20" is signed as "%2520").
+std::string CanonicalUri(const std::string& path, const std::string& service) {
+  if (service == "s3") return path.empty() ? "/" : path;
+  std::vector<std::string> segments;
+  for (std::string_view segment : Split(path, '/')) {
+    if (segment.empty() || segment == ".") continue;
+    if (segment == "..") {
+      if (!segments.empty()) segments.pop_back();
+      continue;
+    }
+    segments.push_back(UriEncode(std::string(segment)));
+  }
+  std::string out = "/" + Join(segments, "/");
+  if (!segments.empty() && path.ends_with('/')) out += '/';
+  return out;
+}
+
 // The string a SigV4 signature signs: `headers` are lower-case names with canonical values, and
 // `signed_headers` the ';'-separated names the signature covers.
-absl::StatusOr<std::string> StringToSign(const SignedRequest& request,
+absl::StatusOr<std::string> StringToSign(const SignedRequest& request, const std::string& service,
                                          const std::map<std::string, std::string>& headers,
                                          const std::string& signed_headers,
                                          const std::string& payload_hash,
                                          const std::string& amz_date, const std::string& scope) {
-  std::vector<std::string> query;
+  // Sorted by encoded name, then by encoded value (not as "name=value" strings: "a-b=1" would
+  // sort before "a=1", since '-' < '=').
+  std::vector<std::pair<std::string, std::string>> parameters;
   for (const auto& [name, value] : request.query)
-    query.push_back(UriEncode(name) + "=" + UriEncode(value));
-  std::sort(query.begin(), query.end());
+    parameters.emplace_back(UriEncode(name), UriEncode(value));
+  std::sort(parameters.begin(), parameters.end());
+  std::vector<std::string> query;
+  for (const auto& [name, value] : parameters) query.push_back(name + "=" + value);
   std::string canonical_headers;
   for (std::string_view name : Split(signed_headers, ';')) {
     auto it = headers.find(std::string(name));
@@ -103,9 +126,9 @@ absl::StatusOr<std::string> StringToSign(const SignedRequest& request,
     }
     canonical_headers += fmt::format("{}:{}\n", name, it->second);
   }
-  const std::string canonical_request = fmt::format(
-      "{}\n{}\n{}\n{}\n{}\n{}", request.method, request.path.empty() ? "/" : request.path,
-      Join(query, "&"), canonical_headers, signed_headers, payload_hash);
+  const std::string canonical_request =
+      fmt::format("{}\n{}\n{}\n{}\n{}\n{}", request.method, CanonicalUri(request.path, service),
+                  Join(query, "&"), canonical_headers, signed_headers, payload_hash);
   return fmt::format("AWS4-HMAC-SHA256\n{}\n{}\n{}", amz_date, scope, Sha256Hex(canonical_request));
 }
 
@@ -113,8 +136,9 @@ std::map<std::string, std::string> CanonicalHeaders(
     const std::multimap<std::string, std::string>& raw) {
   std::map<std::string, std::string> headers;
   for (const auto& [name, value] : raw) {
-    std::string& slot = headers[Lower(name)];
-    slot = slot.empty() ? CanonicalValue(value) : slot + "," + CanonicalValue(value);
+    // Repeated headers join with ',' in the order they came, empty values included.
+    auto [slot, first] = headers.try_emplace(Lower(name), CanonicalValue(value));
+    if (!first) slot->second += "," + CanonicalValue(value);
   }
   return headers;
 }
@@ -142,8 +166,10 @@ std::optional<AuthorizationParts> ParseAuthorization(std::string_view header) {
   };
   auto any = [](char c) { return c != '/'; };
   auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  // Lower-case HTTP token characters (RFC 9110), and ';' between names.
   auto header_name = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ';' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ';' ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
   };
   if (!take("AWS4-HMAC-SHA256 Credential=")) return std::nullopt;
   auto key = field('/', any), date = field('/', digit), region = field('/', any),
@@ -165,6 +191,12 @@ std::optional<AuthorizationParts> ParseAuthorization(std::string_view header) {
 }
 
 }  // namespace
+
+std::optional<std::string> SigV4AccessKeyId(std::string_view authorization) {
+  std::optional<AuthorizationParts> parts = ParseAuthorization(authorization);
+  if (!parts) return std::nullopt;
+  return parts->access_key_id;
+}
 
 std::string SigV4Signature(const std::string& secret, const std::string& date,
                            const std::string& region, const std::string& service,
@@ -225,7 +257,7 @@ absl::StatusOr<SigV4Identity> VerifySigV4(
   }
   ASSIGN_OR_RETURN(
       const std::string string_to_sign,
-      StringToSign(request, headers, signed_headers, payload_hash, amz_date,
+      StringToSign(request, identity.service, headers, signed_headers, payload_hash, amz_date,
                    fmt::format("{}/{}/{}/aws4_request", date, identity.region, identity.service)));
   const std::string expected =
       SigV4Signature(secret, date, identity.region, identity.service, string_to_sign);
@@ -255,8 +287,12 @@ std::multimap<std::string, std::string> SignSigV4(const SignedRequest& request,
   for (const auto& [name, value] : headers) names.push_back(name);
   const std::string signed_headers = Join(names, ";");
   const std::string scope = fmt::format("{}/{}/{}/aws4_request", date, region, service);
+  // As a verifier reads it: a given x-amz-content-sha256 (e.g. UNSIGNED-PAYLOAD) is the hash.
+  auto content_hash = headers.find("x-amz-content-sha256");
+  const std::string payload_hash =
+      content_hash != headers.end() ? content_hash->second : Sha256Hex(request.body);
   const std::string string_to_sign =
-      StringToSign(request, headers, signed_headers, Sha256Hex(request.body), amz_date, scope)
+      StringToSign(request, service, headers, signed_headers, payload_hash, amz_date, scope)
           .value();  // every signed header is present by construction
   return {{"X-Amz-Date", amz_date},
           {"Authorization",

@@ -547,8 +547,14 @@ absl::StatusOr<ObjectInfo> S3ObjectStore::Head(std::string_view key) {
   if (response.status != 200) return impl_->ErrorOf(request, response);
   ObjectInfo info;
   info.key = std::string(key);
-  info.size = std::stoull(
-      response.headers.count("content-length") ? response.headers["content-length"] : "0");
+  const std::string length =
+      response.headers.count("content-length") ? response.headers["content-length"] : "0";
+  const std::optional<int64_t> size = ParseInteger(length, 0);
+  if (!size) {
+    return absl::DataLossError(fmt::format(
+        "the store answered HEAD of \"{}\" with Content-Length \"{}\", not a size", key, length));
+  }
+  info.size = static_cast<uint64_t>(*size);
   info.etag = StripQuotes(response.headers["etag"]);
   info.modified_micros = ParseTime(response.headers["last-modified"], "%a, %d %b %Y %H:%M:%S");
   return info;
@@ -580,7 +586,13 @@ absl::StatusOr<ListPage> S3ObjectStore::List(const ListOptions& options) {
     if (!key.starts_with(store_prefix)) continue;
     ObjectInfo info;
     info.key = key.substr(store_prefix.size());
-    info.size = std::stoull(ChildText(item, "Size").empty() ? "0" : ChildText(item, "Size"));
+    const std::string size_text = ChildText(item, "Size");
+    const std::optional<int64_t> size = ParseInteger(size_text.empty() ? "0" : size_text, 0);
+    if (!size) {
+      return absl::DataLossError(fmt::format(
+          "the store's listing gives \"{}\" the size \"{}\", not a number", key, size_text));
+    }
+    info.size = static_cast<uint64_t>(*size);
     info.etag = StripQuotes(ChildText(item, "ETag"));
     info.modified_micros = ParseTime(ChildText(item, "LastModified"), "%Y-%m-%dT%H:%M:%S");
     page.objects.push_back(std::move(info));
