@@ -241,6 +241,7 @@ absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& op
   serve.http_address = options.http;
   serve.max_running_queries = options.max_running_queries;
   serve.http_threads = options.http_threads;
+  serve.request_timeout = std::chrono::seconds(options.request_timeout_seconds);
   serve.pg_address = options.pg;
   serve.ingest.wal_dir = lake->location().state_dir + "/wal";
   serve.ingest.max_pending_bytes = options.ingest_memory_mib << 20;

@@ -67,6 +67,7 @@ struct ServeCommandOptions {
   std::string pg;  // empty: no PostgreSQL protocol
   int max_running_queries = 2;
   int http_threads = 64;
+  int request_timeout_seconds = 60;
   uint64_t ingest_memory_mib = 1024;  // records accepted and not yet delivered, at most
   uint64_t wal_segment_mib = 64;      // write-ahead log segment size
 };

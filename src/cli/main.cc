@@ -185,6 +185,12 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   serve_cmd
+      ->add_option("--request-timeout", serve.request_timeout_seconds,
+                   "Seconds a request may take to arrive whole (headers and body); slower ones "
+                   "are answered 408 and closed")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  serve_cmd
       ->add_option("--http-threads", serve.http_threads,
                    "HTTP requests other than puts answered at once (queries, catalog, console)")
       ->check(CLI::Range(1, 4096))

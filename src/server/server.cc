@@ -120,6 +120,7 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
   door_options.host = host;
   door_options.port = port;
   door_options.worker_threads = options.http_threads;
+  door_options.request_timeout = options.request_timeout;
   door_options.max_body_bytes = 64 << 20;
   door_options.admit_body = [&credentials](const httplib::Request& request) {
     return AdmitRequestBody(request, credentials);

@@ -3,6 +3,7 @@
 // engine into the QueryService, the IngestService and the HTTP, AWS (Athena, Firehose) and
 // PostgreSQL APIs, and runs until SIGINT/SIGTERM (then delivers what the streams hold).
 
+#include <chrono>
 #include <string>
 
 #include "catalog/catalog.h"
@@ -20,6 +21,8 @@ struct ServeOptions {
   // many run at once, the rest wait. Connections and puts take no thread of their own (see
   // front_door.h).
   int http_threads = 64;
+  // A request must arrive whole (headers and body) within this; slower ones get 408.
+  std::chrono::seconds request_timeout{60};
   int max_running_queries = 2;
   std::string pg_address;  // HOST:PORT for the PostgreSQL protocol; empty: not served
   int pg_max_connections = 64;
