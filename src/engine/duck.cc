@@ -244,6 +244,13 @@ absl::Status PreparedStatement::Bind(size_t index, std::string_view value) {
   return absl::OkStatus();
 }
 
+absl::Status PreparedStatement::BindBool(size_t index, bool value) {
+  if (duckdb_bind_boolean(statement_, index, value) == DuckDBError) {
+    return absl::InvalidArgumentError(fmt::format("cannot bind parameter {}", index));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status PreparedStatement::BindNull(size_t index) {
   if (duckdb_bind_null(statement_, index) == DuckDBError) {
     return absl::InvalidArgumentError(fmt::format("cannot bind parameter {}", index));

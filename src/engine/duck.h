@@ -121,6 +121,7 @@ class PreparedStatement {
   absl::Status Bind(size_t index, int64_t value);
   absl::Status Bind(size_t index, double value);
   absl::Status Bind(size_t index, std::string_view value);
+  absl::Status BindBool(size_t index, bool value);  // (not Bind: an int would be ambiguous)
   absl::Status BindNull(size_t index);
 
   // Executes and returns a streaming result: chunks are produced as they are fetched.

@@ -236,6 +236,45 @@ TEST_F(EngineTest, BytesScannedCountOnlyFilesFiltersCannotRuleOut) {
   EXPECT_THAT(std::string(refused.status().message()), testing::HasSubstr("would scan"));
 }
 
+TEST_F(EngineTest, PlaceholdersAreBoundNotSplicedAndPruneFiles) {
+  WriteWithDuckDb("raw/shop/p/day=2026-11-01/f.parquet", "SELECT 1 AS v, 'a' AS s", "parquet");
+  WriteWithDuckDb("raw/shop/p/day=2026-11-02/f.parquet", "SELECT 2 AS v, 'b' AS s", "parquet");
+  Register({"shop", "p"},
+           {"raw/shop/p/day=2026-11-01/f.parquet", "raw/shop/p/day=2026-11-02/f.parquet"},
+           "parquet", {Column("day", "DATE")}, {{{"day", "2026-11-01"}}, {{"day", "2026-11-02"}}});
+  auto run = [&](const std::string& sql, std::vector<QueryParameter> parameters,
+                 int64_t* scanned =
+                     nullptr) -> absl::StatusOr<std::vector<std::vector<std::string>>> {
+    QueryOptions options;
+    options.parameters = std::move(parameters);
+    ASSIGN_OR_RETURN(auto cursor, engine_->Query(admin_, sql, options));
+    if (scanned != nullptr) *scanned = cursor->bytes_scanned();
+    return AllRows(*cursor);
+  };
+  int64_t all = 0, one = 0;
+  auto rows = run("SELECT v FROM shop.p WHERE day >= $1", {{"2026-11-01", ""}}, &all);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(rows->size(), 2u);
+  rows = run("SELECT v, s FROM shop.p WHERE day = $1 AND v = $2",
+             {{"2026-11-02", "DATE"}, {"2", "BIGINT"}}, &one);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows, (std::vector<std::vector<std::string>>{{"2", "b"}}));
+  EXPECT_LT(one, all);  // the other day's file was not read
+  // A value is a value, however it is quoted.
+  rows = run("SELECT count(*) FROM shop.p WHERE s = $1", {{"a' OR 'x' = 'x", ""}});
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ((*rows)[0][0], "0");
+  EXPECT_TRUE(absl::IsInvalidArgument(run("SELECT v FROM shop.p WHERE v = $1", {}).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      run("SELECT v FROM shop.p WHERE v = $1", {{"x", "BIGINT"}}).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      run("CREATE VIEW shop.q AS SELECT v FROM shop.p WHERE v = $1", {{"1", ""}}).status()));
+  // CREATE TABLE AS binds them like a query.
+  rows = run("CREATE TABLE shop.q AS SELECT v FROM shop.p WHERE v = $1", {{"2", ""}});
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(FirstCell(*engine_, "SELECT sum(v) FROM shop.q"), "2");
+}
+
 TEST_F(EngineTest, ViewsFollowNewSnapshots) {
   WriteText("raw/shop/e/1.json", "{\"x\": 1}\n");
   Register({"shop", "e"}, {"raw/shop/e/1.json"}, "json");

@@ -33,9 +33,10 @@ class FilePrunerTest : public testing::Test {
   }
 
   // Which of `files` may match `where` over t.p, as a string of 0/1 per file.
-  std::string Kept(const std::string& where, const std::vector<DataFile>& files) {
+  std::string Kept(const std::string& where, const std::vector<DataFile>& files,
+                   const std::vector<QueryParameter>& parameters = {}) {
     const PrunePredicate predicate = ExtractPrunePredicate(
-        Statement("SELECT * FROM t.p WHERE " + where), TableName{"t", "p"}, schema_);
+        Statement("SELECT * FROM t.p WHERE " + where), TableName{"t", "p"}, schema_, parameters);
     auto may = FilesThatMayMatch(*connection_, predicate, schema_, files);
     if (!may.ok()) return "ERROR " + std::string(may.status().message());
     std::string kept;
@@ -138,6 +139,21 @@ TEST_F(FilePrunerTest, Booleans) {
   EXPECT_EQ(Kept("NOT (flag > 't')", files), "111");
   EXPECT_EQ(Kept("flag = true", files), "011");
   EXPECT_EQ(Kept("flag < true", files), "101");
+}
+
+TEST_F(FilePrunerTest, PlaceholdersPruneWithTheirBoundValues) {
+  const std::vector<DataFile> files = {File("id", "BIGINT", "1", "2"),
+                                       File("id", "BIGINT", "40", "60")};
+  EXPECT_EQ(Kept("id = $1", files, {{"50", ""}}), "01");
+  EXPECT_EQ(Kept("$1 > id", files, {{"5", "BIGINT"}}), "10");
+  EXPECT_EQ(Kept("id BETWEEN $1 AND $2", files, {{"0", ""}, {"3", ""}}), "10");
+  EXPECT_EQ(Kept("id IN ($1, $2)", files, {{"1", ""}, {"2", ""}}), "10");
+  EXPECT_EQ(Kept("id = $1", files, {{std::nullopt, ""}}), "11");  // = NULL: not judged
+  EXPECT_EQ(Kept("id = $1 + 1", files, {{"50", ""}}), "11");      // type inferred from + : no
+  EXPECT_EQ(Kept("id = CAST($1 AS BIGINT)", files, {{"50", ""}}), "01");
+  EXPECT_EQ(Kept("id = $2", files, {{"50", ""}}), "11");  // no value for $2: not judged
+  // A value that is hostile SQL stays a value.
+  EXPECT_EQ(Kept("CAST(id AS VARCHAR) = $1", files, {{"x') OR true OR ('", ""}}), "11");
 }
 
 TEST_F(FilePrunerTest, OnlySingleTableSelectsArePruned) {

@@ -94,9 +94,9 @@ class DuckQueryCursor final : public QueryCursor {
 
   int64_t bytes_scanned() const override { return resources_ ? resources_->bytes_scanned : 0; }
 
-  // Prepares `sql`; if some result columns are not directly decodable, wraps it so that SQL casts
-  // them.
-  absl::Status Prepare(std::string_view sql) {
+  // Prepares `sql` and binds `parameters`; if some result columns are not directly decodable,
+  // wraps it so that SQL casts them.
+  absl::Status Prepare(std::string_view sql, const std::vector<QueryParameter>& parameters) {
     ASSIGN_OR_RETURN(duck::PreparedStatement prepared, connection_.Prepare(sql));
     if (prepared.type() != DUCKDB_STATEMENT_TYPE_SELECT) {
       return absl::PermissionDeniedError("only queries can run through the query engine");
@@ -121,13 +121,13 @@ class DuckQueryCursor final : public QueryCursor {
     }
     if (!needs_wrap) {
       prepared_.emplace(std::move(prepared));
-      return absl::OkStatus();
+      return BindParameters(*prepared_, parameters);
     }
     ASSIGN_OR_RETURN(duck::PreparedStatement wrapped,
                      connection_.Prepare(fmt::format("SELECT {} FROM (\n{}\n) AS loch_result",
                                                      Join(projection, ", "), TrimStatement(sql))));
     prepared_.emplace(std::move(wrapped));
-    return absl::OkStatus();
+    return BindParameters(*prepared_, parameters);
   }
 
   // Execution starts with the first Next(), so that a caller can hold the cursor (and Cancel() it)
@@ -387,10 +387,11 @@ struct LakeEngine::Impl {
   // The files of `snapshot` the statement may need: all of them unless its WHERE clause proves
   // some hold no matching row. Pruning that fails keeps every file. Caller holds admin_mu.
   std::vector<DataFile> FilesTheQueryMayNeed(const nlohmann::json& statement,
+                                             const std::vector<QueryParameter>& parameters,
                                              TableSnapshot& snapshot) {
     if (!options.prune_files) return std::move(snapshot.files);
     const PrunePredicate predicate =
-        ExtractPrunePredicate(statement, snapshot.table.name, snapshot.table.schema);
+        ExtractPrunePredicate(statement, snapshot.table.name, snapshot.table.schema, parameters);
     auto may_match = FilesThatMayMatch(admin, predicate, snapshot.table.schema, snapshot.files);
     if (!may_match.ok()) {
       spdlog::debug("pruning {} kept every file: {}", snapshot.table.name.ToString(),
@@ -433,9 +434,9 @@ struct LakeEngine::Impl {
 
   // Makes the catalog tables a statement reads visible on `connection`: shared views when nothing
   // was pruned on a local lake, else a private catalog of views over the files the query may need.
-  absl::StatusOr<std::unique_ptr<QueryResources>> BindTables(const Principal& who,
-                                                             const StatementTables& tables,
-                                                             duck::Connection& connection) {
+  absl::StatusOr<std::unique_ptr<QueryResources>> BindTables(
+      const Principal& who, const StatementTables& tables,
+      const std::vector<QueryParameter>& parameters, duck::Connection& connection) {
     if (!tables.unqualified.empty()) return UnknownTables(who, tables.unqualified);
     ResolvedNames names;
     RETURN_IF_ERROR(ResolveNames(who, tables.qualified, connection, 0, names));
@@ -449,7 +450,7 @@ struct LakeEngine::Impl {
         // (A table read only through a view gets no predicate: the view reads all its files.)
         ASSIGN_OR_RETURN(TableSnapshot snapshot, catalog->ReadTable(who, name, std::nullopt));
         const size_t all_files = snapshot.files.size();
-        std::vector<DataFile> kept = FilesTheQueryMayNeed(tables.statement, snapshot);
+        std::vector<DataFile> kept = FilesTheQueryMayNeed(tables.statement, parameters, snapshot);
         for (const DataFile& file : kept) resources->bytes_scanned += file.size_bytes;
         if (!remote() && kept.size() == all_files) {
           snapshot.files = std::move(kept);
@@ -516,9 +517,11 @@ struct LakeEngine::Impl {
                                bool newline_delimited,
                                std::vector<absl::StatusOr<FileProfile>>& out);
 
-  absl::StatusOr<WriteSummary> ExecuteWrite(const Principal& who, const WriteStatement& statement);
+  absl::StatusOr<WriteSummary> ExecuteWrite(const Principal& who, const WriteStatement& statement,
+                                            const std::vector<QueryParameter>& parameters);
   absl::StatusOr<WriteSummary> WriteQueryResult(const Principal& who,
-                                                const WriteStatement& statement);
+                                                const WriteStatement& statement,
+                                                const std::vector<QueryParameter>& parameters);
   absl::StatusOr<WriteSummary> CreateView(const Principal& who, const WriteStatement& statement);
 
   absl::Status UnknownTables(const Principal& who, const std::vector<std::string>& names) {
@@ -573,14 +576,22 @@ absl::StatusOr<std::unique_ptr<QueryCursor>> LakeEngine::Query(const Principal& 
                                                                const QueryOptions& options) {
   ASSIGN_OR_RETURN(std::optional<WriteStatement> write, ParseWriteStatement(sql));
   if (write.has_value()) {
-    return std::unique_ptr<QueryCursor>(new WriteCursor([this, who, statement = std::move(*write)] {
-      return impl_->ExecuteWrite(who, statement);
-    }));
+    const bool takes_parameters = write->kind == WriteStatement::Kind::kCreateTableAs ||
+                                  write->kind == WriteStatement::Kind::kInsertInto;
+    if (!takes_parameters && !options.parameters.empty()) {
+      return absl::InvalidArgumentError(
+          "parameters ($1, $2, ...) are not supported in views and DROP: write the values into "
+          "the statement");
+    }
+    return std::unique_ptr<QueryCursor>(
+        new WriteCursor([this, who, statement = std::move(*write), options] {
+          return impl_->ExecuteWrite(who, statement, options.parameters);
+        }));
   }
   ASSIGN_OR_RETURN(duck::Connection connection, duck::Connection::Open(impl_->database));
   ASSIGN_OR_RETURN(StatementTables tables, CheckUserQuery(connection, sql));
   ASSIGN_OR_RETURN(std::unique_ptr<QueryResources> resources,
-                   impl_->BindTables(who, tables, connection));
+                   impl_->BindTables(who, tables, options.parameters, connection));
   if (options.max_bytes_scanned > 0 && resources->bytes_scanned > options.max_bytes_scanned) {
     return absl::ResourceExhaustedError(fmt::format(
         "the query would scan {} bytes (the data files its filters cannot rule out), over the "
@@ -589,7 +600,7 @@ absl::StatusOr<std::unique_ptr<QueryCursor>> LakeEngine::Query(const Principal& 
   }
   auto cursor = std::make_unique<DuckQueryCursor>(std::move(connection), &impl_->watchdog,
                                                   std::move(resources));
-  RETURN_IF_ERROR(cursor->Prepare(sql));
+  RETURN_IF_ERROR(cursor->Prepare(sql, options.parameters));
   cursor->SetTimeout(options.timeout);
   return std::unique_ptr<QueryCursor>(std::move(cursor));
 }
@@ -967,8 +978,9 @@ absl::StatusOr<FileProfile> LakeEngine::Impl::ProfilePath(const std::string& pat
 
 namespace loch {
 
-absl::StatusOr<WriteSummary> LakeEngine::Impl::ExecuteWrite(const Principal& who,
-                                                            const WriteStatement& statement) {
+absl::StatusOr<WriteSummary> LakeEngine::Impl::ExecuteWrite(
+    const Principal& who, const WriteStatement& statement,
+    const std::vector<QueryParameter>& parameters) {
   switch (statement.kind) {
     case WriteStatement::Kind::kCreateView:
       return CreateView(who, statement);
@@ -997,7 +1009,7 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::ExecuteWrite(const Principal& who
     RETURN_IF_ERROR(dropped.status());
     return WriteSummary{"DROP TABLE", statement.table.ToString(), 0, 0, dropped->snapshot_id};
   }
-  return WriteQueryResult(who, statement);
+  return WriteQueryResult(who, statement, parameters);
 }
 
 // CREATE VIEW: the query must read only catalog tables and views and must bind (so a view that is
@@ -1011,7 +1023,8 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::CreateView(const Principal& who,
     return absl::InvalidArgumentError(
         fmt::format("view {} cannot read itself", statement.table.ToString()));
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<QueryResources> resources, BindTables(who, tables, connection));
+  ASSIGN_OR_RETURN(std::unique_ptr<QueryResources> resources,
+                   BindTables(who, tables, {}, connection));
   ASSIGN_OR_RETURN(duck::PreparedStatement prepared, connection.Prepare(statement.query));
   ViewInfo view;
   view.name = statement.table;
@@ -1032,8 +1045,9 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::CreateView(const Principal& who,
 // if asked) into a private folder under the readable root; each file is profiled, copied into the
 // lake's tables/ zone through the object store, and the catalog commits them in one snapshot. Any
 // failure deletes what was copied, so the catalog and the zone keep no trace.
-absl::StatusOr<WriteSummary> LakeEngine::Impl::WriteQueryResult(const Principal& who,
-                                                                const WriteStatement& statement) {
+absl::StatusOr<WriteSummary> LakeEngine::Impl::WriteQueryResult(
+    const Principal& who, const WriteStatement& statement,
+    const std::vector<QueryParameter>& parameters) {
   namespace fs = std::filesystem;
   const bool create = statement.kind == WriteStatement::Kind::kCreateTableAs;
   const std::string operation = create ? "CREATE TABLE" : "INSERT";
@@ -1050,8 +1064,10 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::WriteQueryResult(const Principal&
 
   ASSIGN_OR_RETURN(duck::Connection connection, duck::Connection::Open(database));
   ASSIGN_OR_RETURN(StatementTables tables, CheckUserQuery(connection, statement.query));
-  ASSIGN_OR_RETURN(std::unique_ptr<QueryResources> resources, BindTables(who, tables, connection));
+  ASSIGN_OR_RETURN(std::unique_ptr<QueryResources> resources,
+                   BindTables(who, tables, parameters, connection));
   ASSIGN_OR_RETURN(duck::PreparedStatement prepared, connection.Prepare(statement.query));
+  RETURN_IF_ERROR(BindParameters(prepared, parameters));
   std::vector<Column> result_columns;
   for (size_t i = 0; i < prepared.column_count(); ++i) {
     result_columns.emplace_back(prepared.column_name(i), prepared.column_type(i).Name());
@@ -1113,7 +1129,11 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::WriteQueryResult(const Principal&
       Join(projection, ", "), statement.query, QuoteLiteral(target),
       partition_names.empty() ? ""
                               : fmt::format(", PARTITION_BY ({})", Join(partition_names, ", ")));
-  RETURN_IF_ERROR(connection.Execute(copy));
+  {
+    ASSIGN_OR_RETURN(duck::PreparedStatement copying, connection.Prepare(copy));
+    RETURN_IF_ERROR(BindParameters(copying, parameters));
+    RETURN_IF_ERROR(copying.Execute().status());
+  }
   if (resources != nullptr) {  // leave the private catalog before it is detached
     connection.Execute("USE memory").IgnoreError();
     resources.reset();

@@ -30,6 +30,7 @@
 #include "common/principal.h"
 #include "common/status.h"
 #include "engine/json_shape.h"
+#include "engine/query_parameters.h"
 #include "engine/result_set.h"
 #include "storage/file_cache.h"
 #include "storage/object_store.h"
@@ -55,6 +56,9 @@ struct QueryOptions {
   // Refuse (ResourceExhausted, before running) a query that may scan more bytes than this; 0: no
   // limit. See QueryCursor::bytes_scanned.
   int64_t max_bytes_scanned = 0;
+  // Values of the statement's placeholders $1, $2, ..., bound through DuckDB (never spliced into
+  // the SQL); their number must match. Pruning uses them like constants. Not for write statements.
+  std::vector<QueryParameter> parameters;
 };
 
 // What profiling a data file found: its columns as DuckDB reads them, row count and column

@@ -178,13 +178,37 @@ std::optional<std::string> RenderValue(const json& value) {
   return std::nullopt;
 }
 
-std::optional<std::string> Render(const json& node, int depth) {
+// Placeholder values, and the type a bare placeholder takes where it stands (DuckDB gives it the
+// type of the column it is compared with; "" inside casts: the value's own text).
+struct Parameters {
+  const std::vector<QueryParameter>& values;
+  std::string type;
+};
+
+// A placeholder ($n) as the value bound to it.
+std::optional<std::string> RenderParameter(const json& node, const Parameters& parameters) {
+  const std::optional<int64_t> number =
+      ParseInteger(Field(node, "identifier"), 1, static_cast<int64_t>(parameters.values.size()));
+  if (!number) return std::nullopt;  // named, or beyond the values given: not understood
+  const std::optional<std::string>& value =
+      parameters.values[static_cast<size_t>(*number - 1)].value;
+  if (!value) return "NULL";
+  if (parameters.type.empty()) return QuoteLiteral(*value);
+  return "CAST(" + QuoteLiteral(*value) + " AS " + parameters.type + ")";
+}
+
+std::optional<std::string> Render(const json& node, int depth, const Parameters& parameters) {
   if (depth > 32 || !node.is_object()) return std::nullopt;
   const std::string type = Field(node, "type");
   if (type == "VALUE_CONSTANT") return RenderValue(Child(node, "value"));
+  if (type == "VALUE_PARAMETER") {
+    // Only where its type is known: compared with the column directly, or inside a cast.
+    if (depth > 0 && !parameters.type.empty()) return std::nullopt;
+    return RenderParameter(node, parameters);
+  }
   if (type == "OPERATOR_CAST") {
     auto target = RenderType(Child(node, "cast_type"));
-    auto child = Render(Child(node, "child"), depth + 1);
+    auto child = Render(Child(node, "child"), depth + 1, Parameters{parameters.values, ""});
     const json& try_cast = Child(node, "try_cast");
     if (!target || !child || !try_cast.is_boolean()) return std::nullopt;
     return (try_cast.get<bool>() ? "TRY_CAST(" : "CAST(") + *child + " AS " + *target + ")";
@@ -201,7 +225,8 @@ std::optional<std::string> Render(const json& node, int depth) {
   if (!children.is_array() || children.empty() || children.size() > 2) return std::nullopt;
   std::vector<std::string> arguments;
   for (const json& child : children) {
-    auto argument = Render(child, depth + 1);
+    // (A placeholder under arithmetic takes a type DuckDB infers from the expression: not here.)
+    auto argument = Render(child, depth + 1, Parameters{parameters.values, "?"});
     if (!argument) return std::nullopt;
     arguments.push_back(std::move(*argument));
   }
@@ -214,6 +239,7 @@ struct Context {
   const TableName& table;
   std::string alias;
   const Schema& schema;
+  const std::vector<QueryParameter>& parameters;
 };
 
 // The schema column a COLUMN_REF names (DuckDB binds names case-insensitively), or nullptr.
@@ -307,11 +333,20 @@ PrunePredicate Combine(PrunePredicate::Kind kind, std::vector<PrunePredicate> ch
   return predicate;
 }
 
+// Whether `node` is a constant expression loch can render (placeholders included).
+bool IsConstant(const json& node, const Context& context) {
+  return Render(node, 0, Parameters{context.parameters, "VARCHAR"}).has_value();
+}
+
 PrunePredicate Comparison(const json& column_node, const std::string& op, const json& constant,
                           const Context& context) {
   PruneAtom atom;
-  auto constant_sql = Render(constant, 0);
-  if (!ReadColumnSide(column_node, context, atom) || !constant_sql) return True();
+  if (!ReadColumnSide(column_node, context, atom)) return True();
+  // A bare placeholder takes the type of what it is compared with.
+  const std::string compared_type =
+      atom.cast_type.empty() ? context.schema.Find(atom.column)->type : atom.cast_type;
+  auto constant_sql = Render(constant, 0, Parameters{context.parameters, compared_type});
+  if (!constant_sql) return True();
   atom.op = op;
   atom.constant_sql = std::move(*constant_sql);
   atom.string_literal = Field(constant, "type") == "VALUE_CONSTANT" &&
@@ -326,26 +361,21 @@ PrunePredicate ConvertComparison(const json& node, const std::string& op, bool n
   const std::string effective = negated ? Negate(op) : op;
   const json& left = Child(node, "left");
   const json& right = Child(node, "right");
-  if (Render(right, 0)) return Comparison(left, effective, right, context);
-  if (Render(left, 0)) return Comparison(right, Mirror(effective), left, context);
+  if (IsConstant(right, context)) return Comparison(left, effective, right, context);
+  if (IsConstant(left, context)) return Comparison(right, Mirror(effective), left, context);
   return True();
 }
 
 PrunePredicate ConvertBetween(const json& node, bool negated, const Context& context) {
   const json& input = Child(node, "input");
-  const json& lower = Child(node, "lower");
-  const json& upper = Child(node, "upper");
-  auto lower_sql = Render(lower, 0);
-  auto upper_sql = Render(upper, 0);
-  if (!lower_sql || !upper_sql) return True();
-  if (negated) {  // NOT (lower <= c AND c <= upper) == c < lower OR c > upper
-    return Combine(PrunePredicate::Kind::kOr,
-                   {Comparison(input, "<", lower, context), Comparison(input, ">", upper, context)},
-                   {*lower_sql, *upper_sql});
-  }
-  return Combine(PrunePredicate::Kind::kAnd,
-                 {Comparison(input, ">=", lower, context), Comparison(input, "<=", upper, context)},
-                 {*lower_sql, *upper_sql});
+  // NOT (lower <= c AND c <= upper) == c < lower OR c > upper
+  PrunePredicate low = Comparison(input, negated ? "<" : ">=", Child(node, "lower"), context);
+  PrunePredicate high = Comparison(input, negated ? ">" : "<=", Child(node, "upper"), context);
+  // DuckDB types the three together: with one bound not understood, the other alone is not either.
+  if (low.IsTrue() || high.IsTrue()) return True();
+  std::vector<std::string> constants = {low.atom.constant_sql, high.atom.constant_sql};
+  return Combine(negated ? PrunePredicate::Kind::kOr : PrunePredicate::Kind::kAnd,
+                 {std::move(low), std::move(high)}, std::move(constants));
 }
 
 PrunePredicate ConvertIn(const json& node, bool negated, const Context& context) {
@@ -429,7 +459,10 @@ int CountTableReferences(const json& node, int depth = 0) {
 
 }  // namespace
 
-std::optional<std::string> RenderConstant(const json& node) { return Render(node, 0); }
+std::optional<std::string> RenderConstant(const json& node) {
+  static const std::vector<QueryParameter> kNone;
+  return Render(node, 0, Parameters{kNone, ""});
+}
 
 std::string PruneAtom::ColumnSideSql(const std::string& bound) const {
   if (cast_type.empty()) return bound;
@@ -445,7 +478,8 @@ TypeFamily FamilyOfTypeName(std::string_view type) {
 }
 
 PrunePredicate ExtractPrunePredicate(const json& statement, const TableName& table,
-                                     const Schema& schema) {
+                                     const Schema& schema,
+                                     const std::vector<QueryParameter>& parameters) {
   const json& node = Child(statement, "node");
   if (Field(node, "type") != "SELECT_NODE" || !Child(node, "sample").is_null()) return True();
   const json& from = Child(node, "from_table");
@@ -459,7 +493,7 @@ PrunePredicate ExtractPrunePredicate(const json& statement, const TableName& tab
   if (CountTableReferences(statement) != 1) return True();
   const json& where = Child(node, "where_clause");
   if (!where.is_object()) return True();
-  return Convert(where, false, Context{table, Field(from, "alias"), schema}, 0);
+  return Convert(where, false, Context{table, Field(from, "alias"), schema, parameters}, 0);
 }
 
 }  // namespace loch

@@ -10,8 +10,9 @@
 // Kleene logic): AND, OR, NOT; `c OP k` and `k OP c` for =, <>, <, <=, >, >=; `c [NOT] BETWEEN
 // k AND k`; `c IN (k, ...)`; `c IS [NOT] NULL`. `c` is a column of the table, optionally under a
 // CAST whose ordering DuckDB keeps (numeric to numeric, date/timestamp to date/timestamp); `k` is a
-// constant expression: literals, casts of constants and arithmetic on them (no column, parameter,
-// subquery, or function whose value could change between two evaluations).
+// constant expression: literals, casts of constants and arithmetic on them, placeholders with
+// their bound values (no column, subquery, or function whose value could change between two
+// evaluations).
 //
 // Constants are rendered back to SQL with their exact parsed types (json_deserialize_sql is lossy:
 // it prints DOUBLE constants as DECIMAL literals and drops -0.0), so that DuckDB later evaluates
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "catalog/model.h"
+#include "engine/query_parameters.h"
 #include "nlohmann/json.hpp"
 
 namespace loch {
@@ -75,7 +77,11 @@ struct PrunePredicate {
 // `table` (joins, set operations, samples, time travel, any second table reference such as a
 // subquery or CTE), or when nothing in its WHERE clause is understood. Never fails: malformed or
 // unexpected trees read as kTrue.
+//
+// `parameters` are the values bound to the statement's placeholders: a placeholder compared with a
+// column reads as its value cast to the column's type (the type DuckDB gives it there).
 PrunePredicate ExtractPrunePredicate(const nlohmann::json& statement, const TableName& table,
-                                     const Schema& schema);
+                                     const Schema& schema,
+                                     const std::vector<QueryParameter>& parameters = {});
 
 }  // namespace loch

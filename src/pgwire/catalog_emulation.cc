@@ -516,8 +516,8 @@ absl::Status PgCatalogEmulation::Refresh(const Principal& who) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<QueryCursor>> PgCatalogEmulation::Query(const Principal& who,
-                                                                       std::string_view sql) {
+absl::StatusOr<std::unique_ptr<QueryCursor>> PgCatalogEmulation::Query(
+    const Principal& who, std::string_view sql, const std::vector<QueryParameter>& parameters) {
   if (sql.size() > kMaxCatalogQueryBytes) {
     return absl::InvalidArgumentError(fmt::format(
         "queries of the system catalog (pg_catalog, information_schema) are limited to {} bytes; "
@@ -531,6 +531,7 @@ absl::StatusOr<std::unique_ptr<QueryCursor>> PgCatalogEmulation::Query(const Pri
   if (statement.type() != DUCKDB_STATEMENT_TYPE_SELECT) {
     return absl::PermissionDeniedError("only SELECT statements may read the system catalog");
   }
+  RETURN_IF_ERROR(BindParameters(statement, parameters));
   ASSIGN_OR_RETURN(duck::Result result, statement.Execute());
   std::vector<ResultColumn> columns;
   for (size_t i = 0; i < result.column_count(); ++i) {

@@ -35,7 +35,9 @@ class PgCatalogEmulation {
 
   // Brings the emulated catalog up to date with loch's catalog (cheap when nothing changed) and
   // runs `sql`, a SELECT. The rows are materialized (catalog answers are small).
-  absl::StatusOr<std::unique_ptr<QueryCursor>> Query(const Principal& who, std::string_view sql);
+  absl::StatusOr<std::unique_ptr<QueryCursor>> Query(
+      const Principal& who, std::string_view sql,
+      const std::vector<QueryParameter>& parameters = {});
 
   struct State;
 

@@ -57,8 +57,9 @@ struct PreparedStatement {
 };
 
 struct Portal {
-  std::string sql;                     // with parameters substituted
-  std::optional<Execution> execution;  // started by Describe or the first Execute
+  std::string sql;                         // as the client prepared it, with $n placeholders
+  std::vector<QueryParameter> parameters;  // bound through DuckDB, never put into the SQL
+  std::optional<Execution> execution;      // started by Describe or the first Execute
 };
 
 std::string TagForWrite(WriteStatement::Kind kind, int64_t rows) {
@@ -161,7 +162,8 @@ class PgSession::Impl {
   absl::Status HandleClose(MessageReader body);
 
   // --- statements ---
-  absl::StatusOr<Execution> Start(const std::string& sql);
+  absl::StatusOr<Execution> Start(const std::string& sql,
+                                  const std::vector<QueryParameter>& parameters = {});
   absl::Status SendRowDescription(const Execution& execution);
   // Sends up to `max_rows` rows (0: all); then CommandComplete, or PortalSuspended if rows remain.
   absl::Status Pump(Execution& execution, int64_t max_rows);
@@ -382,7 +384,8 @@ absl::Status PgSession::Impl::SendError(const absl::Status& status) {
   return SendError(SqlStateFor(status), message, position);
 }
 
-absl::StatusOr<Execution> PgSession::Impl::Start(const std::string& sql) {
+absl::StatusOr<Execution> PgSession::Impl::Start(const std::string& sql,
+                                                 const std::vector<QueryParameter>& parameters) {
   Execution execution;
   last_sql_ = sql;
   const std::vector<std::string> words = LeadingKeywords(sql, 2);
@@ -405,11 +408,12 @@ absl::StatusOr<Execution> PgSession::Impl::Start(const std::string& sql) {
     }
   } else if (PgCatalogEmulation::IsCatalogQuery(sql)) {
     last_sql_.clear();  // positions would refer to the rewritten query
-    ASSIGN_OR_RETURN(execution.cursor, context_.catalog->Query(principal_, sql));
+    ASSIGN_OR_RETURN(execution.cursor, context_.catalog->Query(principal_, sql, parameters));
   } else {
     ASSIGN_OR_RETURN(std::optional<WriteStatement> write, ParseWriteStatement(sql));
     if (write) execution.write = write->kind;
-    const QueryOptions limits = context_.query_options ? context_.query_options() : QueryOptions{};
+    QueryOptions limits = context_.query_options ? context_.query_options() : QueryOptions{};
+    limits.parameters = parameters;
     ASSIGN_OR_RETURN(execution.cursor, context_.engine->Query(principal_, sql, limits));
   }
   execution.returns_rows = !execution.write.has_value();
@@ -614,12 +618,13 @@ absl::Status PgSession::Impl::HandleBind(MessageReader body) {
         "bind message supplies {} parameters, but prepared statement \"{}\" requires {}",
         values.size(), statement_name, statement->second.parameter_count));
   }
-  std::vector<std::string> type_names;
-  for (const int32_t oid : statement->second.parameter_oids)
-    type_names.push_back(DuckTypeForOid(oid));
-  ASSIGN_OR_RETURN(std::string sql,
-                   SubstituteParameters(statement->second.sql, values, type_names));
-  portals_[portal_name] = Portal{std::move(sql), std::nullopt};
+  Portal portal{statement->second.sql, {}, std::nullopt};
+  const std::vector<int32_t>& oids = statement->second.parameter_oids;
+  for (size_t i = 0; i < values.size(); ++i) {
+    portal.parameters.push_back(
+        QueryParameter{std::move(values[i]), i < oids.size() ? DuckTypeForOid(oids[i]) : ""});
+  }
+  portals_[portal_name] = std::move(portal);
   MessageWriter writer;
   writer.Begin('2').End();  // BindComplete
   return Send(writer);
@@ -647,11 +652,8 @@ absl::Status PgSession::Impl::HandleDescribe(MessageReader body) {
     writer.End();
     RETURN_IF_ERROR(Send(writer));
     // The result's shape, from the statement bound with NULLs (nothing runs).
-    ASSIGN_OR_RETURN(
-        std::string sql,
-        SubstituteParameters(
-            prepared.sql, std::vector<std::optional<std::string>>(prepared.parameter_count), {}));
-    ASSIGN_OR_RETURN(Execution execution, Start(sql));
+    ASSIGN_OR_RETURN(Execution execution,
+                     Start(prepared.sql, std::vector<QueryParameter>(prepared.parameter_count)));
     return SendRowDescription(execution);
   }
   if (*kind == 'P') {
@@ -660,7 +662,8 @@ absl::Status PgSession::Impl::HandleDescribe(MessageReader body) {
       return absl::NotFoundError(fmt::format("portal \"{}\" does not exist", *name));
     }
     if (!portal->second.execution) {
-      ASSIGN_OR_RETURN(portal->second.execution, Start(portal->second.sql));
+      ASSIGN_OR_RETURN(portal->second.execution,
+                       Start(portal->second.sql, portal->second.parameters));
     }
     return SendRowDescription(*portal->second.execution);
   }
@@ -678,7 +681,8 @@ absl::Status PgSession::Impl::HandleExecute(MessageReader body) {
     return absl::NotFoundError(fmt::format("portal \"{}\" does not exist", *name));
   }
   if (!portal->second.execution) {
-    ASSIGN_OR_RETURN(portal->second.execution, Start(portal->second.sql));
+    ASSIGN_OR_RETURN(portal->second.execution,
+                     Start(portal->second.sql, portal->second.parameters));
   }
   return Pump(*portal->second.execution, *max_rows);
 }

@@ -125,43 +125,6 @@ int CountParameters(std::string_view sql) {
   return highest;
 }
 
-absl::StatusOr<std::string> SubstituteParameters(
-    std::string_view sql, const std::vector<std::optional<std::string>>& values,
-    const std::vector<std::string>& type_names) {
-  std::string out;
-  out.reserve(sql.size() + 16 * values.size());
-  size_t copied = 0;
-  absl::Status missing;
-  ScanCode(sql, [&](size_t i) -> size_t {
-    const auto placeholder = PlaceholderAt(sql, i);
-    if (!placeholder) return 0;
-    const auto [number, length] = *placeholder;
-    out.append(sql.substr(copied, i - copied));
-    copied = i + length;
-    if (number < 1 || static_cast<size_t>(number) > values.size()) {
-      if (missing.ok()) {
-        missing = absl::InvalidArgumentError(
-            fmt::format("there is no parameter ${} ({} given)", number, values.size()));
-      }
-      return length;
-    }
-    const std::optional<std::string>& value = values[number - 1];
-    const std::string& type =
-        static_cast<size_t>(number) <= type_names.size() ? type_names[number - 1] : "";
-    if (!value) {
-      out += "NULL";
-    } else if (type.empty()) {
-      out += QuoteLiteral(*value);
-    } else {
-      out += fmt::format("CAST({} AS {})", QuoteLiteral(*value), type);
-    }
-    return length;
-  });
-  RETURN_IF_ERROR(missing);
-  out.append(sql.substr(std::min(copied, sql.size())));
-  return out;
-}
-
 std::vector<std::string> LeadingKeywords(std::string_view sql, size_t count) {
   std::vector<std::string> words;
   bool stop = false;

@@ -1,6 +1,7 @@
 #pragma once
-// Lexical helpers for the SQL text clients send over pgwire: statement splitting, parameter
-// placeholders ($1, $2, ...) and error positions. They understand PostgreSQL's lexical structure
+// Lexical helpers for the SQL text clients send over pgwire: statement splitting, counting
+// parameter placeholders ($1, $2, ...; their values are bound through DuckDB, never put into the
+// text) and error positions. They understand PostgreSQL's lexical structure
 // well enough not to be fooled by quotes and comments: 'strings' (with '' escapes), "identifiers",
 // $tag$dollar-quoted$tag$ strings, -- line comments and nested /* block comments */.
 
@@ -19,12 +20,6 @@ std::vector<std::string> SplitStatements(std::string_view sql);
 
 // The highest placeholder number ($n) in `sql`, 0 if none.
 int CountParameters(std::string_view sql);
-
-// Replaces each placeholder $n with the SQL literal for values[n-1]: NULL, or the quoted text
-// cast to `type_names[n-1]` when that is non-empty. InvalidArgument if a placeholder has no value.
-absl::StatusOr<std::string> SubstituteParameters(
-    std::string_view sql, const std::vector<std::optional<std::string>>& values,
-    const std::vector<std::string>& type_names);
 
 // The first `count` keywords of `sql`, upper-cased, skipping leading space, comments and "(".
 std::vector<std::string> LeadingKeywords(std::string_view sql, size_t count);
