@@ -238,7 +238,10 @@ bool MergeObject(Schema& schema, ReadObject& object, SchemaChangePolicy policy,
       if (stats.column == name) {
         stats.min = detected.min;
         stats.max = detected.max;
-        stats.type = detected.type;
+        // Values no format parses now are left out of the range, but a format the table learns
+        // later may parse them: then the range no longer bounds the column (type unknown: not
+        // used).
+        stats.type = detected.parsed == detected.values ? detected.type : "";
       }
     }
   }

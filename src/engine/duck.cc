@@ -15,11 +15,11 @@ std::string FormatPosition(std::string_view text) {
   constexpr std::string_view kMarker = "LINE ";
   for (size_t at = text.find(kMarker); at != std::string_view::npos;
        at = text.find(kMarker, at + 1)) {
-    if (at > 0 && text[at - 1] != '\n') continue;
-    const size_t colon = text.find(": ", at);
+    if (at > 0 && text[at - 1] != '\n') continue;  // only at a line's start: each line read once
     const size_t line_end = text.find('\n', at);
-    if (colon == std::string_view::npos || line_end == std::string_view::npos || colon > line_end)
-      continue;
+    if (line_end == std::string_view::npos) break;
+    const size_t colon = text.substr(0, line_end).find(": ", at);
+    if (colon == std::string_view::npos) continue;
     const std::optional<int64_t> line =
         ParseInteger(text.substr(at + kMarker.size(), colon - at - kMarker.size()), 1, INT32_MAX);
     size_t caret = line_end + 1;

@@ -265,6 +265,15 @@ TEST_F(EngineTest, PlaceholdersAreBoundNotSplicedAndPruneFiles) {
   ASSERT_TRUE(rows.ok()) << rows.status();
   EXPECT_EQ((*rows)[0][0], "0");
   EXPECT_TRUE(absl::IsInvalidArgument(run("SELECT v FROM shop.p WHERE v = $1", {}).status()));
+  // A typed value can change a result column's type (DuckDB binds again with it): it is decoded
+  // by what the result holds (the column was prepared as VARCHAR, it executes as BIGINT).
+  rows = run("SELECT CASE WHEN v > 0 THEN $1 ELSE '0' END AS c FROM shop.p ORDER BY v",
+             {{"5000000000", "BIGINT"}});
+  if (rows.ok()) {
+    EXPECT_EQ((*rows)[0][0], "5000000000");
+  } else {
+    EXPECT_TRUE(absl::IsInvalidArgument(rows.status())) << rows.status();
+  }
   EXPECT_TRUE(absl::IsInvalidArgument(
       run("SELECT v FROM shop.p WHERE v = $1", {{"x", "BIGINT"}}).status()));
   EXPECT_TRUE(absl::IsInvalidArgument(

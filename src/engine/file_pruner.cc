@@ -24,8 +24,13 @@ bool BoundsUsable(const std::string& measured, const std::string& column) {
   if (measured.empty()) return false;  // statistics from before their type was recorded
   if (measured == column) return true;
   const TypeFamily family = FamilyOfTypeName(column);
-  return FamilyOfTypeName(measured) == family &&
-         (family == TypeFamily::kNumeric || family == TypeFamily::kDatetime);
+  if (FamilyOfTypeName(measured) != family) return false;
+  if (family == TypeFamily::kDatetime) return true;
+  if (family != TypeFamily::kNumeric) return false;
+  // Bounds measured in floating point lost digits (2^53 + 1 became 2^53): only good for a
+  // floating-point column.
+  const bool lossy = measured == "DOUBLE" || measured == "FLOAT";
+  return !lossy || column == "DOUBLE" || column == "FLOAT";
 }
 
 // A partition value as DuckDB will read it, or nullopt when its reading may differ from the text
@@ -45,6 +50,8 @@ struct Cells {
 
 Cells CellsFor(const DataFile& file, const Column& column) {
   Cells cells;
+  // A raw companion reads another column's text: no statistics describe it.
+  if (column.metadata.contains("raw_of")) return cells;
   if (auto partition = file.partition_values.find(column.name);
       partition != file.partition_values.end()) {
     if (PartitionValueUsable(partition->second)) {

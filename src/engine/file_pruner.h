@@ -26,9 +26,9 @@ namespace loch {
 
 // For each of `files` (of a table with `schema`), whether it may hold a row satisfying
 // `predicate`: false only when DuckDB proves no row can. A kTrue predicate keeps every file
-// without a query. Errors (a constant DuckDB cannot evaluate, a cast that overflows) are returned;
-// the caller should then keep every file. `connection` must be a trusted connection used by one
-// thread at a time; one query runs on it.
+// without a query. Errors (a constant DuckDB cannot evaluate) are returned; the caller should then
+// keep every file. One query runs on `connection` (any connection used by one thread at a time:
+// the query reads no files); its work is bounded by files x atoms (kMaxPruneAtoms).
 absl::StatusOr<std::vector<bool>> FilesThatMayMatch(duck::Connection& connection,
                                                     const PrunePredicate& predicate,
                                                     const Schema& schema,

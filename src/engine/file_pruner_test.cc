@@ -152,6 +152,11 @@ TEST_F(FilePrunerTest, PlaceholdersPruneWithTheirBoundValues) {
   EXPECT_EQ(Kept("id = $1 + 1", files, {{"50", ""}}), "11");      // type inferred from + : no
   EXPECT_EQ(Kept("id = CAST($1 AS BIGINT)", files, {{"50", ""}}), "01");
   EXPECT_EQ(Kept("id = $2", files, {{"50", ""}}), "11");  // no value for $2: not judged
+  // A typed placeholder compares as the type it is bound as: 2.5 as a DOUBLE, not cast to the
+  // column's BIGINT (which would round it to 3 and skip a file holding 3).
+  EXPECT_EQ(Kept("id > $1", {File("id", "BIGINT", "1", "3")}, {{"2.5", "DOUBLE"}}), "1");
+  EXPECT_EQ(Kept("id < $1", {File("id", "BIGINT", "2", "9")}, {{"2.4", "DOUBLE"}}), "1");
+  EXPECT_EQ(Kept("id > $1", {File("id", "BIGINT", "1", "3")}, {{"3", "BIGINT"}}), "0");
   // A value that is hostile SQL stays a value.
   EXPECT_EQ(Kept("CAST(id AS VARCHAR) = $1", files, {{"x') OR true OR ('", ""}}), "11");
 }
@@ -163,7 +168,9 @@ TEST_F(FilePrunerTest, OnlySingleTableSelectsArePruned) {
         "WITH c AS (SELECT * FROM t.p) SELECT * FROM t.p WHERE id > 10",
         "SELECT * FROM t.p JOIN t.q USING (id) WHERE id > 10",
         "SELECT * FROM t.p WHERE id > 10 USING SAMPLE 10",
-        "SELECT * FROM t.p TABLESAMPLE 10 WHERE id > 10", "SELECT * FROM t.other WHERE id > 10"}) {
+        "SELECT * FROM t.p TABLESAMPLE 10 WHERE id > 10", "SELECT * FROM t.other WHERE id > 10",
+        // Column aliases rename by position: `id` here is the table's first column, price.
+        "SELECT * FROM t.p AS x(amount, id) WHERE id > 10"}) {
     const PrunePredicate predicate =
         ExtractPrunePredicate(Statement(sql), TableName{"t", "p"}, schema_);
     EXPECT_TRUE(predicate.IsTrue()) << sql;

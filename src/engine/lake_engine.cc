@@ -149,6 +149,31 @@ class DuckQueryCursor final : public QueryCursor {
       return TranslateInterrupt(result.status());
     }
     result_ = std::move(*result);
+    return CheckResultTypes();
+  }
+
+  // Bound parameters can change a statement's result types (DuckDB binds it again with the
+  // values' types): decode by what the result holds, never by what preparing promised, or
+  // a BIGINT vector would be read as strings.
+  absl::Status CheckResultTypes() {
+    if (result_.column_count() != decode_types_.size()) {
+      Disarm();
+      return absl::InvalidArgumentError(
+          "the parameters' values changed the shape of the result; cast them explicitly");
+    }
+    for (size_t i = 0; i < decode_types_.size(); ++i) {
+      duck::LogicalType type = result_.column_type(i);
+      if (type.id() == decode_types_[i]) continue;
+      if (!IsDirectlyDecodable(type.id())) {
+        Disarm();
+        return absl::InvalidArgumentError(fmt::format(
+            "the parameters' values made column {} a {} instead of {}; cast the parameters "
+            "explicitly",
+            i + 1, type.Name(), columns_[i].type));
+      }
+      decode_types_[i] = type.id();
+      columns_[i] = ResultColumn{columns_[i].name, type.Name(), KindOf(type.id())};
+    }
     return absl::OkStatus();
   }
 
@@ -353,11 +378,13 @@ struct LakeEngine::Impl {
     return *path;
   }
 
-  // Makes the view DATABASE.TABLE show the table's current snapshot. Caller holds admin_mu.
+  // Makes the view DATABASE.TABLE show the table's current snapshot, unless it already shows a
+  // newer one (snapshots are read before this lock is taken: a slow query must not take the view
+  // back to the snapshot it read). Caller holds admin_mu.
   absl::Status RefreshView(const TableSnapshot& snapshot) {
     const TableName& name = snapshot.table.name;
     auto it = views.find(name);
-    if (it != views.end() && it->second == snapshot.table.current_snapshot) return absl::OkStatus();
+    if (it != views.end() && it->second >= snapshot.table.current_snapshot) return absl::OkStatus();
     ASSIGN_OR_RETURN(std::string body, BuildTableViewSql(snapshot, [&](const DataFile& file) {
                        return SafeLocalPath(file.key);
                      }));
@@ -385,14 +412,20 @@ struct LakeEngine::Impl {
   bool remote() const { return options.cache != nullptr; }
 
   // The files of `snapshot` the statement may need: all of them unless its WHERE clause proves
-  // some hold no matching row. Pruning that fails keeps every file. Caller holds admin_mu.
+  // some hold no matching row. Pruning that fails keeps every file. Runs its query on
+  // `connection` (the query's own: pruning takes no lock).
   std::vector<DataFile> FilesTheQueryMayNeed(const nlohmann::json& statement,
                                              const std::vector<QueryParameter>& parameters,
-                                             TableSnapshot& snapshot) {
+                                             TableSnapshot& snapshot,
+                                             duck::Connection& connection) {
     if (!options.prune_files) return std::move(snapshot.files);
+    // One local file: DuckDB skips its row groups by their statistics itself, and pruning would
+    // only cost a query.
+    if (!remote() && snapshot.files.size() <= 1) return std::move(snapshot.files);
     const PrunePredicate predicate =
         ExtractPrunePredicate(statement, snapshot.table.name, snapshot.table.schema, parameters);
-    auto may_match = FilesThatMayMatch(admin, predicate, snapshot.table.schema, snapshot.files);
+    auto may_match =
+        FilesThatMayMatch(connection, predicate, snapshot.table.schema, snapshot.files);
     if (!may_match.ok()) {
       spdlog::debug("pruning {} kept every file: {}", snapshot.table.name.ToString(),
                     ToStd(may_match.status().message()));
@@ -442,25 +475,25 @@ struct LakeEngine::Impl {
     RETURN_IF_ERROR(ResolveNames(who, tables.qualified, connection, 0, names));
     auto resources = std::make_unique<QueryResources>();
     std::string catalog_name;
+    std::vector<TableSnapshot> private_tables;  // read through views over their kept files
+    std::vector<TableSnapshot> shared_tables;   // read through the shared views
+    for (const TableName& name : names.tables) {
+      // (A table read only through a view gets no predicate: the view reads all its files.)
+      ASSIGN_OR_RETURN(TableSnapshot snapshot, catalog->ReadTable(who, name, std::nullopt));
+      const size_t all_files = snapshot.files.size();
+      std::vector<DataFile> kept =
+          FilesTheQueryMayNeed(tables.statement, parameters, snapshot, connection);
+      for (const DataFile& file : kept) resources->bytes_scanned += file.size_bytes;
+      snapshot.files = std::move(kept);
+      if (!remote() && snapshot.files.size() == all_files) {
+        shared_tables.push_back(std::move(snapshot));
+      } else {
+        private_tables.push_back(std::move(snapshot));
+      }
+    }
     {
       std::lock_guard lock(admin_mu);
-      std::vector<TableSnapshot> private_tables;  // read through views over their kept files
-      std::vector<TableName> shared_tables;       // read through the shared views
-      for (const TableName& name : names.tables) {
-        // (A table read only through a view gets no predicate: the view reads all its files.)
-        ASSIGN_OR_RETURN(TableSnapshot snapshot, catalog->ReadTable(who, name, std::nullopt));
-        const size_t all_files = snapshot.files.size();
-        std::vector<DataFile> kept = FilesTheQueryMayNeed(tables.statement, parameters, snapshot);
-        for (const DataFile& file : kept) resources->bytes_scanned += file.size_bytes;
-        if (!remote() && kept.size() == all_files) {
-          snapshot.files = std::move(kept);
-          RETURN_IF_ERROR(RefreshView(snapshot));
-          shared_tables.push_back(name);
-        } else {
-          snapshot.files = std::move(kept);
-          private_tables.push_back(std::move(snapshot));
-        }
-      }
+      for (const TableSnapshot& snapshot : shared_tables) RETURN_IF_ERROR(RefreshView(snapshot));
       if (private_tables.empty()) {
         for (const ViewInfo& view : names.views) RETURN_IF_ERROR(RefreshCatalogView(view));
         return resources;
@@ -474,7 +507,8 @@ struct LakeEngine::Impl {
       for (const TableSnapshot& snapshot : private_tables) {
         RETURN_IF_ERROR(DefinePrivateTableView(snapshot, catalog_name, *resources));
       }
-      for (const TableName& name : shared_tables) {
+      for (const TableSnapshot& shared : shared_tables) {
+        const TableName& name = shared.table.name;
         const std::string table =
             fmt::format("{}.{}", QuoteIdentifier(name.database), QuoteIdentifier(name.table));
         RETURN_IF_ERROR(admin.Execute(fmt::format("CREATE SCHEMA IF NOT EXISTS {}.{}", catalog_name,
@@ -1066,11 +1100,16 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::WriteQueryResult(
   ASSIGN_OR_RETURN(StatementTables tables, CheckUserQuery(connection, statement.query));
   ASSIGN_OR_RETURN(std::unique_ptr<QueryResources> resources,
                    BindTables(who, tables, parameters, connection));
-  ASSIGN_OR_RETURN(duck::PreparedStatement prepared, connection.Prepare(statement.query));
+  // The result's columns as executing gives them: bound values can change their types (DuckDB
+  // binds the statement again with them), so they are read from an empty execution.
+  ASSIGN_OR_RETURN(duck::PreparedStatement prepared,
+                   connection.Prepare(fmt::format("SELECT * FROM (\n{}\n) AS loch_shape LIMIT 0",
+                                                  TrimStatement(statement.query))));
   RETURN_IF_ERROR(BindParameters(prepared, parameters));
+  ASSIGN_OR_RETURN(duck::Result shape, prepared.Execute());
   std::vector<Column> result_columns;
-  for (size_t i = 0; i < prepared.column_count(); ++i) {
-    result_columns.emplace_back(prepared.column_name(i), prepared.column_type(i).Name());
+  for (size_t i = 0; i < shape.column_count(); ++i) {
+    result_columns.emplace_back(shape.column_name(i), shape.column_type(i).Name());
   }
 
   // The columns to write, in the target's order and under its names.

@@ -57,7 +57,8 @@ struct QueryOptions {
   // limit. See QueryCursor::bytes_scanned.
   int64_t max_bytes_scanned = 0;
   // Values of the statement's placeholders $1, $2, ..., bound through DuckDB (never spliced into
-  // the SQL); their number must match. Pruning uses them like constants. Not for write statements.
+  // the SQL); their number must match. Pruning uses them like constants. Queries, CREATE TABLE AS
+  // and INSERT INTO take them; views and DROP do not.
   std::vector<QueryParameter> parameters;
 };
 

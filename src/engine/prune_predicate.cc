@@ -178,37 +178,53 @@ std::optional<std::string> RenderValue(const json& value) {
   return std::nullopt;
 }
 
-// Placeholder values, and the type a bare placeholder takes where it stands (DuckDB gives it the
-// type of the column it is compared with; "" inside casts: the value's own text).
+// Placeholder values, and whether a placeholder may stand where it is: an untyped one (bound as
+// text) takes a type DuckDB infers from its position, which loch knows only when it is compared
+// with the column directly or cast; a typed one is bound as BIGINT, DOUBLE or BOOLEAN wherever it
+// stands.
 struct Parameters {
   const std::vector<QueryParameter>& values;
-  std::string type;
+  bool untyped_allowed;
 };
 
-// A placeholder ($n) as the value bound to it.
-std::optional<std::string> RenderParameter(const json& node, const Parameters& parameters) {
+// The type a declared parameter type is bound as (query_parameters.cc), "" for text.
+std::string BoundType(const std::string& declared) {
+  if (declared == "TINYINT" || declared == "SMALLINT" || declared == "INTEGER" ||
+      declared == "BIGINT") {
+    return "BIGINT";
+  }
+  if (declared == "FLOAT" || declared == "DOUBLE") return "DOUBLE";
+  if (declared == "BOOLEAN") return "BOOLEAN";
+  return "";
+}
+
+const QueryParameter* ParameterOf(const json& node, const std::vector<QueryParameter>& values) {
   const std::optional<int64_t> number =
-      ParseInteger(Field(node, "identifier"), 1, static_cast<int64_t>(parameters.values.size()));
-  if (!number) return std::nullopt;  // named, or beyond the values given: not understood
-  const std::optional<std::string>& value =
-      parameters.values[static_cast<size_t>(*number - 1)].value;
-  if (!value) return "NULL";
-  if (parameters.type.empty()) return QuoteLiteral(*value);
-  return "CAST(" + QuoteLiteral(*value) + " AS " + parameters.type + ")";
+      ParseInteger(Field(node, "identifier"), 1, static_cast<int64_t>(values.size()));
+  return number ? &values[static_cast<size_t>(*number - 1)] : nullptr;
+}
+
+// A placeholder ($n) as the value bound to it, typed as it was bound.
+std::optional<std::string> RenderParameter(const json& node, const Parameters& parameters) {
+  const QueryParameter* parameter = ParameterOf(node, parameters.values);
+  if (parameter == nullptr) return std::nullopt;  // named, or beyond the values given
+  if (!parameter->value) return "NULL";
+  const std::string type = BoundType(parameter->type);
+  if (type.empty()) {
+    if (!parameters.untyped_allowed) return std::nullopt;
+    return QuoteLiteral(*parameter->value);  // text: cast by DuckDB to what it is compared with
+  }
+  return "CAST(" + QuoteLiteral(*parameter->value) + " AS " + type + ")";
 }
 
 std::optional<std::string> Render(const json& node, int depth, const Parameters& parameters) {
   if (depth > 32 || !node.is_object()) return std::nullopt;
   const std::string type = Field(node, "type");
   if (type == "VALUE_CONSTANT") return RenderValue(Child(node, "value"));
-  if (type == "VALUE_PARAMETER") {
-    // Only where its type is known: compared with the column directly, or inside a cast.
-    if (depth > 0 && !parameters.type.empty()) return std::nullopt;
-    return RenderParameter(node, parameters);
-  }
+  if (type == "VALUE_PARAMETER") return RenderParameter(node, parameters);
   if (type == "OPERATOR_CAST") {
     auto target = RenderType(Child(node, "cast_type"));
-    auto child = Render(Child(node, "child"), depth + 1, Parameters{parameters.values, ""});
+    auto child = Render(Child(node, "child"), depth + 1, Parameters{parameters.values, true});
     const json& try_cast = Child(node, "try_cast");
     if (!target || !child || !try_cast.is_boolean()) return std::nullopt;
     return (try_cast.get<bool>() ? "TRY_CAST(" : "CAST(") + *child + " AS " + *target + ")";
@@ -225,8 +241,8 @@ std::optional<std::string> Render(const json& node, int depth, const Parameters&
   if (!children.is_array() || children.empty() || children.size() > 2) return std::nullopt;
   std::vector<std::string> arguments;
   for (const json& child : children) {
-    // (A placeholder under arithmetic takes a type DuckDB infers from the expression: not here.)
-    auto argument = Render(child, depth + 1, Parameters{parameters.values, "?"});
+    // (An untyped placeholder under arithmetic takes a type DuckDB infers from the expression.)
+    auto argument = Render(child, depth + 1, Parameters{parameters.values, false});
     if (!argument) return std::nullopt;
     arguments.push_back(std::move(*argument));
   }
@@ -335,22 +351,26 @@ PrunePredicate Combine(PrunePredicate::Kind kind, std::vector<PrunePredicate> ch
 
 // Whether `node` is a constant expression loch can render (placeholders included).
 bool IsConstant(const json& node, const Context& context) {
-  return Render(node, 0, Parameters{context.parameters, "VARCHAR"}).has_value();
+  return Render(node, 0, Parameters{context.parameters, true}).has_value();
 }
 
 PrunePredicate Comparison(const json& column_node, const std::string& op, const json& constant,
                           const Context& context) {
   PruneAtom atom;
   if (!ReadColumnSide(column_node, context, atom)) return True();
-  // A bare placeholder takes the type of what it is compared with.
-  const std::string compared_type =
-      atom.cast_type.empty() ? context.schema.Find(atom.column)->type : atom.cast_type;
-  auto constant_sql = Render(constant, 0, Parameters{context.parameters, compared_type});
+  auto constant_sql = Render(constant, 0, Parameters{context.parameters, true});
   if (!constant_sql) return True();
   atom.op = op;
   atom.constant_sql = std::move(*constant_sql);
-  atom.string_literal = Field(constant, "type") == "VALUE_CONSTANT" &&
-                        Field(Child(Child(constant, "value"), "type"), "id") == "VARCHAR";
+  // DuckDB casts a string literal, and text bound to a placeholder, to the column's type.
+  const std::string kind = Field(constant, "type");
+  if (kind == "VALUE_CONSTANT") {
+    atom.string_literal = Field(Child(Child(constant, "value"), "type"), "id") == "VARCHAR";
+  } else if (kind == "VALUE_PARAMETER") {
+    const QueryParameter* parameter = ParameterOf(constant, context.parameters);
+    atom.string_literal =
+        parameter != nullptr && parameter->value && BoundType(parameter->type).empty();
+  }
   return Atom(std::move(atom));
 }
 
@@ -438,6 +458,13 @@ PrunePredicate Convert(const json& node, bool negated, const Context& context, i
   return True();
 }
 
+size_t CountAtoms(const PrunePredicate& predicate) {
+  if (predicate.kind == PrunePredicate::Kind::kAtom) return 1;
+  size_t atoms = 0;
+  for (const PrunePredicate& child : predicate.children) atoms += CountAtoms(child);
+  return atoms;
+}
+
 // How many table references (BASE_TABLE nodes) the tree holds, counting at most to 2.
 int CountTableReferences(const json& node, int depth = 0) {
   if (depth > 256) return 2;  // too deep to be sure: count it as more than one
@@ -461,7 +488,7 @@ int CountTableReferences(const json& node, int depth = 0) {
 
 std::optional<std::string> RenderConstant(const json& node) {
   static const std::vector<QueryParameter> kNone;
-  return Render(node, 0, Parameters{kNone, ""});
+  return Render(node, 0, Parameters{kNone, true});
 }
 
 std::string PruneAtom::ColumnSideSql(const std::string& bound) const {
@@ -483,6 +510,8 @@ PrunePredicate ExtractPrunePredicate(const json& statement, const TableName& tab
   const json& node = Child(statement, "node");
   if (Field(node, "type") != "SELECT_NODE" || !Child(node, "sample").is_null()) return True();
   const json& from = Child(node, "from_table");
+  const json& column_aliases = Child(from, "column_name_alias");
+  if (column_aliases.is_array() && !column_aliases.empty()) return True();  // t AS x(a, b)
   if (Field(from, "type") != "BASE_TABLE" || !Child(from, "sample").is_null() ||
       !Child(from, "at_clause").is_null() || Field(from, "schema_name") != table.database ||
       Field(from, "table_name") != table.table || !Field(from, "catalog_name").empty()) {
@@ -493,7 +522,9 @@ PrunePredicate ExtractPrunePredicate(const json& statement, const TableName& tab
   if (CountTableReferences(statement) != 1) return True();
   const json& where = Child(node, "where_clause");
   if (!where.is_object()) return True();
-  return Convert(where, false, Context{table, Field(from, "alias"), schema, parameters}, 0);
+  PrunePredicate predicate =
+      Convert(where, false, Context{table, Field(from, "alias"), schema, parameters}, 0);
+  return CountAtoms(predicate) > kMaxPruneAtoms ? True() : predicate;
 }
 
 }  // namespace loch

@@ -60,6 +60,8 @@ struct PruneAtom {
   std::string ColumnSideSql(const std::string& bound) const;
 };
 
+inline constexpr size_t kMaxPruneAtoms = 256;
+
 struct PrunePredicate {
   enum class Kind { kTrue, kAnd, kOr, kAtom };
   Kind kind = Kind::kTrue;
@@ -78,8 +80,10 @@ struct PrunePredicate {
 // subquery or CTE), or when nothing in its WHERE clause is understood. Never fails: malformed or
 // unexpected trees read as kTrue.
 //
-// `parameters` are the values bound to the statement's placeholders: a placeholder compared with a
-// column reads as its value cast to the column's type (the type DuckDB gives it there).
+// `parameters` are the values bound to the statement's placeholders: one with a declared type
+// reads as the value in the type it is bound as (BIGINT, DOUBLE, BOOLEAN); an untyped one as text,
+// which DuckDB casts to the column's type like a string literal. More than kMaxPruneAtoms atoms
+// (long IN lists) read as kTrue: pruning's own work stays bounded.
 PrunePredicate ExtractPrunePredicate(const nlohmann::json& statement, const TableName& table,
                                      const Schema& schema,
                                      const std::vector<QueryParameter>& parameters = {});

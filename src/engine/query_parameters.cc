@@ -38,7 +38,14 @@ absl::Status BindOne(duck::PreparedStatement& statement, size_t index,
                                                   text.substr(0, 64), parameter.type));
   };
   if (IsIntegerType(parameter.type)) {
-    const std::optional<int64_t> value = ParseInteger(text);
+    // As PostgreSQL reads an integer: surrounding spaces and a leading '+' are fine.
+    std::string_view digits = text;
+    while (!digits.empty() && std::isspace(static_cast<unsigned char>(digits.front())))
+      digits.remove_prefix(1);
+    while (!digits.empty() && std::isspace(static_cast<unsigned char>(digits.back())))
+      digits.remove_suffix(1);
+    if (digits.starts_with('+')) digits.remove_prefix(1);
+    const std::optional<int64_t> value = ParseInteger(digits);
     if (!value) return wrong();
     return statement.Bind(index, *value);
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 #include <regex>
 
 #include "common/strings.h"
@@ -193,46 +194,51 @@ struct PgCatalogEmulation::State {
 
 namespace {
 
-// The words of `sql` in order, lower-cased: identifiers (quotes removed) and single punctuation
-// characters; string literals and comments are skipped. Linear, no recursion: `sql` is a
-// client's, of any length.
-std::vector<std::string> Words(std::string_view sql) {
-  std::vector<std::string> words;
+// Calls `word` with each word of `sql` in order, lower-cased: identifiers (quotes removed) and
+// single punctuation characters; string literals and comments are skipped. Stops when `word`
+// returns false. Linear, no recursion, one word in memory at a time: `sql` is a client's, of any
+// length.
+void ForEachWord(std::string_view sql, const std::function<bool(const std::string&)>& word) {
   size_t i = 0;
+  std::string current;
   auto lower = [](char c) {
     return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   };
   while (i < sql.size()) {
     const char c = sql[i];
+    current.clear();
     if (std::isspace(static_cast<unsigned char>(c))) {
       ++i;
+      continue;
     } else if (sql.substr(i, 2) == "--") {
       const size_t end = sql.find('\n', i);
       i = end == std::string_view::npos ? sql.size() : end + 1;
+      continue;
     } else if (sql.substr(i, 2) == "/*") {
       const size_t end = sql.find("*/", i + 2);
       i = end == std::string_view::npos ? sql.size() : end + 2;
+      continue;
     } else if (c == '\'') {
       const size_t end = sql.find('\'', i + 1);
       i = end == std::string_view::npos ? sql.size() : end + 1;  // '' restarts a literal: fine
+      continue;
     } else if (c == '"') {
       const size_t end = sql.find('"', i + 1);
       const size_t stop = end == std::string_view::npos ? sql.size() : end;
-      std::string word;
-      for (size_t k = i + 1; k < stop; ++k) word += lower(sql[k]);
-      words.push_back(std::move(word));
+      for (size_t k = i + 1; k < stop && current.size() < 256; ++k) current += lower(sql[k]);
       i = stop + 1;
     } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '_') {
-      std::string word;
-      while (i < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[i])) || sql[i] == '_'))
-        word += lower(sql[i++]);
-      words.push_back(std::move(word));
+      while (i < sql.size() &&
+             (std::isalnum(static_cast<unsigned char>(sql[i])) || sql[i] == '_')) {
+        if (current.size() < 256) current += lower(sql[i]);
+        ++i;
+      }
     } else {
-      words.emplace_back(1, c);
+      current = std::string(1, c);
       ++i;
     }
+    if (!word(current)) return;
   }
-  return words;
 }
 
 // Catalog queries are rewritten with regular expressions, which recurse per character: longer
@@ -242,23 +248,25 @@ constexpr size_t kMaxCatalogQueryBytes = 16 << 10;
 }  // namespace
 
 bool PgCatalogEmulation::IsCatalogQuery(std::string_view sql) {
-  const std::vector<std::string> words = Words(sql);
-  bool has_from = false, server_function = false;
-  for (size_t i = 0; i < words.size(); ++i) {
-    const std::string& word = words[i];
-    if (word == "pg_catalog" || word == "information_schema") return true;
-    if ((word == "from" || word == "join") && i + 1 < words.size() &&
-        words[i + 1].starts_with("pg_")) {
-      return true;
+  bool catalog = false, has_from = false, server_function = false;
+  std::string previous, before_previous;  // the two words before the current one
+  ForEachWord(sql, [&](const std::string& word) {
+    if (word == "pg_catalog" || word == "information_schema" ||
+        ((previous == "from" || previous == "join") && word.starts_with("pg_"))) {
+      catalog = true;
+      return false;
     }
     has_from = has_from || word == "from";
     // What drivers and BI tools ask first: `SELECT version()`, `SELECT current_database()`.
-    if ((word == "version" || word == "current_database") && i + 2 < words.size() &&
-        words[i + 1] == "(" && words[i + 2] == ")") {
+    if ((before_previous == "version" || before_previous == "current_database") &&
+        previous == "(" && word == ")") {
       server_function = true;
     }
-  }
-  return server_function && !has_from;
+    before_previous = std::move(previous);
+    previous = word;
+    return true;
+  });
+  return catalog || (server_function && !has_from);
 }
 
 std::string RewriteCatalogQuery(std::string_view sql) {

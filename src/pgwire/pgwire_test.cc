@@ -95,8 +95,9 @@ TEST(SqlTextTest, LeadingKeywordsAndErrorPositions) {
   EXPECT_THAT(LeadingKeywords("set search_path = x", 2), ElementsAre("SET", "SEARCH_PATH"));
   EXPECT_EQ(ErrorPosition("select\n  frm x", "syntax error (line 2, column 3)"), 10);
   EXPECT_EQ(ErrorPosition("select 1", "no position here"), std::nullopt);
-  // Marks in the user's own text never count, and numbers beyond the statement are refused
-  // instead of overflowing.
+  // A mark must end a line, and numbers beyond the statement are refused instead of overflowing.
+  // (A mark the user writes at the end of a line of their own can still be taken: it only moves
+  // the error cursor.)
   EXPECT_EQ(ErrorPosition(R"sql(select * from "(line 99999999999, column 1)".t)sql",
                           R"msg(Catalog Error: "(line 99999999999, column 1)" not found)msg"),
             std::nullopt);

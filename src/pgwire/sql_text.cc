@@ -154,17 +154,22 @@ std::optional<int> ErrorPosition(std::string_view sql, std::string_view message)
   // The message may quote the user's text, so only the last mark that ends a line counts, and
   // its numbers must lie within the statement itself.
   constexpr std::string_view kLine = "(line ", kColumn = ", column ";
+  // (A mark is short: "(line 2147483647, column 2147483647)". Looking no further keeps this
+  // linear however many "(line " a message quotes.)
+  constexpr size_t kMaxMark = 48;
   size_t at = message.rfind(kLine);
+  size_t close = std::string_view::npos;
   while (at != std::string_view::npos) {
-    const size_t close = message.find(')', at);
-    if (close != std::string_view::npos &&
-        (close + 1 == message.size() || message[close + 1] == '\n')) {
+    const size_t found = message.substr(at, kMaxMark).find(')');
+    if (found != std::string_view::npos &&
+        (at + found + 1 == message.size() || message[at + found + 1] == '\n')) {
+      close = at + found;
       break;
     }
     at = at == 0 ? std::string_view::npos : message.rfind(kLine, at - 1);
   }
   if (at == std::string_view::npos) return std::nullopt;
-  const std::string_view mark = message.substr(at, message.find(')', at) - at);
+  const std::string_view mark = message.substr(at, close - at);
   const size_t comma = mark.find(kColumn);
   if (comma == std::string_view::npos) return std::nullopt;
   const int64_t limit = static_cast<int64_t>(sql.size()) + 1;

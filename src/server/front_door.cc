@@ -549,14 +549,19 @@ void FrontDoor::Loop::Dispatch(Connection& connection) {
   const bool keep_alive = connection.keep_alive && !stopping_;
   for (const FastRoute& route : door_.fast_routes_) {
     if (!route.matches(*request)) continue;
-    auto reply = [this, id = connection.id, request, keep_alive](httplib::Response&& response) {
+    // One answer per request, even if the handler throws after answering (or after handing the
+    // reply on): the first of its answer and the 500 below wins.
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    auto reply = [this, id = connection.id, request, keep_alive,
+                  answered](httplib::Response&& response) {
+      if (answered->exchange(true)) return;
       if (response.status >= 400)
         spdlog::info("{} {} -> {}", request->method, request->path, response.status);
       Send(Mail::Answer(id, Serialize(response, keep_alive), !keep_alive));
     };
     absl::Status handled = RunGuarded(fmt::format("{} {}", request->method, request->path),
                                       [&] { route.handle(*request, reply); });
-    if (!handled.ok()) {
+    if (!handled.ok() && !answered->exchange(true)) {
       httplib::Response failed;
       failed.status = 500;
       failed.set_content(std::string(ToStd(handled.message())), "text/plain");
@@ -751,8 +756,11 @@ int FrontDoor::Loop::OnHeadersComplete(http_parser* parser) {
       return -1;
     }
   }
-  // Admitted: room for the whole body at once (it is charged as it arrives, in OnBody).
-  if (has_length) request.body.reserve(parser->content_length);
+  // Admitted. Memory for the body comes as it arrives (and is charged then, in OnBody): an
+  // announced body that never comes holds at most this much.
+  constexpr uint64_t kInitialBodyBytes = 1 << 20;
+  if (has_length)
+    request.body.reserve(std::min<uint64_t>(parser->content_length, kInitialBodyBytes));
   if (IsExpectContinue(request) && connection.out.empty()) {
     // The client waits for this before it sends the body. Not Write: it may close the connection,
     // and the parser still runs on it. A failure shows on the next write.
