@@ -6,7 +6,7 @@ ASAN_DIR  ?= build-asan
 JOBS      ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all setup build run test test-unit test-asan bench format clean
+.PHONY: all setup build run test test-unit test-asan bench fuzz format clean
 
 all: build
 
@@ -42,8 +42,12 @@ bench: build
 	@bash bench/run_ingest.sh $(BUILD_DIR)
 	@bash bench/run_crawl.sh $(BUILD_DIR)
 
+# libFuzzer targets (clang-14, ASan + UBSan), each run FUZZ_SECONDS (default 60); see fuzz/.
+fuzz: setup
+	@bash scripts/fuzz.sh
+
 format:
-	find src tests bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
+	find src tests bench fuzz -name '*.h' -o -name '*.cc' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-fuzz

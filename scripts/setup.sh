@@ -11,6 +11,7 @@ PACKAGES=(
   libabsl-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libzstd-dev libsimdjson-dev zlib1g-dev libssl-dev libcurl4-openssl-dev libcpp-httplib-dev libhttp-parser-dev libtinyxml2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang-14 libclang-rt-14-dev
   nodejs npm curl
   postgresql-client-15 postgresql-15
 )

@@ -159,8 +159,8 @@ bool MergeObject(Schema& schema, ReadObject& object, SchemaChangePolicy policy,
   }
   // Datetime formats seen in this object join the column's formats.
   for (const auto& [name, detected] : object.profile.datetimes) {
-    auto column =
-        std::find_if(trial.begin(), trial.end(), [&](const Column& c) { return c.name == name; });
+    auto column = std::find_if(trial.begin(), trial.end(),
+                               [&name = name](const Column& c) { return c.name == name; });
     if (column == trial.end() || (column->type != "DATE" && column->type != "TIMESTAMP")) continue;
     std::vector<std::string> formats = FormatsOf(*column);
     for (const std::string& format : detected.formats) {
@@ -192,8 +192,8 @@ bool MergeObject(Schema& schema, ReadObject& object, SchemaChangePolicy policy,
   }
 
   for (const std::string& name : merged.added) {
-    auto column =
-        std::find_if(trial.begin(), trial.end(), [&](const Column& c) { return c.name == name; });
+    auto column = std::find_if(trial.begin(), trial.end(),
+                               [&name = name](const Column& c) { return c.name == name; });
     change.columns_added.push_back(fmt::format("{} {}", name, column->type));
   }
   // A raw text companion for every datetime column that has none yet.
@@ -221,7 +221,7 @@ bool MergeObject(Schema& schema, ReadObject& object, SchemaChangePolicy policy,
     const std::string line =
         fmt::format("{}: {} from {}", name, column->type, Join(Labels(FormatsOf(*column)), " or "));
     std::erase_if(change.datetime_columns,
-                  [&](const std::string& old) { return old.starts_with(name + ": "); });
+                  [&name = name](const std::string& old) { return old.starts_with(name + ": "); });
     change.datetime_columns.push_back(line);
     if (detected.parsed < detected.values) {
       std::vector<std::string> examples;

@@ -143,6 +143,12 @@ std::map<std::string, std::string> CanonicalHeaders(
   return headers;
 }
 
+// An HTTP token character (RFC 9110), as header names are made of.
+bool IsHeaderNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
 // The parts of an `Authorization: AWS4-HMAC-SHA256 Credential=KEY/DATE/REGION/SERVICE/aws4_request,
 // SignedHeaders=a;b, Signature=HEX` header; nullopt if it is not shaped so.
 struct AuthorizationParts {
@@ -168,8 +174,7 @@ std::optional<AuthorizationParts> ParseAuthorization(std::string_view header) {
   auto digit = [](char c) { return c >= '0' && c <= '9'; };
   // Lower-case HTTP token characters (RFC 9110), and ';' between names.
   auto header_name = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ';' ||
-           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    return c == ';' || (IsHeaderNameChar(c) && !(c >= 'A' && c <= 'Z'));
   };
   if (!take("AWS4-HMAC-SHA256 Credential=")) return std::nullopt;
   auto key = field('/', any), date = field('/', digit), region = field('/', any),
@@ -280,7 +285,13 @@ std::multimap<std::string, std::string> SignSigV4(const SignedRequest& request,
   char amz_date[17];
   std::strftime(amz_date, sizeof amz_date, "%Y%m%dT%H%M%SZ", &tm);
   const std::string date(amz_date, 8);
-  std::multimap<std::string, std::string> all = request.headers;
+  // Only names a request can carry are signed (a ';' in a name would split the signed list).
+  std::multimap<std::string, std::string> all;
+  for (const auto& [name, value] : request.headers) {
+    if (!name.empty() && std::all_of(name.begin(), name.end(), IsHeaderNameChar)) {
+      all.emplace(name, value);
+    }
+  }
   all.emplace("x-amz-date", amz_date);
   const std::map<std::string, std::string> headers = CanonicalHeaders(all);
   std::vector<std::string> names;
@@ -291,9 +302,10 @@ std::multimap<std::string, std::string> SignSigV4(const SignedRequest& request,
   auto content_hash = headers.find("x-amz-content-sha256");
   const std::string payload_hash =
       content_hash != headers.end() ? content_hash->second : Sha256Hex(request.body);
+  // Every signed header is present by construction.
   const std::string string_to_sign =
       StringToSign(request, service, headers, signed_headers, payload_hash, amz_date, scope)
-          .value();  // every signed header is present by construction
+          .value_or("");
   return {{"X-Amz-Date", amz_date},
           {"Authorization",
            fmt::format("AWS4-HMAC-SHA256 Credential={}/{}, SignedHeaders={}, Signature={}",
