@@ -31,6 +31,9 @@ constexpr uint64_t kWakeEvent = 1;    // epoll data of a loop's eventfd
 constexpr size_t kReadChunk = 64 << 10;
 // A busy connection stops reading once this much of its next requests waits unparsed.
 constexpr size_t kMaxPipelinedBytes = 64 << 10;
+// Answers a client has not read yet, per connection: past this, no further request of its is
+// parsed or read until it reads (a client that pipelines without reading cannot grow them).
+constexpr size_t kMaxUnsentBytes = 1 << 20;
 constexpr size_t kKeepInputBytes = 1 << 20;  // more input buffer than this is freed once empty
 
 // Reads one whole request from memory and keeps what cpp-httplib writes back.
@@ -303,6 +306,10 @@ class FrontDoor::Loop {
   // read until the end of stream is seen (with an edge-triggered socket no later event says so).
   void ReadFrom(Connection& connection, bool peer_done = false);
   void ParseRequests(Connection& connection);
+  // Whether the connection's unsent answers are over kMaxUnsentBytes.
+  static bool BackedUp(const Connection& connection) {
+    return connection.out.size() - connection.sent > kMaxUnsentBytes;
+  }
   void Dispatch(Connection& connection);
   void Answer(Connection& connection, std::string response, bool close);
   void Write(Connection& connection);
@@ -477,6 +484,15 @@ void FrontDoor::Loop::OnEvent(Connection& connection, uint32_t events) {
   if (events & EPOLLOUT) {
     Write(connection);
     if (!connections_.contains(id)) return;  // closed
+    // The client read its answers: what it pipelined meanwhile can go on.
+    if ((connection.read_paused || !connection.in.empty()) && !connection.busy &&
+        !connection.closing && !BackedUp(connection)) {
+      connection.read_paused = false;
+      ParseRequests(connection);
+      if (!connections_.contains(id)) return;
+      if (!connection.busy) ReadFrom(connection);
+      return;
+    }
   }
   if (events & (EPOLLIN | EPOLLRDHUP)) ReadFrom(connection, (events & EPOLLRDHUP) != 0);
 }
@@ -487,8 +503,9 @@ void FrontDoor::Loop::ReadFrom(Connection& connection, bool peer_done) {
   const uint64_t id = connection.id;
   connection.last_active = std::chrono::steady_clock::now();
   while (true) {
-    if (connection.busy && connection.in.size() > kMaxPipelinedBytes) {
-      connection.read_paused = true;  // read again once answered
+    if ((connection.busy && connection.in.size() > kMaxPipelinedBytes) || BackedUp(connection) ||
+        connection.closing) {
+      connection.read_paused = true;  // read again once answered (or not at all: closing)
       break;
     }
     // Straight into the unparsed bytes (no zero-filling, no staging copy); parsed chunk by chunk,
@@ -523,7 +540,8 @@ void FrontDoor::Loop::ReadFrom(Connection& connection, bool peer_done) {
 }
 
 void FrontDoor::Loop::ParseRequests(Connection& connection) {
-  while (!connection.busy && !connection.closing && !connection.in.empty()) {
+  while (!connection.busy && !connection.closing && !BackedUp(connection) &&
+         !connection.in.empty()) {
     const size_t parsed = http_parser_execute(&connection.parser, &settings_, connection.in.data(),
                                               connection.in.size());
     connection.in.erase(0, parsed);
@@ -630,7 +648,8 @@ void FrontDoor::Loop::Answer(Connection& connection, std::string response, bool 
   Write(connection);
   if (!connections_.contains(id)) return;
   ParseRequests(connection);  // pipelined requests
-  if (connections_.contains(id) && connection.read_paused && !connection.busy) {
+  if (connections_.contains(id) && connection.read_paused && !connection.busy &&
+      !connection.closing && !BackedUp(connection)) {
     connection.read_paused = false;
     ReadFrom(connection);
   }

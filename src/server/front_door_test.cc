@@ -368,6 +368,30 @@ TEST_F(FrontDoorTest, AThrowingRouteIsAnswered500AndTheDoorKeepsServing) {
   EXPECT_THAT(second.ReadUntil("fast still here"), StartsWith("HTTP/1.1 200"));
 }
 
+TEST_F(FrontDoorTest, AClientThatPipelinesWithoutReadingHoldsBoundedAnswers) {
+  std::atomic<int> answered{0};
+  routes_.Post("/big", [&answered](const httplib::Request&, httplib::Response& response) {
+    ++answered;
+    response.set_content(std::string(256 << 10, 'z'), "text/plain");
+  });
+  Start();
+  RawConnection greedy(port());
+  std::thread sender([&] {  // 200 requests whose answers are 256 KiB each: 50 MiB unread
+    for (int i = 0; i < 200; ++i) greedy.Send(Post("/big", "x"));
+  });
+  std::this_thread::sleep_for(1500ms);
+  // The socket's buffers and 1 MiB of unsent answers hold a few dozen answers, not 200.
+  const int before_reading = answered.load();
+  EXPECT_LT(before_reading, 120) << "answers pile up for a client that does not read them";
+  // Once it reads, everything is answered.
+  std::string all = greedy.ReadUntil("HTTP/1.1 200", 200, 20s);
+  sender.join();
+  EXPECT_EQ(answered.load(), 200);
+  RawConnection other(port());
+  other.Send(Post("/fast", "ok"));
+  EXPECT_THAT(other.ReadUntil("fast ok"), StartsWith("HTTP/1.1 200"));
+}
+
 TEST_F(FrontDoorTest, AClientThatLeavesBeforeItsAnswerCostsNothing) {
   Start({}, /*reply_delay=*/200ms);
   {
