@@ -438,22 +438,34 @@ struct LakeEngine::Impl {
     return kept;
   }
 
-  // In the query's own catalog `catalog_name`, the view DATABASE.TABLE over exactly
-  // `snapshot.files` (fetched into the cache first on a remote lake). Caller holds admin_mu.
-  absl::Status DefinePrivateTableView(const TableSnapshot& snapshot,
-                                      const std::string& catalog_name, QueryResources& resources) {
-    const TableName& name = snapshot.table.name;
-    std::map<std::string, std::string> local;
-    if (remote()) {
-      std::vector<std::pair<std::string, std::string>> wanted;
-      for (const DataFile& file : snapshot.files) wanted.emplace_back(file.key, file.etag);
-      ASSIGN_OR_RETURN(auto leases, options.cache->FetchAll(wanted));
-      for (size_t i = 0; i < leases.size(); ++i) local[snapshot.files[i].key] = leases[i]->path();
-      for (auto& lease : leases) resources.files.push_back(std::move(lease));
+  // A path DuckDB may open for each of `snapshot.files`, by key: fetched into the cache on a
+  // remote lake (the leases go to `resources`), reached without symlinks on a local one. Takes no
+  // lock: a slow fetch delays only this query.
+  absl::StatusOr<std::map<std::string, std::string>> ReadablePaths(const TableSnapshot& snapshot,
+                                                                   QueryResources& resources) {
+    std::map<std::string, std::string> paths;
+    if (!remote()) {
+      for (const DataFile& file : snapshot.files) {
+        ASSIGN_OR_RETURN(paths[file.key], SafeLocalPath(file.key));
+      }
+      return paths;
     }
+    std::vector<std::pair<std::string, std::string>> wanted;
+    for (const DataFile& file : snapshot.files) wanted.emplace_back(file.key, file.etag);
+    ASSIGN_OR_RETURN(auto leases, options.cache->FetchAll(wanted));
+    for (size_t i = 0; i < leases.size(); ++i) paths[snapshot.files[i].key] = leases[i]->path();
+    for (auto& lease : leases) resources.files.push_back(std::move(lease));
+    return paths;
+  }
+
+  // In the query's own catalog `catalog_name`, the view DATABASE.TABLE over exactly
+  // `snapshot.files`, read at `paths` (ReadablePaths). Caller holds admin_mu.
+  absl::Status DefinePrivateTableView(const TableSnapshot& snapshot,
+                                      const std::map<std::string, std::string>& paths,
+                                      const std::string& catalog_name) {
+    const TableName& name = snapshot.table.name;
     ASSIGN_OR_RETURN(std::string body, BuildTableViewSql(snapshot, [&](const DataFile& file) {
-                       if (!remote()) return SafeLocalPath(file.key);
-                       return absl::StatusOr<std::string>(local.at(file.key));
+                       return absl::StatusOr<std::string>(paths.at(file.key));
                      }));
     RETURN_IF_ERROR(admin.Execute(fmt::format("CREATE SCHEMA IF NOT EXISTS {}.{}", catalog_name,
                                               QuoteIdentifier(name.database))));
@@ -491,6 +503,10 @@ struct LakeEngine::Impl {
         private_tables.push_back(std::move(snapshot));
       }
     }
+    std::vector<std::map<std::string, std::string>> private_paths;  // parallel to private_tables
+    for (const TableSnapshot& snapshot : private_tables) {
+      ASSIGN_OR_RETURN(private_paths.emplace_back(), ReadablePaths(snapshot, *resources));
+    }
     {
       std::lock_guard lock(admin_mu);
       for (const TableSnapshot& snapshot : shared_tables) RETURN_IF_ERROR(RefreshView(snapshot));
@@ -504,8 +520,8 @@ struct LakeEngine::Impl {
         std::lock_guard lock(admin_mu);
         admin.Execute(fmt::format("DETACH {}", name)).IgnoreError();
       };
-      for (const TableSnapshot& snapshot : private_tables) {
-        RETURN_IF_ERROR(DefinePrivateTableView(snapshot, catalog_name, *resources));
+      for (size_t i = 0; i < private_tables.size(); ++i) {
+        RETURN_IF_ERROR(DefinePrivateTableView(private_tables[i], private_paths[i], catalog_name));
       }
       for (const TableSnapshot& shared : shared_tables) {
         const TableName& name = shared.table.name;
