@@ -33,7 +33,7 @@ bool BoundsUsable(const std::string& measured, const std::string& column) {
   return !lossy || column == "DOUBLE" || column == "FLOAT";
 }
 
-// A partition value as DuckDB will read it, or nullopt when its reading may differ from the text
+// Whether DuckDB reads a partition value as its text says: not when it may differ
 // (Hive paths are URL-decoded by DuckDB; empty and default-partition values read as NULL).
 bool PartitionValueUsable(const std::string& value) {
   return !value.empty() && value.find('%') == std::string::npos &&
