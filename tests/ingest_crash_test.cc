@@ -19,6 +19,7 @@
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/loch_server.h"
+#include "tests/support/record_ledger.h"
 #include "tests/support/run_command.h"
 
 namespace loch {
@@ -27,56 +28,13 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using testing_support::LochServer;
+using testing_support::RecordLedger;
 using testing_support::RunCommand;
 
 constexpr int kCrashes = 24;
 constexpr int kProducers = 4;
 // Small log segments, so that crashes also land while segments rotate and are recycled.
 const std::vector<std::string> kServeArgs = {"--wal-segment-mib", "1"};
-
-struct Ledger {
-  std::mutex mu;
-  std::set<int64_t> acknowledged;
-  std::set<int64_t> uncertain;  // sent, but the answer never came
-  int64_t refused_calls = 0;
-};
-
-// Puts batches of 1-40 records until the server stops answering or `stop` is set.
-void Produce(int port, const std::string& token, int producer, std::atomic<int64_t>& next_id,
-             std::atomic<bool>& stop, Ledger& ledger) {
-  httplib::Client client("127.0.0.1", port);
-  client.set_tcp_nodelay(true);
-  client.set_keep_alive(true);
-  client.set_read_timeout(5, 0);
-  std::mt19937 random(static_cast<unsigned>(producer * 7919 + next_id.load()));
-  const httplib::Headers headers = {{"Authorization", "Bearer " + token}};
-  while (!stop) {
-    const int count = 1 + static_cast<int>(random() % 40);
-    std::vector<int64_t> ids;
-    std::string body;
-    for (int i = 0; i < count; ++i) {
-      ids.push_back(next_id++);
-      body += fmt::format(R"({{"id": {}, "producer": {}, "pad": "{}"}})", ids.back(), producer,
-                          std::string(random() % 200, 'x'));
-      body += '\n';
-    }
-    auto answer = client.Post("/api/v1/streams/crash/records", headers, body, "text/plain");
-    std::lock_guard lock(ledger.mu);
-    if (!answer) {
-      ledger.uncertain.insert(ids.begin(), ids.end());
-      return;  // the server is gone
-    }
-    if (answer->status != 200) {
-      ++ledger.refused_calls;
-      ledger.uncertain.insert(ids.begin(), ids.end());
-      continue;
-    }
-    const json results = json::parse(answer->body)["records"];
-    for (size_t i = 0; i < results.size(); ++i) {
-      if (results[i].contains("record_id")) ledger.acknowledged.insert(ids[i]);
-    }
-  }
-}
 
 TEST(IngestCrashTest, AcknowledgedRecordsSurviveSigkillExactlyOnce) {
   const std::string lake =
@@ -95,7 +53,7 @@ TEST(IngestCrashTest, AcknowledgedRecordsSurviveSigkillExactlyOnce) {
     ASSERT_EQ(created->status, 201) << created->body;
   }
 
-  Ledger ledger;
+  RecordLedger ledger;
   std::atomic<int64_t> next_id{1};
   std::mt19937 random(20261127);
   for (int crash = 0; crash < kCrashes; ++crash) {
@@ -106,8 +64,8 @@ TEST(IngestCrashTest, AcknowledgedRecordsSurviveSigkillExactlyOnce) {
     std::atomic<bool> stop{false};
     std::vector<std::thread> producers;
     for (int p = 0; p < kProducers; ++p) {
-      producers.emplace_back(Produce, server->port(), token, p, std::ref(next_id), std::ref(stop),
-                             std::ref(ledger));
+      producers.emplace_back(testing_support::ProduceRecords, server->port(), token, "crash", p,
+                             std::ref(next_id), std::ref(stop), std::ref(ledger));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100 + random() % 600));
     server->Kill();
@@ -128,35 +86,20 @@ TEST(IngestCrashTest, AcknowledgedRecordsSurviveSigkillExactlyOnce) {
   }
   ASSERT_EQ(server->Stop(), 0);
 
-  auto ids = RunCommand(LOCH_BINARY, {"sql", "--lake", lake, "--format", "csv",
-                                      "SELECT id FROM raw.crash ORDER BY id"});
-  ASSERT_EQ(ids.exit_code, 0) << ids.err;
   std::multiset<int64_t> in_lake;
-  std::istringstream lines(ids.out);
-  std::string line;
-  std::getline(lines, line);  // header
-  while (std::getline(lines, line)) {
-    if (!line.empty()) in_lake.insert(std::stoll(line));
-  }
-
+  ASSERT_TRUE(testing_support::QueryIntegers(LOCH_BINARY, lake, "SELECT id FROM raw.crash", &in_lake,
+                                             &error))
+      << error;
   ASSERT_GT(ledger.acknowledged.size(), 1000u) << "the producers barely ran";
-  size_t missing = 0, duplicated = 0, unexpected = 0;
-  for (int64_t id : ledger.acknowledged) {
-    if (!in_lake.contains(id)) ++missing;
-  }
-  for (auto it = in_lake.begin(); it != in_lake.end(); it = in_lake.upper_bound(*it)) {
-    if (in_lake.count(*it) > 1) ++duplicated;
-    if (!ledger.acknowledged.contains(*it) && !ledger.uncertain.contains(*it)) ++unexpected;
-  }
-  EXPECT_EQ(missing, 0u) << "acknowledged records lost";
-  EXPECT_EQ(duplicated, 0u) << "records delivered twice";
-  EXPECT_EQ(unexpected, 0u) << "records that were never sent";
+  const testing_support::LedgerCheck check = testing_support::CheckLedger(ledger, in_lake);
+  EXPECT_EQ(check.missing, 0u) << "acknowledged records lost";
+  EXPECT_EQ(check.duplicated, 0u) << "records delivered twice";
+  EXPECT_EQ(check.unexpected, 0u) << "records that were never sent";
   std::cout << fmt::format(
       "{} crashes: {} records acknowledged, {} unanswered ({} of them delivered), {} refused "
       "calls; {} rows in the lake\n",
-      kCrashes, ledger.acknowledged.size(), ledger.uncertain.size(),
-      in_lake.size() - (ledger.acknowledged.size() - missing), ledger.refused_calls,
-      in_lake.size());
+      kCrashes, ledger.acknowledged.size(), ledger.uncertain.size(), check.delivered_unanswered,
+      ledger.refused_calls, in_lake.size());
 
   // Delivered segments are gone (or recycled): one log segment (the one being written) is left.
   size_t segments = 0;

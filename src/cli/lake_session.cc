@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/durable_files.h"
 #include "common/strings.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
@@ -63,12 +64,8 @@ absl::StatusOr<std::unique_ptr<ObjectStore>> OpenStore(const LakeLocation& locat
 
 absl::StatusOr<bool> LakeSession::Init(const LakeLocation& location, const S3Settings& s3) {
   const bool existed = fs::exists(location.CatalogPath());
-  std::error_code error;
-  fs::create_directories(location.state_dir, error);
-  if (error) {
-    return absl::PermissionDeniedError(fmt::format("cannot create the state folder \"{}\": {}",
-                                                   location.state_dir, error.message()));
-  }
+  RETURN_IF_ERROR(Annotate(CreateDirectoriesDurably(location.state_dir),
+                           "cannot create the state folder"));
   ::chmod(location.state_dir.c_str(), 0700);  // credentials and the catalog live here
   ASSIGN_OR_RETURN(nlohmann::json settings, ReadSettings(location));
   if (settings.contains("lake") && settings["lake"] != location.root) {
@@ -95,8 +92,10 @@ absl::StatusOr<bool> LakeSession::Init(const LakeLocation& location, const S3Set
     RETURN_IF_ERROR(
         Annotate(store->List(probe).status(), fmt::format("checking access to {}", location.root)));
   }
-  std::ofstream(location.SettingsPath()) << settings.dump(2) << "\n";
+  RETURN_IF_ERROR(ReplaceFileDurably(location.SettingsPath(), settings.dump(2) + "\n"));
   ASSIGN_OR_RETURN(auto catalog, OpenSqliteCatalog(location.CatalogPath()));
+  // SQLite makes its commits durable, not the name of a database file it has just created.
+  RETURN_IF_ERROR(SyncDirectory(location.state_dir));
   return !existed;
 }
 

@@ -8,6 +8,7 @@
 #include <future>
 #include <set>
 
+#include "common/durable_files.h"
 #include "common/logging.h"
 #include "common/strings.h"
 #include "engine/json_conversion.h"
@@ -151,12 +152,7 @@ absl::StatusOr<std::unique_ptr<IngestService>> IngestService::Start(Catalog& cat
                                                                     IngestOptions options) {
   if (options.wal_dir.empty())
     return absl::InvalidArgumentError("the ingest service needs a write-ahead log folder");
-  std::error_code error;
-  std::filesystem::create_directories(options.wal_dir, error);
-  if (error) {
-    return absl::UnavailableError(
-        fmt::format("cannot create \"{}\": {}", options.wal_dir, error.message()));
-  }
+  RETURN_IF_ERROR(CreateDirectoriesDurably(options.wal_dir));
   std::unique_ptr<IngestService> service(
       new IngestService(catalog, store, engine, crawler, std::move(options)));
   ASSIGN_OR_RETURN(std::vector<SavedStream> saved, catalog.ListStreams(Principal::LocalAdmin()));
@@ -167,6 +163,7 @@ absl::StatusOr<std::unique_ptr<IngestService>> IngestService::Start(Catalog& cat
     service->streams_.emplace(stream.name, std::move(opened));
   }
   // Logs of streams deleted while their folder was being removed.
+  std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator(service->options_.wal_dir)) {
     if (entry.is_directory() && !live_dirs.contains(entry.path().filename().string())) {
       spdlog::info("ingest: removing the log of a deleted stream: {}", entry.path().string());

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/durable_files.h"
 #include "common/strings.h"
 #include "fmt/format.h"
 
@@ -69,14 +70,6 @@ absl::Status WriteAll(int fd, std::vector<iovec>& pieces, const std::string& pat
     while (next < pieces.size() && pieces[next].iov_len == 0) ++next;
   }
   return absl::OkStatus();
-}
-
-absl::Status SyncDirectory(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Errno("cannot open", dir);
-  const int synced = ::fsync(fd);
-  ::close(fd);
-  return synced == 0 ? absl::OkStatus() : Errno("cannot fsync", dir);
 }
 
 std::string SegmentPath(const std::string& dir, uint64_t first_sequence) {
@@ -163,12 +156,8 @@ WriteAheadLog::~WriteAheadLog() {
 }
 
 absl::StatusOr<std::unique_ptr<WriteAheadLog>> WriteAheadLog::Open(const WalOptions& options) {
-  std::error_code error;
-  std::filesystem::create_directories(options.dir, error);
-  if (error) {
-    return absl::UnavailableError(fmt::format("cannot create the write-ahead log folder \"{}\": {}",
-                                              options.dir, error.message()));
-  }
+  RETURN_IF_ERROR(Annotate(CreateDirectoriesDurably(options.dir),
+                           "cannot create the write-ahead log folder"));
   std::unique_ptr<WriteAheadLog> log(new WriteAheadLog(options));
   std::lock_guard lock(log->mu_);
   RETURN_IF_ERROR(log->Recover());

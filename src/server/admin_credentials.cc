@@ -6,8 +6,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
+#include "common/durable_files.h"
 #include "common/ids.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
@@ -28,7 +30,7 @@ std::string ToJson(const AdminCredentials& credentials) {
 }
 
 // Writes `text` to a new file at `path` (mode 0600 from the first byte, O_EXCL: never over
-// anything) and fsyncs it.
+// anything) and makes it durable (the file and its folder fsynced).
 absl::Status WriteNewPrivateFile(const std::string& path, const std::string& text) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
@@ -40,7 +42,7 @@ absl::Status WriteNewPrivateFile(const std::string& path, const std::string& tex
                        ::fsync(fd) == 0;
   ::close(fd);
   if (!written) return absl::InternalError(fmt::format("cannot write \"{}\"", path));
-  return absl::OkStatus();
+  return SyncDirectory(std::filesystem::path(path).parent_path().string());
 }
 
 // Adds pg_user/pg_password to an older credentials file: a new file renamed over the old one.
@@ -48,14 +50,7 @@ absl::StatusOr<AdminCredentials> AddPgLogin(const std::string& state_dir,
                                             AdminCredentials credentials) {
   credentials.pg_user = "loch";
   credentials.pg_password = NewRandomId();
-  const std::string path = PathIn(state_dir);
-  const std::string temp = path + ".new-" + NewRandomId();
-  RETURN_IF_ERROR(WriteNewPrivateFile(temp, ToJson(credentials)));
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    ::unlink(temp.c_str());
-    return absl::InternalError(
-        fmt::format("cannot replace \"{}\": {}", path, std::strerror(errno)));
-  }
+  RETURN_IF_ERROR(ReplaceFileDurably(PathIn(state_dir), ToJson(credentials), 0600));
   return credentials;
 }
 

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <functional>
 
+#include "common/durable_files.h"
 #include "common/ids.h"
 #include "common/strings.h"
 #include "fmt/format.h"
@@ -97,9 +98,7 @@ absl::StatusOr<std::pair<Fd, std::string>> OpenParent(int root_fd, std::string_v
     std::string name(segments[i]);
     int fd = ::openat(current.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT && create) {
-      if (::mkdirat(current.get(), name.c_str(), 0755) != 0 && errno != EEXIST) {
-        return ErrnoStatus(errno, "creating folder for", key);
-      }
+      RETURN_IF_ERROR(MakeDirectoryDurably(current.get(), name, key));
       fd = ::openat(current.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     }
     if (fd < 0) return ErrnoStatus(errno, "opening folder of", key);
@@ -159,10 +158,7 @@ ObjectInfo InfoFromStat(std::string key, const struct stat& st) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LocalObjectStore>> LocalObjectStore::Open(const std::string& root) {
-  if (::mkdir(root.c_str(), 0755) != 0 && errno != EEXIST) {
-    return absl::InternalError(
-        fmt::format("cannot create lake folder \"{}\": {}", root, std::strerror(errno)));
-  }
+  RETURN_IF_ERROR(Annotate(CreateDirectoriesDurably(root), "cannot create the lake folder"));
   int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     return absl::InternalError(

@@ -17,18 +17,21 @@ namespace loch::testing_support {
 
 std::unique_ptr<LochServer> LochServer::Start(const std::string& binary, const std::string& lake,
                                               const std::vector<std::string>& extra_args,
-                                              std::string* error) {
+                                              std::string* error,
+                                              const std::vector<std::string>& environment) {
   std::unique_ptr<LochServer> server(new LochServer());
   server->port_ = FreeLoopbackPort();
   server->log_path_ = fmt::format("{}/serve-{}.log", lake, server->port_);
   const std::string address = fmt::format("127.0.0.1:{}", server->port_);
   std::vector<std::string> args = {binary, "serve", "--lake", lake, "--http", address};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
+  std::vector<std::string> variables = environment;  // putenv keeps pointers into these
   server->pid_ = ::fork();
   if (server->pid_ == 0) {
     const int log = ::open(server->log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     ::dup2(log, STDOUT_FILENO);
     ::dup2(log, STDERR_FILENO);
+    for (std::string& variable : variables) ::putenv(variable.data());
     std::vector<char*> argv;
     for (std::string& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);

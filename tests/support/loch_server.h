@@ -13,11 +13,13 @@ namespace loch::testing_support {
 
 class LochServer {
  public:
-  // Starts `binary serve --lake LAKE --http 127.0.0.1:<free port> EXTRA...`. nullptr (with the
-  // log's tail in `error`) if it does not answer /health within 10 s.
+  // Starts `binary serve --lake LAKE --http 127.0.0.1:<free port> EXTRA...`, with `environment`
+  // ("NAME=value") added to its environment. nullptr (with the log's tail in `error`) if it does
+  // not answer /health within 10 s.
   static std::unique_ptr<LochServer> Start(const std::string& binary, const std::string& lake,
                                            const std::vector<std::string>& extra_args,
-                                           std::string* error);
+                                           std::string* error,
+                                           const std::vector<std::string>& environment = {});
   ~LochServer();  // Stop() unless it already ended
 
   int port() const { return port_; }
