@@ -1,0 +1,236 @@
+// LakeEngine::Impl's table writer: see lake_engine_impl.h.
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+
+#include "common/ids.h"
+#include "common/strings.h"
+#include "engine/lake_engine_impl.h"
+#include "engine/scratch_dir.h"
+#include "fmt/format.h"
+
+namespace loch {
+
+absl::StatusOr<WriteSummary> LakeEngine::Impl::ExecuteWrite(
+    const Principal& who, const WriteStatement& statement,
+    const std::vector<QueryParameter>& parameters) {
+  switch (statement.kind) {
+    case WriteStatement::Kind::kCreateView:
+      return CreateView(who, statement);
+    case WriteStatement::Kind::kDropView: {
+      const absl::Status dropped = catalog->DropView(who, statement.table);
+      if (absl::IsNotFound(dropped) &&
+          catalog->ReadTable(who, statement.table, std::nullopt).ok()) {
+        return absl::InvalidArgumentError(
+            fmt::format("{} is a table: use DROP TABLE", statement.table.ToString()));
+      }
+      if (!dropped.ok() && !(absl::IsNotFound(dropped) && statement.if_exists)) return dropped;
+      return WriteSummary{"DROP VIEW", statement.table.ToString(), 0, 0, 0};
+    }
+    default:
+      break;
+  }
+  if (statement.kind == WriteStatement::Kind::kDropTable) {
+    if (catalog->GetView(who, statement.table).ok()) {
+      return absl::InvalidArgumentError(
+          fmt::format("{} is a view: use DROP VIEW", statement.table.ToString()));
+    }
+    auto dropped = catalog->DropTable(who, statement.table);
+    if (absl::IsNotFound(dropped.status()) && statement.if_exists) {
+      return WriteSummary{"DROP TABLE", statement.table.ToString(), 0, 0, 0};
+    }
+    RETURN_IF_ERROR(dropped.status());
+    return WriteSummary{"DROP TABLE", statement.table.ToString(), 0, 0, dropped->snapshot_id};
+  }
+  return WriteQueryResult(who, statement, parameters);
+}
+
+absl::StatusOr<WriteSummary> LakeEngine::Impl::CreateView(const Principal& who,
+                                                          const WriteStatement& statement) {
+  ASSIGN_OR_RETURN(duck::Connection connection, duck::Connection::Open(database));
+  ASSIGN_OR_RETURN(StatementTables tables, CheckUserQuery(connection, statement.query));
+  if (std::find(tables.qualified.begin(), tables.qualified.end(), statement.table) !=
+      tables.qualified.end()) {
+    return absl::InvalidArgumentError(
+        fmt::format("view {} cannot read itself", statement.table.ToString()));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<QueryResources> resources,
+                   BindTables(who, tables, {}, connection));
+  ASSIGN_OR_RETURN(duck::PreparedStatement prepared, connection.Prepare(statement.query));
+  ViewInfo view;
+  view.name = statement.table;
+  view.sql = statement.query;
+  while (!view.sql.empty() &&
+         (view.sql.back() == ';' || std::isspace(static_cast<unsigned char>(view.sql.back())))) {
+    view.sql.pop_back();
+  }
+  for (size_t i = 0; i < prepared.column_count(); ++i) {
+    view.columns.emplace_back(prepared.column_name(i), prepared.column_type(i).Name());
+  }
+  RETURN_IF_ERROR(catalog->CreateDatabase(who, view.name.database, /*if_not_exists=*/true));
+  RETURN_IF_ERROR(catalog->CreateView(who, view, statement.or_replace).status());
+  return WriteSummary{"CREATE VIEW", statement.table.ToString(), 0, 0, 0};
+}
+
+absl::StatusOr<WriteSummary> LakeEngine::Impl::WriteQueryResult(
+    const Principal& who, const WriteStatement& statement,
+    const std::vector<QueryParameter>& parameters) {
+  namespace fs = std::filesystem;
+  const bool create = statement.kind == WriteStatement::Kind::kCreateTableAs;
+  const std::string operation = create ? "CREATE TABLE" : "INSERT";
+  auto existing = catalog->ReadTable(who, statement.table, std::nullopt);
+  if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
+  if (create && existing.ok()) {
+    if (statement.if_not_exists)
+      return WriteSummary{operation, statement.table.ToString(), 0, 0,
+                          existing->table.current_snapshot};
+    return absl::AlreadyExistsError(fmt::format(
+        "table {} already exists; use INSERT INTO to add rows", statement.table.ToString()));
+  }
+  if (!create && !existing.ok()) return existing.status();
+
+  ASSIGN_OR_RETURN(duck::Connection connection, duck::Connection::Open(database));
+  ASSIGN_OR_RETURN(StatementTables tables, CheckUserQuery(connection, statement.query));
+  ASSIGN_OR_RETURN(std::unique_ptr<QueryResources> resources,
+                   BindTables(who, tables, parameters, connection));
+  // The result's columns as executing gives them: bound values can change their types (DuckDB
+  // binds the statement again with them), so they are read from an empty execution.
+  ASSIGN_OR_RETURN(duck::PreparedStatement prepared,
+                   connection.Prepare(fmt::format("SELECT * FROM (\n{}\n) AS loch_shape LIMIT 0",
+                                                  TrimStatement(statement.query))));
+  RETURN_IF_ERROR(BindParameters(prepared, parameters));
+  ASSIGN_OR_RETURN(duck::Result shape, prepared.Execute());
+  std::vector<Column> result_columns;
+  for (size_t i = 0; i < shape.column_count(); ++i) {
+    result_columns.emplace_back(shape.column_name(i), shape.column_type(i).Name());
+  }
+
+  // The columns to write, in the target's order and under its names.
+  Schema schema;
+  std::vector<std::string> projection;
+  if (create) {
+    for (const std::string& partition : statement.partitioned_by) {
+      if (std::none_of(result_columns.begin(), result_columns.end(),
+                       [&](const Column& c) { return c.name == partition; })) {
+        return absl::InvalidArgumentError(
+            fmt::format("partitioned_by column \"{}\" is not a column of the query", partition));
+      }
+    }
+    for (size_t i = 0; i < result_columns.size(); ++i) {
+      const bool is_partition =
+          std::find(statement.partitioned_by.begin(), statement.partitioned_by.end(),
+                    result_columns[i].name) != statement.partitioned_by.end();
+      (is_partition ? schema.partition_columns : schema.columns).push_back(result_columns[i]);
+      projection.push_back(
+          fmt::format("#{} AS {}", i + 1, QuoteIdentifier(result_columns[i].name)));
+    }
+  } else {
+    schema = existing->table.schema;
+    std::vector<Column> target = schema.columns;
+    target.insert(target.end(), schema.partition_columns.begin(), schema.partition_columns.end());
+    if (target.size() != result_columns.size()) {
+      return absl::InvalidArgumentError(
+          fmt::format("table {} has {} columns but the query returns {}",
+                      statement.table.ToString(), target.size(), result_columns.size()));
+    }
+    for (size_t i = 0; i < target.size(); ++i) {
+      projection.push_back(fmt::format("CAST(#{} AS {}) AS {}", i + 1, target[i].type,
+                                       QuoteIdentifier(target[i].name)));
+    }
+  }
+  std::vector<std::string> partition_names;
+  for (const Column& column : schema.partition_columns)
+    partition_names.push_back(QuoteIdentifier(column.name));
+
+  const std::string write_id = NewTimeOrderedId();
+  ASSIGN_OR_RETURN(std::unique_ptr<ScratchDir> scratch,
+                   ScratchDir::Make(options.readable_root, "write"));
+  const std::string& spool = scratch->path();
+  const std::string target = partition_names.empty() ? spool + "/data.parquet" : spool;
+  const std::string copy = fmt::format(
+      "COPY (SELECT {} FROM (\n{}\n) AS loch_source) TO {} (FORMAT parquet, COMPRESSION zstd{})",
+      Join(projection, ", "), statement.query, QuoteLiteral(target),
+      partition_names.empty() ? ""
+                              : fmt::format(", PARTITION_BY ({})", Join(partition_names, ", ")));
+  {
+    ASSIGN_OR_RETURN(duck::PreparedStatement copying, connection.Prepare(copy));
+    RETURN_IF_ERROR(BindParameters(copying, parameters));
+    RETURN_IF_ERROR(copying.Execute().status());
+  }
+  if (resources != nullptr) {  // leave the private catalog before it is detached
+    connection.Execute("USE memory").IgnoreError();
+    resources.reset();
+  }
+
+  // Profile each file and copy it into tables/<db>/<table>/<write id>/.
+  std::vector<DataFile> files;
+  std::vector<std::string> copied;
+  auto cleanup = [&](absl::Status status) {
+    for (const std::string& key : copied) store->Delete(key).IgnoreError();
+    return status;
+  };
+  const std::string location =
+      fmt::format("tables/{}/{}/", statement.table.database, statement.table.table);
+  int64_t rows = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(spool)) {
+    if (!entry.is_regular_file()) continue;
+    const std::string relative = fs::relative(entry.path(), spool).string();
+    DataFile file;
+    file.key = location + write_id + "/" + relative;
+    file.format = "parquet";
+    file.size_bytes = static_cast<int64_t>(entry.file_size());
+    for (std::string_view segment : Split(relative, '/')) {
+      if (const size_t eq = segment.find('='); eq != std::string_view::npos) {
+        file.partition_values[std::string(segment.substr(0, eq))] =
+            std::string(segment.substr(eq + 1));
+      }
+    }
+    absl::StatusOr<FileProfile> profile;
+    {
+      std::lock_guard lock(admin_mu);
+      profile = ProfilePath(entry.path().string(), "parquet", file.key);
+    }
+    if (!profile.ok()) return cleanup(profile.status());
+    file.row_count = profile->row_count;
+    file.stats = profile->stats;
+    rows += file.row_count;
+    if (absl::Status put = store->PutFile(file.key, entry.path().string()); !put.ok())
+      return cleanup(put);
+    copied.push_back(file.key);
+    auto head = store->Head(file.key);
+    if (!head.ok()) return cleanup(head.status());
+    file.etag = head->etag;
+    files.push_back(std::move(file));
+  }
+
+  TableCommit commit;
+  commit.table = statement.table;
+  commit.operation = create ? "create" : "append";
+  commit.message = fmt::format("{} ({} rows)", operation, rows);
+  commit.add_files = files;
+  commit.summary = {{"files_added", files.size()}, {"rows_added", rows}};
+  if (create) {
+    if (absl::Status database = catalog->CreateDatabase(who, statement.table.database, true);
+        !database.ok()) {
+      return cleanup(database);
+    }
+    commit.base_snapshot = TableCommit::kCreate;
+    commit.new_schema = schema;
+    commit.location = location;
+  } else {
+    commit.base_snapshot = existing->table.current_snapshot;
+  }
+  for (int attempt = 1;; ++attempt) {
+    auto committed = catalog->Commit(who, commit);
+    if (committed.ok())
+      return WriteSummary{operation, statement.table.ToString(), rows,
+                          static_cast<int64_t>(files.size()), committed->snapshot_id};
+    if (create || !absl::IsAborted(committed.status()) || attempt == 8)
+      return cleanup(committed.status());
+    auto current = catalog->ReadTable(who, statement.table, std::nullopt);  // appends rebase
+    if (!current.ok()) return cleanup(current.status());
+    commit.base_snapshot = current->table.current_snapshot;
+  }
+}
+
+}  // namespace loch
