@@ -11,6 +11,7 @@
 
 #include "catalog/catalog.h"
 #include "catalog/sqlite_db.h"
+#include "catalog/sqlite_settings.h"
 #include "common/clock.h"
 #include "common/strings.h"
 #include "fmt/format.h"
@@ -19,6 +20,7 @@ namespace loch {
 namespace {
 
 using sqlite::Statement;
+using sqlite::Transaction;
 
 // Written to catalog_meta; Migrate() upgrades older catalogs.
 constexpr const char* kFormatVersion = "7";
@@ -152,30 +154,9 @@ absl::Status ValidateSchema(const Schema& schema) {
   return absl::OkStatus();
 }
 
-// BEGIN ... COMMIT, rolled back unless Commit() succeeded.
-class Transaction {
- public:
-  Transaction(sqlite3* db, bool write) : db_(db) {
-    status_ = sqlite::Exec(db, write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
-  }
-  ~Transaction() {
-    if (status_.ok() && !done_) sqlite::Exec(db_, "ROLLBACK").IgnoreError();
-  }
-  const absl::Status& status() const { return status_; }
-  absl::Status Commit() {
-    done_ = true;
-    return sqlite::Exec(db_, "COMMIT");
-  }
-
- private:
-  sqlite3* db_;
-  absl::Status status_;
-  bool done_ = false;
-};
-
 class SqliteCatalog final : public Catalog {
  public:
-  explicit SqliteCatalog(sqlite3* db) : db_(db) {}
+  explicit SqliteCatalog(sqlite3* db) : db_(db), settings_(db, mu_) {}
   ~SqliteCatalog() override { sqlite3_close_v2(db_); }
 
   absl::Status Initialize() {
@@ -409,215 +390,52 @@ class SqliteCatalog final : public Catalog {
   }
 
   absl::Status PutWorkgroup(const Principal&, const WorkgroupConfig& config) override {
-    RETURN_IF_ERROR(ValidateIdentifier(config.name, "workgroup"));
-    if (config.timeout_ms < 0 || config.max_concurrent < 0 || config.max_bytes_scanned < 0) {
-      return absl::InvalidArgumentError("workgroup limits cannot be negative");
-    }
-    if (!config.failure_webhook.empty() && !config.failure_webhook.starts_with("http://") &&
-        !config.failure_webhook.starts_with("https://")) {
-      return absl::InvalidArgumentError(fmt::format(
-          "failure webhook \"{}\" must be an http:// or https:// URL", config.failure_webhook));
-    }
-    const nlohmann::json json = {{"description", config.description},
-                                 {"timeout_ms", config.timeout_ms},
-                                 {"max_concurrent", config.max_concurrent},
-                                 {"max_bytes_scanned", config.max_bytes_scanned},
-                                 {"failure_webhook", config.failure_webhook}};
-    std::lock_guard lock(mu_);
-    Statement upsert(db_, "INSERT OR REPLACE INTO workgroups(name, config) VALUES (?, ?)");
-    return upsert.Bind(1, config.name).Bind(2, json.dump()).Run();
+    return settings_.PutWorkgroup(config);
   }
-
-  absl::StatusOr<WorkgroupConfig> GetWorkgroup(const Principal& who,
-                                               std::string_view name) override {
-    {
-      std::lock_guard lock(mu_);
-      Statement query(db_, "SELECT name, config FROM workgroups WHERE name = ?");
-      query.Bind(1, name);
-      if (query.Step()) return WorkgroupFromRow(query);
-      RETURN_IF_ERROR(query.status());
-    }
-    if (name == WorkgroupConfig::kPrimary) return WorkgroupConfig::Named(WorkgroupConfig::kPrimary);
-    ASSIGN_OR_RETURN(std::vector<WorkgroupConfig> all, ListWorkgroups(who));
-    std::vector<std::string> names;
-    for (const WorkgroupConfig& workgroup : all) names.push_back(workgroup.name);
-    return absl::NotFoundError(
-        fmt::format("unknown workgroup \"{}\"; workgroups: {}", name, Join(names, ", ")));
+  absl::StatusOr<WorkgroupConfig> GetWorkgroup(const Principal&, std::string_view name) override {
+    return settings_.GetWorkgroup(name);
   }
-
   absl::StatusOr<std::vector<WorkgroupConfig>> ListWorkgroups(const Principal&) override {
-    std::lock_guard lock(mu_);
-    Statement query(db_, "SELECT name, config FROM workgroups ORDER BY name");
-    std::vector<WorkgroupConfig> workgroups;
-    bool primary_stored = false;
-    while (query.Step()) {
-      workgroups.push_back(WorkgroupFromRow(query));
-      primary_stored = primary_stored || workgroups.back().name == WorkgroupConfig::kPrimary;
-    }
-    RETURN_IF_ERROR(query.status());
-    if (!primary_stored) {
-      workgroups.push_back(WorkgroupConfig::Named(WorkgroupConfig::kPrimary));
-      std::sort(workgroups.begin(), workgroups.end(),
-                [](const auto& a, const auto& b) { return a.name < b.name; });
-    }
-    return workgroups;
+    return settings_.ListWorkgroups();
   }
-
   absl::Status DeleteWorkgroup(const Principal&, std::string_view name) override {
-    if (name == WorkgroupConfig::kPrimary) {
-      return absl::FailedPreconditionError("the primary workgroup cannot be deleted");
-    }
-    std::lock_guard lock(mu_);
-    Statement remove(db_, "DELETE FROM workgroups WHERE name = ?");
-    RETURN_IF_ERROR(remove.Bind(1, name).Run());
-    if (sqlite3_changes(db_) == 0) {
-      return absl::NotFoundError(fmt::format("unknown workgroup \"{}\"", name));
-    }
-    return absl::OkStatus();
+    return settings_.DeleteWorkgroup(name);
   }
-
   absl::Status PutCrawler(const Principal&, const SavedCrawler& crawler, bool replace) override {
-    RETURN_IF_ERROR(ValidateIdentifier(crawler.name, "crawler"));
-    std::lock_guard lock(mu_);
-    Statement insert(db_, replace ? "INSERT INTO crawlers(name, config, created_micros) VALUES "
-                                    "(?1, ?2, ?3) ON CONFLICT(name) DO UPDATE SET config = ?2"
-                                  : "INSERT INTO crawlers(name, config, created_micros) VALUES "
-                                    "(?1, ?2, ?3) ON CONFLICT DO NOTHING");
-    RETURN_IF_ERROR(
-        insert.Bind(1, crawler.name).Bind(2, crawler.config.dump()).Bind(3, NowMicros()).Run());
-    if (!replace && sqlite3_changes(db_) == 0) {
-      return absl::AlreadyExistsError(fmt::format("crawler \"{}\" already exists", crawler.name));
-    }
-    return absl::OkStatus();
+    return settings_.PutCrawler(crawler, replace);
   }
-
   absl::StatusOr<SavedCrawler> GetCrawler(const Principal&, std::string_view name) override {
-    std::lock_guard lock(mu_);
-    Statement query(db_, "SELECT name, config, created_micros FROM crawlers WHERE name = ?");
-    query.Bind(1, name);
-    if (query.Step()) return CrawlerFromRow(query);
-    RETURN_IF_ERROR(query.status());
-    return absl::NotFoundError(
-        fmt::format("unknown crawler \"{}\" (create it with `loch crawler create`)", name));
+    return settings_.GetCrawler(name);
   }
-
   absl::StatusOr<std::vector<SavedCrawler>> ListCrawlers(const Principal&) override {
-    std::lock_guard lock(mu_);
-    Statement query(db_, "SELECT name, config, created_micros FROM crawlers ORDER BY name");
-    std::vector<SavedCrawler> crawlers;
-    while (query.Step()) crawlers.push_back(CrawlerFromRow(query));
-    RETURN_IF_ERROR(query.status());
-    return crawlers;
+    return settings_.ListCrawlers();
   }
-
   absl::Status DeleteCrawler(const Principal&, std::string_view name) override {
-    std::lock_guard lock(mu_);
-    Transaction txn(db_, /*write=*/true);
-    RETURN_IF_ERROR(txn.status());
-    Statement remove(db_, "DELETE FROM crawlers WHERE name = ?");
-    RETURN_IF_ERROR(remove.Bind(1, name).Run());
-    if (sqlite3_changes(db_) == 0) {
-      return absl::NotFoundError(fmt::format("unknown crawler \"{}\"", name));
-    }
-    Statement runs(db_, "DELETE FROM crawler_runs WHERE crawler = ?");
-    RETURN_IF_ERROR(runs.Bind(1, name).Run());
-    return txn.Commit();
+    return settings_.DeleteCrawler(name);
   }
-
   absl::StatusOr<int64_t> AddCrawlerRun(const Principal&, const CrawlerRun& run) override {
-    std::lock_guard lock(mu_);
-    Statement insert(db_,
-                     "INSERT INTO crawler_runs(crawler, started_micros, finished_micros, status, "
-                     "report) VALUES (?, ?, ?, ?, ?)");
-    RETURN_IF_ERROR(
-        insert.Bind(1, run.crawler)
-            .Bind(2, run.started_micros)
-            .Bind(3, run.finished_micros)
-            .Bind(4, run.status)
-            .Bind(5, run.report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
-            .Run());
-    return sqlite3_last_insert_rowid(db_);
+    return settings_.AddCrawlerRun(run);
   }
-
   absl::StatusOr<std::vector<CrawlerRun>> ListCrawlerRuns(const Principal&,
                                                           std::string_view crawler,
                                                           size_t limit) override {
-    std::lock_guard lock(mu_);
-    Statement query(db_,
-                    "SELECT run_id, crawler, started_micros, finished_micros, status, report FROM "
-                    "crawler_runs WHERE crawler = ? ORDER BY run_id DESC LIMIT ?");
-    query.Bind(1, crawler).Bind(2, static_cast<int64_t>(limit));
-    std::vector<CrawlerRun> runs;
-    while (query.Step()) {
-      runs.push_back(CrawlerRun{query.Int(0), query.Text(1), query.Int(2), query.Int(3),
-                                query.Text(4),
-                                nlohmann::json::parse(query.Text(5), nullptr, false)});
-    }
-    RETURN_IF_ERROR(query.status());
-    return runs;
+    return settings_.ListCrawlerRuns(crawler, limit);
   }
-
   absl::StatusOr<SavedStream> CreateStream(const Principal&, const SavedStream& stream) override {
-    if (stream.name.empty() || stream.name.size() > 64) {
-      return absl::InvalidArgumentError("a stream name must be 1-64 characters");
-    }
-    std::lock_guard lock(mu_);
-    SavedStream created = stream;
-    created.created_micros = NowMicros();
-    created.delivered_through = 0;
-    Statement insert(db_,
-                     "INSERT INTO streams(name, config, created_micros, delivered_through) VALUES "
-                     "(?, ?, ?, 0) ON CONFLICT DO NOTHING");
-    RETURN_IF_ERROR(insert.Bind(1, created.name)
-                        .Bind(2, created.config.dump())
-                        .Bind(3, created.created_micros)
-                        .Run());
-    if (sqlite3_changes(db_) == 0) {
-      return absl::AlreadyExistsError(fmt::format("stream \"{}\" already exists", stream.name));
-    }
-    return created;
+    return settings_.CreateStream(stream);
   }
-
   absl::StatusOr<SavedStream> GetStream(const Principal&, std::string_view name) override {
-    std::lock_guard lock(mu_);
-    Statement query(db_, std::string(kStreamColumns) + " WHERE name = ?");
-    query.Bind(1, name);
-    if (query.Step()) return StreamFromRow(query);
-    RETURN_IF_ERROR(query.status());
-    return absl::NotFoundError(
-        fmt::format("unknown stream \"{}\" (create it with `loch stream create`)", name));
+    return settings_.GetStream(name);
   }
-
   absl::StatusOr<std::vector<SavedStream>> ListStreams(const Principal&) override {
-    std::lock_guard lock(mu_);
-    Statement query(db_, std::string(kStreamColumns) + " ORDER BY name");
-    std::vector<SavedStream> streams;
-    while (query.Step()) streams.push_back(StreamFromRow(query));
-    RETURN_IF_ERROR(query.status());
-    return streams;
+    return settings_.ListStreams();
   }
-
   absl::Status DeleteStream(const Principal&, std::string_view name) override {
-    std::lock_guard lock(mu_);
-    Statement remove(db_, "DELETE FROM streams WHERE name = ?");
-    RETURN_IF_ERROR(remove.Bind(1, name).Run());
-    if (sqlite3_changes(db_) == 0)
-      return absl::NotFoundError(fmt::format("unknown stream \"{}\"", name));
-    return absl::OkStatus();
+    return settings_.DeleteStream(name);
   }
-
   absl::Status SetStreamDelivered(const Principal&, std::string_view name, int64_t created_micros,
                                   int64_t sequence) override {
-    std::lock_guard lock(mu_);
-    Statement update(db_,
-                     "UPDATE streams SET delivered_through = max(delivered_through, ?) WHERE name "
-                     "= ? AND created_micros = ?");
-    RETURN_IF_ERROR(update.Bind(1, sequence).Bind(2, name).Bind(3, created_micros).Run());
-    if (sqlite3_changes(db_) == 0) {
-      return absl::NotFoundError(
-          fmt::format("stream \"{}\" was deleted or replaced while delivering", name));
-    }
-    return absl::OkStatus();
+    return settings_.SetStreamDelivered(name, created_micros, sequence);
   }
 
   absl::StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const Principal&,
@@ -854,30 +672,6 @@ class SqliteCatalog final : public Catalog {
         names.empty() ? "the lake has no databases yet" : "databases: " + Join(names, ", ")));
   }
 
-  static SavedCrawler CrawlerFromRow(const Statement& row) {
-    return SavedCrawler{row.Text(0), nlohmann::json::parse(row.Text(1), nullptr, false),
-                        row.Int(2)};
-  }
-
-  static constexpr const char* kStreamColumns =
-      "SELECT name, config, created_micros, delivered_through FROM streams";
-  static SavedStream StreamFromRow(const Statement& row) {
-    return SavedStream{row.Text(0), nlohmann::json::parse(row.Text(1), nullptr, false), row.Int(2),
-                       row.Int(3)};
-  }
-
-  static WorkgroupConfig WorkgroupFromRow(const Statement& row) {
-    const nlohmann::json json = nlohmann::json::parse(row.Text(1), nullptr, false);
-    WorkgroupConfig config = WorkgroupConfig::Named(row.Text(0));
-    if (!json.is_object()) return config;
-    config.description = json.value("description", "");
-    config.timeout_ms = json.value("timeout_ms", int64_t{0});
-    config.max_concurrent = json.value("max_concurrent", 0);
-    config.max_bytes_scanned = json.value("max_bytes_scanned", int64_t{0});
-    config.failure_webhook = json.value("failure_webhook", "");
-    return config;
-  }
-
   static constexpr std::string_view kViewColumns =
       "SELECT v.view_id, d.name, v.name, v.sql, v.columns, v.created_micros, v.author "
       "FROM views v JOIN databases d USING (database_id)";
@@ -1031,6 +825,7 @@ class SqliteCatalog final : public Catalog {
 
   std::mutex mu_;  // serialises use of db_
   sqlite3* db_;
+  SqliteSettings settings_;  // workgroups, crawlers, streams
   std::mutex subscribers_mu_;
   std::map<int, Subscriber> subscribers_;
   int next_subscriber_id_ = 1;

@@ -49,6 +49,27 @@ class Statement {
 // Executes one or more statements without results.
 absl::Status Exec(sqlite3* db, std::string_view sql);
 
+// BEGIN ... COMMIT, rolled back unless Commit() succeeded.
+class Transaction {
+ public:
+  Transaction(sqlite3* db, bool write) : db_(db) {
+    status_ = Exec(db, write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
+  }
+  ~Transaction() {
+    if (status_.ok() && !done_) Exec(db_, "ROLLBACK").IgnoreError();
+  }
+  const absl::Status& status() const { return status_; }
+  absl::Status Commit() {
+    done_ = true;
+    return Exec(db_, "COMMIT");
+  }
+
+ private:
+  sqlite3* db_;
+  absl::Status status_;
+  bool done_ = false;
+};
+
 // A status for the connection's last error, with `context`.
 absl::Status ErrorStatus(sqlite3* db, std::string_view context);
 
