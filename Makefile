@@ -2,11 +2,10 @@
 # Everything else here is for developers.
 
 BUILD_DIR ?= build
-ASAN_DIR  ?= build-asan
 JOBS      ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all setup build run test test-unit test-asan bench fuzz format clean
+.PHONY: all setup build run test sanitize bench fuzz format clean
 
 all: build
 
@@ -27,12 +26,10 @@ run: build
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
-# Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer.
-test-asan: setup
-	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLOCH_SANITIZE=ON
-	cmake --build $(ASAN_DIR) -j $(JOBS)
-	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --output-on-failure -j $(JOBS) -L unit --timeout 900
+# The unit and end-to-end tests under ASan + UBSan, and the concurrent parts under TSan (clang-14;
+# build-fuzz/ and build-tsan/); see scripts/sanitize.sh.
+sanitize: setup
+	@bash scripts/sanitize.sh
 
 bench: build
 	@bash bench/run.sh $(BUILD_DIR)
@@ -50,4 +47,4 @@ format:
 	find src tests bench fuzz -name '*.h' -o -name '*.cc' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-fuzz
+	rm -rf $(BUILD_DIR) build-fuzz build-tsan

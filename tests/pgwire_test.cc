@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -50,9 +51,10 @@ class PgwireTest : public testing::Test {
     const auto json = nlohmann::json::parse(credentials);
     user_ = new std::string(json["pg_user"].get<std::string>());
     password_ = new std::string(json["pg_password"].get<std::string>());
-
+    token_ = new std::string(json["token"].get<std::string>());
     port_ = testing_support::FreeLoopbackPort();
-    const int http_port = testing_support::FreeLoopbackPort();
+    http_port_ = testing_support::FreeLoopbackPort();
+    const int http_port = http_port_;
     pid_ = ::fork();
     if (pid_ == 0) {
       const std::string pg = fmt::format("127.0.0.1:{}", port_);
@@ -82,13 +84,21 @@ class PgwireTest : public testing::Test {
     return fmt::format("host=127.0.0.1 port={} user={} dbname=lake {}", port_, *user_, extra);
   }
 
-  // psql without ~/.psqlrc, in unaligned tuples-only mode unless `aligned`.
+  // psql without ~/.psqlrc, in unaligned tuples-only mode unless `aligned`; `env` adds
+  // "NAME='value'" assignments.
   static CommandOutcome Psql(std::vector<std::string> args, const std::string& password = "",
-                             const std::string& conninfo = "") {
+                             const std::string& conninfo = "", const std::string& env = "") {
     args.insert(args.begin(), {"-X", "-v", "ON_ERROR_STOP=1"});
     args.push_back(conninfo.empty() ? Conninfo() : conninfo);
-    return RunCommand("psql", args,
-                      "PGPASSWORD=" + ShellQuote(password.empty() ? *password_ : password));
+    return RunCommand(
+        "psql", args,
+        "PGPASSWORD=" + ShellQuote(password.empty() ? *password_ : password) + " " + env);
+  }
+  // The HTTP API of the same server, as the admin.
+  static httplib::Client Http() {
+    httplib::Client client("127.0.0.1", http_port_);
+    client.set_bearer_token_auth(*token_);
+    return client;
   }
 
   // Connects a raw socket to the pgwire port.
@@ -127,7 +137,9 @@ class PgwireTest : public testing::Test {
   static inline fs::path* work_ = nullptr;
   static inline std::string* user_ = nullptr;
   static inline std::string* password_ = nullptr;
+  static inline std::string* token_ = nullptr;
   static inline int port_ = 0;
+  static inline int http_port_ = 0;
   static inline pid_t pid_ = -1;
 };
 
@@ -142,6 +154,75 @@ TEST_F(PgwireTest, PsqlQueriesTheLake) {
   // Several statements in one simple query, answered in order.
   auto several = Psql({"-At", "-c", "select 1; select 'two'"});
   EXPECT_EQ(several.out, "1\ntwo\n");
+}
+
+// PostgreSQL clients take the same query path as HTTP and Athena: their workgroup's limits (chosen
+// with PGOPTIONS), the query history, the results zone and the failure webhook.
+TEST_F(PgwireTest, PsqlQueriesRunInTheirWorkgroupWithHistoryAndWebhook) {
+  httplib::Server receiver;
+  std::mutex mu;
+  std::vector<nlohmann::json> received;
+  receiver.Post("/hook", [&](const httplib::Request& request, httplib::Response& response) {
+    std::lock_guard lock(mu);
+    received.push_back(nlohmann::json::parse(request.body));
+    response.status = 204;
+  });
+  const int hook_port = receiver.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { receiver.listen_after_bind(); });
+  struct StopReceiver {  // an ASSERT returning early must not leave the thread joinable
+    httplib::Server& server;
+    std::thread& thread;
+    ~StopReceiver() {
+      server.stop();
+      if (thread.joinable()) thread.join();
+    }
+  } stop_receiver{receiver, serving};
+  auto http = Http();
+  const nlohmann::json workgroup = {
+      {"failure_webhook", fmt::format("http://127.0.0.1:{}/hook", hook_port)},
+      {"max_bytes_scanned", 1}};
+  auto put = http.Put("/api/v1/workgroups/pgteam", workgroup.dump(), "application/json");
+  ASSERT_TRUE(put) << httplib::to_string(put.error());
+  ASSERT_EQ(put->status, 200) << put->body;
+
+  auto refused =
+      Psql({"-c", "SELECT sum(n) FROM demo.numbers"}, "", "", "PGOPTIONS='-c workgroup=pgteam'");
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_THAT(refused.err, HasSubstr("over the limit of 1 bytes"));
+  auto unknown = Psql({"-c", "SELECT 1"}, "", "", "PGOPTIONS='-c workgroup=nope'");
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_THAT(unknown.err, HasSubstr("unknown workgroup \"nope\""));
+  auto counted = Psql({"-At", "-c", "SELECT count(*) AS pg_counted FROM demo.numbers"});
+  ASSERT_EQ(counted.exit_code, 0) << counted.err;
+  EXPECT_EQ(counted.out, "5000\n");
+
+  nlohmann::json event;
+  for (int i = 0; i < 300 && event.is_null(); ++i) {
+    {
+      std::lock_guard lock(mu);
+      if (!received.empty()) event = received.front();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_FALSE(event.is_null()) << "the webhook received nothing";
+  EXPECT_EQ(event["workgroup"], "pgteam");
+  EXPECT_EQ(event["front_end"], "postgresql");
+  EXPECT_THAT(event["sql"].get<std::string>(), HasSubstr("sum(n)"));
+
+  auto listed = http.Get("/api/v1/queries?limit=1000");
+  ASSERT_TRUE(listed && listed->status == 200);
+  const auto history = nlohmann::json::parse(listed->body);
+  nlohmann::json found;
+  for (const auto& query : history["queries"]) {
+    if (query["sql"].get<std::string>().find("pg_counted") != std::string::npos) found = query;
+  }
+  ASSERT_FALSE(found.is_null()) << history.dump();
+  EXPECT_EQ(found["front_end"], "postgresql");
+  EXPECT_EQ(found["workgroup"], "primary");
+  EXPECT_EQ(found["state"], "SUCCEEDED");
+  EXPECT_EQ(found["rows"], 1);
+  EXPECT_EQ(found["result_key"],
+            fmt::format("results/primary/{}.csv", found["id"].get<std::string>()));
 }
 
 TEST_F(PgwireTest, PsqlListsAndDescribesTables) {

@@ -7,6 +7,8 @@
 // folder's last fsync. After several such power losses every acknowledged record and row must be
 // in the lake exactly once, and every file the catalog names must be readable.
 
+#include "tests/support/power_loss.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -22,7 +24,6 @@
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/loch_server.h"
-#include "tests/support/power_loss.h"
 #include "tests/support/record_ledger.h"
 #include "tests/support/run_command.h"
 
@@ -54,8 +55,8 @@ void InsertRows(int port, const std::string& token, std::atomic<int64_t>& next_k
   while (!stop) {
     const int64_t k = next_k++;
     const std::string sql = fmt::format("INSERT INTO pl.rows SELECT {} AS k", k);
-    auto answer = client.Post("/api/v1/query", headers, json{{"sql", sql}}.dump(),
-                              "application/json");
+    auto answer =
+        client.Post("/api/v1/query", headers, json{{"sql", sql}}.dump(), "application/json");
     std::lock_guard lock(ledger.mu);
     if (answer && answer->status == 200) {
       ledger.acknowledged.insert(k);
@@ -96,15 +97,15 @@ TEST(PowerLossTest, ShimKeepsOnlyWhatWasSynced) {
   auto in = [&](const char* name) { return (root / name).string(); };
   const auto probe = testing_support::RunCommand(
       POWER_LOSS_PROBE,
-      {"mkdir", in("d"), "fsync", in(""),                                  // d is durable
-       "write", in("d/a"), "hello", "fsync", in("d/a"), "fsync", in("d"),  // so is a
-       "append", in("d/a"), " world",                                      // not this
-       "write", in("d/b"), "lost", "fsync", in("d"),                       // b's name only
-       "write", in("d/c"), "c", "fsync", in("d/c"),                        // c's content only
-       "overwrite", in("d/a"), "J", "fsync", in("d/a"),                    // Jello world
-       "rename", in("d/a"), in("d/a2"),                                    // not synced
-       "mkdir", in("e"), "write", in("e/f"), "f", "fsync", in("e/f"), "fsync", in("e"),
-       "append", in("old"), " and after"},
+      {"mkdir",     in("d"),   "fsync",    in(""),  // d is durable
+       "write",     in("d/a"), "hello",    "fsync",   in("d/a"),   "fsync", in("d"),  // so is a
+       "append",    in("d/a"), " world",                                              // not this
+       "write",     in("d/b"), "lost",     "fsync",   in("d"),    // b's name only
+       "write",     in("d/c"), "c",        "fsync",   in("d/c"),  // c's content only
+       "overwrite", in("d/a"), "J",        "fsync",   in("d/a"),  // Jello world
+       "rename",    in("d/a"), in("d/a2"),                        // not synced
+       "mkdir",     in("e"),   "write",    in("e/f"), "f",         "fsync", in("e/f"),
+       "fsync",     in("e"),   "append",   in("old"), " and after"},
       environment);
   ASSERT_EQ(probe.exit_code, 0) << probe.err;
   EXPECT_EQ(ContentOf(root / "d/a2"), "Jello world");  // before the power loss
@@ -118,15 +119,39 @@ TEST(PowerLossTest, ShimKeepsOnlyWhatWasSynced) {
   EXPECT_EQ(ContentOf(root / "old"), "from before");
 }
 
+// The other extreme: every name reached the disk, no unsynced data did.
+TEST(PowerLossTest, ShimCanKeepNamesButNotUnsyncedData) {
+  const fs::path root = fs::path(testing::TempDir()) / ("loch-shim-" + NewRandomId()) / "root";
+  const std::string shadow = root.parent_path() / "shadow";
+  fs::create_directories(root);
+  const std::string environment =
+      ShellAssignments(testing_support::PowerLossEnvironment(root, shadow));
+  auto in = [&](const char* name) { return (root / name).string(); };
+  const auto probe = testing_support::RunCommand(
+      POWER_LOSS_PROBE,
+      {"write", in("synced"), "kept", "fsync", in("synced"),  // content synced, name not
+       "write", in("temp"), "lost", "rename", in("temp"), in("published")},  // neither
+      environment);
+  ASSERT_EQ(probe.exit_code, 0) << probe.err;
+  std::string error;
+  ASSERT_TRUE(testing_support::RestoreAfterPowerLoss(
+      shadow, root, &error, testing_support::PowerLoss::kCurrentNamesSyncedContents))
+      << error;
+  EXPECT_EQ(ContentOf(root / "synced"), "kept");
+  EXPECT_EQ(ContentOf(root / "published"), "");  // renamed into place before its data was synced
+  EXPECT_EQ(ContentOf(root / "temp"), "(none)");
+}
+
 TEST(PowerLossTest, AcknowledgedRecordsAndRowsSurvivePowerLossExactlyOnce) {
-  const std::string base = (fs::path(testing::TempDir()) / ("loch-power-" + NewRandomId())).string();
+  const std::string base =
+      (fs::path(testing::TempDir()) / ("loch-power-" + NewRandomId())).string();
   const std::string lake = base + "/lake";
   // The power goes out right after `loch init` said it is done.
   fs::create_directories(lake);
   const std::string environment =
       ShellAssignments(testing_support::PowerLossEnvironment(lake, base + "/shadow-init"));
-  ASSERT_EQ(testing_support::RunCommand(LOCH_BINARY, {"init", "--lake", lake}, environment).exit_code,
-            0);
+  ASSERT_EQ(
+      testing_support::RunCommand(LOCH_BINARY, {"init", "--lake", lake}, environment).exit_code, 0);
   std::string error;
   ASSERT_TRUE(testing_support::RestoreAfterPowerLoss(base + "/shadow-init", lake, &error)) << error;
   std::ifstream credentials(lake + "/.loch/admin-credentials.json");
@@ -146,9 +171,9 @@ TEST(PowerLossTest, AcknowledgedRecordsAndRowsSurvivePowerLossExactlyOnce) {
       auto stream = client.Post("/api/v1/streams", auth,
                                 R"({"name": "events", "buffer_seconds": 0})", "application/json");
       ASSERT_EQ(stream->status, 201) << stream->body;
-      auto table = client.Post("/api/v1/query", auth,
-                               R"({"sql": "CREATE TABLE pl.rows AS SELECT 0 AS k"})",
-                               "application/json");
+      auto table =
+          client.Post("/api/v1/query", auth, R"({"sql": "CREATE TABLE pl.rows AS SELECT 0 AS k"})",
+                      "application/json");
       ASSERT_EQ(table->status, 200) << table->body;
     }
     std::atomic<bool> stop{false};
@@ -165,6 +190,9 @@ TEST(PowerLossTest, AcknowledgedRecordsAndRowsSurvivePowerLossExactlyOnce) {
     for (auto& writer : writers) writer.join();
     fs::copy_file(server->log_path(), fmt::format("{}/serve-{}.log", base, loss));
     const size_t files_before = CountFiles(lake);
+    // Names and contents as of their last fsyncs. (The other extreme, every name kept, is not run
+    // here yet: it fails now and then with a write-ahead log segment whose synced content the
+    // shadow lacks, not yet explained; see the note of issue 13.)
     ASSERT_TRUE(testing_support::RestoreAfterPowerLoss(shadow, lake, &error)) << error;
     std::cout << fmt::format("power loss {}: {} files in the lake folder before, {} after\n", loss,
                              files_before, CountFiles(lake));
@@ -182,11 +210,11 @@ TEST(PowerLossTest, AcknowledgedRecordsAndRowsSurvivePowerLossExactlyOnce) {
   ASSERT_EQ(server->Stop(), 0);
 
   std::multiset<int64_t> ids, ks;
-  ASSERT_TRUE(testing_support::QueryIntegers(LOCH_BINARY, lake, "SELECT id FROM raw.events", &ids,
-                                             &error))
+  ASSERT_TRUE(
+      testing_support::QueryIntegers(LOCH_BINARY, lake, "SELECT id FROM raw.events", &ids, &error))
       << error;
-  ASSERT_TRUE(testing_support::QueryIntegers(LOCH_BINARY, lake,
-                                             "SELECT k FROM pl.rows WHERE k > 0", &ks, &error))
+  ASSERT_TRUE(testing_support::QueryIntegers(LOCH_BINARY, lake, "SELECT k FROM pl.rows WHERE k > 0",
+                                             &ks, &error))
       << error;
   ASSERT_GT(records.acknowledged.size(), 500u) << "the producers barely ran";
   ASSERT_GT(rows.acknowledged.size(), 10u) << "the writer barely ran";
@@ -196,9 +224,10 @@ TEST(PowerLossTest, AcknowledgedRecordsAndRowsSurvivePowerLossExactlyOnce) {
     EXPECT_EQ(check.missing, 0u) << what << ": acknowledged, then lost";
     EXPECT_EQ(check.duplicated, 0u) << what << ": in the lake twice";
     EXPECT_EQ(check.unexpected, 0u) << what << ": never sent";
-    std::cout << fmt::format("{}: {} acknowledged, {} unanswered ({} of them kept), {} in the lake\n",
-                             what, ledger->acknowledged.size(), ledger->uncertain.size(),
-                             check.delivered_unanswered, found->size());
+    std::cout << fmt::format(
+        "{}: {} acknowledged, {} unanswered ({} of them kept), {} in the lake\n", what,
+        ledger->acknowledged.size(), ledger->uncertain.size(), check.delivered_unanswered,
+        found->size());
   }
 }
 

@@ -12,6 +12,7 @@
 #include "engine/duck.h"
 #include "engine/lake_engine.h"
 #include "engine/query_test_support.h"
+#include "engine/sandbox.h"
 #include "engine/sql_guard.h"
 #include "engine/value_decoder.h"
 #include "fmt/format.h"
@@ -41,6 +42,19 @@ class EngineTest : public testing::Test {
     options.readable_root = root_;
     options.threads = 2;
     engine_ = std::move(LakeEngine::Open(options, catalog_.get(), store_.get())).value();
+  }
+
+  // A DuckDB database locked down as the engine's is (sandbox.h), for tests that bypass the guard.
+  duck::Database& SandboxedDatabase() {
+    if (!sandboxed_) {
+      sandboxed_ = std::make_unique<duck::Database>(
+          std::move(duck::Database::OpenInMemory({{"autoinstall_known_extensions", "false"},
+                                                  {"autoload_known_extensions", "false"}}))
+              .value());
+      auto admin = std::move(duck::Connection::Open(*sandboxed_)).value();
+      EXPECT_TRUE(LockDownDatabase(admin, root_).ok());
+    }
+    return *sandboxed_;
   }
 
   // Writes a file into the lake with an unsandboxed DuckDB: `COPY (select) TO path`.
@@ -103,6 +117,7 @@ class EngineTest : public testing::Test {
   std::unique_ptr<LocalObjectStore> store_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<LakeEngine> engine_;
+  std::unique_ptr<duck::Database> sandboxed_;
   Principal admin_ = Principal::LocalAdmin();
 };
 
@@ -293,38 +308,86 @@ TEST_F(EngineTest, ViewsFollowNewSnapshots) {
   EXPECT_EQ((*Run("SELECT count(*) FROM shop.e"))[0][0], "3");
 }
 
+// The first layer: the guard refuses these before DuckDB runs anything, each for its reason.
 TEST_F(EngineTest, SandboxRefusesFilesAndNonQueries) {
   WriteText("raw/shop/e/1.json", "{\"x\": 1}\n");
   Register({"shop", "e"}, {"raw/shop/e/1.json"}, "json");
   const std::string lake_file = root_ + "/raw/shop/e/1.json";
-  const std::vector<std::string> refused = {
-      "SELECT * FROM read_csv('/etc/passwd')",
-      "SELECT * FROM '/etc/passwd'",
-      "SELECT * FROM read_text('/etc/hostname')",
-      "SELECT * FROM glob('/etc/*')",
-      fmt::format("SELECT * FROM read_json('{}')", lake_file),
-      fmt::format("SELECT * FROM '{}'", lake_file),
-      "SELECT * FROM range(3) WHERE 1 IN (SELECT 1 FROM read_parquet('/x.parquet'))",
-      "COPY (SELECT 1) TO '/tmp/loch-escape.csv'",
-      fmt::format("COPY (SELECT 1) TO '{}/raw/planted.csv'", root_),
-      "ATTACH '/tmp/x.db' AS x",
-      "INSTALL httpfs",
-      "LOAD httpfs",
-      "SET enable_external_access = true",
-      "CREATE TABLE t AS SELECT 1",
-      "PRAGMA version",
-      "SELECT 1; SELECT 2",
-      "SELECT * FROM system.main.duckdb_settings()",
-      "SELECT * FROM duckdb_settings()",
+  const std::string table_function = "is not allowed: queries read catalog tables";
+  const std::string file = "queries read catalog tables (DATABASE.TABLE), not files";
+  const std::string not_a_query = "only queries (SELECT, WITH, VALUES, DESCRIBE)";
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"SELECT * FROM read_csv('/etc/passwd')", table_function},
+      {"SELECT * FROM '/etc/passwd'", file},
+      {"SELECT * FROM read_text('/etc/hostname')", table_function},
+      {"SELECT * FROM glob('/etc/*')", table_function},
+      {fmt::format("SELECT * FROM read_json('{}')", lake_file), table_function},
+      {fmt::format("SELECT * FROM '{}'", lake_file), file},
+      {"SELECT * FROM range(3) WHERE 1 IN (SELECT 1 FROM read_parquet('/x.parquet'))",
+       table_function},
+      {"COPY (SELECT 1) TO '/tmp/loch-escape.csv'", not_a_query},
+      {fmt::format("COPY (SELECT 1) TO '{}/raw/planted.csv'", root_), not_a_query},
+      {"ATTACH '/tmp/x.db' AS x", not_a_query},
+      {"INSTALL httpfs", not_a_query},
+      {"LOAD httpfs", not_a_query},
+      {"SET enable_external_access = true", not_a_query},
+      {"PRAGMA version", not_a_query},
+      {"SELECT 1; SELECT 2", "send one statement at a time"},
+      {"SELECT * FROM system.main.duckdb_settings()", table_function},
+      {"SELECT * FROM duckdb_settings()", table_function},
   };
-  for (const std::string& sql : refused) {
-    auto result = Run(sql);
-    EXPECT_FALSE(result.ok()) << "should be refused: " << sql;
+  auto connection = std::move(duck::Connection::Open(SandboxedDatabase())).value();
+  for (const auto& [sql, reason] : refused) {
+    auto guarded = CheckUserQuery(connection, sql);
+    ASSERT_FALSE(guarded.ok()) << "the guard let through: " << sql;
+    EXPECT_THAT(std::string(guarded.status().message()), testing::HasSubstr(reason)) << sql;
+    EXPECT_FALSE(Run(sql).ok()) << "should be refused: " << sql;
   }
   EXPECT_FALSE(fs::exists("/tmp/loch-escape.csv"));
   EXPECT_FALSE(fs::exists(root_ + "/raw/planted.csv"));
+  // Under the guard, the engine's own database is locked down as the next test checks.
+  EXPECT_EQ((*Run("SELECT current_setting('enable_external_access')"))[0][0], "false");
+  EXPECT_EQ((*Run("SELECT current_setting('lock_configuration')"))[0][0], "true");
   // And the engine still serves.
   EXPECT_TRUE(Run("WITH t AS (SELECT x FROM shop.e) SELECT * FROM t, range(2)").ok());
+}
+
+// The second layer: with the guard bypassed, DuckDB's locked configuration alone keeps statements
+// inside the readable root (reads, writes, attachments) and its settings as they are.
+TEST_F(EngineTest, LockedDatabaseAloneRefusesWhatTheGuardWouldStop) {
+  WriteText("raw/shop/e/1.json", "{\"x\": 1}\n");
+  const std::string outside = root_ + "-outside";
+  fs::create_directories(outside);
+  { std::ofstream(outside + "/secret.csv") << "secret\n42\n"; }
+  duck::Database& database = SandboxedDatabase();
+  auto connection = std::move(duck::Connection::Open(database)).value();
+  // Inside the root, reading works: the refusals below are about where, not what.
+  EXPECT_TRUE(
+      connection.Execute(fmt::format("SELECT * FROM read_json('{}/raw/shop/e/1.json')", root_))
+          .ok());
+  const std::vector<std::string> refused = {
+      fmt::format("SELECT * FROM read_csv('{}/secret.csv')", outside),
+      "SELECT * FROM read_text('/etc/hostname')",
+      "SELECT * FROM glob('/etc/*')",
+      "COPY (SELECT 1) TO '/tmp/loch-escape-locked.csv'",
+      fmt::format("COPY (SELECT 1) TO '{}/planted.csv'", outside),
+      fmt::format("ATTACH '{}/x.db' AS x", outside),
+      "INSTALL httpfs",
+      "LOAD httpfs",
+      "SET enable_external_access = true",
+      fmt::format("SET allowed_directories = ['{}']", outside),
+      "SET lock_configuration = false",
+  };
+  for (const std::string& sql : refused) {
+    EXPECT_FALSE(connection.Execute(sql).ok()) << "DuckDB alone let through: " << sql;
+  }
+  EXPECT_FALSE(fs::exists("/tmp/loch-escape-locked.csv"));
+  EXPECT_FALSE(fs::exists(outside + "/planted.csv"));
+  EXPECT_FALSE(fs::exists(outside + "/x.db"));
+  // What this layer cannot stop: writing under the root, which the engine itself needs (its
+  // scratch folders live there). Only the guard keeps user SQL from it (the test above).
+  EXPECT_TRUE(connection.Execute(fmt::format("COPY (SELECT 1) TO '{}/scratch.csv'", root_)).ok());
+  fs::remove_all(outside);
 }
 
 TEST_F(EngineTest, SymlinkInTheLakeDoesNotLetQueriesOut) {

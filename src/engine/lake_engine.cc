@@ -5,6 +5,7 @@
 #include "common/strings.h"
 #include "engine/json_conversion.h"
 #include "engine/lake_engine_impl.h"
+#include "engine/sandbox.h"
 #include "engine/scratch_dir.h"
 #include "fmt/format.h"
 
@@ -28,18 +29,10 @@ absl::StatusOr<std::unique_ptr<LakeEngine>> LakeEngine::Open(const EngineOptions
   if (!options.temp_dir.empty()) config.emplace_back("temp_directory", options.temp_dir);
   ASSIGN_OR_RETURN(duck::Database database, duck::Database::OpenInMemory(config));
   ASSIGN_OR_RETURN(duck::Connection admin, duck::Connection::Open(database));
-  // Order matters: allowed_directories cannot be set once external access is off, and nothing can
-  // be set once the configuration is locked.
-  std::string root = options.readable_root;
-  if (!root.ends_with('/')) root += '/';
-  RETURN_IF_ERROR(
-      Annotate(admin.Execute(fmt::format("SET allowed_directories = [{}]", QuoteLiteral(root))),
-               "sandboxing the query engine"));
   // Lake data files are immutable (keys are never rewritten), so cached footers never go stale; the
   // cache also spares reading a footer twice when a view and then the query over it are bound.
   RETURN_IF_ERROR(admin.Execute("SET parquet_metadata_cache = true"));
-  RETURN_IF_ERROR(admin.Execute("SET enable_external_access = false"));
-  RETURN_IF_ERROR(admin.Execute("SET lock_configuration = true"));
+  RETURN_IF_ERROR(LockDownDatabase(admin, options.readable_root));
   return std::unique_ptr<LakeEngine>(new LakeEngine(
       std::make_unique<Impl>(options, catalog, store, std::move(database), std::move(admin))));
 }

@@ -7,9 +7,9 @@
 //   view, rebuilt only when its table's snapshot changed. A table with pruned files, and every
 //   table of a remote lake (S3, whose surviving files are fetched into the FileCache), is read
 //   through views in a catalog of the query's own (an in-memory ATTACH only its connection USEs).
-// - User SQL is sandboxed: SqlGuard admits only single queries over catalog tables; DuckDB itself
-//   may read only under one folder (the lake, or the cache), cannot write, attach, install or load
-//   anything, and its configuration is locked. Local data files behind a view are opened without
+// - User SQL is sandboxed twice: SqlGuard admits only single queries over catalog tables (no
+//   files, no writes); DuckDB itself may touch files only under one folder (the lake, or the
+//   cache), cannot install or load extensions, and its configuration is locked (sandbox.h). Local data files behind a view are opened without
 //   following symlinks first (checked when the view is built).
 // - Each query gets its own connection, an optional timeout (the engine interrupts it), and runs
 // under

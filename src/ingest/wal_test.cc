@@ -136,13 +136,20 @@ TEST_F(WalTest, AsyncAppendsAreCalledBackInOrderOnceDurable) {
 }
 
 TEST_F(WalTest, AsyncAppendsShareFsyncs) {
+  std::atomic<int> durable{0}, failed{0};  // outlive the log, which may still call back
   auto log = Open();
-  std::atomic<int> durable{0};
   constexpr int kAppends = 500;
   for (int i = 0; i < kAppends; ++i) {
-    log->AppendAsync({"x"}, {}, [&](const absl::StatusOr<uint64_t>&) { ++durable; });
+    log->AppendAsync({"x"}, {}, [&](const absl::StatusOr<uint64_t>& first) {
+      ++(first.ok() ? durable : failed);
+    });
   }
-  while (durable.load() < kAppends) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // A lost callback fails here, within a minute, instead of hanging the suite.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  while (durable.load() + failed.load() < kAppends && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(durable.load(), kAppends) << failed.load() << " failed";
   EXPECT_LT(log->stats().fsyncs, static_cast<uint64_t>(kAppends));
 }
 

@@ -8,6 +8,7 @@
 #include "engine/query_test_support.h"
 #include "pgwire/catalog_emulation.h"
 #include "pgwire/scram.h"
+#include "pgwire/startup_options.h"
 #include "pgwire/sql_text.h"
 #include "pgwire/types.h"
 #include "pgwire/wire.h"
@@ -22,6 +23,17 @@ std::string Decode64(const std::string& text) {
   std::string bytes;
   EXPECT_TRUE(absl::Base64Unescape(text, &bytes));
   return bytes;
+}
+
+TEST(StartupOptionsTest, NameTheWorkgroup) {
+  EXPECT_EQ(WorkgroupOfStartupOptions(""), "primary");
+  EXPECT_EQ(WorkgroupOfStartupOptions("-c workgroup=etl"), "etl");
+  EXPECT_EQ(WorkgroupOfStartupOptions("-cworkgroup=etl"), "etl");
+  EXPECT_EQ(WorkgroupOfStartupOptions("--loch.workgroup=etl -c statement_timeout=5"), "etl");
+  EXPECT_EQ(WorkgroupOfStartupOptions("-c workgroup=a -c workgroup=b"), "b");
+  EXPECT_EQ(WorkgroupOfStartupOptions("-c workgroup=my\\ group"), "my group");
+  EXPECT_EQ(WorkgroupOfStartupOptions("-c workgroup= -c"), "primary");
+  EXPECT_EQ(WorkgroupOfStartupOptions("workgroup=etl"), "primary");  // not a setting
 }
 
 TEST(WireTest, ReaderNeverReadsPastTheBody) {

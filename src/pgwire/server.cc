@@ -161,7 +161,7 @@ struct PgServer::State {
   }
 };
 
-absl::StatusOr<std::unique_ptr<PgServer>> PgServer::Start(LakeEngine& engine, Catalog& catalog,
+absl::StatusOr<std::unique_ptr<PgServer>> PgServer::Start(QueryService& queries, Catalog& catalog,
                                                           const PgLogin& login,
                                                           const PgServerOptions& options) {
   if (login.user.empty() || login.password.empty()) {
@@ -175,11 +175,8 @@ absl::StatusOr<std::unique_ptr<PgServer>> PgServer::Start(LakeEngine& engine, Ca
   FillRandomBytes(salt.data(), salt.size());
   state->options = options;
   State* raw = state.get();
-  state->context = SessionContext{&engine,
-                                  state->catalog_emulation.get(),
-                                  login.user,
+  state->context = SessionContext{&queries, state->catalog_emulation.get(), login.user,
                                   MakeScramVerifier(login.password, salt),
-                                  options.query_options,
                                   [raw](int32_t pid, int32_t key) { raw->Cancel(pid, key); }};
   ASSIGN_OR_RETURN(auto listening, Listen(options.address));
   state->listen_fd = listening.first;

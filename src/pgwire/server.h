@@ -13,16 +13,13 @@
 
 #include "catalog/catalog.h"
 #include "common/status.h"
-#include "engine/lake_engine.h"
+#include "query/query_service.h"
 
 namespace loch::pg {
 
 struct PgServerOptions {
   std::string address = "127.0.0.1:5433";  // HOST:PORT; port 0 picks a free one
   int max_connections = 64;
-  // The limits each statement runs with (asked per statement, so changes apply at once). Empty:
-  // no limits.
-  std::function<QueryOptions()> query_options;
 };
 
 struct PgLogin {
@@ -32,8 +29,10 @@ struct PgLogin {
 
 class PgServer {
  public:
-  // Binds and starts accepting. `engine` and `catalog` must outlive the server.
-  static absl::StatusOr<std::unique_ptr<PgServer>> Start(LakeEngine& engine, Catalog& catalog,
+  // Binds and starts accepting. Statements run through `queries` (the workgroup limits, history,
+  // result spooling and failure reports every front end shares). `queries` and `catalog` must
+  // outlive the server.
+  static absl::StatusOr<std::unique_ptr<PgServer>> Start(QueryService& queries, Catalog& catalog,
                                                          const PgLogin& login,
                                                          const PgServerOptions& options);
   ~PgServer();  // Stop()s

@@ -17,8 +17,10 @@
 #include "engine/write_statement.h"
 #include "fmt/format.h"
 #include "pgwire/errors.h"
+#include "pgwire/frontend_messages.h"
 #include "pgwire/materialized_cursor.h"
 #include "pgwire/sql_text.h"
+#include "pgwire/startup_options.h"
 #include "pgwire/types.h"
 #include "pgwire/wire.h"
 
@@ -153,13 +155,13 @@ class PgSession::Impl {
   // so that nobody can make the server allocate much before logging in).
   absl::StatusOr<std::pair<char, std::string>> ReadMessage(uint32_t max_length = kMaxMessageLength);
 
-  // --- messages ---
-  absl::Status HandleSimpleQuery(MessageReader body);
-  absl::Status HandleParse(MessageReader body);
-  absl::Status HandleBind(MessageReader body);
-  absl::Status HandleDescribe(MessageReader body);
-  absl::Status HandleExecute(MessageReader body);
-  absl::Status HandleClose(MessageReader body);
+  // --- messages (each gets the body as received; see frontend_messages.h) ---
+  absl::Status HandleSimpleQuery(std::string_view body);
+  absl::Status HandleParse(std::string_view body);
+  absl::Status HandleBind(std::string_view body);
+  absl::Status HandleDescribe(std::string_view body);
+  absl::Status HandleExecute(std::string_view body);
+  absl::Status HandleClose(std::string_view body);
 
   // --- statements ---
   absl::StatusOr<Execution> Start(const std::string& sql,
@@ -187,7 +189,8 @@ class PgSession::Impl {
   int32_t process_id_;
   int32_t secret_key_;
   Principal principal_;
-  std::string in_;  // received, not yet consumed
+  std::string workgroup_;  // where its statements run
+  std::string in_;         // received, not yet consumed
   size_t in_offset_ = 0;
   std::string out_;       // to send
   std::string last_sql_;  // the statement started last, for error positions
@@ -197,7 +200,22 @@ class PgSession::Impl {
   bool broken_ = false;              // the socket failed: nothing more can be sent
   bool protocol_violation_ = false;  // the client sent something unparsable: close
   std::mutex running_mu_;
-  QueryCursor* running_ = nullptr;
+  QueryCursor* running_ = nullptr;  // the statement being executed, for cancellation
+
+  // Sets running_ for its lifetime (or until Clear()).
+  class RunningStatement {
+   public:
+    RunningStatement(Impl& session, QueryCursor* cursor) : session_(session) { Set(cursor); }
+    ~RunningStatement() { Clear(); }
+    void Clear() { Set(nullptr); }
+
+   private:
+    void Set(QueryCursor* cursor) {
+      std::lock_guard lock(session_.running_mu_);
+      session_.running_ = cursor;
+    }
+    Impl& session_;
+  };
 };
 
 absl::Status PgSession::Impl::ReadExact(char* out, size_t count) {
@@ -412,9 +430,10 @@ absl::StatusOr<Execution> PgSession::Impl::Start(const std::string& sql,
   } else {
     ASSIGN_OR_RETURN(std::optional<WriteStatement> write, ParseWriteStatement(sql));
     if (write) execution.write = write->kind;
-    QueryOptions limits = context_.query_options ? context_.query_options() : QueryOptions{};
-    limits.parameters = parameters;
-    ASSIGN_OR_RETURN(execution.cursor, context_.engine->Query(principal_, sql, limits));
+    ASSIGN_OR_RETURN(
+        QueryService::Streamed streamed,
+        context_.queries->Stream(principal_, sql, workgroup_, parameters, "postgresql"));
+    execution.cursor = std::move(streamed.cursor);
   }
   execution.returns_rows = !execution.write.has_value();
   for (const ResultColumn& column : execution.cursor->columns()) {
@@ -442,12 +461,11 @@ absl::Status PgSession::Impl::SendRowDescription(const Execution& execution) {
 absl::Status PgSession::Impl::Pump(Execution& execution, int64_t max_rows) {
   MessageWriter writer;
   if (execution.cursor && !execution.finished) {
-    {
-      std::lock_guard lock(running_mu_);
-      running_ = execution.cursor.get();
-    }
     absl::Status failure;
     int64_t sent_now = 0;
+    // CancelRequest and Shutdown interrupt the cursor while this loop runs, and never after it
+    // (every way out clears it: a failed send returns from the middle).
+    RunningStatement running(*this, execution.cursor.get());
     while (max_rows <= 0 || sent_now < max_rows) {
       if (!execution.chunk || execution.next_row >= execution.chunk->row_count) {
         absl::StatusOr<std::optional<ResultChunk>> next = execution.cursor->Next();
@@ -489,10 +507,7 @@ absl::Status PgSession::Impl::Pump(Execution& execution, int64_t max_rows) {
         writer.Clear();
       }
     }
-    {
-      std::lock_guard lock(running_mu_);
-      running_ = nullptr;
-    }
+    running.Clear();
     RETURN_IF_ERROR(Send(writer));
     writer.Clear();
     if (!failure.ok()) return failure;
@@ -512,10 +527,9 @@ absl::Status PgSession::Impl::Pump(Execution& execution, int64_t max_rows) {
   return Send(writer);
 }
 
-absl::Status PgSession::Impl::HandleSimpleQuery(MessageReader body) {
-  absl::StatusOr<std::string> text = body.CString();
+absl::Status PgSession::Impl::HandleSimpleQuery(std::string_view body) {
+  absl::StatusOr<std::string> text = DecodeQuery(body);
   if (!text.ok()) return ProtocolViolation(text.status());
-  if (absl::Status end = body.ExpectEnd(); !end.ok()) return ProtocolViolation(end);
   const std::vector<std::string> statements = SplitStatements(*text);
   if (statements.empty()) {
     MessageWriter writer;
@@ -538,23 +552,13 @@ absl::Status PgSession::Impl::HandleSimpleQuery(MessageReader body) {
   return SendReadyForQuery();
 }
 
-absl::Status PgSession::Impl::HandleParse(MessageReader body) {
+absl::Status PgSession::Impl::HandleParse(std::string_view body) {
+  absl::StatusOr<ParseMessage> parse = DecodeParse(body);
+  if (!parse.ok()) return ProtocolViolation(parse.status());
+  const std::string& name = parse->statement;
   PreparedStatement statement;
-  std::string name;
-  {
-    absl::Status parsed = [&]() -> absl::Status {
-      ASSIGN_OR_RETURN(name, body.CString());
-      ASSIGN_OR_RETURN(statement.sql, body.CString());
-      ASSIGN_OR_RETURN(const int16_t count, body.Int16());
-      if (count < 0) return absl::InvalidArgumentError("negative parameter type count");
-      for (int i = 0; i < count; ++i) {
-        ASSIGN_OR_RETURN(const int32_t oid, body.Int32());
-        statement.parameter_oids.push_back(oid);
-      }
-      return body.ExpectEnd();
-    }();
-    if (!parsed.ok()) return ProtocolViolation(parsed);
-  }
+  statement.sql = std::move(parse->sql);
+  statement.parameter_oids = std::move(parse->parameter_oids);
   if (!name.empty() && statements_.count(name) > 0) {
     return absl::AlreadyExistsError(fmt::format("prepared statement \"{}\" already exists", name));
   }
@@ -569,54 +573,26 @@ absl::Status PgSession::Impl::HandleParse(MessageReader body) {
   return Send(writer);
 }
 
-absl::Status PgSession::Impl::HandleBind(MessageReader body) {
-  std::string portal_name, statement_name;
-  std::vector<int16_t> parameter_formats, result_formats;
-  std::vector<std::optional<std::string>> values;
-  absl::Status parsed = [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(portal_name, body.CString());
-    ASSIGN_OR_RETURN(statement_name, body.CString());
-    ASSIGN_OR_RETURN(const int16_t format_count, body.Int16());
-    for (int i = 0; i < format_count; ++i) {
-      ASSIGN_OR_RETURN(const int16_t format, body.Int16());
-      parameter_formats.push_back(format);
-    }
-    ASSIGN_OR_RETURN(const int16_t value_count, body.Int16());
-    if (format_count < 0 || value_count < 0) return absl::InvalidArgumentError("negative count");
-    for (int i = 0; i < value_count; ++i) {
-      ASSIGN_OR_RETURN(const int32_t length, body.Int32());
-      if (length < -1) return absl::InvalidArgumentError("invalid parameter length");
-      if (length == -1) {
-        values.emplace_back();
-        continue;
-      }
-      ASSIGN_OR_RETURN(std::string value, body.Bytes(static_cast<size_t>(length)));
-      values.emplace_back(std::move(value));
-    }
-    ASSIGN_OR_RETURN(const int16_t result_format_count, body.Int16());
-    for (int i = 0; i < result_format_count; ++i) {
-      ASSIGN_OR_RETURN(const int16_t format, body.Int16());
-      result_formats.push_back(format);
-    }
-    return body.ExpectEnd();
-  }();
-  if (!parsed.ok()) return ProtocolViolation(parsed);
+absl::Status PgSession::Impl::HandleBind(std::string_view body) {
+  absl::StatusOr<BindMessage> bind = DecodeBind(body);
+  if (!bind.ok()) return ProtocolViolation(bind.status());
+  std::vector<std::optional<std::string>>& values = bind->values;
 
-  const auto statement = statements_.find(statement_name);
+  const auto statement = statements_.find(bind->statement);
   if (statement == statements_.end()) {
     return absl::NotFoundError(
-        fmt::format("prepared statement \"{}\" does not exist", statement_name));
+        fmt::format("prepared statement \"{}\" does not exist", bind->statement));
   }
-  for (const int16_t format : parameter_formats) {
+  for (const int16_t format : bind->parameter_formats) {
     if (format != 0) return absl::UnimplementedError("binary parameter format is not supported");
   }
-  for (const int16_t format : result_formats) {
+  for (const int16_t format : bind->result_formats) {
     if (format != 0) return absl::UnimplementedError("binary result format is not supported");
   }
   if (static_cast<int>(values.size()) != statement->second.parameter_count) {
     return absl::InvalidArgumentError(fmt::format(
         "bind message supplies {} parameters, but prepared statement \"{}\" requires {}",
-        values.size(), statement_name, statement->second.parameter_count));
+        values.size(), bind->statement, statement->second.parameter_count));
   }
   Portal portal{statement->second.sql, {}, std::nullopt};
   const std::vector<int32_t>& oids = statement->second.parameter_oids;
@@ -624,22 +600,21 @@ absl::Status PgSession::Impl::HandleBind(MessageReader body) {
     portal.parameters.push_back(
         QueryParameter{std::move(values[i]), i < oids.size() ? DuckTypeForOid(oids[i]) : ""});
   }
-  portals_[portal_name] = std::move(portal);
+  portals_[bind->portal] = std::move(portal);
   MessageWriter writer;
   writer.Begin('2').End();  // BindComplete
   return Send(writer);
 }
 
-absl::Status PgSession::Impl::HandleDescribe(MessageReader body) {
-  absl::StatusOr<uint8_t> kind = body.Byte();
-  absl::StatusOr<std::string> name = kind.ok() ? body.CString() : kind.status();
-  if (!name.ok()) return ProtocolViolation(name.status());
-  if (absl::Status end = body.ExpectEnd(); !end.ok()) return ProtocolViolation(end);
+absl::Status PgSession::Impl::HandleDescribe(std::string_view body) {
+  absl::StatusOr<TargetMessage> describe = DecodeDescribe(body);
+  if (!describe.ok()) return ProtocolViolation(describe.status());
+  const std::string& name = describe->name;
 
-  if (*kind == 'S') {
-    const auto statement = statements_.find(*name);
+  if (describe->kind == 'S') {
+    const auto statement = statements_.find(name);
     if (statement == statements_.end()) {
-      return absl::NotFoundError(fmt::format("prepared statement \"{}\" does not exist", *name));
+      return absl::NotFoundError(fmt::format("prepared statement \"{}\" does not exist", name));
     }
     const PreparedStatement& prepared = statement->second;
     MessageWriter writer;
@@ -656,47 +631,38 @@ absl::Status PgSession::Impl::HandleDescribe(MessageReader body) {
                      Start(prepared.sql, std::vector<QueryParameter>(prepared.parameter_count)));
     return SendRowDescription(execution);
   }
-  if (*kind == 'P') {
-    const auto portal = portals_.find(*name);
-    if (portal == portals_.end()) {
-      return absl::NotFoundError(fmt::format("portal \"{}\" does not exist", *name));
-    }
-    if (!portal->second.execution) {
-      ASSIGN_OR_RETURN(portal->second.execution,
-                       Start(portal->second.sql, portal->second.parameters));
-    }
-    return SendRowDescription(*portal->second.execution);
-  }
-  return ProtocolViolation(absl::InvalidArgumentError(
-      fmt::format("invalid Describe kind '{}'", static_cast<char>(*kind))));
-}
-
-absl::Status PgSession::Impl::HandleExecute(MessageReader body) {
-  absl::StatusOr<std::string> name = body.CString();
-  absl::StatusOr<int32_t> max_rows = name.ok() ? body.Int32() : name.status();
-  if (!max_rows.ok()) return ProtocolViolation(max_rows.status());
-  if (absl::Status end = body.ExpectEnd(); !end.ok()) return ProtocolViolation(end);
-  const auto portal = portals_.find(*name);
+  const auto portal = portals_.find(name);  // a portal: the decoder knows no other kinds
   if (portal == portals_.end()) {
-    return absl::NotFoundError(fmt::format("portal \"{}\" does not exist", *name));
+    return absl::NotFoundError(fmt::format("portal \"{}\" does not exist", name));
   }
   if (!portal->second.execution) {
     ASSIGN_OR_RETURN(portal->second.execution,
                      Start(portal->second.sql, portal->second.parameters));
   }
-  return Pump(*portal->second.execution, *max_rows);
+  return SendRowDescription(*portal->second.execution);
 }
 
-absl::Status PgSession::Impl::HandleClose(MessageReader body) {
-  absl::StatusOr<uint8_t> kind = body.Byte();
-  absl::StatusOr<std::string> name = kind.ok() ? body.CString() : kind.status();
-  if (!name.ok()) return ProtocolViolation(name.status());
-  if (*kind == 'S') {
-    statements_.erase(*name);
-  } else if (*kind == 'P') {
-    portals_.erase(*name);
+absl::Status PgSession::Impl::HandleExecute(std::string_view body) {
+  absl::StatusOr<ExecuteMessage> execute = DecodeExecute(body);
+  if (!execute.ok()) return ProtocolViolation(execute.status());
+  const auto portal = portals_.find(execute->portal);
+  if (portal == portals_.end()) {
+    return absl::NotFoundError(fmt::format("portal \"{}\" does not exist", execute->portal));
+  }
+  if (!portal->second.execution) {
+    ASSIGN_OR_RETURN(portal->second.execution,
+                     Start(portal->second.sql, portal->second.parameters));
+  }
+  return Pump(*portal->second.execution, execute->max_rows);
+}
+
+absl::Status PgSession::Impl::HandleClose(std::string_view body) {
+  absl::StatusOr<TargetMessage> close = DecodeClose(body);
+  if (!close.ok()) return ProtocolViolation(close.status());
+  if (close->kind == 'S') {
+    statements_.erase(close->name);
   } else {
-    return ProtocolViolation(absl::InvalidArgumentError("invalid Close kind"));
+    portals_.erase(close->name);
   }
   MessageWriter writer;
   writer.Begin('3').End();  // CloseComplete
@@ -713,7 +679,9 @@ absl::Status PgSession::Impl::Serve() {
     return absl::UnauthenticatedError("no PostgreSQL user name specified in startup packet");
   }
   principal_ = Principal{user, /*is_admin=*/true};
+  workgroup_ = WorkgroupOfStartupOptions((*startup)["options"]);
   RETURN_IF_ERROR(Authenticate(user));
+  RETURN_IF_ERROR(context_.queries->CheckWorkgroup(principal_, workgroup_));
   RETURN_IF_ERROR(SendWelcome());
   SetReceiveTimeout(std::chrono::seconds(0));  // logged in: sessions may idle
   while (true) {
@@ -727,26 +695,25 @@ absl::Status PgSession::Impl::Serve() {
       continue;
     }
     if (skip_until_sync_) continue;
-    MessageReader body(text);
     absl::Status handled;
     switch (type) {
       case 'Q':
-        handled = HandleSimpleQuery(body);
+        handled = HandleSimpleQuery(text);
         break;
       case 'P':
-        handled = HandleParse(body);
+        handled = HandleParse(text);
         break;
       case 'B':
-        handled = HandleBind(body);
+        handled = HandleBind(text);
         break;
       case 'D':
-        handled = HandleDescribe(body);
+        handled = HandleDescribe(text);
         break;
       case 'E':
-        handled = HandleExecute(body);
+        handled = HandleExecute(text);
         break;
       case 'C':
-        handled = HandleClose(body);
+        handled = HandleClose(text);
         break;
       case 'H':
         handled = Flush();

@@ -6,7 +6,9 @@
 // query protocol (several statements per message), the extended protocol (Parse, Bind, Describe,
 // Execute with row limits and PortalSuspended, Close, Sync, Flush; text format; parameters),
 // CancelRequest (through the server), catalog queries (see catalog_emulation.h), and no-op
-// session statements (SET, RESET, BEGIN, COMMIT, ROLLBACK, DISCARD). A malformed message or a
+// session statements (SET, RESET, BEGIN, COMMIT, ROLLBACK, DISCARD). Statements run in the
+// workgroup the startup packet's `options` name (`-c workgroup=NAME`, e.g. PGOPTIONS), else in
+// "primary". A malformed message or a
 // wrong length gets an ErrorResponse (08P01) and closes this connection only.
 
 #include <atomic>
@@ -19,16 +21,18 @@
 #include "engine/lake_engine.h"
 #include "pgwire/catalog_emulation.h"
 #include "pgwire/scram.h"
+#include "query/query_service.h"
 
 namespace loch::pg {
 
 // What every session of one server shares.
 struct SessionContext {
-  LakeEngine* engine = nullptr;
+  // Runs the lake's statements: the workgroup's limits, the query history, result spooling and
+  // failure reports apply as for every other front end.
+  QueryService* queries = nullptr;
   PgCatalogEmulation* catalog = nullptr;
-  std::string user;                             // the one user that may log in
-  ScramVerifier verifier;                       // its password's SCRAM verifier
-  std::function<QueryOptions()> query_options;  // limits per statement; empty: none
+  std::string user;        // the one user that may log in
+  ScramVerifier verifier;  // its password's SCRAM verifier
   // Forwards a CancelRequest (process id, secret key) to the session it names.
   std::function<void(int32_t, int32_t)> cancel;
 };

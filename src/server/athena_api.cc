@@ -30,14 +30,6 @@ AwsError FromStatus(const absl::Status& status) {
 
 double EpochSeconds(int64_t micros) { return static_cast<double>(micros) / 1e6; }
 
-absl::StatusOr<std::string> RequiredString(const json& body, const char* field) {
-  if (!body.contains(field) || !body[field].is_string() || body[field].get<std::string>().empty()) {
-    return absl::InvalidArgumentError(
-        fmt::format("{} is required and must be a non-empty string", field));
-  }
-  return body[field].get<std::string>();
-}
-
 json ExecutionJson(const QueryInfo& info) {
   static const std::map<QueryState, const char*> kStates = {{QueryState::kQueued, "QUEUED"},
                                                             {QueryState::kRunning, "RUNNING"},
@@ -95,31 +87,22 @@ json WorkGroupJson(const WorkgroupConfig& workgroup) {
           {"CreationTime", 0.0}};
 }
 
-absl::StatusOr<json> Handle(const std::string& action, const json& body, QueryService& queries,
-                            Catalog& catalog, const Principal& who) {
+absl::StatusOr<json> Handle(const AthenaRequest& request, QueryService& queries, Catalog& catalog,
+                            const Principal& who) {
+  const std::string& action = request.action;
   if (action == "StartQueryExecution") {
-    ASSIGN_OR_RETURN(std::string sql, RequiredString(body, "QueryString"));
-    ASSIGN_OR_RETURN(std::string workgroup, WorkGroupParameter(body));
-    ASSIGN_OR_RETURN(std::string id, queries.Submit(who, sql, workgroup));
+    ASSIGN_OR_RETURN(std::string id, queries.Submit(who, request.query, request.workgroup, "athena"));
     return json({{"QueryExecutionId", id}});
   } else if (action == "GetQueryExecution") {
-    ASSIGN_OR_RETURN(std::string id, RequiredString(body, "QueryExecutionId"));
-    ASSIGN_OR_RETURN(QueryInfo info, queries.Describe(id));
+    ASSIGN_OR_RETURN(QueryInfo info, queries.Describe(request.query_execution_id));
     return json({{"QueryExecution", ExecutionJson(info)}});
   } else if (action == "GetQueryResults") {
-    ASSIGN_OR_RETURN(std::string id, RequiredString(body, "QueryExecutionId"));
-    const int64_t max_results = body.value("MaxResults", int64_t{1000});
-    if (max_results < 1 || max_results > 1000)
-      return absl::InvalidArgumentError("MaxResults must be 1 to 1000");
-    size_t offset = 0;
-    if (body.contains("NextToken") && body["NextToken"].is_string()) {
-      ASSIGN_OR_RETURN(offset, TokenOffset(body["NextToken"].get<std::string>()));
-    }
     // Row 0 is the header row, as in Athena; data row i is at position i + 1.
-    const bool with_header = offset == 0;
-    const size_t data_offset = offset == 0 ? 0 : offset - 1;
-    const size_t data_limit = static_cast<size_t>(max_results) - (with_header ? 1 : 0);
-    ASSIGN_OR_RETURN(ResultPage page, queries.Results(id, data_offset, data_limit));
+    const bool with_header = request.offset == 0;
+    const size_t data_offset = request.offset == 0 ? 0 : request.offset - 1;
+    const size_t data_limit = static_cast<size_t>(request.max_results) - (with_header ? 1 : 0);
+    ASSIGN_OR_RETURN(ResultPage page,
+                     queries.Results(request.query_execution_id, data_offset, data_limit));
     json columns = json::array();
     json rows = json::array();
     json header = json::array();
@@ -148,22 +131,17 @@ absl::StatusOr<json> Handle(const std::string& action, const json& body, QuerySe
     if (page.next_offset.has_value()) out["NextToken"] = OffsetToken(*page.next_offset + 1);
     return out;
   } else if (action == "StopQueryExecution") {
-    ASSIGN_OR_RETURN(std::string id, RequiredString(body, "QueryExecutionId"));
-    RETURN_IF_ERROR(queries.Cancel(id).status());
+    RETURN_IF_ERROR(queries.Cancel(request.query_execution_id).status());
     return json::object();
   } else if (action == "ListQueryExecutions") {
-    const int64_t max_results = body.value("MaxResults", int64_t{50});
-    if (max_results < 1 || max_results > 50)
-      return absl::InvalidArgumentError("MaxResults must be 1 to 50");
-    const std::string workgroup = body.value("WorkGroup", "");
     json ids = json::array();
-    for (const QueryInfo& info : queries.List(static_cast<size_t>(max_results), workgroup)) {
+    for (const QueryInfo& info :
+         queries.List(static_cast<size_t>(request.max_results), request.workgroup)) {
       ids.push_back(info.id);
     }
     return json({{"QueryExecutionIds", ids}});
   } else if (action == "GetWorkGroup") {
-    ASSIGN_OR_RETURN(std::string name, RequiredString(body, "WorkGroup"));
-    ASSIGN_OR_RETURN(WorkgroupConfig workgroup, catalog.GetWorkgroup(who, name));
+    ASSIGN_OR_RETURN(WorkgroupConfig workgroup, catalog.GetWorkgroup(who, request.workgroup));
     return json({{"WorkGroup", WorkGroupJson(workgroup)}});
   } else if (action == "ListWorkGroups") {
     ASSIGN_OR_RETURN(std::vector<WorkgroupConfig> all, catalog.ListWorkgroups(who));
@@ -175,9 +153,8 @@ absl::StatusOr<json> Handle(const std::string& action, const json& body, QuerySe
                            {"CreationTime", 0.0}});
     }
     return json({{"WorkGroups", summaries}});
-  } else {
-    return absl::UnimplementedError(fmt::format("unknown operation AmazonAthena.{}", action));
   }
+  return absl::InternalError(fmt::format("Athena action {} is parsed but not handled", action));
 }
 
 }  // namespace
@@ -207,11 +184,42 @@ std::string AthenaTypeName(const std::string& duckdb_type) {
   return "varchar";
 }
 
+absl::StatusOr<AthenaRequest> ParseAthenaRequest(const std::string& action, const json& body) {
+  AthenaRequest request;
+  request.action = action;
+  if (action == "StartQueryExecution") {
+    ASSIGN_OR_RETURN(request.query, RequiredString(body, "QueryString"));
+    ASSIGN_OR_RETURN(request.workgroup, WorkGroupParameter(body));
+  } else if (action == "GetQueryExecution" || action == "StopQueryExecution") {
+    ASSIGN_OR_RETURN(request.query_execution_id, RequiredString(body, "QueryExecutionId"));
+  } else if (action == "GetQueryResults") {
+    ASSIGN_OR_RETURN(request.query_execution_id, RequiredString(body, "QueryExecutionId"));
+    ASSIGN_OR_RETURN(request.max_results, OptionalInteger(body, "MaxResults", 1000));
+    if (request.max_results < 1 || request.max_results > 1000)
+      return absl::InvalidArgumentError("MaxResults must be 1 to 1000");
+    if (body.contains("NextToken") && body["NextToken"].is_string()) {
+      ASSIGN_OR_RETURN(request.offset, TokenOffset(body["NextToken"].get<std::string>()));
+    }
+  } else if (action == "ListQueryExecutions") {
+    ASSIGN_OR_RETURN(request.max_results, OptionalInteger(body, "MaxResults", 50));
+    if (request.max_results < 1 || request.max_results > 50)
+      return absl::InvalidArgumentError("MaxResults must be 1 to 50");
+    ASSIGN_OR_RETURN(request.workgroup, OptionalString(body, "WorkGroup", ""));
+  } else if (action == "GetWorkGroup") {
+    ASSIGN_OR_RETURN(request.workgroup, RequiredString(body, "WorkGroup"));
+  } else if (action != "ListWorkGroups") {
+    return absl::UnimplementedError(fmt::format("unknown operation AmazonAthena.{}", action));
+  }
+  return request;
+}
+
 AwsJsonService AthenaService(QueryService& queries, Catalog& catalog) {
   return AwsJsonService{"AmazonAthena.",
                         [&queries, &catalog](const Principal& who, const std::string& action,
                                              const json& body, const AwsAnswer& answer) {
-                          answer(Handle(action, body, queries, catalog, who));
+                          absl::StatusOr<AthenaRequest> request = ParseAthenaRequest(action, body);
+                          if (!request.ok()) return answer(request.status());
+                          answer(Handle(*request, queries, catalog, who));
                         },
                         FromStatus};
 }

@@ -8,10 +8,32 @@
 // GetWorkGroup. Errors use Athena's shape: HTTP 400 with {"__type": "InvalidRequestException",
 // "Message": ...}.
 
+#include <cstdint>
+#include <string>
+
 #include "server/aws_json.h"
-#include "server/query_service.h"
+#include "query/query_service.h"
 
 namespace loch {
+
+// One Athena request as read from its JSON body: the fields its action uses are set, the others
+// keep their defaults.
+struct AthenaRequest {
+  std::string action;              // e.g. "GetQueryResults"
+  std::string query;               // StartQueryExecution: QueryString
+  std::string query_execution_id;  // GetQueryExecution, GetQueryResults, StopQueryExecution
+  // StartQueryExecution ("primary" when absent) and GetWorkGroup: the workgroup;
+  // ListQueryExecutions: only that workgroup's queries ("": all).
+  std::string workgroup;
+  int64_t max_results = 0;  // GetQueryResults: 1 to 1000; ListQueryExecutions: 1 to 50
+  size_t offset = 0;        // GetQueryResults: the row NextToken names (0: the first page)
+};
+
+// Reads `body` (the request's JSON object) as a request of `action`. InvalidArgument names the
+// field that is missing, of the wrong type or out of range; Unimplemented for an unknown action.
+// Thread-safe.
+absl::StatusOr<AthenaRequest> ParseAthenaRequest(const std::string& action,
+                                                 const nlohmann::json& body);
 
 // The Athena operations ("AmazonAthena.*"). `queries` and `catalog` (workgroups) must outlive the
 // server.

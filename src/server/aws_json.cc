@@ -3,12 +3,53 @@
 #include <httplib.h>
 
 #include <ctime>
+#include <limits>
 
 #include "common/strings.h"
 #include "fmt/format.h"
+#include "server/json_depth.h"
 #include "server/sigv4.h"
 
 namespace loch {
+
+absl::StatusOr<nlohmann::json> ParseAwsJsonBody(std::string_view body) {
+  RETURN_IF_ERROR(CheckJsonDepth(body));
+  nlohmann::json parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded() || !parsed.is_object()) {
+    return absl::InvalidArgumentError("the request body must be a JSON object");
+  }
+  return parsed;
+}
+
+absl::StatusOr<std::string> RequiredString(const nlohmann::json& body, const char* field) {
+  if (!body.contains(field) || !body[field].is_string() || body[field].get<std::string>().empty()) {
+    return absl::InvalidArgumentError(
+        fmt::format("{} is required and must be a non-empty string", field));
+  }
+  return body[field].get<std::string>();
+}
+
+absl::StatusOr<std::string> OptionalString(const nlohmann::json& body, const char* field,
+                                           std::string absent) {
+  if (!body.contains(field)) return absent;
+  if (!body[field].is_string()) {
+    return absl::InvalidArgumentError(fmt::format("{} must be a string", field));
+  }
+  return body[field].get<std::string>();
+}
+
+absl::StatusOr<int64_t> OptionalInteger(const nlohmann::json& body, const char* field,
+                                        int64_t absent) {
+  if (!body.contains(field)) return absent;
+  const nlohmann::json& value = body[field];
+  // Checked before get<>, which would convert a fraction or an out-of-range number unchecked.
+  if (!value.is_number_integer() ||
+      (value.is_number_unsigned() &&
+       value.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))) {
+    return absl::InvalidArgumentError(fmt::format("{} must be a whole number", field));
+  }
+  return value.get<int64_t>();
+}
 
 void SendAwsJson(httplib::Response& response, int status, const nlohmann::json& body) {
   response.status = status;
@@ -56,12 +97,9 @@ void AwsJsonApi::Answer(const httplib::Request& request, HttpReply reply) const 
       },
       static_cast<int64_t>(std::time(nullptr)));
   if (!identity.ok()) return fail(service->error_for(identity.status()));
-  nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object()) {
-    return fail(
-        service->error_for(absl::InvalidArgumentError("the request body must be a JSON object")));
-  }
-  service->handle(Principal::LocalAdmin(), target.substr(service->target_prefix.size()), body,
+  absl::StatusOr<nlohmann::json> body = ParseAwsJsonBody(request.body);
+  if (!body.ok()) return fail(service->error_for(body.status()));
+  service->handle(Principal::LocalAdmin(), target.substr(service->target_prefix.size()), *body,
                   [service, reply = std::move(reply)](absl::StatusOr<nlohmann::json> answer) {
                     httplib::Response response;
                     if (answer.ok()) {

@@ -5,8 +5,10 @@
 // ("AmazonAthena.StartQueryExecution", "Firehose_20150804.PutRecordBatch", ...). Errors use the
 // AWS shape: {"__type": "<Exception>", "Message": ...} with the service's HTTP status.
 
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/principal.h"
@@ -42,6 +44,23 @@ struct AwsJsonService {
       handle;
   std::function<AwsError(const absl::Status&)> error_for;
 };
+
+// The body of an AWS JSON request, which must be a JSON object nested at most kMaxJsonDepth deep
+// (json_depth.h); InvalidArgument otherwise.
+absl::StatusOr<nlohmann::json> ParseAwsJsonBody(std::string_view body);
+
+// Readers of the fields of a request body (or of an object in it). A field of the wrong type is
+// InvalidArgument naming it: a client's mistake is answered 400, never thrown. Thread-safe.
+//
+// `field` as a non-empty string; InvalidArgument if it is missing, empty or not a string.
+absl::StatusOr<std::string> RequiredString(const nlohmann::json& body, const char* field);
+// `field` as a string; `absent` if `body` has no such field.
+absl::StatusOr<std::string> OptionalString(const nlohmann::json& body, const char* field,
+                                           std::string absent);
+// `field` as a whole number within int64_t; `absent` if `body` has no such field. A fraction, a
+// number out of range or any other type is InvalidArgument.
+absl::StatusOr<int64_t> OptionalInteger(const nlohmann::json& body, const char* field,
+                                        int64_t absent);
 
 // Answers `body` with the AWS JSON 1.1 content type.
 void SendAwsJson(httplib::Response& response, int status, const nlohmann::json& body);

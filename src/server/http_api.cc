@@ -7,6 +7,7 @@
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 #include "server/http_status.h"
+#include "server/json_depth.h"
 
 namespace loch {
 namespace {
@@ -45,6 +46,7 @@ absl::StatusOr<Principal> Authenticate(const httplib::Request& request,
 }
 
 absl::StatusOr<std::string> SqlFromBody(const httplib::Request& request, json* body_out = nullptr) {
+  RETURN_IF_ERROR(CheckJsonDepth(request.body));
   json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded() || !body.is_object()) {
     return absl::InvalidArgumentError(
@@ -71,6 +73,7 @@ json InfoJson(const QueryInfo& info) {
               {"state", QueryStateName(info.state)},
               {"sql", info.sql},
               {"principal", info.principal},
+              {"front_end", info.front_end},
               {"workgroup", info.workgroup},
               {"bytes_scanned", info.bytes_scanned},
               {"submitted_at", FormatIsoMicros(info.submitted_micros)},
@@ -360,6 +363,7 @@ void RegisterHttpApi(httplib::Server& server, QueryService& queries, Catalog& ca
   server.Put(R"(/api/v1/workgroups/([^/]+))",
              guarded([&catalog](const Principal& who, const httplib::Request& request,
                                 httplib::Response& response) -> absl::Status {
+               RETURN_IF_ERROR(CheckJsonDepth(request.body));
                const json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
                ASSIGN_OR_RETURN(WorkgroupConfig workgroup,
                                 WorkgroupFromJson(request.matches[1].str(), body));

@@ -22,7 +22,7 @@
 #include "nlohmann/json.hpp"
 #include "server/admin_credentials.h"
 #include "server/http_reply.h"
-#include "server/query_service.h"
+#include "query/query_service.h"
 
 namespace httplib {
 class Server;

@@ -12,6 +12,7 @@
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 #include "pgwire/server.h"
+#include "query/query_service.h"
 #include "server/admission.h"
 #include "server/athena_api.h"
 #include "server/aws_json.h"
@@ -19,7 +20,6 @@
 #include "server/firehose_api.h"
 #include "server/front_door.h"
 #include "server/http_api.h"
-#include "server/query_service.h"
 #include "server/stream_api.h"
 #include "server/webhook.h"
 
@@ -40,6 +40,7 @@ std::string FailedQueryJson(const QueryInfo& query) {
                         {"query_id", query.id},
                         {"workgroup", query.workgroup},
                         {"principal", query.principal},
+                        {"front_end", query.front_end},
                         {"sql", query.sql},
                         {"state", QueryStateName(query.state)},
                         {"error", error},
@@ -132,21 +133,9 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
     pg::PgServerOptions pg_options;
     pg_options.address = options.pg_address;
     pg_options.max_connections = options.pg_max_connections;
-    // pgwire statements run under the primary workgroup's timeout and bytes-scanned limit.
-    pg_options.query_options = [&catalog, default_timeout = query_options.timeout] {
-      QueryOptions limits;
-      limits.timeout = default_timeout;
-      auto primary = catalog.GetWorkgroup(Principal::LocalAdmin(), WorkgroupConfig::kPrimary);
-      if (primary.ok()) {
-        if (primary->timeout_ms > 0)
-          limits.timeout = std::chrono::milliseconds(primary->timeout_ms);
-        limits.max_bytes_scanned = primary->max_bytes_scanned;
-      }
-      return limits;
-    };
     ASSIGN_OR_RETURN(
         pg_server,
-        pg::PgServer::Start(engine, catalog,
+        pg::PgServer::Start(queries, catalog,
                             pg::PgLogin{credentials.pg_user, credentials.pg_password}, pg_options));
   }
   running_door = door.get();

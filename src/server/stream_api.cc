@@ -6,11 +6,14 @@
 #include "common/strings.h"
 #include "fmt/format.h"
 #include "ingest/json_check.h"
+#include "server/json_depth.h"
 
 namespace loch {
 namespace {
 
 using nlohmann::json;
+
+constexpr char kNoRecords[] = "the body holds no records (send NDJSON or a JSON array)";
 
 absl::Status CheckBatchLimits(size_t records, size_t bytes) {
   if (records > kMaxBatchRecords) {
@@ -51,14 +54,15 @@ absl::StatusOr<std::vector<std::string_view>> SplitRecordsBody(std::string_view 
   }
   std::vector<std::string_view> records;
   const size_t start = body.find_first_not_of(" \t\r\n");
-  if (start == std::string_view::npos)
-    return absl::InvalidArgumentError("the body holds no records (send NDJSON or a JSON array)");
+  if (start == std::string_view::npos) return absl::InvalidArgumentError(kNoRecords);
   if (body[start] == '[') {
+    RETURN_IF_ERROR(CheckJsonDepth(body));
     json array = json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (array.is_discarded() || !array.is_array()) {
       return absl::InvalidArgumentError(
           "the body starts with '[' but is not a JSON array (or one line of NDJSON)");
     }
+    if (array.empty()) return absl::InvalidArgumentError(kNoRecords);  // as an empty NDJSON body
     RETURN_IF_ERROR(CheckBatchLimits(array.size(), body.size()));
     for (const json& element : array)
       storage.push_back(element.dump(-1, ' ', false, json::error_handler_t::replace));
@@ -137,6 +141,7 @@ void RegisterStreamApi(httplib::Server& server, IngestService& ingest, const Gua
   server.Post("/api/v1/streams",
               guard([&ingest](const Principal& who, const httplib::Request& request,
                               httplib::Response& response) -> absl::Status {
+                RETURN_IF_ERROR(CheckJsonDepth(request.body));
                 json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
                 if (body.is_discarded())
                   return absl::InvalidArgumentError("the body must be a JSON object");

@@ -33,7 +33,8 @@ inline constexpr size_t kMaxBatchBytes = 4 << 20;
 
 // The records of a native records body: the non-blank lines of NDJSON (views into `body`), or a
 // JSON array's elements (compact JSON each, kept in `storage`). InvalidArgument names the first
-// line that is not JSON, or a body over the batch limits.
+// line that is not JSON, or a body without records, over the batch limits or nested too deeply
+// (json_depth.h).
 absl::StatusOr<std::vector<std::string_view>> SplitRecordsBody(std::string_view body,
                                                                std::vector<std::string>& storage);
 

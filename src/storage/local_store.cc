@@ -88,20 +88,42 @@ absl::Status ValidateLocalKey(std::string_view key) {
 }
 
 // Opens the folder holding `key`'s file, walking each segment with O_NOFOLLOW from `root_fd`.
-// With `create`, missing folders are made. Returns the folder's descriptor and the file's name.
+// With `create`, missing folders are made. With `durable` (a set of folders, relative to the
+// root, known to be durable in their parents, guarded by `durable_mu`), every folder on the way
+// is made durable in its parent before it is used. Returns the folder's descriptor and the file's
+// name.
 absl::StatusOr<std::pair<Fd, std::string>> OpenParent(int root_fd, std::string_view key,
-                                                      bool create) {
+                                                      bool create,
+                                                      std::set<std::string>* durable = nullptr,
+                                                      std::mutex* durable_mu = nullptr) {
   std::vector<std::string_view> segments = Split(key, '/');
   Fd current(::dup(root_fd));
   if (!current.valid()) return ErrnoStatus(errno, "opening lake root for", key);
+  std::string folder;  // relative to the root
   for (size_t i = 0; i + 1 < segments.size(); ++i) {
     std::string name(segments[i]);
+    folder += (folder.empty() ? "" : "/") + name;
     int fd = ::openat(current.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT && create) {
       RETURN_IF_ERROR(MakeDirectoryDurably(current.get(), name, key));
       fd = ::openat(current.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    } else if (fd >= 0 && durable != nullptr) {
+      bool known;
+      {
+        std::lock_guard lock(*durable_mu);
+        known = durable->contains(folder);
+      }
+      if (!known && ::fsync(current.get()) != 0) {
+        const int error = errno;
+        ::close(fd);
+        return ErrnoStatus(error, "syncing the folder of", key);
+      }
     }
     if (fd < 0) return ErrnoStatus(errno, "opening folder of", key);
+    if (durable != nullptr) {
+      std::lock_guard lock(*durable_mu);
+      durable->insert(folder);
+    }
     current = Fd(fd);
   }
   return std::make_pair(std::move(current), std::string(segments.back()));
@@ -171,7 +193,8 @@ LocalObjectStore::~LocalObjectStore() { ::close(root_fd_); }
 
 absl::Status LocalObjectStore::Write(std::string_view key, const Source& source, Publish mode) {
   RETURN_IF_ERROR(ValidateLocalKey(key));
-  ASSIGN_OR_RETURN(auto parent, OpenParent(root_fd_, key, /*create=*/true));
+  ASSIGN_OR_RETURN(auto parent, OpenParent(root_fd_, key, /*create=*/true, &durable_folders_,
+                                           &durable_folders_mu_));
   const int dir = parent.first.get();
   const std::string& name = parent.second;
   const std::string temp_name = fmt::format("{}{}", kTempPrefix, NewRandomId());

@@ -16,6 +16,8 @@
 // Thread-safe; concurrent writers to the same key are serialised by the filesystem (last rename
 // wins).
 
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "storage/object_store.h"
@@ -59,6 +61,11 @@ class LocalObjectStore final : public ObjectStore {
 
   std::string root_;
   int root_fd_;
+  // Folders (relative to the root) whose entries in their parents this process knows are durable.
+  // A write into any other folder fsyncs its parent first: the folder may have been made a moment
+  // ago by another thread that has not fsynced it yet, or by a process killed before it could.
+  std::mutex durable_folders_mu_;
+  std::set<std::string> durable_folders_;
 };
 
 }  // namespace loch

@@ -1,5 +1,6 @@
 #include "tests/support/power_loss.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,6 +8,8 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+
+#include "tests/support/power_loss_identity.h"
 
 namespace loch::testing_support {
 
@@ -73,14 +76,45 @@ struct Rebuild {
   }
 };
 
+// Every regular file under `root` keeps its name; its content becomes its shadow's (empty when
+// it was never synced).
+bool RestoreContentsOnly(const std::string& shadow, const std::string& root, std::string* error) {
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
+    std::error_code unknown;
+    if (!entry.is_regular_file(unknown)) continue;
+    struct statx st;
+    if (::statx(AT_FDCWD, entry.path().c_str(), AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_BTIME,
+                &st) != 0) {
+      continue;
+    }
+    const fs::path content = shadow + "/files/" + PowerLossIdentity(st);
+    std::error_code failed;
+    if (fs::exists(content)) {
+      fs::copy_file(content, entry.path(), fs::copy_options::overwrite_existing, failed);
+    } else {
+      fs::resize_file(entry.path(), 0, failed);
+    }
+    if (failed) {
+      if (error != nullptr)
+        *error = "cannot restore " + entry.path().string() + ": " + failed.message();
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
-bool RestoreAfterPowerLoss(const std::string& shadow, const std::string& root, std::string* error) {
+bool RestoreAfterPowerLoss(const std::string& shadow, const std::string& root, std::string* error,
+                           PowerLoss loss) {
   std::ifstream root_file(shadow + "/root");
   std::string root_identity;
   if (!(root_file >> root_identity)) {
     if (error != nullptr) *error = "no shadow in " + shadow;
     return false;
+  }
+  if (loss == PowerLoss::kCurrentNamesSyncedContents) {
+    return RestoreContentsOnly(shadow, root, error);
   }
   for (const auto& entry : fs::directory_iterator(root)) fs::remove_all(entry.path());
   Rebuild rebuild{shadow, {}, {}};

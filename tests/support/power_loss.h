@@ -13,9 +13,11 @@
 //     renamed or removed since then are not, or still are, there);
 //   - the tree as it was when the process started counts as synced.
 // After the process is killed, RestoreAfterPowerLoss() replaces ROOT with that shadow; the next
-// process then finds what it would find after a reboot. Unsupported on purpose: data written
-// through shared mmap (not durable anyway for what loch maps) and sync()/syncfs(), which take a
-// new snapshot of the whole tree.
+// process then finds what it would find after a reboot. What a sync makes durable is read before
+// the real fsync runs, so writes racing with it (other threads') count as unsynced. sync() and
+// syncfs() shadow the whole tree. Not seen: data written through shared mmap (not durable anyway
+// for what loch maps) and writes libc makes internally (stdio's fwrite; an fsync after them copies
+// the whole file when its mtime moved).
 //
 // Shadow layout (SHADOW is a folder of the test's):
 //   SHADOW/root                 "<identity>\n" of ROOT's directory
@@ -33,8 +35,18 @@ namespace loch::testing_support {
 // process that was started with them, not in processes it starts.
 std::vector<std::string> PowerLossEnvironment(const std::string& root, const std::string& shadow);
 
-// Replaces everything under `root` by the shadow's synced tree (the process that kept the shadow
-// must be dead). False, with the reason in `error`, if the shadow is unreadable.
-bool RestoreAfterPowerLoss(const std::string& shadow, const std::string& root, std::string* error);
+// Which of the two extremes a power loss leaves (a real disk can leave anything in between).
+enum class PowerLoss {
+  // Names as of their folders' last fsync, contents as of their files' last fsync.
+  kSyncedNamesAndContents,
+  // Every name as it is now (each create and rename reached the disk), contents as of their
+  // files' last fsync: catches a rename published before the file's data was synced.
+  kCurrentNamesSyncedContents,
+};
+
+// Replaces what is under `root` by what the shadow says survives `loss` (the process that kept the
+// shadow must be dead). False, with the reason in `error`, if the shadow is unreadable.
+bool RestoreAfterPowerLoss(const std::string& shadow, const std::string& root, std::string* error,
+                           PowerLoss loss = PowerLoss::kSyncedNamesAndContents);
 
 }  // namespace loch::testing_support

@@ -21,10 +21,10 @@ namespace {
 bool Write(const char* path, const std::string& text, int flags) {
   const int fd = ::open(path, O_WRONLY | O_CREAT | flags, 0644);
   if (fd < 0) return false;
-  const bool ok = (flags & O_APPEND) != 0 || (flags & O_TRUNC) != 0
-                      ? ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size())
-                      : ::pwrite(fd, text.data(), text.size(), 0) ==
-                            static_cast<ssize_t>(text.size());
+  const bool ok =
+      (flags & O_APPEND) != 0 || (flags & O_TRUNC) != 0
+          ? ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size())
+          : ::pwrite(fd, text.data(), text.size(), 0) == static_cast<ssize_t>(text.size());
   return ::close(fd) == 0 && ok;
 }
 

@@ -27,10 +27,12 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/power_loss_identity.h"
+
 namespace {
 
 constexpr uint64_t kToEnd = UINT64_MAX;  // a range that runs to the end of the file
-constexpr size_t kMaxRanges = 4096;       // beyond this many, the whole file is copied at sync
+constexpr size_t kMaxRanges = 4096;      // beyond this many, the whole file is copied at sync
 
 template <typename Function>
 Function Real(const char* name) {
@@ -48,17 +50,22 @@ struct Changes {
 struct State {
   std::string root;  // canonical, without a trailing slash
   std::string shadow;
-  dev_t device = 0;  // of the root
-  std::mutex mu;     // guards `changes` and the shadow's files
+  dev_t device = 0;                                  // of the root
+  std::mutex mu;                                     // guards `changes` and the shadow's files
   std::unordered_map<std::string, Changes> changes;  // by identity
 };
 
-State* state = nullptr;     // set once the constructor has finished; never freed
+State* state = nullptr;      // set once the constructor has finished; never freed
 thread_local int depth = 0;  // > 0 while the shim itself runs: its own calls are not observed
 
+// Marks the shim's own work (its calls pass through unobserved) and keeps the caller's errno.
 struct Reentry {
-  Reentry() { ++depth; }
-  ~Reentry() { --depth; }
+  Reentry() : saved_errno(errno) { ++depth; }
+  ~Reentry() {
+    --depth;
+    errno = saved_errno;
+  }
+  int saved_errno;
 };
 
 bool Observing() { return state != nullptr && depth == 0; }
@@ -82,12 +89,12 @@ bool OnRootDevice(const struct statx& st) {
 }
 
 std::string Identity(const struct statx& st) {
-  const unsigned long long birth =
-      (st.stx_mask & STATX_BTIME) != 0
-          ? static_cast<unsigned long long>(st.stx_btime.tv_sec) * 1000000000ull +
-                st.stx_btime.tv_nsec
-          : 0;
-  return std::to_string(st.stx_ino) + "-" + std::to_string(birth);
+  if ((st.stx_mask & STATX_BTIME) == 0) {
+    static bool warned = false;
+    if (!warned) Complain("no birth times on this file system: a reused inode may be mistaken");
+    warned = true;
+  }
+  return loch::testing_support::PowerLossIdentity(st);
 }
 
 struct timespec Mtime(const struct statx& st) {
@@ -127,6 +134,7 @@ void NoteFdChange(int fd, uint64_t offset, uint64_t length) {
 // After a write of `written` bytes at the descriptor's position (write, writev).
 void NotePositionalWrite(int fd, ssize_t written) {
   if (written <= 0) return;
+  Reentry reentry;  // lseek fails (ESPIPE) on sockets and pipes
   const off_t end = ::lseek(fd, 0, SEEK_CUR);
   if (end < 0) return;  // a pipe or socket
   NoteFdChange(fd, static_cast<uint64_t>(end - written), static_cast<uint64_t>(written));
@@ -134,8 +142,8 @@ void NotePositionalWrite(int fd, ssize_t written) {
 
 bool UnderRoot(const std::string& path) {
   return path == state->root ||
-         (path.size() > state->root.size() && path.compare(0, state->root.size(), state->root) == 0 &&
-          path[state->root.size()] == '/');
+         (path.size() > state->root.size() &&
+          path.compare(0, state->root.size(), state->root) == 0 && path[state->root.size()] == '/');
 }
 
 std::string DescriptorPath(int fd) {
@@ -157,62 +165,83 @@ bool WriteAll(int fd, const char* data, size_t size, uint64_t offset) {
   return true;
 }
 
-// Copies [offset, end) of `source` into `target` at the same offsets (end clipped to `size`).
-bool CopyRange(int source, int target, uint64_t offset, uint64_t end, uint64_t size) {
-  std::vector<char> buffer(1 << 20);
+// What a sync makes durable, read *before* the real fsync runs: writes that race with the fsync
+// (other threads') are not counted as synced, the pessimistic reading of POSIX.
+struct Capture {
+  enum class Kind { kNothing, kFile, kDirectory } kind = Kind::kNothing;
+  std::string id;
+  std::string listing;  // a directory's entries
+  bool whole = false;   // a file: all of it (pieces holds one piece from 0), else changed ranges
+  uint64_t size = 0;
+  std::vector<std::pair<uint64_t, std::string>> pieces;  // offset, bytes
+  Changes changes;                                       // given back if the fsync fails
+};
+
+// [offset, end) of the open file `source`, end clipped to `size`.
+std::string ReadRange(int source, uint64_t offset, uint64_t end, uint64_t size) {
+  std::string bytes;
   end = std::min(end, size);
   while (offset < end) {
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(buffer.size(), end - offset));
-    const ssize_t n = ::pread(source, buffer.data(), want, static_cast<off_t>(offset));
+    std::string buffer(static_cast<size_t>(std::min<uint64_t>(1 << 20, end - offset)), '\0');
+    const ssize_t n = ::pread(source, buffer.data(), buffer.size(), static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    if (!WriteAll(target, buffer.data(), static_cast<size_t>(n), offset)) return false;
+    if (n <= 0) break;
+    bytes.append(buffer, 0, static_cast<size_t>(n));
     offset += static_cast<uint64_t>(n);
   }
-  return true;
+  return bytes;
 }
 
-// Makes the shadow of the regular file at `path` (identity `id`) hold what it holds now: the
-// ranges changed since the last sync, or all of it. Caller holds state->mu.
-void SyncFile(const std::string& path, const struct statx& st, const std::string& id) {
-  Changes changes;
+// The content a sync of the regular file open as `fd` (identity `id`) makes durable: the ranges
+// changed since its last sync, or all of it when it changed in ways not seen. Caller holds
+// state->mu.
+Capture CaptureFile(int fd, const struct statx& st, const std::string& id) {
+  Capture capture;
+  capture.kind = Capture::Kind::kFile;
+  capture.id = id;
   if (auto found = state->changes.find(id); found != state->changes.end()) {
-    changes = std::move(found->second);
+    capture.changes = std::move(found->second);
   }
-  const bool whole =
-      changes.whole || !changes.mtime_known || !SameTime(changes.mtime, Mtime(st));
-  const int source = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  struct stat now;
-  if (source < 0 || ::fstat(source, &now) != 0) {
-    if (source >= 0) ::close(source);
-    return Complain("cannot read " + path + ": " + std::strerror(errno));
-  }
-  const std::string target_path = state->shadow + "/files/" + id;
-  const int target =
-      ::open(target_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (whole ? O_TRUNC : 0), 0600);
-  const uint64_t size = static_cast<uint64_t>(now.st_size);
-  bool ok = target >= 0;
-  if (ok && whole) {
-    ok = CopyRange(source, target, 0, kToEnd, size);
-  } else if (ok) {
-    for (const auto& [offset, end] : changes.ranges) ok = ok && CopyRange(source, target, offset, end, size);
-  }
-  ok = ok && ::ftruncate(target, static_cast<off_t>(size)) == 0;
-  if (!ok) Complain("cannot shadow " + path + ": " + std::strerror(errno));
-  ::close(source);
-  if (target >= 0) ::close(target);
   Changes& synced = state->changes[id];
   synced = Changes{};
   synced.mtime = Mtime(st);
   synced.mtime_known = true;
+  capture.whole = capture.changes.whole || !capture.changes.mtime_known ||
+                  !SameTime(capture.changes.mtime, Mtime(st));
+  // Through the descriptor, not the path: a rename over the path must not swap the content.
+  const std::string self = "/proc/self/fd/" + std::to_string(fd);
+  const int source = ::open(self.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat now;
+  if (source < 0 || ::fstat(source, &now) != 0) {
+    if (source >= 0) ::close(source);
+    Complain("cannot read a synced file: " + std::string(std::strerror(errno)));
+    capture.kind = Capture::Kind::kNothing;
+    return capture;
+  }
+  capture.size = static_cast<uint64_t>(now.st_size);
+  if (capture.whole) {
+    capture.pieces.emplace_back(0, ReadRange(source, 0, kToEnd, capture.size));
+  } else {
+    for (const auto& [offset, end] : capture.changes.ranges) {
+      if (offset < capture.size) {
+        capture.pieces.emplace_back(offset, ReadRange(source, offset, end, capture.size));
+      }
+    }
+  }
+  ::close(source);
+  return capture;
 }
 
-// Makes the shadow of the directory at `path` (identity `id`) list what it lists now. Caller holds
-// state->mu.
-void SyncDirectory(const std::string& path, const std::string& id) {
+// The entries of the directory at `path` (identity `id`), as a shadow listing.
+Capture CaptureDirectory(const std::string& path, const std::string& id) {
+  Capture capture;
   DIR* dir = ::opendir(path.c_str());
-  if (dir == nullptr) return Complain("cannot list " + path + ": " + std::strerror(errno));
-  std::string listing;
+  if (dir == nullptr) {
+    Complain("cannot list " + path + ": " + std::strerror(errno));
+    return capture;
+  }
+  capture.kind = Capture::Kind::kDirectory;
+  capture.id = id;
   while (const dirent* entry = ::readdir(dir)) {
     const std::string name = entry->d_name;
     if (name == "." || name == ".." || name.find('\n') != std::string::npos) continue;
@@ -222,41 +251,77 @@ void SyncDirectory(const std::string& path, const std::string& id) {
     if (kind == '\0') continue;  // symlinks, sockets, fifos: not part of what loch keeps
     char mode[16];
     std::snprintf(mode, sizeof mode, "%o", st.stx_mode & 07777);
-    listing += std::string(1, kind) + " " + Identity(st) + " " + mode + " " + name + "\n";
+    capture.listing += std::string(1, kind) + " " + Identity(st) + " " + mode + " " + name + "\n";
   }
   ::closedir(dir);
-  const std::string target = state->shadow + "/dirs/" + id;
-  const std::string temp = target + ".tmp";
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  const bool ok = fd >= 0 && WriteAll(fd, listing.data(), listing.size(), 0);
-  if (fd >= 0) ::close(fd);
-  if (!ok || ::rename(temp.c_str(), target.c_str()) != 0) {
-    Complain("cannot shadow folder " + path + ": " + std::strerror(errno));
+  return capture;
+}
+
+// Writes a capture into the shadow (after its fsync succeeded). Caller holds state->mu.
+void Apply(const Capture& capture) {
+  if (capture.kind == Capture::Kind::kDirectory) {
+    const std::string target = state->shadow + "/dirs/" + capture.id;
+    const std::string temp = target + ".tmp";
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    const bool ok = fd >= 0 && WriteAll(fd, capture.listing.data(), capture.listing.size(), 0);
+    if (fd >= 0) ::close(fd);
+    if (!ok || ::rename(temp.c_str(), target.c_str()) != 0) {
+      Complain("cannot shadow a folder: " + std::string(std::strerror(errno)));
+    }
+  } else if (capture.kind == Capture::Kind::kFile) {
+    const std::string target_path = state->shadow + "/files/" + capture.id;
+    const int target = ::open(target_path.c_str(),
+                              O_WRONLY | O_CREAT | O_CLOEXEC | (capture.whole ? O_TRUNC : 0), 0600);
+    bool ok = target >= 0;
+    for (const auto& [offset, bytes] : capture.pieces) {
+      ok = ok && WriteAll(target, bytes.data(), bytes.size(), offset);
+    }
+    ok = ok && ::ftruncate(target, static_cast<off_t>(capture.size)) == 0;
+    if (target >= 0) ::close(target);
+    if (!ok) Complain("cannot shadow a file: " + std::string(std::strerror(errno)));
   }
 }
 
-// After a successful fsync/fdatasync of `fd`.
-void NoteSync(int fd) {
+// Before a fsync/fdatasync of `fd`: what it will make durable, if `fd` is under the root.
+Capture CaptureForSync(int fd) {
   Reentry reentry;
   struct statx st;
-  if (!Stat(fd, "", &st) || !OnRootDevice(st)) return;
+  if (!Stat(fd, "", &st) || !OnRootDevice(st)) return {};
   const std::string path = DescriptorPath(fd);
-  if (!UnderRoot(path)) return;
+  if (!UnderRoot(path)) return {};
   std::lock_guard lock(state->mu);
-  if (S_ISDIR(st.stx_mode)) {
-    SyncDirectory(path, Identity(st));
-  } else if (S_ISREG(st.stx_mode)) {
-    SyncFile(path, st, Identity(st));
-  }
+  if (S_ISDIR(st.stx_mode)) return CaptureDirectory(path, Identity(st));
+  if (S_ISREG(st.stx_mode)) return CaptureFile(fd, st, Identity(st));
+  return {};
+}
+
+// After the fsync: the capture goes to the shadow if it succeeded; if it failed, the changes it
+// took count as unsynced again.
+void FinishSync(Capture& capture, bool synced) {
+  if (capture.kind == Capture::Kind::kNothing) return;
+  Reentry reentry;
+  std::lock_guard lock(state->mu);
+  if (synced) return Apply(capture);
+  if (capture.kind == Capture::Kind::kFile) state->changes[capture.id].whole = true;
+}
+
+// Shadows `path` as synced now (a file's whole content, a folder's entries). Caller holds
+// state->mu.
+void SyncPath(const std::string& path, const struct statx& st) {
+  if (S_ISDIR(st.stx_mode)) return Apply(CaptureDirectory(path, Identity(st)));
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  Apply(CaptureFile(fd, st, Identity(st)));
+  ::close(fd);
 }
 
 // Shadows the whole tree under `path` as synced. Caller holds state->mu.
 void SyncTree(const std::string& path) {
   struct statx st;
   if (!Stat(AT_FDCWD, path.c_str(), &st)) return;
-  if (S_ISREG(st.stx_mode)) return SyncFile(path, st, Identity(st));
+  if (!S_ISREG(st.stx_mode) && !S_ISDIR(st.stx_mode)) return;
+  SyncPath(path, st);
   if (!S_ISDIR(st.stx_mode)) return;
-  SyncDirectory(path, Identity(st));
   std::vector<std::string> children;
   if (DIR* dir = ::opendir(path.c_str())) {
     while (const dirent* entry = ::readdir(dir)) {
@@ -324,96 +389,96 @@ ssize_t writev(int fd, const struct iovec* iov, int count) {
   return n;
 }
 
-#define LOCH_WRAP_PWRITE(name)                                                        \
-  ssize_t name(int fd, const void* data, size_t size, off_t offset) {                 \
-    static auto real = Real<ssize_t (*)(int, const void*, size_t, off_t)>(#name);     \
-    const ssize_t n = real(fd, data, size, offset);                                   \
-    if (Observing() && n > 0) NoteFdChange(fd, static_cast<uint64_t>(offset), n);     \
-    return n;                                                                         \
+#define LOCH_WRAP_PWRITE(name)                                                    \
+  ssize_t name(int fd, const void* data, size_t size, off_t offset) {             \
+    static auto real = Real<ssize_t (*)(int, const void*, size_t, off_t)>(#name); \
+    const ssize_t n = real(fd, data, size, offset);                               \
+    if (Observing() && n > 0) NoteFdChange(fd, static_cast<uint64_t>(offset), n); \
+    return n;                                                                     \
   }
 LOCH_WRAP_PWRITE(pwrite)
 LOCH_WRAP_PWRITE(pwrite64)
 
-#define LOCH_WRAP_PWRITEV(name)                                                       \
-  ssize_t name(int fd, const struct iovec* iov, int count, off_t offset) {            \
+#define LOCH_WRAP_PWRITEV(name)                                                        \
+  ssize_t name(int fd, const struct iovec* iov, int count, off_t offset) {             \
     static auto real = Real<ssize_t (*)(int, const struct iovec*, int, off_t)>(#name); \
-    const ssize_t n = real(fd, iov, count, offset);                                   \
-    if (Observing() && n > 0) NoteFdChange(fd, static_cast<uint64_t>(offset), n);     \
-    return n;                                                                         \
+    const ssize_t n = real(fd, iov, count, offset);                                    \
+    if (Observing() && n > 0) NoteFdChange(fd, static_cast<uint64_t>(offset), n);      \
+    return n;                                                                          \
   }
 LOCH_WRAP_PWRITEV(pwritev)
 LOCH_WRAP_PWRITEV(pwritev64)
 
-#define LOCH_WRAP_PWRITEV2(name)                                                           \
-  ssize_t name(int fd, const struct iovec* iov, int count, off_t offset, int flags) {      \
+#define LOCH_WRAP_PWRITEV2(name)                                                            \
+  ssize_t name(int fd, const struct iovec* iov, int count, off_t offset, int flags) {       \
     static auto real = Real<ssize_t (*)(int, const struct iovec*, int, off_t, int)>(#name); \
-    const ssize_t n = real(fd, iov, count, offset, flags);                                 \
-    if (Observing() && offset == -1) NotePositionalWrite(fd, n);                           \
-    if (Observing() && offset != -1 && n > 0) {                                            \
-      NoteFdChange(fd, static_cast<uint64_t>(offset), n);                                  \
-    }                                                                                      \
-    return n;                                                                              \
+    const ssize_t n = real(fd, iov, count, offset, flags);                                  \
+    if (Observing() && offset == -1) NotePositionalWrite(fd, n);                            \
+    if (Observing() && offset != -1 && n > 0) {                                             \
+      NoteFdChange(fd, static_cast<uint64_t>(offset), n);                                   \
+    }                                                                                       \
+    return n;                                                                               \
   }
 LOCH_WRAP_PWRITEV2(pwritev2)
 LOCH_WRAP_PWRITEV2(pwritev64v2)
 
-#define LOCH_WRAP_FTRUNCATE(name)                                                   \
-  int name(int fd, off_t length) {                                                  \
-    static auto real = Real<int (*)(int, off_t)>(#name);                            \
-    const int result = real(fd, length);                                            \
+#define LOCH_WRAP_FTRUNCATE(name)                                                            \
+  int name(int fd, off_t length) {                                                           \
+    static auto real = Real<int (*)(int, off_t)>(#name);                                     \
+    const int result = real(fd, length);                                                     \
     if (Observing() && result == 0) NoteFdChange(fd, static_cast<uint64_t>(length), kToEnd); \
-    return result;                                                                  \
+    return result;                                                                           \
   }
 LOCH_WRAP_FTRUNCATE(ftruncate)
 LOCH_WRAP_FTRUNCATE(ftruncate64)
 
-#define LOCH_WRAP_TRUNCATE(name)                                                 \
-  int name(const char* path, off_t length) {                                     \
-    static auto real = Real<int (*)(const char*, off_t)>(#name);                 \
-    const int result = real(path, length);                                       \
-    if (Observing() && result == 0) {                                            \
-      Reentry reentry;                                                           \
-      struct statx st;                                                           \
+#define LOCH_WRAP_TRUNCATE(name)                                                            \
+  int name(const char* path, off_t length) {                                                \
+    static auto real = Real<int (*)(const char*, off_t)>(#name);                            \
+    const int result = real(path, length);                                                  \
+    if (Observing() && result == 0) {                                                       \
+      Reentry reentry;                                                                      \
+      struct statx st;                                                                      \
       if (Stat(AT_FDCWD, path, &st)) NoteChange(st, static_cast<uint64_t>(length), kToEnd); \
-    }                                                                            \
-    return result;                                                               \
+    }                                                                                       \
+    return result;                                                                          \
   }
 LOCH_WRAP_TRUNCATE(truncate)
 LOCH_WRAP_TRUNCATE(truncate64)
 
-#define LOCH_WRAP_FALLOCATE(name)                                                \
-  int name(int fd, int mode, off_t offset, off_t length) {                       \
-    static auto real = Real<int (*)(int, int, off_t, off_t)>(#name);             \
-    const int result = real(fd, mode, offset, length);                           \
+#define LOCH_WRAP_FALLOCATE(name)                                                            \
+  int name(int fd, int mode, off_t offset, off_t length) {                                   \
+    static auto real = Real<int (*)(int, int, off_t, off_t)>(#name);                         \
+    const int result = real(fd, mode, offset, length);                                       \
     if (Observing() && result == 0) NoteFdChange(fd, static_cast<uint64_t>(offset), length); \
-    return result;                                                               \
+    return result;                                                                           \
   }
 LOCH_WRAP_FALLOCATE(fallocate)
 LOCH_WRAP_FALLOCATE(fallocate64)
 
-#define LOCH_WRAP_POSIX_FALLOCATE(name)                                          \
-  int name(int fd, off_t offset, off_t length) {                                 \
-    static auto real = Real<int (*)(int, off_t, off_t)>(#name);                  \
-    const int result = real(fd, offset, length);                                 \
+#define LOCH_WRAP_POSIX_FALLOCATE(name)                                                      \
+  int name(int fd, off_t offset, off_t length) {                                             \
+    static auto real = Real<int (*)(int, off_t, off_t)>(#name);                              \
+    const int result = real(fd, offset, length);                                             \
     if (Observing() && result == 0) NoteFdChange(fd, static_cast<uint64_t>(offset), length); \
-    return result;                                                               \
+    return result;                                                                           \
   }
 LOCH_WRAP_POSIX_FALLOCATE(posix_fallocate)
 LOCH_WRAP_POSIX_FALLOCATE(posix_fallocate64)
 
-int fsync(int fd) {
-  static auto real = Real<int (*)(int)>("fsync");
-  const int result = real(fd);
-  if (Observing() && result == 0) NoteSync(fd);
-  return result;
-}
-
-int fdatasync(int fd) {
-  static auto real = Real<int (*)(int)>("fdatasync");
-  const int result = real(fd);
-  if (Observing() && result == 0) NoteSync(fd);
-  return result;
-}
+#define LOCH_WRAP_FSYNC(name)                     \
+  int name(int fd) {                              \
+    static auto real = Real<int (*)(int)>(#name); \
+    if (!Observing()) return real(fd);            \
+    Capture capture = CaptureForSync(fd);         \
+    const int result = real(fd);                  \
+    const int saved_errno = errno;                \
+    FinishSync(capture, result == 0);             \
+    errno = saved_errno;                          \
+    return result;                                \
+  }
+LOCH_WRAP_FSYNC(fsync)
+LOCH_WRAP_FSYNC(fdatasync)
 
 int syncfs(int fd) {
   static auto real = Real<int (*)(int)>("syncfs");

@@ -1,9 +1,13 @@
 #pragma once
-// QueryService: runs queries off the request path, tracks their state, and keeps their results.
+// QueryService: the one path every front end's queries take (HTTP, Athena, PostgreSQL), below
+// all of them: workgroup limits, the query history, result spooling and failure reports.
 //
-// Submit parses and binds the query at once (no execution), so a syntax, binding or permission
-// error is FAILED by the time Submit returns. A successful query's full result is also written as
-// CSV to the lake's results zone (`results/<workgroup>/<id>.csv`) when a store is given.
+// Two ways in. Submit (HTTP, Athena) runs a query off the request path on the service's workers
+// and keeps its first rows for paging. Stream (PostgreSQL) hands the caller a cursor to drive
+// itself, so a client reads a result of any size at its own pace. Both parse and bind the query
+// at once (no execution), so a syntax, binding or permission error is FAILED by the time they
+// return. A successful query's full result is also written as CSV to the lake's results zone
+// (`results/<workgroup>/<id>.csv`, result_spool.h) when a store is given.
 //
 // Every query belongs to a workgroup (see WorkgroupConfig in catalog/model.h), read from the
 // catalog at submission: its timeout and bytes-scanned limit apply to the query, at most
@@ -22,6 +26,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,6 +35,7 @@
 #include "common/principal.h"
 #include "common/status.h"
 #include "engine/lake_engine.h"
+#include "query/result_spool.h"
 
 namespace loch {
 
@@ -41,6 +47,7 @@ struct QueryInfo {
   std::string sql;
   std::string principal;
   std::string workgroup;
+  std::string front_end;  // "http", "athena", "postgresql": who submitted it
   QueryState state = QueryState::kQueued;
   int64_t submitted_micros = 0;
   int64_t started_micros = 0;
@@ -84,14 +91,36 @@ class QueryService {
   // SQL is wrong or would scan more than the workgroup allows). NotFound for an unknown workgroup,
   // ResourceExhausted if the queue is full.
   absl::StatusOr<std::string> Submit(const Principal& who, std::string sql,
-                                     const std::string& workgroup = WorkgroupConfig::kPrimary);
+                                     const std::string& workgroup = WorkgroupConfig::kPrimary,
+                                     const std::string& front_end = "http");
+
+  // For front ends that stream a result to their client themselves: checks and binds `sql` (with
+  // `parameters`) for `who` in `workgroup` and returns a cursor for the caller to drive, or the
+  // error (the failed query is in the history and its workgroup's webhook hears of it, as for
+  // Submit). The cursor's first Next() waits until the workgroup may run another query (Cancel()
+  // ends the wait) and the workgroup's timeout counts from then; rows are spooled to the results
+  // zone as they pass; the end of the result (or a failure, a cancellation, or the cursor's
+  // destruction before the end: CANCELLED) finishes the query in the history. The cursor must not
+  // outlive the service.
+  struct Streamed {
+    std::string id;
+    std::unique_ptr<QueryCursor> cursor;
+  };
+  absl::StatusOr<Streamed> Stream(const Principal& who, std::string sql,
+                                  const std::string& workgroup,
+                                  std::vector<QueryParameter> parameters,
+                                  const std::string& front_end);
+  // OK if `who` may run queries in `workgroup`; NotFound (listing the workgroups) otherwise.
+  absl::Status CheckWorkgroup(const Principal& who, const std::string& workgroup);
+
   // The query's current state. NotFound for an unknown (or forgotten) id.
   absl::StatusOr<QueryInfo> Describe(const std::string& id);
   // Blocks until the query finished or `deadline` passed; returns its state then.
   absl::StatusOr<QueryInfo> Wait(const std::string& id,
                                  std::chrono::steady_clock::time_point deadline);
   // Rows [offset, offset + limit) of a SUCCEEDED query. FailedPrecondition if it has not succeeded,
-  // or if its rows left memory (the message names its CSV in the results zone).
+  // if its rows left memory, or if they were streamed to their client (the message names its CSV
+  // in the results zone).
   absl::StatusOr<ResultPage> Results(const std::string& id, size_t offset, size_t limit);
   // Cancels a queued or running query; a finished query is left as it is. NotFound for unknown ids.
   absl::StatusOr<QueryInfo> Cancel(const std::string& id);
@@ -105,11 +134,32 @@ class QueryService {
     WorkgroupConfig workgroup;
     std::vector<ResultColumn> columns;
     std::vector<std::vector<std::optional<std::string>>> rows;
-    std::unique_ptr<QueryCursor> owned_cursor;  // prepared at Submit
+    std::unique_ptr<QueryCursor> owned_cursor;  // prepared at Submit (streamed: the caller's)
     QueryCursor* cursor = nullptr;              // while queued or running, for Cancel
+    bool streamed = false;                      // rows went to the caller, none kept here
     bool cancel_requested = false;
     bool rows_released = false;  // rows dropped from memory (see results_in_memory)
   };
+  class StreamedCursor;
+
+  // A new query in the history with its prepared engine cursor (or FAILED, and reported, if
+  // preparing failed: the cursor is then null). A submitted query keeps its cursor and is queued
+  // for the workers; a streamed one's cursor is returned for the caller to own.
+  struct Registered {
+    std::shared_ptr<Query> query;
+    std::unique_ptr<QueryCursor> cursor;  // streamed queries only
+  };
+  absl::StatusOr<Registered> Register(const Principal& who, std::string sql,
+                                      const std::string& workgroup_name,
+                                      std::vector<QueryParameter> parameters,
+                                      const std::string& front_end, bool streamed);
+  // Drops a streamed query that was never executed (only described) from the history.
+  void Forget(const Query& query);
+  // Waits until the query's workgroup may run another one (or it was cancelled, or the service
+  // stops), then makes it RUNNING. False if it will not run. Holds `lock` on mu_.
+  bool AwaitSlot(std::unique_lock<std::mutex>& lock, Query& query);
+  // Marks the query RUNNING and takes a slot of its workgroup. Holds mu_.
+  void MarkRunning(Query& query);
   void Work();
   // The oldest queued query whose workgroup may start another one; null if none. Holds mu_.
   std::shared_ptr<Query> NextRunnable();
@@ -117,8 +167,10 @@ class QueryService {
   void Finish(Query& query, QueryState state, absl::Status error);
   void ReportFailure(const Query& query);
 
-  // Writes the query's result as CSV to the results zone; returns the key.
-  absl::StatusOr<std::string> PublishResult(const Query& query, const std::string& spool_path);
+  // A spool for the query's result when there is a results zone (else null).
+  std::unique_ptr<ResultSpool> NewSpool(const Query& query);
+  // Publishes a finished spool and records its key in the query.
+  void PublishResult(Query& query, ResultSpool& spool);
 
   LakeEngine& engine_;
   Catalog& catalog_;
@@ -127,9 +179,10 @@ class QueryService {
   std::mutex mu_;
   std::condition_variable changed_;
   std::map<std::string, std::shared_ptr<Query>> queries_;
-  std::deque<std::string> order_;      // ids, oldest first (history)
-  std::deque<std::string> queue_;      // ids waiting to run, FIFO
-  std::deque<std::string> with_rows_;  // finished queries still holding rows, oldest first
+  std::deque<std::string> order_;          // ids, oldest first (history)
+  std::deque<std::string> queue_;          // ids waiting to run, FIFO
+  std::deque<std::string> with_rows_;      // finished queries still holding rows, oldest first
+  std::set<std::string> evict_when_done_;  // ids that left the history while still active
   std::map<std::string, int> running_by_workgroup_;
   bool stopping_ = false;
   std::vector<std::thread> workers_;

@@ -1,7 +1,6 @@
-#include "server/query_service.h"
+#include "query/query_service.h"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "common/clock.h"
 #include "common/ids.h"
@@ -46,10 +45,12 @@ QueryService::~QueryService() {
   for (auto& worker : workers_) worker.join();
 }
 
-absl::StatusOr<std::string> QueryService::Submit(const Principal& who, std::string sql,
-                                                 const std::string& workgroup_name) {
+absl::StatusOr<QueryService::Registered> QueryService::Register(
+    const Principal& who, std::string sql, const std::string& workgroup_name,
+    std::vector<QueryParameter> parameters, const std::string& front_end, bool streamed) {
+  const bool queue = !streamed;
   ASSIGN_OR_RETURN(WorkgroupConfig workgroup, catalog_.GetWorkgroup(who, workgroup_name));
-  {
+  if (queue) {
     std::lock_guard lock(mu_);
     if (queue_.size() >= options_.max_queued) {
       return absl::ResourceExhaustedError(fmt::format(
@@ -61,13 +62,16 @@ absl::StatusOr<std::string> QueryService::Submit(const Principal& who, std::stri
   query->info.sql = std::move(sql);
   query->info.principal = who.name;
   query->info.workgroup = workgroup.name;
+  query->info.front_end = front_end;
   query->info.submitted_micros = NowMicros();
   query->who = who;
   query->workgroup = workgroup;
+  query->streamed = streamed;
   QueryOptions options;
   options.timeout =
       workgroup.timeout_ms > 0 ? std::chrono::milliseconds(workgroup.timeout_ms) : options_.timeout;
   options.max_bytes_scanned = workgroup.max_bytes_scanned;
+  options.parameters = std::move(parameters);
   auto prepared = engine_.Query(who, query->info.sql, options);  // parse and bind; nothing runs yet
   if (!prepared.ok()) {
     query->info.state = QueryState::kFailed;
@@ -75,25 +79,172 @@ absl::StatusOr<std::string> QueryService::Submit(const Principal& who, std::stri
     query->info.finished_micros = NowMicros();
     ReportFailure(*query);
   }
+  Registered registered{query, nullptr};
   std::lock_guard lock(mu_);
   queries_[query->info.id] = query;
   order_.push_back(query->info.id);
   if (prepared.ok()) {
     query->info.bytes_scanned = (*prepared)->bytes_scanned();
-    query->owned_cursor = std::move(*prepared);
-    query->cursor = query->owned_cursor.get();
-    queue_.push_back(query->info.id);
+    query->cursor = prepared->get();
+    if (queue) {
+      query->owned_cursor = std::move(*prepared);
+      queue_.push_back(query->info.id);
+    } else {
+      registered.cursor = std::move(*prepared);
+    }
   }
   while (order_.size() > options_.history) {
     auto oldest = queries_.find(order_.front());
-    if (oldest != queries_.end() && oldest->second->info.state != QueryState::kQueued &&
-        oldest->second->info.state != QueryState::kRunning) {
-      queries_.erase(oldest);
+    if (oldest != queries_.end()) {
+      const QueryState state = oldest->second->info.state;
+      if (state != QueryState::kQueued && state != QueryState::kRunning) {
+        queries_.erase(oldest);
+      } else {
+        evict_when_done_.insert(order_.front());  // Finish (or Forget) erases it
+      }
     }
     order_.pop_front();
   }
   changed_.notify_all();
-  return query->info.id;
+  return registered;
+}
+
+void QueryService::Forget(const Query& query) {
+  std::lock_guard lock(mu_);
+  evict_when_done_.erase(query.info.id);
+  queries_.erase(query.info.id);  // its id in order_ is skipped, then trimmed
+}
+
+absl::StatusOr<std::string> QueryService::Submit(const Principal& who, std::string sql,
+                                                 const std::string& workgroup,
+                                                 const std::string& front_end) {
+  ASSIGN_OR_RETURN(Registered registered,
+                   Register(who, std::move(sql), workgroup, {}, front_end, /*streamed=*/false));
+  return registered.query->info.id;
+}
+
+// The cursor Stream hands out: the engine's cursor, with the query's slot, history and spool.
+class QueryService::StreamedCursor final : public QueryCursor {
+ public:
+  StreamedCursor(QueryService& service, std::shared_ptr<Query> query,
+                 std::unique_ptr<QueryCursor> cursor)
+      : service_(service),
+        query_(std::move(query)),
+        cursor_(std::move(cursor)),
+        columns_(cursor_->columns()) {}
+  ~StreamedCursor() override {
+    if (started_ && !finished_) {
+      End(absl::CancelledError("the client closed the result before reading all of it"));
+    }
+    {
+      std::lock_guard lock(service_.mu_);
+      query_->cursor = nullptr;  // the engine cursor goes with this one
+    }
+    // Only described (its result's shape asked for), never executed: not a query that ran.
+    if (!started_) service_.Forget(*query_);
+  }
+
+  const std::vector<ResultColumn>& columns() const override { return columns_; }
+  int64_t bytes_scanned() const override { return query_->info.bytes_scanned; }
+
+  absl::StatusOr<std::optional<ResultChunk>> Next() override {
+    if (finished_) return std::optional<ResultChunk>();
+    if (!started_) RETURN_IF_ERROR(Start());
+    absl::StatusOr<std::optional<ResultChunk>> chunk = cursor_->Next();
+    if (!chunk.ok() || !chunk->has_value()) {
+      const absl::Status status = chunk.status();
+      End(status);
+      if (!status.ok()) return status;
+      return chunk;
+    }
+    if (spool_) spool_->Append(**chunk);
+    std::lock_guard lock(service_.mu_);
+    query_->info.row_count += static_cast<int64_t>((*chunk)->row_count);
+    return chunk;
+  }
+
+  void Cancel() override {
+    {
+      std::lock_guard lock(service_.mu_);
+      query_->cancel_requested = true;
+      if (query_->cursor != nullptr) query_->cursor->Cancel();
+    }
+    service_.changed_.notify_all();  // ends a wait for a slot
+  }
+
+ private:
+  absl::Status Start() {
+    started_ = true;
+    {
+      std::unique_lock lock(service_.mu_);
+      if (!service_.AwaitSlot(lock, *query_)) {
+        finished_ = true;
+        lock.unlock();
+        absl::Status cancelled = absl::CancelledError("the query was cancelled before it started");
+        service_.Finish(*query_, QueryState::kCancelled, cancelled);
+        return cancelled;
+      }
+    }
+    service_.changed_.notify_all();
+    spool_ = service_.NewSpool(*query_);
+    if (spool_) spool_->WriteHeader(columns());
+    return absl::OkStatus();
+  }
+
+  // Finishes the query: its spool published (after a complete result), its slot given back.
+  void End(const absl::Status& status) {
+    finished_ = true;
+    {
+      std::lock_guard lock(service_.mu_);
+      query_->cursor = nullptr;
+    }
+    if (status.ok() && spool_) service_.PublishResult(*query_, *spool_);
+    spool_.reset();
+    cursor_.reset();  // releases the DuckDB connection; stops a result left halfway
+    const QueryState state = status.ok()                 ? QueryState::kSucceeded
+                             : absl::IsCancelled(status) ? QueryState::kCancelled
+                                                         : QueryState::kFailed;
+    service_.Finish(*query_, state, status);
+  }
+
+  QueryService& service_;
+  std::shared_ptr<Query> query_;
+  std::unique_ptr<QueryCursor> cursor_;  // the engine's; query_->cursor points to it while live
+  const std::vector<ResultColumn> columns_;
+  std::unique_ptr<ResultSpool> spool_;
+  bool started_ = false;
+  bool finished_ = false;
+};
+
+absl::StatusOr<QueryService::Streamed> QueryService::Stream(const Principal& who, std::string sql,
+                                                            const std::string& workgroup,
+                                                            std::vector<QueryParameter> parameters,
+                                                            const std::string& front_end) {
+  ASSIGN_OR_RETURN(Registered registered,
+                   Register(who, std::move(sql), workgroup, std::move(parameters), front_end,
+                            /*streamed=*/true));
+  if (registered.cursor == nullptr) return registered.query->info.error;
+  const std::string id = registered.query->info.id;
+  return Streamed{id, std::make_unique<StreamedCursor>(*this, std::move(registered.query),
+                                                       std::move(registered.cursor))};
+}
+
+bool QueryService::AwaitSlot(std::unique_lock<std::mutex>& lock, Query& query) {
+  const WorkgroupConfig& workgroup = query.workgroup;
+  changed_.wait(lock, [&] {
+    return stopping_ || query.cancel_requested || query.info.state != QueryState::kQueued ||
+           workgroup.max_concurrent <= 0 ||
+           running_by_workgroup_[workgroup.name] < workgroup.max_concurrent;
+  });
+  if (stopping_ || query.cancel_requested || query.info.state != QueryState::kQueued) return false;
+  MarkRunning(query);
+  return true;
+}
+
+void QueryService::MarkRunning(Query& query) {
+  query.info.state = QueryState::kRunning;
+  query.info.started_micros = NowMicros();
+  ++running_by_workgroup_[query.workgroup.name];
 }
 
 std::shared_ptr<QueryService::Query> QueryService::NextRunnable() {
@@ -121,9 +272,7 @@ void QueryService::Work() {
       std::unique_lock lock(mu_);
       changed_.wait(lock, [&] { return stopping_ || (query = NextRunnable()) != nullptr; });
       if (stopping_) return;
-      query->info.state = QueryState::kRunning;
-      query->info.started_micros = NowMicros();
-      ++running_by_workgroup_[query->workgroup.name];
+      MarkRunning(*query);
     }
     changed_.notify_all();
     Run(query);
@@ -137,17 +286,9 @@ void QueryService::Run(const std::shared_ptr<Query>& query) {
     query->columns = cursor.columns();
     if (query->cancel_requested || stopping_) cursor.Cancel();
   }
-  // The whole result is spooled to a CSV file for the results zone; the first rows stay in memory.
-  const std::string spool = fmt::format("{}/loch-result-{}.csv", options_.temp_dir, query->info.id);
-  std::unique_ptr<FILE, int (*)(FILE*)> out(
-      results_ != nullptr ? std::fopen(spool.c_str(), "wb") : nullptr,
-      [](FILE* f) { return f != nullptr ? std::fclose(f) : 0; });
-  if (out) {
-    std::string header;
-    for (size_t c = 0; c < query->columns.size(); ++c)
-      header += (c ? "," : "") + CellToCsv(query->columns[c].name);
-    std::fputs((header + "\n").c_str(), out.get());
-  }
+  // The whole result is spooled for the results zone; the first rows stay in memory.
+  std::unique_ptr<ResultSpool> spool = NewSpool(*query);
+  if (spool) spool->WriteHeader(query->columns);
   absl::Status status;
   while (true) {
     auto chunk = cursor.Next();
@@ -156,15 +297,7 @@ void QueryService::Run(const std::shared_ptr<Query>& query) {
       break;
     }
     if (!chunk->has_value()) break;
-    if (out) {
-      std::string lines;
-      for (size_t r = 0; r < (*chunk)->row_count; ++r) {
-        for (size_t c = 0; c < (*chunk)->cells.size(); ++c)
-          lines += (c ? "," : "") + CellToCsv((*chunk)->cells[c][r]);
-        lines += "\n";
-      }
-      std::fwrite(lines.data(), 1, lines.size(), out.get());
-    }
+    if (spool) spool->Append(**chunk);
     std::lock_guard lock(mu_);
     for (size_t r = 0; r < (*chunk)->row_count; ++r) {
       ++query->info.row_count;
@@ -177,43 +310,44 @@ void QueryService::Run(const std::shared_ptr<Query>& query) {
       query->rows.push_back(std::move(row));
     }
   }
-  const bool spooled = out != nullptr && std::fflush(out.get()) == 0;
-  out.reset();
   {
     std::lock_guard lock(mu_);
     query->cursor = nullptr;
   }
-  if (status.ok() && spooled) {
-    auto key = PublishResult(*query, spool);
-    if (key.ok()) {
-      std::lock_guard lock(mu_);
-      query->info.result_key = *key;
-    } else {
-      spdlog::warn("query {}: its results could not be written to the lake: {}", query->info.id,
-                   ToStd(key.status().message()));
-    }
-  }
-  std::remove(spool.c_str());
+  if (status.ok() && spool) PublishResult(*query, *spool);
+  spool.reset();
   query->owned_cursor.reset();  // releases the DuckDB connection before the state changes
   if (status.ok()) return Finish(*query, QueryState::kSucceeded, status);
   Finish(*query, absl::IsCancelled(status) ? QueryState::kCancelled : QueryState::kFailed, status);
 }
 
-absl::StatusOr<std::string> QueryService::PublishResult(const Query& query,
-                                                        const std::string& spool_path) {
-  const std::string key = fmt::format("results/{}/{}.csv", query.info.workgroup, query.info.id);
-  RETURN_IF_ERROR(results_->PutFile(key, spool_path));
-  return key;
+std::unique_ptr<ResultSpool> QueryService::NewSpool(const Query& query) {
+  if (results_ == nullptr) return nullptr;
+  return std::make_unique<ResultSpool>(
+      fmt::format("{}/loch-result-{}.csv", options_.temp_dir, query.info.id));
+}
+
+void QueryService::PublishResult(Query& query, ResultSpool& spool) {
+  const std::string key = ResultKey(query.info.workgroup, query.info.id);
+  const absl::Status published = spool.Publish(*results_, key);
+  if (!published.ok()) {
+    spdlog::warn("query {}: its results could not be written to the lake: {}", query.info.id,
+                 ToStd(published.message()));
+    return;
+  }
+  std::lock_guard lock(mu_);
+  query.info.result_key = key;
 }
 
 void QueryService::Finish(Query& query, QueryState state, absl::Status error) {
   {
     std::lock_guard lock(mu_);
-    --running_by_workgroup_[query.workgroup.name];
+    if (query.info.state == QueryState::kRunning) --running_by_workgroup_[query.workgroup.name];
     query.info.state = state;
     query.info.error = std::move(error);
     query.info.finished_micros = NowMicros();
-    if (state == QueryState::kSucceeded) {
+    if (evict_when_done_.erase(query.info.id) > 0) queries_.erase(query.info.id);
+    if (state == QueryState::kSucceeded && !query.streamed) {
       with_rows_.push_back(query.info.id);
       while (with_rows_.size() > options_.results_in_memory) {
         if (auto old = queries_.find(with_rows_.front()); old != queries_.end()) {
@@ -238,6 +372,10 @@ void QueryService::ReportFailure(const Query& query) {
     info = query.info;
   }
   options_.on_failed(info, query.workgroup);
+}
+
+absl::Status QueryService::CheckWorkgroup(const Principal& who, const std::string& workgroup) {
+  return catalog_.GetWorkgroup(who, workgroup).status();
 }
 
 absl::StatusOr<QueryInfo> QueryService::Describe(const std::string& id) {
@@ -269,6 +407,13 @@ absl::StatusOr<ResultPage> QueryService::Results(const std::string& id, size_t o
     return absl::FailedPreconditionError(
         fmt::format("query {} is {}: results exist only for SUCCEEDED queries", id,
                     QueryStateName(query.info.state)));
+  }
+  if (query.streamed) {
+    return absl::FailedPreconditionError(fmt::format(
+        "query {} sent its rows to its client as they came ({}); its whole result is in the lake "
+        "at {}",
+        id, query.info.front_end,
+        query.info.result_key.empty() ? "(nowhere: it was not written)" : query.info.result_key));
   }
   if (query.rows_released) {
     return absl::FailedPreconditionError(fmt::format(
