@@ -6,7 +6,8 @@
 #   tsan  ThreadSanitizer over the concurrent parts: the write-ahead log, the delivery batcher and
 #         ingest service, the front door, the query service, the file cache (their unit tests), and
 #         `loch serve` under concurrent producers and queries (ingest_e2e_test, server_test), built
-#         in build-tsan/.
+#         in build-tsan/. DuckDB is prebuilt without TSan: reports inside it are suppressed
+#         (scripts/tsan.supp).
 # Usage: scripts/sanitize.sh [asan] [tsan]   (both by default)   Environment: SANITIZE_JOBS
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +41,7 @@ tsan() {
   local tests='^(WalTest|DeliveryBatcherTest|IngestServiceTest|StreamConfigTest|FrontDoorTest'
   tests+='|QueryServiceTest|FileCacheTest|IngestE2eTest)\.|^server_test$'
   (cd build-tsan &&
-    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/../scripts/tsan.supp" \
     ctest --output-on-failure -j "$jobs" -R "$tests" --no-tests=error --timeout 900)
 }
 
