@@ -39,6 +39,17 @@ class QueryServiceTest : public testing::Test {
 
   QueryInfo Info(const std::string& id) { return service_->Describe(id).value(); }
 
+  // A long query and a short one, streamed in a workgroup that runs one query at a time.
+  std::pair<absl::StatusOr<QueryService::Streamed>, absl::StatusOr<QueryService::Streamed>>
+  TwoQueriesInAOneSlotWorkgroup() {
+    WorkgroupConfig single = WorkgroupConfig::Named("single");
+    single.max_concurrent = 1;
+    EXPECT_TRUE(lake_.catalog->PutWorkgroup(Principal::LocalAdmin(), single).ok());
+    return {service_->Stream(Principal::LocalAdmin(), "SELECT range FROM range(100000)", "single",
+                             {}, "postgresql"),
+            service_->Stream(Principal::LocalAdmin(), "SELECT 2", "single", {}, "postgresql")};
+  }
+
   std::string root_;
   TestLake lake_;
   std::unique_ptr<QueryService> service_;
@@ -100,12 +111,9 @@ TEST_F(QueryServiceTest, StreamedFailuresAreReportedLikeSubmittedOnes) {
 }
 
 TEST_F(QueryServiceTest, StreamedQueriesWaitForTheirWorkgroupsSlot) {
-  WorkgroupConfig single = WorkgroupConfig::Named("single");
-  single.max_concurrent = 1;
-  ASSERT_TRUE(lake_.catalog->PutWorkgroup(Principal::LocalAdmin(), single).ok());
-  auto first = service_->Stream(Principal::LocalAdmin(), "SELECT range FROM range(100000)",
-                                "single", {}, "postgresql");
-  auto second = service_->Stream(Principal::LocalAdmin(), "SELECT 2", "single", {}, "postgresql");
+  auto queries = TwoQueriesInAOneSlotWorkgroup();  // no structured binding: lambdas capture these
+  auto& first = queries.first;
+  auto& second = queries.second;
   ASSERT_TRUE(first.ok() && second.ok());
   ASSERT_TRUE(first->cursor->Next().ok());  // holds the slot while its result is read
   std::atomic<bool> second_done{false};
@@ -124,12 +132,9 @@ TEST_F(QueryServiceTest, StreamedQueriesWaitForTheirWorkgroupsSlot) {
 }
 
 TEST_F(QueryServiceTest, CancelEndsTheWaitForASlot) {
-  WorkgroupConfig single = WorkgroupConfig::Named("single");
-  single.max_concurrent = 1;
-  ASSERT_TRUE(lake_.catalog->PutWorkgroup(Principal::LocalAdmin(), single).ok());
-  auto first = service_->Stream(Principal::LocalAdmin(), "SELECT range FROM range(100000)",
-                                "single", {}, "postgresql");
-  auto second = service_->Stream(Principal::LocalAdmin(), "SELECT 2", "single", {}, "postgresql");
+  auto queries = TwoQueriesInAOneSlotWorkgroup();  // no structured binding: lambdas capture these
+  auto& first = queries.first;
+  auto& second = queries.second;
   ASSERT_TRUE(first.ok() && second.ok());
   ASSERT_TRUE(first->cursor->Next().ok());
   std::thread canceller([&] {
