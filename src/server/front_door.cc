@@ -454,6 +454,9 @@ void FrontDoor::Loop::ReadFrom(Connection& connection, bool peer_done) {
       return before + static_cast<size_t>(std::max<ssize_t>(n, 0));
     });
     if (n > 0) {
+      // Per read, not once per call: a fast sender can keep one call reading for longer than
+      // the idle timeout, and the sweep after it must not take that for silence.
+      connection.last_active = std::chrono::steady_clock::now();
       ParseRequests(connection);
       if (!connections_.contains(id)) return;                        // refused and closed
       if (static_cast<size_t>(n) < kReadChunk && !peer_done) break;  // emptied the socket
