@@ -13,6 +13,7 @@
 #include "common/strings.h"
 #include "crawl/crawler.h"
 #include "engine/datetime_formats.h"
+#include "engine/text_types.h"
 #include "fmt/format.h"
 #include "generate/store_generator.h"
 #include "load/loader.h"
@@ -26,12 +27,12 @@ std::string ColumnLine(const Column& column) {
   std::string line = fmt::format("  {:<24} {:<28} {}", column.name, column.type,
                                  column.nullable ? "" : "NOT NULL");
   if (!column.comment.empty()) line += "  -- " + column.comment;
-  if (auto formats = column.metadata.find("datetime_formats");
-      formats != column.metadata.end() && formats->is_array()) {
+  if (std::vector<std::string> formats = DatetimeFormatsOf(column); !formats.empty()) {
     std::vector<std::string> labels;
-    for (const auto& format : *formats)
-      labels.push_back(DatetimeFormatLabel(format.get<std::string>()));
+    for (const std::string& format : formats) labels.push_back(DatetimeFormatLabel(format));
     line += "  -- parsed from text: " + Join(labels, " or ");
+  } else if (ParsedFromText(column)) {
+    line += "  -- parsed from text";
   }
   while (!line.empty() && line.back() == ' ') line.pop_back();
   return line;
@@ -92,7 +93,11 @@ absl::Status RunLoad(const CommonOptions& common, const LoadOptions& options, st
       out << fmt::format("  new column: {}\n", name);
     for (const auto& widened : result->schema_change.widened)
       out << fmt::format("  widened column {}\n", widened);
+    for (const auto& typed : result->schema_change.typed)
+      out << fmt::format("  typed column (no values before): {}\n", typed);
   }
+  for (const auto& typed : result->typed_text) out << fmt::format("  parsed from text: {}\n", typed);
+  for (const auto& warning : result->warnings) out << fmt::format("  warning: {}\n", warning);
   for (const auto& skipped : result->skipped) out << fmt::format("  skipped {}\n", skipped);
   return absl::OkStatus();
 }

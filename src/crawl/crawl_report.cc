@@ -23,7 +23,7 @@ nlohmann::json CrawlReportToJson(const CrawlReport& report) {
                       {"partitions_added", table.partitions_added},
                       {"columns_added", table.columns_added},
                       {"columns_changed", table.columns_changed},
-                      {"datetime_columns", table.datetime_columns},
+                      {"typed_columns", table.typed_columns},
                       {"schema_version", table.schema_version}});
   }
   return {{"objects_listed", report.objects_listed},
@@ -53,7 +53,8 @@ CrawlReport CrawlReportFromJson(const nlohmann::json& json) {
     change.partitions_added = table.value("partitions_added", std::vector<std::string>{});
     change.columns_added = table.value("columns_added", std::vector<std::string>{});
     change.columns_changed = table.value("columns_changed", std::vector<std::string>{});
-    change.datetime_columns = table.value("datetime_columns", std::vector<std::string>{});
+    change.typed_columns = table.value(  // reports stored before typed numbers say datetimes
+        "typed_columns", table.value("datetime_columns", std::vector<std::string>{}));
     change.schema_version = table.value("schema_version", int64_t{0});
     report.tables.push_back(std::move(change));
   }
@@ -75,7 +76,7 @@ std::string FormatCrawlReport(const CrawlReport& report) {
       out += "    new partition " + partition + "\n";
     for (const auto& column : table.columns_added) out += "    new column " + column + "\n";
     for (const auto& column : table.columns_changed) out += "    changed column " + column + "\n";
-    for (const auto& column : table.datetime_columns) out += "    datetime column " + column + "\n";
+    for (const auto& column : table.typed_columns) out += "    parsed from text: " + column + "\n";
   }
   for (const auto& skipped : report.skipped) out += "  skipped " + skipped + "\n";
   for (const auto& warning : report.warnings) out += "  warning: " + warning + "\n";

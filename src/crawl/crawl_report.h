@@ -21,7 +21,7 @@ struct CrawlReport {
     std::vector<std::string> partitions_added;  // "year=2026/month=11/..." newly seen
     std::vector<std::string> columns_added;     // "name TYPE"
     std::vector<std::string> columns_changed;   // "name: OLD -> NEW" (applied or not, per policy)
-    std::vector<std::string> datetime_columns;  // "name: TIMESTAMP from Apache log (...)"
+    std::vector<std::string> typed_columns;  // text read as another type: "name: TIMESTAMP from Apache log (...)"
     int64_t schema_version = 0;
   };
   int64_t objects_listed = 0;

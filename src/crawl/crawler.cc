@@ -6,10 +6,9 @@
 #include <set>
 
 #include "common/strings.h"
-#include "engine/datetime_formats.h"
 #include "fmt/format.h"
 #include "load/file_format.h"
-#include "load/schema_merge.h"
+#include "schema/schema_policy.h"
 
 namespace loch {
 
@@ -101,79 +100,16 @@ std::string NormalizePrefix(std::string prefix) {
   return prefix;
 }
 
-std::vector<std::string> FormatsOf(const Column& column) {
-  std::vector<std::string> formats;
-  if (auto it = column.metadata.find("datetime_formats");
-      it != column.metadata.end() && it->is_array()) {
-    for (const auto& format : *it) formats.push_back(format.get<std::string>());
-  }
-  return formats;
-}
-
-std::vector<std::string> Labels(const std::vector<std::string>& formats) {
-  std::vector<std::string> labels;
-  for (const std::string& format : formats) labels.push_back(DatetimeFormatLabel(format));
-  return labels;
-}
-
-// Folds one object's columns into `schema` under `policy`. Returns false if the object must not be
-// added: under policy log (a warning says why) or fail (`failure` says why; the table must not
-// change at all).
+// Folds one object's columns into `schema` under `policy` (the joining itself is the schema
+// policy every loading path shares). Returns false if the object must not be added: under policy
+// log (a warning says why) or fail (`failure` says why; the table must not change at all).
 bool MergeObject(Schema& schema, ReadObject& object, SchemaChangePolicy policy,
                  CrawlReport::TableChange& change, std::vector<std::string>& warnings,
-                 std::string& failure) {
-  const std::string& key = object.file.key;
-  std::vector<Column> file_columns;
-  for (Column column : object.profile.columns) {
-    // NOT NULL as long as every file has the column without a null in it.
-    column.nullable = std::none_of(object.file.stats.begin(), object.file.stats.end(),
-                                   [&](const ColumnStats& stats) {
-                                     return stats.column == column.name && stats.null_count == 0;
-                                   });
-    if (std::any_of(schema.partition_columns.begin(), schema.partition_columns.end(),
-                    [&](const Column& p) { return p.name == column.name; })) {
-      continue;  // the folder's value wins over a same-named column in the file
-    }
-    if (auto detected = object.profile.datetimes.find(column.name);
-        detected != object.profile.datetimes.end()) {
-      column.type = detected->second.type;
-      column.metadata["datetime_formats"] = detected->second.formats;
-      // Values no format parses read as NULL.
-      if (detected->second.parsed < detected->second.values) column.nullable = true;
-    } else if (const Column* known = schema.Find(column.name);
-               column.type == "VARCHAR" && known != nullptr && !FormatsOf(*known).empty()) {
-      column.type = known->type;  // text the table already parses as datetimes
-      column.metadata = known->metadata;
-    }
-    file_columns.push_back(std::move(column));
-  }
-
-  std::vector<Column> trial = schema.columns;
-  const SchemaChange merged = MergeColumns(trial, file_columns);
-  for (Column& column : trial) {  // a column this file lacks reads as NULL for its rows
-    if (std::none_of(file_columns.begin(), file_columns.end(),
-                     [&](const Column& c) { return c.name == column.name; }) &&
-        !column.metadata.contains("raw_of")) {
-      column.nullable = true;
-    }
-  }
-  // Datetime formats seen in this object join the column's formats.
-  for (const auto& [name, detected] : object.profile.datetimes) {
-    auto column = std::find_if(trial.begin(), trial.end(),
-                               [&name = name](const Column& c) { return c.name == name; });
-    if (column == trial.end() || (column->type != "DATE" && column->type != "TIMESTAMP")) continue;
-    std::vector<std::string> formats = FormatsOf(*column);
-    for (const std::string& format : detected.formats) {
-      if (std::find(formats.begin(), formats.end(), format) == formats.end())
-        formats.push_back(format);
-    }
-    column->metadata["datetime_formats"] = formats;
-    column->type = DatetimeTypeFor(formats);
-  }
-
-  if (!merged.widened.empty()) {
-    const std::string what =
-        fmt::format("{} would change column(s) {}", key, Join(merged.widened, ", "));
+                 UnparsedSummary& unparsed, std::string& failure) {
+  FileMerge merged = MergeFile(schema, object.profile, object.file, change.table);
+  if (!merged.change.widened.empty()) {
+    const std::string what = fmt::format("{} would change column(s) {}", object.file.key,
+                                         Join(merged.change.widened, ", "));
     if (policy == SchemaChangePolicy::kLog) {
       warnings.push_back(fmt::format("{}: not added (schema-change policy log)", what));
       return false;
@@ -182,69 +118,23 @@ bool MergeObject(Schema& schema, ReadObject& object, SchemaChangePolicy policy,
       failure = fmt::format("{} (schema-change policy fail; the table is unchanged)", what);
       return false;
     }
-    for (const std::string& widened : merged.widened) {
-      if (widened.ends_with("-> VARCHAR")) {
-        warnings.push_back(fmt::format(
-            "type conflict in {}: column {} as of {} (earlier files disagree); it is now text",
-            change.table, widened, key));
-      }
-    }
   }
-
-  for (const std::string& name : merged.added) {
-    auto column = std::find_if(trial.begin(), trial.end(),
-                               [&name = name](const Column& c) { return c.name == name; });
-    change.columns_added.push_back(fmt::format("{} {}", name, column->type));
+  schema = std::move(merged.schema);
+  object.file = std::move(merged.file);
+  change.columns_added.insert(change.columns_added.end(), merged.change.added.begin(),
+                              merged.change.added.end());
+  change.columns_added.insert(change.columns_added.end(), merged.change.typed.begin(),
+                              merged.change.typed.end());
+  change.columns_changed.insert(change.columns_changed.end(), merged.change.widened.begin(),
+                                merged.change.widened.end());
+  for (const std::string& line : merged.typed_text) {
+    const std::string name = line.substr(0, line.find(':'));
+    std::erase_if(change.typed_columns,
+                  [&](const std::string& old) { return old.starts_with(name + ": "); });
+    change.typed_columns.push_back(line);
   }
-  // A raw text companion for every datetime column that has none yet.
-  const size_t before = trial.size();
-  for (size_t i = 0; i < before; ++i) {
-    if (FormatsOf(trial[i]).empty() || trial[i].metadata.contains("raw_column")) continue;
-    std::string raw = trial[i].name + "_raw";
-    while (
-        std::any_of(trial.begin(), trial.end(), [&](const Column& c) { return c.name == raw; })) {
-      raw += "_text";
-    }
-    trial[i].metadata["raw_column"] = raw;
-    trial.emplace_back(raw, "VARCHAR", true,
-                       fmt::format("the text of {} as written in the files", trial[i].name),
-                       nlohmann::json{{"raw_of", trial[i].name}});
-    change.columns_added.push_back(raw + " VARCHAR");
-  }
-  change.columns_changed.insert(change.columns_changed.end(), merged.widened.begin(),
-                                merged.widened.end());
-  schema.columns = std::move(trial);
-
-  for (const auto& [name, detected] : object.profile.datetimes) {
-    const Column* column = schema.Find(name);
-    if (column == nullptr || FormatsOf(*column).empty()) continue;
-    const std::string line =
-        fmt::format("{}: {} from {}", name, column->type, Join(Labels(FormatsOf(*column)), " or "));
-    std::erase_if(change.datetime_columns,
-                  [&name = name](const std::string& old) { return old.starts_with(name + ": "); });
-    change.datetime_columns.push_back(line);
-    if (detected.parsed < detected.values) {
-      std::vector<std::string> examples;
-      for (const std::string& example : detected.bad_examples)
-        examples.push_back("\"" + example + "\"");
-      warnings.push_back(fmt::format(
-          "{}.{}: {} of {} value(s) in {} are not datetimes in the detected formats (e.g. {}); "
-          "they read as NULL and their text stays in {}",
-          change.table, name, detected.values - detected.parsed, detected.values, key,
-          Join(examples, ", "), column->metadata.value("raw_column", name + "_raw")));
-    }
-    // Pruning compares typed values: the file's statistics become the parsed range.
-    for (ColumnStats& stats : object.file.stats) {
-      if (stats.column == name) {
-        stats.min = detected.min;
-        stats.max = detected.max;
-        // Values no format parses now are left out of the range, but a format the table learns
-        // later may parse them: then the range no longer bounds the column (type unknown: not
-        // used).
-        stats.type = detected.parsed == detected.values ? detected.type : "";
-      }
-    }
-  }
+  warnings.insert(warnings.end(), merged.warnings.begin(), merged.warnings.end());
+  unparsed.Add(object.file.key, merged.unparsed);
   return true;
 }
 
@@ -474,13 +364,16 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
     std::vector<DataFile> added;
     std::string failure;
     const Schema before = schema;
+    UnparsedSummary unparsed;
     for (ReadObject object : read) {
-      if (!MergeObject(schema, object, request.schema_change, change, report.warnings, failure)) {
+      if (!MergeObject(schema, object, request.schema_change, change, report.warnings, unparsed,
+                       failure)) {
         if (!failure.empty()) break;
         continue;
       }
       added.push_back(std::move(object.file));
     }
+    for (std::string& line : unparsed.Lines(name.ToString())) report.warnings.push_back(std::move(line));
     if (!failure.empty()) {
       change.outcome = "failed";
       change.failure = failure;

@@ -5,12 +5,15 @@
 #include <zlib.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "common/ids.h"
 #include "common/strings.h"
 #include "crawl/saved_crawlers.h"
 #include "engine/query_test_support.h"
 #include "engine/test_lake.h"
+#include "fmt/format.h"
+#include "load/loader.h"
 #include "storage/local_store.h"
 
 namespace loch {
@@ -133,7 +136,7 @@ TEST_F(CrawlerTest, TypesTextDatetimesAndKeepsUnparsableValuesReadable) {
       "{\"id\": 5, \"ts\": \"2024-06-16T09:30:00.250+01:00\", \"day\": \"06/16/2024\"}\n");
   CrawlReport report = Crawl();
   ASSERT_EQ(report.tables.size(), 1u);
-  EXPECT_THAT(Join(report.tables[0].datetime_columns, "\n"),
+  EXPECT_THAT(Join(report.tables[0].typed_columns, "\n"),
               testing::AllOf(HasSubstr("ts: TIMESTAMP from "), HasSubstr("Apache log"),
                              HasSubstr("ISO 8601"), HasSubstr("day: DATE from US date")));
   const std::string warnings = Join(report.warnings, "\n");
@@ -157,6 +160,45 @@ TEST_F(CrawlerTest, TypesTextDatetimesAndKeepsUnparsableValuesReadable) {
   EXPECT_EQ(ts->type, "TIMESTAMP");
   EXPECT_EQ(ts->metadata["datetime_formats"].size(), 2u);
   EXPECT_EQ(ts->metadata["raw_column"], "ts_raw");
+}
+
+// One schema policy: the same files loaded with `loch load` and crawled give the same columns,
+// types and typing of text (datetimes with zones and offsets, numbers among bad values).
+TEST_F(CrawlerTest, LoadingAndCrawlingTheSameFilesGiveTheSameSchema) {
+  std::string ndjson, csv = "order_id,amount,placed_at\n";
+  for (int i = 1; i <= 60; ++i) {
+    const char* at = i % 3 == 0 ? "2024-03-01T10:15:00Z" : i % 3 == 1 ? "2024-03-01T12:15:00+02:00"
+                                                                        : "2024-03-01T10:15:00";
+    ndjson += i % 30 == 0 ? fmt::format("{{\"id\": \"X{}\", \"seen_at\": \"{}\", \"u\": null}}\n", i, at)
+                          : fmt::format("{{\"id\": {}, \"seen_at\": \"{}\", \"u\": {{\"n\": {}}}}}\n", i,
+                                        at, i);
+    csv += fmt::format("{},{},{}\n", i, i % 20 == 0 ? "n/a" : std::to_string(i), at);
+  }
+  const std::string inputs = root_ + "-inputs";
+  fs::create_directories(inputs);
+  std::ofstream(inputs + "/e.json") << ndjson;
+  std::ofstream(inputs + "/o.csv") << csv;
+  Loader loader(*catalog_, *store_, *engine_);
+  ASSERT_TRUE(loader.Load(admin_, LoadRequest{{inputs + "/e.json"}, {"loaded", "e"}}).ok());
+  ASSERT_TRUE(loader.Load(admin_, LoadRequest{{inputs + "/o.csv"}, {"loaded", "o"}}).ok());
+  Put("landing-zone/e/e.json", ndjson);
+  Put("landing-zone/o/o.csv", csv);
+  Crawl(CrawlRequest{{"landing-zone/"}, "crawled"});
+  for (const char* table : {"e", "o"}) {
+    auto loaded = catalog_->ReadTable(admin_, {"loaded", table}, std::nullopt);
+    auto crawled = catalog_->ReadTable(admin_, {"crawled", table}, std::nullopt);
+    ASSERT_TRUE(loaded.ok() && crawled.ok()) << table;
+    EXPECT_EQ(loaded->table.schema.columns, crawled->table.schema.columns) << table;
+    EXPECT_EQ(Scalar(fmt::format("SELECT count(DISTINCT {0}) || ' ' || any_value(typeof({0})) "
+                                 "FROM crawled.{1}",
+                                 *table == 'e' ? "seen_at" : "placed_at", table)),
+              "1 TIMESTAMP");
+  }
+  EXPECT_EQ(Scalar("SELECT any_value(typeof(id)) || ' ' || count(*) FILTER (WHERE id IS NULL) FROM "
+                   "crawled.e"),
+            "BIGINT 2");
+  EXPECT_EQ(Scalar("SELECT sum(amount) FROM crawled.o"), Scalar("SELECT sum(amount) FROM loaded.o"));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM loaded.o WHERE amount_raw = 'n/a'"), "3");
 }
 
 TEST_F(CrawlerTest, ClassifiesByContentAndKeepsNestedValues) {
@@ -213,8 +255,9 @@ TEST_F(CrawlerTest, TypeConflictsFollowTheSchemaChangePolicy) {
   EXPECT_EQ(Scalar("SELECT count(*) FROM landing.m WHERE extra IS NULL"), "2");  // missing field
   auto table = catalog_->ReadTable(admin_, {"landing", "m"}, std::nullopt);
   ASSERT_TRUE(table.ok());
-  EXPECT_FALSE(table->table.schema.Find("id")->nullable);    // in every file, never null
-  EXPECT_TRUE(table->table.schema.Find("extra")->nullable);  // only in the last file
+  // Inferred columns are nullable: files seen so far prove nothing about the next one.
+  EXPECT_TRUE(table->table.schema.Find("id")->nullable);
+  EXPECT_TRUE(table->table.schema.Find("extra")->nullable);
 }
 
 TEST_F(CrawlerTest, ObjectsGoneFromTheStoreFollowTheDeletesPolicy) {

@@ -89,23 +89,6 @@ std::string DatetimeParseSql(const std::string& text_sql, const std::vector<std:
   return fmt::format("CAST({} AS {})", any, type);
 }
 
-std::string DatetimeSampleSql(const std::string& relation_sql,
-                              const std::vector<std::string>& columns, int64_t sample,
-                              const std::string& group_column) {
-  std::vector<std::string> counts;
-  if (!group_column.empty()) counts.push_back(QuoteIdentifier(group_column));
-  for (const std::string& column : columns) {
-    const std::string text = fmt::format("trim(CAST({} AS VARCHAR))", QuoteIdentifier(column));
-    counts.push_back(fmt::format("count({})", QuoteIdentifier(column)));
-    for (const DatetimeFormat& format : KnownDatetimeFormats()) {
-      counts.push_back(fmt::format("count({})", ParseOne(text, format.token)));
-    }
-  }
-  return fmt::format("SELECT {} FROM (SELECT * FROM {} LIMIT {}){}", Join(counts, ", "),
-                     relation_sql, sample,
-                     group_column.empty() ? "" : " GROUP BY " + QuoteIdentifier(group_column));
-}
-
 namespace {
 
 bool NamedLikeATime(const std::string& name) {

@@ -36,14 +36,6 @@ std::string DatetimeTypeFor(const std::vector<std::string>& tokens);
 std::string DatetimeParseSql(const std::string& text_sql, const std::vector<std::string>& tokens,
                              const std::string& type);
 
-// SQL over the first `sample` rows of relation `relation_sql` that returns one row with, for each
-// of `columns` in order: its number of non-null values, then for each of KnownDatetimeFormats()
-// how many of them that format parses. With `group_column`, one row per value of that column,
-// which comes first.
-std::string DatetimeSampleSql(const std::string& relation_sql,
-                              const std::vector<std::string>& columns, int64_t sample,
-                              const std::string& group_column = "");
-
 // Chooses formats for column `column_name` from its sample counts: nothing unless some format
 // parses at least half of the values; then every format parsing at least 5% of them, most values
 // first. Epoch formats count only for columns named like times (…_at, ts, time, date, epoch, …),

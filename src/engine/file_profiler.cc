@@ -2,11 +2,13 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "common/strings.h"
 #include "engine/datetime_formats.h"
 #include "engine/lake_engine_impl.h"
 #include "engine/scratch_dir.h"
+#include "engine/text_types.h"
 #include "fmt/format.h"
 
 namespace loch {
@@ -17,6 +19,22 @@ bool IsScalarType(const std::string& type) {
          type.find('[') == std::string::npos && type != "BLOB" && type != "NULL" && type != "JSON";
 }
 constexpr const char* kFileColumn = "__loch_file";  // the file name column of batch scans
+
+// In text formats, loch types text itself (text_types.h), the same way on every path: columns
+// DuckDB sniffed as datetimes, and JSON keys holding values of mixed kinds (DuckDB's JSON type),
+// are read as VARCHAR.
+bool ReadAsText(const std::string& format, const std::string& type) {
+  if (format == "parquet") return false;
+  return type == "DATE" || type == "TIMESTAMP" || type == "TIMESTAMP WITH TIME ZONE" ||
+         type == "JSON";
+}
+
+// Text columns that may hold numbers among bad values: in CSV any text column (DuckDB found no
+// type for every value), in JSON keys of mixed kinds. (A JSON key holding only strings keeps
+// them as text: its producer wrote "00123" as a string on purpose.)
+bool MayBeLenient(const std::string& format, const std::string& type) {
+  return (format == "csv" && type == "VARCHAR") || (format == "json" && type == "JSON");
+}
 
 std::string SingleScan(const std::string& path, const std::string& format) {
   if (format == "json") {
@@ -126,6 +144,24 @@ absl::Status LakeEngine::Impl::ProfileTogether(
   if (!same_columns) {
     ASSIGN_OR_RETURN(columns, DescribeScan(scan));
   }
+  // Text loch types itself is read as text, by the batch and in each file's own columns.
+  std::set<std::string> lenient_candidates;
+  std::vector<std::string> csv_text_types;
+  for (Column& column : columns) {
+    if (MayBeLenient(format, column.type)) lenient_candidates.insert(column.name);
+    if (ReadAsText(format, column.type)) column.type = "VARCHAR";
+    if (format == "csv" && column.type == "VARCHAR") {
+      csv_text_types.push_back(fmt::format("{}: 'VARCHAR'", QuoteLiteral(column.name)));
+    }
+  }
+  for (size_t i : readable) {
+    for (Column& column : out[i]->columns) {
+      if (ReadAsText(format, column.type)) column.type = "VARCHAR";
+    }
+  }
+  if (format == "csv" && !csv_text_types.empty()) {
+    scan = fmt::format("read_csv({}, {}, types = {{{}}})", list, options, Join(csv_text_types, ", "));
+  }
   if (format == "json") {
     // With the columns given, DuckDB reads the files once per query instead of first sniffing
     // every record again (sample_size = -1).
@@ -140,8 +176,10 @@ absl::Status LakeEngine::Impl::ProfileTogether(
   }
   const std::string file = QuoteIdentifier(kFileColumn);
 
-  // Datetimes: each file's own sample (its first rows) decides its formats; a column's formats are
-  // then measured over every file with the union of the formats its files chose.
+  // Typed text: each file's own sample (its first rows) decides whether a text column holds
+  // datetimes (and in which formats) or, for mixed columns, numbers or booleans among a few bad
+  // values; the column is then measured over every file choosing it with what they chose together
+  // (the union of the formats; the wider lenient type).
   std::vector<std::string> text_columns;
   for (const Column& column : columns) {
     if (column.type == "VARCHAR") text_columns.push_back(column.name);
@@ -176,38 +214,59 @@ absl::Status LakeEngine::Impl::ProfileTogether(
   }
   std::vector<std::vector<std::optional<std::string>>> sample_rows;
   if (!text_columns.empty()) {
-    ASSIGN_OR_RETURN(duck::Result sampled, admin.Query(DatetimeSampleSql(sample_scan, text_columns,
-                                                                         INT64_MAX, kFileColumn)));
+    ASSIGN_OR_RETURN(duck::Result sampled, admin.Query(TextSampleSql(sample_scan, text_columns,
+                                                                     INT64_MAX, kFileColumn)));
     ASSIGN_OR_RETURN(sample_rows, sampled.FetchAllAsText());
   }
-  const size_t per_column = 1 + KnownDatetimeFormats().size();
-  std::map<std::string, std::vector<std::string>> formats_of_column;  // union, in order
-  std::map<std::string, std::vector<size_t>> files_of_column;         // files choosing it
+  const size_t per_column = TextSampleCountsPerColumn();
+  const size_t formats_known = KnownDatetimeFormats().size();
+  std::map<std::string, TextTyping> typing_of_column;         // what the batch reads it as
+  std::map<std::string, std::vector<size_t>> files_of_column;  // files choosing it
+  std::set<std::string> lenient_conflicts;                     // files chose unrelated types
   for (const auto& row : sample_rows) {
     auto index = index_of_path.find(row[0].value_or(""));
     if (index == index_of_path.end()) continue;
     const FileProfile& profile = *out[index->second];
     for (size_t c = 0; c < text_columns.size(); ++c) {
-      const Column* own = nullptr;
-      for (const Column& column : profile.columns) {
-        if (column.name == text_columns[c]) own = &column;
+      const std::string& name = text_columns[c];
+      const bool own_text = std::any_of(
+          profile.columns.begin(), profile.columns.end(),
+          [&](const Column& column) { return column.name == name && column.type == "VARCHAR"; });
+      if (!own_text) continue;
+      const size_t at = 1 + c * per_column;
+      auto count = [&](size_t i) { return std::stoll(row[at + i].value_or("0")); };
+      std::vector<int64_t> parsed_formats, parsed_types;
+      for (size_t f = 0; f < formats_known; ++f) parsed_formats.push_back(count(1 + f));
+      for (size_t t = 0; t < LenientTypes().size(); ++t)
+        parsed_types.push_back(count(1 + formats_known + t));
+      TextTyping& typing = typing_of_column[name];
+      if (const auto chosen = ChooseDatetimeFormats(name, count(0), parsed_formats);
+          !chosen.empty() && (typing.type.empty() || !typing.formats.empty())) {
+        for (const std::string& format : chosen) {
+          if (std::find(typing.formats.begin(), typing.formats.end(), format) ==
+              typing.formats.end())
+            typing.formats.push_back(format);
+        }
+        typing.type = DatetimeTypeFor(typing.formats);
+      } else if (const auto lenient = ChooseLenientType(count(0), parsed_types);
+                 lenient && lenient_candidates.contains(name) && typing.formats.empty()) {
+        if (typing.type.empty() || typing.type == *lenient) {
+          typing.type = *lenient;
+        } else if ((typing.type == "BIGINT" || typing.type == "DOUBLE") &&
+                   (*lenient == "BIGINT" || *lenient == "DOUBLE")) {
+          typing.type = "DOUBLE";
+        } else {
+          lenient_conflicts.insert(name);
+        }
+      } else {
+        continue;
       }
-      if (own == nullptr || own->type != "VARCHAR") continue;
-      std::vector<int64_t> parsed;
-      for (size_t f = 1; f < per_column; ++f) {
-        parsed.push_back(std::stoll(row[1 + c * per_column + f].value_or("0")));
-      }
-      const auto chosen = ChooseDatetimeFormats(
-          text_columns[c], std::stoll(row[1 + c * per_column].value_or("0")), parsed);
-      if (chosen.empty()) continue;
-      auto& formats = formats_of_column[text_columns[c]];
-      for (const std::string& format : chosen) {
-        if (std::find(formats.begin(), formats.end(), format) == formats.end())
-          formats.push_back(format);
-      }
-      files_of_column[text_columns[c]].push_back(index->second);
+      files_of_column[name].push_back(index->second);
     }
   }
+  std::erase_if(typing_of_column, [&](const auto& entry) {
+    return entry.second.type.empty() || lenient_conflicts.contains(entry.first);
+  });
   // One pass over the data: row counts, per-column min/max/nulls, and for every datetime column its
   // values, parsed values, parsed range and two examples of values no format parses.
   std::vector<std::string> aggregates = {file, "count(*)"};
@@ -220,14 +279,16 @@ absl::Status LakeEngine::Impl::ProfileTogether(
     measured.push_back(&column);
   }
   std::vector<std::string> parsed_columns;
-  std::vector<std::string> datetime_names;
-  for (const auto& [column, formats] : formats_of_column) {
-    const size_t i = datetime_names.size();
-    datetime_names.push_back(column);
+  std::vector<std::string> typed_names;
+  for (const auto& [column, typing] : typing_of_column) {
+    const size_t i = typed_names.size();
+    typed_names.push_back(column);
     const std::string text = fmt::format("trim(CAST({} AS VARCHAR))", QuoteIdentifier(column));
+    const std::string parse = typing.formats.empty()
+                                  ? LenientParseSql(text, typing.type)
+                                  : DatetimeParseSql(text, typing.formats, typing.type);
     parsed_columns.push_back(fmt::format("{} AS __loch_v{}", text, i));
-    parsed_columns.push_back(fmt::format(
-        "{} AS __loch_p{}", DatetimeParseSql(text, formats, DatetimeTypeFor(formats)), i));
+    parsed_columns.push_back(fmt::format("{} AS __loch_p{}", parse, i));
     aggregates.push_back(fmt::format(
         "count(__loch_v{0}), count(__loch_p{0}), CAST(min(__loch_p{0}) AS VARCHAR), "
         "CAST(max(__loch_p{0}) AS VARCHAR), min(__loch_v{0}) FILTER (WHERE __loch_v{0} IS NOT "
@@ -241,8 +302,8 @@ absl::Status LakeEngine::Impl::ProfileTogether(
   ASSIGN_OR_RETURN(duck::Result stats, admin.Query(fmt::format("SELECT {} FROM {} GROUP BY ALL",
                                                                Join(aggregates, ", "), source)));
   ASSIGN_OR_RETURN(auto stat_rows, stats.FetchAllAsText());
-  const size_t datetime_at = 2 + 3 * measured.size();
-  constexpr size_t kDatetimeMeasures = 6;
+  const size_t typed_at = 2 + 3 * measured.size();
+  constexpr size_t kTypedMeasures = 6;
   for (const auto& row : stat_rows) {
     auto index = index_of_path.find(row[0].value_or(""));
     if (index == index_of_path.end()) continue;
@@ -261,25 +322,22 @@ absl::Status LakeEngine::Impl::ProfileTogether(
       profile.stats.push_back(ColumnStats{own.name, row[2 + 3 * m], row[3 + 3 * m],
                                           std::stoll(row[4 + 3 * m].value_or("0")), (*at)->type});
     }
-    for (size_t c = 0; c < datetime_names.size(); ++c) {
-      const std::vector<size_t>& choosing = files_of_column[datetime_names[c]];
+    for (size_t c = 0; c < typed_names.size(); ++c) {
+      const std::vector<size_t>& choosing = files_of_column[typed_names[c]];
       if (std::find(choosing.begin(), choosing.end(), index->second) == choosing.end()) continue;
-      const std::vector<std::string>& formats = formats_of_column[datetime_names[c]];
-      DatetimeColumn detected;
-      detected.formats = formats;
-      detected.type = DatetimeTypeFor(formats);
-      const size_t at = datetime_at + c * kDatetimeMeasures;
-      detected.values = std::stoll(row[at].value_or("0"));
-      detected.parsed = std::stoll(row[at + 1].value_or("0"));
-      detected.min = row[at + 2];
-      detected.max = row[at + 3];
+      TextTyping typing = typing_of_column[typed_names[c]];
+      const size_t at = typed_at + c * kTypedMeasures;
+      typing.values = std::stoll(row[at].value_or("0"));
+      typing.parsed = std::stoll(row[at + 1].value_or("0"));
+      typing.min = row[at + 2];
+      typing.max = row[at + 3];
       for (size_t e : {at + 4, at + 5}) {
         if (row[e].has_value() &&
-            (detected.bad_examples.empty() || detected.bad_examples.front() != *row[e])) {
-          detected.bad_examples.push_back(*row[e]);
+            (typing.bad_examples.empty() || typing.bad_examples.front() != *row[e])) {
+          typing.bad_examples.push_back(*row[e]);
         }
       }
-      profile.datetimes[datetime_names[c]] = std::move(detected);
+      profile.typed_text[typed_names[c]] = std::move(typing);
     }
   }
   return absl::OkStatus();

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "common/strings.h"
+#include "engine/text_types.h"
 #include "fmt/format.h"
 
 namespace loch {
@@ -62,9 +63,9 @@ Cells CellsFor(const DataFile& file, const Column& column) {
   }
   for (const ColumnStats& stats : file.stats) {
     if (stats.column != column.name) continue;
-    // Text read as datetimes: values no format parses read as NULL too, so the null count of the
-    // text undercounts the column's NULLs (but a column of only NULL text is only NULL).
-    const bool parsed_text = column.metadata.contains("datetime_formats");
+    // Text read as another type: values that do not parse read as NULL too, so the null count of
+    // the text undercounts the column's NULLs (but a column of only NULL text is only NULL).
+    const bool parsed_text = ParsedFromText(column);
     cells.nulls = parsed_text ? -1 : stats.null_count;
     cells.all_null =
         stats.null_count >= 0 && file.row_count >= 0 && stats.null_count == file.row_count;

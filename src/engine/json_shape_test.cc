@@ -122,7 +122,7 @@ class ShapedProfileTest : public testing::Test {
       EXPECT_EQ(shaped->stats[i].max, plain->stats[i].max) << shaped->stats[i].column;
       EXPECT_EQ(shaped->stats[i].null_count, plain->stats[i].null_count);
     }
-    EXPECT_EQ(shaped->datetimes.size(), plain->datetimes.size());
+    EXPECT_EQ(shaped->typed_text.size(), plain->typed_text.size());
     return *shaped;
   }
 
@@ -146,7 +146,7 @@ TEST_F(ShapedProfileTest, SameProfileWhenTheSampleHolds) {
   ASSERT_EQ(profile.columns.size(), 4u);
   EXPECT_EQ(profile.columns[0].type, "BIGINT");
   EXPECT_EQ(profile.row_count, 3000);
-  EXPECT_EQ(profile.datetimes.count("when"), 1u);  // loch's own datetime detection still runs
+  EXPECT_EQ(profile.typed_text.count("when"), 1u);  // loch's own datetime detection still runs
 }
 
 TEST_F(ShapedProfileTest, SameProfileWhenRecordsAfterTheSampleDiffer) {

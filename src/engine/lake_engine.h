@@ -62,23 +62,26 @@ struct QueryOptions {
   std::vector<QueryParameter> parameters;
 };
 
-// What profiling a data file found: its columns as DuckDB reads them, row count and column
-// statistics.
-// A string column whose values are datetimes in recognised formats (see datetime_formats.h).
-struct DatetimeColumn {
-  std::vector<std::string> formats;       // tokens, most values first
-  std::string type;                       // "DATE" or "TIMESTAMP"
+// A text column whose values are mostly of another type (see text_types.h): datetimes in
+// recognised formats, or numbers or booleans among a few bad values.
+struct TextTyping {
+  std::string type;                       // DATE, TIMESTAMP, BIGINT, DOUBLE or BOOLEAN
+  std::vector<std::string> formats;       // datetime format tokens, most values first; empty for
+                                          // the lenient types
   int64_t values = 0;                     // non-null values in the file
-  int64_t parsed = 0;                     // of those, how many the formats parse
+  int64_t parsed = 0;                     // of those, how many read as `type`
   std::optional<std::string> min, max;    // of the parsed values, as text of `type`
-  std::vector<std::string> bad_examples;  // up to 3 distinct values no format parses
+  std::vector<std::string> bad_examples;  // up to 2 distinct values that do not parse
 };
 
+// What profiling a data file found: its columns as DuckDB reads them (datetimes and values of
+// mixed JSON kinds in text files read as VARCHAR: loch types them, in `typed_text`), row count and
+// column statistics.
 struct FileProfile {
   std::vector<Column> columns;
   int64_t row_count = 0;
   std::vector<ColumnStats> stats;
-  std::map<std::string, DatetimeColumn> datetimes;  // by column name (string columns only)
+  std::map<std::string, TextTyping> typed_text;  // by column name (VARCHAR columns only)
 };
 
 class QueryCursor {

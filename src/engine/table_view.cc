@@ -6,7 +6,7 @@
 #include <set>
 
 #include "common/strings.h"
-#include "engine/datetime_formats.h"
+#include "engine/text_types.h"
 #include "fmt/format.h"
 
 namespace loch {
@@ -20,37 +20,18 @@ bool HasHivePath(const std::string& path, const std::vector<Column>& partition_c
   return true;
 }
 
-// Datetime columns crawled from text (see datetime_formats.h): the files hold text, the table a
-// DATE or TIMESTAMP parsed with the column's formats, and a raw companion column keeps the text.
-std::vector<std::string> DatetimeFormatsOf(const Column& column) {
-  std::vector<std::string> formats;
-  if (auto it = column.metadata.find("datetime_formats");
-      it != column.metadata.end() && it->is_array()) {
-    for (const auto& format : *it) {
-      if (format.is_string()) formats.push_back(format.get<std::string>());
-    }
-  }
-  return formats;
-}
-
-// For a raw companion column, the column whose text it shows.
-std::optional<std::string> RawOf(const Column& column) {
-  if (auto it = column.metadata.find("raw_of"); it != column.metadata.end() && it->is_string()) {
-    return it->get<std::string>();
-  }
-  return std::nullopt;
-}
-
-// The type a column has in the files: text for crawled datetimes.
+// The type a column has in the files: text for text the table parses (text_types.h).
 std::string StoredType(const Column& column) {
-  return DatetimeFormatsOf(column).empty() ? column.type : "VARCHAR";
+  return ParsedFromText(column) ? "VARCHAR" : column.type;
 }
 
-// name -> stored type for the columns that are in the files (not raw companions).
-std::string ColumnTypeMap(const std::vector<Column>& columns) {
+// name -> stored type for the columns that are in the files (not raw companions); with `only`,
+// just those columns.
+std::string ColumnTypeMap(const std::vector<Column>& columns,
+                          const std::set<std::string>* only = nullptr) {
   std::vector<std::string> entries;
   for (const Column& column : columns) {
-    if (RawOf(column)) continue;
+    if (RawOf(column) || (only != nullptr && !only->contains(column.name))) continue;
     entries.push_back(
         fmt::format("{}: {}", QuoteLiteral(column.name), QuoteLiteral(StoredType(column))));
   }
@@ -115,8 +96,12 @@ absl::StatusOr<std::string> ScanSql(const Group& group, const Schema& schema) {
     scan = fmt::format("read_json({}, format = 'auto', columns = {}, {})", list,
                        ColumnTypeMap(schema.columns), hive);
   } else if (group.format == "csv") {
+    // DuckDB refuses types for columns none of the files has (a table of several formats has
+    // columns its CSV files lack): only those present are named, and the scan unions by name.
+    const std::string types =
+        ColumnTypeMap(schema.columns, stats_known ? &present : nullptr);
     scan = fmt::format("read_csv({}, union_by_name = {}, types = {}, {})", list, union_by_name,
-                       ColumnTypeMap(schema.columns), hive);
+                       types, hive);
   } else {
     return absl::InvalidArgumentError(fmt::format("data file \"{}\" has unknown format \"{}\"",
                                                   group.files.front()->key, group.format));
@@ -132,10 +117,10 @@ absl::StatusOr<std::string> ScanSql(const Group& group, const Schema& schema) {
     } else if (raw_of) {
       projection.push_back(fmt::format("CAST({} AS VARCHAR) AS {}", QuoteIdentifier(source),
                                        QuoteIdentifier(column.name)));
-    } else if (std::vector<std::string> formats = DatetimeFormatsOf(column); !formats.empty()) {
+    } else if (ParsedFromText(column)) {
       const std::string text = fmt::format("trim(CAST({} AS VARCHAR))", QuoteIdentifier(source));
-      projection.push_back(fmt::format("{} AS {}", DatetimeParseSql(text, formats, column.type),
-                                       QuoteIdentifier(column.name)));
+      projection.push_back(
+          fmt::format("{} AS {}", ParseTextSql(text, column), QuoteIdentifier(column.name)));
     } else {
       projection.push_back(
           fmt::format("CAST({0} AS {1}) AS {0}", QuoteIdentifier(column.name), column.type));

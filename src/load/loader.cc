@@ -168,7 +168,7 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
     }
   }
 
-  // 2. Copy into the raw zone and profile each copy.
+  // 2. Copy into the raw zone, then profile the copies.
   result.load_id = NewTimeOrderedId();
   const std::string prefix = fmt::format("raw/{}/{}/", request.table.database, request.table.table);
   std::vector<std::string> copied;
@@ -189,14 +189,24 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
     auto stored = store_.Head(file.key);
     if (!stored.ok()) return cleanup(stored.status());
     file.etag = stored->etag;
-    auto profile = engine_.ProfileFile(file.key, file.format.format);
-    if (!profile.ok()) {
-      return cleanup(absl::Status(profile.status().code(),
-                                  fmt::format("cannot load \"{}\": {}", file.local_path,
-                                              ToStd(profile.status().message()))));
-    }
-    file.profile = std::move(*profile);
     if (progress) progress(i + 1, files.size());
+  }
+  // Profiled per format, many files per query (engine batches them).
+  std::map<std::string, std::vector<size_t>> by_format;
+  for (size_t i = 0; i < files.size(); ++i) by_format[files[i].format.format].push_back(i);
+  for (const auto& [format, indexes] : by_format) {
+    std::vector<std::string> keys;
+    for (size_t i : indexes) keys.push_back(files[i].key);
+    std::vector<absl::StatusOr<FileProfile>> profiles = engine_.ProfileFiles(keys, format);
+    for (size_t j = 0; j < indexes.size(); ++j) {
+      InputFile& file = files[indexes[j]];
+      if (!profiles[j].ok()) {
+        return cleanup(absl::Status(profiles[j].status().code(),
+                                    fmt::format("cannot load \"{}\": {}", file.local_path,
+                                                ToStd(profiles[j].status().message()))));
+      }
+      file.profile = std::move(*profiles[j]);
+    }
   }
 
   // 3. Commit, retrying on conflicts with concurrent writers.
@@ -210,12 +220,6 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
       if (!database.ok()) return cleanup(database);
     }
     Schema schema = create ? Schema{} : current->table.schema;
-    SchemaChange change;
-    for (const InputFile& file : files) {
-      SchemaChange file_change = MergeColumns(schema.columns, file.profile.columns);
-      for (auto& name : file_change.added) change.added.push_back(name);
-      for (auto& widened : file_change.widened) change.widened.push_back(widened);
-    }
     if (create) {
       for (const std::string& name : partition_names) {
         std::vector<std::string> values;
@@ -223,19 +227,12 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
         schema.partition_columns.emplace_back(name, InferPartitionType(values));
       }
     }
-    for (const Column& column : schema.partition_columns) {
-      std::erase_if(schema.columns, [&](const Column& c) { return c.name == column.name; });
-    }
-
-    TableCommit commit;
-    commit.table = request.table;
-    commit.base_snapshot = create ? TableCommit::kCreate : current->table.current_snapshot;
-    commit.operation = create ? "create" : "append";
-    commit.message = fmt::format("loch load: {} file(s), load {}", files.size(), result.load_id);
-    commit.location = prefix;
-    if (create || change.changed()) commit.new_schema = schema;
-    result.rows = 0;
-    result.bytes = 0;
+    // Each file joins the schema as on every loading path (schema/schema_policy.h).
+    SchemaChange change;
+    std::vector<DataFile> registered;
+    UnparsedSummary unparsed;
+    result.typed_text.clear();
+    result.warnings.clear();
     for (const InputFile& file : files) {
       DataFile data;
       data.key = file.key;
@@ -246,9 +243,34 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
       data.row_count = file.profile.row_count;
       data.partition_values = file.partitions;
       data.stats = file.profile.stats;
+      FileMerge merged = MergeFile(schema, file.profile, data, request.table.ToString());
+      schema = std::move(merged.schema);
+      change.Include(merged.change);
+      for (std::string& line : merged.typed_text) {
+        if (std::find(result.typed_text.begin(), result.typed_text.end(), line) ==
+            result.typed_text.end())
+          result.typed_text.push_back(std::move(line));
+      }
+      for (std::string& warning : merged.warnings) result.warnings.push_back(std::move(warning));
+      unparsed.Add(file.local_path, merged.unparsed);
+      registered.push_back(std::move(merged.file));
+    }
+    for (std::string& line : unparsed.Lines(request.table.ToString()))
+      result.warnings.push_back(std::move(line));
+
+    TableCommit commit;
+    commit.table = request.table;
+    commit.base_snapshot = create ? TableCommit::kCreate : current->table.current_snapshot;
+    commit.operation = create ? "create" : "append";
+    commit.message = fmt::format("loch load: {} file(s), load {}", files.size(), result.load_id);
+    commit.location = prefix;
+    if (create || schema.columns != current->table.schema.columns) commit.new_schema = schema;
+    result.rows = 0;
+    result.bytes = 0;
+    for (DataFile& data : registered) {
+      result.rows += data.row_count;
+      result.bytes += data.size_bytes;
       commit.add_files.push_back(std::move(data));
-      result.rows += file.profile.row_count;
-      result.bytes += file.size;
     }
     commit.summary = {
         {"files_added", files.size()}, {"rows_added", result.rows}, {"bytes_added", result.bytes}};

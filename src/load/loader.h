@@ -13,7 +13,7 @@
 
 #include "catalog/catalog.h"
 #include "engine/lake_engine.h"
-#include "load/schema_merge.h"
+#include "schema/schema_policy.h"
 #include "storage/object_store.h"
 
 namespace loch {
@@ -37,11 +37,15 @@ struct LoadResult {
   int64_t schema_version = 0;
   SchemaChange schema_change;  // relative to the table's previous schema
   std::vector<std::string> partition_columns;
+  // Text columns the table reads as another type ("ts: TIMESTAMP from ISO 8601 (...)").
+  std::vector<std::string> typed_text;
+  // Values that do not parse (counts, examples, where their text is), type conflicts.
+  std::vector<std::string> warnings;
 };
 
 class Loader {
  public:
-  // `progress(done, total)` is called after each file is copied and profiled.
+  // `progress(done, total)` is called after each file is copied (profiling follows).
   using Progress = std::function<void(size_t done, size_t total)>;
 
   Loader(Catalog& catalog, ObjectStore& store, LakeEngine& engine)

@@ -113,11 +113,139 @@ TEST_F(LoaderTest, NewColumnsMakeANewSchemaVersion) {
   auto second = Load({Input("2.json", "{\"id\": 2.5, \"coupon\": \"X\"}\n")}, "shop.t");
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(second->schema_version, 2);
-  EXPECT_EQ(second->schema_change.added, std::vector<std::string>{"coupon"});
+  EXPECT_EQ(second->schema_change.added, std::vector<std::string>{"coupon VARCHAR"});
   EXPECT_EQ(second->schema_change.widened, std::vector<std::string>{"id: BIGINT -> DOUBLE"});
   EXPECT_EQ(Scalar("SELECT count(*) FROM shop.t WHERE coupon IS NULL"), "1");
   EXPECT_EQ(Scalar("SELECT sum(id) FROM shop.t"), "3.5");
   EXPECT_EQ(catalog_->ListSchemas(admin_, {"shop", "t"})->size(), 2u);
+}
+
+// A user's folder of whatever they had: every format and compression loch reads, each file with
+// some of the columns. One table, every column queryable, each value where it came from.
+TEST_F(LoaderTest, AFolderOfMixedFormatsIsOneQueryableTable) {
+  Input("mixed/a.csv", "id,name,price\n1,apple,1.5\n2,pear,2.5\n");
+  Input("mixed/b.json", "{\"id\": 3, \"name\": \"fig\", \"ts\": \"2024-03-01T10:15:00Z\"}\n");
+  Input("mixed/c.json", "[{\"id\": 4, \"price\": 4.25, \"tags\": [\"x\", \"y\"]}]");
+  GzipInput("mixed/d.csv.gz", "id,ts\n5,2024-03-02 08:00:00\n");
+  ZstdInput("mixed/e.ndjson.zst", "{\"id\": 6, \"name\": \"kiwi\", \"price\": 6}\n");
+  {
+    auto db = std::move(duck::Database::OpenInMemory({})).value();
+    auto conn = std::move(duck::Connection::Open(db)).value();
+    ASSERT_TRUE(conn.Execute(fmt::format("COPY (SELECT 7::BIGINT AS id, 'plum' AS name, 7.75::DOUBLE "
+                                         "AS price) TO {} (FORMAT parquet)",
+                                         QuoteLiteral(inputs_ + "/mixed/f.parquet")))
+                    .ok());
+  }
+  auto result = Load({inputs_ + "/mixed"}, "shop.mixed");
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->files, 6);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM shop.mixed"), "7");
+  EXPECT_EQ(Scalar("SELECT sum(id) FROM shop.mixed"), "28");
+  EXPECT_EQ(Scalar("SELECT string_agg(name, ',' ORDER BY id) FROM shop.mixed"),
+            "apple,pear,fig,kiwi,plum");
+  EXPECT_EQ(Scalar("SELECT sum(price) FROM shop.mixed"), "22");
+  EXPECT_EQ(Scalar("SELECT string_agg(CAST(ts AS VARCHAR), ',' ORDER BY id) FROM shop.mixed"),
+            "2024-03-01 10:15:00,2024-03-02 08:00:00");
+  EXPECT_EQ(Scalar("SELECT typeof(ts) FROM shop.mixed LIMIT 1"), "TIMESTAMP");
+  EXPECT_EQ(Scalar("SELECT tags[2] FROM shop.mixed WHERE id = 4"), "y");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM shop.mixed WHERE name IS NULL"), "2");
+}
+
+TEST_F(LoaderTest, NestedObjectsKeepTheirFieldsWhenLaterFilesLackSome) {
+  ASSERT_TRUE(
+      Load({Input("1.json", "{\"u\": {\"id\": 1, \"name\": \"ann\", \"tags\": [\"a\"]}}\n")},
+           "shop.n")
+          .ok());
+  ASSERT_EQ(Scalar("SELECT u.name FROM shop.n"), "ann");
+  auto second = Load({Input("2.json", "{\"u\": {\"id\": 2, \"name\": \"bob\"}}\n")}, "shop.n");
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE(second->schema_change.widened.empty()) << Join(second->schema_change.widened, ";");
+  auto third =
+      Load({Input("3.json", "{\"u\": {\"id\": 3.5, \"name\": \"cy\", \"age\": 7}}\n")}, "shop.n");
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_THAT(Join(third->schema_change.widened, ";"), HasSubstr("\"age\" BIGINT"));
+  EXPECT_EQ(Scalar("SELECT string_agg(u.name, ',' ORDER BY u.id) FROM shop.n"), "ann,bob,cy");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM shop.n WHERE u.tags IS NULL"), "2");
+  EXPECT_EQ(Scalar("SELECT sum(u.id) FROM shop.n"), "6.5");
+  EXPECT_EQ(Scalar("SELECT max(u.age) FROM shop.n"), "7");
+}
+
+TEST_F(LoaderTest, AFewBadValuesKeepTheColumnTypedAndTheirTextReadable) {
+  std::string ndjson, csv = "order_id,amount,device\n";
+  for (int i = 1; i <= 200; ++i) {
+    const bool dirty = i % 50 == 0;
+    ndjson += dirty ? fmt::format("{{\"event_id\": \"E{0}\", \"device\": 7, \"amount\": \"n/a\"}}\n", i)
+                    : fmt::format("{{\"event_id\": {0}, \"device\": \"{1}\", \"amount\": {0}.5}}\n",
+                                  i, i % 2 ? "mobile" : "web");
+    csv += dirty ? fmt::format("{},two,web\n", i) : fmt::format("{},{},web\n", i, i);
+  }
+  auto events = Load({Input("events.json", ndjson)}, "shop.events");
+  ASSERT_TRUE(events.ok()) << events.status();
+  EXPECT_THAT(Join(events->warnings, "\n"), HasSubstr("4 of 200 value(s) in"));
+  EXPECT_EQ(Scalar("SELECT typeof(event_id) || ' ' || typeof(amount) || ' ' || typeof(device) "
+                   "FROM shop.events LIMIT 1"),
+            "BIGINT DOUBLE VARCHAR");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM shop.events WHERE device = 'mobile'"), "100");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM shop.events WHERE device = '7'"), "4");
+  EXPECT_EQ(Scalar("SELECT sum(amount) FROM shop.events"), std::to_string(196 * 100 + 98));
+  EXPECT_EQ(Scalar("SELECT string_agg(DISTINCT amount_raw, ',') FROM shop.events WHERE amount IS "
+                   "NULL"),
+            "n/a");
+  EXPECT_EQ(Scalar("SELECT event_id_raw FROM shop.events WHERE event_id IS NULL ORDER BY 1 LIMIT 1"),
+            "E100");
+
+  // A clean file first, then one with a bad value: the column is read from text from then on,
+  // and the bad value does not fail every query.
+  ASSERT_TRUE(Load({Input("u1.json", "{\"user_id\": 1}\n{\"user_id\": 2}\n")}, "shop.users").ok());
+  std::string later;
+  for (int id = 3; id <= 12; ++id) later += fmt::format("{{\"user_id\": {}}}\n", id);
+  later += "{\"user_id\": \"user-9\"}\n";
+  ASSERT_TRUE(Load({Input("u2.json", later)}, "shop.users").ok());
+  EXPECT_EQ(Scalar("SELECT sum(user_id) || ' ' || string_agg(user_id_raw, ',') FILTER (WHERE "
+                   "user_id IS NULL) FROM shop.users"),
+            "78 user-9");
+
+  auto orders = Load({Input("orders.csv", csv)}, "shop.orders");
+  ASSERT_TRUE(orders.ok()) << orders.status();
+  EXPECT_EQ(Scalar("SELECT typeof(amount) FROM shop.orders LIMIT 1"), "BIGINT");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM shop.orders WHERE amount IS NULL AND amount_raw = 'two'"),
+            "4");
+  // Strict: a fraction or a leading zero is not silently an integer.
+  ASSERT_TRUE(Load({Input("more.csv", "order_id,amount,device\n900,1.5,web\n901,007,web\n")},
+                   "shop.orders")
+                  .ok());
+  EXPECT_NE(Scalar("SELECT amount FROM shop.orders WHERE order_id = 900"), "2");
+}
+
+TEST_F(LoaderTest, AHeaderOnlyCsvChangesNoColumnType) {
+  ASSERT_TRUE(Load({Input("1.csv", "id,amount\n1,10\n2,20\n")}, "shop.h").ok());
+  auto header_only = Load({Input("2.csv", "id,amount\n")}, "shop.h");
+  ASSERT_TRUE(header_only.ok()) << header_only.status();
+  EXPECT_FALSE(header_only->schema_change.changed());
+  EXPECT_EQ(Scalar("SELECT any_value(typeof(id)) || ' ' || CAST(sum(amount) AS VARCHAR) FROM shop.h"),
+            "BIGINT 30");
+  // A table made from a header-only file takes its types from the first values.
+  ASSERT_TRUE(Load({Input("3.csv", "id,amount\n")}, "shop.later").ok());
+  auto typed = Load({Input("4.csv", "id,amount\n5,2.5\n")}, "shop.later");
+  ASSERT_TRUE(typed.ok()) << typed.status();
+  EXPECT_TRUE(typed->schema_change.widened.empty());
+  EXPECT_EQ(Scalar("SELECT typeof(id) || ' ' || typeof(amount) FROM shop.later"), "BIGINT DOUBLE");
+}
+
+TEST_F(LoaderTest, IsoDatetimesAreTimestampsInEveryFormat) {
+  const std::string values[] = {"2024-03-01T10:15:00Z", "2024-03-01T12:15:00+02:00",
+                                "2024-03-01T10:15:00", "2024-03-01 10:15:00.000"};
+  std::string csv = "id,seen_at\n", ndjson;
+  for (int i = 0; i < 4; ++i) {
+    csv += fmt::format("{},{}\n", i, values[i]);
+    ndjson += fmt::format("{{\"id\": {}, \"seen_at\": \"{}\"}}\n", i, values[i]);
+  }
+  ASSERT_TRUE(Load({Input("t.csv", csv)}, "shop.csv_times").ok());
+  ASSERT_TRUE(Load({Input("t.json", ndjson)}, "shop.json_times").ok());
+  for (const char* table : {"shop.csv_times", "shop.json_times"}) {
+    EXPECT_EQ(Scalar(fmt::format("SELECT typeof(seen_at) FROM {} LIMIT 1", table)), "TIMESTAMP");
+    EXPECT_EQ(Scalar(fmt::format("SELECT count(DISTINCT seen_at) FROM {}", table)), "1") << table;
+  }
 }
 
 TEST_F(LoaderTest, PartitionFoldersBecomeTypedPartitionColumns) {
@@ -193,17 +321,6 @@ TEST(FileFormat, NamesAndContentMustAgree) {
   auto mislabelled = DetectFileFormat(dir + "/y.json");
   ASSERT_FALSE(mislabelled.ok());
   EXPECT_THAT(std::string(ToStd(mislabelled.status().message())), HasSubstr("add .gz"));
-}
-
-TEST(SchemaMerge, WideningRules) {
-  EXPECT_EQ(WidenType("INTEGER", "BIGINT"), "BIGINT");
-  EXPECT_EQ(WidenType("BIGINT", "DOUBLE"), "DOUBLE");
-  EXPECT_EQ(WidenType("DATE", "TIMESTAMP"), "TIMESTAMP");
-  EXPECT_EQ(WidenType("BIGINT", "VARCHAR"), "VARCHAR");
-  EXPECT_EQ(WidenType("NULL", "DATE"), "DATE");
-  EXPECT_EQ(InferPartitionType({"1", "22"}), "BIGINT");
-  EXPECT_EQ(InferPartitionType({"2026-01-01"}), "DATE");
-  EXPECT_EQ(InferPartitionType({"eu", "2026-01-01"}), "VARCHAR");
 }
 
 }  // namespace

@@ -1,0 +1,96 @@
+#include "engine/text_types.h"
+
+#include <algorithm>
+
+#include "common/strings.h"
+#include "engine/datetime_formats.h"
+#include "fmt/format.h"
+
+namespace loch {
+
+std::vector<std::string> DatetimeFormatsOf(const Column& column) {
+  std::vector<std::string> formats;
+  if (auto it = column.metadata.find("datetime_formats");
+      it != column.metadata.end() && it->is_array()) {
+    for (const auto& format : *it) {
+      if (format.is_string()) formats.push_back(format.get<std::string>());
+    }
+  }
+  return formats;
+}
+
+bool ParsedFromText(const Column& column) {
+  return !DatetimeFormatsOf(column).empty() || column.metadata.value("lenient", false);
+}
+
+std::optional<std::string> RawOf(const Column& column) {
+  if (auto it = column.metadata.find("raw_of"); it != column.metadata.end() && it->is_string())
+    return it->get<std::string>();
+  return std::nullopt;
+}
+
+std::string ParseTextSql(const std::string& text_sql, const Column& column) {
+  if (std::vector<std::string> formats = DatetimeFormatsOf(column); !formats.empty()) {
+    // Last, ISO 8601: how a value some file stores typed (a Parquet TIMESTAMP) reads as text. It
+    // can only parse what the formats did not, so ranges measured with the formats still hold
+    // for files whose every value they parsed (other files' ranges are not used).
+    if (std::find(formats.begin(), formats.end(), "iso8601") == formats.end())
+      formats.push_back("iso8601");
+    return DatetimeParseSql(text_sql, formats, column.type);
+  }
+  return LenientParseSql(text_sql, column.type);
+}
+
+const std::vector<std::string>& LenientTypes() {
+  static const auto* types = new std::vector<std::string>{"BIGINT", "DOUBLE", "BOOLEAN"};
+  return *types;
+}
+
+std::string LenientParseSql(const std::string& text_sql, const std::string& type) {
+  if (type == "BIGINT") {
+    return fmt::format(
+        "CASE WHEN regexp_full_match({0}, '[-+]?(0|[1-9][0-9]*)') THEN TRY_CAST({0} AS BIGINT) "
+        "END",
+        text_sql);
+  }
+  if (type == "BOOLEAN") {
+    return fmt::format(
+        "CASE lower({0}) WHEN 'true' THEN true WHEN 'false' THEN false ELSE NULL END", text_sql);
+  }
+  // Text DuckDB reads as a number, but not ones with leading zeros (identifiers, as for BIGINT).
+  return fmt::format(
+      "CASE WHEN NOT regexp_matches({0}, '^[-+]?0[0-9]') THEN TRY_CAST({0} AS {1}) END", text_sql,
+      type);
+}
+
+std::optional<std::string> ChooseLenientType(int64_t sampled,
+                                             const std::vector<int64_t>& parsed_per_type) {
+  if (sampled <= 0) return std::nullopt;
+  for (size_t i = 0; i < LenientTypes().size() && i < parsed_per_type.size(); ++i) {
+    if (parsed_per_type[i] * 10 >= sampled * 9) return LenientTypes()[i];
+  }
+  return std::nullopt;
+}
+
+std::string TextSampleSql(const std::string& relation_sql, const std::vector<std::string>& columns,
+                          int64_t sample, const std::string& group_column) {
+  std::vector<std::string> counts;
+  if (!group_column.empty()) counts.push_back(QuoteIdentifier(group_column));
+  for (const std::string& column : columns) {
+    const std::string text = fmt::format("trim(CAST({} AS VARCHAR))", QuoteIdentifier(column));
+    counts.push_back(fmt::format("count({})", QuoteIdentifier(column)));
+    for (const DatetimeFormat& format : KnownDatetimeFormats())
+      counts.push_back(fmt::format("count({})", DatetimeParseSql(text, {format.token}, "TIMESTAMP")));
+    for (const std::string& type : LenientTypes())
+      counts.push_back(fmt::format("count({})", LenientParseSql(text, type)));
+  }
+  return fmt::format("SELECT {} FROM (SELECT * FROM {} LIMIT {}){}", Join(counts, ", "),
+                     relation_sql, sample,
+                     group_column.empty() ? "" : " GROUP BY " + QuoteIdentifier(group_column));
+}
+
+size_t TextSampleCountsPerColumn() {
+  return 1 + KnownDatetimeFormats().size() + LenientTypes().size();
+}
+
+}  // namespace loch

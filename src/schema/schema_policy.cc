@@ -1,0 +1,285 @@
+#include "schema/schema_policy.h"
+
+#include <algorithm>
+#include <optional>
+#include <regex>
+
+#include "common/strings.h"
+#include "engine/datetime_formats.h"
+#include "engine/text_types.h"
+#include "fmt/format.h"
+#include "schema/type_lattice.h"
+
+namespace loch {
+namespace {
+
+Column* FindColumn(std::vector<Column>& columns, const std::string& name) {
+  auto it = std::find_if(columns.begin(), columns.end(),
+                         [&](const Column& column) { return column.name == name; });
+  return it == columns.end() ? nullptr : &*it;
+}
+
+// A column that no value has typed yet keeps VARCHAR in the catalog, marked, so that the first
+// values give it their type instead of widening it to text.
+bool Untyped(const Column& column) { return column.metadata.value("untyped", false); }
+
+// True if no row of `file` has a value in column `name` (an empty file, a header-only CSV, a key
+// that is always null).
+bool WithoutValues(const DataFile& file, const std::string& name) {
+  if (file.row_count == 0) return true;
+  return std::any_of(file.stats.begin(), file.stats.end(), [&](const ColumnStats& stats) {
+    return stats.column == name && stats.null_count >= 0 && stats.null_count == file.row_count;
+  });
+}
+
+// Whether a column of `type` can hold text parsed as in its metadata.
+bool TypeParsesText(const Column& column) {
+  if (!DatetimeFormatsOf(column).empty()) return column.type == "DATE" || column.type == "TIMESTAMP";
+  if (column.metadata.value("lenient", false)) {
+    const auto& types = LenientTypes();
+    return std::find(types.begin(), types.end(), column.type) != types.end();
+  }
+  return true;
+}
+
+// Adds the raw companion of `columns[index]` (its text as written) if it has none; returns its name.
+std::string EnsureRawCompanion(std::vector<Column>& columns, size_t index, SchemaChange& change) {
+  if (auto it = columns[index].metadata.find("raw_column");
+      it != columns[index].metadata.end() && it->is_string()) {
+    return it->get<std::string>();
+  }
+  std::string raw = columns[index].name + "_raw";
+  while (FindColumn(columns, raw) != nullptr) raw += "_text";
+  columns[index].metadata["raw_column"] = raw;
+  const std::string of = columns[index].name;
+  columns.emplace_back(raw, "VARCHAR", true,
+                       fmt::format("the text of {} as written in the files", of),
+                       nlohmann::json{{"raw_of", of}});
+  change.added.push_back(raw + " VARCHAR");
+  return raw;
+}
+
+std::string Examples(const std::vector<std::string>& examples) {
+  std::vector<std::string> quoted;
+  for (const std::string& example : examples) quoted.push_back("\"" + example + "\"");
+  return Join(quoted, ", ");
+}
+
+std::string DescribeTyping(const Column& column) {
+  std::vector<std::string> formats = DatetimeFormatsOf(column);
+  if (formats.empty()) return fmt::format("{}: {} from text", column.name, column.type);
+  std::vector<std::string> labels;
+  for (const std::string& format : formats) labels.push_back(DatetimeFormatLabel(format));
+  return fmt::format("{}: {} from {}", column.name, column.type, Join(labels, " or "));
+}
+
+}  // namespace
+
+void SchemaChange::Include(const SchemaChange& later) {
+  added.insert(added.end(), later.added.begin(), later.added.end());
+  widened.insert(widened.end(), later.widened.begin(), later.widened.end());
+  typed.insert(typed.end(), later.typed.begin(), later.typed.end());
+}
+
+SchemaChange MergeColumns(std::vector<Column>& schema, const std::vector<Column>& file_columns) {
+  SchemaChange change;
+  for (const Column& incoming : file_columns) {
+    Column* existing = FindColumn(schema, incoming.name);
+    if (existing == nullptr) {
+      schema.push_back(incoming);
+      schema.back().nullable = true;
+      if (IsUnknownType(incoming.type)) {
+        schema.back().type = "VARCHAR";
+        schema.back().metadata["untyped"] = true;
+        change.added.push_back(incoming.name + " (no values yet)");
+      } else {
+        change.added.push_back(incoming.name + " " + incoming.type);
+      }
+      continue;
+    }
+    existing->nullable = true;
+    if (IsUnknownType(incoming.type)) continue;
+    if (Untyped(*existing)) {
+      const std::string raw_column = existing->metadata.value("raw_column", "");
+      existing->type = incoming.type;
+      existing->metadata = incoming.metadata;
+      if (!raw_column.empty()) existing->metadata["raw_column"] = raw_column;
+      change.typed.push_back(incoming.name + " " + incoming.type);
+      continue;
+    }
+    const std::string widened = WidenType(existing->type, incoming.type);
+    if (widened != existing->type) {
+      change.widened.push_back(
+          fmt::format("{}: {} -> {}", existing->name, existing->type, widened));
+      existing->type = widened;
+    }
+    // Text that must be parsed in one file is parsed in all: a typed value reads back as itself
+    // (text_types.h), a bad one as NULL instead of failing every query.
+    if (ParsedFromText(incoming) && !ParsedFromText(*existing)) {
+      for (const char* key : {"datetime_formats", "lenient"}) {
+        if (incoming.metadata.contains(key)) existing->metadata[key] = incoming.metadata[key];
+      }
+    }
+  }
+  return change;
+}
+
+std::string InferPartitionType(const std::vector<std::string>& values) {
+  static const std::regex kInteger("-?[0-9]{1,18}");
+  static const std::regex kDate("[0-9]{4}-[0-9]{2}-[0-9]{2}");
+  bool all_integers = !values.empty(), all_dates = !values.empty();
+  for (const std::string& value : values) {
+    all_integers = all_integers && std::regex_match(value, kInteger);
+    all_dates = all_dates && std::regex_match(value, kDate);
+  }
+  if (all_integers) return "BIGINT";
+  if (all_dates) return "DATE";
+  return "VARCHAR";
+}
+
+FileMerge MergeFile(const Schema& schema, const FileProfile& profile, const DataFile& file,
+                    const std::string& table) {
+  FileMerge merge;
+  merge.schema = schema;
+  merge.file = file;
+  const std::string& key = file.key;
+  std::vector<Column> file_columns;
+  std::vector<std::string> read_with_table_parsing;  // text this file did not type by itself
+  for (Column column : profile.columns) {
+    column.nullable = true;
+    if (std::any_of(schema.partition_columns.begin(), schema.partition_columns.end(),
+                    [&](const Column& p) { return p.name == column.name; })) {
+      continue;  // the folder's value wins over a same-named column in the file
+    }
+    const Column* known = schema.Find(column.name);
+    if (WithoutValues(file, column.name)) {
+      column.type = "NULL";
+    } else if (auto typed = profile.typed_text.find(column.name);
+               typed != profile.typed_text.end()) {
+      column.type = typed->second.type;
+      column.metadata = nlohmann::json::object();
+      if (typed->second.formats.empty()) {
+        column.metadata["lenient"] = true;
+      } else {
+        column.metadata["datetime_formats"] = typed->second.formats;
+      }
+    } else if (column.type == "VARCHAR" && known != nullptr && ParsedFromText(*known) &&
+               !Untyped(*known)) {
+      column.type = known->type;  // text the table already parses: read this file's the same way
+      column.metadata = known->metadata;
+      read_with_table_parsing.push_back(column.name);
+    }
+    file_columns.push_back(std::move(column));
+  }
+
+  std::vector<Column>& columns = merge.schema.columns;
+  merge.change = MergeColumns(columns, file_columns);
+  // Datetime formats seen in this file join the column's formats.
+  for (const auto& [name, typed] : profile.typed_text) {
+    Column* column = FindColumn(columns, name);
+    if (column == nullptr || typed.formats.empty() || DatetimeFormatsOf(*column).empty()) continue;
+    std::vector<std::string> formats = DatetimeFormatsOf(*column);
+    for (const std::string& format : typed.formats) {
+      if (std::find(formats.begin(), formats.end(), format) == formats.end())
+        formats.push_back(format);
+    }
+    column->metadata["datetime_formats"] = formats;
+    if (column->type == "DATE" || column->type == "TIMESTAMP") column->type = DatetimeTypeFor(formats);
+  }
+  // A column widened beyond what text parses to (e.g. to VARCHAR) reads its values as they are.
+  for (Column& column : columns) {
+    if (!TypeParsesText(column)) {
+      column.metadata.erase("datetime_formats");
+      column.metadata.erase("lenient");
+    }
+  }
+  for (const std::string& widened : merge.change.widened) {
+    if (widened.ends_with("-> VARCHAR")) {
+      merge.warnings.push_back(fmt::format(
+          "type conflict in {}: column {} as of {} (earlier files disagree); it is now text", table,
+          widened, key));
+    }
+  }
+
+  // Text the table reads as another type: values that do not parse keep their text in the raw
+  // companion, and the file's statistics become the parsed range (pruning compares typed values).
+  auto index_of = [&](const std::string& name) -> std::optional<size_t> {
+    const Column* column = FindColumn(columns, name);
+    if (column == nullptr || !ParsedFromText(*column)) return std::nullopt;
+    return static_cast<size_t>(column - columns.data());
+  };
+  for (const auto& [name, typed] : profile.typed_text) {
+    const std::optional<size_t> index = index_of(name);
+    if (!index) continue;
+    merge.typed_text.push_back(DescribeTyping(columns[*index]));
+    if (typed.parsed < typed.values) {
+      const std::string raw = EnsureRawCompanion(columns, *index, merge.change);
+      merge.unparsed.push_back(UnparsedValues{name, columns[*index].type, raw, typed.values,
+                                              typed.values - typed.parsed, typed.bad_examples});
+    }
+    const Column& column = columns[*index];
+    // The range was measured reading the file as it chose; usable only if the table reads it the
+    // same way.
+    const bool same_reading =
+        typed.type == column.type && typed.formats == DatetimeFormatsOf(column);
+    for (ColumnStats& stats : merge.file.stats) {
+      if (stats.column != name) continue;
+      stats.min = typed.min;
+      stats.max = typed.max;
+      // Values that do not parse are left out of the range, but a format the table learns later
+      // may parse them: then the range no longer bounds the column (type unknown: unused).
+      stats.type = typed.parsed == typed.values && same_reading ? typed.type : "";
+    }
+  }
+  for (const std::string& name : read_with_table_parsing) {
+    const std::optional<size_t> index = index_of(name);
+    if (!index) continue;
+    const std::string raw = EnsureRawCompanion(columns, *index, merge.change);
+    merge.warnings.push_back(fmt::format(
+        "{}.{}: most values in {} are not {}; they are read as the table reads the column "
+        "(values that do not parse read as NULL, their text stays in {})",
+        table, name, key, columns[*index].type, raw));
+    for (ColumnStats& stats : merge.file.stats) {
+      if (stats.column == name) stats.type = "";  // text bounds: not the column's order
+    }
+  }
+  return merge;
+}
+
+void UnparsedSummary::Add(const std::string& file, const std::vector<UnparsedValues>& unparsed) {
+  for (const UnparsedValues& values : unparsed) {
+    auto same = std::find_if(columns_.begin(), columns_.end(), [&](const Column& column) {
+      return column.sum.column == values.column;
+    });
+    if (same == columns_.end()) {
+      columns_.push_back(Column{values, file, 1});
+      continue;
+    }
+    same->sum.type = values.type;
+    same->sum.values += values.values;
+    same->sum.unparsed += values.unparsed;
+    ++same->files;
+    for (const std::string& example : values.examples) {
+      std::vector<std::string>& examples = same->sum.examples;
+      if (examples.size() < 3 && std::find(examples.begin(), examples.end(), example) == examples.end())
+        examples.push_back(example);
+    }
+  }
+}
+
+std::vector<std::string> UnparsedSummary::Lines(const std::string& table) const {
+  std::vector<std::string> lines;
+  for (const Column& column : columns_) {
+    const std::string where = column.files == 1
+                                  ? column.first_file
+                                  : fmt::format("{} files (first {})", column.files, column.first_file);
+    lines.push_back(fmt::format(
+        "{}.{}: {} of {} value(s) in {} do not read as {} (e.g. {}); they read as NULL and their "
+        "text stays in {}",
+        table, column.sum.column, column.sum.unparsed, column.sum.values, where, column.sum.type,
+        Examples(column.sum.examples), column.sum.raw_column));
+  }
+  return lines;
+}
+
+}  // namespace loch

@@ -1,0 +1,48 @@
+#pragma once
+// The type lattice every loading path (load, crawl, stream delivery) widens column types along,
+// so that a table's schema does not depend on the path its data took.
+//
+//   - unknown ("NULL": a column with no values yet) widens to anything;
+//   - integers widen to the larger (TINYINT < SMALLINT < INTEGER < BIGINT < HUGEINT; unsigned
+//     types to the signed type holding them), integers and decimals to a DECIMAL holding both (or
+//     DOUBLE past 38 digits), anything numeric with FLOAT/DOUBLE to DOUBLE;
+//   - DATE < TIMESTAMP (and TIMESTAMP_S/_MS/_NS); with TIMESTAMP WITH TIME ZONE, that;
+//   - structs merge field by field (fields of either side, each widened alone: a field one side
+//     lacks reads as NULL there), lists widen their element type, maps their key and value types;
+//   - JSON holds structs, lists and JSON; VARCHAR holds everything else, as the last resort.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace loch {
+
+// A DuckDB type name, parsed: `name` alone for scalars ("BIGINT", "DECIMAL(18,3)", "TIMESTAMP
+// WITH TIME ZONE"), "STRUCT" with `fields`, "LIST" with one element type in `children`, "MAP" with
+// key and value types in `children`.
+struct TypeTree {
+  std::string name;
+  std::vector<std::pair<std::string, TypeTree>> fields;  // STRUCT: (field name, type), in order
+  std::vector<TypeTree> children;                        // LIST: element; MAP: key, value
+
+  bool operator==(const TypeTree&) const = default;
+};
+
+// Parses a type name as DuckDB prints it (`STRUCT(id BIGINT, "name" VARCHAR, tags VARCHAR[])`,
+// `MAP(VARCHAR, BIGINT)`, `DECIMAL(18,3)`, `INTEGER[]`). nullopt for what it cannot read (a fixed
+// size array, a UNION, nesting deeper than 64 levels): such types only widen with themselves.
+std::optional<TypeTree> ParseType(std::string_view type);
+
+// The type name DuckDB reads back as `tree` (field names quoted where needed).
+std::string TypeName(const TypeTree& tree);
+
+// The narrowest type along the lattice above that holds the values of both `a` and `b`.
+std::string WidenType(const std::string& a, const std::string& b);
+
+// True if `type` is one a column with no values yet has ("NULL", or DuckDB's guesses for all-null
+// JSON keys and empty lists).
+bool IsUnknownType(std::string_view type);
+
+}  // namespace loch
