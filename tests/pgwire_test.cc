@@ -156,6 +156,29 @@ TEST_F(PgwireTest, PsqlQueriesTheLake) {
   EXPECT_EQ(several.out, "1\ntwo\n");
 }
 
+// What psql, DBeaver, Metabase and Superset call on connect answers truly in any select list:
+// alone (the catalog emulation answers), next to lake tables (the engine answers), in a view.
+TEST_F(PgwireTest, SessionFunctionsAnswerTheSameOnEveryPath) {
+  const std::string functions =
+      "now() IS NOT NULL AND CAST(now() AS VARCHAR) <> '', current_database(), current_user, "
+      "session_user, version()";
+  const std::string expected = fmt::format("t|lake|{0}|{0}|PostgreSQL 15", *user_);
+  auto alone = Psql({"-At", "-c", "SELECT " + functions});
+  ASSERT_EQ(alone.exit_code, 0) << alone.err;
+  EXPECT_THAT(alone.out, testing::StartsWith(expected));
+  auto with_table =
+      Psql({"-At", "-c", "SELECT " + functions + ", count(*) FROM demo.numbers WHERE n <= 3"});
+  ASSERT_EQ(with_table.exit_code, 0) << with_table.err;
+  EXPECT_THAT(with_table.out, testing::StartsWith(expected));
+  EXPECT_THAT(with_table.out, testing::EndsWith("|3\n"));
+  auto shown = Psql({"-At", "-c", "SELECT now()"});
+  EXPECT_THAT(shown.out, testing::MatchesRegex("20[0-9][0-9]-[0-9-]+ [0-9:.]+\\+00\n"));
+  // From pg_catalog too (the emulation), with a datetime among its columns.
+  auto catalog = Psql({"-At", "-c", "SELECT current_user, now() > '2000-01-01' FROM pg_namespace LIMIT 1"});
+  ASSERT_EQ(catalog.exit_code, 0) << catalog.err;
+  EXPECT_EQ(catalog.out, *user_ + "|t\n");
+}
+
 // PostgreSQL clients take the same query path as HTTP and Athena: their workgroup's limits (chosen
 // with PGOPTIONS), the query history, the results zone and the failure webhook.
 TEST_F(PgwireTest, PsqlQueriesRunInTheirWorkgroupWithHistoryAndWebhook) {

@@ -207,7 +207,12 @@ absl::StatusOr<std::vector<std::vector<std::optional<std::string>>>> Result::Fet
         continue;
       }
       char* text = duckdb_value_varchar(&result_, column, row);
-      values.emplace_back(text != nullptr ? std::string(text) : std::string());
+      if (text == nullptr) {  // a type this API cannot print: never an empty string instead
+        return absl::InternalError(fmt::format(
+            "cannot read column {} ({}) as text; cast it to VARCHAR in the query", column,
+            column_type(column).Name()));
+      }
+      values.emplace_back(std::string(text));
       duckdb_free(text);
     }
     rows.push_back(std::move(values));

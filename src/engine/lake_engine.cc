@@ -54,7 +54,7 @@ absl::StatusOr<std::unique_ptr<QueryCursor>> LakeEngine::Query(const Principal& 
           return impl_->ExecuteWrite(who, statement, options.parameters);
         }));
   }
-  ASSIGN_OR_RETURN(duck::Connection connection, duck::Connection::Open(impl_->database));
+  ASSIGN_OR_RETURN(duck::Connection connection, impl_->OpenUserConnection(who));
   ASSIGN_OR_RETURN(StatementTables tables, CheckUserQuery(connection, sql));
   ASSIGN_OR_RETURN(std::unique_ptr<QueryResources> resources,
                    impl_->BindTables(who, tables, options.parameters, connection));

@@ -54,6 +54,9 @@ struct LakeEngine::Impl {
   };
   static constexpr int kMaxViewDepth = 16;
 
+  // A connection for one user statement, with the session functions (session_functions.h)
+  // answering for `who`.
+  absl::StatusOr<duck::Connection> OpenUserConnection(const Principal& who);
   // Makes the catalog tables a statement reads visible on `connection`: shared views when nothing
   // was pruned on a local lake, else a private catalog of views over the files the query may need.
   absl::StatusOr<std::unique_ptr<QueryResources>> BindTables(

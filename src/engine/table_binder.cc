@@ -5,11 +5,18 @@
 #include "engine/file_pruner.h"
 #include "engine/lake_engine_impl.h"
 #include "engine/prune_predicate.h"
+#include "engine/session_functions.h"
 #include "engine/table_view.h"
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
 
 namespace loch {
+
+absl::StatusOr<duck::Connection> LakeEngine::Impl::OpenUserConnection(const Principal& who) {
+  ASSIGN_OR_RETURN(duck::Connection connection, duck::Connection::Open(database));
+  RETURN_IF_ERROR(connection.Execute(SessionFunctionsSql(who.name)));
+  return connection;
+}
 
 absl::StatusOr<std::unique_ptr<QueryResources>> LakeEngine::Impl::BindTables(
     const Principal& who, const StatementTables& tables,

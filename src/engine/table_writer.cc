@@ -47,7 +47,7 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::ExecuteWrite(
 
 absl::StatusOr<WriteSummary> LakeEngine::Impl::CreateView(const Principal& who,
                                                           const WriteStatement& statement) {
-  ASSIGN_OR_RETURN(duck::Connection connection, duck::Connection::Open(database));
+  ASSIGN_OR_RETURN(duck::Connection connection, OpenUserConnection(who));
   ASSIGN_OR_RETURN(StatementTables tables, CheckUserQuery(connection, statement.query));
   if (std::find(tables.qualified.begin(), tables.qualified.end(), statement.table) !=
       tables.qualified.end()) {
@@ -89,7 +89,7 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::WriteQueryResult(
   }
   if (!create && !existing.ok()) return existing.status();
 
-  ASSIGN_OR_RETURN(duck::Connection connection, duck::Connection::Open(database));
+  ASSIGN_OR_RETURN(duck::Connection connection, OpenUserConnection(who));
   ASSIGN_OR_RETURN(StatementTables tables, CheckUserQuery(connection, statement.query));
   ASSIGN_OR_RETURN(std::unique_ptr<QueryResources> resources,
                    BindTables(who, tables, parameters, connection));

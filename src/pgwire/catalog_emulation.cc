@@ -7,6 +7,8 @@
 
 #include "common/strings.h"
 #include "engine/duck.h"
+#include "engine/query_cursor.h"
+#include "engine/session_functions.h"
 #include "engine/value_decoder.h"
 #include "fmt/format.h"
 #include "pgwire/materialized_cursor.h"
@@ -109,8 +111,6 @@ CREATE MACRO obj_description(object, catalog_name) AS NULL, (object) AS NULL;
 CREATE MACRO col_description(relation, column_number) AS NULL;
 CREATE MACRO shobj_description(object, catalog_name) AS NULL;
 CREATE MACRO pg_encoding_to_char(encoding) AS 'UTF8';
-CREATE MACRO version() AS 'PostgreSQL 15.0 on loch (DuckDB engine)';
-CREATE MACRO current_database() AS 'lake';
 CREATE MACRO pg_table_size(relation) AS NULL;
 CREATE MACRO pg_total_relation_size(relation) AS NULL;
 CREATE MACRO pg_size_pretty(bytes) AS NULL;
@@ -534,18 +534,26 @@ absl::StatusOr<std::unique_ptr<QueryCursor>> PgCatalogEmulation::Query(
   }
   std::lock_guard lock(state_->mu);
   RETURN_IF_ERROR(Refresh(who));
-  ASSIGN_OR_RETURN(duck::PreparedStatement statement,
-                   state_->connection.Prepare(RewriteCatalogQuery(sql)));
+  RETURN_IF_ERROR(state_->connection.Execute(SessionFunctionsSql(who.name)));
+  const std::string rewritten = RewriteCatalogQuery(sql);
+  ASSIGN_OR_RETURN(duck::PreparedStatement statement, state_->connection.Prepare(rewritten));
   if (statement.type() != DUCKDB_STATEMENT_TYPE_SELECT) {
     return absl::PermissionDeniedError("only SELECT statements may read the system catalog");
   }
-  RETURN_IF_ERROR(BindParameters(statement, parameters));
-  ASSIGN_OR_RETURN(duck::Result result, statement.Execute());
   std::vector<ResultColumn> columns;
-  for (size_t i = 0; i < result.column_count(); ++i) {
-    const duck::LogicalType type = result.column_type(i);
-    columns.push_back(ResultColumn{result.column_name(i), type.Name(), KindOf(type.id())});
+  for (size_t i = 0; i < statement.column_count(); ++i) {
+    const duck::LogicalType type = statement.column_type(i);
+    columns.push_back(ResultColumn{statement.column_name(i), type.Name(), KindOf(type.id())});
   }
+  // Read as text by DuckDB itself, whatever the types (now() is a TIMESTAMP WITH TIME ZONE).
+  ASSIGN_OR_RETURN(duck::PreparedStatement as_text,
+                   state_->connection.Prepare(fmt::format(
+                       "SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (\n{}\n) AS loch_catalog_answer",
+                       TrimStatement(rewritten))));
+  RETURN_IF_ERROR(BindParameters(as_text, parameters));
+  ASSIGN_OR_RETURN(duck::Result result, as_text.Execute());
+  if (result.column_count() != columns.size())
+    return absl::InternalError("the catalog answer changed shape when read as text");
   ASSIGN_OR_RETURN(auto rows, result.FetchAllAsText());
   ResultChunk chunk;
   chunk.row_count = rows.size();

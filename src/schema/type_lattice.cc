@@ -51,7 +51,7 @@ class TypeReader {
       if (!Take('[')) break;
       if (!Take(']')) return std::nullopt;
       if (++depth > kMaxDepth) return std::nullopt;
-      TypeTree list{"LIST", {}, {std::move(*tree)}};
+      TypeTree list{"LIST", {std::move(*tree)}, {}};
       tree = std::move(list);
     }
     return tree;
@@ -66,7 +66,11 @@ class TypeReader {
       if (!field) return std::nullopt;
       std::optional<TypeTree> type = Read(depth + 1);
       if (!type) return std::nullopt;
-      tree.fields.emplace_back(std::move(*field), std::move(*type));
+      if (std::find(tree.field_names.begin(), tree.field_names.end(), *field) !=
+          tree.field_names.end())
+        return std::nullopt;  // fields are matched by name
+      tree.field_names.push_back(std::move(*field));
+      tree.children.push_back(std::move(*type));
       SkipSpaces();
       if (Take(')')) return tree;
       if (!Take(',')) return std::nullopt;
@@ -81,7 +85,7 @@ class TypeReader {
     std::optional<TypeTree> value = Read(depth + 1);
     SkipSpaces();
     if (!value || !Take(')')) return std::nullopt;
-    return TypeTree{"MAP", {}, {std::move(*key), std::move(*value)}};
+    return TypeTree{"MAP", {std::move(*key), std::move(*value)}, {}};
   }
 
   // A scalar name runs to the next ',', ')' or '[' outside its own parentheses ("DECIMAL(18,3)",
@@ -206,6 +210,10 @@ std::optional<Decimal> ParseDecimal(const std::string& type) {
         std::errc())
       return std::nullopt;
   }
+  // What DuckDB allows; anything else is not a decimal the lattice can reason about.
+  if (decimal.width < 1 || decimal.width > kMaxDecimalDigits || decimal.scale < 0 ||
+      decimal.scale > decimal.width)
+    return std::nullopt;
   return decimal;
 }
 
@@ -247,27 +255,28 @@ bool IsNested(const TypeTree& tree) {
 
 TypeTree Widen(const TypeTree& a, const TypeTree& b) {
   if (a == b) return a;
-  if (IsUnknownType(a.name) && a.children.empty()) return b;
-  if (IsUnknownType(b.name) && b.children.empty()) return a;
+  if (IsUnknownType(a.name)) return b;
+  if (IsUnknownType(b.name)) return a;
   if (a.name == "LIST" && b.name == "LIST") {
     // An empty list's element type is unknown (JSON[] from DuckDB's reader): any element holds it.
     const TypeTree& ea = a.children[0];
     const TypeTree& eb = b.children[0];
     if (ea.name == "JSON" && eb.name != "JSON") return b;
     if (eb.name == "JSON" && ea.name != "JSON") return a;
-    return TypeTree{"LIST", {}, {Widen(ea, eb)}};
+    return TypeTree{"LIST", {Widen(ea, eb)}, {}};
   }
   if (a.name == "MAP" && b.name == "MAP")
-    return TypeTree{"MAP", {}, {Widen(a.children[0], b.children[0]), Widen(a.children[1], b.children[1])}};
+    return TypeTree{"MAP", {Widen(a.children[0], b.children[0]), Widen(a.children[1], b.children[1])}, {}};
   if (a.name == "STRUCT" && b.name == "STRUCT") {
     TypeTree merged = a;
-    for (const auto& [name, type] : b.fields) {
-      auto same = std::find_if(merged.fields.begin(), merged.fields.end(),
-                               [&name = name](const auto& field) { return field.first == name; });
-      if (same == merged.fields.end()) {
-        merged.fields.emplace_back(name, type);
+    for (size_t i = 0; i < b.children.size(); ++i) {
+      auto same = std::find(merged.field_names.begin(), merged.field_names.end(), b.field_names[i]);
+      if (same == merged.field_names.end()) {
+        merged.field_names.push_back(b.field_names[i]);
+        merged.children.push_back(b.children[i]);
       } else {
-        same->second = Widen(same->second, type);
+        TypeTree& field = merged.children[static_cast<size_t>(same - merged.field_names.begin())];
+        field = Widen(field, b.children[i]);
       }
     }
     return merged;
@@ -288,9 +297,9 @@ std::string TypeName(const TypeTree& tree) {
     return fmt::format("MAP({}, {})", TypeName(tree.children[0]), TypeName(tree.children[1]));
   if (tree.name != "STRUCT") return tree.name;
   std::string name = "STRUCT(";
-  for (size_t i = 0; i < tree.fields.size(); ++i) {
+  for (size_t i = 0; i < tree.children.size(); ++i) {
     if (i > 0) name += ", ";
-    name += QuoteFieldName(tree.fields[i].first) + " " + TypeName(tree.fields[i].second);
+    name += QuoteFieldName(tree.field_names[i]) + " " + TypeName(tree.children[i]);
   }
   return name + ")";
 }

@@ -14,18 +14,17 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace loch {
 
 // A DuckDB type name, parsed: `name` alone for scalars ("BIGINT", "DECIMAL(18,3)", "TIMESTAMP
-// WITH TIME ZONE"), "STRUCT" with `fields`, "LIST" with one element type in `children`, "MAP" with
-// key and value types in `children`.
+// WITH TIME ZONE"); "STRUCT" with its fields' types in `children` and their names in
+// `field_names`; "LIST" with one element type in `children`; "MAP" with key and value types.
 struct TypeTree {
   std::string name;
-  std::vector<std::pair<std::string, TypeTree>> fields;  // STRUCT: (field name, type), in order
-  std::vector<TypeTree> children;                        // LIST: element; MAP: key, value
+  std::vector<TypeTree> children;
+  std::vector<std::string> field_names;  // STRUCT only: one per child, distinct
 
   bool operator==(const TypeTree&) const = default;
 };
