@@ -136,7 +136,21 @@ TEST_F(CliTest, ErrorsSayWhatWasWrongAndHowToFixIt) {
   Outcome unknown = Run({"sql", "SELECT * FROM shop.ordrs", "--lake", Lake()});
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_THAT(unknown.err, HasSubstr("tables: shop.deals, shop.events, shop.orders"));
+  EXPECT_THAT(unknown.err, HasSubstr("did you mean shop.orders?"));
   EXPECT_TRUE(unknown.out.empty());
+  Outcome bare = Run({"sql", "SELECT * FROM orders", "--lake", Lake()});
+  EXPECT_THAT(bare.err, HasSubstr("did you mean shop.orders?"));
+
+  // Misspelled commands and options get a suggestion; --version answers.
+  Outcome option = Run({"sql", "SELECT 1", "--formt", "csv", "--lake", Lake()});
+  EXPECT_NE(option.exit_code, 0);
+  EXPECT_THAT(option.err, HasSubstr("did you mean --format?"));
+  Outcome command = Run({"tabels", "--lake", Lake()});
+  EXPECT_NE(command.exit_code, 0);
+  EXPECT_THAT(command.err, HasSubstr("did you mean `tables`?"));
+  Outcome version = Run({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_THAT(version.out, testing::MatchesRegex("loch [0-9]+\\.[0-9]+\\.[0-9]+ \\(DuckDB v1\\.4\\.4\\)\n"));
 
   Outcome syntax = Run({"sql", "SELECT deal_id\nFROM shop.deals\nGROUP BY BY", "--lake", Lake()});
   EXPECT_EQ(syntax.exit_code, 1);
@@ -158,7 +172,7 @@ TEST_F(CliTest, ErrorsSayWhatWasWrongAndHowToFixIt) {
 
   Outcome write = Run({"sql", "COPY (SELECT 1) TO '/tmp/x.csv'", "--lake", Lake()});
   EXPECT_EQ(write.exit_code, 1);
-  EXPECT_THAT(write.err, HasSubstr("only queries"));
+  EXPECT_THAT(write.err, HasSubstr("COPY is not allowed"));
 
   Outcome format = Run({"sql", "SELECT 1", "--format", "xml", "--lake", Lake()});
   EXPECT_NE(format.exit_code, 0);

@@ -438,7 +438,7 @@ TEST_F(ServerTest, HostileInputGetsClearErrorsAndTheServerKeepsServing) {
            {R"({"query": "SELECT 1"})", 400, "non-empty string field"},
            {R"({"sql": 42})", 400, "non-empty string field"},
            {R"({"sql": ""})", 400, "non-empty string field"},
-           {json{{"sql", "COPY (SELECT 1) TO '/tmp/x.csv'"}}.dump(), 403, "only queries"},
+           {json{{"sql", "COPY (SELECT 1) TO '/tmp/x.csv'"}}.dump(), 403, "COPY is not allowed"},
            {json{{"sql", "SELECT * FROM read_csv('/etc/passwd')"}}.dump(), 403, "not allowed"},
            {json{{"sql", std::string(2 << 20, ' ')}}.dump(), 413, "limit"},
            {std::string("{\"sql\": \"\xff\xfe\"}"), 400, ""},

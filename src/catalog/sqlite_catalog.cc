@@ -667,8 +667,10 @@ class SqliteCatalog final : public Catalog {
     if (query.Step()) return query.Int(0);
     RETURN_IF_ERROR(query.status());
     std::vector<std::string> names = DatabaseNamesOrEmpty();
+    const std::optional<std::string> closest = ClosestMatch(name, names);
     return absl::NotFoundError(fmt::format(
-        "unknown database \"{}\"; {}", name,
+        "unknown database \"{}\"{}; {}", name,
+        closest ? fmt::format(" (did you mean {}?)", *closest) : "",
         names.empty() ? "the lake has no databases yet" : "databases: " + Join(names, ", ")));
   }
 
@@ -733,10 +735,12 @@ class SqliteCatalog final : public Catalog {
     names.Bind(1, database_id);
     std::vector<std::string> existing;
     while (names.Step()) existing.push_back(name.database + "." + names.Text(0));
-    return absl::NotFoundError(fmt::format("unknown table {}; {}", name.ToString(),
-                                           existing.empty()
-                                               ? "database " + name.database + " has no tables"
-                                               : "tables: " + Join(existing, ", ")));
+    const std::optional<std::string> closest = ClosestMatch(name.ToString(), existing);
+    return absl::NotFoundError(fmt::format(
+        "unknown table {}{}; {}", name.ToString(),
+        closest ? fmt::format(" (did you mean {}?)", *closest) : "",
+        existing.empty() ? "database " + name.database + " has no tables"
+                         : "tables: " + Join(existing, ", ")));
   }
 
   static Schema SchemaFromRow(const Statement& row) {

@@ -6,9 +6,12 @@
 #include "cli/commands.h"
 #include "cli/crawler_commands.h"
 #include "cli/stream_commands.h"
+#include "cli/suggestions.h"
 #include "cli/workgroup_commands.h"
 #include "common/logging.h"
 #include "common/strings.h"
+#include "common/version.h"
+#include "engine/lake_engine.h"
 #include "fmt/format.h"
 
 namespace {
@@ -29,6 +32,10 @@ int main(int argc, char** argv) {
       "tables."};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every command");
+  app.set_version_flag(
+      "--version",
+      [] { return fmt::format("loch {} (DuckDB {})", loch::LochVersion(), loch::EngineVersion()); },
+      "Print loch's version and exit");
 
   loch::cli::CommonOptions common;
   auto add_lake = [&](CLI::App* command) {
@@ -364,7 +371,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    return app.exit(error);
+    const int code = app.exit(error);
+    if (code != 0) {
+      if (auto hint = loch::cli::SuggestionFor(app, argc, argv)) std::cerr << *hint << "\n";
+    }
+    return code;
   }
   return Report(status);
 }

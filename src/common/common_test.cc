@@ -5,6 +5,7 @@
 #include "common/lake_config.h"
 #include "common/memory.h"
 #include "common/status.h"
+#include "common/strings.h"
 
 namespace loch {
 namespace {
@@ -79,6 +80,25 @@ TEST(ReserveLargeBufferTest, GrowsCapacityAndKeepsContent) {
   const size_t capacity = buffer.capacity();
   ReserveLargeBuffer(buffer, 1024);  // already enough: nothing changes
   EXPECT_EQ(buffer.capacity(), capacity);
+}
+
+}  // namespace
+}  // namespace loch
+
+namespace loch {
+namespace {
+
+TEST(ClosestMatch, SuggestsTheNearestCloseName) {
+  const std::vector<std::string> tables = {"shop.orders", "shop.deals", "shop.events"};
+  EXPECT_EQ(ClosestMatch("shop.ordrs", tables), "shop.orders");
+  EXPECT_EQ(ClosestMatch("SHOP.DEALS", tables), std::nullopt);  // the same name, case aside
+  EXPECT_EQ(ClosestMatch("shop.evnts", tables), "shop.events");
+  EXPECT_EQ(ClosestMatch("customers", tables), std::nullopt);    // nothing close
+  EXPECT_EQ(ClosestMatch("formt", {"format", "lake", "state"}), "format");
+  EXPECT_EQ(ClosestMatch("ab", {"xy"}), std::nullopt);
+  EXPECT_EQ(ClosestMatch("", {"a"}), std::nullopt);
+  EXPECT_EQ(ClosestMatch(std::string(100000, 'a'), {std::string(100000, 'a') + "b"}),
+            std::nullopt);  // bounded work for hostile input
 }
 
 }  // namespace

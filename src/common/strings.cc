@@ -1,5 +1,7 @@
 #include "common/strings.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 namespace loch {
@@ -50,6 +52,52 @@ std::optional<int64_t> ParseInteger(std::string_view text, int64_t min, int64_t 
     return std::nullopt;
   }
   return value;
+}
+
+namespace {
+
+// Edits between `a` and `b`, case ignored, or more than `limit` (then limit + 1): one row of the
+// classic table at a time, so memory is linear and long inputs stop early.
+size_t EditDistance(std::string_view a, std::string_view b, size_t limit) {
+  if (a.size() > b.size() + limit || b.size() > a.size() + limit) return limit + 1;
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    size_t best = row[0];
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                        std::tolower(static_cast<unsigned char>(b[j - 1]));
+      row[j] = std::min({above + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
+      diagonal = above;
+      best = std::min(best, row[j]);
+    }
+    if (best > limit) return limit + 1;
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+std::optional<std::string> ClosestMatch(std::string_view word,
+                                        const std::vector<std::string>& candidates) {
+  constexpr size_t kMaxWord = 256;  // names, not documents
+  if (word.empty() || word.size() > kMaxWord) return std::nullopt;
+  const size_t limit = std::max<size_t>(1, word.size() / 3);
+  std::optional<std::string> best;
+  size_t best_distance = limit + 1;
+  for (const std::string& candidate : candidates) {
+    if (candidate.size() > kMaxWord) continue;
+    const size_t distance = EditDistance(word, candidate, limit);
+    if (distance == 0) return std::nullopt;
+    if (distance < best_distance) {
+      best_distance = distance;
+      best = candidate;
+    }
+  }
+  return best;
 }
 
 }  // namespace loch

@@ -31,6 +31,13 @@ std::optional<int64_t> ParseInteger(std::string_view text, int64_t min = INT64_M
 // Quotes `identifier` for SQL: "name" with inner quotes doubled.
 std::string QuoteIdentifier(std::string_view identifier);
 
+// The candidate `word` most likely misspells, for "did you mean ...?": the one fewest edits away
+// (insertions, deletions, substitutions, case ignored), if that is at most a third of the word's
+// length (and at least 1); the earliest on ties. nullopt when none is close or `word` is one of
+// them.
+std::optional<std::string> ClosestMatch(std::string_view word,
+                                        const std::vector<std::string>& candidates);
+
 // Quotes `text` as a SQL string literal: 'text' with inner quotes doubled.
 std::string QuoteLiteral(std::string_view text);
 

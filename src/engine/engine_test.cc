@@ -308,6 +308,23 @@ TEST_F(EngineTest, ViewsFollowNewSnapshots) {
   EXPECT_EQ((*Run("SELECT count(*) FROM shop.e"))[0][0], "3");
 }
 
+// EXPLAIN shows DuckDB's plan after a line with what pruning leaves the query to read; the query
+// inside is checked like any other.
+TEST_F(EngineTest, ExplainShowsThePlanAndTheFilesItWouldRead) {
+  WriteText("raw/shop/e/1.json", "{\"x\": 1}\n");
+  WriteText("raw/shop/e/2.json", "{\"x\": 20}\n");
+  Register({"shop", "e"}, {"raw/shop/e/1.json", "raw/shop/e/2.json"}, "json");
+  auto plan = Run("/* why */ EXPLAIN SELECT sum(x) FROM shop.e WHERE x > 10");
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_GE(plan->size(), 2u);
+  EXPECT_EQ((*plan)[0][0], "loch_scan");
+  EXPECT_THAT((*plan)[0][1], testing::HasSubstr("reads 1 of 2 data file(s)"));
+  EXPECT_THAT((*plan)[1][1], testing::HasSubstr("READ_JSON"));
+  EXPECT_FALSE(Run("EXPLAIN SELECT * FROM read_csv('/etc/passwd')").ok());
+  EXPECT_FALSE(Run("EXPLAIN ANALYZE SELECT * FROM shop.e").ok());
+  EXPECT_FALSE(Run("EXPLAIN COPY (SELECT 1) TO '/tmp/x.csv'").ok());
+}
+
 // The first layer: the guard refuses these before DuckDB runs anything, each for its reason.
 TEST_F(EngineTest, SandboxRefusesFilesAndNonQueries) {
   WriteText("raw/shop/e/1.json", "{\"x\": 1}\n");
@@ -315,7 +332,7 @@ TEST_F(EngineTest, SandboxRefusesFilesAndNonQueries) {
   const std::string lake_file = root_ + "/raw/shop/e/1.json";
   const std::string table_function = "is not allowed: queries read catalog tables";
   const std::string file = "queries read catalog tables (DATABASE.TABLE), not files";
-  const std::string not_a_query = "only queries (SELECT, WITH, VALUES, DESCRIBE)";
+  const std::string not_a_query = "is not allowed: statements read and write catalog tables";
   const std::vector<std::pair<std::string, std::string>> refused = {
       {"SELECT * FROM read_csv('/etc/passwd')", table_function},
       {"SELECT * FROM '/etc/passwd'", file},
@@ -335,6 +352,13 @@ TEST_F(EngineTest, SandboxRefusesFilesAndNonQueries) {
       {"SELECT 1; SELECT 2", "send one statement at a time"},
       {"SELECT * FROM system.main.duckdb_settings()", table_function},
       {"SELECT * FROM duckdb_settings()", table_function},
+      // Statements loch does not run say what to do instead (and never that CREATE or INSERT
+      // are not allowed: they are).
+      {"UPDATE shop.e SET x = 2", "UPDATE is not supported: loch tables change by appending"},
+      {"DELETE FROM shop.e", "DELETE is not supported"},
+      {"ALTER TABLE shop.e RENAME TO f", "ALTER TABLE is not supported yet"},
+      {"COMMENT ON TABLE shop.e IS 'x'", "COMMENT ON is not supported yet"},
+      {"CREATE SEQUENCE s", "this CREATE statement is not one loch runs"},
   };
   auto connection = std::move(duck::Connection::Open(SandboxedDatabase())).value();
   for (const auto& [sql, reason] : refused) {

@@ -7,9 +7,12 @@
 #include "engine/lake_engine_impl.h"
 #include "engine/sandbox.h"
 #include "engine/scratch_dir.h"
+#include "engine/write_statement.h"
 #include "fmt/format.h"
 
 namespace loch {
+
+std::string EngineVersion() { return duckdb_library_version(); }
 
 LakeEngine::LakeEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LakeEngine::~LakeEngine() = default;
@@ -54,8 +57,19 @@ absl::StatusOr<std::unique_ptr<QueryCursor>> LakeEngine::Query(const Principal& 
           return impl_->ExecuteWrite(who, statement, options.parameters);
         }));
   }
+  // EXPLAIN <query>: the query is checked and bound like any other; the answer is DuckDB's plan,
+  // after a line saying which data files (and bytes) pruning leaves it to read.
+  std::string_view query = sql;
+  const bool explain = LeadingKeyword(sql) == "EXPLAIN";
+  if (explain) {
+    query = AfterLeadingKeyword(sql);
+    if (LeadingKeyword(query) == "ANALYZE") {
+      return absl::InvalidArgumentError(
+          "EXPLAIN ANALYZE is not supported: EXPLAIN shows the plan without running the query");
+    }
+  }
   ASSIGN_OR_RETURN(duck::Connection connection, impl_->OpenUserConnection(who));
-  ASSIGN_OR_RETURN(StatementTables tables, CheckUserQuery(connection, sql));
+  ASSIGN_OR_RETURN(StatementTables tables, CheckUserQuery(connection, query));
   ASSIGN_OR_RETURN(std::unique_ptr<QueryResources> resources,
                    impl_->BindTables(who, tables, options.parameters, connection));
   if (options.max_bytes_scanned > 0 && resources->bytes_scanned > options.max_bytes_scanned) {
@@ -64,11 +78,22 @@ absl::StatusOr<std::unique_ptr<QueryCursor>> LakeEngine::Query(const Principal& 
         "limit of {} bytes per query: filter on partition columns or ask for a higher limit",
         resources->bytes_scanned, options.max_bytes_scanned));
   }
+  const int64_t files_scanned = resources->files_scanned, files_total = resources->files_total;
+  const int64_t bytes_scanned = resources->bytes_scanned;
   auto cursor = std::make_unique<DuckQueryCursor>(std::move(connection), &impl_->watchdog,
                                                   std::move(resources));
-  RETURN_IF_ERROR(cursor->Prepare(sql, options.parameters));
+  if (!explain) {
+    RETURN_IF_ERROR(cursor->Prepare(sql, options.parameters));
+    cursor->SetTimeout(options.timeout);
+    return std::unique_ptr<QueryCursor>(std::move(cursor));
+  }
+  RETURN_IF_ERROR(cursor->Prepare(fmt::format("EXPLAIN {}", query), options.parameters,
+                                  /*explain=*/true));
   cursor->SetTimeout(options.timeout);
-  return std::unique_ptr<QueryCursor>(std::move(cursor));
+  const std::string scan = fmt::format(
+      "reads {} of {} data file(s), {} bytes (the files its filters cannot rule out)",
+      files_scanned, files_total, bytes_scanned);
+  return std::unique_ptr<QueryCursor>(new PrefixedCursor({{"loch_scan", scan}}, std::move(cursor)));
 }
 
 absl::StatusOr<FileProfile> LakeEngine::ProfileFile(const std::string& key,

@@ -101,6 +101,9 @@ class QueryCursor {
   virtual int64_t bytes_scanned() const { return 0; }
 };
 
+// The version of the DuckDB library loch runs on ("v1.4.4").
+std::string EngineVersion();
+
 class LakeEngine {
  public:
   // Opens the engine. `catalog`, `store` (and options.cache) must outlive it. A remote store needs

@@ -22,9 +22,10 @@ std::string_view TrimStatement(std::string_view sql) {
 }
 
 absl::Status DuckQueryCursor::Prepare(std::string_view sql,
-                                      const std::vector<QueryParameter>& parameters) {
+                                      const std::vector<QueryParameter>& parameters, bool explain) {
   ASSIGN_OR_RETURN(duck::PreparedStatement prepared, connection_.Prepare(sql));
-  if (prepared.type() != DUCKDB_STATEMENT_TYPE_SELECT) {
+  if (prepared.type() != DUCKDB_STATEMENT_TYPE_SELECT &&
+      !(explain && prepared.type() == DUCKDB_STATEMENT_TYPE_EXPLAIN)) {
     return absl::PermissionDeniedError("only queries can run through the query engine");
   }
   std::vector<std::string> projection;
@@ -54,6 +55,21 @@ absl::Status DuckQueryCursor::Prepare(std::string_view sql,
                                                    Join(projection, ", "), TrimStatement(sql))));
   prepared_.emplace(std::move(wrapped));
   return BindParameters(*prepared_, parameters);
+}
+
+absl::StatusOr<std::optional<ResultChunk>> PrefixedCursor::Next() {
+  if (prefixed_) return inner_->Next();
+  prefixed_ = true;
+  ResultChunk chunk;
+  chunk.cells.resize(inner_->columns().size());
+  for (const std::vector<std::string>& row : rows_) {
+    for (size_t column = 0; column < chunk.cells.size(); ++column) {
+      chunk.cells[column].push_back(column < row.size() ? std::optional<std::string>(row[column])
+                                                        : std::nullopt);
+    }
+    ++chunk.row_count;
+  }
+  return std::optional<ResultChunk>(std::move(chunk));
 }
 
 absl::Status DuckQueryCursor::Start() {

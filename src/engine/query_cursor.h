@@ -25,6 +25,8 @@ std::string_view TrimStatement(std::string_view sql);
 struct QueryResources {
   // Compressed size of the data files the query's filters could not rule out: what it may read.
   int64_t bytes_scanned = 0;
+  int64_t files_scanned = 0;  // those files
+  int64_t files_total = 0;    // the data files of the tables it names
   std::vector<std::shared_ptr<FileCache::Lease>> files;
   std::function<void()> release;
   ~QueryResources() {
@@ -40,8 +42,10 @@ class DuckQueryCursor final : public QueryCursor {
   ~DuckQueryCursor() override { Disarm(); }
 
   // Prepares `sql` and binds `parameters`; if some result columns are not directly decodable,
-  // wraps it so that SQL casts them. PermissionDenied for anything but a query.
-  absl::Status Prepare(std::string_view sql, const std::vector<QueryParameter>& parameters);
+  // wraps it so that SQL casts them. PermissionDenied for anything but a query (or, with
+  // `explain`, an EXPLAIN of one).
+  absl::Status Prepare(std::string_view sql, const std::vector<QueryParameter>& parameters,
+                       bool explain = false);
   // Execution starts with the first Next(), so that a caller can hold the cursor (and Cancel() it)
   // before any work is done; the timeout counts from then.
   void SetTimeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
@@ -72,6 +76,23 @@ class DuckQueryCursor final : public QueryCursor {
   std::atomic<bool> cancelled_{false};
   bool started_ = false;
   bool done_ = false;
+};
+
+// A cursor whose result starts with rows of its own (laid out like the inner cursor's columns,
+// all text), then the inner cursor's: EXPLAIN's files-and-bytes line before DuckDB's plan.
+class PrefixedCursor final : public QueryCursor {
+ public:
+  PrefixedCursor(std::vector<std::vector<std::string>> rows, std::unique_ptr<QueryCursor> inner)
+      : rows_(std::move(rows)), inner_(std::move(inner)) {}
+  const std::vector<ResultColumn>& columns() const override { return inner_->columns(); }
+  absl::StatusOr<std::optional<ResultChunk>> Next() override;
+  void Cancel() override { inner_->Cancel(); }
+  int64_t bytes_scanned() const override { return inner_->bytes_scanned(); }
+
+ private:
+  std::vector<std::vector<std::string>> rows_;
+  std::unique_ptr<QueryCursor> inner_;
+  bool prefixed_ = false;
 };
 
 // What a write statement did, as a one-row result.

@@ -9,7 +9,7 @@
 namespace loch {
 
 // The version string `version()` returns (PostgreSQL-shaped: clients parse "PostgreSQL 15.0").
-extern const char* const kLochVersionText;
+std::string LochVersionText();
 // The database name clients see (`current_database()`); the lake's databases are its schemas.
 extern const char* const kLochDatabaseName;
 

@@ -1,5 +1,7 @@
 #include "engine/sql_guard.h"
 
+#include "engine/write_statement.h"
+
 #include <algorithm>
 #include <set>
 
@@ -134,6 +136,39 @@ std::string DescribePosition(std::string_view text, size_t offset) {
   return fmt::format("(line {}, column {})", line, offset - line_start + 1);
 }
 
+std::string RefusedStatementMessage(std::string_view sql) {
+  const std::string keyword = LeadingKeyword(sql);
+  if (keyword == "UPDATE" || keyword == "DELETE" || keyword == "MERGE" || keyword == "TRUNCATE" ||
+      keyword == "UPSERT") {
+    return fmt::format(
+        "{} is not supported: loch tables change by appending rows (INSERT INTO db.t SELECT ...) "
+        "or by writing a new table (CREATE TABLE db.t2 AS SELECT ...)",
+        keyword);
+  }
+  if (keyword == "ALTER") {
+    return "ALTER TABLE is not supported yet: to rename a table or its columns, write a new one "
+           "(CREATE TABLE db.new AS SELECT old_name AS new_name, ... FROM db.old), then DROP TABLE "
+           "db.old";
+  }
+  if (keyword == "COMMENT") return "COMMENT ON is not supported yet";
+  if (keyword == "CREATE" || keyword == "DROP" || keyword == "INSERT") {
+    return fmt::format(
+        "this {} statement is not one loch runs: it runs CREATE TABLE db.t AS SELECT ..., "
+        "INSERT INTO db.t SELECT ..., DROP TABLE db.t, CREATE [OR REPLACE] VIEW db.v AS SELECT "
+        "... and DROP VIEW db.v",
+        keyword);
+  }
+  if (keyword.empty() || keyword == "SELECT" || keyword == "WITH" || keyword == "VALUES" ||
+      keyword == "DESCRIBE" || keyword == "FROM" || keyword == "TABLE") {
+    return "this query cannot run: queries read catalog tables (DATABASE.TABLE) with SELECT, "
+           "WITH, VALUES or DESCRIBE";
+  }
+  return fmt::format(
+      "{} is not allowed: statements read and write catalog tables (DATABASE.TABLE) only, never "
+      "files, settings, extensions or other databases",
+      keyword);
+}
+
 absl::StatusOr<StatementTables> CheckUserQuery(duck::Connection& connection, std::string_view sql) {
   ASSIGN_OR_RETURN(duck::Result result, connection.Query(fmt::format(
                                             "SELECT json_serialize_sql({})", QuoteLiteral(sql))));
@@ -154,9 +189,7 @@ absl::StatusOr<StatementTables> CheckUserQuery(duck::Connection& connection, std
       }
       return absl::InvalidArgumentError(fmt::format("Parser Error: {}{}", message, where));
     }
-    return absl::PermissionDeniedError(
-        "only queries (SELECT, WITH, VALUES, DESCRIBE) can run through `loch sql`; statements that "
-        "change the lake (CREATE, INSERT, COPY, SET, ATTACH, ...) are not allowed here");
+    return absl::PermissionDeniedError(RefusedStatementMessage(sql));
   }
   const json& statements = tree["statements"];
   if (!statements.is_array() || statements.empty())

@@ -35,6 +35,10 @@ struct StatementTables {
 // functions.
 absl::StatusOr<StatementTables> CheckUserQuery(duck::Connection& connection, std::string_view sql);
 
+// Why a statement that is not a query was refused, naming it and what to do instead (UPDATE:
+// append or write a new table; ALTER: write a new table; COPY, SET, ATTACH: never).
+std::string RefusedStatementMessage(std::string_view sql);
+
 // "(line L, column C)" for a byte offset into `text`; lines and columns count from 1.
 std::string DescribePosition(std::string_view text, size_t offset);
 

@@ -35,6 +35,8 @@ absl::StatusOr<std::unique_ptr<QueryResources>> LakeEngine::Impl::BindTables(
     std::vector<DataFile> kept =
         FilesTheQueryMayNeed(tables.statement, parameters, snapshot, connection);
     for (const DataFile& file : kept) resources->bytes_scanned += file.size_bytes;
+    resources->files_scanned += static_cast<int64_t>(kept.size());
+    resources->files_total += static_cast<int64_t>(all_files);
     snapshot.files = std::move(kept);
     if (!remote() && snapshot.files.size() == all_files) {
       shared_tables.push_back(std::move(snapshot));
@@ -224,8 +226,19 @@ absl::Status LakeEngine::Impl::UnknownTables(const Principal& who,
   if (tables.ok()) {
     for (const TableInfo& table : *tables) existing.push_back(table.name.ToString());
   }
+  // A bare name (no database): the table of that name in any database is what was meant.
+  std::vector<std::string> bare;
+  for (const std::string& table : existing) bare.push_back(table.substr(table.find('.') + 1));
+  std::string suggestion;
+  for (size_t i = 0; i < bare.size(); ++i) {
+    if (bare[i] == names.front() || ClosestMatch(names.front(), {bare[i]})) {
+      suggestion = fmt::format(" (did you mean {}?)", existing[i]);
+      break;
+    }
+  }
   return absl::NotFoundError(
-      fmt::format("unknown table \"{}\": name tables as DATABASE.TABLE; {}", names.front(),
+      fmt::format("unknown table \"{}\"{}: name tables as DATABASE.TABLE; {}", names.front(),
+                  suggestion,
                   existing.empty() ? "the lake has no tables yet (add some with `loch load`)"
                                    : "tables: " + Join(existing, ", ")));
 }

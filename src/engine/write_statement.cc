@@ -144,6 +144,20 @@ absl::StatusOr<WriteStatement> ParseCreateTableAs(Cursor& cursor) {
 
 }  // namespace
 
+std::string LeadingKeyword(std::string_view sql) {
+  Cursor cursor(sql);
+  std::optional<std::string_view> word = cursor.Word();
+  std::string keyword(word.value_or(""));
+  for (char& c : keyword) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return keyword;
+}
+
+std::string_view AfterLeadingKeyword(std::string_view sql) {
+  Cursor cursor(sql);
+  cursor.Word();
+  return cursor.Rest();
+}
+
 absl::StatusOr<std::optional<WriteStatement>> ParseWriteStatement(std::string_view sql) {
   Cursor cursor(sql);
   WriteStatement statement;

@@ -27,6 +27,12 @@ struct WriteStatement {
   std::string query;  // the SELECT of CREATE TABLE AS / INSERT INTO / CREATE VIEW
 };
 
+// The statement's first word, upper-cased ("EXPLAIN", "UPDATE"), after whitespace and comments;
+// "" if it does not start with a word.
+std::string LeadingKeyword(std::string_view sql);
+// What follows that first word.
+std::string_view AfterLeadingKeyword(std::string_view sql);
+
 // nullopt if `sql` is not one of the statements above; InvalidArgument if it starts like one but is
 // malformed (the message says what was expected).
 absl::StatusOr<std::optional<WriteStatement>> ParseWriteStatement(std::string_view sql);
