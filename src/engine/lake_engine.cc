@@ -35,6 +35,9 @@ absl::StatusOr<std::unique_ptr<LakeEngine>> LakeEngine::Open(const EngineOptions
   // Lake data files are immutable (keys are never rewritten), so cached footers never go stale; the
   // cache also spares reading a footer twice when a view and then the query over it are bound.
   RETURN_IF_ERROR(admin.Execute("SET parquet_metadata_cache = true"));
+  // Datetimes with zones are converted to UTC and statistics are measured so: the same on every
+  // machine, whatever its TZ (a query in another zone than its load's would prune wrongly).
+  RETURN_IF_ERROR(admin.Execute("SET GLOBAL TimeZone = 'UTC'"));
   RETURN_IF_ERROR(LockDownDatabase(admin, options.readable_root));
   return std::unique_ptr<LakeEngine>(new LakeEngine(
       std::make_unique<Impl>(options, catalog, store, std::move(database), std::move(admin))));

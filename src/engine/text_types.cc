@@ -46,16 +46,33 @@ const std::vector<std::string>& LenientTypes() {
   return *types;
 }
 
+namespace {
+
+bool IsIntegerType(const std::string& type) {
+  return type == "TINYINT" || type == "SMALLINT" || type == "INTEGER" || type == "BIGINT" ||
+         type == "HUGEINT";
+}
+
+}  // namespace
+
+bool LenientTypeParses(const std::string& type) {
+  return IsIntegerType(type) || type == "DOUBLE" || type == "BOOLEAN" ||
+         type.starts_with("DECIMAL");
+}
+
 std::string LenientParseSql(const std::string& text_sql, const std::string& type) {
-  if (type == "BIGINT") {
+  if (IsIntegerType(type)) {
     return fmt::format(
-        "CASE WHEN regexp_full_match({0}, '[-+]?(0|[1-9][0-9]*)') THEN TRY_CAST({0} AS BIGINT) "
+        "CASE WHEN regexp_full_match({0}, '[-+]?(0|[1-9][0-9]*)') THEN TRY_CAST({0} AS {1}) "
         "END",
-        text_sql);
+        text_sql, type);
   }
   if (type == "BOOLEAN") {
+    // As DuckDB reads booleans (its CSV reader types t/f columns BOOLEAN), but not numbers: a
+    // column of 0/1 is an integer column.
     return fmt::format(
-        "CASE lower({0}) WHEN 'true' THEN true WHEN 'false' THEN false ELSE NULL END", text_sql);
+        "CASE WHEN NOT regexp_matches({0}, '^[-+]?[0-9]') THEN TRY_CAST({0} AS BOOLEAN) END",
+        text_sql);
   }
   // Text DuckDB reads as a number, but not ones with leading zeros (identifiers, as for BIGINT).
   return fmt::format(

@@ -32,9 +32,13 @@ std::string ParseTextSql(const std::string& text_sql, const Column& column);
 
 // The types a text column may be read as leniently, in order of preference.
 const std::vector<std::string>& LenientTypes();
+// True if a lenient column may have `type` (one of LenientTypes(), or what numbers widen to:
+// other integer types, DECIMAL).
+bool LenientTypeParses(const std::string& type);
 // SQL reading the text `text_sql` as lenient `type` strictly: integers are digits with an optional
 // sign and no leading zeros (as DuckDB's CSV reader decides: "007" stays text), never a rounded
-// fraction; booleans are true/false; doubles what DuckDB casts. NULL otherwise.
+// fraction; booleans what DuckDB reads as booleans (true/false, t/f, ...); other numbers what
+// DuckDB casts, without leading zeros. NULL otherwise.
 std::string LenientParseSql(const std::string& text_sql, const std::string& type);
 // The lenient type for a text column of `sampled` non-null values, of which parsed_per_type[i]
 // read as LenientTypes()[i]: the first that at least 90% of them read as; nullopt if none.

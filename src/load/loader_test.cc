@@ -5,6 +5,8 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -246,6 +248,92 @@ TEST_F(LoaderTest, IsoDatetimesAreTimestampsInEveryFormat) {
     EXPECT_EQ(Scalar(fmt::format("SELECT typeof(seen_at) FROM {} LIMIT 1", table)), "TIMESTAMP");
     EXPECT_EQ(Scalar(fmt::format("SELECT count(DISTINCT seen_at) FROM {}", table)), "1") << table;
   }
+}
+
+// Found by a hostile review: files arriving in an order that once narrowed a type, made earlier
+// values NULL or made the table unqueryable. Each must keep every value readable and right.
+class LoaderEvolutionTest : public LoaderTest {
+ protected:
+  std::string Parquet(const std::string& name, const std::string& select) {
+    const std::string path = inputs_ + "/" + name;
+    auto db = std::move(duck::Database::OpenInMemory({})).value();
+    auto conn = std::move(duck::Connection::Open(db)).value();
+    EXPECT_TRUE(conn.Execute("SET TimeZone = 'UTC'").ok());
+    EXPECT_TRUE(
+        conn.Execute(fmt::format("COPY ({}) TO {} (FORMAT parquet)", select, QuoteLiteral(path)))
+            .ok());
+    return path;
+  }
+};
+
+TEST_F(LoaderEvolutionTest, ATimestampNeverNarrowsToADate) {
+  ASSERT_TRUE(Load({Parquet("a.parquet", "SELECT 1 AS id, TIMESTAMP '2024-01-02 10:30:00' AS ts")},
+                   "shop.t")
+                  .ok());
+  ASSERT_TRUE(Load({Input("b.csv", "id,ts\n2,01/05/2024\n3,01/06/2024\n")}, "shop.t").ok());
+  EXPECT_EQ(Scalar("SELECT typeof(ts) || ' ' || CAST(ts AS VARCHAR) FROM shop.t WHERE id = 1"),
+            "TIMESTAMP 2024-01-02 10:30:00");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM shop.t WHERE ts > '2024-01-02' AND id = 1"), "1");
+  EXPECT_EQ(Scalar("SELECT CAST(ts AS VARCHAR) FROM shop.t WHERE id = 3"), "2024-01-06 00:00:00");
+}
+
+TEST_F(LoaderEvolutionTest, BooleansDuckDbReadStayBooleans) {
+  ASSERT_TRUE(Load({Input("b1.csv", "id,v\n1,t\n2,f\n")}, "shop.b").ok());
+  std::string later = "id,v\n";
+  for (int i = 3; i < 12; ++i) later += fmt::format("{},true\n", i);
+  later += "12,maybe\n";
+  ASSERT_TRUE(Load({Input("b2.csv", later)}, "shop.b").ok());
+  EXPECT_EQ(Scalar("SELECT string_agg(CAST(v AS VARCHAR), ',' ORDER BY id) FROM shop.b WHERE id "
+                   "<= 3"),
+            "true,false,true");
+  EXPECT_EQ(Scalar("SELECT v_raw FROM shop.b WHERE v IS NULL"), "maybe");
+}
+
+TEST_F(LoaderEvolutionTest, TextDatetimesStayReadableInAZonedColumn) {
+  ASSERT_TRUE(Load({Input("b.csv", "id,ts\n1,01/05/2024\n2,01/06/2024\n")}, "shop.z").ok());
+  ASSERT_TRUE(Load({Parquet("z.parquet",
+                            "SELECT 3 AS id, TIMESTAMPTZ '2024-01-07 10:00:00+00' AS ts")},
+                   "shop.z")
+                  .ok());
+  EXPECT_EQ(Scalar("SELECT count(ts) FROM shop.z"), "3");
+  EXPECT_EQ(Scalar("SELECT CAST(ts AS VARCHAR) FROM shop.z WHERE id = 1"), "2024-01-05 00:00:00+00");
+}
+
+TEST_F(LoaderEvolutionTest, LenientNumbersWidenToDecimalAndStayQueryable) {
+  std::string csv = "id,v\n";
+  for (int i = 1; i <= 10; ++i) csv += fmt::format("{},{}\n", i, i == 10 ? "oops" : std::to_string(i));
+  ASSERT_TRUE(Load({Input("a.csv", csv)}, "shop.d").ok());
+  ASSERT_TRUE(
+      Load({Parquet("d.parquet", "SELECT 11 AS id, CAST(2.25 AS DECIMAL(4,2)) AS v")}, "shop.d")
+          .ok());
+  EXPECT_EQ(Scalar("SELECT CAST(sum(v) AS VARCHAR) FROM shop.d"), "47.25");
+  EXPECT_EQ(Scalar("SELECT v_raw FROM shop.d WHERE v IS NULL"), "oops");
+}
+
+// A struct cannot hold fields "a" and "A" (DuckDB ignores their case, its JSON reader does not):
+// the objects stay whole, as JSON, rather than one file's values reading as NULL.
+TEST_F(LoaderEvolutionTest, StructFieldsDifferingOnlyInCaseKeepTheirValues) {
+  ASSERT_TRUE(Load({Input("1.json", "{\"id\": 1, \"s\": {\"a\": 1}}\n")}, "shop.s").ok());
+  ASSERT_TRUE(Load({Input("2.json", "{\"id\": 2, \"s\": {\"A\": \"x\"}}\n")}, "shop.s").ok());
+  EXPECT_EQ(Scalar("SELECT any_value(typeof(s)) || ' ' || string_agg(CAST(s AS VARCHAR), ',' "
+                   "ORDER BY id) FROM shop.s"),
+            "JSON {\"a\":1},{\"A\":\"x\"}");
+}
+
+TEST_F(LoaderEvolutionTest, DatetimesDoNotDependOnTheMachinesTimeZone) {
+  ::setenv("TZ", "America/New_York", 1);
+  ::tzset();
+  TearDown();
+  SetUp();  // a new engine, opened in that zone
+  ASSERT_TRUE(Load({Parquet("p.parquet", "SELECT 1 AS id, TIMESTAMP '2024-03-10 02:30:00' AS ts")},
+                   "shop.tz")
+                  .ok());
+  ASSERT_TRUE(
+      Load({Input("t.csv", "id,ts\n2,2024-03-10T07:30:00Z\n3,03/10/2024 02:30:00\n")}, "shop.tz")
+          .ok());
+  EXPECT_EQ(Scalar("SELECT string_agg(CAST(ts AS VARCHAR), ',' ORDER BY id) FROM shop.tz"),
+            "2024-03-10 02:30:00,2024-03-10 07:30:00,2024-03-10 02:30:00");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM shop.tz WHERE ts = TIMESTAMP '2024-03-10 02:30:00'"), "2");
 }
 
 TEST_F(LoaderTest, PartitionFoldersBecomeTypedPartitionColumns) {

@@ -32,13 +32,13 @@ bool WithoutValues(const DataFile& file, const std::string& name) {
   });
 }
 
-// Whether a column of `type` can hold text parsed as in its metadata.
+// Whether a column of its type can hold text parsed as in its metadata.
 bool TypeParsesText(const Column& column) {
-  if (!DatetimeFormatsOf(column).empty()) return column.type == "DATE" || column.type == "TIMESTAMP";
-  if (column.metadata.value("lenient", false)) {
-    const auto& types = LenientTypes();
-    return std::find(types.begin(), types.end(), column.type) != types.end();
+  if (!DatetimeFormatsOf(column).empty()) {
+    return column.type == "DATE" || column.type == "TIMESTAMP" ||
+           column.type == "TIMESTAMP WITH TIME ZONE";
   }
+  if (column.metadata.value("lenient", false)) return LenientTypeParses(column.type);
   return true;
 }
 
@@ -184,7 +184,7 @@ FileMerge MergeFile(const Schema& schema, const FileProfile& profile, const Data
         formats.push_back(format);
     }
     column->metadata["datetime_formats"] = formats;
-    if (column->type == "DATE" || column->type == "TIMESTAMP") column->type = DatetimeTypeFor(formats);
+    column->type = WidenType(column->type, DatetimeTypeFor(formats));  // never narrows
   }
   // A column widened beyond what text parses to (e.g. to VARCHAR) reads its values as they are.
   for (Column& column : columns) {

@@ -30,6 +30,7 @@ TEST(TypeLattice, ParsesWhatDuckDbPrintsAndPrintsWhatItReads) {
   EXPECT_FALSE(ParseType("UNION(a INTEGER, b VARCHAR)").has_value());
   EXPECT_FALSE(ParseType("ENUM('a', 'b')").has_value());
   EXPECT_FALSE(ParseType("STRUCT(a INTEGER").has_value());
+  EXPECT_FALSE(ParseType("STRUCT").has_value());  // found by fuzzing: printed back as STRUCT()
   EXPECT_FALSE(ParseType("").has_value());
   // Nesting is bounded.
   std::string deep = "BIGINT";
@@ -71,6 +72,8 @@ TEST(TypeLattice, StructsMergeFieldByFieldAndListsByElement) {
   EXPECT_EQ(WidenType("MAP(VARCHAR, INTEGER)", "MAP(VARCHAR, DOUBLE)"), "MAP(VARCHAR, DOUBLE)");
   EXPECT_EQ(WidenType("STRUCT(a BIGINT)", "BIGINT[]"), "JSON");
   EXPECT_EQ(WidenType("STRUCT(a BIGINT)", "BIGINT"), "VARCHAR");
+  EXPECT_EQ(WidenType("STRUCT(a BIGINT)", "STRUCT(\"A\" VARCHAR)"), "JSON");  // not one struct
+  EXPECT_FALSE(ParseType("STRUCT(a BIGINT, \"A\" VARCHAR)").has_value());
   // The same type spelled another way is no change.
   EXPECT_EQ(WidenType(R"(STRUCT("id" BIGINT))", "STRUCT(id BIGINT)"), R"(STRUCT("id" BIGINT))");
 }

@@ -66,9 +66,9 @@ class TypeReader {
       if (!field) return std::nullopt;
       std::optional<TypeTree> type = Read(depth + 1);
       if (!type) return std::nullopt;
-      if (std::find(tree.field_names.begin(), tree.field_names.end(), *field) !=
-          tree.field_names.end())
-        return std::nullopt;  // fields are matched by name
+      if (std::any_of(tree.field_names.begin(), tree.field_names.end(),
+                      [&](const std::string& name) { return EqualsIgnoringCase(name, *field); }))
+        return std::nullopt;  // fields are matched by name, case aside (as DuckDB does)
       tree.field_names.push_back(std::move(*field));
       tree.children.push_back(std::move(*type));
       SkipSpaces();
@@ -110,7 +110,12 @@ class TypeReader {
     std::string name(text_.substr(start, at_ - start));
     while (!name.empty() && name.back() == ' ') name.pop_back();
     if (name.empty() || parentheses != 0) return std::nullopt;
-    if (name.starts_with("UNION")) return std::nullopt;
+    // The tree's own kinds are never scalar names (a bare "STRUCT" would print as "STRUCT()").
+    for (const char* reserved : {"UNION", "STRUCT", "LIST", "MAP"}) {
+      if (EqualsIgnoringCase(std::string_view(name).substr(0, std::string_view(reserved).size()),
+                             reserved))
+        return std::nullopt;
+    }
     return TypeTree{std::move(name), {}, {}};
   }
 
@@ -270,6 +275,15 @@ TypeTree Widen(const TypeTree& a, const TypeTree& b) {
   if (a.name == "STRUCT" && b.name == "STRUCT") {
     TypeTree merged = a;
     for (size_t i = 0; i < b.children.size(); ++i) {
+      // A struct cannot hold "a" and "A" (DuckDB's field names ignore case) and DuckDB's JSON
+      // reader matches keys by case: such objects stay whole, as JSON.
+      if (std::any_of(merged.field_names.begin(), merged.field_names.end(),
+                      [&](const std::string& name) {
+                        return name != b.field_names[i] &&
+                               EqualsIgnoringCase(name, b.field_names[i]);
+                      })) {
+        return TypeTree{"JSON", {}, {}};
+      }
       auto same = std::find(merged.field_names.begin(), merged.field_names.end(), b.field_names[i]);
       if (same == merged.field_names.end()) {
         merged.field_names.push_back(b.field_names[i]);
