@@ -95,6 +95,9 @@ absl::Status RunLoad(const CommonOptions& common, const LoadOptions& options, st
       out << fmt::format("  widened column {}\n", widened);
     for (const auto& typed : result->schema_change.typed)
       out << fmt::format("  typed column (no values before): {}\n", typed);
+    for (const auto& renamed : result->schema_change.renamed)
+      out << fmt::format("  renamed raw-text column {} (the files now have a column of its name)\n",
+                         renamed);
   }
   for (const auto& typed : result->typed_text) out << fmt::format("  parsed from text: {}\n", typed);
   for (const auto& warning : result->warnings) out << fmt::format("  warning: {}\n", warning);

@@ -28,6 +28,9 @@ inline std::string_view ToStd(absl::string_view view) { return {view.data(), vie
 std::optional<int64_t> ParseInteger(std::string_view text, int64_t min = INT64_MIN,
                                     int64_t max = INT64_MAX);
 
+// True if `a` and `b` are equal ignoring ASCII case (as SQL identifiers compare).
+bool EqualsIgnoringCase(std::string_view a, std::string_view b);
+
 // Quotes `identifier` for SQL: "name" with inner quotes doubled.
 std::string QuoteIdentifier(std::string_view identifier);
 

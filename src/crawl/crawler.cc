@@ -107,9 +107,11 @@ bool MergeObject(Schema& schema, ReadObject& object, SchemaChangePolicy policy,
                  CrawlReport::TableChange& change, std::vector<std::string>& warnings,
                  UnparsedSummary& unparsed, std::string& failure) {
   FileMerge merged = MergeFile(schema, object.profile, object.file, change.table);
-  if (!merged.change.widened.empty()) {
-    const std::string what = fmt::format("{} would change column(s) {}", object.file.key,
-                                         Join(merged.change.widened, ", "));
+  std::vector<std::string> changed = merged.change.widened;  // existing columns readers see change
+  changed.insert(changed.end(), merged.change.renamed.begin(), merged.change.renamed.end());
+  if (!changed.empty()) {
+    const std::string what =
+        fmt::format("{} would change column(s) {}", object.file.key, Join(changed, ", "));
     if (policy == SchemaChangePolicy::kLog) {
       warnings.push_back(fmt::format("{}: not added (schema-change policy log)", what));
       return false;
@@ -125,8 +127,7 @@ bool MergeObject(Schema& schema, ReadObject& object, SchemaChangePolicy policy,
                               merged.change.added.end());
   change.columns_added.insert(change.columns_added.end(), merged.change.typed.begin(),
                               merged.change.typed.end());
-  change.columns_changed.insert(change.columns_changed.end(), merged.change.widened.begin(),
-                                merged.change.widened.end());
+  change.columns_changed.insert(change.columns_changed.end(), changed.begin(), changed.end());
   for (const std::string& line : merged.typed_text) {
     const std::string name = line.substr(0, line.find(':'));
     std::erase_if(change.typed_columns,

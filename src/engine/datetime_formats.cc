@@ -9,14 +9,23 @@
 namespace loch {
 
 const std::vector<DatetimeFormat>& KnownDatetimeFormats() {
+  constexpr NumericOrder kMonthFirst = NumericOrder::kMonthFirst;
+  constexpr NumericOrder kDayFirst = NumericOrder::kDayFirst;
   static const auto* formats = new std::vector<DatetimeFormat>{
+      {"iso8601_date", "ISO 8601 date (yyyy-MM-dd)", true},
       {"iso8601", "ISO 8601 (yyyy-MM-ddTHH:mm:ss[.fff][Z|+hh:mm])", false},
       {"%d/%b/%Y:%H:%M:%S %z", "Apache log (dd/MMM/yyyy:HH:mm:ss Z)", false},
       {"%a, %d %b %Y %H:%M:%S %z", "RFC 2822 (EEE, dd MMM yyyy HH:mm:ss Z)", false},
       {"%a, %d %b %Y %H:%M:%S GMT", "HTTP date (EEE, dd MMM yyyy HH:mm:ss GMT)", false},
-      {"%m/%d/%Y %H:%M:%S", "US date and time (MM/dd/yyyy HH:mm:ss)", false},
-      {"%m/%d/%Y %I:%M:%S %p", "US date and time, 12-hour (MM/dd/yyyy hh:mm:ss a)", false},
-      {"%m/%d/%Y", "US date (MM/dd/yyyy)", true},
+      {"%m/%d/%Y %H:%M:%S", "US date and time (MM/dd/yyyy HH:mm:ss)", false, kMonthFirst},
+      {"%m/%d/%Y %I:%M:%S %p", "US date and time, 12-hour (MM/dd/yyyy hh:mm:ss a)", false,
+       kMonthFirst},
+      {"%m/%d/%Y", "US date (MM/dd/yyyy)", true, kMonthFirst},
+      {"%d/%m/%Y %H:%M:%S", "day-first date and time (dd/MM/yyyy HH:mm:ss)", false, kDayFirst},
+      {"%d/%m/%Y", "day-first date (dd/MM/yyyy)", true, kDayFirst},
+      {"%d.%m.%Y %H:%M:%S", "dotted date and time (dd.MM.yyyy HH:mm:ss)", false},
+      {"%d.%m.%Y", "dotted date (dd.MM.yyyy)", true},
+      {"%d-%m-%Y", "day-first dashed date (dd-MM-yyyy)", true},
       {"%Y/%m/%d %H:%M:%S", "yyyy/MM/dd HH:mm:ss", false},
       {"%Y/%m/%d", "yyyy/MM/dd", true},
       {"%b %d %Y", "month-name date (MMM d yyyy)", true},
@@ -29,6 +38,28 @@ const std::vector<DatetimeFormat>& KnownDatetimeFormats() {
       {"epoch_ms", "Unix epoch milliseconds", false},
   };
   return *formats;
+}
+
+namespace {
+
+NumericOrder OrderOf(const std::string& token) {
+  for (const DatetimeFormat& format : KnownDatetimeFormats()) {
+    if (format.token == token) return format.order;
+  }
+  return NumericOrder::kUnambiguous;
+}
+
+bool HasOrder(const std::vector<std::string>& tokens, NumericOrder order) {
+  return std::any_of(tokens.begin(), tokens.end(),
+                     [&](const std::string& token) { return OrderOf(token) == order; });
+}
+
+}  // namespace
+
+bool DatetimeFormatsConflict(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  using enum NumericOrder;
+  return (HasOrder(a, kMonthFirst) && HasOrder(b, kDayFirst)) ||
+         (HasOrder(a, kDayFirst) && HasOrder(b, kMonthFirst));
 }
 
 std::string DatetimeFormatLabel(const std::string& token) {
@@ -59,6 +90,12 @@ std::string ParseOne(const std::string& text_sql, const std::string& token) {
     return fmt::format(
         "CASE WHEN regexp_matches({0}, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN "
         "CAST(TRY_CAST({0} AS TIMESTAMPTZ) AS TIMESTAMP) END",
+        text_sql);
+  }
+  if (token == "iso8601_date") {
+    return fmt::format(
+        "CASE WHEN regexp_full_match({0}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN "
+        "CAST(TRY_CAST({0} AS DATE) AS TIMESTAMP) END",
         text_sql);
   }
   if (token == "epoch_s") {
@@ -116,8 +153,20 @@ std::vector<std::string> ChooseDatetimeFormats(const std::string& column_name, i
                    [&](size_t a, size_t b) { return parsed_per_format[a] > parsed_per_format[b]; });
   std::vector<std::string> chosen;
   if (sampled <= 0 || order.empty() || parsed_per_format[order[0]] * 2 < sampled) return chosen;
+  // ISO 8601 reads every ISO date too: the column is of dates if ISO 8601 reads no other values,
+  // else of timestamps (then the date-only format is not needed).
+  auto index_of = [&](const char* token) {
+    return static_cast<size_t>(
+        std::find_if(known.begin(), known.end(), [&](const auto& f) { return f.token == token; }) -
+        known.begin());
+  };
+  const size_t iso_date = index_of("iso8601_date"), iso = index_of("iso8601");
+  const bool only_dates = std::max(iso, iso_date) < parsed_per_format.size() &&
+                          parsed_per_format[iso] == parsed_per_format[iso_date];
+  std::erase(order, only_dates ? iso : iso_date);
   for (size_t index : order) {
     if (parsed_per_format[index] * 20 < sampled) break;
+    if (DatetimeFormatsConflict(chosen, {known[index].token})) continue;
     chosen.push_back(known[index].token);
   }
   return chosen;

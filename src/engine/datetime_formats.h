@@ -16,10 +16,15 @@
 
 namespace loch {
 
+// Which comes first in an all-numeric date like 03/04/2024, when the format has a counterpart with
+// the other order: the two read the same text as different dates.
+enum class NumericOrder { kUnambiguous, kMonthFirst, kDayFirst };
+
 struct DatetimeFormat {
   std::string token;  // "iso8601", "epoch_s", "epoch_ms" or a strptime pattern
   std::string label;  // for people, e.g. "Apache log (dd/MMM/yyyy:HH:mm:ss Z)"
   bool date_only = false;
+  NumericOrder order = NumericOrder::kUnambiguous;
 };
 
 // Every format detection tries, in order of preference (ties go to the earlier one).
@@ -36,10 +41,16 @@ std::string DatetimeTypeFor(const std::vector<std::string>& tokens);
 std::string DatetimeParseSql(const std::string& text_sql, const std::vector<std::string>& tokens,
                              const std::string& type);
 
+// True if some format of `a` reads dates month-first and some of `b` day-first, or the other way
+// round: one column must not have both (03/04/2024 would read as whichever comes first).
+bool DatetimeFormatsConflict(const std::vector<std::string>& a, const std::vector<std::string>& b);
+
 // Chooses formats for column `column_name` from its sample counts: nothing unless some format
 // parses at least half of the values; then every format parsing at least 5% of them, most values
-// first. Epoch formats count only for columns named like times (…_at, ts, time, date, epoch, …),
-// so that ids and phone numbers stay text.
+// first, except formats whose numeric order conflicts with one chosen before (month-first wins
+// ties: day-first is chosen when values like 31/12/2024 show it). Epoch formats count only for
+// columns named like times (…_at, ts, time, date, epoch, …), so that ids and phone numbers stay
+// text.
 std::vector<std::string> ChooseDatetimeFormats(const std::string& column_name, int64_t sampled,
                                                const std::vector<int64_t>& parsed_per_format);
 

@@ -9,7 +9,9 @@
 #include "engine/lake_engine_impl.h"
 #include "engine/scratch_dir.h"
 #include "engine/text_types.h"
+#include "engine/type_tree.h"
 #include "fmt/format.h"
+#include "nlohmann/json.hpp"
 
 namespace loch {
 namespace {
@@ -49,6 +51,124 @@ std::string SingleScan(const std::string& path, const std::string& format) {
   return fmt::format("read_parquet({}, hive_partitioning = false)", QuoteLiteral(path));
 }
 
+// DuckDB's JSON reader types a list of values of mixed kinds ([1, "x"]) JSON[], as it types an
+// empty list, which the schema policy takes for a list whose elements are not known yet
+// (type_lattice.h). The records' structure (json_group_structure) tells them apart: ["JSON"] for
+// mixed values, ["NULL"] for no values. null when no column has such a list.
+absl::StatusOr<nlohmann::json> JsonStructure(duck::Connection& admin, const std::string& list,
+                                             const std::string& json_format,
+                                             const std::vector<Column>& columns) {
+  if (std::none_of(columns.begin(), columns.end(), [](const Column& column) {
+        return column.type.find("JSON[]") != std::string::npos;
+      })) {
+    return nlohmann::json();
+  }
+  ASSIGN_OR_RETURN(duck::Result result,
+                   admin.Query(fmt::format("SELECT CAST(json_group_structure(json) AS VARCHAR) "
+                                           "FROM read_json_objects({}, format = '{}')",
+                                           list, json_format)));
+  ASSIGN_OR_RETURN(auto rows, result.FetchAllAsText());
+  if (rows.empty() || !rows[0][0].has_value()) return nlohmann::json();
+  nlohmann::json structure = nlohmann::json::parse(*rows[0][0], nullptr, /*allow_exceptions=*/false);
+  return structure.is_discarded() ? nlohmann::json() : structure;
+}
+
+// `type` with every list of mixed values (per `structure`, the matching part of the records'
+// structure) read as one JSON value instead.
+TypeTree MixedListsAsJson(TypeTree type, const nlohmann::json& structure) {
+  if (type.name == "LIST" && structure.is_array() && !structure.empty()) {
+    if (type.children[0].name == "JSON" && structure[0] == "JSON") return TypeTree{"JSON", {}, {}};
+    type.children[0] = MixedListsAsJson(std::move(type.children[0]), structure[0]);
+  } else if (type.name == "STRUCT" && structure.is_object()) {
+    for (size_t i = 0; i < type.children.size(); ++i) {
+      if (auto field = structure.find(type.field_names[i]); field != structure.end())
+        type.children[i] = MixedListsAsJson(std::move(type.children[i]), *field);
+    }
+  }
+  return type;
+}
+
+std::string MixedListsAsJson(const Column& column, const nlohmann::json& structure) {
+  if (!structure.is_object() || column.type.find("JSON[]") == std::string::npos) return column.type;
+  const std::optional<TypeTree> type = ParseType(column.type);
+  auto of_column = structure.find(column.name);
+  if (!type || of_column == structure.end()) return column.type;
+  return TypeName(MixedListsAsJson(*type, *of_column));
+}
+
+absl::Status WithinColumnLimit(size_t columns) {
+  if (columns <= FileProfile::kMaxColumns) return absl::OkStatus();
+  return absl::InvalidArgumentError(fmt::format(
+      "the file has {} columns; loch reads files of at most {}", columns, FileProfile::kMaxColumns));
+}
+
+// Per file (by path), per text column with values: the counts TextSampleSql returns for it.
+using SampleCounts = std::map<std::string, std::map<std::string, std::vector<int64_t>>>;
+
+absl::StatusOr<SampleCounts> CountTextSample(duck::Connection& admin,
+                                             const std::string& sample_scan,
+                                             const std::vector<std::string>& text_columns) {
+  SampleCounts counts;
+  if (text_columns.empty()) return counts;
+  ASSIGN_OR_RETURN(duck::Result sampled, admin.Query(TextSampleSql(sample_scan, text_columns,
+                                                                   INT64_MAX, kFileColumn)));
+  ASSIGN_OR_RETURN(auto rows, sampled.FetchAllAsText());
+  for (const auto& row : rows) {
+    std::vector<int64_t>& column = counts[row[0].value_or("")][row[1].value_or("")];
+    for (size_t i = 2; i < row.size(); ++i) column.push_back(std::stoll(row[i].value_or("0")));
+  }
+  return counts;
+}
+
+// Aggregates measuring a batch of files, over the batch's columns and the `derived` ones.
+struct Measure {
+  std::vector<std::string> derived;     // "expression AS name"
+  std::vector<std::string> aggregates;  // each one value
+};
+struct MeasuredFile {
+  int64_t rows = 0;
+  std::vector<std::optional<std::string>> values;  // every measure's aggregates, in order
+};
+using MeasuredFiles = std::map<std::string, MeasuredFile>;  // by path
+
+// Runs `measures` over `scan` (which has kFileColumn), per file. A query holds at most
+// kMaxAggregatesPerQuery aggregates, and a wider file is read once per so many: DuckDB plans
+// aggregates in time that grows faster than their number, and crashes (SIGFPE) on a hash
+// aggregate of some ten thousand.
+absl::StatusOr<MeasuredFiles> MeasureFiles(duck::Connection& admin, const std::string& scan,
+                                           const std::vector<Measure>& measures) {
+  constexpr size_t kMaxAggregatesPerQuery = 1200;
+  const std::string file = QuoteIdentifier(kFileColumn);
+  MeasuredFiles measured;
+  size_t first = 0;
+  do {
+    std::vector<std::string> derived, aggregates = {file, "count(*)"};
+    size_t end = first;
+    while (end < measures.size() &&
+           (end == first ||
+            aggregates.size() + measures[end].aggregates.size() <= kMaxAggregatesPerQuery)) {
+      derived.insert(derived.end(), measures[end].derived.begin(), measures[end].derived.end());
+      aggregates.insert(aggregates.end(), measures[end].aggregates.begin(),
+                        measures[end].aggregates.end());
+      ++end;
+    }
+    const std::string source =
+        derived.empty() ? scan : fmt::format("(SELECT *, {} FROM {})", Join(derived, ", "), scan);
+    ASSIGN_OR_RETURN(duck::Result result,
+                     admin.Query(fmt::format("SELECT {} FROM {} GROUP BY {}",
+                                             Join(aggregates, ", "), source, file)));
+    ASSIGN_OR_RETURN(auto rows, result.FetchAllAsText());
+    for (auto& row : rows) {
+      MeasuredFile& one = measured[row[0].value_or("")];
+      one.rows = std::stoll(row[1].value_or("0"));
+      one.values.insert(one.values.end(), std::make_move_iterator(row.begin() + 2),
+                        std::make_move_iterator(row.end()));
+    }
+    first = end;
+  } while (first < measures.size());
+  return measured;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<Column>> LakeEngine::Impl::DescribeScan(const std::string& scan) {
@@ -66,16 +186,20 @@ absl::StatusOr<std::vector<Column>> LakeEngine::Impl::DescribeScan(const std::st
 absl::StatusOr<std::vector<Column>> LakeEngine::Impl::DescribeFile(const std::string& path,
                                                                    const std::string& format,
                                                                    const JsonShape* shape) {
+  absl::StatusOr<std::vector<Column>> columns = absl::UnknownError("not described");
   if (shape != nullptr && format == "json") {
     auto scratch = ScratchDir::Make(options.readable_root, "sample");
     auto sample = scratch.ok() ? (*scratch)->Write("head.json", shape->head)
                                : absl::StatusOr<std::string>(scratch.status());
     if (sample.ok()) {
-      auto sampled = DescribeScan(SingleScan(*sample, format));
-      if (sampled.ok() && SampledTypesHold(*shape, *sampled)) return sampled;
+      columns = DescribeScan(SingleScan(*sample, format));
+      if (columns.ok() && !SampledTypesHold(*shape, *columns)) columns = absl::UnknownError("");
     }
   }
-  return DescribeScan(SingleScan(path, format));
+  if (!columns.ok()) columns = DescribeScan(SingleScan(path, format));
+  RETURN_IF_ERROR(columns.status());
+  RETURN_IF_ERROR(WithinColumnLimit(columns->size()));
+  return columns;
 }
 
 std::vector<absl::StatusOr<FileProfile>> LakeEngine::Impl::ProfileBatch(
@@ -143,6 +267,15 @@ absl::Status LakeEngine::Impl::ProfileTogether(
                                         [&](size_t i) { return out[i]->columns == columns; });
   if (!same_columns) {
     ASSIGN_OR_RETURN(columns, DescribeScan(scan));
+    RETURN_IF_ERROR(WithinColumnLimit(columns.size()));  // then each file is read alone
+  }
+  if (format == "json") {
+    ASSIGN_OR_RETURN(const nlohmann::json structure,
+                     JsonStructure(admin, list, json_format, columns));
+    for (Column& column : columns) column.type = MixedListsAsJson(column, structure);
+    for (size_t i : readable) {
+      for (Column& column : out[i]->columns) column.type = MixedListsAsJson(column, structure);
+    }
   }
   // Text loch types itself is read as text, by the batch and in each file's own columns.
   std::set<std::string> lenient_candidates;
@@ -212,29 +345,25 @@ absl::Status LakeEngine::Impl::ProfileTogether(
         fmt::format("(SELECT * FROM {} QUALIFY row_number() OVER (PARTITION BY {}) <= {})", scan,
                     file, kSampleRowsPerFile);
   }
-  std::vector<std::vector<std::optional<std::string>>> sample_rows;
-  if (!text_columns.empty()) {
-    ASSIGN_OR_RETURN(duck::Result sampled, admin.Query(TextSampleSql(sample_scan, text_columns,
-                                                                     INT64_MAX, kFileColumn)));
-    ASSIGN_OR_RETURN(sample_rows, sampled.FetchAllAsText());
-  }
-  const size_t per_column = TextSampleCountsPerColumn();
+  ASSIGN_OR_RETURN(const SampleCounts sample_counts,
+                   CountTextSample(admin, sample_scan, text_columns));
   const size_t formats_known = KnownDatetimeFormats().size();
   std::map<std::string, TextTyping> typing_of_column;         // what the batch reads it as
-  std::map<std::string, std::vector<size_t>> files_of_column;  // files choosing it
+  std::map<std::string, std::set<size_t>> files_of_column;     // files choosing it
   std::set<std::string> lenient_conflicts;                     // files chose unrelated types
-  for (const auto& row : sample_rows) {
-    auto index = index_of_path.find(row[0].value_or(""));
+  for (const auto& [path, counts_of_column] : sample_counts) {
+    auto index = index_of_path.find(path);
     if (index == index_of_path.end()) continue;
-    const FileProfile& profile = *out[index->second];
-    for (size_t c = 0; c < text_columns.size(); ++c) {
-      const std::string& name = text_columns[c];
-      const bool own_text = std::any_of(
-          profile.columns.begin(), profile.columns.end(),
-          [&](const Column& column) { return column.name == name && column.type == "VARCHAR"; });
-      if (!own_text) continue;
-      const size_t at = 1 + c * per_column;
-      auto count = [&](size_t i) { return std::stoll(row[at + i].value_or("0")); };
+    std::set<std::string> own_text;  // the file's own text columns
+    for (const Column& column : out[index->second]->columns) {
+      if (column.type == "VARCHAR") own_text.insert(column.name);
+    }
+    for (const auto& column_counts : counts_of_column) {
+      const std::string& name = column_counts.first;
+      const std::vector<int64_t>& counts = column_counts.second;  // (lambdas cannot capture
+                                                                  // structured bindings in clang 14)
+      if (!own_text.contains(name) || counts.size() < TextSampleCountsPerColumn()) continue;
+      auto count = [&](size_t i) { return counts[i]; };
       std::vector<int64_t> parsed_formats, parsed_types;
       for (size_t f = 0; f < formats_known; ++f) parsed_formats.push_back(count(1 + f));
       for (size_t t = 0; t < LenientTypes().size(); ++t)
@@ -242,6 +371,9 @@ absl::Status LakeEngine::Impl::ProfileTogether(
       TextTyping& typing = typing_of_column[name];
       if (const auto chosen = ChooseDatetimeFormats(name, count(0), parsed_formats);
           !chosen.empty() && (typing.type.empty() || !typing.formats.empty())) {
+        // A file reading numeric dates in the other order than files before it is left to
+        // read as the table reads the column (schema_policy.h).
+        if (DatetimeFormatsConflict(typing.formats, chosen)) continue;
         for (const std::string& format : chosen) {
           if (std::find(typing.formats.begin(), typing.formats.end(), format) ==
               typing.formats.end())
@@ -261,24 +393,26 @@ absl::Status LakeEngine::Impl::ProfileTogether(
       } else {
         continue;
       }
-      files_of_column[name].push_back(index->second);
+      files_of_column[name].insert(index->second);
     }
   }
   std::erase_if(typing_of_column, [&](const auto& entry) {
     return entry.second.type.empty() || lenient_conflicts.contains(entry.first);
   });
-  // One pass over the data: row counts, per-column min/max/nulls, and for every datetime column its
-  // values, parsed values, parsed range and two examples of values no format parses.
-  std::vector<std::string> aggregates = {file, "count(*)"};
-  std::vector<const Column*> measured;
+  // Row counts, per-column min/max/nulls, and for every typed text column its values, parsed
+  // values, parsed range and two examples of values that do not parse.
+  std::vector<Measure> measures;
+  // column -> its min/max/nulls measure and its column in the batch
+  std::map<std::string, std::pair<size_t, const Column*>> measured;
   for (const Column& column : columns) {
     if (!IsScalarType(column.type)) continue;
-    aggregates.push_back(
-        fmt::format("CAST(min({0}) AS VARCHAR), CAST(max({0}) AS VARCHAR), count(*) - count({0})",
-                    QuoteIdentifier(column.name)));
-    measured.push_back(&column);
+    const std::string name = QuoteIdentifier(column.name);
+    measured[column.name] = {measures.size(), &column};
+    measures.push_back(Measure{{},
+                               {fmt::format("CAST(min({}) AS VARCHAR)", name),
+                                fmt::format("CAST(max({}) AS VARCHAR)", name),
+                                fmt::format("count(*) - count({})", name)}});
   }
-  std::vector<std::string> parsed_columns;
   std::vector<std::string> typed_names;
   for (const auto& [column, typing] : typing_of_column) {
     const size_t i = typed_names.size();
@@ -287,44 +421,45 @@ absl::Status LakeEngine::Impl::ProfileTogether(
     const std::string parse = typing.formats.empty()
                                   ? LenientParseSql(text, typing.type)
                                   : DatetimeParseSql(text, typing.formats, typing.type);
-    parsed_columns.push_back(fmt::format("{} AS __loch_v{}", text, i));
-    parsed_columns.push_back(fmt::format("{} AS __loch_p{}", parse, i));
-    aggregates.push_back(fmt::format(
-        "count(__loch_v{0}), count(__loch_p{0}), CAST(min(__loch_p{0}) AS VARCHAR), "
-        "CAST(max(__loch_p{0}) AS VARCHAR), min(__loch_v{0}) FILTER (WHERE __loch_v{0} IS NOT "
-        "NULL AND __loch_p{0} IS NULL), max(__loch_v{0}) FILTER (WHERE __loch_v{0} IS NOT NULL "
-        "AND __loch_p{0} IS NULL)",
-        i));
+    const std::string value = fmt::format("__loch_v{}", i), parsed = fmt::format("__loch_p{}", i);
+    const std::string unparsed =
+        fmt::format("FILTER (WHERE {} IS NOT NULL AND {} IS NULL)", value, parsed);
+    measures.push_back(Measure{
+        {fmt::format("{} AS {}", text, value), fmt::format("{} AS {}", parse, parsed)},
+        {fmt::format("count({})", value), fmt::format("count({})", parsed),
+         fmt::format("CAST(min({}) AS VARCHAR)", parsed),
+         fmt::format("CAST(max({}) AS VARCHAR)", parsed),
+         fmt::format("min({}) {}", value, unparsed), fmt::format("max({}) {}", value, unparsed)}});
   }
-  const std::string source = parsed_columns.empty() ? scan
-                                                    : fmt::format("(SELECT *, {} FROM {})",
-                                                                  Join(parsed_columns, ", "), scan);
-  ASSIGN_OR_RETURN(duck::Result stats, admin.Query(fmt::format("SELECT {} FROM {} GROUP BY ALL",
-                                                               Join(aggregates, ", "), source)));
-  ASSIGN_OR_RETURN(auto stat_rows, stats.FetchAllAsText());
-  const size_t typed_at = 2 + 3 * measured.size();
+  ASSIGN_OR_RETURN(const MeasuredFiles measured_files, MeasureFiles(admin, scan, measures));
+  const size_t typed_at = 3 * measured.size();
   constexpr size_t kTypedMeasures = 6;
-  for (const auto& row : stat_rows) {
-    auto index = index_of_path.find(row[0].value_or(""));
+  for (const auto& [path, measured_file] : measured_files) {
+    auto index = index_of_path.find(path);
     if (index == index_of_path.end()) continue;
     FileProfile& profile = *out[index->second];
-    profile.row_count = std::stoll(row[1].value_or("0"));
+    const std::vector<std::optional<std::string>>& row = measured_file.values;
+    if (row.size() != typed_at + kTypedMeasures * typed_names.size()) {
+      return absl::InternalError(fmt::format("measuring \"{}\" gave {} values, not {}", path,
+                                             row.size(),
+                                             typed_at + kTypedMeasures * typed_names.size()));
+    }
+    profile.row_count = measured_file.rows;
     for (const Column& own : profile.columns) {
-      auto at = std::find_if(measured.begin(), measured.end(),
-                             [&](const Column* c) { return c->name == own.name; });
+      auto at = measured.find(own.name);
       if (at == measured.end() || !IsScalarType(own.type)) {
         profile.stats.push_back(ColumnStats{own.name, std::nullopt, std::nullopt, -1, own.type});
         continue;
       }
-      const size_t m = static_cast<size_t>(at - measured.begin());
+      const auto [m, batch_column] = at->second;
       // The bounds follow the order of the type they were measured in: the batch's, which may be
       // wider than this file's own (e.g. VARCHAR when another file of the batch has text there).
-      profile.stats.push_back(ColumnStats{own.name, row[2 + 3 * m], row[3 + 3 * m],
-                                          std::stoll(row[4 + 3 * m].value_or("0")), (*at)->type});
+      profile.stats.push_back(ColumnStats{own.name, row[3 * m], row[3 * m + 1],
+                                          std::stoll(row[3 * m + 2].value_or("0")),
+                                          batch_column->type});
     }
     for (size_t c = 0; c < typed_names.size(); ++c) {
-      const std::vector<size_t>& choosing = files_of_column[typed_names[c]];
-      if (std::find(choosing.begin(), choosing.end(), index->second) == choosing.end()) continue;
+      if (!files_of_column[typed_names[c]].contains(index->second)) continue;
       TextTyping typing = typing_of_column[typed_names[c]];
       const size_t at = typed_at + c * kTypedMeasures;
       typing.values = std::stoll(row[at].value_or("0"));

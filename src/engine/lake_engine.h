@@ -78,6 +78,9 @@ struct TextTyping {
 // mixed JSON kinds in text files read as VARCHAR: loch types them, in `typed_text`), row count and
 // column statistics.
 struct FileProfile {
+  // The most columns a data file may have: wider files are refused (InvalidArgument). DuckDB's
+  // time to read a file's schema grows faster than its width.
+  static constexpr size_t kMaxColumns = 4096;
   std::vector<Column> columns;
   int64_t row_count = 0;
   std::vector<ColumnStats> stats;

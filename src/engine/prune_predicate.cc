@@ -27,13 +27,6 @@ const json& Child(const json& node, const char* name) {
   return it != node.end() ? *it : kNull;
 }
 
-bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 // DuckDB's type ids in casts (json_serialize_sql's "cast_type.id") by family.
 TypeFamily FamilyOfTypeId(const std::string& id) {
   static const std::map<std::string, TypeFamily> kFamilies = {

@@ -91,19 +91,32 @@ std::optional<std::string> ChooseLenientType(int64_t sampled,
 
 std::string TextSampleSql(const std::string& relation_sql, const std::vector<std::string>& columns,
                           int64_t sample, const std::string& group_column) {
-  std::vector<std::string> counts;
-  if (!group_column.empty()) counts.push_back(QuoteIdentifier(group_column));
+  // The columns are unpivoted into (name, text) rows, so the query has the same few expressions
+  // however many columns it counts (DuckDB plans a query's expressions in time that grows faster
+  // than their number, and a file may have thousands of columns).
+  constexpr const char* kName = "__loch_column";
+  constexpr const char* kText = "__loch_text";
+  std::vector<std::string> projected, unpivoted;
+  if (!group_column.empty()) projected.push_back(QuoteIdentifier(group_column));
   for (const std::string& column : columns) {
-    const std::string text = fmt::format("trim(CAST({} AS VARCHAR))", QuoteIdentifier(column));
-    counts.push_back(fmt::format("count({})", QuoteIdentifier(column)));
-    for (const DatetimeFormat& format : KnownDatetimeFormats())
-      counts.push_back(fmt::format("count({})", DatetimeParseSql(text, {format.token}, "TIMESTAMP")));
-    for (const std::string& type : LenientTypes())
-      counts.push_back(fmt::format("count({})", LenientParseSql(text, type)));
+    projected.push_back(fmt::format("CAST({0} AS VARCHAR) AS {0}", QuoteIdentifier(column)));
+    unpivoted.push_back(QuoteIdentifier(column));
   }
-  return fmt::format("SELECT {} FROM (SELECT * FROM {} LIMIT {}){}", Join(counts, ", "),
-                     relation_sql, sample,
-                     group_column.empty() ? "" : " GROUP BY " + QuoteIdentifier(group_column));
+  std::vector<std::string> keys;
+  if (!group_column.empty()) keys.push_back(QuoteIdentifier(group_column));
+  keys.push_back(kName);
+  std::vector<std::string> counts = keys;
+  const std::string text = fmt::format("trim({})", kText);
+  counts.push_back(fmt::format("count({})", kText));
+  for (const DatetimeFormat& format : KnownDatetimeFormats())
+    counts.push_back(fmt::format("count({})", DatetimeParseSql(text, {format.token}, "TIMESTAMP")));
+  for (const std::string& type : LenientTypes())
+    counts.push_back(fmt::format("count({})", LenientParseSql(text, type)));
+  return fmt::format(
+      "SELECT {} FROM (UNPIVOT (SELECT {} FROM {} LIMIT {}) ON {} INTO NAME {} VALUE {}) "
+      "GROUP BY {}",
+      Join(counts, ", "), Join(projected, ", "), relation_sql, sample, Join(unpivoted, ", "), kName,
+      kText, Join(keys, ", "));
 }
 
 size_t TextSampleCountsPerColumn() {

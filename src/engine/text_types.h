@@ -45,13 +45,13 @@ std::string LenientParseSql(const std::string& text_sql, const std::string& type
 std::optional<std::string> ChooseLenientType(int64_t sampled,
                                              const std::vector<int64_t>& parsed_per_type);
 
-// SQL over the first `sample` rows of `relation_sql` that returns, for each of `columns` in
-// order: its non-null values, then per KnownDatetimeFormats() how many that format parses, then
-// per LenientTypes() how many read as that type. With `group_column`, one row per its value, which
-// comes first.
+// SQL over the first `sample` rows of `relation_sql` that returns a row per column of `columns`
+// (non-empty) with values: the column's name, its non-null values, then per
+// KnownDatetimeFormats() how many that format parses, then per LenientTypes() how many read as
+// that type. With `group_column`, a row per its value and column, the group's value first.
 std::string TextSampleSql(const std::string& relation_sql, const std::vector<std::string>& columns,
                           int64_t sample, const std::string& group_column = "");
-// Counts TextSampleSql returns per column.
+// Counts TextSampleSql returns per row (after the group value and the name).
 size_t TextSampleCountsPerColumn();
 
 }  // namespace loch

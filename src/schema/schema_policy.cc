@@ -1,6 +1,7 @@
 #include "schema/schema_policy.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <regex>
 
@@ -42,14 +43,30 @@ bool TypeParsesText(const Column& column) {
   return true;
 }
 
-// Adds the raw companion of `columns[index]` (its text as written) if it has none; returns its name.
-std::string EnsureRawCompanion(std::vector<Column>& columns, size_t index, SchemaChange& change) {
+bool NameTaken(const std::string& name, const std::vector<Column>& columns,
+               const std::vector<std::string>& reserved) {
+  auto same = [&](const std::string& other) { return EqualsIgnoringCase(name, other); };
+  return std::any_of(columns.begin(), columns.end(),
+                     [&](const Column& column) { return same(column.name); }) ||
+         std::any_of(reserved.begin(), reserved.end(), same);
+}
+
+// `name`, or `name` with "_text" appended until no column has it (DuckDB's names ignore case).
+std::string FreeName(std::string name, const std::vector<Column>& columns,
+                     const std::vector<std::string>& reserved) {
+  while (NameTaken(name, columns, reserved)) name += "_text";
+  return name;
+}
+
+// Adds the raw companion of `columns[index]` (its text as written) if it has none; returns its
+// name. `reserved`: names it must not take (the partition columns).
+std::string EnsureRawCompanion(std::vector<Column>& columns, size_t index,
+                               const std::vector<std::string>& reserved, SchemaChange& change) {
   if (auto it = columns[index].metadata.find("raw_column");
       it != columns[index].metadata.end() && it->is_string()) {
     return it->get<std::string>();
   }
-  std::string raw = columns[index].name + "_raw";
-  while (FindColumn(columns, raw) != nullptr) raw += "_text";
+  const std::string raw = FreeName(columns[index].name + "_raw", columns, reserved);
   columns[index].metadata["raw_column"] = raw;
   const std::string of = columns[index].name;
   columns.emplace_back(raw, "VARCHAR", true,
@@ -57,6 +74,22 @@ std::string EnsureRawCompanion(std::vector<Column>& columns, size_t index, Schem
                        nlohmann::json{{"raw_of", of}});
   change.added.push_back(raw + " VARCHAR");
   return raw;
+}
+
+// A raw companion is loch's own column: when the files or the partitions come to have a column of
+// its name, the companion moves aside (its files never held it) so that their values stay theirs.
+void MoveRawCompanionsAside(std::vector<Column>& columns, const std::vector<std::string>& taken,
+                            SchemaChange& change) {
+  for (Column& companion : columns) {
+    const std::optional<std::string> of = RawOf(companion);
+    if (!of || !NameTaken(companion.name, {}, taken)) continue;
+    const std::string renamed = FreeName(companion.name + "_text", columns, taken);
+    for (Column& source : columns) {
+      if (source.name == *of) source.metadata["raw_column"] = renamed;
+    }
+    change.renamed.push_back(fmt::format("{} -> {}", companion.name, renamed));
+    companion.name = renamed;
+  }
 }
 
 std::string Examples(const std::vector<std::string>& examples) {
@@ -79,6 +112,7 @@ void SchemaChange::Include(const SchemaChange& later) {
   added.insert(added.end(), later.added.begin(), later.added.end());
   widened.insert(widened.end(), later.widened.begin(), later.widened.end());
   typed.insert(typed.end(), later.typed.begin(), later.typed.end());
+  renamed.insert(renamed.end(), later.renamed.begin(), later.renamed.end());
 }
 
 SchemaChange MergeColumns(std::vector<Column>& schema, const std::vector<Column>& file_columns) {
@@ -143,6 +177,14 @@ FileMerge MergeFile(const Schema& schema, const FileProfile& profile, const Data
   merge.schema = schema;
   merge.file = file;
   const std::string& key = file.key;
+  // Text the file reads with formats the table cannot take (day-first dates in a month-first
+  // column) is read as the table reads it.
+  std::map<std::string, TextTyping> typed_text = profile.typed_text;
+  std::erase_if(typed_text, [&](const auto& entry) {
+    const Column* known = schema.Find(entry.first);
+    return known != nullptr &&
+           DatetimeFormatsConflict(DatetimeFormatsOf(*known), entry.second.formats);
+  });
   std::vector<Column> file_columns;
   std::vector<std::string> read_with_table_parsing;  // text this file did not type by itself
   for (Column column : profile.columns) {
@@ -154,8 +196,7 @@ FileMerge MergeFile(const Schema& schema, const FileProfile& profile, const Data
     const Column* known = schema.Find(column.name);
     if (WithoutValues(file, column.name)) {
       column.type = "NULL";
-    } else if (auto typed = profile.typed_text.find(column.name);
-               typed != profile.typed_text.end()) {
+    } else if (auto typed = typed_text.find(column.name); typed != typed_text.end()) {
       column.type = typed->second.type;
       column.metadata = nlohmann::json::object();
       if (typed->second.formats.empty()) {
@@ -173,9 +214,17 @@ FileMerge MergeFile(const Schema& schema, const FileProfile& profile, const Data
   }
 
   std::vector<Column>& columns = merge.schema.columns;
-  merge.change = MergeColumns(columns, file_columns);
+  std::vector<std::string> partitions;
+  for (const Column& partition : schema.partition_columns) partitions.push_back(partition.name);
+  std::vector<std::string> taken = partitions;  // by the files' own columns and the folders
+  for (const Column& column : file_columns) taken.push_back(column.name);
+  MoveRawCompanionsAside(columns, taken, merge.change);
+  {
+    SchemaChange merged = MergeColumns(columns, file_columns);
+    merge.change.Include(merged);
+  }
   // Datetime formats seen in this file join the column's formats.
-  for (const auto& [name, typed] : profile.typed_text) {
+  for (const auto& [name, typed] : typed_text) {
     Column* column = FindColumn(columns, name);
     if (column == nullptr || typed.formats.empty() || DatetimeFormatsOf(*column).empty()) continue;
     std::vector<std::string> formats = DatetimeFormatsOf(*column);
@@ -208,12 +257,12 @@ FileMerge MergeFile(const Schema& schema, const FileProfile& profile, const Data
     if (column == nullptr || !ParsedFromText(*column)) return std::nullopt;
     return static_cast<size_t>(column - columns.data());
   };
-  for (const auto& [name, typed] : profile.typed_text) {
+  for (const auto& [name, typed] : typed_text) {
     const std::optional<size_t> index = index_of(name);
     if (!index) continue;
     merge.typed_text.push_back(DescribeTyping(columns[*index]));
     if (typed.parsed < typed.values) {
-      const std::string raw = EnsureRawCompanion(columns, *index, merge.change);
+      const std::string raw = EnsureRawCompanion(columns, *index, partitions, merge.change);
       merge.unparsed.push_back(UnparsedValues{name, columns[*index].type, raw, typed.values,
                                               typed.values - typed.parsed, typed.bad_examples});
     }
@@ -234,7 +283,7 @@ FileMerge MergeFile(const Schema& schema, const FileProfile& profile, const Data
   for (const std::string& name : read_with_table_parsing) {
     const std::optional<size_t> index = index_of(name);
     if (!index) continue;
-    const std::string raw = EnsureRawCompanion(columns, *index, merge.change);
+    const std::string raw = EnsureRawCompanion(columns, *index, partitions, merge.change);
     merge.warnings.push_back(fmt::format(
         "{}.{}: most values in {} are not {}; they are read as the table reads the column "
         "(values that do not parse read as NULL, their text stays in {})",

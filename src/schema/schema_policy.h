@@ -18,7 +18,12 @@ struct SchemaChange {
   std::vector<std::string> added;    // "name TYPE": new columns (raw companions included)
   std::vector<std::string> widened;  // "name: OLD -> NEW": existing columns whose type changes
   std::vector<std::string> typed;    // "name TYPE": columns without values so far that got a type
-  bool changed() const { return !added.empty() || !widened.empty() || !typed.empty(); }
+  // "old -> new": raw companions renamed because the files or the partitions now have a column of
+  // their name
+  std::vector<std::string> renamed;
+  bool changed() const {
+    return !added.empty() || !widened.empty() || !typed.empty() || !renamed.empty();
+  }
   // Adds what a later change did.
   void Include(const SchemaChange& later);
 };
