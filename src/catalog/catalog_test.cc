@@ -295,6 +295,7 @@ TEST_F(CatalogTest, CatalogsOfTheFirstFormatAreUpgraded) {
       sqlite3_exec(
           db,
           "DROP INDEX data_files_live_key; ALTER TABLE data_files DROP COLUMN etag; "
+          "ALTER TABLE data_files DROP COLUMN content_hash; "
           "CREATE UNIQUE INDEX data_files_live_key ON data_files(key) WHERE end_snapshot IS NULL; "
           "DELETE FROM catalog_meta",
           nullptr, nullptr, nullptr),
@@ -306,6 +307,15 @@ TEST_F(CatalogTest, CatalogsOfTheFirstFormatAreUpgraded) {
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(read->files[0].row_count, 3);
   EXPECT_EQ(read->files[0].etag, "");
+  EXPECT_EQ(read->files[0].content_hash, "");
+  // The upgraded catalog keeps what the new columns hold.
+  DataFile hashed = File("new", 1);
+  hashed.content_hash = std::string(64, 'a');
+  ASSERT_TRUE(Append(*upgraded, read->table.current_snapshot, {hashed}).ok());
+  auto again = upgraded->ReadTable(admin_, {"shop", "orders"}, std::nullopt);
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_EQ(again->files.size(), 2u);
+  EXPECT_EQ(again->files[1].content_hash, hashed.content_hash);
 }
 
 TEST_F(CatalogTest, DroppedTablesAreGoneButTheirPastIsReadable) {

@@ -77,6 +77,9 @@ struct DataFile {
   std::string compression;  // "", "gzip", "zstd"
   int64_t size_bytes = 0;
   std::string etag;        // the object's ETag when it was registered ("" if unknown)
+  // SHA-256 of the file's bytes as loaded (lowercase hex; "" if unknown): `loch load` skips a file
+  // whose content a table already has.
+  std::string content_hash;
   int64_t row_count = -1;  // -1 when unknown
   std::map<std::string, std::string> partition_values;
   std::vector<ColumnStats> stats;

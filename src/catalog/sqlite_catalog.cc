@@ -23,7 +23,7 @@ using sqlite::Statement;
 using sqlite::Transaction;
 
 // Written to catalog_meta; Migrate() upgrades older catalogs.
-constexpr const char* kFormatVersion = "7";
+constexpr const char* kFormatVersion = "8";
 
 constexpr std::string_view kSchemaDdl = R"sql(
 CREATE TABLE IF NOT EXISTS catalog_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS data_files(
   compression TEXT NOT NULL,
   size_bytes INTEGER NOT NULL,
   etag TEXT NOT NULL DEFAULT '',
+  content_hash TEXT NOT NULL DEFAULT '',
   row_count INTEGER NOT NULL,
   partition_values TEXT NOT NULL,
   begin_snapshot INTEGER NOT NULL,
@@ -173,28 +174,28 @@ class SqliteCatalog final : public Catalog {
   // Brings a catalog written by an earlier loch up to the current format. Caller holds a write
   // transaction. Format 2 added data_files.etag; formats 3-6 the views, workgroups, crawler and
   // stream tables (created by the DDL); format 7 file_column_stats.value_type (statistics written
-  // before it have no type, and pruning does not trust them).
+  // before it have no type, and pruning does not trust them); format 8 data_files.content_hash
+  // (files registered before it have none: a load cannot tell it has them).
   absl::Status Migrate() {
     Statement version(db_, "SELECT value FROM catalog_meta WHERE key = 'format_version'");
     if (version.Step() && version.Text(0) == kFormatVersion) return absl::OkStatus();
     RETURN_IF_ERROR(version.status());
-    Statement columns(db_,
-                      "SELECT count(*) FROM pragma_table_info('data_files') WHERE name = 'etag'");
-    if (!columns.Step()) return columns.status();
-    if (columns.Int(0) == 0) {
-      RETURN_IF_ERROR(
-          sqlite::Exec(db_, "ALTER TABLE data_files ADD COLUMN etag TEXT NOT NULL DEFAULT ''"));
-    }
-    Statement stats_columns(
-        db_,
-        "SELECT count(*) FROM pragma_table_info('file_column_stats') WHERE name = 'value_type'");
-    if (!stats_columns.Step()) return stats_columns.status();
-    if (stats_columns.Int(0) == 0) {
-      RETURN_IF_ERROR(sqlite::Exec(
-          db_, "ALTER TABLE file_column_stats ADD COLUMN value_type TEXT NOT NULL DEFAULT ''"));
-    }
+    RETURN_IF_ERROR(AddColumnIfMissing("data_files", "etag", "TEXT NOT NULL DEFAULT ''"));
+    RETURN_IF_ERROR(AddColumnIfMissing("data_files", "content_hash", "TEXT NOT NULL DEFAULT ''"));
+    RETURN_IF_ERROR(
+        AddColumnIfMissing("file_column_stats", "value_type", "TEXT NOT NULL DEFAULT ''"));
     Statement update(db_, "INSERT OR REPLACE INTO catalog_meta VALUES ('format_version', ?)");
     return update.Bind(1, kFormatVersion).Run();
+  }
+
+  // Adds `column` to `table` in an older catalog. Arguments are loch's own constants, never input.
+  absl::Status AddColumnIfMissing(const std::string& table, const std::string& column,
+                                  const std::string& definition) {
+    Statement present(db_, fmt::format("SELECT count(*) FROM pragma_table_info('{}') WHERE name = '{}'",
+                                       table, column));
+    if (!present.Step()) return present.status();
+    if (present.Int(0) > 0) return absl::OkStatus();
+    return sqlite::Exec(db_, fmt::format("ALTER TABLE {} ADD COLUMN {} {}", table, column, definition));
   }
 
   absl::StatusOr<std::vector<std::string>> ListDatabases(const Principal&) override {
@@ -511,7 +512,7 @@ class SqliteCatalog final : public Catalog {
       "schema_version FROM snapshots";
   static constexpr std::string_view kFileColumns =
       "SELECT file_id, key, format, compression, size_bytes, row_count, partition_values, "
-      "begin_snapshot, etag FROM data_files";
+      "begin_snapshot, etag, content_hash FROM data_files";
 
   // Must hold mu_ inside a write transaction.
   absl::StatusOr<CommitResult> CommitLocked(const Principal& who, const TableCommit& commit) {
@@ -609,7 +610,8 @@ class SqliteCatalog final : public Catalog {
     Statement insert(
         db_,
         "INSERT INTO data_files(table_id, key, format, compression, size_bytes, row_count, "
-        "partition_values, begin_snapshot, etag) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        "partition_values, begin_snapshot, etag, content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?)");
     absl::Status inserted = insert.Bind(1, table_id)
                                 .Bind(2, file.key)
                                 .Bind(3, file.format)
@@ -619,6 +621,7 @@ class SqliteCatalog final : public Catalog {
                                 .Bind(7, partitions.dump())
                                 .Bind(8, snapshot_id)
                                 .Bind(9, file.etag)
+                                .Bind(10, file.content_hash)
                                 .Run();
     if (absl::IsAlreadyExists(inserted)) {
       return absl::AlreadyExistsError(
@@ -806,6 +809,7 @@ class SqliteCatalog final : public Catalog {
           nlohmann::json::parse(query.Text(6)).get<std::map<std::string, std::string>>();
       file.added_snapshot = query.Int(7);
       file.etag = query.Text(8);
+      file.content_hash = query.Text(9);
       index_of[file.file_id] = files.size();
       files.push_back(std::move(file));
     }

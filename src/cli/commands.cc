@@ -73,18 +73,39 @@ absl::Status RunLoad(const CommonOptions& common, const LoadOptions& options, st
   ASSIGN_OR_RETURN(LakeEngine * engine, lake->engine());
   Loader loader(lake->catalog(), lake->store(), *engine);
   Stopwatch watch;
-  auto result = loader.Load(Principal::LocalAdmin(), LoadRequest{options.inputs, table},
+  LoadRequest request{options.inputs, table};
+  request.allow_duplicates = options.allow_duplicates;
+  request.dry_run = options.dry_run;
+  auto result = loader.Load(Principal::LocalAdmin(), request,
                             [](size_t done, size_t total) {
                               ShowProgress(fmt::format("loading: {}/{} files", done, total));
                             });
   EndProgress();
   RETURN_IF_ERROR(result.status());
-  out << fmt::format("Loaded {} file{} ({} rows, {}) into {} in {:.2f} s\n", result->files,
-                     result->files == 1 ? "" : "s", WithThousands(result->rows),
-                     HumanBytes(result->bytes), table.ToString(), watch.ElapsedMillis() / 1000);
-  out << fmt::format("  {} at snapshot {}, schema version {}\n",
-                     result->created_table ? "created the table" : "appended", result->snapshot_id,
-                     result->schema_version);
+  auto files = [](int64_t n) { return fmt::format("{} file{}", n, n == 1 ? "" : "s"); };
+  if (result->files == 0) {
+    out << fmt::format("Nothing new to load into {}: {} already loaded\n", table.ToString(),
+                       files(result->duplicates));
+  } else if (result->dry_run) {
+    out << fmt::format("Dry run: would load {} ({} rows, {}) into {}; nothing was changed\n",
+                       files(result->files), WithThousands(result->rows),
+                       HumanBytes(result->bytes), table.ToString());
+    out << fmt::format("  would {}; its columns would be:\n",
+                       result->created_table ? "create the table" : "append");
+    for (const auto* list : {&result->schema.columns, &result->schema.partition_columns}) {
+      for (const Column& column : *list) {
+        out << fmt::format("    {} {}{}\n", column.name, column.type,
+                           list == &result->schema.partition_columns ? " (partition)" : "");
+      }
+    }
+  } else {
+    out << fmt::format("Loaded {} ({} rows, {}) into {} in {:.2f} s\n", files(result->files),
+                       WithThousands(result->rows), HumanBytes(result->bytes), table.ToString(),
+                       watch.ElapsedMillis() / 1000);
+    out << fmt::format("  {} at snapshot {}, schema version {}\n",
+                       result->created_table ? "created the table" : "appended",
+                       result->snapshot_id, result->schema_version);
+  }
   if (!result->partition_columns.empty()) {
     out << fmt::format("  partitioned by {}\n", Join(result->partition_columns, ", "));
   }

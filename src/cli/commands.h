@@ -32,6 +32,8 @@ absl::Status RunInit(const CommonOptions& common, const InitOptions& options, st
 struct LoadOptions {
   std::vector<std::string> inputs;
   std::string table;  // DB.TABLE
+  bool allow_duplicates = false;
+  bool dry_run = false;
 };
 absl::Status RunLoad(const CommonOptions& common, const LoadOptions& options, std::ostream& out);
 

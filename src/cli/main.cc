@@ -71,6 +71,10 @@ int main(int argc, char** argv) {
                    "Files or folders (name=value sub-folders become partitions)")
       ->required();
   load_cmd->add_option("--table", load.table, "Target table as DATABASE.TABLE")->required();
+  load_cmd->add_flag("--allow-duplicates", load.allow_duplicates,
+                     "Load files even if the table already has their content (by SHA-256)");
+  load_cmd->add_flag("--dry-run", load.dry_run,
+                     "Print the inferred schema and what the load would change; change nothing");
   add_lake(load_cmd);
   load_cmd->callback([&] { status = loch::cli::RunLoad(common, load, std::cout); });
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 
+#include "common/content_hash.h"
 #include "common/ids.h"
 #include "common/strings.h"
 #include "fmt/format.h"
@@ -25,6 +26,7 @@ struct InputFile {
   std::map<std::string, std::string> partitions;
   std::string key;  // where it lands in the lake
   std::string etag;
+  std::string content_hash;
   int64_t size = 0;
   FileProfile profile;
 };
@@ -120,6 +122,25 @@ std::string Describe(const std::vector<std::string>& names) {
   return names.empty() ? "no partition folders" : "(" + Join(names, ", ") + ")";
 }
 
+// Drops from `files` those whose content one of `table_files` (table `table`'s live files) has,
+// noting each in `result`.
+void SkipContentTheTableHas(const TableName& table, const std::vector<DataFile>& table_files,
+                            std::vector<InputFile>& files, LoadResult& result) {
+  std::map<std::string, const DataFile*> by_hash;
+  for (const DataFile& file : table_files) {
+    if (!file.content_hash.empty()) by_hash.emplace(file.content_hash, &file);
+  }
+  std::erase_if(files, [&](const InputFile& file) {
+    auto held = by_hash.find(file.content_hash);
+    if (held == by_hash.end()) return false;
+    result.skipped.push_back(
+        fmt::format("{}: {} already has this content (in {}); --allow-duplicates loads it again",
+                    file.local_path, table.ToString(), held->second->key));
+    ++result.duplicates;
+    return true;
+  });
+}
+
 }  // namespace
 
 absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest& request,
@@ -138,7 +159,19 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
     }
     ASSIGN_OR_RETURN(file.format, DetectFileFormat(file.local_path));
     RETURN_IF_ERROR(ParsePartitions(file));
+    ASSIGN_OR_RETURN(file.content_hash, Sha256OfFile(file.local_path));
     files.push_back(std::move(file));
+  }
+  if (!request.allow_duplicates) {
+    std::map<std::string, std::string> first_with;  // content hash -> its first file
+    std::erase_if(files, [&](const InputFile& file) {
+      auto [first, inserted] = first_with.emplace(file.content_hash, file.local_path);
+      if (inserted) return false;
+      result.skipped.push_back(fmt::format("{}: the same content as {}", file.local_path,
+                                           first->second));
+      ++result.duplicates;
+      return true;
+    });
   }
   if (files.empty()) {
     return absl::InvalidArgumentError(
@@ -156,6 +189,10 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
   }
   auto existing = catalog_.ReadTable(who, request.table, std::nullopt);
   if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
+  if (existing.ok() && !request.allow_duplicates) {
+    SkipContentTheTableHas(request.table, existing->files, files, result);
+    if (files.empty()) return result;  // all there already: nothing to do
+  }
   if (existing.ok()) {
     std::vector<std::string> table_partitions;
     for (const Column& column : existing->table.schema.partition_columns)
@@ -219,6 +256,20 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
           catalog_.CreateDatabase(who, request.table.database, /*if_not_exists=*/true);
       if (!database.ok()) return cleanup(database);
     }
+    if (!create && !request.allow_duplicates) {  // a concurrent load may have added some
+      std::vector<InputFile> added_meanwhile = files;
+      SkipContentTheTableHas(request.table, current->files, files, result);
+      if (files.size() != added_meanwhile.size()) {
+        for (const InputFile& file : added_meanwhile) {
+          if (std::none_of(files.begin(), files.end(),
+                           [&](const InputFile& kept) { return kept.key == file.key; })) {
+            store_.Delete(file.key).IgnoreError();
+            std::erase(copied, file.key);
+          }
+        }
+        if (files.empty()) return result;
+      }
+    }
     Schema schema = create ? Schema{} : current->table.schema;
     if (create) {
       for (const std::string& name : partition_names) {
@@ -240,6 +291,7 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
       data.compression = file.format.compression;
       data.size_bytes = file.size;
       data.etag = file.etag;
+      data.content_hash = file.content_hash;
       data.row_count = file.profile.row_count;
       data.partition_values = file.partitions;
       data.stats = file.profile.stats;
@@ -258,6 +310,20 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
     for (std::string& line : unparsed.Lines(request.table.ToString()))
       result.warnings.push_back(std::move(line));
 
+    if (request.dry_run) {
+      result.dry_run = true;
+      result.files = static_cast<int64_t>(files.size());
+      result.created_table = create;
+      result.schema = schema;
+      result.schema_change = change;
+      result.partition_columns = partition_names;
+      for (const DataFile& data : registered) {
+        result.rows += data.row_count;
+        result.bytes += data.size_bytes;
+      }
+      cleanup(absl::OkStatus()).IgnoreError();
+      return result;
+    }
     TableCommit commit;
     commit.table = request.table;
     commit.base_snapshot = create ? TableCommit::kCreate : current->table.current_snapshot;
@@ -281,6 +347,7 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
       result.snapshot_id = committed->snapshot_id;
       result.schema_version = committed->schema_version;
       result.schema_change = change;
+      result.schema = std::move(schema);
       result.partition_columns = partition_names;
       return result;
     }

@@ -2,6 +2,9 @@
 // Loader: copies local data files into the lake's raw zone and registers them as (an append to) a
 // catalog table, with the schema inferred from their content.
 //
+// Idempotent: a file whose content the table already has is skipped (LoadRequest::allow_duplicates
+// to load it again), so running the same load twice adds its rows once.
+//
 // All or nothing: files are checked (format, partition layout) before anything is copied; if
 // profiling or the catalog commit fails, the copied objects are deleted and the catalog is
 // unchanged. Concurrent loads into the same table are safe: a commit conflict is retried on the new
@@ -24,6 +27,12 @@ struct LoadRequest {
   // column "day".
   std::vector<std::string> inputs;
   TableName table;
+  // A file whose content (SHA-256) the table already has, or that another file of the load
+  // repeats, is skipped (named in LoadResult::skipped) unless this is set.
+  bool allow_duplicates = false;
+  // Reads and profiles the files and says what loading them would do, but changes nothing: the
+  // lake and the catalog are left as they were.
+  bool dry_run = false;
 };
 
 struct LoadResult {
@@ -31,7 +40,9 @@ struct LoadResult {
   int64_t files = 0;
   int64_t rows = 0;
   int64_t bytes = 0;
-  std::vector<std::string> skipped;  // inputs skipped, with the reason (e.g. empty files)
+  // Inputs skipped, with the reason (empty files; content the table already has).
+  std::vector<std::string> skipped;
+  int64_t duplicates = 0;  // of those, files skipped for their content
   bool created_table = false;
   int64_t snapshot_id = 0;
   int64_t schema_version = 0;
@@ -41,6 +52,8 @@ struct LoadResult {
   std::vector<std::string> typed_text;
   // Values that do not parse (counts, examples, where their text is), type conflicts.
   std::vector<std::string> warnings;
+  bool dry_run = false;  // nothing was committed: the fields say what loading would do
+  Schema schema;         // the table's schema after the load
 };
 
 class Loader {
@@ -51,7 +64,8 @@ class Loader {
   Loader(Catalog& catalog, ObjectStore& store, LakeEngine& engine)
       : catalog_(catalog), store_(store), engine_(engine) {}
 
-  // Loads `request` for `who`. Errors name the offending input: NotFound (missing input),
+  // Loads `request` for `who`. A load whose every file is a duplicate succeeds with files == 0 and
+  // commits nothing. Errors name the offending input: NotFound (missing input),
   // InvalidArgument (unknown format, empty input set, inconsistent partition folders, unreadable
   // content), Aborted (too many concurrent commits; retry).
   absl::StatusOr<LoadResult> Load(const Principal& who, const LoadRequest& request,

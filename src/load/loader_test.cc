@@ -439,6 +439,66 @@ TEST_F(LoaderEvolutionTest, WideFilesAreTypedAndMeasuredAndTooWideOnesRefused) {
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("reads files of at most 4096"));
 }
 
+TEST_F(LoaderTest, LoadingTheSameContentTwiceAddsItsRowsOnce) {
+  const std::string a = Input("a.csv", "id,v\n1,10\n2,20\n");
+  const std::string copy = Input("copy/a.csv", "id,v\n1,10\n2,20\n");
+  auto first = Load({a, copy}, "shop.once");
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->files, 1);
+  EXPECT_EQ(first->duplicates, 1);
+  EXPECT_THAT(Join(first->skipped, "\n"), HasSubstr("the same content as"));
+  const size_t objects = RawObjects();
+  for (int again = 0; again < 3; ++again) {
+    auto repeated = Load({a}, "shop.once");
+    ASSERT_TRUE(repeated.ok()) << repeated.status();
+    EXPECT_EQ(repeated->files, 0);
+    EXPECT_THAT(Join(repeated->skipped, "\n"), HasSubstr("--allow-duplicates"));
+  }
+  EXPECT_EQ(Scalar("SELECT count(*) FROM shop.once"), "2");
+  EXPECT_EQ(RawObjects(), objects);
+  // New files among old ones: only the new are added.
+  auto mixed = Load({a, Input("b.csv", "id,v\n3,30\n")}, "shop.once");
+  ASSERT_TRUE(mixed.ok()) << mixed.status();
+  EXPECT_EQ(mixed->files, 1);
+  EXPECT_EQ(Scalar("SELECT sum(v) FROM shop.once"), "60");
+  // Asked for, duplicates load.
+  LoadRequest forced{{a}, std::move(TableName::Parse("shop.once")).value()};
+  forced.allow_duplicates = true;
+  ASSERT_TRUE(loader_->Load(admin_, forced).ok());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM shop.once"), "5");
+}
+
+TEST_F(LoaderTest, ConcurrentLoadsOfTheSameFileAddItOnce) {
+  ASSERT_TRUE(Load({Input("seed.csv", "id\n0\n")}, "shop.race").ok());
+  const std::string file = Input("same.csv", "id\n1\n2\n3\n");
+  std::vector<std::thread> loads;
+  for (int i = 0; i < 4; ++i) loads.emplace_back([&] { EXPECT_TRUE(Load({file}, "shop.race").ok()); });
+  for (std::thread& load : loads) load.join();
+  EXPECT_EQ(Scalar("SELECT count(*) FROM shop.race"), "4");
+}
+
+TEST_F(LoaderTest, ADryRunSaysWhatALoadWouldDoAndChangesNothing) {
+  ASSERT_TRUE(Load({Input("1.csv", "id,v\n1,10\n")}, "shop.dry").ok());
+  const size_t objects = RawObjects();
+  LoadRequest request{{Input("2.csv", "id,v,w\n2,2.5,x\n")},
+                      std::move(TableName::Parse("shop.dry")).value()};
+  request.dry_run = true;
+  auto dry = loader_->Load(admin_, request);
+  ASSERT_TRUE(dry.ok()) << dry.status();
+  EXPECT_TRUE(dry->dry_run);
+  EXPECT_EQ(dry->rows, 1);
+  EXPECT_EQ(Join(dry->schema_change.added, ","), "w VARCHAR");
+  EXPECT_EQ(Join(dry->schema_change.widened, ","), "v: BIGINT -> DOUBLE");
+  ASSERT_NE(dry->schema.Find("v"), nullptr);
+  EXPECT_EQ(dry->schema.Find("v")->type, "DOUBLE");
+  EXPECT_EQ(RawObjects(), objects);
+  EXPECT_EQ(Scalar("SELECT typeof(v) || ' ' || CAST(count(*) OVER () AS VARCHAR) FROM shop.dry"),
+            "BIGINT 1");
+  request.table = std::move(TableName::Parse("shop.never")).value();
+  ASSERT_TRUE(loader_->Load(admin_, request).ok());
+  EXPECT_FALSE(catalog_->ReadTable(admin_, request.table, std::nullopt).ok());
+}
+
 TEST_F(LoaderTest, PartitionFoldersBecomeTypedPartitionColumns) {
   Input("events/day=2026-10-01/e.json", "{\"x\": 1}\n");
   Input("events/day=2026-10-02/e.json", "{\"x\": 2}\n{\"x\": 3}\n");
