@@ -123,13 +123,37 @@ TEST_F(CliTest, EveryCommandHasHelp) {
                                                                              {"describe", "--help"},
                                                                              {"generate", "--help"},
                                                                              {"serve", "--help"},
-                                                                             {"crawl", "--help"}}) {
+                                                                             {"crawl", "--help"},
+                                                                             {"crawler", "update", "--help"},
+                                                                             {"crawler", "run", "--help"},
+                                                                             {"stream", "create", "--help"},
+                                                                             {"put", "--help"}}) {
     Outcome outcome = Run(args);
     EXPECT_EQ(outcome.exit_code, 0) << args[0];
     EXPECT_THAT(outcome.out, HasSubstr("Usage")) << args[0];
   }
   Outcome none = Run({});
   EXPECT_NE(none.exit_code, 0);
+}
+
+// Loads are idempotent, and a dry run changes nothing (the suite's lake stays as set up).
+TEST_F(CliTest, LoadingAgainAddsNothingAndADryRunChangesNothing) {
+  const std::string count = "SELECT count(*) FROM shop.orders";
+  const std::string before = Run({"sql", count, "--format", "csv", "--lake", Lake()}).out;
+  Outcome again = Run({"load", Data() + "/orders.json", "--table", "shop.orders", "--lake", Lake()});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("Nothing new to load into shop.orders: 1 file already loaded"));
+  EXPECT_THAT(again.out, HasSubstr("--allow-duplicates"));
+  const fs::path extra = *work_ / "extra.csv";
+  std::ofstream(extra) << "order_id,coupon\n1,SPRING\n";
+  Outcome dry = Run({"load", extra.string(), "--table", "shop.orders", "--dry-run", "--lake", Lake()});
+  EXPECT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_THAT(dry.out, HasSubstr("Dry run: would load 1 file (1 rows"));
+  EXPECT_THAT(dry.out, HasSubstr("    coupon VARCHAR"));
+  EXPECT_THAT(dry.out, HasSubstr("new column: coupon VARCHAR"));
+  EXPECT_EQ(Run({"sql", count, "--format", "csv", "--lake", Lake()}).out, before);
+  Outcome columns = Run({"sql", "SELECT coupon FROM shop.orders", "--lake", Lake()});
+  EXPECT_NE(columns.exit_code, 0);
 }
 
 TEST_F(CliTest, ErrorsSayWhatWasWrongAndHowToFixIt) {

@@ -50,6 +50,35 @@ absl::Status RunCrawlerCreate(const CommonOptions& common, const CrawlOptions& o
   return absl::OkStatus();
 }
 
+absl::Status RunCrawlerUpdate(const CommonOptions& common, const CrawlerUpdateOptions& options,
+                              std::ostream& out) {
+  ASSIGN_OR_RETURN(auto lake, OpenLake(common));
+  ASSIGN_OR_RETURN(
+      CrawlRequest request,
+      UpdateSavedCrawler(lake->catalog(), Principal::LocalAdmin(), options.name,
+                         [&](CrawlRequest& request) -> absl::Status {
+                           if (!options.prefixes.empty()) request.prefixes = options.prefixes;
+                           if (options.database) request.database = *options.database;
+                           if (options.schema_change) {
+                             ASSIGN_OR_RETURN(request.schema_change,
+                                              ParseSchemaChangePolicy(*options.schema_change));
+                           }
+                           if (options.deletes) {
+                             ASSIGN_OR_RETURN(request.deletes, ParseDeletePolicy(*options.deletes));
+                           }
+                           if (options.recrawl) {
+                             ASSIGN_OR_RETURN(request.recrawl, ParseRecrawlPolicy(*options.recrawl));
+                           }
+                           return absl::OkStatus();
+                         }));
+  out << fmt::format(
+      "Updated crawler {}: {} -> database {} (schema-change {}, deletes {}, recrawl {}). Its next "
+      "run uses these settings.\n",
+      options.name, Join(request.prefixes, ", "), request.database,
+      PolicyName(request.schema_change), PolicyName(request.deletes), PolicyName(request.recrawl));
+  return absl::OkStatus();
+}
+
 absl::Status RunCrawlerRun(const CommonOptions& common, const std::string& name,
                            std::ostream& out) {
   ASSIGN_OR_RETURN(auto lake, OpenLake(common));

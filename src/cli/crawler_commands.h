@@ -1,7 +1,8 @@
 #pragma once
-// `loch crawl` (one shot) and `loch crawler create|run|list|describe|delete` (saved crawlers, kept
+// `loch crawl` (one shot) and `loch crawler create|update|run|list|describe|delete` (saved crawlers, kept
 // in the catalog with the reports of their runs).
 
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -22,6 +23,14 @@ struct CrawlOptions {
 
 absl::Status RunCrawl(const CommonOptions& common, const CrawlOptions& options, std::ostream& out);
 absl::Status RunCrawlerCreate(const CommonOptions& common, const CrawlOptions& options,
+                              std::ostream& out);
+// Options given on the command line replace the saved crawler's; the others stay.
+struct CrawlerUpdateOptions {
+  std::string name;
+  std::vector<std::string> prefixes;  // empty: unchanged
+  std::optional<std::string> database, schema_change, deletes, recrawl;
+};
+absl::Status RunCrawlerUpdate(const CommonOptions& common, const CrawlerUpdateOptions& options,
                               std::ostream& out);
 absl::Status RunCrawlerRun(const CommonOptions& common, const std::string& name, std::ostream& out);
 absl::Status RunCrawlerList(const CommonOptions& common, std::ostream& out);

@@ -156,6 +156,24 @@ int main(int argc, char** argv) {
   add_policies(crawler_create);
   add_lake(crawler_create);
   crawler_create->callback([&] { status = loch::cli::RunCrawlerCreate(common, crawl, std::cout); });
+  loch::cli::CrawlerUpdateOptions crawler_update;
+  auto* update_cmd = crawler_cmd->add_subcommand(
+      "update", "Change a saved crawler's prefixes, database or policies (the rest stay)");
+  update_cmd->add_option("NAME", crawler_update.name, "Crawler name")->required();
+  update_cmd->add_option("--prefix", crawler_update.prefixes,
+                         "Key prefixes to crawl, replacing the saved ones (repeatable)");
+  update_cmd->add_option("--database", crawler_update.database, "Database the tables go into");
+  update_cmd->add_option("--schema-change", crawler_update.schema_change,
+                         "When a column's type would change: update, log or fail")
+      ->check(CLI::IsMember({"update", "log", "fail"}));
+  update_cmd->add_option("--deletes", crawler_update.deletes,
+                         "Objects gone from the store: log, delete or deprecate")
+      ->check(CLI::IsMember({"log", "delete", "deprecate"}));
+  update_cmd->add_option("--recrawl", crawler_update.recrawl, "new or everything")
+      ->check(CLI::IsMember({"new", "everything"}));
+  add_lake(update_cmd);
+  update_cmd->callback(
+      [&] { status = loch::cli::RunCrawlerUpdate(common, crawler_update, std::cout); });
   std::string crawler_name;
   auto* crawler_run =
       crawler_cmd->add_subcommand("run", "Run a saved crawler and print its report");

@@ -318,7 +318,8 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
   if (!missing.empty() && request.deletes == DeletePolicy::kLog) {
     report.warnings.push_back(fmt::format(
         "{}: {} object(s) it holds are gone from the store (e.g. {}); kept in the table (deletes "
-        "policy log), so queries reading them fail",
+        "policy log): queries reading them fail, others work; --deletes delete removes them "
+        "(`loch crawler update NAME --deletes delete`)",
         name.ToString(), missing.size(), missing.front()->key));
   }
   if (read.empty() && !removing && request.recrawl == RecrawlPolicy::kNew) return std::nullopt;

@@ -294,6 +294,41 @@ TEST_F(CrawlerTest, ObjectsGoneFromTheStoreFollowTheDeletesPolicy) {
       absl::IsNotFound(catalog_->ReadTable(admin_, {"landing", "e"}, std::nullopt).status()));
 }
 
+// From the issue: with --deletes log, one deleted object made every query of the table fail.
+TEST_F(CrawlerTest, AnObjectGoneFromTheStoreFailsOnlyTheQueriesThatReadIt) {
+  Put("raw/g/day=2024-01-01/a.json", "{\"x\": 1}\n");
+  Put("raw/g/day=2024-01-02/a.json", "{\"x\": 2}\n");
+  ASSERT_TRUE(CreateSavedCrawler(*catalog_, admin_, "gone", CrawlRequest{{"raw/g/"}, "landing"}).ok());
+  Crawler& crawler = *crawler_;
+  ASSERT_TRUE(RunSavedCrawler(*catalog_, crawler, admin_, "gone").ok());
+  ASSERT_EQ(Scalar("SELECT sum(x) FROM landing.g"), "3");  // the engine now holds a view of both
+  ASSERT_TRUE(store_->Delete("raw/g/day=2024-01-01/a.json").ok());
+
+  EXPECT_EQ(Scalar("SELECT sum(x) FROM landing.g WHERE day = DATE '2024-01-02'"), "2");
+  auto whole = engine_->Query(admin_, "SELECT sum(x) FROM landing.g");
+  absl::Status failed = whole.ok() ? AllRows(**whole).status() : whole.status();
+  EXPECT_TRUE(absl::IsNotFound(failed)) << failed;
+  EXPECT_THAT(std::string(failed.message()), HasSubstr("raw/g/day=2024-01-01/a.json"));
+  EXPECT_THAT(std::string(failed.message()), HasSubstr("--deletes delete"));
+
+  // The fix the message names: the saved crawler, updated, removes the file from the table.
+  auto updated = UpdateSavedCrawler(*catalog_, admin_, "gone", [](CrawlRequest& request) {
+    request.deletes = DeletePolicy::kDelete;
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->prefixes, std::vector<std::string>{"raw/g/"});
+  ASSERT_TRUE(RunSavedCrawler(*catalog_, crawler, admin_, "gone").ok());
+  EXPECT_EQ(Scalar("SELECT sum(x) FROM landing.g"), "2");
+  EXPECT_TRUE(absl::IsNotFound(UpdateSavedCrawler(*catalog_, admin_, "nope", [](CrawlRequest&) {
+                                 return absl::OkStatus();
+                               }).status()));
+  EXPECT_FALSE(UpdateSavedCrawler(*catalog_, admin_, "gone", [](CrawlRequest& request) {
+                 request.prefixes.clear();
+                 return absl::OkStatus();
+               }).ok());
+}
+
 TEST_F(CrawlerTest, RecrawlEverythingRereadsAndRebuildsTheSchema) {
   Put("raw/r/1.json", "{\"x\": 1}\n");
   Crawl();

@@ -2,6 +2,7 @@
 // Saved crawlers: a named CrawlRequest kept in the catalog, and runs whose reports are kept there
 // too. Shared by the CLI and the REST API.
 
+#include <functional>
 #include <string>
 
 #include "catalog/catalog.h"
@@ -13,6 +14,12 @@ namespace loch {
 // crawler has that name.
 absl::Status CreateSavedCrawler(Catalog& catalog, const Principal& who, const std::string& name,
                                 const CrawlRequest& request);
+
+// Changes saved crawler `name`: `change(request)` edits its request, which is then checked as on
+// creation and saved. Returns the saved request. NotFound for an unknown crawler.
+absl::StatusOr<CrawlRequest> UpdateSavedCrawler(Catalog& catalog, const Principal& who,
+                                                const std::string& name,
+                                                const std::function<absl::Status(CrawlRequest&)>& change);
 
 // Runs crawler `name` and records the run (status SUCCEEDED, or FAILED when some table could not
 // be updated) with its report. NotFound for an unknown crawler; an error of the crawl itself is

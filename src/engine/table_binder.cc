@@ -44,6 +44,11 @@ absl::StatusOr<std::unique_ptr<QueryResources>> LakeEngine::Impl::BindTables(
       private_tables.push_back(std::move(snapshot));
     }
   }
+  // The shared view of a table lists its files since its snapshot was first read: one deleted
+  // since would fail the query inside DuckDB without saying which or what to do.
+  for (const TableSnapshot& snapshot : shared_tables) {
+    RETURN_IF_ERROR(ReadablePaths(snapshot, *resources).status());
+  }
   std::vector<std::map<std::string, std::string>> private_paths;  // parallel to private_tables
   for (const TableSnapshot& snapshot : private_tables) {
     ASSIGN_OR_RETURN(private_paths.emplace_back(), ReadablePaths(snapshot, *resources));
@@ -138,12 +143,30 @@ absl::StatusOr<std::string> LakeEngine::Impl::SafeLocalPath(const std::string& k
   return *path;
 }
 
+namespace {
+
+// A data file the catalog lists for `table` that the store no longer has (deleted or moved by
+// someone else): the query cannot answer, but says which file and how to repair the table.
+absl::Status WithRepairHint(absl::Status status, const TableName& table, const std::string& key) {
+  if (!absl::IsNotFound(status)) return status;
+  return absl::NotFoundError(fmt::format(
+      "data file \"{}\" of table {} is gone from the store (deleted or moved outside loch); "
+      "queries that do not read it still work (e.g. with a WHERE on other partitions). Put the "
+      "object back, or remove it from the table: run the table's crawler with --deletes delete "
+      "(`loch crawler update NAME --deletes delete`, then `loch crawler run NAME`)",
+      key, table.ToString()));
+}
+
+}  // namespace
+
 absl::Status LakeEngine::Impl::RefreshView(const TableSnapshot& snapshot) {
   const TableName& name = snapshot.table.name;
   auto it = views.find(name);
   if (it != views.end() && it->second >= snapshot.table.current_snapshot) return absl::OkStatus();
   ASSIGN_OR_RETURN(std::string body, BuildTableViewSql(snapshot, [&](const DataFile& file) {
-                     return SafeLocalPath(file.key);
+                     auto path = SafeLocalPath(file.key);
+                     if (!path.ok()) return absl::StatusOr<std::string>(WithRepairHint(path.status(), name, file.key));
+                     return path;
                    }));
   RETURN_IF_ERROR(
       admin.Execute(fmt::format("CREATE SCHEMA IF NOT EXISTS {}", QuoteIdentifier(name.database))));
@@ -192,13 +215,22 @@ absl::StatusOr<std::map<std::string, std::string>> LakeEngine::Impl::ReadablePat
   std::map<std::string, std::string> paths;
   if (!remote()) {
     for (const DataFile& file : snapshot.files) {
-      ASSIGN_OR_RETURN(paths[file.key], SafeLocalPath(file.key));
+      auto path = SafeLocalPath(file.key);
+      if (!path.ok()) return WithRepairHint(path.status(), snapshot.table.name, file.key);
+      paths[file.key] = std::move(*path);
     }
     return paths;
   }
   std::vector<std::pair<std::string, std::string>> wanted;
   for (const DataFile& file : snapshot.files) wanted.emplace_back(file.key, file.etag);
-  ASSIGN_OR_RETURN(auto leases, options.cache->FetchAll(wanted));
+  auto fetched = options.cache->FetchAll(wanted);
+  if (!fetched.ok() && absl::IsNotFound(fetched.status())) {
+    for (const DataFile& file : snapshot.files) {  // which one: a remote HEAD per file, on failure only
+      if (absl::IsNotFound(store->Head(file.key).status()))
+        return WithRepairHint(fetched.status(), snapshot.table.name, file.key);
+    }
+  }
+  ASSIGN_OR_RETURN(auto leases, std::move(fetched));
   for (size_t i = 0; i < leases.size(); ++i) paths[snapshot.files[i].key] = leases[i]->path();
   for (auto& lease : leases) resources.files.push_back(std::move(lease));
   return paths;
