@@ -166,7 +166,11 @@ TEST_F(S3LakeTest, LoadsSurviveFaultsOrFailCleanly) {
 
   // The store refuses every write: the load fails with the S3 error and the catalog is unchanged.
   ASSERT_TRUE(server_->SetFaults({{"fail_rate", 1.0}, {"match", "^PUT "}}).ok());
-  CommandOutcome refused = Loch({"load", events, "--table", "t.flaky"});
+  // (The same files again: only --allow-duplicates writes them; without it they are skipped.)
+  CommandOutcome skipped = Loch({"load", events, "--table", "t.flaky"});
+  EXPECT_EQ(skipped.exit_code, 0) << skipped.err;
+  EXPECT_THAT(skipped.out, HasSubstr("Nothing new to load into t.flaky: 10 files already loaded"));
+  CommandOutcome refused = Loch({"load", events, "--table", "t.flaky", "--allow-duplicates"});
   CommandOutcome refused_new = Loch({"load", events, "--table", "t.never"});
   ASSERT_TRUE(server_->SetFaults({{"fail_rate", 0}, {"match", ""}}).ok());
   EXPECT_EQ(refused.exit_code, 1);

@@ -113,6 +113,12 @@ void PrintStream(const json& stream, std::ostream& out) {
   out << fmt::format("delivered through  {}\n", stream.value("delivered_through", uint64_t{0}));
   out << fmt::format("buffered           {}\n",
                      HumanBytes(stream.value("buffered_bytes", int64_t{0})));
+  out << fmt::format("records delivered  {} (since the server started)\n",
+                     stream.value("records_delivered", uint64_t{0}));
+  out << fmt::format("records failed     {} (in the error prefix, with their reasons)\n",
+                     stream.value("records_failed", uint64_t{0}));
+  for (const std::string& reason : stream.value("last_failures", std::vector<std::string>{}))
+    out << fmt::format("  recent failure:  {}\n", reason);
 }
 
 // The records of `content` (views into it): NDJSON lines, or a JSON array's elements (kept,

@@ -4,6 +4,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <deque>
 #include <filesystem>
 #include <future>
 #include <set>
@@ -75,11 +76,12 @@ class IngestService::Stream {
   bool discarding = false;  // stopping without delivering what is left (a forced delete)
   double flush_seconds_sum = 0;
   absl::Status last_delivery_error;
+  std::deque<std::string> last_failures;  // reasons of the latest records that failed, newest last
   std::thread deliverer;
   std::vector<std::string> spare_bodies;  // compressed objects' buffers; deliverer thread only
 
   std::atomic<uint64_t> records_accepted{0}, bytes_accepted{0}, records_rejected{0},
-      bytes_rejected{0}, records_delivered{0}, flushes{0}, flush_failures{0};
+      bytes_rejected{0}, records_delivered{0}, records_failed{0}, flushes{0}, flush_failures{0};
 };
 
 namespace {
@@ -119,6 +121,23 @@ std::vector<std::pair<std::string, std::string>> FolderPartitions(const StreamCo
   for (const char* name : {"year", "month", "day", "hour"})
     partitions.emplace_back(name, object.partition_values.at(name));
   return partitions;
+}
+
+// How many reasons of failed records a stream keeps for `stream describe`.
+constexpr size_t kFailureReasonsKept = 5;
+
+// Adds the reasons of the first records of an error object (NDJSON of {"error", ...}) to
+// `reasons`, up to kFailureReasonsKept.
+void NoteFailureReasons(std::string_view ndjson, std::vector<std::string>& reasons) {
+  while (!ndjson.empty() && reasons.size() < kFailureReasonsKept) {
+    const size_t end = ndjson.find('\n');
+    const nlohmann::json line =
+        nlohmann::json::parse(ndjson.substr(0, end), nullptr, /*allow_exceptions=*/false);
+    if (line.is_object() && line.contains("error") && line["error"].is_string())
+      reasons.push_back(line["error"].get<std::string>());
+    if (end == std::string_view::npos) break;
+    ndjson.remove_prefix(end + 1);
+  }
 }
 
 // Prometheus label value escaping.
@@ -275,7 +294,9 @@ absl::StatusOr<StreamDescription> IngestService::CreateStream(const Principal& w
   ASSIGN_OR_RETURN(
       SavedStream saved,
       catalog_.CreateStream(who, SavedStream{config.name, StreamConfigToJson(config)}));
-  auto opened = OpenStream(saved);
+  absl::Status registered = RegisterEmptyTable(who, config);
+  auto opened = registered.ok() ? OpenStream(saved)
+                                : absl::StatusOr<std::shared_ptr<Stream>>(registered);
   if (!opened.ok()) {
     (void)catalog_.DeleteStream(who, config.name);
     return opened.status();
@@ -286,6 +307,26 @@ absl::StatusOr<StreamDescription> IngestService::CreateStream(const Principal& w
   }
   spdlog::info("ingest: stream {} created (table {})", config.name, config.TableName());
   return DescribeStream(who, config.name);
+}
+
+absl::Status IngestService::RegisterEmptyTable(const Principal& who, const StreamConfig& config) {
+  ASSIGN_OR_RETURN(TableName table, TableName::Parse(config.TableName()));
+  Schema schema;
+  // The folders deliveries write (FolderPartitions): fields as text (their values are whatever
+  // the records hold), then the delivery hour.
+  for (const std::string& field : config.partition_by) schema.partition_columns.emplace_back(field, "VARCHAR");
+  for (const char* name : {"year", "month", "day", "hour"}) schema.partition_columns.emplace_back(name, "BIGINT");
+  TableCommit commit;
+  commit.table = table;
+  commit.base_snapshot = TableCommit::kCreate;
+  commit.operation = "create";
+  commit.message = fmt::format("stream {} created; its records arrive here", config.name);
+  commit.location = fmt::format("raw/{}/", config.name);
+  commit.new_schema = std::move(schema);
+  RETURN_IF_ERROR(catalog_.CreateDatabase(who, table.database, /*if_not_exists=*/true));
+  absl::Status created = catalog_.Commit(who, commit).status();
+  // A table an earlier stream of this name delivered into stays, with its data.
+  return absl::IsAlreadyExists(created) ? absl::OkStatus() : created;
 }
 
 absl::StatusOr<StreamDescription> IngestService::DescribeStream(const Principal&,
@@ -302,6 +343,9 @@ absl::StatusOr<StreamDescription> IngestService::DescribeStream(const Principal&
   description.delivered_through = stream->delivered_through;
   description.buffered_bytes = stream->buffered_payload_bytes;
   description.oldest_buffered_micros = stream->batcher.oldest_arrival_micros();
+  description.records_delivered = stream->records_delivered;
+  description.records_failed = stream->records_failed;
+  description.last_failures.assign(stream->last_failures.begin(), stream->last_failures.end());
   return description;
 }
 
@@ -608,6 +652,8 @@ absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>&
   Stopwatch stopwatch;
   std::vector<Crawler::NewObject> table_objects;
   uint64_t records = 0, raw_bytes = 0, stored_bytes = 0;
+  uint64_t failed = 0;  // records that went to the error prefix, not the table
+  std::vector<std::string> failure_reasons;
   double compress_ms = 0, store_ms = 0, shape_ms = 0;
   // Storing an object (mostly waiting for the disk or the network) overlaps compressing the next.
   struct Storing {
@@ -629,6 +675,8 @@ absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>&
     if (object.errors) {
       spdlog::warn("ingest: stream {}: {} record(s) failed validation or partitioning; see {}",
                    stream.config.name, object.records, object.key);
+      failed += object.records;
+      NoteFailureReasons(object.ndjson, failure_reasons);
       return absl::OkStatus();
     }
     table_objects.push_back(
@@ -641,7 +689,8 @@ absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>&
     if (!stream.config.parquet_table.empty() && !object.errors) {
       RETURN_IF_ERROR(finish_storing());
       Stopwatch converting;
-      ASSIGN_OR_RETURN(std::optional<ObjectInfo> converted, ConvertToParquet(stream, object));
+      ASSIGN_OR_RETURN(std::optional<ObjectInfo> converted,
+                       ConvertToParquet(stream, object, failed, failure_reasons));
       compress_ms += converting.ElapsedMillis();
       if (converted) {
         stored_bytes += converted->size;
@@ -701,8 +750,16 @@ absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>&
     std::lock_guard lock(stream.mu);
     stream.flush_seconds_sum += seconds;
   }
+  {
+    std::lock_guard lock(stream.mu);
+    for (std::string& reason : failure_reasons) {
+      stream.last_failures.push_back(std::move(reason));
+      if (stream.last_failures.size() > kFailureReasonsKept) stream.last_failures.pop_front();
+    }
+  }
   ++stream.flushes;
-  stream.records_delivered += records;
+  stream.records_delivered += records - failed;
+  stream.records_failed += failed;
   spdlog::info(
       "ingest: flush stream={} objects={} records={} bytes={} stored_bytes={} seconds={:.3f} "
       "shape_s={:.3f} compress_s={:.3f} store_s={:.3f} register_s={:.3f} delivered_through={}",
@@ -712,7 +769,8 @@ absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>&
 }
 
 absl::StatusOr<std::optional<ObjectInfo>> IngestService::ConvertToParquet(
-    Stream& stream, const DeliveryObject& object) {
+    Stream& stream, const DeliveryObject& object, uint64_t& failed,
+    std::vector<std::string>& failure_reasons) {
   ASSIGN_OR_RETURN(TableName name, TableName::Parse(stream.config.parquet_table));
   ASSIGN_OR_RETURN(TableSnapshot target,
                    catalog_.ReadTable(Principal::LocalAdmin(), name, std::nullopt));
@@ -728,7 +786,9 @@ absl::StatusOr<std::optional<ObjectInfo>> IngestService::ConvertToParquet(
   if (!conversion.rejected.empty()) {
     // Records that do not fit the table: with their reasons, under the error prefix.
     std::string lines;
+    failed += conversion.rejected.size();
     for (const auto& [record, reason] : conversion.rejected) {
+      if (failure_reasons.size() < kFailureReasonsKept) failure_reasons.push_back(reason);
       lines += nlohmann::json{{"error", reason}, {"data", record}}.dump(
                    -1, ' ', false, nlohmann::json::error_handler_t::replace) +
                "\n";
@@ -774,6 +834,10 @@ std::string IngestService::PrometheusMetrics() const {
        [](Stream& s, const WalStats&) { return s.bytes_rejected.load(); }},
       {"loch_ingest_records_delivered_total", "counter", "Records committed in the lake.",
        [](Stream& s, const WalStats&) { return s.records_delivered.load(); }},
+      {"loch_ingest_records_failed_total", "counter",
+       "Records acknowledged but not added to the table (not JSON, no partition field, not "
+       "fitting the Parquet table); kept with their reasons under the error prefix.",
+       [](Stream& s, const WalStats&) { return s.records_failed.load(); }},
       {"loch_wal_fsyncs_total", "counter", "fsyncs of the stream's write-ahead log.",
        [](Stream&, const WalStats& wal) { return wal.fsyncs; }},
       {"loch_wal_bytes_total", "counter", "Bytes written to the stream's write-ahead log.",

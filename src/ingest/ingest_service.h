@@ -71,6 +71,11 @@ struct StreamDescription {
   uint64_t delivered_through = 0;  // committed in the lake up to this sequence
   uint64_t buffered_bytes = 0;
   int64_t oldest_buffered_micros = 0;  // arrival of the oldest undelivered record; 0 if none
+  // Since the server started: records added to the table, and records that went to the error
+  // prefix instead (with the reasons of the latest few, oldest first).
+  uint64_t records_delivered = 0;
+  uint64_t records_failed = 0;
+  std::vector<std::string> last_failures;
 };
 
 class IngestService {
@@ -83,6 +88,8 @@ class IngestService {
   // Refuses new records, delivers what is buffered (best effort) and stops the deliverers.
   ~IngestService();
 
+  // Saves the stream and registers its table `raw.<stream>` at once, empty (its partition columns
+  // only; the records' fields become columns as they are delivered).
   absl::StatusOr<StreamDescription> CreateStream(const Principal& who, const StreamConfig& config);
   absl::StatusOr<StreamDescription> DescribeStream(const Principal& who, std::string_view name);
   std::vector<StreamDescription> ListStreams(const Principal& who);
@@ -122,6 +129,9 @@ class IngestService {
   IngestService(Catalog& catalog, ObjectStore& store, LakeEngine& engine, Crawler& crawler,
                 IngestOptions options);
   absl::StatusOr<std::shared_ptr<Stream>> OpenStream(const SavedStream& saved);
+  // Registers the stream's table, empty, so that it can be queried before the first delivery
+  // (kept if it exists).
+  absl::Status RegisterEmptyTable(const Principal& who, const StreamConfig& config);
   absl::StatusOr<std::shared_ptr<Stream>> Find(std::string_view name) const;
   absl::Status CheckCapacity(uint64_t incoming_bytes);
   // Counts one put's durable records as accepted and hands them to the stream's batcher.
@@ -135,8 +145,10 @@ class IngestService {
   absl::Status Deliver(Stream& stream, std::vector<DeliveryObject>& objects, uint64_t through);
   // A stream with a Parquet table: stores `object`'s records as Parquet next to where the NDJSON
   // would go, and the ones that do not fit under the error prefix. The Parquet object, if any.
-  absl::StatusOr<std::optional<ObjectInfo>> ConvertToParquet(Stream& stream,
-                                                             const DeliveryObject& object);
+  // Records that do not fit are counted in `failed`, a few of their reasons in `failure_reasons`.
+  absl::StatusOr<std::optional<ObjectInfo>> ConvertToParquet(
+      Stream& stream, const DeliveryObject& object, uint64_t& failed,
+      std::vector<std::string>& failure_reasons);
 
   Catalog& catalog_;
   ObjectStore& store_;

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/ids.h"
+#include "common/strings.h"
 #include "engine/query_test_support.h"
 #include "engine/test_lake.h"
 #include "fmt/format.h"
@@ -202,6 +203,32 @@ TEST_F(IngestServiceTest, PartitionsBecomeColumnsAndBadRecordsLandInTheErrorPref
   ASSERT_TRUE(errors.ok());
   ASSERT_EQ(errors->size(), 1u);
   EXPECT_THAT(errors->front().key, testing::EndsWith(".json.gz"));
+  // From the issue: records sent to the error prefix were counted as delivered.
+  auto described = service_->DescribeStream(admin_, "orders");
+  ASSERT_TRUE(described.ok());
+  EXPECT_EQ(described->records_delivered, 2u);
+  EXPECT_EQ(described->records_failed, 2u);
+  EXPECT_THAT(Join(described->last_failures, "|"), HasSubstr("not valid JSON"));
+  EXPECT_THAT(service_->PrometheusMetrics(),
+              HasSubstr("loch_ingest_records_failed_total{stream=\"orders\"} 2"));
+}
+
+// From the issue: a stream's table did not exist until its first delivery.
+TEST_F(IngestServiceTest, AStreamsTableIsQueryableAsSoonAsItIsCreated) {
+  StreamConfig config = Stream("fresh");
+  config.partition_by = {"region"};
+  ASSERT_TRUE(service_->CreateStream(admin_, config).ok());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM raw.fresh"), "0");
+  EXPECT_EQ(Scalar("SELECT typeof(region) || ' ' || typeof(hour) FROM (SELECT * FROM raw.fresh "
+                   "UNION ALL SELECT 'x', 1, 1, 1, 1)"),
+            "VARCHAR BIGINT");
+  Put("fresh", {R"({"region": "7", "amount": 5})"});
+  ASSERT_TRUE(service_->Flush(admin_, "fresh").ok());
+  EXPECT_EQ(Scalar("SELECT region || ':' || amount FROM raw.fresh"), "7:5");
+  // A stream deleted and created again keeps the table and its data.
+  ASSERT_TRUE(service_->DeleteStream(admin_, "fresh").ok());
+  ASSERT_TRUE(service_->CreateStream(admin_, config).ok());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM raw.fresh"), "1");
 }
 
 TEST_F(IngestServiceTest, RecordsAreConvertedToParquetWithATablesColumns) {
@@ -243,6 +270,10 @@ TEST_F(IngestServiceTest, RecordsAreConvertedToParquetWithATablesColumns) {
   }
   EXPECT_EQ(parquet, 1u);
   EXPECT_EQ(errors, 1u);
+  auto described = service_->DescribeStream(admin_, "typed-orders");
+  ASSERT_TRUE(described.ok());
+  EXPECT_EQ(described->records_delivered, 2u);
+  EXPECT_EQ(described->records_failed, 3u);
 }
 
 TEST_F(IngestServiceTest, DeletingAStreamDeliversItFirstAndKeepsItsTable) {

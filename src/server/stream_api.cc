@@ -93,6 +93,9 @@ json StreamDescriptionToJson(const StreamDescription& stream) {
   out["last_sequence"] = stream.last_sequence;
   out["delivered_through"] = stream.delivered_through;
   out["buffered_bytes"] = stream.buffered_bytes;
+  out["records_delivered"] = stream.records_delivered;
+  out["records_failed"] = stream.records_failed;
+  out["last_failures"] = stream.last_failures;
   if (stream.oldest_buffered_micros > 0)
     out["oldest_buffered_at"] = FormatIsoMicros(stream.oldest_buffered_micros);
   return out;
