@@ -9,6 +9,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -189,6 +191,66 @@ TEST_F(IngestE2eTest, TheStreamCommandsAndLochPutDriveARunningServer) {
   EXPECT_THAT(Run({"stream", "delete", "broken", "--force"}),
               HasSubstr("what it could not deliver was discarded"));
   EXPECT_THAT(Run({"stream", "describe", "broken"}, 1), HasSubstr("unknown stream"));
+}
+
+std::string GzipText(const std::string& text) {
+  std::string out(compressBound(text.size()) + 64, '\0');
+  z_stream stream{};
+  deflateInit2(&stream, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  stream.avail_in = static_cast<uInt>(text.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  deflate(&stream, Z_FINISH);
+  out.resize(stream.total_out);
+  deflateEnd(&stream);
+  return out;
+}
+
+std::string ZstdText(const std::string& text) {
+  std::string out(ZSTD_compressBound(text.size()), '\0');
+  out.resize(ZSTD_compress(out.data(), out.size(), text.data(), text.size(), 3));
+  return out;
+}
+
+// From the issue: compressed request bodies were refused and `loch put` could not read .gz/.zst.
+TEST_F(IngestE2eTest, CompressedBodiesAndFilesAreAcceptedAndBombsAreNot) {
+  StartServer();
+  CreateStream({{"name", "zipped"}, {"buffer_seconds", 900}});
+  httplib::Client client = Client();
+  auto post = [&](const std::string& body, const std::string& encoding) {
+    return client.Post("/api/v1/streams/zipped/records", {{"Content-Encoding", encoding}}, body,
+                       "application/x-ndjson");
+  };
+  auto gzipped = post(GzipText("{\"n\": 1}\n{\"n\": 2}\n"), "gzip");
+  ASSERT_TRUE(gzipped);
+  EXPECT_EQ(gzipped->status, 200) << gzipped->body;
+  auto zstd = post(ZstdText("[{\"n\": 3}]"), "zstd");
+  ASSERT_TRUE(zstd);
+  EXPECT_EQ(zstd->status, 200) << zstd->body;
+  // A few KiB that stand for 64 MiB: refused before it is all inflated.
+  auto bomb = post(GzipText(std::string(64 << 20, '\n')), "gzip");
+  ASSERT_TRUE(bomb);
+  EXPECT_EQ(bomb->status, 400);
+  EXPECT_THAT(bomb->body, HasSubstr("decompresses to more than"));
+  auto corrupt = post("not gzip at all", "gzip");
+  ASSERT_TRUE(corrupt);
+  EXPECT_EQ(corrupt->status, 400);
+  EXPECT_THAT(corrupt->body, HasSubstr("not valid gzip"));
+  auto unknown = post("{\"n\": 9}", "br");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 400);
+  EXPECT_THAT(unknown->body, HasSubstr("Content-Encoding \\\"br\\\" is not supported"));
+
+  const std::string gz = lake_ + "/../records.ndjson.gz", zst = lake_ + "/../records.json.zst";
+  std::ofstream(gz, std::ios::binary) << GzipText("{\"n\": 4}\n{\"n\": 5}\n");
+  std::ofstream(zst, std::ios::binary) << ZstdText("[{\"n\": 6}]");
+  EXPECT_THAT(Run({"put", "zipped", gz}), HasSubstr("2 record(s) acknowledged"));
+  EXPECT_THAT(Run({"put", "zipped", zst}), HasSubstr("1 record(s) acknowledged"));
+  std::ofstream(gz, std::ios::binary) << "\x1f\x8b" << "truncated";
+  EXPECT_THAT(Run({"put", "zipped", gz}, 1), HasSubstr("cannot read"));
+  Run({"stream", "flush", "zipped"});
+  EXPECT_EQ(Scalar("SELECT sum(n) FROM raw.zipped"), "21");
 }
 
 TEST_F(IngestE2eTest, MalformedInputIsRefusedWithItsReasonAndChangesNothing) {

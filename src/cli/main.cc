@@ -366,7 +366,9 @@ int main(int argc, char** argv) {
       "Send the records of an NDJSON or JSON-array file to a stream of the running server "
       "(acknowledged once durable)");
   put_cmd->add_option("STREAM", put_stream, "Stream")->required();
-  put_cmd->add_option("FILE", put_file, "NDJSON or JSON-array file; - for stdin")->required();
+  put_cmd->add_option("FILE", put_file,
+                      "NDJSON or JSON-array file, plain or gzip/zstd (.gz, .zst); - for stdin")
+      ->required();
   add_server(put_cmd);
   put_cmd->callback(
       [&] { status = loch::cli::RunPut(common, server_options, put_stream, put_file, std::cout); });

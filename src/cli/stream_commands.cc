@@ -17,6 +17,7 @@
 #include "common/lake_config.h"
 #include "common/strings.h"
 #include "fmt/format.h"
+#include "ingest/decompress.h"
 #include "ingest/json_check.h"
 #include "ingest/stream_config.h"
 #include "nlohmann/json.hpp"
@@ -278,7 +279,19 @@ absl::Status RunPut(const CommonOptions& common, const ServerOptions& server,
   ASSIGN_OR_RETURN(ServerClient client, ServerClient::Connect(common, server));
   ASSIGN_OR_RETURN(const std::string path, Path(stream, "/records"));
   ASSIGN_OR_RETURN(const std::unique_ptr<InputFile> input, InputFile::Open(file));
-  const std::string_view content = input->content();
+  std::string_view content = input->content();
+  std::string decompressed;  // a .gz or .zst file (known by its first bytes), read whole
+  if (const ContentEncoding encoding = SniffContentEncoding(content);
+      encoding != ContentEncoding::kIdentity) {
+    constexpr size_t kMaxDecompressedBytes = size_t{16} << 30;
+    auto decoded = DecompressBounded(content, encoding, kMaxDecompressedBytes);
+    if (!decoded.ok()) {
+      return absl::InvalidArgumentError(
+          fmt::format("cannot read {}: {}", file, ToStd(decoded.status().message())));
+    }
+    decompressed = std::move(*decoded);
+    content = decompressed;
+  }
   std::vector<std::string> storage;
   ASSIGN_OR_RETURN(const std::vector<std::string_view> records,
                    SplitRecords(content, file == "-" ? "stdin" : file, storage));

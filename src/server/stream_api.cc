@@ -5,6 +5,7 @@
 #include "common/clock.h"
 #include "common/strings.h"
 #include "fmt/format.h"
+#include "ingest/decompress.h"
 #include "ingest/json_check.h"
 #include "server/json_depth.h"
 
@@ -114,16 +115,37 @@ std::string RecordsRouteStream(std::string_view path) {
 
 AsyncHttpHandler PutRecordsHandler(IngestService& ingest, const AdminCredentials& credentials) {
   HttpApiOptions limits;
-  limits.max_body_bytes = 2 * kMaxBatchBytes;  // room for NDJSON's newlines and a JSON array's
+  limits.max_body_bytes = kMaxRecordsBodyBytes;
   return GuardAsync(
       credentials, limits,
       [&ingest](const Principal& who, const httplib::Request& request, JsonAnswer answer) {
         auto storage = std::make_shared<std::vector<std::string>>();
-        auto records = SplitRecordsBody(request.body, *storage);
+        auto decoded_body = std::make_shared<std::string>();
+        const std::optional<ContentEncoding> encoding =
+            ParseContentEncoding(request.get_header_value("Content-Encoding"));
+        if (!encoding) {
+          return answer(absl::InvalidArgumentError(fmt::format(
+              "Content-Encoding \"{}\" is not supported; send gzip, zstd or no encoding",
+              request.get_header_value("Content-Encoding"))));
+        }
+        std::string_view body = request.body;
+        if (*encoding != ContentEncoding::kIdentity) {
+          auto decoded = DecompressBounded(request.body, *encoding, kMaxRecordsBodyBytes);
+          if (!decoded.ok()) {
+            return answer(absl::InvalidArgumentError(fmt::format(
+                "the {} body cannot be read: {}", request.get_header_value("Content-Encoding"),
+                ToStd(decoded.status().message()))));
+          }
+          *decoded_body = std::move(*decoded);
+          body = *decoded_body;
+        }
+        auto records = SplitRecordsBody(body, *storage);
         if (!records.ok()) return answer(records.status());
-        // The records are views into `request` (valid until answered) or `storage`.
+        // The records are views into `request` (valid until answered), `decoded_body` or
+        // `storage`.
         ingest.PutAsync(who, RecordsRouteStream(request.path), *records,
-                        [storage, answer](absl::StatusOr<std::vector<PutRecordResult>> results) {
+                        [storage, decoded_body,
+                         answer](absl::StatusOr<std::vector<PutRecordResult>> results) {
                           if (!results.ok()) return answer(results.status());
                           answer(PutRecordsAnswer(*results));
                         });

@@ -11,6 +11,8 @@
 //   POST   /api/v1/streams/{name}/records NDJSON (one JSON value per line) or a JSON array body;
 //                                          at most 500 records and 4 MiB. Every record must be
 //                                          JSON, else nothing is taken (400 names the line).
+//                                          Content-Encoding gzip or zstd bodies are decompressed
+//                                          (at most 8 MiB; others: 400).
 //                                          -> {"accepted", "failed", "records": [{"record_id"} |
 //                                          {"error"}]} once the accepted ones are durable.
 //   POST   /api/v1/streams/{name}/flush   delivers now; answers once it is in the table
@@ -30,6 +32,9 @@ namespace loch {
 // Firehose's batch limits, which the native API shares.
 inline constexpr size_t kMaxBatchRecords = 500;
 inline constexpr size_t kMaxBatchBytes = 4 << 20;
+// The largest records body: room for NDJSON's newlines and a JSON array's brackets and commas. A
+// compressed body (Content-Encoding gzip or zstd) may decompress to at most this much too.
+inline constexpr size_t kMaxRecordsBodyBytes = 2 * kMaxBatchBytes;
 
 // The records of a native records body: the non-blank lines of NDJSON (views into `body`), or a
 // JSON array's elements (compact JSON each, kept in `storage`). InvalidArgument names the first
