@@ -147,12 +147,14 @@ absl::StatusOr<CrawlReport> Crawler::Crawl(const Principal& who, const CrawlRequ
     return absl::InvalidArgumentError("name at least one prefix to crawl, e.g. raw/");
   CrawlReport report;
   std::map<std::string, std::vector<Candidate>> by_table;  // table name -> objects
+  std::set<std::string> present;  // every key listed, tables' or not (skipped ones too)
   std::vector<std::string> prefixes;
   for (const std::string& given : request.prefixes) prefixes.push_back(NormalizePrefix(given));
   for (const std::string& prefix : prefixes) {
     ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, ListAll(store_, prefix));
     report.objects_listed += static_cast<int64_t>(objects.size());
     for (ObjectInfo& object : objects) {
+      present.insert(object.key);
       std::vector<std::string> folders;
       for (std::string_view segment :
            Split(std::string_view(object.key).substr(prefix.size()), '/')) {
@@ -203,7 +205,7 @@ absl::StatusOr<CrawlReport> Crawler::Crawl(const Principal& who, const CrawlRequ
 
   for (const auto& [table_name, candidates] : by_table) {
     ASSIGN_OR_RETURN(auto change, CrawlTable(who, request, TableName{request.database, table_name},
-                                             candidates, /*additions_only=*/false, report));
+                                             candidates, &present, report));
     if (change) report.tables.push_back(std::move(*change));
   }
   return report;
@@ -227,12 +229,14 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::AddObjects(
     }
     candidates.push_back(std::move(candidate));
   }
-  return CrawlTable(who, request, name, candidates, /*additions_only=*/true, report);
+  return CrawlTable(who, request, name, candidates, /*present=*/nullptr, report);
 }
 
 absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
     const Principal& who, const CrawlRequest& request, const TableName& name,
-    const std::vector<Candidate>& candidates, bool additions_only, CrawlReport& report) {
+    const std::vector<Candidate>& candidates, const std::set<std::string>* present,
+    CrawlReport& report) {
+  const bool additions_only = present == nullptr;
   auto existing = catalog_.ReadTable(who, name, std::nullopt);
   if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
   std::map<std::string, const DataFile*> known;  // key -> file the table holds
@@ -246,9 +250,18 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
   }
   std::set<std::string> listed;
   for (const Candidate& candidate : candidates) listed.insert(candidate.object.key);
+  // Gone from the store: below a prefix this crawl listed, yet not listed. (A file below another
+  // prefix, e.g. after `crawler update --prefix`, is not known to be gone.)
+  std::vector<std::string> crawled_prefixes;
+  for (const std::string& prefix : request.prefixes) crawled_prefixes.push_back(NormalizePrefix(prefix));
+  auto gone = [&](const std::string& key) {
+    if (additions_only || present->contains(key)) return false;
+    return std::any_of(crawled_prefixes.begin(), crawled_prefixes.end(),
+                       [&](const std::string& prefix) { return key.starts_with(prefix); });
+  };
   std::vector<const DataFile*> missing;
   for (const auto& [key, file] : known) {
-    if (!additions_only && !listed.contains(key)) missing.push_back(file);
+    if (gone(key)) missing.push_back(file);
   }
 
   // Read what is new (or everything): classify each object, then profile them by format, many
@@ -393,14 +406,16 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
     std::set<int64_t> removed;
     if (!create) {
       for (const DataFile& file : current->files) {
-        const bool gone = !additions_only && !listed.contains(file.key);
+        const bool is_gone = gone(file.key);
         const bool replaced = std::any_of(added.begin(), added.end(),
                                           [&](const DataFile& a) { return a.key == file.key; });
-        if ((gone && removing) || replaced || (rebuild && !gone)) removed.insert(file.file_id);
+        // A rebuild re-reads every listed object; files it cannot list it leaves alone.
+        const bool reread = rebuild && listed.contains(file.key);
+        if ((is_gone && removing) || replaced || reread) removed.insert(file.file_id);
       }
       change.files_removed = static_cast<int64_t>(
           std::count_if(current->files.begin(), current->files.end(), [&](const DataFile& f) {
-            return removed.contains(f.file_id) && !listed.contains(f.key);
+            return removed.contains(f.file_id) && gone(f.key);
           }));
     }
     commit.remove_file_ids.assign(removed.begin(), removed.end());

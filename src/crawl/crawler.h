@@ -15,6 +15,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -54,12 +55,13 @@ class Crawler {
   struct Candidate;
 
  private:
-  // Brings one table up to date with its listed objects; nullopt if nothing changed. With
-  // `additions_only`, files the table holds that are not among `candidates` are left alone rather
-  // than treated as gone from the store.
+  // Brings one table up to date with its listed objects; nullopt if nothing changed. `present`:
+  // every key the crawl listed; a file the table holds below a crawled prefix but not present is
+  // gone from the store. nullptr (additions only): files not among `candidates` are left alone.
   absl::StatusOr<std::optional<CrawlReport::TableChange>> CrawlTable(
       const Principal& who, const CrawlRequest& request, const TableName& name,
-      const std::vector<Candidate>& candidates, bool additions_only, CrawlReport& report);
+      const std::vector<Candidate>& candidates, const std::set<std::string>* present,
+      CrawlReport& report);
 
   Catalog& catalog_;
   ObjectStore& store_;

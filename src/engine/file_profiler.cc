@@ -78,7 +78,11 @@ absl::StatusOr<nlohmann::json> JsonStructure(duck::Connection& admin, const std:
 TypeTree MixedListsAsJson(TypeTree type, const nlohmann::json& structure) {
   if (type.name == "LIST" && structure.is_array() && !structure.empty()) {
     if (type.children[0].name == "JSON" && structure[0] == "JSON") return TypeTree{"JSON", {}, {}};
+    const bool element_was_json = type.children[0].name == "JSON";
     type.children[0] = MixedListsAsJson(std::move(type.children[0]), structure[0]);
+    // A list of mixed lists would read JSON[] again, which means "elements not known yet": the
+    // whole list is one JSON value instead.
+    if (!element_was_json && type.children[0].name == "JSON") return TypeTree{"JSON", {}, {}};
   } else if (type.name == "STRUCT" && structure.is_object()) {
     for (size_t i = 0; i < type.children.size(); ++i) {
       if (auto field = structure.find(type.field_names[i]); field != structure.end())
@@ -351,6 +355,21 @@ absl::Status LakeEngine::Impl::ProfileTogether(
   std::map<std::string, TextTyping> typing_of_column;         // what the batch reads it as
   std::map<std::string, std::set<size_t>> files_of_column;     // files choosing it
   std::set<std::string> lenient_conflicts;                     // files chose unrelated types
+  // Numeric dates read month-first or day-first: the order the batch's values as a whole read in
+  // best (month-first on a tie), whatever the order of its files.
+  std::map<std::string, int64_t> day_first_lead;  // column -> day-first minus month-first values
+  for (const auto& [path, counts_of_column] : sample_counts) {
+    for (const auto& [name, counts] : counts_of_column) {
+      if (counts.size() < TextSampleCountsPerColumn()) continue;
+      int64_t month_first = 0, day_first = 0;
+      for (size_t f = 0; f < formats_known; ++f) {
+        const NumericOrder order = KnownDatetimeFormats()[f].order;
+        if (order == NumericOrder::kMonthFirst) month_first = std::max(month_first, counts[1 + f]);
+        if (order == NumericOrder::kDayFirst) day_first = std::max(day_first, counts[1 + f]);
+      }
+      day_first_lead[name] += day_first - month_first;
+    }
+  }
   for (const auto& [path, counts_of_column] : sample_counts) {
     auto index = index_of_path.find(path);
     if (index == index_of_path.end()) continue;
@@ -365,15 +384,15 @@ absl::Status LakeEngine::Impl::ProfileTogether(
       if (!own_text.contains(name) || counts.size() < TextSampleCountsPerColumn()) continue;
       auto count = [&](size_t i) { return counts[i]; };
       std::vector<int64_t> parsed_formats, parsed_types;
-      for (size_t f = 0; f < formats_known; ++f) parsed_formats.push_back(count(1 + f));
+      const NumericOrder other_order =
+          day_first_lead[name] > 0 ? NumericOrder::kMonthFirst : NumericOrder::kDayFirst;
+      for (size_t f = 0; f < formats_known; ++f)
+        parsed_formats.push_back(KnownDatetimeFormats()[f].order == other_order ? 0 : count(1 + f));
       for (size_t t = 0; t < LenientTypes().size(); ++t)
         parsed_types.push_back(count(1 + formats_known + t));
       TextTyping& typing = typing_of_column[name];
       if (const auto chosen = ChooseDatetimeFormats(name, count(0), parsed_formats);
           !chosen.empty() && (typing.type.empty() || !typing.formats.empty())) {
-        // A file reading numeric dates in the other order than files before it is left to
-        // read as the table reads the column (schema_policy.h).
-        if (DatetimeFormatsConflict(typing.formats, chosen)) continue;
         for (const std::string& format : chosen) {
           if (std::find(typing.formats.begin(), typing.formats.end(), format) ==
               typing.formats.end())

@@ -152,8 +152,9 @@ absl::Status WithRepairHint(absl::Status status, const TableName& table, const s
   return absl::NotFoundError(fmt::format(
       "data file \"{}\" of table {} is gone from the store (deleted or moved outside loch); "
       "queries that do not read it still work (e.g. with a WHERE on other partitions). Put the "
-      "object back, or remove it from the table: run the table's crawler with --deletes delete "
-      "(`loch crawler update NAME --deletes delete`, then `loch crawler run NAME`)",
+      "object back; or, if a crawler keeps this table, remove it from the table with a run "
+      "under --deletes delete (`loch crawler update NAME --deletes delete`, then `loch crawler "
+      "run NAME`)",
       key, table.ToString()));
 }
 

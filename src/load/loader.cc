@@ -122,16 +122,26 @@ std::string Describe(const std::vector<std::string>& names) {
   return names.empty() ? "no partition folders" : "(" + Join(names, ", ") + ")";
 }
 
+// What makes two files the same rows: their bytes and, as the rows' partition values come from
+// their folders, their partition values.
+std::string ContentIdentity(const std::string& hash,
+                            const std::map<std::string, std::string>& partitions) {
+  std::string identity = hash;
+  for (const auto& [name, value] : partitions) identity += "\n" + name + "=" + value;
+  return identity;
+}
+
 // Drops from `files` those whose content one of `table_files` (table `table`'s live files) has,
 // noting each in `result`.
 void SkipContentTheTableHas(const TableName& table, const std::vector<DataFile>& table_files,
                             std::vector<InputFile>& files, LoadResult& result) {
   std::map<std::string, const DataFile*> by_hash;
   for (const DataFile& file : table_files) {
-    if (!file.content_hash.empty()) by_hash.emplace(file.content_hash, &file);
+    if (!file.content_hash.empty())
+      by_hash.emplace(ContentIdentity(file.content_hash, file.partition_values), &file);
   }
   std::erase_if(files, [&](const InputFile& file) {
-    auto held = by_hash.find(file.content_hash);
+    auto held = by_hash.find(ContentIdentity(file.content_hash, file.partitions));
     if (held == by_hash.end()) return false;
     result.skipped.push_back(
         fmt::format("{}: {} already has this content (in {}); --allow-duplicates loads it again",
@@ -163,9 +173,10 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
     files.push_back(std::move(file));
   }
   if (!request.allow_duplicates) {
-    std::map<std::string, std::string> first_with;  // content hash -> its first file
+    std::map<std::string, std::string> first_with;  // ContentIdentity -> its first file
     std::erase_if(files, [&](const InputFile& file) {
-      auto [first, inserted] = first_with.emplace(file.content_hash, file.local_path);
+      auto [first, inserted] =
+          first_with.emplace(ContentIdentity(file.content_hash, file.partitions), file.local_path);
       if (inserted) return false;
       result.skipped.push_back(fmt::format("{}: the same content as {}", file.local_path,
                                            first->second));
@@ -251,11 +262,6 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
     auto current = catalog_.ReadTable(who, request.table, std::nullopt);
     if (!current.ok() && !absl::IsNotFound(current.status())) return cleanup(current.status());
     const bool create = !current.ok();
-    if (create) {
-      absl::Status database =
-          catalog_.CreateDatabase(who, request.table.database, /*if_not_exists=*/true);
-      if (!database.ok()) return cleanup(database);
-    }
     if (!create && !request.allow_duplicates) {  // a concurrent load may have added some
       std::vector<InputFile> added_meanwhile = files;
       SkipContentTheTableHas(request.table, current->files, files, result);
@@ -323,6 +329,11 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
       }
       cleanup(absl::OkStatus()).IgnoreError();
       return result;
+    }
+    if (create) {
+      absl::Status database =
+          catalog_.CreateDatabase(who, request.table.database, /*if_not_exists=*/true);
+      if (!database.ok()) return cleanup(database);
     }
     TableCommit commit;
     commit.table = request.table;

@@ -27,8 +27,8 @@ struct LoadRequest {
   // column "day".
   std::vector<std::string> inputs;
   TableName table;
-  // A file whose content (SHA-256) the table already has, or that another file of the load
-  // repeats, is skipped (named in LoadResult::skipped) unless this is set.
+  // A file whose content (SHA-256) the table already has with the same partition values, or that
+  // another file of the load repeats, is skipped (named in LoadResult::skipped) unless this is set.
   bool allow_duplicates = false;
   // Reads and profiles the files and says what loading them would do, but changes nothing: the
   // lake and the catalog are left as they were.

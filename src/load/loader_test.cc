@@ -382,6 +382,20 @@ TEST_F(LoaderEvolutionTest, DayFirstDatesReadDayFirst) {
   EXPECT_THAT(Join(later->warnings, "\n"), HasSubstr("day_raw"));
   EXPECT_EQ(Scalar("SELECT CAST(day AS VARCHAR) FROM shop.us WHERE id = 1"), "2024-05-03");
   EXPECT_EQ(Scalar("SELECT day_raw FROM shop.us WHERE id = 3 AND day IS NULL"), "25/12/2024");
+  EXPECT_THAT(Join(later->warnings, "\n"), HasSubstr("writes its dates as day-first date"));
+  // Files loaded together: the order their values show as a whole, whatever the files' order
+  // (found by a hostile review: the first file's guess won).
+  const std::string ambiguous = Input("a.csv", "id,day\n1,05/03/2024\n2,01/02/2024\n");
+  const std::string day_first = Input("z.csv", "id,day\n3,31/12/2024\n4,13/01/2024\n");
+  for (const char* table : {"shop.order1", "shop.order2"}) {
+    std::vector<std::string> files = {ambiguous, day_first};
+    if (std::string(table) == "shop.order2") std::swap(files[0], files[1]);
+    ASSERT_TRUE(Load(files, table).ok());
+    EXPECT_EQ(Scalar(fmt::format("SELECT string_agg(CAST(day AS VARCHAR), ',' ORDER BY id) FROM {}",
+                                 table)),
+              "2024-03-05,2024-02-01,2024-12-31,2024-01-13")
+        << table;
+  }
 }
 
 // Found by a hostile review: a list of mixed values ([1, "x"]) was taken for an empty list, and
@@ -400,6 +414,13 @@ TEST_F(LoaderEvolutionTest, ListsOfMixedValuesStayReadable) {
   EXPECT_EQ(Scalar("SELECT CAST(s.t AS VARCHAR) || ' ' || CAST(s.u AS VARCHAR) FROM shop.lists "
                    "WHERE id = 2"),
             "[4,{\"a\":1}] 2");
+  // Lists of mixed lists too (found by the same review).
+  ASSERT_TRUE(Load({Input("5.json", "{\"id\": 1, \"m\": [[1, \"y\"]]}\n"),
+                    Input("6.json", "{\"id\": 2, \"m\": [[5]]}\n")},
+                   "shop.nested")
+                  .ok());
+  EXPECT_EQ(Scalar("SELECT string_agg(CAST(m AS VARCHAR), ' ' ORDER BY id) FROM shop.nested"),
+            "[[1,\"y\"]] [[5]]");
   // Empty lists alone still take the type of the values that come later.
   ASSERT_TRUE(Load({Input("3.json", "{\"id\": 1, \"e\": []}\n")}, "shop.empty").ok());
   ASSERT_TRUE(Load({Input("4.json", "{\"id\": 2, \"e\": [5, 6]}\n")}, "shop.empty").ok());
@@ -461,6 +482,14 @@ TEST_F(LoaderTest, LoadingTheSameContentTwiceAddsItsRowsOnce) {
   ASSERT_TRUE(mixed.ok()) << mixed.status();
   EXPECT_EQ(mixed->files, 1);
   EXPECT_EQ(Scalar("SELECT sum(v) FROM shop.once"), "60");
+  // The same bytes in another partition are other rows (found by a hostile review: they were
+  // skipped, and a day's data lost).
+  Input("parts/day=2024-01-01/s.csv", "store,sales\n1,0\n");
+  Input("parts/day=2024-01-02/s.csv", "store,sales\n1,0\n");
+  ASSERT_TRUE(Load({inputs_ + "/parts"}, "shop.days").ok());
+  Input("later/day=2024-01-03/s.csv", "store,sales\n1,0\n");
+  ASSERT_TRUE(Load({inputs_ + "/later"}, "shop.days").ok());
+  EXPECT_EQ(Scalar("SELECT count(DISTINCT day) || ' ' || count(*) FROM shop.days"), "3 3");
   // Asked for, duplicates load.
   LoadRequest forced{{a}, std::move(TableName::Parse("shop.once")).value()};
   forced.allow_duplicates = true;

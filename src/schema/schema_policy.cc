@@ -180,10 +180,14 @@ FileMerge MergeFile(const Schema& schema, const FileProfile& profile, const Data
   // Text the file reads with formats the table cannot take (day-first dates in a month-first
   // column) is read as the table reads it.
   std::map<std::string, TextTyping> typed_text = profile.typed_text;
+  std::map<std::string, std::vector<std::string>> other_order;  // column -> the file's formats
   std::erase_if(typed_text, [&](const auto& entry) {
     const Column* known = schema.Find(entry.first);
-    return known != nullptr &&
-           DatetimeFormatsConflict(DatetimeFormatsOf(*known), entry.second.formats);
+    if (known == nullptr ||
+        !DatetimeFormatsConflict(DatetimeFormatsOf(*known), entry.second.formats))
+      return false;
+    other_order[entry.first] = entry.second.formats;
+    return true;
   });
   std::vector<Column> file_columns;
   std::vector<std::string> read_with_table_parsing;  // text this file did not type by itself
@@ -284,10 +288,23 @@ FileMerge MergeFile(const Schema& schema, const FileProfile& profile, const Data
     const std::optional<size_t> index = index_of(name);
     if (!index) continue;
     const std::string raw = EnsureRawCompanion(columns, *index, partitions, merge.change);
-    merge.warnings.push_back(fmt::format(
-        "{}.{}: most values in {} are not {}; they are read as the table reads the column "
-        "(values that do not parse read as NULL, their text stays in {})",
-        table, name, key, columns[*index].type, raw));
+    if (auto formats = other_order.find(name); formats != other_order.end()) {
+      std::vector<std::string> file_labels, table_labels;
+      for (const std::string& format : formats->second)
+        file_labels.push_back(DatetimeFormatLabel(format));
+      for (const std::string& format : DatetimeFormatsOf(columns[*index]))
+        table_labels.push_back(DatetimeFormatLabel(format));
+      merge.warnings.push_back(fmt::format(
+          "{}.{}: {} writes its dates as {} but the table reads them as {}: they are read as the "
+          "table reads them, so a date like 05/03/2024 may read in the other order, and one that "
+          "does not read so is NULL with its text in {}",
+          table, name, key, Join(file_labels, " or "), Join(table_labels, " or "), raw));
+    } else {
+      merge.warnings.push_back(fmt::format(
+          "{}.{}: most values in {} are not {}; they are read as the table reads the column "
+          "(values that do not parse read as NULL, their text stays in {})",
+          table, name, key, columns[*index].type, raw));
+    }
     for (ColumnStats& stats : merge.file.stats) {
       if (stats.column == name) stats.type = "";  // text bounds: not the column's order
     }
