@@ -9,8 +9,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -20,6 +18,7 @@
 #include "common/ids.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/compress.h"
 #include "tests/support/loch_server.h"
 #include "tests/support/run_command.h"
 
@@ -29,8 +28,10 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using ::testing::HasSubstr;
+using testing_support::GzipText;
 using testing_support::LochServer;
 using testing_support::RunCommand;
+using testing_support::ZstdText;
 
 json Keys(const std::string& lake) {
   std::ifstream in(lake + "/.loch/admin-credentials.json");
@@ -193,26 +194,6 @@ TEST_F(IngestE2eTest, TheStreamCommandsAndLochPutDriveARunningServer) {
   EXPECT_THAT(Run({"stream", "describe", "broken"}, 1), HasSubstr("unknown stream"));
 }
 
-std::string GzipText(const std::string& text) {
-  std::string out(compressBound(text.size()) + 64, '\0');
-  z_stream stream{};
-  deflateInit2(&stream, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  stream.avail_in = static_cast<uInt>(text.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  deflate(&stream, Z_FINISH);
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  return out;
-}
-
-std::string ZstdText(const std::string& text) {
-  std::string out(ZSTD_compressBound(text.size()), '\0');
-  out.resize(ZSTD_compress(out.data(), out.size(), text.data(), text.size(), 3));
-  return out;
-}
-
 // From the issue: compressed request bodies were refused and `loch put` could not read .gz/.zst.
 TEST_F(IngestE2eTest, CompressedBodiesAndFilesAreAcceptedAndBombsAreNot) {
   StartServer();
@@ -247,7 +228,8 @@ TEST_F(IngestE2eTest, CompressedBodiesAndFilesAreAcceptedAndBombsAreNot) {
   std::ofstream(zst, std::ios::binary) << ZstdText("[{\"n\": 6}]");
   EXPECT_THAT(Run({"put", "zipped", gz}), HasSubstr("2 record(s) acknowledged"));
   EXPECT_THAT(Run({"put", "zipped", zst}), HasSubstr("1 record(s) acknowledged"));
-  std::ofstream(gz, std::ios::binary) << "\x1f\x8b" << "truncated";
+  std::ofstream(gz, std::ios::binary) << "\x1f\x8b"
+                                      << "truncated";
   EXPECT_THAT(Run({"put", "zipped", gz}, 1), HasSubstr("cannot read"));
   Run({"stream", "flush", "zipped"});
   EXPECT_EQ(Scalar("SELECT sum(n) FROM raw.zipped"), "21");

@@ -2,9 +2,11 @@
 // logic partitioning" oracles): generated tables (many column types, files with different ranges,
 // NULLs, edge values) are loaded into a local lake and into an S3 lake (s3rver); generated
 // predicates then run on the local lake with pruning, on the S3 lake with pruning, and on the local
-// lake with pruning off. A pruned engine must answer exactly as the unpruned one whenever the
-// unpruned one answers; and on each engine count(p) + count(NOT p) + count(p IS NULL) must be the
-// table's row count.
+// lake with pruning off. A third table is messy text (CSV, NDJSON and JSON arrays, some gzipped)
+// that the loader types: day-first and ISO dates, timestamps with offsets, numbers and booleans
+// with bad values among them (read as NULL, their text in `<column>_raw`). A pruned engine must
+// answer exactly as the unpruned one whenever the unpruned one answers; and on each engine count(p)
+// + count(NOT p) + count(p IS NULL) must be the table's row count.
 //
 // LOCH_DIFF_SEED fixes the seed (printed on failure); LOCH_DIFF_SECONDS (default 90) and
 // LOCH_DIFF_CASES (default 100000) bound the run. To study a failure, LOCH_DIFF_ONLY='SELECT ...'
@@ -19,16 +21,19 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <regex>
 
 #include "catalog/catalog.h"
 #include "common/ids.h"
 #include "engine/duck.h"
+#include "engine/prune_predicate.h"
 #include "engine/query_test_support.h"
 #include "fmt/format.h"
 #include "load/loader.h"
 #include "storage/file_cache.h"
 #include "storage/local_store.h"
 #include "storage/s3_store.h"
+#include "tests/support/compress.h"
 #include "tests/support/s3_test_server.h"
 
 namespace loch {
@@ -70,6 +75,22 @@ const std::vector<GenColumn>& TypedColumns() {
       {"s", "VARCHAR", Kind::kString},       {"dt", "DATE", Kind::kDate},
       {"ts", "TIMESTAMP", Kind::kTimestamp}, {"tz", "TIMESTAMPTZ", Kind::kTz},
       {"b", "BOOLEAN", Kind::kBool}};
+  return kColumns;
+}
+
+// True if `text` is a JSON number or boolean as written (so a producer may write it bare).
+bool IsJsonScalar(const std::string& text) {
+  static const std::regex kScalar("true|false|-?(0|[1-9][0-9]*)(\\.[0-9]+)?");
+  return std::regex_match(text, kScalar);
+}
+
+// The messy table's text columns and the type each is meant to read as.
+const std::vector<GenColumn>& MessyColumns() {
+  static const std::vector<GenColumn> kColumns = {{"d", "DATE", Kind::kDate},
+                                                  {"ts", "TIMESTAMP", Kind::kTimestamp},
+                                                  {"qty", "BIGINT", Kind::kInteger},
+                                                  {"amount", "DOUBLE", Kind::kDouble},
+                                                  {"ok", "BOOLEAN", Kind::kBool}};
   return kColumns;
 }
 
@@ -195,6 +216,34 @@ class Generator {
         break;
     }
     return Pick(choices);
+  }
+
+  // A cell of the messy table for `kind`, as the text a producer writes, near `base`: dates
+  // day-first or ISO (`iso`), timestamps in ISO 8601 with T, Z, offsets and fractions; now and
+  // then (with probability `bad`) a value that does not read as the column's type.
+  std::string MessyText(Kind kind, int64_t base, bool iso, double bad) {
+    if (Chance(bad))
+      return Pick<std::string>({"n/a", "-", "1,5", "007", "31/02/2024", "2024-13-01", "yes"});
+    const int64_t v = base + Int(0, 40);
+    switch (kind) {
+      case Kind::kDate: {
+        const std::string date = Date(v);  // yyyy-mm-dd
+        if (iso) return date;
+        return date.substr(8, 2) + "/" + date.substr(5, 2) + "/" + date.substr(0, 4);
+      }
+      case Kind::kTimestamp:
+        return fmt::format("{}T{:02}:{:02}:{:02}{}{}", Date(v), Int(0, 23), Int(0, 59), Int(0, 59),
+                           Chance(0.3) ? ".25" : "",
+                           Pick<std::string>({"", "Z", "+02:00", "-05:30"}));
+      case Kind::kInteger:
+        return std::to_string(v * 7 - 100);
+      case Kind::kDouble:
+        return fmt::format("{}.{:02}", v - 20, Int(0, 99));
+      case Kind::kBool:
+        return Chance(0.5) ? "true" : "false";
+      default:
+        return "?";
+    }
   }
 
   static std::string Date(int64_t day_offset) {
@@ -327,6 +376,67 @@ class PruneDifferentialTest : public testing::Test {
     }
   }
 
+  // Writes the messy table: text files under src=S/ folders, each in one of CSV, CSV gzipped,
+  // NDJSON (numbers and booleans as JSON values or as strings) and a JSON array, each with its
+  // dates day-first or ISO. Some files hold only dates whose day is 12 or less (ambiguous).
+  void WriteMessyTable(Generator& gen, int files, int rows) {
+    for (int f = 0; f < files; ++f) {
+      const int64_t base = gen.Int(-60, 120);
+      const bool iso = gen.Chance(0.3);
+      const bool ambiguous = !iso && gen.Chance(0.3);
+      const double bad = gen.Chance(0.5) ? 0.0 : 0.08;  // half the files are clean
+      const int64_t first_id = messy_ids_;
+      std::vector<std::vector<std::string>> table;  // rows of cells (NULL: nullopt as "")
+      for (int r = 0; r < rows; ++r) {
+        std::vector<std::string> cells = {std::to_string(++messy_ids_)};
+        for (const GenColumn& column : MessyColumns()) {
+          std::string text = gen.Chance(0.08) ? "" : gen.MessyText(column.kind, base, iso, bad);
+          if (ambiguous && column.kind == Kind::kDate && text.size() == 10 && text[2] == '/')
+            text = fmt::format("{:02}{}", gen.Int(1, 12), text.substr(2));
+          cells.push_back(text);
+        }
+        table.push_back(std::move(cells));
+      }
+      std::vector<std::string> names = {"id"};
+      for (const GenColumn& column : MessyColumns()) names.push_back(column.name);
+      const fs::path dir =
+          work_ / "messy" / fmt::format("src={}", gen.Pick<std::string>({"a", "b", "c"}));
+      fs::create_directories(dir);
+      const int shape = static_cast<int>(gen.Int(0, 3));
+      std::string text, name = fmt::format("f{}", first_id);
+      if (shape <= 1) {  // CSV, plain or gzipped
+        text = Join(names, ",") + "\n";
+        for (auto cells : table) {
+          for (std::string& cell : cells)
+            if (cell.find(',') != std::string::npos) cell = "\"" + cell + "\"";
+          text += Join(cells, ",") + "\n";
+        }
+        name += shape == 0 ? ".csv" : ".csv.gz";
+        if (shape == 1) text = testing_support::GzipText(text);
+      } else {  // NDJSON or a JSON array
+        std::vector<std::string> objects;
+        for (const auto& cells : table) {
+          std::vector<std::string> fields;
+          for (size_t c = 0; c < cells.size(); ++c) {
+            if (cells[c].empty()) continue;  // a missing key
+            const bool bare = c == 0 || (IsJsonScalar(cells[c]) && gen.Chance(0.5));
+            fields.push_back(
+                fmt::format("\"{}\": {}", names[c], bare ? cells[c] : "\"" + cells[c] + "\""));
+          }
+          objects.push_back("{" + Join(fields, ", ") + "}");
+        }
+        if (shape == 2) {
+          text = Join(objects, "\n") + "\n";
+          name += ".ndjson";
+        } else {
+          text = "[" + Join(objects, ",\n") + "]";
+          name += ".json";
+        }
+      }
+      std::ofstream(dir / name, std::ios::binary) << text;
+    }
+  }
+
   // A random predicate over `columns` (name, kind), at most `depth` levels of AND/OR/NOT.
   std::string Predicate(Generator& gen, const std::vector<std::pair<std::string, Kind>>& columns,
                         int depth) {
@@ -412,7 +522,11 @@ class PruneDifferentialTest : public testing::Test {
       const std::string s3 = Timed(s3_time_, [&] { return Answer(*s3_.engine, sql); });
       ++queries_;
       // Did pruning skip a file of the table (so this case tested it)?
-      if (scanned >= 0 && scanned < total_bytes_.at(table)) ++pruned_queries_;
+      ++queries_of_[table];
+      if (scanned >= 0 && scanned < total_bytes_.at(table)) {
+        ++pruned_queries_;
+        ++pruned_of_[table];
+      }
       if (local.starts_with("ERROR")) {
         partitions_known = false;
       } else {
@@ -448,7 +562,9 @@ class PruneDifferentialTest : public testing::Test {
   std::vector<int64_t> bases_;
   std::map<std::string, int64_t> total_rows_;
   std::map<std::string, int64_t> total_bytes_;  // of each table's files
+  int64_t messy_ids_ = 0;
   int64_t queries_ = 0, pruned_queries_ = 0, inconclusive_ = 0;
+  std::map<std::string, int64_t> queries_of_, pruned_of_;  // per table
   std::chrono::nanoseconds unpruned_time_{0}, local_time_{0}, s3_time_{0};
 };
 
@@ -456,10 +572,12 @@ TEST_F(PruneDifferentialTest, PrunedAnswersEqualUnprunedOnLocalAndS3Lakes) {
   SCOPED_TRACE(fmt::format("LOCH_DIFF_SEED={}", seed_));
   Generator gen(seed_);
   WriteTables(gen, 14, 12);
+  WriteMessyTable(gen, 14, 16);
   OpenLakes();
   Load((work_ / "typed").string(), "dt.typed");
   Load((work_ / "json").string(), "dt.json");
-  for (const std::string table : {"dt.typed", "dt.json"}) {
+  Load((work_ / "messy").string(), "dt.messy");
+  for (const std::string table : {"dt.typed", "dt.json", "dt.messy"}) {
     total_rows_[table] = std::stoll(FirstCell(*local_.unpruned, "SELECT count(*) FROM " + table));
     auto cursor = local_.engine->Query(Principal::LocalAdmin(), "SELECT count(*) FROM " + table);
     ASSERT_TRUE(cursor.ok()) << cursor.status();
@@ -474,6 +592,29 @@ TEST_F(PruneDifferentialTest, PrunedAnswersEqualUnprunedOnLocalAndS3Lakes) {
                                                           {"x", Kind::kDouble},
                                                           {"s", Kind::kString},
                                                           {"day", Kind::kDate}};
+  // The messy table's columns by the types the loader gave them (text columns stay strings).
+  std::vector<std::pair<std::string, Kind>> messy = {{"src", Kind::kString}};
+  auto read = local_.catalog->ReadTable(Principal::LocalAdmin(),
+                                        TableName::Parse("dt.messy").value(), std::nullopt);
+  ASSERT_TRUE(read.ok()) << read.status();
+  std::string messy_schema;
+  for (const Column& column : read->table.schema.columns) {
+    messy_schema += " " + column.name + ":" + column.type;
+    const TypeFamily family = FamilyOfTypeName(column.type);
+    if (column.type == "DATE") {
+      messy.emplace_back(column.name, Kind::kDate);
+    } else if (family == TypeFamily::kDatetime) {
+      messy.emplace_back(column.name, Kind::kTimestamp);
+    } else if (family == TypeFamily::kTimestampTz) {
+      messy.emplace_back(column.name, Kind::kTz);
+    } else if (family == TypeFamily::kNumeric) {
+      messy.emplace_back(column.name, column.type == "DOUBLE" ? Kind::kDouble : Kind::kInteger);
+    } else if (family == TypeFamily::kBoolean) {
+      messy.emplace_back(column.name, Kind::kBool);
+    } else {
+      messy.emplace_back(column.name, Kind::kString);
+    }
+  }
 
   // Regressions first: each wrong answer found once stays a fixed case.
   const std::vector<std::pair<std::string, std::string>> regressions = {
@@ -517,9 +658,11 @@ TEST_F(PruneDifferentialTest, PrunedAnswersEqualUnprunedOnLocalAndS3Lakes) {
   int64_t cases = 0;
   while (cases < max_cases && std::chrono::steady_clock::now() < deadline &&
          failures.size() < 4000) {
-    const bool use_json = gen.Chance(0.3);
-    const std::string where = Predicate(gen, use_json ? json : typed, 2);
-    failures += Check(use_json ? "dt.json" : "dt.typed", where);
+    const int64_t pick = gen.Int(0, 9);
+    const auto& [table, columns] = pick < 5   ? std::pair{"dt.typed", &typed}
+                                   : pick < 7 ? std::pair{"dt.json", &json}
+                                              : std::pair{"dt.messy", &messy};
+    failures += Check(table, Predicate(gen, *columns, 2));
     ++cases;
   }
   auto ms = [](std::chrono::nanoseconds t) {
@@ -527,12 +670,17 @@ TEST_F(PruneDifferentialTest, PrunedAnswersEqualUnprunedOnLocalAndS3Lakes) {
   };
   std::cout << fmt::format(
       "differential pruning: {} generated cases + {} regressions, {} queries ({} pruned some "
-      "file, {} with a conversion error on one side only), seed {}; time in ms: unpruned {}, "
-      "local {}, s3 {}\n",
-      cases, regressions.size(), queries_, pruned_queries_, inconclusive_, seed_,
+      "file, {} with a conversion error on one side only), seed {}; messy table:{}; time in ms: "
+      "unpruned {}, local {}, s3 {}\n",
+      cases, regressions.size(), queries_, pruned_queries_, inconclusive_, seed_, messy_schema,
       ms(unpruned_time_), ms(local_time_), ms(s3_time_));
   EXPECT_GT(cases, 100) << "too few cases ran within the time budget";
-  EXPECT_GT(pruned_queries_, queries_ / 10) << "too few queries pruned anything: the test is weak";
+  for (const auto& [table, queries] : queries_of_) {
+    std::cout << fmt::format("  {}: {} queries, {} pruned some file\n", table, queries,
+                             pruned_of_[table]);
+    EXPECT_GT(pruned_of_[table], queries / 20)
+        << "too few queries of " << table << " pruned anything: the test is weak";
+  }
   EXPECT_EQ(failures, "") << "seed " << seed_;
 }
 

@@ -2,7 +2,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -15,6 +14,7 @@
 #include "fmt/format.h"
 #include "load/loader.h"
 #include "storage/local_store.h"
+#include "tests/support/compress.h"
 
 namespace loch {
 namespace {
@@ -23,19 +23,7 @@ namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-std::string Gzip(const std::string& text) {
-  std::string out(compressBound(text.size()) + 32, '\0');
-  z_stream stream{};
-  deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  stream.avail_in = static_cast<uInt>(text.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  deflate(&stream, Z_FINISH);
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  return out;
-}
+using testing_support::GzipText;
 
 class CrawlerTest : public testing::Test {
  protected:
@@ -82,7 +70,7 @@ TEST(PartitionFolders, HiveAndDateShapes) {
 TEST_F(CrawlerTest, DiscoversTablesPartitionsAndReportsBadObjects) {
   Put("raw/clicks/2026/11/26/10/a.json",
       "{\"user\": 1, \"page\": \"/\"}\n{\"user\": 2, \"page\": \"/x\"}\n");
-  Put("raw/clicks/2026/11/26/11/b.json.gz", Gzip("{\"user\": 3, \"page\": \"/y\"}\n"));
+  Put("raw/clicks/2026/11/26/11/b.json.gz", GzipText("{\"user\": 3, \"page\": \"/y\"}\n"));
   Put("raw/orders/region=eu/o.csv", "order_id,amount\n1,9.5\n");
   Put("raw/orders/region=us/o.csv", "order_id,amount\n2,10\n3,11\n");
   Put("raw/clicks/2026/11/26/12/empty.json", "");
@@ -167,11 +155,13 @@ TEST_F(CrawlerTest, TypesTextDatetimesAndKeepsUnparsableValuesReadable) {
 TEST_F(CrawlerTest, LoadingAndCrawlingTheSameFilesGiveTheSameSchema) {
   std::string ndjson, csv = "order_id,amount,placed_at\n";
   for (int i = 1; i <= 60; ++i) {
-    const char* at = i % 3 == 0 ? "2024-03-01T10:15:00Z" : i % 3 == 1 ? "2024-03-01T12:15:00+02:00"
-                                                                        : "2024-03-01T10:15:00";
-    ndjson += i % 30 == 0 ? fmt::format("{{\"id\": \"X{}\", \"seen_at\": \"{}\", \"u\": null}}\n", i, at)
-                          : fmt::format("{{\"id\": {}, \"seen_at\": \"{}\", \"u\": {{\"n\": {}}}}}\n", i,
-                                        at, i);
+    const char* at = i % 3 == 0   ? "2024-03-01T10:15:00Z"
+                     : i % 3 == 1 ? "2024-03-01T12:15:00+02:00"
+                                  : "2024-03-01T10:15:00";
+    ndjson +=
+        i % 30 == 0
+            ? fmt::format("{{\"id\": \"X{}\", \"seen_at\": \"{}\", \"u\": null}}\n", i, at)
+            : fmt::format("{{\"id\": {}, \"seen_at\": \"{}\", \"u\": {{\"n\": {}}}}}\n", i, at, i);
     csv += fmt::format("{},{},{}\n", i, i % 20 == 0 ? "n/a" : std::to_string(i), at);
   }
   const std::string inputs = root_ + "-inputs";
@@ -197,7 +187,8 @@ TEST_F(CrawlerTest, LoadingAndCrawlingTheSameFilesGiveTheSameSchema) {
   EXPECT_EQ(Scalar("SELECT any_value(typeof(id)) || ' ' || count(*) FILTER (WHERE id IS NULL) FROM "
                    "crawled.e"),
             "BIGINT 2");
-  EXPECT_EQ(Scalar("SELECT sum(amount) FROM crawled.o"), Scalar("SELECT sum(amount) FROM loaded.o"));
+  EXPECT_EQ(Scalar("SELECT sum(amount) FROM crawled.o"),
+            Scalar("SELECT sum(amount) FROM loaded.o"));
   EXPECT_EQ(Scalar("SELECT count(*) FROM loaded.o WHERE amount_raw = 'n/a'"), "3");
 }
 
@@ -298,7 +289,8 @@ TEST_F(CrawlerTest, ObjectsGoneFromTheStoreFollowTheDeletesPolicy) {
 TEST_F(CrawlerTest, AnObjectGoneFromTheStoreFailsOnlyTheQueriesThatReadIt) {
   Put("raw/g/day=2024-01-01/a.json", "{\"x\": 1}\n");
   Put("raw/g/day=2024-01-02/a.json", "{\"x\": 2}\n");
-  ASSERT_TRUE(CreateSavedCrawler(*catalog_, admin_, "gone", CrawlRequest{{"raw/g/"}, "landing"}).ok());
+  ASSERT_TRUE(
+      CreateSavedCrawler(*catalog_, admin_, "gone", CrawlRequest{{"raw/g/"}, "landing"}).ok());
   Crawler& crawler = *crawler_;
   ASSERT_TRUE(RunSavedCrawler(*catalog_, crawler, admin_, "gone").ok());
   ASSERT_EQ(Scalar("SELECT sum(x) FROM landing.g"), "3");  // the engine now holds a view of both

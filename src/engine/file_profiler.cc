@@ -69,7 +69,8 @@ absl::StatusOr<nlohmann::json> JsonStructure(duck::Connection& admin, const std:
                                            list, json_format)));
   ASSIGN_OR_RETURN(auto rows, result.FetchAllAsText());
   if (rows.empty() || !rows[0][0].has_value()) return nlohmann::json();
-  nlohmann::json structure = nlohmann::json::parse(*rows[0][0], nullptr, /*allow_exceptions=*/false);
+  nlohmann::json structure =
+      nlohmann::json::parse(*rows[0][0], nullptr, /*allow_exceptions=*/false);
   return structure.is_discarded() ? nlohmann::json() : structure;
 }
 
@@ -102,8 +103,9 @@ std::string MixedListsAsJson(const Column& column, const nlohmann::json& structu
 
 absl::Status WithinColumnLimit(size_t columns) {
   if (columns <= FileProfile::kMaxColumns) return absl::OkStatus();
-  return absl::InvalidArgumentError(fmt::format(
-      "the file has {} columns; loch reads files of at most {}", columns, FileProfile::kMaxColumns));
+  return absl::InvalidArgumentError(
+      fmt::format("the file has {} columns; loch reads files of at most {}", columns,
+                  FileProfile::kMaxColumns));
 }
 
 // Per file (by path), per text column with values: the counts TextSampleSql returns for it.
@@ -114,8 +116,8 @@ absl::StatusOr<SampleCounts> CountTextSample(duck::Connection& admin,
                                              const std::vector<std::string>& text_columns) {
   SampleCounts counts;
   if (text_columns.empty()) return counts;
-  ASSIGN_OR_RETURN(duck::Result sampled, admin.Query(TextSampleSql(sample_scan, text_columns,
-                                                                   INT64_MAX, kFileColumn)));
+  ASSIGN_OR_RETURN(duck::Result sampled,
+                   admin.Query(TextSampleSql(sample_scan, text_columns, INT64_MAX, kFileColumn)));
   ASSIGN_OR_RETURN(auto rows, sampled.FetchAllAsText());
   for (const auto& row : rows) {
     std::vector<int64_t>& column = counts[row[0].value_or("")][row[1].value_or("")];
@@ -202,8 +204,46 @@ absl::StatusOr<std::vector<Column>> LakeEngine::Impl::DescribeFile(const std::st
   }
   if (!columns.ok()) columns = DescribeScan(SingleScan(path, format));
   RETURN_IF_ERROR(columns.status());
+  if (format == "csv" && columns->size() == 1) {
+    RETURN_IF_ERROR(RaggedCsvError(path, (*columns)[0].name));
+  }
   RETURN_IF_ERROR(WithinColumnLimit(columns->size()));
   return columns;
+}
+
+absl::Status LakeEngine::Impl::RaggedCsvError(const std::string& path, const std::string& header) {
+  const size_t at = header.find_first_of(",;\t|");
+  if (at == std::string::npos) return absl::OkStatus();
+  const char delimiter = header[at];
+  const size_t fields =
+      static_cast<size_t>(std::count(header.begin(), header.end(), delimiter)) + 1;
+  if (fields > FileProfile::kMaxColumns) return absl::OkStatus();
+  std::vector<std::string> names;
+  for (size_t i = 0; i < fields; ++i) names.push_back(fmt::format("'c{}': 'VARCHAR'", i));
+  auto strict = admin.Query(fmt::format(
+      "SELECT count(*) FROM read_csv({}, delim = {}, quote = '\"', escape = '\"', header = true, "
+      "auto_detect = false, columns = {{{}}}, hive_partitioning = false)",
+      QuoteLiteral(path), QuoteLiteral(std::string(1, delimiter)), Join(names, ", ")));
+  if (strict.ok()) return absl::OkStatus();
+  // DuckDB's message starts "CSV Error on Line: N", "Original Line: ...", "Expected Number of
+  // Columns: 3 Found: 4"; its suggestions (skip or pad rows) would lose or invent data.
+  // (A header of one quoted name holding the delimiter, "a,b", is a one-column file: line 1.)
+  std::vector<std::string> where;
+  for (std::string_view line : Split(ToStd(strict.status().message()), '\n')) {
+    for (std::string_view label :
+         {"CSV Error on Line: ", "Original Line: ", "Expected Number of Columns: "}) {
+      const size_t found = line.find(label);
+      if (found == std::string_view::npos) continue;
+      line.remove_prefix(found);
+      if (line == "CSV Error on Line: 1") return absl::OkStatus();
+      where.emplace_back(line.substr(0, 200));
+    }
+  }
+  const std::string shown = delimiter == '\t' ? "\\t" : std::string(1, delimiter);
+  return absl::InvalidArgumentError(fmt::format(
+      "CSV rows do not all have the header's {} fields separated by '{}'{}; quote values that "
+      "hold '{}' or fix the line",
+      fields, shown, where.empty() ? "" : " (" + Join(where, "; ") + ")", shown));
 }
 
 std::vector<absl::StatusOr<FileProfile>> LakeEngine::Impl::ProfileBatch(
@@ -297,7 +337,8 @@ absl::Status LakeEngine::Impl::ProfileTogether(
     }
   }
   if (format == "csv" && !csv_text_types.empty()) {
-    scan = fmt::format("read_csv({}, {}, types = {{{}}})", list, options, Join(csv_text_types, ", "));
+    scan =
+        fmt::format("read_csv({}, {}, types = {{{}}})", list, options, Join(csv_text_types, ", "));
   }
   if (format == "json") {
     // With the columns given, DuckDB reads the files once per query instead of first sniffing
@@ -352,9 +393,9 @@ absl::Status LakeEngine::Impl::ProfileTogether(
   ASSIGN_OR_RETURN(const SampleCounts sample_counts,
                    CountTextSample(admin, sample_scan, text_columns));
   const size_t formats_known = KnownDatetimeFormats().size();
-  std::map<std::string, TextTyping> typing_of_column;         // what the batch reads it as
-  std::map<std::string, std::set<size_t>> files_of_column;     // files choosing it
-  std::set<std::string> lenient_conflicts;                     // files chose unrelated types
+  std::map<std::string, TextTyping> typing_of_column;       // what the batch reads it as
+  std::map<std::string, std::set<size_t>> files_of_column;  // files choosing it
+  std::set<std::string> lenient_conflicts;                  // files chose unrelated types
   // Numeric dates read month-first or day-first: the order the batch's values as a whole read in
   // best (month-first on a tie), whatever the order of its files.
   std::map<std::string, int64_t> day_first_lead;  // column -> day-first minus month-first values
@@ -379,8 +420,9 @@ absl::Status LakeEngine::Impl::ProfileTogether(
     }
     for (const auto& column_counts : counts_of_column) {
       const std::string& name = column_counts.first;
-      const std::vector<int64_t>& counts = column_counts.second;  // (lambdas cannot capture
-                                                                  // structured bindings in clang 14)
+      const std::vector<int64_t>& counts =
+          column_counts.second;  // (lambdas cannot capture
+                                 // structured bindings in clang 14)
       if (!own_text.contains(name) || counts.size() < TextSampleCountsPerColumn()) continue;
       auto count = [&](size_t i) { return counts[i]; };
       std::vector<int64_t> parsed_formats, parsed_types;

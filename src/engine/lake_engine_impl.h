@@ -111,6 +111,10 @@ struct LakeEngine::Impl {
   absl::StatusOr<std::vector<Column>> DescribeFile(const std::string& path,
                                                    const std::string& format,
                                                    const JsonShape* shape);
+  // For a CSV file DuckDB read as one column named like "a,b,c" (it falls back to that when the
+  // rows do not all have the header's number of fields): the error naming the first such line,
+  // or OK if reading it with that delimiter works after all.
+  absl::Status RaggedCsvError(const std::string& path, const std::string& header);
   // Profiles files of one format: each file's columns first (a file that cannot be read gets its
   // error), then the readable ones together (ProfileTogether), or one by one if that fails.
   // Caller holds admin_mu.

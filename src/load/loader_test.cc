@@ -2,8 +2,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <cstdlib>
 #include <ctime>
@@ -19,6 +17,7 @@
 #include "fmt/format.h"
 #include "load/file_format.h"
 #include "storage/local_store.h"
+#include "tests/support/compress.h"
 
 namespace loch {
 namespace {
@@ -47,18 +46,11 @@ class LoaderTest : public testing::Test {
   }
 
   std::string GzipInput(const std::string& relative, const std::string& content) {
-    fs::path path = fs::path(inputs_) / relative;
-    gzFile file = gzopen(path.c_str(), "wb");
-    gzwrite(file, content.data(), static_cast<unsigned>(content.size()));
-    gzclose(file);
-    return path.string();
+    return Input(relative, testing_support::GzipText(content));
   }
 
   std::string ZstdInput(const std::string& relative, const std::string& content) {
-    std::string compressed(ZSTD_compressBound(content.size()), '\0');
-    compressed.resize(
-        ZSTD_compress(compressed.data(), compressed.size(), content.data(), content.size(), 3));
-    return Input(relative, compressed);
+    return Input(relative, testing_support::ZstdText(content));
   }
 
   absl::StatusOr<LoadResult> Load(std::vector<std::string> inputs, const std::string& table) {
@@ -133,10 +125,11 @@ TEST_F(LoaderTest, AFolderOfMixedFormatsIsOneQueryableTable) {
   {
     auto db = std::move(duck::Database::OpenInMemory({})).value();
     auto conn = std::move(duck::Connection::Open(db)).value();
-    ASSERT_TRUE(conn.Execute(fmt::format("COPY (SELECT 7::BIGINT AS id, 'plum' AS name, 7.75::DOUBLE "
-                                         "AS price) TO {} (FORMAT parquet)",
-                                         QuoteLiteral(inputs_ + "/mixed/f.parquet")))
-                    .ok());
+    ASSERT_TRUE(
+        conn.Execute(fmt::format("COPY (SELECT 7::BIGINT AS id, 'plum' AS name, 7.75::DOUBLE "
+                                 "AS price) TO {} (FORMAT parquet)",
+                                 QuoteLiteral(inputs_ + "/mixed/f.parquet")))
+            .ok());
   }
   auto result = Load({inputs_ + "/mixed"}, "shop.mixed");
   ASSERT_TRUE(result.ok()) << result.status();
@@ -176,9 +169,10 @@ TEST_F(LoaderTest, AFewBadValuesKeepTheColumnTypedAndTheirTextReadable) {
   std::string ndjson, csv = "order_id,amount,device\n";
   for (int i = 1; i <= 200; ++i) {
     const bool dirty = i % 50 == 0;
-    ndjson += dirty ? fmt::format("{{\"event_id\": \"E{0}\", \"device\": 7, \"amount\": \"n/a\"}}\n", i)
-                    : fmt::format("{{\"event_id\": {0}, \"device\": \"{1}\", \"amount\": {0}.5}}\n",
-                                  i, i % 2 ? "mobile" : "web");
+    ndjson +=
+        dirty ? fmt::format("{{\"event_id\": \"E{0}\", \"device\": 7, \"amount\": \"n/a\"}}\n", i)
+              : fmt::format("{{\"event_id\": {0}, \"device\": \"{1}\", \"amount\": {0}.5}}\n", i,
+                            i % 2 ? "mobile" : "web");
     csv += dirty ? fmt::format("{},two,web\n", i) : fmt::format("{},{},web\n", i, i);
   }
   auto events = Load({Input("events.json", ndjson)}, "shop.events");
@@ -193,8 +187,9 @@ TEST_F(LoaderTest, AFewBadValuesKeepTheColumnTypedAndTheirTextReadable) {
   EXPECT_EQ(Scalar("SELECT string_agg(DISTINCT amount_raw, ',') FROM shop.events WHERE amount IS "
                    "NULL"),
             "n/a");
-  EXPECT_EQ(Scalar("SELECT event_id_raw FROM shop.events WHERE event_id IS NULL ORDER BY 1 LIMIT 1"),
-            "E100");
+  EXPECT_EQ(
+      Scalar("SELECT event_id_raw FROM shop.events WHERE event_id IS NULL ORDER BY 1 LIMIT 1"),
+      "E100");
 
   // A clean file first, then one with a bad value: the column is read from text from then on,
   // and the bad value does not fail every query.
@@ -213,9 +208,9 @@ TEST_F(LoaderTest, AFewBadValuesKeepTheColumnTypedAndTheirTextReadable) {
   EXPECT_EQ(Scalar("SELECT count(*) FROM shop.orders WHERE amount IS NULL AND amount_raw = 'two'"),
             "4");
   // Strict: a fraction or a leading zero is not silently an integer.
-  ASSERT_TRUE(Load({Input("more.csv", "order_id,amount,device\n900,1.5,web\n901,007,web\n")},
-                   "shop.orders")
-                  .ok());
+  ASSERT_TRUE(
+      Load({Input("more.csv", "order_id,amount,device\n900,1.5,web\n901,007,web\n")}, "shop.orders")
+          .ok());
   EXPECT_NE(Scalar("SELECT amount FROM shop.orders WHERE order_id = 900"), "2");
 }
 
@@ -224,8 +219,9 @@ TEST_F(LoaderTest, AHeaderOnlyCsvChangesNoColumnType) {
   auto header_only = Load({Input("2.csv", "id,amount\n")}, "shop.h");
   ASSERT_TRUE(header_only.ok()) << header_only.status();
   EXPECT_FALSE(header_only->schema_change.changed());
-  EXPECT_EQ(Scalar("SELECT any_value(typeof(id)) || ' ' || CAST(sum(amount) AS VARCHAR) FROM shop.h"),
-            "BIGINT 30");
+  EXPECT_EQ(
+      Scalar("SELECT any_value(typeof(id)) || ' ' || CAST(sum(amount) AS VARCHAR) FROM shop.h"),
+      "BIGINT 30");
   // A table made from a header-only file takes its types from the first values.
   ASSERT_TRUE(Load({Input("3.csv", "id,amount\n")}, "shop.later").ok());
   auto typed = Load({Input("4.csv", "id,amount\n5,2.5\n")}, "shop.later");
@@ -291,17 +287,19 @@ TEST_F(LoaderEvolutionTest, BooleansDuckDbReadStayBooleans) {
 
 TEST_F(LoaderEvolutionTest, TextDatetimesStayReadableInAZonedColumn) {
   ASSERT_TRUE(Load({Input("b.csv", "id,ts\n1,01/05/2024\n2,01/06/2024\n")}, "shop.z").ok());
-  ASSERT_TRUE(Load({Parquet("z.parquet",
-                            "SELECT 3 AS id, TIMESTAMPTZ '2024-01-07 10:00:00+00' AS ts")},
-                   "shop.z")
-                  .ok());
+  ASSERT_TRUE(
+      Load({Parquet("z.parquet", "SELECT 3 AS id, TIMESTAMPTZ '2024-01-07 10:00:00+00' AS ts")},
+           "shop.z")
+          .ok());
   EXPECT_EQ(Scalar("SELECT count(ts) FROM shop.z"), "3");
-  EXPECT_EQ(Scalar("SELECT CAST(ts AS VARCHAR) FROM shop.z WHERE id = 1"), "2024-01-05 00:00:00+00");
+  EXPECT_EQ(Scalar("SELECT CAST(ts AS VARCHAR) FROM shop.z WHERE id = 1"),
+            "2024-01-05 00:00:00+00");
 }
 
 TEST_F(LoaderEvolutionTest, LenientNumbersWidenToDecimalAndStayQueryable) {
   std::string csv = "id,v\n";
-  for (int i = 1; i <= 10; ++i) csv += fmt::format("{},{}\n", i, i == 10 ? "oops" : std::to_string(i));
+  for (int i = 1; i <= 10; ++i)
+    csv += fmt::format("{},{}\n", i, i == 10 ? "oops" : std::to_string(i));
   ASSERT_TRUE(Load({Input("a.csv", csv)}, "shop.d").ok());
   ASSERT_TRUE(
       Load({Parquet("d.parquet", "SELECT 11 AS id, CAST(2.25 AS DECIMAL(4,2)) AS v")}, "shop.d")
@@ -340,7 +338,8 @@ TEST_F(LoaderEvolutionTest, DatetimesDoNotDependOnTheMachinesTimeZone) {
 // file's own values were lost.
 TEST_F(LoaderEvolutionTest, ARawCompanionNeverTakesAColumnOfTheFiles) {
   std::string dirty = "id,v\n";
-  for (int i = 1; i <= 10; ++i) dirty += fmt::format("{},{}\n", i, i == 10 ? "oops" : std::to_string(i));
+  for (int i = 1; i <= 10; ++i)
+    dirty += fmt::format("{},{}\n", i, i == 10 ? "oops" : std::to_string(i));
   ASSERT_TRUE(Load({Input("1.csv", dirty)}, "shop.r").ok());
   ASSERT_EQ(Scalar("SELECT v_raw FROM shop.r WHERE v IS NULL"), "oops");
   // A later file has a real column named like the companion: its values stay its own, and the
@@ -359,15 +358,16 @@ TEST_F(LoaderEvolutionTest, ARawCompanionNeverTakesAColumnOfTheFiles) {
   // A partition folder named like the companion.
   Input("part/v_raw=7/a.csv", dirty);
   ASSERT_TRUE(Load({inputs_ + "/part"}, "shop.p").ok());
-  EXPECT_EQ(Scalar("SELECT CAST(v_raw AS VARCHAR) || ' ' || v_raw_text FROM shop.p WHERE v IS NULL"),
-            "7 oops");
+  EXPECT_EQ(
+      Scalar("SELECT CAST(v_raw AS VARCHAR) || ' ' || v_raw_text FROM shop.p WHERE v IS NULL"),
+      "7 oops");
 }
 
 // Found by a hostile review: dates written day first (31/12/2024) were read month first.
 TEST_F(LoaderEvolutionTest, DayFirstDatesReadDayFirst) {
-  ASSERT_TRUE(Load({Input("d.csv", "id,day\n1,05/03/2024\n2,31/12/2024\n3,13/01/2024\n")},
-                   "shop.dayfirst")
-                  .ok());
+  ASSERT_TRUE(
+      Load({Input("d.csv", "id,day\n1,05/03/2024\n2,31/12/2024\n3,13/01/2024\n")}, "shop.dayfirst")
+          .ok());
   EXPECT_EQ(Scalar("SELECT string_agg(CAST(day AS VARCHAR), ',' ORDER BY id) FROM shop.dayfirst"),
             "2024-03-05,2024-12-31,2024-01-13");
   // All ambiguous: month first, as US data (and the load says so).
@@ -404,9 +404,10 @@ TEST_F(LoaderEvolutionTest, ListsOfMixedValuesStayReadable) {
   ASSERT_TRUE(Load({Input("1.json", "{\"id\": 1, \"l\": [1, 2], \"s\": {\"t\": [3], \"u\": 1}}\n")},
                    "shop.lists")
                   .ok());
-  auto mixed = Load({Input("2.json", "{\"id\": 2, \"l\": [1, \"x\"], \"s\": {\"t\": [4, {\"a\": 1}], "
-                                     "\"u\": 2}}\n{\"id\": 3, \"l\": [], \"s\": {\"t\": [], \"u\": "
-                                     "3}}\n")},
+  auto mixed = Load({Input("2.json",
+                           "{\"id\": 2, \"l\": [1, \"x\"], \"s\": {\"t\": [4, {\"a\": 1}], "
+                           "\"u\": 2}}\n{\"id\": 3, \"l\": [], \"s\": {\"t\": [], \"u\": "
+                           "3}}\n")},
                     "shop.lists");
   ASSERT_TRUE(mixed.ok()) << mixed.status();
   EXPECT_EQ(Scalar("SELECT string_agg(CAST(l AS VARCHAR), ' ' ORDER BY id) FROM shop.lists"),
@@ -454,7 +455,8 @@ TEST_F(LoaderEvolutionTest, WideFilesAreTypedAndMeasuredAndTooWideOnesRefused) {
   EXPECT_EQ(stats->min.value_or("") + " " + stats->max.value_or(""), "-898 898");
 
   std::string too_wide = "c0";
-  for (int c = 1; c <= static_cast<int>(FileProfile::kMaxColumns); ++c) too_wide += fmt::format(",c{}", c);
+  for (int c = 1; c <= static_cast<int>(FileProfile::kMaxColumns); ++c)
+    too_wide += fmt::format(",c{}", c);
   auto refused = Load({Input("too_wide.csv", too_wide + "\n" + too_wide + "\n")}, "shop.too_wide");
   ASSERT_FALSE(refused.ok());
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("reads files of at most 4096"));
@@ -501,7 +503,8 @@ TEST_F(LoaderTest, ConcurrentLoadsOfTheSameFileAddItOnce) {
   ASSERT_TRUE(Load({Input("seed.csv", "id\n0\n")}, "shop.race").ok());
   const std::string file = Input("same.csv", "id\n1\n2\n3\n");
   std::vector<std::thread> loads;
-  for (int i = 0; i < 4; ++i) loads.emplace_back([&] { EXPECT_TRUE(Load({file}, "shop.race").ok()); });
+  for (int i = 0; i < 4; ++i)
+    loads.emplace_back([&] { EXPECT_TRUE(Load({file}, "shop.race").ok()); });
   for (std::thread& load : loads) load.join();
   EXPECT_EQ(Scalar("SELECT count(*) FROM shop.race"), "4");
 }
@@ -564,10 +567,14 @@ TEST_F(LoaderTest, BadInputFailsClearlyAndLeavesNothingBehind) {
       {{Input("ok.json", "{\"a\": 2}\n"), Input("broken.json", "{\"a\": 1\n{{{ nope\n")},
        "broken.json"},
       {{Input("empty.json", "")}, "nothing to load"},
+      // An unquoted separator in a value: DuckDB reads such a file as one column "a,b".
+      {{Input("ragged.csv", "a,b\n1,2\n3,4,5\n6,7\n")},
+       "ragged.csv\" as csv: CSV rows do not all have the header's 2 fields separated by ','"
+       " (CSV Error on Line: 3; Original Line: 3,4,5; Expected Number of Columns: 2 Found: 3)"},
   };
   for (const Case& c : cases) {
     auto result = Load(c.inputs, "shop.t");
-    ASSERT_FALSE(result.ok()) << c.inputs.back();
+    ASSERT_FALSE(result.ok()) << c.inputs.back() << " loaded into " << Scalar("DESCRIBE shop.t");
     EXPECT_THAT(std::string(ToStd(result.status().message())), HasSubstr(c.message));
   }
   EXPECT_EQ(RawObjects(), objects);
