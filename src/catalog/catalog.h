@@ -82,6 +82,10 @@ class Catalog {
   // Drops the table: a final snapshot ends it and its files (which stay readable at earlier
   // snapshots). NotFound if it does not exist.
   virtual absl::StatusOr<CommitResult> DropTable(const Principal& who, const TableName& table) = 0;
+  // The objects (key and size) the live table has had in any of its snapshots that no other table,
+  // live or dropped, has had: what DROP TABLE ... PURGE deletes. NotFound if it does not exist.
+  virtual absl::StatusOr<std::vector<DataFile>> FilesOnlyItHasHad(const Principal& who,
+                                                                  const TableName& table) = 0;
 
   // Views share the table namespace of their database: a name is a table or a view, never both.
   // Creates the view (replaces it if `or_replace`). AlreadyExists if a table, or a view while not

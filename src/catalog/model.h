@@ -115,6 +115,9 @@ struct ViewInfo {
   std::vector<Column> columns;  // the result's columns when the view was defined
   int64_t created_micros = 0;
   std::string author;
+  // The tables and views its SQL reads, as named there; nullopt for a view defined before the
+  // catalog kept them (format 9): read its SQL to know.
+  std::optional<std::vector<TableName>> reads;
 };
 
 // A workgroup: the limits and notifications queries submitted under it run with.

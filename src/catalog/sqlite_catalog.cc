@@ -23,7 +23,7 @@ using sqlite::Statement;
 using sqlite::Transaction;
 
 // Written to catalog_meta; Migrate() upgrades older catalogs.
-constexpr const char* kFormatVersion = "8";
+constexpr const char* kFormatVersion = "9";
 
 constexpr std::string_view kSchemaDdl = R"sql(
 CREATE TABLE IF NOT EXISTS catalog_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -75,6 +75,7 @@ CREATE TABLE IF NOT EXISTS data_files(
   end_snapshot INTEGER);
 CREATE INDEX IF NOT EXISTS data_files_by_table ON data_files(table_id, begin_snapshot);
 CREATE UNIQUE INDEX IF NOT EXISTS data_files_live_key ON data_files(key) WHERE end_snapshot IS NULL;
+CREATE INDEX IF NOT EXISTS data_files_by_key ON data_files(key);
 CREATE TABLE IF NOT EXISTS views(
   view_id INTEGER PRIMARY KEY AUTOINCREMENT,
   database_id INTEGER NOT NULL REFERENCES databases(database_id),
@@ -83,6 +84,7 @@ CREATE TABLE IF NOT EXISTS views(
   columns TEXT NOT NULL,
   created_micros INTEGER NOT NULL,
   author TEXT NOT NULL,
+  reads TEXT,
   UNIQUE(database_id, name));
 CREATE TABLE IF NOT EXISTS workgroups(
   name TEXT PRIMARY KEY,
@@ -175,7 +177,8 @@ class SqliteCatalog final : public Catalog {
   // transaction. Format 2 added data_files.etag; formats 3-6 the views, workgroups, crawler and
   // stream tables (created by the DDL); format 7 file_column_stats.value_type (statistics written
   // before it have no type, and pruning does not trust them); format 8 data_files.content_hash
-  // (files registered before it have none: a load cannot tell it has them).
+  // (files registered before it have none: a load cannot tell it has them); format 9 views.reads
+  // (NULL for views defined before it: unknown).
   absl::Status Migrate() {
     Statement version(db_, "SELECT value FROM catalog_meta WHERE key = 'format_version'");
     if (version.Step() && version.Text(0) == kFormatVersion) return absl::OkStatus();
@@ -184,6 +187,7 @@ class SqliteCatalog final : public Catalog {
     RETURN_IF_ERROR(AddColumnIfMissing("data_files", "content_hash", "TEXT NOT NULL DEFAULT ''"));
     RETURN_IF_ERROR(
         AddColumnIfMissing("file_column_stats", "value_type", "TEXT NOT NULL DEFAULT ''"));
+    RETURN_IF_ERROR(AddColumnIfMissing("views", "reads", "TEXT"));
     Statement update(db_, "INSERT OR REPLACE INTO catalog_meta VALUES ('format_version', ?)");
     return update.Bind(1, kFormatVersion).Run();
   }
@@ -191,11 +195,13 @@ class SqliteCatalog final : public Catalog {
   // Adds `column` to `table` in an older catalog. Arguments are loch's own constants, never input.
   absl::Status AddColumnIfMissing(const std::string& table, const std::string& column,
                                   const std::string& definition) {
-    Statement present(db_, fmt::format("SELECT count(*) FROM pragma_table_info('{}') WHERE name = '{}'",
-                                       table, column));
+    Statement present(
+        db_, fmt::format("SELECT count(*) FROM pragma_table_info('{}') WHERE name = '{}'", table,
+                         column));
     if (!present.Step()) return present.status();
     if (present.Int(0) > 0) return absl::OkStatus();
-    return sqlite::Exec(db_, fmt::format("ALTER TABLE {} ADD COLUMN {} {}", table, column, definition));
+    return sqlite::Exec(db_,
+                        fmt::format("ALTER TABLE {} ADD COLUMN {} {}", table, column, definition));
   }
 
   absl::StatusOr<std::vector<std::string>> ListDatabases(const Principal&) override {
@@ -319,6 +325,28 @@ class SqliteCatalog final : public Catalog {
     return result;
   }
 
+  absl::StatusOr<std::vector<DataFile>> FilesOnlyItHasHad(const Principal&,
+                                                          const TableName& name) override {
+    std::lock_guard lock(mu_);
+    Transaction txn(db_, /*write=*/false);
+    RETURN_IF_ERROR(txn.status());
+    ASSIGN_OR_RETURN(TableInfo table, FindTable(name, std::nullopt));
+    Statement query(db_,
+                    "SELECT f.key, max(f.size_bytes) FROM data_files f WHERE f.table_id = ?1 AND "
+                    "NOT EXISTS (SELECT 1 FROM data_files g WHERE g.key = f.key AND g.table_id <> "
+                    "?1) GROUP BY f.key ORDER BY f.key");
+    query.Bind(1, table.table_id);
+    std::vector<DataFile> files;
+    while (query.Step()) {
+      DataFile file;
+      file.key = query.Text(0);
+      file.size_bytes = query.Int(1);
+      files.push_back(std::move(file));
+    }
+    RETURN_IF_ERROR(query.status());
+    return files;
+  }
+
   absl::StatusOr<ViewInfo> CreateView(const Principal& who, const ViewInfo& view,
                                       bool or_replace) override {
     RETURN_IF_ERROR(ValidateIdentifier(view.name.database, "database"));
@@ -343,15 +371,22 @@ class SqliteCatalog final : public Catalog {
     stored.created_micros = NowMicros();
     stored.author = who.name;
     Statement insert(db_,
-                     "INSERT INTO views(database_id, name, sql, columns, created_micros, author) "
-                     "VALUES (?, ?, ?, ?, ?, ?)");
-    RETURN_IF_ERROR(insert.Bind(1, database_id)
-                        .Bind(2, view.name.table)
-                        .Bind(3, view.sql)
-                        .Bind(4, ColumnsToJson(view.columns).dump())
-                        .Bind(5, stored.created_micros)
-                        .Bind(6, stored.author)
-                        .Run());
+                     "INSERT INTO views(database_id, name, sql, columns, created_micros, author, "
+                     "reads) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    insert.Bind(1, database_id)
+        .Bind(2, view.name.table)
+        .Bind(3, view.sql)
+        .Bind(4, ColumnsToJson(view.columns).dump())
+        .Bind(5, stored.created_micros)
+        .Bind(6, stored.author);
+    if (view.reads.has_value()) {
+      nlohmann::json reads = nlohmann::json::array();
+      for (const TableName& name : *view.reads) reads.push_back(name.ToString());
+      insert.Bind(7, reads.dump());
+    } else {
+      insert.BindNull(7);
+    }
+    RETURN_IF_ERROR(insert.Run());
     stored.view_id = sqlite3_last_insert_rowid(db_);
     RETURN_IF_ERROR(txn.Commit());
     return stored;
@@ -678,13 +713,25 @@ class SqliteCatalog final : public Catalog {
   }
 
   static constexpr std::string_view kViewColumns =
-      "SELECT v.view_id, d.name, v.name, v.sql, v.columns, v.created_micros, v.author "
+      "SELECT v.view_id, d.name, v.name, v.sql, v.columns, v.created_micros, v.author, v.reads "
       "FROM views v JOIN databases d USING (database_id)";
 
   static ViewInfo ViewFromRow(const Statement& row) {
-    return ViewInfo{row.Int(0),  TableName{row.Text(1), row.Text(2)},
-                    row.Text(3), ColumnsFromJson(row.Text(4)),
-                    row.Int(5),  row.Text(6)};
+    ViewInfo view{row.Int(0),  TableName{row.Text(1), row.Text(2)},
+                  row.Text(3), ColumnsFromJson(row.Text(4)),
+                  row.Int(5),  row.Text(6)};
+    if (!row.IsNull(7)) {
+      view.reads.emplace();
+      const nlohmann::json reads = nlohmann::json::parse(row.Text(7), nullptr, false);
+      if (reads.is_array()) {
+        for (const nlohmann::json& name : reads) {
+          if (!name.is_string()) continue;
+          if (auto parsed = TableName::Parse(name.get<std::string>()); parsed.ok())
+            view.reads->push_back(*parsed);
+        }
+      }
+    }
+    return view;
   }
 
   // The view named `name`, or NotFound. Must hold mu_.
@@ -739,11 +786,11 @@ class SqliteCatalog final : public Catalog {
     std::vector<std::string> existing;
     while (names.Step()) existing.push_back(name.database + "." + names.Text(0));
     const std::optional<std::string> closest = ClosestMatch(name.ToString(), existing);
-    return absl::NotFoundError(fmt::format(
-        "unknown table {}{}; {}", name.ToString(),
-        closest ? fmt::format(" (did you mean {}?)", *closest) : "",
-        existing.empty() ? "database " + name.database + " has no tables"
-                         : "tables: " + Join(existing, ", ")));
+    return absl::NotFoundError(
+        fmt::format("unknown table {}{}; {}", name.ToString(),
+                    closest ? fmt::format(" (did you mean {}?)", *closest) : "",
+                    existing.empty() ? "database " + name.database + " has no tables"
+                                     : "tables: " + Join(existing, ", ")));
   }
 
   static Schema SchemaFromRow(const Statement& row) {

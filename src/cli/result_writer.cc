@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/strings.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 
@@ -150,27 +151,6 @@ absl::StatusOr<std::unique_ptr<ResultWriter>> MakeResultWriter(const std::string
   if (format == "json") return std::unique_ptr<ResultWriter>(new JsonWriter(out));
   return absl::InvalidArgumentError(
       fmt::format("unknown output format \"{}\": use table, csv or json", format));
-}
-
-std::string WithThousands(int64_t value) {
-  std::string digits = std::to_string(value < 0 ? -value : value);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return value < 0 ? "-" + out : out;
-}
-
-std::string HumanBytes(int64_t bytes) {
-  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1000 && unit < 4) {
-    value /= 1000;
-    ++unit;
-  }
-  return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, units[unit]);
 }
 
 void ShowProgress(const std::string& line) {

@@ -27,11 +27,6 @@ absl::StatusOr<std::unique_ptr<ResultWriter>> MakeResultWriter(const std::string
                                                                std::ostream& out,
                                                                size_t max_table_rows = 1000);
 
-// "1,234,567"
-std::string WithThousands(int64_t value);
-// "1.5 MB"
-std::string HumanBytes(int64_t bytes);
-
 // A one-line progress display on stderr, only when a person is watching (stderr is a terminal):
 // ShowProgress replaces the line, EndProgress clears it.
 void ShowProgress(const std::string& line);

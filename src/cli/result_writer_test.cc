@@ -45,12 +45,5 @@ TEST(ResultWriter, TableAlignsAndCountsHiddenRows) {
 
 TEST(ResultWriter, UnknownFormat) { EXPECT_FALSE(MakeResultWriter("xml", std::cout).ok()); }
 
-TEST(Formatting, Numbers) {
-  EXPECT_EQ(WithThousands(1234567), "1,234,567");
-  EXPECT_EQ(WithThousands(-1000), "-1,000");
-  EXPECT_EQ(WithThousands(12), "12");
-  EXPECT_EQ(HumanBytes(1500000), "1.5 MB");
-}
-
 }  // namespace
 }  // namespace loch

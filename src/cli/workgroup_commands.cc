@@ -2,6 +2,7 @@
 
 #include "cli/lake_session.h"
 #include "cli/result_writer.h"
+#include "common/strings.h"
 #include "fmt/format.h"
 
 namespace loch::cli {

@@ -93,12 +93,19 @@ TEST(ClosestMatch, SuggestsTheNearestCloseName) {
   EXPECT_EQ(ClosestMatch("shop.ordrs", tables), "shop.orders");
   EXPECT_EQ(ClosestMatch("SHOP.DEALS", tables), std::nullopt);  // the same name, case aside
   EXPECT_EQ(ClosestMatch("shop.evnts", tables), "shop.events");
-  EXPECT_EQ(ClosestMatch("customers", tables), std::nullopt);    // nothing close
+  EXPECT_EQ(ClosestMatch("customers", tables), std::nullopt);  // nothing close
   EXPECT_EQ(ClosestMatch("formt", {"format", "lake", "state"}), "format");
   EXPECT_EQ(ClosestMatch("ab", {"xy"}), std::nullopt);
   EXPECT_EQ(ClosestMatch("", {"a"}), std::nullopt);
   EXPECT_EQ(ClosestMatch(std::string(100000, 'a'), {std::string(100000, 'a') + "b"}),
             std::nullopt);  // bounded work for hostile input
+}
+
+TEST(Formatting, Numbers) {
+  EXPECT_EQ(WithThousands(1234567), "1,234,567");
+  EXPECT_EQ(WithThousands(-1000), "-1,000");
+  EXPECT_EQ(WithThousands(12), "12");
+  EXPECT_EQ(HumanBytes(1500000), "1.5 MB");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -579,10 +580,70 @@ TEST_F(EngineTest, ViewsAreStoredQueriesOverCurrentData) {
   EXPECT_FALSE(Run("CREATE VIEW mart.bad AS SELEC 1").ok());
   EXPECT_TRUE(absl::IsNotFound(catalog_->GetView(admin_, {"mart", "bad"}).status()));
 
-  ASSERT_TRUE(Run("DROP VIEW mart.doubled").ok());
+  // mart.buys reads mart.doubled now (in a circle): dropping one needs CASCADE.
+  EXPECT_TRUE(absl::IsFailedPrecondition(Run("DROP VIEW mart.doubled").status()));
+  ASSERT_TRUE(Run("DROP VIEW mart.doubled CASCADE").ok());
   EXPECT_TRUE(absl::IsNotFound(Run("SELECT * FROM mart.doubled").status()));
+  EXPECT_TRUE(absl::IsNotFound(catalog_->GetView(admin_, {"mart", "buys"}).status()));
   EXPECT_TRUE(absl::IsNotFound(Run("DROP VIEW mart.doubled").status()));
   EXPECT_TRUE(Run("DROP VIEW IF EXISTS mart.doubled").ok());
+}
+
+// From the issue: DROP TABLE silently broke the views on it and left its files in the lake while
+// printing "files 0".
+TEST_F(EngineTest, DropsRefuseWhileViewsReadThemAndPurgeDeletesFiles) {
+  WriteText("raw/shop/e/1.json", "{\"kind\": \"buy\", \"v\": 1}\n");
+  Register({"shop", "e"}, {"raw/shop/e/1.json"}, "json");
+  ASSERT_TRUE(Run("CREATE VIEW mart.buys AS SELECT v FROM shop.e WHERE kind = 'buy'").ok());
+  ASSERT_TRUE(Run("CREATE VIEW mart.doubled AS SELECT v * 2 AS w FROM mart.buys").ok());
+  ASSERT_TRUE(Run("CREATE VIEW mart.other AS SELECT 1 AS one").ok());
+  EXPECT_EQ(catalog_->GetView(admin_, {"mart", "buys"})->reads,
+            (std::vector<TableName>{{"shop", "e"}}));
+
+  auto refused = Run("DROP TABLE shop.e");
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused.status())) << refused.status();
+  EXPECT_EQ(refused.status().message(),
+            "cannot drop shop.e: views mart.buys, mart.doubled read it; drop them first, or use "
+            "DROP TABLE shop.e CASCADE to drop them too");
+  auto view_refused = Run("DROP VIEW mart.buys");
+  EXPECT_TRUE(absl::IsFailedPrecondition(view_refused.status())) << view_refused.status();
+  EXPECT_EQ((*Run("SELECT sum(w) FROM mart.doubled"))[0][0], "2");
+
+  // A view defined before the catalog kept what views read (format 9) is found from its SQL.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((root_ + "/.loch/catalog.sqlite").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE views SET reads = NULL", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  EXPECT_FALSE(catalog_->GetView(admin_, {"mart", "doubled"})->reads.has_value());
+  EXPECT_TRUE(absl::IsFailedPrecondition(Run("DROP TABLE shop.e").status()));
+
+  auto cascaded = Run("DROP TABLE shop.e CASCADE");
+  ASSERT_TRUE(cascaded.ok()) << cascaded.status();
+  EXPECT_EQ((*cascaded)[0][2], "1");  // rows
+  EXPECT_EQ((*cascaded)[0][3], "1");  // files
+  EXPECT_THAT((*cascaded)[0][5],
+              testing::AllOf(testing::HasSubstr("dropped the views mart.buys, mart.doubled"),
+                             testing::HasSubstr("its 1 file(s) (24 B) stay in the lake")));
+  EXPECT_TRUE(absl::IsNotFound(catalog_->GetView(admin_, {"mart", "doubled"}).status()));
+  EXPECT_TRUE(catalog_->GetView(admin_, {"mart", "other"}).ok());
+  EXPECT_TRUE(fs::exists(root_ + "/raw/shop/e/1.json"));  // kept without PURGE
+
+  // PURGE deletes every file the table has had, at any snapshot, that no other table has had.
+  ASSERT_TRUE(Run("CREATE TABLE mart.t AS SELECT 1 AS x").ok());
+  ASSERT_TRUE(Run("INSERT INTO mart.t SELECT 2").ok());
+  WriteText("raw/shop/f/1.json", "{\"v\": 1}\n");
+  Register({"shop", "f"}, {"raw/shop/e/1.json"}, "json");  // a file shop.e (dropped) had
+  ASSERT_FALSE(ListAll(*store_, "tables/mart/t/")->empty());
+  auto purged = Run("DROP TABLE mart.t PURGE");
+  ASSERT_TRUE(purged.ok()) << purged.status();
+  EXPECT_THAT((*purged)[0][5], testing::HasSubstr("deleted the 2 file(s)"));
+  EXPECT_TRUE(ListAll(*store_, "tables/mart/t/")->empty());
+  auto shared = Run("DROP TABLE shop.f PURGE");
+  ASSERT_TRUE(shared.ok()) << shared.status();
+  EXPECT_THAT((*shared)[0][5], testing::HasSubstr("deleted the 0 file(s)"));
+  EXPECT_TRUE(fs::exists(root_ + "/raw/shop/e/1.json"));
+  EXPECT_TRUE(Run("DROP TABLE IF EXISTS mart.t PURGE").ok());
 }
 
 TEST_F(EngineTest, FailedWritesLeaveNoTrace) {

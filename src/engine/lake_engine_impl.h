@@ -136,6 +136,14 @@ struct LakeEngine::Impl {
                                             const std::vector<QueryParameter>& parameters);
   // CREATE VIEW: the query must read only catalog tables and views and must bind (so a view that
   // is stored always worked when it was made); its text and result columns go to the catalog.
+  // DROP TABLE / DROP VIEW: refuses while views read it, unless CASCADE (which drops them, and
+  // the views that read those); with PURGE deletes the files only the table has had.
+  absl::StatusOr<WriteSummary> Drop(const Principal& who, const WriteStatement& statement);
+  // The views that read `name`, directly or through other views.
+  absl::StatusOr<std::vector<TableName>> DependentViews(const Principal& who,
+                                                        const TableName& name);
+  // The tables and views `view` reads: as the catalog keeps them, else from its SQL.
+  absl::StatusOr<std::vector<TableName>> ViewReads(const Principal& who, const ViewInfo& view);
   absl::StatusOr<WriteSummary> CreateView(const Principal& who, const WriteStatement& statement);
   // CREATE TABLE AS / INSERT INTO: DuckDB writes the query's result as zstd Parquet
   // (Hive-partitioned if asked) into a scratch folder under the readable root; each file is

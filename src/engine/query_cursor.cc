@@ -157,11 +157,10 @@ absl::Status DuckQueryCursor::TranslateInterrupt(const absl::Status& status) con
 }
 
 WriteCursor::WriteCursor(std::function<absl::StatusOr<WriteSummary>()> run) : run_(std::move(run)) {
-  columns_ = {{"operation", "VARCHAR", ValueKind::kString},
-              {"table", "VARCHAR", ValueKind::kString},
-              {"rows", "BIGINT", ValueKind::kNumber},
-              {"files", "BIGINT", ValueKind::kNumber},
-              {"snapshot", "BIGINT", ValueKind::kNumber}};
+  columns_ = {
+      {"operation", "VARCHAR", ValueKind::kString}, {"table", "VARCHAR", ValueKind::kString},
+      {"rows", "BIGINT", ValueKind::kNumber},       {"files", "BIGINT", ValueKind::kNumber},
+      {"snapshot", "BIGINT", ValueKind::kNumber},   {"message", "VARCHAR", ValueKind::kString}};
 }
 
 absl::StatusOr<std::optional<ResultChunk>> WriteCursor::Next() {
@@ -171,11 +170,13 @@ absl::StatusOr<std::optional<ResultChunk>> WriteCursor::Next() {
   ASSIGN_OR_RETURN(WriteSummary summary, run_());
   ResultChunk chunk;
   chunk.row_count = 1;
-  chunk.cells = {{summary.operation},
-                 {summary.table},
-                 {std::to_string(summary.rows)},
-                 {std::to_string(summary.files)},
-                 {std::to_string(summary.snapshot)}};
+  chunk.cells = {
+      {summary.operation},
+      {summary.table},
+      {std::to_string(summary.rows)},
+      {std::to_string(summary.files)},
+      {std::to_string(summary.snapshot)},
+      {summary.message.empty() ? std::nullopt : std::optional<std::string>(summary.message)}};
   return std::optional<ResultChunk>(std::move(chunk));
 }
 

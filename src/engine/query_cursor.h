@@ -102,10 +102,11 @@ struct WriteSummary {
   int64_t rows = 0;
   int64_t files = 0;
   int64_t snapshot = 0;
+  std::string message;  // what else the user should know ("" if nothing)
 };
 
 // A cursor over a write statement: the write runs on the first Next() and yields one summary row
-// (operation, table, rows, files, snapshot).
+// (operation, table, rows, files, snapshot, message).
 class WriteCursor final : public QueryCursor {
  public:
   explicit WriteCursor(std::function<absl::StatusOr<WriteSummary>()> run);

@@ -17,32 +17,124 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::ExecuteWrite(
   switch (statement.kind) {
     case WriteStatement::Kind::kCreateView:
       return CreateView(who, statement);
-    case WriteStatement::Kind::kDropView: {
-      const absl::Status dropped = catalog->DropView(who, statement.table);
-      if (absl::IsNotFound(dropped) &&
-          catalog->ReadTable(who, statement.table, std::nullopt).ok()) {
-        return absl::InvalidArgumentError(
-            fmt::format("{} is a table: use DROP TABLE", statement.table.ToString()));
-      }
-      if (!dropped.ok() && !(absl::IsNotFound(dropped) && statement.if_exists)) return dropped;
-      return WriteSummary{"DROP VIEW", statement.table.ToString(), 0, 0, 0};
-    }
+    case WriteStatement::Kind::kDropView:
+    case WriteStatement::Kind::kDropTable:
+      return Drop(who, statement);
     default:
-      break;
+      return WriteQueryResult(who, statement, parameters);
   }
-  if (statement.kind == WriteStatement::Kind::kDropTable) {
-    if (catalog->GetView(who, statement.table).ok()) {
-      return absl::InvalidArgumentError(
-          fmt::format("{} is a view: use DROP VIEW", statement.table.ToString()));
-    }
-    auto dropped = catalog->DropTable(who, statement.table);
-    if (absl::IsNotFound(dropped.status()) && statement.if_exists) {
-      return WriteSummary{"DROP TABLE", statement.table.ToString(), 0, 0, 0};
-    }
-    RETURN_IF_ERROR(dropped.status());
-    return WriteSummary{"DROP TABLE", statement.table.ToString(), 0, 0, dropped->snapshot_id};
+}
+
+absl::StatusOr<std::vector<TableName>> LakeEngine::Impl::ViewReads(const Principal& who,
+                                                                   const ViewInfo& view) {
+  if (view.reads.has_value()) return *view.reads;
+  ASSIGN_OR_RETURN(duck::Connection connection, OpenUserConnection(who));
+  ASSIGN_OR_RETURN(StatementTables tables, CheckUserQuery(connection, view.sql));
+  return tables.qualified;
+}
+
+absl::StatusOr<std::vector<TableName>> LakeEngine::Impl::DependentViews(const Principal& who,
+                                                                        const TableName& name) {
+  ASSIGN_OR_RETURN(std::vector<ViewInfo> views, catalog->ListViews(who, std::nullopt));
+  std::vector<std::pair<TableName, std::vector<TableName>>> reads_of;
+  for (const ViewInfo& view : views) {
+    auto reads = ViewReads(who, view);
+    // A view whose SQL no longer parses reads nothing we can name; it fails when queried anyway.
+    reads_of.emplace_back(view.name, reads.ok() ? *reads : std::vector<TableName>{});
   }
-  return WriteQueryResult(who, statement, parameters);
+  std::vector<TableName> dependents, frontier = {name};
+  while (!frontier.empty()) {
+    const TableName read = frontier.back();
+    frontier.pop_back();
+    for (const auto& [view, reads] : reads_of) {
+      const bool reads_it = std::find(reads.begin(), reads.end(), read) != reads.end();
+      const bool known =
+          view == name || std::find(dependents.begin(), dependents.end(), view) != dependents.end();
+      if (!reads_it || known) continue;
+      dependents.push_back(view);
+      frontier.push_back(view);
+    }
+  }
+  return dependents;
+}
+
+absl::StatusOr<WriteSummary> LakeEngine::Impl::Drop(const Principal& who,
+                                                    const WriteStatement& statement) {
+  const bool table = statement.kind == WriteStatement::Kind::kDropTable;
+  const std::string operation = table ? "DROP TABLE" : "DROP VIEW";
+  const std::string name = statement.table.ToString();
+  const bool is_view = catalog->GetView(who, statement.table).ok();
+  const bool is_table = !is_view && catalog->ReadTable(who, statement.table, std::nullopt).ok();
+  if (table && is_view) {
+    return absl::InvalidArgumentError(fmt::format("{} is a view: use DROP VIEW", name));
+  }
+  if (!table && is_table) {
+    return absl::InvalidArgumentError(fmt::format("{} is a table: use DROP TABLE", name));
+  }
+  if (!is_view && !is_table) {
+    if (statement.if_exists) return WriteSummary{operation, name, 0, 0, 0, "it did not exist"};
+    return absl::NotFoundError(fmt::format("unknown {} {}", table ? "table" : "view", name));
+  }
+
+  ASSIGN_OR_RETURN(std::vector<TableName> dependents, DependentViews(who, statement.table));
+  std::vector<std::string> dependent_names;
+  for (const TableName& view : dependents) dependent_names.push_back(view.ToString());
+  if (!dependents.empty() && !statement.cascade) {
+    return absl::FailedPreconditionError(fmt::format(
+        "cannot drop {}: view{} {} read{} it; drop {} first, or use {} {} CASCADE to drop {} too",
+        name, dependents.size() == 1 ? "" : "s", Join(dependent_names, ", "),
+        dependents.size() == 1 ? "s" : "", dependents.size() == 1 ? "it" : "them", operation, name,
+        dependents.size() == 1 ? "it" : "them"));
+  }
+  std::vector<DataFile> owned;
+  if (statement.purge) {
+    ASSIGN_OR_RETURN(owned, catalog->FilesOnlyItHasHad(who, statement.table));
+  }
+  for (const TableName& view : dependents) {
+    const absl::Status dropped = catalog->DropView(who, view);
+    if (!dropped.ok() && !absl::IsNotFound(dropped)) return dropped;
+  }
+  std::vector<std::string> notes;
+  if (!dependents.empty()) notes.push_back("dropped the views " + Join(dependent_names, ", "));
+  if (!table) {
+    RETURN_IF_ERROR(catalog->DropView(who, statement.table));
+    return WriteSummary{operation, name, 0, 0, 0, Join(notes, "; ")};
+  }
+  ASSIGN_OR_RETURN(TableSnapshot before, catalog->ReadTable(who, statement.table, std::nullopt));
+  ASSIGN_OR_RETURN(CommitResult dropped, catalog->DropTable(who, statement.table));
+  int64_t rows = 0, bytes = 0;
+  for (const DataFile& file : before.files) {
+    rows += std::max<int64_t>(file.row_count, 0);
+    bytes += file.size_bytes;
+  }
+  const int64_t files = static_cast<int64_t>(before.files.size());
+  if (!statement.purge) {
+    notes.push_back(fmt::format(
+        "its {} file(s) ({}) stay in the lake, readable at its earlier snapshots; DROP TABLE {} "
+        "PURGE deletes a table's files",
+        files, HumanBytes(bytes), name));
+    return WriteSummary{operation, name, rows, files, dropped.snapshot_id, Join(notes, "; ")};
+  }
+  // Deleting is best effort: the table is gone either way, and an object left behind is only
+  // space (named in the message so it can be removed by hand).
+  int64_t deleted = 0, deleted_bytes = 0;
+  std::vector<std::string> failed;
+  for (const DataFile& file : owned) {
+    const absl::Status removed = store->Delete(file.key);
+    if (removed.ok()) {
+      ++deleted;
+      deleted_bytes += file.size_bytes;
+    } else if (failed.size() < 3) {
+      failed.push_back(fmt::format("{} ({})", file.key, ToStd(removed.message())));
+    }
+  }
+  notes.push_back(fmt::format("deleted the {} file(s) ({}) it has had in any snapshot", deleted,
+                              HumanBytes(deleted_bytes)));
+  if (deleted < static_cast<int64_t>(owned.size())) {
+    notes.push_back(fmt::format("could not delete {} file(s), e.g. {}",
+                                static_cast<int64_t>(owned.size()) - deleted, Join(failed, ", ")));
+  }
+  return WriteSummary{operation, name, rows, files, dropped.snapshot_id, Join(notes, "; ")};
 }
 
 absl::StatusOr<WriteSummary> LakeEngine::Impl::CreateView(const Principal& who,
@@ -60,6 +152,7 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::CreateView(const Principal& who,
   ViewInfo view;
   view.name = statement.table;
   view.sql = statement.query;
+  view.reads = tables.qualified;
   while (!view.sql.empty() &&
          (view.sql.back() == ';' || std::isspace(static_cast<unsigned char>(view.sql.back())))) {
     view.sql.pop_back();

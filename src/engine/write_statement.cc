@@ -200,9 +200,12 @@ absl::StatusOr<std::optional<WriteStatement>> ParseWriteStatement(std::string_vi
     statement.if_exists = cursor.Keyword("IF");
     const bool exists = !statement.if_exists || cursor.Keyword("EXISTS");
     auto name = cursor.QualifiedName();
+    statement.cascade = cursor.Keyword("CASCADE");
+    statement.purge = table && cursor.Keyword("PURGE");
     if (!exists || !name || !cursor.AtEnd()) {
-      return absl::InvalidArgumentError(table ? "expected DROP TABLE [IF EXISTS] db.table"
-                                              : "expected DROP VIEW [IF EXISTS] db.view");
+      return absl::InvalidArgumentError(
+          table ? "expected DROP TABLE [IF EXISTS] db.table [CASCADE] [PURGE]"
+                : "expected DROP VIEW [IF EXISTS] db.view [CASCADE]");
     }
     ASSIGN_OR_RETURN(statement.table, Name(name->first, name->second));
     return std::optional<WriteStatement>(std::move(statement));

@@ -2,9 +2,9 @@
 // The statements that change the lake, recognised before anything reaches DuckDB:
 //   CREATE TABLE [IF NOT EXISTS] db.t [WITH (partitioned_by = ARRAY['col', ...])] AS <query>
 //   INSERT INTO db.t <query>
-//   DROP TABLE [IF EXISTS] db.t
+//   DROP TABLE [IF EXISTS] db.t [CASCADE] [PURGE]
 //   CREATE [OR REPLACE] VIEW db.v AS <query>
-//   DROP VIEW [IF EXISTS] db.v
+//   DROP VIEW [IF EXISTS] db.v [CASCADE]
 // <query> is then checked like any user query (SqlGuard). Everything else is not a write statement.
 
 #include <optional>
@@ -23,6 +23,8 @@ struct WriteStatement {
   bool or_replace = false;     // CREATE OR REPLACE VIEW
   bool if_exists = false;      // DROP TABLE IF EXISTS
   bool if_not_exists = false;  // CREATE TABLE IF NOT EXISTS
+  bool cascade = false;        // DROP ... CASCADE: also drop the views that read it
+  bool purge = false;          // DROP TABLE ... PURGE: also delete the files only it has had
   std::vector<std::string> partitioned_by;
   std::string query;  // the SELECT of CREATE TABLE AS / INSERT INTO / CREATE VIEW
 };

@@ -35,6 +35,18 @@ TEST(WriteStatement, RecognisesEachFormAndKeepsTheQuery) {
   ASSERT_TRUE(drop_view.ok() && drop_view->has_value());
   EXPECT_EQ((*drop_view)->kind, WriteStatement::Kind::kDropView);
   EXPECT_FALSE((*drop_view)->if_exists);
+  EXPECT_FALSE((*drop_view)->cascade);
+
+  auto cascade = ParseWriteStatement("drop table a.b cascade purge");
+  ASSERT_TRUE(cascade.ok() && cascade->has_value());
+  EXPECT_TRUE((*cascade)->cascade);
+  EXPECT_TRUE((*cascade)->purge);
+  auto purge = ParseWriteStatement("DROP TABLE a.b PURGE");
+  ASSERT_TRUE(purge.ok() && purge->has_value());
+  EXPECT_FALSE((*purge)->cascade);
+  EXPECT_TRUE((*purge)->purge);
+  EXPECT_FALSE(ParseWriteStatement("DROP VIEW a.v PURGE").ok());
+  EXPECT_FALSE(ParseWriteStatement("DROP TABLE a.b PURGE CASCADE").ok());
 }
 
 TEST(WriteStatement, OtherStatementsAreNotWrites) {
