@@ -115,19 +115,20 @@ TEST_F(CliTest, FunnelMatchesTheGenerator) {
 }
 
 TEST_F(CliTest, EveryCommandHasHelp) {
-  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{{"--help"},
-                                                                             {"init", "--help"},
-                                                                             {"load", "--help"},
-                                                                             {"sql", "--help"},
-                                                                             {"tables", "--help"},
-                                                                             {"describe", "--help"},
-                                                                             {"generate", "--help"},
-                                                                             {"serve", "--help"},
-                                                                             {"crawl", "--help"},
-                                                                             {"crawler", "update", "--help"},
-                                                                             {"crawler", "run", "--help"},
-                                                                             {"stream", "create", "--help"},
-                                                                             {"put", "--help"}}) {
+  for (std::vector<std::string> args :
+       std::vector<std::vector<std::string>>{{"--help"},
+                                             {"init", "--help"},
+                                             {"load", "--help"},
+                                             {"sql", "--help"},
+                                             {"tables", "--help"},
+                                             {"describe", "--help"},
+                                             {"generate", "--help"},
+                                             {"serve", "--help"},
+                                             {"crawl", "--help"},
+                                             {"crawler", "update", "--help"},
+                                             {"crawler", "run", "--help"},
+                                             {"stream", "create", "--help"},
+                                             {"put", "--help"}}) {
     Outcome outcome = Run(args);
     EXPECT_EQ(outcome.exit_code, 0) << args[0];
     EXPECT_THAT(outcome.out, HasSubstr("Usage")) << args[0];
@@ -140,13 +141,15 @@ TEST_F(CliTest, EveryCommandHasHelp) {
 TEST_F(CliTest, LoadingAgainAddsNothingAndADryRunChangesNothing) {
   const std::string count = "SELECT count(*) FROM shop.orders";
   const std::string before = Run({"sql", count, "--format", "csv", "--lake", Lake()}).out;
-  Outcome again = Run({"load", Data() + "/orders.json", "--table", "shop.orders", "--lake", Lake()});
+  Outcome again =
+      Run({"load", Data() + "/orders.json", "--table", "shop.orders", "--lake", Lake()});
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_THAT(again.out, HasSubstr("Nothing new to load into shop.orders: 1 file already loaded"));
   EXPECT_THAT(again.out, HasSubstr("--allow-duplicates"));
   const fs::path extra = *work_ / "extra.csv";
   std::ofstream(extra) << "order_id,coupon\n1,SPRING\n";
-  Outcome dry = Run({"load", extra.string(), "--table", "shop.orders", "--dry-run", "--lake", Lake()});
+  Outcome dry =
+      Run({"load", extra.string(), "--table", "shop.orders", "--dry-run", "--lake", Lake()});
   EXPECT_EQ(dry.exit_code, 0) << dry.err;
   EXPECT_THAT(dry.out, HasSubstr("Dry run: would load 1 file (1 rows"));
   EXPECT_THAT(dry.out, HasSubstr("    coupon VARCHAR"));
@@ -174,7 +177,8 @@ TEST_F(CliTest, ErrorsSayWhatWasWrongAndHowToFixIt) {
   EXPECT_THAT(command.err, HasSubstr("did you mean `tables`?"));
   Outcome version = Run({"--version"});
   EXPECT_EQ(version.exit_code, 0);
-  EXPECT_THAT(version.out, testing::MatchesRegex("loch [0-9]+\\.[0-9]+\\.[0-9]+ \\(DuckDB v1\\.4\\.4\\)\n"));
+  EXPECT_THAT(version.out,
+              testing::MatchesRegex("loch [0-9]+\\.[0-9]+\\.[0-9]+ \\(DuckDB v1\\.4\\.4\\)\n"));
 
   Outcome syntax = Run({"sql", "SELECT deal_id\nFROM shop.deals\nGROUP BY BY", "--lake", Lake()});
   EXPECT_EQ(syntax.exit_code, 1);
@@ -211,6 +215,60 @@ TEST_F(CliTest, TablesDescribeAndEnvironmentLake) {
   EXPECT_THAT(describe.out, HasSubstr("Partition columns:"));
   EXPECT_THAT(describe.out, HasSubstr("day=2026-10-01"));
   EXPECT_THAT(describe.out, HasSubstr("version 1"));
+}
+
+TEST_F(CliTest, ViewsAreListedAndDescribedWithTheirSqlAndReads) {
+  ASSERT_EQ(Run({"sql", "CREATE DATABASE IF NOT EXISTS cli_views", "--lake", Lake()}).exit_code, 0);
+  Outcome create = Run({"sql",
+                        "CREATE OR REPLACE VIEW cli_views.purchases AS SELECT event_id FROM "
+                        "shop.events WHERE event_type = 'purchase'",
+                        "--lake", Lake()});
+  ASSERT_EQ(create.exit_code, 0) << create.err;
+  Outcome tables = Run({"tables", "--lake", Lake()});
+  ASSERT_EQ(tables.exit_code, 0) << tables.err;
+  EXPECT_THAT(tables.out, ::testing::ContainsRegex("cli_views.purchases +view"));
+  EXPECT_THAT(tables.out, ::testing::ContainsRegex("shop.events +table"));
+  Outcome only = Run({"tables", "cli_views", "--lake", Lake()});
+  EXPECT_THAT(only.out, HasSubstr("cli_views.purchases"));
+  EXPECT_THAT(only.out, ::testing::Not(HasSubstr("shop.events")));
+
+  Outcome describe = Run({"describe", "cli_views.purchases", "--lake", Lake()});
+  ASSERT_EQ(describe.exit_code, 0) << describe.err;
+  EXPECT_THAT(describe.out, HasSubstr("View cli_views.purchases"));
+  EXPECT_THAT(describe.out, HasSubstr("reads:          shop.events"));
+  EXPECT_THAT(describe.out, HasSubstr("WHERE event_type = 'purchase'"));
+  EXPECT_THAT(describe.out, ::testing::ContainsRegex("event_id +BIGINT|event_id +VARCHAR"));
+  Outcome files = Run({"describe", "cli_views.purchases", "--files", "--lake", Lake()});
+  EXPECT_EQ(files.exit_code, 1);
+  EXPECT_THAT(files.err, HasSubstr("is a view"));
+  Outcome unknown = Run({"describe", "cli_views.nothing", "--lake", Lake()});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_THAT(unknown.err, HasSubstr("cli_views.nothing"));
+}
+
+TEST_F(CliTest, DescribeShowsCommentsAndRenamesInItsHistory) {
+  const fs::path orders = *work_ / "orders.csv";
+  std::ofstream(orders) << "id,amt\n1,10\n2,20\n";
+  ASSERT_EQ(
+      Run({"load", orders.string(), "--table", "cli_alter.orders", "--lake", Lake()}).exit_code, 0);
+  for (const char* sql : {"COMMENT ON TABLE cli_alter.orders IS 'Orders from the shop'",
+                          "COMMENT ON COLUMN cli_alter.orders.id IS 'order number'",
+                          "ALTER TABLE cli_alter.orders RENAME COLUMN amt TO amount"}) {
+    Outcome done = Run({"sql", sql, "--lake", Lake()});
+    ASSERT_EQ(done.exit_code, 0) << sql << ": " << done.err;
+  }
+  Outcome describe = Run({"describe", "cli_alter.orders", "--versions", "--lake", Lake()});
+  ASSERT_EQ(describe.exit_code, 0) << describe.err;
+  EXPECT_THAT(describe.out, HasSubstr("comment:        Orders from the shop"));
+  EXPECT_THAT(describe.out, ::testing::ContainsRegex("id +BIGINT +-- order number"));
+  EXPECT_THAT(describe.out, HasSubstr("# table comment: Orders from the shop"));
+  EXPECT_THAT(describe.out, HasSubstr("# id comment: order number"));
+  EXPECT_THAT(describe.out, HasSubstr("> amt renamed to amount"));
+  EXPECT_THAT(describe.out, ::testing::Not(HasSubstr("- amt")));
+  EXPECT_EQ(
+      Run({"sql", "SELECT sum(amount) FROM cli_alter.orders", "--format", "csv", "--lake", Lake()})
+          .out,
+      "sum(amount)\n30\n");
 }
 
 TEST_F(CliTest, CsvOutputStreamsEveryRow) {

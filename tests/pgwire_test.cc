@@ -174,7 +174,8 @@ TEST_F(PgwireTest, SessionFunctionsAnswerTheSameOnEveryPath) {
   auto shown = Psql({"-At", "-c", "SELECT now()"});
   EXPECT_THAT(shown.out, testing::MatchesRegex("20[0-9][0-9]-[0-9-]+ [0-9:.]+\\+00\n"));
   // From pg_catalog too (the emulation), with a datetime among its columns.
-  auto catalog = Psql({"-At", "-c", "SELECT current_user, now() > '2000-01-01' FROM pg_namespace LIMIT 1"});
+  auto catalog =
+      Psql({"-At", "-c", "SELECT current_user, now() > '2000-01-01' FROM pg_namespace LIMIT 1"});
   ASSERT_EQ(catalog.exit_code, 0) << catalog.err;
   EXPECT_EQ(catalog.out, *user_ + "|t\n");
 }
@@ -275,6 +276,25 @@ TEST_F(PgwireTest, PsqlCreatesListsAndDropsViews) {
   EXPECT_EQ(dropped.exit_code, 0) << dropped.err;
   EXPECT_THAT(dropped.out, HasSubstr("DROP VIEW"));
   EXPECT_NE(Psql({"-c", "select * from demo.small"}).exit_code, 0);
+}
+
+TEST_F(PgwireTest, PsqlCommentsRenamesAndShowsDescriptions) {
+  auto altered =
+      Psql({"-At", "-c", "create table demo.notes as select 1 as n, 'a' as txt", "-c",
+            "comment on table demo.notes is 'Notes for the team'", "-c",
+            "comment on column demo.notes.txt is 'the text'", "-c",
+            "alter table demo.notes rename column txt to body", "-c",
+            "alter table demo.notes rename to memos", "-c", "select n, body from demo.memos"});
+  ASSERT_EQ(altered.exit_code, 0) << altered.err;
+  EXPECT_THAT(altered.out, HasSubstr("1|a"));
+  auto listed = Psql({"-c", "\\dt+ demo.memos"});
+  EXPECT_THAT(listed.out, HasSubstr("Notes for the team"));
+  auto described = Psql({"-c", "\\d+ demo.memos"});
+  EXPECT_THAT(described.out, testing::ContainsRegex("body +\\| text .*\\| the text"));
+  auto tags = Psql({"-c", "comment on table demo.memos is null", "-c",
+                    "alter table demo.memos rename to notes", "-c", "drop table demo.notes"});
+  EXPECT_EQ(tags.exit_code, 0) << tags.err;
+  EXPECT_THAT(tags.out, HasSubstr("COMMENT\nALTER TABLE\nDROP TABLE"));
 }
 
 TEST_F(PgwireTest, PsqlShowsErrorsWithTheirPosition) {

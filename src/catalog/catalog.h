@@ -49,13 +49,14 @@ struct CommitResult {
 };
 
 struct CommitEvent {
-  enum class Kind { kTableCreated, kSnapshotAdded, kTableDropped };
+  enum class Kind { kTableCreated, kSnapshotAdded, kTableDropped, kTableRenamed };
   Kind kind;
-  TableName table;
+  TableName table;  // kTableRenamed: its new name
   int64_t snapshot_id = 0;
   int64_t schema_version = 0;
   bool schema_changed = false;
   std::string operation;
+  std::optional<TableName> renamed_from;  // kTableRenamed: its previous name
 };
 
 class Catalog {
@@ -82,6 +83,12 @@ class Catalog {
   // Drops the table: a final snapshot ends it and its files (which stay readable at earlier
   // snapshots). NotFound if it does not exist.
   virtual absl::StatusOr<CommitResult> DropTable(const Principal& who, const TableName& table) = 0;
+  // Renames the live table `from` to `to` (in the same or another existing database) in a new
+  // snapshot (operation "rename"); its files, schema versions and history stay and are read under
+  // the new name (its earlier snapshots too). NotFound for an unknown table or database;
+  // AlreadyExists if a table or view is named `to`.
+  virtual absl::StatusOr<CommitResult> RenameTable(const Principal& who, const TableName& from,
+                                                   const TableName& to) = 0;
   // The objects (key and size) the live table has had in any of its snapshots that no other table,
   // live or dropped, has had: what DROP TABLE ... PURGE deletes. NotFound if it does not exist.
   virtual absl::StatusOr<std::vector<DataFile>> FilesOnlyItHasHad(const Principal& who,

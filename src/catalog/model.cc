@@ -1,5 +1,7 @@
 #include "catalog/model.h"
 
+#include <algorithm>
+
 #include "fmt/format.h"
 
 namespace loch {
@@ -37,6 +39,18 @@ absl::StatusOr<TableName> TableName::Parse(std::string_view text) {
   RETURN_IF_ERROR(ValidateIdentifier(name.database, "database"));
   RETURN_IF_ERROR(ValidateIdentifier(name.table, "table"));
   return name;
+}
+
+std::vector<std::string> Column::FileNames() const {
+  std::vector<std::string> names = {name};
+  auto former = metadata.find("file_names");
+  if (former == metadata.end() || !former->is_array()) return names;
+  for (const nlohmann::json& other : *former) {
+    if (other.is_string() &&
+        std::find(names.begin(), names.end(), other.get<std::string>()) == names.end())
+      names.push_back(other.get<std::string>());
+  }
+  return names;
 }
 
 const Column* Schema::Find(std::string_view name) const {

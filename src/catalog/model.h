@@ -47,6 +47,10 @@ struct Column {
   std::string comment;
   nlohmann::json metadata = nlohmann::json::object();  // free-form, e.g. a detected datetime format
 
+  // The names the column may have in data files: its name, then the names it had before ALTER
+  // TABLE ... RENAME COLUMN (metadata "file_names"), most recent first.
+  std::vector<std::string> FileNames() const;
+
   bool operator==(const Column&) const = default;
 };
 
@@ -56,6 +60,7 @@ struct Schema {
   int64_t version = 0;  // 1, 2, ... per table; 0 before the catalog assigns it
   std::vector<Column> columns;
   std::vector<Column> partition_columns;
+  std::string comment;  // the table's (COMMENT ON TABLE); "" for none
 
   const Column* Find(std::string_view name) const;
 };

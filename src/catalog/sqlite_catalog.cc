@@ -23,7 +23,7 @@ using sqlite::Statement;
 using sqlite::Transaction;
 
 // Written to catalog_meta; Migrate() upgrades older catalogs.
-constexpr const char* kFormatVersion = "9";
+constexpr const char* kFormatVersion = "10";
 
 constexpr std::string_view kSchemaDdl = R"sql(
 CREATE TABLE IF NOT EXISTS catalog_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS schema_versions(
   begin_snapshot INTEGER NOT NULL,
   columns TEXT NOT NULL,
   partition_columns TEXT NOT NULL,
+  comment TEXT NOT NULL DEFAULT '',
   PRIMARY KEY(table_id, schema_version));
 CREATE TABLE IF NOT EXISTS data_files(
   file_id INTEGER PRIMARY KEY,
@@ -178,7 +179,7 @@ class SqliteCatalog final : public Catalog {
   // stream tables (created by the DDL); format 7 file_column_stats.value_type (statistics written
   // before it have no type, and pruning does not trust them); format 8 data_files.content_hash
   // (files registered before it have none: a load cannot tell it has them); format 9 views.reads
-  // (NULL for views defined before it: unknown).
+  // (NULL for views defined before it: unknown); format 10 schema_versions.comment.
   absl::Status Migrate() {
     Statement version(db_, "SELECT value FROM catalog_meta WHERE key = 'format_version'");
     if (version.Step() && version.Text(0) == kFormatVersion) return absl::OkStatus();
@@ -188,6 +189,7 @@ class SqliteCatalog final : public Catalog {
     RETURN_IF_ERROR(
         AddColumnIfMissing("file_column_stats", "value_type", "TEXT NOT NULL DEFAULT ''"));
     RETURN_IF_ERROR(AddColumnIfMissing("views", "reads", "TEXT"));
+    RETURN_IF_ERROR(AddColumnIfMissing("schema_versions", "comment", "TEXT NOT NULL DEFAULT ''"));
     Statement update(db_, "INSERT OR REPLACE INTO catalog_meta VALUES ('format_version', ?)");
     return update.Bind(1, kFormatVersion).Run();
   }
@@ -322,6 +324,47 @@ class SqliteCatalog final : public Catalog {
     }
     Publish(CommitEvent{CommitEvent::Kind::kTableDropped, name, result.snapshot_id,
                         result.schema_version, false, "drop"});
+    return result;
+  }
+
+  absl::StatusOr<CommitResult> RenameTable(const Principal& who, const TableName& from,
+                                           const TableName& to) override {
+    CommitResult result;
+    {
+      std::lock_guard lock(mu_);
+      Transaction txn(db_, /*write=*/true);
+      RETURN_IF_ERROR(txn.status());
+      ASSIGN_OR_RETURN(TableInfo table, FindTable(from, std::nullopt));
+      ASSIGN_OR_RETURN(int64_t database_id, DatabaseId(to.database));
+      if (FindTable(to, std::nullopt).ok())
+        return absl::AlreadyExistsError(fmt::format("table {} already exists", to.ToString()));
+      if (FindView(to).ok())
+        return absl::AlreadyExistsError(fmt::format("{} already exists as a view", to.ToString()));
+      Statement snapshot(db_,
+                         "INSERT INTO snapshots(table_id, parent_id, committed_micros, operation, "
+                         "author, message, summary, schema_version) "
+                         "VALUES (?, ?, ?, 'rename', ?, ?, '{}', ?)");
+      RETURN_IF_ERROR(
+          snapshot.Bind(1, table.table_id)
+              .Bind(2, table.current_snapshot)
+              .Bind(3, NowMicros())
+              .Bind(4, who.name)
+              .Bind(5, fmt::format("renamed from {} to {}", from.ToString(), to.ToString()))
+              .Bind(6, table.schema.version)
+              .Run());
+      result = CommitResult{sqlite3_last_insert_rowid(db_), table.schema.version};
+      Statement rename(db_,
+                       "UPDATE tables SET database_id = ?, name = ?, current_snapshot = ? "
+                       "WHERE table_id = ?");
+      RETURN_IF_ERROR(rename.Bind(1, database_id)
+                          .Bind(2, to.table)
+                          .Bind(3, result.snapshot_id)
+                          .Bind(4, table.table_id)
+                          .Run());
+      RETURN_IF_ERROR(txn.Commit());
+    }
+    Publish(CommitEvent{CommitEvent::Kind::kTableRenamed, to, result.snapshot_id,
+                        result.schema_version, false, "rename", from});
     return result;
   }
 
@@ -496,9 +539,10 @@ class SqliteCatalog final : public Catalog {
     Transaction txn(db_, /*write=*/false);
     RETURN_IF_ERROR(txn.status());
     ASSIGN_OR_RETURN(TableInfo table, FindTable(name, std::nullopt));
-    Statement query(db_,
-                    "SELECT schema_version, columns, partition_columns FROM schema_versions "
-                    "WHERE table_id = ? ORDER BY schema_version");
+    Statement query(
+        db_,
+        "SELECT schema_version, columns, partition_columns, comment FROM schema_versions "
+        "WHERE table_id = ? ORDER BY schema_version");
     query.Bind(1, table.table_id);
     std::vector<Schema> schemas;
     while (query.Step()) schemas.push_back(SchemaFromRow(query));
@@ -612,12 +656,15 @@ class SqliteCatalog final : public Catalog {
       RETURN_IF_ERROR(begin.Bind(1, snapshot_id).Bind(2, table_id).Run());
     }
     if (commit.new_schema.has_value()) {
-      Statement insert(db_, "INSERT INTO schema_versions VALUES (?, ?, ?, ?, ?)");
+      Statement insert(db_,
+                       "INSERT INTO schema_versions(table_id, schema_version, begin_snapshot, "
+                       "columns, partition_columns, comment) VALUES (?, ?, ?, ?, ?, ?)");
       RETURN_IF_ERROR(insert.Bind(1, table_id)
                           .Bind(2, schema_version)
                           .Bind(3, snapshot_id)
                           .Bind(4, ColumnsToJson(commit.new_schema->columns).dump())
                           .Bind(5, ColumnsToJson(commit.new_schema->partition_columns).dump())
+                          .Bind(6, commit.new_schema->comment)
                           .Run());
     }
     for (int64_t file_id : commit.remove_file_ids) {
@@ -798,13 +845,14 @@ class SqliteCatalog final : public Catalog {
     schema.version = row.Int(0);
     schema.columns = ColumnsFromJson(row.Text(1));
     schema.partition_columns = ColumnsFromJson(row.Text(2));
+    schema.comment = row.Text(3);
     return schema;
   }
 
   absl::StatusOr<Schema> SchemaAt(int64_t table_id, int64_t snapshot) {
     Statement query(
         db_,
-        "SELECT schema_version, columns, partition_columns FROM schema_versions "
+        "SELECT schema_version, columns, partition_columns, comment FROM schema_versions "
         "WHERE table_id = ? AND begin_snapshot <= ? ORDER BY schema_version DESC LIMIT 1");
     query.Bind(1, table_id).Bind(2, snapshot);
     if (query.Step()) return SchemaFromRow(query);

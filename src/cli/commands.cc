@@ -6,7 +6,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <set>
 
+#include "absl/strings/str_split.h"
 #include "cli/lake_session.h"
 #include "cli/result_writer.h"
 #include "common/clock.h"
@@ -76,10 +78,9 @@ absl::Status RunLoad(const CommonOptions& common, const LoadOptions& options, st
   LoadRequest request{options.inputs, table};
   request.allow_duplicates = options.allow_duplicates;
   request.dry_run = options.dry_run;
-  auto result = loader.Load(Principal::LocalAdmin(), request,
-                            [](size_t done, size_t total) {
-                              ShowProgress(fmt::format("loading: {}/{} files", done, total));
-                            });
+  auto result = loader.Load(Principal::LocalAdmin(), request, [](size_t done, size_t total) {
+    ShowProgress(fmt::format("loading: {}/{} files", done, total));
+  });
   EndProgress();
   RETURN_IF_ERROR(result.status());
   auto files = [](int64_t n) { return fmt::format("{} file{}", n, n == 1 ? "" : "s"); };
@@ -88,8 +89,8 @@ absl::Status RunLoad(const CommonOptions& common, const LoadOptions& options, st
                        files(result->duplicates));
   } else if (result->dry_run) {
     out << fmt::format("Dry run: would load {} ({} rows, {}) into {}; nothing was changed\n",
-                       files(result->files), WithThousands(result->rows),
-                       HumanBytes(result->bytes), table.ToString());
+                       files(result->files), WithThousands(result->rows), HumanBytes(result->bytes),
+                       table.ToString());
     out << fmt::format("  would {}; its columns would be:\n",
                        result->created_table ? "create the table" : "append");
     for (const auto* list : {&result->schema.columns, &result->schema.partition_columns}) {
@@ -120,7 +121,8 @@ absl::Status RunLoad(const CommonOptions& common, const LoadOptions& options, st
       out << fmt::format("  renamed raw-text column {} (the files now have a column of its name)\n",
                          renamed);
   }
-  for (const auto& typed : result->typed_text) out << fmt::format("  parsed from text: {}\n", typed);
+  for (const auto& typed : result->typed_text)
+    out << fmt::format("  parsed from text: {}\n", typed);
   for (const auto& warning : result->warnings) out << fmt::format("  warning: {}\n", warning);
   for (const auto& skipped : result->skipped) out << fmt::format("  skipped {}\n", skipped);
   return absl::OkStatus();
@@ -155,14 +157,15 @@ absl::Status RunTables(const CommonOptions& common, const std::optional<std::str
   ASSIGN_OR_RETURN(auto lake, OpenLake(common));
   const Principal who = Principal::LocalAdmin();
   ASSIGN_OR_RETURN(std::vector<TableInfo> tables, lake->catalog().ListTables(who, database));
-  if (tables.empty()) {
+  ASSIGN_OR_RETURN(std::vector<ViewInfo> views, lake->catalog().ListViews(who, database));
+  if (tables.empty() && views.empty()) {
     out << (database.has_value()
                 ? fmt::format("Database {} has no tables.\n", *database)
                 : "The lake has no tables yet; add some with `loch load FILE --table DB.TABLE`.\n");
     return absl::OkStatus();
   }
-  out << fmt::format("{:<32} {:>12} {:>7} {:>10} {:>9}\n", "table", "rows", "files", "size",
-                     "snapshot");
+  // One line per name, tables and views interleaved in name order.
+  std::map<TableName, std::string> lines;
   for (const TableInfo& table : tables) {
     ASSIGN_OR_RETURN(TableSnapshot snapshot,
                      lake->catalog().ReadTable(who, table.name, std::nullopt));
@@ -171,25 +174,67 @@ absl::Status RunTables(const CommonOptions& common, const std::optional<std::str
       rows += std::max<int64_t>(file.row_count, 0);
       bytes += file.size_bytes;
     }
-    out << fmt::format("{:<32} {:>12} {:>7} {:>10} {:>9}\n", table.name.ToString(),
-                       WithThousands(rows), snapshot.files.size(), HumanBytes(bytes),
-                       table.current_snapshot);
+    lines[table.name] = fmt::format(
+        "{:<32} {:<5} {:>12} {:>7} {:>10} {:>9}\n", table.name.ToString(), "table",
+        WithThousands(rows), snapshot.files.size(), HumanBytes(bytes), table.current_snapshot);
   }
+  for (const ViewInfo& view : views) {
+    lines[view.name] = fmt::format("{:<32} {:<5} {:>12} {:>7} {:>10} {:>9}\n", view.name.ToString(),
+                                   "view", "-", "-", "-", "-");
+  }
+  out << fmt::format("{:<32} {:<5} {:>12} {:>7} {:>10} {:>9}\n", "name", "kind", "rows", "files",
+                     "size", "snapshot");
+  for (const auto& entry : lines) out << entry.second;
   return absl::OkStatus();
 }
+
+namespace {
+
+// `loch describe` of a view: its SQL, the tables and views it reads and its columns.
+void DescribeView(const ViewInfo& view, std::ostream& out) {
+  out << fmt::format("View {}\n", view.name.ToString());
+  out << fmt::format("  created:        {} by {}\n", FormatIsoMicros(view.created_micros),
+                     view.author);
+  if (view.reads.has_value()) {
+    std::vector<std::string> names;
+    for (const TableName& read : *view.reads) names.push_back(read.ToString());
+    out << fmt::format("  reads:          {}\n", names.empty() ? "(no tables)" : Join(names, ", "));
+  } else {
+    out << "  reads:          (not recorded: the view predates catalog format 9; see its SQL)\n";
+  }
+  out << "\nSQL:\n";
+  for (absl::string_view line : absl::StrSplit(view.sql, '\n')) out << "  " << line << "\n";
+  out << "\nColumns (when the view was defined):\n";
+  for (const Column& column : view.columns) out << ColumnLine(column) << "\n";
+}
+
+}  // namespace
 
 absl::Status RunDescribe(const CommonOptions& common, const DescribeOptions& options,
                          std::ostream& out) {
   ASSIGN_OR_RETURN(TableName name, TableName::Parse(options.table));
   ASSIGN_OR_RETURN(auto lake, OpenLake(common));
   const Principal who = Principal::LocalAdmin();
-  ASSIGN_OR_RETURN(TableSnapshot table, lake->catalog().ReadTable(who, name, std::nullopt));
+  absl::StatusOr<TableSnapshot> read = lake->catalog().ReadTable(who, name, std::nullopt);
+  if (absl::IsNotFound(read.status())) {
+    absl::StatusOr<ViewInfo> view = lake->catalog().GetView(who, name);
+    if (!view.ok()) return read.status();  // the table's NotFound names the tables that exist
+    if (options.versions || options.files)
+      return absl::InvalidArgumentError(fmt::format(
+          "{} is a view: it has no versions or files of its own (describe the tables it reads)",
+          name.ToString()));
+    DescribeView(*view, out);
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(TableSnapshot table, std::move(read));
   int64_t rows = 0, bytes = 0;
   for (const DataFile& file : table.files) {
     rows += std::max<int64_t>(file.row_count, 0);
     bytes += file.size_bytes;
   }
   out << fmt::format("Table {}\n", name.ToString());
+  if (!table.table.schema.comment.empty())
+    out << fmt::format("  comment:        {}\n", table.table.schema.comment);
   out << fmt::format("  location:       {}\n", table.table.location);
   out << fmt::format("  created:        {}\n", FormatIsoMicros(table.table.created_micros));
   out << fmt::format("  snapshot:       {} ({} at {} by {})\n", table.snapshot.snapshot_id,
@@ -223,18 +268,37 @@ absl::Status RunDescribe(const CommonOptions& common, const DescribeOptions& opt
         out << fmt::format("    {} columns\n",
                            schema.columns.size() + schema.partition_columns.size());
       } else {
+        std::set<std::string> renamed_from;
         for (const Column& column : schema.columns) {
           const Column* before = previous->Find(column.name);
           if (before == nullptr) {
-            out << fmt::format("    + {} {}\n", column.name, column.type);
-          } else if (before->type != column.type) {
-            out << fmt::format("    ~ {} {} -> {}\n", column.name, before->type, column.type);
+            // A renamed column had, before, a name it keeps as a name in older files.
+            const std::vector<std::string> names = column.FileNames();
+            auto old = std::find_if(names.begin() + 1, names.end(), [&](const std::string& name) {
+              return previous->Find(name) != nullptr && schema.Find(name) == nullptr;
+            });
+            if (old != names.end()) {
+              renamed_from.insert(*old);
+              before = previous->Find(*old);
+              out << fmt::format("    > {} renamed to {}\n", *old, column.name);
+            } else {
+              out << fmt::format("    + {} {}\n", column.name, column.type);
+              continue;
+            }
           }
+          if (before->type != column.type)
+            out << fmt::format("    ~ {} {} -> {}\n", column.name, before->type, column.type);
+          if (before->comment != column.comment)
+            out << fmt::format("    # {} comment: {}\n", column.name,
+                               column.comment.empty() ? "(removed)" : column.comment);
         }
         for (const Column& column : previous->columns) {
-          if (schema.Find(column.name) == nullptr)
+          if (schema.Find(column.name) == nullptr && !renamed_from.contains(column.name))
             out << fmt::format("    - {} {}\n", column.name, column.type);
         }
+        if (previous->comment != schema.comment)
+          out << fmt::format("    # table comment: {}\n",
+                             schema.comment.empty() ? "(removed)" : schema.comment);
       }
       previous = &schema;
     }

@@ -99,15 +99,16 @@ int main(int argc, char** argv) {
   sql_cmd->callback([&] { status = loch::cli::RunSql(common, sql, std::cout); });
 
   std::optional<std::string> database;
-  auto* tables = app.add_subcommand("tables", "List tables, with rows, files and size");
+  auto* tables = app.add_subcommand("tables", "List tables (rows, files, size) and views");
   tables->add_option("database", database, "Only this database");
   add_lake(tables);
   tables->callback([&] { status = loch::cli::RunTables(common, database, std::cout); });
 
   loch::cli::DescribeOptions describe;
-  auto* describe_cmd =
-      app.add_subcommand("describe", "Show a table's columns, partitions and snapshot");
-  describe_cmd->add_option("table", describe.table, "DATABASE.TABLE")->required();
+  auto* describe_cmd = app.add_subcommand(
+      "describe",
+      "Show a table's columns, partitions and snapshot, or a view's SQL and what it reads");
+  describe_cmd->add_option("table", describe.table, "DATABASE.TABLE or DATABASE.VIEW")->required();
   describe_cmd->add_flag("--versions", describe.versions,
                          "Also show schema versions (with diffs) and snapshots");
   describe_cmd->add_flag("--files", describe.files, "Also list the data files");
@@ -163,11 +164,13 @@ int main(int argc, char** argv) {
   update_cmd->add_option("--prefix", crawler_update.prefixes,
                          "Key prefixes to crawl, replacing the saved ones (repeatable)");
   update_cmd->add_option("--database", crawler_update.database, "Database the tables go into");
-  update_cmd->add_option("--schema-change", crawler_update.schema_change,
-                         "When a column's type would change: update, log or fail")
+  update_cmd
+      ->add_option("--schema-change", crawler_update.schema_change,
+                   "When a column's type would change: update, log or fail")
       ->check(CLI::IsMember({"update", "log", "fail"}));
-  update_cmd->add_option("--deletes", crawler_update.deletes,
-                         "Objects gone from the store: log, delete or deprecate")
+  update_cmd
+      ->add_option("--deletes", crawler_update.deletes,
+                   "Objects gone from the store: log, delete or deprecate")
       ->check(CLI::IsMember({"log", "delete", "deprecate"}));
   update_cmd->add_option("--recrawl", crawler_update.recrawl, "new or everything")
       ->check(CLI::IsMember({"new", "everything"}));
@@ -366,8 +369,9 @@ int main(int argc, char** argv) {
       "Send the records of an NDJSON or JSON-array file to a stream of the running server "
       "(acknowledged once durable)");
   put_cmd->add_option("STREAM", put_stream, "Stream")->required();
-  put_cmd->add_option("FILE", put_file,
-                      "NDJSON or JSON-array file, plain or gzip/zstd (.gz, .zst); - for stdin")
+  put_cmd
+      ->add_option("FILE", put_file,
+                   "NDJSON or JSON-array file, plain or gzip/zstd (.gz, .zst); - for stdin")
       ->required();
   add_server(put_cmd);
   put_cmd->callback(

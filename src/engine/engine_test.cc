@@ -357,8 +357,9 @@ TEST_F(EngineTest, SandboxRefusesFilesAndNonQueries) {
       // are not allowed: they are).
       {"UPDATE shop.e SET x = 2", "UPDATE is not supported: loch tables change by appending"},
       {"DELETE FROM shop.e", "DELETE is not supported"},
-      {"ALTER TABLE shop.e RENAME TO f", "ALTER TABLE is not supported yet"},
-      {"COMMENT ON TABLE shop.e IS 'x'", "COMMENT ON is not supported yet"},
+      {"ALTER TABLE shop.e ADD COLUMN x INTEGER", "this ALTER statement is not one loch runs"},
+      {"ALTER VIEW mart.v RENAME TO w", "CREATE OR REPLACE VIEW"},
+      {"COMMENT ON SCHEMA shop IS 'x'", "it runs COMMENT ON TABLE db.t IS 'text'"},
       {"CREATE SEQUENCE s", "this CREATE statement is not one loch runs"},
   };
   auto connection = std::move(duck::Connection::Open(SandboxedDatabase())).value();
@@ -644,6 +645,65 @@ TEST_F(EngineTest, DropsRefuseWhileViewsReadThemAndPurgeDeletesFiles) {
   EXPECT_THAT((*shared)[0][5], testing::HasSubstr("deleted the 0 file(s)"));
   EXPECT_TRUE(fs::exists(root_ + "/raw/shop/e/1.json"));
   EXPECT_TRUE(Run("DROP TABLE IF EXISTS mart.t PURGE").ok());
+}
+
+TEST_F(EngineTest, CommentsAndRenamesAreVersionedInTheCatalog) {
+  WriteText("raw/shop/e/1.json", "{\"kind\": \"buy\", \"v\": 1}\n{\"kind\": \"view\", \"v\": 2}\n");
+  Register({"shop", "e"}, {"raw/shop/e/1.json"}, "json");
+  EXPECT_TRUE(Run("CREATE DATABASE Mart").ok());  // folds to lowercase
+  EXPECT_TRUE(absl::IsAlreadyExists(Run("CREATE SCHEMA mart").status()));
+  EXPECT_EQ((*Run("CREATE DATABASE IF NOT EXISTS mart"))[0][5], "it already existed");
+  EXPECT_TRUE(absl::IsInvalidArgument(Run("CREATE DATABASE \"Bad-Name\"").status()));
+
+  auto commented = Run("COMMENT ON TABLE shop.e IS 'Shop events; one per click'");
+  ASSERT_TRUE(commented.ok()) << commented.status();
+  ASSERT_TRUE(Run("COMMENT ON COLUMN shop.e.v IS 'the value, in cents'").ok());
+  ASSERT_TRUE(Run("comment on column SHOP.E.KIND is 'it''s the kind'").ok());
+  auto table = catalog_->ReadTable(admin_, {"shop", "e"}, std::nullopt);
+  EXPECT_EQ(table->table.schema.comment, "Shop events; one per click");
+  EXPECT_EQ(table->table.schema.Find("v")->comment, "the value, in cents");
+  EXPECT_EQ(table->table.schema.Find("kind")->comment, "it's the kind");
+  EXPECT_EQ(table->table.schema.version, 4);  // each comment is a schema version
+  EXPECT_EQ(table->snapshot.operation, "comment");
+  EXPECT_EQ((*Run("COMMENT ON COLUMN shop.e.v IS 'the value, in cents'"))[0][5],
+            "the comment was already that");
+  ASSERT_TRUE(Run("COMMENT ON COLUMN shop.e.v IS NULL").ok());
+  EXPECT_EQ(
+      catalog_->ReadTable(admin_, {"shop", "e"}, std::nullopt)->table.schema.Find("v")->comment,
+      "");
+  auto schemas = catalog_->ListSchemas(admin_, {"shop", "e"});
+  EXPECT_EQ(schemas->at(1).comment, "Shop events; one per click");
+  EXPECT_EQ(schemas->at(2).Find("v")->comment, "the value, in cents");
+  EXPECT_THAT(std::string(Run("COMMENT ON COLUMN shop.e.knd IS 'x'").status().message()),
+              testing::HasSubstr("table shop.e has no column \"knd\" (did you mean kind?)"));
+
+  // A table renamed keeps its files and history; views that read it are in the way.
+  ASSERT_TRUE(Run("CREATE VIEW mart.buys AS SELECT v FROM shop.e WHERE kind = 'buy'").ok());
+  auto refused = Run("ALTER TABLE shop.e RENAME TO events");
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused.status())) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()), testing::HasSubstr("mart.buys"));
+  EXPECT_TRUE(absl::IsInvalidArgument(Run("ALTER TABLE mart.buys RENAME TO b").status()));
+  ASSERT_TRUE(Run("DROP VIEW mart.buys").ok());
+  auto renamed = Run("ALTER TABLE shop.e RENAME TO events");
+  ASSERT_TRUE(renamed.ok()) << renamed.status();
+  EXPECT_EQ((*renamed)[0][1], "shop.events");
+  EXPECT_THAT((*renamed)[0][5], testing::HasSubstr("renamed from shop.e"));
+  EXPECT_EQ((*Run("SELECT sum(v) FROM shop.events"))[0][0], "3");
+  EXPECT_THAT(std::string(Run("SELECT * FROM shop.e").status().message()),
+              testing::HasSubstr("shop.e"));
+  auto history = catalog_->ListSnapshots(admin_, {"shop", "events"});
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history->back().operation, "rename");
+  EXPECT_EQ(history->front().operation, "create");
+  // Into another database (which must exist), and not over a table or view.
+  ASSERT_TRUE(Run("CREATE VIEW mart.v AS SELECT 1 AS one").ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(Run("ALTER TABLE shop.events RENAME TO mart.v").status()));
+  EXPECT_TRUE(absl::IsNotFound(Run("ALTER TABLE shop.events RENAME TO nowhere.e").status()));
+  ASSERT_TRUE(Run("ALTER TABLE shop.events RENAME TO mart.events").ok());
+  EXPECT_EQ((*Run("SELECT count(*) FROM mart.events WHERE kind = 'buy'"))[0][0], "1");
+  EXPECT_EQ(catalog_->ReadTable(admin_, {"mart", "events"}, std::nullopt)->table.schema.comment,
+            "Shop events; one per click");
+  EXPECT_EQ((*Run("ALTER TABLE IF EXISTS shop.e RENAME TO x"))[0][5], "it did not exist");
 }
 
 TEST_F(EngineTest, FailedWritesLeaveNoTrace) {

@@ -1,5 +1,6 @@
 #include "engine/file_pruner.h"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 
@@ -61,15 +62,23 @@ Cells CellsFor(const DataFile& file, const Column& column) {
     }
     return cells;
   }
+  // The column's statistics, under the one name it has in this file (a file with it under two
+  // names, old and new, reads the first that is not NULL: neither range bounds that).
+  const std::vector<std::string> names = column.FileNames();
+  const ColumnStats* found = nullptr;
   for (const ColumnStats& stats : file.stats) {
-    if (stats.column != column.name) continue;
+    if (std::find(names.begin(), names.end(), stats.column) == names.end()) continue;
+    if (found != nullptr) return cells;
+    found = &stats;
+  }
+  if (found != nullptr) {
+    const ColumnStats& stats = *found;
     // Text read as another type: values that do not parse read as NULL too, so the null count of
     // the text undercounts the column's NULLs (but a column of only NULL text is only NULL).
     const bool parsed_text = ParsedFromText(column);
     cells.nulls = parsed_text ? -1 : stats.null_count;
     cells.all_null =
         stats.null_count >= 0 && file.row_count >= 0 && stats.null_count == file.row_count;
-    if (!BoundsUsable(stats.type, column.type)) break;
     auto bound = [&](const std::optional<std::string>& text) -> std::string {
       if (!text.has_value()) return "NULL";
       if (stats.type == column.type) {
@@ -78,9 +87,10 @@ Cells CellsFor(const DataFile& file, const Column& column) {
       return fmt::format("TRY_CAST(TRY_CAST({} AS {}) AS {})", QuoteLiteral(*text), stats.type,
                          column.type);
     };
-    cells.lo = bound(stats.min);
-    cells.hi = bound(stats.max);
-    break;
+    if (BoundsUsable(stats.type, column.type)) {
+      cells.lo = bound(stats.min);
+      cells.hi = bound(stats.max);
+    }
   }
   return cells;
 }

@@ -153,6 +153,23 @@ struct LakeEngine::Impl {
   absl::StatusOr<WriteSummary> WriteQueryResult(const Principal& who,
                                                 const WriteStatement& statement,
                                                 const std::vector<QueryParameter>& parameters);
+
+  // ---- table_ddl.cc ----
+
+  absl::StatusOr<WriteSummary> CreateDatabase(const Principal& who,
+                                              const WriteStatement& statement);
+  // COMMENT ON TABLE / COLUMN: a new schema version with the comment ("" removes it).
+  absl::StatusOr<WriteSummary> Comment(const Principal& who, const WriteStatement& statement);
+  // ALTER TABLE ... RENAME TO: refuses while views read the table (they name it).
+  absl::StatusOr<WriteSummary> RenameTable(const Principal& who, const WriteStatement& statement);
+  // ALTER TABLE ... RENAME COLUMN: a new schema version; the column keeps its former names as the
+  // names it has in files written before (Column::FileNames). Partition columns are refused (their
+  // names are in the files' keys). Says which views that read the table no longer run.
+  absl::StatusOr<WriteSummary> RenameColumn(const Principal& who, const WriteStatement& statement);
+  // InvalidArgument "NAME is a view: `what`..." if `name` is a view.
+  absl::Status RefuseView(const Principal& who, const TableName& name, std::string_view what);
+  // OK if the view's query still binds against the catalog as it is.
+  absl::Status CheckViewRuns(const Principal& who, const ViewInfo& view);
 };
 
 }  // namespace loch

@@ -146,16 +146,19 @@ std::string RefusedStatementMessage(std::string_view sql) {
         keyword);
   }
   if (keyword == "ALTER") {
-    return "ALTER TABLE is not supported yet: to rename a table or its columns, write a new one "
-           "(CREATE TABLE db.new AS SELECT old_name AS new_name, ... FROM db.old), then DROP TABLE "
-           "db.old";
+    return "this ALTER statement is not one loch runs: it runs ALTER TABLE db.t RENAME TO new_name "
+           "and ALTER TABLE db.t RENAME COLUMN c TO new_name; to change a view, CREATE OR REPLACE "
+           "VIEW it";
   }
-  if (keyword == "COMMENT") return "COMMENT ON is not supported yet";
+  if (keyword == "COMMENT") {
+    return "this COMMENT statement is not one loch runs: it runs COMMENT ON TABLE db.t IS 'text' "
+           "and COMMENT ON COLUMN db.t.c IS 'text'";
+  }
   if (keyword == "CREATE" || keyword == "DROP" || keyword == "INSERT") {
     return fmt::format(
         "this {} statement is not one loch runs: it runs CREATE TABLE db.t AS SELECT ..., "
         "INSERT INTO db.t SELECT ..., DROP TABLE db.t, CREATE [OR REPLACE] VIEW db.v AS SELECT "
-        "... and DROP VIEW db.v",
+        "..., DROP VIEW db.v and CREATE DATABASE db",
         keyword);
   }
   if (keyword.empty() || keyword == "SELECT" || keyword == "WITH" || keyword == "VALUES" ||

@@ -25,17 +25,37 @@ std::string StoredType(const Column& column) {
   return ParsedFromText(column) ? "VARCHAR" : column.type;
 }
 
-// name -> stored type for the columns that are in the files (not raw companions); with `only`,
-// just those columns.
+// name -> stored type for the columns that are in the files (not raw companions), under each name
+// they have there (Column::FileNames); with `only`, just those names.
 std::string ColumnTypeMap(const std::vector<Column>& columns,
                           const std::set<std::string>* only = nullptr) {
   std::vector<std::string> entries;
+  std::set<std::string> named;
   for (const Column& column : columns) {
-    if (RawOf(column) || (only != nullptr && !only->contains(column.name))) continue;
-    entries.push_back(
-        fmt::format("{}: {}", QuoteLiteral(column.name), QuoteLiteral(StoredType(column))));
+    if (RawOf(column)) continue;
+    for (const std::string& name : column.FileNames()) {
+      if ((only != nullptr && !only->contains(name)) || !named.insert(name).second) continue;
+      entries.push_back(
+          fmt::format("{}: {}", QuoteLiteral(name), QuoteLiteral(StoredType(column))));
+    }
   }
   return "{" + Join(entries, ", ") + "}";
+}
+
+// SQL reading a column from a scan's rows by the names it has in the files (`names`, only those
+// `present` when known): the one name, or, for a renamed column whose files have it under several,
+// the first that is not NULL, each cast to `type`. nullopt if no file of the scan has it.
+std::optional<std::string> FileColumnSql(const std::vector<std::string>& names,
+                                         const std::set<std::string>* present,
+                                         const std::string& type) {
+  std::vector<std::string> reads;
+  for (const std::string& name : names) {
+    if (present == nullptr || present->contains(name)) reads.push_back(QuoteIdentifier(name));
+  }
+  if (reads.empty()) return std::nullopt;
+  if (reads.size() == 1) return reads.front();
+  for (std::string& read : reads) read = fmt::format("CAST({} AS {})", read, type);
+  return "COALESCE(" + Join(reads, ", ") + ")";
 }
 
 constexpr const char* kFileColumn = "__loch_file";
@@ -98,8 +118,7 @@ absl::StatusOr<std::string> ScanSql(const Group& group, const Schema& schema) {
   } else if (group.format == "csv") {
     // DuckDB refuses types for columns none of the files has (a table of several formats has
     // columns its CSV files lack): only those present are named, and the scan unions by name.
-    const std::string types =
-        ColumnTypeMap(schema.columns, stats_known ? &present : nullptr);
+    const std::string types = ColumnTypeMap(schema.columns, stats_known ? &present : nullptr);
     scan = fmt::format("read_csv({}, union_by_name = {}, types = {}, {})", list, union_by_name,
                        types, hive);
   } else {
@@ -109,21 +128,24 @@ absl::StatusOr<std::string> ScanSql(const Group& group, const Schema& schema) {
 
   std::vector<std::string> projection;
   for (const Column& column : schema.columns) {
+    // A raw companion shows the text of the column it belongs to, read by that column's names.
     const std::optional<std::string> raw_of = RawOf(column);
-    const std::string source = raw_of.value_or(column.name);
-    if (stats_known && !present.contains(source)) {
-      projection.push_back(
-          fmt::format("CAST(NULL AS {}) AS {}", column.type, QuoteIdentifier(column.name)));
+    const Column* source = raw_of ? schema.Find(*raw_of) : &column;
+    const std::vector<std::string> names =
+        source != nullptr ? source->FileNames() : std::vector<std::string>{*raw_of};
+    const bool as_text = raw_of.has_value() || ParsedFromText(column);
+    const std::optional<std::string> read =
+        FileColumnSql(names, stats_known ? &present : nullptr, as_text ? "VARCHAR" : column.type);
+    const std::string alias = QuoteIdentifier(column.name);
+    if (!read) {
+      projection.push_back(fmt::format("CAST(NULL AS {}) AS {}", column.type, alias));
     } else if (raw_of) {
-      projection.push_back(fmt::format("CAST({} AS VARCHAR) AS {}", QuoteIdentifier(source),
-                                       QuoteIdentifier(column.name)));
+      projection.push_back(fmt::format("CAST({} AS VARCHAR) AS {}", *read, alias));
     } else if (ParsedFromText(column)) {
-      const std::string text = fmt::format("trim(CAST({} AS VARCHAR))", QuoteIdentifier(source));
-      projection.push_back(
-          fmt::format("{} AS {}", ParseTextSql(text, column), QuoteIdentifier(column.name)));
+      const std::string text = fmt::format("trim(CAST({} AS VARCHAR))", *read);
+      projection.push_back(fmt::format("{} AS {}", ParseTextSql(text, column), alias));
     } else {
-      projection.push_back(
-          fmt::format("CAST({0} AS {1}) AS {0}", QuoteIdentifier(column.name), column.type));
+      projection.push_back(fmt::format("CAST({} AS {}) AS {}", *read, column.type, alias));
     }
   }
   const std::map<std::string, std::string>& shared = group.files.front()->partition_values;

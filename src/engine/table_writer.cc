@@ -20,6 +20,15 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::ExecuteWrite(
     case WriteStatement::Kind::kDropView:
     case WriteStatement::Kind::kDropTable:
       return Drop(who, statement);
+    case WriteStatement::Kind::kCreateDatabase:
+      return CreateDatabase(who, statement);
+    case WriteStatement::Kind::kCommentOnTable:
+    case WriteStatement::Kind::kCommentOnColumn:
+      return Comment(who, statement);
+    case WriteStatement::Kind::kRenameTable:
+      return RenameTable(who, statement);
+    case WriteStatement::Kind::kRenameColumn:
+      return RenameColumn(who, statement);
     default:
       return WriteQueryResult(who, statement, parameters);
   }
@@ -162,7 +171,10 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::CreateView(const Principal& who,
   }
   RETURN_IF_ERROR(catalog->CreateDatabase(who, view.name.database, /*if_not_exists=*/true));
   RETURN_IF_ERROR(catalog->CreateView(who, view, statement.or_replace).status());
-  return WriteSummary{"CREATE VIEW", statement.table.ToString(), 0, 0, 0};
+  std::vector<std::string> reads;
+  for (const TableName& read : tables.qualified) reads.push_back(read.ToString());
+  return WriteSummary{"CREATE VIEW", statement.table.ToString(), 0, 0, 0,
+                      reads.empty() ? "" : "reads " + Join(reads, ", ")};
 }
 
 absl::StatusOr<WriteSummary> LakeEngine::Impl::WriteQueryResult(

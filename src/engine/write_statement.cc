@@ -26,9 +26,7 @@ std::string_view SkipLeadingNoise(std::string_view sql) {
 }
 
 absl::StatusOr<TableName> Name(std::string_view database, std::string_view table) {
-  std::string name = std::string(database) + "." + std::string(table);
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return TableName::Parse(name);
+  return TableName::Parse(std::string(database) + "." + std::string(table));
 }
 
 bool IsWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
@@ -67,21 +65,31 @@ class Cursor {
     rest_.remove_prefix(n);
     return word;
   }
-  // A 'quoted' string without escapes, or nullopt.
-  std::optional<std::string_view> Quoted() {
+  // An identifier: a word folded to lowercase, or a "quoted" name as written ("" doubles a quote);
+  // nullopt if neither comes next.
+  std::optional<std::string> Identifier() {
+    Skip();
+    if (!rest_.empty() && rest_.front() == '"') {
+      std::optional<std::string> quoted = QuotedBy('"');
+      return quoted;
+    }
+    std::optional<std::string_view> word = Word();
+    if (!word) return std::nullopt;
+    std::string folded(*word);
+    for (char& c : folded) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return folded;
+  }
+  // A 'string literal' ('' doubles a quote), or nullopt.
+  std::optional<std::string> StringLiteral() {
     Skip();
     if (rest_.empty() || rest_.front() != '\'') return std::nullopt;
-    const size_t close = rest_.find('\'', 1);
-    if (close == std::string_view::npos) return std::nullopt;
-    std::string_view text = rest_.substr(1, close - 1);
-    rest_.remove_prefix(close + 1);
-    return text;
+    return QuotedBy('\'');
   }
   // db.name
-  std::optional<std::pair<std::string_view, std::string_view>> QualifiedName() {
-    auto database = Word();
+  std::optional<std::pair<std::string, std::string>> QualifiedName() {
+    auto database = Identifier();
     if (!database || !Punct('.')) return std::nullopt;
-    auto name = Word();
+    auto name = Identifier();
     if (!name) return std::nullopt;
     return std::make_pair(*database, *name);
   }
@@ -99,6 +107,23 @@ class Cursor {
 
  private:
   void Skip() { rest_ = SkipLeadingNoise(rest_); }
+  // The text between `quote` and its closing match (a doubled quote is one), consumed; nullopt
+  // (consuming nothing) if it does not close.
+  std::optional<std::string> QuotedBy(char quote) {
+    std::string text;
+    for (size_t i = 1; i < rest_.size(); ++i) {
+      if (rest_[i] != quote) {
+        text.push_back(rest_[i]);
+      } else if (i + 1 < rest_.size() && rest_[i + 1] == quote) {
+        text.push_back(quote);
+        ++i;
+      } else {
+        rest_.remove_prefix(i + 1);
+        return text;
+      }
+    }
+    return std::nullopt;
+  }
   std::string_view rest_;
 };
 
@@ -122,9 +147,9 @@ absl::StatusOr<WriteStatement> ParseCreateTableAs(Cursor& cursor) {
     }
     if (!cursor.Punct(']')) {
       do {
-        auto column = cursor.Quoted();
+        auto column = cursor.StringLiteral();
         if (!column) break;
-        statement.partitioned_by.emplace_back(*column);
+        statement.partitioned_by.push_back(std::move(*column));
       } while (cursor.Punct(','));
       if (statement.partitioned_by.empty() || !cursor.Punct(']')) {
         return absl::InvalidArgumentError(
@@ -139,6 +164,92 @@ absl::StatusOr<WriteStatement> ParseCreateTableAs(Cursor& cursor) {
   }
   if (!cursor.Keyword("AS") || cursor.Rest().empty()) return malformed;
   statement.query = std::string(cursor.Rest());
+  return statement;
+}
+
+// After CREATE {DATABASE | SCHEMA}.
+absl::StatusOr<WriteStatement> ParseCreateDatabase(Cursor& cursor) {
+  WriteStatement statement;
+  statement.kind = WriteStatement::Kind::kCreateDatabase;
+  if (cursor.Keyword("IF")) {
+    if (!cursor.Keyword("NOT") || !cursor.Keyword("EXISTS"))
+      return absl::InvalidArgumentError("expected CREATE DATABASE [IF NOT EXISTS] name");
+    statement.if_not_exists = true;
+  }
+  auto name = cursor.Identifier();
+  if (!name || !cursor.AtEnd())
+    return absl::InvalidArgumentError("expected CREATE DATABASE [IF NOT EXISTS] name");
+  RETURN_IF_ERROR(ValidateIdentifier(*name, "database name"));
+  statement.table.database = *name;
+  return statement;
+}
+
+// After COMMENT ON.
+absl::StatusOr<WriteStatement> ParseComment(Cursor& cursor) {
+  const auto malformed = absl::InvalidArgumentError(
+      "expected COMMENT ON TABLE db.table IS 'text' or COMMENT ON COLUMN db.table.column IS "
+      "'text' (IS NULL removes the comment)");
+  WriteStatement statement;
+  const bool table = cursor.Keyword("TABLE");
+  if (!table && !cursor.Keyword("COLUMN")) return malformed;
+  statement.kind =
+      table ? WriteStatement::Kind::kCommentOnTable : WriteStatement::Kind::kCommentOnColumn;
+  auto name = cursor.QualifiedName();
+  if (!name) return malformed;
+  ASSIGN_OR_RETURN(statement.table, Name(name->first, name->second));
+  if (!table) {
+    if (!cursor.Punct('.')) return malformed;
+    auto column = cursor.Identifier();
+    if (!column) return malformed;
+    statement.column = std::move(*column);
+  }
+  if (!cursor.Keyword("IS")) return malformed;
+  if (!cursor.Keyword("NULL")) {
+    auto text = cursor.StringLiteral();
+    if (!text) return malformed;
+    statement.comment = std::move(*text);
+  }
+  if (!cursor.AtEnd()) return malformed;
+  return statement;
+}
+
+// After ALTER TABLE.
+absl::StatusOr<WriteStatement> ParseAlterTable(Cursor& cursor) {
+  const auto malformed = absl::InvalidArgumentError(
+      "ALTER TABLE runs RENAME TO [db.]new_name and RENAME COLUMN column TO new_name; expected "
+      "ALTER TABLE [IF EXISTS] db.table RENAME ...");
+  WriteStatement statement;
+  if (cursor.Keyword("IF")) {
+    if (!cursor.Keyword("EXISTS")) return malformed;
+    statement.if_exists = true;
+  }
+  auto name = cursor.QualifiedName();
+  if (!name || !cursor.Keyword("RENAME")) return malformed;
+  ASSIGN_OR_RETURN(statement.table, Name(name->first, name->second));
+  if (cursor.Keyword("TO")) {
+    statement.kind = WriteStatement::Kind::kRenameTable;
+    auto first = cursor.Identifier();
+    if (!first) return malformed;
+    if (cursor.Punct('.')) {
+      auto second = cursor.Identifier();
+      if (!second) return malformed;
+      ASSIGN_OR_RETURN(statement.new_table, Name(*first, *second));
+    } else {
+      ASSIGN_OR_RETURN(statement.new_table, Name(statement.table.database, *first));
+    }
+  } else {
+    statement.kind = WriteStatement::Kind::kRenameColumn;
+    cursor.Keyword("COLUMN");
+    auto column = cursor.Identifier();
+    if (!column || !cursor.Keyword("TO")) return malformed;
+    auto new_column = cursor.Identifier();
+    if (!new_column) return malformed;
+    statement.column = std::move(*column);
+    statement.new_column = std::move(*new_column);
+    if (statement.new_column.empty())
+      return absl::InvalidArgumentError("a column's new name cannot be empty");
+  }
+  if (!cursor.AtEnd()) return malformed;
   return statement;
 }
 
@@ -164,6 +275,10 @@ absl::StatusOr<std::optional<WriteStatement>> ParseWriteStatement(std::string_vi
   if (cursor.Keyword("CREATE")) {
     if (cursor.Keyword("TABLE")) {
       ASSIGN_OR_RETURN(statement, ParseCreateTableAs(cursor));
+      return std::optional<WriteStatement>(std::move(statement));
+    }
+    if (cursor.Keyword("DATABASE") || cursor.Keyword("SCHEMA")) {
+      ASSIGN_OR_RETURN(statement, ParseCreateDatabase(cursor));
       return std::optional<WriteStatement>(std::move(statement));
     }
     bool or_replace = false;
@@ -208,6 +323,16 @@ absl::StatusOr<std::optional<WriteStatement>> ParseWriteStatement(std::string_vi
                 : "expected DROP VIEW [IF EXISTS] db.view [CASCADE]");
     }
     ASSIGN_OR_RETURN(statement.table, Name(name->first, name->second));
+    return std::optional<WriteStatement>(std::move(statement));
+  }
+  if (cursor.Keyword("COMMENT")) {
+    if (!cursor.Keyword("ON")) return std::optional<WriteStatement>();
+    ASSIGN_OR_RETURN(statement, ParseComment(cursor));
+    return std::optional<WriteStatement>(std::move(statement));
+  }
+  if (cursor.Keyword("ALTER")) {
+    if (!cursor.Keyword("TABLE")) return std::optional<WriteStatement>();
+    ASSIGN_OR_RETURN(statement, ParseAlterTable(cursor));
     return std::optional<WriteStatement>(std::move(statement));
   }
   return std::optional<WriteStatement>();

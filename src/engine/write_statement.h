@@ -5,7 +5,13 @@
 //   DROP TABLE [IF EXISTS] db.t [CASCADE] [PURGE]
 //   CREATE [OR REPLACE] VIEW db.v AS <query>
 //   DROP VIEW [IF EXISTS] db.v [CASCADE]
+//   CREATE {DATABASE | SCHEMA} [IF NOT EXISTS] db
+//   COMMENT ON TABLE db.t IS {'text' | NULL}
+//   COMMENT ON COLUMN db.t.c IS {'text' | NULL}
+//   ALTER TABLE [IF EXISTS] db.t RENAME TO [db2.]t2
+//   ALTER TABLE [IF EXISTS] db.t RENAME COLUMN c TO c2
 // <query> is then checked like any user query (SqlGuard). Everything else is not a write statement.
+// Unquoted names fold to lowercase (as in PostgreSQL); "quoted" names are taken as written.
 
 #include <optional>
 #include <string>
@@ -17,14 +23,29 @@
 namespace loch {
 
 struct WriteStatement {
-  enum class Kind { kCreateTableAs, kInsertInto, kDropTable, kCreateView, kDropView };
+  enum class Kind {
+    kCreateTableAs,
+    kInsertInto,
+    kDropTable,
+    kCreateView,
+    kDropView,
+    kCreateDatabase,
+    kCommentOnTable,
+    kCommentOnColumn,
+    kRenameTable,
+    kRenameColumn,
+  };
   Kind kind;
-  TableName table;             // the table or view
-  bool or_replace = false;     // CREATE OR REPLACE VIEW
-  bool if_exists = false;      // DROP TABLE IF EXISTS
-  bool if_not_exists = false;  // CREATE TABLE IF NOT EXISTS
-  bool cascade = false;        // DROP ... CASCADE: also drop the views that read it
-  bool purge = false;          // DROP TABLE ... PURGE: also delete the files only it has had
+  TableName table;         // the table or view (CREATE DATABASE: only its database is set)
+  std::string column;      // COMMENT ON COLUMN, RENAME COLUMN: the column
+  std::string new_column;  // RENAME COLUMN: its new name
+  std::optional<TableName> new_table;  // RENAME TO: the new name
+  std::string comment;                 // COMMENT ON: the text ("" for NULL: no comment)
+  bool or_replace = false;             // CREATE OR REPLACE VIEW
+  bool if_exists = false;              // DROP ... IF EXISTS, ALTER TABLE IF EXISTS
+  bool if_not_exists = false;          // CREATE TABLE / DATABASE IF NOT EXISTS
+  bool cascade = false;                // DROP ... CASCADE: also drop the views that read it
+  bool purge = false;  // DROP TABLE ... PURGE: also delete the files only it has had
   std::vector<std::string> partitioned_by;
   std::string query;  // the SELECT of CREATE TABLE AS / INSERT INTO / CREATE VIEW
 };

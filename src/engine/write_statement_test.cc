@@ -49,6 +49,67 @@ TEST(WriteStatement, RecognisesEachFormAndKeepsTheQuery) {
   EXPECT_FALSE(ParseWriteStatement("DROP TABLE a.b PURGE CASCADE").ok());
 }
 
+TEST(WriteStatement, NamesFoldToLowercaseUnlessQuoted) {
+  auto quoted = ParseWriteStatement("INSERT INTO \"shop\".\"Orders\" SELECT 1");
+  EXPECT_FALSE(quoted.ok());  // a table name is lowercase: "Orders" is refused, not folded
+  EXPECT_NE(std::string(quoted.status().message()).find("Orders"), std::string::npos);
+  auto folded = ParseWriteStatement("DROP TABLE SHOP.\"orders\"");
+  ASSERT_TRUE(folded.ok() && folded->has_value()) << folded.status();
+  EXPECT_EQ((*folded)->table.ToString(), "shop.orders");
+}
+
+TEST(WriteStatement, SchemaStatements) {
+  auto database = ParseWriteStatement("create schema if not exists Mart;");
+  ASSERT_TRUE(database.ok() && database->has_value()) << database.status();
+  EXPECT_EQ((*database)->kind, WriteStatement::Kind::kCreateDatabase);
+  EXPECT_EQ((*database)->table.database, "mart");
+  EXPECT_TRUE((*database)->if_not_exists);
+  EXPECT_FALSE(ParseWriteStatement("CREATE DATABASE a b").ok());
+  EXPECT_FALSE(ParseWriteStatement("CREATE DATABASE \"A\"").ok());
+
+  auto table_comment = ParseWriteStatement("COMMENT ON TABLE a.b IS 'it''s /* not */ -- text'");
+  ASSERT_TRUE(table_comment.ok() && table_comment->has_value()) << table_comment.status();
+  EXPECT_EQ((*table_comment)->kind, WriteStatement::Kind::kCommentOnTable);
+  EXPECT_EQ((*table_comment)->comment, "it's /* not */ -- text");
+  auto column_comment = ParseWriteStatement("comment on column a.b.\"Weird Name\" is null");
+  ASSERT_TRUE(column_comment.ok() && column_comment->has_value()) << column_comment.status();
+  EXPECT_EQ((*column_comment)->kind, WriteStatement::Kind::kCommentOnColumn);
+  EXPECT_EQ((*column_comment)->column, "Weird Name");
+  EXPECT_EQ((*column_comment)->comment, "");
+  for (const char* bad : {"COMMENT ON TABLE a.b IS 'unclosed", "COMMENT ON TABLE a.b 'x'",
+                          "COMMENT ON COLUMN a.b IS 'x'", "COMMENT ON TABLE a.b IS 'x' extra",
+                          "COMMENT ON VIEW a.b IS 'x'"}) {
+    EXPECT_FALSE(ParseWriteStatement(bad).ok()) << bad;
+  }
+
+  auto rename = ParseWriteStatement("ALTER TABLE IF EXISTS a.b RENAME TO c");
+  ASSERT_TRUE(rename.ok() && rename->has_value()) << rename.status();
+  EXPECT_EQ((*rename)->kind, WriteStatement::Kind::kRenameTable);
+  EXPECT_TRUE((*rename)->if_exists);
+  EXPECT_EQ((*rename)->new_table->ToString(), "a.c");
+  auto moved = ParseWriteStatement("alter table a.b rename to X.Y");
+  ASSERT_TRUE(moved.ok() && moved->has_value());
+  EXPECT_EQ((*moved)->new_table->ToString(), "x.y");
+  auto column = ParseWriteStatement("ALTER TABLE a.b RENAME COLUMN Old TO \"New Name\"");
+  ASSERT_TRUE(column.ok() && column->has_value()) << column.status();
+  EXPECT_EQ((*column)->kind, WriteStatement::Kind::kRenameColumn);
+  EXPECT_EQ((*column)->column, "old");
+  EXPECT_EQ((*column)->new_column, "New Name");
+  auto short_form = ParseWriteStatement("ALTER TABLE a.b RENAME old TO new");
+  ASSERT_TRUE(short_form.ok() && short_form->has_value());
+  EXPECT_EQ((*short_form)->new_column, "new");
+  for (const char* bad : {"ALTER TABLE a.b RENAME", "ALTER TABLE a.b RENAME TO",
+                          "ALTER TABLE a.b "
+                          "RENAME COLUMN x TO \"\"",
+                          "ALTER TABLE a.b ADD COLUMN x INT", "ALTER TABLE a.b RENAME TO c.d.e"}) {
+    EXPECT_FALSE(ParseWriteStatement(bad).ok()) << bad;
+  }
+  // ALTER of anything but a table is not a write statement (the guard explains).
+  auto view = ParseWriteStatement("ALTER VIEW a.v RENAME TO w");
+  ASSERT_TRUE(view.ok());
+  EXPECT_FALSE(view->has_value());
+}
+
 TEST(WriteStatement, OtherStatementsAreNotWrites) {
   for (const char* sql : {"SELECT 1", "CREATE OR REPLACE TABLE a.b AS SELECT 1", "CREATE MACRO m()",
                           "INSERTED", "DROPPED", "", "   ", "/* only a comment */"}) {

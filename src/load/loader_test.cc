@@ -610,5 +610,60 @@ TEST(FileFormat, NamesAndContentMustAgree) {
   EXPECT_THAT(std::string(ToStd(mislabelled.status().message())), HasSubstr("add .gz"));
 }
 
+TEST_F(LoaderTest, RenamedColumnsReadTheirEarlierFilesAndLaterLoadsUnderTheOldName) {
+  ASSERT_TRUE(Load({Input("a.csv", "id,amt,note\n1,10,a\n2,20,b\n"),
+                    Input("b.json", "{\"id\": 3, \"amt\": 30, \"note\": \"c\"}\n")},
+                   "shop.o")
+                  .ok());
+  EXPECT_EQ(Scalar("ALTER TABLE shop.o RENAME COLUMN amt TO Amount"), "ALTER TABLE");
+  auto table = catalog_->ReadTable(admin_, {"shop", "o"}, std::nullopt);
+  ASSERT_TRUE(table.ok());
+  ASSERT_NE(table->table.schema.Find("amount"), nullptr);  // unquoted names fold to lowercase
+  EXPECT_EQ(table->table.schema.Find("amt"), nullptr);
+  EXPECT_EQ(Scalar("SELECT sum(amount) FROM shop.o"), "60");
+  EXPECT_THAT(Scalar("SELECT amt FROM shop.o"), HasSubstr("amt"));  // the old name is gone
+  // Pruning reads the files' statistics under the names they have: answers equal unpruned ones.
+  for (const char* bound : {"> 25", "< 15", "BETWEEN 15 AND 25", "> 100"}) {
+    EXPECT_EQ(Scalar(fmt::format("SELECT count(*) FROM shop.o WHERE amount {}", bound)),
+              Scalar(fmt::format("SELECT count(*) FROM shop.o WHERE amount + 0 {}", bound)))
+        << bound;
+  }
+
+  // A later file that still says amt loads into amount, not into a new amt column; a bad value
+  // keeps its text in the companion.
+  auto later = Load({Input("c.csv",
+                           "id,amt,note\n4,40,d\n5,oops,e\n6,60,f\n7,70,g\n8,80,h\n"
+                           "9,90,i\n10,100,j\n11,110,k\n12,120,l\n13,130,m\n14,140,n\n")},
+                    "shop.o");
+  ASSERT_TRUE(later.ok()) << later.status();
+  table = catalog_->ReadTable(admin_, {"shop", "o"}, std::nullopt);
+  EXPECT_EQ(table->table.schema.Find("amt"), nullptr);
+  EXPECT_EQ(Scalar("SELECT sum(amount) FROM shop.o"), "1000");
+  EXPECT_EQ(Scalar("SELECT amount_raw FROM shop.o WHERE amount IS NULL"), "oops");
+  // Written by loch after the rename: the new name.
+  EXPECT_EQ(Scalar("INSERT INTO shop.o SELECT 15, 150, 'o', NULL"), "INSERT");
+  EXPECT_EQ(Scalar("SELECT sum(amount) FROM shop.o"), "1150");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM shop.o WHERE amount >= 140"), "2");
+
+  // Renamed again (back, even): every file still reads.
+  EXPECT_EQ(Scalar("ALTER TABLE shop.o RENAME amount TO amt"), "ALTER TABLE");
+  EXPECT_EQ(Scalar("SELECT sum(amt) FROM shop.o"), "1150");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM shop.o WHERE amt < 15"), "1");
+  EXPECT_EQ(Scalar("ALTER TABLE shop.o RENAME COLUMN amount_raw TO amt_text"), "ALTER TABLE");
+  EXPECT_EQ(Scalar("SELECT amt_text FROM shop.o WHERE amt IS NULL"), "oops");
+
+  // What cannot be renamed says why.
+  EXPECT_THAT(Scalar("ALTER TABLE shop.o RENAME COLUMN note TO id"), HasSubstr("already has"));
+  EXPECT_THAT(Scalar("ALTER TABLE shop.o RENAME COLUMN nte TO x"), HasSubstr("did you mean note"));
+  EXPECT_THAT(Scalar("ALTER TABLE shop.o RENAME COLUMN note TO amount"),
+              HasSubstr("was the name of column amt"));
+  Input("p/day=2024-01-01/x.json", "{\"v\": 1}\n");
+  ASSERT_TRUE(Load({inputs_ + "/p"}, "shop.p").ok());
+  EXPECT_THAT(Scalar("ALTER TABLE shop.p RENAME COLUMN day TO d"),
+              HasSubstr("day is a partition column"));
+  EXPECT_THAT(Scalar("ALTER TABLE shop.nope RENAME COLUMN a TO b"), HasSubstr("unknown table"));
+  EXPECT_EQ(Scalar("ALTER TABLE IF EXISTS shop.nope RENAME COLUMN a TO b"), "ALTER TABLE");
+}
+
 }  // namespace
 }  // namespace loch

@@ -25,6 +25,7 @@ constexpr int64_t kFirstNamespaceOid = 16384;
 constexpr int64_t kFirstTableOid = 1000000;
 constexpr int64_t kFirstViewOid = 2000000000;
 constexpr int64_t kOwnerOid = 10;
+constexpr int64_t kPgClassOid = 1259;  // PostgreSQL's: pg_description.classoid of relations
 constexpr int64_t kHeapAccessMethodOid = 2;
 constexpr int64_t kLakeDatabaseOid = 16383;
 
@@ -107,8 +108,12 @@ CREATE MACRO pg_relation_is_publishable(relation) AS false;
 CREATE MACRO pg_get_ruledef(rule) AS NULL, (rule, pretty) AS NULL;
 CREATE MACRO pg_get_statisticsobjdef_columns(statistics) AS NULL;
 CREATE MACRO array_upper(list, dimension) AS len(list);
-CREATE MACRO obj_description(object, catalog_name) AS NULL, (object) AS NULL;
-CREATE MACRO col_description(relation, column_number) AS NULL;
+CREATE MACRO obj_description(object, catalog_name) AS
+  (SELECT any_value(description) FROM pg_description WHERE objoid = object AND objsubid = 0),
+  (object) AS obj_description(object, 'pg_class');
+CREATE MACRO col_description(relation, column_number) AS
+  (SELECT any_value(description) FROM pg_description
+   WHERE objoid = relation AND objsubid = column_number);
 CREATE MACRO shobj_description(object, catalog_name) AS NULL;
 CREATE MACRO pg_encoding_to_char(encoding) AS 'UTF8';
 CREATE MACRO pg_table_size(relation) AS NULL;
@@ -396,17 +401,19 @@ absl::Status PgCatalogEmulation::Refresh(const Principal& who) {
     char kind;
     std::vector<Column> columns;
     const std::string* definition;  // views only
+    std::string comment;            // COMMENT ON TABLE; "" for none
   };
   std::vector<Relation> relations;
   for (const TableInfo& table : tables) {
     std::vector<Column> columns = table.schema.columns;
     columns.insert(columns.end(), table.schema.partition_columns.begin(),
                    table.schema.partition_columns.end());
-    relations.push_back(
-        {kFirstTableOid + table.table_id, &table.name, 'r', std::move(columns), nullptr});
+    relations.push_back({kFirstTableOid + table.table_id, &table.name, 'r', std::move(columns),
+                         nullptr, table.schema.comment});
   }
   for (const ViewInfo& view : views) {
-    relations.push_back({kFirstViewOid + view.view_id, &view.name, 'v', view.columns, &view.sql});
+    relations.push_back(
+        {kFirstViewOid + view.view_id, &view.name, 'v', view.columns, &view.sql, ""});
   }
   if (fingerprint == state_->fingerprint) return absl::OkStatus();
 
@@ -424,7 +431,8 @@ absl::Status PgCatalogEmulation::Refresh(const Principal& who) {
     schemata.Row().Text("lake").Text(databases[i]).Text(state_->owner);
   }
   RowsBuilder classes("pg_class"), attributes("pg_attribute"), pg_tables("pg_tables"),
-      pg_views("pg_views"), info_tables("tables"), info_columns("columns"), info_views("views");
+      pg_views("pg_views"), info_tables("tables"), info_columns("columns"), info_views("views"),
+      descriptions("pg_description");
   for (const Relation& relation : relations) {
     const TableName& name = *relation.name;
     const bool is_view = relation.kind == 'v';
@@ -481,9 +489,18 @@ absl::Status PgCatalogEmulation::Refresh(const Principal& who) {
         .Text(name.database)
         .Text(name.table)
         .Text(is_view ? "VIEW" : "BASE TABLE");
+    if (!relation.comment.empty())
+      descriptions.Row().Int(relation.oid).Int(kPgClassOid).Int(0).Text(relation.comment);
     for (size_t i = 0; i < relation.columns.size(); ++i) {
       const Column& column = relation.columns[i];
       const int32_t type_oid = OidOfColumnType(column.type);
+      if (!column.comment.empty()) {
+        descriptions.Row()
+            .Int(relation.oid)
+            .Int(kPgClassOid)
+            .Int(static_cast<int64_t>(i + 1))
+            .Text(column.comment);
+      }
       attributes.Row()
           .Int(relation.oid)
           .Text(column.name)
@@ -514,7 +531,7 @@ absl::Status PgCatalogEmulation::Refresh(const Principal& who) {
   }
   const std::string sql = "BEGIN;\n" + namespaces.Sql() + schemata.Sql() + classes.Sql() +
                           attributes.Sql() + pg_tables.Sql() + pg_views.Sql() + info_tables.Sql() +
-                          info_columns.Sql() + info_views.Sql() + "COMMIT;";
+                          info_columns.Sql() + info_views.Sql() + descriptions.Sql() + "COMMIT;";
   if (absl::Status loaded = state_->connection.Execute(sql); !loaded.ok()) {
     (void)state_->connection.Execute("ROLLBACK");
     return absl::InternalError(

@@ -76,6 +76,14 @@ std::string TagForWrite(WriteStatement::Kind kind, int64_t rows) {
       return "CREATE VIEW";
     case WriteStatement::Kind::kDropView:
       return "DROP VIEW";
+    case WriteStatement::Kind::kCreateDatabase:
+      return "CREATE SCHEMA";
+    case WriteStatement::Kind::kCommentOnTable:
+    case WriteStatement::Kind::kCommentOnColumn:
+      return "COMMENT";
+    case WriteStatement::Kind::kRenameTable:
+    case WriteStatement::Kind::kRenameColumn:
+      return "ALTER TABLE";
   }
   return "OK";
 }

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <regex>
+#include <set>
 
 #include "common/strings.h"
 #include "engine/datetime_formats.h"
@@ -171,8 +172,11 @@ std::string InferPartitionType(const std::vector<std::string>& values) {
   return "VARCHAR";
 }
 
-FileMerge MergeFile(const Schema& schema, const FileProfile& profile, const DataFile& file,
-                    const std::string& table) {
+namespace {
+
+// MergeFile for a file whose columns have the table's names.
+FileMerge MergeFileByName(const Schema& schema, const FileProfile& profile, const DataFile& file,
+                          const std::string& table) {
   FileMerge merge;
   merge.schema = schema;
   merge.file = file;
@@ -312,6 +316,54 @@ FileMerge MergeFile(const Schema& schema, const FileProfile& profile, const Data
   return merge;
 }
 
+// For a file that has renamed columns under a name they had before (and not under their own):
+// file name -> the column's name now.
+std::map<std::string, std::string> FormerNamesIn(const Schema& schema, const FileProfile& profile) {
+  std::set<std::string> in_file;
+  for (const Column& column : profile.columns) in_file.insert(column.name);
+  std::map<std::string, std::string> renames;
+  for (const Column& column : schema.columns) {
+    if (in_file.contains(column.name)) continue;
+    for (const std::string& name : column.FileNames()) {
+      if (name != column.name && in_file.contains(name) && schema.Find(name) == nullptr) {
+        renames.emplace(name, column.name);
+        break;
+      }
+    }
+  }
+  return renames;
+}
+
+}  // namespace
+
+FileMerge MergeFile(const Schema& schema, const FileProfile& profile, const DataFile& file,
+                    const std::string& table) {
+  const std::map<std::string, std::string> renames = FormerNamesIn(schema, profile);
+  if (renames.empty()) return MergeFileByName(schema, profile, file, table);
+  // Merge under the table's names; the file's statistics keep the names it has (the scan reads
+  // each file by its own names).
+  auto now = [&](const std::string& name) {
+    auto renamed = renames.find(name);
+    return renamed == renames.end() ? name : renamed->second;
+  };
+  FileProfile renamed = profile;
+  for (Column& column : renamed.columns) column.name = now(column.name);
+  for (ColumnStats& stats : renamed.stats) stats.column = now(stats.column);
+  renamed.typed_text.clear();
+  for (const auto& [name, typing] : profile.typed_text)
+    renamed.typed_text.emplace(now(name), typing);
+  DataFile renamed_file = file;
+  for (ColumnStats& stats : renamed_file.stats) stats.column = now(stats.column);
+  FileMerge merge = MergeFileByName(schema, renamed, renamed_file, table);
+  std::map<std::string, std::string> before;
+  for (const auto& [old_name, new_name] : renames) before.emplace(new_name, old_name);
+  for (ColumnStats& stats : merge.file.stats) {
+    if (auto old_name = before.find(stats.column); old_name != before.end())
+      stats.column = old_name->second;
+  }
+  return merge;
+}
+
 void UnparsedSummary::Add(const std::string& file, const std::vector<UnparsedValues>& unparsed) {
   for (const UnparsedValues& values : unparsed) {
     auto same = std::find_if(columns_.begin(), columns_.end(), [&](const Column& column) {
@@ -327,7 +379,8 @@ void UnparsedSummary::Add(const std::string& file, const std::vector<UnparsedVal
     ++same->files;
     for (const std::string& example : values.examples) {
       std::vector<std::string>& examples = same->sum.examples;
-      if (examples.size() < 3 && std::find(examples.begin(), examples.end(), example) == examples.end())
+      if (examples.size() < 3 &&
+          std::find(examples.begin(), examples.end(), example) == examples.end())
         examples.push_back(example);
     }
   }
@@ -336,9 +389,9 @@ void UnparsedSummary::Add(const std::string& file, const std::vector<UnparsedVal
 std::vector<std::string> UnparsedSummary::Lines(const std::string& table) const {
   std::vector<std::string> lines;
   for (const Column& column : columns_) {
-    const std::string where = column.files == 1
-                                  ? column.first_file
-                                  : fmt::format("{} files (first {})", column.files, column.first_file);
+    const std::string where =
+        column.files == 1 ? column.first_file
+                          : fmt::format("{} files (first {})", column.files, column.first_file);
     lines.push_back(fmt::format(
         "{}.{}: {} of {} value(s) in {} do not read as {} (e.g. {}); they read as NULL and their "
         "text stays in {}",
