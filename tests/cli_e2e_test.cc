@@ -250,14 +250,15 @@ TEST_F(CliTest, DescribeShowsCommentsAndRenamesInItsHistory) {
   const fs::path orders = *work_ / "orders.csv";
   std::ofstream(orders) << "id,amt\n1,10\n2,20\n";
   ASSERT_EQ(
-      Run({"load", orders.string(), "--table", "cli_alter.orders", "--lake", Lake()}).exit_code, 0);
+      Run({"load", orders.string(), "--table", "CLI_Alter.Orders", "--lake", Lake()}).exit_code, 0);
   for (const char* sql : {"COMMENT ON TABLE cli_alter.orders IS 'Orders from the shop'",
                           "COMMENT ON COLUMN cli_alter.orders.id IS 'order number'",
                           "ALTER TABLE cli_alter.orders RENAME COLUMN amt TO amount"}) {
     Outcome done = Run({"sql", sql, "--lake", Lake()});
     ASSERT_EQ(done.exit_code, 0) << sql << ": " << done.err;
   }
-  Outcome describe = Run({"describe", "cli_alter.orders", "--versions", "--lake", Lake()});
+  // Names fold to lowercase, as in PostgreSQL.
+  Outcome describe = Run({"describe", "Cli_Alter.ORDERS", "--versions", "--lake", Lake()});
   ASSERT_EQ(describe.exit_code, 0) << describe.err;
   EXPECT_THAT(describe.out, HasSubstr("comment:        Orders from the shop"));
   EXPECT_THAT(describe.out, ::testing::ContainsRegex("id +BIGINT +-- order number"));
@@ -269,6 +270,19 @@ TEST_F(CliTest, DescribeShowsCommentsAndRenamesInItsHistory) {
       Run({"sql", "SELECT sum(amount) FROM cli_alter.orders", "--format", "csv", "--lake", Lake()})
           .out,
       "sum(amount)\n30\n");
+
+  // Type hints: an id kept as text; a format without a column to apply to is refused.
+  Outcome hinted = Run({"load", orders.string(), "--table", "cli_alter.hinted", "--column",
+                        "id:VARCHAR", "--lake", Lake()});
+  ASSERT_EQ(hinted.exit_code, 0) << hinted.err;
+  EXPECT_EQ(Run({"sql", "SELECT typeof(id) AS t FROM cli_alter.hinted LIMIT 1", "--format", "csv",
+                 "--lake", Lake()})
+                .out,
+            "t\nVARCHAR\n");
+  Outcome lonely = Run({"load", orders.string(), "--table", "cli_alter.other", "--timestamp-format",
+                        "%d.%m.%Y", "--lake", Lake()});
+  EXPECT_EQ(lonely.exit_code, 1);
+  EXPECT_THAT(lonely.err, HasSubstr("--timestamp-format applies to the columns given as --column"));
 }
 
 TEST_F(CliTest, CsvOutputStreamsEveryRow) {

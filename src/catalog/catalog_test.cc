@@ -251,6 +251,8 @@ TEST_F(CatalogTest, UnknownNamesListWhatExists) {
   EXPECT_TRUE(absl::IsInvalidArgument(TableName::Parse("nodot").status()));
   EXPECT_TRUE(absl::IsInvalidArgument(TableName::Parse("a.b.c").status()));
   EXPECT_EQ(TableName::Parse("shop.orders")->table, "orders");
+  EXPECT_EQ(TableName::Parse("Shop.Orders")->ToString(), "shop.orders");  // folded
+  EXPECT_TRUE(absl::IsInvalidArgument(TableName::Parse("shop.Or-ders").status()));
 }
 
 TEST_F(CatalogTest, CreatingAnExistingTableFails) {

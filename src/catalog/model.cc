@@ -29,7 +29,11 @@ absl::Status ValidateIdentifier(std::string_view name, std::string_view what) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<TableName> TableName::Parse(std::string_view text) {
+absl::StatusOr<TableName> TableName::Parse(std::string_view given) {
+  std::string text(given);
+  for (char& c : text) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
   size_t dot = text.find('.');
   if (dot == std::string_view::npos || text.find('.', dot + 1) != std::string_view::npos) {
     return absl::InvalidArgumentError(

@@ -24,7 +24,9 @@ struct TableName {
   bool operator==(const TableName&) const = default;
   auto operator<=>(const TableName&) const = default;
 
-  // Parses "db.table"; InvalidArgument naming the problem otherwise.
+  // Parses "db.table", folding ASCII uppercase to lowercase (as PostgreSQL folds unquoted names,
+  // and as queries find tables: "Shop.Orders" is shop.orders); InvalidArgument naming the problem
+  // otherwise.
   static absl::StatusOr<TableName> Parse(std::string_view text);
 };
 

@@ -69,6 +69,37 @@ absl::Status RunInit(const CommonOptions& common, const InitOptions& options, st
   return absl::OkStatus();
 }
 
+namespace {
+
+// --column NAME:TYPE hints, the DATE and TIMESTAMP ones with --timestamp-format's patterns.
+absl::StatusOr<std::vector<ColumnHint>> ColumnHintsOf(const std::vector<std::string>& columns,
+                                                      const std::vector<std::string>& formats) {
+  std::vector<ColumnHint> hints;
+  bool datetime = false;
+  for (const std::string& text : columns) {
+    ASSIGN_OR_RETURN(ColumnHint hint, ParseColumnHint(text));
+    if (hint.type == "DATE" || hint.type == "TIMESTAMP") {
+      hint.formats = formats;
+      datetime = true;
+    }
+    hints.push_back(std::move(hint));
+  }
+  if (!formats.empty() && !datetime) {
+    return absl::InvalidArgumentError(
+        "--timestamp-format applies to the columns given as --column NAME:TIMESTAMP or "
+        "--column NAME:DATE; name them");
+  }
+  for (const std::string& format : formats) {
+    if (format.find('%') == std::string::npos) {
+      return absl::InvalidArgumentError(fmt::format(
+          "--timestamp-format \"{}\" is not a strptime pattern, e.g. \"%d.%m.%Y %H:%M\"", format));
+    }
+  }
+  return hints;
+}
+
+}  // namespace
+
 absl::Status RunLoad(const CommonOptions& common, const LoadOptions& options, std::ostream& out) {
   ASSIGN_OR_RETURN(TableName table, TableName::Parse(options.table));
   ASSIGN_OR_RETURN(auto lake, OpenLake(common));
@@ -78,6 +109,7 @@ absl::Status RunLoad(const CommonOptions& common, const LoadOptions& options, st
   LoadRequest request{options.inputs, table};
   request.allow_duplicates = options.allow_duplicates;
   request.dry_run = options.dry_run;
+  ASSIGN_OR_RETURN(request.column_hints, ColumnHintsOf(options.columns, options.timestamp_formats));
   auto result = loader.Load(Principal::LocalAdmin(), request, [](size_t done, size_t total) {
     ShowProgress(fmt::format("loading: {}/{} files", done, total));
   });

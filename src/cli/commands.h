@@ -34,6 +34,8 @@ struct LoadOptions {
   std::string table;  // DB.TABLE
   bool allow_duplicates = false;
   bool dry_run = false;
+  std::vector<std::string> columns;            // NAME:TYPE hints
+  std::vector<std::string> timestamp_formats;  // for the hinted DATE/TIMESTAMP columns
 };
 absl::Status RunLoad(const CommonOptions& common, const LoadOptions& options, std::ostream& out);
 

@@ -179,7 +179,9 @@ absl::StatusOr<WriteStatement> ParseCreateDatabase(Cursor& cursor) {
   auto name = cursor.Identifier();
   if (!name || !cursor.AtEnd())
     return absl::InvalidArgumentError("expected CREATE DATABASE [IF NOT EXISTS] name");
-  RETURN_IF_ERROR(ValidateIdentifier(*name, "database name"));
+  // Database names are lowercase: a "Quoted" one folds too (as TableName::Parse does).
+  for (char& c : *name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  RETURN_IF_ERROR(ValidateIdentifier(*name, "database"));
   statement.table.database = *name;
   return statement;
 }

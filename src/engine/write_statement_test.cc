@@ -49,13 +49,18 @@ TEST(WriteStatement, RecognisesEachFormAndKeepsTheQuery) {
   EXPECT_FALSE(ParseWriteStatement("DROP TABLE a.b PURGE CASCADE").ok());
 }
 
-TEST(WriteStatement, NamesFoldToLowercaseUnlessQuoted) {
-  auto quoted = ParseWriteStatement("INSERT INTO \"shop\".\"Orders\" SELECT 1");
-  EXPECT_FALSE(quoted.ok());  // a table name is lowercase: "Orders" is refused, not folded
-  EXPECT_NE(std::string(quoted.status().message()).find("Orders"), std::string::npos);
+TEST(WriteStatement, TableNamesFoldToLowercaseColumnNamesOnlyUnquoted) {
+  auto quoted = ParseWriteStatement("INSERT INTO \"Shop\".\"Orders\" SELECT 1");
+  ASSERT_TRUE(quoted.ok() && quoted->has_value()) << quoted.status();
+  EXPECT_EQ((*quoted)->table.ToString(), "shop.orders");  // table names are lowercase
   auto folded = ParseWriteStatement("DROP TABLE SHOP.\"orders\"");
   ASSERT_TRUE(folded.ok() && folded->has_value()) << folded.status();
   EXPECT_EQ((*folded)->table.ToString(), "shop.orders");
+  auto column = ParseWriteStatement("ALTER TABLE a.b RENAME COLUMN Amount TO \"Amount Cents\"");
+  ASSERT_TRUE(column.ok() && column->has_value()) << column.status();
+  EXPECT_EQ((*column)->column, "amount");
+  EXPECT_EQ((*column)->new_column, "Amount Cents");
+  EXPECT_FALSE(ParseWriteStatement("INSERT INTO \"shop-x\".orders SELECT 1").ok());
 }
 
 TEST(WriteStatement, SchemaStatements) {
@@ -65,7 +70,8 @@ TEST(WriteStatement, SchemaStatements) {
   EXPECT_EQ((*database)->table.database, "mart");
   EXPECT_TRUE((*database)->if_not_exists);
   EXPECT_FALSE(ParseWriteStatement("CREATE DATABASE a b").ok());
-  EXPECT_FALSE(ParseWriteStatement("CREATE DATABASE \"A\"").ok());
+  EXPECT_EQ((*ParseWriteStatement("CREATE DATABASE \"A\""))->table.database, "a");
+  EXPECT_FALSE(ParseWriteStatement("CREATE DATABASE \"a b\"").ok());
 
   auto table_comment = ParseWriteStatement("COMMENT ON TABLE a.b IS 'it''s /* not */ -- text'");
   ASSERT_TRUE(table_comment.ok() && table_comment->has_value()) << table_comment.status();

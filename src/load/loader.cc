@@ -7,6 +7,7 @@
 #include "common/content_hash.h"
 #include "common/ids.h"
 #include "common/strings.h"
+#include "engine/text_types.h"
 #include "fmt/format.h"
 #include "load/file_format.h"
 
@@ -151,11 +152,65 @@ void SkipContentTheTableHas(const TableName& table, const std::vector<DataFile>&
   });
 }
 
+// The first row of `sql`'s answer (empty if it has none).
+absl::StatusOr<std::vector<std::optional<std::string>>> FirstRow(LakeEngine& engine,
+                                                                 const Principal& who,
+                                                                 const std::string& sql) {
+  ASSIGN_OR_RETURN(std::unique_ptr<QueryCursor> cursor, engine.Query(who, sql));
+  std::vector<std::optional<std::string>> row;
+  ASSIGN_OR_RETURN(std::optional<ResultChunk> chunk, cursor->Next());
+  if (!chunk.has_value() || chunk->row_count == 0) return row;
+  for (const auto& column : chunk->cells) row.push_back(column[0]);
+  return row;
+}
+
 }  // namespace
+
+absl::Status Loader::CheckHintFormats(const Principal& who, const std::vector<ColumnHint>& hints) {
+  for (const ColumnHint& hint : hints) {
+    if (hint.formats.empty()) continue;
+    Column column(hint.column, hint.type);
+    column.metadata["datetime_formats"] = hint.formats;
+    const absl::Status status =
+        FirstRow(engine_, who, "SELECT " + ParseTextSql("'2000-01-01'", column)).status();
+    if (!status.ok()) {
+      return absl::InvalidArgumentError(fmt::format(
+          "--timestamp-format {}: {}", Join(hint.formats, ", "), ToStd(status.message())));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::string> Loader::UnreadableHintedValues(const Principal& who,
+                                                        const TableName& table,
+                                                        const Schema& schema,
+                                                        const std::vector<ColumnHint>& hints) {
+  std::vector<std::string> lines;
+  for (const ColumnHint& hint : hints) {
+    const Column* column = schema.Find(hint.column);
+    const std::string raw = column == nullptr ? "" : column->metadata.value("raw_column", "");
+    if (raw.empty() || !ParsedFromText(*column)) continue;
+    auto counted =
+        FirstRow(engine_, who,
+                 fmt::format("SELECT count(*) FILTER (WHERE {0} IS NULL AND {1} IS NOT NULL), "
+                             "count({1}) FROM {2}.{3}",
+                             QuoteIdentifier(column->name), QuoteIdentifier(raw),
+                             QuoteIdentifier(table.database), QuoteIdentifier(table.table)));
+    // A report line, not the load's outcome: a failure to count says nothing.
+    if (!counted.ok() || counted->size() < 2 || counted->at(0).value_or("0") == "0") continue;
+    lines.push_back(fmt::format(
+        "{}.{}: {} of {} value(s) in the table do not read as {} (--column); they read as NULL "
+        "and their text stays in {}",
+        table.ToString(), column->name, *counted->at(0), counted->at(1).value_or("?"), column->type,
+        raw));
+  }
+  return lines;
+}
 
 absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest& request,
                                         const Progress& progress) {
   LoadResult result;
+  RETURN_IF_ERROR(CheckHintFormats(who, request.column_hints));
   ASSIGN_OR_RETURN(std::vector<InputFile> inputs, ExpandInputs(request.inputs, result.skipped));
 
   // 1. Check everything before copying anything.
@@ -178,8 +233,8 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
       auto [first, inserted] =
           first_with.emplace(ContentIdentity(file.content_hash, file.partitions), file.local_path);
       if (inserted) return false;
-      result.skipped.push_back(fmt::format("{}: the same content as {}", file.local_path,
-                                           first->second));
+      result.skipped.push_back(
+          fmt::format("{}: the same content as {}", file.local_path, first->second));
       ++result.duplicates;
       return true;
     });
@@ -304,6 +359,7 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
       FileMerge merged = MergeFile(schema, file.profile, data, request.table.ToString());
       schema = std::move(merged.schema);
       change.Include(merged.change);
+      ApplyColumnHints(schema, request.column_hints, change);
       for (std::string& line : merged.typed_text) {
         if (std::find(result.typed_text.begin(), result.typed_text.end(), line) ==
             result.typed_text.end())
@@ -315,6 +371,17 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
     }
     for (std::string& line : unparsed.Lines(request.table.ToString()))
       result.warnings.push_back(std::move(line));
+    for (DataFile& data : registered) ForgetHintedBounds(schema, data);
+    for (const ColumnHint& hint : request.column_hints) {
+      if (schema.Find(hint.column) != nullptr) continue;
+      std::vector<std::string> names;
+      for (const Column& column : schema.columns) names.push_back(column.name);
+      const std::optional<std::string> closest = ClosestMatch(hint.column, names);
+      return cleanup(absl::InvalidArgumentError(fmt::format(
+          "--column {}: the files have no column \"{}\"{}; their columns: {}", hint.column,
+          hint.column, closest ? fmt::format(" (did you mean {}?)", *closest) : "",
+          Join(names, ", "))));
+    }
 
     if (request.dry_run) {
       result.dry_run = true;
@@ -353,6 +420,9 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
         {"files_added", files.size()}, {"rows_added", result.rows}, {"bytes_added", result.bytes}};
     auto committed = catalog_.Commit(who, commit);
     if (committed.ok()) {
+      for (std::string& line :
+           UnreadableHintedValues(who, request.table, schema, request.column_hints))
+        result.warnings.push_back(std::move(line));
       result.files = static_cast<int64_t>(files.size());
       result.created_table = create;
       result.snapshot_id = committed->snapshot_id;

@@ -33,6 +33,9 @@ struct LoadRequest {
   // Reads and profiles the files and says what loading them would do, but changes nothing: the
   // lake and the catalog are left as they were.
   bool dry_run = false;
+  // Types for columns, overriding inference (schema/schema_policy.h, ColumnHint); each must name
+  // a column of the files. The table keeps them for later loads and crawls.
+  std::vector<ColumnHint> column_hints;
 };
 
 struct LoadResult {
@@ -72,6 +75,13 @@ class Loader {
                                   const Progress& progress = {});
 
  private:
+  // InvalidArgument if a hint's datetime formats are not patterns DuckDB's strptime takes.
+  absl::Status CheckHintFormats(const Principal& who, const std::vector<ColumnHint>& hints);
+  // Report lines for hinted columns whose values do not all read as their type (empty if all do).
+  std::vector<std::string> UnreadableHintedValues(const Principal& who, const TableName& table,
+                                                  const Schema& schema,
+                                                  const std::vector<ColumnHint>& hints);
+
   Catalog& catalog_;
   ObjectStore& store_;
   LakeEngine& engine_;

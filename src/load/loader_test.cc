@@ -665,5 +665,57 @@ TEST_F(LoaderTest, RenamedColumnsReadTheirEarlierFilesAndLaterLoadsUnderTheOldNa
   EXPECT_EQ(Scalar("ALTER TABLE IF EXISTS shop.nope RENAME COLUMN a TO b"), "ALTER TABLE");
 }
 
+TEST_F(LoaderTest, ColumnHintsOverrideInferenceAndStayForLaterLoads) {
+  auto hint = [](const std::string& text, std::vector<std::string> formats = {}) {
+    ColumnHint parsed = std::move(ParseColumnHint(text)).value();
+    parsed.formats = std::move(formats);
+    return parsed;
+  };
+  LoadRequest request{{Input("a.csv",
+                             "zip,amount,seen\n01234,10,01.03.2024 10:15\n"
+                             "00501,n/a,02.03.2024 11:00\n90210,30.5,bad\n")},
+                      {"shop", "addr"}};
+  request.column_hints = {hint("zip:text"), hint("amount:decimal(10, 2)"),
+                          hint("seen:TIMESTAMP", {"%d.%m.%Y %H:%M"})};
+  auto loaded = loader_->Load(admin_, request);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(Scalar("SELECT string_agg(zip, ',' ORDER BY zip) FROM shop.addr"), "00501,01234,90210");
+  EXPECT_EQ(Scalar("SELECT any_value(typeof(amount)) || ' ' || sum(amount) FROM shop.addr"),
+            "DECIMAL(10,2) 40.50");
+  EXPECT_EQ(Scalar("SELECT amount_raw FROM shop.addr WHERE amount IS NULL"), "n/a");
+  EXPECT_EQ(Scalar("SELECT max(seen) FROM shop.addr"), "2024-03-02 11:00:00");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM shop.addr WHERE seen >= TIMESTAMP '2024-03-02'"), "1");
+  EXPECT_THAT(Join(loaded->warnings, "\n"),
+              HasSubstr("shop.addr.amount: 1 of 3 value(s) in the table do not read as "
+                        "DECIMAL(10,2) (--column)"));
+  EXPECT_THAT(Join(loaded->warnings, "\n"), HasSubstr("shop.addr.seen: 1 of 3"));
+
+  // A later load without hints types the columns the same way.
+  ASSERT_TRUE(
+      Load({Input("b.csv", "zip,amount,seen\n10001,5,03.03.2024 09:00\n")}, "shop.addr").ok());
+  EXPECT_EQ(Scalar("SELECT string_agg(zip, ',' ORDER BY zip) FROM shop.addr WHERE zip > '1'"),
+            "10001,90210");
+  EXPECT_EQ(Scalar("SELECT sum(amount) FROM shop.addr"), "45.50");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM shop.addr WHERE seen < TIMESTAMP '2024-03-03'"), "2");
+
+  // Mistakes are named before anything is copied.
+  const size_t objects = RawObjects();
+  request.inputs = {Input("c.csv", "zip,amount,seen\n1,2,3\n")};
+  request.column_hints = {hint("zp:VARCHAR")};
+  auto unknown = loader_->Load(admin_, request);
+  EXPECT_THAT(std::string(unknown.status().message()),
+              HasSubstr("--column zp: the files have no column \"zp\" (did you mean zip?)"));
+  request.column_hints = {hint("seen:TIMESTAMP", {"%d.%m.%Y %Q"})};
+  auto bad_format = loader_->Load(admin_, request);
+  EXPECT_THAT(std::string(bad_format.status().message()),
+              HasSubstr("--timestamp-format %d.%m.%Y %Q"));
+  EXPECT_EQ(RawObjects(), objects);
+  EXPECT_THAT(std::string(ParseColumnHint("zip:money").status().message()),
+              HasSubstr("unknown type \"money\""));
+  EXPECT_FALSE(ParseColumnHint("zip").ok());
+  EXPECT_FALSE(ParseColumnHint("amount:DECIMAL(40,2)").ok());
+  EXPECT_FALSE(ParseColumnHint("amount:DECIMAL(999999999999999999999,2)").ok());
+}
+
 }  // namespace
 }  // namespace loch

@@ -93,6 +93,43 @@ void MoveRawCompanionsAside(std::vector<Column>& columns, const std::vector<std:
   }
 }
 
+const char* const kHintKey = "hint";
+
+// Types column `index` as its hint says (see ColumnHint); a raw companion keeps text that does
+// not read as a type other than VARCHAR.
+void EnforceHint(std::vector<Column>& columns, size_t index,
+                 const std::vector<std::string>& reserved, SchemaChange& change) {
+  Column& column = columns[index];
+  const nlohmann::json& hint = column.metadata[kHintKey];
+  const std::string type = hint.value("type", "");
+  if (type.empty()) return;
+  column.type = type;
+  column.metadata.erase("untyped");
+  if (type == "VARCHAR") {
+    column.metadata.erase("lenient");
+    column.metadata.erase("datetime_formats");
+    return;
+  }
+  if (type == "DATE" || type == "TIMESTAMP") {
+    column.metadata.erase("lenient");
+    std::vector<std::string> formats = hint.value("formats", std::vector<std::string>{});
+    if (formats.empty()) formats = DatetimeFormatsOf(column);
+    if (formats.empty()) formats = {"iso8601"};
+    column.metadata["datetime_formats"] = formats;
+  } else {
+    column.metadata.erase("datetime_formats");
+    column.metadata["lenient"] = true;
+  }
+  EnsureRawCompanion(columns, index, reserved, change);
+}
+
+void EnforceHints(std::vector<Column>& columns, const std::vector<std::string>& reserved,
+                  SchemaChange& change) {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i].metadata.contains(kHintKey)) EnforceHint(columns, i, reserved, change);
+  }
+}
+
 std::string Examples(const std::vector<std::string>& examples) {
   std::vector<std::string> quoted;
   for (const std::string& example : examples) quoted.push_back("\"" + example + "\"");
@@ -135,10 +172,14 @@ SchemaChange MergeColumns(std::vector<Column>& schema, const std::vector<Column>
     existing->nullable = true;
     if (IsUnknownType(incoming.type)) continue;
     if (Untyped(*existing)) {
-      const std::string raw_column = existing->metadata.value("raw_column", "");
+      // The file's typing replaces none of what the table keeps about the column itself.
+      nlohmann::json kept = nlohmann::json::object();
+      for (const char* key : {"raw_column", "hint", "file_names"}) {
+        if (existing->metadata.contains(key)) kept[key] = existing->metadata[key];
+      }
       existing->type = incoming.type;
       existing->metadata = incoming.metadata;
-      if (!raw_column.empty()) existing->metadata["raw_column"] = raw_column;
+      existing->metadata.update(kept);
       change.typed.push_back(incoming.name + " " + incoming.type);
       continue;
     }
@@ -258,6 +299,8 @@ FileMerge MergeFileByName(const Schema& schema, const FileProfile& profile, cons
     }
   }
 
+  EnforceHints(columns, partitions, merge.change);
+
   // Text the table reads as another type: values that do not parse keep their text in the raw
   // companion, and the file's statistics become the parsed range (pruning compares typed values).
   auto index_of = [&](const std::string& name) -> std::optional<size_t> {
@@ -313,6 +356,7 @@ FileMerge MergeFileByName(const Schema& schema, const FileProfile& profile, cons
       if (stats.column == name) stats.type = "";  // text bounds: not the column's order
     }
   }
+  ForgetHintedBounds(merge.schema, merge.file);
   return merge;
 }
 
@@ -362,6 +406,65 @@ FileMerge MergeFile(const Schema& schema, const FileProfile& profile, const Data
       stats.column = old_name->second;
   }
   return merge;
+}
+
+absl::StatusOr<ColumnHint> ParseColumnHint(std::string_view text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "--column \"{}\" must be NAME:TYPE, e.g. zip:VARCHAR or amount:DECIMAL(12,2)", text));
+  }
+  ColumnHint hint;
+  hint.column = std::string(text.substr(0, colon));
+  std::string type = std::string(text.substr(colon + 1));
+  for (char& c : type) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  type.erase(std::remove(type.begin(), type.end(), ' '), type.end());
+  static const std::map<std::string, std::string> kSynonyms = {
+      {"TEXT", "VARCHAR"},  {"STRING", "VARCHAR"}, {"INT", "INTEGER"},
+      {"INT4", "INTEGER"},  {"INT8", "BIGINT"},    {"LONG", "BIGINT"},
+      {"FLOAT8", "DOUBLE"}, {"BOOL", "BOOLEAN"},   {"DATETIME", "TIMESTAMP"}};
+  if (auto synonym = kSynonyms.find(type); synonym != kSynonyms.end()) type = synonym->second;
+  static const std::regex kDecimal("DECIMAL\\(([0-9]{1,2}),([0-9]{1,2})\\)");
+  std::smatch decimal;
+  const bool is_decimal = std::regex_match(type, decimal, kDecimal);
+  if (is_decimal) {
+    const int width = std::stoi(decimal[1]), scale = std::stoi(decimal[2]);
+    if (width < 1 || width > 38 || scale > width) {
+      return absl::InvalidArgumentError(
+          fmt::format("--column {}: DECIMAL(width,scale) needs 1 <= width <= 38 and scale <= width",
+                      hint.column));
+    }
+    type = fmt::format("DECIMAL({},{})", width, scale);
+  }
+  static const std::vector<std::string> kTypes = {"VARCHAR", "BIGINT", "INTEGER",  "DOUBLE",
+                                                  "BOOLEAN", "DATE",   "TIMESTAMP"};
+  if (!is_decimal && std::find(kTypes.begin(), kTypes.end(), type) == kTypes.end()) {
+    return absl::InvalidArgumentError(
+        fmt::format("--column {}: unknown type \"{}\"; use one of {}, DECIMAL(width,scale)",
+                    hint.column, text.substr(colon + 1), Join(kTypes, ", ")));
+  }
+  hint.type = std::move(type);
+  return hint;
+}
+
+void ApplyColumnHints(Schema& schema, const std::vector<ColumnHint>& hints, SchemaChange& change) {
+  std::vector<std::string> partitions;
+  for (const Column& partition : schema.partition_columns) partitions.push_back(partition.name);
+  for (const ColumnHint& hint : hints) {
+    Column* column = FindColumn(schema.columns, hint.column);
+    if (column == nullptr) continue;
+    column->metadata[kHintKey] = {{"type", hint.type}, {"formats", hint.formats}};
+  }
+  EnforceHints(schema.columns, partitions, change);
+}
+
+void ForgetHintedBounds(const Schema& schema, DataFile& file) {
+  for (ColumnStats& stats : file.stats) {
+    const Column* column = schema.Find(stats.column);
+    if (column == nullptr || !column->metadata.contains(kHintKey)) continue;
+    // Text kept as text reads as it was measured; any other reading may order it differently.
+    if (!(column->type == "VARCHAR" && stats.type == "VARCHAR")) stats.type = "";
+  }
 }
 
 void UnparsedSummary::Add(const std::string& file, const std::vector<UnparsedValues>& unparsed) {

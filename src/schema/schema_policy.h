@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "catalog/model.h"
+#include "common/status.h"
 #include "engine/lake_engine.h"
 
 namespace loch {
@@ -35,6 +36,27 @@ SchemaChange MergeColumns(std::vector<Column>& schema, const std::vector<Column>
 // The type of a partition column from its values: BIGINT if all are integers, DATE if all are
 // YYYY-MM-DD, VARCHAR otherwise.
 std::string InferPartitionType(const std::vector<std::string>& values);
+
+// A user's override of inference for one column (`loch load --column NAME:TYPE`, with
+// `--timestamp-format`). It is kept in the column's metadata ("hint"), so later loads and crawls
+// type the column the same way: VARCHAR reads values as their text; BIGINT, INTEGER, DOUBLE,
+// DECIMAL(w,s) and BOOLEAN parse text leniently, DATE and TIMESTAMP with `formats` (strptime
+// patterns tried in order; the detected formats, else ISO 8601, when empty). A value that does not
+// read as the type is NULL, with its text in the column's raw companion. File statistics of a
+// hinted column are not used for pruning (unless text read as text).
+struct ColumnHint {
+  std::string column;
+  std::string type;
+  std::vector<std::string> formats;
+};
+// Parses "NAME:TYPE" (type case-insensitive; TEXT/STRING, INT, LONG, BOOL, DATETIME synonyms).
+absl::StatusOr<ColumnHint> ParseColumnHint(std::string_view text);
+// Records `hints` on the schema's columns of their names (columns it does not have yet are left
+// for a later call) and types those columns as the hints say.
+void ApplyColumnHints(Schema& schema, const std::vector<ColumnHint>& hints, SchemaChange& change);
+// Makes the statistics of `file`'s hinted columns unusable for pruning, unless measured as the
+// column now reads them (see ColumnHint).
+void ForgetHintedBounds(const Schema& schema, DataFile& file);
 
 // Values of one column of one file that do not read as the column's type.
 struct UnparsedValues {
