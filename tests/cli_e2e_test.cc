@@ -285,6 +285,22 @@ TEST_F(CliTest, DescribeShowsCommentsAndRenamesInItsHistory) {
   EXPECT_THAT(lonely.err, HasSubstr("--timestamp-format applies to the columns given as --column"));
 }
 
+TEST_F(CliTest, SqlQueriesAreKeptInTheHistoryAndTimed) {
+  Outcome timed = Run({"sql", "SELECT 'history marker 7' AS m", "--timing", "--lake", Lake()});
+  ASSERT_EQ(timed.exit_code, 0) << timed.err;
+  EXPECT_THAT(timed.err, ::testing::ContainsRegex(
+                             "time: [0-9.]+ ms = prepare [0-9.]+ \\(check, bind, choose files\\) "
+                             "\\+ execute [0-9.]+ \\+ output [0-9.]+ ms; 1 rows"));
+  EXPECT_EQ(Run({"sql", "SELECT history_marker_8", "--lake", Lake()}).exit_code, 1);
+  Outcome kept =
+      Run({"sql",
+           "SELECT state, row_count, error IS NOT NULL AS failed FROM loch.query_history "
+           "WHERE front_end = 'cli' AND sql LIKE '%history%marker%' ORDER BY submitted",
+           "--format", "csv", "--lake", Lake()});
+  ASSERT_EQ(kept.exit_code, 0) << kept.err;
+  EXPECT_EQ(kept.out, "state,row_count,failed\nSUCCEEDED,1,false\nFAILED,0,true\n");
+}
+
 TEST_F(CliTest, CsvOutputStreamsEveryRow) {
   Outcome csv =
       Run({"sql", "SELECT event_id FROM shop.events", "--format", "csv", "--lake", Lake()});

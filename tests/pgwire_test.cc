@@ -247,6 +247,12 @@ TEST_F(PgwireTest, PsqlQueriesRunInTheirWorkgroupWithHistoryAndWebhook) {
   EXPECT_EQ(found["rows"], 1);
   EXPECT_EQ(found["result_key"],
             fmt::format("results/primary/{}.csv", found["id"].get<std::string>()));
+  // The kept history is a system table, psql's queries in it like the others.
+  auto kept = Psql({"-At", "-c",
+                    "select front_end, state, row_count from loch.query_history where sql like "
+                    "'%pg_counted%' order by submitted limit 1"});
+  ASSERT_EQ(kept.exit_code, 0) << kept.err;
+  EXPECT_EQ(kept.out, "postgresql|SUCCEEDED|1\n");
 }
 
 TEST_F(PgwireTest, PsqlListsAndDescribesTables) {

@@ -107,6 +107,14 @@ class Catalog {
   virtual absl::StatusOr<std::vector<ViewInfo>> ListViews(
       const Principal& who, const std::optional<std::string>& database) = 0;
 
+  // The query history: finished queries of every front end, newest kept (kQueryHistoryKept).
+  static constexpr int64_t kQueryHistoryKept = 10000;
+  // Records a finished query (replacing a record of the same id).
+  virtual absl::Status RecordQuery(const Principal& who, const QueryRecord& query) = 0;
+  // The newest `limit` records, newest first; with `id`, only that query's (empty if unknown).
+  virtual absl::StatusOr<std::vector<QueryRecord>> ListQueries(
+      const Principal& who, size_t limit, const std::optional<std::string>& id = std::nullopt) = 0;
+
   // Workgroups. "primary" always exists (with defaults until it is stored) and cannot be deleted.
   // Creates or replaces `config`. InvalidArgument for a bad name or negative limits.
   virtual absl::Status PutWorkgroup(const Principal& who, const WorkgroupConfig& config) = 0;

@@ -476,5 +476,31 @@ TEST_F(CatalogTest, WorkgroupsKeepTheirLimits) {
   EXPECT_EQ(catalog_->DeleteWorkgroup(admin_, "etl").code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(CatalogTest, QueryHistoryKeepsTheNewestRecords) {
+  const int64_t total = Catalog::kQueryHistoryKept + 3;
+  for (int64_t i = 0; i < total; ++i) {
+    QueryRecord record;
+    record.id = fmt::format("q{:06}", i);
+    record.sql = "SELECT " + std::to_string(i);
+    record.state = "SUCCEEDED";
+    record.submitted_micros = i;
+    ASSERT_TRUE(catalog_->RecordQuery(admin_, record).ok());
+  }
+  auto newest = catalog_->ListQueries(admin_, 2);
+  ASSERT_TRUE(newest.ok()) << newest.status();
+  ASSERT_EQ(newest->size(), 2u);
+  EXPECT_EQ(newest->at(0).id, fmt::format("q{:06}", total - 1));
+  EXPECT_EQ(newest->at(1).sql, "SELECT " + std::to_string(total - 2));
+  EXPECT_EQ(catalog_->ListQueries(admin_, 1000000)->size(),
+            static_cast<size_t>(Catalog::kQueryHistoryKept));
+  EXPECT_TRUE(catalog_->ListQueries(admin_, 1, "q000000")->empty());  // the oldest went
+  EXPECT_EQ(catalog_->ListQueries(admin_, 1, "q000003")->size(), 1u);
+  // Recording a query again replaces its record.
+  QueryRecord again = newest->at(0);
+  again.state = "CANCELLED";
+  ASSERT_TRUE(catalog_->RecordQuery(admin_, again).ok());
+  EXPECT_EQ(catalog_->ListQueries(admin_, 1, again.id)->front().state, "CANCELLED");
+}
+
 }  // namespace
 }  // namespace loch

@@ -25,6 +25,7 @@ absl::Status ValidateIdentifier(std::string_view name, std::string_view what) {
          {"main", "temp", "system", "pg_catalog", "information_schema"}) {
       if (name == reserved) return invalid("it is reserved by the query engine");
     }
+    if (name == "loch") return invalid("it holds loch's system tables (loch.query_history)");
   }
   return absl::OkStatus();
 }

@@ -83,7 +83,7 @@ struct DataFile {
   std::string format;       // "parquet", "json" (NDJSON or array), "csv"
   std::string compression;  // "", "gzip", "zstd"
   int64_t size_bytes = 0;
-  std::string etag;        // the object's ETag when it was registered ("" if unknown)
+  std::string etag;  // the object's ETag when it was registered ("" if unknown)
   // SHA-256 of the file's bytes as loaded (lowercase hex; "" if unknown): `loch load` skips a file
   // whose content a table already has.
   std::string content_hash;
@@ -173,6 +173,25 @@ struct SavedStream {
   int64_t created_micros = 0;
   // The highest write-ahead-log sequence whose records are committed in the lake (0: none).
   int64_t delivered_through = 0;
+};
+
+// A finished query as the history keeps it, whichever front end ran it (see QueryInfo in
+// query/query_service.h; the CLI's queries too).
+struct QueryRecord {
+  std::string id;
+  std::string sql;
+  std::string principal;
+  std::string workgroup;
+  std::string front_end;  // "http", "athena", "postgresql", "cli"
+  std::string state;      // "SUCCEEDED", "FAILED", "CANCELLED"
+  int64_t submitted_micros = 0;
+  int64_t started_micros = 0;  // 0 if it never ran
+  int64_t finished_micros = 0;
+  int64_t row_count = 0;
+  int64_t bytes_scanned = 0;
+  int error_code = 0;      // absl::StatusCode of the error (0: none)
+  std::string error;       // "" unless FAILED or CANCELLED
+  std::string result_key;  // its CSV in the results zone ("" if none)
 };
 
 // A consistent view of one table at one snapshot: its schema and exactly the files live at that

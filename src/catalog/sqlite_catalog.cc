@@ -107,6 +107,22 @@ CREATE TABLE IF NOT EXISTS streams(
   config TEXT NOT NULL,
   created_micros INTEGER NOT NULL,
   delivered_through INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS query_history(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  sql TEXT NOT NULL,
+  principal TEXT NOT NULL,
+  workgroup TEXT NOT NULL,
+  front_end TEXT NOT NULL,
+  state TEXT NOT NULL,
+  submitted_micros INTEGER NOT NULL,
+  started_micros INTEGER NOT NULL,
+  finished_micros INTEGER NOT NULL,
+  row_count INTEGER NOT NULL,
+  bytes_scanned INTEGER NOT NULL,
+  error_code INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  result_key TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS file_column_stats(
   file_id INTEGER NOT NULL,
   column_name TEXT NOT NULL,
@@ -179,7 +195,8 @@ class SqliteCatalog final : public Catalog {
   // stream tables (created by the DDL); format 7 file_column_stats.value_type (statistics written
   // before it have no type, and pruning does not trust them); format 8 data_files.content_hash
   // (files registered before it have none: a load cannot tell it has them); format 9 views.reads
-  // (NULL for views defined before it: unknown); format 10 schema_versions.comment.
+  // (NULL for views defined before it: unknown); format 10 schema_versions.comment and the
+  // query_history table (created by the DDL).
   absl::Status Migrate() {
     Statement version(db_, "SELECT value FROM catalog_meta WHERE key = 'format_version'");
     if (version.Step() && version.Text(0) == kFormatVersion) return absl::OkStatus();
@@ -366,6 +383,62 @@ class SqliteCatalog final : public Catalog {
     Publish(CommitEvent{CommitEvent::Kind::kTableRenamed, to, result.snapshot_id,
                         result.schema_version, false, "rename", from});
     return result;
+  }
+
+  absl::Status RecordQuery(const Principal&, const QueryRecord& query) override {
+    std::lock_guard lock(mu_);
+    Transaction txn(db_, /*write=*/true);
+    RETURN_IF_ERROR(txn.status());
+    Statement insert(db_,
+                     "INSERT OR REPLACE INTO query_history(id, sql, principal, workgroup, "
+                     "front_end, state, submitted_micros, started_micros, finished_micros, "
+                     "row_count, bytes_scanned, error_code, error, result_key) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    RETURN_IF_ERROR(insert.Bind(1, query.id)
+                        .Bind(2, query.sql)
+                        .Bind(3, query.principal)
+                        .Bind(4, query.workgroup)
+                        .Bind(5, query.front_end)
+                        .Bind(6, query.state)
+                        .Bind(7, query.submitted_micros)
+                        .Bind(8, query.started_micros)
+                        .Bind(9, query.finished_micros)
+                        .Bind(10, query.row_count)
+                        .Bind(11, query.bytes_scanned)
+                        .Bind(12, static_cast<int64_t>(query.error_code))
+                        .Bind(13, query.error)
+                        .Bind(14, query.result_key)
+                        .Run());
+    Statement trim(
+        db_, "DELETE FROM query_history WHERE seq <= (SELECT max(seq) FROM query_history) - ?");
+    RETURN_IF_ERROR(trim.Bind(1, kQueryHistoryKept).Run());
+    return txn.Commit();
+  }
+
+  absl::StatusOr<std::vector<QueryRecord>> ListQueries(
+      const Principal&, size_t limit, const std::optional<std::string>& id) override {
+    std::lock_guard lock(mu_);
+    Transaction txn(db_, /*write=*/false);
+    RETURN_IF_ERROR(txn.status());
+    Statement query(db_,
+                    "SELECT id, sql, principal, workgroup, front_end, state, submitted_micros, "
+                    "started_micros, finished_micros, row_count, bytes_scanned, error_code, error, "
+                    "result_key "
+                    "FROM query_history WHERE ?1 IS NULL OR id = ?1 ORDER BY seq DESC LIMIT ?2");
+    if (id.has_value())
+      query.Bind(1, *id);
+    else
+      query.BindNull(1);
+    query.Bind(2, static_cast<int64_t>(std::min<size_t>(limit, kQueryHistoryKept)));
+    std::vector<QueryRecord> records;
+    while (query.Step()) {
+      records.push_back(QueryRecord{
+          query.Text(0), query.Text(1), query.Text(2), query.Text(3), query.Text(4), query.Text(5),
+          query.Int(6), query.Int(7), query.Int(8), query.Int(9), query.Int(10),
+          static_cast<int>(query.Int(11)), query.Text(12), query.Text(13)});
+    }
+    RETURN_IF_ERROR(query.status());
+    return records;
   }
 
   absl::StatusOr<std::vector<DataFile>> FilesOnlyItHasHad(const Principal&,

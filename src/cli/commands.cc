@@ -12,6 +12,7 @@
 #include "cli/lake_session.h"
 #include "cli/result_writer.h"
 #include "common/clock.h"
+#include "common/ids.h"
 #include "common/strings.h"
 #include "crawl/crawler.h"
 #include "engine/datetime_formats.h"
@@ -164,24 +165,55 @@ absl::Status RunSql(const CommonOptions& common, const SqlOptions& options, std:
   ASSIGN_OR_RETURN(auto writer, MakeResultWriter(options.format, out, options.max_rows));
   ASSIGN_OR_RETURN(auto lake, OpenLake(common, EngineSettings{options.memory_limit, 0}));
   ASSIGN_OR_RETURN(LakeEngine * engine, lake->engine());
+  const Principal who = Principal::LocalAdmin();
   QueryOptions query_options;
   query_options.timeout =
       std::chrono::milliseconds(static_cast<int64_t>(options.timeout_seconds * 1000));
-  Stopwatch watch;
-  ASSIGN_OR_RETURN(auto cursor, engine->Query(Principal::LocalAdmin(), options.sql, query_options));
-  writer->Begin(cursor->columns());
-  int64_t rows = 0;
-  while (true) {
-    ASSIGN_OR_RETURN(auto chunk, cursor->Next());
-    if (!chunk.has_value()) break;
-    rows += static_cast<int64_t>(chunk->row_count);
-    writer->Write(*chunk);
+  // Kept in the lake's query history with the server's queries (loch.query_history).
+  QueryRecord record;
+  record.id = NewTimeOrderedId();
+  record.sql = options.sql;
+  record.principal = who.name;
+  record.workgroup = WorkgroupConfig::kPrimary;
+  record.front_end = "cli";
+  record.submitted_micros = NowMicros();
+  double prepare_ms = 0, execute_ms = 0, output_ms = 0;
+  auto run = [&]() -> absl::Status {
+    Stopwatch preparing;
+    ASSIGN_OR_RETURN(auto cursor, engine->Query(who, options.sql, query_options));
+    prepare_ms = preparing.ElapsedMillis();
+    record.started_micros = NowMicros();
+    record.bytes_scanned = cursor->bytes_scanned();
+    writer->Begin(cursor->columns());
+    while (true) {
+      Stopwatch executing;
+      ASSIGN_OR_RETURN(auto chunk, cursor->Next());
+      execute_ms += executing.ElapsedMillis();
+      if (!chunk.has_value()) break;
+      record.row_count += static_cast<int64_t>(chunk->row_count);
+      Stopwatch writing;
+      writer->Write(*chunk);
+      output_ms += writing.ElapsedMillis();
+    }
+    Stopwatch ending;
+    writer->End(prepare_ms + execute_ms + output_ms);
+    output_ms += ending.ElapsedMillis();
+    return absl::OkStatus();
+  };
+  const absl::Status status = run();
+  record.finished_micros = NowMicros();
+  record.state = status.ok() ? "SUCCEEDED" : absl::IsCancelled(status) ? "CANCELLED" : "FAILED";
+  record.error_code = static_cast<int>(status.code());
+  record.error = std::string(ToStd(status.message()));
+  lake->catalog().RecordQuery(who, record).IgnoreError();  // history is best effort
+  if (options.timing) {
+    fmt::print(stderr,
+               "time: {:.3f} ms = prepare {:.3f} (check, bind, choose files) + execute {:.3f} + "
+               "output {:.3f} ms; {} rows, {} scanned\n",
+               prepare_ms + execute_ms + output_ms, prepare_ms, execute_ms, output_ms,
+               WithThousands(record.row_count), HumanBytes(record.bytes_scanned));
   }
-  const double elapsed_ms = watch.ElapsedMillis();
-  writer->End(elapsed_ms);
-  if (options.timing)
-    fmt::print(stderr, "time: {:.3f} ms ({} rows)\n", elapsed_ms, WithThousands(rows));
-  return absl::OkStatus();
+  return status;
 }
 
 absl::Status RunTables(const CommonOptions& common, const std::optional<std::string>& database,

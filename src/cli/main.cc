@@ -98,8 +98,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   sql_cmd->add_option("--max-rows", sql.max_rows, "Rows shown by the table format")
       ->capture_default_str();
-  sql_cmd->add_flag("--timing", sql.timing,
-                    "Print the query's time (guard, planning, execution, output) on stderr");
+  sql_cmd->add_flag(
+      "--timing", sql.timing,
+      "Print the query's time on stderr: prepare (check, bind, choose files), execute, output");
   sql_cmd->add_option("--memory-limit", sql.memory_limit,
                       "Engine memory limit, e.g. 4GB (default: 80% of RAM)");
   add_lake(sql_cmd);

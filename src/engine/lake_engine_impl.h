@@ -53,6 +53,9 @@ struct LakeEngine::Impl {
     std::vector<ViewInfo> views;
   };
   static constexpr int kMaxViewDepth = 16;
+  // loch's system tables: loch.query_history (Catalog::ListQueries) is the one so far.
+  static constexpr const char* kSystemDatabase = "loch";
+  static constexpr const char* kQueryHistoryTable = "query_history";
 
   // A connection for one user statement, with the session functions (session_functions.h)
   // answering for `who`.
@@ -64,6 +67,8 @@ struct LakeEngine::Impl {
       const std::vector<QueryParameter>& parameters, duck::Connection& connection);
   // Splits `names` into tables and views, following each view's query to what it reads. Views
   // nested deeper than kMaxViewDepth (or in a cycle) are an error.
+  // Fills `catalog_name`.loch.query_history with the kept query history. Holds admin_mu.
+  absl::Status DefineQueryHistory(const Principal& who, const std::string& catalog_name);
   absl::Status ResolveNames(const Principal& who, const std::vector<TableName>& names,
                             duck::Connection& connection, int depth, ResolvedNames& out);
   // CREATE VIEW `view` in DuckDB inside `catalog_prefix` ("" or "name."), after the tables and

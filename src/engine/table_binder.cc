@@ -22,8 +22,21 @@ absl::StatusOr<std::unique_ptr<QueryResources>> LakeEngine::Impl::BindTables(
     const Principal& who, const StatementTables& tables,
     const std::vector<QueryParameter>& parameters, duck::Connection& connection) {
   if (!tables.unqualified.empty()) return UnknownTables(who, tables.unqualified);
+  // System tables (loch.*) come from the catalog, not from files.
+  std::vector<TableName> lake_names;
+  bool reads_history = false;
+  for (const TableName& name : tables.qualified) {
+    if (name.database != kSystemDatabase) {
+      lake_names.push_back(name);
+    } else if (name.table == kQueryHistoryTable) {
+      reads_history = true;
+    } else {
+      return absl::NotFoundError(fmt::format("unknown system table {}; the system tables are {}.{}",
+                                             name.ToString(), kSystemDatabase, kQueryHistoryTable));
+    }
+  }
   ResolvedNames names;
-  RETURN_IF_ERROR(ResolveNames(who, tables.qualified, connection, 0, names));
+  RETURN_IF_ERROR(ResolveNames(who, lake_names, connection, 0, names));
   auto resources = std::make_unique<QueryResources>();
   std::string catalog_name;
   std::vector<TableSnapshot> private_tables;  // read through views over their kept files
@@ -56,7 +69,7 @@ absl::StatusOr<std::unique_ptr<QueryResources>> LakeEngine::Impl::BindTables(
   {
     std::lock_guard lock(admin_mu);
     for (const TableSnapshot& snapshot : shared_tables) RETURN_IF_ERROR(RefreshView(snapshot));
-    if (private_tables.empty()) {
+    if (private_tables.empty() && !reads_history) {
       for (const ViewInfo& view : names.views) RETURN_IF_ERROR(RefreshCatalogView(view));
       return resources;
     }
@@ -78,12 +91,55 @@ absl::StatusOr<std::unique_ptr<QueryResources>> LakeEngine::Impl::BindTables(
       RETURN_IF_ERROR(admin.Execute(
           fmt::format("CREATE VIEW {0}.{1} AS SELECT * FROM memory.{1}", catalog_name, table)));
     }
+    if (reads_history) RETURN_IF_ERROR(DefineQueryHistory(who, catalog_name));
     for (const ViewInfo& view : names.views) {
       RETURN_IF_ERROR(DefineView(view, catalog_name + "."));
     }
   }
   RETURN_IF_ERROR(connection.Execute(fmt::format("USE {}", catalog_name)));
   return resources;
+}
+
+absl::Status LakeEngine::Impl::DefineQueryHistory(const Principal& who,
+                                                  const std::string& catalog_name) {
+  ASSIGN_OR_RETURN(std::vector<QueryRecord> records,
+                   catalog->ListQueries(who, Catalog::kQueryHistoryKept));
+  const std::string table =
+      fmt::format("{}.{}.{}", catalog_name, kSystemDatabase, kQueryHistoryTable);
+  RETURN_IF_ERROR(admin.Execute(
+      fmt::format("CREATE SCHEMA IF NOT EXISTS {}.{}", catalog_name, kSystemDatabase)));
+  RETURN_IF_ERROR(admin.Execute(
+      fmt::format("CREATE TABLE {}(id VARCHAR, sql VARCHAR, principal VARCHAR, workgroup VARCHAR, "
+                  "front_end VARCHAR, state VARCHAR, submitted TIMESTAMP, started TIMESTAMP, "
+                  "finished TIMESTAMP, elapsed_ms DOUBLE, row_count BIGINT, bytes_scanned BIGINT, "
+                  "error VARCHAR, result_key VARCHAR)",
+                  table)));
+  auto micros = [](int64_t value) {
+    return value > 0 ? fmt::format("make_timestamp({})", value) : std::string("NULL");
+  };
+  auto text = [](const std::string& value) {
+    return value.empty() ? std::string("NULL") : QuoteLiteral(value);
+  };
+  constexpr size_t kRowsPerInsert = 500;
+  for (size_t first = 0; first < records.size(); first += kRowsPerInsert) {
+    std::vector<std::string> rows;
+    for (size_t i = first; i < std::min(records.size(), first + kRowsPerInsert); ++i) {
+      const QueryRecord& r = records[i];
+      const double elapsed_ms =
+          r.finished_micros >= r.submitted_micros
+              ? static_cast<double>(r.finished_micros - r.submitted_micros) / 1000.0
+              : 0.0;
+      rows.push_back(fmt::format("({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+                                 QuoteLiteral(r.id), QuoteLiteral(r.sql), QuoteLiteral(r.principal),
+                                 QuoteLiteral(r.workgroup), QuoteLiteral(r.front_end),
+                                 QuoteLiteral(r.state), micros(r.submitted_micros),
+                                 micros(r.started_micros), micros(r.finished_micros), elapsed_ms,
+                                 r.row_count, r.bytes_scanned, text(r.error), text(r.result_key)));
+    }
+    RETURN_IF_ERROR(
+        admin.Execute(fmt::format("INSERT INTO {} VALUES {}", table, Join(rows, ",\n"))));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status LakeEngine::Impl::ResolveNames(const Principal& who,
@@ -164,11 +220,13 @@ absl::Status LakeEngine::Impl::RefreshView(const TableSnapshot& snapshot) {
   const TableName& name = snapshot.table.name;
   auto it = views.find(name);
   if (it != views.end() && it->second >= snapshot.table.current_snapshot) return absl::OkStatus();
-  ASSIGN_OR_RETURN(std::string body, BuildTableViewSql(snapshot, [&](const DataFile& file) {
-                     auto path = SafeLocalPath(file.key);
-                     if (!path.ok()) return absl::StatusOr<std::string>(WithRepairHint(path.status(), name, file.key));
-                     return path;
-                   }));
+  ASSIGN_OR_RETURN(
+      std::string body, BuildTableViewSql(snapshot, [&](const DataFile& file) {
+        auto path = SafeLocalPath(file.key);
+        if (!path.ok())
+          return absl::StatusOr<std::string>(WithRepairHint(path.status(), name, file.key));
+        return path;
+      }));
   RETURN_IF_ERROR(
       admin.Execute(fmt::format("CREATE SCHEMA IF NOT EXISTS {}", QuoteIdentifier(name.database))));
   RETURN_IF_ERROR(Annotate(
@@ -226,7 +284,8 @@ absl::StatusOr<std::map<std::string, std::string>> LakeEngine::Impl::ReadablePat
   for (const DataFile& file : snapshot.files) wanted.emplace_back(file.key, file.etag);
   auto fetched = options.cache->FetchAll(wanted);
   if (!fetched.ok() && absl::IsNotFound(fetched.status())) {
-    for (const DataFile& file : snapshot.files) {  // which one: a remote HEAD per file, on failure only
+    for (const DataFile& file :
+         snapshot.files) {  // which one: a remote HEAD per file, on failure only
       if (absl::IsNotFound(store->Head(file.key).status()))
         return WithRepairHint(fetched.status(), snapshot.table.name, file.key);
     }
@@ -269,11 +328,10 @@ absl::Status LakeEngine::Impl::UnknownTables(const Principal& who,
       break;
     }
   }
-  return absl::NotFoundError(
-      fmt::format("unknown table \"{}\"{}: name tables as DATABASE.TABLE; {}", names.front(),
-                  suggestion,
-                  existing.empty() ? "the lake has no tables yet (add some with `loch load`)"
-                                   : "tables: " + Join(existing, ", ")));
+  return absl::NotFoundError(fmt::format(
+      "unknown table \"{}\"{}: name tables as DATABASE.TABLE; {}", names.front(), suggestion,
+      existing.empty() ? "the lake has no tables yet (add some with `loch load`)"
+                       : "tables: " + Join(existing, ", ")));
 }
 
 }  // namespace loch

@@ -78,6 +78,7 @@ absl::StatusOr<QueryService::Registered> QueryService::Register(
     query->info.error = prepared.status();
     query->info.finished_micros = NowMicros();
     ReportFailure(*query);
+    Persist(query->info);
   }
   Registered registered{query, nullptr};
   std::lock_guard lock(mu_);
@@ -362,6 +363,18 @@ void QueryService::Finish(Query& query, QueryState state, absl::Status error) {
   }
   changed_.notify_all();
   if (state == QueryState::kFailed) ReportFailure(query);
+  QueryInfo finished;
+  {
+    std::lock_guard lock(mu_);
+    finished = query.info;
+  }
+  Persist(finished);
+}
+
+void QueryService::Persist(const QueryInfo& info) {
+  absl::Status recorded = catalog_.RecordQuery(Principal::LocalAdmin(), ToRecord(info));
+  if (!recorded.ok())
+    spdlog::warn("query {}: not kept in the history: {}", info.id, ToStd(recorded.message()));
 }
 
 void QueryService::ReportFailure(const Query& query) {
@@ -379,10 +392,16 @@ absl::Status QueryService::CheckWorkgroup(const Principal& who, const std::strin
 }
 
 absl::StatusOr<QueryInfo> QueryService::Describe(const std::string& id) {
-  std::lock_guard lock(mu_);
-  auto it = queries_.find(id);
-  if (it == queries_.end()) return absl::NotFoundError(fmt::format("no query with id \"{}\"", id));
-  return it->second->info;
+  {
+    std::lock_guard lock(mu_);
+    auto it = queries_.find(id);
+    if (it != queries_.end()) return it->second->info;
+  }
+  // Finished before this server started (or forgotten since): the history has it.
+  ASSIGN_OR_RETURN(std::vector<QueryRecord> kept,
+                   catalog_.ListQueries(Principal::LocalAdmin(), 1, id));
+  if (kept.empty()) return absl::NotFoundError(fmt::format("no query with id \"{}\"", id));
+  return FromRecord(kept.front());
 }
 
 absl::StatusOr<QueryInfo> QueryService::Wait(const std::string& id,
@@ -453,15 +472,75 @@ absl::StatusOr<QueryInfo> QueryService::Cancel(const std::string& id) {
 }
 
 std::vector<QueryInfo> QueryService::List(size_t limit, const std::string& workgroup) {
-  std::lock_guard lock(mu_);
   std::vector<QueryInfo> infos;
-  for (auto it = order_.rbegin(); it != order_.rend() && infos.size() < limit; ++it) {
-    auto query = queries_.find(*it);
-    if (query == queries_.end()) continue;
-    if (!workgroup.empty() && query->second->info.workgroup != workgroup) continue;
-    infos.push_back(query->second->info);
+  std::set<std::string> listed;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = order_.rbegin(); it != order_.rend() && infos.size() < limit; ++it) {
+      auto query = queries_.find(*it);
+      if (query == queries_.end()) continue;
+      if (!workgroup.empty() && query->second->info.workgroup != workgroup) continue;
+      infos.push_back(query->second->info);
+      listed.insert(query->second->info.id);
+    }
   }
+  if (infos.size() >= limit) return infos;
+  // Then the kept history: earlier servers' queries and the CLI's, newest first.
+  auto kept = catalog_.ListQueries(Principal::LocalAdmin(), Catalog::kQueryHistoryKept);
+  if (!kept.ok()) return infos;
+  std::vector<QueryInfo> older;
+  for (const QueryRecord& record : *kept) {
+    if (listed.contains(record.id) || (!workgroup.empty() && record.workgroup != workgroup))
+      continue;
+    older.push_back(FromRecord(record));
+  }
+  infos.insert(infos.end(), older.begin(), older.end());
+  // Newest first by submission: ids are time-ordered, but the CLI's and the server's interleave.
+  std::stable_sort(infos.begin(), infos.end(), [](const QueryInfo& a, const QueryInfo& b) {
+    return a.submitted_micros > b.submitted_micros;
+  });
+  if (infos.size() > limit) infos.resize(limit);
   return infos;
+}
+
+QueryRecord ToRecord(const QueryInfo& info) {
+  return QueryRecord{info.id,
+                     info.sql,
+                     info.principal,
+                     info.workgroup,
+                     info.front_end,
+                     QueryStateName(info.state),
+                     info.submitted_micros,
+                     info.started_micros,
+                     info.finished_micros,
+                     info.row_count,
+                     info.bytes_scanned,
+                     static_cast<int>(info.error.code()),
+                     std::string(ToStd(info.error.message())),
+                     info.result_key};
+}
+
+QueryInfo FromRecord(const QueryRecord& record) {
+  QueryInfo info;
+  info.id = record.id;
+  info.sql = record.sql;
+  info.principal = record.principal;
+  info.workgroup = record.workgroup;
+  info.front_end = record.front_end;
+  info.state = record.state == "SUCCEEDED"   ? QueryState::kSucceeded
+               : record.state == "CANCELLED" ? QueryState::kCancelled
+                                             : QueryState::kFailed;
+  info.submitted_micros = record.submitted_micros;
+  info.started_micros = record.started_micros;
+  info.finished_micros = record.finished_micros;
+  info.row_count = record.row_count;
+  info.bytes_scanned = record.bytes_scanned;
+  if (record.error_code != 0 || !record.error.empty()) {
+    const int code = record.error_code > 0 && record.error_code <= 16 ? record.error_code : 2;
+    info.error = absl::Status(static_cast<absl::StatusCode>(code), record.error);
+  }
+  info.result_key = record.result_key;
+  return info;
 }
 
 }  // namespace loch

@@ -16,7 +16,10 @@
 // Queries wait in a FIFO queue (bounded: Submit fails with ResourceExhausted when it is full) and
 // run on `max_running` worker threads. Each query has a state (QUEUED -> RUNNING -> SUCCEEDED |
 // FAILED | CANCELLED), timings, the principal who asked, and up to `max_rows_kept` result rows (a
-// result cut there is marked truncated). The newest `history` queries are remembered. Thread-safe.
+// result cut there is marked truncated). The newest `history` queries are remembered in memory;
+// every finished query is also kept in the catalog's query history (Catalog::RecordQuery), which
+// Describe and List read for queries that are no longer in memory (after a restart, or the CLI's).
+// Thread-safe.
 
 #include <chrono>
 #include <condition_variable>
@@ -58,6 +61,10 @@ struct QueryInfo {
   absl::Status error;      // for FAILED and CANCELLED
   std::string result_key;  // the CSV in the lake's results zone, once written
 };
+
+// The history's record of a finished query, and back (a record's query has no rows in memory).
+QueryRecord ToRecord(const QueryInfo& info);
+QueryInfo FromRecord(const QueryRecord& record);
 
 struct QueryServiceOptions {
   int max_running = 2;
@@ -166,6 +173,8 @@ class QueryService {
   void Run(const std::shared_ptr<Query>& query);
   void Finish(Query& query, QueryState state, absl::Status error);
   void ReportFailure(const Query& query);
+  // Keeps the finished query in the catalog's history (a failure to is logged, not returned).
+  void Persist(const QueryInfo& info);
 
   // A spool for the query's result when there is a results zone (else null).
   std::unique_ptr<ResultSpool> NewSpool(const Query& query);

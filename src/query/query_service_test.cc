@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/ids.h"
 #include "engine/query_test_support.h"
 #include "engine/test_lake.h"
@@ -79,6 +80,55 @@ TEST_F(QueryServiceTest, StreamedQueryIsInTheHistoryWithItsRowsAndResult) {
   auto page = service_->Results(streamed->id, 0, 10);
   EXPECT_TRUE(absl::IsFailedPrecondition(page.status())) << page.status();
   EXPECT_THAT(std::string(page.status().message()), testing::HasSubstr(info.result_key));
+}
+
+TEST_F(QueryServiceTest, TheHistoryOutlivesTheServiceAndIsASystemTable) {
+  auto ok = service_->Submit(Principal::LocalAdmin(), "SELECT 42 AS answer");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  auto bad = service_->Submit(Principal::LocalAdmin(), "SELECT nope", "primary", "athena");
+  ASSERT_TRUE(bad.ok()) << bad.status();
+  ASSERT_EQ(service_->Wait(*ok, std::chrono::steady_clock::now() + std::chrono::seconds(30))->state,
+            QueryState::kSucceeded);
+  // A query run elsewhere (the CLI records its own).
+  QueryRecord cli;
+  cli.id = NewTimeOrderedId();
+  cli.sql = "SELECT 'from the cli'";
+  cli.principal = "admin";
+  cli.workgroup = "primary";
+  cli.front_end = "cli";
+  cli.state = "SUCCEEDED";
+  cli.submitted_micros = cli.finished_micros = NowMicros();
+  ASSERT_TRUE(lake_.catalog->RecordQuery(Principal::LocalAdmin(), cli).ok());
+
+  // A new service (a restarted server) over the same catalog still knows them all.
+  service_ = std::make_unique<QueryService>(*lake_.engine, *lake_.catalog, lake_.store.get(),
+                                            QueryServiceOptions{});
+  const QueryInfo answered = Info(*ok);
+  EXPECT_EQ(answered.state, QueryState::kSucceeded);
+  EXPECT_EQ(answered.row_count, 1);
+  EXPECT_EQ(answered.result_key, ResultKey("primary", *ok));
+  const QueryInfo failed = Info(*bad);
+  EXPECT_EQ(failed.state, QueryState::kFailed);
+  EXPECT_EQ(failed.front_end, "athena");
+  EXPECT_TRUE(absl::IsInvalidArgument(failed.error)) << failed.error;
+  EXPECT_THAT(std::string(ToStd(failed.error.message())), testing::HasSubstr("nope"));
+  std::vector<std::string> listed;
+  for (const QueryInfo& info : service_->List(10)) listed.push_back(info.id);
+  EXPECT_EQ(listed, (std::vector<std::string>{cli.id, *bad, *ok}));
+  EXPECT_TRUE(absl::IsNotFound(service_->Describe("no-such-id").status()));
+
+  // Every front end's queries are one table to SQL.
+  auto counted =
+      service_->Submit(Principal::LocalAdmin(),
+                       "SELECT string_agg(front_end || ':' || state, ',' ORDER BY submitted) FROM "
+                       "loch.query_history");
+  ASSERT_TRUE(counted.ok());
+  ASSERT_EQ(
+      service_->Wait(*counted, std::chrono::steady_clock::now() + std::chrono::seconds(30))->state,
+      QueryState::kSucceeded);
+  auto page = service_->Results(*counted, 0, 1);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->rows[0][0].value_or(""), "http:SUCCEEDED,athena:FAILED,cli:SUCCEEDED");
 }
 
 TEST_F(QueryServiceTest, AStatementOnlyDescribedIsNotInTheHistory) {
