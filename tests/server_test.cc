@@ -391,8 +391,82 @@ TEST_F(ServerTest, SavedCrawlersOverTheApi) {
   ASSERT_EQ(described["runs"].size(), 1u);
   EXPECT_EQ(described["runs"][0]["status"], "SUCCEEDED");
   EXPECT_EQ(client.Get("/api/v1/crawlers/nope")->status, 404);
+  // PATCH changes only the settings it names, checked as on creation.
+  auto patched = client.Patch("/api/v1/crawlers/visits",
+                              R"({"deletes": "log", "recrawl": "everything"})", "application/json");
+  ASSERT_EQ(patched->status, 200) << patched->body;
+  EXPECT_EQ(json::parse(patched->body)["deletes"], "log");
+  EXPECT_EQ(json::parse(patched->body)["recrawl"], "everything");
+  EXPECT_EQ(json::parse(patched->body)["database"], "web");
+  auto unknown_setting =
+      client.Patch("/api/v1/crawlers/visits", R"({"delete": "log"})", "application/json");
+  EXPECT_EQ(unknown_setting->status, 400);
+  EXPECT_THAT(json::parse(unknown_setting->body)["error"]["message"].get<std::string>(),
+              HasSubstr("unknown crawler setting \"delete\""));
+  EXPECT_EQ(
+      client.Patch("/api/v1/crawlers/visits", R"({"deletes": "sometimes"})", "application/json")
+          ->status,
+      400);
+  EXPECT_EQ(client.Patch("/api/v1/crawlers/visits", "[1]", "application/json")->status, 400);
+  EXPECT_EQ(
+      client.Patch("/api/v1/crawlers/nope", R"({"deletes": "log"})", "application/json")->status,
+      404);
+  EXPECT_EQ(json::parse(client.Get("/api/v1/crawlers/visits")->body)["deletes"], "log");
   EXPECT_EQ(client.Delete("/api/v1/crawlers/visits")->status, 204);
   EXPECT_EQ(client.Get("/api/v1/crawlers/visits")->status, 404);
+}
+
+TEST_F(ServerTest, TheCatalogOverTheApi) {
+  auto client = Client();
+  for (const char* sql :
+       {"CREATE TABLE api.nums AS SELECT n, label FROM demo.numbers WHERE n <= 10",
+        "COMMENT ON TABLE api.nums IS 'ten numbers'",
+        "CREATE OR REPLACE VIEW api.small AS SELECT n FROM api.nums WHERE n < 3"}) {
+    auto done = client.Post("/api/v1/query", json{{"sql", sql}}.dump(), "application/json");
+    ASSERT_EQ(done->status, 200) << sql << ": " << done->body;
+  }
+  auto databases = client.Get("/api/v1/databases");
+  ASSERT_EQ(databases->status, 200) << databases->body;
+  json api_database;
+  const json all_databases = json::parse(databases->body);
+  for (const json& database : all_databases["databases"]) {
+    if (database["name"] == "api") api_database = database;
+  }
+  EXPECT_EQ(api_database["tables"], 1);
+  EXPECT_EQ(api_database["views"], 1);
+
+  auto tables = client.Get("/api/v1/tables?database=API");
+  ASSERT_EQ(tables->status, 200) << tables->body;
+  const json listed = json::parse(tables->body)["tables"];
+  ASSERT_EQ(listed.size(), 2u) << listed.dump();
+  EXPECT_EQ(listed[0]["name"], "api.nums");
+  EXPECT_EQ(listed[0]["rows"], 10);
+  EXPECT_EQ(listed[0]["comment"], "ten numbers");
+  EXPECT_EQ(listed[1]["name"], "api.small");
+  EXPECT_EQ(listed[1]["kind"], "view");
+  EXPECT_EQ(client.Get("/api/v1/tables?database=nowhere")->status, 404);
+
+  auto table = client.Get("/api/v1/tables/Api.Nums?files=0");
+  ASSERT_EQ(table->status, 200) << table->body;
+  const json described = json::parse(table->body);
+  EXPECT_EQ(described["columns"][0]["name"], "n");
+  EXPECT_EQ(described["columns"][1]["type"], "VARCHAR");
+  EXPECT_EQ(described["schema_versions"].size(), 2u);  // created, commented
+  EXPECT_EQ(described["snapshots"].back()["operation"], "comment");
+  EXPECT_EQ(described["files"].size(), 0u);
+  EXPECT_GE(described["files_total"].get<int>(), 1);
+  EXPECT_EQ(json::parse(client.Get("/api/v1/tables/api.nums")->body)["files"].size(),
+            described["files_total"].get<size_t>());
+  auto view = client.Get("/api/v1/tables/api.small");
+  ASSERT_EQ(view->status, 200) << view->body;
+  EXPECT_EQ(json::parse(view->body)["reads"], json::array({"api.nums"}));
+  EXPECT_THAT(json::parse(view->body)["sql"].get<std::string>(), HasSubstr("n < 3"));
+  auto missing = client.Get("/api/v1/tables/api.numz");
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_THAT(json::parse(missing->body)["error"]["message"].get<std::string>(),
+              HasSubstr("did you mean api.nums"));
+  EXPECT_EQ(client.Get("/api/v1/tables/not-a-name")->status, 400);
+  EXPECT_EQ(Client(false).Get("/api/v1/tables")->status, 401);
 }
 
 TEST_F(ServerTest, TheAwsSdkAthenaClientWorksUnmodified) {

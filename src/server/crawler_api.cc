@@ -83,6 +83,37 @@ void RegisterCrawlerApi(httplib::Server& server, Catalog& catalog, Crawler& craw
                return absl::OkStatus();
              }));
 
+  server.Patch(R"(/api/v1/crawlers/([^/]+))",
+               guard([&catalog](const Principal& who, const httplib::Request& request,
+                                httplib::Response& response) -> absl::Status {
+                 RETURN_IF_ERROR(CheckJsonDepth(request.body));
+                 const json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+                 if (!body.is_object() || body.empty()) {
+                   return absl::InvalidArgumentError(
+                       "the body must be a JSON object with the settings to change: "
+                       "\"prefixes\", \"database\", \"schema_change\", \"deletes\", "
+                       "\"recrawl\"");
+                 }
+                 const std::string name = request.matches[1].str();
+                 RETURN_IF_ERROR(UpdateSavedCrawler(catalog, who, name, [&](CrawlRequest& crawl) {
+                                   json merged = CrawlRequestToJson(crawl);
+                                   for (const auto& [key, value] : body.items()) {
+                                     if (!merged.contains(key)) {
+                                       return absl::InvalidArgumentError(fmt::format(
+                                           "unknown crawler setting \"{}\"; the settings are "
+                                           "prefixes, database, schema_change, deletes, recrawl",
+                                           key));
+                                     }
+                                     merged[key] = value;
+                                   }
+                                   ASSIGN_OR_RETURN(crawl, CrawlRequestFromJson(merged));
+                                   return absl::OkStatus();
+                                 }).status());
+                 ASSIGN_OR_RETURN(SavedCrawler saved, catalog.GetCrawler(who, name));
+                 SendJsonAnswer(response, CrawlerJson(saved));
+                 return absl::OkStatus();
+               }));
+
   server.Post(R"(/api/v1/crawlers/([^/]+)/run)",
               guard([&catalog, &crawler](const Principal& who, const httplib::Request& request,
                                          httplib::Response& response) -> absl::Status {

@@ -6,6 +6,7 @@
 //   POST   /api/v1/crawlers               {"name", "prefixes": [...], "database", "schema_change",
 //                                          "deletes", "recrawl"} -> 201
 //   GET    /api/v1/crawlers/{name}        its configuration and its last runs' reports (?runs=N)
+//   PATCH  /api/v1/crawlers/{name}        {"deletes": "delete", ...}: changes those settings only
 //   POST   /api/v1/crawlers/{name}/run    runs it now; answers with the run and its report
 //   DELETE /api/v1/crawlers/{name}        the crawler and its run history (tables stay)
 // clang-format on

@@ -16,6 +16,7 @@
 #include "server/admission.h"
 #include "server/athena_api.h"
 #include "server/aws_json.h"
+#include "server/catalog_api.h"
 #include "server/crawler_api.h"
 #include "server/firehose_api.h"
 #include "server/front_door.h"
@@ -99,6 +100,7 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
   RegisterStreamApi(routes, *ingest, MakeGuard(credentials), put_records);
   RegisterHttpApi(routes, queries, catalog, credentials);
   RegisterCrawlerApi(routes, catalog, crawler, MakeGuard(credentials));
+  RegisterCatalogApi(routes, catalog, MakeGuard(credentials));
   routes.set_logger([](const httplib::Request& request, const httplib::Response& response) {
     if (response.status >= 400)
       spdlog::info("{} {} -> {}", request.method, request.path, response.status);
