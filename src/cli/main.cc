@@ -325,6 +325,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"zstd", "gzip", "none"}));
   stream_create_cmd->add_flag("--validate-json", stream_create.validate_json,
                               "Send records that are not JSON to the error prefix");
+  stream_create_cmd->add_flag(
+      "--reject-invalid", stream_create.reject_invalid,
+      "Refuse, in the put's answer, records that would go to the error "
+      "prefix (not JSON, partition field missing) instead of accepting them");
   stream_create_cmd->add_option(
       "--partition-by", stream_create.partition_by,
       "JSON field whose value names a partition folder (repeatable, in folder order)");

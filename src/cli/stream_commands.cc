@@ -101,6 +101,9 @@ void PrintStream(const json& stream, std::ostream& out) {
   out << fmt::format("compression        {}\n", stream.value("compression", ""));
   out << fmt::format("validate json      {}\n",
                      stream.value("validate_json", false) ? "yes" : "no");
+  out << fmt::format("invalid records    {}\n", stream.value("reject_invalid", false)
+                                                    ? "refused by the put"
+                                                    : "accepted, delivered to the error prefix");
   const auto partition_by = stream.value("partition_by", std::vector<std::string>{});
   out << fmt::format("partition by       {}\n",
                      partition_by.empty() ? "-" : Join(partition_by, ", "));
@@ -216,6 +219,7 @@ absl::Status RunStreamCreate(const CommonOptions& common, const ServerOptions& s
   ASSIGN_OR_RETURN(ServerClient client, ServerClient::Connect(common, server));
   json body = {{"name", options.name},
                {"validate_json", options.validate_json},
+               {"reject_invalid", options.reject_invalid},
                {"partition_by", options.partition_by}};
   if (options.buffer_mib) body["buffer_bytes"] = *options.buffer_mib << 20;
   if (options.buffer_seconds) body["buffer_seconds"] = *options.buffer_seconds;

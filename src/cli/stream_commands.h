@@ -24,6 +24,7 @@ struct StreamCreateOptions {
   std::optional<int64_t> buffer_seconds;
   std::optional<std::string> compression;
   bool validate_json = false;
+  bool reject_invalid = false;
   std::vector<std::string> partition_by;
   std::optional<size_t> max_open_partitions;
   std::optional<std::string> error_prefix;

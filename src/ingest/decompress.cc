@@ -15,8 +15,7 @@ namespace {
 constexpr size_t kBlock = 1 << 16;
 
 absl::Status TooLarge(size_t max_bytes) {
-  return absl::OutOfRangeError(
-      fmt::format("it decompresses to more than {} bytes", max_bytes));
+  return absl::OutOfRangeError(fmt::format("it decompresses to more than {} bytes", max_bytes));
 }
 
 absl::StatusOr<std::string> Gunzip(std::string_view data, size_t max_bytes) {
@@ -46,8 +45,8 @@ absl::StatusOr<std::string> Gunzip(std::string_view data, size_t max_bytes) {
       continue;  // the next member
     }
     if (result != Z_OK && result != Z_BUF_ERROR) {
-      return absl::InvalidArgumentError(
-          fmt::format("it is not valid gzip data ({})", stream.msg != nullptr ? stream.msg : "corrupt"));
+      return absl::InvalidArgumentError(fmt::format(
+          "it is not valid gzip data ({})", stream.msg != nullptr ? stream.msg : "corrupt"));
     }
     if (result == Z_BUF_ERROR && stream.avail_in == 0 && stream.avail_out != 0)
       return absl::InvalidArgumentError("the gzip data is truncated");
@@ -74,8 +73,8 @@ absl::StatusOr<std::string> Unzstd(std::string_view data, size_t max_bytes) {
     out.append(block, output.pos);
     if (out.size() > max_bytes) return TooLarge(max_bytes);
     if (in.pos < in.size) continue;
-    if (left == 0) break;                        // the last frame is complete
-    if (output.pos < sizeof block)               // no more output without more input
+    if (left == 0) break;           // the last frame is complete
+    if (output.pos < sizeof block)  // no more output without more input
       return absl::InvalidArgumentError("the zstd data is truncated");
   }
   return out;

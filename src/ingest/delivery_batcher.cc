@@ -46,6 +46,19 @@ std::string ValueText(const nlohmann::json& value) {
   return value.is_string() ? value.get<std::string>() : value.dump();
 }
 
+// The text of partition field `field` of `parsed` in `value`, or why it has none fit for a folder.
+std::optional<std::string> PartitionValue(const nlohmann::json& parsed, const std::string& field,
+                                          std::string& value) {
+  if (!parsed.is_object() || !parsed.contains(field) || parsed[field].is_null() ||
+      parsed[field].is_structured()) {
+    return fmt::format("partition field \"{}\" is missing or not a scalar", field);
+  }
+  value = ValueText(parsed[field]);
+  if (value.empty() || value.size() > 512)
+    return fmt::format("partition field \"{}\" is empty or longer than 512 bytes", field);
+  return std::nullopt;
+}
+
 }  // namespace
 
 absl::Status CompressInto(std::string_view text, Compression compression, std::string& out) {
@@ -94,6 +107,20 @@ absl::StatusOr<std::string> Compress(std::string_view text, Compression compress
   std::string out;
   RETURN_IF_ERROR(CompressInto(text, compression, out));
   return out;
+}
+
+std::optional<std::string> RecordRejection(const StreamConfig& config, std::string_view data) {
+  if (config.partition_by.empty()) {
+    if (config.validate_json && !IsJsonValue(data)) return std::string("not valid JSON");
+    return std::nullopt;
+  }
+  const nlohmann::json parsed = nlohmann::json::parse(data, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return std::string("not valid JSON");
+  for (const std::string& field : config.partition_by) {
+    std::string value;
+    if (std::optional<std::string> problem = PartitionValue(parsed, field, value)) return problem;
+  }
+  return std::nullopt;
 }
 
 const std::string& DeliveryBatcher::HourFolder(int64_t micros) {
@@ -152,14 +179,9 @@ void DeliveryBatcher::Add(const IngestRecord& record) {
   std::map<std::string, std::string> partition_values = hour_values_;
   std::vector<std::string> folders;
   for (const std::string& field : config_.partition_by) {
-    if (!parsed.is_object() || !parsed.contains(field) || parsed[field].is_null() ||
-        parsed[field].is_structured()) {
-      return fail(fmt::format("partition field \"{}\" is missing or not a scalar", field));
-    }
-    const std::string value = ValueText(parsed[field]);
-    if (value.empty() || value.size() > 512) {
-      return fail(fmt::format("partition field \"{}\" is empty or longer than 512 bytes", field));
-    }
+    std::string value;
+    if (std::optional<std::string> problem = PartitionValue(parsed, field, value))
+      return fail(*problem);
     partition_values[field] = value;
     folders.push_back(field + "=" + FolderSafe(value));
   }

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,11 @@ struct DeliveryObject {
   bool errors = false;
   std::map<std::string, std::string> partition_values;  // partition fields + year/month/day/hour
 };
+
+// Why a record with `data` goes to the error prefix of a stream configured as `config` (not valid
+// JSON when validated or partitioned; a partition field missing, structured, empty or longer than
+// 512 bytes); nullopt if it goes to the table. Parquet conversion can still reject it later.
+std::optional<std::string> RecordRejection(const StreamConfig& config, std::string_view data);
 
 class DeliveryBatcher {
  public:

@@ -112,14 +112,23 @@ absl::StatusOr<IngestRecord> DecodeLogged(uint64_t sequence, std::string_view pa
 
 std::string MiB(uint64_t bytes) { return fmt::format("{:.1f} MiB", bytes / 1048576.0); }
 
+// The delivery hour of an object (partition values year, month, day, hour): the partitions of
+// raw.<stream>_errors.
+std::vector<std::pair<std::string, std::string>> HourPartitions(
+    const std::map<std::string, std::string>& values) {
+  std::vector<std::pair<std::string, std::string>> partitions;
+  for (const char* name : {"year", "month", "day", "hour"})
+    partitions.emplace_back(name, values.at(name));
+  return partitions;
+}
+
 // Partition values of a delivered object in folder order: the stream's fields, then the hour.
 std::vector<std::pair<std::string, std::string>> FolderPartitions(const StreamConfig& config,
                                                                   const DeliveryObject& object) {
   std::vector<std::pair<std::string, std::string>> partitions;
   for (const std::string& field : config.partition_by)
     partitions.emplace_back(field, object.partition_values.at(field));
-  for (const char* name : {"year", "month", "day", "hour"})
-    partitions.emplace_back(name, object.partition_values.at(name));
+  for (auto& hour : HourPartitions(object.partition_values)) partitions.push_back(std::move(hour));
   return partitions;
 }
 
@@ -285,9 +294,12 @@ absl::StatusOr<StreamDescription> IngestService::CreateStream(const Principal& w
   {
     std::lock_guard lock(mu_);
     for (const auto& [name, stream] : streams_) {
-      if (stream->config.TableName() == config.TableName()) {
-        return absl::AlreadyExistsError(fmt::format(
-            "stream \"{}\" already delivers into {}; pick another name", name, config.TableName()));
+      for (const std::string& taken :
+           {stream->config.TableName(), stream->config.ErrorsTableName()}) {
+        if (taken == config.TableName() || taken == config.ErrorsTableName()) {
+          return absl::AlreadyExistsError(fmt::format(
+              "stream \"{}\" already delivers into {}; pick another name", name, taken));
+        }
       }
     }
   }
@@ -295,8 +307,8 @@ absl::StatusOr<StreamDescription> IngestService::CreateStream(const Principal& w
       SavedStream saved,
       catalog_.CreateStream(who, SavedStream{config.name, StreamConfigToJson(config)}));
   absl::Status registered = RegisterEmptyTable(who, config);
-  auto opened = registered.ok() ? OpenStream(saved)
-                                : absl::StatusOr<std::shared_ptr<Stream>>(registered);
+  auto opened =
+      registered.ok() ? OpenStream(saved) : absl::StatusOr<std::shared_ptr<Stream>>(registered);
   if (!opened.ok()) {
     (void)catalog_.DeleteStream(who, config.name);
     return opened.status();
@@ -310,18 +322,40 @@ absl::StatusOr<StreamDescription> IngestService::CreateStream(const Principal& w
 }
 
 absl::Status IngestService::RegisterEmptyTable(const Principal& who, const StreamConfig& config) {
-  ASSIGN_OR_RETURN(TableName table, TableName::Parse(config.TableName()));
-  Schema schema;
   // The folders deliveries write (FolderPartitions): fields as text (their values are whatever
-  // the records hold), then the delivery hour.
-  for (const std::string& field : config.partition_by) schema.partition_columns.emplace_back(field, "VARCHAR");
-  for (const char* name : {"year", "month", "day", "hour"}) schema.partition_columns.emplace_back(name, "BIGINT");
+  // the records hold), then the delivery hour. Error objects are in hour folders only.
+  std::vector<Column> hour;
+  for (const char* name : {"year", "month", "day", "hour"}) hour.emplace_back(name, "BIGINT");
+  Schema records;
+  for (const std::string& field : config.partition_by)
+    records.partition_columns.emplace_back(field, "VARCHAR");
+  records.partition_columns.insert(records.partition_columns.end(), hour.begin(), hour.end());
+  RETURN_IF_ERROR(RegisterEmptyTable(
+      who, config.TableName(), fmt::format("raw/{}/", config.name), std::move(records),
+      fmt::format("stream {} created; its records arrive here", config.name)));
+  Schema errors;
+  errors.columns = {Column("error", "VARCHAR", true, "why the record went to the error prefix"),
+                    Column("sequence", "BIGINT", true, "the record's sequence in the stream"),
+                    Column("data", "VARCHAR", true, "the record as it was sent")};
+  errors.partition_columns = hour;
+  return RegisterEmptyTable(
+      who, config.ErrorsTableName(), fmt::format("raw/{}/{}/", config.name, config.error_prefix),
+      std::move(errors),
+      fmt::format("stream {} created; its records that fail validation, partitioning or "
+                  "conversion arrive here",
+                  config.name));
+}
+
+absl::Status IngestService::RegisterEmptyTable(const Principal& who, const std::string& name,
+                                               const std::string& location, Schema schema,
+                                               const std::string& message) {
+  ASSIGN_OR_RETURN(TableName table, TableName::Parse(name));
   TableCommit commit;
   commit.table = table;
   commit.base_snapshot = TableCommit::kCreate;
   commit.operation = "create";
-  commit.message = fmt::format("stream {} created; its records arrive here", config.name);
-  commit.location = fmt::format("raw/{}/", config.name);
+  commit.message = message;
+  commit.location = location;
   commit.new_schema = std::move(schema);
   RETURN_IF_ERROR(catalog_.CreateDatabase(who, table.database, /*if_not_exists=*/true));
   absl::Status created = catalog_.Commit(who, commit).status();
@@ -466,6 +500,14 @@ void IngestService::PutAsync(const Principal&, std::string_view name,
       ++stream->records_rejected;
       stream->bytes_rejected += records[i].size();
       continue;
+    }
+    if (stream->config.reject_invalid) {
+      if (std::optional<std::string> reason = RecordRejection(stream->config, records[i])) {
+        results[i].status = absl::InvalidArgumentError(*reason);
+        ++stream->records_rejected;
+        stream->bytes_rejected += records[i].size();
+        continue;
+      }
     }
     accepted.push_back(i);
     bytes += records[i].size();
@@ -651,6 +693,7 @@ absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>&
                                     uint64_t through) {
   Stopwatch stopwatch;
   std::vector<Crawler::NewObject> table_objects;
+  std::vector<Crawler::NewObject> error_objects;  // for raw.<stream>_errors
   uint64_t records = 0, raw_bytes = 0, stored_bytes = 0;
   uint64_t failed = 0;  // records that went to the error prefix, not the table
   std::vector<std::string> failure_reasons;
@@ -677,6 +720,8 @@ absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>&
                    stream.config.name, object.records, object.key);
       failed += object.records;
       NoteFailureReasons(object.ndjson, failure_reasons);
+      error_objects.push_back(
+          Crawler::NewObject{info, HourPartitions(object.partition_values), std::nullopt});
       return absl::OkStatus();
     }
     table_objects.push_back(
@@ -690,7 +735,7 @@ absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>&
       RETURN_IF_ERROR(finish_storing());
       Stopwatch converting;
       ASSIGN_OR_RETURN(std::optional<ObjectInfo> converted,
-                       ConvertToParquet(stream, object, failed, failure_reasons));
+                       ConvertToParquet(stream, object, failed, failure_reasons, error_objects));
       compress_ms += converting.ElapsedMillis();
       if (converted) {
         stored_bytes += converted->size;
@@ -736,6 +781,19 @@ absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>&
     for (const std::string& warning : report.warnings)
       spdlog::warn("ingest: stream {}: {}", stream.config.name, warning);
   }
+  if (!error_objects.empty()) {
+    ASSIGN_OR_RETURN(TableName errors, TableName::Parse(stream.config.ErrorsTableName()));
+    CrawlReport report;
+    RETURN_IF_ERROR(
+        crawler_
+            .AddObjects(Principal::LocalAdmin(), errors,
+                        fmt::format("raw/{}/{}/", stream.config.name, stream.config.error_prefix),
+                        error_objects, report)
+            .status());
+    for (const std::string& problem : report.skipped)
+      spdlog::warn("ingest: stream {}: not added to {}: {}", stream.config.name, errors.ToString(),
+                   problem);
+  }
   const double register_ms = registering.ElapsedMillis();
   absl::Status checkpoint =
       catalog_.SetStreamDelivered(Principal::LocalAdmin(), stream.config.name,
@@ -770,7 +828,7 @@ absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>&
 
 absl::StatusOr<std::optional<ObjectInfo>> IngestService::ConvertToParquet(
     Stream& stream, const DeliveryObject& object, uint64_t& failed,
-    std::vector<std::string>& failure_reasons) {
+    std::vector<std::string>& failure_reasons, std::vector<Crawler::NewObject>& error_objects) {
   ASSIGN_OR_RETURN(TableName name, TableName::Parse(stream.config.parquet_table));
   ASSIGN_OR_RETURN(TableSnapshot target,
                    catalog_.ReadTable(Principal::LocalAdmin(), name, std::nullopt));
@@ -801,6 +859,9 @@ absl::StatusOr<std::optional<ObjectInfo>> IngestService::ConvertToParquet(
                     CompressionSuffix(stream.config.compression));
     ASSIGN_OR_RETURN(std::string body, Compress(lines, stream.config.compression));
     RETURN_IF_ERROR(store_.Put(error_key, body));
+    ASSIGN_OR_RETURN(ObjectInfo error_info, store_.Head(error_key));
+    error_objects.push_back(
+        Crawler::NewObject{error_info, HourPartitions(object.partition_values), std::nullopt});
     spdlog::warn("ingest: stream {}: {} record(s) do not fit {}; see {}", stream.config.name,
                  conversion.rejected.size(), name.ToString(), error_key);
   }

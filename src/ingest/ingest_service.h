@@ -131,7 +131,12 @@ class IngestService {
   absl::StatusOr<std::shared_ptr<Stream>> OpenStream(const SavedStream& saved);
   // Registers the stream's table, empty, so that it can be queried before the first delivery
   // (kept if it exists).
+  // Registers the stream's tables (records, errors) empty, so they can be queried at once; tables
+  // an earlier stream of the name left stay as they are.
   absl::Status RegisterEmptyTable(const Principal& who, const StreamConfig& config);
+  absl::Status RegisterEmptyTable(const Principal& who, const std::string& name,
+                                  const std::string& location, Schema schema,
+                                  const std::string& message);
   absl::StatusOr<std::shared_ptr<Stream>> Find(std::string_view name) const;
   absl::Status CheckCapacity(uint64_t incoming_bytes);
   // Counts one put's durable records as accepted and hands them to the stream's batcher.
@@ -145,10 +150,11 @@ class IngestService {
   absl::Status Deliver(Stream& stream, std::vector<DeliveryObject>& objects, uint64_t through);
   // A stream with a Parquet table: stores `object`'s records as Parquet next to where the NDJSON
   // would go, and the ones that do not fit under the error prefix. The Parquet object, if any.
-  // Records that do not fit are counted in `failed`, a few of their reasons in `failure_reasons`.
+  // Records that do not fit are counted in `failed`, a few of their reasons in `failure_reasons`,
+  // and their error object joins `error_objects`.
   absl::StatusOr<std::optional<ObjectInfo>> ConvertToParquet(
       Stream& stream, const DeliveryObject& object, uint64_t& failed,
-      std::vector<std::string>& failure_reasons);
+      std::vector<std::string>& failure_reasons, std::vector<Crawler::NewObject>& error_objects);
 
   Catalog& catalog_;
   ObjectStore& store_;

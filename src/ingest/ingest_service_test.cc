@@ -211,6 +211,41 @@ TEST_F(IngestServiceTest, PartitionsBecomeColumnsAndBadRecordsLandInTheErrorPref
   EXPECT_THAT(Join(described->last_failures, "|"), HasSubstr("not valid JSON"));
   EXPECT_THAT(service_->PrometheusMetrics(),
               HasSubstr("loch_ingest_records_failed_total{stream=\"orders\"} 2"));
+  // The failed records are a table too, with the reason per record.
+  EXPECT_EQ(
+      Scalar("SELECT string_agg(data || ' -> ' || error, '|' ORDER BY sequence) FROM "
+             "raw.orders_errors"),
+      "not json -> not valid JSON|{\"amount\": 1} -> partition field \"region\" is missing or "
+      "not a scalar");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM raw.orders_errors WHERE sequence = 3 AND hour >= 0"), "1");
+}
+
+TEST_F(IngestServiceTest, RejectInvalidRefusesBadRecordsInThePutsAnswer) {
+  StreamConfig config = Stream("strict");
+  config.partition_by = {"region"};
+  config.reject_invalid = true;
+  ASSERT_TRUE(service_->CreateStream(admin_, config).ok());
+  auto results = service_->Put(admin_, "strict",
+                               {R"({"region": "eu", "amount": 5})", "not json", R"({"amount": 1})",
+                                R"({"region": {"nested": 1}})", R"({"region": "us"})"});
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_EQ(results->size(), 5u);
+  EXPECT_TRUE(results->at(0).status.ok());
+  EXPECT_FALSE(results->at(0).record_id.empty());
+  EXPECT_EQ(results->at(1).status.message(), "not valid JSON");
+  EXPECT_EQ(results->at(2).status.message(),
+            "partition field \"region\" is missing or not a scalar");
+  EXPECT_TRUE(absl::IsInvalidArgument(results->at(3).status));
+  EXPECT_TRUE(results->at(3).record_id.empty());
+  EXPECT_TRUE(results->at(4).status.ok());
+  ASSERT_TRUE(service_->Flush(admin_, "strict").ok());
+  EXPECT_EQ(Scalar("SELECT string_agg(region, ',' ORDER BY region) FROM raw.strict"), "eu,us");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM raw.strict_errors"), "0");
+  auto described = service_->DescribeStream(admin_, "strict");
+  EXPECT_EQ(described->records_failed, 0u);
+  EXPECT_THAT(service_->PrometheusMetrics(),
+              HasSubstr("loch_ingest_records_rejected_total{stream=\"strict\"} 3"));
+  EXPECT_TRUE(StreamConfigFromJson(StreamConfigToJson(config))->reject_invalid);
 }
 
 // From the issue: a stream's table did not exist until its first delivery.
@@ -219,6 +254,10 @@ TEST_F(IngestServiceTest, AStreamsTableIsQueryableAsSoonAsItIsCreated) {
   config.partition_by = {"region"};
   ASSERT_TRUE(service_->CreateStream(admin_, config).ok());
   EXPECT_EQ(Scalar("SELECT count(*) FROM raw.fresh"), "0");
+  EXPECT_EQ(Scalar("SELECT count(*) FROM raw.fresh_errors"), "0");
+  // A stream whose table would be another stream's error table is refused.
+  EXPECT_TRUE(
+      absl::IsAlreadyExists(service_->CreateStream(admin_, Stream("fresh_errors")).status()));
   EXPECT_EQ(Scalar("SELECT typeof(region) || ' ' || typeof(hour) FROM (SELECT * FROM raw.fresh "
                    "UNION ALL SELECT 'x', 1, 1, 1, 1)"),
             "VARCHAR BIGINT");
@@ -274,6 +313,9 @@ TEST_F(IngestServiceTest, RecordsAreConvertedToParquetWithATablesColumns) {
   ASSERT_TRUE(described.ok());
   EXPECT_EQ(described->records_delivered, 2u);
   EXPECT_EQ(described->records_failed, 3u);
+  EXPECT_EQ(Scalar("SELECT count(*) || ' ' || count(*) FILTER (WHERE error LIKE '%two%') FROM "
+                   "raw.typed_orders_errors"),
+            "3 1");
 }
 
 TEST_F(IngestServiceTest, DeletingAStreamDeliversItFirstAndKeepsItsTable) {

@@ -16,6 +16,8 @@ std::string StreamConfig::TableName() const {
   return "raw." + table;
 }
 
+std::string StreamConfig::ErrorsTableName() const { return TableName() + "_errors"; }
+
 const char* CompressionName(Compression compression) {
   switch (compression) {
     case Compression::kZstd:
@@ -88,6 +90,7 @@ nlohmann::json StreamConfigToJson(const StreamConfig& config) {
           {"buffer_seconds", config.buffer_seconds},
           {"compression", CompressionName(config.compression)},
           {"validate_json", config.validate_json},
+          {"reject_invalid", config.reject_invalid},
           {"partition_by", config.partition_by},
           {"max_open_partitions", config.max_open_partitions},
           {"error_prefix", config.error_prefix},
@@ -117,6 +120,7 @@ absl::StatusOr<StreamConfig> StreamConfigFromJson(const nlohmann::json& json) {
           fmt::format("compression \"{}\" is not zstd, gzip or none", compression));
     }
     config.validate_json = json.value("validate_json", false);
+    config.reject_invalid = json.value("reject_invalid", false);
     config.partition_by = json.value("partition_by", std::vector<std::string>{});
     config.max_open_partitions = json.value("max_open_partitions", config.max_open_partitions);
     config.error_prefix = json.value("error_prefix", config.error_prefix);

@@ -18,7 +18,10 @@ struct StreamConfig {
   uint64_t buffer_bytes = 5 << 20;  // flush when a buffer holds this much (1-128 MiB)
   int64_t buffer_seconds = 60;      // ... or when its oldest record is this old (0-900 s)
   Compression compression = Compression::kZstd;
-  bool validate_json = false;             // records that are not JSON go to the error prefix
+  bool validate_json = false;  // records that are not JSON go to the error prefix
+  // Records that would go to the error prefix (RecordRejection) are refused by the put, each with
+  // its reason, instead of being accepted.
+  bool reject_invalid = false;
   std::vector<std::string> partition_by;  // JSON fields whose values name sub-folders
   size_t max_open_partitions = 64;        // buffers at once; more flushes the oldest
   std::string error_prefix = "errors";    // under raw/<stream>/
@@ -28,6 +31,9 @@ struct StreamConfig {
 
   // The stream's table in the catalog: raw.<name with dashes as underscores>.
   std::string TableName() const;
+  // The table of its records that went to the error prefix, with the reason per record:
+  // raw.<name>_errors (columns error, sequence, data; partitioned by the delivery hour).
+  std::string ErrorsTableName() const;
 };
 
 // Checks names and ranges; InvalidArgument says which field is wrong and what is allowed.

@@ -156,8 +156,8 @@ WriteAheadLog::~WriteAheadLog() {
 }
 
 absl::StatusOr<std::unique_ptr<WriteAheadLog>> WriteAheadLog::Open(const WalOptions& options) {
-  RETURN_IF_ERROR(Annotate(CreateDirectoriesDurably(options.dir),
-                           "cannot create the write-ahead log folder"));
+  RETURN_IF_ERROR(
+      Annotate(CreateDirectoriesDurably(options.dir), "cannot create the write-ahead log folder"));
   std::unique_ptr<WriteAheadLog> log(new WriteAheadLog(options));
   std::lock_guard lock(log->mu_);
   RETURN_IF_ERROR(log->Recover());
