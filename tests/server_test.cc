@@ -466,6 +466,12 @@ TEST_F(ServerTest, TheCatalogOverTheApi) {
   EXPECT_THAT(json::parse(missing->body)["error"]["message"].get<std::string>(),
               HasSubstr("did you mean api.nums"));
   EXPECT_EQ(client.Get("/api/v1/tables/not-a-name")->status, 400);
+  EXPECT_EQ(client.Get("/api/v1/tables/api.nums?files=-1")->status, 400);
+  EXPECT_EQ(client.Get("/api/v1/tables/api.nums?files=abc")->status, 400);
+  const json newest = json::parse(client.Get("/api/v1/tables/api.nums?snapshots=1")->body);
+  EXPECT_EQ(newest["snapshots"].size(), 1u);
+  EXPECT_EQ(newest["snapshots"][0]["operation"], "comment");
+  EXPECT_EQ(newest["snapshots_total"], 2);
   EXPECT_EQ(Client(false).Get("/api/v1/tables")->status, 401);
 }
 

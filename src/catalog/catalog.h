@@ -109,6 +109,8 @@ class Catalog {
 
   // The query history: finished queries of every front end, newest kept (kQueryHistoryKept).
   static constexpr int64_t kQueryHistoryKept = 10000;
+  // The history keeps the first 16 KiB of a query's SQL and error (as valid UTF-8, without NULs).
+  static constexpr size_t kQueryHistoryTextBytes = 16 << 10;
   // Records a finished query (replacing a record of the same id).
   virtual absl::Status RecordQuery(const Principal& who, const QueryRecord& query) = 0;
   // The newest `limit` records, newest first; with `id`, only that query's (empty if unknown).

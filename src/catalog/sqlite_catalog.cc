@@ -133,6 +133,19 @@ CREATE TABLE IF NOT EXISTS file_column_stats(
   PRIMARY KEY(file_id, column_name)) WITHOUT ROWID;
 )sql";
 
+// Text the query history keeps: at most `max_bytes` (then "..."), valid UTF-8 (invalid bytes and
+// NULs become U+FFFD), so that every reader (DuckDB's loch.query_history among them) takes it.
+std::string HistoryText(std::string_view text, size_t max_bytes) {
+  std::string kept(text.substr(0, max_bytes));
+  for (size_t at = kept.find('\0'); at != std::string::npos; at = kept.find('\0', at))
+    kept.replace(at, 1, "\xEF\xBF\xBD");
+  kept = nlohmann::json(kept).dump(-1, ' ', false,
+                                   nlohmann::json::error_handler_t::replace);  // a JSON string
+  kept = nlohmann::json::parse(kept).get<std::string>();
+  if (text.size() > max_bytes) kept += "...";
+  return kept;
+}
+
 nlohmann::json ColumnsToJson(const std::vector<Column>& columns) {
   nlohmann::json out = nlohmann::json::array();
   for (const Column& c : columns) {
@@ -395,7 +408,7 @@ class SqliteCatalog final : public Catalog {
                      "row_count, bytes_scanned, error_code, error, result_key) "
                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     RETURN_IF_ERROR(insert.Bind(1, query.id)
-                        .Bind(2, query.sql)
+                        .Bind(2, HistoryText(query.sql, kQueryHistoryTextBytes))
                         .Bind(3, query.principal)
                         .Bind(4, query.workgroup)
                         .Bind(5, query.front_end)
@@ -406,7 +419,7 @@ class SqliteCatalog final : public Catalog {
                         .Bind(10, query.row_count)
                         .Bind(11, query.bytes_scanned)
                         .Bind(12, static_cast<int64_t>(query.error_code))
-                        .Bind(13, query.error)
+                        .Bind(13, HistoryText(query.error, kQueryHistoryTextBytes))
                         .Bind(14, query.result_key)
                         .Run());
     Statement trim(

@@ -75,13 +75,17 @@ int main(int argc, char** argv) {
                      "Load files even if the table already has their content (by SHA-256)");
   load_cmd->add_flag("--dry-run", load.dry_run,
                      "Print the inferred schema and what the load would change; change nothing");
-  load_cmd->add_option("--column", load.columns,
-                       "Type a column instead of inferring it: NAME:TYPE with TYPE one of "
-                       "VARCHAR, BIGINT, INTEGER, DOUBLE, DECIMAL(w,s), BOOLEAN, DATE, TIMESTAMP "
-                       "(repeatable; later loads keep it)");
-  load_cmd->add_option("--timestamp-format", load.timestamp_formats,
-                       "strptime pattern for the --column NAME:TIMESTAMP/DATE columns, e.g. "
-                       "\"%d.%m.%Y %H:%M\" (repeatable: tried in order)");
+  load_cmd
+      ->add_option("--column", load.columns,
+                   "Type a column instead of inferring it: NAME:TYPE with TYPE one of "
+                   "VARCHAR, BIGINT, INTEGER, DOUBLE, DECIMAL(w,s), BOOLEAN, DATE, TIMESTAMP "
+                   "(repeatable; later loads keep it)")
+      ->allow_extra_args(false);
+  load_cmd
+      ->add_option("--timestamp-format", load.timestamp_formats,
+                   "strptime pattern for the --column NAME:TIMESTAMP/DATE columns, e.g. "
+                   "\"%d.%m.%Y %H:%M\" (repeatable: tried in order)")
+      ->allow_extra_args(false);
   add_lake(load_cmd);
   load_cmd->callback([&] { status = loch::cli::RunLoad(common, load, std::cout); });
 

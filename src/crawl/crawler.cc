@@ -107,6 +107,10 @@ bool MergeObject(Schema& schema, ReadObject& object, SchemaChangePolicy policy,
                  CrawlReport::TableChange& change, std::vector<std::string>& warnings,
                  UnparsedSummary& unparsed, std::string& failure) {
   FileMerge merged = MergeFile(schema, object.profile, object.file, change.table);
+  if (!merged.refused.empty()) {
+    warnings.push_back(fmt::format("{}: not added: {}", object.file.key, merged.refused));
+    return false;
+  }
   std::vector<std::string> changed = merged.change.widened;  // existing columns readers see change
   changed.insert(changed.end(), merged.change.renamed.begin(), merged.change.renamed.end());
   if (!changed.empty()) {
@@ -253,7 +257,8 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
   // Gone from the store: below a prefix this crawl listed, yet not listed. (A file below another
   // prefix, e.g. after `crawler update --prefix`, is not known to be gone.)
   std::vector<std::string> crawled_prefixes;
-  for (const std::string& prefix : request.prefixes) crawled_prefixes.push_back(NormalizePrefix(prefix));
+  for (const std::string& prefix : request.prefixes)
+    crawled_prefixes.push_back(NormalizePrefix(prefix));
   auto gone = [&](const std::string& key) {
     if (additions_only || present->contains(key)) return false;
     return std::any_of(crawled_prefixes.begin(), crawled_prefixes.end(),
@@ -344,7 +349,17 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
     if (create && read.empty()) return std::nullopt;  // gone before we got here
     const bool rebuild = request.recrawl == RecrawlPolicy::kEverything;
     Schema schema = create || rebuild ? Schema{} : current->table.schema;
-    if (rebuild && !create) schema.partition_columns = current->table.schema.partition_columns;
+    if (rebuild && !create) {
+      // A rebuild infers the types again, but what people said about the table stays: its
+      // comment, and the columns they typed (hints) or renamed (which name them in the files).
+      const Schema& kept = current->table.schema;
+      schema.partition_columns = kept.partition_columns;
+      schema.comment = kept.comment;
+      for (const Column& column : kept.columns) {
+        if (column.metadata.contains("hint") || column.metadata.contains("file_names"))
+          schema.columns.push_back(column);
+      }
+    }
     CrawlReport::TableChange change;
     change.table = name.ToString();
     change.outcome = create ? "created" : "updated";
@@ -388,7 +403,14 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
       }
       added.push_back(std::move(object.file));
     }
-    for (std::string& line : unparsed.Lines(name.ToString())) report.warnings.push_back(std::move(line));
+    for (std::string& line : unparsed.Lines(name.ToString()))
+      report.warnings.push_back(std::move(line));
+    if (rebuild && !create) {  // column comments stay with the columns of their name
+      for (Column& column : schema.columns) {
+        const Column* old = current->table.schema.Find(column.name);
+        if (old != nullptr && column.comment.empty()) column.comment = old->comment;
+      }
+    }
     if (!failure.empty()) {
       change.outcome = "failed";
       change.failure = failure;
@@ -413,10 +435,9 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
         const bool reread = rebuild && listed.contains(file.key);
         if ((is_gone && removing) || replaced || reread) removed.insert(file.file_id);
       }
-      change.files_removed = static_cast<int64_t>(
-          std::count_if(current->files.begin(), current->files.end(), [&](const DataFile& f) {
-            return removed.contains(f.file_id) && gone(f.key);
-          }));
+      change.files_removed = static_cast<int64_t>(std::count_if(
+          current->files.begin(), current->files.end(),
+          [&](const DataFile& f) { return removed.contains(f.file_id) && gone(f.key); }));
     }
     commit.remove_file_ids.assign(removed.begin(), removed.end());
     const bool emptied = !create && added.empty() && removed.size() == current->files.size() &&

@@ -354,6 +354,23 @@ TEST_F(CrawlerTest, RecrawlEverythingRereadsAndRebuildsTheSchema) {
   EXPECT_EQ(again.objects_read, 1);
   EXPECT_EQ(again.objects_unchanged, 0);
   EXPECT_EQ(Scalar("SELECT count(*) FROM landing.r"), "1");  // replaced, not duplicated
+
+  // What people said about the table survives a rebuild: comments and renames.
+  Put("raw/r/2.json", "{\"x\": 2, \"zip\": \"01234\"}\n");
+  Crawl(everything);
+  for (const char* sql : {"COMMENT ON TABLE landing.r IS 'rebuilt often'",
+                          "COMMENT ON COLUMN landing.r.zip IS 'postal code'",
+                          "ALTER TABLE landing.r RENAME COLUMN x TO amount"}) {
+    ASSERT_NE(Scalar(sql).rfind("ERROR", 0), 0u) << sql << ": " << Scalar(sql);
+  }
+  Crawl(everything);
+  auto table = catalog_->ReadTable(admin_, {"landing", "r"}, std::nullopt);
+  ASSERT_TRUE(table.ok());
+  EXPECT_EQ(table->table.schema.comment, "rebuilt often");
+  ASSERT_NE(table->table.schema.Find("zip"), nullptr);
+  EXPECT_EQ(table->table.schema.Find("zip")->comment, "postal code");
+  EXPECT_EQ(table->table.schema.Find("x"), nullptr);
+  EXPECT_EQ(Scalar("SELECT sum(amount) FROM landing.r"), "3");
 }
 
 TEST_F(CrawlerTest, SavedCrawlersKeepTheirReports) {

@@ -208,9 +208,9 @@ absl::StatusOr<std::vector<std::vector<std::optional<std::string>>>> Result::Fet
       }
       char* text = duckdb_value_varchar(&result_, column, row);
       if (text == nullptr) {  // a type this API cannot print: never an empty string instead
-        return absl::InternalError(fmt::format(
-            "cannot read column {} ({}) as text; cast it to VARCHAR in the query", column,
-            column_type(column).Name()));
+        return absl::InternalError(
+            fmt::format("cannot read column {} ({}) as text; cast it to VARCHAR in the query",
+                        column, column_type(column).Name()));
       }
       values.emplace_back(std::string(text));
       duckdb_free(text);

@@ -704,6 +704,43 @@ TEST_F(EngineTest, CommentsAndRenamesAreVersionedInTheCatalog) {
   EXPECT_EQ(catalog_->ReadTable(admin_, {"mart", "events"}, std::nullopt)->table.schema.comment,
             "Shop events; one per click");
   EXPECT_EQ((*Run("ALTER TABLE IF EXISTS shop.e RENAME TO x"))[0][5], "it did not exist");
+
+  // A table a stream delivers into keeps its name (the stream would make it again).
+  ASSERT_TRUE(Run("CREATE TABLE raw.clicks AS SELECT 1 AS x").ok());
+  ASSERT_TRUE(catalog_
+                  ->CreateStream(
+                      admin_, SavedStream{"clicks", {{"name", "clicks"}, {"table", "raw.clicks"}}})
+                  .ok());
+  auto stream_table = Run("ALTER TABLE raw.clicks RENAME TO old_clicks");
+  EXPECT_TRUE(absl::IsFailedPrecondition(stream_table.status())) << stream_table.status();
+  EXPECT_THAT(std::string(stream_table.status().message()), testing::HasSubstr("stream clicks"));
+}
+
+TEST_F(EngineTest, TheQueryHistoryIsASystemTableViewsCanRead) {
+  QueryRecord hostile;
+  hostile.id = "q1";
+  const char kSql[] = "SELECT 1\0; DROP TABLE x; '\xff\xfe";  // a NUL, invalid UTF-8, a quote
+  hostile.sql = std::string(kSql, sizeof(kSql) - 1);
+  hostile.front_end = "http";
+  hostile.state = "FAILED";
+  hostile.error = "it's bad";
+  hostile.submitted_micros = 1;
+  ASSERT_TRUE(catalog_->RecordQuery(admin_, hostile).ok());
+  auto read = Run("SELECT sql, error, submitted FROM loch.query_history");
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), 1u);
+  EXPECT_EQ((*read)[0][0], "SELECT 1\xEF\xBF\xBD; DROP TABLE x; '\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ((*read)[0][1], "it's bad");
+  EXPECT_EQ((*read)[0][2], "1970-01-01 00:00:00.000001");
+  ASSERT_TRUE(Run("CREATE VIEW ops.failures AS SELECT id FROM loch.query_history WHERE state = "
+                  "'FAILED'")
+                  .ok());
+  auto through_view = Run("SELECT * FROM ops.failures");
+  ASSERT_TRUE(through_view.ok()) << through_view.status();
+  EXPECT_EQ((*through_view)[0][0], "q1");
+  EXPECT_THAT(std::string(Run("SELECT * FROM loch.tables").status().message()),
+              testing::HasSubstr("unknown system table loch.tables"));
+  EXPECT_TRUE(absl::IsInvalidArgument(catalog_->CreateDatabase(admin_, "loch", false)));
 }
 
 TEST_F(EngineTest, FailedWritesLeaveNoTrace) {

@@ -87,7 +87,12 @@ Cells CellsFor(const DataFile& file, const Column& column) {
       return fmt::format("TRY_CAST(TRY_CAST({} AS {}) AS {})", QuoteLiteral(*text), stats.type,
                          column.type);
     };
-    if (BoundsUsable(stats.type, column.type)) {
+    // A column typed by a user's hint (schema_policy.h, ColumnHint) may read a file's text another
+    // way than its statistics were measured (other datetime formats, another type): only text
+    // kept as text is bounded by them.
+    const bool hinted = column.metadata.contains("hint");
+    if (BoundsUsable(stats.type, column.type) &&
+        (!hinted || (column.type == "VARCHAR" && stats.type == "VARCHAR"))) {
       cells.lo = bound(stats.min);
       cells.hi = bound(stats.max);
     }

@@ -13,22 +13,28 @@ bool IsNested(const std::string& type) {
          type.find('[') != std::string::npos || type == "JSON";
 }
 
-// The field of `column` in the record, as JSON (NULL when absent).
-std::string FieldJson(const Column& column) {
-  return fmt::format("json_extract({}, {})", kRecord,
-                     QuoteLiteral("$." + QuoteIdentifier(column.name)));
+// `function` (json_extract or json_extract_string) of the column's field in the record: by its
+// name, or for a renamed column, the first of its names the record has (producers may still send
+// the old one).
+std::string Extract(const char* function, const Column& column) {
+  std::vector<std::string> reads;
+  for (const std::string& name : column.FileNames()) {
+    reads.push_back(
+        fmt::format("{}({}, {})", function, kRecord, QuoteLiteral("$." + QuoteIdentifier(name))));
+  }
+  return reads.size() == 1 ? reads.front() : "COALESCE(" + Join(reads, ", ") + ")";
 }
+
+// The field of `column` in the record, as JSON (NULL when absent).
+std::string FieldJson(const Column& column) { return Extract("json_extract", column); }
 
 // The field cast to the column's type; NULL when absent, null, or not castable.
 std::string Cast(const Column& column) {
-  if (column.type == "VARCHAR") {  // text as is; other JSON values as their JSON text
-    return fmt::format("json_extract_string({}, {})", kRecord,
-                       QuoteLiteral("$." + QuoteIdentifier(column.name)));
-  }
+  if (column.type == "VARCHAR")  // text as is; other JSON values as their JSON text
+    return Extract("json_extract_string", column);
   if (IsNested(column.type))
     return fmt::format("TRY_CAST({} AS {})", FieldJson(column), column.type);
-  return fmt::format("TRY_CAST(json_extract_string({}, {}) AS {})", kRecord,
-                     QuoteLiteral("$." + QuoteIdentifier(column.name)), column.type);
+  return fmt::format("TRY_CAST({} AS {})", Extract("json_extract_string", column), column.type);
 }
 
 // True when the record has a non-null value for the column that does not cast.

@@ -93,9 +93,9 @@ absl::StatusOr<std::unique_ptr<QueryCursor>> LakeEngine::Query(const Principal& 
   RETURN_IF_ERROR(cursor->Prepare(fmt::format("EXPLAIN {}", query), options.parameters,
                                   /*explain=*/true));
   cursor->SetTimeout(options.timeout);
-  const std::string scan = fmt::format(
-      "reads {} of {} data file(s), {} bytes (the files its filters cannot rule out)",
-      files_scanned, files_total, bytes_scanned);
+  const std::string scan =
+      fmt::format("reads {} of {} data file(s), {} bytes (the files its filters cannot rule out)",
+                  files_scanned, files_total, bytes_scanned);
   return std::unique_ptr<QueryCursor>(new PrefixedCursor({{"loch_scan", scan}}, std::move(cursor)));
 }
 

@@ -9,8 +9,9 @@
 //   through views in a catalog of the query's own (an in-memory ATTACH only its connection USEs).
 // - User SQL is sandboxed twice: SqlGuard admits only single queries over catalog tables (no
 //   files, no writes); DuckDB itself may touch files only under one folder (the lake, or the
-//   cache), cannot install or load extensions, and its configuration is locked (sandbox.h). Local data files behind a view are opened without
-//   following symlinks first (checked when the view is built).
+//   cache), cannot install or load extensions, and its configuration is locked (sandbox.h). Local
+//   data files behind a view are opened without following symlinks first (checked when the view is
+//   built).
 // - Each query gets its own connection, an optional timeout (the engine interrupts it), and runs
 // under
 //   the database-wide memory limit. Results stream in chunks (QueryCursor::Next).

@@ -51,6 +51,7 @@ struct LakeEngine::Impl {
   struct ResolvedNames {
     std::vector<TableName> tables;
     std::vector<ViewInfo> views;
+    bool reads_history = false;  // loch.query_history, directly or through a view
   };
   static constexpr int kMaxViewDepth = 16;
   // loch's system tables: loch.query_history (Catalog::ListQueries) is the one so far.
@@ -67,8 +68,9 @@ struct LakeEngine::Impl {
       const std::vector<QueryParameter>& parameters, duck::Connection& connection);
   // Splits `names` into tables and views, following each view's query to what it reads. Views
   // nested deeper than kMaxViewDepth (or in a cycle) are an error.
-  // Fills `catalog_name`.loch.query_history with the kept query history. Holds admin_mu.
-  absl::Status DefineQueryHistory(const Principal& who, const std::string& catalog_name);
+  // Fills `catalog_name`.loch.query_history with `records`. Holds admin_mu.
+  absl::Status DefineQueryHistory(const std::vector<QueryRecord>& records,
+                                  const std::string& catalog_name);
   absl::Status ResolveNames(const Principal& who, const std::vector<TableName>& names,
                             duck::Connection& connection, int depth, ResolvedNames& out);
   // CREATE VIEW `view` in DuckDB inside `catalog_prefix` ("" or "name."), after the tables and
@@ -173,6 +175,9 @@ struct LakeEngine::Impl {
   absl::StatusOr<WriteSummary> RenameColumn(const Principal& who, const WriteStatement& statement);
   // InvalidArgument "NAME is a view: `what`..." if `name` is a view.
   absl::Status RefuseView(const Principal& who, const TableName& name, std::string_view what);
+  // FailedPrecondition if a saved stream delivers into `table` (its records, errors or Parquet
+  // table).
+  absl::Status RefuseStreamTable(const Principal& who, const TableName& table);
   // OK if the view's query still binds against the catalog as it is.
   absl::Status CheckViewRuns(const Principal& who, const ViewInfo& view);
 };

@@ -1,11 +1,10 @@
 #include "engine/sql_guard.h"
 
-#include "engine/write_statement.h"
-
 #include <algorithm>
 #include <set>
 
 #include "common/strings.h"
+#include "engine/write_statement.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 

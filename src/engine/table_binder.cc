@@ -22,21 +22,13 @@ absl::StatusOr<std::unique_ptr<QueryResources>> LakeEngine::Impl::BindTables(
     const Principal& who, const StatementTables& tables,
     const std::vector<QueryParameter>& parameters, duck::Connection& connection) {
   if (!tables.unqualified.empty()) return UnknownTables(who, tables.unqualified);
-  // System tables (loch.*) come from the catalog, not from files.
-  std::vector<TableName> lake_names;
-  bool reads_history = false;
-  for (const TableName& name : tables.qualified) {
-    if (name.database != kSystemDatabase) {
-      lake_names.push_back(name);
-    } else if (name.table == kQueryHistoryTable) {
-      reads_history = true;
-    } else {
-      return absl::NotFoundError(fmt::format("unknown system table {}; the system tables are {}.{}",
-                                             name.ToString(), kSystemDatabase, kQueryHistoryTable));
-    }
-  }
   ResolvedNames names;
-  RETURN_IF_ERROR(ResolveNames(who, lake_names, connection, 0, names));
+  RETURN_IF_ERROR(ResolveNames(who, tables.qualified, connection, 0, names));
+  // System tables (loch.*) come from the catalog, not from files; read before admin_mu is taken.
+  std::vector<QueryRecord> history;
+  if (names.reads_history) {
+    ASSIGN_OR_RETURN(history, catalog->ListQueries(who, Catalog::kQueryHistoryKept));
+  }
   auto resources = std::make_unique<QueryResources>();
   std::string catalog_name;
   std::vector<TableSnapshot> private_tables;  // read through views over their kept files
@@ -69,7 +61,7 @@ absl::StatusOr<std::unique_ptr<QueryResources>> LakeEngine::Impl::BindTables(
   {
     std::lock_guard lock(admin_mu);
     for (const TableSnapshot& snapshot : shared_tables) RETURN_IF_ERROR(RefreshView(snapshot));
-    if (private_tables.empty() && !reads_history) {
+    if (private_tables.empty() && !names.reads_history) {
       for (const ViewInfo& view : names.views) RETURN_IF_ERROR(RefreshCatalogView(view));
       return resources;
     }
@@ -91,7 +83,7 @@ absl::StatusOr<std::unique_ptr<QueryResources>> LakeEngine::Impl::BindTables(
       RETURN_IF_ERROR(admin.Execute(
           fmt::format("CREATE VIEW {0}.{1} AS SELECT * FROM memory.{1}", catalog_name, table)));
     }
-    if (reads_history) RETURN_IF_ERROR(DefineQueryHistory(who, catalog_name));
+    if (names.reads_history) RETURN_IF_ERROR(DefineQueryHistory(history, catalog_name));
     for (const ViewInfo& view : names.views) {
       RETURN_IF_ERROR(DefineView(view, catalog_name + "."));
     }
@@ -100,10 +92,8 @@ absl::StatusOr<std::unique_ptr<QueryResources>> LakeEngine::Impl::BindTables(
   return resources;
 }
 
-absl::Status LakeEngine::Impl::DefineQueryHistory(const Principal& who,
+absl::Status LakeEngine::Impl::DefineQueryHistory(const std::vector<QueryRecord>& records,
                                                   const std::string& catalog_name) {
-  ASSIGN_OR_RETURN(std::vector<QueryRecord> records,
-                   catalog->ListQueries(who, Catalog::kQueryHistoryKept));
   const std::string table =
       fmt::format("{}.{}.{}", catalog_name, kSystemDatabase, kQueryHistoryTable);
   RETURN_IF_ERROR(admin.Execute(
@@ -114,30 +104,51 @@ absl::Status LakeEngine::Impl::DefineQueryHistory(const Principal& who,
                   "finished TIMESTAMP, elapsed_ms DOUBLE, row_count BIGINT, bytes_scanned BIGINT, "
                   "error VARCHAR, result_key VARCHAR)",
                   table)));
-  auto micros = [](int64_t value) {
-    return value > 0 ? fmt::format("make_timestamp({})", value) : std::string("NULL");
+  // Values are bound, never spliced into SQL: the history holds whatever clients sent.
+  constexpr size_t kColumns = 14, kRowsPerInsert = 100;
+  auto insert_sql = [&](size_t rows) {
+    const std::string row =
+        "(?, ?, ?, ?, ?, ?, make_timestamp(?), make_timestamp(?), "
+        "make_timestamp(?), ?, ?, ?, ?, ?)";
+    std::vector<std::string> all(rows, row);
+    return fmt::format("INSERT INTO {} VALUES {}", table, Join(all, ", "));
   };
-  auto text = [](const std::string& value) {
-    return value.empty() ? std::string("NULL") : QuoteLiteral(value);
-  };
-  constexpr size_t kRowsPerInsert = 500;
+  std::optional<duck::PreparedStatement> full_batch;
   for (size_t first = 0; first < records.size(); first += kRowsPerInsert) {
-    std::vector<std::string> rows;
-    for (size_t i = first; i < std::min(records.size(), first + kRowsPerInsert); ++i) {
-      const QueryRecord& r = records[i];
+    const size_t rows = std::min(kRowsPerInsert, records.size() - first);
+    std::optional<duck::PreparedStatement> partial;
+    if (rows == kRowsPerInsert && !full_batch) {
+      ASSIGN_OR_RETURN(duck::PreparedStatement prepared, admin.Prepare(insert_sql(rows)));
+      full_batch.emplace(std::move(prepared));
+    } else if (rows != kRowsPerInsert) {
+      ASSIGN_OR_RETURN(duck::PreparedStatement prepared, admin.Prepare(insert_sql(rows)));
+      partial.emplace(std::move(prepared));
+    }
+    duck::PreparedStatement& insert = rows == kRowsPerInsert ? *full_batch : *partial;
+    for (size_t i = 0; i < rows; ++i) {
+      const QueryRecord& r = records[first + i];
+      const size_t at = i * kColumns;
+      auto text = [&](size_t column, const std::string& value) {
+        return value.empty() ? insert.BindNull(at + column) : insert.Bind(at + column, value);
+      };
+      auto micros = [&](size_t column, int64_t value) {
+        return value > 0 ? insert.Bind(at + column, value) : insert.BindNull(at + column);
+      };
       const double elapsed_ms =
           r.finished_micros >= r.submitted_micros
               ? static_cast<double>(r.finished_micros - r.submitted_micros) / 1000.0
               : 0.0;
-      rows.push_back(fmt::format("({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
-                                 QuoteLiteral(r.id), QuoteLiteral(r.sql), QuoteLiteral(r.principal),
-                                 QuoteLiteral(r.workgroup), QuoteLiteral(r.front_end),
-                                 QuoteLiteral(r.state), micros(r.submitted_micros),
-                                 micros(r.started_micros), micros(r.finished_micros), elapsed_ms,
-                                 r.row_count, r.bytes_scanned, text(r.error), text(r.result_key)));
+      for (const absl::Status& bound :
+           {insert.Bind(at + 1, r.id), insert.Bind(at + 2, r.sql), insert.Bind(at + 3, r.principal),
+            insert.Bind(at + 4, r.workgroup), insert.Bind(at + 5, r.front_end),
+            insert.Bind(at + 6, r.state), micros(7, r.submitted_micros),
+            micros(8, r.started_micros), micros(9, r.finished_micros),
+            insert.Bind(at + 10, elapsed_ms), insert.Bind(at + 11, r.row_count),
+            insert.Bind(at + 12, r.bytes_scanned), text(13, r.error), text(14, r.result_key)}) {
+        RETURN_IF_ERROR(bound);
+      }
     }
-    RETURN_IF_ERROR(
-        admin.Execute(fmt::format("INSERT INTO {} VALUES {}", table, Join(rows, ",\n"))));
+    RETURN_IF_ERROR(insert.Execute().status());
   }
   return absl::OkStatus();
 }
@@ -147,6 +158,15 @@ absl::Status LakeEngine::Impl::ResolveNames(const Principal& who,
                                             duck::Connection& connection, int depth,
                                             ResolvedNames& out) {
   for (const TableName& name : names) {
+    if (name.database == kSystemDatabase) {
+      if (name.table != kQueryHistoryTable) {
+        return absl::NotFoundError(
+            fmt::format("unknown system table {}; the system tables are {}.{}", name.ToString(),
+                        kSystemDatabase, kQueryHistoryTable));
+      }
+      out.reads_history = true;
+      continue;
+    }
     auto view = catalog->GetView(who, name);
     if (!view.ok()) {
       if (!absl::IsNotFound(view.status())) return view.status();

@@ -37,10 +37,29 @@ absl::StatusOr<std::optional<CommitResult>> CommitSchemaChange(
   return last;
 }
 
+bool SameIgnoringCase(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// The column named `name` in `columns`; else, as DuckDB resolves names, the one column whose name
+// differs only in case (an unquoted OrderId is folded to orderid, the file's column is OrderId).
+Column* FindNamed(std::vector<Column>& columns, const std::string& name) {
+  Column* folded = nullptr;
+  for (Column& column : columns) {
+    if (column.name == name) return &column;
+    if (SameIgnoringCase(column.name, name)) {
+      if (folded != nullptr) return nullptr;  // ambiguous: only the exact name will do
+      folded = &column;
+    }
+  }
+  return folded;
+}
+
 Column* FindDataColumn(Schema& schema, const std::string& name) {
-  auto found = std::find_if(schema.columns.begin(), schema.columns.end(),
-                            [&](const Column& column) { return column.name == name; });
-  return found == schema.columns.end() ? nullptr : &*found;
+  return FindNamed(schema.columns, name);
 }
 
 absl::Status UnknownColumn(const Schema& schema, const TableName& table, const std::string& name) {
@@ -91,12 +110,9 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::Comment(const Principal& who,
                            if (!on_table) {
                              Column* column = FindDataColumn(schema, statement.column);
                              if (column == nullptr) {
-                               auto partition = std::find_if(
-                                   schema.partition_columns.begin(), schema.partition_columns.end(),
-                                   [&](const Column& c) { return c.name == statement.column; });
-                               if (partition == schema.partition_columns.end())
+                               column = FindNamed(schema.partition_columns, statement.column);
+                               if (column == nullptr)
                                  return UnknownColumn(schema, statement.table, statement.column);
-                               column = &*partition;
                              }
                              comment = &column->comment;
                            }
@@ -133,6 +149,7 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::RenameTable(const Principal& who,
         "rename the table, then create them again over {}",
         name, Join(names, ", "), to.ToString()));
   }
+  RETURN_IF_ERROR(RefuseStreamTable(who, statement.table));
   ASSIGN_OR_RETURN(CommitResult renamed, catalog->RenameTable(who, statement.table, to));
   return WriteSummary{
       "ALTER TABLE",
@@ -149,6 +166,7 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::RenameColumn(const Principal& who
   const std::string name = statement.table.ToString();
   const std::string& from = statement.column;
   const std::string& to = statement.new_column;
+  std::string renamed_from = from;  // the column's name as the table has it
   RETURN_IF_ERROR(RefuseView(who, statement.table, "ALTER TABLE renames the columns of tables"));
   if (statement.if_exists &&
       absl::IsNotFound(catalog->ReadTable(who, statement.table, std::nullopt).status()))
@@ -158,10 +176,10 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::RenameColumn(const Principal& who
       CommitSchemaChange(
           *catalog, who, statement.table, "alter", fmt::format("RENAME COLUMN {} TO {}", from, to),
           [&](Schema& schema) -> absl::StatusOr<bool> {
-            if (from == to) return false;
             Column* column = FindDataColumn(schema, from);
+            if (column != nullptr && column->name == to) return false;
             if (column == nullptr) {
-              if (schema.Find(from) != nullptr) {
+              if (FindNamed(schema.partition_columns, from) != nullptr) {
                 return absl::InvalidArgumentError(fmt::format(
                     "{} is a partition column of {}: its name is in the files' folders "
                     "({}=value) and cannot be renamed; CREATE TABLE AS SELECT ... {} AS {} writes "
@@ -170,9 +188,14 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::RenameColumn(const Principal& who
               }
               return UnknownColumn(schema, statement.table, from);
             }
-            if (schema.Find(to) != nullptr) {
-              return absl::AlreadyExistsError(
-                  fmt::format("table {} already has a column \"{}\"", name, to));
+            // DuckDB resolves names ignoring case: two that differ only in case would clash.
+            for (const auto* list : {&schema.columns, &schema.partition_columns}) {
+              for (const Column& other : *list) {
+                if (&other != column && SameIgnoringCase(other.name, to)) {
+                  return absl::AlreadyExistsError(
+                      fmt::format("table {} already has a column \"{}\"", name, other.name));
+                }
+              }
             }
             // Files keep the names they were written with; another column's former name is
             // still that column's in older files.
@@ -185,6 +208,7 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::RenameColumn(const Principal& who
                     to, other.name, name));
               }
             }
+            renamed_from = column->name;
             if (!RawOf(*column)) {
               std::vector<std::string> file_names = column->FileNames();
               std::erase(file_names, to);
@@ -205,7 +229,7 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::RenameColumn(const Principal& who
   std::vector<std::string> notes = {
       fmt::format("column {} is now {} (schema version {}); files written before keep {} and are "
                   "read as {}",
-                  from, to, committed->schema_version, from, to)};
+                  renamed_from, to, committed->schema_version, renamed_from, to)};
   // Views name columns: say which ones no longer run.
   ASSIGN_OR_RETURN(std::vector<TableName> dependents, DependentViews(who, statement.table));
   std::vector<std::string> broken;
@@ -218,6 +242,30 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::RenameColumn(const Principal& who
         fmt::format("view(s) {} no longer run; CREATE OR REPLACE VIEW them", Join(broken, ", ")));
   }
   return WriteSummary{"ALTER TABLE", name, 0, 0, committed->snapshot_id, Join(notes, "; ")};
+}
+
+absl::Status LakeEngine::Impl::RefuseStreamTable(const Principal& who, const TableName& table) {
+  ASSIGN_OR_RETURN(std::vector<SavedStream> streams, catalog->ListStreams(who));
+  const std::string name = table.ToString();
+  for (const SavedStream& stream : streams) {
+    // The fields a saved stream's configuration names its tables with (ingest/stream_config.h).
+    auto field = [&](const char* key) {
+      auto found = stream.config.find(key);
+      return found != stream.config.end() && found->is_string() ? found->get<std::string>()
+                                                                : std::string();
+    };
+    const std::string records = field("table");
+    for (const std::string& target :
+         {records, records.empty() ? std::string() : records + "_errors", field("parquet_table")}) {
+      if (!target.empty() && target == name) {
+        return absl::FailedPreconditionError(fmt::format(
+            "cannot rename {}: stream {} delivers into it and would create it again; delete the "
+            "stream first (loch stream delete {}; its tables stay)",
+            name, stream.name, stream.name));
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status LakeEngine::Impl::CheckViewRuns(const Principal& who, const ViewInfo& view) {

@@ -173,7 +173,11 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::CreateView(const Principal& who,
   RETURN_IF_ERROR(catalog->CreateView(who, view, statement.or_replace).status());
   std::vector<std::string> reads;
   for (const TableName& read : tables.qualified) reads.push_back(read.ToString());
-  return WriteSummary{"CREATE VIEW", statement.table.ToString(), 0, 0, 0,
+  return WriteSummary{"CREATE VIEW",
+                      statement.table.ToString(),
+                      0,
+                      0,
+                      0,
                       reads.empty() ? "" : "reads " + Join(reads, ", ")};
 }
 

@@ -126,8 +126,7 @@ class TypeReader {
       return std::nullopt;
     }
     const size_t start = at_;
-    while (at_ < text_.size() && text_[at_] != ' ' && text_[at_] != ',' && text_[at_] != ')')
-      ++at_;
+    while (at_ < text_.size() && text_[at_] != ' ' && text_[at_] != ',' && text_[at_] != ')') ++at_;
     if (at_ == start) return std::nullopt;
     return std::string(text_.substr(start, at_ - start));
   }

@@ -357,6 +357,10 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
       data.partition_values = file.partitions;
       data.stats = file.profile.stats;
       FileMerge merged = MergeFile(schema, file.profile, data, request.table.ToString());
+      if (!merged.refused.empty()) {
+        return cleanup(absl::InvalidArgumentError(
+            fmt::format("cannot load \"{}\": {}", file.local_path, merged.refused)));
+      }
       schema = std::move(merged.schema);
       change.Include(merged.change);
       ApplyColumnHints(schema, request.column_hints, change);
@@ -371,8 +375,14 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
     }
     for (std::string& line : unparsed.Lines(request.table.ToString()))
       result.warnings.push_back(std::move(line));
-    for (DataFile& data : registered) ForgetHintedBounds(schema, data);
     for (const ColumnHint& hint : request.column_hints) {
+      if (std::any_of(schema.partition_columns.begin(), schema.partition_columns.end(),
+                      [&](const Column& column) { return column.name == hint.column; })) {
+        return cleanup(absl::InvalidArgumentError(fmt::format(
+            "--column {}: a partition column, typed from its folders' values (BIGINT, DATE or "
+            "VARCHAR); hints type the files' columns",
+            hint.column)));
+      }
       if (schema.Find(hint.column) != nullptr) continue;
       std::vector<std::string> names;
       for (const Column& column : schema.columns) names.push_back(column.name);

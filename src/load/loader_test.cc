@@ -652,8 +652,16 @@ TEST_F(LoaderTest, RenamedColumnsReadTheirEarlierFilesAndLaterLoadsUnderTheOldNa
   EXPECT_EQ(Scalar("ALTER TABLE shop.o RENAME COLUMN amount_raw TO amt_text"), "ALTER TABLE");
   EXPECT_EQ(Scalar("SELECT amt_text FROM shop.o WHERE amt IS NULL"), "oops");
 
+  // A file with a column under both its name and a former one (a field that came back meaning
+  // something else) cannot be told apart: refused, naming both.
+  auto both = Load({Input("both.csv", "id,amt,amount,note\n16,1,2,p\n")}, "shop.o");
+  EXPECT_THAT(std::string(both.status().message()),
+              HasSubstr("it has columns amt and amount, but amt was named amount before a rename"));
+  EXPECT_EQ(Scalar("SELECT sum(amt) FROM shop.o"), "1150");
+
   // What cannot be renamed says why.
   EXPECT_THAT(Scalar("ALTER TABLE shop.o RENAME COLUMN note TO id"), HasSubstr("already has"));
+  EXPECT_THAT(Scalar("ALTER TABLE shop.o RENAME COLUMN note TO ID"), HasSubstr("already has"));
   EXPECT_THAT(Scalar("ALTER TABLE shop.o RENAME COLUMN nte TO x"), HasSubstr("did you mean note"));
   EXPECT_THAT(Scalar("ALTER TABLE shop.o RENAME COLUMN note TO amount"),
               HasSubstr("was the name of column amt"));
@@ -715,6 +723,31 @@ TEST_F(LoaderTest, ColumnHintsOverrideInferenceAndStayForLaterLoads) {
   EXPECT_FALSE(ParseColumnHint("zip").ok());
   EXPECT_FALSE(ParseColumnHint("amount:DECIMAL(40,2)").ok());
   EXPECT_FALSE(ParseColumnHint("amount:DECIMAL(999999999999999999999,2)").ok());
+
+  // A hint that reads a table's earlier files another way (here: day-first dates, where they were
+  // read month-first) must not let their old ranges skip them.
+  ASSERT_TRUE(
+      Load({Input("d1.csv", "d\n03/05/2024\n"), Input("d2.csv", "d\n04/06/2024\n")}, "shop.days")
+          .ok());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM shop.days WHERE d = DATE '2024-03-05'"), "1");
+  request.inputs = {Input("d3.csv", "d\n25/12/2024\n")};
+  request.table = {"shop", "days"};
+  request.column_hints = {hint("d:DATE", {"%d/%m/%Y"})};
+  ASSERT_TRUE(loader_->Load(admin_, request).ok());
+  for (const char* day : {"2024-05-03", "2024-06-04", "2024-12-25", "2024-03-05"}) {
+    EXPECT_EQ(
+        Scalar(fmt::format("SELECT count(*) FROM shop.days WHERE d = DATE '{}'", day)),
+        Scalar(fmt::format("SELECT count(*) FROM shop.days WHERE CAST(d AS VARCHAR) = '{}'", day)))
+        << day;
+  }
+  EXPECT_EQ(Scalar("SELECT count(*) FROM shop.days WHERE d = DATE '2024-05-03'"), "1");
+  request.inputs = {Input("d4.csv", "d\n01/01/2025\n")};
+  request.column_hints = {hint("day:VARCHAR")};
+  Input("p2/day=2024-01-01/x.json", "{\"v\": 1}\n");
+  request.inputs = {inputs_ + "/p2"};
+  request.table = {"shop", "parted"};
+  EXPECT_THAT(std::string(loader_->Load(admin_, request).status().message()),
+              HasSubstr("--column day: a partition column"));
 }
 
 }  // namespace

@@ -341,12 +341,20 @@ void QueryService::PublishResult(Query& query, ResultSpool& spool) {
 }
 
 void QueryService::Finish(Query& query, QueryState state, absl::Status error) {
+  QueryInfo finished;
   {
     std::lock_guard lock(mu_);
     if (query.info.state == QueryState::kRunning) --running_by_workgroup_[query.workgroup.name];
     query.info.state = state;
     query.info.error = std::move(error);
     query.info.finished_micros = NowMicros();
+    finished = query.info;
+  }
+  // Kept before anyone waiting hears of the end, and before memory forgets the query: whoever
+  // looks it up next finds it in one place or the other.
+  Persist(finished);
+  {
+    std::lock_guard lock(mu_);
     if (evict_when_done_.erase(query.info.id) > 0) queries_.erase(query.info.id);
     if (state == QueryState::kSucceeded && !query.streamed) {
       with_rows_.push_back(query.info.id);
@@ -363,12 +371,6 @@ void QueryService::Finish(Query& query, QueryState state, absl::Status error) {
   }
   changed_.notify_all();
   if (state == QueryState::kFailed) ReportFailure(query);
-  QueryInfo finished;
-  {
-    std::lock_guard lock(mu_);
-    finished = query.info;
-  }
-  Persist(finished);
 }
 
 void QueryService::Persist(const QueryInfo& info) {
@@ -408,7 +410,10 @@ absl::StatusOr<QueryInfo> QueryService::Wait(const std::string& id,
                                              std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(mu_);
   auto it = queries_.find(id);
-  if (it == queries_.end()) return absl::NotFoundError(fmt::format("no query with id \"{}\"", id));
+  if (it == queries_.end()) {
+    lock.unlock();
+    return Describe(id);  // finished before (the history has it), or unknown
+  }
   std::shared_ptr<Query> query = it->second;
   changed_.wait_until(lock, deadline, [&] {
     return query->info.state != QueryState::kQueued && query->info.state != QueryState::kRunning;
@@ -418,9 +423,20 @@ absl::StatusOr<QueryInfo> QueryService::Wait(const std::string& id,
 
 absl::StatusOr<ResultPage> QueryService::Results(const std::string& id, size_t offset,
                                                  size_t limit) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   auto it = queries_.find(id);
-  if (it == queries_.end()) return absl::NotFoundError(fmt::format("no query with id \"{}\"", id));
+  if (it == queries_.end()) {
+    lock.unlock();
+    ASSIGN_OR_RETURN(QueryInfo kept, Describe(id));  // NotFound if the history lacks it too
+    if (kept.state != QueryState::kSucceeded) {
+      return absl::FailedPreconditionError(
+          fmt::format("query {} is {}: results exist only for SUCCEEDED queries", id,
+                      QueryStateName(kept.state)));
+    }
+    return absl::FailedPreconditionError(fmt::format(
+        "the rows of query {} are no longer kept in memory; its whole result is in the lake at {}",
+        id, kept.result_key.empty() ? "(nowhere: it was not written)" : kept.result_key));
+  }
   const Query& query = *it->second;
   if (query.info.state != QueryState::kSucceeded) {
     return absl::FailedPreconditionError(
@@ -450,6 +466,7 @@ absl::StatusOr<ResultPage> QueryService::Results(const std::string& id, size_t o
 }
 
 absl::StatusOr<QueryInfo> QueryService::Cancel(const std::string& id) {
+  std::optional<QueryInfo> cancelled_queued;
   {
     std::lock_guard lock(mu_);
     auto it = queries_.find(id);
@@ -462,11 +479,13 @@ absl::StatusOr<QueryInfo> QueryService::Cancel(const std::string& id) {
       query.info.state = QueryState::kCancelled;
       query.info.error = absl::CancelledError("the query was cancelled before it started");
       query.info.finished_micros = NowMicros();
+      cancelled_queued = query.info;
     } else if (query.info.state == QueryState::kRunning) {
       query.cancel_requested = true;
       if (query.cursor != nullptr) query.cursor->Cancel();
     }
   }
+  if (cancelled_queued) Persist(*cancelled_queued);  // it never reaches Finish
   changed_.notify_all();
   return Describe(id);
 }

@@ -356,7 +356,6 @@ FileMerge MergeFileByName(const Schema& schema, const FileProfile& profile, cons
       if (stats.column == name) stats.type = "";  // text bounds: not the column's order
     }
   }
-  ForgetHintedBounds(merge.schema, merge.file);
   return merge;
 }
 
@@ -382,6 +381,27 @@ std::map<std::string, std::string> FormerNamesIn(const Schema& schema, const Fil
 
 FileMerge MergeFile(const Schema& schema, const FileProfile& profile, const DataFile& file,
                     const std::string& table) {
+  // A renamed column reads each file by whichever of its names the file has (table_view.cc): a
+  // file with two of them (a field that came back under the old name, meaning something else)
+  // would mix them up.
+  std::set<std::string> in_file;
+  for (const Column& column : profile.columns) in_file.insert(column.name);
+  for (const Column& column : schema.columns) {
+    std::vector<std::string> present;
+    for (const std::string& name : column.FileNames()) {
+      if (in_file.contains(name)) present.push_back(name);
+    }
+    if (present.size() < 2) continue;
+    FileMerge refused;
+    refused.schema = schema;
+    refused.file = file;
+    refused.refused = fmt::format(
+        "it has columns {} and {}, but {} was named {} before a rename (ALTER TABLE {} RENAME "
+        "COLUMN): the table cannot tell them apart; rename the column in the file, or load it "
+        "into another table",
+        present[0], present[1], column.name, present[1], table);
+    return refused;
+  }
   const std::map<std::string, std::string> renames = FormerNamesIn(schema, profile);
   if (renames.empty()) return MergeFileByName(schema, profile, file, table);
   // Merge under the table's names; the file's statistics keep the names it has (the scan reads
@@ -456,15 +476,6 @@ void ApplyColumnHints(Schema& schema, const std::vector<ColumnHint>& hints, Sche
     column->metadata[kHintKey] = {{"type", hint.type}, {"formats", hint.formats}};
   }
   EnforceHints(schema.columns, partitions, change);
-}
-
-void ForgetHintedBounds(const Schema& schema, DataFile& file) {
-  for (ColumnStats& stats : file.stats) {
-    const Column* column = schema.Find(stats.column);
-    if (column == nullptr || !column->metadata.contains(kHintKey)) continue;
-    // Text kept as text reads as it was measured; any other reading may order it differently.
-    if (!(column->type == "VARCHAR" && stats.type == "VARCHAR")) stats.type = "";
-  }
 }
 
 void UnparsedSummary::Add(const std::string& file, const std::vector<UnparsedValues>& unparsed) {

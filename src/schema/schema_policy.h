@@ -43,7 +43,7 @@ std::string InferPartitionType(const std::vector<std::string>& values);
 // DECIMAL(w,s) and BOOLEAN parse text leniently, DATE and TIMESTAMP with `formats` (strptime
 // patterns tried in order; the detected formats, else ISO 8601, when empty). A value that does not
 // read as the type is NULL, with its text in the column's raw companion. File statistics of a
-// hinted column are not used for pruning (unless text read as text).
+// hinted column are not used for pruning, unless text read as text (file_pruner.cc).
 struct ColumnHint {
   std::string column;
   std::string type;
@@ -54,9 +54,6 @@ absl::StatusOr<ColumnHint> ParseColumnHint(std::string_view text);
 // Records `hints` on the schema's columns of their names (columns it does not have yet are left
 // for a later call) and types those columns as the hints say.
 void ApplyColumnHints(Schema& schema, const std::vector<ColumnHint>& hints, SchemaChange& change);
-// Makes the statistics of `file`'s hinted columns unusable for pruning, unless measured as the
-// column now reads them (see ColumnHint).
-void ForgetHintedBounds(const Schema& schema, DataFile& file);
 
 // Values of one column of one file that do not read as the column's type.
 struct UnparsedValues {
@@ -80,6 +77,9 @@ struct FileMerge {
   std::vector<std::string> warnings;
   // The file as the table registers it: statistics of typed text are their parsed ranges.
   DataFile file;
+  // Why the file cannot join the table ("" if it can): it has a renamed column under both its
+  // name and a name it had before, which the table cannot tell apart.
+  std::string refused;
 };
 
 // Joins `file` (with its `profile`) to `schema` of table `table` ("db.table", for messages).

@@ -12,7 +12,8 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 TEST(TypeLattice, ParsesWhatDuckDbPrintsAndPrintsWhatItReads) {
-  auto tree = ParseType(R"(STRUCT(id BIGINT, "name" VARCHAR, tags VARCHAR[], m MAP(VARCHAR, DECIMAL(18,3)))[])");
+  auto tree = ParseType(
+      R"(STRUCT(id BIGINT, "name" VARCHAR, tags VARCHAR[], m MAP(VARCHAR, DECIMAL(18,3)))[])");
   ASSERT_TRUE(tree.has_value());
   EXPECT_EQ(tree->name, "LIST");
   const TypeTree& element = tree->children[0];
@@ -56,7 +57,8 @@ TEST(TypeLattice, ScalarsWidenAlongTheLattice) {
 }
 
 TEST(TypeLattice, StructsMergeFieldByFieldAndListsByElement) {
-  // A field one side lacks is kept (NULL there); a new one is added; a conflicting one widens alone.
+  // A field one side lacks is kept (NULL there); a new one is added; a conflicting one widens
+  // alone.
   EXPECT_EQ(WidenType(R"(STRUCT(id BIGINT, "name" VARCHAR, tags VARCHAR[]))",
                       R"(STRUCT(id BIGINT, "name" VARCHAR))"),
             R"(STRUCT(id BIGINT, "name" VARCHAR, tags VARCHAR[]))");

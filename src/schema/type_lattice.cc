@@ -16,8 +16,8 @@ constexpr int kMaxDecimalDigits = 38;
 // Digits left of the point an integer type needs; 0 if `type` is not an integer type.
 int IntegerDigits(const std::string& type) {
   static const std::map<std::string, int, std::less<>> kDigits = {
-      {"TINYINT", 3},   {"SMALLINT", 5},   {"INTEGER", 10},   {"BIGINT", 19},   {"HUGEINT", 39},
-      {"UTINYINT", 3},  {"USMALLINT", 5},  {"UINTEGER", 10},  {"UBIGINT", 20},
+      {"TINYINT", 3},  {"SMALLINT", 5},  {"INTEGER", 10},  {"BIGINT", 19},  {"HUGEINT", 39},
+      {"UTINYINT", 3}, {"USMALLINT", 5}, {"UINTEGER", 10}, {"UBIGINT", 20},
   };
   auto it = kDigits.find(type);
   return it == kDigits.end() ? 0 : it->second;
@@ -52,8 +52,7 @@ std::optional<Decimal> ParseDecimal(const std::string& type) {
   if (comma != std::string_view::npos) {
     std::string_view scale = inside.substr(comma + 1);
     while (!scale.empty() && scale.front() == ' ') scale.remove_prefix(1);
-    if (std::from_chars(scale.data(), scale.data() + scale.size(), decimal.scale).ec !=
-        std::errc())
+    if (std::from_chars(scale.data(), scale.data() + scale.size(), decimal.scale).ec != std::errc())
       return std::nullopt;
   }
   // What DuckDB allows; anything else is not a decimal the lattice can reason about.
@@ -85,7 +84,8 @@ std::string WidenScalar(const std::string& a, const std::string& b) {
     const Decimal db = decimal_b.value_or(Decimal{digits_b, 0});
     const int scale = std::max(da.scale, db.scale);
     const int integer = std::max(da.width - da.scale, db.width - db.scale);
-    if (integer + scale <= kMaxDecimalDigits) return fmt::format("DECIMAL({},{})", integer + scale, scale);
+    if (integer + scale <= kMaxDecimalDigits)
+      return fmt::format("DECIMAL({},{})", integer + scale, scale);
     return "DOUBLE";
   }
   if ((exact_a || IsFloating(a)) && (exact_b || IsFloating(b))) return "DOUBLE";
@@ -112,17 +112,17 @@ TypeTree Widen(const TypeTree& a, const TypeTree& b) {
     return TypeTree{"LIST", {Widen(ea, eb)}, {}};
   }
   if (a.name == "MAP" && b.name == "MAP")
-    return TypeTree{"MAP", {Widen(a.children[0], b.children[0]), Widen(a.children[1], b.children[1])}, {}};
+    return TypeTree{
+        "MAP", {Widen(a.children[0], b.children[0]), Widen(a.children[1], b.children[1])}, {}};
   if (a.name == "STRUCT" && b.name == "STRUCT") {
     TypeTree merged = a;
     for (size_t i = 0; i < b.children.size(); ++i) {
       // A struct cannot hold "a" and "A" (DuckDB's field names ignore case) and DuckDB's JSON
       // reader matches keys by case: such objects stay whole, as JSON.
-      if (std::any_of(merged.field_names.begin(), merged.field_names.end(),
-                      [&](const std::string& name) {
-                        return name != b.field_names[i] &&
-                               EqualsIgnoringCase(name, b.field_names[i]);
-                      })) {
+      if (std::any_of(
+              merged.field_names.begin(), merged.field_names.end(), [&](const std::string& name) {
+                return name != b.field_names[i] && EqualsIgnoringCase(name, b.field_names[i]);
+              })) {
         return TypeTree{"JSON", {}, {}};
       }
       auto same = std::find(merged.field_names.begin(), merged.field_names.end(), b.field_names[i]);

@@ -3,9 +3,11 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 
 #include "common/clock.h"
+#include "fmt/format.h"
 
 namespace loch {
 namespace {
@@ -13,6 +15,22 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kDefaultFiles = 1000;
+constexpr size_t kDefaultSnapshots = 100;
+
+// The non-negative count in query parameter `name` (`fallback` if absent); InvalidArgument for
+// anything else.
+absl::StatusOr<size_t> CountParam(const httplib::Request& request, const char* name,
+                                  size_t fallback) {
+  if (!request.has_param(name)) return fallback;
+  const std::string text = request.get_param_value(name);
+  size_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+    return absl::InvalidArgumentError(
+        fmt::format("?{}= must be a count (0, 1, 2, ...), not \"{}\"", name, text));
+  }
+  return value;
+}
 
 json ColumnsJson(const std::vector<Column>& columns) {
   json out = json::array();
@@ -82,7 +100,7 @@ absl::StatusOr<json> TableSummaryJson(Catalog& catalog, const Principal& who,
 }
 
 absl::StatusOr<json> TableJson(Catalog& catalog, const Principal& who, const TableSnapshot& table,
-                               size_t max_files) {
+                               size_t max_files, size_t max_snapshots) {
   const TableName& name = table.table.name;
   ASSIGN_OR_RETURN(std::vector<Schema> schemas, catalog.ListSchemas(who, name));
   ASSIGN_OR_RETURN(std::vector<SnapshotInfo> snapshots, catalog.ListSnapshots(who, name));
@@ -94,8 +112,9 @@ absl::StatusOr<json> TableJson(Catalog& catalog, const Principal& who, const Tab
          {"partition_columns", ColumnsJson(schema.partition_columns)},
          {"comment", schema.comment.empty() ? json(nullptr) : json(schema.comment)}});
   }
-  json history = json::array();
-  for (const SnapshotInfo& snapshot : snapshots) history.push_back(SnapshotJson(snapshot));
+  json history = json::array();  // the newest max_snapshots, oldest first
+  const size_t skipped = snapshots.size() > max_snapshots ? snapshots.size() - max_snapshots : 0;
+  for (size_t i = skipped; i < snapshots.size(); ++i) history.push_back(SnapshotJson(snapshots[i]));
   json files = json::array();
   int64_t rows = 0, bytes = 0;
   for (const DataFile& file : table.files) {
@@ -117,6 +136,7 @@ absl::StatusOr<json> TableJson(Catalog& catalog, const Principal& who, const Tab
               {"partition_columns", ColumnsJson(schema.partition_columns)},
               {"schema_versions", versions},
               {"snapshots", history},
+              {"snapshots_total", snapshots.size()},
               {"files", files},
               {"files_total", table.files.size()}};
 }
@@ -156,7 +176,9 @@ void RegisterCatalogApi(httplib::Server& server, Catalog& catalog, const Guard& 
                ASSIGN_OR_RETURN(std::vector<ViewInfo> views, catalog.ListViews(who, database));
                std::map<TableName, json> entries;  // tables and views in name order
                for (const TableInfo& table : tables) {
-                 ASSIGN_OR_RETURN(entries[table.name], TableSummaryJson(catalog, who, table));
+                 absl::StatusOr<json> summary = TableSummaryJson(catalog, who, table);
+                 if (absl::IsNotFound(summary.status())) continue;  // dropped meanwhile
+                 ASSIGN_OR_RETURN(entries[table.name], std::move(summary));
                }
                for (const ViewInfo& view : views) {
                  entries[view.name] = {{"name", view.name.ToString()}, {"kind", "view"}};
@@ -167,26 +189,25 @@ void RegisterCatalogApi(httplib::Server& server, Catalog& catalog, const Guard& 
                return absl::OkStatus();
              }));
 
-  server.Get(R"(/api/v1/tables/([^/]+))",
-             guard([&catalog](const Principal& who, const httplib::Request& request,
-                              httplib::Response& response) -> absl::Status {
-               ASSIGN_OR_RETURN(TableName name, TableName::Parse(request.matches[1].str()));
-               size_t max_files = kDefaultFiles;
-               if (request.has_param("files")) {
-                 max_files = std::strtoull(request.get_param_value("files").c_str(), nullptr, 10);
-               }
-               absl::StatusOr<TableSnapshot> table = catalog.ReadTable(who, name, std::nullopt);
-               if (absl::IsNotFound(table.status())) {
-                 absl::StatusOr<ViewInfo> view = catalog.GetView(who, name);
-                 if (!view.ok()) return table.status();  // lists the tables that exist
-                 SendJsonAnswer(response, ViewJson(*view));
-                 return absl::OkStatus();
-               }
-               RETURN_IF_ERROR(table.status());
-               ASSIGN_OR_RETURN(json body, TableJson(catalog, who, *table, max_files));
-               SendJsonAnswer(response, body);
-               return absl::OkStatus();
-             }));
+  server.Get(
+      R"(/api/v1/tables/([^/]+))",
+      guard([&catalog](const Principal& who, const httplib::Request& request,
+                       httplib::Response& response) -> absl::Status {
+        ASSIGN_OR_RETURN(TableName name, TableName::Parse(request.matches[1].str()));
+        ASSIGN_OR_RETURN(size_t max_files, CountParam(request, "files", kDefaultFiles));
+        ASSIGN_OR_RETURN(size_t max_snapshots, CountParam(request, "snapshots", kDefaultSnapshots));
+        absl::StatusOr<TableSnapshot> table = catalog.ReadTable(who, name, std::nullopt);
+        if (absl::IsNotFound(table.status())) {
+          absl::StatusOr<ViewInfo> view = catalog.GetView(who, name);
+          if (!view.ok()) return table.status();  // lists the tables that exist
+          SendJsonAnswer(response, ViewJson(*view));
+          return absl::OkStatus();
+        }
+        RETURN_IF_ERROR(table.status());
+        ASSIGN_OR_RETURN(json body, TableJson(catalog, who, *table, max_files, max_snapshots));
+        SendJsonAnswer(response, body);
+        return absl::OkStatus();
+      }));
 }
 
 }  // namespace loch

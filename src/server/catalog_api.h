@@ -6,7 +6,8 @@
 //   GET /api/v1/tables[?database=DB]      tables (rows, files, bytes, snapshot, schema version,
 //                                         comment) and views, ordered by name
 //   GET /api/v1/tables/{db}.{name}        a table: location, columns (with comments), partition
-//                                         columns, schema versions, snapshots and live files
+//                                         columns, schema versions, snapshots (?snapshots=N: the
+//                                         newest N, default 100; snapshots_total) and live files
 //                                         (?files=N: at most N, default 1000; files_total says how
 //                                         many); or a view: its SQL, what it reads, its columns
 // clang-format on
