@@ -364,10 +364,13 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
       schema = std::move(merged.schema);
       change.Include(merged.change);
       ApplyColumnHints(schema, request.column_hints, change);
+      // One line per column ("name: TYPE from ..."): a later file's line says how the column
+      // reads now (formats only accumulate), so it replaces the earlier one.
       for (std::string& line : merged.typed_text) {
-        if (std::find(result.typed_text.begin(), result.typed_text.end(), line) ==
-            result.typed_text.end())
-          result.typed_text.push_back(std::move(line));
+        const std::string column = line.substr(0, line.find(':') + 1);
+        std::erase_if(result.typed_text,
+                      [&](const std::string& old) { return old.starts_with(column); });
+        result.typed_text.push_back(std::move(line));
       }
       for (std::string& warning : merged.warnings) result.warnings.push_back(std::move(warning));
       unparsed.Add(file.local_path, merged.unparsed);

@@ -374,6 +374,15 @@ TEST_F(LoaderEvolutionTest, DayFirstDatesReadDayFirst) {
   auto us = Load({Input("u.csv", "id,day\n1,05/03/2024\n2,01/02/2024\n")}, "shop.us");
   ASSERT_TRUE(us.ok()) << us.status();
   EXPECT_THAT(Join(us->typed_text, ","), HasSubstr("MM/dd/yyyy"));
+  // One report line per column, however many files added formats to it.
+  auto two = Load({Input("t1.csv", "id,seen\n1,Jun 12 1998\n"),
+                   Input("t2.csv", "id,seen\n2,1998-06-13\n")},
+                  "shop.two_formats");
+  ASSERT_TRUE(two.ok()) << two.status();
+  EXPECT_EQ(std::count_if(two->typed_text.begin(), two->typed_text.end(),
+                          [](const std::string& line) { return line.starts_with("seen:"); }),
+            1)
+      << Join(two->typed_text, " | ");
   EXPECT_EQ(Scalar("SELECT CAST(day AS VARCHAR) FROM shop.us WHERE id = 1"), "2024-05-03");
   // A later day-first file never makes the table read its dates in two orders: its values that
   // the table's order cannot read are NULL with their text kept, and it says so.
