@@ -128,7 +128,8 @@ TEST_F(CliTest, EveryCommandHasHelp) {
                                              {"crawler", "update", "--help"},
                                              {"crawler", "run", "--help"},
                                              {"stream", "create", "--help"},
-                                             {"put", "--help"}}) {
+                                             {"put", "--help"},
+                                             {"vacuum", "--help"}}) {
     Outcome outcome = Run(args);
     EXPECT_EQ(outcome.exit_code, 0) << args[0];
     EXPECT_THAT(outcome.out, HasSubstr("Usage")) << args[0];
@@ -299,6 +300,45 @@ TEST_F(CliTest, SqlQueriesAreKeptInTheHistoryAndTimed) {
            "--format", "csv", "--lake", Lake()});
   ASSERT_EQ(kept.exit_code, 0) << kept.err;
   EXPECT_EQ(kept.out, "state,row_count,failed\nSUCCEEDED,1,false\nFAILED,0,true\n");
+}
+
+TEST_F(CliTest, VacuumDeletesTheFilesOfDroppedTablesAfterTheRetention) {
+  auto sql = [&](const std::string& text) {
+    Outcome outcome = Run({"sql", text, "--lake", Lake()});
+    EXPECT_EQ(outcome.exit_code, 0) << text << ": " << outcome.err;
+    return outcome;
+  };
+  sql("CREATE DATABASE IF NOT EXISTS scratch");
+  sql("CREATE TABLE scratch.big_deals AS SELECT * FROM shop.deals WHERE deal_id % 2 = 0");
+  const fs::path files = fs::path(Lake()) / "tables/scratch/big_deals";
+  ASSERT_TRUE(fs::exists(files));
+  ASSERT_FALSE(fs::is_empty(files));
+  sql("DROP TABLE scratch.big_deals");
+
+  Outcome unforced = Run({"vacuum", "--retain", "0s", "--lake", Lake()});
+  EXPECT_EQ(unforced.exit_code, 1);
+  EXPECT_THAT(unforced.err, HasSubstr("--force"));
+  Outcome week = Run({"vacuum", "--lake", Lake()});  // the default retention: a week
+  ASSERT_EQ(week.exit_code, 0) << week.err;
+  EXPECT_THAT(week.out, HasSubstr("0 file record(s) in 0 table(s) forgotten"));
+  Outcome dry = Run({"vacuum", "--retain", "0s", "--force", "--dry-run", "--lake", Lake()});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_THAT(dry.out, HasSubstr("Dry run of vacuum of every table"));
+  EXPECT_THAT(dry.out, HasSubstr("1 object(s) would be deleted"));
+  EXPECT_FALSE(fs::is_empty(files));
+
+  Outcome vacuum = Run({"vacuum", "--retain", "0s", "--force", "--lake", Lake()});
+  ASSERT_EQ(vacuum.exit_code, 0) << vacuum.err;
+  EXPECT_THAT(vacuum.out, HasSubstr("1 object(s) deleted"));
+  EXPECT_TRUE(!fs::exists(files) || fs::is_empty(files) ||
+              std::none_of(fs::recursive_directory_iterator(files), {},
+                           [](const fs::directory_entry& e) { return e.is_regular_file(); }));
+  // The loaded tables, whose files no snapshot ever removed, answer as before.
+  Outcome count = sql("SELECT count(*) FROM shop.deals");
+  EXPECT_THAT(count.out, ::testing::ContainsRegex("[1-9]"));
+  Outcome unknown = Run({"vacuum", "scratch.nope", "--lake", Lake()});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_THAT(unknown.err, HasSubstr("scratch.nope"));
 }
 
 TEST_F(CliTest, CsvOutputStreamsEveryRow) {

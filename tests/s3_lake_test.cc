@@ -9,6 +9,7 @@
 
 #include "common/ids.h"
 #include "fmt/format.h"
+#include "storage/s3_store.h"
 #include "tests/support/run_command.h"
 #include "tests/support/s3_test_server.h"
 
@@ -140,6 +141,32 @@ TEST_F(S3LakeTest, QueriesFetchOnlyThePartitionsTheyNeedAndOnlyOnce) {
   ASSERT_EQ(Loch({"sql", "CREATE VIEW t.busy_count AS SELECT count(*) AS c FROM t.busy"}).exit_code,
             0);
   EXPECT_EQ(Loch({"sql", "SELECT c FROM t.busy_count", "--format", "csv"}).out, "c\n100\n");
+}
+
+// Vacuum on S3: the objects of a dropped table leave the bucket; loaded ones stay and answer.
+TEST_F(S3LakeTest, VacuumDeletesWhatNoSnapshotNeeds) {
+  ASSERT_EQ(Loch({"init", "--lake", Url()}).exit_code, 0);
+  ASSERT_EQ(Loch({"load", WritePartitions(3, 5), "--table", "t.events"}).exit_code, 0);
+  ASSERT_EQ(Loch({"sql", "CREATE TABLE t.copy AS SELECT * FROM t.events"}).exit_code, 0);
+  ASSERT_EQ(Loch({"sql", "DROP TABLE t.copy"}).exit_code, 0);
+  auto store = S3ObjectStore::Open(server_->ConfigFor("lake-e2e", prefix_));
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto objects = [&](const std::string& prefix) {
+    auto listed = ListAll(**store, prefix);
+    EXPECT_TRUE(listed.ok()) << listed.status();
+    return listed.ok() ? listed->size() : 0;
+  };
+  ASSERT_GT(objects("tables/t/copy/"), 0u);
+  const size_t loaded = objects("raw/t/events/");
+  ASSERT_GT(loaded, 0u);
+
+  CommandOutcome vacuum = Loch({"vacuum", "--retain", "0s", "--force"});
+  ASSERT_EQ(vacuum.exit_code, 0) << vacuum.err;
+  EXPECT_THAT(vacuum.out, HasSubstr("object(s) deleted"));
+  EXPECT_EQ(objects("tables/t/copy/"), 0u);
+  EXPECT_EQ(objects("raw/t/events/"), loaded);
+  EXPECT_EQ(Loch({"sql", "SELECT count(*) FROM t.events", "--format", "csv"}).out,
+            "count_star()\n15\n");
 }
 
 TEST_F(S3LakeTest, LoadsSurviveFaultsOrFailCleanly) {

@@ -59,6 +59,23 @@ struct CommitEvent {
   std::optional<TableName> renamed_from;  // kTableRenamed: its previous name
 };
 
+// Vacuum (see Catalog::ExpireFiles).
+struct ExpiryRequest {
+  int64_t cutoff_micros = 0;  // files that left their table at or before this time expire
+  std::optional<TableName> table;  // only this live table; every table, live or dropped, if unset
+  bool dry_run = false;            // count, change nothing
+};
+
+struct ExpiryResult {
+  int64_t files_expired = 0;  // data-file records forgotten (or that would be, in a dry run)
+  int64_t bytes_expired = 0;
+  int64_t tables = 0;  // tables that had expired files
+  // Objects the expired records named that no remaining record uses and loch wrote: queued for
+  // deletion (see PendingDeletes), or that would be in a dry run.
+  std::vector<DataFile> to_delete;
+  int64_t external_kept = 0;  // expired crawled sources: forgotten, never deleted
+};
+
 class Catalog {
  public:
   using Subscriber = std::function<void(const CommitEvent&)>;
@@ -74,6 +91,7 @@ class Catalog {
       const Principal& who, const std::optional<std::string>& database) = 0;
 
   // The table at `at_snapshot` (its current snapshot if nullopt), with its live files.
+  // FailedPrecondition when vacuum deleted files it had at that snapshot.
   virtual absl::StatusOr<TableSnapshot> ReadTable(const Principal& who, const TableName& table,
                                                   std::optional<int64_t> at_snapshot) = 0;
 
@@ -90,9 +108,29 @@ class Catalog {
   virtual absl::StatusOr<CommitResult> RenameTable(const Principal& who, const TableName& from,
                                                    const TableName& to) = 0;
   // The objects (key and size) the live table has had in any of its snapshots that no other table,
-  // live or dropped, has had: what DROP TABLE ... PURGE deletes. NotFound if it does not exist.
+  // live or dropped, has had, crawled sources excepted: what DROP TABLE ... PURGE deletes. NotFound if it does not exist.
   virtual absl::StatusOr<std::vector<DataFile>> FilesOnlyItHasHad(const Principal& who,
                                                                   const TableName& table) = 0;
+
+  // Vacuum. A data file expires when it left its table (removed by an overwrite or a crawl, or
+  // ended by a drop) in a snapshot committed at or before `cutoff_micros`: every snapshot after
+  // the cutoff reads without it. Expired records are forgotten and the objects they named queued
+  // for deletion, atomically. Snapshots stay as history, but a table whose files expired can no
+  // longer be read or diffed at a snapshot before its newest one at the cutoff
+  // (FailedPrecondition). NotFound for an unknown `request.table`.
+  virtual absl::StatusOr<ExpiryResult> ExpireFiles(const Principal& who,
+                                                   const ExpiryRequest& request) = 0;
+  // The queue of objects to delete, oldest first (at most `limit`). A queued key that a data file
+  // uses again (re-registered since) leaves the queue instead: it must stay.
+  virtual absl::StatusOr<std::vector<DataFile>> PendingDeletes(const Principal& who,
+                                                               size_t limit) = 0;
+  // Removes `keys` from the queue: their objects are gone.
+  virtual absl::Status ForgetPendingDeletes(const Principal& who,
+                                            const std::vector<std::string>& keys) = 0;
+  // Every key under `prefix` a data file (of any table, live or dropped) or the deletion queue
+  // names: what is not among them is no table's.
+  virtual absl::StatusOr<std::vector<std::string>> KnownKeys(const Principal& who,
+                                                             std::string_view prefix) = 0;
 
   // Views share the table namespace of their database: a name is a table or a view, never both.
   // Creates the view (replaces it if `or_replace`). AlreadyExists if a table, or a view while not
@@ -163,7 +201,8 @@ class Catalog {
   virtual absl::StatusOr<std::vector<Schema>> ListSchemas(const Principal& who,
                                                           const TableName& table) = 0;
 
-  // Files added and removed after snapshot `from` up to and including snapshot `to`.
+  // Files added and removed after snapshot `from` (0: the start) up to and including snapshot
+  // `to`. FailedPrecondition when vacuum expired files removed after `from` (see ExpireFiles).
   virtual absl::StatusOr<FileChanges> ChangesBetween(const Principal& who, const TableName& table,
                                                      int64_t from, int64_t to) = 0;
 

@@ -91,6 +91,9 @@ struct DataFile {
   std::map<std::string, std::string> partition_values;
   std::vector<ColumnStats> stats;
   int64_t added_snapshot = 0;  // assigned by the catalog on commit
+  // An object loch did not write (a crawled source, the user's): vacuum and DROP TABLE ... PURGE
+  // forget it but never delete it.
+  bool external = false;
 };
 
 struct SnapshotInfo {

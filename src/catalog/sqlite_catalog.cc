@@ -12,6 +12,7 @@
 #include "catalog/catalog.h"
 #include "catalog/sqlite_db.h"
 #include "catalog/sqlite_settings.h"
+#include "catalog/sqlite_vacuum.h"
 #include "common/clock.h"
 #include "common/strings.h"
 #include "fmt/format.h"
@@ -23,7 +24,7 @@ using sqlite::Statement;
 using sqlite::Transaction;
 
 // Written to catalog_meta; Migrate() upgrades older catalogs.
-constexpr const char* kFormatVersion = "10";
+constexpr const char* kFormatVersion = "11";
 
 constexpr std::string_view kSchemaDdl = R"sql(
 CREATE TABLE IF NOT EXISTS catalog_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -39,7 +40,8 @@ CREATE TABLE IF NOT EXISTS tables(
   created_micros INTEGER NOT NULL,
   current_snapshot INTEGER NOT NULL,
   begin_snapshot INTEGER NOT NULL,
-  end_snapshot INTEGER);
+  end_snapshot INTEGER,
+  vacuumed_through INTEGER NOT NULL DEFAULT 0);
 CREATE UNIQUE INDEX IF NOT EXISTS tables_live_name ON tables(database_id, name)
   WHERE end_snapshot IS NULL;
 CREATE TABLE IF NOT EXISTS snapshots(
@@ -73,10 +75,15 @@ CREATE TABLE IF NOT EXISTS data_files(
   row_count INTEGER NOT NULL,
   partition_values TEXT NOT NULL,
   begin_snapshot INTEGER NOT NULL,
-  end_snapshot INTEGER);
+  end_snapshot INTEGER,
+  external INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS data_files_by_table ON data_files(table_id, begin_snapshot);
 CREATE UNIQUE INDEX IF NOT EXISTS data_files_live_key ON data_files(key) WHERE end_snapshot IS NULL;
 CREATE INDEX IF NOT EXISTS data_files_by_key ON data_files(key);
+CREATE TABLE IF NOT EXISTS pending_deletes(
+  key TEXT PRIMARY KEY,
+  size_bytes INTEGER NOT NULL,
+  queued_micros INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS views(
   view_id INTEGER PRIMARY KEY AUTOINCREMENT,
   database_id INTEGER NOT NULL REFERENCES databases(database_id),
@@ -189,7 +196,7 @@ absl::Status ValidateSchema(const Schema& schema) {
 
 class SqliteCatalog final : public Catalog {
  public:
-  explicit SqliteCatalog(sqlite3* db) : db_(db), settings_(db, mu_) {}
+  explicit SqliteCatalog(sqlite3* db) : db_(db), settings_(db, mu_), vacuum_(db, mu_) {}
   ~SqliteCatalog() override { sqlite3_close_v2(db_); }
 
   absl::Status Initialize() {
@@ -209,31 +216,44 @@ class SqliteCatalog final : public Catalog {
   // before it have no type, and pruning does not trust them); format 8 data_files.content_hash
   // (files registered before it have none: a load cannot tell it has them); format 9 views.reads
   // (NULL for views defined before it: unknown); format 10 schema_versions.comment and the
-  // query_history table (created by the DDL).
+  // query_history table (created by the DDL); format 11 vacuum: tables.vacuumed_through,
+  // data_files.external (set for the files crawls registered, the only external ones before it)
+  // and the pending_deletes table.
   absl::Status Migrate() {
     Statement version(db_, "SELECT value FROM catalog_meta WHERE key = 'format_version'");
     if (version.Step() && version.Text(0) == kFormatVersion) return absl::OkStatus();
     RETURN_IF_ERROR(version.status());
-    RETURN_IF_ERROR(AddColumnIfMissing("data_files", "etag", "TEXT NOT NULL DEFAULT ''"));
-    RETURN_IF_ERROR(AddColumnIfMissing("data_files", "content_hash", "TEXT NOT NULL DEFAULT ''"));
+    RETURN_IF_ERROR(AddColumnIfMissing("data_files", "etag", "TEXT NOT NULL DEFAULT ''").status());
+    RETURN_IF_ERROR(AddColumnIfMissing("data_files", "content_hash", "TEXT NOT NULL DEFAULT ''").status());
     RETURN_IF_ERROR(
-        AddColumnIfMissing("file_column_stats", "value_type", "TEXT NOT NULL DEFAULT ''"));
-    RETURN_IF_ERROR(AddColumnIfMissing("views", "reads", "TEXT"));
-    RETURN_IF_ERROR(AddColumnIfMissing("schema_versions", "comment", "TEXT NOT NULL DEFAULT ''"));
+        AddColumnIfMissing("file_column_stats", "value_type", "TEXT NOT NULL DEFAULT ''").status());
+    RETURN_IF_ERROR(AddColumnIfMissing("views", "reads", "TEXT").status());
+    RETURN_IF_ERROR(AddColumnIfMissing("schema_versions", "comment", "TEXT NOT NULL DEFAULT ''").status());
+    RETURN_IF_ERROR(
+        AddColumnIfMissing("tables", "vacuumed_through", "INTEGER NOT NULL DEFAULT 0").status());
+    ASSIGN_OR_RETURN(bool added_external,
+                     AddColumnIfMissing("data_files", "external", "INTEGER NOT NULL DEFAULT 0"));
+    if (added_external) {
+      RETURN_IF_ERROR(sqlite::Exec(db_,
+                                   "UPDATE data_files SET external = 1 WHERE begin_snapshot IN "
+                                   "(SELECT snapshot_id FROM snapshots WHERE message LIKE 'crawl:%')"));
+    }
     Statement update(db_, "INSERT OR REPLACE INTO catalog_meta VALUES ('format_version', ?)");
     return update.Bind(1, kFormatVersion).Run();
   }
 
-  // Adds `column` to `table` in an older catalog. Arguments are loch's own constants, never input.
-  absl::Status AddColumnIfMissing(const std::string& table, const std::string& column,
-                                  const std::string& definition) {
+  // Adds `column` to `table` in an older catalog; whether it was missing. Arguments are loch's own
+  // constants, never input.
+  absl::StatusOr<bool> AddColumnIfMissing(const std::string& table, const std::string& column,
+                                          const std::string& definition) {
     Statement present(
         db_, fmt::format("SELECT count(*) FROM pragma_table_info('{}') WHERE name = '{}'", table,
                          column));
     if (!present.Step()) return present.status();
-    if (present.Int(0) > 0) return absl::OkStatus();
-    return sqlite::Exec(db_,
-                        fmt::format("ALTER TABLE {} ADD COLUMN {} {}", table, column, definition));
+    if (present.Int(0) > 0) return false;
+    RETURN_IF_ERROR(sqlite::Exec(
+        db_, fmt::format("ALTER TABLE {} ADD COLUMN {} {}", table, column, definition)));
+    return true;
   }
 
   absl::StatusOr<std::vector<std::string>> ListDatabases(const Principal&) override {
@@ -284,6 +304,7 @@ class SqliteCatalog final : public Catalog {
     TableSnapshot result;
     ASSIGN_OR_RETURN(result.table, FindTable(name, at_snapshot));
     const int64_t at = at_snapshot.value_or(result.table.current_snapshot);
+    RETURN_IF_ERROR(RefuseVacuumed(result.table, at, "read"));
     ASSIGN_OR_RETURN(result.snapshot, LatestSnapshotAtOrBefore(result.table.table_id, at));
     ASSIGN_OR_RETURN(result.table.schema, SchemaAt(result.table.table_id, at));
     ASSIGN_OR_RETURN(
@@ -462,8 +483,8 @@ class SqliteCatalog final : public Catalog {
     ASSIGN_OR_RETURN(TableInfo table, FindTable(name, std::nullopt));
     Statement query(db_,
                     "SELECT f.key, max(f.size_bytes) FROM data_files f WHERE f.table_id = ?1 AND "
-                    "NOT EXISTS (SELECT 1 FROM data_files g WHERE g.key = f.key AND g.table_id <> "
-                    "?1) GROUP BY f.key ORDER BY f.key");
+                    "NOT EXISTS (SELECT 1 FROM data_files g WHERE g.key = f.key AND "
+                    "(g.table_id <> ?1 OR g.external <> 0)) GROUP BY f.key ORDER BY f.key");
     query.Bind(1, table.table_id);
     std::vector<DataFile> files;
     while (query.Step()) {
@@ -647,6 +668,8 @@ class SqliteCatalog final : public Catalog {
     Transaction txn(db_, /*write=*/false);
     RETURN_IF_ERROR(txn.status());
     ASSIGN_OR_RETURN(TableInfo table, FindTable(name, std::nullopt));
+    // From the start (0), the diff is the table at `to` and needs nothing vacuum removed.
+    if (from != 0) RETURN_IF_ERROR(RefuseVacuumed(table, from, "diffed"));
     FileChanges changes;
     ASSIGN_OR_RETURN(
         changes.added,
@@ -657,6 +680,32 @@ class SqliteCatalog final : public Catalog {
                    "begin_snapshot <= ?2 AND end_snapshot > ?2 AND end_snapshot <= ?3", from, to));
     RETURN_IF_ERROR(txn.Commit());
     return changes;
+  }
+
+  absl::StatusOr<ExpiryResult> ExpireFiles(const Principal&,
+                                           const ExpiryRequest& request) override {
+    std::lock_guard lock(mu_);
+    Transaction txn(db_, /*write=*/true);
+    RETURN_IF_ERROR(txn.status());
+    std::optional<int64_t> table_id;
+    if (request.table.has_value()) {
+      ASSIGN_OR_RETURN(TableInfo table, FindTable(*request.table, std::nullopt));
+      table_id = table.table_id;
+    }
+    ASSIGN_OR_RETURN(ExpiryResult result, vacuum_.ExpireLocked(request, table_id));
+    if (!request.dry_run) RETURN_IF_ERROR(txn.Commit());
+    return result;
+  }
+  absl::StatusOr<std::vector<DataFile>> PendingDeletes(const Principal&, size_t limit) override {
+    return vacuum_.PendingDeletes(limit);
+  }
+  absl::Status ForgetPendingDeletes(const Principal&,
+                                    const std::vector<std::string>& keys) override {
+    return vacuum_.ForgetPendingDeletes(keys);
+  }
+  absl::StatusOr<std::vector<std::string>> KnownKeys(const Principal&,
+                                                     std::string_view prefix) override {
+    return vacuum_.KnownKeys(prefix);
   }
 
   int Subscribe(Subscriber subscriber) override {
@@ -677,7 +726,7 @@ class SqliteCatalog final : public Catalog {
       "schema_version FROM snapshots";
   static constexpr std::string_view kFileColumns =
       "SELECT file_id, key, format, compression, size_bytes, row_count, partition_values, "
-      "begin_snapshot, etag, content_hash FROM data_files";
+      "begin_snapshot, etag, content_hash, external FROM data_files";
 
   // Must hold mu_ inside a write transaction.
   absl::StatusOr<CommitResult> CommitLocked(const Principal& who, const TableCommit& commit) {
@@ -778,8 +827,8 @@ class SqliteCatalog final : public Catalog {
     Statement insert(
         db_,
         "INSERT INTO data_files(table_id, key, format, compression, size_bytes, row_count, "
-        "partition_values, begin_snapshot, etag, content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
-        "?)");
+        "partition_values, begin_snapshot, etag, content_hash, external) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     absl::Status inserted = insert.Bind(1, table_id)
                                 .Bind(2, file.key)
                                 .Bind(3, file.format)
@@ -790,6 +839,7 @@ class SqliteCatalog final : public Catalog {
                                 .Bind(8, snapshot_id)
                                 .Bind(9, file.etag)
                                 .Bind(10, file.content_hash)
+                                .Bind(11, int64_t{file.external})
                                 .Run();
     if (absl::IsAlreadyExists(inserted)) {
       return absl::AlreadyExistsError(
@@ -874,6 +924,20 @@ class SqliteCatalog final : public Catalog {
     if (query.Step()) return ViewFromRow(query);
     RETURN_IF_ERROR(query.status());
     return absl::NotFoundError(fmt::format("unknown view {}", name.ToString()));
+  }
+
+  // FailedPrecondition when vacuum removed files `table` had at `snapshot` (it can no longer be
+  // `what`: read, diffed). Must hold mu_.
+  absl::Status RefuseVacuumed(const TableInfo& table, int64_t snapshot, std::string_view what) {
+    Statement query(db_, "SELECT vacuumed_through FROM tables WHERE table_id = ?");
+    query.Bind(1, table.table_id);
+    if (!query.Step()) return query.status();
+    const int64_t vacuumed_through = query.Int(0);
+    if (snapshot >= vacuumed_through) return absl::OkStatus();
+    return absl::FailedPreconditionError(fmt::format(
+        "table {} cannot be {} at snapshot {}: vacuum deleted files it had then; its oldest "
+        "complete snapshot is {}",
+        table.name.ToString(), what, snapshot, vacuumed_through));
   }
 
   static TableInfo TableFromRow(const Statement& row) {
@@ -991,6 +1055,7 @@ class SqliteCatalog final : public Catalog {
       file.added_snapshot = query.Int(7);
       file.etag = query.Text(8);
       file.content_hash = query.Text(9);
+      file.external = query.Int(10) != 0;
       index_of[file.file_id] = files.size();
       files.push_back(std::move(file));
     }
@@ -1015,6 +1080,7 @@ class SqliteCatalog final : public Catalog {
   std::mutex mu_;  // serialises use of db_
   sqlite3* db_;
   SqliteSettings settings_;  // workgroups, crawlers, streams
+  SqliteVacuum vacuum_;
   std::mutex subscribers_mu_;
   std::map<int, Subscriber> subscribers_;
   int next_subscriber_id_ = 1;

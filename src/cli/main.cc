@@ -5,6 +5,7 @@
 #include "CLI/CLI.hpp"
 #include "cli/commands.h"
 #include "cli/crawler_commands.h"
+#include "cli/vacuum_command.h"
 #include "cli/stream_commands.h"
 #include "cli/suggestions.h"
 #include "cli/workgroup_commands.h"
@@ -156,6 +157,22 @@ int main(int argc, char** argv) {
   add_policies(crawl_cmd);
   add_lake(crawl_cmd);
   crawl_cmd->callback([&] { status = loch::cli::RunCrawl(common, crawl, std::cout); });
+
+  loch::cli::VacuumCommandOptions vacuum;
+  auto* vacuum_cmd = app.add_subcommand(
+      "vacuum",
+      "Delete the files no snapshot needs: those that left their tables (overwrites, drops) more "
+      "than a retention ago, and orphans under tables/");
+  vacuum_cmd->add_option("TABLE", vacuum.table, "Only this table (DATABASE.TABLE); default: all");
+  vacuum_cmd
+      ->add_option("--retain", vacuum.retain,
+                   "Keep what snapshots of this period need, e.g. 7d, 36h, 90m")
+      ->capture_default_str();
+  vacuum_cmd->add_flag("--dry-run", vacuum.dry_run, "Report what would be deleted; change nothing");
+  vacuum_cmd->add_flag("--force", vacuum.force,
+                       "Allow a retention under 1h (queries still running may lose files)");
+  add_lake(vacuum_cmd);
+  vacuum_cmd->callback([&] { status = loch::cli::RunVacuum(common, vacuum, std::cout); });
 
   auto* crawler_cmd = app.add_subcommand(
       "crawler", "Saved crawlers: create one, run it (each run's report is kept), list, describe");

@@ -461,6 +461,9 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
       commit.new_schema = schema;
     }
     commit.add_files = added;
+    // What a crawl registers is the producers' (crawled sources, stream deliveries: the raw
+    // zone): vacuum and PURGE never delete it.
+    for (DataFile& file : commit.add_files) file.external = true;
     for (const DataFile& file : added) {
       change.rows_added += file.row_count;
       const std::string path = PartitionPath(file.partition_values, schema.partition_columns);

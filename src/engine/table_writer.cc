@@ -120,7 +120,7 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::Drop(const Principal& who,
   if (!statement.purge) {
     notes.push_back(fmt::format(
         "its {} file(s) ({}) stay in the lake, readable at its earlier snapshots; DROP TABLE {} "
-        "PURGE deletes a table's files",
+        "PURGE deletes a table's files at once, loch vacuum after its retention",
         files, HumanBytes(bytes), name));
     return WriteSummary{operation, name, rows, files, dropped.snapshot_id, Join(notes, "; ")};
   }

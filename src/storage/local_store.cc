@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 
 #include "common/durable_files.h"
@@ -362,6 +363,31 @@ absl::Status LocalObjectStore::Delete(std::string_view key) {
     return ErrnoStatus(errno, "deleting", key);
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> LocalObjectStore::RemoveAbandonedTemporaries(int64_t before_micros) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  int64_t removed = 0;
+  // Symlinks are not followed (the default), so the walk stays inside the root.
+  fs::recursive_directory_iterator it(root_, error), end;
+  if (error) return ErrnoStatus(error.value(), "listing", root_);
+  for (; it != end; it.increment(error)) {
+    if (error) return ErrnoStatus(error.value(), "listing", root_);
+    const fs::path& path = it->path();
+    if (it.depth() == 0 && path.filename() == kStateFolder) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (!path.filename().string().starts_with(kTempPrefix)) continue;
+    struct stat info {};
+    if (::lstat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) continue;
+    const int64_t modified =
+        static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000 + info.st_mtim.tv_nsec / 1000;
+    if (modified >= before_micros) continue;
+    if (::unlink(path.c_str()) == 0) ++removed;
+  }
+  return removed;
 }
 
 std::optional<std::string> LocalObjectStore::LocalPath(std::string_view key) const {

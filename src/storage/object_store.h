@@ -87,6 +87,13 @@ class ObjectStore {
     return std::nullopt;
   }
 
+  // Removes the temporary files of writes that never finished (a process killed mid-write) last
+  // changed before `before_micros`; returns how many it removed. Backends whose unfinished writes
+  // are never visible (S3) have none: the default returns 0.
+  virtual absl::StatusOr<int64_t> RemoveAbandonedTemporaries(int64_t /*before_micros*/) {
+    return 0;
+  }
+
   // A human-readable location for messages, e.g. "file:///srv/lake" or "memory://".
   virtual std::string Describe() const = 0;
 };

@@ -1,0 +1,40 @@
+#pragma once
+// SqliteVacuum: the catalog's side of vacuum (internal to catalog/): which data-file records have
+// expired, the queue of objects to delete, and the keys tables know. SqliteCatalog owns one and
+// forwards the Catalog interface's vacuum calls to it; the contracts are Catalog's (catalog.h). It
+// shares the catalog's SQLite connection and the mutex that serialises it.
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "common/status.h"
+
+namespace loch {
+
+class SqliteVacuum {
+ public:
+  // `db` and `mu` (which serialises every use of `db`) outlive this object.
+  SqliteVacuum(sqlite3* db, std::mutex& mu) : db_(db), mu_(mu) {}
+
+  // Expires the files of the table `table_id` (every table if nullopt). The caller holds `mu` inside
+  // a write transaction, which it commits unless `request.dry_run`.
+  absl::StatusOr<ExpiryResult> ExpireLocked(const ExpiryRequest& request,
+                                            std::optional<int64_t> table_id);
+
+  absl::StatusOr<std::vector<DataFile>> PendingDeletes(size_t limit);
+  absl::Status ForgetPendingDeletes(const std::vector<std::string>& keys);
+  absl::StatusOr<std::vector<std::string>> KnownKeys(std::string_view prefix);
+
+ private:
+  sqlite3* db_;
+  std::mutex& mu_;
+};
+
+}  // namespace loch

@@ -1,0 +1,120 @@
+#include "lifecycle/vacuum.h"
+
+#include <algorithm>
+#include <set>
+
+#include "common/clock.h"
+#include "common/strings.h"
+#include "fmt/format.h"
+
+namespace loch {
+namespace {
+
+constexpr std::string_view kCuratedZone = "tables/";
+constexpr size_t kDeleteBatch = 1000;
+constexpr size_t kFailuresShown = 5;
+
+// Deletes the queued objects, in batches, forgetting each batch once it is gone. An object that
+// cannot be deleted stays queued for the next run.
+absl::Status DeleteQueued(Catalog& catalog, ObjectStore& store, const Principal& who,
+                          const VacuumOptions& options, VacuumReport& report) {
+  std::set<std::string> failed;
+  size_t done = 0;
+  const size_t total = report.expired.to_delete.size();
+  while (true) {
+    ASSIGN_OR_RETURN(std::vector<DataFile> queued,
+                     catalog.PendingDeletes(who, kDeleteBatch + failed.size()));
+    std::vector<std::string> deleted;
+    for (const DataFile& file : queued) {
+      if (failed.contains(file.key)) continue;
+      const absl::Status removed = store.Delete(file.key);
+      if (!removed.ok()) {
+        failed.insert(file.key);
+        if (report.failures.size() < kFailuresShown)
+          report.failures.push_back(fmt::format("{}: {}", file.key, ToStd(removed.message())));
+        continue;
+      }
+      deleted.push_back(file.key);
+      ++report.objects_deleted;
+      report.bytes_deleted += file.size_bytes;
+      if (options.progress) options.progress(++done, std::max(total, done));
+    }
+    if (deleted.empty()) return absl::OkStatus();
+    RETURN_IF_ERROR(catalog.ForgetPendingDeletes(who, deleted));
+  }
+}
+
+// Objects under the curated zone (or the table's location in it) that no table names.
+absl::Status SweepOrphans(Catalog& catalog, ObjectStore& store, const Principal& who,
+                          const VacuumOptions& options, int64_t cutoff, VacuumReport& report) {
+  std::string prefix(kCuratedZone);
+  if (options.table.has_value()) {
+    ASSIGN_OR_RETURN(TableSnapshot table, catalog.ReadTable(who, *options.table, std::nullopt));
+    if (!table.table.location.starts_with(kCuratedZone)) return absl::OkStatus();
+    prefix = table.table.location;
+  }
+  // Listed first: an object written after the listing is not looked at, and one committed between
+  // the listing and KnownKeys is known.
+  ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, ListAll(store, prefix));
+  ASSIGN_OR_RETURN(std::vector<std::string> known_keys, catalog.KnownKeys(who, prefix));
+  const std::set<std::string> known(known_keys.begin(), known_keys.end());
+  const int64_t orphan_before = std::min(cutoff, NowMicros() - kOrphanMinAgeMicros);
+  for (const ObjectInfo& object : objects) {
+    if (object.modified_micros >= orphan_before || known.contains(object.key)) continue;
+    if (!options.dry_run) {
+      const absl::Status removed = store.Delete(object.key);
+      if (!removed.ok()) {
+        if (report.failures.size() < kFailuresShown)
+          report.failures.push_back(fmt::format("{}: {}", object.key, ToStd(removed.message())));
+        continue;
+      }
+    }
+    ++report.orphans_deleted;
+    report.orphan_bytes += static_cast<int64_t>(object.size);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> ParseRetention(std::string_view text) {
+  static constexpr std::pair<char, int64_t> kUnits[] = {
+      {'d', int64_t{86400} * 1000000}, {'h', int64_t{3600} * 1000000},
+      {'m', int64_t{60} * 1000000},    {'s', int64_t{1000000}}};
+  const auto bad = [&] {
+    return absl::InvalidArgumentError(fmt::format(
+        "invalid retention \"{}\": expected a whole number and a unit, like 7d, 36h, 90m or 0s",
+        text));
+  };
+  if (text.size() < 2) return bad();
+  const auto unit = std::find_if(std::begin(kUnits), std::end(kUnits),
+                                 [&](const auto& u) { return u.first == text.back(); });
+  if (unit == std::end(kUnits)) return bad();
+  const int64_t max = INT64_MAX / unit->second;
+  const std::optional<int64_t> count = ParseInteger(text.substr(0, text.size() - 1), 0, max);
+  if (!count.has_value()) return bad();
+  return *count * unit->second;
+}
+
+absl::StatusOr<VacuumReport> Vacuum(Catalog& catalog, ObjectStore& store, const Principal& who,
+                                    const VacuumOptions& options) {
+  if (options.retain_micros < 0) return absl::InvalidArgumentError("retention is negative");
+  if (options.retain_micros < kMinSafeRetainMicros && !options.force) {
+    return absl::InvalidArgumentError(
+        "a retention under 1h can delete files that queries which began before an overwrite "
+        "are still reading; pass --force to vacuum with it anyway");
+  }
+  const int64_t cutoff = NowMicros() - options.retain_micros;
+  VacuumReport report;
+  ASSIGN_OR_RETURN(report.expired,
+                   catalog.ExpireFiles(who, ExpiryRequest{cutoff, options.table, options.dry_run}));
+  if (!options.dry_run) RETURN_IF_ERROR(DeleteQueued(catalog, store, who, options, report));
+  RETURN_IF_ERROR(SweepOrphans(catalog, store, who, options, cutoff, report));
+  if (!options.dry_run && !options.table.has_value()) {
+    ASSIGN_OR_RETURN(report.temporaries_removed,
+                     store.RemoveAbandonedTemporaries(NowMicros() - kOrphanMinAgeMicros));
+  }
+  return report;
+}
+
+}  // namespace loch
