@@ -308,6 +308,12 @@ TEST_F(CliTest, VacuumDeletesTheFilesOfDroppedTablesAfterTheRetention) {
     EXPECT_EQ(outcome.exit_code, 0) << text << ": " << outcome.err;
     return outcome;
   };
+  auto deals = [&] {
+    return Run({"sql", "SELECT count(*), sum(deal_id) FROM shop.deals", "--format", "csv",
+                "--lake", Lake()})
+        .out;
+  };
+  const std::string deals_before = deals();
   sql("CREATE DATABASE IF NOT EXISTS scratch");
   sql("CREATE TABLE scratch.big_deals AS SELECT * FROM shop.deals WHERE deal_id % 2 = 0");
   const fs::path files = fs::path(Lake()) / "tables/scratch/big_deals";
@@ -324,18 +330,17 @@ TEST_F(CliTest, VacuumDeletesTheFilesOfDroppedTablesAfterTheRetention) {
   Outcome dry = Run({"vacuum", "--retain", "0s", "--force", "--dry-run", "--lake", Lake()});
   ASSERT_EQ(dry.exit_code, 0) << dry.err;
   EXPECT_THAT(dry.out, HasSubstr("Dry run of vacuum of every table"));
-  EXPECT_THAT(dry.out, HasSubstr("1 object(s) would be deleted"));
+  EXPECT_THAT(dry.out, ::testing::ContainsRegex("\\b1 object\\(s\\) would be deleted"));
   EXPECT_FALSE(fs::is_empty(files));
 
   Outcome vacuum = Run({"vacuum", "--retain", "0s", "--force", "--lake", Lake()});
   ASSERT_EQ(vacuum.exit_code, 0) << vacuum.err;
-  EXPECT_THAT(vacuum.out, HasSubstr("1 object(s) deleted"));
+  EXPECT_THAT(vacuum.out, ::testing::ContainsRegex("\\b1 object\\(s\\) deleted"));
   EXPECT_TRUE(!fs::exists(files) || fs::is_empty(files) ||
               std::none_of(fs::recursive_directory_iterator(files), {},
                            [](const fs::directory_entry& e) { return e.is_regular_file(); }));
   // The loaded tables, whose files no snapshot ever removed, answer as before.
-  Outcome count = sql("SELECT count(*) FROM shop.deals");
-  EXPECT_THAT(count.out, ::testing::ContainsRegex("[1-9]"));
+  EXPECT_EQ(deals(), deals_before);
   Outcome unknown = Run({"vacuum", "scratch.nope", "--lake", Lake()});
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_THAT(unknown.err, HasSubstr("scratch.nope"));

@@ -66,14 +66,20 @@ struct ExpiryRequest {
   bool dry_run = false;            // count, change nothing
 };
 
+// An object to delete and its size.
+struct ObjectRef {
+  std::string key;
+  int64_t size_bytes = 0;
+};
+
 struct ExpiryResult {
   int64_t files_expired = 0;  // data-file records forgotten (or that would be, in a dry run)
   int64_t bytes_expired = 0;
   int64_t tables = 0;  // tables that had expired files
-  // Objects the expired records named that no remaining record uses and loch wrote: queued for
-  // deletion (see PendingDeletes), or that would be in a dry run.
-  std::vector<DataFile> to_delete;
-  int64_t external_kept = 0;  // expired crawled sources: forgotten, never deleted
+  // Objects the expired records named that loch wrote (DataFile::owned) and no remaining record
+  // uses: queued for deletion (see PendingDeletes), or that would be in a dry run.
+  std::vector<ObjectRef> to_delete;
+  int64_t not_owned_kept = 0;  // expired crawled or delivered objects: forgotten, never deleted
 };
 
 class Catalog {
@@ -107,23 +113,23 @@ class Catalog {
   // AlreadyExists if a table or view is named `to`.
   virtual absl::StatusOr<CommitResult> RenameTable(const Principal& who, const TableName& from,
                                                    const TableName& to) = 0;
-  // The objects (key and size) the live table has had in any of its snapshots that no other table,
-  // live or dropped, has had, crawled sources excepted: what DROP TABLE ... PURGE deletes. NotFound if it does not exist.
-  virtual absl::StatusOr<std::vector<DataFile>> FilesOnlyItHasHad(const Principal& who,
+  // What DROP TABLE ... PURGE deletes: the objects (key and size) loch wrote for the live table
+  // (DataFile::owned) in any of its snapshots that no other table, live or dropped, has had. NotFound if it does not exist.
+  virtual absl::StatusOr<std::vector<DataFile>> FilesToPurge(const Principal& who,
                                                                   const TableName& table) = 0;
 
   // Vacuum. A data file expires when it left its table (removed by an overwrite or a crawl, or
-  // ended by a drop) in a snapshot committed at or before `cutoff_micros`: every snapshot after
-  // the cutoff reads without it. Expired records are forgotten and the objects they named queued
-  // for deletion, atomically. Snapshots stay as history, but a table whose files expired can no
-  // longer be read or diffed at a snapshot before its newest one at the cutoff
-  // (FailedPrecondition). NotFound for an unknown `request.table`.
+  // ended by a drop) in a snapshot older than the table's first snapshot committed after
+  // `cutoff_micros`: no snapshot from then on reads it. Expired records are forgotten and the
+  // objects they named queued for deletion, atomically. Snapshots stay as history, but a table
+  // cannot be read or diffed at a snapshot that had expired files any more (FailedPrecondition).
+  // NotFound for an unknown `request.table`.
   virtual absl::StatusOr<ExpiryResult> ExpireFiles(const Principal& who,
                                                    const ExpiryRequest& request) = 0;
-  // The queue of objects to delete, oldest first (at most `limit`). A queued key that a data file
-  // uses again (re-registered since) leaves the queue instead: it must stay.
-  virtual absl::StatusOr<std::vector<DataFile>> PendingDeletes(const Principal& who,
-                                                               size_t limit) = 0;
+  // The queue of objects to delete, oldest first (at most `limit`). A commit that registers a
+  // queued key fails (FailedPrecondition) until it leaves the queue.
+  virtual absl::StatusOr<std::vector<ObjectRef>> PendingDeletes(const Principal& who,
+                                                                size_t limit) = 0;
   // Removes `keys` from the queue: their objects are gone.
   virtual absl::Status ForgetPendingDeletes(const Principal& who,
                                             const std::vector<std::string>& keys) = 0;

@@ -91,9 +91,10 @@ struct DataFile {
   std::map<std::string, std::string> partition_values;
   std::vector<ColumnStats> stats;
   int64_t added_snapshot = 0;  // assigned by the catalog on commit
-  // An object loch did not write (a crawled source, the user's): vacuum and DROP TABLE ... PURGE
-  // forget it but never delete it.
-  bool external = false;
+  // Whether loch wrote the object for this table (a `loch load` copy, CTAS or INSERT output), so
+  // that vacuum and DROP TABLE ... PURGE may delete it. Objects it did not write (crawled sources,
+  // stream deliveries: the raw zone) are only ever forgotten.
+  bool owned = false;
 };
 
 struct SnapshotInfo {

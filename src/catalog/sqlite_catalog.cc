@@ -76,7 +76,7 @@ CREATE TABLE IF NOT EXISTS data_files(
   partition_values TEXT NOT NULL,
   begin_snapshot INTEGER NOT NULL,
   end_snapshot INTEGER,
-  external INTEGER NOT NULL DEFAULT 0);
+  owned INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS data_files_by_table ON data_files(table_id, begin_snapshot);
 CREATE UNIQUE INDEX IF NOT EXISTS data_files_live_key ON data_files(key) WHERE end_snapshot IS NULL;
 CREATE INDEX IF NOT EXISTS data_files_by_key ON data_files(key);
@@ -217,12 +217,21 @@ class SqliteCatalog final : public Catalog {
   // (files registered before it have none: a load cannot tell it has them); format 9 views.reads
   // (NULL for views defined before it: unknown); format 10 schema_versions.comment and the
   // query_history table (created by the DDL); format 11 vacuum: tables.vacuumed_through,
-  // data_files.external (set for the files crawls registered, the only external ones before it)
-  // and the pending_deletes table.
+  // data_files.owned (set on upgrade for the files loads, CTAS and INSERT wrote, the only ones loch
+  // wrote before it) and the pending_deletes table. A catalog of a newer format is refused: this
+  // loch would not know what it holds.
   absl::Status Migrate() {
     Statement version(db_, "SELECT value FROM catalog_meta WHERE key = 'format_version'");
-    if (version.Step() && version.Text(0) == kFormatVersion) return absl::OkStatus();
+    const bool stored = version.Step();
     RETURN_IF_ERROR(version.status());
+    const int64_t current = *ParseInteger(kFormatVersion);
+    const int64_t found = stored ? ParseInteger(version.Text(0)).value_or(0) : 0;  // 0: new
+    if (found == current) return absl::OkStatus();
+    if (found > current) {
+      return absl::FailedPreconditionError(fmt::format(
+          "the catalog has format {}, newer than this loch's ({}): use a newer loch", found,
+          current));
+    }
     RETURN_IF_ERROR(AddColumnIfMissing("data_files", "etag", "TEXT NOT NULL DEFAULT ''").status());
     RETURN_IF_ERROR(AddColumnIfMissing("data_files", "content_hash", "TEXT NOT NULL DEFAULT ''").status());
     RETURN_IF_ERROR(
@@ -231,12 +240,13 @@ class SqliteCatalog final : public Catalog {
     RETURN_IF_ERROR(AddColumnIfMissing("schema_versions", "comment", "TEXT NOT NULL DEFAULT ''").status());
     RETURN_IF_ERROR(
         AddColumnIfMissing("tables", "vacuumed_through", "INTEGER NOT NULL DEFAULT 0").status());
-    ASSIGN_OR_RETURN(bool added_external,
-                     AddColumnIfMissing("data_files", "external", "INTEGER NOT NULL DEFAULT 0"));
-    if (added_external) {
-      RETURN_IF_ERROR(sqlite::Exec(db_,
-                                   "UPDATE data_files SET external = 1 WHERE begin_snapshot IN "
-                                   "(SELECT snapshot_id FROM snapshots WHERE message LIKE 'crawl:%')"));
+    RETURN_IF_ERROR(
+        AddColumnIfMissing("data_files", "owned", "INTEGER NOT NULL DEFAULT 0").status());
+    if (found < 11) {
+      RETURN_IF_ERROR(sqlite::Exec(db_, R"sql(
+        UPDATE data_files SET owned = 1 WHERE begin_snapshot IN (
+          SELECT snapshot_id FROM snapshots WHERE message LIKE 'loch load:%'
+            OR message LIKE 'CREATE TABLE (%' OR message LIKE 'INSERT (%'))sql"));
     }
     Statement update(db_, "INSERT OR REPLACE INTO catalog_meta VALUES ('format_version', ?)");
     return update.Bind(1, kFormatVersion).Run();
@@ -475,7 +485,7 @@ class SqliteCatalog final : public Catalog {
     return records;
   }
 
-  absl::StatusOr<std::vector<DataFile>> FilesOnlyItHasHad(const Principal&,
+  absl::StatusOr<std::vector<DataFile>> FilesToPurge(const Principal&,
                                                           const TableName& name) override {
     std::lock_guard lock(mu_);
     Transaction txn(db_, /*write=*/false);
@@ -484,7 +494,7 @@ class SqliteCatalog final : public Catalog {
     Statement query(db_,
                     "SELECT f.key, max(f.size_bytes) FROM data_files f WHERE f.table_id = ?1 AND "
                     "NOT EXISTS (SELECT 1 FROM data_files g WHERE g.key = f.key AND "
-                    "(g.table_id <> ?1 OR g.external <> 0)) GROUP BY f.key ORDER BY f.key");
+                    "(g.table_id <> ?1 OR g.owned = 0)) GROUP BY f.key ORDER BY f.key");
     query.Bind(1, table.table_id);
     std::vector<DataFile> files;
     while (query.Step()) {
@@ -668,8 +678,9 @@ class SqliteCatalog final : public Catalog {
     Transaction txn(db_, /*write=*/false);
     RETURN_IF_ERROR(txn.status());
     ASSIGN_OR_RETURN(TableInfo table, FindTable(name, std::nullopt));
-    // From the start (0), the diff is the table at `to` and needs nothing vacuum removed.
-    if (from != 0) RETURN_IF_ERROR(RefuseVacuumed(table, from, "diffed"));
+    // From the start (0), the diff holds the table at `to` (with the files added and removed since
+    // that vacuum kept): complete when the table can be read at `to`.
+    RETURN_IF_ERROR(RefuseVacuumed(table, from == 0 ? to : from, "diffed"));
     FileChanges changes;
     ASSIGN_OR_RETURN(
         changes.added,
@@ -696,7 +707,7 @@ class SqliteCatalog final : public Catalog {
     if (!request.dry_run) RETURN_IF_ERROR(txn.Commit());
     return result;
   }
-  absl::StatusOr<std::vector<DataFile>> PendingDeletes(const Principal&, size_t limit) override {
+  absl::StatusOr<std::vector<ObjectRef>> PendingDeletes(const Principal&, size_t limit) override {
     return vacuum_.PendingDeletes(limit);
   }
   absl::Status ForgetPendingDeletes(const Principal&,
@@ -726,7 +737,7 @@ class SqliteCatalog final : public Catalog {
       "schema_version FROM snapshots";
   static constexpr std::string_view kFileColumns =
       "SELECT file_id, key, format, compression, size_bytes, row_count, partition_values, "
-      "begin_snapshot, etag, content_hash, external FROM data_files";
+      "begin_snapshot, etag, content_hash, owned FROM data_files";
 
   // Must hold mu_ inside a write transaction.
   absl::StatusOr<CommitResult> CommitLocked(const Principal& who, const TableCommit& commit) {
@@ -823,11 +834,20 @@ class SqliteCatalog final : public Catalog {
 
   absl::Status InsertFile(int64_t table_id, int64_t snapshot_id, const DataFile& file) {
     if (file.key.empty()) return absl::InvalidArgumentError("a data file has an empty key");
+    Statement queued(db_, "SELECT 1 FROM pending_deletes WHERE key = ?");
+    queued.Bind(1, file.key);
+    if (queued.Step()) {
+      return absl::FailedPreconditionError(fmt::format(
+          "object \"{}\" is being deleted by vacuum (a table it belonged to was dropped or "
+          "overwritten before the retention); it cannot be registered",
+          file.key));
+    }
+    RETURN_IF_ERROR(queued.status());
     nlohmann::json partitions(file.partition_values);
     Statement insert(
         db_,
         "INSERT INTO data_files(table_id, key, format, compression, size_bytes, row_count, "
-        "partition_values, begin_snapshot, etag, content_hash, external) "
+        "partition_values, begin_snapshot, etag, content_hash, owned) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     absl::Status inserted = insert.Bind(1, table_id)
                                 .Bind(2, file.key)
@@ -839,7 +859,7 @@ class SqliteCatalog final : public Catalog {
                                 .Bind(8, snapshot_id)
                                 .Bind(9, file.etag)
                                 .Bind(10, file.content_hash)
-                                .Bind(11, int64_t{file.external})
+                                .Bind(11, int64_t{file.owned})
                                 .Run();
     if (absl::IsAlreadyExists(inserted)) {
       return absl::AlreadyExistsError(
@@ -935,8 +955,8 @@ class SqliteCatalog final : public Catalog {
     const int64_t vacuumed_through = query.Int(0);
     if (snapshot >= vacuumed_through) return absl::OkStatus();
     return absl::FailedPreconditionError(fmt::format(
-        "table {} cannot be {} at snapshot {}: vacuum deleted files it had then; its oldest "
-        "complete snapshot is {}",
+        "table {} cannot be {} at snapshot {}: vacuum deleted files it had then; the oldest "
+        "snapshot it can be read at is {}",
         table.name.ToString(), what, snapshot, vacuumed_through));
   }
 
@@ -1055,7 +1075,7 @@ class SqliteCatalog final : public Catalog {
       file.added_snapshot = query.Int(7);
       file.etag = query.Text(8);
       file.content_hash = query.Text(9);
-      file.external = query.Int(10) != 0;
+      file.owned = query.Int(10) != 0;
       index_of[file.file_id] = files.size();
       files.push_back(std::move(file));
     }

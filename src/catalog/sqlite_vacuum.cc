@@ -13,16 +13,17 @@ absl::StatusOr<ExpiryResult> SqliteVacuum::ExpireLocked(const ExpiryRequest& req
   RETURN_IF_ERROR(sqlite::Exec(db_,
                                "CREATE TEMP TABLE IF NOT EXISTS expiring("
                                "file_id INTEGER PRIMARY KEY, table_id INTEGER NOT NULL, "
-                               "keep_snapshot INTEGER NOT NULL); DELETE FROM expiring"));
-  // Per table, its newest snapshot at the cutoff: a file that left before or at it is in none of
-  // the snapshots that follow.
+                               "end_snapshot INTEGER NOT NULL); DELETE FROM expiring"));
+  // A file removed before the table's first snapshot after the cutoff is in none of the snapshots
+  // from then on. (By ids, not times: a clock stepping back never moves a file out of the window.)
   Statement expiring(db_, R"sql(
     INSERT INTO expiring
-    SELECT f.file_id, f.table_id, keep.snapshot FROM data_files f JOIN (
-      SELECT table_id, max(snapshot_id) AS snapshot FROM snapshots
-      WHERE committed_micros <= ?1 AND (?2 IS NULL OR table_id = ?2) GROUP BY table_id) keep
-    USING (table_id)
-    WHERE f.end_snapshot IS NOT NULL AND f.end_snapshot <= keep.snapshot)sql");
+    SELECT f.file_id, f.table_id, f.end_snapshot FROM data_files f
+    WHERE f.end_snapshot IS NOT NULL AND (?2 IS NULL OR f.table_id = ?2)
+      AND f.end_snapshot < coalesce(
+        (SELECT min(s.snapshot_id) FROM snapshots s
+         WHERE s.table_id = f.table_id AND s.committed_micros > ?1),
+        9223372036854775807))sql");
   expiring.Bind(1, request.cutoff_micros);
   if (table_id.has_value())
     expiring.Bind(2, *table_id);
@@ -40,33 +41,32 @@ absl::StatusOr<ExpiryResult> SqliteVacuum::ExpireLocked(const ExpiryRequest& req
   result.bytes_expired = counts.Int(2);
 
   // An object may go when no record outside the expiring ones names it; loch deletes it only when
-  // it wrote it (no record of it is a crawled source's).
+  // every record of it says loch wrote it.
   Statement objects(db_, R"sql(
-    SELECT f.key, max(f.size_bytes), max(f.external) FROM data_files f
+    SELECT f.key, max(f.size_bytes), min(f.owned) FROM data_files f
     WHERE f.file_id IN (SELECT file_id FROM expiring) AND NOT EXISTS (
-      SELECT 1 FROM data_files g WHERE g.key = f.key AND g.file_id NOT IN (SELECT file_id FROM expiring))
+      SELECT 1 FROM data_files g
+      WHERE g.key = f.key AND g.file_id NOT IN (SELECT file_id FROM expiring))
     GROUP BY f.key ORDER BY f.key)sql");
   while (objects.Step()) {
-    if (objects.Int(2) != 0) {
-      ++result.external_kept;
+    if (objects.Int(2) == 0) {
+      ++result.not_owned_kept;
       continue;
     }
-    DataFile file;
-    file.key = objects.Text(0);
-    file.size_bytes = objects.Int(1);
-    result.to_delete.push_back(std::move(file));
+    result.to_delete.push_back(ObjectRef{objects.Text(0), objects.Int(1)});
   }
   RETURN_IF_ERROR(objects.status());
   if (request.dry_run || result.files_expired == 0) return result;
 
   const int64_t now = NowMicros();
-  for (const DataFile& file : result.to_delete) {
+  for (const ObjectRef& object : result.to_delete) {
     Statement queue(db_, "INSERT OR IGNORE INTO pending_deletes VALUES (?, ?, ?)");
-    RETURN_IF_ERROR(queue.Bind(1, file.key).Bind(2, file.size_bytes).Bind(3, now).Run());
+    RETURN_IF_ERROR(queue.Bind(1, object.key).Bind(2, object.size_bytes).Bind(3, now).Run());
   }
+  // Reads at a snapshot before the last removal that expired would miss files: refused from now.
   RETURN_IF_ERROR(sqlite::Exec(db_, R"sql(
     UPDATE tables SET vacuumed_through = max(vacuumed_through, (
-      SELECT max(keep_snapshot) FROM expiring e WHERE e.table_id = tables.table_id))
+      SELECT max(end_snapshot) FROM expiring e WHERE e.table_id = tables.table_id))
     WHERE table_id IN (SELECT table_id FROM expiring);
     DELETE FROM file_column_stats WHERE file_id IN (SELECT file_id FROM expiring);
     DELETE FROM data_files WHERE file_id IN (SELECT file_id FROM expiring);
@@ -74,26 +74,19 @@ absl::StatusOr<ExpiryResult> SqliteVacuum::ExpireLocked(const ExpiryRequest& req
   return result;
 }
 
-absl::StatusOr<std::vector<DataFile>> SqliteVacuum::PendingDeletes(size_t limit) {
+absl::StatusOr<std::vector<ObjectRef>> SqliteVacuum::PendingDeletes(size_t limit) {
   std::lock_guard lock(mu_);
-  Transaction txn(db_, /*write=*/true);
+  Transaction txn(db_, /*write=*/false);
   RETURN_IF_ERROR(txn.status());
-  RETURN_IF_ERROR(sqlite::Exec(
-      db_, "DELETE FROM pending_deletes WHERE key IN (SELECT key FROM data_files)"));
   Statement query(db_,
                   "SELECT key, size_bytes FROM pending_deletes ORDER BY queued_micros, key "
                   "LIMIT ?");
   query.Bind(1, static_cast<int64_t>(limit));
-  std::vector<DataFile> files;
-  while (query.Step()) {
-    DataFile file;
-    file.key = query.Text(0);
-    file.size_bytes = query.Int(1);
-    files.push_back(std::move(file));
-  }
+  std::vector<ObjectRef> objects;
+  while (query.Step()) objects.push_back(ObjectRef{query.Text(0), query.Int(1)});
   RETURN_IF_ERROR(query.status());
   RETURN_IF_ERROR(txn.Commit());
-  return files;
+  return objects;
 }
 
 absl::Status SqliteVacuum::ForgetPendingDeletes(const std::vector<std::string>& keys) {

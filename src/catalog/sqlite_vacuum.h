@@ -28,7 +28,7 @@ class SqliteVacuum {
   absl::StatusOr<ExpiryResult> ExpireLocked(const ExpiryRequest& request,
                                             std::optional<int64_t> table_id);
 
-  absl::StatusOr<std::vector<DataFile>> PendingDeletes(size_t limit);
+  absl::StatusOr<std::vector<ObjectRef>> PendingDeletes(size_t limit);
   absl::Status ForgetPendingDeletes(const std::vector<std::string>& keys);
   absl::StatusOr<std::vector<std::string>> KnownKeys(std::string_view prefix);
 

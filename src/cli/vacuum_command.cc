@@ -36,7 +36,7 @@ absl::Status RunVacuum(const CommonOptions& common, const VacuumCommandOptions& 
                      HumanBytes(expired.bytes_expired));
   if (options.dry_run) {
     int64_t bytes = 0;
-    for (const DataFile& file : expired.to_delete) bytes += file.size_bytes;
+    for (const ObjectRef& object : expired.to_delete) bytes += object.size_bytes;
     out << fmt::format("  {} object(s) would be deleted ({})\n",
                        WithThousands(static_cast<int64_t>(expired.to_delete.size())),
                        HumanBytes(bytes));
@@ -44,12 +44,13 @@ absl::Status RunVacuum(const CommonOptions& common, const VacuumCommandOptions& 
     out << fmt::format("  {} object(s) deleted ({})\n", WithThousands(report->objects_deleted),
                        HumanBytes(report->bytes_deleted));
   }
-  if (expired.external_kept > 0) {
+  if (expired.not_owned_kept > 0) {
     out << fmt::format(
-        "  {} crawled or delivered object(s) kept: vacuum never deletes the raw zone's sources\n",
-        WithThousands(expired.external_kept));
+        "  {} crawled or delivered object(s) kept: vacuum deletes only what loch wrote itself\n",
+        WithThousands(expired.not_owned_kept));
   }
-  out << fmt::format("  {} orphan object(s) under tables/ {}deleted ({}): no table names them\n",
+  out << fmt::format(
+      "  {} orphan object(s) of writes that never committed {}deleted ({})\n",
                      WithThousands(report->orphans_deleted), would,
                      HumanBytes(report->orphan_bytes));
   if (report->temporaries_removed > 0) {

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <climits>
+#include <cctype>
 #include <ctime>
 
 #include "fmt/format.h"
@@ -38,6 +39,37 @@ void FillRandomBytes(void* out, size_t count) {
 }
 
 std::string NewRandomId() { return RandomHex(16); }
+
+std::optional<int64_t> TimeOrderedIdMicros(std::string_view id) {
+  // yyyymmddThhmmssZ-<12 hex>
+  constexpr size_t kLength = 16 + 1 + 12;
+  if (id.size() != kLength || id[8] != 'T' || id[15] != 'Z' || id[16] != '-') return std::nullopt;
+  const auto digits = [&](size_t from, size_t count) -> std::optional<int> {
+    int value = 0;
+    for (size_t i = from; i < from + count; ++i) {
+      if (id[i] < '0' || id[i] > '9') return std::nullopt;
+      value = value * 10 + (id[i] - '0');
+    }
+    return value;
+  };
+  for (size_t i = 17; i < kLength; ++i) {
+    if (std::isxdigit(static_cast<unsigned char>(id[i])) == 0) return std::nullopt;
+  }
+  const auto year = digits(0, 4), month = digits(4, 2), day = digits(6, 2), hour = digits(9, 2),
+             minute = digits(11, 2), second = digits(13, 2);
+  if (!year || !month || !day || !hour || !minute || !second || *month < 1 || *month > 12 ||
+      *day < 1 || *day > 31 || *hour > 23 || *minute > 59 || *second > 60) {
+    return std::nullopt;
+  }
+  struct tm tm_utc {};
+  tm_utc.tm_year = *year - 1900;
+  tm_utc.tm_mon = *month - 1;
+  tm_utc.tm_mday = *day;
+  tm_utc.tm_hour = *hour;
+  tm_utc.tm_min = *minute;
+  tm_utc.tm_sec = *second;
+  return static_cast<int64_t>(timegm(&tm_utc)) * 1000000;
+}
 
 std::string NewTimeOrderedId() {
   time_t now = time(nullptr);

@@ -8,10 +8,15 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 
 namespace loch {
+
+// The curated zone: the tables loch writes (CTAS, INSERT) keep their files under
+// tables/<database>/<table>/<write id>/, the write id a NewTimeOrderedId() (common/ids.h).
+inline constexpr std::string_view kCuratedZone = "tables/";
 
 struct LakeLocation {
   std::string root;       // absolute local path, or "s3://bucket[/prefix]"

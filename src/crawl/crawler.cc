@@ -145,7 +145,8 @@ bool MergeObject(Schema& schema, ReadObject& object, SchemaChangePolicy policy,
 
 }  // namespace
 
-absl::StatusOr<CrawlReport> Crawler::Crawl(const Principal& who, const CrawlRequest& request) {
+absl::StatusOr<CrawlReport> Crawler::Crawl(const Principal& who, const CrawlRequest& request,
+                                           const ProgressListener& progress) {
   RETURN_IF_ERROR(ValidateIdentifier(request.database, "database"));
   if (request.prefixes.empty())
     return absl::InvalidArgumentError("name at least one prefix to crawl, e.g. raw/");
@@ -207,10 +208,19 @@ absl::StatusOr<CrawlReport> Crawler::Crawl(const Principal& who, const CrawlRequ
     return tables.status();
   }
 
+  Progress done{0, by_table.size(), 0, 0};
+  for (const auto& [table_name, candidates] : by_table) {
+    for (const Candidate& candidate : candidates)
+      done.bytes += static_cast<int64_t>(candidate.object.size);
+  }
   for (const auto& [table_name, candidates] : by_table) {
     ASSIGN_OR_RETURN(auto change, CrawlTable(who, request, TableName{request.database, table_name},
                                              candidates, &present, report));
     if (change) report.tables.push_back(std::move(*change));
+    ++done.tables_done;
+    for (const Candidate& candidate : candidates)
+      done.bytes_done += static_cast<int64_t>(candidate.object.size);
+    if (progress) progress(done);
   }
   return report;
 }
@@ -460,10 +470,7 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
     if (create || partitions_changed || schema.columns != before.columns || rebuild) {
       commit.new_schema = schema;
     }
-    commit.add_files = added;
-    // What a crawl registers is the producers' (crawled sources, stream deliveries: the raw
-    // zone): vacuum and PURGE never delete it.
-    for (DataFile& file : commit.add_files) file.external = true;
+    commit.add_files = added;  // not owned: the producers' (crawled sources, stream deliveries)
     for (const DataFile& file : added) {
       change.rows_added += file.row_count;
       const std::string path = PartitionPath(file.partition_values, schema.partition_columns);

@@ -13,6 +13,7 @@
 // (crawl_request.h). Every table change is one catalog commit (with optimistic-concurrency
 // retries), so crawls are safe next to loads and other crawls.
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -32,9 +33,18 @@ class Crawler {
   Crawler(Catalog& catalog, ObjectStore& store, LakeEngine& engine)
       : catalog_(catalog), store_(store), engine_(engine) {}
 
+  // How far a crawl has got: called after each table with the bytes of the listed objects of the
+  // tables done so far, of all.
+  struct Progress {
+    size_t tables_done = 0, tables = 0;
+    int64_t bytes_done = 0, bytes = 0;
+  };
+  using ProgressListener = std::function<void(const Progress&)>;
+
   // Crawls `request` for `who`. Fails only for bad arguments (InvalidArgument) or when the catalog
   // or the store cannot be used; problems with single objects or tables are in the report.
-  absl::StatusOr<CrawlReport> Crawl(const Principal& who, const CrawlRequest& request);
+  absl::StatusOr<CrawlReport> Crawl(const Principal& who, const CrawlRequest& request,
+                                    const ProgressListener& progress = {});
 
   // An object just written below a table's folder (e.g. by ingestion) and its partition values,
   // in folder order; for NDJSON, its shape if the writer knows it (reading it costs less then).

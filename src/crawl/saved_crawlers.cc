@@ -37,13 +37,14 @@ absl::StatusOr<CrawlRequest> UpdateSavedCrawler(
 }
 
 absl::StatusOr<CrawlerRun> RunSavedCrawler(Catalog& catalog, Crawler& crawler, const Principal& who,
-                                           const std::string& name) {
+                                           const std::string& name,
+                                           const Crawler::ProgressListener& progress) {
   ASSIGN_OR_RETURN(SavedCrawler saved, catalog.GetCrawler(who, name));
   ASSIGN_OR_RETURN(CrawlRequest request, CrawlRequestFromJson(saved.config));
   CrawlerRun run;
   run.crawler = name;
   run.started_micros = NowMicros();
-  absl::StatusOr<CrawlReport> report = crawler.Crawl(who, request);
+  absl::StatusOr<CrawlReport> report = crawler.Crawl(who, request, progress);
   run.finished_micros = NowMicros();
   if (report.ok()) {
     run.status = report->failed() ? "FAILED" : "SUCCEEDED";

@@ -25,6 +25,7 @@ absl::StatusOr<CrawlRequest> UpdateSavedCrawler(Catalog& catalog, const Principa
 // be updated) with its report. NotFound for an unknown crawler; an error of the crawl itself is
 // recorded as a FAILED run and returned.
 absl::StatusOr<CrawlerRun> RunSavedCrawler(Catalog& catalog, Crawler& crawler, const Principal& who,
-                                           const std::string& name);
+                                           const std::string& name,
+                                           const Crawler::ProgressListener& progress = {});
 
 }  // namespace loch

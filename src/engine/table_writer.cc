@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "common/ids.h"
+#include "common/lake_config.h"
 #include "common/strings.h"
 #include "engine/lake_engine_impl.h"
 #include "engine/scratch_dir.h"
@@ -97,7 +98,7 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::Drop(const Principal& who,
   }
   std::vector<DataFile> owned;
   if (statement.purge) {
-    ASSIGN_OR_RETURN(owned, catalog->FilesOnlyItHasHad(who, statement.table));
+    ASSIGN_OR_RETURN(owned, catalog->FilesToPurge(who, statement.table));
   }
   for (const TableName& view : dependents) {
     const absl::Status dropped = catalog->DropView(who, view);
@@ -279,7 +280,7 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::WriteQueryResult(
     return status;
   };
   const std::string location =
-      fmt::format("tables/{}/{}/", statement.table.database, statement.table.table);
+      fmt::format("{}{}/{}/", kCuratedZone, statement.table.database, statement.table.table);
   int64_t rows = 0;
   for (const auto& entry : fs::recursive_directory_iterator(spool)) {
     if (!entry.is_regular_file()) continue;
@@ -287,6 +288,7 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::WriteQueryResult(
     DataFile file;
     file.key = location + write_id + "/" + relative;
     file.format = "parquet";
+    file.owned = true;
     file.size_bytes = static_cast<int64_t>(entry.file_size());
     for (std::string_view segment : Split(relative, '/')) {
       if (const size_t eq = segment.find('='); eq != std::string_view::npos) {

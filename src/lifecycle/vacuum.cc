@@ -4,13 +4,14 @@
 #include <set>
 
 #include "common/clock.h"
+#include "common/ids.h"
+#include "common/lake_config.h"
 #include "common/strings.h"
 #include "fmt/format.h"
 
 namespace loch {
 namespace {
 
-constexpr std::string_view kCuratedZone = "tables/";
 constexpr size_t kDeleteBatch = 1000;
 constexpr size_t kFailuresShown = 5;
 
@@ -22,10 +23,10 @@ absl::Status DeleteQueued(Catalog& catalog, ObjectStore& store, const Principal&
   size_t done = 0;
   const size_t total = report.expired.to_delete.size();
   while (true) {
-    ASSIGN_OR_RETURN(std::vector<DataFile> queued,
+    ASSIGN_OR_RETURN(std::vector<ObjectRef> queued,
                      catalog.PendingDeletes(who, kDeleteBatch + failed.size()));
     std::vector<std::string> deleted;
-    for (const DataFile& file : queued) {
+    for (const ObjectRef& file : queued) {
       if (failed.contains(file.key)) continue;
       const absl::Status removed = store.Delete(file.key);
       if (!removed.ok()) {
@@ -44,7 +45,16 @@ absl::Status DeleteQueued(Catalog& catalog, ObjectStore& store, const Principal&
   }
 }
 
-// Objects under the curated zone (or the table's location in it) that no table names.
+// When the write that made `key` began, if it is a CTAS or INSERT output
+// (tables/<db>/<table>/<write id>/...).
+std::optional<int64_t> WriteStartOf(std::string_view key) {
+  if (!key.starts_with(kCuratedZone)) return std::nullopt;
+  const std::vector<std::string_view> segments = Split(key.substr(kCuratedZone.size()), '/');
+  if (segments.size() < 4) return std::nullopt;
+  return TimeOrderedIdMicros(segments[2]);
+}
+
+// Objects of writes into the curated zone (or the table's location in it) that no table names.
 absl::Status SweepOrphans(Catalog& catalog, ObjectStore& store, const Principal& who,
                           const VacuumOptions& options, int64_t cutoff, VacuumReport& report) {
   std::string prefix(kCuratedZone);
@@ -58,9 +68,14 @@ absl::Status SweepOrphans(Catalog& catalog, ObjectStore& store, const Principal&
   ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, ListAll(store, prefix));
   ASSIGN_OR_RETURN(std::vector<std::string> known_keys, catalog.KnownKeys(who, prefix));
   const std::set<std::string> known(known_keys.begin(), known_keys.end());
+  // Both the write's own clock (its id) and the store's must say it is old.
   const int64_t orphan_before = std::min(cutoff, NowMicros() - kOrphanMinAgeMicros);
   for (const ObjectInfo& object : objects) {
-    if (object.modified_micros >= orphan_before || known.contains(object.key)) continue;
+    const std::optional<int64_t> write_start = WriteStartOf(object.key);
+    if (!write_start || *write_start >= orphan_before || object.modified_micros >= orphan_before ||
+        known.contains(object.key)) {
+      continue;
+    }
     if (!options.dry_run) {
       const absl::Status removed = store.Delete(object.key);
       if (!removed.ok()) {

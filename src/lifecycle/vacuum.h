@@ -5,14 +5,16 @@
 //      least `retain` ago expire: the catalog forgets them and queues the objects loch wrote for
 //      deletion (Catalog::ExpireFiles). The tables stay readable at every snapshot since; earlier
 //      snapshots remain as history only.
-//   2. The queued objects are deleted, then leave the queue. The queue is in the catalog, so a
-//      vacuum killed half way leaves nothing behind: the next one deletes the rest.
-//   3. Orphans: objects under "tables/" (the zone only loch writes: CTAS, INSERT) that no table
-//      names and that are older than the retention and than kOrphanMinAge (a write still in
-//      flight is never an orphan), and temporary files of writes a killed process left.
+//   2. The queued objects (this run's and any an interrupted run left, whatever table they were
+//      of) are deleted, then leave the queue: a vacuum killed half way is finished by the next.
+//   3. Orphans: objects of CTAS and INSERT writes that never committed (under
+//      tables/<db>/<table>/<write id>/) that no table names, whose write began more than
+//      kOrphanMinAge ago and that are older than the retention; and the temporary files and
+//      folders of writes a killed process left (older than kOrphanMinAge).
 //
-// Objects loch did not write (crawled sources) and stream deliveries (the raw zone) are never
-// deleted; their expired records are only forgotten. A dry run reports without changing anything.
+// Only objects loch wrote for a table (DataFile::owned: `loch load` copies, CTAS and INSERT files)
+// are deleted; crawled sources and stream deliveries are only forgotten. A dry run reports
+// without changing anything.
 
 #include <cstdint>
 #include <functional>
@@ -30,12 +32,13 @@ inline constexpr int64_t kDefaultRetainMicros = int64_t{7} * 24 * 3600 * 1000000
 // Retention below this needs `VacuumOptions::force`: a query that began before a table was
 // overwritten may still be reading the files that overwrite removed.
 inline constexpr int64_t kMinSafeRetainMicros = int64_t{3600} * 1000000;
-// An unreferenced object younger than this may belong to a write that has not committed yet.
-inline constexpr int64_t kOrphanMinAgeMicros = int64_t{3600} * 1000000;
+// A write may take this long to commit: its files and temporary files are never orphans before.
+inline constexpr int64_t kOrphanMinAgeMicros = int64_t{24} * 3600 * 1000000;
 
 struct VacuumOptions {
   int64_t retain_micros = kDefaultRetainMicros;
-  std::optional<TableName> table;  // only this table's files (every table's if unset)
+  // Only this table's files and orphans (every table's if unset); temporaries are left alone.
+  std::optional<TableName> table;
   bool dry_run = false;
   bool force = false;  // allow retain_micros < kMinSafeRetainMicros
   // Called as objects are deleted (done of total).
@@ -46,7 +49,7 @@ struct VacuumReport {
   ExpiryResult expired;  // what the catalog forgot (would forget, in a dry run)
   int64_t objects_deleted = 0;  // expired files' objects (queued ones from earlier runs included)
   int64_t bytes_deleted = 0;
-  int64_t orphans_deleted = 0;  // unreferenced objects under tables/ (found, in a dry run)
+  int64_t orphans_deleted = 0;  // objects of writes that never committed (found, in a dry run)
   int64_t orphan_bytes = 0;
   int64_t temporaries_removed = 0;
   std::vector<std::string> failures;  // objects that could not be deleted (first few); retried next run

@@ -427,6 +427,7 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
     for (DataFile& data : registered) {
       result.rows += data.row_count;
       result.bytes += data.size_bytes;
+      data.owned = true;  // the load's copy: the user's file stays where it was
       commit.add_files.push_back(std::move(data));
     }
     commit.summary = {

@@ -367,25 +367,28 @@ absl::Status LocalObjectStore::Delete(std::string_view key) {
 
 absl::StatusOr<int64_t> LocalObjectStore::RemoveAbandonedTemporaries(int64_t before_micros) {
   namespace fs = std::filesystem;
+  // Best effort: a folder that cannot be read, or that goes while it is walked (a scratch folder
+  // of a finishing query), is passed over. Symlinks are not followed, so the walk stays inside.
   std::error_code error;
   int64_t removed = 0;
-  // Symlinks are not followed (the default), so the walk stays inside the root.
-  fs::recursive_directory_iterator it(root_, error), end;
-  if (error) return ErrnoStatus(error.value(), "listing", root_);
-  for (; it != end; it.increment(error)) {
-    if (error) return ErrnoStatus(error.value(), "listing", root_);
-    const fs::path& path = it->path();
+  fs::recursive_directory_iterator it(root_, fs::directory_options::skip_permission_denied, error);
+  for (; !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    const fs::path path = it->path();
     if (it.depth() == 0 && path.filename() == kStateFolder) {
       it.disable_recursion_pending();
       continue;
     }
     if (!path.filename().string().starts_with(kTempPrefix)) continue;
     struct stat info {};
-    if (::lstat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) continue;
+    if (::lstat(path.c_str(), &info) != 0) continue;
+    const bool folder = S_ISDIR(info.st_mode);
+    if (folder) it.disable_recursion_pending();
+    if (!folder && !S_ISREG(info.st_mode)) continue;
     const int64_t modified =
         static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000 + info.st_mtim.tv_nsec / 1000;
     if (modified >= before_micros) continue;
-    if (::unlink(path.c_str()) == 0) ++removed;
+    std::error_code ignored;
+    if (fs::remove_all(path, ignored) > 0) ++removed;
   }
   return removed;
 }

@@ -43,7 +43,8 @@ class LocalObjectStore final : public ObjectStore {
   absl::StatusOr<ListPage> List(const ListOptions& options) override;
   absl::Status Delete(std::string_view key) override;
   std::optional<std::string> LocalPath(std::string_view key) const override;
-  // The ".loch-tmp-*" files of unfinished writes, anywhere under the root but the state folder.
+  // The ".loch-tmp-*" files of unfinished writes and folders of unfinished queries, anywhere
+  // under the root but the state folder.
   absl::StatusOr<int64_t> RemoveAbandonedTemporaries(int64_t before_micros) override;
   std::string Describe() const override { return "file://" + root_; }
 

@@ -87,8 +87,9 @@ class ObjectStore {
     return std::nullopt;
   }
 
-  // Removes the temporary files of writes that never finished (a process killed mid-write) last
-  // changed before `before_micros`; returns how many it removed. Backends whose unfinished writes
+  // Removes the temporary files (and scratch folders) of writes that never finished (a process
+  // killed mid-write) last changed before `before_micros`, as far as it can; returns how many it
+  // removed. Backends whose unfinished writes
   // are never visible (S3) have none: the default returns 0.
   virtual absl::StatusOr<int64_t> RemoveAbandonedTemporaries(int64_t /*before_micros*/) {
     return 0;
