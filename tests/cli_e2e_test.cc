@@ -346,6 +346,30 @@ TEST_F(CliTest, VacuumDeletesTheFilesOfDroppedTablesAfterTheRetention) {
   EXPECT_THAT(unknown.err, HasSubstr("scratch.nope"));
 }
 
+// With a terminal attached (script(1) gives one), long work shows its progress on stderr; without
+// one (every other test here), nothing but the answer is printed.
+TEST_F(CliTest, LongWorkShowsProgressOnATerminal) {
+  auto on_terminal = [&](const std::vector<std::string>& args) {
+    std::string command = ShellQuote(LOCH_BINARY);
+    for (const std::string& arg : args) command += " " + ShellQuote(arg);
+    return testing_support::RunCommand("script", {"-qec", command, "/dev/null"});
+  };
+  Outcome query = on_terminal({"sql",
+                               "SELECT count(DISTINCT hash(e.event_id, r.i)) AS n FROM "
+                               "shop.events e, range(40) r(i)",
+                               "--lake", Lake()});
+  ASSERT_EQ(query.exit_code, 0) << query.err;
+  EXPECT_THAT(query.out, ::testing::ContainsRegex("query: running, [0-9.]+s \\(reads up to"));
+  EXPECT_THAT(query.out, HasSubstr("8000000"));
+  Outcome plain = Run({"sql", "SELECT count(*) FROM shop.events", "--lake", Lake()});
+  EXPECT_THAT(plain.out + plain.err, ::testing::Not(HasSubstr("query:")));
+
+  fs::create_directories(fs::path(Lake()) / "landing/clicks");
+  std::ofstream(fs::path(Lake()) / "landing/clicks/a.json") << "{\"x\": 1}\n";
+  Outcome crawl = on_terminal({"crawl", "landing/", "--database", "landed", "--lake", Lake()});
+  EXPECT_THAT(crawl.out, HasSubstr("crawling, 1 of 1 tables"));
+}
+
 TEST_F(CliTest, CsvOutputStreamsEveryRow) {
   Outcome csv =
       Run({"sql", "SELECT event_id FROM shop.events", "--format", "csv", "--lake", Lake()});

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -10,6 +11,7 @@
 
 #include "absl/strings/str_split.h"
 #include "cli/lake_session.h"
+#include "cli/progress.h"
 #include "cli/result_writer.h"
 #include "common/clock.h"
 #include "common/ids.h"
@@ -111,8 +113,11 @@ absl::Status RunLoad(const CommonOptions& common, const LoadOptions& options, st
   request.allow_duplicates = options.allow_duplicates;
   request.dry_run = options.dry_run;
   ASSIGN_OR_RETURN(request.column_hints, ColumnHintsOf(options.columns, options.timestamp_formats));
-  auto result = loader.Load(Principal::LocalAdmin(), request, [](size_t done, size_t total) {
-    ShowProgress(fmt::format("loading: {}/{} files", done, total));
+  auto result = loader.Load(Principal::LocalAdmin(), request, [&](size_t done, size_t total) {
+    ShowProgress(ProgressText(
+        "loading", static_cast<double>(done), static_cast<double>(total),
+        watch.ElapsedMillis() / 1000,
+        [](double files) { return WithThousands(static_cast<int64_t>(files)); }, "files/s"));
   });
   EndProgress();
   RETURN_IF_ERROR(result.status());
@@ -178,12 +183,35 @@ absl::Status RunSql(const CommonOptions& common, const SqlOptions& options, std:
   record.front_end = "cli";
   record.submitted_micros = NowMicros();
   double prepare_ms = 0, execute_ms = 0, output_ms = 0;
+  // Progress while the query prepares and runs, then while its rows arrive, unless they are
+  // printed to the same terminal (where a progress line would cut through them).
+  const bool rows_on_terminal = options.format != "table" && ::isatty(STDOUT_FILENO) != 0;
+  std::atomic<bool> executing_started{false}, rows_arriving{false};
+  std::atomic<int64_t> rows_so_far{0}, bytes_to_read{0};
+  auto ticker = std::make_unique<Ticker>(std::chrono::milliseconds(250), [&](double elapsed) {
+    if (!executing_started) {
+      ShowProgress(fmt::format("query: preparing, {}", ShortDuration(elapsed)));
+    } else if (!rows_arriving) {
+      ShowProgress(fmt::format("query: running, {} (reads up to {})", ShortDuration(elapsed),
+                               HumanBytes(bytes_to_read)));
+    } else {
+      ShowProgress(fmt::format("query: {} rows in {}, {} rows/s", WithThousands(rows_so_far),
+                               ShortDuration(elapsed),
+                               WithThousands(static_cast<int64_t>(rows_so_far / elapsed))));
+    }
+  });
+  auto end_progress = [&] {
+    ticker.reset();
+    EndProgress();
+  };
   auto run = [&]() -> absl::Status {
     Stopwatch preparing;
     ASSIGN_OR_RETURN(auto cursor, engine->Query(who, options.sql, query_options));
     prepare_ms = preparing.ElapsedMillis();
     record.started_micros = NowMicros();
     record.bytes_scanned = cursor->bytes_scanned();
+    bytes_to_read = record.bytes_scanned;
+    executing_started = true;
     writer->Begin(cursor->columns());
     while (true) {
       Stopwatch executing;
@@ -191,16 +219,21 @@ absl::Status RunSql(const CommonOptions& common, const SqlOptions& options, std:
       execute_ms += executing.ElapsedMillis();
       if (!chunk.has_value()) break;
       record.row_count += static_cast<int64_t>(chunk->row_count);
+      rows_so_far = record.row_count;
+      rows_arriving = true;
+      if (rows_on_terminal && ticker) end_progress();
       Stopwatch writing;
       writer->Write(*chunk);
       output_ms += writing.ElapsedMillis();
     }
+    end_progress();
     Stopwatch ending;
     writer->End(prepare_ms + execute_ms + output_ms);
     output_ms += ending.ElapsedMillis();
     return absl::OkStatus();
   };
   const absl::Status status = run();
+  end_progress();
   record.finished_micros = NowMicros();
   record.state = status.ok() ? "SUCCEEDED" : absl::IsCancelled(status) ? "CANCELLED" : "FAILED";
   record.error_code = static_cast<int>(status.code());

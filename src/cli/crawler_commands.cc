@@ -1,5 +1,7 @@
 #include "cli/crawler_commands.h"
 
+#include "cli/progress.h"
+#include "cli/result_writer.h"
 #include "common/clock.h"
 #include "common/strings.h"
 #include "crawl/saved_crawlers.h"
@@ -23,6 +25,17 @@ absl::Status Finish(const CrawlReport& report, double seconds, std::ostream& out
   return absl::OkStatus();
 }
 
+// Shows a crawl's progress (tables, bytes of their objects, rate, time left) on a terminal.
+Crawler::ProgressListener CrawlProgress(const Stopwatch& watch) {
+  return [&watch](const Crawler::Progress& progress) {
+    ShowProgress(ProgressText(
+        fmt::format("crawling, {} of {} tables", progress.tables_done, progress.tables),
+        static_cast<double>(progress.bytes_done), static_cast<double>(progress.bytes),
+        watch.ElapsedMillis() / 1000,
+        [](double bytes) { return HumanBytes(static_cast<int64_t>(bytes)); }));
+  };
+}
+
 }  // namespace
 
 absl::Status RunCrawl(const CommonOptions& common, const CrawlOptions& options, std::ostream& out) {
@@ -31,8 +44,10 @@ absl::Status RunCrawl(const CommonOptions& common, const CrawlOptions& options, 
   ASSIGN_OR_RETURN(LakeEngine * engine, lake->engine());
   Crawler crawler(lake->catalog(), lake->store(), *engine);
   Stopwatch watch;
-  ASSIGN_OR_RETURN(CrawlReport report, crawler.Crawl(Principal::LocalAdmin(), request));
-  return Finish(report, watch.ElapsedMillis() / 1000, out);
+  auto report = crawler.Crawl(Principal::LocalAdmin(), request, CrawlProgress(watch));
+  EndProgress();
+  RETURN_IF_ERROR(report.status());
+  return Finish(*report, watch.ElapsedMillis() / 1000, out);
 }
 
 absl::Status RunCrawlerCreate(const CommonOptions& common, const CrawlOptions& options,
@@ -84,11 +99,14 @@ absl::Status RunCrawlerRun(const CommonOptions& common, const std::string& name,
   ASSIGN_OR_RETURN(auto lake, OpenLake(common));
   ASSIGN_OR_RETURN(LakeEngine * engine, lake->engine());
   Crawler crawler(lake->catalog(), lake->store(), *engine);
-  ASSIGN_OR_RETURN(CrawlerRun run,
-                   RunSavedCrawler(lake->catalog(), crawler, Principal::LocalAdmin(), name));
-  out << fmt::format("Run {} of crawler {}: {}\n", run.run_id, name, run.status);
-  return Finish(CrawlReportFromJson(run.report),
-                static_cast<double>(run.finished_micros - run.started_micros) / 1e6, out);
+  Stopwatch watch;
+  auto run = RunSavedCrawler(lake->catalog(), crawler, Principal::LocalAdmin(), name,
+                             CrawlProgress(watch));
+  EndProgress();
+  RETURN_IF_ERROR(run.status());
+  out << fmt::format("Run {} of crawler {}: {}\n", run->run_id, name, run->status);
+  return Finish(CrawlReportFromJson(run->report),
+                static_cast<double>(run->finished_micros - run->started_micros) / 1e6, out);
 }
 
 absl::Status RunCrawlerList(const CommonOptions& common, std::ostream& out) {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include "common/strings.h"
 #include "fmt/format.h"
@@ -153,12 +154,18 @@ absl::StatusOr<std::unique_ptr<ResultWriter>> MakeResultWriter(const std::string
       fmt::format("unknown output format \"{}\": use table, csv or json", format));
 }
 
+namespace {
+std::atomic<bool> progress_shown{false};
+}  // namespace
+
 void ShowProgress(const std::string& line) {
-  if (::isatty(STDERR_FILENO)) fmt::print(stderr, "\r{}\033[K", line);
+  if (::isatty(STDERR_FILENO) == 0) return;
+  fmt::print(stderr, "\r{}\033[K", line);
+  progress_shown = true;
 }
 
 void EndProgress() {
-  if (::isatty(STDERR_FILENO)) fmt::print(stderr, "\r\033[K");
+  if (progress_shown.exchange(false)) fmt::print(stderr, "\r\033[K");
 }
 
 }  // namespace loch
