@@ -179,8 +179,13 @@ TEST_F(ReadmeWalkthroughTest, EveryExampleWorksOnMessyFilesOfEveryFormat) {
     fs::create_directories(target.parent_path());
     fs::copy_file(entry.path(), target);
   }
-  CommandOutcome crawl = Loch({"crawl", "landing/", "--database", "crawled"});
+  CommandOutcome created = Loch({"crawler", "create", "landing", "--prefix", "landing/",
+                                 "--database", "crawled", "--schema-change", "update", "--deletes",
+                                 "log", "--recrawl", "new"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  CommandOutcome crawl = Loch({"crawler", "run", "landing"});
   ASSERT_EQ(crawl.exit_code, 0) << crawl.err;
+  EXPECT_THAT(Loch({"crawler", "describe", "landing"}).out, HasSubstr("SUCCEEDED"));
   const std::string shape =
       "SELECT typeof(event_id), typeof(ts), typeof(price), typeof(day), typeof(u), "
       "typeof(coupon), count(*) OVER () FROM {} LIMIT 1";
@@ -188,6 +193,19 @@ TEST_F(ReadmeWalkthroughTest, EveryExampleWorksOnMessyFilesOfEveryFormat) {
             Csv(fmt::format(fmt::runtime(shape), "shop.events")));
   EXPECT_EQ(Csv("SELECT round(sum(price), 2) AS p, sum(event_id) AS e FROM crawled.events"),
             "p,e\n65.25,66\n");
+  // A source object deleted from the store: under --deletes log, other partitions still answer;
+  // a query that needs it names it and the fix, which the README's update command applies.
+  fs::remove(fs::path(Lake()) / "landing/events/day=2026-10-01/a.ndjson");
+  EXPECT_EQ(Csv("SELECT count(*) FROM crawled.events WHERE day = DATE '2026-10-02'"),
+            "count_star()\n4\n");
+  CommandOutcome missing = Loch({"sql", "SELECT count(*) FROM crawled.events"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("a.ndjson"));
+  EXPECT_THAT(missing.err, HasSubstr("--deletes delete"));
+  ASSERT_EQ(Loch({"crawler", "update", "landing", "--deletes", "delete"}).exit_code, 0);
+  ASSERT_EQ(Loch({"crawler", "run", "landing"}).exit_code, 0);
+  EXPECT_EQ(Csv("SELECT count(*), sum(event_id) FROM crawled.events"),
+            "count_star(),sum(event_id)\n8,60\n");
 
   // Views, comments, renames, drops and vacuum, as the README shows them.
   ASSERT_EQ(Csv("CREATE VIEW shop.buyers AS SELECT u.name AS name, count(*) AS buys FROM "
