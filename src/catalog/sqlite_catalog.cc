@@ -678,8 +678,8 @@ class SqliteCatalog final : public Catalog {
     Transaction txn(db_, /*write=*/false);
     RETURN_IF_ERROR(txn.status());
     ASSIGN_OR_RETURN(TableInfo table, FindTable(name, std::nullopt));
-    // From the start (0), the diff holds the table at `to` (with the files added and removed since
-    // that vacuum kept): complete when the table can be read at `to`.
+    // From the start (0): every file added up to `to` (those also removed by then included) that
+    // vacuum has not forgotten; complete only when the table can be read at `to`.
     RETURN_IF_ERROR(RefuseVacuumed(table, from == 0 ? to : from, "diffed"));
     FileChanges changes;
     ASSIGN_OR_RETURN(

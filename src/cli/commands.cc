@@ -188,16 +188,18 @@ absl::Status RunSql(const CommonOptions& common, const SqlOptions& options, std:
   const bool rows_on_terminal = options.format != "table" && ::isatty(STDOUT_FILENO) != 0;
   std::atomic<bool> executing_started{false}, rows_arriving{false};
   std::atomic<int64_t> rows_so_far{0}, bytes_to_read{0};
-  auto ticker = std::make_unique<Ticker>(std::chrono::milliseconds(250), [&](double elapsed) {
+  Stopwatch since_first_rows;  // reset when they arrive
+  auto ticker = std::make_unique<Ticker>(ProgressInterval(), [&](double elapsed) {
     if (!executing_started) {
       ShowProgress(fmt::format("query: preparing, {}", ShortDuration(elapsed)));
     } else if (!rows_arriving) {
       ShowProgress(fmt::format("query: running, {} (reads up to {})", ShortDuration(elapsed),
                                HumanBytes(bytes_to_read)));
     } else {
+      const double streaming = std::max(since_first_rows.ElapsedMillis() / 1000, 0.001);
       ShowProgress(fmt::format("query: {} rows in {}, {} rows/s", WithThousands(rows_so_far),
                                ShortDuration(elapsed),
-                               WithThousands(static_cast<int64_t>(rows_so_far / elapsed))));
+                               WithThousands(static_cast<int64_t>(rows_so_far / streaming))));
     }
   });
   auto end_progress = [&] {
@@ -220,6 +222,7 @@ absl::Status RunSql(const CommonOptions& common, const SqlOptions& options, std:
       if (!chunk.has_value()) break;
       record.row_count += static_cast<int64_t>(chunk->row_count);
       rows_so_far = record.row_count;
+      if (!rows_arriving) since_first_rows = Stopwatch();
       rows_arriving = true;
       if (rows_on_terminal && ticker) end_progress();
       Stopwatch writing;

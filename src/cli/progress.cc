@@ -1,7 +1,10 @@
 #include "cli/progress.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <optional>
 
+#include "common/strings.h"
 #include "fmt/format.h"
 
 namespace loch {
@@ -28,12 +31,24 @@ std::string ProgressText(std::string_view what, double done, double total, doubl
   return text;
 }
 
+std::chrono::milliseconds ProgressInterval() {
+  const char* text = std::getenv("LOCH_PROGRESS_INTERVAL_MS");
+  const std::optional<int64_t> ms =
+      text != nullptr ? ParseInteger(text, 1, 60000) : std::nullopt;
+  return std::chrono::milliseconds(ms.value_or(250));
+}
+
 Ticker::Ticker(std::chrono::milliseconds interval, std::function<void(double)> tick) {
   thread_ = std::thread([this, interval, tick = std::move(tick)] {
     const auto start = std::chrono::steady_clock::now();
     std::unique_lock lock(mu_);
     while (!stop_.wait_for(lock, interval, [this] { return stopping_; })) {
-      tick(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      lock.unlock();
+      try {  // (a progress line that cannot be written, e.g. to a closed terminal, is no error)
+        tick(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      } catch (...) {
+      }
+      lock.lock();
     }
   });
 }

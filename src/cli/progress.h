@@ -23,7 +23,11 @@ std::string ShortDuration(double seconds);
 
 // Calls `tick(elapsed seconds)` every `interval` on its own thread (the first after one interval)
 // until it is destroyed, for work that cannot report by itself (a query running inside DuckDB).
-// `tick` runs on that thread.
+// `tick` runs on that thread; what it throws is dropped.
+//
+// The interval of the CLI's progress lines (ProgressInterval) is 250 ms; LOCH_PROGRESS_INTERVAL_MS
+// changes it (tests use it to see a line for sure).
+std::chrono::milliseconds ProgressInterval();
 class Ticker {
  public:
   Ticker(std::chrono::milliseconds interval, std::function<void(double elapsed_seconds)> tick);

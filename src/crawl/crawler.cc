@@ -5,6 +5,7 @@
 #include <regex>
 #include <set>
 
+#include "common/lake_config.h"
 #include "common/strings.h"
 #include "fmt/format.h"
 #include "load/file_format.h"
@@ -154,11 +155,24 @@ absl::StatusOr<CrawlReport> Crawler::Crawl(const Principal& who, const CrawlRequ
   std::map<std::string, std::vector<Candidate>> by_table;  // table name -> objects
   std::set<std::string> present;  // every key listed, tables' or not (skipped ones too)
   std::vector<std::string> prefixes;
-  for (const std::string& given : request.prefixes) prefixes.push_back(NormalizePrefix(given));
+  for (const std::string& given : request.prefixes) {
+    prefixes.push_back(NormalizePrefix(given));
+    if (prefixes.back().starts_with(kCuratedZone)) {
+      return absl::InvalidArgumentError(fmt::format(
+          "cannot crawl \"{}\": {} holds the files of the tables loch writes (CTAS, INSERT); "
+          "they are tables already",
+          given, kCuratedZone));
+    }
+  }
+  int64_t curated_skipped = 0;
   for (const std::string& prefix : prefixes) {
     ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, ListAll(store_, prefix));
     report.objects_listed += static_cast<int64_t>(objects.size());
     for (ObjectInfo& object : objects) {
+      if (object.key.starts_with(kCuratedZone)) {  // a prefix above it: loch's own tables' files
+        ++curated_skipped;
+        continue;
+      }
       present.insert(object.key);
       std::vector<std::string> folders;
       for (std::string_view segment :
@@ -196,6 +210,11 @@ absl::StatusOr<CrawlReport> Crawler::Crawl(const Principal& who, const CrawlRequ
           Candidate{std::move(object), std::move(*partitions), location, PartitionOrder(folders)});
     }
   }
+  if (curated_skipped > 0) {
+    report.warnings.push_back(fmt::format(
+        "{} object(s) under {} left alone: they are the files of the tables loch writes",
+        curated_skipped, kCuratedZone));
+  }
   // Tables this crawler made earlier whose objects may all be gone.
   auto tables = catalog_.ListTables(who, request.database);
   if (tables.ok()) {
@@ -214,6 +233,7 @@ absl::StatusOr<CrawlReport> Crawler::Crawl(const Principal& who, const CrawlRequ
       done.bytes += static_cast<int64_t>(candidate.object.size);
   }
   for (const auto& [table_name, candidates] : by_table) {
+    if (progress) progress(done);
     ASSIGN_OR_RETURN(auto change, CrawlTable(who, request, TableName{request.database, table_name},
                                              candidates, &present, report));
     if (change) report.tables.push_back(std::move(*change));

@@ -33,16 +33,17 @@ class Crawler {
   Crawler(Catalog& catalog, ObjectStore& store, LakeEngine& engine)
       : catalog_(catalog), store_(store), engine_(engine) {}
 
-  // How far a crawl has got: called after each table with the bytes of the listed objects of the
-  // tables done so far, of all.
+  // How far a crawl has got: called before and after each table with the bytes of the listed
+  // objects of the tables done so far, of all.
   struct Progress {
     size_t tables_done = 0, tables = 0;
     int64_t bytes_done = 0, bytes = 0;
   };
   using ProgressListener = std::function<void(const Progress&)>;
 
-  // Crawls `request` for `who`. Fails only for bad arguments (InvalidArgument) or when the catalog
-  // or the store cannot be used; problems with single objects or tables are in the report.
+  // Crawls `request` for `who`. Fails only for bad arguments (InvalidArgument; a prefix under
+  // tables/, where loch writes its own tables' files, is one) or when the catalog or the store
+  // cannot be used; problems with single objects or tables are in the report.
   absl::StatusOr<CrawlReport> Crawl(const Principal& who, const CrawlRequest& request,
                                     const ProgressListener& progress = {});
 

@@ -95,6 +95,20 @@ TEST_F(CrawlerTest, DiscoversTablesPartitionsAndReportsBadObjects) {
   EXPECT_EQ(Scalar("SELECT sum(amount) FROM landing.orders WHERE region = 'us'"), "21");
 }
 
+// tables/ holds the files of the tables loch writes: never crawled (vacuum may delete what no
+// table of loch's names there, and they are tables already).
+TEST_F(CrawlerTest, LeavesLochsOwnTablesFilesAlone) {
+  Put("tables/mart/daily/20260101T000000Z-0123456789ab/f.json", "{\"x\": 1}\n");
+  Put("orders/o.json", "{\"id\": 1}\n");
+  auto refused = crawler_->Crawl(admin_, CrawlRequest{{"tables/mart/"}, "landing"});
+  EXPECT_TRUE(absl::IsInvalidArgument(refused.status())) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("tables already"));
+  CrawlReport everything = Crawl(CrawlRequest{{""}, "landing"});
+  ASSERT_EQ(everything.tables.size(), 1u);
+  EXPECT_EQ(everything.tables[0].table, "landing.orders");
+  EXPECT_THAT(Join(everything.warnings, "\n"), HasSubstr("1 object(s) under tables/ left alone"));
+}
+
 TEST_F(CrawlerTest, RecrawlsReadOnlyWhatIsNewAndEvolveTheSchema) {
   Put("raw/events/day=2026-10-01/e.json", "{\"id\": 1}\n");
   Crawl();

@@ -37,13 +37,15 @@ absl::StatusOr<std::unique_ptr<QueryResources>> LakeEngine::Impl::BindTables(
     // (A table read only through a view gets no predicate: the view reads all its files.)
     ASSIGN_OR_RETURN(TableSnapshot snapshot, catalog->ReadTable(who, name, std::nullopt));
     const size_t all_files = snapshot.files.size();
+    std::erase_if(snapshot.files, HoldsNoRows);  // never read: neither counted nor fetched
+    const size_t readable_files = snapshot.files.size();
     std::vector<DataFile> kept =
         FilesTheQueryMayNeed(tables.statement, parameters, snapshot, connection);
     for (const DataFile& file : kept) resources->bytes_scanned += file.size_bytes;
     resources->files_scanned += static_cast<int64_t>(kept.size());
     resources->files_total += static_cast<int64_t>(all_files);
     snapshot.files = std::move(kept);
-    if (!remote() && snapshot.files.size() == all_files) {
+    if (!remote() && snapshot.files.size() == readable_files) {
       shared_tables.push_back(std::move(snapshot));
     } else {
       private_tables.push_back(std::move(snapshot));

@@ -203,11 +203,7 @@ std::string ParquetColumnTypes(const DataFile& file) {
 absl::StatusOr<std::string> BuildTableViewSql(const TableSnapshot& snapshot,
                                               const FileResolver& resolve) {
   const Schema& schema = snapshot.table.schema;
-  // A file known to hold no rows (a header-only CSV) adds nothing, and has no statistics to tell
-  // the scan which columns it has: it is not read at all.
-  const bool any_rows = std::any_of(snapshot.files.begin(), snapshot.files.end(),
-                                    [](const DataFile& file) { return file.row_count != 0; });
-  if (!any_rows) {
+  if (std::all_of(snapshot.files.begin(), snapshot.files.end(), HoldsNoRows)) {
     std::vector<std::string> nulls;
     for (const auto* list : {&schema.columns, &schema.partition_columns}) {
       for (const Column& column : *list) {
@@ -220,7 +216,7 @@ absl::StatusOr<std::string> BuildTableViewSql(const TableSnapshot& snapshot,
 
   std::map<std::string, Group> groups;  // ordered, so the SQL is deterministic
   for (const DataFile& file : snapshot.files) {
-    if (file.row_count == 0) continue;
+    if (HoldsNoRows(file)) continue;
     if (file.key.find_first_of("*?[") != std::string::npos) {
       return absl::InvalidArgumentError(fmt::format(
           "data file \"{}\" has a glob character (*, ?, [) in its key and cannot be read",

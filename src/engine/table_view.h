@@ -22,6 +22,11 @@ using FileResolver = std::function<absl::StatusOr<std::string>(const DataFile&)>
 //     (so DuckDB prunes files by partition filters), otherwise from the catalog's values per file;
 //   - an empty table gives a typed, empty relation.
 // InvalidArgument if a file has an unknown format or a key DuckDB would treat as a glob pattern.
+// Whether `file` is known to hold no rows (a header-only CSV): it adds nothing, and it has no
+// statistics to tell a scan which columns it has, so queries never read it. (Registered files are
+// taken as they were registered, as pruning by their statistics does too.)
+inline bool HoldsNoRows(const DataFile& file) { return file.row_count == 0; }
+
 absl::StatusOr<std::string> BuildTableViewSql(const TableSnapshot& snapshot,
                                               const FileResolver& resolve);
 

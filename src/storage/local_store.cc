@@ -367,8 +367,9 @@ absl::Status LocalObjectStore::Delete(std::string_view key) {
 
 absl::StatusOr<int64_t> LocalObjectStore::RemoveAbandonedTemporaries(int64_t before_micros) {
   namespace fs = std::filesystem;
-  // Best effort: a folder that cannot be read, or that goes while it is walked (a scratch folder
-  // of a finishing query), is passed over. Symlinks are not followed, so the walk stays inside.
+  // Best effort: a folder that cannot be read is passed over, and any other error (a folder that
+  // goes while it is walked) ends the walk with what it removed so far. Symlinks are not followed,
+  // so the walk stays inside.
   std::error_code error;
   int64_t removed = 0;
   fs::recursive_directory_iterator it(root_, fs::directory_options::skip_permission_denied, error);
