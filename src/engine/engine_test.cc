@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "common/clock.h"
@@ -499,6 +500,25 @@ TEST_F(EngineTest, LargeResultsStreamInChunks) {
   }
   EXPECT_EQ(rows, 100000u);
   EXPECT_GT(chunks, 10u);
+}
+
+// Partitioned writes make about one file per partition however the rows arrive (DuckDB reopening
+// partitions beyond its 100 open files used to start a new file each time), with the same rows.
+TEST_F(EngineTest, PartitionedWritesMakeAboutOneFilePerPartition) {
+  ASSERT_TRUE(Run("CREATE DATABASE mart").ok());
+  auto created = Run(
+      "CREATE TABLE mart.spread WITH (partitioned_by = ARRAY['p']) AS "
+      "SELECT i, hash(i) % 1000 AS h, i % 229 AS p FROM range(600000) r(i)");
+  ASSERT_TRUE(created.ok()) << created.status();
+  auto table = catalog_->ReadTable(admin_, {"mart", "spread"}, std::nullopt);
+  ASSERT_TRUE(table.ok()) << table.status();
+  std::set<std::string> partitions;
+  for (const DataFile& file : table->files) partitions.insert(file.partition_values.at("p"));
+  EXPECT_EQ(partitions.size(), 229u);
+  EXPECT_LE(table->files.size(), 229u + 8) << "one file per partition, a few split by threads";
+  EXPECT_EQ((*Run("SELECT count(*), sum(i), count(DISTINCT p) FROM mart.spread"))[0],
+            (std::vector<std::string>{"600000", "179999700000", "229"}));
+  EXPECT_EQ((*Run("SELECT count(*) FROM mart.spread WHERE p = 17 AND i % 229 <> 17"))[0][0], "0");
 }
 
 TEST_F(EngineTest, CreateTableAsInsertIntoAndDropTable) {

@@ -248,7 +248,7 @@ absl::Status LakeEngine::Impl::RaggedCsvError(const std::string& path, const std
 
 std::vector<absl::StatusOr<FileProfile>> LakeEngine::Impl::ProfileBatch(
     const std::vector<std::string>& keys, const std::vector<absl::StatusOr<std::string>>& paths,
-    const std::string& format, const std::vector<const JsonShape*>& shapes) {
+    const std::string& format, const std::vector<const JsonShape*>& shapes, bool type_text) {
   std::vector<absl::StatusOr<FileProfile>> out;
   std::vector<size_t> readable;
   // Each file's own columns (and whether it can be read at all).
@@ -271,7 +271,7 @@ std::vector<absl::StatusOr<FileProfile>> LakeEngine::Impl::ProfileBatch(
   if (readable.empty()) return out;
   const bool shaped =
       std::all_of(readable.begin(), readable.end(), [&](size_t i) { return shapes[i] != nullptr; });
-  absl::Status batched = ProfileTogether(paths, readable, format, shaped, out);
+  absl::Status batched = ProfileTogether(paths, readable, format, shaped, out, type_text);
   if (!batched.ok()) {  // something only one file at a time can say (or a sample's types did not
                         // hold): read them one by one, each sniffed whole
     for (size_t i : readable) out[i] = ProfilePath(*paths[i], format, keys[i]);
@@ -282,7 +282,7 @@ std::vector<absl::StatusOr<FileProfile>> LakeEngine::Impl::ProfileBatch(
 absl::Status LakeEngine::Impl::ProfileTogether(
     const std::vector<absl::StatusOr<std::string>>& paths, const std::vector<size_t>& readable,
     const std::string& format, bool newline_delimited,
-    std::vector<absl::StatusOr<FileProfile>>& out) {
+    std::vector<absl::StatusOr<FileProfile>>& out, bool type_text) {
   const char* json_format = newline_delimited ? "newline_delimited" : "auto";
   std::vector<std::string> quoted;
   std::map<std::string, size_t> index_of_path;
@@ -360,7 +360,7 @@ absl::Status LakeEngine::Impl::ProfileTogether(
   // (the union of the formats; the wider lenient type).
   std::vector<std::string> text_columns;
   for (const Column& column : columns) {
-    if (column.type == "VARCHAR") text_columns.push_back(column.name);
+    if (column.type == "VARCHAR" && type_text) text_columns.push_back(column.name);
   }
   // The first rows of each file. One file, or a few large ones (a stream's objects): each one's
   // rows streamed with a LIMIT. Small files (a crawl batch): a window over the batch, which reads

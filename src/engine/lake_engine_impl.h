@@ -124,10 +124,12 @@ struct LakeEngine::Impl {
   absl::Status RaggedCsvError(const std::string& path, const std::string& header);
   // Profiles files of one format: each file's columns first (a file that cannot be read gets its
   // error), then the readable ones together (ProfileTogether), or one by one if that fails.
+  // Without `type_text`, text columns are measured as text (files whose columns a query typed).
   // Caller holds admin_mu.
   std::vector<absl::StatusOr<FileProfile>> ProfileBatch(
       const std::vector<std::string>& keys, const std::vector<absl::StatusOr<std::string>>& paths,
-      const std::string& format, const std::vector<const JsonShape*>& shapes);
+      const std::string& format, const std::vector<const JsonShape*>& shapes,
+      bool type_text = true);
   // Fills statistics and datetimes of out[i] for every i in `readable`, with one scan over all of
   // them. `newline_delimited`: the JSON files are known to hold one value per line (they have a
   // shape), so DuckDB need not detect it: it then reads a stream's object 2.5-6x faster. Caller
@@ -135,7 +137,8 @@ struct LakeEngine::Impl {
   absl::Status ProfileTogether(const std::vector<absl::StatusOr<std::string>>& paths,
                                const std::vector<size_t>& readable, const std::string& format,
                                bool newline_delimited,
-                               std::vector<absl::StatusOr<FileProfile>>& out);
+                               std::vector<absl::StatusOr<FileProfile>>& out,
+                               bool type_text = true);
 
   // ---- table_writer.cc ----
 

@@ -257,9 +257,15 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::WriteQueryResult(
                    ScratchDir::Make(options.readable_root, "write"));
   const std::string& spool = scratch->path();
   const std::string target = partition_names.empty() ? spool + "/data.parquet" : spool;
+  // Partitioned output is sorted by its partition columns first: DuckDB keeps at most
+  // partitioned_write_max_open_files (100) files open and starts a new file whenever it reopens a
+  // partition, so unsorted rows of many partitions became many small files (3M rows in 229
+  // partitions: 879 files; 30M rows in 2000: 110,357 files in 107 s, sorted: 2149 in 29 s).
   const std::string copy = fmt::format(
-      "COPY (SELECT {} FROM (\n{}\n) AS loch_source) TO {} (FORMAT parquet, COMPRESSION zstd{})",
-      Join(projection, ", "), statement.query, QuoteLiteral(target),
+      "COPY (SELECT {} FROM (\n{}\n) AS loch_source{}) TO {} (FORMAT parquet, COMPRESSION zstd{})",
+      Join(projection, ", "), statement.query,
+      partition_names.empty() ? "" : " ORDER BY " + Join(partition_names, ", "),
+      QuoteLiteral(target),
       partition_names.empty() ? ""
                               : fmt::format(", PARTITION_BY ({})", Join(partition_names, ", ")));
   {
@@ -272,8 +278,11 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::WriteQueryResult(
     resources.reset();
   }
 
-  // Profile each file and copy it into tables/<db>/<table>/<write id>/.
+  // Profile the files (in batches: one scan per batch, not per file, under admin_mu) and copy
+  // them into tables/<db>/<table>/<write id>/.
+  constexpr size_t kProfileBatch = 64;
   std::vector<DataFile> files;
+  std::vector<std::string> local_paths;  // parallel to `files`
   std::vector<std::string> copied;
   auto cleanup = [&](absl::Status status) {
     for (const std::string& key : copied) store->Delete(key).IgnoreError();
@@ -281,7 +290,6 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::WriteQueryResult(
   };
   const std::string location =
       fmt::format("{}{}/{}/", kCuratedZone, statement.table.database, statement.table.table);
-  int64_t rows = 0;
   for (const auto& entry : fs::recursive_directory_iterator(spool)) {
     if (!entry.is_regular_file()) continue;
     const std::string relative = fs::relative(entry.path(), spool).string();
@@ -296,22 +304,40 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::WriteQueryResult(
             std::string(segment.substr(eq + 1));
       }
     }
-    absl::StatusOr<FileProfile> profile;
+    files.push_back(std::move(file));
+    local_paths.push_back(entry.path().string());
+  }
+  int64_t rows = 0;
+  for (size_t first = 0; first < files.size(); first += kProfileBatch) {
+    const size_t last = std::min(files.size(), first + kProfileBatch);
+    std::vector<std::string> keys;
+    std::vector<absl::StatusOr<std::string>> paths;
+    for (size_t i = first; i < last; ++i) {
+      keys.push_back(files[i].key);
+      paths.emplace_back(local_paths[i]);
+    }
+    std::vector<absl::StatusOr<FileProfile>> profiles;
     {
       std::lock_guard lock(admin_mu);
-      profile = ProfilePath(entry.path().string(), "parquet", file.key);
+      // The query typed the columns: text is measured as text, never typed from its values.
+      profiles = ProfileBatch(keys, paths, "parquet",
+                              std::vector<const JsonShape*>(keys.size(), nullptr),
+                              /*type_text=*/false);
     }
-    if (!profile.ok()) return cleanup(profile.status());
-    file.row_count = profile->row_count;
-    file.stats = profile->stats;
-    rows += file.row_count;
-    if (absl::Status put = store->PutFile(file.key, entry.path().string()); !put.ok())
-      return cleanup(put);
-    copied.push_back(file.key);
-    auto head = store->Head(file.key);
-    if (!head.ok()) return cleanup(head.status());
-    file.etag = head->etag;
-    files.push_back(std::move(file));
+    for (size_t i = first; i < last; ++i) {
+      absl::StatusOr<FileProfile>& profile = profiles[i - first];
+      if (!profile.ok()) return cleanup(profile.status());
+      DataFile& file = files[i];
+      file.row_count = profile->row_count;
+      file.stats = std::move(profile->stats);
+      rows += file.row_count;
+      if (absl::Status put = store->PutFile(file.key, local_paths[i]); !put.ok())
+        return cleanup(put);
+      copied.push_back(file.key);
+      auto head = store->Head(file.key);
+      if (!head.ok()) return cleanup(head.status());
+      file.etag = head->etag;
+    }
   }
 
   TableCommit commit;
