@@ -68,6 +68,11 @@ void InsertRows(int port, const std::string& token, std::atomic<int64_t>& next_k
   }
 }
 
+size_t AcknowledgedCount(RecordLedger& ledger) {
+  std::lock_guard lock(ledger.mu);
+  return ledger.acknowledged.size();
+}
+
 // "NAME='value' ..." for RunCommand, from "NAME=value" words.
 std::string ShellAssignments(const std::vector<std::string>& variables) {
   std::string assignments;
@@ -184,7 +189,17 @@ TEST(PowerLossTest, AcknowledgedRecordsAndRowsSurvivePowerLossExactlyOnce) {
     }
     writers.emplace_back(InsertRows, server->port(), token, std::ref(next_k), std::ref(stop),
                          std::ref(rows));
+    // The power goes out at a random point, but not before this round's writers got some
+    // answers: under a sanitizer's slowdown a fixed delay can end before the first insert does.
+    const size_t rows_before = AcknowledgedCount(rows);
+    const size_t records_before = AcknowledgedCount(records);
     std::this_thread::sleep_for(std::chrono::milliseconds(400 + random() % 1200));
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while ((AcknowledgedCount(rows) < rows_before + 2 ||
+            AcknowledgedCount(records) < records_before + 100) &&
+           std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     server->Kill();
     stop = true;
     for (auto& writer : writers) writer.join();
