@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libabsl-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
-  libzstd-dev libsimdjson-dev zlib1g-dev libssl-dev libcurl4-openssl-dev libcpp-httplib-dev libhttp-parser-dev libtinyxml2-dev
+  libzstd-dev libsimdjson-dev zlib1g-dev libssl-dev libcurl4-openssl-dev libcpp-httplib-dev libhttp-parser-dev libtinyxml2-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
   nodejs npm curl

@@ -200,6 +200,35 @@ class Catalog {
   virtual absl::Status SetStreamDelivered(const Principal& who, std::string_view name,
                                           int64_t created_micros, int64_t sequence) = 0;
 
+  // ETL jobs, versioned. Stores `job.definition` as a new version of the job `job.name` (version
+  // 1 creates it; AlreadyExists then if it exists, unless `replace`) and returns it with its
+  // version set. InvalidArgument for a bad name.
+  virtual absl::StatusOr<SavedJob> PutJob(const Principal& who, const SavedJob& job,
+                                          bool replace) = 0;
+  // The job's current version, or `version`. NotFound if unknown (listing the jobs that exist).
+  virtual absl::StatusOr<SavedJob> GetJob(const Principal& who, std::string_view name,
+                                          std::optional<int64_t> version = std::nullopt) = 0;
+  // The current version of every job, ordered by name.
+  virtual absl::StatusOr<std::vector<SavedJob>> ListJobs(const Principal& who) = 0;
+  // Every version of the job, oldest first. NotFound if unknown.
+  virtual absl::StatusOr<std::vector<SavedJob>> ListJobVersions(const Principal& who,
+                                                                std::string_view name) = 0;
+  // Deletes the job's versions and runs. NotFound if unknown. Its tables stay.
+  virtual absl::Status DeleteJob(const Principal& who, std::string_view name) = 0;
+
+  // The run store. Records `run` (state RUNNING) and returns its id.
+  virtual absl::StatusOr<int64_t> StartRun(const Principal& who, const RunRecord& run) = 0;
+  // Replaces the record of run `run.run_id` (its state, end, error and report). NotFound if unknown.
+  virtual absl::Status UpdateRun(const Principal& who, const RunRecord& run) = 0;
+  // The newest `limit` runs of `kind` named `name` (every name if empty), newest first; only
+  // those in `state` if it is not empty.
+  virtual absl::StatusOr<std::vector<RunRecord>> ListRuns(const Principal& who,
+                                                          std::string_view kind,
+                                                          std::string_view name, size_t limit,
+                                                          std::string_view state = "") = 0;
+  // The run, or NotFound.
+  virtual absl::StatusOr<RunRecord> GetRun(const Principal& who, int64_t run_id) = 0;
+
   // The table's snapshots, oldest first.
   virtual absl::StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const Principal& who,
                                                                   const TableName& table) = 0;

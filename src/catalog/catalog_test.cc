@@ -504,3 +504,87 @@ TEST_F(CatalogTest, QueryHistoryKeepsTheNewestRecords) {
 
 }  // namespace
 }  // namespace loch
+
+namespace loch {
+namespace {
+
+class CatalogJobsTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(testing::TempDir()) / ("loch-catalog-jobs-" + NewRandomId());
+    std::filesystem::create_directories(dir_);
+    catalog_ = std::move(OpenSqliteCatalog((dir_ / "catalog.sqlite").string())).value();
+  }
+  SavedJob Job(std::string name, std::string sql) {
+    return SavedJob{std::move(name), 0, {{"sql", std::move(sql)}}, 0, ""};
+  }
+  std::filesystem::path dir_;
+  Principal admin_ = Principal::LocalAdmin();
+  std::unique_ptr<Catalog> catalog_;
+};
+
+TEST_F(CatalogJobsTest, EveryChangeIsANewVersionAndOldVersionsStayReadable) {
+  auto first = catalog_->PutJob(admin_, Job("clean", "SELECT 1"), /*replace=*/false);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->version, 1);
+  EXPECT_EQ(first->created_by, "admin");
+  auto again = catalog_->PutJob(admin_, Job("clean", "SELECT 2"), /*replace=*/false);
+  EXPECT_TRUE(absl::IsAlreadyExists(again.status())) << again.status();
+  auto second = catalog_->PutJob(admin_, Job("clean", "SELECT 2"), /*replace=*/true);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->version, 2);
+  ASSERT_TRUE(catalog_->PutJob(admin_, Job("daily", "SELECT 3"), false).ok());
+
+  EXPECT_EQ(catalog_->GetJob(admin_, "clean")->definition["sql"], "SELECT 2");
+  EXPECT_EQ(catalog_->GetJob(admin_, "clean", 1)->definition["sql"], "SELECT 1");
+  EXPECT_THAT(std::string(catalog_->GetJob(admin_, "clean", 7).status().message()),
+              HasSubstr("no version 7"));
+  auto jobs = catalog_->ListJobs(admin_);
+  ASSERT_EQ(jobs->size(), 2u);
+  EXPECT_EQ((*jobs)[0].name, "clean");
+  EXPECT_EQ((*jobs)[0].version, 2);
+  EXPECT_EQ(catalog_->ListJobVersions(admin_, "clean")->size(), 2u);
+
+  auto unknown = catalog_->GetJob(admin_, "clan");
+  EXPECT_TRUE(absl::IsNotFound(unknown.status()));
+  EXPECT_THAT(std::string(unknown.status().message()), HasSubstr("clean, daily"));
+  EXPECT_TRUE(absl::IsInvalidArgument(catalog_->PutJob(admin_, Job("bad name", ""), false).status()));
+}
+
+TEST_F(CatalogJobsTest, RunsAreRecordedUpdatedAndListedNewestFirst) {
+  ASSERT_TRUE(catalog_->PutJob(admin_, Job("clean", "SELECT 1"), false).ok());
+  RunRecord run;
+  run.kind = "job";
+  run.name = "clean";
+  run.version = 1;
+  run.pid = 42;
+  run.started_micros = 1000;
+  auto first = catalog_->StartRun(admin_, run);
+  ASSERT_TRUE(first.ok());
+  run.run_id = *first;
+  run.state = RunRecord::kSucceeded;
+  run.finished_micros = 2000;
+  run.report = {{"rows_written", 5}};
+  ASSERT_TRUE(catalog_->UpdateRun(admin_, run).ok());
+  run.state = RunRecord::kRunning;
+  auto second = catalog_->StartRun(admin_, run);
+  ASSERT_TRUE(second.ok());
+  EXPECT_GT(*second, *first);
+
+  auto runs = catalog_->ListRuns(admin_, "job", "clean", 10);
+  ASSERT_EQ(runs->size(), 2u);
+  EXPECT_EQ((*runs)[0].run_id, *second);
+  EXPECT_EQ((*runs)[1].report["rows_written"], 5);
+  auto succeeded = catalog_->ListRuns(admin_, "job", "clean", 10, RunRecord::kSucceeded);
+  ASSERT_EQ(succeeded->size(), 1u);
+  EXPECT_EQ((*succeeded)[0].finished_micros, 2000);
+  EXPECT_EQ(catalog_->GetRun(admin_, *first)->pid, 42);
+  EXPECT_TRUE(absl::IsNotFound(catalog_->GetRun(admin_, 999).status()));
+
+  ASSERT_TRUE(catalog_->DeleteJob(admin_, "clean").ok());
+  EXPECT_TRUE(catalog_->ListRuns(admin_, "job", "clean", 10)->empty());
+  EXPECT_TRUE(absl::IsNotFound(catalog_->DeleteJob(admin_, "clean")));
+}
+
+}  // namespace
+}  // namespace loch

@@ -167,6 +167,35 @@ struct CrawlerRun {
   nlohmann::json report;
 };
 
+// One version of an ETL job's definition (JSON, defined by the etl module). Every change to a job
+// stores a new version; runs name the version they ran.
+struct SavedJob {
+  std::string name;
+  int64_t version = 0;  // 1, 2, ...: set by the catalog
+  nlohmann::json definition;
+  int64_t created_micros = 0;  // when this version was stored: set by the catalog
+  std::string created_by;      // the principal that stored it
+};
+
+// One run of a piece of work in the catalog's run store: an ETL job now (later also crawls,
+// compactions and deliveries, which is why it has a kind).
+struct RunRecord {
+  static constexpr const char* kRunning = "RUNNING";
+  static constexpr const char* kSucceeded = "SUCCEEDED";
+  static constexpr const char* kFailed = "FAILED";
+  int64_t run_id = 0;  // set by the catalog
+  std::string kind;    // "job"
+  std::string name;    // e.g. the job's name
+  int64_t version = 0;  // of the job definition it runs
+  std::string state = kRunning;
+  std::string trigger = "manual";
+  int64_t pid = 0;  // of the process running it
+  int64_t started_micros = 0;
+  int64_t finished_micros = 0;  // 0 while running
+  std::string error;            // FAILED: why
+  nlohmann::json report = nlohmann::json::object();  // defined by the kind's module
+};
+
 // A delivery stream as the catalog keeps it: its configuration (JSON, defined by the ingest module)
 // and how far its write-ahead log has been delivered into the lake.
 struct SavedStream {

@@ -12,6 +12,7 @@
 #include "catalog/catalog.h"
 #include "catalog/sqlite_db.h"
 #include "catalog/sqlite_settings.h"
+#include "catalog/sqlite_jobs.h"
 #include "catalog/sqlite_vacuum.h"
 #include "common/clock.h"
 #include "common/strings.h"
@@ -24,7 +25,7 @@ using sqlite::Statement;
 using sqlite::Transaction;
 
 // Written to catalog_meta; Migrate() upgrades older catalogs.
-constexpr const char* kFormatVersion = "11";
+constexpr const char* kFormatVersion = "12";
 
 constexpr std::string_view kSchemaDdl = R"sql(
 CREATE TABLE IF NOT EXISTS catalog_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -114,6 +115,26 @@ CREATE TABLE IF NOT EXISTS streams(
   config TEXT NOT NULL,
   created_micros INTEGER NOT NULL,
   delivered_through INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS job_versions(
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  definition TEXT NOT NULL,
+  created_micros INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  PRIMARY KEY(name, version));
+CREATE TABLE IF NOT EXISTS runs(
+  run_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  trigger TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  started_micros INTEGER NOT NULL,
+  finished_micros INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  report TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS runs_by_name ON runs(kind, name, run_id);
 CREATE TABLE IF NOT EXISTS query_history(
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL UNIQUE,
@@ -196,7 +217,8 @@ absl::Status ValidateSchema(const Schema& schema) {
 
 class SqliteCatalog final : public Catalog {
  public:
-  explicit SqliteCatalog(sqlite3* db) : db_(db), settings_(db, mu_), vacuum_(db, mu_) {}
+  explicit SqliteCatalog(sqlite3* db)
+      : db_(db), settings_(db, mu_), vacuum_(db, mu_), jobs_(db, mu_) {}
   ~SqliteCatalog() override { sqlite3_close_v2(db_); }
 
   absl::Status Initialize() {
@@ -218,7 +240,8 @@ class SqliteCatalog final : public Catalog {
   // (NULL for views defined before it: unknown); format 10 schema_versions.comment and the
   // query_history table (created by the DDL); format 11 vacuum: tables.vacuumed_through,
   // data_files.owned (set on upgrade for the files loads, CTAS and INSERT wrote, the only ones loch
-  // wrote before it) and the pending_deletes table. A catalog of a newer format is refused: this
+  // wrote before it) and the pending_deletes table; format 12 the job_versions and runs tables
+  // (created by the DDL). A catalog of a newer format is refused: this
   // loch would not know what it holds.
   absl::Status Migrate() {
     Statement version(db_, "SELECT value FROM catalog_meta WHERE key = 'format_version'");
@@ -632,6 +655,41 @@ class SqliteCatalog final : public Catalog {
   absl::Status SetStreamDelivered(const Principal&, std::string_view name, int64_t created_micros,
                                   int64_t sequence) override {
     return settings_.SetStreamDelivered(name, created_micros, sequence);
+  }
+
+  absl::StatusOr<SavedJob> PutJob(const Principal& who, const SavedJob& job,
+                                  bool replace) override {
+    SavedJob stored = job;
+    stored.created_by = who.name;
+    return jobs_.PutJob(stored, replace);
+  }
+  absl::StatusOr<SavedJob> GetJob(const Principal&, std::string_view name,
+                                  std::optional<int64_t> version) override {
+    return jobs_.GetJob(name, version);
+  }
+  absl::StatusOr<std::vector<SavedJob>> ListJobs(const Principal&) override {
+    return jobs_.ListJobs();
+  }
+  absl::StatusOr<std::vector<SavedJob>> ListJobVersions(const Principal&,
+                                                        std::string_view name) override {
+    return jobs_.ListJobVersions(name);
+  }
+  absl::Status DeleteJob(const Principal&, std::string_view name) override {
+    return jobs_.DeleteJob(name);
+  }
+  absl::StatusOr<int64_t> StartRun(const Principal&, const RunRecord& run) override {
+    return jobs_.StartRun(run);
+  }
+  absl::Status UpdateRun(const Principal&, const RunRecord& run) override {
+    return jobs_.UpdateRun(run);
+  }
+  absl::StatusOr<std::vector<RunRecord>> ListRuns(const Principal&, std::string_view kind,
+                                                  std::string_view name, size_t limit,
+                                                  std::string_view state) override {
+    return jobs_.ListRuns(kind, name, limit, state);
+  }
+  absl::StatusOr<RunRecord> GetRun(const Principal&, int64_t run_id) override {
+    return jobs_.GetRun(run_id);
   }
 
   absl::StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const Principal&,
@@ -1101,6 +1159,7 @@ class SqliteCatalog final : public Catalog {
   sqlite3* db_;
   SqliteSettings settings_;  // workgroups, crawlers, streams
   SqliteVacuum vacuum_;
+  SqliteJobs jobs_;  // job definitions and the run store
   std::mutex subscribers_mu_;
   std::map<int, Subscriber> subscribers_;
   int next_subscriber_id_ = 1;

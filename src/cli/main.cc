@@ -5,6 +5,7 @@
 #include "CLI/CLI.hpp"
 #include "cli/commands.h"
 #include "cli/crawler_commands.h"
+#include "cli/job_commands.h"
 #include "cli/vacuum_command.h"
 #include "cli/stream_commands.h"
 #include "cli/suggestions.h"
@@ -228,6 +229,8 @@ int main(int argc, char** argv) {
   add_lake(crawler_delete);
   crawler_delete->callback(
       [&] { status = loch::cli::RunCrawlerDelete(common, crawler_name, std::cout); });
+
+  const auto job_options = loch::cli::AddJobCommands(app, common, add_lake, status);
 
   loch::cli::ServeCommandOptions serve;
   auto* serve_cmd =

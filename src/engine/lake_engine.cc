@@ -99,6 +99,18 @@ absl::StatusOr<std::unique_ptr<QueryCursor>> LakeEngine::Query(const Principal& 
   return std::unique_ptr<QueryCursor>(new PrefixedCursor({{"loch_scan", scan}}, std::move(cursor)));
 }
 
+absl::StatusOr<StagedFiles> LakeEngine::StageQueryResult(const Principal& who,
+                                                          const StageRequest& request) {
+  return impl_->StageResult(who, request);
+}
+
+void LakeEngine::DiscardStaged(const StagedFiles& staged) { impl_->DiscardStaged(staged); }
+
+absl::StatusOr<std::vector<TableName>> LakeEngine::SourceTables(const Principal& who,
+                                                                std::string_view query) {
+  return impl_->SourceTables(who, query);
+}
+
 absl::StatusOr<FileProfile> LakeEngine::ProfileFile(const std::string& key,
                                                     const std::string& format,
                                                     const JsonShape* shape) {

@@ -88,6 +88,46 @@ struct FileProfile {
   std::map<std::string, TextTyping> typed_text;  // by column name (VARCHAR columns only)
 };
 
+// How a query's result is laid out in data files (CREATE TABLE AS, INSERT INTO, ETL jobs).
+struct WriteLayout {
+  // Hive-style folders <column>=<value>/, in this order. The columns are not stored in the files.
+  std::vector<std::string> partition_by;
+  // Within each partition rows are sorted by these columns, so that each file's and each row
+  // group's min/max statistics cover a narrow range and prune well.
+  std::vector<std::string> sort_by;
+  // Each partition's rows are split into files of about this size (zstd Parquet); 0: one file per
+  // partition, whatever its size.
+  int64_t target_file_bytes = 0;
+};
+
+// A query whose result becomes data files of `table` (see LakeEngine::StageQueryResult).
+struct StageRequest {
+  TableName table;    // the files go under tables/<database>/<table>/<write id>/
+  std::string write_id;  // a time-ordered id (common/ids.h); empty: a new one
+  std::string query;  // a query over catalog tables, checked like any user query
+  std::vector<QueryParameter> parameters;
+  WriteLayout layout;
+  // The columns to write, each cast to its type. Empty: the query's columns as they are. Else
+  // the query's columns are taken by position (`by_name` false: the query returns exactly these
+  // columns, in this order) or by name (`by_name`: every one of these is a column of the query;
+  // the query's other columns are an error).
+  std::vector<Column> columns;
+  bool by_name = false;
+  // Tables read as these snapshots, with exactly their files (e.g. only the files an incremental
+  // run has not read yet), instead of as their current ones.
+  std::map<TableName, TableSnapshot> pinned;
+};
+
+// Data files written into the lake's store and profiled, but not part of any table yet.
+struct StagedFiles {
+  std::string write_id;
+  std::string prefix;  // tables/<database>/<table>/<write id>/: every object written is under it
+  Schema schema;       // the columns written, and the partition columns (layout.partition_by)
+  std::vector<DataFile> files;  // owned, with keys, etags, sizes, row counts and statistics
+  int64_t rows = 0;
+  int64_t bytes = 0;
+};
+
 class QueryCursor {
  public:
   virtual ~QueryCursor() = default;
@@ -150,6 +190,20 @@ class LakeEngine {
   absl::StatusOr<JsonConversion> ConvertJsonToParquet(
       std::string_view ndjson, const std::vector<Column>& columns,
       const std::function<absl::Status(const std::string& parquet_path, int64_t rows)>& keep);
+
+  // Runs `request.query` for `who` and writes its result into the store as zstd Parquet data
+  // files laid out as `request.layout` asks, each profiled (rows, statistics): ready for one
+  // Catalog::Commit, which the caller makes (or it calls DiscardStaged). On failure nothing stays
+  // in the store (as far as deleting what was written succeeds; a killed process leaves its
+  // objects under `prefix` for vacuum's orphan sweep, or for the caller to remove). Errors:
+  // those of Query, and InvalidArgument for layout or columns that do not fit the query.
+  absl::StatusOr<StagedFiles> StageQueryResult(const Principal& who, const StageRequest& request);
+  // The catalog tables `query` reads, views followed to the tables under them, in the order first
+  // named. Checks the query like Query does (InvalidArgument, NotFound) without running it.
+  absl::StatusOr<std::vector<TableName>> SourceTables(const Principal& who,
+                                                      std::string_view query);
+  // Deletes the staged objects, best effort (what stays is found by vacuum's orphan sweep).
+  void DiscardStaged(const StagedFiles& staged);
 
   struct Impl;
 

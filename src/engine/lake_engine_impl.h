@@ -4,6 +4,7 @@
 //   table_binder.cc   making the catalog tables and views a statement reads visible to DuckDB,
 //                     with the files pruning keeps (shared views, or a private catalog per query)
 //   file_profiler.cc  columns, row counts, statistics and datetime formats of data files
+//   result_stager.cc  a query's result as profiled data files in the store, laid out as asked
 //   table_writer.cc   CREATE TABLE AS, INSERT INTO, CREATE/DROP VIEW, DROP TABLE
 // Locking: `admin_mu` guards the trusted `admin` connection and the shared views; pruning, file
 // fetching and query execution run on the query's own connection without it.
@@ -63,9 +64,12 @@ struct LakeEngine::Impl {
   absl::StatusOr<duck::Connection> OpenUserConnection(const Principal& who);
   // Makes the catalog tables a statement reads visible on `connection`: shared views when nothing
   // was pruned on a local lake, else a private catalog of views over the files the query may need.
+  // Tables in `pinned` are read as that snapshot (with exactly its files) instead of their current
+  // one.
   absl::StatusOr<std::unique_ptr<QueryResources>> BindTables(
       const Principal& who, const StatementTables& tables,
-      const std::vector<QueryParameter>& parameters, duck::Connection& connection);
+      const std::vector<QueryParameter>& parameters, duck::Connection& connection,
+      const std::map<TableName, TableSnapshot>* pinned = nullptr);
   // Splits `names` into tables and views, following each view's query to what it reads. Views
   // nested deeper than kMaxViewDepth (or in a cycle) are an error.
   // Fills `catalog_name`.loch.query_history with `records`. Holds admin_mu.
@@ -155,14 +159,24 @@ struct LakeEngine::Impl {
   // The tables and views `view` reads: as the catalog keeps them, else from its SQL.
   absl::StatusOr<std::vector<TableName>> ViewReads(const Principal& who, const ViewInfo& view);
   absl::StatusOr<WriteSummary> CreateView(const Principal& who, const WriteStatement& statement);
-  // CREATE TABLE AS / INSERT INTO: DuckDB writes the query's result as zstd Parquet
-  // (Hive-partitioned if asked) into a scratch folder under the readable root; each file is
-  // profiled, copied into the lake's tables/ zone through the object store, and the catalog
-  // commits them in one snapshot. Any failure deletes what was copied, so the catalog and the
-  // zone keep no trace.
+  // CREATE TABLE AS / INSERT INTO: the query's result is staged (StageResult) and the catalog
+  // commits its files in one snapshot. Any failure deletes what was staged, so the catalog and
+  // the zone keep no trace.
   absl::StatusOr<WriteSummary> WriteQueryResult(const Principal& who,
                                                 const WriteStatement& statement,
                                                 const std::vector<QueryParameter>& parameters);
+
+  // ---- result_stager.cc ----
+
+  // LakeEngine::StageQueryResult and DiscardStaged (lake_engine.h).
+  absl::StatusOr<StagedFiles> StageResult(const Principal& who, const StageRequest& request);
+  void DiscardStaged(const StagedFiles& staged);
+  absl::StatusOr<std::vector<TableName>> SourceTables(const Principal& who,
+                                                      std::string_view query);
+  // Rewrites each Parquet file under `folder` of more than 1.5 x `target_file_bytes` into files of
+  // about that size, in the same order, next to it (<name>_data_<n>.parquet).
+  absl::Status SplitLargeFiles(duck::Connection& connection, const std::string& folder,
+                               int64_t target_file_bytes);
 
   // ---- table_ddl.cc ----
 

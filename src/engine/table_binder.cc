@@ -20,7 +20,8 @@ absl::StatusOr<duck::Connection> LakeEngine::Impl::OpenUserConnection(const Prin
 
 absl::StatusOr<std::unique_ptr<QueryResources>> LakeEngine::Impl::BindTables(
     const Principal& who, const StatementTables& tables,
-    const std::vector<QueryParameter>& parameters, duck::Connection& connection) {
+    const std::vector<QueryParameter>& parameters, duck::Connection& connection,
+    const std::map<TableName, TableSnapshot>* pinned) {
   if (!tables.unqualified.empty()) return UnknownTables(who, tables.unqualified);
   ResolvedNames names;
   RETURN_IF_ERROR(ResolveNames(who, tables.qualified, connection, 0, names));
@@ -35,7 +36,15 @@ absl::StatusOr<std::unique_ptr<QueryResources>> LakeEngine::Impl::BindTables(
   std::vector<TableSnapshot> shared_tables;   // read through the shared views
   for (const TableName& name : names.tables) {
     // (A table read only through a view gets no predicate: the view reads all its files.)
-    ASSIGN_OR_RETURN(TableSnapshot snapshot, catalog->ReadTable(who, name, std::nullopt));
+    const auto pin = pinned != nullptr ? pinned->find(name)
+                                       : std::map<TableName, TableSnapshot>::const_iterator{};
+    const bool is_pinned = pinned != nullptr && pin != pinned->end();
+    TableSnapshot snapshot;
+    if (is_pinned) {
+      snapshot = pin->second;  // read with exactly its files: never through the shared view
+    } else {
+      ASSIGN_OR_RETURN(snapshot, catalog->ReadTable(who, name, std::nullopt));
+    }
     const size_t all_files = snapshot.files.size();
     std::erase_if(snapshot.files, HoldsNoRows);  // never read: neither counted nor fetched
     const size_t readable_files = snapshot.files.size();
@@ -45,7 +54,7 @@ absl::StatusOr<std::unique_ptr<QueryResources>> LakeEngine::Impl::BindTables(
     resources->files_scanned += static_cast<int64_t>(kept.size());
     resources->files_total += static_cast<int64_t>(all_files);
     snapshot.files = std::move(kept);
-    if (!remote() && snapshot.files.size() == readable_files) {
+    if (!remote() && !is_pinned && snapshot.files.size() == readable_files) {
       shared_tables.push_back(std::move(snapshot));
     } else {
       private_tables.push_back(std::move(snapshot));

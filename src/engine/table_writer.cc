@@ -1,13 +1,10 @@
 // LakeEngine::Impl's table writer: see lake_engine_impl.h.
 #include <algorithm>
 #include <cctype>
-#include <filesystem>
 
-#include "common/ids.h"
 #include "common/lake_config.h"
 #include "common/strings.h"
 #include "engine/lake_engine_impl.h"
-#include "engine/scratch_dir.h"
 #include "fmt/format.h"
 
 namespace loch {
@@ -185,7 +182,6 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::CreateView(const Principal& who,
 absl::StatusOr<WriteSummary> LakeEngine::Impl::WriteQueryResult(
     const Principal& who, const WriteStatement& statement,
     const std::vector<QueryParameter>& parameters) {
-  namespace fs = std::filesystem;
   const bool create = statement.kind == WriteStatement::Kind::kCreateTableAs;
   const std::string operation = create ? "CREATE TABLE" : "INSERT";
   auto existing = catalog->ReadTable(who, statement.table, std::nullopt);
@@ -199,160 +195,43 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::WriteQueryResult(
   }
   if (!create && !existing.ok()) return existing.status();
 
-  ASSIGN_OR_RETURN(duck::Connection connection, OpenUserConnection(who));
-  ASSIGN_OR_RETURN(StatementTables tables, CheckUserQuery(connection, statement.query));
-  ASSIGN_OR_RETURN(std::unique_ptr<QueryResources> resources,
-                   BindTables(who, tables, parameters, connection));
-  // The result's columns as executing gives them: bound values can change their types (DuckDB
-  // binds the statement again with them), so they are read from an empty execution.
-  ASSIGN_OR_RETURN(duck::PreparedStatement prepared,
-                   connection.Prepare(fmt::format("SELECT * FROM (\n{}\n) AS loch_shape LIMIT 0",
-                                                  TrimStatement(statement.query))));
-  RETURN_IF_ERROR(BindParameters(prepared, parameters));
-  ASSIGN_OR_RETURN(duck::Result shape, prepared.Execute());
-  std::vector<Column> result_columns;
-  for (size_t i = 0; i < shape.column_count(); ++i) {
-    result_columns.emplace_back(shape.column_name(i), shape.column_type(i).Name());
-  }
-
-  // The columns to write, in the target's order and under its names.
-  Schema schema;
-  std::vector<std::string> projection;
+  StageRequest request;
+  request.table = statement.table;
+  request.query = statement.query;
+  request.parameters = parameters;
   if (create) {
-    for (const std::string& partition : statement.partitioned_by) {
-      if (std::none_of(result_columns.begin(), result_columns.end(),
-                       [&](const Column& c) { return c.name == partition; })) {
-        return absl::InvalidArgumentError(
-            fmt::format("partitioned_by column \"{}\" is not a column of the query", partition));
-      }
-    }
-    for (size_t i = 0; i < result_columns.size(); ++i) {
-      const bool is_partition =
-          std::find(statement.partitioned_by.begin(), statement.partitioned_by.end(),
-                    result_columns[i].name) != statement.partitioned_by.end();
-      (is_partition ? schema.partition_columns : schema.columns).push_back(result_columns[i]);
-      projection.push_back(
-          fmt::format("#{} AS {}", i + 1, QuoteIdentifier(result_columns[i].name)));
-    }
+    request.layout.partition_by = statement.partitioned_by;
   } else {
-    schema = existing->table.schema;
-    std::vector<Column> target = schema.columns;
-    target.insert(target.end(), schema.partition_columns.begin(), schema.partition_columns.end());
-    if (target.size() != result_columns.size()) {
-      return absl::InvalidArgumentError(
-          fmt::format("table {} has {} columns but the query returns {}",
-                      statement.table.ToString(), target.size(), result_columns.size()));
-    }
-    for (size_t i = 0; i < target.size(); ++i) {
-      projection.push_back(fmt::format("CAST(#{} AS {}) AS {}", i + 1, target[i].type,
-                                       QuoteIdentifier(target[i].name)));
+    const Schema& schema = existing->table.schema;
+    request.columns = schema.columns;
+    request.columns.insert(request.columns.end(), schema.partition_columns.begin(),
+                           schema.partition_columns.end());
+    for (const Column& column : schema.partition_columns) {
+      request.layout.partition_by.push_back(column.name);
     }
   }
-  std::vector<std::string> partition_names;
-  for (const Column& column : schema.partition_columns)
-    partition_names.push_back(QuoteIdentifier(column.name));
-
-  const std::string write_id = NewTimeOrderedId();
-  ASSIGN_OR_RETURN(std::unique_ptr<ScratchDir> scratch,
-                   ScratchDir::Make(options.readable_root, "write"));
-  const std::string& spool = scratch->path();
-  const std::string target = partition_names.empty() ? spool + "/data.parquet" : spool;
-  // Partitioned output is sorted by its partition columns first: DuckDB keeps at most
-  // partitioned_write_max_open_files (100) files open and starts a new file whenever it reopens a
-  // partition, so unsorted rows of many partitions became many small files (3M rows in 229
-  // partitions: 879 files; 30M rows in 2000: 110,357 files in 107 s, sorted: 2149 in 29 s).
-  const std::string copy = fmt::format(
-      "COPY (SELECT {} FROM (\n{}\n) AS loch_source{}) TO {} (FORMAT parquet, COMPRESSION zstd{})",
-      Join(projection, ", "), statement.query,
-      partition_names.empty() ? "" : " ORDER BY " + Join(partition_names, ", "),
-      QuoteLiteral(target),
-      partition_names.empty() ? ""
-                              : fmt::format(", PARTITION_BY ({})", Join(partition_names, ", ")));
-  {
-    ASSIGN_OR_RETURN(duck::PreparedStatement copying, connection.Prepare(copy));
-    RETURN_IF_ERROR(BindParameters(copying, parameters));
-    RETURN_IF_ERROR(copying.Execute().status());
-  }
-  if (resources != nullptr) {  // leave the private catalog before it is detached
-    connection.Execute("USE memory").IgnoreError();
-    resources.reset();
-  }
-
-  // Profile the files (in batches: one scan per batch, not per file, under admin_mu) and copy
-  // them into tables/<db>/<table>/<write id>/.
-  constexpr size_t kProfileBatch = 64;
-  std::vector<DataFile> files;
-  std::vector<std::string> local_paths;  // parallel to `files`
-  std::vector<std::string> copied;
+  ASSIGN_OR_RETURN(StagedFiles staged, StageResult(who, request));
   auto cleanup = [&](absl::Status status) {
-    for (const std::string& key : copied) store->Delete(key).IgnoreError();
+    DiscardStaged(staged);
     return status;
   };
+  const int64_t rows = staged.rows;
   const std::string location =
       fmt::format("{}{}/{}/", kCuratedZone, statement.table.database, statement.table.table);
-  for (const auto& entry : fs::recursive_directory_iterator(spool)) {
-    if (!entry.is_regular_file()) continue;
-    const std::string relative = fs::relative(entry.path(), spool).string();
-    DataFile file;
-    file.key = location + write_id + "/" + relative;
-    file.format = "parquet";
-    file.owned = true;
-    file.size_bytes = static_cast<int64_t>(entry.file_size());
-    for (std::string_view segment : Split(relative, '/')) {
-      if (const size_t eq = segment.find('='); eq != std::string_view::npos) {
-        file.partition_values[std::string(segment.substr(0, eq))] =
-            std::string(segment.substr(eq + 1));
-      }
-    }
-    files.push_back(std::move(file));
-    local_paths.push_back(entry.path().string());
-  }
-  int64_t rows = 0;
-  for (size_t first = 0; first < files.size(); first += kProfileBatch) {
-    const size_t last = std::min(files.size(), first + kProfileBatch);
-    std::vector<std::string> keys;
-    std::vector<absl::StatusOr<std::string>> paths;
-    for (size_t i = first; i < last; ++i) {
-      keys.push_back(files[i].key);
-      paths.emplace_back(local_paths[i]);
-    }
-    std::vector<absl::StatusOr<FileProfile>> profiles;
-    {
-      std::lock_guard lock(admin_mu);
-      // The query typed the columns: text is measured as text, never typed from its values.
-      profiles = ProfileBatch(keys, paths, "parquet",
-                              std::vector<const JsonShape*>(keys.size(), nullptr),
-                              /*type_text=*/false);
-    }
-    for (size_t i = first; i < last; ++i) {
-      absl::StatusOr<FileProfile>& profile = profiles[i - first];
-      if (!profile.ok()) return cleanup(profile.status());
-      DataFile& file = files[i];
-      file.row_count = profile->row_count;
-      file.stats = std::move(profile->stats);
-      rows += file.row_count;
-      if (absl::Status put = store->PutFile(file.key, local_paths[i]); !put.ok())
-        return cleanup(put);
-      copied.push_back(file.key);
-      auto head = store->Head(file.key);
-      if (!head.ok()) return cleanup(head.status());
-      file.etag = head->etag;
-    }
-  }
 
   TableCommit commit;
   commit.table = statement.table;
   commit.operation = create ? "create" : "append";
   commit.message = fmt::format("{} ({} rows)", operation, rows);
-  commit.add_files = files;
-  commit.summary = {{"files_added", files.size()}, {"rows_added", rows}};
+  commit.add_files = staged.files;
+  commit.summary = {{"files_added", staged.files.size()}, {"rows_added", rows}};
   if (create) {
     if (absl::Status database = catalog->CreateDatabase(who, statement.table.database, true);
         !database.ok()) {
       return cleanup(database);
     }
     commit.base_snapshot = TableCommit::kCreate;
-    commit.new_schema = schema;
+    commit.new_schema = staged.schema;
     commit.location = location;
   } else {
     commit.base_snapshot = existing->table.current_snapshot;
@@ -361,7 +240,7 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::WriteQueryResult(
     auto committed = catalog->Commit(who, commit);
     if (committed.ok())
       return WriteSummary{operation, statement.table.ToString(), rows,
-                          static_cast<int64_t>(files.size()), committed->snapshot_id};
+                          static_cast<int64_t>(staged.files.size()), committed->snapshot_id};
     if (create || !absl::IsAborted(committed.status()) || attempt == 8)
       return cleanup(committed.status());
     auto current = catalog->ReadTable(who, statement.table, std::nullopt);  // appends rebase

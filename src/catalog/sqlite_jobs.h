@@ -1,0 +1,45 @@
+#pragma once
+// SqliteJobs: the catalog's job definitions (versioned) and its run store (internal to catalog/).
+// SqliteCatalog owns one and forwards the Catalog interface's job and run calls to it; the
+// contracts are Catalog's (catalog.h). It shares the catalog's SQLite connection and the mutex
+// that serialises it.
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "catalog/model.h"
+#include "common/status.h"
+
+namespace loch {
+
+class SqliteJobs {
+ public:
+  // `db` and `mu` (which serialises every use of `db`) outlive this object.
+  SqliteJobs(sqlite3* db, std::mutex& mu) : db_(db), mu_(mu) {}
+
+  absl::StatusOr<SavedJob> PutJob(const SavedJob& job, bool replace);
+  absl::StatusOr<SavedJob> GetJob(std::string_view name, std::optional<int64_t> version);
+  absl::StatusOr<std::vector<SavedJob>> ListJobs();
+  absl::StatusOr<std::vector<SavedJob>> ListJobVersions(std::string_view name);
+  absl::Status DeleteJob(std::string_view name);
+
+  absl::StatusOr<int64_t> StartRun(const RunRecord& run);
+  absl::Status UpdateRun(const RunRecord& run);
+  absl::StatusOr<std::vector<RunRecord>> ListRuns(std::string_view kind, std::string_view name,
+                                                  size_t limit, std::string_view state);
+  absl::StatusOr<RunRecord> GetRun(int64_t run_id);
+
+ private:
+  // NotFound for the unknown job `name`, naming the jobs that exist. Caller holds mu_.
+  absl::Status UnknownJob(std::string_view name);
+
+  sqlite3* db_;
+  std::mutex& mu_;
+};
+
+}  // namespace loch

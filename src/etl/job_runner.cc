@@ -1,0 +1,351 @@
+#include "etl/job_runner.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "common/clock.h"
+#include "common/fault_point.h"
+#include "common/ids.h"
+#include "common/lake_config.h"
+#include "common/strings.h"
+#include "etl/saved_jobs.h"
+#include "fmt/format.h"
+
+namespace loch::etl {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kJobKind = "job";
+constexpr int kCommitAttempts = 8;
+
+// An exclusive lock on a file, held until destroyed (or the process dies).
+class JobLock {
+ public:
+  static absl::StatusOr<std::unique_ptr<JobLock>> TryAcquire(const std::string& path,
+                                                             bool& held_elsewhere) {
+    held_elsewhere = false;
+    const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      return absl::InternalError(
+          fmt::format("cannot open lock file {}: {}", path, strerror(errno)));
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int error = errno;
+      close(fd);
+      if (error == EWOULDBLOCK) {
+        held_elsewhere = true;
+        return nullptr;
+      }
+      return absl::InternalError(fmt::format("cannot lock {}: {}", path, strerror(error)));
+    }
+    return std::unique_ptr<JobLock>(new JobLock(fd));
+  }
+  ~JobLock() { close(fd_); }  // closing releases the lock
+
+ private:
+  explicit JobLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+// The partition of a file: its values of the partition columns, in order.
+std::vector<std::string> PartitionOf(const DataFile& file, const std::vector<Column>& columns) {
+  std::vector<std::string> values;
+  for (const Column& column : columns) {
+    const auto it = file.partition_values.find(column.name);
+    values.push_back(it == file.partition_values.end() ? "" : it->second);
+  }
+  return values;
+}
+
+std::vector<std::string> ColumnNames(const std::vector<Column>& columns) {
+  std::vector<std::string> names;
+  for (const Column& column : columns) names.push_back(column.name);
+  return names;
+}
+
+int64_t RowsOf(const std::vector<DataFile>& files) {
+  int64_t rows = 0;
+  for (const DataFile& file : files) rows += std::max<int64_t>(file.row_count, 0);
+  return rows;
+}
+
+// The snapshot each source was read at by the job's last successful run (its bookmarks).
+absl::StatusOr<std::map<std::string, int64_t>> Bookmarks(Catalog& catalog, const Principal& who,
+                                                         const std::string& job) {
+  std::map<std::string, int64_t> bookmarks;
+  ASSIGN_OR_RETURN(std::vector<RunRecord> runs,
+                   catalog.ListRuns(who, kJobKind, job, 1, RunRecord::kSucceeded));
+  if (runs.empty()) return bookmarks;
+  const json& sources = runs[0].report["sources"];
+  if (!sources.is_object()) return bookmarks;
+  for (const auto& [table, source] : sources.items()) {
+    if (source.is_object() && source.value("snapshot", json()).is_number_integer()) {
+      bookmarks[table] = source["snapshot"].get<int64_t>();
+    }
+  }
+  return bookmarks;
+}
+
+}  // namespace
+
+json ToJson(const RunReport& report) {
+  json sources = json::object();
+  for (const auto& [table, source] : report.sources) {
+    sources[table] = {{"snapshot", source.snapshot},
+                      {"since_snapshot", source.since_snapshot},
+                      {"files", source.files},
+                      {"rows", source.rows}};
+  }
+  return json{{"job_version", report.job_version},
+              {"mode", report.mode},
+              {"incremental", report.incremental},
+              {"sources", sources},
+              {"staging_prefix", report.staging_prefix},
+              {"rows_written", report.rows_written},
+              {"files_written", report.files_written},
+              {"bytes_written", report.bytes_written},
+              {"partitions_written", report.partitions_written},
+              {"files_replaced", report.files_replaced},
+              {"snapshot_written", report.snapshot_written},
+              {"note", report.note},
+              {"phase_millis", report.phase_millis}};
+}
+
+void JobRunner::EnterPhase(std::string_view phase) {
+  if (on_phase_) on_phase_(phase);
+}
+
+absl::StatusOr<RunRecord> JobRunner::Run(const Principal& who, const RunRequest& request) {
+  ASSIGN_OR_RETURN(SavedJob saved, catalog_.GetJob(who, request.job));
+  ASSIGN_OR_RETURN(const JobSpec spec, SpecOf(saved));
+
+  std::error_code error;
+  std::filesystem::create_directories(lock_dir_, error);
+  bool held_elsewhere = false;
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<JobLock> lock,
+      JobLock::TryAcquire(fmt::format("{}/job-{}.lock", lock_dir_, saved.name), held_elsewhere));
+  if (held_elsewhere) {
+    auto running = catalog_.ListRuns(who, kJobKind, saved.name, 1, RunRecord::kRunning);
+    std::string which;
+    if (running.ok() && !running->empty()) {
+      which = fmt::format(" (run {}, pid {})", (*running)[0].run_id, (*running)[0].pid);
+    }
+    return absl::FailedPreconditionError(fmt::format(
+        "job \"{}\" is already running{}; runs of a job never overlap: wait for it to finish",
+        saved.name, which));
+  }
+  EnterPhase("cleanup");
+  RETURN_IF_ERROR(CleanUpInterruptedRuns(who, saved.name));
+
+  const std::string write_id = NewTimeOrderedId();
+  RunReport report;
+  report.job_version = saved.version;
+  report.mode = std::string(ModeName(spec.mode));
+  report.staging_prefix =
+      fmt::format("{}{}/{}/{}/", kCuratedZone, spec.target.database, spec.target.table, write_id);
+  RunRecord run;
+  run.kind = kJobKind;
+  run.name = saved.name;
+  run.version = saved.version;
+  run.trigger = request.trigger;
+  run.pid = getpid();
+  run.started_micros = NowMicros();
+  run.report = ToJson(report);  // the staging prefix is known before anything is written
+  ASSIGN_OR_RETURN(run.run_id, catalog_.StartRun(who, run));
+
+  const absl::Status outcome = Execute(who, spec, request, write_id, report);
+  run.finished_micros = NowMicros();
+  run.state = outcome.ok() ? RunRecord::kSucceeded : RunRecord::kFailed;
+  run.error = outcome.ok() ? "" : std::string(ToStd(outcome.message()));
+  run.report = ToJson(report);
+  RETURN_IF_ERROR(catalog_.UpdateRun(who, run));
+  return run;
+}
+
+absl::Status JobRunner::CleanUpInterruptedRuns(const Principal& who, const std::string& job) {
+  ASSIGN_OR_RETURN(std::vector<RunRecord> interrupted,
+                   catalog_.ListRuns(who, kJobKind, job, 100, RunRecord::kRunning));
+  for (RunRecord& run : interrupted) {
+    const std::string prefix = run.report.value("staging_prefix", "");
+    if (!prefix.empty()) {
+      ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, ListAll(store_, prefix));
+      ASSIGN_OR_RETURN(std::vector<std::string> known, catalog_.KnownKeys(who, prefix));
+      const std::set<std::string> keep(known.begin(), known.end());
+      for (const ObjectInfo& object : objects) {
+        if (!keep.contains(object.key)) RETURN_IF_ERROR(store_.Delete(object.key));
+      }
+    }
+    run.state = RunRecord::kFailed;
+    run.finished_micros = NowMicros();
+    run.error = fmt::format(
+        "interrupted: its process (pid {}) stopped before the run finished; nothing it wrote was "
+        "published, and its staged files were deleted by the next run",
+        run.pid);
+    RETURN_IF_ERROR(catalog_.UpdateRun(who, run));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JobRunner::Execute(const Principal& who, const JobSpec& spec,
+                                const RunRequest& request, const std::string& write_id,
+                                RunReport& report) {
+  Stopwatch phase;
+  EnterPhase("plan");
+  ASSIGN_OR_RETURN(std::vector<TableName> sources, engine_.SourceTables(who, spec.sql));
+  std::map<std::string, int64_t> bookmarks;
+  if (spec.incremental && !request.full) {
+    ASSIGN_OR_RETURN(bookmarks, Bookmarks(catalog_, who, spec.name));
+  }
+  StageRequest stage;
+  stage.table = spec.target;
+  stage.write_id = write_id;
+  stage.query = spec.sql;
+  stage.layout.partition_by = spec.partition_by;
+  stage.layout.sort_by = spec.sort_by;
+  stage.layout.target_file_bytes = spec.file_size_mib << 20;
+  bool anything_new = bookmarks.empty();
+  for (const TableName& source : sources) {
+    ASSIGN_OR_RETURN(TableSnapshot snapshot, catalog_.ReadTable(who, source, std::nullopt));
+    RunReport::Source& read = report.sources[source.ToString()];
+    read.snapshot = snapshot.table.current_snapshot;
+    const auto bookmark = bookmarks.find(source.ToString());
+    if (bookmark != bookmarks.end()) {
+      read.since_snapshot = bookmark->second;
+      report.incremental = true;
+      if (bookmark->second > snapshot.table.current_snapshot) {
+        return absl::FailedPreconditionError(fmt::format(
+            "source {} is at snapshot {}, before the last run's bookmark {} (was it dropped and "
+            "created again?); run the job with --full",
+            source.ToString(), snapshot.table.current_snapshot, bookmark->second));
+      }
+      ASSIGN_OR_RETURN(
+          FileChanges changes,
+          catalog_.ChangesBetween(who, source, bookmark->second, snapshot.table.current_snapshot));
+      if (!changes.removed.empty()) {
+        return absl::FailedPreconditionError(fmt::format(
+            "source {} had {} file(s) removed or replaced since the last run's bookmark (snapshot "
+            "{}): an incremental run cannot tell which rows are new; run the job with --full",
+            source.ToString(), changes.removed.size(), bookmark->second));
+      }
+      std::set<int64_t> added;
+      for (const DataFile& file : changes.added) added.insert(file.file_id);
+      std::erase_if(snapshot.files,
+                    [&](const DataFile& file) { return !added.contains(file.file_id); });
+      anything_new = anything_new || !snapshot.files.empty();
+    } else {
+      anything_new = true;  // a source the bookmarks do not know is read whole
+    }
+    read.files = static_cast<int64_t>(snapshot.files.size());
+    read.rows = RowsOf(snapshot.files);
+    stage.pinned[source] = std::move(snapshot);
+  }
+  auto existing = catalog_.ReadTable(who, spec.target, std::nullopt);
+  if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
+  if (existing.ok()) {
+    const Schema& schema = existing->table.schema;
+    const std::vector<std::string> partitioned_by = ColumnNames(schema.partition_columns);
+    if (partitioned_by != spec.partition_by) {
+      return absl::FailedPreconditionError(fmt::format(
+          "target {} is partitioned by ({}) but the job by ({}): make them agree, or write to a "
+          "new table",
+          spec.target.ToString(), Join(partitioned_by, ", "), Join(spec.partition_by, ", ")));
+    }
+    stage.columns = schema.columns;
+    stage.columns.insert(stage.columns.end(), schema.partition_columns.begin(),
+                         schema.partition_columns.end());
+    stage.by_name = true;
+  }
+  report.phase_millis["plan"] = static_cast<int64_t>(phase.ElapsedMillis());
+  if (!anything_new) {
+    report.note = "nothing new to read: no source has files committed since the last run";
+    return absl::OkStatus();
+  }
+
+  phase = Stopwatch();
+  EnterPhase("write");
+  ASSIGN_OR_RETURN(StagedFiles staged, engine_.StageQueryResult(who, stage));
+  report.rows_written = staged.rows;
+  report.files_written = static_cast<int64_t>(staged.files.size());
+  report.bytes_written = staged.bytes;
+  std::set<std::vector<std::string>> partitions;
+  for (const DataFile& file : staged.files) {
+    partitions.insert(PartitionOf(file, staged.schema.partition_columns));
+  }
+  report.partitions_written = spec.partition_by.empty() ? 0 : partitions.size();
+  report.phase_millis["write"] = static_cast<int64_t>(phase.ElapsedMillis());
+  FaultPoint("job-before-commit");
+
+  phase = Stopwatch();
+  EnterPhase("commit");
+  auto discard = [&](absl::Status status) {
+    engine_.DiscardStaged(staged);
+    report.rows_written = report.files_written = report.bytes_written = 0;
+    return status;
+  };
+  const bool replaces_everything =
+      spec.mode == WriteMode::kReplacePartitions && spec.partition_by.empty();
+  if (existing.ok() && staged.rows == 0 && !replaces_everything) {
+    engine_.DiscardStaged(staged);
+    report.files_written = report.bytes_written = 0;
+    report.note = "the query returned no rows: nothing was published";
+    return absl::OkStatus();
+  }
+  TableCommit commit;
+  commit.table = spec.target;
+  commit.message = fmt::format("job {} ({} rows)", spec.name, staged.rows);
+  commit.add_files = staged.files;
+  if (!existing.ok()) {
+    if (absl::Status database = catalog_.CreateDatabase(who, spec.target.database, true);
+        !database.ok()) {
+      return discard(database);
+    }
+    commit.base_snapshot = TableCommit::kCreate;
+    commit.operation = "create";
+    commit.new_schema = staged.schema;
+    commit.location =
+        fmt::format("{}{}/{}/", kCuratedZone, spec.target.database, spec.target.table);
+  }
+  std::optional<TableSnapshot> target;
+  if (existing.ok()) target = std::move(*existing);
+  for (int attempt = 1;; ++attempt) {
+    if (target.has_value()) {
+      commit.base_snapshot = target->table.current_snapshot;
+      commit.operation = spec.mode == WriteMode::kAppend ? "append" : "overwrite";
+      commit.remove_file_ids.clear();
+      if (spec.mode == WriteMode::kReplacePartitions) {
+        for (const DataFile& file : target->files) {
+          if (partitions.contains(PartitionOf(file, target->table.schema.partition_columns))) {
+            commit.remove_file_ids.push_back(file.file_id);
+          }
+        }
+      }
+      report.files_replaced = static_cast<int64_t>(commit.remove_file_ids.size());
+    }
+    commit.summary = {{"job", spec.name},
+                      {"files_added", staged.files.size()},
+                      {"rows_added", staged.rows},
+                      {"files_removed", commit.remove_file_ids.size()}};
+    auto committed = catalog_.Commit(who, commit);
+    if (committed.ok()) {
+      report.snapshot_written = committed->snapshot_id;
+      break;
+    }
+    if (!absl::IsAborted(committed.status()) || attempt == kCommitAttempts) {
+      return discard(committed.status());
+    }
+    auto fresh = catalog_.ReadTable(who, spec.target, std::nullopt);  // rebase on the new snapshot
+    if (!fresh.ok()) return discard(fresh.status());
+    target = std::move(*fresh);
+  }
+  report.phase_millis["commit"] = static_cast<int64_t>(phase.ElapsedMillis());
+  return absl::OkStatus();
+}
+
+}  // namespace loch::etl

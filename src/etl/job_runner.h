@@ -1,0 +1,96 @@
+#pragma once
+// JobRunner: runs ETL jobs (job_spec.h) once, start to finish, and records each run in the
+// catalog's run store.
+//
+// A run reads its source tables at the snapshots it records (with --incremental only the files
+// committed since the job's last successful run: its bookmarks), stages the query's result as
+// Parquet files under tables/<db>/<table>/<write id>/ (write id recorded at the start), and
+// publishes them in one catalog commit (append: added; replace-partitions: the partitions the run
+// produced are replaced). Until that commit nothing is visible; a run that fails deletes what it
+// staged, and a run that was killed leaves objects that the job's next run deletes before it
+// starts (they are under the prefix its run record names and no table has them).
+// Two runs of one job never overlap: each holds an exclusive lock file in `lock_dir` (released by
+// the kernel if its process dies); a second run is refused. A commit that conflicts with another
+// writer is retried from the fresh snapshot.
+//
+// Thread-safety: a JobRunner may be used from several threads (the lock is per job).
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "catalog/catalog.h"
+#include "common/principal.h"
+#include "common/status.h"
+#include "engine/lake_engine.h"
+#include "etl/job_spec.h"
+#include "storage/object_store.h"
+
+namespace loch::etl {
+
+struct RunRequest {
+  std::string job;
+  bool full = false;  // ignore the bookmarks: read every file of the sources
+  std::string trigger = "manual";
+};
+
+// What a run did; RunRecord::report holds it as JSON (ToJson).
+struct RunReport {
+  int64_t job_version = 0;
+  std::string mode;
+  bool incremental = false;  // read only new files (false for a first or --full run)
+  // Per source table: the snapshot read, and the files and rows read from it.
+  struct Source {
+    int64_t snapshot = 0;
+    int64_t since_snapshot = 0;  // incremental: the bookmark; 0 otherwise
+    int64_t files = 0;
+    int64_t rows = 0;
+  };
+  std::map<std::string, Source> sources;  // by DB.TABLE
+  std::string staging_prefix;
+  int64_t rows_written = 0;
+  int64_t files_written = 0;
+  int64_t bytes_written = 0;
+  int64_t partitions_written = 0;
+  int64_t files_replaced = 0;    // replace-partitions: files of the target the run replaced
+  int64_t snapshot_written = 0;  // 0 when nothing was committed
+  std::string note;              // e.g. "nothing new to read"
+  std::map<std::string, int64_t> phase_millis;  // plan, write, commit
+};
+nlohmann::json ToJson(const RunReport& report);
+
+class JobRunner {
+ public:
+  // `catalog`, `store` and `engine` outlive the runner; `lock_dir` is a local folder (created if
+  // missing) for the per-job lock files.
+  JobRunner(Catalog& catalog, ObjectStore& store, LakeEngine& engine, std::string lock_dir)
+      : catalog_(catalog), store_(store), engine_(engine), lock_dir_(std::move(lock_dir)) {}
+
+  // Runs the job once and returns its finished run record: SUCCEEDED, or FAILED with the error
+  // (the run's own failures are not errors of this call). Errors: NotFound for an unknown job,
+  // FailedPrecondition while another run of the job holds its lock, Internal when the run store
+  // cannot be written.
+  absl::StatusOr<RunRecord> Run(const Principal& who, const RunRequest& request);
+
+  // Called with each phase as a run enters it ("cleanup", "plan", "write", "commit").
+  using PhaseListener = std::function<void(std::string_view phase)>;
+  void set_phase_listener(PhaseListener listener) { on_phase_ = std::move(listener); }
+
+ private:
+  // Marks the job's runs still recorded as RUNNING (their process died: this one holds the lock)
+  // FAILED, and deletes the objects they staged that no table has.
+  absl::Status CleanUpInterruptedRuns(const Principal& who, const std::string& job);
+  // The run itself, after the lock is held and the run recorded. Fills `report`.
+  absl::Status Execute(const Principal& who, const JobSpec& spec, const RunRequest& request,
+                       const std::string& write_id, RunReport& report);
+  void EnterPhase(std::string_view phase);
+
+  Catalog& catalog_;
+  ObjectStore& store_;
+  LakeEngine& engine_;
+  std::string lock_dir_;
+  PhaseListener on_phase_;
+};
+
+}  // namespace loch::etl

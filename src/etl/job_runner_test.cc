@@ -1,0 +1,332 @@
+#include "etl/job_runner.h"
+
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+
+#include "common/ids.h"
+#include "engine/query_test_support.h"
+#include "engine/test_lake.h"
+#include "fmt/format.h"
+
+namespace loch::etl {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+class JobRunnerTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = (fs::path(testing::TempDir()) / ("loch-etl-" + NewRandomId())).string();
+    lake_ = OpenTestLake(root_);
+    runner_ = std::make_unique<JobRunner>(*lake_.catalog, *lake_.store, *lake_.engine,
+                                          root_ + "/.loch/locks");
+  }
+
+  std::string Cell(const std::string& sql) { return FirstCell(*lake_.engine, sql); }
+  void Sql(const std::string& sql) { ASSERT_NE(Cell(sql).rfind("ERROR", 0), 0u) << Cell(sql); }
+
+  // Stores the job (a new version if it exists).
+  void Define(nlohmann::json fields) {
+    auto spec = JobSpecFromJson(fields);
+    ASSERT_TRUE(spec.ok()) << spec.status();
+    const bool exists = lake_.catalog->GetJob(admin_, spec->name).ok();
+    ASSERT_TRUE(lake_.catalog->PutJob(admin_, {spec->name, 0, ToJson(*spec), 0, ""}, exists).ok());
+  }
+
+  RunRecord RunJob(const std::string& job, bool full = false) {
+    auto run = runner_->Run(admin_, RunRequest{job, full});
+    EXPECT_TRUE(run.ok()) << run.status();
+    return run.ok() ? *run : RunRecord{};
+  }
+
+  // Every object under `prefix` in the store.
+  std::vector<std::string> Keys(const std::string& prefix) {
+    std::vector<std::string> keys;
+    auto objects = ListAll(*lake_.store, prefix);
+    EXPECT_TRUE(objects.ok()) << objects.status();
+    if (!objects.ok()) return keys;
+    for (const ObjectInfo& object : *objects) keys.push_back(object.key);
+    return keys;
+  }
+
+  std::string root_;
+  TestLake lake_;
+  std::unique_ptr<JobRunner> runner_;
+  Principal admin_ = Principal::LocalAdmin();
+};
+
+TEST_F(JobRunnerTest, ReplacePartitionsReplacesOnlyThePartitionsTheRunProduced) {
+  Sql("CREATE TABLE raw.sales AS SELECT i AS id, i % 3 AS store, (i % 7) * 1.5 AS price "
+      "FROM range(3000) r(i)");
+  Define({{"name", "by_store"},
+          {"sql",
+           "SELECT store, count(*) AS sales, sum(price) AS revenue FROM raw.sales "
+           "WHERE store < 2 GROUP BY store"},
+          {"target", "mart.by_store"},
+          {"mode", "replace-partitions"},
+          {"partition_by", {"store"}}});
+  RunRecord first = RunJob("by_store");
+  ASSERT_EQ(first.state, RunRecord::kSucceeded) << first.error;
+  EXPECT_EQ(first.report["rows_written"], 2);
+  EXPECT_EQ(first.report["partitions_written"], 2);
+  // A second version of the job reaches store 2 too: stores 0 and 1 are replaced, 2 is added.
+  Define({{"name", "by_store"},
+          {"sql",
+           "SELECT store, count(*) AS sales, sum(price) AS revenue FROM raw.sales "
+           "GROUP BY store"},
+          {"target", "mart.by_store"},
+          {"mode", "replace-partitions"},
+          {"partition_by", {"store"}}});
+  RunRecord second = RunJob("by_store");
+  ASSERT_EQ(second.state, RunRecord::kSucceeded) << second.error;
+  EXPECT_EQ(second.report["files_replaced"], 2);
+  EXPECT_EQ(second.report["job_version"], 2);
+  // The table equals the query computed directly: no partition twice, none lost.
+  EXPECT_EQ(Cell("SELECT count(*) FROM mart.by_store"), "3");
+  EXPECT_EQ(Cell("SELECT count(*) FROM (SELECT store, count(*) AS sales, sum(price) AS revenue "
+                 "FROM raw.sales GROUP BY store EXCEPT SELECT store, sales, revenue FROM "
+                 "mart.by_store)"),
+            "0");
+  // The commit says which job wrote it.
+  auto snapshots = lake_.catalog->ListSnapshots(admin_, {"mart", "by_store"});
+  EXPECT_THAT(snapshots->back().message, HasSubstr("job by_store"));
+}
+
+TEST_F(JobRunnerTest, IncrementalRunsReadOnlyWhatWasCommittedSinceTheirBookmark) {
+  Sql("CREATE TABLE raw.clicks AS SELECT i AS id, 'home' AS page FROM range(1000) r(i)");
+  Define({{"name", "clean"},
+          {"sql", "SELECT id, upper(page) AS page FROM raw.clicks"},
+          {"target", "curated.clicks"},
+          {"incremental", true}});
+  RunRecord first = RunJob("clean");
+  ASSERT_EQ(first.state, RunRecord::kSucceeded) << first.error;
+  EXPECT_FALSE(first.report["incremental"].get<bool>());
+  EXPECT_EQ(first.report["sources"]["raw.clicks"]["rows"], 1000);
+
+  Sql("INSERT INTO raw.clicks SELECT i AS id, 'cart' AS page FROM range(1000, 1010) r(i)");
+  RunRecord second = RunJob("clean");
+  ASSERT_EQ(second.state, RunRecord::kSucceeded) << second.error;
+  EXPECT_TRUE(second.report["incremental"].get<bool>());
+  EXPECT_EQ(second.report["sources"]["raw.clicks"]["rows"], 10);
+  EXPECT_EQ(second.report["sources"]["raw.clicks"]["since_snapshot"],
+            first.report["sources"]["raw.clicks"]["snapshot"]);
+  EXPECT_EQ(second.report["rows_written"], 10);
+  // Every source row once, transformed.
+  EXPECT_EQ(Cell("SELECT count(*) || '/' || count(DISTINCT id) FROM curated.clicks"), "1010/1010");
+  EXPECT_EQ(Cell("SELECT count(*) FROM curated.clicks WHERE page = 'CART'"), "10");
+
+  // Nothing new: the run succeeds and publishes nothing.
+  const int64_t snapshot =
+      lake_.catalog->ReadTable(admin_, {"curated", "clicks"}, std::nullopt)->table.current_snapshot;
+  RunRecord idle = RunJob("clean");
+  ASSERT_EQ(idle.state, RunRecord::kSucceeded) << idle.error;
+  EXPECT_THAT(idle.report["note"].get<std::string>(), HasSubstr("nothing new"));
+  EXPECT_EQ(
+      lake_.catalog->ReadTable(admin_, {"curated", "clicks"}, std::nullopt)->table.current_snapshot,
+      snapshot);
+
+  // --full reads everything again (append mode: the rows are then there twice, as asked).
+  RunRecord full = RunJob("clean", /*full=*/true);
+  ASSERT_EQ(full.state, RunRecord::kSucceeded) << full.error;
+  EXPECT_EQ(full.report["rows_written"], 1010);
+  EXPECT_EQ(Cell("SELECT count(*) FROM curated.clicks"), "2020");
+}
+
+TEST_F(JobRunnerTest, AnIncrementalRunRefusesASourceThatWasRewritten) {
+  Sql("CREATE TABLE raw.c AS SELECT 1 AS id");
+  Define({{"name", "copy"},
+          {"sql", "SELECT id FROM raw.c"},
+          {"target", "x.c"},
+          {"incremental", true}});
+  ASSERT_EQ(RunJob("copy").state, RunRecord::kSucceeded);
+  // Replace the source's files (a job in replace mode writing to it).
+  Define({{"name", "rewrite"},
+          {"sql", "SELECT 2 AS id"},
+          {"target", "raw.c"},
+          {"mode", "replace-partitions"}});
+  ASSERT_EQ(RunJob("rewrite").state, RunRecord::kSucceeded);
+  EXPECT_EQ(Cell("SELECT string_agg(id::VARCHAR, ',') FROM raw.c"), "2");
+  RunRecord refused = RunJob("copy");
+  EXPECT_EQ(refused.state, RunRecord::kFailed);
+  EXPECT_THAT(refused.error, HasSubstr("--full"));
+  EXPECT_EQ(Cell("SELECT count(*) FROM x.c"), "1");  // nothing published
+  EXPECT_EQ(RunJob("copy", /*full=*/true).state, RunRecord::kSucceeded);
+}
+
+TEST_F(JobRunnerTest, AFailedRunPublishesNothingAndLeavesNoObjects) {
+  Sql("CREATE TABLE raw.t AS SELECT i AS id FROM range(100) r(i)");
+  Define({{"name", "good"}, {"sql", "SELECT id FROM raw.t"}, {"target", "mart.t"}});
+  ASSERT_EQ(RunJob("good").state, RunRecord::kSucceeded);
+  const std::vector<std::string> before = Keys("tables/mart/t/");
+  // Fails while DuckDB writes the result (a cast error on row 51).
+  Define({{"name", "good"},
+          {"sql",
+           "SELECT CASE WHEN id < 50 THEN id ELSE CAST('x' || id AS BIGINT) END AS id "
+           "FROM raw.t"},
+          {"target", "mart.t"}});
+  RunRecord failed = RunJob("good");
+  EXPECT_EQ(failed.state, RunRecord::kFailed);
+  EXPECT_THAT(failed.error, HasSubstr("x50"));
+  EXPECT_EQ(Cell("SELECT count(*) FROM mart.t"), "100");
+  EXPECT_EQ(Keys("tables/mart/t/"), before);
+  // The run store keeps both, newest first.
+  auto runs = lake_.catalog->ListRuns(admin_, "job", "good", 10);
+  ASSERT_EQ(runs->size(), 2u);
+  EXPECT_EQ((*runs)[0].state, RunRecord::kFailed);
+}
+
+TEST_F(JobRunnerTest, RunsOfOneJobNeverOverlap) {
+  Define({{"name", "solo"}, {"sql", "SELECT 1 AS one"}, {"target", "mart.solo"}});
+  // Another process's run holds the job's lock.
+  fs::create_directories(root_ + "/.loch/locks");
+  const int fd = open((root_ + "/.loch/locks/job-solo.lock").c_str(), O_RDWR | O_CREAT, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(flock(fd, LOCK_EX | LOCK_NB), 0);
+  auto refused = runner_->Run(admin_, RunRequest{"solo"});
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused.status())) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("already running"));
+  close(fd);
+  EXPECT_EQ(RunJob("solo").state, RunRecord::kSucceeded);
+}
+
+TEST_F(JobRunnerTest, TheNextRunCleansUpAfterAnInterruptedOne) {
+  Define({{"name", "j"}, {"sql", "SELECT 1 AS one"}, {"target", "mart.j"}});
+  ASSERT_EQ(RunJob("j").state, RunRecord::kSucceeded);
+  // A run whose process died after staging a file.
+  const std::string prefix = "tables/mart/j/" + NewTimeOrderedId() + "/";
+  ASSERT_TRUE(lake_.store->Put(prefix + "data.parquet", "half written").ok());
+  RunRecord dead;
+  dead.kind = "job";
+  dead.name = "j";
+  dead.version = 1;
+  dead.pid = 99999;
+  dead.report = {{"staging_prefix", prefix}};
+  auto dead_id = lake_.catalog->StartRun(admin_, dead);
+  ASSERT_TRUE(dead_id.ok());
+  const std::vector<std::string> published = Keys("tables/mart/j/");
+
+  ASSERT_EQ(RunJob("j").state, RunRecord::kSucceeded);
+  EXPECT_TRUE(Keys(prefix).empty());
+  auto interrupted = lake_.catalog->GetRun(admin_, *dead_id);
+  EXPECT_EQ(interrupted->state, RunRecord::kFailed);
+  EXPECT_THAT(interrupted->error, HasSubstr("interrupted"));
+  EXPECT_EQ(Cell("SELECT count(*) FROM mart.j"), "2");
+  for (const std::string& key : published) {
+    if (key.rfind(prefix, 0) != 0) EXPECT_TRUE(lake_.store->Head(key).ok()) << key;
+  }
+}
+
+TEST_F(JobRunnerTest, FilesAreSplitNearTheTargetSizeAndSortedWithinPartitions) {
+  // ~8 MiB of hard-to-compress text in 2 partitions.
+  Sql("CREATE TABLE raw.big AS SELECT i AS id, i % 2 AS half, md5(i::VARCHAR) || "
+      "md5((i * 7)::VARCHAR) AS noise FROM range(200000) r(i)");
+  Define({{"name", "split"},
+          {"sql", "SELECT id, half, noise FROM raw.big"},
+          {"target", "mart.big"},
+          {"partition_by", {"half"}},
+          {"sort_by", {"id"}},
+          {"file_size_mib", 1}});
+  RunRecord run = RunJob("split");
+  ASSERT_EQ(run.state, RunRecord::kSucceeded) << run.error;
+  auto table = lake_.catalog->ReadTable(admin_, {"mart", "big"}, std::nullopt);
+  ASSERT_TRUE(table.ok());
+  std::map<std::string, std::vector<const DataFile*>> by_partition;
+  for (const DataFile& file : table->files) {
+    by_partition[file.partition_values.at("half")].push_back(&file);
+    EXPECT_LT(file.size_bytes, 2 << 20) << file.key;
+  }
+  ASSERT_EQ(by_partition.size(), 2u);
+  for (auto& [half, files] : by_partition) {
+    EXPECT_GE(files.size(), 3u) << "partition " << half;
+    // Sorted by id: the files' id ranges do not overlap.
+    std::vector<std::pair<int64_t, int64_t>> ranges;
+    for (const DataFile* file : files) {
+      for (const ColumnStats& stats : file->stats) {
+        if (stats.column == "id")
+          ranges.emplace_back(std::stoll(*stats.min), std::stoll(*stats.max));
+      }
+    }
+    ASSERT_EQ(ranges.size(), files.size());
+    std::sort(ranges.begin(), ranges.end());
+    for (size_t i = 1; i < ranges.size(); ++i) EXPECT_LT(ranges[i - 1].second, ranges[i].first);
+  }
+  EXPECT_EQ(Cell("SELECT count(*) || '/' || sum(id) FROM mart.big"), "200000/19999900000");
+  EXPECT_EQ(Cell("SELECT count(*) FROM (SELECT id, half, noise FROM raw.big EXCEPT "
+                 "SELECT id, half, noise FROM mart.big)"),
+            "0");
+}
+
+TEST(JobSpecTest, FieldsAreCheckedAndMisspeltOnesRefused) {
+  nlohmann::json job = {{"name", "j"}, {"sql", "SELECT 1"}, {"target", "a.b"}};
+  ASSERT_TRUE(JobSpecFromJson(job).ok());
+  auto check = [&](nlohmann::json changed, const std::string& message) {
+    auto spec = JobSpecFromJson(changed);
+    EXPECT_TRUE(absl::IsInvalidArgument(spec.status()) || absl::IsUnimplemented(spec.status()))
+        << changed.dump() << ": " << spec.status();
+    EXPECT_THAT(std::string(spec.status().message()), HasSubstr(message)) << changed.dump();
+  };
+  nlohmann::json changed = job;
+  changed["partiton_by"] = {"day"};
+  check(changed, "unknown job field \"partiton_by\"");
+  changed = job;
+  changed.erase("target");
+  check(changed, "\"target\": missing");
+  changed = job;
+  changed["mode"] = "upsert";
+  check(changed, "unknown mode \"upsert\"");
+  changed = job;
+  changed["file_size_mib"] = 0;
+  check(changed, "file_size_mib");
+  changed = job;
+  changed["sort_by"] = {"a", "a"};
+  check(changed, "twice");
+  changed = job;
+  changed["sql"] = " \n";
+  check(changed, "empty");
+  changed = job;
+  changed["target"] = "nodot";
+  check(changed, "DATABASE.TABLE");
+}
+
+TEST(JobSpecTest, YamlFilesHaveTheSameFields) {
+  auto spec = JobSpecFromYaml(R"(
+name: clean_clicks
+target: curated.clicks
+mode: replace-partitions
+partition_by: [day]
+sort_by:
+  - user_id
+  - ts
+file_size_mib: 64
+incremental: true
+sql: |
+  SELECT user_id, ts, CAST(ts AS DATE) AS day
+  FROM raw.clicks
+)");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->target.ToString(), "curated.clicks");
+  EXPECT_EQ(spec->mode, WriteMode::kReplacePartitions);
+  EXPECT_EQ(spec->sort_by, (std::vector<std::string>{"user_id", "ts"}));
+  EXPECT_EQ(spec->file_size_mib, 64);
+  EXPECT_TRUE(spec->incremental);
+  EXPECT_THAT(spec->sql, HasSubstr("FROM raw.clicks"));
+
+  auto broken = JobSpecFromYaml("name: [unclosed\n");
+  EXPECT_THAT(std::string(broken.status().message()), HasSubstr("line"));
+  auto deep = JobSpecFromYaml("name: " + std::string(100000, '[') + "\n");
+  EXPECT_THAT(std::string(deep.status().message()), HasSubstr("nests deeper"));
+  auto list = JobSpecFromYaml("- a\n- b\n");
+  EXPECT_THAT(std::string(list.status().message()), HasSubstr("mapping"));
+  auto number = JobSpecFromYaml("name: j\nsql: SELECT 1\ntarget: a.b\nfile_size_mib: big\n");
+  EXPECT_THAT(std::string(number.status().message()), HasSubstr("file_size_mib"));
+}
+
+}  // namespace
+}  // namespace loch::etl

@@ -1,0 +1,60 @@
+#pragma once
+// JobSpec: what an ETL job is, as users define it (CLI flags, REST JSON, YAML files: the same
+// fields) and as the catalog stores it (SavedJob::definition, the JSON form below).
+//
+//   name            the job's name (an identifier)
+//   sql             a query over catalog tables (joins, window functions, CTEs)
+//   target          DB.TABLE the result goes to (created by the first run)
+//   mode            append | replace-partitions (see WriteMode)
+//   partition_by    columns of the result that become Hive-style folders
+//   sort_by         columns the rows are sorted by within each partition
+//   file_size_mib   files are split near this size within each partition (default 128)
+//   incremental     read only the source files committed since the last successful run
+//   description     free text
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "catalog/model.h"
+#include "common/status.h"
+#include "nlohmann/json.hpp"
+
+namespace loch::etl {
+
+enum class WriteMode {
+  kAppend,             // the run's rows are added to the target
+  kReplacePartitions,  // the partitions the run produced are replaced by its files (an
+                       // unpartitioned target: all of it), in one commit
+};
+
+struct JobSpec {
+  static constexpr int64_t kDefaultFileSizeMib = 128;
+  static constexpr int64_t kMaxFileSizeMib = 4096;
+  static constexpr size_t kMaxSqlBytes = 1 << 20;
+  std::string name;
+  std::string sql;
+  TableName target;
+  WriteMode mode = WriteMode::kAppend;
+  std::vector<std::string> partition_by;
+  std::vector<std::string> sort_by;
+  int64_t file_size_mib = kDefaultFileSizeMib;
+  bool incremental = false;
+  std::string description;
+};
+
+std::string_view ModeName(WriteMode mode);
+absl::StatusOr<WriteMode> ParseMode(std::string_view name);
+
+// The spec from its JSON form. InvalidArgument naming the field for anything missing, of the wrong
+// type, out of range or unknown (a misspelt field must not be silently ignored).
+absl::StatusOr<JobSpec> JobSpecFromJson(const nlohmann::json& json);
+// The JSON form (every field, defaults included).
+nlohmann::json ToJson(const JobSpec& spec);
+// The spec from a YAML document with the JSON form's fields (a mapping). InvalidArgument with the
+// line and column of a syntax error. The document may be at most kMaxYamlBytes.
+inline constexpr size_t kMaxYamlBytes = 4 << 20;
+absl::StatusOr<JobSpec> JobSpecFromYaml(std::string_view yaml);
+
+}  // namespace loch::etl
