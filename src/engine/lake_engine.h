@@ -199,7 +199,8 @@ class LakeEngine {
   // those of Query, and InvalidArgument for layout or columns that do not fit the query.
   absl::StatusOr<StagedFiles> StageQueryResult(const Principal& who, const StageRequest& request);
   // The catalog tables `query` reads, views followed to the tables under them, in the order first
-  // named. Checks the query like Query does (InvalidArgument, NotFound) without running it.
+  // named. Checks the query like Query does (InvalidArgument; NotFound for unqualified names)
+  // without running it; a DATABASE.TABLE name that is no table (yet) is returned as it is.
   absl::StatusOr<std::vector<TableName>> SourceTables(const Principal& who,
                                                       std::string_view query);
   // Deletes the staged objects, best effort (what stays is found by vacuum's orphan sweep).

@@ -15,6 +15,24 @@ absl::StatusOr<SaveResult> SaveJob(Catalog& catalog, LakeEngine& engine, const P
         "job \"{}\" reads its own target {}: a job writes a table other than those it reads",
         spec.name, spec.target.ToString()));
   }
+  // A source that is no table yet must be the target of another job (a chain defined before its
+  // first run); anything else is a typo, named with the tables that do exist.
+  ASSIGN_OR_RETURN(std::vector<TableInfo> tables, catalog.ListTables(who, std::nullopt));
+  std::vector<SavedJob> jobs;
+  for (const TableName& source : sources) {
+    if (std::any_of(tables.begin(), tables.end(),
+                    [&](const TableInfo& table) { return table.name == source; })) {
+      continue;
+    }
+    if (jobs.empty()) {
+      ASSIGN_OR_RETURN(jobs, catalog.ListJobs(who));
+    }
+    const bool written_by_a_job = std::any_of(jobs.begin(), jobs.end(), [&](const SavedJob& job) {
+      auto other = SpecOf(job);
+      return other.ok() && other->target == source && other->name != spec.name;
+    });
+    if (!written_by_a_job) RETURN_IF_ERROR(catalog.ReadTable(who, source, std::nullopt).status());
+  }
   const nlohmann::json definition = ToJson(spec);
   auto existing = catalog.GetJob(who, spec.name);
   if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();

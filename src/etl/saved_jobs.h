@@ -24,8 +24,8 @@ struct SaveResult {
   bool changed = false;  // a new version was stored now (created included)
 };
 
-// Checks `spec` against the lake (its SQL must parse and name existing tables or views, and must
-// not read its own target) and stores it. Errors: those of the check (InvalidArgument, NotFound),
+// Checks `spec` against the lake (its SQL must parse and name existing tables or views, or tables
+// other jobs write; it must not read its own target) and stores it. Errors: those of the check (InvalidArgument, NotFound),
 // AlreadyExists (kCreate).
 absl::StatusOr<SaveResult> SaveJob(Catalog& catalog, LakeEngine& engine, const Principal& who,
                                    const JobSpec& spec, SaveMode mode);

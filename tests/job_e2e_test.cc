@@ -1,0 +1,249 @@
+// ETL jobs end to end, through the `loch` binary: YAML apply, runs and their reports, and real
+// crashes: a run killed between staging its files and committing them (stopped there by a fault
+// point, see common/fault_point.h) and runs killed at random moments. Whatever the moment, the
+// target shows all of a run or none of it, a second run of the job is refused while one runs, and
+// the next run leaves no object in the table's folder that the catalog does not name.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "catalog/catalog.h"
+#include "common/ids.h"
+#include "fmt/format.h"
+#include "tests/support/child_process.h"
+#include "tests/support/run_command.h"
+
+namespace loch {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using testing_support::ChildProcess;
+using Outcome = testing_support::CommandOutcome;
+
+class JobE2eTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    work_ = fs::path(testing::TempDir()) / ("loch-jobs-" + NewRandomId());
+    fs::create_directories(work_);
+    ASSERT_EQ(Loch({"init"}).exit_code, 0);
+  }
+
+  std::string Lake() const { return (work_ / "lake").string(); }
+
+  Outcome Loch(std::vector<std::string> args, const std::string& env = "") {
+    args.push_back("--lake");
+    args.push_back(Lake());
+    return testing_support::RunCommand(LOCH_BINARY, args, env);
+  }
+
+  std::string Cell(const std::string& sql) {
+    Outcome outcome = Loch({"sql", sql, "--format", "csv"});
+    if (outcome.exit_code != 0) return "ERROR: " + outcome.err;
+    const size_t header = outcome.out.find('\n');
+    std::string value = outcome.out.substr(header + 1);
+    while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+    return value;
+  }
+
+  void WriteFile(const std::string& name, const std::string& text) {
+    std::ofstream(work_ / name) << text;
+  }
+
+  // The objects in the lake folder under tables/DB/TABLE/ that no snapshot of any table names.
+  std::vector<std::string> Orphans(const std::string& table_prefix) {
+    auto catalog = OpenSqliteCatalog(Lake() + "/.loch/catalog.sqlite");
+    EXPECT_TRUE(catalog.ok()) << catalog.status();
+    auto known = (*catalog)->KnownKeys(Principal::LocalAdmin(), table_prefix);
+    EXPECT_TRUE(known.ok()) << known.status();
+    const std::set<std::string> named(known->begin(), known->end());
+    std::vector<std::string> orphans;
+    const fs::path folder = fs::path(Lake()) / table_prefix;
+    if (!fs::exists(folder)) return orphans;
+    for (const auto& entry : fs::recursive_directory_iterator(folder)) {
+      if (!entry.is_regular_file()) continue;
+      const std::string key = fs::relative(entry.path(), Lake()).string();
+      if (!named.contains(key)) orphans.push_back(key);
+    }
+    return orphans;
+  }
+
+  std::unique_ptr<ChildProcess> StartRun(const std::string& job, const std::string& log,
+                                         const std::vector<std::string>& environment = {}) {
+    return ChildProcess::Start(LOCH_BINARY, {"job", "run", job, "--lake", Lake()},
+                               (work_ / log).string(), environment);
+  }
+
+  fs::path work_;
+};
+
+TEST_F(JobE2eTest, YamlJobsAreAppliedVersionedRunAndReported) {
+  ASSERT_EQ(Loch({"sql",
+                  "CREATE TABLE raw.clicks AS SELECT i AS id, i % 7 AS user_id, "
+                  "TIMESTAMP '2026-11-01' + INTERVAL (i * 37) SECOND AS ts FROM "
+                  "range(20000) r(i)"})
+                .exit_code,
+            0);
+  fs::create_directories(work_ / "jobs");
+  WriteFile("jobs/clean.yaml", R"(name: clean
+target: curated.clicks
+partition_by: [day]
+sort_by: [user_id]
+incremental: true
+sql: |
+  SELECT id, user_id, ts, CAST(ts AS DATE) AS day
+  FROM raw.clicks
+)");
+  WriteFile("jobs/daily.yml", R"(name: daily
+target: mart.daily
+mode: replace-partitions
+partition_by: [day]
+sql: SELECT day, count(*) AS clicks, count(DISTINCT user_id) AS users FROM curated.clicks GROUP BY day
+)");
+  WriteFile("jobs/README.txt", "not a job");
+  Outcome applied = Loch({"job", "apply", (work_ / "jobs").string()});
+  ASSERT_EQ(applied.exit_code, 0) << applied.err;
+  EXPECT_THAT(applied.out, HasSubstr("clean                    created (version 1)"));
+  EXPECT_THAT(applied.out, HasSubstr("daily                    created (version 1)"));
+  Outcome again = Loch({"job", "apply", (work_ / "jobs").string()});
+  EXPECT_THAT(again.out, HasSubstr("unchanged (version 1)"));
+
+  Outcome clean = Loch({"job", "run", "clean"});
+  ASSERT_EQ(clean.exit_code, 0) << clean.out << clean.err;
+  EXPECT_THAT(clean.out, HasSubstr("SUCCEEDED"));
+  EXPECT_THAT(clean.out, HasSubstr("20,000 rows"));
+  Outcome daily = Loch({"job", "run", "daily"});
+  ASSERT_EQ(daily.exit_code, 0) << daily.out << daily.err;
+  // The rollup equals the same aggregation computed straight from the raw table.
+  EXPECT_EQ(Cell("SELECT count(*) FROM (SELECT CAST(ts AS DATE) AS day, count(*), count(DISTINCT "
+                 "user_id) FROM raw.clicks GROUP BY 1 EXCEPT SELECT day, clicks, users FROM "
+                 "mart.daily)"),
+            "0");
+
+  // New raw rows: the incremental job reads only them; the rollup replaces the days they touch.
+  ASSERT_EQ(Loch({"sql",
+                  "INSERT INTO raw.clicks SELECT 100000 + i, 3, TIMESTAMP '2026-11-02 "
+                  "12:00:00' FROM range(50) r(i)"})
+                .exit_code,
+            0);
+  Outcome second = Loch({"job", "run", "clean"});
+  EXPECT_THAT(second.out, HasSubstr("50 rows (committed after snapshot"));
+  ASSERT_EQ(Loch({"job", "run", "daily"}).exit_code, 0);
+  EXPECT_EQ(Cell("SELECT count(*) FROM (SELECT CAST(ts AS DATE) AS day, count(*), count(DISTINCT "
+                 "user_id) FROM raw.clicks GROUP BY 1 EXCEPT SELECT day, clicks, users FROM "
+                 "mart.daily)"),
+            "0");
+  EXPECT_EQ(Cell("SELECT count(*) FROM mart.daily"),
+            Cell("SELECT count(DISTINCT CAST(ts AS DATE)) FROM raw.clicks"));
+
+  // A changed file is a new version; describe shows both, runs shows the history.
+  WriteFile("jobs/daily.yml", R"(name: daily
+target: mart.daily
+mode: replace-partitions
+partition_by: [day]
+description: clicks and users per day
+sql: SELECT day, count(*) AS clicks, count(DISTINCT user_id) AS users FROM curated.clicks GROUP BY day
+)");
+  EXPECT_THAT(Loch({"job", "apply", (work_ / "jobs/daily.yml").string()}).out,
+              HasSubstr("updated to version 2"));
+  Outcome described = Loch({"job", "describe", "daily"});
+  EXPECT_THAT(described.out, HasSubstr("clicks and users per day"));
+  EXPECT_THAT(described.out, HasSubstr("versions:\n    1"));
+  Outcome runs = Loch({"job", "runs", "clean"});
+  EXPECT_EQ(std::count(runs.out.begin(), runs.out.end(), '\n'), 3) << runs.out;  // header + 2
+  Outcome listed = Loch({"job", "list"});
+  EXPECT_THAT(listed.out, HasSubstr("curated.clicks"));
+
+  // Errors name what is wrong.
+  WriteFile("bad.yaml", "name: broken\ntarget: x.y\nsql: SELECT * FROM raw.nope\n");
+  Outcome bad = Loch({"job", "apply", (work_ / "bad.yaml").string()});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("raw.nope"));
+  WriteFile("typo.yaml", "name: t\ntarget: x.y\nsql: SELECT 1\npartiton_by: [a]\n");
+  EXPECT_THAT(Loch({"job", "apply", (work_ / "typo.yaml").string()}).err,
+              HasSubstr("unknown job field \"partiton_by\""));
+  EXPECT_THAT(Loch({"job", "run", "nope"}).err, HasSubstr("the jobs are: clean, daily"));
+  EXPECT_THAT(
+      Loch({"job", "create", "self", "--sql", "SELECT * FROM raw.clicks", "--target", "raw.clicks"})
+          .err,
+      HasSubstr("reads its own target"));
+  ASSERT_EQ(Loch({"job", "delete", "daily"}).exit_code, 0);
+  EXPECT_EQ(Cell("SELECT count(*) > 0 FROM mart.daily"), "true");  // its table stays
+}
+
+TEST_F(JobE2eTest, ARunKilledBeforeItsCommitLeavesNoTraceAndBlocksNoOne) {
+  ASSERT_EQ(Loch({"sql",
+                  "CREATE TABLE raw.e AS SELECT i AS id, i % 10 AS k FROM range(100000) "
+                  "r(i)"})
+                .exit_code,
+            0);
+  ASSERT_EQ(Loch({"job", "create", "copy", "--sql", "SELECT id, k FROM raw.e", "--target",
+                  "curated.e", "--partition-by", "k"})
+                .exit_code,
+            0);
+  ASSERT_EQ(Loch({"job", "run", "copy"}).exit_code, 0);
+  EXPECT_EQ(Cell("SELECT count(*) FROM curated.e"), "100000");
+
+  auto paused = StartRun("copy", "paused.log", {"LOCH_FAULT_PAUSE=job-before-commit"});
+  ASSERT_NE(paused, nullptr);
+  ASSERT_TRUE(
+      paused->WaitForLog("paused at fault point job-before-commit", std::chrono::seconds(60)))
+      << paused->Log();
+  // Its files are staged, not visible; a second run of the job is refused meanwhile.
+  EXPECT_FALSE(Orphans("tables/curated/e/").empty());
+  EXPECT_EQ(Cell("SELECT count(*) FROM curated.e"), "100000");
+  Outcome overlapping = Loch({"job", "run", "copy"});
+  EXPECT_EQ(overlapping.exit_code, 1);
+  EXPECT_THAT(overlapping.err, HasSubstr("already running"));
+  EXPECT_THAT(Loch({"job", "runs", "copy"}).out, HasSubstr("RUNNING"));
+
+  paused->Kill();
+  EXPECT_EQ(Cell("SELECT count(*) FROM curated.e"), "100000");
+  Outcome next = Loch({"job", "run", "copy"});
+  ASSERT_EQ(next.exit_code, 0) << next.out << next.err;
+  EXPECT_EQ(Cell("SELECT count(*) FROM curated.e"), "200000");  // append: two runs' rows
+  EXPECT_TRUE(Orphans("tables/curated/e/").empty());
+  Outcome runs = Loch({"job", "runs", "copy"});
+  EXPECT_THAT(runs.out, HasSubstr("interrupted"));
+  EXPECT_THAT(runs.out, Not(HasSubstr("RUNNING")));
+}
+
+TEST_F(JobE2eTest, RunsKilledAtRandomMomentsPublishAllOrNothing) {
+  ASSERT_EQ(Loch({"sql",
+                  "CREATE TABLE raw.big AS SELECT i AS id, i % 97 AS k, md5(i::VARCHAR) "
+                  "AS v FROM range(1500000) r(i)"})
+                .exit_code,
+            0);
+  ASSERT_EQ(Loch({"job", "create", "rebuild", "--sql", "SELECT id, k, v FROM raw.big", "--target",
+                  "curated.big", "--mode", "replace-partitions", "--partition-by", "k", "--sort-by",
+                  "id"})
+                .exit_code,
+            0);
+  std::mt19937 random(20261201);
+  int killed_running = 0;
+  for (int attempt = 0; attempt < 6; ++attempt) {
+    auto run = StartRun("rebuild", fmt::format("run-{}.log", attempt));
+    ASSERT_NE(run, nullptr);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 + random() % 2500));
+    run->Kill();
+    killed_running += run->Log().find("SUCCEEDED") == std::string::npos;
+    // All of a run or none: the table does not exist yet, or holds every row exactly once.
+    const std::string rows = Cell("SELECT count(*) || '/' || count(DISTINCT id) FROM curated.big");
+    EXPECT_TRUE(rows.find("unknown") != std::string::npos || rows == "1500000/1500000") << rows;
+  }
+  EXPECT_GT(killed_running, 0) << "no kill landed during a run: the job is too fast";
+  Outcome last = Loch({"job", "run", "rebuild"});
+  ASSERT_EQ(last.exit_code, 0) << last.out << last.err;
+  EXPECT_EQ(Cell("SELECT count(*) || '/' || count(DISTINCT id) || '/' || sum(k) FROM curated.big"),
+            Cell("SELECT count(*) || '/' || count(DISTINCT id) || '/' || sum(k) FROM raw.big"));
+  EXPECT_TRUE(Orphans("tables/curated/big/").empty());
+}
+
+}  // namespace
+}  // namespace loch
