@@ -416,6 +416,65 @@ TEST_F(ServerTest, SavedCrawlersOverTheApi) {
   EXPECT_EQ(client.Get("/api/v1/crawlers/visits")->status, 404);
 }
 
+TEST_F(ServerTest, JobsOverTheApi) {
+  auto client = Client();
+  const json job = {{"name", "evens"},
+                    {"sql", "SELECT n, n % 10 AS digit FROM demo.numbers WHERE n % 2 = 0"},
+                    {"target", "mart.evens"},
+                    {"mode", "replace-partitions"},
+                    {"partition_by", {"digit"}}};
+  auto created = client.Post("/api/v1/jobs", job.dump(), "application/json");
+  ASSERT_EQ(created->status, 201) << created->body;
+  EXPECT_EQ(json::parse(created->body)["version"], 1);
+  EXPECT_EQ(client.Post("/api/v1/jobs", job.dump(), "application/json")->status, 409);
+  // PUT stores a new version only when the definition changed.
+  auto same = client.Put("/api/v1/jobs/evens", job.dump(), "application/json");
+  ASSERT_EQ(same->status, 200) << same->body;
+  EXPECT_EQ(json::parse(same->body)["changed"], false);
+  json changed = job;
+  changed["description"] = "even numbers by last digit";
+  auto updated = client.Put("/api/v1/jobs/evens", changed.dump(), "application/json");
+  EXPECT_EQ(json::parse(updated->body)["version"], 2);
+
+  auto run = client.Post("/api/v1/jobs/evens/run", "", "application/json");
+  ASSERT_EQ(run->status, 200) << run->body;
+  const json finished = json::parse(run->body);
+  EXPECT_EQ(finished["state"], "SUCCEEDED") << finished.dump();
+  EXPECT_EQ(finished["trigger"], "api");
+  EXPECT_EQ(finished["report"]["rows_written"], 2500);
+  EXPECT_EQ(finished["report"]["partitions_written"], 5);
+  auto counted = client.Post("/api/v1/query", R"({"sql": "SELECT count(*) FROM mart.evens"})",
+                             "application/json");
+  EXPECT_EQ(json::parse(counted->body)["rows"][0][0], 2500);
+
+  const json described = json::parse(client.Get("/api/v1/jobs/evens")->body);
+  EXPECT_EQ(described["description"], "even numbers by last digit");
+  EXPECT_EQ(described["versions"].size(), 2u);
+  EXPECT_EQ(described["runs"][0]["run_id"], finished["run_id"]);
+  EXPECT_EQ(json::parse(client.Get("/api/v1/jobs/evens?version=1")->body)["description"], "");
+  EXPECT_EQ(json::parse(client.Get("/api/v1/jobs/evens/runs?limit=5")->body)["runs"].size(), 1u);
+  EXPECT_EQ(json::parse(client.Get("/api/v1/jobs")->body)["jobs"][0]["last_run"]["state"],
+            "SUCCEEDED");
+
+  // Bad definitions are refused with what is wrong; unknown jobs are 404.
+  json typo = job;
+  typo["name"] = "typo";
+  typo["sort"] = {"n"};
+  auto refused = client.Post("/api/v1/jobs", typo.dump(), "application/json");
+  EXPECT_EQ(refused->status, 400);
+  EXPECT_THAT(refused->body, HasSubstr("unknown job field"));
+  json missing = job;
+  missing["name"] = "missing";
+  missing["sql"] = "SELECT * FROM demo.nope";
+  EXPECT_EQ(client.Post("/api/v1/jobs", missing.dump(), "application/json")->status, 404);
+  EXPECT_EQ(client.Put("/api/v1/jobs/other", job.dump(), "application/json")->status, 400);
+  EXPECT_EQ(client.Post("/api/v1/jobs", "[[[", "application/json")->status, 400);
+  EXPECT_EQ(client.Post("/api/v1/jobs/nope/run", "", "application/json")->status, 404);
+  EXPECT_EQ(Client(false).Get("/api/v1/jobs")->status, 401);
+  EXPECT_EQ(client.Delete("/api/v1/jobs/evens")->status, 204);
+  EXPECT_EQ(client.Get("/api/v1/jobs/evens")->status, 404);
+}
+
 TEST_F(ServerTest, TheCatalogOverTheApi) {
   auto client = Client();
   for (const char* sql :

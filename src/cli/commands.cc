@@ -437,6 +437,7 @@ absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& op
   serve.request_timeout = std::chrono::seconds(options.request_timeout_seconds);
   serve.pg_address = options.pg;
   serve.ingest.wal_dir = lake->location().state_dir + "/wal";
+  serve.job_lock_dir = lake->location().state_dir + "/locks";
   serve.ingest.max_pending_bytes = options.ingest_memory_mib << 20;
   serve.ingest.wal_segment_bytes = options.wal_segment_mib << 20;
   const std::string temp_dir = lake->location().state_dir + "/tmp";

@@ -137,7 +137,7 @@ absl::StatusOr<RunRecord> JobRunner::Run(const Principal& who, const RunRequest&
     if (running.ok() && !running->empty()) {
       which = fmt::format(" (run {}, pid {})", (*running)[0].run_id, (*running)[0].pid);
     }
-    return absl::FailedPreconditionError(fmt::format(
+    return absl::AbortedError(fmt::format(
         "job \"{}\" is already running{}; runs of a job never overlap: wait for it to finish",
         saved.name, which));
   }

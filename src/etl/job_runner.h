@@ -69,8 +69,8 @@ class JobRunner {
 
   // Runs the job once and returns its finished run record: SUCCEEDED, or FAILED with the error
   // (the run's own failures are not errors of this call). Errors: NotFound for an unknown job,
-  // FailedPrecondition while another run of the job holds its lock, Internal when the run store
-  // cannot be written.
+  // Aborted while another run of the job holds its lock, FailedPrecondition for a stored
+  // definition this loch cannot read, Internal when the run store cannot be written.
   absl::StatusOr<RunRecord> Run(const Principal& who, const RunRequest& request);
 
   // Called with each phase as a run enters it ("cleanup", "plan", "write", "commit").

@@ -190,7 +190,7 @@ TEST_F(JobRunnerTest, RunsOfOneJobNeverOverlap) {
   ASSERT_GE(fd, 0);
   ASSERT_EQ(flock(fd, LOCK_EX | LOCK_NB), 0);
   auto refused = runner_->Run(admin_, RunRequest{"solo"});
-  EXPECT_TRUE(absl::IsFailedPrecondition(refused.status())) << refused.status();
+  EXPECT_TRUE(absl::IsAborted(refused.status())) << refused.status();
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("already running"));
   close(fd);
   EXPECT_EQ(RunJob("solo").state, RunRecord::kSucceeded);

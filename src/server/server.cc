@@ -18,6 +18,7 @@
 #include "server/aws_json.h"
 #include "server/catalog_api.h"
 #include "server/crawler_api.h"
+#include "server/job_api.h"
 #include "server/firehose_api.h"
 #include "server/front_door.h"
 #include "server/http_api.h"
@@ -100,6 +101,7 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
   RegisterStreamApi(routes, *ingest, MakeGuard(credentials), put_records);
   RegisterHttpApi(routes, queries, catalog, credentials);
   RegisterCrawlerApi(routes, catalog, crawler, MakeGuard(credentials));
+  RegisterJobApi(routes, catalog, engine, store, options.job_lock_dir, MakeGuard(credentials));
   RegisterCatalogApi(routes, catalog, MakeGuard(credentials));
   routes.set_logger([](const httplib::Request& request, const httplib::Response& response) {
     if (response.status >= 400)

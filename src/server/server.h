@@ -27,6 +27,7 @@ struct ServeOptions {
   std::string pg_address;  // HOST:PORT for the PostgreSQL protocol; empty: not served
   int pg_max_connections = 64;
   IngestOptions ingest;  // its wal_dir is required
+  std::string job_lock_dir;  // where job runs hold their locks (etl/job_runner.h); required
 };
 
 // Where the server listens, once it does.
