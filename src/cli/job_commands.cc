@@ -23,6 +23,7 @@ struct JobCommandOptions {
   std::string sql_file;
   std::string target;
   std::string mode = "append";
+  std::vector<std::string> keys;
   std::vector<std::string> partition_by;
   std::vector<std::string> sort_by;
   int64_t file_size_mib = etl::JobSpec::kDefaultFileSizeMib;
@@ -65,6 +66,7 @@ absl::StatusOr<etl::JobSpec> SpecFromFlags(const JobCommandOptions& options) {
                  {"sql", sql},
                  {"target", options.target},
                  {"mode", options.mode},
+                 {"keys", options.keys},
                  {"partition_by", options.partition_by},
                  {"sort_by", options.sort_by},
                  {"file_size_mib", options.file_size_mib},
@@ -319,8 +321,11 @@ void AddDefinitionOptions(CLI::App* command, JobCommandOptions& options) {
   command->add_option("--sql-file", options.sql_file, "File holding the job's SELECT");
   command->add_option("--sql", options.sql, "The job's SELECT, inline");
   command->add_option("--target", options.target, "DB.TABLE the result goes to")->required();
-  command->add_option("--mode", options.mode, "append or replace-partitions")
+  command->add_option("--mode", options.mode, "append, replace-partitions or merge")
       ->capture_default_str();
+  command->add_option("--key", options.keys,
+                      "Merge: a column identifying a row (repeatable); rows whose _op is 'D' "
+                      "delete");
   command->add_option("--partition-by", options.partition_by,
                       "Partition column (repeatable): Hive-style folders");
   command->add_option("--sort-by", options.sort_by,

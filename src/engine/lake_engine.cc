@@ -106,6 +106,18 @@ absl::StatusOr<StagedFiles> LakeEngine::StageQueryResult(const Principal& who,
 
 void LakeEngine::DiscardStaged(const StagedFiles& staged) { impl_->DiscardStaged(staged); }
 
+absl::StatusOr<std::vector<DataFile>> LakeEngine::CandidateFiles(const Principal& who,
+                                                                 TableSnapshot snapshot,
+                                                                 std::string_view condition) {
+  ASSIGN_OR_RETURN(duck::Connection connection, impl_->OpenUserConnection(who));
+  const TableName& name = snapshot.table.name;
+  ASSIGN_OR_RETURN(StatementTables tables,
+                   CheckUserQuery(connection, fmt::format("SELECT * FROM {}.{} WHERE {}",
+                                                          QuoteIdentifier(name.database),
+                                                          QuoteIdentifier(name.table), condition)));
+  return impl_->FilesTheQueryMayNeed(tables.statement, {}, snapshot, connection);
+}
+
 absl::StatusOr<std::vector<TableName>> LakeEngine::SourceTables(const Principal& who,
                                                                 std::string_view query) {
   return impl_->SourceTables(who, query);

@@ -104,6 +104,7 @@ struct WriteLayout {
 struct StageRequest {
   TableName table;    // the files go under tables/<database>/<table>/<write id>/
   std::string write_id;  // a time-ordered id (common/ids.h); empty: a new one
+  std::string subfolder;  // when set, the files go under <prefix><subfolder>/
   std::string query;  // a query over catalog tables, checked like any user query
   std::vector<QueryParameter> parameters;
   WriteLayout layout;
@@ -203,6 +204,14 @@ class LakeEngine {
   // without running it; a DATABASE.TABLE name that is no table (yet) is returned as it is.
   absl::StatusOr<std::vector<TableName>> SourceTables(const Principal& who,
                                                       std::string_view query);
+  // The files of `snapshot` that may hold a row for which `condition` (SQL over its columns) is
+  // true, by the pruning queries get (partition values, min/max statistics, DuckDB's typed
+  // semantics): a file is left out only when its statistics prove no row matches, so the answer
+  // is a superset (every file, with pruning off). InvalidArgument for a condition that does not
+  // parse.
+  absl::StatusOr<std::vector<DataFile>> CandidateFiles(const Principal& who,
+                                                       TableSnapshot snapshot,
+                                                       std::string_view condition);
   // Deletes the staged objects, best effort (what stays is found by vacuum's orphan sweep).
   void DiscardStaged(const StagedFiles& staged);
 

@@ -174,9 +174,12 @@ struct LakeEngine::Impl {
   absl::StatusOr<std::vector<TableName>> SourceTables(const Principal& who,
                                                       std::string_view query);
   // Rewrites each Parquet file under `folder` of more than 1.5 x `target_file_bytes` into files of
-  // about that size, in the same order, next to it (<name>_data_<n>.parquet).
+  // about that size next to it (<name>_<part>_data_<n>.parquet), each a contiguous run of its
+  // rows ordered by `sort_by` (or as written, if empty): DuckDB cannot combine FILE_SIZE_BYTES
+  // with PARTITION_BY, ends files only between row groups, and does not keep ORDER BY across the
+  // files FILE_SIZE_BYTES makes.
   absl::Status SplitLargeFiles(duck::Connection& connection, const std::string& folder,
-                               int64_t target_file_bytes);
+                               int64_t target_file_bytes, const std::vector<std::string>& sort_by);
 
   // ---- table_ddl.cc ----
 

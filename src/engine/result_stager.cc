@@ -92,11 +92,8 @@ absl::Status CheckLayout(const WriteLayout& layout, const std::vector<Column>& w
 }  // namespace
 
 absl::Status LakeEngine::Impl::SplitLargeFiles(duck::Connection& connection,
-                                               const std::string& folder,
-                                               int64_t target_file_bytes) {
-  // Files well past the target (FILE_SIZE_BYTES is only checked between row groups, so a file
-  // may overshoot by one) are rewritten into several, in order: DuckDB cannot combine
-  // FILE_SIZE_BYTES with PARTITION_BY.
+                                               const std::string& folder, int64_t target_file_bytes,
+                                               const std::vector<std::string>& sort_by) {
   std::vector<fs::path> large;
   for (const auto& entry : fs::recursive_directory_iterator(folder)) {
     if (entry.is_regular_file() &&
@@ -104,35 +101,44 @@ absl::Status LakeEngine::Impl::SplitLargeFiles(duck::Connection& connection,
       large.push_back(entry.path());
     }
   }
+  std::vector<std::string> order;
+  for (const std::string& column : sort_by) order.push_back(QuoteIdentifier(column));
+  if (order.empty()) order.push_back("file_row_number");  // the order it was written in
   for (const fs::path& file : large) {
-    // FILE_SIZE_BYTES can only end a file between row groups: row groups of about a quarter of
-    // the target (estimated from the file's bytes per row) keep each file near it.
+    // Each part takes a contiguous run of rows in that order (numbered by row_number), so the
+    // parts' ranges of the sort columns never overlap, whichever way DuckDB's partitioned writer
+    // orders rows inside a part.
+    const auto bytes = static_cast<int64_t>(fs::file_size(file));
+    const int64_t parts_wanted = (bytes + target_file_bytes - 1) / target_file_bytes;
     ASSIGN_OR_RETURN(duck::Result counted,
                      connection.Query(fmt::format("SELECT count(*) FROM read_parquet({})",
                                                   QuoteLiteral(file.string()))));
     ASSIGN_OR_RETURN(auto count, counted.FetchAllAsText());
     const int64_t rows = count.empty() || !count[0][0] ? 0 : ParseInteger(*count[0][0]).value_or(0);
-    const double bytes_per_row =
-        static_cast<double>(fs::file_size(file)) / static_cast<double>(std::max<int64_t>(rows, 1));
-    const int64_t row_group_rows = std::clamp<int64_t>(
-        static_cast<int64_t>(static_cast<double>(target_file_bytes) / 4 / bytes_per_row), 2048,
-        122880);
+    const int64_t rows_per_part = std::max<int64_t>(1, (rows + parts_wanted - 1) / parts_wanted);
     const fs::path parts = file.parent_path() / (file.stem().string() + ".parts");
     RETURN_IF_ERROR(connection.Execute(fmt::format(
-        "COPY (FROM read_parquet({})) TO {} (FORMAT parquet, COMPRESSION zstd, FILE_SIZE_BYTES "
-        "{}, ROW_GROUP_SIZE {})",
-        QuoteLiteral(file.string()), QuoteLiteral(parts.string()), target_file_bytes,
-        row_group_rows)));
+        "COPY (SELECT * EXCLUDE (file_row_number, loch_row) FROM (SELECT *, (row_number() OVER "
+        "(ORDER BY {0}) - 1) // {1} AS loch_part, row_number() OVER (ORDER BY {0}) AS loch_row "
+        "FROM read_parquet({2}, file_row_number = true)) ORDER BY loch_row) TO {3} (FORMAT "
+        "parquet, COMPRESSION zstd, PARTITION_BY (loch_part))",
+        Join(order, ", "), rows_per_part, QuoteLiteral(file.string()),
+        QuoteLiteral(parts.string()))));
     std::error_code error;
-    for (const auto& part : fs::directory_iterator(parts)) {
-      fs::rename(
-          part.path(),
-          file.parent_path() / (file.stem().string() + "_" + part.path().filename().string()),
-          error);
-      if (error)
+    for (const auto& part : fs::recursive_directory_iterator(parts)) {
+      if (!part.is_regular_file()) continue;
+      // parts/loch_part=3/data_0.parquet -> <stem>_3_0.parquet
+      const std::string number = part.path().parent_path().filename().string().substr(
+          std::string_view("loch_part=").size());
+      fs::rename(part.path(),
+                 file.parent_path() / fmt::format("{}_{}_{}", file.stem().string(), number,
+                                                  part.path().filename().string()),
+                 error);
+      if (error) {
         return absl::InternalError(fmt::format("splitting {}: {}", file.string(), error.message()));
+      }
     }
-    fs::remove(parts, error);
+    fs::remove_all(parts, error);
     fs::remove(file, error);
   }
   return absl::OkStatus();
@@ -189,10 +195,8 @@ absl::StatusOr<StagedFiles> LakeEngine::Impl::StageResult(const Principal& who,
   std::string target = spool, copy_options;
   if (partitioned) {
     copy_options = fmt::format(", PARTITION_BY ({})", Join(partition_names, ", "));
-  } else if (sized) {
-    copy_options = fmt::format(", FILE_SIZE_BYTES {}", layout.target_file_bytes);
   } else {
-    target = spool + "/data.parquet";
+    target = spool + "/data.parquet";  // in order; split below if it is larger than asked
   }
   // Partitioned output is sorted by its partition columns first: DuckDB keeps at most
   // partitioned_write_max_open_files (100) files open and starts a new file whenever it reopens a
@@ -207,8 +211,8 @@ absl::StatusOr<StagedFiles> LakeEngine::Impl::StageResult(const Principal& who,
     RETURN_IF_ERROR(BindParameters(copying, request.parameters));
     RETURN_IF_ERROR(copying.Execute().status());
   }
-  if (partitioned && sized) {
-    RETURN_IF_ERROR(SplitLargeFiles(connection, spool, layout.target_file_bytes));
+  if (sized) {  // FILE_SIZE_BYTES cannot end a file inside a row group: split what overshot
+    RETURN_IF_ERROR(SplitLargeFiles(connection, spool, layout.target_file_bytes, layout.sort_by));
   }
   if (resources != nullptr) {  // leave the private catalog before it is detached
     connection.Execute("USE memory").IgnoreError();
@@ -224,7 +228,8 @@ absl::StatusOr<StagedFiles> LakeEngine::Impl::StageResult(const Principal& who,
     if (!entry.is_regular_file()) continue;
     const std::string relative = fs::relative(entry.path(), spool).string();
     DataFile file;
-    file.key = staged.prefix + relative;
+    file.key =
+        staged.prefix + (request.subfolder.empty() ? "" : request.subfolder + "/") + relative;
     file.format = "parquet";
     file.owned = true;
     file.size_bytes = static_cast<int64_t>(entry.file_size());

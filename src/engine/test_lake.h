@@ -19,13 +19,16 @@ struct TestLake {
 };
 
 // Creates `root` (and its .loch state folder) and opens the lake there; aborts if it cannot.
-inline TestLake OpenTestLake(const std::string& root) {
+// `prune_files` false: the engine reads every file (the unoptimized path differential tests
+// compare with).
+inline TestLake OpenTestLake(const std::string& root, bool prune_files = true) {
   std::filesystem::create_directories(root + "/.loch");
   TestLake lake;
   lake.store = std::move(LocalObjectStore::Open(root)).value();
   lake.catalog = std::move(OpenSqliteCatalog(root + "/.loch/catalog.sqlite")).value();
   EngineOptions options;
   options.readable_root = root;
+  options.prune_files = prune_files;
   lake.engine = std::move(LakeEngine::Open(options, lake.catalog.get(), lake.store.get())).value();
   return lake;
 }

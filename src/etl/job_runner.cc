@@ -14,6 +14,7 @@
 #include "common/lake_config.h"
 #include "common/strings.h"
 #include "etl/saved_jobs.h"
+#include "etl/write_modes.h"
 #include "fmt/format.h"
 
 namespace loch::etl {
@@ -52,16 +53,6 @@ class JobLock {
   explicit JobLock(int fd) : fd_(fd) {}
   int fd_;
 };
-
-// The partition of a file: its values of the partition columns, in order.
-std::vector<std::string> PartitionOf(const DataFile& file, const std::vector<Column>& columns) {
-  std::vector<std::string> values;
-  for (const Column& column : columns) {
-    const auto it = file.partition_values.find(column.name);
-    values.push_back(it == file.partition_values.end() ? "" : it->second);
-  }
-  return values;
-}
 
 std::vector<std::string> ColumnNames(const std::vector<Column>& columns) {
   std::vector<std::string> names;
@@ -107,6 +98,7 @@ json ToJson(const RunReport& report) {
               {"incremental", report.incremental},
               {"sources", sources},
               {"staging_prefix", report.staging_prefix},
+              {"rows_in_result", report.rows_in_result},
               {"rows_written", report.rows_written},
               {"files_written", report.files_written},
               {"bytes_written", report.bytes_written},
@@ -268,65 +260,68 @@ absl::Status JobRunner::Execute(const Principal& who, const JobSpec& spec,
     return absl::OkStatus();
   }
 
-  phase = Stopwatch();
-  EnterPhase("write");
-  ASSIGN_OR_RETURN(StagedFiles staged, engine_.StageQueryResult(who, stage));
-  report.rows_written = staged.rows;
-  report.files_written = static_cast<int64_t>(staged.files.size());
-  report.bytes_written = staged.bytes;
-  std::set<std::vector<std::string>> partitions;
-  for (const DataFile& file : staged.files) {
-    partitions.insert(PartitionOf(file, staged.schema.partition_columns));
+  std::optional<TableSnapshot> target;
+  if (existing.ok()) target = std::move(*existing);
+  if (!target.has_value()) {
+    RETURN_IF_ERROR(catalog_.CreateDatabase(who, spec.target.database, true));
   }
-  report.partitions_written = spec.partition_by.empty() ? 0 : partitions.size();
-  report.phase_millis["write"] = static_cast<int64_t>(phase.ElapsedMillis());
-  FaultPoint("job-before-commit");
+  for (int attempt = 1;; ++attempt) {
+    phase = Stopwatch();
+    EnterPhase("write");
+    ASSIGN_OR_RETURN(RunOutput output, ProduceOutput(engine_, who, spec, stage, target));
+    report.phase_millis["write"] += static_cast<int64_t>(phase.ElapsedMillis());
+    FaultPoint("job-before-commit");
+    phase = Stopwatch();
+    EnterPhase("commit");
+    const absl::StatusOr<bool> published = Publish(who, spec, output, target, report);
+    for (const StagedFiles& temporary : output.temporary) engine_.DiscardStaged(temporary);
+    report.phase_millis["commit"] += static_cast<int64_t>(phase.ElapsedMillis());
+    if (!published.ok()) return published.status();
+    if (*published) return absl::OkStatus();
+    if (attempt == kCommitAttempts) {
+      return absl::AbortedError(
+          fmt::format("target {} kept changing while the run wrote ({} attempts); run it again",
+                      spec.target.ToString(), attempt));
+    }
+    // Another writer changed the files this output was made from: make it again.
+    auto fresh = catalog_.ReadTable(who, spec.target, std::nullopt);
+    if (!fresh.ok()) return fresh.status();
+    target = std::move(*fresh);
+  }
+}
 
-  phase = Stopwatch();
-  EnterPhase("commit");
+absl::StatusOr<bool> JobRunner::Publish(const Principal& who, const JobSpec& spec,
+                                        const RunOutput& output,
+                                        std::optional<TableSnapshot> target, RunReport& report) {
+  const StagedFiles& staged = output.staged;
   auto discard = [&](absl::Status status) {
     engine_.DiscardStaged(staged);
-    report.rows_written = report.files_written = report.bytes_written = 0;
     return status;
   };
   const bool replaces_everything =
       spec.mode == WriteMode::kReplacePartitions && spec.partition_by.empty();
-  if (existing.ok() && staged.rows == 0 && !replaces_everything) {
+  report.rows_in_result = output.rows_in_result;
+  if (target.has_value() && output.rows_in_result == 0 && !replaces_everything) {
     engine_.DiscardStaged(staged);
-    report.files_written = report.bytes_written = 0;
     report.note = "the query returned no rows: nothing was published";
-    return absl::OkStatus();
+    return true;
   }
   TableCommit commit;
   commit.table = spec.target;
-  commit.message = fmt::format("job {} ({} rows)", spec.name, staged.rows);
+  commit.message = fmt::format("job {} ({} rows)", spec.name, output.rows_in_result);
   commit.add_files = staged.files;
-  if (!existing.ok()) {
-    if (absl::Status database = catalog_.CreateDatabase(who, spec.target.database, true);
-        !database.ok()) {
-      return discard(database);
-    }
+  if (!target.has_value()) {
     commit.base_snapshot = TableCommit::kCreate;
     commit.operation = "create";
     commit.new_schema = staged.schema;
     commit.location =
         fmt::format("{}{}/{}/", kCuratedZone, spec.target.database, spec.target.table);
   }
-  std::optional<TableSnapshot> target;
-  if (existing.ok()) target = std::move(*existing);
   for (int attempt = 1;; ++attempt) {
     if (target.has_value()) {
       commit.base_snapshot = target->table.current_snapshot;
-      commit.operation = spec.mode == WriteMode::kAppend ? "append" : "overwrite";
-      commit.remove_file_ids.clear();
-      if (spec.mode == WriteMode::kReplacePartitions) {
-        for (const DataFile& file : target->files) {
-          if (partitions.contains(PartitionOf(file, target->table.schema.partition_columns))) {
-            commit.remove_file_ids.push_back(file.file_id);
-          }
-        }
-      }
-      report.files_replaced = static_cast<int64_t>(commit.remove_file_ids.size());
+      commit.remove_file_ids = output.replaced(*target);
+      commit.operation = commit.remove_file_ids.empty() ? "append" : "overwrite";
     }
     commit.summary = {{"job", spec.name},
                       {"files_added", staged.files.size()},
@@ -335,17 +330,28 @@ absl::Status JobRunner::Execute(const Principal& who, const JobSpec& spec,
     auto committed = catalog_.Commit(who, commit);
     if (committed.ok()) {
       report.snapshot_written = committed->snapshot_id;
-      break;
+      report.rows_written = staged.rows;
+      report.files_written = static_cast<int64_t>(staged.files.size());
+      report.bytes_written = staged.bytes;
+      report.files_replaced = static_cast<int64_t>(commit.remove_file_ids.size());
+      std::set<std::vector<std::string>> partitions;
+      for (const DataFile& file : staged.files) {
+        partitions.insert(PartitionOf(file, staged.schema.partition_columns));
+      }
+      report.partitions_written = spec.partition_by.empty() ? 0 : partitions.size();
+      return true;
     }
     if (!absl::IsAborted(committed.status()) || attempt == kCommitAttempts) {
       return discard(committed.status());
     }
-    auto fresh = catalog_.ReadTable(who, spec.target, std::nullopt);  // rebase on the new snapshot
+    auto fresh = catalog_.ReadTable(who, spec.target, std::nullopt);
     if (!fresh.ok()) return discard(fresh.status());
-    target = std::move(*fresh);
+    if (!output.rebases) {  // made from files that may have changed: the caller makes it again
+      engine_.DiscardStaged(staged);
+      return false;
+    }
+    target = std::move(*fresh);  // rebase on the new snapshot
   }
-  report.phase_millis["commit"] = static_cast<int64_t>(phase.ElapsedMillis());
-  return absl::OkStatus();
 }
 
 }  // namespace loch::etl

@@ -25,6 +25,7 @@
 #include "common/status.h"
 #include "engine/lake_engine.h"
 #include "etl/job_spec.h"
+#include "etl/write_modes.h"
 #include "storage/object_store.h"
 
 namespace loch::etl {
@@ -49,7 +50,8 @@ struct RunReport {
   };
   std::map<std::string, Source> sources;  // by DB.TABLE
   std::string staging_prefix;
-  int64_t rows_written = 0;
+  int64_t rows_in_result = 0;  // rows the job's query returned
+  int64_t rows_written = 0;    // rows in the files published (merge: rewritten rows included)
   int64_t files_written = 0;
   int64_t bytes_written = 0;
   int64_t partitions_written = 0;
@@ -84,6 +86,11 @@ class JobRunner {
   // The run itself, after the lock is held and the run recorded. Fills `report`.
   absl::Status Execute(const Principal& who, const JobSpec& spec, const RunRequest& request,
                        const std::string& write_id, RunReport& report);
+  // Commits `output` to the target (created if `target` is nullopt), rebasing on conflicts where
+  // the output allows. False (its staged files discarded) when a conflict means the output must be
+  // made again from the fresh target.
+  absl::StatusOr<bool> Publish(const Principal& who, const JobSpec& spec, const RunOutput& output,
+                               std::optional<TableSnapshot> target, RunReport& report);
   void EnterPhase(std::string_view phase);
 
   Catalog& catalog_;

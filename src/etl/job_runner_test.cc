@@ -8,8 +8,11 @@
 
 #include <filesystem>
 #include <map>
+#include <random>
+#include <set>
 
 #include "common/ids.h"
+#include "common/strings.h"
 #include "engine/query_test_support.h"
 #include "engine/test_lake.h"
 #include "fmt/format.h"
@@ -261,6 +264,129 @@ TEST_F(JobRunnerTest, FilesAreSplitNearTheTargetSizeAndSortedWithinPartitions) {
   EXPECT_EQ(Cell("SELECT count(*) FROM (SELECT id, half, noise FROM raw.big EXCEPT "
                  "SELECT id, half, noise FROM mart.big)"),
             "0");
+}
+
+// Merge against an independent computation (a std::map that applies the same batches), on a
+// lake that prunes the target's files by the keys' statistics and on one that rewrites every
+// file: both must end with exactly the map's rows.
+class MergeTest : public testing::TestWithParam<bool> {};
+
+TEST_P(MergeTest, UpsertsAndDeletesMatchAnIndependentComputation) {
+  const bool prune = GetParam();
+  const std::string root =
+      (fs::path(testing::TempDir()) / ("loch-merge-" + NewRandomId())).string();
+  TestLake lake = OpenTestLake(root, prune);
+  JobRunner runner(*lake.catalog, *lake.store, *lake.engine, root + "/.loch/locks");
+  const Principal admin = Principal::LocalAdmin();
+  auto sql = [&](const std::string& text) {
+    const std::string answer = FirstCell(*lake.engine, text);
+    EXPECT_NE(answer.rfind("ERROR", 0), 0u) << text << ": " << answer;
+  };
+  auto spec = JobSpecFromJson({{"name", "upsert"},
+                               {"sql", "SELECT id, id // 2500 AS bucket, name, amount, _op FROM "
+                                       "raw.changes"},
+                               {"target", "curated.accounts"},
+                               {"mode", "merge"},
+                               {"keys", {"id"}},
+                               {"partition_by", {"bucket"}},
+                               {"sort_by", {"id"}},
+                               {"incremental", true}});
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  ASSERT_TRUE(lake.catalog->PutJob(admin, {"upsert", 0, ToJson(*spec), 0, ""}, false).ok());
+
+  std::map<int64_t, std::pair<std::string, int64_t>> expected;
+  std::mt19937 random(7);  // the same batches on both lakes
+  for (int batch = 0; batch < 5; ++batch) {
+    // Batch 0 inserts 10,000 accounts; later ones update, insert and delete a few hundred.
+    std::vector<std::string> rows;
+    std::set<int64_t> touched;
+    const int count = batch == 0 ? 10000 : 300;
+    for (int i = 0; i < count; ++i) {
+      const int64_t id = batch == 0 ? i : static_cast<int64_t>(random() % 11000);
+      if (!touched.insert(id).second) continue;  // one row per key and batch
+      const bool remove = batch > 0 && random() % 4 == 0;
+      const std::string name = fmt::format("n{}-{}", id, batch);
+      const int64_t amount = static_cast<int64_t>(random() % 1000);
+      rows.push_back(fmt::format("({}, '{}', {}, '{}')", id, name, amount, remove ? "D" : "U"));
+      if (remove) {
+        expected.erase(id);
+      } else {
+        expected[id] = {name, amount};
+      }
+    }
+    const std::string values =
+        fmt::format("SELECT * FROM (VALUES {}) AS v(id, name, amount, _op)", Join(rows, ", "));
+    sql(batch == 0 ? "CREATE TABLE raw.changes AS " + values : "INSERT INTO raw.changes " + values);
+    auto run = runner.Run(admin, RunRequest{"upsert"});
+    ASSERT_TRUE(run.ok()) << run.status();
+    ASSERT_EQ(run->state, RunRecord::kSucceeded) << run->error;
+  }
+  auto answer =
+      lake.engine->Query(admin, "SELECT id, name, amount FROM curated.accounts ORDER BY id");
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  auto rows = AllRows(**answer);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), expected.size());
+  size_t i = 0;
+  for (const auto& [id, value] : expected) {
+    const std::vector<std::string>& row = (*rows)[i++];
+    ASSERT_EQ(row, (std::vector<std::string>{std::to_string(id), value.first,
+                                             std::to_string(value.second)}))
+        << "row " << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(PrunedAndUnpruned, MergeTest, testing::Bool(),
+                         [](const testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Pruned" : "EveryFile";
+                         });
+
+TEST_F(JobRunnerTest, AMergeRewritesOnlyTheFilesThatMayHoldItsKeys) {
+  Sql("CREATE TABLE raw.base AS SELECT i AS id, md5(i::VARCHAR) || md5((i + 1)::VARCHAR) AS v "
+      "FROM range(300000) r(i)");
+  Define({{"name", "load"},
+          {"sql", "SELECT id, v FROM raw.base"},
+          {"target", "mart.kv"},
+          {"mode", "merge"},
+          {"keys", {"id"}},
+          {"sort_by", {"id"}},
+          {"file_size_mib", 1}});
+  ASSERT_EQ(RunJob("load").state, RunRecord::kSucceeded);
+  auto before = lake_.catalog->ReadTable(admin_, {"mart", "kv"}, std::nullopt);
+  ASSERT_GE(before->files.size(), 4u);
+  // Change two neighbouring keys: one file holds them.
+  Define({{"name", "fix"},
+          {"sql", "SELECT id, 'fixed' AS v FROM raw.base WHERE id IN (500, 501)"},
+          {"target", "mart.kv"},
+          {"mode", "merge"},
+          {"keys", {"id"}},
+          {"sort_by", {"id"}},
+          {"file_size_mib", 1}});
+  RunRecord fix = RunJob("fix");
+  ASSERT_EQ(fix.state, RunRecord::kSucceeded) << fix.error;
+  EXPECT_EQ(fix.report["files_replaced"], 1);
+  EXPECT_EQ(fix.report["rows_in_result"], 2);
+  auto after = lake_.catalog->ReadTable(admin_, {"mart", "kv"}, std::nullopt);
+  std::set<int64_t> kept;
+  for (const DataFile& file : after->files) kept.insert(file.file_id);
+  int untouched = 0;
+  for (const DataFile& file : before->files) untouched += kept.contains(file.file_id);
+  EXPECT_EQ(untouched, static_cast<int>(before->files.size()) - 1);
+  EXPECT_EQ(Cell("SELECT count(*) || '/' || count(DISTINCT id) FROM mart.kv"), "300000/300000");
+  EXPECT_EQ(Cell("SELECT string_agg(id::VARCHAR, ',' ORDER BY id) FROM mart.kv WHERE v = 'fixed'"),
+            "500,501");
+
+  // A key twice in one run's result fails the run, naming it, and publishes nothing.
+  Define({{"name", "twice"},
+          {"sql", "SELECT 7 AS id, 'a' AS v UNION ALL SELECT 7, 'b'"},
+          {"target", "mart.kv"},
+          {"mode", "merge"},
+          {"keys", {"id"}}});
+  RunRecord twice = RunJob("twice");
+  EXPECT_EQ(twice.state, RunRecord::kFailed);
+  EXPECT_THAT(twice.error, HasSubstr("key (7) appears 2 times"));
+  EXPECT_EQ(Cell("SELECT v FROM mart.kv WHERE id = 7"),
+            Cell("SELECT v FROM raw.base WHERE id = 7"));
 }
 
 TEST(JobSpecTest, FieldsAreCheckedAndMisspeltOnesRefused) {

@@ -12,9 +12,9 @@ namespace {
 
 using nlohmann::json;
 
-const std::vector<std::string> kFields = {"name",          "sql",          "target",
-                                          "mode",          "partition_by", "sort_by",
-                                          "file_size_mib", "incremental",  "description"};
+const std::vector<std::string> kFields = {"name",        "sql",          "target",  "mode",
+                                          "keys",        "partition_by", "sort_by", "file_size_mib",
+                                          "incremental", "description"};
 
 absl::Status FieldError(std::string_view field, std::string_view what) {
   return absl::InvalidArgumentError(fmt::format("job field \"{}\": {}", field, what));
@@ -146,6 +146,8 @@ std::string_view ModeName(WriteMode mode) {
       return "append";
     case WriteMode::kReplacePartitions:
       return "replace-partitions";
+    case WriteMode::kMerge:
+      return "merge";
   }
   return "append";
 }
@@ -153,12 +155,13 @@ std::string_view ModeName(WriteMode mode) {
 absl::StatusOr<WriteMode> ParseMode(std::string_view name) {
   if (name == "append") return WriteMode::kAppend;
   if (name == "replace-partitions") return WriteMode::kReplacePartitions;
-  if (name == "merge" || name == "history" || name == "rollup") {
+  if (name == "merge") return WriteMode::kMerge;
+  if (name == "history" || name == "rollup") {
     return absl::UnimplementedError(fmt::format(
-        "mode {} is not available yet; the modes are append and replace-partitions", name));
+        "mode {} is not available yet; the modes are append, replace-partitions and merge", name));
   }
   return absl::InvalidArgumentError(
-      fmt::format("unknown mode \"{}\"; the modes are append and replace-partitions", name));
+      fmt::format("unknown mode \"{}\"; the modes are append, replace-partitions and merge", name));
 }
 
 absl::StatusOr<JobSpec> JobSpecFromJson(const json& object) {
@@ -189,6 +192,13 @@ absl::StatusOr<JobSpec> JobSpecFromJson(const json& object) {
     if (!parsed.ok()) return FieldError("mode", ToStd(parsed.status().message()));
     spec.mode = *parsed;
   }
+  ASSIGN_OR_RETURN(spec.keys, Names(object, "keys"));
+  if (spec.mode == WriteMode::kMerge && spec.keys.empty()) {
+    return FieldError("keys", "a merge job needs the columns that identify a row");
+  }
+  if (spec.mode != WriteMode::kMerge && !spec.keys.empty()) {
+    return FieldError("keys", "only merge jobs have keys");
+  }
   ASSIGN_OR_RETURN(spec.partition_by, Names(object, "partition_by"));
   ASSIGN_OR_RETURN(spec.sort_by, Names(object, "sort_by"));
   if (const auto it = object.find("file_size_mib"); it != object.end() && !it->is_null()) {
@@ -212,6 +222,7 @@ json ToJson(const JobSpec& spec) {
               {"sql", spec.sql},
               {"target", spec.target.ToString()},
               {"mode", ModeName(spec.mode)},
+              {"keys", spec.keys},
               {"partition_by", spec.partition_by},
               {"sort_by", spec.sort_by},
               {"file_size_mib", spec.file_size_mib},

@@ -5,7 +5,8 @@
 //   name            the job's name (an identifier)
 //   sql             a query over catalog tables (joins, window functions, CTEs)
 //   target          DB.TABLE the result goes to (created by the first run)
-//   mode            append | replace-partitions (see WriteMode)
+//   mode            append | replace-partitions | merge (see WriteMode)
+//   keys            merge: the columns that identify a row
 //   partition_by    columns of the result that become Hive-style folders
 //   sort_by         columns the rows are sorted by within each partition
 //   file_size_mib   files are split near this size within each partition (default 128)
@@ -27,7 +28,13 @@ enum class WriteMode {
   kAppend,             // the run's rows are added to the target
   kReplacePartitions,  // the partitions the run produced are replaced by its files (an
                        // unpartitioned target: all of it), in one commit
+  kMerge,  // upsert on `keys`: a row of the run replaces the target's row with its key, or is
+           // added; a row whose `_op` column is 'D' deletes it. Only the target's files that
+           // may hold one of the run's keys are rewritten (copy-on-write).
 };
+
+// The column of a merge job's result that marks deletes ('D'); it is not written.
+inline constexpr const char* kOperationColumn = "_op";
 
 struct JobSpec {
   static constexpr int64_t kDefaultFileSizeMib = 128;
@@ -37,6 +44,7 @@ struct JobSpec {
   std::string sql;
   TableName target;
   WriteMode mode = WriteMode::kAppend;
+  std::vector<std::string> keys;
   std::vector<std::string> partition_by;
   std::vector<std::string> sort_by;
   int64_t file_size_mib = kDefaultFileSizeMib;

@@ -25,8 +25,8 @@ struct SaveResult {
 };
 
 // Checks `spec` against the lake (its SQL must parse and name existing tables or views, or tables
-// other jobs write; it must not read its own target) and stores it. Errors: those of the check (InvalidArgument, NotFound),
-// AlreadyExists (kCreate).
+// other jobs write; it must not read its own target) and stores it. Errors: those of the check
+// (InvalidArgument, NotFound), AlreadyExists (kCreate).
 absl::StatusOr<SaveResult> SaveJob(Catalog& catalog, LakeEngine& engine, const Principal& who,
                                    const JobSpec& spec, SaveMode mode);
 
