@@ -34,6 +34,7 @@ sanitize: setup
 bench: build
 	@bash bench/run.sh $(BUILD_DIR)
 	@bash bench/run_ctas.sh $(BUILD_DIR)
+	@bash bench/run_etl.sh $(BUILD_DIR)
 	@bash bench/run_s3.sh $(BUILD_DIR)
 	@bash bench/run_server.sh $(BUILD_DIR)
 	@bash bench/run_pgwire.sh $(BUILD_DIR)

@@ -214,6 +214,30 @@ TEST_F(JobE2eTest, ARunKilledBeforeItsCommitLeavesNoTraceAndBlocksNoOne) {
   EXPECT_THAT(runs.out, Not(HasSubstr("RUNNING")));
 }
 
+TEST_F(JobE2eTest, ARunKilledAfterItsCommitIsNotReadAgain) {
+  ASSERT_EQ(Loch({"sql", "CREATE TABLE raw.e AS SELECT i AS id FROM range(1000) r(i)"}).exit_code,
+            0);
+  ASSERT_EQ(Loch({"job", "create", "copy", "--sql", "SELECT id FROM raw.e", "--target", "curated.e",
+                  "--incremental"})
+                .exit_code,
+            0);
+  ASSERT_EQ(Loch({"job", "run", "copy"}).exit_code, 0);
+  ASSERT_EQ(Loch({"sql", "INSERT INTO raw.e SELECT i FROM range(1000, 1100) r(i)"}).exit_code, 0);
+  auto paused = StartRun("copy", "after-commit.log", {"LOCH_FAULT_PAUSE=job-after-commit"});
+  ASSERT_NE(paused, nullptr);
+  ASSERT_TRUE(
+      paused->WaitForLog("paused at fault point job-after-commit", std::chrono::seconds(60)))
+      << paused->Log();
+  paused->Kill();  // published, but never recorded as finished
+  EXPECT_EQ(Cell("SELECT count(*) FROM curated.e"), "1100");
+  // The next run sees that the killed one published, takes its bookmark, and reads nothing again.
+  Outcome next = Loch({"job", "run", "copy"});
+  ASSERT_EQ(next.exit_code, 0) << next.out << next.err;
+  EXPECT_THAT(next.out, HasSubstr("nothing new"));
+  EXPECT_EQ(Cell("SELECT count(*) || '/' || count(DISTINCT id) FROM curated.e"), "1100/1100");
+  EXPECT_THAT(Loch({"job", "runs", "copy"}).out, Not(HasSubstr("RUNNING")));
+}
+
 TEST_F(JobE2eTest, RunsKilledAtRandomMomentsPublishAllOrNothing) {
   ASSERT_EQ(Loch({"sql",
                   "CREATE TABLE raw.big AS SELECT i AS id, i % 97 AS k, md5(i::VARCHAR) "

@@ -184,15 +184,29 @@ absl::Status Apply(const CommonOptions& common, const JobCommandOptions& options
   }
   ASSIGN_OR_RETURN(auto lake, OpenLake(common));
   ASSIGN_OR_RETURN(LakeEngine * engine, lake->engine());
-  for (size_t i = 0; i < specs.size(); ++i) {
-    auto saved = etl::SaveJob(lake->catalog(), *engine, Principal::LocalAdmin(), specs[i],
-                              etl::SaveMode::kCreateOrUpdate);
-    if (!saved.ok()) return Annotate(saved.status(), files[i]);
-    out << fmt::format("{:<24} {}\n", specs[i].name,
-                       saved->created ? fmt::format("created (version {})", saved->job.version)
-                       : saved->changed
-                           ? fmt::format("updated to version {}", saved->job.version)
-                           : fmt::format("unchanged (version {})", saved->job.version));
+  // A job may read the target of another job of the folder, saved later in name order: jobs that
+  // fail the check are tried again after each pass that saved some.
+  std::vector<size_t> pending(specs.size());
+  for (size_t i = 0; i < specs.size(); ++i) pending[i] = i;
+  while (!pending.empty()) {
+    std::vector<size_t> failed;
+    absl::Status first_error;
+    for (size_t i : pending) {
+      auto saved = etl::SaveJob(lake->catalog(), *engine, Principal::LocalAdmin(), specs[i],
+                                etl::SaveMode::kCreateOrUpdate);
+      if (!saved.ok()) {
+        if (first_error.ok()) first_error = Annotate(saved.status(), files[i]);
+        failed.push_back(i);
+        continue;
+      }
+      out << fmt::format("{:<24} {}\n", specs[i].name,
+                         saved->created ? fmt::format("created (version {})", saved->job.version)
+                         : saved->changed
+                             ? fmt::format("updated to version {}", saved->job.version)
+                             : fmt::format("unchanged (version {})", saved->job.version));
+    }
+    if (failed.size() == pending.size()) return first_error;  // no progress: a real error
+    pending = std::move(failed);
   }
   return absl::OkStatus();
 }

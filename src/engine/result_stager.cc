@@ -111,7 +111,8 @@ absl::Status LakeEngine::Impl::SplitLargeFiles(duck::Connection& connection,
     const auto bytes = static_cast<int64_t>(fs::file_size(file));
     const int64_t parts_wanted = (bytes + target_file_bytes - 1) / target_file_bytes;
     ASSIGN_OR_RETURN(duck::Result counted,
-                     connection.Query(fmt::format("SELECT count(*) FROM read_parquet({})",
+                     connection.Query(fmt::format("SELECT count(*) FROM read_parquet({}, "
+                                                  "hive_partitioning = false)",
                                                   QuoteLiteral(file.string()))));
     ASSIGN_OR_RETURN(auto count, counted.FetchAllAsText());
     const int64_t rows = count.empty() || !count[0][0] ? 0 : ParseInteger(*count[0][0]).value_or(0);
@@ -120,7 +121,8 @@ absl::Status LakeEngine::Impl::SplitLargeFiles(duck::Connection& connection,
     RETURN_IF_ERROR(connection.Execute(fmt::format(
         "COPY (SELECT * EXCLUDE (file_row_number, loch_row) FROM (SELECT *, (row_number() OVER "
         "(ORDER BY {0}) - 1) // {1} AS loch_part, row_number() OVER (ORDER BY {0}) AS loch_row "
-        "FROM read_parquet({2}, file_row_number = true)) ORDER BY loch_row) TO {3} (FORMAT "
+        "FROM read_parquet({2}, file_row_number = true, hive_partitioning = false)) ORDER BY "
+        "loch_row) TO {3} (FORMAT "
         "parquet, COMPRESSION zstd, PARTITION_BY (loch_part))",
         Join(order, ", "), rows_per_part, QuoteLiteral(file.string()),
         QuoteLiteral(parts.string()))));
@@ -139,7 +141,10 @@ absl::Status LakeEngine::Impl::SplitLargeFiles(duck::Connection& connection,
       }
     }
     fs::remove_all(parts, error);
-    fs::remove(file, error);
+    if (!fs::remove(file, error) || error) {  // else its rows would be staged twice
+      return absl::InternalError(
+          fmt::format("splitting {}: cannot remove it: {}", file.string(), error.message()));
+    }
   }
   return absl::OkStatus();
 }

@@ -152,7 +152,8 @@ absl::StatusOr<RunRecord> JobRunner::Run(const Principal& who, const RunRequest&
   run.report = ToJson(report);  // the staging prefix is known before anything is written
   ASSIGN_OR_RETURN(run.run_id, catalog_.StartRun(who, run));
 
-  const absl::Status outcome = Execute(who, spec, request, write_id, report);
+  const absl::Status outcome = Execute(who, spec, request, write_id, run, report);
+  FaultPoint("job-after-commit");
   run.finished_micros = NowMicros();
   run.state = outcome.ok() ? RunRecord::kSucceeded : RunRecord::kFailed;
   run.error = outcome.ok() ? "" : std::string(ToStd(outcome.message()));
@@ -166,16 +167,27 @@ absl::Status JobRunner::CleanUpInterruptedRuns(const Principal& who, const std::
                    catalog_.ListRuns(who, kJobKind, job, 100, RunRecord::kRunning));
   for (RunRecord& run : interrupted) {
     const std::string prefix = run.report.value("staging_prefix", "");
+    bool published = false;
     if (!prefix.empty()) {
       ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, ListAll(store_, prefix));
       ASSIGN_OR_RETURN(std::vector<std::string> known, catalog_.KnownKeys(who, prefix));
       const std::set<std::string> keep(known.begin(), known.end());
+      published = !keep.empty();
       for (const ObjectInfo& object : objects) {
         if (!keep.contains(object.key)) RETURN_IF_ERROR(store_.Delete(object.key));
       }
     }
-    run.state = RunRecord::kFailed;
     run.finished_micros = NowMicros();
+    if (published) {
+      // Its commit happened: it succeeded, and its bookmarks (recorded before the commit) count,
+      // so that an incremental job does not read those files again.
+      run.state = RunRecord::kSucceeded;
+      run.report["note"] = fmt::format(
+          "its process (pid {}) stopped after the commit; the next run recorded the end", run.pid);
+      RETURN_IF_ERROR(catalog_.UpdateRun(who, run));
+      continue;
+    }
+    run.state = RunRecord::kFailed;
     run.error = fmt::format(
         "interrupted: its process (pid {}) stopped before the run finished; nothing it wrote was "
         "published, and its staged files were deleted by the next run",
@@ -187,10 +199,20 @@ absl::Status JobRunner::CleanUpInterruptedRuns(const Principal& who, const std::
 
 absl::Status JobRunner::Execute(const Principal& who, const JobSpec& spec,
                                 const RunRequest& request, const std::string& write_id,
-                                RunReport& report) {
+                                RunRecord& run, RunReport& report) {
   Stopwatch phase;
   EnterPhase("plan");
   ASSIGN_OR_RETURN(std::vector<TableName> sources, engine_.SourceTables(who, spec.sql));
+  if (spec.incremental && sources.size() > 1) {
+    // Reading only the new files of every source would drop the rows that join old ones (a new
+    // order of an old customer).
+    std::vector<std::string> names;
+    for (const TableName& source : sources) names.push_back(source.ToString());
+    return absl::FailedPreconditionError(fmt::format(
+        "an incremental job reads one table, and this one reads {}: make the job read everything "
+        "(incremental: false), or split it",
+        Join(names, ", ")));
+  }
   std::map<std::string, int64_t> bookmarks;
   if (spec.incremental && !request.full) {
     ASSIGN_OR_RETURN(bookmarks, Bookmarks(catalog_, who, spec.name));
@@ -223,8 +245,12 @@ absl::Status JobRunner::Execute(const Principal& who, const JobSpec& spec,
       if (!changes.removed.empty()) {
         return absl::FailedPreconditionError(fmt::format(
             "source {} had {} file(s) removed or replaced since the last run's bookmark (snapshot "
-            "{}): an incremental run cannot tell which rows are new; run the job with --full",
-            source.ToString(), changes.removed.size(), bookmark->second));
+            "{}): an incremental run cannot tell which rows are new; {}",
+            source.ToString(), changes.removed.size(), bookmark->second,
+            spec.mode == WriteMode::kAppend
+                ? "`loch job run --full` reads everything, and appends every row again: drop or "
+                  "empty the target first"
+                : "run the job with --full"));
       }
       std::set<int64_t> added;
       for (const DataFile& file : changes.added) added.insert(file.file_id);
@@ -268,8 +294,13 @@ absl::Status JobRunner::Execute(const Principal& who, const JobSpec& spec,
   for (int attempt = 1;; ++attempt) {
     phase = Stopwatch();
     EnterPhase("write");
-    ASSIGN_OR_RETURN(RunOutput output, ProduceOutput(engine_, who, spec, stage, target));
+    ASSIGN_OR_RETURN(RunOutput output,
+                     ProduceOutput(engine_, who, spec, stage, target, run.started_micros));
     report.phase_millis["write"] += static_cast<int64_t>(phase.ElapsedMillis());
+    // The sources read are recorded before the commit: a process that dies right after it
+    // leaves a run the next one recognises as published, with its bookmarks (CleanUpInterrupted).
+    run.report = ToJson(report);
+    RETURN_IF_ERROR(catalog_.UpdateRun(who, run));
     FaultPoint("job-before-commit");
     phase = Stopwatch();
     EnterPhase("commit");
@@ -340,6 +371,10 @@ absl::StatusOr<bool> JobRunner::Publish(const Principal& who, const JobSpec& spe
       }
       report.partitions_written = spec.partition_by.empty() ? 0 : partitions.size();
       return true;
+    }
+    if (!target.has_value() && absl::IsAlreadyExists(committed.status())) {
+      engine_.DiscardStaged(staged);  // another writer created it: write for its schema
+      return false;
     }
     if (!absl::IsAborted(committed.status()) || attempt == kCommitAttempts) {
       return discard(committed.status());

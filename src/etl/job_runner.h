@@ -83,9 +83,10 @@ class JobRunner {
   // Marks the job's runs still recorded as RUNNING (their process died: this one holds the lock)
   // FAILED, and deletes the objects they staged that no table has.
   absl::Status CleanUpInterruptedRuns(const Principal& who, const std::string& job);
-  // The run itself, after the lock is held and the run recorded. Fills `report`.
+  // The run itself, after the lock is held and `run` recorded. Fills `report` (and stores it in
+  // `run` before committing).
   absl::Status Execute(const Principal& who, const JobSpec& spec, const RunRequest& request,
-                       const std::string& write_id, RunReport& report);
+                       const std::string& write_id, RunRecord& run, RunReport& report);
   // Commits `output` to the target (created if `target` is nullopt), rebasing on conflicts where
   // the output allows. False (its staged files discarded) when a conflict means the output must be
   // made again from the fresh target.

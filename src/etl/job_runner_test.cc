@@ -142,6 +142,20 @@ TEST_F(JobRunnerTest, IncrementalRunsReadOnlyWhatWasCommittedSinceTheirBookmark)
   EXPECT_EQ(Cell("SELECT count(*) FROM curated.clicks"), "2020");
 }
 
+TEST_F(JobRunnerTest, AnIncrementalJobReadsOneTable) {
+  // New files of both sides of a join would lose the new orders of old customers.
+  Sql("CREATE TABLE raw.orders AS SELECT 1 AS id, 7 AS customer");
+  Sql("CREATE TABLE raw.customers AS SELECT 7 AS id, 'ada' AS name");
+  Define(
+      {{"name", "joined"},
+       {"sql", "SELECT o.id, c.name FROM raw.orders o JOIN raw.customers c ON o.customer = c.id"},
+       {"target", "mart.joined"},
+       {"incremental", true}});
+  RunRecord refused = RunJob("joined");
+  EXPECT_EQ(refused.state, RunRecord::kFailed);
+  EXPECT_THAT(refused.error, HasSubstr("reads one table"));
+}
+
 TEST_F(JobRunnerTest, AnIncrementalRunRefusesASourceThatWasRewritten) {
   Sql("CREATE TABLE raw.c AS SELECT 1 AS id");
   Define({{"name", "copy"},
@@ -283,8 +297,9 @@ TEST_P(MergeTest, UpsertsAndDeletesMatchAnIndependentComputation) {
     EXPECT_NE(answer.rfind("ERROR", 0), 0u) << text << ": " << answer;
   };
   auto spec = JobSpecFromJson({{"name", "upsert"},
-                               {"sql", "SELECT id, id // 2500 AS bucket, name, amount, _op FROM "
-                                       "raw.changes"},
+                               {"sql",
+                                "SELECT id, id // 2500 AS bucket, name, amount, _op FROM "
+                                "raw.changes"},
                                {"target", "curated.accounts"},
                                {"mode", "merge"},
                                {"keys", {"id"}},
@@ -340,6 +355,79 @@ INSTANTIATE_TEST_SUITE_P(PrunedAndUnpruned, MergeTest, testing::Bool(),
                          [](const testing::TestParamInfo<bool>& info) {
                            return info.param ? "Pruned" : "EveryFile";
                          });
+
+// Type-2 history against an independent model: per key, the values it had, in order, and
+// whether its last one is current.
+TEST_F(JobRunnerTest, HistoryKeepsEveryVersionOfEachKeyAsAnIndependentModelDoes) {
+  Define({{"name", "track"},
+          {"sql", "SELECT id, plan, seats, _op FROM raw.accounts"},
+          {"target", "curated.accounts_history"},
+          {"mode", "history"},
+          {"keys", {"id"}},
+          {"incremental", true}});
+  std::map<int64_t, std::vector<std::string>> versions;  // "plan/seats" in order
+  std::map<int64_t, bool> current;
+  int gaps = 0;  // a key deleted, then back: its versions do not touch
+  std::mt19937 random(99);
+  for (int batch = 0; batch < 5; ++batch) {
+    std::vector<std::string> rows;
+    std::set<int64_t> touched;
+    const int count = batch == 0 ? 2000 : 200;
+    for (int i = 0; i < count; ++i) {
+      const int64_t id = batch == 0 ? i : static_cast<int64_t>(random() % 2200);
+      if (!touched.insert(id).second) continue;
+      const bool remove = batch > 0 && random() % 5 == 0;
+      // Often the same values again: an unchanged row must add no version.
+      const std::string plan = random() % 2 == 0 ? "basic" : "pro";
+      const int64_t seats = 1 + static_cast<int64_t>(random() % 3);
+      rows.push_back(fmt::format("({}, '{}', {}, '{}')", id, plan, seats, remove ? "D" : "U"));
+      const std::string value = fmt::format("{}/{}", plan, seats);
+      if (remove) {
+        current[id] = false;
+      } else if (!current[id] || versions[id].back() != value) {
+        gaps += !current[id] && !versions[id].empty();
+        versions[id].push_back(value);
+        current[id] = true;
+      }
+    }
+    const std::string values =
+        fmt::format("SELECT * FROM (VALUES {}) AS v(id, plan, seats, _op)", Join(rows, ", "));
+    Sql(batch == 0 ? "CREATE TABLE raw.accounts AS " + values
+                   : "INSERT INTO raw.accounts " + values);
+    RunRecord run = RunJob("track");
+    ASSERT_EQ(run.state, RunRecord::kSucceeded) << run.error;
+  }
+  auto answer =
+      lake_.engine->Query(admin_,
+                          "SELECT id, string_agg(plan || '/' || seats, ',' ORDER BY valid_from), "
+                          "bool_or(is_current), count(*) FILTER (WHERE is_current), "
+                          "count(*) FILTER (WHERE NOT is_current AND valid_to IS NULL), "
+                          "count(*) FILTER (WHERE is_current AND valid_to IS NOT NULL) "
+                          "FROM curated.accounts_history GROUP BY id ORDER BY id");
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  auto rows = AllRows(**answer);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  size_t expected_keys = 0;
+  for (const auto& [id, values] : versions) expected_keys += !values.empty();
+  ASSERT_EQ(rows->size(), expected_keys);
+  for (const std::vector<std::string>& row : *rows) {
+    const int64_t id = std::stoll(row[0]);
+    EXPECT_EQ(row[1], Join(versions[id], ",")) << "key " << id;
+    EXPECT_EQ(row[2], current[id] ? "true" : "false") << "key " << id;
+    EXPECT_EQ(row[3], current[id] ? "1" : "0") << "key " << id;
+    EXPECT_EQ(row[4], "0") << "key " << id << ": a closed version without valid_to";
+    EXPECT_EQ(row[5], "0") << "key " << id << ": a current version with valid_to";
+  }
+  // Each closed version ends where the key's next one starts, unless the key was deleted between.
+  EXPECT_EQ(Cell("SELECT count(*) FROM (SELECT valid_to, lead(valid_from) OVER (PARTITION BY id "
+                 "ORDER BY valid_from) AS next FROM curated.accounts_history) WHERE next IS NOT "
+                 "NULL AND next <> valid_to"),
+            std::to_string(gaps));
+  EXPECT_EQ(Cell("SELECT count(*) FROM (SELECT valid_to, lead(valid_from) OVER (PARTITION BY id "
+                 "ORDER BY valid_from) AS next FROM curated.accounts_history) WHERE next < "
+                 "valid_to"),
+            "0");
+}
 
 TEST_F(JobRunnerTest, AMergeRewritesOnlyTheFilesThatMayHoldItsKeys) {
   Sql("CREATE TABLE raw.base AS SELECT i AS id, md5(i::VARCHAR) || md5((i + 1)::VARCHAR) AS v "

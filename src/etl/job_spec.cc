@@ -74,10 +74,14 @@ size_t NestingBound(std::string_view yaml) {
       deepest = std::max(deepest, indent + flow);
       continue;
     }
+    const char before = line_start ? ' ' : yaml[i - 1];
     line_start = false;
-    if (c == '#') {  // a comment runs to the end of the line
+    // Quotes open quoted text only where a token starts ("it's" is plain text).
+    const bool token_start = before == ' ' || before == '\t' || before == '[' || before == '{' ||
+                             before == ',' || before == ':' || before == '-';
+    if (c == '#' && (before == ' ' || before == '\t')) {  // a comment runs to the line's end
       while (i + 1 < yaml.size() && yaml[i + 1] != '\n') ++i;
-    } else if (c == '"' || c == '\'') {
+    } else if ((c == '"' || c == '\'') && token_start) {
       quote = c;
     } else if (c == '[' || c == '{') {
       deepest = std::max(deepest, indent + ++flow);
@@ -89,10 +93,12 @@ size_t NestingBound(std::string_view yaml) {
 }
 
 // The YAML node as JSON: scalars stay strings (JobSpecFromJson reads them as it must), except
-// where a field needs a number or a boolean. At most `budget` nodes (aliases can multiply them).
+// where a field needs a number or a boolean. `budget` bytes at most, each node counting 16 plus
+// its text: aliases repeat what they name, so a small file could otherwise expand without bound.
 absl::StatusOr<json> ToJsonNode(const YAML::Node& node, size_t& budget) {
-  if (budget == 0) return absl::InvalidArgumentError("the job file has too many values");
-  --budget;
+  const size_t cost = 16 + (node.IsScalar() ? node.Scalar().size() : 0);
+  if (budget < cost) return absl::InvalidArgumentError("the job file expands to too much data");
+  budget -= cost;
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -148,6 +154,8 @@ std::string_view ModeName(WriteMode mode) {
       return "replace-partitions";
     case WriteMode::kMerge:
       return "merge";
+    case WriteMode::kHistory:
+      return "history";
   }
   return "append";
 }
@@ -156,12 +164,14 @@ absl::StatusOr<WriteMode> ParseMode(std::string_view name) {
   if (name == "append") return WriteMode::kAppend;
   if (name == "replace-partitions") return WriteMode::kReplacePartitions;
   if (name == "merge") return WriteMode::kMerge;
-  if (name == "history" || name == "rollup") {
-    return absl::UnimplementedError(fmt::format(
-        "mode {} is not available yet; the modes are append, replace-partitions and merge", name));
+  if (name == "history") return WriteMode::kHistory;
+  if (name == "rollup") {
+    return absl::UnimplementedError(
+        "mode rollup is not available yet; the modes are append, replace-partitions, merge and "
+        "history");
   }
-  return absl::InvalidArgumentError(
-      fmt::format("unknown mode \"{}\"; the modes are append, replace-partitions and merge", name));
+  return absl::InvalidArgumentError(fmt::format(
+      "unknown mode \"{}\"; the modes are append, replace-partitions, merge and history", name));
 }
 
 absl::StatusOr<JobSpec> JobSpecFromJson(const json& object) {
@@ -193,11 +203,13 @@ absl::StatusOr<JobSpec> JobSpecFromJson(const json& object) {
     spec.mode = *parsed;
   }
   ASSIGN_OR_RETURN(spec.keys, Names(object, "keys"));
-  if (spec.mode == WriteMode::kMerge && spec.keys.empty()) {
-    return FieldError("keys", "a merge job needs the columns that identify a row");
+  const bool keyed = spec.mode == WriteMode::kMerge || spec.mode == WriteMode::kHistory;
+  if (keyed && spec.keys.empty()) {
+    return FieldError(
+        "keys", fmt::format("a {} job needs the columns that identify a row", ModeName(spec.mode)));
   }
-  if (spec.mode != WriteMode::kMerge && !spec.keys.empty()) {
-    return FieldError("keys", "only merge jobs have keys");
+  if (!keyed && !spec.keys.empty()) {
+    return FieldError("keys", "only merge and history jobs have keys");
   }
   ASSIGN_OR_RETURN(spec.partition_by, Names(object, "partition_by"));
   ASSIGN_OR_RETURN(spec.sort_by, Names(object, "sort_by"));
@@ -249,7 +261,7 @@ absl::StatusOr<JobSpec> JobSpecFromYaml(std::string_view yaml) {
                     error.mark.column + 1, error.msg));
   }
   if (!root.IsMap()) return absl::InvalidArgumentError("a job file is a mapping of job fields");
-  size_t budget = 100000;
+  size_t budget = 2 * kMaxYamlBytes;
   ASSIGN_OR_RETURN(json object, ToJsonNode(root, budget));
   RETURN_IF_ERROR(TypeYamlScalars(object));
   return JobSpecFromJson(object);

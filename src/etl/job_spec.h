@@ -5,8 +5,8 @@
 //   name            the job's name (an identifier)
 //   sql             a query over catalog tables (joins, window functions, CTEs)
 //   target          DB.TABLE the result goes to (created by the first run)
-//   mode            append | replace-partitions | merge (see WriteMode)
-//   keys            merge: the columns that identify a row
+//   mode            append | replace-partitions | merge | history (see WriteMode)
+//   keys            merge and history: the columns that identify a row
 //   partition_by    columns of the result that become Hive-style folders
 //   sort_by         columns the rows are sorted by within each partition
 //   file_size_mib   files are split near this size within each partition (default 128)
@@ -28,10 +28,19 @@ enum class WriteMode {
   kAppend,             // the run's rows are added to the target
   kReplacePartitions,  // the partitions the run produced are replaced by its files (an
                        // unpartitioned target: all of it), in one commit
-  kMerge,  // upsert on `keys`: a row of the run replaces the target's row with its key, or is
-           // added; a row whose `_op` column is 'D' deletes it. Only the target's files that
-           // may hold one of the run's keys are rewritten (copy-on-write).
+  kMerge,    // upsert on `keys`: a row of the run replaces the target's row with its key, or is
+             // added; a row whose `_op` column is 'D' deletes it. Only the target's files that
+             // may hold one of the run's keys are rewritten (copy-on-write).
+  kHistory,  // type-2 history on `keys`: the target has the run's columns plus valid_from,
+             // valid_to and is_current; a run's row whose values differ from its key's current
+             // row closes that row (valid_to = the run's time) and becomes current; a row whose
+             // `_op` is 'D' closes it. Rewrites files like kMerge.
 };
+
+// The columns a history target adds to the job's.
+inline constexpr const char* kValidFrom = "valid_from";
+inline constexpr const char* kValidTo = "valid_to";
+inline constexpr const char* kIsCurrent = "is_current";
 
 // The column of a merge job's result that marks deletes ('D'); it is not written.
 inline constexpr const char* kOperationColumn = "_op";

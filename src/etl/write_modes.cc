@@ -1,15 +1,18 @@
 #include "etl/write_modes.h"
 
+#include <algorithm>
 #include <set>
 
+#include "common/clock.h"
 #include "common/strings.h"
 #include "fmt/format.h"
 
 namespace loch::etl {
 namespace {
 
-// The table name the merge query reads the run's own rows under (pinned, never in the catalog).
-const TableName kChangesTable{"loch_merge", "changes"};
+// The table name keyed queries read the run's own rows under: pinned, never in the catalog, and
+// not a name users can give a database ('-' is not allowed in identifiers).
+const TableName kChangesTable{"loch-run", "changes"};
 
 RunOutput ResultOutput(StagedFiles staged, const JobSpec& spec) {
   RunOutput output;
@@ -71,43 +74,155 @@ bool HasColumn(const Schema& schema, std::string_view name) {
   return false;
 }
 
-// The merge's query: the run's rows (each key once, deletes dropped) and, when the target
-// exists, the rows of its candidate files whose key the run does not have.
-std::string MergeQuery(const JobSpec& spec, bool has_operation, bool target_exists) {
-  std::vector<std::string> keys, key_text, matches;
+// The run's key columns, each cast to the target's type when the target has the column (keys
+// that only collide after the cast must collide here too), as `alias`.KEY.
+std::vector<std::string> RunKeys(const JobSpec& spec, const Schema* target,
+                                 std::string_view alias = "") {
+  std::vector<std::string> keys;
   for (const std::string& key : spec.keys) {
-    keys.push_back(QuoteIdentifier(key));
-    key_text.push_back(fmt::format("CAST({} AS VARCHAR)", QuoteIdentifier(key)));
-    matches.push_back(
-        fmt::format("loch_new.{0} IS NOT DISTINCT FROM loch_old.{0}", QuoteIdentifier(key)));
+    const std::string column =
+        alias.empty() ? QuoteIdentifier(key) : fmt::format("{}.{}", alias, QuoteIdentifier(key));
+    const Column* typed = nullptr;
+    if (target != nullptr) {
+      for (const Column& candidate : target->columns)
+        typed = candidate.name == key ? &candidate : typed;
+      for (const Column& candidate : target->partition_columns) {
+        typed = candidate.name == key ? &candidate : typed;
+      }
+    }
+    keys.push_back(typed == nullptr ? column : fmt::format("CAST({} AS {})", column, typed->type));
   }
-  const std::string changes = fmt::format("{}.{}", QuoteIdentifier(kChangesTable.database),
-                                          QuoteIdentifier(kChangesTable.table));
-  std::string exclude = "loch_key_rows";
-  if (has_operation) exclude += ", " + QuoteIdentifier(kOperationColumn);
-  std::string query = fmt::format(
-      "SELECT * EXCLUDE ({exclude}) FROM (SELECT *, count(*) OVER (PARTITION BY {keys}) AS "
-      "loch_key_rows FROM {changes}) AS loch_counted\n"
-      "WHERE CASE WHEN loch_key_rows > 1 THEN error('merge job {job}: key (' || concat_ws(', ', "
-      "{key_text}) || ') appears ' || loch_key_rows || ' times in the run''s result; a merge takes "
-      "one row per key') ELSE true END{deletes}",
-      fmt::arg("exclude", exclude), fmt::arg("keys", Join(keys, ", ")),
-      fmt::arg("changes", changes), fmt::arg("job", spec.name),
-      fmt::arg("key_text", Join(key_text, ", ")),
-      fmt::arg("deletes", has_operation ? fmt::format(" AND {} IS DISTINCT FROM 'D'",
-                                                      QuoteIdentifier(kOperationColumn))
-                                        : ""));
-  if (!target_exists) return query;
-  return fmt::format(
-      "{}\nUNION ALL BY NAME\nSELECT * FROM {}.{} AS loch_old WHERE NOT EXISTS (SELECT 1 FROM {} "
-      "AS loch_new WHERE {})",
-      query, QuoteIdentifier(spec.target.database), QuoteIdentifier(spec.target.table), changes,
-      Join(matches, " AND "));
+  return keys;
+}
+// "CAST(new.k AS T) IS NOT DISTINCT FROM old.k AND ...".
+std::string KeysMatch(const JobSpec& spec, const Schema* target, std::string_view run_alias,
+                      std::string_view target_alias) {
+  const std::vector<std::string> run_keys = RunKeys(spec, target, run_alias);
+  std::vector<std::string> matches;
+  for (size_t i = 0; i < spec.keys.size(); ++i) {
+    matches.push_back(fmt::format("{} IS NOT DISTINCT FROM {}.{}", run_keys[i], target_alias,
+                                  QuoteIdentifier(spec.keys[i])));
+  }
+  return Join(matches, " AND ");
 }
 
-absl::StatusOr<RunOutput> ProduceMerge(LakeEngine& engine, const Principal& who,
+std::string ChangesTableSql() {
+  return fmt::format("{}.{}", QuoteIdentifier(kChangesTable.database),
+                     QuoteIdentifier(kChangesTable.table));
+}
+
+// The run's rows (with loch_key_rows, their key's count), failing the query when a key appears
+// twice: a keyed write takes one row per key.
+std::string OneRowPerKey(const JobSpec& spec, const Schema* target) {
+  std::vector<std::string> key_text;
+  for (const std::string& key : RunKeys(spec, target)) {
+    key_text.push_back(fmt::format("CAST({} AS VARCHAR)", key));
+  }
+  return fmt::format(
+      "SELECT * FROM (SELECT *, count(*) OVER (PARTITION BY {keys}) AS loch_key_rows FROM "
+      "{changes}) AS loch_counted WHERE CASE WHEN loch_key_rows > 1 THEN error('{mode} job {job}: "
+      "key (' || concat_ws(', ', {key_text}) || ') appears ' || loch_key_rows || ' times in the "
+      "run''s result; a {mode} takes one row per key') ELSE true END",
+      fmt::arg("keys", Join(RunKeys(spec, target), ", ")), fmt::arg("changes", ChangesTableSql()),
+      fmt::arg("mode", ModeName(spec.mode)), fmt::arg("job", spec.name),
+      fmt::arg("key_text", Join(key_text, ", ")));
+}
+
+std::string NotADelete(bool has_operation, std::string_view alias) {
+  if (!has_operation) return "true";
+  return fmt::format("{}.{} IS DISTINCT FROM 'D'", alias, QuoteIdentifier(kOperationColumn));
+}
+
+std::string TargetSql(const JobSpec& spec) {
+  return fmt::format("{}.{}", QuoteIdentifier(spec.target.database),
+                     QuoteIdentifier(spec.target.table));
+}
+
+// The merge's rows: the run's rows that are not deletes and, when the target exists, the rows of
+// its candidate files whose key the run does not have.
+absl::StatusOr<std::string> MergeQuery(const JobSpec& spec, const Schema& changes,
+                                       const Schema* target, int64_t /*now_micros*/) {
+  const bool has_operation = HasColumn(changes, kOperationColumn);
+  std::string query =
+      fmt::format("SELECT * EXCLUDE (loch_key_rows{}) FROM ({}) AS loch_new WHERE {}",
+                  has_operation ? ", " + QuoteIdentifier(kOperationColumn) : "",
+                  OneRowPerKey(spec, target), NotADelete(has_operation, "loch_new"));
+  if (target == nullptr) return query;
+  return fmt::format(
+      "{}\nUNION ALL BY NAME\nSELECT * FROM {} AS loch_old WHERE NOT EXISTS (SELECT 1 FROM {} "
+      "AS loch_new WHERE {})",
+      query, TargetSql(spec), ChangesTableSql(), KeysMatch(spec, target, "loch_new", "loch_old"));
+}
+
+// Type-2 history: a run's row whose key has no current row with the same values closes that row
+// (valid_to = the run's time, is_current false) and becomes the current one (valid_from = the
+// run's time); a delete only closes it. Rows already closed are kept as they are.
+absl::StatusOr<std::string> HistoryQuery(const JobSpec& spec, const Schema& changes,
+                                         const Schema* target, int64_t now_micros) {
+  for (const char* reserved : {kValidFrom, kValidTo, kIsCurrent}) {
+    if (HasColumn(changes, reserved)) {
+      return absl::InvalidArgumentError(fmt::format(
+          "history job {}: the query returns \"{}\", which the history maintains itself", spec.name,
+          reserved));
+    }
+  }
+  const bool has_operation = HasColumn(changes, kOperationColumn);
+  std::vector<std::string> attributes_old, attributes_new;
+  for (const Column& column : changes.columns) {
+    if (column.name == kOperationColumn ||
+        std::find(spec.keys.begin(), spec.keys.end(), column.name) != spec.keys.end()) {
+      continue;
+    }
+    attributes_old.push_back("loch_old." + QuoteIdentifier(column.name));
+    attributes_new.push_back("loch_new." + QuoteIdentifier(column.name));
+  }
+  std::string iso = FormatIsoMicros(now_micros);  // UTC, "...Z": TIMESTAMP takes it without
+  if (!iso.empty() && iso.back() == 'Z') iso.pop_back();
+  const std::string now = fmt::format("CAST({} AS TIMESTAMP)", QuoteLiteral(iso));
+  const std::string exclude = has_operation ? "loch_key_rows, " + QuoteIdentifier(kOperationColumn)
+                                            : std::string("loch_key_rows");
+  const std::string inserted = fmt::format(
+      "SELECT loch_new.* EXCLUDE ({}), {} AS {}, CAST(NULL AS TIMESTAMP) AS {}, true AS {} FROM "
+      "loch_changed AS loch_new WHERE {}",
+      exclude, now, kValidFrom, kValidTo, kIsCurrent, NotADelete(has_operation, "loch_new"));
+  if (target == nullptr) {
+    return fmt::format("WITH loch_changed AS ({})\n{}", OneRowPerKey(spec, target), inserted);
+  }
+  const std::string same_values =
+      attributes_old.empty() ? std::string("true")
+                             : fmt::format("({}) IS NOT DISTINCT FROM ({})",
+                                           Join(attributes_old, ", "), Join(attributes_new, ", "));
+  const std::string target_table = TargetSql(spec);
+  const std::string changed_key =
+      fmt::format("EXISTS (SELECT 1 FROM loch_changed AS loch_new WHERE {})",
+                  KeysMatch(spec, target, "loch_new", "loch_old"));
+  return fmt::format(
+      "WITH loch_changed AS (SELECT * FROM ({one_row}) AS loch_new WHERE NOT EXISTS (SELECT 1 "
+      "FROM {target} AS loch_old WHERE loch_old.{current} AND {match} AND {not_delete} AND "
+      "{same}))\n"
+      "SELECT * FROM {target} AS loch_old WHERE NOT loch_old.{current} OR NOT {changed}\n"
+      "UNION ALL BY NAME\n"
+      "SELECT loch_old.* REPLACE ({now} AS {valid_to}, false AS {current}) FROM {target} AS "
+      "loch_old WHERE loch_old.{current} AND {changed}\n"
+      "UNION ALL BY NAME\n{inserted}",
+      fmt::arg("one_row", OneRowPerKey(spec, target)), fmt::arg("target", target_table),
+      fmt::arg("current", kIsCurrent),
+      fmt::arg("match", KeysMatch(spec, target, "loch_new", "loch_old")),
+      fmt::arg("not_delete", NotADelete(has_operation, "loch_new")), fmt::arg("same", same_values),
+      fmt::arg("changed", changed_key), fmt::arg("now", now), fmt::arg("valid_to", kValidTo),
+      fmt::arg("inserted", inserted));
+}
+
+// (spec, the run's columns, the target's schema or nullptr, the run's time) -> the query.
+using KeyedQuery = absl::StatusOr<std::string> (*)(const JobSpec&, const Schema&, const Schema*,
+                                                   int64_t);
+
+// Merge and history: the run's rows are staged first (for their keys' statistics), then the
+// target's files that may hold those keys are rewritten by `keyed_query`.
+absl::StatusOr<RunOutput> ProduceKeyed(LakeEngine& engine, const Principal& who,
                                        const JobSpec& spec, const StageRequest& stage,
-                                       const std::optional<TableSnapshot>& target) {
+                                       const std::optional<TableSnapshot>& target,
+                                       KeyedQuery keyed_query, int64_t now_micros) {
   // The run's rows first, as they come, for their keys' statistics.
   StageRequest changes_request;
   changes_request.table = stage.table;
@@ -117,6 +232,7 @@ absl::StatusOr<RunOutput> ProduceMerge(LakeEngine& engine, const Principal& who,
   changes_request.parameters = stage.parameters;
   changes_request.pinned = stage.pinned;
   changes_request.layout.target_file_bytes = stage.layout.target_file_bytes;
+  changes_request.layout.sort_by = spec.keys;  // narrower key ranges per file: fewer rewrites
   ASSIGN_OR_RETURN(StagedFiles changes, engine.StageQueryResult(who, changes_request));
   auto fail = [&](absl::Status status) {
     engine.DiscardStaged(changes);
@@ -125,13 +241,15 @@ absl::StatusOr<RunOutput> ProduceMerge(LakeEngine& engine, const Principal& who,
   for (const std::string& key : spec.keys) {
     if (!HasColumn(changes.schema, key)) {
       return fail(absl::InvalidArgumentError(
-          fmt::format("merge job {}: the query returns no key column \"{}\"", spec.name, key)));
+          fmt::format("{} job {}: the query returns no key column \"{}\"", ModeName(spec.mode),
+                      spec.name, key)));
     }
   }
-  const bool has_operation = HasColumn(changes.schema, kOperationColumn);
-
   StageRequest merged = stage;
-  merged.query = MergeQuery(spec, has_operation, target.has_value());
+  auto query = keyed_query(spec, changes.schema,
+                           target.has_value() ? &target->table.schema : nullptr, now_micros);
+  if (!query.ok()) return fail(query.status());
+  merged.query = std::move(*query);
   TableSnapshot changes_table;
   changes_table.table.name = kChangesTable;
   changes_table.table.schema = changes.schema;
@@ -170,8 +288,14 @@ std::vector<std::string> PartitionOf(const DataFile& file, const std::vector<Col
 
 absl::StatusOr<RunOutput> ProduceOutput(LakeEngine& engine, const Principal& who,
                                         const JobSpec& spec, const StageRequest& stage,
-                                        const std::optional<TableSnapshot>& target) {
-  if (spec.mode == WriteMode::kMerge) return ProduceMerge(engine, who, spec, stage, target);
+                                        const std::optional<TableSnapshot>& target,
+                                        int64_t now_micros) {
+  if (spec.mode == WriteMode::kMerge) {
+    return ProduceKeyed(engine, who, spec, stage, target, MergeQuery, now_micros);
+  }
+  if (spec.mode == WriteMode::kHistory) {
+    return ProduceKeyed(engine, who, spec, stage, target, HistoryQuery, now_micros);
+  }
   ASSIGN_OR_RETURN(StagedFiles staged, engine.StageQueryResult(who, stage));
   return ResultOutput(std::move(staged), spec);
 }

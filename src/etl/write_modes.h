@@ -7,6 +7,8 @@
 //   merge               the target's files that may hold one of the run's keys (by their
 //                       statistics), rewritten: their rows whose key the run does not have, plus
 //                       the run's rows that are not deletes; removes those files
+//   history             the same files, rewritten with type-2 history: a key whose values changed
+//                       gets its current row closed and a new current row (deletes only close)
 
 #include <cstdint>
 #include <functional>
@@ -34,9 +36,11 @@ struct RunOutput {
 // Stages the output of `spec`'s query (`stage`, with its sources pinned) for `target` (nullopt:
 // the table does not exist yet). Errors: the engine's; InvalidArgument for a merge whose result
 // has a key twice (naming it).
+// `now_micros` is the run's time: history's valid_from / valid_to.
 absl::StatusOr<RunOutput> ProduceOutput(LakeEngine& engine, const Principal& who,
                                         const JobSpec& spec, const StageRequest& stage,
-                                        const std::optional<TableSnapshot>& target);
+                                        const std::optional<TableSnapshot>& target,
+                                        int64_t now_micros);
 
 // The partition of a file: its values of the partition columns, in order ("" where it has none).
 std::vector<std::string> PartitionOf(const DataFile& file, const std::vector<Column>& columns);
