@@ -56,7 +56,7 @@ class JobE2eTest : public testing::Test {
     std::ofstream(work_ / name) << text;
   }
 
-  // The objects in the lake folder under tables/DB/TABLE/ that no snapshot of any table names.
+  // The objects in the lake folder under tables/DB/TABLE/ that no table (in any snapshot) names.
   std::vector<std::string> Orphans(const std::string& table_prefix) {
     auto catalog = OpenSqliteCatalog(Lake() + "/.loch/catalog.sqlite");
     EXPECT_TRUE(catalog.ok()) << catalog.status();
@@ -69,6 +69,9 @@ class JobE2eTest : public testing::Test {
     for (const auto& entry : fs::recursive_directory_iterator(folder)) {
       if (!entry.is_regular_file()) continue;
       const std::string key = fs::relative(entry.path(), Lake()).string();
+      // A file a killed upload left half-written is no object (listings skip it); vacuum removes
+      // such temporaries after a day.
+      if (entry.path().filename().string().starts_with(".loch-tmp-")) continue;
       if (!named.contains(key)) orphans.push_back(key);
     }
     return orphans;
@@ -266,7 +269,8 @@ TEST_F(JobE2eTest, RunsKilledAtRandomMomentsPublishAllOrNothing) {
   ASSERT_EQ(last.exit_code, 0) << last.out << last.err;
   EXPECT_EQ(Cell("SELECT count(*) || '/' || count(DISTINCT id) || '/' || sum(k) FROM curated.big"),
             Cell("SELECT count(*) || '/' || count(DISTINCT id) || '/' || sum(k) FROM raw.big"));
-  EXPECT_TRUE(Orphans("tables/curated/big/").empty());
+  const std::vector<std::string> orphans = Orphans("tables/curated/big/");
+  EXPECT_TRUE(orphans.empty()) << orphans.size() << " orphans, e.g. " << orphans.front();
 }
 
 }  // namespace

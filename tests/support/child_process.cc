@@ -49,12 +49,7 @@ bool ChildProcess::WaitForLog(const std::string& text, std::chrono::milliseconds
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (Log().find(text) != std::string::npos) return true;
-    int status = 0;
-    if (pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      return Log().find(text) != std::string::npos;
-    }
+    if (!Running()) return Log().find(text) != std::string::npos;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;
@@ -68,12 +63,27 @@ void ChildProcess::Kill() {
   pid_ = -1;
 }
 
+int ChildProcess::Stop() {
+  if (pid_ > 0) ::kill(pid_, SIGTERM);  // never kill(-1, ...)
+  return Wait();
+}
+
+bool ChildProcess::Running() {
+  int status = 0;
+  if (pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  return pid_ > 0;
+}
+
 int ChildProcess::Wait() {
   if (pid_ <= 0) return exit_code_;
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return exit_code_;
 }
 
 }  // namespace loch::testing_support

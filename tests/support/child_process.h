@@ -25,6 +25,10 @@ class ChildProcess {
   bool WaitForLog(const std::string& text, std::chrono::milliseconds timeout);
   // SIGKILL and wait: a crash at whatever point it is.
   void Kill();
+  // SIGTERM and wait (a clean stop); its exit code (-1 if a signal ended it).
+  int Stop();
+  // False once it has ended (reaping it).
+  bool Running();
   // Waits for it to end; its exit code (-1 if a signal ended it).
   int Wait();
   std::string Log() const;

@@ -3,11 +3,11 @@
 // /health answers; stopped with SIGTERM (a clean stop) or killed with SIGKILL (a crash). Its
 // stdout and stderr go to <lake>/serve-<port>.log for diagnosis.
 
-#include <sys/types.h>
-
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "tests/support/child_process.h"
 
 namespace loch::testing_support {
 
@@ -33,7 +33,7 @@ class LochServer {
 
  private:
   LochServer() = default;
-  pid_t pid_ = -1;
+  std::unique_ptr<ChildProcess> process_;
   int port_ = 0;
   std::string log_path_;
 };
