@@ -464,6 +464,24 @@ TEST_F(JobRunnerTest, AMergeRewritesOnlyTheFilesThatMayHoldItsKeys) {
   EXPECT_EQ(Cell("SELECT string_agg(id::VARCHAR, ',' ORDER BY id) FROM mart.kv WHERE v = 'fixed'"),
             "500,501");
 
+  // A run whose key has another type than the target's matches in the target's type.
+  Define({{"name", "decimal"},
+          {"sql", "SELECT CAST(i / 10 AS DECIMAL(10, 2)) AS k, 'old' AS v FROM range(1000) r(i)"},
+          {"target", "mart.dec"},
+          {"mode", "merge"},
+          {"keys", {"k"}},
+          {"sort_by", {"k"}}});
+  ASSERT_EQ(RunJob("decimal").state, RunRecord::kSucceeded);
+  Define({{"name", "decimal"},
+          {"sql", "SELECT CAST(0.1 AS DOUBLE) + CAST(0.2 AS DOUBLE) AS k, 'new' AS v"},
+          {"target", "mart.dec"},
+          {"mode", "merge"},
+          {"keys", {"k"}}});
+  RunRecord typed = RunJob("decimal");
+  ASSERT_EQ(typed.state, RunRecord::kSucceeded) << typed.error;
+  EXPECT_EQ(Cell("SELECT count(*) || '/' || string_agg(v, ',') FROM mart.dec WHERE k = 0.3"),
+            "1/new");
+
   // A key twice in one run's result fails the run, naming it, and publishes nothing.
   Define({{"name", "twice"},
           {"sql", "SELECT 7 AS id, 'a' AS v UNION ALL SELECT 7, 'b'"},

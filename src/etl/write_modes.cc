@@ -45,9 +45,21 @@ const ColumnStats* StatsOf(const DataFile& file, const std::string& column) {
   return nullptr;
 }
 
-// A condition true for every row whose key may be among the keys of `changes`, from the key
-// columns' min/max in each of its files ("true" when a file's statistics do not say).
-std::string KeyRangeCondition(const StagedFiles& changes, const std::vector<std::string>& keys) {
+// The type of `name` in `schema` (its partition columns too), or "".
+std::string TypeOf(const Schema& schema, const std::string& name) {
+  for (const auto* columns : {&schema.columns, &schema.partition_columns}) {
+    for (const Column& column : *columns) {
+      if (column.name == name) return column.type;
+    }
+  }
+  return "";
+}
+
+// A condition true for every row of `target` whose key may be among the keys of `changes`, from
+// the key columns' min/max in each of its files ("true" when a file's statistics do not say, or
+// when a key has another type in the target: a cast need not keep the order, e.g. text to number).
+std::string KeyRangeCondition(const StagedFiles& changes, const std::vector<std::string>& keys,
+                              const Schema& target) {
   std::vector<std::string> per_file;
   for (const DataFile& file : changes.files) {
     if (file.row_count == 0) continue;
@@ -55,6 +67,7 @@ std::string KeyRangeCondition(const StagedFiles& changes, const std::vector<std:
     for (const std::string& key : keys) {
       const ColumnStats* stats = StatsOf(file, key);
       if (stats == nullptr || stats->type.empty() || !stats->min || !stats->max) return "true";
+      if (stats->type != TypeOf(target, key)) return "true";
       std::string range =
           fmt::format("{0} BETWEEN CAST({1} AS {3}) AND CAST({2} AS {3})", QuoteIdentifier(key),
                       QuoteLiteral(*stats->min), QuoteLiteral(*stats->max), stats->type);
@@ -82,15 +95,8 @@ std::vector<std::string> RunKeys(const JobSpec& spec, const Schema* target,
   for (const std::string& key : spec.keys) {
     const std::string column =
         alias.empty() ? QuoteIdentifier(key) : fmt::format("{}.{}", alias, QuoteIdentifier(key));
-    const Column* typed = nullptr;
-    if (target != nullptr) {
-      for (const Column& candidate : target->columns)
-        typed = candidate.name == key ? &candidate : typed;
-      for (const Column& candidate : target->partition_columns) {
-        typed = candidate.name == key ? &candidate : typed;
-      }
-    }
-    keys.push_back(typed == nullptr ? column : fmt::format("CAST({} AS {})", column, typed->type));
+    const std::string type = target == nullptr ? "" : TypeOf(*target, key);
+    keys.push_back(type.empty() ? column : fmt::format("CAST({} AS {})", column, type));
   }
   return keys;
 }
@@ -257,7 +263,8 @@ absl::StatusOr<RunOutput> ProduceKeyed(LakeEngine& engine, const Principal& who,
   merged.pinned[kChangesTable] = std::move(changes_table);
   std::vector<int64_t> rewritten;
   if (target.has_value()) {
-    auto candidates = engine.CandidateFiles(who, *target, KeyRangeCondition(changes, spec.keys));
+    auto candidates = engine.CandidateFiles(
+        who, *target, KeyRangeCondition(changes, spec.keys, target->table.schema));
     if (!candidates.ok()) return fail(candidates.status());
     for (const DataFile& file : *candidates) rewritten.push_back(file.file_id);
     TableSnapshot old = *target;
