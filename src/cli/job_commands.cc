@@ -234,8 +234,10 @@ absl::Status RunJob(const CommonOptions& common, const JobCommandOptions& option
   }
   EndProgress();
   RETURN_IF_ERROR(run.status());
-  auto spec =
-      etl::SpecOf(*lake->catalog().GetJob(Principal::LocalAdmin(), options.name, run->version));
+  // The version the run ran names its target (the job may have been changed or deleted since).
+  auto job = lake->catalog().GetJob(Principal::LocalAdmin(), options.name, run->version);
+  absl::StatusOr<etl::JobSpec> spec =
+      job.ok() ? etl::SpecOf(*job) : absl::StatusOr<etl::JobSpec>(job.status());
   out << FormatRun(*run, spec.ok() ? &*spec : nullptr);
   if (run->state != RunRecord::kSucceeded) {
     return absl::AbortedError(fmt::format("run {} of job {} failed", run->run_id, options.name));
