@@ -91,6 +91,31 @@ std::string ContentOf(const fs::path& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// A few acknowledged values the lake lacks, for the failure message.
+std::string FirstMissing(const RecordLedger& ledger, const std::multiset<int64_t>& found) {
+  std::string missing;
+  int shown = 0;
+  for (int64_t value : ledger.acknowledged) {
+    if (found.contains(value)) continue;
+    if (++shown > 20) return missing + "...";
+    missing += std::to_string(value) + " ";
+  }
+  return missing;
+}
+
+// The warnings and errors each run of the server logged (serve-N.log under `base`).
+std::string ProblemsLogged(const std::string& base, int runs) {
+  std::string problems;
+  for (int run = 0; run < runs; ++run) {
+    std::ifstream log(fmt::format("{}/serve-{}.log", base, run));
+    for (std::string line; std::getline(log, line);) {
+      if (line.find("[warning]") != std::string::npos || line.find("[error]") != std::string::npos)
+        problems += fmt::format("serve-{}: {}\n", run, line.substr(0, 400));
+    }
+  }
+  return problems;
+}
+
 // The shim itself: only what was fsynced survives, file contents and folder entries alike.
 TEST(PowerLossTest, ShimKeepsOnlyWhatWasSynced) {
   const fs::path root = fs::path(testing::TempDir()) / ("loch-shim-" + NewRandomId()) / "root";
@@ -236,7 +261,9 @@ TEST(PowerLossTest, AcknowledgedRecordsAndRowsSurvivePowerLossExactlyOnce) {
   for (const auto& [what, ledger, found] :
        {std::tuple{"stream records", &records, &ids}, std::tuple{"inserted rows", &rows, &ks}}) {
     const testing_support::LedgerCheck check = testing_support::CheckLedger(*ledger, *found);
-    EXPECT_EQ(check.missing, 0u) << what << ": acknowledged, then lost";
+    EXPECT_EQ(check.missing, 0u) << what << ": acknowledged, then lost (e.g. "
+                                 << FirstMissing(*ledger, *found) << ")\n"
+                                 << ProblemsLogged(base, kPowerLosses);
     EXPECT_EQ(check.duplicated, 0u) << what << ": in the lake twice";
     EXPECT_EQ(check.unexpected, 0u) << what << ": never sent";
     std::cout << fmt::format(

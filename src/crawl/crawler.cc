@@ -16,9 +16,10 @@ namespace loch {
 struct Crawler::Candidate {
   ObjectInfo object;
   std::map<std::string, std::string> partitions;
-  std::string table_location;                // key prefix of the table's folder
-  std::vector<std::string> partition_order;  // partition names in folder order
-  const JsonShape* shape = nullptr;          // known by whoever wrote the object
+  std::string table_location;                           // key prefix of the table's folder
+  std::vector<std::string> partition_order;             // partition names in folder order
+  const JsonShape* shape = nullptr;                     // known by whoever wrote the object
+  std::optional<int64_t> expected_rows = std::nullopt;  // known by whoever wrote the object
 };
 
 namespace {
@@ -255,8 +256,12 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::AddObjects(
   request.recrawl = RecrawlPolicy::kNew;
   std::vector<Candidate> candidates;
   for (const NewObject& object : objects) {
-    Candidate candidate{
-        object.object, {}, NormalizePrefix(location), {}, object.shape ? &*object.shape : nullptr};
+    Candidate candidate{object.object,
+                        {},
+                        NormalizePrefix(location),
+                        {},
+                        object.shape ? &*object.shape : nullptr,
+                        object.expected_rows};
     for (const auto& [partition, value] : object.partitions) {
       candidate.partitions[partition] = value;
       candidate.partition_order.push_back(partition);
@@ -346,6 +351,12 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
         report.skipped.push_back(
             fmt::format("{}: unreadable: {}", candidate.object.key,
                         Split(ToStd(profiles[i].status().message()), '\n').front()));
+        continue;
+      }
+      if (candidate.expected_rows && profiles[i]->row_count != *candidate.expected_rows) {
+        report.skipped.push_back(fmt::format("{}: read {} row(s) where its writer put {}",
+                                             candidate.object.key, profiles[i]->row_count,
+                                             *candidate.expected_rows));
         continue;
       }
       ReadObject object;

@@ -53,6 +53,9 @@ class Crawler {
     ObjectInfo object;
     std::vector<std::pair<std::string, std::string>> partitions;
     std::optional<JsonShape> shape;
+    // The rows the object holds, when its writer knows: an object read with another count is
+    // skipped (named in the report) rather than registered with rows missing.
+    std::optional<int64_t> expected_rows;
   };
   // Adds `objects` to table `name`, whose files live under `location`, as one commit: creates the
   // table, or merges new columns into its schema (schema-change policy update, datetimes detected

@@ -689,6 +689,24 @@ void IngestService::RunDeliverer(Stream& stream) {
   }
 }
 
+absl::Status IngestService::Register(Stream& stream, const std::string& table_name,
+                                     const std::string& location,
+                                     const std::vector<Crawler::NewObject>& objects) {
+  if (objects.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(TableName table, TableName::Parse(table_name));
+  CrawlReport report;
+  RETURN_IF_ERROR(
+      crawler_.AddObjects(Principal::LocalAdmin(), table, location, objects, report).status());
+  for (const std::string& warning : report.warnings)
+    spdlog::warn("ingest: stream {}: {}", stream.config.name, warning);
+  if (report.skipped.empty()) return absl::OkStatus();
+  // An object the table did not take holds acknowledged records: checkpointing past them would
+  // lose them. The delivery fails instead; its records stay in the log and it is retried.
+  return absl::UnavailableError(
+      fmt::format("{} of {} delivered object(s) could not be added to {} (first: {})",
+                  report.skipped.size(), objects.size(), table.ToString(), report.skipped.front()));
+}
+
 absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>& objects,
                                     uint64_t through) {
   Stopwatch stopwatch;
@@ -720,12 +738,13 @@ absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>&
                    stream.config.name, object.records, object.key);
       failed += object.records;
       NoteFailureReasons(object.ndjson, failure_reasons);
-      error_objects.push_back(
-          Crawler::NewObject{info, HourPartitions(object.partition_values), std::nullopt});
+      error_objects.push_back(Crawler::NewObject{info, HourPartitions(object.partition_values),
+                                                 std::nullopt, std::nullopt});
       return absl::OkStatus();
     }
-    table_objects.push_back(
-        Crawler::NewObject{info, FolderPartitions(stream.config, object), std::move(done.shape)});
+    table_objects.push_back(Crawler::NewObject{info, FolderPartitions(stream.config, object),
+                                               std::move(done.shape),
+                                               static_cast<int64_t>(object.records)});
     return absl::OkStatus();
   };
   for (DeliveryObject& object : objects) {
@@ -739,8 +758,8 @@ absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>&
       compress_ms += converting.ElapsedMillis();
       if (converted) {
         stored_bytes += converted->size;
-        table_objects.push_back(
-            Crawler::NewObject{*converted, FolderPartitions(stream.config, object), std::nullopt});
+        table_objects.push_back(Crawler::NewObject{
+            *converted, FolderPartitions(stream.config, object), std::nullopt, std::nullopt});
       }
       continue;
     }
@@ -767,33 +786,11 @@ absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>&
   }
   RETURN_IF_ERROR(finish_storing());
   Stopwatch registering;
-  if (!table_objects.empty()) {
-    ASSIGN_OR_RETURN(TableName table, TableName::Parse(stream.config.TableName()));
-    CrawlReport report;
-    RETURN_IF_ERROR(crawler_
-                        .AddObjects(Principal::LocalAdmin(), table,
-                                    fmt::format("raw/{}/", stream.config.name), table_objects,
-                                    report)
-                        .status());
-    for (const std::string& problem : report.skipped)
-      spdlog::warn("ingest: stream {}: not added to {}: {}", stream.config.name, table.ToString(),
-                   problem);
-    for (const std::string& warning : report.warnings)
-      spdlog::warn("ingest: stream {}: {}", stream.config.name, warning);
-  }
-  if (!error_objects.empty()) {
-    ASSIGN_OR_RETURN(TableName errors, TableName::Parse(stream.config.ErrorsTableName()));
-    CrawlReport report;
-    RETURN_IF_ERROR(
-        crawler_
-            .AddObjects(Principal::LocalAdmin(), errors,
-                        fmt::format("raw/{}/{}/", stream.config.name, stream.config.error_prefix),
-                        error_objects, report)
-            .status());
-    for (const std::string& problem : report.skipped)
-      spdlog::warn("ingest: stream {}: not added to {}: {}", stream.config.name, errors.ToString(),
-                   problem);
-  }
+  RETURN_IF_ERROR(Register(stream, stream.config.TableName(),
+                           fmt::format("raw/{}/", stream.config.name), table_objects));
+  RETURN_IF_ERROR(Register(
+      stream, stream.config.ErrorsTableName(),
+      fmt::format("raw/{}/{}/", stream.config.name, stream.config.error_prefix), error_objects));
   const double register_ms = registering.ElapsedMillis();
   absl::Status checkpoint =
       catalog_.SetStreamDelivered(Principal::LocalAdmin(), stream.config.name,
@@ -860,8 +857,8 @@ absl::StatusOr<std::optional<ObjectInfo>> IngestService::ConvertToParquet(
     ASSIGN_OR_RETURN(std::string body, Compress(lines, stream.config.compression));
     RETURN_IF_ERROR(store_.Put(error_key, body));
     ASSIGN_OR_RETURN(ObjectInfo error_info, store_.Head(error_key));
-    error_objects.push_back(
-        Crawler::NewObject{error_info, HourPartitions(object.partition_values), std::nullopt});
+    error_objects.push_back(Crawler::NewObject{error_info, HourPartitions(object.partition_values),
+                                               std::nullopt, std::nullopt});
     spdlog::warn("ingest: stream {}: {} record(s) do not fit {}; see {}", stream.config.name,
                  conversion.rejected.size(), name.ToString(), error_key);
   }

@@ -146,6 +146,10 @@ class IngestService {
   absl::Status ReopenLog(Stream& stream);
   // The stream's deliverer thread: flushes when due, retries failed deliveries.
   void RunDeliverer(Stream& stream);
+  // Adds a flush's `objects` to `table_name` (stored below `location`). Unavailable if the table
+  // did not take every one of them (an object it could not read): the flush must not checkpoint.
+  absl::Status Register(Stream& stream, const std::string& table_name, const std::string& location,
+                        const std::vector<Crawler::NewObject>& objects);
   // Stores, registers and checkpoints one flush; the log is truncated through `through` after.
   absl::Status Deliver(Stream& stream, std::vector<DeliveryObject>& objects, uint64_t through);
   // A stream with a Parquet table: stores `object`'s records as Parquet next to where the NDJSON

@@ -220,6 +220,23 @@ TEST_F(IngestServiceTest, PartitionsBecomeColumnsAndBadRecordsLandInTheErrorPref
   EXPECT_EQ(Scalar("SELECT count(*) FROM raw.orders_errors WHERE sequence = 3 AND hour >= 0"), "1");
 }
 
+// A stream that does not validate JSON (the default) stores what it is given, and a table cannot
+// read an object with a line that is not JSON. Such an object is never checkpointed past (that
+// lost all of its acknowledged records from the table, silently): the delivery fails, saying why,
+// and the records stay in the log.
+TEST_F(IngestServiceTest, AnObjectTheTableCannotReadWholeIsNotCheckpointedPast) {
+  ASSERT_TRUE(service_->CreateStream(admin_, Stream("loose")).ok());
+  Put("loose", {R"({"i": 1})", "not json", R"({"i": 2})"});
+  const absl::Status flushed = service_->Flush(admin_, "loose");
+  EXPECT_TRUE(absl::IsUnavailable(flushed)) << flushed;
+  EXPECT_THAT(flushed.message(), HasSubstr("could not be added to raw.loose"));
+  EXPECT_THAT(flushed.message(), HasSubstr("Malformed JSON"));
+  auto described = service_->DescribeStream(admin_, "loose");
+  ASSERT_TRUE(described.ok());
+  EXPECT_EQ(described->delivered_through, 0u);
+  EXPECT_EQ(described->records_delivered, 0u);
+}
+
 TEST_F(IngestServiceTest, RejectInvalidRefusesBadRecordsInThePutsAnswer) {
   StreamConfig config = Stream("strict");
   config.partition_by = {"region"};
