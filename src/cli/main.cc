@@ -348,7 +348,7 @@ int main(int argc, char** argv) {
                    "Compression of delivered objects (default zstd)")
       ->check(CLI::IsMember({"zstd", "gzip", "none"}));
   stream_create_cmd->add_flag("--validate-json", stream_create.validate_json,
-                              "Send records that are not JSON to the error prefix");
+                              "Kept for old scripts: records that are not JSON always go to the error prefix");
   stream_create_cmd->add_flag(
       "--reject-invalid", stream_create.reject_invalid,
       "Refuse, in the put's answer, records that would go to the error "

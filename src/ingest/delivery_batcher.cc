@@ -111,7 +111,7 @@ absl::StatusOr<std::string> Compress(std::string_view text, Compression compress
 
 std::optional<std::string> RecordRejection(const StreamConfig& config, std::string_view data) {
   if (config.partition_by.empty()) {
-    if (config.validate_json && !IsJsonValue(data)) return std::string("not valid JSON");
+    if (!IsJsonValue(data)) return std::string("not valid JSON");
     return std::nullopt;
   }
   const nlohmann::json parsed = nlohmann::json::parse(data, nullptr, /*allow_exceptions=*/false);
@@ -167,15 +167,15 @@ void DeliveryBatcher::Add(const IngestRecord& record) {
   };
 
   if (config_.partition_by.empty()) {
-    if (config_.validate_json && !IsJsonValue(record.data)) return fail("not valid JSON");
+    // Always checked: a line that is not JSON makes the object unreadable for the table.
+    if (!IsJsonValue(record.data)) return fail("not valid JSON");
     if (record.data.find('\n') == std::string_view::npos) {
       return Append(BufferFor(hour_folder, false, hour_values_), record, record.data);
     }
   }
   // Partitioning (or a record to compact onto one line) needs the parsed value.
   nlohmann::json parsed = nlohmann::json::parse(record.data, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded() && (config_.validate_json || !config_.partition_by.empty()))
-    return fail("not valid JSON");
+  if (parsed.is_discarded()) return fail("not valid JSON");
   std::map<std::string, std::string> partition_values = hour_values_;
   std::vector<std::string> folders;
   for (const std::string& field : config_.partition_by) {
@@ -189,9 +189,7 @@ void DeliveryBatcher::Add(const IngestRecord& record) {
   Buffer& buffer = BufferFor(Join(folders, "/"), false, partition_values);
   // One record per line: a record with line breaks inside (pretty-printed JSON) is compacted.
   if (record.data.find('\n') == std::string_view::npos) return Append(buffer, record, record.data);
-  const std::string line =
-      parsed.is_discarded() ? nlohmann::json(record.data).dump() : parsed.dump();
-  Append(buffer, record, line);
+  Append(buffer, record, parsed.dump());
 }
 
 void DeliveryBatcher::Append(Buffer& buffer, const IngestRecord& record, std::string_view line) {

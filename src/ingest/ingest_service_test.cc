@@ -220,21 +220,32 @@ TEST_F(IngestServiceTest, PartitionsBecomeColumnsAndBadRecordsLandInTheErrorPref
   EXPECT_EQ(Scalar("SELECT count(*) FROM raw.orders_errors WHERE sequence = 3 AND hour >= 0"), "1");
 }
 
-// A stream that does not validate JSON (the default) stores what it is given, and a table cannot
-// read an object with a line that is not JSON. Such an object is never checkpointed past (that
-// lost all of its acknowledged records from the table, silently): the delivery fails, saying why,
-// and the records stay in the log.
-TEST_F(IngestServiceTest, AnObjectTheTableCannotReadWholeIsNotCheckpointedPast) {
+// A record that is not JSON goes to the error prefix even when the stream does not ask for
+// validation: in the table's object it made the object unreadable, and the delivery registered
+// nothing of it while counting every record delivered (acknowledged records vanished from the
+// table, silently).
+TEST_F(IngestServiceTest, RecordsThatAreNotJsonNeverMakeTheTablesObjectUnreadable) {
   ASSERT_TRUE(service_->CreateStream(admin_, Stream("loose")).ok());
   Put("loose", {R"({"i": 1})", "not json", R"({"i": 2})"});
-  const absl::Status flushed = service_->Flush(admin_, "loose");
+  ASSERT_TRUE(service_->Flush(admin_, "loose").ok());
+  EXPECT_EQ(Scalar("SELECT sum(i) FROM raw.loose"), "3");
+  EXPECT_EQ(Scalar("SELECT string_agg(data, '|') FROM raw.loose_errors"), "not json");
+}
+
+// An object the table cannot read whole is never checkpointed past: the delivery fails, saying
+// why, and the records stay in the log. (A repeated key is JSON, but DuckDB refuses the object.)
+TEST_F(IngestServiceTest, AnObjectTheTableCannotReadWholeIsNotCheckpointedPast) {
+  ASSERT_TRUE(service_->CreateStream(admin_, Stream("dup")).ok());
+  Put("dup", {R"({"i": 1})", R"({"i": 2, "i": 3})"});
+  const absl::Status flushed = service_->Flush(admin_, "dup");
   EXPECT_TRUE(absl::IsUnavailable(flushed)) << flushed;
-  EXPECT_THAT(flushed.message(), HasSubstr("could not be added to raw.loose"));
-  EXPECT_THAT(flushed.message(), HasSubstr("Malformed JSON"));
-  auto described = service_->DescribeStream(admin_, "loose");
+  EXPECT_THAT(flushed.message(), HasSubstr("could not be added to raw.dup"));
+  EXPECT_THAT(flushed.message(), HasSubstr("duplicate key"));
+  auto described = service_->DescribeStream(admin_, "dup");
   ASSERT_TRUE(described.ok());
   EXPECT_EQ(described->delivered_through, 0u);
   EXPECT_EQ(described->records_delivered, 0u);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM raw.dup"), "0");
 }
 
 TEST_F(IngestServiceTest, RejectInvalidRefusesBadRecordsInThePutsAnswer) {

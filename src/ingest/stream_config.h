@@ -18,7 +18,9 @@ struct StreamConfig {
   uint64_t buffer_bytes = 5 << 20;  // flush when a buffer holds this much (1-128 MiB)
   int64_t buffer_seconds = 60;      // ... or when its oldest record is this old (0-900 s)
   Compression compression = Compression::kZstd;
-  bool validate_json = false;  // records that are not JSON go to the error prefix
+  // Kept for configurations that set it: records that are not JSON always go to the error prefix
+  // (a table cannot read an object with such a line).
+  bool validate_json = false;
   // Records that would go to the error prefix (RecordRejection) are refused by the put, each with
   // its reason, instead of being accepted.
   bool reject_invalid = false;

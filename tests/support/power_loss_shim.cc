@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -53,6 +54,9 @@ struct State {
   dev_t device = 0;                                  // of the root
   std::mutex mu;                                     // guards `changes` and the shadow's files
   std::unordered_map<std::string, Changes> changes;  // by identity
+  // One per file or folder synced: its syncs run one at a time, so that their captures reach the
+  // shadow in the order they were taken (an older listing or size applied last would undo a newer).
+  std::unordered_map<std::string, std::shared_ptr<std::mutex>> sync_order;  // by identity
 };
 
 State* state = nullptr;      // set once the constructor has finished; never freed
@@ -295,6 +299,17 @@ Capture CaptureForSync(int fd) {
   return {};
 }
 
+// The lock that orders the syncs of what `fd` is open on; null if it is not shadowed.
+std::shared_ptr<std::mutex> SyncOrderOf(int fd) {
+  Reentry reentry;
+  struct statx st;
+  if (!Stat(fd, "", &st) || !OnRootDevice(st)) return nullptr;
+  std::lock_guard lock(state->mu);
+  std::shared_ptr<std::mutex>& order = state->sync_order[Identity(st)];
+  if (order == nullptr) order = std::make_shared<std::mutex>();
+  return order;
+}
+
 // After the fsync: the capture goes to the shadow if it succeeded; if it failed, the changes it
 // took count as unsynced again.
 void FinishSync(Capture& capture, bool synced) {
@@ -466,16 +481,19 @@ LOCH_WRAP_FALLOCATE(fallocate64)
 LOCH_WRAP_POSIX_FALLOCATE(posix_fallocate)
 LOCH_WRAP_POSIX_FALLOCATE(posix_fallocate64)
 
-#define LOCH_WRAP_FSYNC(name)                     \
-  int name(int fd) {                              \
-    static auto real = Real<int (*)(int)>(#name); \
-    if (!Observing()) return real(fd);            \
-    Capture capture = CaptureForSync(fd);         \
-    const int result = real(fd);                  \
-    const int saved_errno = errno;                \
-    FinishSync(capture, result == 0);             \
-    errno = saved_errno;                          \
-    return result;                                \
+#define LOCH_WRAP_FSYNC(name)                       \
+  int name(int fd) {                                \
+    static auto real = Real<int (*)(int)>(#name);   \
+    if (!Observing()) return real(fd);              \
+    const auto order = SyncOrderOf(fd);             \
+    std::unique_lock<std::mutex> in_order;          \
+    if (order) in_order = std::unique_lock(*order); \
+    Capture capture = CaptureForSync(fd);           \
+    const int result = real(fd);                    \
+    const int saved_errno = errno;                  \
+    FinishSync(capture, result == 0);               \
+    errno = saved_errno;                            \
+    return result;                                  \
   }
 LOCH_WRAP_FSYNC(fsync)
 LOCH_WRAP_FSYNC(fdatasync)
