@@ -455,6 +455,14 @@ TEST_F(ServerTest, JobsOverTheApi) {
   EXPECT_EQ(json::parse(client.Get("/api/v1/jobs/evens/runs?limit=5")->body)["runs"].size(), 1u);
   EXPECT_EQ(json::parse(client.Get("/api/v1/jobs")->body)["jobs"][0]["last_run"]["state"],
             "SUCCEEDED");
+  // A range re-run: digits 2 to 4 only, replaced whole.
+  auto ranged = client.Post("/api/v1/jobs/evens/run?from=2&to=4", "", "application/json");
+  ASSERT_EQ(ranged->status, 200) << ranged->body;
+  const json range_report = json::parse(ranged->body)["report"];
+  EXPECT_EQ(range_report["range"]["column"], "digit") << ranged->body;
+  EXPECT_EQ(range_report["rows_written"], 1000);
+  EXPECT_EQ(range_report["files_replaced"], 2);
+  EXPECT_EQ(client.Post("/api/v1/jobs/evens/run?from=2", "", "application/json")->status, 400);
 
   // Bad definitions are refused with what is wrong; unknown jobs are 404.
   json typo = job;

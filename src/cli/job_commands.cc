@@ -31,6 +31,7 @@ struct JobCommandOptions {
   std::string description;
   std::string path;  // apply: a file or a folder
   bool full = false;
+  std::optional<std::string> from, to;  // run: a range re-run
   std::optional<int64_t> version;
   size_t limit = 20;
 };
@@ -86,6 +87,11 @@ std::string FormatRun(const RunRecord& run, const etl::JobSpec* spec) {
   std::string text = fmt::format("Run {} of job {} (version {}, {}): {} ({})\n", run.run_id,
                                  run.name, run.version, run.trigger, run.state, Seconds(run));
   const json& report = run.report;
+  if (report.contains("range") && report["range"].is_object()) {
+    const json& range = report["range"];
+    text += fmt::format("  range    {} from {} to {}: those partitions replaced whole\n",
+                        range.value("column", ""), range.value("from", ""), range.value("to", ""));
+  }
   const json sources = report.value("sources", json::object());
   for (const auto& [table, source] : sources.items()) {
     const int64_t since = source.value("since_snapshot", int64_t{0});
@@ -230,7 +236,9 @@ absl::Status RunJob(const CommonOptions& common, const JobCommandOptions& option
       std::lock_guard lock(mu);
       ShowProgress(fmt::format("job {}: {} ({})", options.name, phase, ShortDuration(elapsed)));
     });
-    run = runner.Run(Principal::LocalAdmin(), etl::RunRequest{options.name, options.full});
+    etl::RunRequest request{options.name, options.full};
+    if (options.from) request.range = etl::PartitionRange{*options.from, *options.to};
+    run = runner.Run(Principal::LocalAdmin(), request);
   }
   EndProgress();
   RETURN_IF_ERROR(run.status());
@@ -390,6 +398,12 @@ std::shared_ptr<JobCommandOptions> AddJobCommands(CLI::App& app, const CommonOpt
       "run", "Run a job now and print its report (exit status 1 when the run fails)");
   add_name(run);
   run->add_flag("--full", o.full, "Read every file of the sources, not only the new ones");
+  auto* from = run->add_option("--from", o.from,
+                               "Re-run only this range of the target's first partition column "
+                               "(inclusive; with --to): its partitions are replaced whole");
+  auto* to = run->add_option("--to", o.to, "... up to this value (inclusive)");
+  from->needs(to);
+  to->needs(from);
   run->callback([&, options] { status = RunJob(common, *options, std::cout); });
 
   auto* list = job->add_subcommand("list", "List jobs with their last run");

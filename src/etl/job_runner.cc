@@ -66,14 +66,24 @@ int64_t RowsOf(const std::vector<DataFile>& files) {
   return rows;
 }
 
-// The snapshot each source was read at by the job's last successful run (its bookmarks).
+// The snapshot each source was read at by the job's last successful run that was not a range
+// re-run (its bookmarks); empty if it has none.
 absl::StatusOr<std::map<std::string, int64_t>> Bookmarks(Catalog& catalog, const Principal& who,
                                                          const std::string& job) {
+  constexpr int kRunsLooked = 1000;
   std::map<std::string, int64_t> bookmarks;
   ASSIGN_OR_RETURN(std::vector<RunRecord> runs,
-                   catalog.ListRuns(who, kJobKind, job, 1, RunRecord::kSucceeded));
-  if (runs.empty()) return bookmarks;
-  const json& sources = runs[0].report["sources"];
+                   catalog.ListRuns(who, kJobKind, job, kRunsLooked, RunRecord::kSucceeded));
+  auto last = std::find_if(runs.begin(), runs.end(),
+                           [](const RunRecord& run) { return !run.report.contains("range"); });
+  if (last == runs.end()) {
+    if (runs.size() < kRunsLooked) return bookmarks;
+    return absl::FailedPreconditionError(fmt::format(
+        "job {}: its last {} successful runs were all range re-runs, and its bookmarks are before "
+        "them; run it with --full",
+        job, kRunsLooked));
+  }
+  const json& sources = last->report["sources"];
   if (!sources.is_object()) return bookmarks;
   for (const auto& [table, source] : sources.items()) {
     if (source.is_object() && source.value("snapshot", json()).is_number_integer()) {
@@ -81,6 +91,35 @@ absl::StatusOr<std::map<std::string, int64_t>> Bookmarks(Catalog& catalog, const
     }
   }
   return bookmarks;
+}
+
+// `sql` without the semicolons (and blanks) it ends with, to be nested in another query.
+std::string_view WithoutFinalSemicolons(std::string_view sql) {
+  while (!sql.empty() &&
+         (sql.back() == ';' || std::isspace(static_cast<unsigned char>(sql.back()))))
+    sql.remove_suffix(1);
+  return sql;
+}
+
+// Whether `request`'s range (if any) suits the job: a partitioned append or replace-partitions
+// job, and not --full (a range run reads what the job processed).
+absl::Status CheckRangeRun(const JobSpec& spec, const RunRequest& request) {
+  if (!request.range) return absl::OkStatus();
+  if (request.full) {
+    return absl::InvalidArgumentError("--full and --from/--to do not go together");
+  }
+  if (spec.partition_by.empty()) {
+    return absl::FailedPreconditionError(fmt::format(
+        "job {} is not partitioned: --from/--to name a range of its first partition column",
+        spec.name));
+  }
+  if (spec.mode != WriteMode::kAppend && spec.mode != WriteMode::kReplacePartitions) {
+    return absl::FailedPreconditionError(fmt::format(
+        "job {} is a {} job: --from/--to replaces partitions, which would lose what its runs "
+        "merged; run it with --full instead",
+        spec.name, ModeName(spec.mode)));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -93,20 +132,25 @@ json ToJson(const RunReport& report) {
                       {"files", source.files},
                       {"rows", source.rows}};
   }
-  return json{{"job_version", report.job_version},
-              {"mode", report.mode},
-              {"incremental", report.incremental},
-              {"sources", sources},
-              {"staging_prefix", report.staging_prefix},
-              {"rows_in_result", report.rows_in_result},
-              {"rows_written", report.rows_written},
-              {"files_written", report.files_written},
-              {"bytes_written", report.bytes_written},
-              {"partitions_written", report.partitions_written},
-              {"files_replaced", report.files_replaced},
-              {"snapshot_written", report.snapshot_written},
-              {"note", report.note},
-              {"phase_millis", report.phase_millis}};
+  json out{{"job_version", report.job_version},
+           {"mode", report.mode},
+           {"incremental", report.incremental},
+           {"sources", sources},
+           {"staging_prefix", report.staging_prefix},
+           {"rows_in_result", report.rows_in_result},
+           {"rows_written", report.rows_written},
+           {"files_written", report.files_written},
+           {"bytes_written", report.bytes_written},
+           {"partitions_written", report.partitions_written},
+           {"files_replaced", report.files_replaced},
+           {"snapshot_written", report.snapshot_written},
+           {"note", report.note},
+           {"phase_millis", report.phase_millis}};
+  if (report.range) {
+    out["range"] = {
+        {"column", report.range_column}, {"from", report.range->from}, {"to", report.range->to}};
+  }
+  return out;
 }
 
 void JobRunner::EnterPhase(std::string_view phase) {
@@ -140,6 +184,8 @@ absl::StatusOr<RunRecord> JobRunner::Run(const Principal& who, const RunRequest&
   RunReport report;
   report.job_version = saved.version;
   report.mode = std::string(ModeName(spec.mode));
+  report.range = request.range;
+  if (request.range && !spec.partition_by.empty()) report.range_column = spec.partition_by[0];
   report.staging_prefix =
       fmt::format("{}{}/{}/{}/", kCuratedZone, spec.target.database, spec.target.table, write_id);
   RunRecord run;
@@ -213,9 +259,16 @@ absl::Status JobRunner::Execute(const Principal& who, const JobSpec& spec,
         "(incremental: false), or split it",
         Join(names, ", ")));
   }
+  RETURN_IF_ERROR(CheckRangeRun(spec, request));
   std::map<std::string, int64_t> bookmarks;
   if (spec.incremental && !request.full) {
     ASSIGN_OR_RETURN(bookmarks, Bookmarks(catalog_, who, spec.name));
+    if (request.range && bookmarks.empty()) {
+      return absl::FailedPreconditionError(fmt::format(
+          "job {} has not run yet: a range re-run of an incremental job reads what its runs "
+          "processed; run it once first",
+          spec.name));
+    }
   }
   StageRequest stage;
   stage.table = spec.target;
@@ -226,10 +279,23 @@ absl::Status JobRunner::Execute(const Principal& who, const JobSpec& spec,
   stage.layout.target_file_bytes = spec.file_size_mib << 20;
   bool anything_new = bookmarks.empty();
   for (const TableName& source : sources) {
+    const auto bookmark = bookmarks.find(source.ToString());
+    if (request.range) {
+      // What the job's runs processed: the sources as of the bookmarks (new files are the next
+      // incremental run's), or as they are now for a job that reads everything each time.
+      const std::optional<int64_t> as_of =
+          bookmark == bookmarks.end() ? std::nullopt : std::optional<int64_t>(bookmark->second);
+      ASSIGN_OR_RETURN(TableSnapshot snapshot, catalog_.ReadTable(who, source, as_of));
+      RunReport::Source& read = report.sources[source.ToString()];
+      read.snapshot = snapshot.table.current_snapshot;
+      read.files = static_cast<int64_t>(snapshot.files.size());
+      read.rows = RowsOf(snapshot.files);
+      stage.pinned[source] = std::move(snapshot);
+      continue;
+    }
     ASSIGN_OR_RETURN(TableSnapshot snapshot, catalog_.ReadTable(who, source, std::nullopt));
     RunReport::Source& read = report.sources[source.ToString()];
     read.snapshot = snapshot.table.current_snapshot;
-    const auto bookmark = bookmarks.find(source.ToString());
     if (bookmark != bookmarks.end()) {
       read.since_snapshot = bookmark->second;
       report.incremental = true;
@@ -280,6 +346,24 @@ absl::Status JobRunner::Execute(const Principal& who, const JobSpec& spec,
                          schema.partition_columns.end());
     stage.by_name = true;
   }
+  std::set<std::string> partitions_in_range;
+  if (request.range) {
+    if (!existing.ok()) {
+      return absl::FailedPreconditionError(
+          fmt::format("target {} does not exist yet: a range re-run replaces partitions of it; "
+                      "run the job once first",
+                      spec.target.ToString()));
+    }
+    const Column& column = existing->table.schema.partition_columns.front();
+    std::set<std::string> values;
+    for (const DataFile& file : existing->files) values.insert(PartitionOf(file, {column})[0]);
+    ASSIGN_OR_RETURN(partitions_in_range,
+                     PartitionsInRange(engine_, who, column, values, *request.range));
+    stage.query =
+        fmt::format("SELECT * FROM (\n{}\n) AS loch_range WHERE {}",
+                    WithoutFinalSemicolons(spec.sql), RangeCondition(column, *request.range));
+    anything_new = true;
+  }
   report.phase_millis["plan"] = static_cast<int64_t>(phase.ElapsedMillis());
   if (!anything_new) {
     report.note = "nothing new to read: no source has files committed since the last run";
@@ -296,6 +380,21 @@ absl::Status JobRunner::Execute(const Principal& who, const JobSpec& spec,
     EnterPhase("write");
     ASSIGN_OR_RETURN(RunOutput output,
                      ProduceOutput(engine_, who, spec, stage, target, run.started_micros));
+    if (request.range) {
+      // The range's partitions are replaced whole, the ones the run has no rows for too. Made
+      // from the target as it was planned: another writer's commit makes the run produce again.
+      const std::string column = spec.partition_by[0];
+      output.replaced = [partitions_in_range, column](const TableSnapshot& now) {
+        std::vector<int64_t> replaced;
+        const std::vector<Column>& columns = now.table.schema.partition_columns;
+        for (const DataFile& file : now.files) {
+          if (partitions_in_range.contains(PartitionOf(file, {columns.front()})[0]))
+            replaced.push_back(file.file_id);
+        }
+        return replaced;
+      };
+      output.rebases = false;
+    }
     report.phase_millis["write"] += static_cast<int64_t>(phase.ElapsedMillis());
     // The sources read are recorded before the commit: a process that dies right after it
     // leaves a run the next one recognises as published, with its bookmarks (CleanUpInterrupted).
@@ -329,10 +428,8 @@ absl::StatusOr<bool> JobRunner::Publish(const Principal& who, const JobSpec& spe
     engine_.DiscardStaged(staged);
     return status;
   };
-  const bool replaces_everything =
-      spec.mode == WriteMode::kReplacePartitions && spec.partition_by.empty();
   report.rows_in_result = output.rows_in_result;
-  if (target.has_value() && output.rows_in_result == 0 && !replaces_everything) {
+  if (target.has_value() && output.rows_in_result == 0 && output.replaced(*target).empty()) {
     engine_.DiscardStaged(staged);
     report.note = "the query returned no rows: nothing was published";
     return true;

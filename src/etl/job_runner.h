@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "catalog/catalog.h"
@@ -25,6 +26,7 @@
 #include "common/status.h"
 #include "engine/lake_engine.h"
 #include "etl/job_spec.h"
+#include "etl/partition_range.h"
 #include "etl/write_modes.h"
 #include "storage/object_store.h"
 
@@ -34,13 +36,19 @@ struct RunRequest {
   std::string job;
   bool full = false;  // ignore the bookmarks: read every file of the sources
   std::string trigger = "manual";
+  // Re-run only this range of the target's first partition column (partition_range.h): append
+  // and replace-partitions jobs with an existing target. An incremental job reads its sources as
+  // its bookmarks have them (what was processed), and a range run moves no bookmark.
+  std::optional<PartitionRange> range = std::nullopt;
 };
 
 // What a run did; RunRecord::report holds it as JSON (ToJson).
 struct RunReport {
   int64_t job_version = 0;
   std::string mode;
-  bool incremental = false;  // read only new files (false for a first or --full run)
+  bool incremental = false;             // read only new files (false for a first or --full run)
+  std::optional<PartitionRange> range;  // a range re-run: the range, of `range_column`
+  std::string range_column;
   // Per source table: the snapshot read, and the files and rows read from it.
   struct Source {
     int64_t snapshot = 0;

@@ -102,6 +102,25 @@ TEST_F(JobRunnerTest, ReplacePartitionsReplacesOnlyThePartitionsTheRunProduced) 
   EXPECT_THAT(snapshots->back().message, HasSubstr("job by_store"));
 }
 
+// An unpartitioned replace-partitions target is replaced whole, by an empty result too.
+TEST_F(JobRunnerTest, AnEmptyResultReplacesAnUnpartitionedTargetWhole) {
+  Sql("CREATE TABLE raw.flags AS SELECT i AS id FROM range(10) r(i)");
+  auto define = [&](const std::string& sql) {
+    Define({{"name", "flagged"},
+            {"sql", sql},
+            {"target", "mart.flagged"},
+            {"mode", "replace-partitions"}});
+  };
+  define("SELECT id FROM raw.flags");
+  ASSERT_EQ(RunJob("flagged").state, RunRecord::kSucceeded);
+  EXPECT_EQ(Cell("SELECT count(*) FROM mart.flagged"), "10");
+  define("SELECT id FROM raw.flags WHERE id > 100");
+  RunRecord emptied = RunJob("flagged");
+  ASSERT_EQ(emptied.state, RunRecord::kSucceeded) << emptied.error;
+  EXPECT_EQ(emptied.report["files_replaced"], 1);
+  EXPECT_EQ(Cell("SELECT count(*) FROM mart.flagged"), "0");
+}
+
 TEST_F(JobRunnerTest, IncrementalRunsReadOnlyWhatWasCommittedSinceTheirBookmark) {
   Sql("CREATE TABLE raw.clicks AS SELECT i AS id, 'home' AS page FROM range(1000) r(i)");
   Define({{"name", "clean"},
@@ -140,6 +159,70 @@ TEST_F(JobRunnerTest, IncrementalRunsReadOnlyWhatWasCommittedSinceTheirBookmark)
   ASSERT_EQ(full.state, RunRecord::kSucceeded) << full.error;
   EXPECT_EQ(full.report["rows_written"], 1010);
   EXPECT_EQ(Cell("SELECT count(*) FROM curated.clicks"), "2020");
+}
+
+// "Re-aggregate when a problem happens": a range of the target's partitions is made again from
+// the raw zone with the job's current logic, and replaced whole; an incremental job's range re-run
+// reads what its runs processed and moves no bookmark, so its next run still adds what is new.
+TEST_F(JobRunnerTest, ARangeReRunReplacesExactlyThePartitionsInTheRange) {
+  Sql("CREATE TABLE raw.events AS SELECT i AS id, DATE '2026-01-01' + (i % 5)::INTEGER AS day, "
+      "i AS amount FROM range(500) r(i)");
+  auto define = [&](const std::string& sql) {
+    Define({{"name", "clean"},
+            {"sql", sql},
+            {"target", "curated.events"},
+            {"partition_by", {"day"}},
+            {"incremental", true}});
+  };
+  define("SELECT id, day, amount * 2 AS amount FROM raw.events");
+  ASSERT_EQ(RunJob("clean").state, RunRecord::kSucceeded);
+  // New raw rows arrive (the next incremental run's), then the logic is fixed: x3, and day 2
+  // (2026-01-02) is dropped.
+  Sql("INSERT INTO raw.events SELECT i AS id, DATE '2026-01-01' + (i % 6)::INTEGER AS day, i AS "
+      "amount FROM range(500, 530) r(i)");
+  define("SELECT id, day, amount * 3 AS amount FROM raw.events WHERE day <> DATE '2026-01-02';\n");
+  auto ranged = runner_->Run(
+      admin_, RunRequest{"clean", false, "manual", PartitionRange{"2026-01-02", "2026-01-03"}});
+  ASSERT_TRUE(ranged.ok()) << ranged.status();
+  ASSERT_EQ(ranged->state, RunRecord::kSucceeded) << ranged->error;
+  EXPECT_EQ(ranged->report["range"]["column"], "day");
+  EXPECT_EQ(ranged->report["rows_written"], 100);  // day 3's 100 processed rows, none of day 2
+  EXPECT_EQ(ranged->report["files_replaced"], 2);
+  EXPECT_EQ(Cell("SELECT count(*) FROM curated.events WHERE day = DATE '2026-01-02'"), "0");
+  EXPECT_EQ(Cell("SELECT count(*) || '/' || min(amount / id) || '/' || max(amount / id) FROM "
+                 "curated.events WHERE day = DATE '2026-01-03'"),
+            "100/3.0/3.0");
+  EXPECT_EQ(Cell("SELECT count(*) || '/' || max(amount / id) FROM curated.events WHERE day NOT "
+                 "IN (DATE '2026-01-02', DATE '2026-01-03') AND id > 0"),
+            "299/2.0");
+  // The next incremental run adds the 30 new rows (but day 2's) with the current logic, once.
+  RunRecord next = RunJob("clean");
+  ASSERT_EQ(next.state, RunRecord::kSucceeded) << next.error;
+  EXPECT_EQ(next.report["sources"]["raw.events"]["rows"], 30);
+  EXPECT_EQ(Cell("SELECT count(*) || '/' || count(DISTINCT id) FROM curated.events"),
+            fmt::format("{0}/{0}", 500 - 100 + 30 - 5));
+
+  // What a range re-run refuses, saying why.
+  for (const auto& [range, error] : std::vector<std::pair<PartitionRange, std::string>>{
+           {{"not a day", "2026-01-03"}, "not values of day (DATE)"},
+           {{"2026-01-04", "2026-01-03"}, "--from 2026-01-04 is after --to 2026-01-03"}}) {
+    auto refused = runner_->Run(admin_, RunRequest{"clean", false, "manual", range});
+    ASSERT_TRUE(refused.ok()) << refused.status();
+    EXPECT_EQ(refused->state, RunRecord::kFailed);
+    EXPECT_THAT(refused->error, HasSubstr(error));
+  }
+  auto with_full = runner_->Run(
+      admin_, RunRequest{"clean", true, "manual", PartitionRange{"2026-01-01", "2026-01-02"}});
+  EXPECT_THAT(with_full->error, HasSubstr("--full and --from/--to"));
+  Define({{"name", "upsert"},
+          {"sql", "SELECT id, day FROM raw.events"},
+          {"target", "curated.upserted"},
+          {"mode", "merge"},
+          {"keys", {"id"}},
+          {"partition_by", {"day"}}});
+  auto merge = runner_->Run(
+      admin_, RunRequest{"upsert", false, "manual", PartitionRange{"2026-01-01", "2026-01-02"}});
+  EXPECT_THAT(merge->error, HasSubstr("is a merge job"));
 }
 
 TEST_F(JobRunnerTest, AnIncrementalJobReadsOneTable) {
@@ -236,7 +319,9 @@ TEST_F(JobRunnerTest, TheNextRunCleansUpAfterAnInterruptedOne) {
   EXPECT_THAT(interrupted->error, HasSubstr("interrupted"));
   EXPECT_EQ(Cell("SELECT count(*) FROM mart.j"), "2");
   for (const std::string& key : published) {
-    if (key.rfind(prefix, 0) != 0) EXPECT_TRUE(lake_.store->Head(key).ok()) << key;
+    if (key.rfind(prefix, 0) != 0) {
+      EXPECT_TRUE(lake_.store->Head(key).ok()) << key;
+    }
   }
 }
 

@@ -19,6 +19,12 @@ RunOutput ResultOutput(StagedFiles staged, const JobSpec& spec) {
   output.rows_in_result = staged.rows;
   if (spec.mode == WriteMode::kAppend) {
     output.replaced = [](const TableSnapshot&) { return std::vector<int64_t>(); };
+  } else if (spec.partition_by.empty()) {  // the whole table, even when the result is empty
+    output.replaced = [](const TableSnapshot& target) {
+      std::vector<int64_t> ids;
+      for (const DataFile& file : target.files) ids.push_back(file.file_id);
+      return ids;
+    };
   } else {
     std::set<std::vector<std::string>> partitions;
     for (const DataFile& file : staged.files) {

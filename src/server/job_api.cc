@@ -132,6 +132,14 @@ void RegisterJobApi(httplib::Server& server, Catalog& catalog, LakeEngine& engin
                 etl::JobRunner runner(catalog, store, engine, lock_dir);
                 etl::RunRequest run_request{request.matches[1].str()};
                 run_request.full = request.get_param_value("full") == "true";
+                if (request.has_param("from") || request.has_param("to")) {
+                  if (!request.has_param("from") || !request.has_param("to")) {
+                    return absl::InvalidArgumentError(
+                        "a range re-run needs both from and to (query parameters)");
+                  }
+                  run_request.range = etl::PartitionRange{request.get_param_value("from"),
+                                                          request.get_param_value("to")};
+                }
                 run_request.trigger = "api";
                 ASSIGN_OR_RETURN(RunRecord run, runner.Run(who, run_request));
                 SendJsonAnswer(response, RunRecordJson(run));
