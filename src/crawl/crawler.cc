@@ -103,14 +103,16 @@ std::string NormalizePrefix(std::string prefix) {
 }
 
 // Folds one object's columns into `schema` under `policy` (the joining itself is the schema
-// policy every loading path shares). Returns false if the object must not be added: under policy
-// log (a warning says why) or fail (`failure` says why; the table must not change at all).
+// policy every loading path shares). Returns false if the object must not be added: it cannot
+// join the table at all (named in `skipped`), under policy log (a warning says why) or fail
+// (`failure` says why; the table must not change at all).
 bool MergeObject(Schema& schema, ReadObject& object, SchemaChangePolicy policy,
-                 CrawlReport::TableChange& change, std::vector<std::string>& warnings,
-                 UnparsedSummary& unparsed, std::string& failure) {
+                 CrawlReport::TableChange& change, CrawlReport& report, UnparsedSummary& unparsed,
+                 std::string& failure) {
+  std::vector<std::string>& warnings = report.warnings;
   FileMerge merged = MergeFile(schema, object.profile, object.file, change.table);
   if (!merged.refused.empty()) {
-    warnings.push_back(fmt::format("{}: not added: {}", object.file.key, merged.refused));
+    report.skipped.push_back(fmt::format("{}: not added: {}", object.file.key, merged.refused));
     return false;
   }
   std::vector<std::string> changed = merged.change.widened;  // existing columns readers see change
@@ -432,13 +434,13 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
     }
 
     const size_t warnings_before = report.warnings.size();
+    const size_t skipped_before = report.skipped.size();
     std::vector<DataFile> added;
     std::string failure;
     const Schema before = schema;
     UnparsedSummary unparsed;
     for (ReadObject object : read) {
-      if (!MergeObject(schema, object, request.schema_change, change, report.warnings, unparsed,
-                       failure)) {
+      if (!MergeObject(schema, object, request.schema_change, change, report, unparsed, failure)) {
         if (!failure.empty()) break;
         continue;
       }
@@ -528,6 +530,7 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
       return std::optional<CrawlReport::TableChange>(std::move(change));
     }
     report.warnings.resize(warnings_before);  // the retry reports again
+    report.skipped.resize(skipped_before);
     const bool retry = absl::IsAborted(committed.status()) ||
                        (create && absl::IsAlreadyExists(committed.status()));
     if (!retry || attempt == kMaxCommitAttempts) return committed.status();

@@ -97,6 +97,25 @@ TEST_F(CrawlerTest, DiscoversTablesPartitionsAndReportsBadObjects) {
 
 // tables/ holds the files of the tables loch writes: never crawled (vacuum may delete what no
 // table of loch's names there, and they are tables already).
+// A writer that knows how many rows an object holds has the count checked: an object read with
+// another count is skipped, named in the report, never registered with rows missing.
+TEST_F(CrawlerTest, AddObjectsRefusesAnObjectReadWithAnotherRowCountThanItsWriterPut) {
+  Put("raw/feed/a.json", "{\"n\": 1}\n{\"n\": 2}\n");
+  Put("raw/feed/b.json", "{\"n\": 3}\n");
+  auto a = store_->Head("raw/feed/a.json");
+  auto b = store_->Head("raw/feed/b.json");
+  ASSERT_TRUE(a.ok() && b.ok());
+  CrawlReport report;
+  auto added = crawler_->AddObjects(
+      admin_, {"raw", "feed"}, "raw/feed/",
+      {Crawler::NewObject{*a, {}, std::nullopt, 2}, Crawler::NewObject{*b, {}, std::nullopt, 5}},
+      report);
+  ASSERT_TRUE(added.ok()) << added.status();
+  ASSERT_EQ(report.skipped.size(), 1u);
+  EXPECT_THAT(report.skipped[0], HasSubstr("raw/feed/b.json: read 1 row(s) where its writer put 5"));
+  EXPECT_EQ(Scalar("SELECT sum(n) FROM raw.feed"), "3");
+}
+
 TEST_F(CrawlerTest, LeavesLochsOwnTablesFilesAlone) {
   Put("tables/mart/daily/20260101T000000Z-0123456789ab/f.json", "{\"x\": 1}\n");
   Put("orders/o.json", "{\"id\": 1}\n");

@@ -11,6 +11,7 @@
 
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "engine/lake_engine.h"
 #include "engine/query_cursor.h"
 #include "engine/sql_guard.h"
+#include "engine/system_tables.h"
 #include "engine/watchdog.h"
 #include "engine/write_statement.h"
 
@@ -52,12 +54,9 @@ struct LakeEngine::Impl {
   struct ResolvedNames {
     std::vector<TableName> tables;
     std::vector<ViewInfo> views;
-    bool reads_history = false;  // loch.query_history, directly or through a view
+    std::set<SystemTable> system_tables;  // read directly or through a view
   };
   static constexpr int kMaxViewDepth = 16;
-  // loch's system tables: loch.query_history (Catalog::ListQueries) is the one so far.
-  static constexpr const char* kSystemDatabase = "loch";
-  static constexpr const char* kQueryHistoryTable = "query_history";
 
   // A connection for one user statement, with the session functions (session_functions.h)
   // answering for `who`.
@@ -72,9 +71,6 @@ struct LakeEngine::Impl {
       const std::map<TableName, TableSnapshot>* pinned = nullptr);
   // Splits `names` into tables and views, following each view's query to what it reads. Views
   // nested deeper than kMaxViewDepth (or in a cycle) are an error.
-  // Fills `catalog_name`.loch.query_history with `records`. Holds admin_mu.
-  absl::Status DefineQueryHistory(const std::vector<QueryRecord>& records,
-                                  const std::string& catalog_name);
   absl::Status ResolveNames(const Principal& who, const std::vector<TableName>& names,
                             duck::Connection& connection, int depth, ResolvedNames& out);
   // CREATE VIEW `view` in DuckDB inside `catalog_prefix` ("" or "name."), after the tables and
@@ -171,8 +167,7 @@ struct LakeEngine::Impl {
   // LakeEngine::StageQueryResult and DiscardStaged (lake_engine.h).
   absl::StatusOr<StagedFiles> StageResult(const Principal& who, const StageRequest& request);
   void DiscardStaged(const StagedFiles& staged);
-  absl::StatusOr<std::vector<TableName>> SourceTables(const Principal& who,
-                                                      std::string_view query);
+  absl::StatusOr<std::vector<TableName>> SourceTables(const Principal& who, std::string_view query);
   // Rewrites each Parquet file under `folder` of more than 1.5 x `target_file_bytes` into files of
   // about that size next to it (<name>_<part>_data_<n>.parquet), each a contiguous run of its
   // rows ordered by `sort_by` (or as written, if empty): DuckDB cannot combine FILE_SIZE_BYTES

@@ -26,9 +26,9 @@ absl::StatusOr<std::unique_ptr<QueryResources>> LakeEngine::Impl::BindTables(
   ResolvedNames names;
   RETURN_IF_ERROR(ResolveNames(who, tables.qualified, connection, 0, names));
   // System tables (loch.*) come from the catalog, not from files; read before admin_mu is taken.
-  std::vector<QueryRecord> history;
-  if (names.reads_history) {
-    ASSIGN_OR_RETURN(history, catalog->ListQueries(who, Catalog::kQueryHistoryKept));
+  std::vector<SystemRows> system_rows;
+  for (SystemTable table : names.system_tables) {
+    ASSIGN_OR_RETURN(system_rows.emplace_back(), ReadSystemTable(*catalog, who, table));
   }
   auto resources = std::make_unique<QueryResources>();
   std::string catalog_name;
@@ -72,7 +72,7 @@ absl::StatusOr<std::unique_ptr<QueryResources>> LakeEngine::Impl::BindTables(
   {
     std::lock_guard lock(admin_mu);
     for (const TableSnapshot& snapshot : shared_tables) RETURN_IF_ERROR(RefreshView(snapshot));
-    if (private_tables.empty() && !names.reads_history) {
+    if (private_tables.empty() && system_rows.empty()) {
       for (const ViewInfo& view : names.views) RETURN_IF_ERROR(RefreshCatalogView(view));
       return resources;
     }
@@ -94,7 +94,9 @@ absl::StatusOr<std::unique_ptr<QueryResources>> LakeEngine::Impl::BindTables(
       RETURN_IF_ERROR(admin.Execute(
           fmt::format("CREATE VIEW {0}.{1} AS SELECT * FROM memory.{1}", catalog_name, table)));
     }
-    if (names.reads_history) RETURN_IF_ERROR(DefineQueryHistory(history, catalog_name));
+    for (const SystemRows& rows : system_rows) {
+      RETURN_IF_ERROR(MaterializeSystemTable(admin, catalog_name, rows));
+    }
     for (const ViewInfo& view : names.views) {
       RETURN_IF_ERROR(DefineView(view, catalog_name + "."));
     }
@@ -103,79 +105,18 @@ absl::StatusOr<std::unique_ptr<QueryResources>> LakeEngine::Impl::BindTables(
   return resources;
 }
 
-absl::Status LakeEngine::Impl::DefineQueryHistory(const std::vector<QueryRecord>& records,
-                                                  const std::string& catalog_name) {
-  const std::string table =
-      fmt::format("{}.{}.{}", catalog_name, kSystemDatabase, kQueryHistoryTable);
-  RETURN_IF_ERROR(admin.Execute(
-      fmt::format("CREATE SCHEMA IF NOT EXISTS {}.{}", catalog_name, kSystemDatabase)));
-  RETURN_IF_ERROR(admin.Execute(
-      fmt::format("CREATE TABLE {}(id VARCHAR, sql VARCHAR, principal VARCHAR, workgroup VARCHAR, "
-                  "front_end VARCHAR, state VARCHAR, submitted TIMESTAMP, started TIMESTAMP, "
-                  "finished TIMESTAMP, elapsed_ms DOUBLE, row_count BIGINT, bytes_scanned BIGINT, "
-                  "error VARCHAR, result_key VARCHAR)",
-                  table)));
-  // Values are bound, never spliced into SQL: the history holds whatever clients sent.
-  constexpr size_t kColumns = 14, kRowsPerInsert = 100;
-  auto insert_sql = [&](size_t rows) {
-    const std::string row =
-        "(?, ?, ?, ?, ?, ?, make_timestamp(?), make_timestamp(?), "
-        "make_timestamp(?), ?, ?, ?, ?, ?)";
-    std::vector<std::string> all(rows, row);
-    return fmt::format("INSERT INTO {} VALUES {}", table, Join(all, ", "));
-  };
-  std::optional<duck::PreparedStatement> full_batch;
-  for (size_t first = 0; first < records.size(); first += kRowsPerInsert) {
-    const size_t rows = std::min(kRowsPerInsert, records.size() - first);
-    std::optional<duck::PreparedStatement> partial;
-    if (rows == kRowsPerInsert && !full_batch) {
-      ASSIGN_OR_RETURN(duck::PreparedStatement prepared, admin.Prepare(insert_sql(rows)));
-      full_batch.emplace(std::move(prepared));
-    } else if (rows != kRowsPerInsert) {
-      ASSIGN_OR_RETURN(duck::PreparedStatement prepared, admin.Prepare(insert_sql(rows)));
-      partial.emplace(std::move(prepared));
-    }
-    duck::PreparedStatement& insert = rows == kRowsPerInsert ? *full_batch : *partial;
-    for (size_t i = 0; i < rows; ++i) {
-      const QueryRecord& r = records[first + i];
-      const size_t at = i * kColumns;
-      auto text = [&](size_t column, const std::string& value) {
-        return value.empty() ? insert.BindNull(at + column) : insert.Bind(at + column, value);
-      };
-      auto micros = [&](size_t column, int64_t value) {
-        return value > 0 ? insert.Bind(at + column, value) : insert.BindNull(at + column);
-      };
-      const double elapsed_ms =
-          r.finished_micros >= r.submitted_micros
-              ? static_cast<double>(r.finished_micros - r.submitted_micros) / 1000.0
-              : 0.0;
-      for (const absl::Status& bound :
-           {insert.Bind(at + 1, r.id), insert.Bind(at + 2, r.sql), insert.Bind(at + 3, r.principal),
-            insert.Bind(at + 4, r.workgroup), insert.Bind(at + 5, r.front_end),
-            insert.Bind(at + 6, r.state), micros(7, r.submitted_micros),
-            micros(8, r.started_micros), micros(9, r.finished_micros),
-            insert.Bind(at + 10, elapsed_ms), insert.Bind(at + 11, r.row_count),
-            insert.Bind(at + 12, r.bytes_scanned), text(13, r.error), text(14, r.result_key)}) {
-        RETURN_IF_ERROR(bound);
-      }
-    }
-    RETURN_IF_ERROR(insert.Execute().status());
-  }
-  return absl::OkStatus();
-}
-
 absl::Status LakeEngine::Impl::ResolveNames(const Principal& who,
                                             const std::vector<TableName>& names,
                                             duck::Connection& connection, int depth,
                                             ResolvedNames& out) {
   for (const TableName& name : names) {
     if (name.database == kSystemDatabase) {
-      if (name.table != kQueryHistoryTable) {
-        return absl::NotFoundError(
-            fmt::format("unknown system table {}; the system tables are {}.{}", name.ToString(),
-                        kSystemDatabase, kQueryHistoryTable));
+      const std::optional<SystemTable> table = SystemTableNamed(name.table);
+      if (!table) {
+        return absl::NotFoundError(fmt::format("unknown system table {}; the system tables are {}",
+                                               name.ToString(), SystemTableList()));
       }
-      out.reads_history = true;
+      out.system_tables.insert(*table);
       continue;
     }
     auto view = catalog->GetView(who, name);

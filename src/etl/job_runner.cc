@@ -346,7 +346,6 @@ absl::Status JobRunner::Execute(const Principal& who, const JobSpec& spec,
                          schema.partition_columns.end());
     stage.by_name = true;
   }
-  std::set<std::string> partitions_in_range;
   if (request.range) {
     if (!existing.ok()) {
       return absl::FailedPreconditionError(
@@ -355,10 +354,8 @@ absl::Status JobRunner::Execute(const Principal& who, const JobSpec& spec,
                       spec.target.ToString()));
     }
     const Column& column = existing->table.schema.partition_columns.front();
-    std::set<std::string> values;
-    for (const DataFile& file : existing->files) values.insert(PartitionOf(file, {column})[0]);
-    ASSIGN_OR_RETURN(partitions_in_range,
-                     PartitionsInRange(engine_, who, column, values, *request.range));
+    // Checks the bounds before anything is written.
+    RETURN_IF_ERROR(PartitionsInRange(engine_, who, column, {}, *request.range).status());
     stage.query =
         fmt::format("SELECT * FROM (\n{}\n) AS loch_range WHERE {}",
                     WithoutFinalSemicolons(spec.sql), RangeCondition(column, *request.range));
@@ -378,22 +375,36 @@ absl::Status JobRunner::Execute(const Principal& who, const JobSpec& spec,
   for (int attempt = 1;; ++attempt) {
     phase = Stopwatch();
     EnterPhase("write");
+    // A range's partitions are replaced whole (the ones the run has no rows for too) as they are
+    // in this target: another writer's commit makes the run produce again (no rebase).
+    std::set<std::string> in_range;
+    std::optional<Column> range_column;
+    if (request.range) {
+      const std::vector<Column>& partitioned_by = target->table.schema.partition_columns;
+      if (partitioned_by.empty() || partitioned_by.front().name != spec.partition_by.front()) {
+        return absl::AbortedError(
+            fmt::format("target {} changed its partitioning while the run wrote; run it again",
+                        spec.target.ToString()));
+      }
+      range_column = partitioned_by.front();
+      std::set<std::string> values;
+      for (const DataFile& file : target->files)
+        values.insert(PartitionOf(file, {*range_column})[0]);
+      ASSIGN_OR_RETURN(in_range,
+                       PartitionsInRange(engine_, who, *range_column, values, *request.range));
+    }
     ASSIGN_OR_RETURN(RunOutput output,
                      ProduceOutput(engine_, who, spec, stage, target, run.started_micros));
     if (request.range) {
-      // The range's partitions are replaced whole, the ones the run has no rows for too. Made
-      // from the target as it was planned: another writer's commit makes the run produce again.
-      const std::string column = spec.partition_by[0];
-      output.replaced = [partitions_in_range, column](const TableSnapshot& now) {
+      output.replaced = [in_range, column = *range_column](const TableSnapshot& planned) {
         std::vector<int64_t> replaced;
-        const std::vector<Column>& columns = now.table.schema.partition_columns;
-        for (const DataFile& file : now.files) {
-          if (partitions_in_range.contains(PartitionOf(file, {columns.front()})[0]))
-            replaced.push_back(file.file_id);
+        for (const DataFile& file : planned.files) {
+          if (in_range.contains(PartitionOf(file, {column})[0])) replaced.push_back(file.file_id);
         }
         return replaced;
       };
       output.rebases = false;
+      output.publish_when_empty = true;
     }
     report.phase_millis["write"] += static_cast<int64_t>(phase.ElapsedMillis());
     // The sources read are recorded before the commit: a process that dies right after it
@@ -429,7 +440,8 @@ absl::StatusOr<bool> JobRunner::Publish(const Principal& who, const JobSpec& spe
     return status;
   };
   report.rows_in_result = output.rows_in_result;
-  if (target.has_value() && output.rows_in_result == 0 && output.replaced(*target).empty()) {
+  if (target.has_value() && output.rows_in_result == 0 &&
+      (!output.publish_when_empty || output.replaced(*target).empty())) {
     engine_.DiscardStaged(staged);
     report.note = "the query returned no rows: nothing was published";
     return true;

@@ -159,6 +159,12 @@ TEST_F(JobRunnerTest, IncrementalRunsReadOnlyWhatWasCommittedSinceTheirBookmark)
   ASSERT_EQ(full.state, RunRecord::kSucceeded) << full.error;
   EXPECT_EQ(full.report["rows_written"], 1010);
   EXPECT_EQ(Cell("SELECT count(*) FROM curated.clicks"), "2020");
+  // The runs are a system table too, their reports' figures as columns.
+  EXPECT_EQ(Cell("SELECT count(*) || '/' || sum(rows_read) || '/' || sum(rows_written) || '/' || "
+                 "count(finished) FROM loch.job_runs WHERE job = 'clean' AND state = 'SUCCEEDED'"),
+            "4/2020/2020/4");
+  EXPECT_EQ(Cell("SELECT report::JSON->>'$.mode' FROM loch.job_runs ORDER BY run_id DESC LIMIT 1"),
+            "append");
 }
 
 // "Re-aggregate when a problem happens": a range of the target's partitions is made again from
@@ -223,6 +229,40 @@ TEST_F(JobRunnerTest, ARangeReRunReplacesExactlyThePartitionsInTheRange) {
   auto merge = runner_->Run(
       admin_, RunRequest{"upsert", false, "manual", PartitionRange{"2026-01-01", "2026-01-02"}});
   EXPECT_THAT(merge->error, HasSubstr("is a merge job"));
+}
+
+// A range is compared in the target's types: with timestamps in their folders' text (URL-encoded)
+// and with a query whose column has another type than the target's (cast as it is written).
+TEST_F(JobRunnerTest, ARangeIsComparedInTheTargetsTypes) {
+  Sql("CREATE TABLE raw.pings AS SELECT i AS id, TIMESTAMP '2026-01-01 00:00:00' + "
+      "INTERVAL (i % 4) HOUR AS hour, DATE '2026-01-01' + (i % 4)::INTEGER AS day FROM range(40) "
+      "r(i)");
+  Define({{"name", "hourly"},
+          {"sql", "SELECT id, hour FROM raw.pings"},
+          {"target", "curated.hourly"},
+          {"partition_by", {"hour"}}});
+  ASSERT_EQ(RunJob("hourly").state, RunRecord::kSucceeded);
+  auto hours = runner_->Run(admin_, RunRequest{"hourly", false, "manual",
+                                               {{"2026-01-01 01:00:00", "2026-01-01 02:00:00"}}});
+  ASSERT_EQ(hours->state, RunRecord::kSucceeded) << hours->error;
+  EXPECT_EQ(hours->report["files_replaced"], 2);
+  EXPECT_EQ(Cell("SELECT count(*) || '/' || count(DISTINCT id) FROM curated.hourly"), "40/40");
+
+  Define({{"name", "daily"},
+          {"sql", "SELECT id, day FROM raw.pings"},
+          {"target", "curated.daily"},
+          {"partition_by", {"day"}}});
+  ASSERT_EQ(RunJob("daily").state, RunRecord::kSucceeded);
+  // The query now returns a timestamp at 05:00 for each day: written as the DATE, it is in range.
+  Define({{"name", "daily"},
+          {"sql", "SELECT id, day + INTERVAL 5 HOUR AS day FROM raw.pings"},
+          {"target", "curated.daily"},
+          {"partition_by", {"day"}}});
+  auto days =
+      runner_->Run(admin_, RunRequest{"daily", false, "manual", {{"2026-01-03", "2026-01-03"}}});
+  ASSERT_EQ(days->state, RunRecord::kSucceeded) << days->error;
+  EXPECT_EQ(days->report["rows_written"], 10);
+  EXPECT_EQ(Cell("SELECT count(*) || '/' || count(DISTINCT id) FROM curated.daily"), "40/40");
 }
 
 TEST_F(JobRunnerTest, AnIncrementalJobReadsOneTable) {

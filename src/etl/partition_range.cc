@@ -26,7 +26,9 @@ absl::StatusOr<std::vector<std::optional<std::string>>> FirstColumn(LakeEngine& 
 }  // namespace
 
 std::string RangeCondition(const Column& column, const PartitionRange& range) {
-  return fmt::format("{} BETWEEN {} AND {}", QuoteIdentifier(column.name),
+  // In the column's type, as the written rows will have it (a timestamp the query returns for a
+  // DATE column belongs to its day).
+  return fmt::format("CAST({} AS {}) BETWEEN {} AND {}", QuoteIdentifier(column.name), column.type,
                      Typed(range.from, column), Typed(range.to, column));
 }
 
@@ -47,16 +49,20 @@ absl::StatusOr<std::set<std::string>> PartitionsInRange(LakeEngine& engine, cons
         fmt::format("--from {} is after --to {} (as {})", range.from, range.to, column.type));
   }
   std::set<std::string> in_range;
-  if (values.empty()) return in_range;
   std::vector<std::string> rows;
-  for (const std::string& value : values) rows.push_back("(" + QuoteLiteral(value) + ")");
-  ASSIGN_OR_RETURN(
-      auto found,
-      FirstColumn(engine, who,
-                  fmt::format("SELECT v FROM (VALUES {}) AS partitions(v) WHERE TRY_CAST(v AS {}) "
-                              "BETWEEN {} AND {}",
-                              Join(rows, ", "), column.type, Typed(range.from, column),
-                              Typed(range.to, column))));
+  for (const std::string& value : values) {
+    // NULL's folder holds no row a range has (BETWEEN is never true for NULL).
+    if (value.empty() || value == "__HIVE_DEFAULT_PARTITION__") continue;
+    rows.push_back("(" + QuoteLiteral(value) + ")");
+  }
+  if (rows.empty()) return in_range;
+  // A folder's value as DuckDB reads it: URL-decoded (a timestamp's ':' is %3A in its folder).
+  ASSIGN_OR_RETURN(auto found,
+                   FirstColumn(engine, who,
+                               fmt::format("SELECT v FROM (VALUES {}) AS partitions(v) WHERE "
+                                           "TRY_CAST(url_decode(v) AS {}) BETWEEN {} AND {}",
+                                           Join(rows, ", "), column.type, Typed(range.from, column),
+                                           Typed(range.to, column))));
   for (const auto& value : found) {
     if (value) in_range.insert(*value);
   }

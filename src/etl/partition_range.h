@@ -22,7 +22,8 @@ struct PartitionRange {
 // "<column> BETWEEN <from> AND <to>" in the column's type, for a query over rows that have it.
 std::string RangeCondition(const Column& column, const PartitionRange& range);
 
-// Of `values` (partition values of `column`, as the catalog holds them), those in `range`.
+// Of `values` (partition values of `column`, as the catalog holds them: folder text, URL-encoded
+// where it must be; NULL's folder is never in a range), those in `range`.
 // InvalidArgument when a bound does not read as the column's type, or `from` is after `to`.
 absl::StatusOr<std::set<std::string>> PartitionsInRange(LakeEngine& engine, const Principal& who,
                                                         const Column& column,

@@ -25,6 +25,7 @@ RunOutput ResultOutput(StagedFiles staged, const JobSpec& spec) {
       for (const DataFile& file : target.files) ids.push_back(file.file_id);
       return ids;
     };
+    output.publish_when_empty = true;
   } else {
     std::set<std::vector<std::string>> partitions;
     for (const DataFile& file : staged.files) {

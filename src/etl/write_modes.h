@@ -31,6 +31,9 @@ struct RunOutput {
   // Whether `replaced` still holds for a target newer than the one the output was made from
   // (false: a conflicting commit makes the run produce its output again).
   bool rebases = true;
+  // Whether a result without rows is still committed to remove what `replaced` names (an
+  // unpartitioned replace, a range re-run); else it publishes nothing.
+  bool publish_when_empty = false;
 };
 
 // Stages the output of `spec`'s query (`stage`, with its sources pinned) for `target` (nullopt:

@@ -134,6 +134,8 @@ std::vector<std::pair<std::string, std::string>> FolderPartitions(const StreamCo
 
 // How many reasons of failed records a stream keeps for `stream describe`.
 constexpr size_t kFailureReasonsKept = 5;
+// Tries of a flush before the objects its table refuses every time go to the error prefix.
+constexpr int kAttemptsBeforeErrorPrefix = 3;
 
 // Adds the reasons of the first records of an error object (NDJSON of {"error", ...}) to
 // `reasons`, up to kFailureReasonsKept.
@@ -661,7 +663,7 @@ void IngestService::RunDeliverer(Stream& stream) {
     lock.unlock();
     absl::Status delivered;
     for (int attempt = 1;; ++attempt) {
-      delivered = Deliver(stream, objects, through);
+      delivered = Deliver(stream, objects, through, attempt);
       if (delivered.ok()) break;
       spdlog::error("ingest: stream {}: delivery through {} failed (attempt {}): {}",
                     stream.config.name, through, attempt, ToStd(delivered.message()));
@@ -691,7 +693,8 @@ void IngestService::RunDeliverer(Stream& stream) {
 
 absl::Status IngestService::Register(Stream& stream, const std::string& table_name,
                                      const std::string& location,
-                                     const std::vector<Crawler::NewObject>& objects) {
+                                     const std::vector<Crawler::NewObject>& objects,
+                                     std::vector<std::string>* skipped) {
   if (objects.empty()) return absl::OkStatus();
   ASSIGN_OR_RETURN(TableName table, TableName::Parse(table_name));
   CrawlReport report;
@@ -700,6 +703,7 @@ absl::Status IngestService::Register(Stream& stream, const std::string& table_na
   for (const std::string& warning : report.warnings)
     spdlog::warn("ingest: stream {}: {}", stream.config.name, warning);
   if (report.skipped.empty()) return absl::OkStatus();
+  if (skipped != nullptr) *skipped = report.skipped;
   // An object the table did not take holds acknowledged records: checkpointing past them would
   // lose them. The delivery fails instead; its records stay in the log and it is retried.
   return absl::UnavailableError(
@@ -707,8 +711,48 @@ absl::Status IngestService::Register(Stream& stream, const std::string& table_na
                   report.skipped.size(), objects.size(), table.ToString(), report.skipped.front()));
 }
 
+absl::Status IngestService::DivertToErrorPrefix(Stream& stream, const DeliveryObject& object,
+                                                std::string_view reason, uint64_t& failed,
+                                                std::vector<std::string>& failure_reasons,
+                                                std::vector<Crawler::NewObject>& error_objects) {
+  const std::string error =
+      fmt::format("the table could not read the delivered object holding this record: {}", reason);
+  // Its lines are its records in sequence order; their sequences are known when they are
+  // consecutive (else NULL).
+  const bool consecutive = object.last_sequence - object.first_sequence + 1 == object.records;
+  std::string lines;
+  uint64_t sequence = object.first_sequence;
+  for (std::string_view rest = object.ndjson; !rest.empty(); ++sequence) {
+    const size_t end = rest.find('\n');
+    lines += nlohmann::json{{"error", error},
+                            {"sequence", consecutive ? nlohmann::json(sequence) : nlohmann::json()},
+                            {"data", rest.substr(0, end)}}
+                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+             "\n";
+    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
+  }
+  const auto& values = object.partition_values;
+  const std::string file = object.key.substr(object.key.rfind('/') + 1);
+  const std::string error_key = fmt::format(
+      "raw/{}/{}/{}/{}/{}/{}/{}-unreadable.json{}", stream.config.name, stream.config.error_prefix,
+      values.at("year"), values.at("month"), values.at("day"), values.at("hour"),
+      file.substr(0, file.find('.')), CompressionSuffix(stream.config.compression));
+  ASSIGN_OR_RETURN(std::string body, Compress(lines, stream.config.compression));
+  RETURN_IF_ERROR(store_.Put(error_key, body));
+  ASSIGN_OR_RETURN(ObjectInfo error_info, store_.Head(error_key));
+  error_objects.push_back(Crawler::NewObject{error_info, HourPartitions(object.partition_values),
+                                             std::nullopt, std::nullopt});
+  if (absl::Status deleted = store_.Delete(object.key); !deleted.ok() && !absl::IsNotFound(deleted))
+    return deleted;
+  failed += object.records;
+  if (failure_reasons.size() < kFailureReasonsKept) failure_reasons.push_back(error);
+  spdlog::warn("ingest: stream {}: {} record(s) its table cannot read went to {} ({})",
+               stream.config.name, object.records, error_key, reason);
+  return absl::OkStatus();
+}
+
 absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>& objects,
-                                    uint64_t through) {
+                                    uint64_t through, int attempt) {
   Stopwatch stopwatch;
   std::vector<Crawler::NewObject> table_objects;
   std::vector<Crawler::NewObject> error_objects;  // for raw.<stream>_errors
@@ -786,8 +830,22 @@ absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>&
   }
   RETURN_IF_ERROR(finish_storing());
   Stopwatch registering;
-  RETURN_IF_ERROR(Register(stream, stream.config.TableName(),
-                           fmt::format("raw/{}/", stream.config.name), table_objects));
+  std::vector<std::string> refused;  // "KEY: reason"
+  const absl::Status registered =
+      Register(stream, stream.config.TableName(), fmt::format("raw/{}/", stream.config.name),
+               table_objects, &refused);
+  if (!registered.ok()) {
+    // A transient failure passes with a retry; an object refused every time holds a record the
+    // table cannot read, and waits for no one.
+    if (refused.empty() || attempt < kAttemptsBeforeErrorPrefix) return registered;
+    for (const DeliveryObject& object : objects) {
+      for (const std::string& skipped : refused) {
+        if (!skipped.starts_with(object.key + ": ")) continue;
+        RETURN_IF_ERROR(DivertToErrorPrefix(stream, object, skipped.substr(object.key.size() + 2),
+                                            failed, failure_reasons, error_objects));
+      }
+    }
+  }
   RETURN_IF_ERROR(Register(
       stream, stream.config.ErrorsTableName(),
       fmt::format("raw/{}/{}/", stream.config.name, stream.config.error_prefix), error_objects));

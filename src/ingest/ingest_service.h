@@ -148,10 +148,21 @@ class IngestService {
   void RunDeliverer(Stream& stream);
   // Adds a flush's `objects` to `table_name` (stored below `location`). Unavailable if the table
   // did not take every one of them (an object it could not read): the flush must not checkpoint.
+  // Those are listed in `skipped` ("KEY: reason") when it is given.
   absl::Status Register(Stream& stream, const std::string& table_name, const std::string& location,
-                        const std::vector<Crawler::NewObject>& objects);
+                        const std::vector<Crawler::NewObject>& objects,
+                        std::vector<std::string>* skipped = nullptr);
+  // An object its table refused on attempt after attempt (a record DuckDB cannot read, e.g. with
+  // a repeated key): its records go under the error prefix, each with `reason`, and the object is
+  // deleted, so that one such record does not stop the stream. Counts them in `failed`.
+  absl::Status DivertToErrorPrefix(Stream& stream, const DeliveryObject& object,
+                                   std::string_view reason, uint64_t& failed,
+                                   std::vector<std::string>& failure_reasons,
+                                   std::vector<Crawler::NewObject>& error_objects);
   // Stores, registers and checkpoints one flush; the log is truncated through `through` after.
-  absl::Status Deliver(Stream& stream, std::vector<DeliveryObject>& objects, uint64_t through);
+  // `attempt` counts the tries of this flush (1 first).
+  absl::Status Deliver(Stream& stream, std::vector<DeliveryObject>& objects, uint64_t through,
+                       int attempt);
   // A stream with a Parquet table: stores `object`'s records as Parquet next to where the NDJSON
   // would go, and the ones that do not fit under the error prefix. The Parquet object, if any.
   // Records that do not fit are counted in `failed`, a few of their reasons in `failure_reasons`,

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "common/ids.h"
 #include "common/strings.h"
@@ -233,19 +234,40 @@ TEST_F(IngestServiceTest, RecordsThatAreNotJsonNeverMakeTheTablesObjectUnreadabl
 }
 
 // An object the table cannot read whole is never checkpointed past: the delivery fails, saying
-// why, and the records stay in the log. (A repeated key is JSON, but DuckDB refuses the object.)
-TEST_F(IngestServiceTest, AnObjectTheTableCannotReadWholeIsNotCheckpointedPast) {
+// why, and is retried (a transient failure passes). Refused on every try, its records go to the
+// error prefix with the reason, so that one record DuckDB cannot read (a repeated key is JSON, but
+// DuckDB refuses the object) does not stop the stream; the next records are delivered as usual.
+TEST_F(IngestServiceTest, AnObjectTheTableCannotReadGoesToTheErrorPrefixNotPastTheCheckpoint) {
   ASSERT_TRUE(service_->CreateStream(admin_, Stream("dup")).ok());
   Put("dup", {R"({"i": 1})", R"({"i": 2, "i": 3})"});
-  const absl::Status flushed = service_->Flush(admin_, "dup");
-  EXPECT_TRUE(absl::IsUnavailable(flushed)) << flushed;
-  EXPECT_THAT(flushed.message(), HasSubstr("could not be added to raw.dup"));
-  EXPECT_THAT(flushed.message(), HasSubstr("duplicate key"));
+  const absl::Status first_try = service_->Flush(admin_, "dup");
+  EXPECT_TRUE(absl::IsUnavailable(first_try)) << first_try;
+  EXPECT_THAT(first_try.message(), HasSubstr("could not be added to raw.dup"));
+  EXPECT_THAT(first_try.message(), HasSubstr("duplicate key"));
   auto described = service_->DescribeStream(admin_, "dup");
   ASSERT_TRUE(described.ok());
-  EXPECT_EQ(described->delivered_through, 0u);
-  EXPECT_EQ(described->records_delivered, 0u);
+  EXPECT_EQ(described->delivered_through, 0u);  // not checkpointed past them
+  absl::Status flushed = first_try;
+  for (int wait = 0; wait < 100 && !flushed.ok(); ++wait) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    flushed = service_->Flush(admin_, "dup");
+  }
+  ASSERT_TRUE(flushed.ok()) << flushed;
   EXPECT_EQ(Scalar("SELECT count(*) FROM raw.dup"), "0");
+  EXPECT_EQ(Scalar("SELECT string_agg(sequence || ':' || data, '|' ORDER BY sequence) FROM "
+                   "raw.dup_errors WHERE error LIKE '%duplicate key%'"),
+            R"(1:{"i": 1}|2:{"i": 2, "i": 3})");
+  described = service_->DescribeStream(admin_, "dup");
+  EXPECT_EQ(described->delivered_through, 2u);
+  EXPECT_EQ(described->records_failed, 2u);
+  auto stored = ListAll(*store_, "raw/dup/");
+  ASSERT_TRUE(stored.ok());
+  for (const ObjectInfo& object : *stored)  // the refused object is gone; its records are kept
+    EXPECT_THAT(object.key, HasSubstr("/errors/"));
+  // The stream goes on.
+  Put("dup", {R"({"i": 4})"});
+  ASSERT_TRUE(service_->Flush(admin_, "dup").ok());
+  EXPECT_EQ(Scalar("SELECT sum(i) FROM raw.dup"), "4");
 }
 
 TEST_F(IngestServiceTest, RejectInvalidRefusesBadRecordsInThePutsAnswer) {

@@ -303,7 +303,7 @@ Capture CaptureForSync(int fd) {
 std::shared_ptr<std::mutex> SyncOrderOf(int fd) {
   Reentry reentry;
   struct statx st;
-  if (!Stat(fd, "", &st) || !OnRootDevice(st)) return nullptr;
+  if (!Stat(fd, "", &st) || !OnRootDevice(st) || !UnderRoot(DescriptorPath(fd))) return nullptr;
   std::lock_guard lock(state->mu);
   std::shared_ptr<std::mutex>& order = state->sync_order[Identity(st)];
   if (order == nullptr) order = std::make_shared<std::mutex>();
