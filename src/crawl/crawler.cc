@@ -497,6 +497,8 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
       }
       if (!absl::IsNotFound(dropped.status()) || attempt == kMaxCommitAttempts)
         return dropped.status();
+      report.warnings.resize(warnings_before);  // the retry reports again
+      report.skipped.resize(skipped_before);
       continue;
     }
     if (create) RETURN_IF_ERROR(catalog_.CreateDatabase(who, request.database, true));

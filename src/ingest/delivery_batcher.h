@@ -43,6 +43,7 @@ struct DeliveryObject {
   size_t records = 0;
   bool errors = false;
   std::map<std::string, std::string> partition_values;  // partition fields + year/month/day/hour
+  int refusals = 0;  // deliveries whose table refused it (IngestService)
 };
 
 // Why a record with `data` goes to the error prefix of a stream configured as `config` (not valid

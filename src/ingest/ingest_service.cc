@@ -134,8 +134,9 @@ std::vector<std::pair<std::string, std::string>> FolderPartitions(const StreamCo
 
 // How many reasons of failed records a stream keeps for `stream describe`.
 constexpr size_t kFailureReasonsKept = 5;
-// Tries of a flush before the objects its table refuses every time go to the error prefix.
-constexpr int kAttemptsBeforeErrorPrefix = 3;
+// Refusals of one object by its table (the delivery retried in between) before its records go to
+// the error prefix.
+constexpr int kRefusalsBeforeErrorPrefix = 3;
 
 // Adds the reasons of the first records of an error object (NDJSON of {"error", ...}) to
 // `reasons`, up to kFailureReasonsKept.
@@ -663,7 +664,7 @@ void IngestService::RunDeliverer(Stream& stream) {
     lock.unlock();
     absl::Status delivered;
     for (int attempt = 1;; ++attempt) {
-      delivered = Deliver(stream, objects, through, attempt);
+      delivered = Deliver(stream, objects, through);
       if (delivered.ok()) break;
       spdlog::error("ingest: stream {}: delivery through {} failed (attempt {}): {}",
                     stream.config.name, through, attempt, ToStd(delivered.message()));
@@ -711,6 +712,29 @@ absl::Status IngestService::Register(Stream& stream, const std::string& table_na
                   report.skipped.size(), objects.size(), table.ToString(), report.skipped.front()));
 }
 
+absl::StatusOr<std::vector<IngestService::Refusal>> IngestService::RefusalsToDivert(
+    std::vector<DeliveryObject>& objects, const std::vector<std::string>& refused) {
+  std::vector<Refusal> refusals;
+  for (DeliveryObject& object : objects) {
+    for (const std::string& skipped : refused) {
+      if (!skipped.starts_with(object.key + ": ")) continue;
+      ++object.refusals;
+      refusals.push_back(Refusal{&object, skipped.substr(object.key.size() + 2)});
+    }
+  }
+  // Not yet (retried) when a refusal is not of an object of its own (a Parquet stream's converted
+  // file), may still pass, or is of a key the table holds: it would go on naming the object.
+  if (refusals.size() != refused.size()) return std::vector<Refusal>();
+  for (const Refusal& refusal : refusals) {
+    if (refusal.object->refusals < kRefusalsBeforeErrorPrefix) return std::vector<Refusal>();
+    ASSIGN_OR_RETURN(std::vector<std::string> known,
+                     catalog_.KnownKeys(Principal::LocalAdmin(), refusal.object->key));
+    if (std::find(known.begin(), known.end(), refusal.object->key) != known.end())
+      return std::vector<Refusal>();
+  }
+  return refusals;
+}
+
 absl::Status IngestService::DivertToErrorPrefix(Stream& stream, const DeliveryObject& object,
                                                 std::string_view reason, uint64_t& failed,
                                                 std::vector<std::string>& failure_reasons,
@@ -752,7 +776,7 @@ absl::Status IngestService::DivertToErrorPrefix(Stream& stream, const DeliveryOb
 }
 
 absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>& objects,
-                                    uint64_t through, int attempt) {
+                                    uint64_t through) {
   Stopwatch stopwatch;
   std::vector<Crawler::NewObject> table_objects;
   std::vector<Crawler::NewObject> error_objects;  // for raw.<stream>_errors
@@ -835,15 +859,12 @@ absl::Status IngestService::Deliver(Stream& stream, std::vector<DeliveryObject>&
       Register(stream, stream.config.TableName(), fmt::format("raw/{}/", stream.config.name),
                table_objects, &refused);
   if (!registered.ok()) {
-    // A transient failure passes with a retry; an object refused every time holds a record the
-    // table cannot read, and waits for no one.
-    if (refused.empty() || attempt < kAttemptsBeforeErrorPrefix) return registered;
-    for (const DeliveryObject& object : objects) {
-      for (const std::string& skipped : refused) {
-        if (!skipped.starts_with(object.key + ": ")) continue;
-        RETURN_IF_ERROR(DivertToErrorPrefix(stream, object, skipped.substr(object.key.size() + 2),
-                                            failed, failure_reasons, error_objects));
-      }
+    if (refused.empty()) return registered;
+    ASSIGN_OR_RETURN(std::vector<Refusal> refusals, RefusalsToDivert(objects, refused));
+    if (refusals.empty()) return registered;  // retried: a transient failure passes
+    for (const Refusal& refusal : refusals) {
+      RETURN_IF_ERROR(DivertToErrorPrefix(stream, *refusal.object, refusal.reason, failed,
+                                          failure_reasons, error_objects));
     }
   }
   RETURN_IF_ERROR(Register(

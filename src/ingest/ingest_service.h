@@ -152,6 +152,16 @@ class IngestService {
   absl::Status Register(Stream& stream, const std::string& table_name, const std::string& location,
                         const std::vector<Crawler::NewObject>& objects,
                         std::vector<std::string>* skipped = nullptr);
+  // Of the objects a flush's table refused (`refused`, "KEY: reason"), counted on each object: the
+  // ones whose records go to the error prefix now. Empty while one of them may still pass: each
+  // was refused kRefusalsBeforeErrorPrefix times, is an object of the flush, and its key is in no
+  // table (a table holding it would still name the object).
+  struct Refusal {
+    DeliveryObject* object;
+    std::string reason;
+  };
+  absl::StatusOr<std::vector<Refusal>> RefusalsToDivert(std::vector<DeliveryObject>& objects,
+                                                        const std::vector<std::string>& refused);
   // An object its table refused on attempt after attempt (a record DuckDB cannot read, e.g. with
   // a repeated key): its records go under the error prefix, each with `reason`, and the object is
   // deleted, so that one such record does not stop the stream. Counts them in `failed`.
@@ -160,9 +170,7 @@ class IngestService {
                                    std::vector<std::string>& failure_reasons,
                                    std::vector<Crawler::NewObject>& error_objects);
   // Stores, registers and checkpoints one flush; the log is truncated through `through` after.
-  // `attempt` counts the tries of this flush (1 first).
-  absl::Status Deliver(Stream& stream, std::vector<DeliveryObject>& objects, uint64_t through,
-                       int attempt);
+  absl::Status Deliver(Stream& stream, std::vector<DeliveryObject>& objects, uint64_t through);
   // A stream with a Parquet table: stores `object`'s records as Parquet next to where the NDJSON
   // would go, and the ones that do not fit under the error prefix. The Parquet object, if any.
   // Records that do not fit are counted in `failed`, a few of their reasons in `failure_reasons`,
