@@ -207,8 +207,52 @@ absl::StatusOr<std::vector<Column>> LakeEngine::Impl::DescribeFile(const std::st
   if (format == "csv" && columns->size() == 1) {
     RETURN_IF_ERROR(RaggedCsvError(path, (*columns)[0].name));
   }
+  if (format == "json") RETURN_IF_ERROR(CaseVariantKeysError(path, *columns, shape));
   RETURN_IF_ERROR(WithinColumnLimit(columns->size()));
   return columns;
+}
+
+absl::Status LakeEngine::Impl::CaseVariantKeysError(const std::string& path,
+                                                    const std::vector<Column>& columns,
+                                                    const JsonShape* shape) {
+  // DuckDB renames the later of two names equal but for case to NAME_1 (NAME_2, ...).
+  const bool renamed = std::any_of(columns.begin(), columns.end(), [&](const Column& column) {
+    const size_t underscore = column.name.rfind('_');
+    if (underscore == std::string::npos || underscore + 1 == column.name.size() ||
+        !std::all_of(column.name.begin() + underscore + 1, column.name.end(),
+                     [](char c) { return c >= '0' && c <= '9'; })) {
+      return false;
+    }
+    const std::string_view base = std::string_view(column.name).substr(0, underscore);
+    return std::any_of(columns.begin(), columns.end(),
+                       [&](const Column& other) { return EqualsIgnoringCase(other.name, base); });
+  });
+  if (!renamed) return absl::OkStatus();
+  std::vector<std::string> keys;  // the records' top-level keys (the file may spell NAME_1 itself)
+  if (shape != nullptr) {
+    for (const auto& [key, _] : shape->keys) keys.push_back(key);
+  } else {
+    ASSIGN_OR_RETURN(duck::Result found,
+                     admin.Query(fmt::format(
+                         "SELECT DISTINCT unnest(json_keys(json)) FROM read_json_objects({}, "
+                         "format = 'auto') WHERE json_type(json) = 'OBJECT' LIMIT {}",
+                         QuoteLiteral(path), 4 * FileProfile::kMaxColumns)));
+    ASSIGN_OR_RETURN(auto rows, found.FetchAllAsText());
+    for (const auto& row : rows) keys.push_back(row[0].value_or(""));
+  }
+  std::map<std::string, std::string> by_lower_case;
+  for (const std::string& key : keys) {
+    std::string lower = key;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto [seen, inserted] = by_lower_case.emplace(std::move(lower), key);
+    if (inserted) continue;
+    return absl::InvalidArgumentError(fmt::format(
+        "keys \"{}\" and \"{}\" differ only in case; column names ignore case (in loch as in "
+        "DuckDB, Athena and Spark), so one table cannot hold both: rename one key where the "
+        "records are made",
+        std::min(seen->second, key), std::max(seen->second, key)));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status LakeEngine::Impl::RaggedCsvError(const std::string& path, const std::string& header) {

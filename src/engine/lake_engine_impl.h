@@ -122,6 +122,13 @@ struct LakeEngine::Impl {
   // rows do not all have the header's number of fields): the error naming the first such line,
   // or OK if reading it with that delimiter works after all.
   absl::Status RaggedCsvError(const std::string& path, const std::string& header);
+  // For a JSON file: an error naming two keys that differ only in case ("a" and "A"), or OK.
+  // DuckDB's column names ignore case, so it names the second column "A_1", but a scan given the
+  // columns reads keys as spelled: key "A_1" does not exist, and the column would read NULL.
+  // `shape`, when known, holds the file's keys; otherwise the file is read for them, and only when
+  // its columns look renamed (NAME_N beside a column named NAME in another case).
+  absl::Status CaseVariantKeysError(const std::string& path, const std::vector<Column>& columns,
+                                    const JsonShape* shape);
   // Profiles files of one format: each file's columns first (a file that cannot be read gets its
   // error), then the readable ones together (ProfileTogether), or one by one if that fails.
   // Without `type_text`, text columns are measured as text (files whose columns a query typed).

@@ -270,6 +270,25 @@ TEST_F(IngestServiceTest, AnObjectTheTableCannotReadGoesToTheErrorPrefixNotPastT
   EXPECT_EQ(Scalar("SELECT sum(i) FROM raw.dup"), "4");
 }
 
+// A producer that changes a key's case: the table cannot hold "A" beside "a" (names ignore case),
+// so that object goes to the error table with the reason, and the table keeps answering.
+TEST_F(IngestServiceTest, AKeyInAnotherCaseThanTheTablesColumnGoesToTheErrorTable) {
+  ASSERT_TRUE(service_->CreateStream(admin_, Stream("cased")).ok());
+  Put("cased", {R"({"a": 1})"});
+  ASSERT_TRUE(service_->Flush(admin_, "cased").ok());
+  Put("cased", {R"({"A": 2})"});
+  absl::Status flushed = service_->Flush(admin_, "cased");
+  for (int wait = 0; wait < 100 && !flushed.ok(); ++wait) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    flushed = service_->Flush(admin_, "cased");
+  }
+  ASSERT_TRUE(flushed.ok()) << flushed;
+  EXPECT_EQ(Scalar("SELECT count(*) || ',' || sum(a) FROM raw.cased"), "1,1");
+  EXPECT_EQ(Scalar("SELECT string_agg(data, '|') FROM raw.cased_errors WHERE error LIKE "
+                   "'%it has column \"A\", but the table has \"a\"%'"),
+            R"({"A": 2})");
+}
+
 TEST_F(IngestServiceTest, RejectInvalidRefusesBadRecordsInThePutsAnswer) {
   StreamConfig config = Stream("strict");
   config.partition_by = {"region"};

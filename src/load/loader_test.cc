@@ -690,6 +690,37 @@ TEST_F(LoaderTest, RenamedColumnsReadTheirEarlierFilesAndLaterLoadsUnderTheOldNa
   EXPECT_EQ(Scalar("ALTER TABLE IF EXISTS shop.nope RENAME COLUMN a TO b"), "ALTER TABLE");
 }
 
+// Column names ignore case (DuckDB names a second key "A" beside "a" A_1), but JSON keys are read
+// as spelled: such a column read NULL where the data said 2, and a table that got both spellings
+// from two files could not be queried at all. Both are refused, naming the keys; the table keeps
+// answering.
+TEST_F(LoaderTest, KeysThatDifferOnlyInCaseAreRefusedNotReadAsNull) {
+  for (const std::string& records :
+       {std::string(R"({"a": 1, "A": 2})"), std::string("{\"a\": 1}\n{\"A\": 2}\n"),
+        std::string(R"([{"a": 1}, {"A": 2}])")}) {
+    auto refused = Load({Input("both.json", records)}, "shop.cased");
+    ASSERT_FALSE(refused.ok()) << records;
+    EXPECT_THAT(std::string(refused.status().message()),
+                HasSubstr(R"(keys "A" and "a" differ only in case)"));
+  }
+  // A key spelled like DuckDB's renaming is a key like any other.
+  ASSERT_TRUE(Load({Input("suffix.json", R"({"a": 1, "a_1": 5})")}, "shop.cased").ok());
+  EXPECT_EQ(Scalar("SELECT a || ',' || a_1 FROM shop.cased"), "1,5");
+
+  auto other_file = Load({Input("upper.json", R"({"A": 7, "a_1": 8})")}, "shop.cased");
+  ASSERT_FALSE(other_file.ok());
+  EXPECT_THAT(std::string(other_file.status().message()),
+              HasSubstr(R"(it has column "A", but the table has "a")"));
+  auto other_csv = Load({Input("upper.csv", "A,a_1\n7,8\n")}, "shop.cased");
+  ASSERT_FALSE(other_csv.ok());
+  EXPECT_EQ(Scalar("SELECT count(*) || ',' || sum(a) FROM shop.cased"), "1,1");
+
+  // A partition folder of another case wins over the file's column, as over a same-named one.
+  Input("parts/day=2024-01-01/x.json", R"({"v": 1, "DAY": "not the folder"})");
+  ASSERT_TRUE(Load({inputs_ + "/parts"}, "shop.parts").ok());
+  EXPECT_EQ(Scalar("SELECT CAST(day AS VARCHAR) || ',' || v FROM shop.parts"), "2024-01-01,1");
+}
+
 TEST_F(LoaderTest, ColumnHintsOverrideInferenceAndStayForLaterLoads) {
   auto hint = [](const std::string& text, std::vector<std::string> formats = {}) {
     ColumnHint parsed = std::move(ParseColumnHint(text)).value();

@@ -239,7 +239,7 @@ FileMerge MergeFileByName(const Schema& schema, const FileProfile& profile, cons
   for (Column column : profile.columns) {
     column.nullable = true;
     if (std::any_of(schema.partition_columns.begin(), schema.partition_columns.end(),
-                    [&](const Column& p) { return p.name == column.name; })) {
+                    [&](const Column& p) { return EqualsIgnoringCase(p.name, column.name); })) {
       continue;  // the folder's value wins over a same-named column in the file
     }
     const Column* known = schema.Find(column.name);
@@ -377,6 +377,30 @@ std::map<std::string, std::string> FormerNamesIn(const Schema& schema, const Fil
   return renames;
 }
 
+// Why a column of the file cannot join the table because it is one of the table's column names in
+// another case ("" if none is). Column names ignore case, so the table cannot hold both, and a
+// scan reads a file's keys as spelled: the file's values would read as NULL. (A partition column
+// of another case is not one: the folder's value wins, as over a same-named column.)
+std::string CaseVariantOfAColumn(const Schema& schema, const FileProfile& profile) {
+  std::set<std::string> spelled;  // the names the table's columns have in files
+  for (const Column& column : schema.columns) {
+    for (std::string& name : column.FileNames()) spelled.insert(std::move(name));
+  }
+  for (const Column& in_file : profile.columns) {
+    if (spelled.contains(in_file.name)) continue;
+    for (const std::string& name : spelled) {
+      if (EqualsIgnoringCase(name, in_file.name)) {
+        return fmt::format(
+            "it has column \"{}\", but the table has \"{}\": column names ignore case (in loch "
+            "as in DuckDB, Athena and Spark), so the table cannot hold both; spell the key as the "
+            "table does where the records are made, or load the file into another table",
+            in_file.name, name);
+      }
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 FileMerge MergeFile(const Schema& schema, const FileProfile& profile, const DataFile& file,
@@ -400,6 +424,13 @@ FileMerge MergeFile(const Schema& schema, const FileProfile& profile, const Data
         "COLUMN): the table cannot tell them apart; rename the column in the file, or load it "
         "into another table",
         present[0], present[1], column.name, present[1], table);
+    return refused;
+  }
+  if (const std::string clash = CaseVariantOfAColumn(schema, profile); !clash.empty()) {
+    FileMerge refused;
+    refused.schema = schema;
+    refused.file = file;
+    refused.refused = clash;
     return refused;
   }
   const std::map<std::string, std::string> renames = FormerNamesIn(schema, profile);
