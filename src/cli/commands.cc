@@ -433,6 +433,7 @@ absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& op
   ServeOptions serve;
   serve.http_address = options.http;
   serve.max_running_queries = options.max_running_queries;
+  serve.max_saved_result_bytes = options.max_saved_result_mib << 20;
   serve.http_threads = options.http_threads;
   serve.request_timeout = std::chrono::seconds(options.request_timeout_seconds);
   serve.pg_address = options.pg;

@@ -266,6 +266,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
   serve_cmd
+      ->add_option("--max-saved-result-mib", serve.max_saved_result_mib,
+                   "A query's result is also saved as CSV to results/<workgroup>/<id>.csv, up "
+                   "to this size (MiB); a larger one is not saved there")
+      ->check(CLI::Range(1, 1 << 24))
+      ->capture_default_str();
+  serve_cmd
       ->add_option("--wal-segment-mib", serve.wal_segment_mib,
                    "Size of a stream's write-ahead log segment files (MiB); delivered segments "
                    "are deleted, or kept (two per stream) to be written over")

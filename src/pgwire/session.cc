@@ -172,8 +172,11 @@ class PgSession::Impl {
   absl::Status HandleClose(std::string_view body);
 
   // --- statements ---
+  // Prepares `sql` for execution. `describe_only`: only the result's shape is wanted (a statement
+  // described before any Bind, with NULL parameters), so failing to bind is not a failed query.
   absl::StatusOr<Execution> Start(const std::string& sql,
-                                  const std::vector<QueryParameter>& parameters = {});
+                                  const std::vector<QueryParameter>& parameters = {},
+                                  bool describe_only = false);
   absl::Status SendRowDescription(const Execution& execution);
   // Sends up to `max_rows` rows (0: all); then CommandComplete, or PortalSuspended if rows remain.
   absl::Status Pump(Execution& execution, int64_t max_rows);
@@ -411,7 +414,8 @@ absl::Status PgSession::Impl::SendError(const absl::Status& status) {
 }
 
 absl::StatusOr<Execution> PgSession::Impl::Start(const std::string& sql,
-                                                 const std::vector<QueryParameter>& parameters) {
+                                                 const std::vector<QueryParameter>& parameters,
+                                                 bool describe_only) {
   Execution execution;
   last_sql_ = sql;
   const std::vector<std::string> words = LeadingKeywords(sql, 2);
@@ -440,7 +444,8 @@ absl::StatusOr<Execution> PgSession::Impl::Start(const std::string& sql,
     if (write) execution.write = write->kind;
     ASSIGN_OR_RETURN(
         QueryService::Streamed streamed,
-        context_.queries->Stream(principal_, sql, workgroup_, parameters, "postgresql"));
+        context_.queries->Stream(principal_, sql, workgroup_, parameters, "postgresql",
+                                 describe_only));
     execution.cursor = std::move(streamed.cursor);
   }
   execution.returns_rows = !execution.write.has_value();
@@ -636,7 +641,8 @@ absl::Status PgSession::Impl::HandleDescribe(std::string_view body) {
     RETURN_IF_ERROR(Send(writer));
     // The result's shape, from the statement bound with NULLs (nothing runs).
     ASSIGN_OR_RETURN(Execution execution,
-                     Start(prepared.sql, std::vector<QueryParameter>(prepared.parameter_count)));
+                     Start(prepared.sql, std::vector<QueryParameter>(prepared.parameter_count),
+                           /*describe_only=*/true));
     return SendRowDescription(execution);
   }
   const auto portal = portals_.find(name);  // a portal: the decoder knows no other kinds

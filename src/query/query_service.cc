@@ -31,6 +31,7 @@ QueryService::QueryService(LakeEngine& engine, Catalog& catalog, ObjectStore* re
     : engine_(engine), catalog_(catalog), results_(results), options_(std::move(options)) {
   for (int i = 0; i < std::max(1, options_.max_running); ++i)
     workers_.emplace_back([this] { Work(); });
+  expirer_ = std::thread([this] { ExpireOverdueStreams(); });
 }
 
 QueryService::~QueryService() {
@@ -43,11 +44,13 @@ QueryService::~QueryService() {
   }
   changed_.notify_all();
   for (auto& worker : workers_) worker.join();
+  expirer_.join();
 }
 
 absl::StatusOr<QueryService::Registered> QueryService::Register(
     const Principal& who, std::string sql, const std::string& workgroup_name,
-    std::vector<QueryParameter> parameters, const std::string& front_end, bool streamed) {
+    std::vector<QueryParameter> parameters, const std::string& front_end, bool streamed,
+    bool describe_only) {
   const bool queue = !streamed;
   ASSIGN_OR_RETURN(WorkgroupConfig workgroup, catalog_.GetWorkgroup(who, workgroup_name));
   if (queue) {
@@ -72,7 +75,9 @@ absl::StatusOr<QueryService::Registered> QueryService::Register(
       workgroup.timeout_ms > 0 ? std::chrono::milliseconds(workgroup.timeout_ms) : options_.timeout;
   options.max_bytes_scanned = workgroup.max_bytes_scanned;
   options.parameters = std::move(parameters);
+  query->timeout = options.timeout;
   auto prepared = engine_.Query(who, query->info.sql, options);  // parse and bind; nothing runs yet
+  if (!prepared.ok() && describe_only) return prepared.status();
   if (!prepared.ok()) {
     query->info.state = QueryState::kFailed;
     query->info.error = prepared.status();
@@ -151,6 +156,15 @@ class QueryService::StreamedCursor final : public QueryCursor {
   absl::StatusOr<std::optional<ResultChunk>> Next() override {
     if (finished_) return std::optional<ResultChunk>();
     if (!started_) RETURN_IF_ERROR(Start());
+    absl::Status ended;  // by the service: its deadline passed while the client was away
+    {
+      std::lock_guard lock(service_.mu_);
+      if (query_->info.state != QueryState::kRunning) ended = query_->info.error;
+    }
+    if (!ended.ok()) {
+      End(ended);
+      return ended;
+    }
     absl::StatusOr<std::optional<ResultChunk>> chunk = cursor_->Next();
     if (!chunk.ok() || !chunk->has_value()) {
       const absl::Status status = chunk.status();
@@ -220,10 +234,11 @@ class QueryService::StreamedCursor final : public QueryCursor {
 absl::StatusOr<QueryService::Streamed> QueryService::Stream(const Principal& who, std::string sql,
                                                             const std::string& workgroup,
                                                             std::vector<QueryParameter> parameters,
-                                                            const std::string& front_end) {
+                                                            const std::string& front_end,
+                                                            bool describe_only) {
   ASSIGN_OR_RETURN(Registered registered,
                    Register(who, std::move(sql), workgroup, std::move(parameters), front_end,
-                            /*streamed=*/true));
+                            /*streamed=*/true, describe_only));
   if (registered.cursor == nullptr) return registered.query->info.error;
   const std::string id = registered.query->info.id;
   return Streamed{id, std::make_unique<StreamedCursor>(*this, std::move(registered.query),
@@ -246,6 +261,41 @@ void QueryService::MarkRunning(Query& query) {
   query.info.state = QueryState::kRunning;
   query.info.started_micros = NowMicros();
   ++running_by_workgroup_[query.workgroup.name];
+  auto shared = queries_.find(query.info.id);
+  if (query.streamed && query.timeout.count() > 0 && shared != queries_.end()) {
+    query.deadline = std::chrono::steady_clock::now() + query.timeout;
+    streams_with_deadline_.insert(shared->second);
+  }
+}
+
+void QueryService::ExpireOverdueStreams() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    const auto now = std::chrono::steady_clock::now();
+    auto next = std::chrono::steady_clock::time_point::max();
+    std::vector<std::shared_ptr<Query>> overdue;
+    for (const std::shared_ptr<Query>& query : streams_with_deadline_) {
+      if (query->deadline <= now) {
+        overdue.push_back(query);
+        if (query->cursor != nullptr) query->cursor->Cancel();  // its next read fails
+      } else {
+        next = std::min(next, query->deadline);
+      }
+    }
+    if (overdue.empty()) {
+      changed_.wait_until(lock, next);
+      continue;
+    }
+    lock.unlock();
+    for (const std::shared_ptr<Query>& query : overdue) {
+      Finish(*query, QueryState::kFailed,
+             absl::DeadlineExceededError(fmt::format(
+                 "the query ran longer than its time limit of {} ms and was stopped (its client "
+                 "had stopped reading the result)",
+                 query->timeout.count())));
+    }
+    lock.lock();
+  }
 }
 
 std::shared_ptr<QueryService::Query> QueryService::NextRunnable() {
@@ -325,7 +375,8 @@ void QueryService::Run(const std::shared_ptr<Query>& query) {
 std::unique_ptr<ResultSpool> QueryService::NewSpool(const Query& query) {
   if (results_ == nullptr) return nullptr;
   return std::make_unique<ResultSpool>(
-      fmt::format("{}/loch-result-{}.csv", options_.temp_dir, query.info.id));
+      fmt::format("{}/loch-result-{}.csv", options_.temp_dir, query.info.id),
+      options_.max_saved_result_bytes);
 }
 
 void QueryService::PublishResult(Query& query, ResultSpool& spool) {
@@ -344,7 +395,11 @@ void QueryService::Finish(Query& query, QueryState state, absl::Status error) {
   QueryInfo finished;
   {
     std::lock_guard lock(mu_);
-    if (query.info.state == QueryState::kRunning) --running_by_workgroup_[query.workgroup.name];
+    const QueryState now = query.info.state;
+    if (now != QueryState::kQueued && now != QueryState::kRunning) return;  // ended already
+    if (now == QueryState::kRunning) --running_by_workgroup_[query.workgroup.name];
+    std::erase_if(streams_with_deadline_,
+                  [&](const std::shared_ptr<Query>& running) { return running.get() == &query; });
     query.info.state = state;
     query.info.error = std::move(error);
     query.info.finished_micros = NowMicros();

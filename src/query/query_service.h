@@ -75,6 +75,9 @@ struct QueryServiceOptions {
                                   // their CSV in the results zone. Bounds memory under any load.
   std::chrono::milliseconds timeout{300000};  // per query; 0: none
   std::string temp_dir = "/tmp";              // results are spooled here before upload
+  // A result of more CSV than this is not saved to the results zone (ResultSpool), so one query
+  // cannot fill the local disk.
+  uint64_t max_saved_result_bytes = uint64_t{1} << 30;
   // Called (outside any lock, on the thread that saw it fail) for each query that ends FAILED, with
   // its workgroup's configuration. May be empty.
   std::function<void(const QueryInfo&, const WorkgroupConfig&)> on_failed;
@@ -113,10 +116,16 @@ class QueryService {
     std::string id;
     std::unique_ptr<QueryCursor> cursor;
   };
+  // A running streamed query whose timeout passed while its client was not reading (an idle
+  // portal) is failed with DeadlineExceeded and gives its workgroup slot back then; its cursor
+  // answers that error from then on.
+  //
+  // With `describe_only` (a client asking only for the result's shape), a statement that fails
+  // to bind is not a failed query: it is neither kept in the history nor reported.
   absl::StatusOr<Streamed> Stream(const Principal& who, std::string sql,
                                   const std::string& workgroup,
                                   std::vector<QueryParameter> parameters,
-                                  const std::string& front_end);
+                                  const std::string& front_end, bool describe_only = false);
   // OK if `who` may run queries in `workgroup`; NotFound (listing the workgroups) otherwise.
   absl::Status CheckWorkgroup(const Principal& who, const std::string& workgroup);
 
@@ -146,6 +155,8 @@ class QueryService {
     bool streamed = false;                      // rows went to the caller, none kept here
     bool cancel_requested = false;
     bool rows_released = false;  // rows dropped from memory (see results_in_memory)
+    std::chrono::milliseconds timeout{0};            // 0: none
+    std::chrono::steady_clock::time_point deadline;  // while RUNNING with a timeout
   };
   class StreamedCursor;
 
@@ -159,7 +170,8 @@ class QueryService {
   absl::StatusOr<Registered> Register(const Principal& who, std::string sql,
                                       const std::string& workgroup_name,
                                       std::vector<QueryParameter> parameters,
-                                      const std::string& front_end, bool streamed);
+                                      const std::string& front_end, bool streamed,
+                                      bool describe_only = false);
   // Drops a streamed query that was never executed (only described) from the history.
   void Forget(const Query& query);
   // Waits until the query's workgroup may run another one (or it was cancelled, or the service
@@ -168,9 +180,13 @@ class QueryService {
   // Marks the query RUNNING and takes a slot of its workgroup. Holds mu_.
   void MarkRunning(Query& query);
   void Work();
+  // Fails streamed queries whose deadline passed (their clients stopped reading), so their
+  // workgroup slots are free again; sleeps until the next deadline or a change. Until stopping_.
+  void ExpireOverdueStreams();
   // The oldest queued query whose workgroup may start another one; null if none. Holds mu_.
   std::shared_ptr<Query> NextRunnable();
   void Run(const std::shared_ptr<Query>& query);
+  // Ends the query (slot, history, webhook); a query that already ended is left as it is.
   void Finish(Query& query, QueryState state, absl::Status error);
   void ReportFailure(const Query& query);
   // Keeps the finished query in the catalog's history (a failure to is logged, not returned).
@@ -193,8 +209,10 @@ class QueryService {
   std::deque<std::string> with_rows_;      // finished queries still holding rows, oldest first
   std::set<std::string> evict_when_done_;  // ids that left the history while still active
   std::map<std::string, int> running_by_workgroup_;
+  std::set<std::shared_ptr<Query>> streams_with_deadline_;  // running streamed queries
   bool stopping_ = false;
   std::vector<std::thread> workers_;
+  std::thread expirer_;  // ExpireOverdueStreams
 };
 
 }  // namespace loch

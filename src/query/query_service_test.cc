@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <thread>
 
 #include "common/clock.h"
@@ -197,6 +198,76 @@ TEST_F(QueryServiceTest, CancelEndsTheWaitForASlot) {
   EXPECT_EQ(Info(second->id).state, QueryState::kCancelled);
   EXPECT_TRUE(AllRows(*first->cursor).ok());
   EXPECT_EQ(Info(first->id).state, QueryState::kSucceeded);
+}
+
+// A PostgreSQL client that reads part of a result and goes idle (a suspended portal) held its
+// workgroup's slot for as long as it liked: the others waited forever.
+TEST_F(QueryServiceTest, AnIdleStreamGivesItsSlotBackWhenItsTimeoutPasses) {
+  WorkgroupConfig single = WorkgroupConfig::Named("single");
+  single.max_concurrent = 1;
+  single.timeout_ms = 300;
+  ASSERT_TRUE(lake_.catalog->PutWorkgroup(Principal::LocalAdmin(), single).ok());
+  auto idle = service_->Stream(Principal::LocalAdmin(), "SELECT range FROM range(10000000)",
+                               "single", {}, "postgresql");
+  auto waiting = service_->Stream(Principal::LocalAdmin(), "SELECT 2", "single", {}, "postgresql");
+  ASSERT_TRUE(idle.ok() && waiting.ok());
+  ASSERT_TRUE(idle->cursor->Next().ok());  // one chunk read, then the client goes quiet
+  // The waiting query gets the slot once the idle one's 300 ms are over (without the expiry it
+  // would wait forever: the bound below only keeps a broken build from hanging).
+  std::promise<absl::Status> rows;
+  std::thread reader([&] { rows.set_value(AllRows(*waiting->cursor).status()); });
+  auto answered = rows.get_future();
+  const bool in_time = answered.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+  if (!in_time) waiting->cursor->Cancel();
+  reader.join();
+  ASSERT_TRUE(in_time) << "the idle stream kept its slot";
+  EXPECT_TRUE(answered.get().ok());
+  const QueryInfo expired = Info(idle->id);
+  EXPECT_EQ(expired.state, QueryState::kFailed);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(expired.error)) << expired.error;
+  EXPECT_THAT(std::string(ToStd(expired.error.message())),
+              testing::HasSubstr("had stopped reading"));
+  // Its client hears the same when it comes back, and no more rows.
+  auto late = idle->cursor->Next();
+  EXPECT_TRUE(absl::IsDeadlineExceeded(late.status())) << late.status();
+  idle->cursor.reset();
+  EXPECT_EQ(Info(idle->id).state, QueryState::kFailed);  // ended once, not again as CANCELLED
+  std::lock_guard lock(failures_mu_);
+  EXPECT_EQ(std::count(failures_.begin(), failures_.end(), idle->id + " in single"), 1);
+}
+
+// pgwire describes a prepared statement bound with NULLs before any Bind: a statement that fails
+// that way was reported to the workgroup's failure webhook and kept in the history, though it
+// never ran.
+TEST_F(QueryServiceTest, AStatementThatFailsOnlyToDescribeIsNotAFailedQuery) {
+  auto described = service_->Stream(Principal::LocalAdmin(), "SELECT nope", "primary", {},
+                                    "postgresql", /*describe_only=*/true);
+  ASSERT_FALSE(described.ok());
+  EXPECT_THAT(std::string(described.status().message()), testing::HasSubstr("nope"));
+  EXPECT_TRUE(service_->List(10).empty());
+  std::lock_guard lock(failures_mu_);
+  EXPECT_TRUE(failures_.empty());
+}
+
+TEST_F(QueryServiceTest, AResultOverTheSpoolLimitIsNotSavedButTheQuerySucceeds) {
+  QueryServiceOptions options;
+  options.temp_dir = root_ + "/.loch";
+  options.max_saved_result_bytes = 1000;
+  service_ =
+      std::make_unique<QueryService>(*lake_.engine, *lake_.catalog, lake_.store.get(), options);
+  auto small = service_->Submit(Principal::LocalAdmin(), "SELECT range FROM range(10)");
+  auto large = service_->Submit(Principal::LocalAdmin(), "SELECT range FROM range(100000)");
+  ASSERT_TRUE(small.ok() && large.ok());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  ASSERT_EQ(service_->Wait(*small, deadline)->state, QueryState::kSucceeded);
+  ASSERT_EQ(service_->Wait(*large, deadline)->state, QueryState::kSucceeded);
+  EXPECT_EQ(Info(*small).result_key, ResultKey("primary", *small));
+  EXPECT_EQ(Info(*large).result_key, "");
+  EXPECT_EQ(Info(*large).row_count, 100000);
+  EXPECT_TRUE(absl::IsNotFound(lake_.store->Get(ResultKey("primary", *large)).status()));
+  for (const auto& entry : fs::directory_iterator(options.temp_dir)) {
+    EXPECT_FALSE(entry.path().filename().string().starts_with("loch-result-")) << entry.path();
+  }
 }
 
 }  // namespace

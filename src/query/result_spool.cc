@@ -4,8 +4,8 @@
 
 namespace loch {
 
-ResultSpool::ResultSpool(std::string path)
-    : path_(std::move(path)), file_(std::fopen(path_.c_str(), "wb"), [](FILE* f) {
+ResultSpool::ResultSpool(std::string path, uint64_t max_bytes)
+    : path_(std::move(path)), max_bytes_(max_bytes), file_(std::fopen(path_.c_str(), "wb"), [](FILE* f) {
         return f != nullptr ? std::fclose(f) : 0;
       }) {}
 
@@ -15,25 +15,42 @@ ResultSpool::~ResultSpool() {
 }
 
 void ResultSpool::WriteHeader(const std::vector<ResultColumn>& columns) {
-  if (!file_) return;
   std::string header;
   for (size_t c = 0; c < columns.size(); ++c) header += (c ? "," : "") + CellToCsv(columns[c].name);
   header += "\n";
-  failed_ = failed_ || std::fwrite(header.data(), 1, header.size(), file_.get()) != header.size();
+  Write(header);
 }
 
 void ResultSpool::Append(const ResultChunk& chunk) {
-  if (!file_) return;
+  if (!file_) return;  // not created, or dropped
   std::string lines;
   for (size_t r = 0; r < chunk.row_count; ++r) {
     for (size_t c = 0; c < chunk.cells.size(); ++c)
       lines += (c ? "," : "") + CellToCsv(chunk.cells[c][r]);
     lines += "\n";
   }
-  failed_ = failed_ || std::fwrite(lines.data(), 1, lines.size(), file_.get()) != lines.size();
+  Write(lines);
+}
+
+void ResultSpool::Write(const std::string& text) {
+  if (!file_) return;
+  if (text.size() > max_bytes_ - written_) {
+    too_large_ = true;
+    file_.reset();
+    std::remove(path_.c_str());
+    return;
+  }
+  written_ += text.size();
+  failed_ = failed_ || std::fwrite(text.data(), 1, text.size(), file_.get()) != text.size();
 }
 
 absl::Status ResultSpool::Publish(ObjectStore& store, const std::string& key) {
+  if (too_large_) {
+    return absl::ResourceExhaustedError(fmt::format(
+        "the result is over {} bytes of CSV, more than the results zone keeps of one query "
+        "(loch serve --max-saved-result-mib), so it was not saved there",
+        max_bytes_));
+  }
   if (!file_) return absl::UnavailableError(fmt::format("cannot create \"{}\"", path_));
   const bool flushed = std::fflush(file_.get()) == 0;
   file_.reset();

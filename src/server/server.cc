@@ -73,6 +73,7 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
   QueryServiceOptions query_options;
   query_options.max_running = options.max_running_queries;
   query_options.temp_dir = temp_dir;
+  query_options.max_saved_result_bytes = options.max_saved_result_bytes;
   query_options.on_failed = [&webhooks](const QueryInfo& query, const WorkgroupConfig& workgroup) {
     spdlog::info("query {} in workgroup {} failed: {}", query.id, workgroup.name,
                  ToStd(query.error.message()));

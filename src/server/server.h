@@ -24,6 +24,7 @@ struct ServeOptions {
   // A request must arrive whole (headers and body) within this; slower ones get 408.
   std::chrono::seconds request_timeout{60};
   int max_running_queries = 2;
+  uint64_t max_saved_result_bytes = uint64_t{1} << 30;  // see QueryServiceOptions
   std::string pg_address;  // HOST:PORT for the PostgreSQL protocol; empty: not served
   int pg_max_connections = 64;
   IngestOptions ingest;  // its wal_dir is required
