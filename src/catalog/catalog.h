@@ -28,6 +28,17 @@
 
 namespace loch {
 
+// How many times a writer tries a commit that keeps losing races with other writers (re-reading
+// the table before each try) before it gives up.
+inline constexpr int kMaxCommitAttempts = 8;
+
+// True if a commit failed only because another writer went first: Aborted (the table moved past
+// its base snapshot) or, for a `create`, AlreadyExists (another writer created the table).
+// Re-reading the table and committing again may succeed.
+inline bool LostCommitRace(const absl::Status& committed, bool create) {
+  return absl::IsAborted(committed) || (create && absl::IsAlreadyExists(committed));
+}
+
 // A change to one table, committed as one snapshot.
 struct TableCommit {
   TableName table;

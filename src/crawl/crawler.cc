@@ -32,7 +32,6 @@ struct ReadObject {
   FileProfile profile;
 };
 
-constexpr int kMaxCommitAttempts = 8;
 
 std::string TableNameFrom(std::string_view folder) {
   std::string name;
@@ -533,9 +532,8 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
     }
     report.warnings.resize(warnings_before);  // the retry reports again
     report.skipped.resize(skipped_before);
-    const bool retry = absl::IsAborted(committed.status()) ||
-                       (create && absl::IsAlreadyExists(committed.status()));
-    if (!retry || attempt == kMaxCommitAttempts) return committed.status();
+    if (!LostCommitRace(committed.status(), create) || attempt == kMaxCommitAttempts)
+      return committed.status();
   }
 }
 

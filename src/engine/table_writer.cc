@@ -241,7 +241,9 @@ absl::StatusOr<WriteSummary> LakeEngine::Impl::WriteQueryResult(
     if (committed.ok())
       return WriteSummary{operation, statement.table.ToString(), rows,
                           static_cast<int64_t>(staged.files.size()), committed->snapshot_id};
-    if (create || !absl::IsAborted(committed.status()) || attempt == 8)
+    // A CREATE TABLE that lost its race fails: the table someone else made is not this one.
+    if (create || !LostCommitRace(committed.status(), /*create=*/false) ||
+        attempt == kMaxCommitAttempts)
       return cleanup(committed.status());
     auto current = catalog->ReadTable(who, statement.table, std::nullopt);  // appends rebase
     if (!current.ok()) return cleanup(current.status());

@@ -23,7 +23,6 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kJobKind = "job";
-constexpr int kCommitAttempts = 8;
 
 // An exclusive lock on a file, held until destroyed (or the process dies).
 class JobLock {
@@ -419,7 +418,7 @@ absl::Status JobRunner::Execute(const Principal& who, const JobSpec& spec,
     report.phase_millis["commit"] += static_cast<int64_t>(phase.ElapsedMillis());
     if (!published.ok()) return published.status();
     if (*published) return absl::OkStatus();
-    if (attempt == kCommitAttempts) {
+    if (attempt == kMaxCommitAttempts) {
       return absl::AbortedError(
           fmt::format("target {} kept changing while the run wrote ({} attempts); run it again",
                       spec.target.ToString(), attempt));
@@ -485,7 +484,7 @@ absl::StatusOr<bool> JobRunner::Publish(const Principal& who, const JobSpec& spe
       engine_.DiscardStaged(staged);  // another writer created it: write for its schema
       return false;
     }
-    if (!absl::IsAborted(committed.status()) || attempt == kCommitAttempts) {
+    if (!LostCommitRace(committed.status(), /*create=*/false) || attempt == kMaxCommitAttempts) {
       return discard(committed.status());
     }
     auto fresh = catalog_.ReadTable(who, spec.target, std::nullopt);

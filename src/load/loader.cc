@@ -16,7 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kMaxCommitAttempts = 8;
 
 struct InputFile {
   InputFile(std::string local, std::string relative)
@@ -446,9 +445,7 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
       result.partition_columns = partition_names;
       return result;
     }
-    const bool retry = absl::IsAborted(committed.status()) ||
-                       (create && absl::IsAlreadyExists(committed.status()));
-    if (!retry) return cleanup(committed.status());
+    if (!LostCommitRace(committed.status(), create)) return cleanup(committed.status());
   }
   return cleanup(absl::AbortedError(fmt::format(
       "table {} kept changing under concurrent writers; gave up after {} attempts, retry the load",
