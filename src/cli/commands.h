@@ -72,8 +72,8 @@ struct ServeCommandOptions {
   int max_running_queries = 2;
   int http_threads = 64;
   int request_timeout_seconds = 60;
-  uint64_t ingest_memory_mib = 1024;
-  uint64_t max_saved_result_mib = 1024;  // of one query's CSV in the results zone  // records accepted and not yet delivered, at most
+  uint64_t ingest_memory_mib = 1024;     // records accepted and not yet delivered, at most
+  uint64_t max_saved_result_mib = 1024;  // of one query's CSV in the results zone
   uint64_t wal_segment_mib = 64;      // write-ahead log segment size
 };
 absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& options,

@@ -285,7 +285,7 @@ TEST_F(IngestServiceTest, AKeyInAnotherCaseThanTheTablesColumnGoesToTheErrorTabl
   ASSERT_TRUE(flushed.ok()) << flushed;
   EXPECT_EQ(Scalar("SELECT count(*) || ',' || sum(a) FROM raw.cased"), "1,1");
   EXPECT_EQ(Scalar("SELECT string_agg(data, '|') FROM raw.cased_errors WHERE error LIKE "
-                   "'%it has column \"A\", but the table has \"a\"%'"),
+                   "'%it has column \"A\", but the table reads \"a\"%'"),
             R"({"A": 2})");
 }
 

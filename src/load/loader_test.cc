@@ -710,7 +710,7 @@ TEST_F(LoaderTest, KeysThatDifferOnlyInCaseAreRefusedNotReadAsNull) {
   auto other_file = Load({Input("upper.json", R"({"A": 7, "a_1": 8})")}, "shop.cased");
   ASSERT_FALSE(other_file.ok());
   EXPECT_THAT(std::string(other_file.status().message()),
-              HasSubstr(R"(it has column "A", but the table has "a")"));
+              HasSubstr(R"(it has column "A", but the table reads "a")"));
   auto other_csv = Load({Input("upper.csv", "A,a_1\n7,8\n")}, "shop.cased");
   ASSERT_FALSE(other_csv.ok());
   EXPECT_EQ(Scalar("SELECT count(*) || ',' || sum(a) FROM shop.cased"), "1,1");

@@ -64,6 +64,21 @@ struct Portal {
   std::optional<Execution> execution;      // started by Describe or the first Execute
 };
 
+// What one session may hold, so that no client makes the server keep memory without bound: named
+// statements (drivers cache a few hundred), portals (each may hold a running query), and the bytes
+// of their SQL and parameters together.
+constexpr size_t kMaxPreparedStatements = 1000;
+constexpr size_t kMaxOpenPortals = 256;
+constexpr size_t kMaxHeldBytes = 256 << 20;
+
+size_t BytesOf(const PreparedStatement& statement) { return statement.sql.size(); }
+size_t BytesOf(const Portal& portal) {
+  size_t bytes = portal.sql.size();
+  for (const QueryParameter& parameter : portal.parameters)
+    bytes += parameter.value.value_or("").size();
+  return bytes;
+}
+
 std::string TagForWrite(WriteStatement::Kind kind, int64_t rows) {
   switch (kind) {
     case WriteStatement::Kind::kCreateTableAs:
@@ -172,8 +187,9 @@ class PgSession::Impl {
   absl::Status HandleClose(std::string_view body);
 
   // --- statements ---
-  // Prepares `sql` for execution. `describe_only`: only the result's shape is wanted (a statement
-  // described before any Bind, with NULL parameters), so failing to bind is not a failed query.
+  // Prepares `sql` for execution. `describe_only`: only the result's shape is wanted, with NULLs in
+  // place of parameters not sent yet (a statement described before any Bind), so failing to bind
+  // is not a failed query: the NULLs may be what failed.
   absl::StatusOr<Execution> Start(const std::string& sql,
                                   const std::vector<QueryParameter>& parameters = {},
                                   bool describe_only = false);
@@ -186,6 +202,29 @@ class PgSession::Impl {
                          std::optional<int> position = std::nullopt,
                          const char* severity = "ERROR");
   absl::Status SendReadyForQuery();
+  // OK if `held` (statements_ or portals_) may take an entry `name` of `bytes` (replacing the one of
+  // that name): at most `max_count` entries, and kMaxHeldBytes in statements and portals together.
+  // ResourceExhausted saying what to do (`remedy`) otherwise.
+  template <typename Held>
+  absl::Status RoomFor(const Held& held, const std::string& name, size_t bytes, size_t max_count,
+                       const char* what, const char* remedy) const {
+    const auto replaced = held.find(name);
+    if (replaced == held.end() && held.size() >= max_count) {
+      return absl::ResourceExhaustedError(
+          fmt::format("this session already has {} {}; {} first", held.size(), what, remedy));
+    }
+    size_t total = bytes;
+    for (const auto& [_, statement] : statements_) total += BytesOf(statement);
+    for (const auto& [_, portal] : portals_) total += BytesOf(portal);
+    if (replaced != held.end()) total -= BytesOf(replaced->second);
+    if (total > kMaxHeldBytes) {
+      return absl::ResourceExhaustedError(fmt::format(
+          "this session's prepared statements and portals would hold {} MiB, over its {} MiB; {} "
+          "first",
+          total >> 20, kMaxHeldBytes >> 20, remedy));
+    }
+    return absl::OkStatus();
+  }
   // Marks `status` (a message that cannot be parsed) as ending the connection with 08P01.
   absl::Status ProtocolViolation(absl::Status status) {
     protocol_violation_ = true;
@@ -580,6 +619,8 @@ absl::Status PgSession::Impl::HandleParse(std::string_view body) {
   }
   statement.parameter_count = std::max<int>(CountParameters(statement.sql),
                                             static_cast<int>(statement.parameter_oids.size()));
+  RETURN_IF_ERROR(RoomFor(statements_, name, BytesOf(statement), kMaxPreparedStatements,
+                          "prepared statements", "close (DEALLOCATE) some"));
   statements_[name] = std::move(statement);
   MessageWriter writer;
   writer.Begin('1').End();  // ParseComplete
@@ -613,6 +654,8 @@ absl::Status PgSession::Impl::HandleBind(std::string_view body) {
     portal.parameters.push_back(
         QueryParameter{std::move(values[i]), i < oids.size() ? DuckTypeForOid(oids[i]) : ""});
   }
+  RETURN_IF_ERROR(RoomFor(portals_, bind->portal, BytesOf(portal), kMaxOpenPortals, "open portals",
+                          "close some"));
   portals_[bind->portal] = std::move(portal);
   MessageWriter writer;
   writer.Begin('2').End();  // BindComplete
@@ -642,7 +685,7 @@ absl::Status PgSession::Impl::HandleDescribe(std::string_view body) {
     // The result's shape, from the statement bound with NULLs (nothing runs).
     ASSIGN_OR_RETURN(Execution execution,
                      Start(prepared.sql, std::vector<QueryParameter>(prepared.parameter_count),
-                           /*describe_only=*/true));
+                           /*describe_only=*/prepared.parameter_count > 0));
     return SendRowDescription(execution);
   }
   const auto portal = portals_.find(name);  // a portal: the decoder knows no other kinds

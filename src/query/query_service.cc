@@ -31,7 +31,7 @@ QueryService::QueryService(LakeEngine& engine, Catalog& catalog, ObjectStore* re
     : engine_(engine), catalog_(catalog), results_(results), options_(std::move(options)) {
   for (int i = 0; i < std::max(1, options_.max_running); ++i)
     workers_.emplace_back([this] { Work(); });
-  expirer_ = std::thread([this] { ExpireOverdueStreams(); });
+  slot_releaser_ = std::thread([this] { ReleaseSlotsOfIdleStreams(); });
 }
 
 QueryService::~QueryService() {
@@ -44,7 +44,7 @@ QueryService::~QueryService() {
   }
   changed_.notify_all();
   for (auto& worker : workers_) worker.join();
-  expirer_.join();
+  slot_releaser_.join();
 }
 
 absl::StatusOr<QueryService::Registered> QueryService::Register(
@@ -156,25 +156,27 @@ class QueryService::StreamedCursor final : public QueryCursor {
   absl::StatusOr<std::optional<ResultChunk>> Next() override {
     if (finished_) return std::optional<ResultChunk>();
     if (!started_) RETURN_IF_ERROR(Start());
-    absl::Status ended;  // by the service: its deadline passed while the client was away
     {
       std::lock_guard lock(service_.mu_);
-      if (query_->info.state != QueryState::kRunning) ended = query_->info.error;
-    }
-    if (!ended.ok()) {
-      End(ended);
-      return ended;
+      query_->reading = true;  // not idle: the service leaves its slot alone
     }
     absl::StatusOr<std::optional<ResultChunk>> chunk = cursor_->Next();
     if (!chunk.ok() || !chunk->has_value()) {
       const absl::Status status = chunk.status();
-      End(status);
+      End(status);  // still reading: the slot is not given back twice
       if (!status.ok()) return status;
       return chunk;
     }
     if (spool_) spool_->Append(**chunk);
-    std::lock_guard lock(service_.mu_);
-    query_->info.row_count += static_cast<int64_t>((*chunk)->row_count);
+    bool overdue = false;
+    {
+      std::lock_guard lock(service_.mu_);
+      query_->info.row_count += static_cast<int64_t>((*chunk)->row_count);
+      query_->reading = false;
+      overdue = query_->timeout.count() > 0 &&
+                std::chrono::steady_clock::now() >= query_->deadline;
+    }
+    if (overdue) service_.changed_.notify_all();  // its slot may be given back now
     return chunk;
   }
 
@@ -268,33 +270,37 @@ void QueryService::MarkRunning(Query& query) {
   }
 }
 
-void QueryService::ExpireOverdueStreams() {
+void QueryService::ReleaseSlotsOfIdleStreams() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     const auto now = std::chrono::steady_clock::now();
     auto next = std::chrono::steady_clock::time_point::max();
-    std::vector<std::shared_ptr<Query>> overdue;
-    for (const std::shared_ptr<Query>& query : streams_with_deadline_) {
-      if (query->deadline <= now) {
-        overdue.push_back(query);
-        if (query->cursor != nullptr) query->cursor->Cancel();  // its next read fails
+    bool released = false;
+    for (auto it = streams_with_deadline_.begin(); it != streams_with_deadline_.end();) {
+      Query& query = **it;
+      if (query.reading) {  // its reader notifies when it returns past the deadline
+        ++it;
+      } else if (query.deadline <= now) {
+        --running_by_workgroup_[query.workgroup.name];
+        query.slot_released = true;
+        released = true;
+        it = streams_with_deadline_.erase(it);
       } else {
-        next = std::min(next, query->deadline);
+        next = std::min(next, query.deadline);
+        ++it;
       }
     }
-    if (overdue.empty()) {
-      changed_.wait_until(lock, next);
+    if (released) {
+      lock.unlock();
+      changed_.notify_all();  // queries waiting for those slots
+      lock.lock();
       continue;
     }
-    lock.unlock();
-    for (const std::shared_ptr<Query>& query : overdue) {
-      Finish(*query, QueryState::kFailed,
-             absl::DeadlineExceededError(fmt::format(
-                 "the query ran longer than its time limit of {} ms and was stopped (its client "
-                 "had stopped reading the result)",
-                 query->timeout.count())));
+    if (next == std::chrono::steady_clock::time_point::max()) {
+      changed_.wait(lock);
+    } else {
+      changed_.wait_until(lock, next);
     }
-    lock.lock();
   }
 }
 
@@ -396,8 +402,12 @@ void QueryService::Finish(Query& query, QueryState state, absl::Status error) {
   {
     std::lock_guard lock(mu_);
     const QueryState now = query.info.state;
-    if (now != QueryState::kQueued && now != QueryState::kRunning) return;  // ended already
-    if (now == QueryState::kRunning) --running_by_workgroup_[query.workgroup.name];
+    if (now != QueryState::kQueued && now != QueryState::kRunning) {  // ended already (cancelled
+      if (evict_when_done_.erase(query.info.id) > 0) queries_.erase(query.info.id);  // queued)
+      return;
+    }
+    if (now == QueryState::kRunning && !query.slot_released)
+      --running_by_workgroup_[query.workgroup.name];
     std::erase_if(streams_with_deadline_,
                   [&](const std::shared_ptr<Query>& running) { return running.get() == &query; });
     query.info.state = state;

@@ -117,11 +117,12 @@ class QueryService {
     std::unique_ptr<QueryCursor> cursor;
   };
   // A running streamed query whose timeout passed while its client was not reading (an idle
-  // portal) is failed with DeadlineExceeded and gives its workgroup slot back then; its cursor
-  // answers that error from then on.
+  // portal) gives its workgroup slot back then; the engine stopped it at its timeout, so its
+  // client's next read fails with DeadlineExceeded (a write that ended meanwhile succeeds).
   //
-  // With `describe_only` (a client asking only for the result's shape), a statement that fails
-  // to bind is not a failed query: it is neither kept in the history nor reported.
+  // With `describe_only` (the result's shape asked for with NULLs in place of parameters the
+  // client has not sent yet), a statement that fails to bind is not a failed query: the NULLs
+  // may be what failed. It is neither kept in the history nor reported.
   absl::StatusOr<Streamed> Stream(const Principal& who, std::string sql,
                                   const std::string& workgroup,
                                   std::vector<QueryParameter> parameters,
@@ -157,6 +158,8 @@ class QueryService {
     bool rows_released = false;  // rows dropped from memory (see results_in_memory)
     std::chrono::milliseconds timeout{0};            // 0: none
     std::chrono::steady_clock::time_point deadline;  // while RUNNING with a timeout
+    bool reading = false;        // a streamed query's client is in Next()
+    bool slot_released = false;  // given back while its client was away past the deadline
   };
   class StreamedCursor;
 
@@ -180,9 +183,9 @@ class QueryService {
   // Marks the query RUNNING and takes a slot of its workgroup. Holds mu_.
   void MarkRunning(Query& query);
   void Work();
-  // Fails streamed queries whose deadline passed (their clients stopped reading), so their
-  // workgroup slots are free again; sleeps until the next deadline or a change. Until stopping_.
-  void ExpireOverdueStreams();
+  // Gives back the workgroup slots of streamed queries whose deadline passed while their clients
+  // were not reading; sleeps until the next deadline or a change. Until stopping_.
+  void ReleaseSlotsOfIdleStreams();
   // The oldest queued query whose workgroup may start another one; null if none. Holds mu_.
   std::shared_ptr<Query> NextRunnable();
   void Run(const std::shared_ptr<Query>& query);
@@ -209,10 +212,10 @@ class QueryService {
   std::deque<std::string> with_rows_;      // finished queries still holding rows, oldest first
   std::set<std::string> evict_when_done_;  // ids that left the history while still active
   std::map<std::string, int> running_by_workgroup_;
-  std::set<std::shared_ptr<Query>> streams_with_deadline_;  // running streamed queries
+  std::set<std::shared_ptr<Query>> streams_with_deadline_;  // running, slot not yet released
   bool stopping_ = false;
   std::vector<std::thread> workers_;
-  std::thread expirer_;  // ExpireOverdueStreams
+  std::thread slot_releaser_;  // ReleaseSlotsOfIdleStreams
 };
 
 }  // namespace loch

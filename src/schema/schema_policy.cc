@@ -382,20 +382,23 @@ std::map<std::string, std::string> FormerNamesIn(const Schema& schema, const Fil
 // scan reads a file's keys as spelled: the file's values would read as NULL. (A partition column
 // of another case is not one: the folder's value wins, as over a same-named column.)
 std::string CaseVariantOfAColumn(const Schema& schema, const FileProfile& profile) {
-  std::set<std::string> spelled;  // the names the table's columns have in files
+  // The names the table's columns have in files -> the column. (Raw companions are not in files;
+  // a file column of their name moves them aside.)
+  std::map<std::string, std::string> spelled;
   for (const Column& column : schema.columns) {
-    for (std::string& name : column.FileNames()) spelled.insert(std::move(name));
+    if (RawOf(column)) continue;
+    for (std::string& name : column.FileNames()) spelled.emplace(std::move(name), column.name);
   }
   for (const Column& in_file : profile.columns) {
     if (spelled.contains(in_file.name)) continue;
-    for (const std::string& name : spelled) {
-      if (EqualsIgnoringCase(name, in_file.name)) {
-        return fmt::format(
-            "it has column \"{}\", but the table has \"{}\": column names ignore case (in loch "
-            "as in DuckDB, Athena and Spark), so the table cannot hold both; spell the key as the "
-            "table does where the records are made, or load the file into another table",
-            in_file.name, name);
-      }
+    for (const auto& [name, column] : spelled) {
+      if (!EqualsIgnoringCase(name, in_file.name)) continue;
+      return fmt::format(
+          "it has column \"{}\", but the table reads \"{}\"{}: column names ignore case (in "
+          "loch as in DuckDB, Athena and Spark), so the table cannot hold both; spell the key as "
+          "the table does where the records are made, or load the file into another table",
+          in_file.name, name,
+          name == column ? "" : fmt::format(" (into column {}, renamed)", column));
     }
   }
   return "";

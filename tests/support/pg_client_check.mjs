@@ -124,6 +124,21 @@ for (const statement of ['SET application_name = \'check\'', 'BEGIN', 'COMMIT', 
 }
 assert.equal((await client.query('SHOW server_version')).rows[0].server_version.split(' ')[0], '15.0');
 
+// A session holds a bounded number of named prepared statements: one more is refused (53200,
+// saying how many it has), and the session goes on.
+{
+  const many = await connect();
+  for (let i = 0; i < 1000; ++i) {
+    await many.query({ name: `s${i}`, text: 'SELECT $1::INTEGER AS i', values: [i] });
+  }
+  const refused = await expectError(
+    many.query({ name: 's1000', text: 'SELECT $1::INTEGER AS i', values: [1] }), '53200');
+  assert.match(refused.message, /already has 1000 prepared statements/);
+  assert.equal((await many.query({ name: 's999', text: 'SELECT $1::INTEGER AS i', values: [7] }))
+    .rows[0].i, 7);
+  await many.end();
+}
+
 // A malformed message (a Query whose length field is 2) closes that connection with an error...
 {
   const victim = await connect();
