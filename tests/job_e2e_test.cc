@@ -109,6 +109,15 @@ mode: replace-partitions
 partition_by: [day]
 sql: SELECT day, count(*) AS clicks, count(DISTINCT user_id) AS users FROM curated.clicks GROUP BY day
 )");
+  WriteFile("jobs/per_user.yaml", R"(name: per_user
+target: mart.per_user
+mode: rollup
+incremental: true
+group_by: [day, user_id]
+measures: count(*) AS clicks, max(ts) AS last_seen
+partition_by: [day]
+sql: SELECT day, user_id, ts FROM curated.clicks
+)");
   WriteFile("jobs/README.txt", "not a job");
   Outcome applied = Loch({"job", "apply", (work_ / "jobs").string()});
   ASSERT_EQ(applied.exit_code, 0) << applied.err;
@@ -123,6 +132,13 @@ sql: SELECT day, count(*) AS clicks, count(DISTINCT user_id) AS users FROM curat
   EXPECT_THAT(clean.out, HasSubstr("20,000 rows"));
   Outcome daily = Loch({"job", "run", "daily"});
   ASSERT_EQ(daily.exit_code, 0) << daily.out << daily.err;
+  const std::string per_user_differs =
+      "SELECT count(*) FROM (SELECT CAST(ts AS DATE) AS day, user_id, count(*), max(ts) FROM "
+      "raw.clicks GROUP BY ALL EXCEPT ALL SELECT day, user_id, clicks, last_seen FROM "
+      "mart.per_user)";
+  Outcome per_user = Loch({"job", "run", "per_user"});
+  ASSERT_EQ(per_user.exit_code, 0) << per_user.out << per_user.err;
+  EXPECT_EQ(Cell(per_user_differs), "0");
   // The rollup equals the same aggregation computed straight from the raw table.
   EXPECT_EQ(Cell("SELECT count(*) FROM (SELECT CAST(ts AS DATE) AS day, count(*), count(DISTINCT "
                  "user_id) FROM raw.clicks GROUP BY 1 EXCEPT SELECT day, clicks, users FROM "
@@ -137,6 +153,13 @@ sql: SELECT day, count(*) AS clicks, count(DISTINCT user_id) AS users FROM curat
             0);
   Outcome second = Loch({"job", "run", "clean"});
   EXPECT_THAT(second.out, HasSubstr("50 rows (committed after snapshot"));
+  // The incremental rollup merges what the new curated rows add into their groups.
+  ASSERT_EQ(Loch({"job", "run", "per_user"}).exit_code, 0);
+  EXPECT_EQ(Cell(per_user_differs), "0");
+  EXPECT_EQ(Cell("SELECT count(*) FROM mart.per_user"),
+            Cell("SELECT count(DISTINCT (CAST(ts AS DATE), user_id)) FROM raw.clicks"));
+  EXPECT_THAT(Loch({"job", "describe", "per_user"}).out,
+              HasSubstr("measures       count(*) AS clicks, max(ts) AS last_seen"));
   ASSERT_EQ(Loch({"job", "run", "daily"}).exit_code, 0);
   EXPECT_EQ(Cell("SELECT count(*) FROM (SELECT CAST(ts AS DATE) AS day, count(*), count(DISTINCT "
                  "user_id) FROM raw.clicks GROUP BY 1 EXCEPT SELECT day, clicks, users FROM "

@@ -24,6 +24,8 @@ struct JobCommandOptions {
   std::string target;
   std::string mode = "append";
   std::vector<std::string> keys;
+  std::vector<std::string> group_by;
+  std::string measures;
   std::vector<std::string> partition_by;
   std::vector<std::string> sort_by;
   int64_t file_size_mib = etl::JobSpec::kDefaultFileSizeMib;
@@ -68,6 +70,8 @@ absl::StatusOr<etl::JobSpec> SpecFromFlags(const JobCommandOptions& options) {
                  {"target", options.target},
                  {"mode", options.mode},
                  {"keys", options.keys},
+                 {"group_by", options.group_by},
+                 {"measures", options.measures.empty() ? json() : json(options.measures)},
                  {"partition_by", options.partition_by},
                  {"sort_by", options.sort_by},
                  {"file_size_mib", options.file_size_mib},
@@ -292,6 +296,13 @@ absl::Status Describe(const CommonOptions& common, const JobCommandOptions& opti
       spec.partition_by.empty() ? "-" : Join(spec.partition_by, ", "),
       spec.sort_by.empty() ? "-" : Join(spec.sort_by, ", "), spec.file_size_mib,
       spec.incremental ? "the files committed since the last successful run" : "everything");
+  if (!spec.keys.empty()) out << fmt::format("keys           {}\n", Join(spec.keys, ", "));
+  if (spec.mode == etl::WriteMode::kRollup) {
+    std::vector<std::string> measures;
+    for (const etl::Measure& measure : spec.measures) measures.push_back(measure.ToText());
+    out << fmt::format("group by       {}\nmeasures       {}\n", Join(spec.group_by, ", "),
+                       Join(measures, ", "));
+  }
   if (!spec.description.empty()) out << fmt::format("description    {}\n", spec.description);
   out << "sql:\n";
   std::string_view sql = spec.sql;
@@ -335,7 +346,10 @@ absl::Status Runs(const CommonOptions& common, const JobCommandOptions& options,
 absl::Status Delete(const CommonOptions& common, const JobCommandOptions& options,
                     std::ostream& out) {
   ASSIGN_OR_RETURN(auto lake, OpenLake(common));
-  RETURN_IF_ERROR(lake->catalog().DeleteJob(Principal::LocalAdmin(), options.name));
+  ASSIGN_OR_RETURN(LakeEngine * engine, lake->engine());
+  etl::JobRunner runner(lake->catalog(), lake->store(), *engine,
+                        lake->location().state_dir + "/locks");
+  RETURN_IF_ERROR(runner.Delete(Principal::LocalAdmin(), options.name));
   out << fmt::format("Deleted job {}, its versions and its run history (its tables stay).\n",
                      options.name);
   return absl::OkStatus();
@@ -345,11 +359,18 @@ void AddDefinitionOptions(CLI::App* command, JobCommandOptions& options) {
   command->add_option("--sql-file", options.sql_file, "File holding the job's SELECT");
   command->add_option("--sql", options.sql, "The job's SELECT, inline");
   command->add_option("--target", options.target, "DB.TABLE the result goes to")->required();
-  command->add_option("--mode", options.mode, "append, replace-partitions or merge")
+  command
+      ->add_option("--mode", options.mode,
+                   "append, replace-partitions, merge, history or rollup")
       ->capture_default_str();
   command->add_option("--key", options.keys,
-                      "Merge: a column identifying a row (repeatable); rows whose _op is 'D' "
-                      "delete");
+                      "Merge and history: a column identifying a row (repeatable); rows whose _op "
+                      "is 'D' delete");
+  command->add_option("--group-by", options.group_by,
+                      "Rollup: a column of the query's rows to group by (repeatable)");
+  command->add_option("--measures", options.measures,
+                      "Rollup: what each group keeps, e.g. \"count(*), sum(price) AS revenue\" "
+                      "(count, sum, min, max: merged as new data arrives)");
   command->add_option("--partition-by", options.partition_by,
                       "Partition column (repeatable): Hive-style folders");
   command->add_option("--sort-by", options.sort_by,
@@ -388,8 +409,8 @@ std::shared_ptr<JobCommandOptions> AddJobCommands(CLI::App& app, const CommonOpt
   auto* apply = job->add_subcommand(
       "apply",
       "Create or update jobs from a YAML file, or every *.yaml / *.yml file of a folder "
-      "(fields: name, sql, target, mode, partition_by, sort_by, file_size_mib, "
-      "incremental, description); a changed job gets a new version");
+      "(fields: name, sql, target, mode, keys, group_by, measures, partition_by, sort_by, "
+      "file_size_mib, incremental, description); a changed job gets a new version");
   apply->add_option("PATH", o.path, "YAML file or folder")->required();
   add_lake(apply);
   apply->callback([&, options] { status = Apply(common, *options, std::cout); });

@@ -24,11 +24,13 @@ using nlohmann::json;
 
 constexpr const char* kJobKind = "job";
 
+}  // namespace
+
 // An exclusive lock on a file, held until destroyed (or the process dies).
-class JobLock {
+class JobRunner::Lock {
  public:
-  static absl::StatusOr<std::unique_ptr<JobLock>> TryAcquire(const std::string& path,
-                                                             bool& held_elsewhere) {
+  static absl::StatusOr<std::unique_ptr<Lock>> TryAcquire(const std::string& path,
+                                                          bool& held_elsewhere) {
     held_elsewhere = false;
     const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -44,14 +46,16 @@ class JobLock {
       }
       return absl::InternalError(fmt::format("cannot lock {}: {}", path, strerror(error)));
     }
-    return std::unique_ptr<JobLock>(new JobLock(fd));
+    return std::unique_ptr<Lock>(new Lock(fd));
   }
-  ~JobLock() { close(fd_); }  // closing releases the lock
+  ~Lock() { close(fd_); }  // closing releases the lock
 
  private:
-  explicit JobLock(int fd) : fd_(fd) {}
+  explicit Lock(int fd) : fd_(fd) {}
   int fd_;
 };
+
+namespace {
 
 std::vector<std::string> ColumnNames(const std::vector<Column>& columns) {
   std::vector<std::string> names;
@@ -93,13 +97,6 @@ absl::StatusOr<std::map<std::string, int64_t>> Bookmarks(Catalog& catalog, const
 }
 
 // `sql` without the semicolons (and blanks) it ends with, to be nested in another query.
-std::string_view WithoutFinalSemicolons(std::string_view sql) {
-  while (!sql.empty() &&
-         (sql.back() == ';' || std::isspace(static_cast<unsigned char>(sql.back()))))
-    sql.remove_suffix(1);
-  return sql;
-}
-
 // Whether `request`'s range (if any) suits the job: a partitioned append or replace-partitions
 // job, and not --full (a range run reads what the job processed).
 absl::Status CheckRangeRun(const JobSpec& spec, const RunRequest& request) {
@@ -156,26 +153,36 @@ void JobRunner::EnterPhase(std::string_view phase) {
   if (on_phase_) on_phase_(phase);
 }
 
+absl::StatusOr<std::unique_ptr<JobRunner::Lock>> JobRunner::LockJob(const Principal& who,
+                                                                   const std::string& job) {
+  std::error_code error;
+  std::filesystem::create_directories(lock_dir_, error);
+  bool held_elsewhere = false;
+  ASSIGN_OR_RETURN(std::unique_ptr<Lock> lock,
+                   Lock::TryAcquire(fmt::format("{}/job-{}.lock", lock_dir_, job), held_elsewhere));
+  if (!held_elsewhere) return lock;
+  auto running = catalog_.ListRuns(who, kJobKind, job, 1, RunRecord::kRunning);
+  std::string which;
+  if (running.ok() && !running->empty()) {
+    which = fmt::format(" (run {}, pid {})", (*running)[0].run_id, (*running)[0].pid);
+  }
+  return absl::AbortedError(fmt::format(
+      "job \"{}\" is already running{}; runs of a job never overlap, and a running job is not "
+      "deleted: wait for it to finish",
+      job, which));
+}
+
+absl::Status JobRunner::Delete(const Principal& who, const std::string& job) {
+  RETURN_IF_ERROR(catalog_.GetJob(who, job).status());  // NotFound before any lock file is made
+  ASSIGN_OR_RETURN(std::unique_ptr<Lock> lock, LockJob(who, job));
+  return catalog_.DeleteJob(who, job);
+}
+
 absl::StatusOr<RunRecord> JobRunner::Run(const Principal& who, const RunRequest& request) {
   ASSIGN_OR_RETURN(SavedJob saved, catalog_.GetJob(who, request.job));
   ASSIGN_OR_RETURN(const JobSpec spec, SpecOf(saved));
 
-  std::error_code error;
-  std::filesystem::create_directories(lock_dir_, error);
-  bool held_elsewhere = false;
-  ASSIGN_OR_RETURN(
-      std::unique_ptr<JobLock> lock,
-      JobLock::TryAcquire(fmt::format("{}/job-{}.lock", lock_dir_, saved.name), held_elsewhere));
-  if (held_elsewhere) {
-    auto running = catalog_.ListRuns(who, kJobKind, saved.name, 1, RunRecord::kRunning);
-    std::string which;
-    if (running.ok() && !running->empty()) {
-      which = fmt::format(" (run {}, pid {})", (*running)[0].run_id, (*running)[0].pid);
-    }
-    return absl::AbortedError(fmt::format(
-        "job \"{}\" is already running{}; runs of a job never overlap: wait for it to finish",
-        saved.name, which));
-  }
+  ASSIGN_OR_RETURN(std::unique_ptr<Lock> lock, LockJob(who, saved.name));
   EnterPhase("cleanup");
   RETURN_IF_ERROR(CleanUpInterruptedRuns(who, saved.name));
 
@@ -393,7 +400,8 @@ absl::Status JobRunner::Execute(const Principal& who, const JobSpec& spec,
                        PartitionsInRange(engine_, who, *range_column, values, *request.range));
     }
     ASSIGN_OR_RETURN(RunOutput output,
-                     ProduceOutput(engine_, who, spec, stage, target, run.started_micros));
+                     ProduceOutput(engine_, who, spec, stage, target, run.started_micros,
+                                   /*read_everything=*/!report.incremental));
     if (request.range) {
       output.replaced = [in_range, column = *range_column](const TableSnapshot& planned) {
         std::vector<int64_t> replaced;

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -83,6 +84,11 @@ class JobRunner {
   // definition this loch cannot read, Internal when the run store cannot be written.
   absl::StatusOr<RunRecord> Run(const Principal& who, const RunRequest& request);
 
+  // Deletes the job, its versions and its run history (its target table stays), holding its lock:
+  // Aborted while a run of it is going (deleting its RUNNING record would leave what that run
+  // staged to vacuum). NotFound for an unknown job.
+  absl::Status Delete(const Principal& who, const std::string& job);
+
   // Called with each phase as a run enters it ("cleanup", "plan", "write", "commit").
   using PhaseListener = std::function<void(std::string_view phase)>;
   void set_phase_listener(PhaseListener listener) { on_phase_ = std::move(listener); }
@@ -101,6 +107,9 @@ class JobRunner {
   absl::StatusOr<bool> Publish(const Principal& who, const JobSpec& spec, const RunOutput& output,
                                std::optional<TableSnapshot> target, RunReport& report);
   void EnterPhase(std::string_view phase);
+  // The job's lock, or Aborted naming the run that holds it.
+  class Lock;
+  absl::StatusOr<std::unique_ptr<Lock>> LockJob(const Principal& who, const std::string& job);
 
   Catalog& catalog_;
   ObjectStore& store_;

@@ -10,6 +10,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <tuple>
 
 #include "common/ids.h"
 #include "common/strings.h"
@@ -332,8 +333,15 @@ TEST_F(JobRunnerTest, RunsOfOneJobNeverOverlap) {
   auto refused = runner_->Run(admin_, RunRequest{"solo"});
   EXPECT_TRUE(absl::IsAborted(refused.status())) << refused.status();
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("already running"));
+  // Nor is it deleted while it runs (its RUNNING record names what it staged).
+  const absl::Status deleted = runner_->Delete(admin_, "solo");
+  EXPECT_TRUE(absl::IsAborted(deleted)) << deleted;
+  EXPECT_TRUE(lake_.catalog->GetJob(admin_, "solo").ok());
   close(fd);
   EXPECT_EQ(RunJob("solo").state, RunRecord::kSucceeded);
+  ASSERT_TRUE(runner_->Delete(admin_, "solo").ok());
+  EXPECT_TRUE(absl::IsNotFound(lake_.catalog->GetJob(admin_, "solo").status()));
+  EXPECT_TRUE(absl::IsNotFound(runner_->Delete(admin_, "solo")));
 }
 
 TEST_F(JobRunnerTest, TheNextRunCleansUpAfterAnInterruptedOne) {
@@ -620,6 +628,67 @@ TEST_F(JobRunnerTest, AMergeRewritesOnlyTheFilesThatMayHoldItsKeys) {
             Cell("SELECT v FROM raw.base WHERE id = 7"));
 }
 
+// A rollup equals the aggregation computed from every raw row after each run: an incremental run
+// merges its partial aggregates of the new rows into the groups they touch (counts and sums add up,
+// min and max take the extreme, NULLs as SQL aggregates treat them), adds new groups, leaves the
+// files of other groups alone; --full makes it again from everything.
+TEST_F(JobRunnerTest, AnIncrementalRollupEqualsTheAggregateOfEveryRow) {
+  Sql("CREATE TABLE raw.clicks AS SELECT i AS id, DATE '2026-11-01' + CAST(i % 3 AS INTEGER) AS "
+      "day, CASE WHEN i % 13 = 0 THEN NULL ELSE 'p' || (i % 5) END AS page, CASE WHEN i % 11 = 0 "
+      "THEN NULL ELSE (i % 7) * 1.5 END AS price FROM range(3000) r(i)");
+  Define({{"name", "views"},
+          {"sql", "SELECT day, page, price FROM raw.clicks"},
+          {"target", "mart.views"},
+          {"mode", "rollup"},
+          {"group_by", {"day", "page"}},
+          {"measures",
+           "count(*) AS views, count(price), sum(price) AS revenue, min(price), max(price)"},
+          {"partition_by", {"day"}},
+          {"incremental", true}});
+  const std::string expected =
+      "SELECT day, page, count(*) AS views, count(price) AS count_price, sum(price) AS revenue, "
+      "min(price) AS min_price, max(price) AS max_price FROM raw.clicks GROUP BY day, page";
+  const std::string rollup =
+      "SELECT day, page, views, count_price, revenue, min_price, max_price FROM mart.views";
+  // Rows in either and not the other, and the rollup's rows.
+  auto differences = [&] {
+    return Cell(fmt::format("SELECT count(*) FROM (({}) EXCEPT ALL ({}))", expected, rollup)) +
+           "," + Cell(fmt::format("SELECT count(*) FROM (({}) EXCEPT ALL ({}))", rollup, expected)) +
+           "," + Cell("SELECT count(*) FROM mart.views");
+  };
+  auto files_of_day = [&](const std::string& day) {
+    std::set<std::string> keys;
+    auto table = lake_.catalog->ReadTable(admin_, {"mart", "views"}, std::nullopt);
+    EXPECT_TRUE(table.ok()) << table.status();
+    for (const DataFile& file : table->files) {
+      if (file.partition_values.at("day") == day) keys.insert(file.key);
+    }
+    return keys;
+  };
+  RunRecord first = RunJob("views");
+  ASSERT_EQ(first.state, RunRecord::kSucceeded) << first.error;
+  EXPECT_EQ(differences(), "0,0,18");
+  const std::set<std::string> first_day = files_of_day("2026-11-01");
+  ASSERT_FALSE(first_day.empty());
+
+  // New rows for an existing day (new extremes, NULLs, an existing NULL page) and a new day.
+  Sql("INSERT INTO raw.clicks SELECT 3000 + i, DATE '2026-11-03' + CAST(i % 2 AS INTEGER), "
+      "CASE WHEN i = 2 THEN NULL ELSE 'p' || (i % 6) END, CASE WHEN i = 0 THEN 1000.5 WHEN i = 1 "
+      "THEN -3 ELSE NULL END FROM range(40) r(i)");
+  RunRecord second = RunJob("views");
+  ASSERT_EQ(second.state, RunRecord::kSucceeded) << second.error;
+  EXPECT_TRUE(second.report["incremental"].get<bool>());
+  EXPECT_EQ(differences(), "0,0," + Cell(fmt::format("SELECT count(*) FROM ({})", expected)));
+  EXPECT_EQ(files_of_day("2026-11-01"), first_day);  // groups the run did not touch
+
+  RunRecord nothing = RunJob("views");
+  EXPECT_THAT(nothing.report.value("note", ""), HasSubstr("nothing new"));
+  RunRecord full = RunJob("views", /*full=*/true);
+  ASSERT_EQ(full.state, RunRecord::kSucceeded) << full.error;
+  EXPECT_EQ(differences(), "0,0," + Cell(fmt::format("SELECT count(*) FROM ({})", expected)));
+  EXPECT_NE(files_of_day("2026-11-01"), first_day);  // everything made again
+}
+
 TEST(JobSpecTest, FieldsAreCheckedAndMisspeltOnesRefused) {
   nlohmann::json job = {{"name", "j"}, {"sql", "SELECT 1"}, {"target", "a.b"}};
   ASSERT_TRUE(JobSpecFromJson(job).ok());
@@ -650,6 +719,60 @@ TEST(JobSpecTest, FieldsAreCheckedAndMisspeltOnesRefused) {
   changed = job;
   changed["target"] = "nodot";
   check(changed, "DATABASE.TABLE");
+}
+
+TEST(JobSpecTest, RollupMeasuresAreParsedStrictly) {
+  auto measures = ParseMeasures(" COUNT(*), sum(price) AS revenue,min( \"unit price\" ),max(x)as top");
+  ASSERT_TRUE(measures.ok()) << measures.status();
+  EXPECT_EQ(*measures, (std::vector<Measure>{{"count", "", "count"},
+                                             {"sum", "price", "revenue"},
+                                             {"min", "unit price", "min_unit price"},
+                                             {"max", "x", "top"}}));
+  for (const Measure& measure : *measures) {  // the stored text reads back the same
+    auto again = ParseMeasures(measure.ToText());
+    ASSERT_TRUE(again.ok()) << measure.ToText() << ": " << again.status();
+    EXPECT_EQ(again->front(), measure);
+  }
+  for (const auto& [text, message] : std::vector<std::pair<std::string, std::string>>{
+           {"avg(price)", "does not merge"},
+           {"count(DISTINCT user_id)", "does not merge"},
+           {"median(x)", "count, sum, min and max"},
+           {"sum(*)", "only count takes *"},
+           {"sum(price", "expected )"},
+           {"sum(price) revenue", "expected AS NAME"},
+           {"sum(a) AS x, max(b) AS X", "two measures are named"},
+           {"", "must be FUNCTION(COLUMN)"},
+           {"sum(a),", "must be FUNCTION(COLUMN)"},
+           {"sum(\"a)", "expected a column name"},
+           {"sum(a) AS x y", "expected the end"}}) {
+    auto refused = ParseMeasures(text);
+    EXPECT_TRUE(absl::IsInvalidArgument(refused.status())) << text;
+    EXPECT_THAT(std::string(refused.status().message()), HasSubstr(message)) << text;
+  }
+  nlohmann::json rollup = {{"name", "r"},          {"sql", "SELECT day, page, price FROM t.c"},
+                           {"target", "a.b"},      {"mode", "rollup"},
+                           {"group_by", {"day"}},  {"measures", {"count(*)", "sum(price)"}},
+                           {"partition_by", {"day"}}};
+  auto spec = JobSpecFromJson(rollup);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(ToJson(*spec)["measures"], nlohmann::json({"count(*) AS count", "sum(price) AS sum_price"}));
+  EXPECT_EQ(JobSpecFromJson(ToJson(*spec))->measures, spec->measures);
+  for (const auto& [field, value, message] :
+       std::vector<std::tuple<std::string, nlohmann::json, std::string>>{
+           {"group_by", nullptr, "needs the columns"},
+           {"measures", nullptr, "needs what it keeps"},
+           {"measures", "sum(day)", "group_by column"},
+           {"measures", 7, "a text or a list"},
+           {"partition_by", {"page"}, "not a group_by column"},
+           {"sort_by", {"price"}, "not a column of the rollup"},
+           {"mode", "append", "only rollup jobs"}}) {
+    nlohmann::json changed = rollup;
+    changed[field] = value;
+    if (field == "measures" && value == "sum(day)") changed["measures"] = "sum(day) AS day";
+    auto refused = JobSpecFromJson(changed);
+    EXPECT_TRUE(absl::IsInvalidArgument(refused.status())) << changed.dump();
+    EXPECT_THAT(std::string(refused.status().message()), HasSubstr(message)) << changed.dump();
+  }
 }
 
 TEST(JobSpecTest, YamlFilesHaveTheSameFields) {

@@ -3,6 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
+#include <optional>
 
 #include "common/strings.h"
 #include "fmt/format.h"
@@ -12,9 +14,9 @@ namespace {
 
 using nlohmann::json;
 
-const std::vector<std::string> kFields = {"name",        "sql",          "target",  "mode",
-                                          "keys",        "partition_by", "sort_by", "file_size_mib",
-                                          "incremental", "description"};
+const std::vector<std::string> kFields = {
+    "name",    "sql",           "target",      "mode",       "keys",     "group_by", "measures",
+    "partition_by", "sort_by", "file_size_mib", "incremental", "description"};
 
 absl::Status FieldError(std::string_view field, std::string_view what) {
   return absl::InvalidArgumentError(fmt::format("job field \"{}\": {}", field, what));
@@ -28,6 +30,87 @@ absl::StatusOr<std::string> Text(const json& object, std::string_view field, boo
   }
   if (!it->is_string()) return FieldError(field, "must be a string");
   return it->get<std::string>();
+}
+
+// A plain identifier ([A-Za-z_][A-Za-z0-9_]*) or a double-quoted name (no quote inside) at the
+// front of `text`, which is advanced past it; nullopt if there is none.
+std::optional<std::string> TakeName(std::string_view& text) {
+  if (!text.empty() && text.front() == '"') {
+    const size_t end = text.find('"', 1);
+    if (end == std::string_view::npos || end == 1) return std::nullopt;
+    std::string name(text.substr(1, end - 1));
+    text.remove_prefix(end + 1);
+    return name;
+  }
+  size_t length = 0;
+  while (length < text.size() &&
+         (std::isalpha(static_cast<unsigned char>(text[length])) || text[length] == '_' ||
+          (length > 0 && std::isdigit(static_cast<unsigned char>(text[length]))))) {
+    ++length;
+  }
+  if (length == 0) return std::nullopt;
+  std::string name(text.substr(0, length));
+  text.remove_prefix(length);
+  return name;
+}
+
+void SkipSpaces(std::string_view& text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+    text.remove_prefix(1);
+}
+
+absl::StatusOr<Measure> ParseMeasure(std::string_view text) {
+  const std::string shown(text.substr(0, 200));
+  auto wrong = [&](std::string_view why) {
+    return absl::InvalidArgumentError(fmt::format("measure \"{}\": {}", shown, why));
+  };
+  SkipSpaces(text);
+  std::optional<std::string> function = TakeName(text);
+  if (!function) return wrong("must be FUNCTION(COLUMN) [AS NAME], e.g. sum(price) AS revenue");
+  for (char& c : *function) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (*function == "avg" || *function == "mean") {
+    return wrong("an average does not merge; keep sum(COLUMN) and count(COLUMN), and divide them "
+                 "in queries");
+  }
+  if (*function != "count" && *function != "sum" && *function != "min" && *function != "max") {
+    return wrong("rollups keep count, sum, min and max (their partial results merge)");
+  }
+  Measure measure;
+  measure.function = *function;
+  SkipSpaces(text);
+  if (text.empty() || text.front() != '(') return wrong("expected ( after the function");
+  text.remove_prefix(1);
+  SkipSpaces(text);
+  if (!text.empty() && text.front() == '*') {
+    if (measure.function != "count") return wrong("only count takes *");
+    text.remove_prefix(1);
+  } else {
+    std::optional<std::string> argument = TakeName(text);
+    if (!argument) return wrong("expected a column name or * in the parentheses");
+    std::string lower = *argument;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == "distinct") return wrong("count(DISTINCT ...) does not merge");
+    measure.argument = std::move(*argument);
+  }
+  SkipSpaces(text);
+  if (text.empty() || text.front() != ')') return wrong("expected ) after the column");
+  text.remove_prefix(1);
+  SkipSpaces(text);
+  if (!text.empty()) {
+    std::optional<std::string> as = TakeName(text);
+    if (!as || (*as != "AS" && *as != "as" && *as != "As" && *as != "aS"))
+      return wrong("expected AS NAME or the end after the parentheses");
+    SkipSpaces(text);
+    std::optional<std::string> name = TakeName(text);
+    if (!name) return wrong("expected a name after AS");
+    measure.name = std::move(*name);
+    SkipSpaces(text);
+    if (!text.empty()) return wrong("expected the end after the name");
+  } else {
+    measure.name = measure.argument.empty() ? measure.function
+                                            : measure.function + "_" + measure.argument;
+  }
+  return measure;
 }
 
 absl::StatusOr<std::vector<std::string>> Names(const json& object, std::string_view field) {
@@ -146,6 +229,70 @@ absl::Status TypeYamlScalars(json& object) {
 
 }  // namespace
 
+namespace {
+
+// group_by and measures: required by rollup jobs, refused on others; the partitions and the sort
+// must be columns a rollup row has.
+absl::Status ReadRollup(const json& object, JobSpec& spec) {
+  ASSIGN_OR_RETURN(spec.group_by, Names(object, "group_by"));
+  if (const auto it = object.find("measures"); it != object.end() && !it->is_null()) {
+    std::string text;
+    if (it->is_string()) {
+      text = it->get<std::string>();
+    } else if (it->is_array()) {
+      for (const json& item : *it) {
+        if (!item.is_string()) return FieldError("measures", "must be a text or a list of texts");
+        text += (text.empty() ? "" : ", ") + item.get<std::string>();
+      }
+    } else {
+      return FieldError("measures", "must be a text or a list of texts");
+    }
+    if (text.find_first_not_of(" \t\r\n") != std::string::npos) {  // else: none, as []
+      auto measures = ParseMeasures(text);
+      if (!measures.ok()) return FieldError("measures", ToStd(measures.status().message()));
+      spec.measures = std::move(*measures);
+    }
+  }
+  if (spec.mode != WriteMode::kRollup) {
+    if (!spec.group_by.empty()) return FieldError("group_by", "only rollup jobs group");
+    if (!spec.measures.empty()) return FieldError("measures", "only rollup jobs have measures");
+    return absl::OkStatus();
+  }
+  if (spec.group_by.empty()) {
+    return FieldError("group_by", "a rollup job needs the columns its rows are grouped by");
+  }
+  if (spec.measures.empty()) {
+    return FieldError("measures", "a rollup job needs what it keeps, e.g. \"count(*), sum(price)\"");
+  }
+  std::vector<std::string> columns = spec.group_by;
+  for (const Measure& measure : spec.measures) {
+    for (const std::string& group : spec.group_by) {
+      if (EqualsIgnoringCase(group, measure.name)) {
+        return FieldError("measures", fmt::format("\"{}\" is a group_by column; name the "
+                                                  "measure another way with AS",
+                                                  measure.name));
+      }
+    }
+    columns.push_back(measure.name);
+  }
+  for (const std::string& partition : spec.partition_by) {
+    if (std::find(spec.group_by.begin(), spec.group_by.end(), partition) == spec.group_by.end()) {
+      return FieldError("partition_by", fmt::format("\"{}\" is not a group_by column: a rollup "
+                                                    "row has only those and its measures",
+                                                    partition));
+    }
+  }
+  for (const std::string& sort : spec.sort_by) {
+    if (std::find(columns.begin(), columns.end(), sort) == columns.end()) {
+      return FieldError("sort_by", fmt::format("\"{}\" is not a column of the rollup ({})", sort,
+                                               Join(columns, ", ")));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 std::string_view ModeName(WriteMode mode) {
   switch (mode) {
     case WriteMode::kAppend:
@@ -156,6 +303,8 @@ std::string_view ModeName(WriteMode mode) {
       return "merge";
     case WriteMode::kHistory:
       return "history";
+    case WriteMode::kRollup:
+      return "rollup";
   }
   return "append";
 }
@@ -165,13 +314,50 @@ absl::StatusOr<WriteMode> ParseMode(std::string_view name) {
   if (name == "replace-partitions") return WriteMode::kReplacePartitions;
   if (name == "merge") return WriteMode::kMerge;
   if (name == "history") return WriteMode::kHistory;
-  if (name == "rollup") {
-    return absl::UnimplementedError(
-        "mode rollup is not available yet; the modes are append, replace-partitions, merge and "
-        "history");
-  }
+  if (name == "rollup") return WriteMode::kRollup;
   return absl::InvalidArgumentError(fmt::format(
-      "unknown mode \"{}\"; the modes are append, replace-partitions, merge and history", name));
+      "unknown mode \"{}\"; the modes are append, replace-partitions, merge, history and rollup",
+      name));
+}
+
+std::string_view WithoutFinalSemicolons(std::string_view sql) {
+  while (!sql.empty() &&
+         (sql.back() == ';' || std::isspace(static_cast<unsigned char>(sql.back()))))
+    sql.remove_suffix(1);
+  return sql;
+}
+
+std::string Measure::ToText() const {
+  auto quoted = [](const std::string& name) {
+    const bool plain = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+                       std::all_of(name.begin(), name.end(), [](char c) {
+                         return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                       });
+    return plain ? name : "\"" + name + "\"";
+  };
+  return fmt::format("{}({}) AS {}", function, argument.empty() ? "*" : quoted(argument),
+                     quoted(name));
+}
+
+absl::StatusOr<std::vector<Measure>> ParseMeasures(std::string_view text) {
+  std::vector<Measure> measures;
+  size_t start = 0;
+  bool quoted = false;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    if (i < text.size() && text[i] == '"') quoted = !quoted;
+    if (i < text.size() && (quoted || text[i] != ',')) continue;
+    ASSIGN_OR_RETURN(Measure measure, ParseMeasure(text.substr(start, i - start)));
+    for (const Measure& earlier : measures) {
+      if (EqualsIgnoringCase(earlier.name, measure.name)) {
+        return absl::InvalidArgumentError(fmt::format(
+            "two measures are named \"{}\"; name one with AS", measure.name));
+      }
+    }
+    measures.push_back(std::move(measure));
+    if (measures.size() > 64) return absl::InvalidArgumentError("at most 64 measures");
+    start = i + 1;
+  }
+  return measures;
 }
 
 absl::StatusOr<JobSpec> JobSpecFromJson(const json& object) {
@@ -213,6 +399,7 @@ absl::StatusOr<JobSpec> JobSpecFromJson(const json& object) {
   }
   ASSIGN_OR_RETURN(spec.partition_by, Names(object, "partition_by"));
   ASSIGN_OR_RETURN(spec.sort_by, Names(object, "sort_by"));
+  RETURN_IF_ERROR(ReadRollup(object, spec));
   if (const auto it = object.find("file_size_mib"); it != object.end() && !it->is_null()) {
     if (!it->is_number_integer() || it->get<int64_t>() < 1 ||
         it->get<int64_t>() > JobSpec::kMaxFileSizeMib) {
@@ -229,12 +416,22 @@ absl::StatusOr<JobSpec> JobSpecFromJson(const json& object) {
   return spec;
 }
 
+namespace {
+json MeasureTexts(const std::vector<Measure>& measures) {
+  json texts = json::array();
+  for (const Measure& measure : measures) texts.push_back(measure.ToText());
+  return texts;
+}
+}  // namespace
+
 json ToJson(const JobSpec& spec) {
   return json{{"name", spec.name},
               {"sql", spec.sql},
               {"target", spec.target.ToString()},
               {"mode", ModeName(spec.mode)},
               {"keys", spec.keys},
+              {"group_by", spec.group_by},
+              {"measures", MeasureTexts(spec.measures)},
               {"partition_by", spec.partition_by},
               {"sort_by", spec.sort_by},
               {"file_size_mib", spec.file_size_mib},

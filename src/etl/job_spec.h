@@ -5,8 +5,10 @@
 //   name            the job's name (an identifier)
 //   sql             a query over catalog tables (joins, window functions, CTEs)
 //   target          DB.TABLE the result goes to (created by the first run)
-//   mode            append | replace-partitions | merge | history (see WriteMode)
+//   mode            append | replace-partitions | merge | history | rollup (see WriteMode)
 //   keys            merge and history: the columns that identify a row
+//   group_by        rollup: the columns of the query's rows each rollup row stands for
+//   measures        rollup: "count(*), sum(price) AS revenue, min(x), max(x)" (a text or a list)
 //   partition_by    columns of the result that become Hive-style folders
 //   sort_by         columns the rows are sorted by within each partition
 //   file_size_mib   files are split near this size within each partition (default 128)
@@ -35,6 +37,11 @@ enum class WriteMode {
              // valid_to and is_current; a run's row whose values differ from its key's current
              // row closes that row (valid_to = the run's time) and becomes current; a row whose
              // `_op` is 'D' closes it. Rewrites files like kMerge.
+  kRollup,   // pre-aggregation: the target holds one row per `group_by` values with the job's
+             // `measures` of the query's rows. An incremental run aggregates only the new rows and
+             // merges those partial aggregates into the target's rows of the same groups
+             // (rewriting only the files that may hold them); a run that read everything (the
+             // first, --full, a job that is not incremental) replaces the whole target.
 };
 
 // The columns a history target adds to the job's.
@@ -45,6 +52,21 @@ inline constexpr const char* kIsCurrent = "is_current";
 // The column of a merge job's result that marks deletes ('D'); it is not written.
 inline constexpr const char* kOperationColumn = "_op";
 
+// One aggregate of a rollup: an aggregate whose partial results merge into the whole (count and
+// sum merge by sum, min by min, max by max).
+struct Measure {
+  std::string function;  // "count", "sum", "min" or "max"
+  std::string argument;  // a column of the query's rows; "" for count(*)
+  std::string name;      // the target's column: given with AS, else e.g. "count", "sum_price"
+
+  std::string ToText() const;  // "sum(price) AS revenue", as ParseMeasures reads it
+  bool operator==(const Measure&) const = default;
+};
+
+// Measures from "count(*), sum(price) AS revenue" (functions case-insensitive; names are plain
+// identifiers or double-quoted). InvalidArgument saying what is wrong: another function (avg is
+// sum and count; count(DISTINCT ..) does not merge), a missing or doubled name, at most 64.
+absl::StatusOr<std::vector<Measure>> ParseMeasures(std::string_view text);
 struct JobSpec {
   static constexpr int64_t kDefaultFileSizeMib = 128;
   static constexpr int64_t kMaxFileSizeMib = 4096;
@@ -54,6 +76,8 @@ struct JobSpec {
   TableName target;
   WriteMode mode = WriteMode::kAppend;
   std::vector<std::string> keys;
+  std::vector<std::string> group_by;
+  std::vector<Measure> measures;
   std::vector<std::string> partition_by;
   std::vector<std::string> sort_by;
   int64_t file_size_mib = kDefaultFileSizeMib;
@@ -62,6 +86,8 @@ struct JobSpec {
 };
 
 std::string_view ModeName(WriteMode mode);
+// `sql` without the semicolons and spaces it ends with: a job's query put inside another.
+std::string_view WithoutFinalSemicolons(std::string_view sql);
 absl::StatusOr<WriteMode> ParseMode(std::string_view name);
 
 // The spec from its JSON form. InvalidArgument naming the field for anything missing, of the wrong

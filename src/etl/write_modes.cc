@@ -14,17 +14,19 @@ namespace {
 // not a name users can give a database ('-' is not allowed in identifiers).
 const TableName kChangesTable{"loch-run", "changes"};
 
+std::vector<int64_t> EveryFile(const TableSnapshot& target) {
+  std::vector<int64_t> ids;
+  for (const DataFile& file : target.files) ids.push_back(file.file_id);
+  return ids;
+}
+
 RunOutput ResultOutput(StagedFiles staged, const JobSpec& spec) {
   RunOutput output;
   output.rows_in_result = staged.rows;
   if (spec.mode == WriteMode::kAppend) {
     output.replaced = [](const TableSnapshot&) { return std::vector<int64_t>(); };
   } else if (spec.partition_by.empty()) {  // the whole table, even when the result is empty
-    output.replaced = [](const TableSnapshot& target) {
-      std::vector<int64_t> ids;
-      for (const DataFile& file : target.files) ids.push_back(file.file_id);
-      return ids;
-    };
+    output.replaced = EveryFile;
     output.publish_when_empty = true;
   } else {
     std::set<std::vector<std::string>> partitions;
@@ -94,12 +96,17 @@ bool HasColumn(const Schema& schema, std::string_view name) {
   return false;
 }
 
+// The columns that identify a row of the target: merge and history keys, a rollup's groups.
+const std::vector<std::string>& KeyColumns(const JobSpec& spec) {
+  return spec.mode == WriteMode::kRollup ? spec.group_by : spec.keys;
+}
+
 // The run's key columns, each cast to the target's type when the target has the column (keys
 // that only collide after the cast must collide here too), as `alias`.KEY.
 std::vector<std::string> RunKeys(const JobSpec& spec, const Schema* target,
                                  std::string_view alias = "") {
   std::vector<std::string> keys;
-  for (const std::string& key : spec.keys) {
+  for (const std::string& key : KeyColumns(spec)) {
     const std::string column =
         alias.empty() ? QuoteIdentifier(key) : fmt::format("{}.{}", alias, QuoteIdentifier(key));
     const std::string type = target == nullptr ? "" : TypeOf(*target, key);
@@ -111,10 +118,11 @@ std::vector<std::string> RunKeys(const JobSpec& spec, const Schema* target,
 std::string KeysMatch(const JobSpec& spec, const Schema* target, std::string_view run_alias,
                       std::string_view target_alias) {
   const std::vector<std::string> run_keys = RunKeys(spec, target, run_alias);
+  const std::vector<std::string>& columns = KeyColumns(spec);
   std::vector<std::string> matches;
-  for (size_t i = 0; i < spec.keys.size(); ++i) {
+  for (size_t i = 0; i < columns.size(); ++i) {
     matches.push_back(fmt::format("{} IS NOT DISTINCT FROM {}.{}", run_keys[i], target_alias,
-                                  QuoteIdentifier(spec.keys[i])));
+                                  QuoteIdentifier(columns[i])));
   }
   return Join(matches, " AND ");
 }
@@ -226,6 +234,51 @@ absl::StatusOr<std::string> HistoryQuery(const JobSpec& spec, const Schema& chan
       fmt::arg("inserted", inserted));
 }
 
+// A rollup's rows from the rows of `query`: one per group, with each measure.
+std::string PartialAggregateSql(const JobSpec& spec, std::string_view query) {
+  std::vector<std::string> groups;
+  for (const std::string& group : spec.group_by) groups.push_back(QuoteIdentifier(group));
+  std::vector<std::string> selected = groups;
+  for (const Measure& measure : spec.measures) {
+    selected.push_back(fmt::format(
+        "{}({}) AS {}", measure.function,
+        measure.argument.empty() ? "*" : QuoteIdentifier(measure.argument),
+        QuoteIdentifier(measure.name)));
+  }
+  return fmt::format("SELECT {} FROM (\n{}\n) AS loch_rows GROUP BY {}", Join(selected, ", "),
+                     WithoutFinalSemicolons(query), Join(groups, ", "));
+}
+
+// The rollup's new rows for the target's files that may hold the run's groups: their rows of
+// other groups as they are, and for each group of the run its partial aggregates merged with the
+// target's (count and sum add up, min and max take the extreme), in the target's types.
+absl::StatusOr<std::string> RollupQuery(const JobSpec& spec, const Schema& changes,
+                                        const Schema* target, int64_t /*now_micros*/) {
+  if (target == nullptr) return fmt::format("SELECT * FROM {}", ChangesTableSql());
+  std::vector<std::string> groups;
+  for (const std::string& group : spec.group_by) groups.push_back(QuoteIdentifier(group));
+  std::vector<std::string> merged = groups;
+  for (const Measure& measure : spec.measures) {
+    std::string type = TypeOf(*target, measure.name);
+    if (type.empty()) type = TypeOf(changes, measure.name);
+    const char* merge = measure.function == "min" ? "min" : measure.function == "max" ? "max"
+                                                                                      : "sum";
+    merged.push_back(fmt::format("CAST({0}({1}) AS {2}) AS {1}", merge,
+                                 QuoteIdentifier(measure.name), type));
+  }
+  const std::string same_group = fmt::format(
+      "EXISTS (SELECT 1 FROM {} AS loch_new WHERE {})", ChangesTableSql(),
+      KeysMatch(spec, target, "loch_new", "loch_old"));
+  return fmt::format(
+      "SELECT * FROM {target} AS loch_old WHERE NOT {same_group}\n"
+      "UNION ALL BY NAME\n"
+      "SELECT {merged} FROM (SELECT * FROM {changes} UNION ALL BY NAME SELECT * FROM {target} AS "
+      "loch_old WHERE {same_group}) AS loch_combined GROUP BY {groups}",
+      fmt::arg("target", TargetSql(spec)), fmt::arg("same_group", same_group),
+      fmt::arg("merged", Join(merged, ", ")), fmt::arg("changes", ChangesTableSql()),
+      fmt::arg("groups", Join(groups, ", ")));
+}
+
 // (spec, the run's columns, the target's schema or nullptr, the run's time) -> the query.
 using KeyedQuery = absl::StatusOr<std::string> (*)(const JobSpec&, const Schema&, const Schema*,
                                                    int64_t);
@@ -245,13 +298,13 @@ absl::StatusOr<RunOutput> ProduceKeyed(LakeEngine& engine, const Principal& who,
   changes_request.parameters = stage.parameters;
   changes_request.pinned = stage.pinned;
   changes_request.layout.target_file_bytes = stage.layout.target_file_bytes;
-  changes_request.layout.sort_by = spec.keys;  // narrower key ranges per file: fewer rewrites
+  changes_request.layout.sort_by = KeyColumns(spec);  // narrower key ranges: fewer rewrites
   ASSIGN_OR_RETURN(StagedFiles changes, engine.StageQueryResult(who, changes_request));
   auto fail = [&](absl::Status status) {
     engine.DiscardStaged(changes);
     return status;
   };
-  for (const std::string& key : spec.keys) {
+  for (const std::string& key : KeyColumns(spec)) {
     if (!HasColumn(changes.schema, key)) {
       return fail(absl::InvalidArgumentError(
           fmt::format("{} job {}: the query returns no key column \"{}\"", ModeName(spec.mode),
@@ -271,7 +324,7 @@ absl::StatusOr<RunOutput> ProduceKeyed(LakeEngine& engine, const Principal& who,
   std::vector<int64_t> rewritten;
   if (target.has_value()) {
     auto candidates = engine.CandidateFiles(
-        who, *target, KeyRangeCondition(changes, spec.keys, target->table.schema));
+        who, *target, KeyRangeCondition(changes, KeyColumns(spec), target->table.schema));
     if (!candidates.ok()) return fail(candidates.status());
     for (const DataFile& file : *candidates) rewritten.push_back(file.file_id);
     TableSnapshot old = *target;
@@ -303,7 +356,22 @@ std::vector<std::string> PartitionOf(const DataFile& file, const std::vector<Col
 absl::StatusOr<RunOutput> ProduceOutput(LakeEngine& engine, const Principal& who,
                                         const JobSpec& spec, const StageRequest& stage,
                                         const std::optional<TableSnapshot>& target,
-                                        int64_t now_micros) {
+                                        int64_t now_micros, bool read_everything) {
+  if (spec.mode == WriteMode::kRollup) {
+    StageRequest partial = stage;
+    partial.query = PartialAggregateSql(spec, stage.query);
+    if (target.has_value() && !read_everything) {
+      return ProduceKeyed(engine, who, spec, partial, target, RollupQuery, now_micros);
+    }
+    // The rollup of everything: the whole target is replaced, even by no rows.
+    ASSIGN_OR_RETURN(StagedFiles staged, engine.StageQueryResult(who, partial));
+    RunOutput output;
+    output.rows_in_result = staged.rows;
+    output.staged = std::move(staged);
+    output.replaced = EveryFile;
+    output.publish_when_empty = true;
+    return output;
+  }
   if (spec.mode == WriteMode::kMerge) {
     return ProduceKeyed(engine, who, spec, stage, target, MergeQuery, now_micros);
   }

@@ -9,6 +9,9 @@
 //                       the run's rows that are not deletes; removes those files
 //   history             the same files, rewritten with type-2 history: a key whose values changed
 //                       gets its current row closed and a new current row (deletes only close)
+//   rollup              after reading only new rows: the target's files that may hold one of the
+//                       run's groups, rewritten with the run's partial aggregates merged in;
+//                       after reading everything: the rollup of it all, replacing every file
 
 #include <cstdint>
 #include <functional>
@@ -39,11 +42,12 @@ struct RunOutput {
 // Stages the output of `spec`'s query (`stage`, with its sources pinned) for `target` (nullopt:
 // the table does not exist yet). Errors: the engine's; InvalidArgument for a merge whose result
 // has a key twice (naming it).
-// `now_micros` is the run's time: history's valid_from / valid_to.
+// `now_micros` is the run's time: history's valid_from / valid_to. `read_everything`: the
+// sources were read whole (no bookmarks), not only their new files.
 absl::StatusOr<RunOutput> ProduceOutput(LakeEngine& engine, const Principal& who,
                                         const JobSpec& spec, const StageRequest& stage,
                                         const std::optional<TableSnapshot>& target,
-                                        int64_t now_micros);
+                                        int64_t now_micros, bool read_everything);
 
 // The partition of a file: its values of the partition columns, in order ("" where it has none).
 std::vector<std::string> PartitionOf(const DataFile& file, const std::vector<Column>& columns);

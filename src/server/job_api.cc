@@ -161,9 +161,12 @@ void RegisterJobApi(httplib::Server& server, Catalog& catalog, LakeEngine& engin
              }));
 
   server.Delete(R"(/api/v1/jobs/([^/]+))",
-                guard([&catalog](const Principal& who, const httplib::Request& request,
-                                 httplib::Response& response) -> absl::Status {
-                  RETURN_IF_ERROR(catalog.DeleteJob(who, request.matches[1].str()));
+                guard([&catalog, &engine, &store, lock_dir](const Principal& who,
+                                                            const httplib::Request& request,
+                                                            httplib::Response& response)
+                          -> absl::Status {
+                  etl::JobRunner runner(catalog, store, engine, lock_dir);
+                  RETURN_IF_ERROR(runner.Delete(who, request.matches[1].str()));
                   response.status = 204;
                   return absl::OkStatus();
                 }));
