@@ -521,6 +521,24 @@ TEST_F(EngineTest, PartitionedWritesMakeAboutOneFilePerPartition) {
   EXPECT_EQ((*Run("SELECT count(*) FROM mart.spread WHERE p = 17 AND i % 229 <> 17"))[0][0], "0");
 }
 
+// sum() of integers is a HUGEINT, which DuckDB writes to Parquet as a DOUBLE: 2^53 + 1 came back as
+// 2^53, with no error. A new table keeps it as DECIMAL(38,0), exact, nested ones too.
+TEST_F(EngineTest, SumsOfIntegersAreWrittenExactly) {
+  auto created = Run(
+      "CREATE TABLE mart.sums AS SELECT sum(x) AS total, [sum(x)] AS totals, "
+      "CAST(170141183460469231731687303715884105 AS HUGEINT) AS wide FROM (VALUES "
+      "(CAST(9007199254740992 AS BIGINT)), (CAST(1 AS BIGINT))) AS v(x)");
+  ASSERT_TRUE(created.ok()) << created.status();
+  auto read = Run("SELECT CAST(total AS VARCHAR), typeof(total), CAST(totals[1] AS VARCHAR), "
+                  "typeof(totals), CAST(wide AS VARCHAR) FROM mart.sums");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ((*read)[0], (std::vector<std::string>{"9007199254740993", "DECIMAL(38,0)",
+                                                  "9007199254740993", "DECIMAL(38,0)[]",
+                                                  "170141183460469231731687303715884105"}));
+  ASSERT_TRUE(Run("INSERT INTO mart.sums SELECT 1, [2], 3").ok());
+  EXPECT_EQ((*Run("SELECT CAST(sum(total) AS VARCHAR) FROM mart.sums"))[0][0], "9007199254740994");
+}
+
 TEST_F(EngineTest, CreateTableAsInsertIntoAndDropTable) {
   WriteText("raw/shop/e/1.json",
             "{\"day\": \"2026-10-01\", \"kind\": \"view\", \"v\": 1}\n"

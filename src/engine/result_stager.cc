@@ -9,6 +9,7 @@
 #include "engine/query_cursor.h"
 #include "engine/query_parameters.h"
 #include "engine/scratch_dir.h"
+#include "engine/type_tree.h"
 #include "fmt/format.h"
 
 namespace loch {
@@ -30,6 +31,27 @@ const Column* FindColumn(const std::vector<Column>& columns, const std::string& 
   return nullptr;
 }
 
+// `tree` with every 128-bit integer (HUGEINT, UHUGEINT) a DECIMAL(38,0); true if it had one.
+bool WideIntegersAsDecimal(TypeTree& tree) {
+  if (tree.name == "HUGEINT" || tree.name == "UHUGEINT") {
+    tree.name = "DECIMAL(38,0)";
+    return true;
+  }
+  bool changed = false;
+  for (TypeTree& child : tree.children) changed = WideIntegersAsDecimal(child) || changed;
+  return changed;
+}
+
+// The type a new table keeps a result column of `type` as. DuckDB writes 128-bit integers (what
+// sum() of integers returns) to Parquet as DOUBLE, which rounds past 2^53: they are kept as
+// DECIMAL(38,0), exact (a value beyond 38 digits fails the write instead of being rounded).
+std::string WrittenType(const std::string& type) {
+  if (type.find("HUGEINT") == std::string::npos) return type;
+  std::optional<TypeTree> tree = ParseType(type);
+  if (!tree || !WideIntegersAsDecimal(*tree)) return type;
+  return TypeName(*tree);
+}
+
 // The SELECT list that turns the query's result (`result`, read as loch_source) into the columns
 // to write, and those columns. See StageRequest::columns.
 absl::Status PlanProjection(const StageRequest& request, const std::vector<Column>& result,
@@ -37,7 +59,11 @@ absl::Status PlanProjection(const StageRequest& request, const std::vector<Colum
   if (request.columns.empty()) {
     written = result;
     for (size_t i = 0; i < result.size(); ++i) {
-      projection.push_back(fmt::format("#{} AS {}", i + 1, QuoteIdentifier(result[i].name)));
+      written[i].type = WrittenType(result[i].type);
+      projection.push_back(written[i].type == result[i].type
+                               ? fmt::format("#{} AS {}", i + 1, QuoteIdentifier(result[i].name))
+                               : fmt::format("CAST(#{} AS {}) AS {}", i + 1, written[i].type,
+                                             QuoteIdentifier(result[i].name)));
     }
     return absl::OkStatus();
   }

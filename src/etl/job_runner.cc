@@ -179,10 +179,12 @@ absl::Status JobRunner::Delete(const Principal& who, const std::string& job) {
 }
 
 absl::StatusOr<RunRecord> JobRunner::Run(const Principal& who, const RunRequest& request) {
-  ASSIGN_OR_RETURN(SavedJob saved, catalog_.GetJob(who, request.job));
+  ASSIGN_OR_RETURN(SavedJob named, catalog_.GetJob(who, request.job));
+  ASSIGN_OR_RETURN(std::unique_ptr<Lock> lock, LockJob(who, named.name));
+  // Read again under the lock: the job may have been deleted, or changed, meanwhile.
+  ASSIGN_OR_RETURN(SavedJob saved, catalog_.GetJob(who, named.name));
   ASSIGN_OR_RETURN(const JobSpec spec, SpecOf(saved));
 
-  ASSIGN_OR_RETURN(std::unique_ptr<Lock> lock, LockJob(who, saved.name));
   EnterPhase("cleanup");
   RETURN_IF_ERROR(CleanUpInterruptedRuns(who, saved.name));
 
@@ -266,8 +268,12 @@ absl::Status JobRunner::Execute(const Principal& who, const JobSpec& spec,
         Join(names, ", ")));
   }
   RETURN_IF_ERROR(CheckRangeRun(spec, request));
+  auto existing = catalog_.ReadTable(who, spec.target, std::nullopt);
+  if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
   std::map<std::string, int64_t> bookmarks;
-  if (spec.incremental && !request.full) {
+  // Without its target (dropped to start over, or renamed) a job reads everything: made from the
+  // new rows alone, a rollup, merge or history would silently lack all the earlier ones.
+  if (spec.incremental && !request.full && existing.ok()) {
     ASSIGN_OR_RETURN(bookmarks, Bookmarks(catalog_, who, spec.name));
     if (request.range && bookmarks.empty()) {
       return absl::FailedPreconditionError(fmt::format(
@@ -336,8 +342,6 @@ absl::Status JobRunner::Execute(const Principal& who, const JobSpec& spec,
     read.rows = RowsOf(snapshot.files);
     stage.pinned[source] = std::move(snapshot);
   }
-  auto existing = catalog_.ReadTable(who, spec.target, std::nullopt);
-  if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
   if (existing.ok()) {
     const Schema& schema = existing->table.schema;
     const std::vector<std::string> partitioned_by = ColumnNames(schema.partition_columns);

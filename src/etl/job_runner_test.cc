@@ -687,6 +687,14 @@ TEST_F(JobRunnerTest, AnIncrementalRollupEqualsTheAggregateOfEveryRow) {
   ASSERT_EQ(full.state, RunRecord::kSucceeded) << full.error;
   EXPECT_EQ(differences(), "0,0," + Cell(fmt::format("SELECT count(*) FROM ({})", expected)));
   EXPECT_NE(files_of_day("2026-11-01"), first_day);  // everything made again
+
+  // A target dropped to start over is made from everything, not from the rows since the bookmark.
+  Sql("INSERT INTO raw.clicks SELECT 5000, DATE '2026-11-02', 'p1', 2");
+  Sql("DROP TABLE mart.views");
+  RunRecord rebuilt = RunJob("views");
+  ASSERT_EQ(rebuilt.state, RunRecord::kSucceeded) << rebuilt.error;
+  EXPECT_FALSE(rebuilt.report["incremental"].get<bool>());
+  EXPECT_EQ(differences(), "0,0," + Cell(fmt::format("SELECT count(*) FROM ({})", expected)));
 }
 
 TEST(JobSpecTest, FieldsAreCheckedAndMisspeltOnesRefused) {

@@ -425,18 +425,23 @@ json MeasureTexts(const std::vector<Measure>& measures) {
 }  // namespace
 
 json ToJson(const JobSpec& spec) {
-  return json{{"name", spec.name},
+  json fields = json{{"name", spec.name},
               {"sql", spec.sql},
               {"target", spec.target.ToString()},
               {"mode", ModeName(spec.mode)},
               {"keys", spec.keys},
-              {"group_by", spec.group_by},
-              {"measures", MeasureTexts(spec.measures)},
               {"partition_by", spec.partition_by},
               {"sort_by", spec.sort_by},
               {"file_size_mib", spec.file_size_mib},
               {"incremental", spec.incremental},
               {"description", spec.description}};
+  // Only rollups have these: the stored form of every other job stays as it was before them (an
+  // unchanged job keeps its version).
+  if (spec.mode == WriteMode::kRollup) {
+    fields["group_by"] = spec.group_by;
+    fields["measures"] = MeasureTexts(spec.measures);
+  }
+  return fields;
 }
 
 absl::StatusOr<JobSpec> JobSpecFromYaml(std::string_view yaml) {

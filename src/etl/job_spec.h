@@ -93,7 +93,7 @@ absl::StatusOr<WriteMode> ParseMode(std::string_view name);
 // The spec from its JSON form. InvalidArgument naming the field for anything missing, of the wrong
 // type, out of range or unknown (a misspelt field must not be silently ignored).
 absl::StatusOr<JobSpec> JobSpecFromJson(const nlohmann::json& json);
-// The JSON form (every field, defaults included).
+// The JSON form (every field, defaults included; group_by and measures for rollups only).
 nlohmann::json ToJson(const JobSpec& spec);
 // The spec from a YAML document with the JSON form's fields (a mapping). InvalidArgument with the
 // line and column of a syntax error. The document may be at most kMaxYamlBytes.

@@ -255,9 +255,12 @@ std::string PartialAggregateSql(const JobSpec& spec, std::string_view query) {
 absl::StatusOr<std::string> RollupQuery(const JobSpec& spec, const Schema& changes,
                                         const Schema* target, int64_t /*now_micros*/) {
   if (target == nullptr) return fmt::format("SELECT * FROM {}", ChangesTableSql());
-  std::vector<std::string> groups;
-  for (const std::string& group : spec.group_by) groups.push_back(QuoteIdentifier(group));
-  std::vector<std::string> merged = groups;
+  // Grouped in the target's types, as the groups were matched: a run's group of another type
+  // (a source column that changed type) is the target's group, not a second one.
+  const std::vector<std::string> groups = RunKeys(spec, target);
+  std::vector<std::string> merged;
+  for (size_t i = 0; i < groups.size(); ++i)
+    merged.push_back(fmt::format("{} AS {}", groups[i], QuoteIdentifier(spec.group_by[i])));
   for (const Measure& measure : spec.measures) {
     std::string type = TypeOf(*target, measure.name);
     if (type.empty()) type = TypeOf(changes, measure.name);
