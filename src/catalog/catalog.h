@@ -72,7 +72,7 @@ struct CommitEvent {
 
 // Vacuum (see Catalog::ExpireFiles).
 struct ExpiryRequest {
-  int64_t cutoff_micros = 0;  // files that left their table at or before this time expire
+  int64_t cutoff_micros = 0;       // files that left their table at or before this time expire
   std::optional<TableName> table;  // only this live table; every table, live or dropped, if unset
   bool dry_run = false;            // count, change nothing
 };
@@ -125,9 +125,10 @@ class Catalog {
   virtual absl::StatusOr<CommitResult> RenameTable(const Principal& who, const TableName& from,
                                                    const TableName& to) = 0;
   // What DROP TABLE ... PURGE deletes: the objects (key and size) loch wrote for the live table
-  // (DataFile::owned) in any of its snapshots that no other table, live or dropped, has had. NotFound if it does not exist.
+  // (DataFile::owned) in any of its snapshots that no other table, live or dropped, has had.
+  // NotFound if it does not exist.
   virtual absl::StatusOr<std::vector<DataFile>> FilesToPurge(const Principal& who,
-                                                                  const TableName& table) = 0;
+                                                             const TableName& table) = 0;
 
   // Vacuum. A data file expires when it left its table (removed by an overwrite or a crawl, or
   // ended by a drop) in a snapshot older than the table's first snapshot committed after
@@ -229,7 +230,8 @@ class Catalog {
 
   // The run store. Records `run` (state RUNNING) and returns its id.
   virtual absl::StatusOr<int64_t> StartRun(const Principal& who, const RunRecord& run) = 0;
-  // Replaces the record of run `run.run_id` (its state, end, error and report). NotFound if unknown.
+  // Replaces the record of run `run.run_id` (its state, end, error and report). NotFound if
+  // unknown.
   virtual absl::Status UpdateRun(const Principal& who, const RunRecord& run) = 0;
   // The newest `limit` runs of `kind` named `name` (every name if empty), newest first; only
   // those in `state` if it is not empty.

@@ -74,7 +74,7 @@ struct ServeCommandOptions {
   int request_timeout_seconds = 60;
   uint64_t ingest_memory_mib = 1024;     // records accepted and not yet delivered, at most
   uint64_t max_saved_result_mib = 1024;  // of one query's CSV in the results zone
-  uint64_t wal_segment_mib = 64;      // write-ahead log segment size
+  uint64_t wal_segment_mib = 64;         // write-ahead log segment size
 };
 absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& options,
                       std::ostream& out);

@@ -360,8 +360,7 @@ void AddDefinitionOptions(CLI::App* command, JobCommandOptions& options) {
   command->add_option("--sql", options.sql, "The job's SELECT, inline");
   command->add_option("--target", options.target, "DB.TABLE the result goes to")->required();
   command
-      ->add_option("--mode", options.mode,
-                   "append, replace-partitions, merge, history or rollup")
+      ->add_option("--mode", options.mode, "append, replace-partitions, merge, history or rollup")
       ->capture_default_str();
   command->add_option("--key", options.keys,
                       "Merge and history: a column identifying a row (repeatable); rows whose _op "

@@ -6,9 +6,9 @@
 #include "cli/commands.h"
 #include "cli/crawler_commands.h"
 #include "cli/job_commands.h"
-#include "cli/vacuum_command.h"
 #include "cli/stream_commands.h"
 #include "cli/suggestions.h"
+#include "cli/vacuum_command.h"
 #include "cli/workgroup_commands.h"
 #include "common/logging.h"
 #include "common/strings.h"
@@ -353,8 +353,9 @@ int main(int argc, char** argv) {
       ->add_option("--compression", stream_create.compression,
                    "Compression of delivered objects (default zstd)")
       ->check(CLI::IsMember({"zstd", "gzip", "none"}));
-  stream_create_cmd->add_flag("--validate-json", stream_create.validate_json,
-                              "Kept for old scripts: records that are not JSON always go to the error prefix");
+  stream_create_cmd->add_flag(
+      "--validate-json", stream_create.validate_json,
+      "Kept for old scripts: records that are not JSON always go to the error prefix");
   stream_create_cmd->add_flag(
       "--reject-invalid", stream_create.reject_invalid,
       "Refuse, in the put's answer, records that would go to the error "

@@ -99,8 +99,6 @@ void PrintStream(const json& stream, std::ostream& out) {
                      HumanBytes(stream.value("buffer_bytes", int64_t{0})),
                      stream.value("buffer_seconds", int64_t{0}));
   out << fmt::format("compression        {}\n", stream.value("compression", ""));
-  out << fmt::format("validate json      {}\n",
-                     stream.value("validate_json", false) ? "yes" : "no");
   out << fmt::format("invalid records    {}\n", stream.value("reject_invalid", false)
                                                     ? "refused by the put"
                                                     : "accepted, delivered to the error prefix");

@@ -32,7 +32,6 @@ struct ReadObject {
   FileProfile profile;
 };
 
-
 std::string TableNameFrom(std::string_view folder) {
   std::string name;
   for (char c : folder) {

@@ -506,9 +506,9 @@ TEST_F(EngineTest, LargeResultsStreamInChunks) {
 // partitions beyond its 100 open files used to start a new file each time), with the same rows.
 TEST_F(EngineTest, PartitionedWritesMakeAboutOneFilePerPartition) {
   ASSERT_TRUE(Run("CREATE DATABASE mart").ok());
-  auto created = Run(
-      "CREATE TABLE mart.spread WITH (partitioned_by = ARRAY['p']) AS "
-      "SELECT i, hash(i) % 1000 AS h, i % 229 AS p FROM range(600000) r(i)");
+  auto created =
+      Run("CREATE TABLE mart.spread WITH (partitioned_by = ARRAY['p']) AS "
+          "SELECT i, hash(i) % 1000 AS h, i % 229 AS p FROM range(600000) r(i)");
   ASSERT_TRUE(created.ok()) << created.status();
   auto table = catalog_->ReadTable(admin_, {"mart", "spread"}, std::nullopt);
   ASSERT_TRUE(table.ok()) << table.status();
@@ -524,17 +524,18 @@ TEST_F(EngineTest, PartitionedWritesMakeAboutOneFilePerPartition) {
 // sum() of integers is a HUGEINT, which DuckDB writes to Parquet as a DOUBLE: 2^53 + 1 came back as
 // 2^53, with no error. A new table keeps it as DECIMAL(38,0), exact, nested ones too.
 TEST_F(EngineTest, SumsOfIntegersAreWrittenExactly) {
-  auto created = Run(
-      "CREATE TABLE mart.sums AS SELECT sum(x) AS total, [sum(x)] AS totals, "
-      "CAST(170141183460469231731687303715884105 AS HUGEINT) AS wide FROM (VALUES "
-      "(CAST(9007199254740992 AS BIGINT)), (CAST(1 AS BIGINT))) AS v(x)");
+  auto created =
+      Run("CREATE TABLE mart.sums AS SELECT sum(x) AS total, [sum(x)] AS totals, "
+          "CAST(170141183460469231731687303715884105 AS HUGEINT) AS wide FROM (VALUES "
+          "(CAST(9007199254740992 AS BIGINT)), (CAST(1 AS BIGINT))) AS v(x)");
   ASSERT_TRUE(created.ok()) << created.status();
-  auto read = Run("SELECT CAST(total AS VARCHAR), typeof(total), CAST(totals[1] AS VARCHAR), "
-                  "typeof(totals), CAST(wide AS VARCHAR) FROM mart.sums");
+  auto read =
+      Run("SELECT CAST(total AS VARCHAR), typeof(total), CAST(totals[1] AS VARCHAR), "
+          "typeof(totals), CAST(wide AS VARCHAR) FROM mart.sums");
   ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_EQ((*read)[0], (std::vector<std::string>{"9007199254740993", "DECIMAL(38,0)",
-                                                  "9007199254740993", "DECIMAL(38,0)[]",
-                                                  "170141183460469231731687303715884105"}));
+  EXPECT_EQ((*read)[0],
+            (std::vector<std::string>{"9007199254740993", "DECIMAL(38,0)", "9007199254740993",
+                                      "DECIMAL(38,0)[]", "170141183460469231731687303715884105"}));
   ASSERT_TRUE(Run("INSERT INTO mart.sums SELECT 1, [2], 3").ok());
   EXPECT_EQ((*Run("SELECT CAST(sum(total) AS VARCHAR) FROM mart.sums"))[0][0], "9007199254740994");
 }

@@ -154,7 +154,7 @@ void JobRunner::EnterPhase(std::string_view phase) {
 }
 
 absl::StatusOr<std::unique_ptr<JobRunner::Lock>> JobRunner::LockJob(const Principal& who,
-                                                                   const std::string& job) {
+                                                                    const std::string& job) {
   std::error_code error;
   std::filesystem::create_directories(lock_dir_, error);
   bool held_elsewhere = false;

@@ -243,8 +243,9 @@ TEST_F(JobRunnerTest, ARangeIsComparedInTheTargetsTypes) {
           {"target", "curated.hourly"},
           {"partition_by", {"hour"}}});
   ASSERT_EQ(RunJob("hourly").state, RunRecord::kSucceeded);
-  auto hours = runner_->Run(admin_, RunRequest{"hourly", false, "manual",
-                                               {{"2026-01-01 01:00:00", "2026-01-01 02:00:00"}}});
+  auto hours = runner_->Run(
+      admin_,
+      RunRequest{"hourly", false, "manual", {{"2026-01-01 01:00:00", "2026-01-01 02:00:00"}}});
   ASSERT_EQ(hours->state, RunRecord::kSucceeded) << hours->error;
   EXPECT_EQ(hours->report["files_replaced"], 2);
   EXPECT_EQ(Cell("SELECT count(*) || '/' || count(DISTINCT id) FROM curated.hourly"), "40/40");
@@ -653,7 +654,8 @@ TEST_F(JobRunnerTest, AnIncrementalRollupEqualsTheAggregateOfEveryRow) {
   // Rows in either and not the other, and the rollup's rows.
   auto differences = [&] {
     return Cell(fmt::format("SELECT count(*) FROM (({}) EXCEPT ALL ({}))", expected, rollup)) +
-           "," + Cell(fmt::format("SELECT count(*) FROM (({}) EXCEPT ALL ({}))", rollup, expected)) +
+           "," +
+           Cell(fmt::format("SELECT count(*) FROM (({}) EXCEPT ALL ({}))", rollup, expected)) +
            "," + Cell("SELECT count(*) FROM mart.views");
   };
   auto files_of_day = [&](const std::string& day) {
@@ -730,7 +732,8 @@ TEST(JobSpecTest, FieldsAreCheckedAndMisspeltOnesRefused) {
 }
 
 TEST(JobSpecTest, RollupMeasuresAreParsedStrictly) {
-  auto measures = ParseMeasures(" COUNT(*), sum(price) AS revenue,min( \"unit price\" ),max(x)as top");
+  auto measures =
+      ParseMeasures(" COUNT(*), sum(price) AS revenue,min( \"unit price\" ),max(x)as top");
   ASSERT_TRUE(measures.ok()) << measures.status();
   EXPECT_EQ(*measures, (std::vector<Measure>{{"count", "", "count"},
                                              {"sum", "price", "revenue"},
@@ -757,13 +760,17 @@ TEST(JobSpecTest, RollupMeasuresAreParsedStrictly) {
     EXPECT_TRUE(absl::IsInvalidArgument(refused.status())) << text;
     EXPECT_THAT(std::string(refused.status().message()), HasSubstr(message)) << text;
   }
-  nlohmann::json rollup = {{"name", "r"},          {"sql", "SELECT day, page, price FROM t.c"},
-                           {"target", "a.b"},      {"mode", "rollup"},
-                           {"group_by", {"day"}},  {"measures", {"count(*)", "sum(price)"}},
+  nlohmann::json rollup = {{"name", "r"},
+                           {"sql", "SELECT day, page, price FROM t.c"},
+                           {"target", "a.b"},
+                           {"mode", "rollup"},
+                           {"group_by", {"day"}},
+                           {"measures", {"count(*)", "sum(price)"}},
                            {"partition_by", {"day"}}};
   auto spec = JobSpecFromJson(rollup);
   ASSERT_TRUE(spec.ok()) << spec.status();
-  EXPECT_EQ(ToJson(*spec)["measures"], nlohmann::json({"count(*) AS count", "sum(price) AS sum_price"}));
+  EXPECT_EQ(ToJson(*spec)["measures"],
+            nlohmann::json({"count(*) AS count", "sum(price) AS sum_price"}));
   EXPECT_EQ(JobSpecFromJson(ToJson(*spec))->measures, spec->measures);
   for (const auto& [field, value, message] :
        std::vector<std::tuple<std::string, nlohmann::json, std::string>>{

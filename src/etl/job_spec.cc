@@ -14,9 +14,9 @@ namespace {
 
 using nlohmann::json;
 
-const std::vector<std::string> kFields = {
-    "name",    "sql",           "target",      "mode",       "keys",     "group_by", "measures",
-    "partition_by", "sort_by", "file_size_mib", "incremental", "description"};
+const std::vector<std::string> kFields = {"name",    "sql",           "target",      "mode",
+                                          "keys",    "group_by",      "measures",    "partition_by",
+                                          "sort_by", "file_size_mib", "incremental", "description"};
 
 absl::Status FieldError(std::string_view field, std::string_view what) {
   return absl::InvalidArgumentError(fmt::format("job field \"{}\": {}", field, what));
@@ -69,8 +69,9 @@ absl::StatusOr<Measure> ParseMeasure(std::string_view text) {
   if (!function) return wrong("must be FUNCTION(COLUMN) [AS NAME], e.g. sum(price) AS revenue");
   for (char& c : *function) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (*function == "avg" || *function == "mean") {
-    return wrong("an average does not merge; keep sum(COLUMN) and count(COLUMN), and divide them "
-                 "in queries");
+    return wrong(
+        "an average does not merge; keep sum(COLUMN) and count(COLUMN), and divide them "
+        "in queries");
   }
   if (*function != "count" && *function != "sum" && *function != "min" && *function != "max") {
     return wrong("rollups keep count, sum, min and max (their partial results merge)");
@@ -107,8 +108,8 @@ absl::StatusOr<Measure> ParseMeasure(std::string_view text) {
     SkipSpaces(text);
     if (!text.empty()) return wrong("expected the end after the name");
   } else {
-    measure.name = measure.argument.empty() ? measure.function
-                                            : measure.function + "_" + measure.argument;
+    measure.name =
+        measure.argument.empty() ? measure.function : measure.function + "_" + measure.argument;
   }
   return measure;
 }
@@ -262,7 +263,8 @@ absl::Status ReadRollup(const json& object, JobSpec& spec) {
     return FieldError("group_by", "a rollup job needs the columns its rows are grouped by");
   }
   if (spec.measures.empty()) {
-    return FieldError("measures", "a rollup job needs what it keeps, e.g. \"count(*), sum(price)\"");
+    return FieldError("measures",
+                      "a rollup job needs what it keeps, e.g. \"count(*), sum(price)\"");
   }
   std::vector<std::string> columns = spec.group_by;
   for (const Measure& measure : spec.measures) {
@@ -349,8 +351,8 @@ absl::StatusOr<std::vector<Measure>> ParseMeasures(std::string_view text) {
     ASSIGN_OR_RETURN(Measure measure, ParseMeasure(text.substr(start, i - start)));
     for (const Measure& earlier : measures) {
       if (EqualsIgnoringCase(earlier.name, measure.name)) {
-        return absl::InvalidArgumentError(fmt::format(
-            "two measures are named \"{}\"; name one with AS", measure.name));
+        return absl::InvalidArgumentError(
+            fmt::format("two measures are named \"{}\"; name one with AS", measure.name));
       }
     }
     measures.push_back(std::move(measure));
@@ -426,15 +428,15 @@ json MeasureTexts(const std::vector<Measure>& measures) {
 
 json ToJson(const JobSpec& spec) {
   json fields = json{{"name", spec.name},
-              {"sql", spec.sql},
-              {"target", spec.target.ToString()},
-              {"mode", ModeName(spec.mode)},
-              {"keys", spec.keys},
-              {"partition_by", spec.partition_by},
-              {"sort_by", spec.sort_by},
-              {"file_size_mib", spec.file_size_mib},
-              {"incremental", spec.incremental},
-              {"description", spec.description}};
+                     {"sql", spec.sql},
+                     {"target", spec.target.ToString()},
+                     {"mode", ModeName(spec.mode)},
+                     {"keys", spec.keys},
+                     {"partition_by", spec.partition_by},
+                     {"sort_by", spec.sort_by},
+                     {"file_size_mib", spec.file_size_mib},
+                     {"incremental", spec.incremental},
+                     {"description", spec.description}};
   // Only rollups have these: the stored form of every other job stays as it was before them (an
   // unchanged job keeps its version).
   if (spec.mode == WriteMode::kRollup) {

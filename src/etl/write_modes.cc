@@ -240,10 +240,10 @@ std::string PartialAggregateSql(const JobSpec& spec, std::string_view query) {
   for (const std::string& group : spec.group_by) groups.push_back(QuoteIdentifier(group));
   std::vector<std::string> selected = groups;
   for (const Measure& measure : spec.measures) {
-    selected.push_back(fmt::format(
-        "{}({}) AS {}", measure.function,
-        measure.argument.empty() ? "*" : QuoteIdentifier(measure.argument),
-        QuoteIdentifier(measure.name)));
+    selected.push_back(
+        fmt::format("{}({}) AS {}", measure.function,
+                    measure.argument.empty() ? "*" : QuoteIdentifier(measure.argument),
+                    QuoteIdentifier(measure.name)));
   }
   return fmt::format("SELECT {} FROM (\n{}\n) AS loch_rows GROUP BY {}", Join(selected, ", "),
                      WithoutFinalSemicolons(query), Join(groups, ", "));
@@ -264,14 +264,15 @@ absl::StatusOr<std::string> RollupQuery(const JobSpec& spec, const Schema& chang
   for (const Measure& measure : spec.measures) {
     std::string type = TypeOf(*target, measure.name);
     if (type.empty()) type = TypeOf(changes, measure.name);
-    const char* merge = measure.function == "min" ? "min" : measure.function == "max" ? "max"
-                                                                                      : "sum";
-    merged.push_back(fmt::format("CAST({0}({1}) AS {2}) AS {1}", merge,
-                                 QuoteIdentifier(measure.name), type));
+    const char* merge = measure.function == "min"   ? "min"
+                        : measure.function == "max" ? "max"
+                                                    : "sum";
+    merged.push_back(
+        fmt::format("CAST({0}({1}) AS {2}) AS {1}", merge, QuoteIdentifier(measure.name), type));
   }
-  const std::string same_group = fmt::format(
-      "EXISTS (SELECT 1 FROM {} AS loch_new WHERE {})", ChangesTableSql(),
-      KeysMatch(spec, target, "loch_new", "loch_old"));
+  const std::string same_group =
+      fmt::format("EXISTS (SELECT 1 FROM {} AS loch_new WHERE {})", ChangesTableSql(),
+                  KeysMatch(spec, target, "loch_new", "loch_old"));
   return fmt::format(
       "SELECT * FROM {target} AS loch_old WHERE NOT {same_group}\n"
       "UNION ALL BY NAME\n"

@@ -16,7 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-
 struct InputFile {
   InputFile(std::string local, std::string relative)
       : local_path(std::move(local)), relative_path(std::move(relative)) {}

@@ -230,8 +230,8 @@ TEST_F(LoaderTest, AHeaderOnlyCsvChangesNoColumnType) {
   EXPECT_EQ(Scalar("SELECT typeof(id) || ' ' || typeof(amount) FROM shop.later"), "BIGINT DOUBLE");
   // In a table with columns the CSV lacks (from NDJSON), a header-only CSV is never read: it has
   // no rows, and no statistics to say which columns it has (DuckDB refused types for the others).
-  ASSERT_TRUE(Load({Input("n.json", "{\"id\": 1, \"u\": {\"name\": \"ann\"}}\n")}, "shop.mixed")
-                  .ok());
+  ASSERT_TRUE(
+      Load({Input("n.json", "{\"id\": 1, \"u\": {\"name\": \"ann\"}}\n")}, "shop.mixed").ok());
   ASSERT_TRUE(Load({Input("c.csv", "id,amount\n2,2.5\n")}, "shop.mixed").ok());
   ASSERT_TRUE(Load({Input("empty.csv", "id\n")}, "shop.mixed").ok());
   EXPECT_EQ(Scalar("SELECT count(*) || ' ' || count(u) || ' ' || sum(amount) FROM shop.mixed"),
@@ -383,9 +383,9 @@ TEST_F(LoaderEvolutionTest, DayFirstDatesReadDayFirst) {
   ASSERT_TRUE(us.ok()) << us.status();
   EXPECT_THAT(Join(us->typed_text, ","), HasSubstr("MM/dd/yyyy"));
   // One report line per column, however many files added formats to it.
-  auto two = Load({Input("t1.csv", "id,seen\n1,Jun 12 1998\n"),
-                   Input("t2.csv", "id,seen\n2,1998-06-13\n")},
-                  "shop.two_formats");
+  auto two = Load(
+      {Input("t1.csv", "id,seen\n1,Jun 12 1998\n"), Input("t2.csv", "id,seen\n2,1998-06-13\n")},
+      "shop.two_formats");
   ASSERT_TRUE(two.ok()) << two.status();
   EXPECT_EQ(std::count_if(two->typed_text.begin(), two->typed_text.end(),
                           [](const std::string& line) { return line.starts_with("seen:"); }),

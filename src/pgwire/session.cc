@@ -202,9 +202,9 @@ class PgSession::Impl {
                          std::optional<int> position = std::nullopt,
                          const char* severity = "ERROR");
   absl::Status SendReadyForQuery();
-  // OK if `held` (statements_ or portals_) may take an entry `name` of `bytes` (replacing the one of
-  // that name): at most `max_count` entries, and kMaxHeldBytes in statements and portals together.
-  // ResourceExhausted saying what to do (`remedy`) otherwise.
+  // OK if `held` (statements_ or portals_) may take an entry `name` of `bytes` (replacing the one
+  // of that name): at most `max_count` entries, and kMaxHeldBytes in statements and portals
+  // together. ResourceExhausted saying what to do (`remedy`) otherwise.
   template <typename Held>
   absl::Status RoomFor(const Held& held, const std::string& name, size_t bytes, size_t max_count,
                        const char* what, const char* remedy) const {
@@ -481,10 +481,9 @@ absl::StatusOr<Execution> PgSession::Impl::Start(const std::string& sql,
   } else {
     ASSIGN_OR_RETURN(std::optional<WriteStatement> write, ParseWriteStatement(sql));
     if (write) execution.write = write->kind;
-    ASSIGN_OR_RETURN(
-        QueryService::Streamed streamed,
-        context_.queries->Stream(principal_, sql, workgroup_, parameters, "postgresql",
-                                 describe_only));
+    ASSIGN_OR_RETURN(QueryService::Streamed streamed,
+                     context_.queries->Stream(principal_, sql, workgroup_, parameters, "postgresql",
+                                              describe_only));
     execution.cursor = std::move(streamed.cursor);
   }
   execution.returns_rows = !execution.write.has_value();

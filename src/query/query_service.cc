@@ -173,8 +173,7 @@ class QueryService::StreamedCursor final : public QueryCursor {
       std::lock_guard lock(service_.mu_);
       query_->info.row_count += static_cast<int64_t>((*chunk)->row_count);
       query_->reading = false;
-      overdue = query_->timeout.count() > 0 &&
-                std::chrono::steady_clock::now() >= query_->deadline;
+      overdue = query_->timeout.count() > 0 && std::chrono::steady_clock::now() >= query_->deadline;
     }
     if (overdue) service_.changed_.notify_all();  // its slot may be given back now
     return chunk;

@@ -155,10 +155,10 @@ class QueryService {
     QueryCursor* cursor = nullptr;              // while queued or running, for Cancel
     bool streamed = false;                      // rows went to the caller, none kept here
     bool cancel_requested = false;
-    bool rows_released = false;  // rows dropped from memory (see results_in_memory)
-    std::chrono::milliseconds timeout{0};            // 0: none
+    bool rows_released = false;            // rows dropped from memory (see results_in_memory)
+    std::chrono::milliseconds timeout{0};  // 0: none
     std::chrono::steady_clock::time_point deadline;  // while RUNNING with a timeout
-    bool reading = false;        // a streamed query's client is in Next()
+    bool reading = false;                            // a streamed query's client is in Next()
     bool slot_released = false;  // given back while its client was away past the deadline
   };
   class StreamedCursor;

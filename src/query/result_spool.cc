@@ -5,9 +5,10 @@
 namespace loch {
 
 ResultSpool::ResultSpool(std::string path, uint64_t max_bytes)
-    : path_(std::move(path)), max_bytes_(max_bytes), file_(std::fopen(path_.c_str(), "wb"), [](FILE* f) {
-        return f != nullptr ? std::fclose(f) : 0;
-      }) {}
+    : path_(std::move(path)),
+      max_bytes_(max_bytes),
+      file_(std::fopen(path_.c_str(), "wb"),
+            [](FILE* f) { return f != nullptr ? std::fclose(f) : 0; }) {}
 
 ResultSpool::~ResultSpool() {
   file_.reset();

@@ -161,10 +161,9 @@ void RegisterJobApi(httplib::Server& server, Catalog& catalog, LakeEngine& engin
              }));
 
   server.Delete(R"(/api/v1/jobs/([^/]+))",
-                guard([&catalog, &engine, &store, lock_dir](const Principal& who,
-                                                            const httplib::Request& request,
-                                                            httplib::Response& response)
-                          -> absl::Status {
+                guard([&catalog, &engine, &store, lock_dir](
+                          const Principal& who, const httplib::Request& request,
+                          httplib::Response& response) -> absl::Status {
                   etl::JobRunner runner(catalog, store, engine, lock_dir);
                   RETURN_IF_ERROR(runner.Delete(who, request.matches[1].str()));
                   response.status = 204;

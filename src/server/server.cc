@@ -18,10 +18,10 @@
 #include "server/aws_json.h"
 #include "server/catalog_api.h"
 #include "server/crawler_api.h"
-#include "server/job_api.h"
 #include "server/firehose_api.h"
 #include "server/front_door.h"
 #include "server/http_api.h"
+#include "server/job_api.h"
 #include "server/stream_api.h"
 #include "server/webhook.h"
 

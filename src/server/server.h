@@ -27,7 +27,7 @@ struct ServeOptions {
   uint64_t max_saved_result_bytes = uint64_t{1} << 30;  // see QueryServiceOptions
   std::string pg_address;  // HOST:PORT for the PostgreSQL protocol; empty: not served
   int pg_max_connections = 64;
-  IngestOptions ingest;  // its wal_dir is required
+  IngestOptions ingest;      // its wal_dir is required
   std::string job_lock_dir;  // where job runs hold their locks (etl/job_runner.h); required
 };
 
