@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "common/ids.h"
+#include "common/test_dir.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/run_command.h"
 
@@ -36,8 +37,8 @@ std::string ReadFile(const fs::path& path) {
 class CliTest : public testing::Test {
  protected:
   static void SetUpTestSuite() {
-    work_ = new fs::path(fs::path(testing::TempDir()) / ("loch-e2e-" + NewRandomId()));
-    fs::create_directories(*work_);
+    scratch_ = new TestDir("loch-e2e");
+    work_ = new fs::path(scratch_->path());
     // One lake with the sample store, shared by the tests of this suite (read-only after setup).
     ASSERT_EQ(Run({"generate", "--out", Data(), "--events", "200000", "--seed", "7"}).exit_code, 0);
     ASSERT_EQ(Run({"init", "--lake", Lake()}).exit_code, 0);
@@ -65,6 +66,9 @@ class CliTest : public testing::Test {
     return json::parse(outcome.out);
   }
 
+  static void TearDownTestSuite() { delete scratch_; }
+
+  static inline TestDir* scratch_ = nullptr;
   static inline fs::path* work_ = nullptr;
   static inline json* expected_ = nullptr;
 };

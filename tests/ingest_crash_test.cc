@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "common/ids.h"
+#include "common/test_dir.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/loch_server.h"
@@ -37,8 +38,8 @@ constexpr int kProducers = 4;
 const std::vector<std::string> kServeArgs = {"--wal-segment-mib", "1"};
 
 TEST(IngestCrashTest, AcknowledgedRecordsSurviveSigkillExactlyOnce) {
-  const std::string lake =
-      (fs::path(testing::TempDir()) / ("loch-crash-" + NewRandomId()) / "lake").string();
+  const TestDir scratch("loch-crash");
+  const std::string lake = scratch / "lake";
   ASSERT_EQ(RunCommand(LOCH_BINARY, {"init", "--lake", lake}).exit_code, 0);
   std::ifstream credentials(lake + "/.loch/admin-credentials.json");
   const std::string token = json::parse(credentials)["token"].get<std::string>();

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "common/ids.h"
+#include "common/test_dir.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/compress.h"
@@ -41,7 +42,6 @@ json Keys(const std::string& lake) {
 class IngestE2eTest : public testing::Test {
  protected:
   void SetUp() override {
-    lake_ = (fs::path(testing::TempDir()) / ("loch-ingest-e2e-" + NewRandomId()) / "lake").string();
     ASSERT_EQ(RunCommand(LOCH_BINARY, {"init", "--lake", lake_}).exit_code, 0);
     keys_ = Keys(lake_);
   }
@@ -104,7 +104,8 @@ class IngestE2eTest : public testing::Test {
     return outcome.out + outcome.err;
   }
 
-  std::string lake_;
+  TestDir scratch_{"loch-ingest-e2e"};
+  std::string lake_ = scratch_ / "lake";
   json keys_;
   std::unique_ptr<LochServer> server_;
 };

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "common/ids.h"
+#include "common/test_dir.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/loch_server.h"
@@ -118,7 +119,8 @@ std::string ProblemsLogged(const std::string& base, int runs) {
 
 // The shim itself: only what was fsynced survives, file contents and folder entries alike.
 TEST(PowerLossTest, ShimKeepsOnlyWhatWasSynced) {
-  const fs::path root = fs::path(testing::TempDir()) / ("loch-shim-" + NewRandomId()) / "root";
+  const TestDir scratch("loch-shim");
+  const fs::path root = scratch / "root";
   const std::string shadow = root.parent_path() / "shadow";
   fs::create_directories(root);
   std::ofstream(root / "old") << "from before";  // the starting tree counts as synced
@@ -151,7 +153,8 @@ TEST(PowerLossTest, ShimKeepsOnlyWhatWasSynced) {
 
 // The other extreme: every name reached the disk, no unsynced data did.
 TEST(PowerLossTest, ShimCanKeepNamesButNotUnsyncedData) {
-  const fs::path root = fs::path(testing::TempDir()) / ("loch-shim-" + NewRandomId()) / "root";
+  const TestDir scratch("loch-shim");
+  const fs::path root = scratch / "root";
   const std::string shadow = root.parent_path() / "shadow";
   fs::create_directories(root);
   const std::string environment =
@@ -173,8 +176,8 @@ TEST(PowerLossTest, ShimCanKeepNamesButNotUnsyncedData) {
 }
 
 TEST(PowerLossTest, AcknowledgedRecordsAndRowsSurvivePowerLossExactlyOnce) {
-  const std::string base =
-      (fs::path(testing::TempDir()) / ("loch-power-" + NewRandomId())).string();
+  const TestDir scratch("loch-power");
+  const std::string& base = scratch.path();
   const std::string lake = base + "/lake";
   // The power goes out right after `loch init` said it is done.
   fs::create_directories(lake);

@@ -25,6 +25,7 @@
 
 #include "catalog/catalog.h"
 #include "common/ids.h"
+#include "common/test_dir.h"
 #include "engine/duck.h"
 #include "engine/prune_predicate.h"
 #include "engine/query_test_support.h"
@@ -279,13 +280,8 @@ class PruneDifferentialTest : public testing::Test {
 
   void SetUp() override {
     seed_ = static_cast<uint64_t>(EnvInt("LOCH_DIFF_SEED", std::random_device{}()));
-    work_ = fs::path(testing::TempDir()) / ("loch-prune-diff-" + NewRandomId());
     fs::create_directories(work_ / "local/.loch");
     fs::create_directories(work_ / "s3state");
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(work_, ignored);
   }
 
   void OpenLakes() {
@@ -556,7 +552,8 @@ class PruneDifferentialTest : public testing::Test {
   }
 
   static inline S3TestServer* server_ = nullptr;
-  fs::path work_;
+  TestDir scratch_{"loch-prune-diff"};
+  fs::path work_ = scratch_.path();
   uint64_t seed_ = 0;
   Lake local_, s3_;
   std::vector<int64_t> bases_;

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "common/ids.h"
+#include "common/test_dir.h"
 #include "fmt/format.h"
 #include "tests/support/compress.h"
 #include "tests/support/run_command.h"
@@ -24,10 +25,8 @@ using testing_support::CommandOutcome;
 class ReadmeWalkthroughTest : public testing::Test {
  protected:
   void SetUp() override {
-    work_ = fs::path(testing::TempDir()) / ("loch-readme-" + NewRandomId());
     fs::create_directories(work_);
   }
-  void TearDown() override { fs::remove_all(work_); }
 
   // `loch ARGS... --lake LAKE`, from the work folder (relative paths are the README's).
   CommandOutcome Loch(const std::vector<std::string>& args) const {
@@ -70,7 +69,8 @@ class ReadmeWalkthroughTest : public testing::Test {
     return "";
   }
 
-  fs::path work_;
+  TestDir scratch_{"loch-readme"};
+  fs::path work_ = scratch_.path();
 };
 
 TEST_F(ReadmeWalkthroughTest, EveryExampleWorksOnMessyFilesOfEveryFormat) {

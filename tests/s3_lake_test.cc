@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "common/ids.h"
+#include "common/test_dir.h"
 #include "fmt/format.h"
 #include "storage/s3_store.h"
 #include "tests/support/run_command.h"
@@ -33,8 +34,6 @@ class S3LakeTest : public testing::Test {
   static void TearDownTestSuite() { delete server_; }
 
   void SetUp() override {
-    work_ = fs::path(testing::TempDir()) / ("loch-s3-lake-" + NewRandomId());
-    fs::create_directories(work_);
     prefix_ = "lakes/" + NewRandomId().substr(0, 8);
   }
 
@@ -75,7 +74,8 @@ class S3LakeTest : public testing::Test {
   }
 
   static inline S3TestServer* server_ = nullptr;
-  fs::path work_;
+  TestDir scratch_{"loch-s3-lake"};
+  fs::path work_ = scratch_.path();
   std::string prefix_;
 };
 

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "common/ids.h"
+#include "common/test_dir.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/run_command.h"
@@ -31,7 +32,8 @@ using ::testing::HasSubstr;
 class ServerTest : public testing::Test {
  protected:
   static void SetUpTestSuite() {
-    work_ = new fs::path(fs::path(testing::TempDir()) / ("loch-server-" + NewRandomId()));
+    scratch_ = new TestDir("loch-server");
+    work_ = new fs::path(scratch_->path());
     const std::string lake = (*work_ / "lake").string();
     ASSERT_EQ(testing_support::RunCommand(LOCH_BINARY, {"init", "--lake", lake}).exit_code, 0);
     fs::create_directories(*work_ / "in");
@@ -67,12 +69,14 @@ class ServerTest : public testing::Test {
   }
 
   static void TearDownTestSuite() {
-    if (pid_ <= 0) return;  // never kill(-1, ...): that signals every process we may signal
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        << "loch serve did not stop cleanly on SIGTERM";
+    if (pid_ > 0) {  // never kill(-1, ...): that signals every process we may signal
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+          << "loch serve did not stop cleanly on SIGTERM";
+    }
+    delete scratch_;
   }
 
   httplib::Client Client(bool authenticated = true) const {
@@ -99,6 +103,7 @@ class ServerTest : public testing::Test {
     return json();
   }
 
+  static inline TestDir* scratch_ = nullptr;
   static inline fs::path* work_ = nullptr;
   static inline std::string* token_ = nullptr;
   static inline int port_ = 0;

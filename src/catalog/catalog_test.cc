@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/ids.h"
+#include "common/test_dir.h"
 #include "fmt/format.h"
 
 namespace loch {
@@ -18,8 +19,6 @@ using ::testing::HasSubstr;
 class CatalogTest : public testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::path(testing::TempDir()) / ("loch-catalog-" + NewRandomId());
-    std::filesystem::create_directories(dir_);
     catalog_ = Open();
     ASSERT_TRUE(catalog_->CreateDatabase(admin_, "shop", false).ok());
   }
@@ -65,7 +64,8 @@ class CatalogTest : public testing::Test {
     return catalog.Commit(admin_, commit);
   }
 
-  std::filesystem::path dir_;
+  TestDir scratch_{"loch-catalog"};
+  std::filesystem::path dir_ = scratch_.path();
   std::unique_ptr<Catalog> catalog_;
   Principal admin_ = Principal::LocalAdmin();
 };
@@ -511,14 +511,13 @@ namespace {
 class CatalogJobsTest : public testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::path(testing::TempDir()) / ("loch-catalog-jobs-" + NewRandomId());
-    std::filesystem::create_directories(dir_);
     catalog_ = std::move(OpenSqliteCatalog((dir_ / "catalog.sqlite").string())).value();
   }
   SavedJob Job(std::string name, std::string sql) {
     return SavedJob{std::move(name), 0, {{"sql", std::move(sql)}}, 0, ""};
   }
-  std::filesystem::path dir_;
+  TestDir scratch_{"loch-catalog-jobs"};
+  std::filesystem::path dir_ = scratch_.path();
   Principal admin_ = Principal::LocalAdmin();
   std::unique_ptr<Catalog> catalog_;
 };

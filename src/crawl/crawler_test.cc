@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "common/ids.h"
+#include "common/test_dir.h"
 #include "common/strings.h"
 #include "crawl/saved_crawlers.h"
 #include "engine/query_test_support.h"
@@ -28,7 +29,6 @@ using testing_support::GzipText;
 class CrawlerTest : public testing::Test {
  protected:
   void SetUp() override {
-    root_ = (fs::path(testing::TempDir()) / ("loch-crawl-" + NewRandomId())).string();
     TestLake lake = OpenTestLake(root_);
     store_ = std::move(lake.store);
     catalog_ = std::move(lake.catalog);
@@ -48,7 +48,8 @@ class CrawlerTest : public testing::Test {
 
   std::string Scalar(const std::string& sql) { return FirstCell(*engine_, sql); }
 
-  std::string root_;
+  TestDir scratch_{"loch-crawl"};
+  std::string root_ = scratch_ / "lake";
   std::unique_ptr<LocalObjectStore> store_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<LakeEngine> engine_;
@@ -197,7 +198,7 @@ TEST_F(CrawlerTest, LoadingAndCrawlingTheSameFilesGiveTheSameSchema) {
             : fmt::format("{{\"id\": {}, \"seen_at\": \"{}\", \"u\": {{\"n\": {}}}}}\n", i, at, i);
     csv += fmt::format("{},{},{}\n", i, i % 20 == 0 ? "n/a" : std::to_string(i), at);
   }
-  const std::string inputs = root_ + "-inputs";
+  const std::string inputs = scratch_ / "inputs";
   fs::create_directories(inputs);
   std::ofstream(inputs + "/e.json") << ndjson;
   std::ofstream(inputs + "/o.csv") << csv;

@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/ids.h"
+#include "common/test_dir.h"
 #include "common/strings.h"
 #include "engine/duck.h"
 #include "engine/lake_engine.h"
@@ -35,7 +36,6 @@ absl::StatusOr<std::vector<std::vector<std::string>>> Rows(QueryCursor& cursor) 
 class EngineTest : public testing::Test {
  protected:
   void SetUp() override {
-    root_ = (fs::path(testing::TempDir()) / ("loch-engine-" + NewRandomId())).string();
     fs::create_directories(root_ + "/.loch");
     store_ = std::move(LocalObjectStore::Open(root_)).value();
     catalog_ = std::move(OpenSqliteCatalog(root_ + "/.loch/catalog.sqlite")).value();
@@ -115,7 +115,8 @@ class EngineTest : public testing::Test {
     return Rows(*cursor);
   }
 
-  std::string root_;
+  TestDir scratch_{"loch-engine"};
+  std::string root_ = scratch_ / "lake";
   std::unique_ptr<LocalObjectStore> store_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<LakeEngine> engine_;
@@ -383,7 +384,7 @@ TEST_F(EngineTest, SandboxRefusesFilesAndNonQueries) {
 // inside the readable root (reads, writes, attachments) and its settings as they are.
 TEST_F(EngineTest, LockedDatabaseAloneRefusesWhatTheGuardWouldStop) {
   WriteText("raw/shop/e/1.json", "{\"x\": 1}\n");
-  const std::string outside = root_ + "-outside";
+  const std::string outside = scratch_ / "outside";
   fs::create_directories(outside);
   { std::ofstream(outside + "/secret.csv") << "secret\n42\n"; }
   duck::Database& database = SandboxedDatabase();
@@ -414,11 +415,10 @@ TEST_F(EngineTest, LockedDatabaseAloneRefusesWhatTheGuardWouldStop) {
   // What this layer cannot stop: writing under the root, which the engine itself needs (its
   // scratch folders live there). Only the guard keeps user SQL from it (the test above).
   EXPECT_TRUE(connection.Execute(fmt::format("COPY (SELECT 1) TO '{}/scratch.csv'", root_)).ok());
-  fs::remove_all(outside);
 }
 
 TEST_F(EngineTest, SymlinkInTheLakeDoesNotLetQueriesOut) {
-  const std::string outside = root_ + "-outside";
+  const std::string outside = scratch_ / "outside";
   fs::create_directories(outside);
   { std::ofstream(outside + "/secret.json") << "{\"secret\": \"top\"}\n"; }
   // A symlink planted in the lake, pointing out of it.
@@ -805,8 +805,8 @@ TEST_F(EngineTest, FailedWritesLeaveNoTrace) {
 }
 
 TEST(EngineMemory, MemoryLimitStopsHugeQueries) {
-  const std::string root = (fs::path(testing::TempDir()) / ("loch-mem-" + NewRandomId())).string();
-  fs::create_directories(root);
+  const TestDir scratch("loch-mem");
+  const std::string& root = scratch.path();
   auto store = std::move(LocalObjectStore::Open(root)).value();
   auto catalog = std::move(OpenSqliteCatalog(root + "/catalog.db.sqlite")).value();
   EngineOptions options;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/ids.h"
+#include "common/test_dir.h"
 #include "nlohmann/json.hpp"
 
 namespace loch {
@@ -33,7 +34,8 @@ std::string TreeDigest(const fs::path& root) {
 }
 
 fs::path Generate(uint64_t seed, int64_t events, double dirty = 0) {
-  fs::path out = fs::path(testing::TempDir()) / ("loch-gen-" + NewRandomId());
+  static TestDir scratch("loch-gen");  // removed when the test program exits
+  fs::path out = fs::path(scratch.path()) / NewRandomId();
   GeneratorOptions options;
   options.out_dir = out.string();
   options.events = events;

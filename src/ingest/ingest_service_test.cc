@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/ids.h"
+#include "common/test_dir.h"
 #include "common/strings.h"
 #include "engine/query_test_support.h"
 #include "engine/test_lake.h"
@@ -25,7 +26,6 @@ using ::testing::HasSubstr;
 class IngestServiceTest : public testing::Test {
  protected:
   void SetUp() override {
-    root_ = (fs::path(testing::TempDir()) / ("loch-ingest-" + NewRandomId())).string();
     TestLake lake = OpenTestLake(root_);
     store_ = std::move(lake.store);
     catalog_ = std::move(lake.catalog);
@@ -69,7 +69,8 @@ class IngestServiceTest : public testing::Test {
     return -1;
   }
 
-  std::string root_;
+  TestDir scratch_{"loch-ingest"};
+  std::string root_ = scratch_ / "lake";
   std::unique_ptr<LocalObjectStore> store_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<LakeEngine> engine_;

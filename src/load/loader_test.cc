@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/ids.h"
+#include "common/test_dir.h"
 #include "common/strings.h"
 #include "engine/duck.h"
 #include "engine/query_test_support.h"
@@ -28,8 +29,6 @@ using ::testing::HasSubstr;
 class LoaderTest : public testing::Test {
  protected:
   void SetUp() override {
-    root_ = (fs::path(testing::TempDir()) / ("loch-load-" + NewRandomId())).string();
-    inputs_ = root_ + "-inputs";
     TestLake lake = OpenTestLake(root_);
     fs::create_directories(inputs_);
     store_ = std::move(lake.store);
@@ -62,7 +61,8 @@ class LoaderTest : public testing::Test {
 
   size_t RawObjects() { return ListAll(*store_, "raw/")->size(); }
 
-  std::string root_, inputs_;
+  TestDir scratch_{"loch-load"};
+  std::string root_ = scratch_ / "lake", inputs_ = scratch_ / "inputs";
   std::unique_ptr<LocalObjectStore> store_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<LakeEngine> engine_;
@@ -618,7 +618,8 @@ TEST_F(LoaderTest, ConcurrentLoadsIntoOneTableAllLand) {
 }
 
 TEST(FileFormat, NamesAndContentMustAgree) {
-  const std::string dir = testing::TempDir();
+  const TestDir scratch("loch-load-format");
+  const std::string& dir = scratch.path();
   std::ofstream(dir + "/x.tsv") << "a\tb\n1\t2\n";
   EXPECT_EQ(DetectFileFormat(dir + "/x.tsv")->format, "csv");
   std::ofstream(dir + "/y.json") << "\x1f\x8b garbage";

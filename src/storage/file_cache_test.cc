@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/ids.h"
+#include "common/test_dir.h"
 #include "storage/memory_store.h"
 
 namespace loch {
@@ -34,9 +35,9 @@ std::string Slurp(const std::string& path) {
 class FileCacheTest : public testing::Test {
  protected:
   void SetUp() override {
-    dir_ = (fs::path(testing::TempDir()) / ("loch-cache-" + NewRandomId())).string();
   }
-  std::string dir_;
+  TestDir scratch_{"loch-cache"};
+  std::string dir_ = scratch_ / "cache";
   CountingStore store_;
 };
 

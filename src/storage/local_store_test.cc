@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "common/ids.h"
+#include "common/test_dir.h"
 #include "storage/memory_store.h"
 #include "storage/object_store_conformance.h"
 
@@ -16,7 +17,8 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string FreshDir() {
-  fs::path dir = fs::path(testing::TempDir()) / ("loch-store-" + NewRandomId());
+  static TestDir scratch("loch-store");  // removed when the test program exits
+  fs::path dir = fs::path(scratch.path()) / NewRandomId();
   fs::create_directories(dir);
   return dir.string();
 }

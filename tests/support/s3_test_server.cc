@@ -80,17 +80,16 @@ absl::StatusOr<std::unique_ptr<S3TestServer>> S3TestServer::Start() {
         "{} is missing: run scripts/setup.sh (it installs the npm test peers)", s3rver));
   }
   std::unique_ptr<S3TestServer> server(new S3TestServer());
-  server->data_dir_ =
-      (std::filesystem::temp_directory_path() / ("loch-s3rver-" + NewRandomId())).string();
+  server->data_dir_ = server->scratch_ / "data";
   std::filesystem::create_directories(server->data_dir_);
   const int s3_port = FreeLoopbackPort();
-  const std::string s3_log = server->data_dir_ + ".s3rver.log";
+  const std::string s3_log = server->scratch_ / "s3rver.log";
   server->s3rver_pid_ = Spawn({"node", s3rver, "-d", server->data_dir_, "-a", "127.0.0.1", "-p",
                                std::to_string(s3_port), "--silent"},
                               s3_log);
   RETURN_IF_ERROR(WaitForPort(s3_port, server->s3rver_pid_, "s3rver", s3_log));
   const int proxy_port = FreeLoopbackPort();
-  const std::string proxy_log = server->data_dir_ + ".proxy.log";
+  const std::string proxy_log = server->scratch_ / "proxy.log";
   server->proxy_pid_ =
       Spawn({"node", root + "/tests/support/s3_proxy.mjs", "--port", std::to_string(proxy_port),
              "--target", fmt::format("http://127.0.0.1:{}", s3_port), "--region", kRegion, "--key",
@@ -104,9 +103,7 @@ absl::StatusOr<std::unique_ptr<S3TestServer>> S3TestServer::Start() {
 
 S3TestServer::~S3TestServer() {
   Stop(proxy_pid_);
-  Stop(s3rver_pid_);
-  std::error_code ignored;
-  std::filesystem::remove_all(data_dir_, ignored);
+  Stop(s3rver_pid_);  // then scratch_ goes, with the data and the logs
 }
 
 S3Config S3TestServer::ConfigFor(const std::string& bucket, const std::string& prefix) const {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "common/test_dir.h"
 #include "nlohmann/json.hpp"
 #include "storage/s3_config.h"
 
@@ -40,6 +41,7 @@ class S3TestServer {
 
  private:
   S3TestServer() = default;
+  TestDir scratch_{"loch-s3rver"};  // the bucket data and both logs
   int s3rver_pid_ = -1;
   int proxy_pid_ = -1;
   std::string data_dir_;
