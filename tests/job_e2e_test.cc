@@ -15,6 +15,7 @@
 
 #include "catalog/catalog.h"
 #include "common/ids.h"
+#include "common/test_dir.h"
 #include "fmt/format.h"
 #include "tests/support/child_process.h"
 #include "tests/support/run_command.h"
@@ -30,8 +31,6 @@ using Outcome = testing_support::CommandOutcome;
 class JobE2eTest : public testing::Test {
  protected:
   void SetUp() override {
-    work_ = fs::path(testing::TempDir()) / ("loch-jobs-" + NewRandomId());
-    fs::create_directories(work_);
     ASSERT_EQ(Loch({"init"}).exit_code, 0);
   }
 
@@ -83,7 +82,8 @@ class JobE2eTest : public testing::Test {
                                (work_ / log).string(), environment);
   }
 
-  fs::path work_;
+  TestDir scratch_{"loch-jobs"};
+  fs::path work_ = scratch_.path();
 };
 
 TEST_F(JobE2eTest, YamlJobsAreAppliedVersionedRunAndReported) {
@@ -262,6 +262,47 @@ TEST_F(JobE2eTest, ARunKilledAfterItsCommitIsNotReadAgain) {
   EXPECT_THAT(next.out, HasSubstr("nothing new"));
   EXPECT_EQ(Cell("SELECT count(*) || '/' || count(DISTINCT id) FROM curated.e"), "1100/1100");
   EXPECT_THAT(Loch({"job", "runs", "copy"}).out, Not(HasSubstr("RUNNING")));
+}
+
+// The quarantine is committed before the target: a run killed between the two commits has its
+// quarantined rows taken back by the next run, which quarantines them again, so each bad row is
+// in the quarantine once.
+TEST_F(JobE2eTest, ARunKilledBetweenItsQuarantineAndTargetCommitsQuarantinesOnce) {
+  ASSERT_EQ(Loch({"sql",
+                  "CREATE TABLE raw.m AS SELECT CASE WHEN i % 10 = 0 THEN 'bad' || i ELSE "
+                  "CAST(i AS VARCHAR) END AS v FROM range(1000) r(i)"})
+                .exit_code,
+            0);
+  Outcome created = Loch({"job", "create", "typed", "--sql", "SELECT v FROM raw.m", "--target",
+                          "curated.m", "--type", "v=BIGINT", "--required", "v",
+                          "--max-bad-fraction", "0.2", "--incremental"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_THAT(Loch({"job", "describe", "typed"}).out,
+              HasSubstr("go to quarantine.curated; the run fails over 20% of them"));
+  auto paused = StartRun("typed", "quarantined.log",
+                         {"LOCH_FAULT_PAUSE=job-after-quarantine-commit"});
+  ASSERT_NE(paused, nullptr);
+  ASSERT_TRUE(paused->WaitForLog("paused at fault point job-after-quarantine-commit",
+                                 std::chrono::seconds(60)))
+      << paused->Log();
+  EXPECT_EQ(Cell("SELECT count(*) FROM quarantine.curated"), "100");
+  paused->Kill();
+
+  Outcome next = Loch({"job", "run", "typed"});
+  ASSERT_EQ(next.exit_code, 0) << next.out << next.err;
+  EXPECT_THAT(next.out, HasSubstr("100 row(s) failed the job's checks: kept in quarantine.curated"));
+  EXPECT_THAT(next.out, HasSubstr("100 x column \"v\": cannot cast to BIGINT"));
+  EXPECT_EQ(Cell("SELECT count(*) || '/' || count(DISTINCT value) FROM quarantine.curated"),
+            "100/100");
+  EXPECT_EQ(Cell("SELECT count(*) || '/' || sum(v) FROM curated.m"),
+            Cell("SELECT count(*) || '/' || sum(CAST(v AS BIGINT)) FROM raw.m WHERE v NOT LIKE "
+                 "'bad%'"));
+  EXPECT_THAT(Loch({"job", "runs", "typed"}).out, HasSubstr("interrupted"));
+  EXPECT_TRUE(Orphans("quarantine/curated/").empty());
+  // Its bookmark moved: nothing is read, or quarantined, again.
+  Outcome idle = Loch({"job", "run", "typed"});
+  EXPECT_THAT(idle.out, HasSubstr("nothing new"));
+  EXPECT_EQ(Cell("SELECT count(*) FROM quarantine.curated"), "100");
 }
 
 TEST_F(JobE2eTest, RunsKilledAtRandomMomentsPublishAllOrNothing) {

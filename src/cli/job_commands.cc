@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/strings.h"
 #include "etl/job_runner.h"
+#include "etl/row_checks.h"
 #include "etl/saved_jobs.h"
 #include "fmt/format.h"
 
@@ -30,6 +31,9 @@ struct JobCommandOptions {
   std::vector<std::string> sort_by;
   int64_t file_size_mib = etl::JobSpec::kDefaultFileSizeMib;
   bool incremental = false;
+  std::vector<std::string> types;  // COLUMN=TYPE
+  std::vector<std::string> required;
+  std::optional<double> max_bad_fraction;
   std::string description;
   std::string path;  // apply: a file or a folder
   bool full = false;
@@ -76,7 +80,21 @@ absl::StatusOr<etl::JobSpec> SpecFromFlags(const JobCommandOptions& options) {
                  {"sort_by", options.sort_by},
                  {"file_size_mib", options.file_size_mib},
                  {"incremental", options.incremental},
+                 {"required", options.required},
                  {"description", options.description}};
+  if (options.max_bad_fraction) fields["max_bad_fraction"] = *options.max_bad_fraction;
+  if (!options.types.empty()) {
+    json types = json::object();
+    for (const std::string& pair : options.types) {
+      const size_t eq = pair.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == pair.size()) {
+        return absl::InvalidArgumentError(
+            fmt::format("--type {}: write COLUMN=TYPE, e.g. --type amount=DECIMAL(10,2)", pair));
+      }
+      types[pair.substr(0, eq)] = pair.substr(eq + 1);
+    }
+    fields["types"] = types;
+  }
   return etl::JobSpecFromJson(fields);
 }
 
@@ -121,12 +139,25 @@ std::string FormatRun(const RunRecord& run, const etl::JobSpec* spec) {
                         HumanBytes(report.value("bytes_written", int64_t{0})), partitions, replaced,
                         report.value("mode", ""));
   }
+  if (report.contains("quarantine_table")) {
+    const int64_t bad = report.value("rows_quarantined", int64_t{0});
+    text += fmt::format("  checked  {} row(s) failed the job's checks{}\n", WithThousands(bad),
+                        bad > 0 && report.value("quarantine_snapshot", int64_t{0}) > 0
+                            ? fmt::format(": kept in {} (run_id = {})",
+                                          report.value("quarantine_table", ""), run.run_id)
+                            : "");
+    for (const json& failure : report.value("failures", json::array())) {
+      text += fmt::format("           {} x column \"{}\": {}\n",
+                          WithThousands(failure.value("rows", int64_t{0})),
+                          failure.value("column", ""), failure.value("reason", ""));
+    }
+  }
   if (!report.value("note", "").empty())
     text += fmt::format("  note     {}\n", report["note"].get<std::string>());
   const json phases = report.value("phase_millis", json::object());
   if (!phases.empty()) {
     std::vector<std::string> parts;
-    for (const char* phase : {"plan", "write", "commit"}) {
+    for (const char* phase : {"plan", "check", "write", "commit"}) {
       if (phases.contains(phase))
         parts.push_back(fmt::format("{} {} ms", phase, phases[phase].get<int64_t>()));
     }
@@ -303,6 +334,15 @@ absl::Status Describe(const CommonOptions& common, const JobCommandOptions& opti
     out << fmt::format("group by       {}\nmeasures       {}\n", Join(spec.group_by, ", "),
                        Join(measures, ", "));
   }
+  if (spec.ChecksRows()) {
+    std::vector<std::string> types;
+    for (const auto& [column, type] : spec.types) types.push_back(column + " " + type);
+    out << fmt::format(
+        "quarantine     rows that fail a cast{}{} go to {}; the run fails over {}% of them\n",
+        types.empty() ? "" : " (" + Join(types, ", ") + ")",
+        spec.required.empty() ? "" : " or a required column (" + Join(spec.required, ", ") + ")",
+        etl::QuarantineTableOf(spec.target).ToString(), 100 * spec.max_bad_fraction.value_or(0));
+  }
   if (!spec.description.empty()) out << fmt::format("description    {}\n", spec.description);
   out << "sql:\n";
   std::string_view sql = spec.sql;
@@ -380,6 +420,18 @@ void AddDefinitionOptions(CLI::App* command, JobCommandOptions& options) {
       ->capture_default_str();
   command->add_flag("--incremental", options.incremental,
                     "Read only the source files committed since the last successful run");
+  command->add_option("--type", options.types,
+                      "COLUMN=TYPE: cast the column's values to TYPE (repeatable); rows whose "
+                      "value does not cast go to the quarantine");
+  command->add_option("--required", options.required,
+                      "A column that may not be NULL (repeatable); rows where it is go to the "
+                      "quarantine");
+  command
+      ->add_option("--max-bad-fraction", options.max_bad_fraction,
+                   "Quarantine rows that fail a cast (to --type, or to the target's types) or a "
+                   "--required column, and fail the run only when more than this fraction (0 to "
+                   "1) of its rows do")
+      ->check(CLI::Range(0.0, 1.0));
   command->add_option("--description", options.description, "Free text");
 }
 
@@ -409,7 +461,8 @@ std::shared_ptr<JobCommandOptions> AddJobCommands(CLI::App& app, const CommonOpt
       "apply",
       "Create or update jobs from a YAML file, or every *.yaml / *.yml file of a folder "
       "(fields: name, sql, target, mode, keys, group_by, measures, partition_by, sort_by, "
-      "file_size_mib, incremental, description); a changed job gets a new version");
+      "types, required, max_bad_fraction, file_size_mib, incremental, description); a changed job "
+      "gets a new version");
   apply->add_option("PATH", o.path, "YAML file or folder")->required();
   add_lake(apply);
   apply->callback([&, options] { status = Apply(common, *options, std::cout); });

@@ -74,7 +74,8 @@ absl::StatusOr<std::unique_ptr<QueryCursor>> LakeEngine::Query(const Principal& 
   ASSIGN_OR_RETURN(duck::Connection connection, impl_->OpenUserConnection(who));
   ASSIGN_OR_RETURN(StatementTables tables, CheckUserQuery(connection, query));
   ASSIGN_OR_RETURN(std::unique_ptr<QueryResources> resources,
-                   impl_->BindTables(who, tables, options.parameters, connection));
+                   impl_->BindTables(who, tables, options.parameters, connection,
+                                     options.pinned.empty() ? nullptr : &options.pinned));
   if (options.max_bytes_scanned > 0 && resources->bytes_scanned > options.max_bytes_scanned) {
     return absl::ResourceExhaustedError(fmt::format(
         "the query would scan {} bytes (the data files its filters cannot rule out), over the "
@@ -102,6 +103,13 @@ absl::StatusOr<std::unique_ptr<QueryCursor>> LakeEngine::Query(const Principal& 
 absl::StatusOr<StagedFiles> LakeEngine::StageQueryResult(const Principal& who,
                                                           const StageRequest& request) {
   return impl_->StageResult(who, request);
+}
+
+absl::StatusOr<std::vector<Column>> LakeEngine::ResultColumns(const Principal& who,
+                                                              const StageRequest& request) {
+  ASSIGN_OR_RETURN(Impl::BoundStageQuery bound, impl_->BindStageQuery(who, request));
+  if (bound.resources != nullptr) bound.connection.Execute("USE memory").IgnoreError();
+  return std::move(bound.columns);
 }
 
 void LakeEngine::DiscardStaged(const StagedFiles& staged) { impl_->DiscardStaged(staged); }

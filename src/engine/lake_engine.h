@@ -61,6 +61,9 @@ struct QueryOptions {
   // the SQL); their number must match. Pruning uses them like constants. Queries, CREATE TABLE AS
   // and INSERT INTO take them; views and DROP do not.
   std::vector<QueryParameter> parameters;
+  // Tables read as these snapshots, with exactly their files, instead of as their current ones
+  // (as StageRequest::pinned); a name that is no catalog table is bound to its snapshot too.
+  std::map<TableName, TableSnapshot> pinned;
 };
 
 // A text column whose values are mostly of another type (see text_types.h): datetimes in
@@ -105,6 +108,8 @@ struct StageRequest {
   TableName table;    // the files go under tables/<database>/<table>/<write id>/
   std::string write_id;  // a time-ordered id (common/ids.h); empty: a new one
   std::string subfolder;  // when set, the files go under <prefix><subfolder>/
+  // When set (ending in '/'), the prefix the files go under instead of tables/<db>/<table>/<id>/.
+  std::string prefix;
   std::string query;  // a query over catalog tables, checked like any user query
   std::vector<QueryParameter> parameters;
   WriteLayout layout;
@@ -199,6 +204,10 @@ class LakeEngine {
   // objects under `prefix` for vacuum's orphan sweep, or for the caller to remove). Errors:
   // those of Query, and InvalidArgument for layout or columns that do not fit the query.
   absl::StatusOr<StagedFiles> StageQueryResult(const Principal& who, const StageRequest& request);
+  // The columns (names and DuckDB types) `request.query` returns, its tables bound as
+  // StageQueryResult binds them (pinned snapshots too), found by an execution that reads no row.
+  absl::StatusOr<std::vector<Column>> ResultColumns(const Principal& who,
+                                                    const StageRequest& request);
   // The catalog tables `query` reads, views followed to the tables under them, in the order first
   // named. Checks the query like Query does (InvalidArgument; NotFound for unqualified names)
   // without running it; a DATABASE.TABLE name that is no table (yet) is returned as it is.

@@ -173,6 +173,15 @@ struct LakeEngine::Impl {
 
   // LakeEngine::StageQueryResult and DiscardStaged (lake_engine.h).
   absl::StatusOr<StagedFiles> StageResult(const Principal& who, const StageRequest& request);
+  // `request.query` checked, with its tables bound (pinned ones too) on a connection of its own,
+  // and the columns its result has.
+  struct BoundStageQuery {
+    duck::Connection connection;
+    std::unique_ptr<QueryResources> resources;
+    std::vector<Column> columns;
+  };
+  absl::StatusOr<BoundStageQuery> BindStageQuery(const Principal& who,
+                                                 const StageRequest& request);
   void DiscardStaged(const StagedFiles& staged);
   absl::StatusOr<std::vector<TableName>> SourceTables(const Principal& who, std::string_view query);
   // Rewrites each Parquet file under `folder` of more than 1.5 x `target_file_bytes` into files of

@@ -175,24 +175,33 @@ absl::Status LakeEngine::Impl::SplitLargeFiles(duck::Connection& connection,
   return absl::OkStatus();
 }
 
-absl::StatusOr<StagedFiles> LakeEngine::Impl::StageResult(const Principal& who,
-                                                          const StageRequest& request) {
+absl::StatusOr<LakeEngine::Impl::BoundStageQuery> LakeEngine::Impl::BindStageQuery(
+    const Principal& who, const StageRequest& request) {
   ASSIGN_OR_RETURN(duck::Connection connection, OpenUserConnection(who));
   ASSIGN_OR_RETURN(StatementTables tables, CheckUserQuery(connection, request.query));
   ASSIGN_OR_RETURN(std::unique_ptr<QueryResources> resources,
                    BindTables(who, tables, request.parameters, connection, &request.pinned));
   // The result's columns as executing gives them: bound values can change their types (DuckDB
   // binds the statement again with them), so they are read from an empty execution.
-  const std::string_view query = TrimStatement(request.query);
-  ASSIGN_OR_RETURN(
-      duck::PreparedStatement prepared,
-      connection.Prepare(fmt::format("SELECT * FROM (\n{}\n) AS loch_shape LIMIT 0", query)));
+  ASSIGN_OR_RETURN(duck::PreparedStatement prepared,
+                   connection.Prepare(fmt::format("SELECT * FROM (\n{}\n) AS loch_shape LIMIT 0",
+                                                  TrimStatement(request.query))));
   RETURN_IF_ERROR(BindParameters(prepared, request.parameters));
   ASSIGN_OR_RETURN(duck::Result shape, prepared.Execute());
-  std::vector<Column> result;
+  std::vector<Column> columns;
   for (size_t i = 0; i < shape.column_count(); ++i) {
-    result.emplace_back(shape.column_name(i), shape.column_type(i).Name());
+    columns.emplace_back(shape.column_name(i), shape.column_type(i).Name());
   }
+  return BoundStageQuery{std::move(connection), std::move(resources), std::move(columns)};
+}
+
+absl::StatusOr<StagedFiles> LakeEngine::Impl::StageResult(const Principal& who,
+                                                          const StageRequest& request) {
+  ASSIGN_OR_RETURN(BoundStageQuery bound, BindStageQuery(who, request));
+  duck::Connection& connection = bound.connection;
+  std::unique_ptr<QueryResources>& resources = bound.resources;
+  const std::vector<Column>& result = bound.columns;
+  const std::string_view query = TrimStatement(request.query);
   std::vector<Column> written;
   std::vector<std::string> projection;
   RETURN_IF_ERROR(PlanProjection(request, result, written, projection));
@@ -252,8 +261,10 @@ absl::StatusOr<StagedFiles> LakeEngine::Impl::StageResult(const Principal& who,
 
   // Profile the files and copy them into tables/<db>/<table>/<write id>/.
   staged.write_id = request.write_id.empty() ? NewTimeOrderedId() : request.write_id;
-  staged.prefix = fmt::format("{}{}/{}/{}/", kCuratedZone, request.table.database,
-                              request.table.table, staged.write_id);
+  staged.prefix = !request.prefix.empty()
+                      ? request.prefix
+                      : fmt::format("{}{}/{}/{}/", kCuratedZone, request.table.database,
+                                    request.table.table, staged.write_id);
   std::vector<std::string> local_paths;  // parallel to staged.files
   for (const auto& entry : fs::recursive_directory_iterator(spool)) {
     if (!entry.is_regular_file()) continue;

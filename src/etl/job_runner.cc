@@ -13,6 +13,8 @@
 #include "common/ids.h"
 #include "common/lake_config.h"
 #include "common/strings.h"
+#include "etl/quarantine.h"
+#include "etl/row_checks.h"
 #include "etl/saved_jobs.h"
 #include "etl/write_modes.h"
 #include "fmt/format.h"
@@ -142,6 +144,13 @@ json ToJson(const RunReport& report) {
            {"snapshot_written", report.snapshot_written},
            {"note", report.note},
            {"phase_millis", report.phase_millis}};
+  if (!report.quarantine_prefix.empty()) {
+    out["quarantine_table"] = report.quarantine_table;
+    out["quarantine_prefix"] = report.quarantine_prefix;
+    out["rows_quarantined"] = report.rows_quarantined;
+    out["failures"] = report.failures;
+    out["quarantine_snapshot"] = report.quarantine_snapshot;
+  }
   if (report.range) {
     out["range"] = {
         {"column", report.range_column}, {"from", report.range->from}, {"to", report.range->to}};
@@ -196,6 +205,10 @@ absl::StatusOr<RunRecord> JobRunner::Run(const Principal& who, const RunRequest&
   if (request.range && !spec.partition_by.empty()) report.range_column = spec.partition_by[0];
   report.staging_prefix =
       fmt::format("{}{}/{}/{}/", kCuratedZone, spec.target.database, spec.target.table, write_id);
+  if (spec.ChecksRows()) {
+    report.quarantine_table = QuarantineTableOf(spec.target).ToString();
+    report.quarantine_prefix = Quarantine::PrefixOf(spec.target, write_id);
+  }
   RunRecord run;
   run.kind = kJobKind;
   run.name = saved.name;
@@ -216,20 +229,26 @@ absl::StatusOr<RunRecord> JobRunner::Run(const Principal& who, const RunRequest&
   return run;
 }
 
+absl::StatusOr<bool> JobRunner::DeleteUnknownObjects(const Principal& who,
+                                                     const std::string& prefix) {
+  ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, ListAll(store_, prefix));
+  ASSIGN_OR_RETURN(std::vector<std::string> known, catalog_.KnownKeys(who, prefix));
+  const std::set<std::string> keep(known.begin(), known.end());
+  for (const ObjectInfo& object : objects) {
+    if (!keep.contains(object.key)) RETURN_IF_ERROR(store_.Delete(object.key));
+  }
+  return !keep.empty();
+}
+
 absl::Status JobRunner::CleanUpInterruptedRuns(const Principal& who, const std::string& job) {
   ASSIGN_OR_RETURN(std::vector<RunRecord> interrupted,
                    catalog_.ListRuns(who, kJobKind, job, 100, RunRecord::kRunning));
   for (RunRecord& run : interrupted) {
     const std::string prefix = run.report.value("staging_prefix", "");
+    const std::string quarantine_prefix = run.report.value("quarantine_prefix", "");
     bool published = false;
     if (!prefix.empty()) {
-      ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, ListAll(store_, prefix));
-      ASSIGN_OR_RETURN(std::vector<std::string> known, catalog_.KnownKeys(who, prefix));
-      const std::set<std::string> keep(known.begin(), known.end());
-      published = !keep.empty();
-      for (const ObjectInfo& object : objects) {
-        if (!keep.contains(object.key)) RETURN_IF_ERROR(store_.Delete(object.key));
-      }
+      ASSIGN_OR_RETURN(published, DeleteUnknownObjects(who, prefix));
     }
     run.finished_micros = NowMicros();
     if (published) {
@@ -240,6 +259,16 @@ absl::Status JobRunner::CleanUpInterruptedRuns(const Principal& who, const std::
           "its process (pid {}) stopped after the commit; the next run recorded the end", run.pid);
       RETURN_IF_ERROR(catalog_.UpdateRun(who, run));
       continue;
+    }
+    if (!quarantine_prefix.empty()) {
+      // Its quarantined rows were committed before the target's commit that did not happen:
+      // take them back, so that the run that reads those rows again quarantines them once.
+      const std::string table = run.report.value("quarantine_table", "");
+      if (auto quarantine_table = TableName::Parse(table); quarantine_table.ok()) {
+        RETURN_IF_ERROR(
+            Quarantine(catalog_, engine_).Withdraw(who, *quarantine_table, quarantine_prefix));
+      }
+      RETURN_IF_ERROR(DeleteUnknownObjects(who, quarantine_prefix).status());
     }
     run.state = RunRecord::kFailed;
     run.error = fmt::format(
@@ -382,8 +411,51 @@ absl::Status JobRunner::Execute(const Principal& who, const JobSpec& spec,
   if (!target.has_value()) {
     RETURN_IF_ERROR(catalog_.CreateDatabase(who, spec.target.database, true));
   }
+  if (!spec.ChecksRows()) return WriteAndPublish(who, spec, request, stage, target, run, report);
+
+  // The query runs once, into the checked result; its bad rows are committed to the quarantine
+  // first, then the target is written from its good rows (quarantine.h says why in this order).
+  phase = Stopwatch();
+  EnterPhase("check");
+  Quarantine quarantine(catalog_, engine_);
+  ASSIGN_OR_RETURN(const CheckedRows checked, quarantine.Check(who, spec, stage, target));
+  report.rows_quarantined = checked.bad_rows;
+  report.failures = checked.failures;
+  StagedFiles quarantined;
+  auto status = [&]() -> absl::Status {
+    RETURN_IF_ERROR(Quarantine::OverMaximum(spec, checked));
+    ASSIGN_OR_RETURN(quarantined, quarantine.StageBadRows(who, spec, checked, write_id,
+                                                          run.run_id, run.started_micros));
+    report.phase_millis["check"] = static_cast<int64_t>(phase.ElapsedMillis());
+    FaultPoint("job-before-quarantine-commit");
+    ASSIGN_OR_RETURN(report.quarantine_snapshot,
+                     quarantine.Publish(who, spec.target, quarantined));
+    FaultPoint("job-after-quarantine-commit");
+    StageRequest good = stage;
+    good.query = GoodRowsSql();
+    good.parameters.clear();
+    good.pinned = PinnedChecked(checked.checked);
+    const absl::Status written = WriteAndPublish(who, spec, request, good, target, run, report);
+    if (written.ok() || report.quarantine_snapshot == 0) return written;
+    const absl::Status withdrawn =
+        quarantine.Withdraw(who, QuarantineTableOf(spec.target), report.quarantine_prefix);
+    if (withdrawn.ok()) return written;
+    return absl::Status(written.code(),
+                        fmt::format("{} (and its quarantined rows could not be taken back: {}; the "
+                                    "job's next run does)",
+                                    ToStd(written.message()), ToStd(withdrawn.message())));
+  }();
+  engine_.DiscardStaged(checked.checked);
+  if (!status.ok() && report.quarantine_snapshot == 0) engine_.DiscardStaged(quarantined);
+  return status;
+}
+
+absl::Status JobRunner::WriteAndPublish(const Principal& who, const JobSpec& spec,
+                                        const RunRequest& request, const StageRequest& stage,
+                                        std::optional<TableSnapshot> target, RunRecord& run,
+                                        RunReport& report) {
   for (int attempt = 1;; ++attempt) {
-    phase = Stopwatch();
+    Stopwatch phase;
     EnterPhase("write");
     // A range's partitions are replaced whole (the ones the run has no rows for too) as they are
     // in this target: another writer's commit makes the run produce again (no rebase).

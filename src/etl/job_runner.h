@@ -59,7 +59,14 @@ struct RunReport {
   };
   std::map<std::string, Source> sources;  // by DB.TABLE
   std::string staging_prefix;
-  int64_t rows_in_result = 0;  // rows the job's query returned
+  // A job that checks its rows (row_checks.h): where its quarantined rows go, how many of the
+  // query's rows failed a check, the most frequent failures, and the quarantine's snapshot.
+  std::string quarantine_table;
+  std::string quarantine_prefix;
+  int64_t rows_quarantined = 0;
+  nlohmann::json failures = nlohmann::json::array();
+  int64_t quarantine_snapshot = 0;
+  int64_t rows_in_result = 0;  // rows the job's query returned (that passed its checks)
   int64_t rows_written = 0;    // rows in the files published (merge: rewritten rows included)
   int64_t files_written = 0;
   int64_t bytes_written = 0;
@@ -97,10 +104,19 @@ class JobRunner {
   // Marks the job's runs still recorded as RUNNING (their process died: this one holds the lock)
   // FAILED, and deletes the objects they staged that no table has.
   absl::Status CleanUpInterruptedRuns(const Principal& who, const std::string& job);
+  // Deletes the objects under `prefix` that no table knows (staged by a run that died); true if
+  // the catalog knows some (the run committed them).
+  absl::StatusOr<bool> DeleteUnknownObjects(const Principal& who, const std::string& prefix);
   // The run itself, after the lock is held and `run` recorded. Fills `report` (and stores it in
   // `run` before committing).
   absl::Status Execute(const Principal& who, const JobSpec& spec, const RunRequest& request,
                        const std::string& write_id, RunRecord& run, RunReport& report);
+  // Execute's loop: writes `stage`'s output and commits it to the target, making it again when
+  // another writer's commit invalidates it.
+  absl::Status WriteAndPublish(const Principal& who, const JobSpec& spec,
+                               const RunRequest& request, const StageRequest& stage,
+                               std::optional<TableSnapshot> target, RunRecord& run,
+                               RunReport& report);
   // Commits `output` to the target (created if `target` is nullopt), rebasing on conflicts where
   // the output allows. False (its staged files discarded) when a conflict means the output must be
   // made again from the fresh target.

@@ -13,6 +13,7 @@
 #include <tuple>
 
 #include "common/ids.h"
+#include "common/test_dir.h"
 #include "common/strings.h"
 #include "engine/query_test_support.h"
 #include "engine/test_lake.h"
@@ -27,7 +28,6 @@ namespace fs = std::filesystem;
 class JobRunnerTest : public testing::Test {
  protected:
   void SetUp() override {
-    root_ = (fs::path(testing::TempDir()) / ("loch-etl-" + NewRandomId())).string();
     lake_ = OpenTestLake(root_);
     runner_ = std::make_unique<JobRunner>(*lake_.catalog, *lake_.store, *lake_.engine,
                                           root_ + "/.loch/locks");
@@ -60,7 +60,8 @@ class JobRunnerTest : public testing::Test {
     return keys;
   }
 
-  std::string root_;
+  TestDir scratch_{"loch-etl"};
+  std::string root_ = scratch_ / "lake";
   TestLake lake_;
   std::unique_ptr<JobRunner> runner_;
   Principal admin_ = Principal::LocalAdmin();
@@ -421,8 +422,8 @@ class MergeTest : public testing::TestWithParam<bool> {};
 
 TEST_P(MergeTest, UpsertsAndDeletesMatchAnIndependentComputation) {
   const bool prune = GetParam();
-  const std::string root =
-      (fs::path(testing::TempDir()) / ("loch-merge-" + NewRandomId())).string();
+  const TestDir scratch("loch-merge");
+  const std::string root = scratch / "lake";
   TestLake lake = OpenTestLake(root, prune);
   JobRunner runner(*lake.catalog, *lake.store, *lake.engine, root + "/.loch/locks");
   const Principal admin = Principal::LocalAdmin();
@@ -821,6 +822,159 @@ sql: |
   EXPECT_THAT(std::string(list.status().message()), HasSubstr("mapping"));
   auto number = JobSpecFromYaml("name: j\nsql: SELECT 1\ntarget: a.b\nfile_size_mib: big\n");
   EXPECT_THAT(std::string(number.status().message()), HasSubstr("file_size_mib"));
+}
+
+// Six messy rows: two good, four failing a cast or a required column (six failures in all).
+class QuarantineTest : public JobRunnerTest {
+ protected:
+  void SetUp() override {
+    JobRunnerTest::SetUp();
+    Sql("CREATE TABLE raw.orders AS SELECT * FROM (VALUES "
+        "('1', '12.50', '2024-01-02 10:00:00'), "
+        "('2', 'abc', '2024-01-03 10:00:00'), "
+        "(NULL, '5', '2024-01-04 10:00:00'), "
+        "('4', '99999999999', 'yesterday'), "
+        "('5', '7', '2024-01-05 10:00:00'), "
+        "('x6', '-3', '2024-02-30')) t(id, amount, ts)");
+  }
+  void DefineOrders(double max_bad_fraction) {
+    Define({{"name", "orders"},
+            {"sql", "SELECT id, amount, ts FROM raw.orders"},
+            {"target", "mart.orders"},
+            {"types", {{"id", "BIGINT"}, {"amount", "DECIMAL(10,2)"}, {"ts", "TIMESTAMP"}}},
+            {"required", {"id"}},
+            {"max_bad_fraction", max_bad_fraction}});
+  }
+};
+
+TEST_F(QuarantineTest, OverTheMaximumNothingIsPublishedAnywhere) {
+  DefineOrders(0.5);
+  RunRecord run = RunJob("orders");
+  ASSERT_EQ(run.state, RunRecord::kFailed);
+  EXPECT_THAT(run.error, HasSubstr("4 of 6 rows"));
+  EXPECT_THAT(run.error, HasSubstr("max_bad_fraction 50%"));
+  EXPECT_THAT(run.error, HasSubstr("column \"amount\": cannot cast to DECIMAL(10,2)"));
+  EXPECT_EQ(run.report["rows_quarantined"], 4);
+  EXPECT_TRUE(absl::IsNotFound(
+      lake_.catalog->ReadTable(admin_, {"mart", "orders"}, std::nullopt).status()));
+  EXPECT_TRUE(absl::IsNotFound(
+      lake_.catalog->ReadTable(admin_, {"quarantine", "mart"}, std::nullopt).status()));
+  EXPECT_TRUE(Keys("tables/mart/").empty());
+  EXPECT_TRUE(Keys("quarantine/").empty());
+}
+
+TEST_F(QuarantineTest, BadRowsAreQuarantinedWithExactReasonsAndGoodOnesPublished) {
+  DefineOrders(0.7);
+  RunRecord run = RunJob("orders");
+  ASSERT_EQ(run.state, RunRecord::kSucceeded) << run.error;
+  EXPECT_EQ(run.report["rows_quarantined"], 4);
+  EXPECT_EQ(run.report["rows_written"], 2);
+  EXPECT_EQ(Cell("SELECT string_agg(id || ' ' || amount || ' ' || ts, ', ' ORDER BY id) || ' ' || "
+                 "any_value(typeof(amount)) FROM mart.orders"),
+            "1 12.50 2024-01-02 10:00:00, 5 7.00 2024-01-05 10:00:00 DECIMAL(10,2)");
+  // One row per failure, with the column, the value and the reason; a bad row's failures share
+  // its bad_row, and its original is the row as the query returned it.
+  const std::string run_id = std::to_string(run.run_id);
+  EXPECT_EQ(Cell("SELECT string_agg(column_name || '=' || coalesce(value, 'NULL') || ': ' || "
+                 "reason, '; ' ORDER BY column_name, coalesce(value, 'NULL')) FROM quarantine.mart WHERE run_id = " +
+                 run_id + " AND target_table = 'orders' AND job = 'orders'"),
+            "amount=99999999999: cannot cast to DECIMAL(10,2); amount=abc: cannot cast to "
+            "DECIMAL(10,2); id=NULL: required column is NULL; id=x6: cannot cast to BIGINT; "
+            "ts=2024-02-30: cannot cast to TIMESTAMP; ts=yesterday: cannot cast to TIMESTAMP");
+  EXPECT_EQ(Cell("SELECT count(DISTINCT bad_row) || ' ' || count(*) FROM quarantine.mart"), "4 6");
+  EXPECT_EQ(Cell("SELECT string_agg(DISTINCT original, ' | ') FROM quarantine.mart WHERE "
+                 "bad_row IN (SELECT bad_row FROM quarantine.mart WHERE value = 'x6')"),
+            "{\"id\":\"x6\",\"amount\":\"-3\",\"ts\":\"2024-02-30\"}");
+  EXPECT_EQ(run.report["failures"].size(), 4u);  // (column, reason) pairs, most frequent first
+  EXPECT_EQ(run.report["failures"][0]["rows"], 2);
+
+  // The next run reads everything again: the same rows are quarantined again, under its run.
+  RunRecord again = RunJob("orders");
+  ASSERT_EQ(again.state, RunRecord::kSucceeded) << again.error;
+  EXPECT_EQ(Cell("SELECT count(*) FROM quarantine.mart WHERE run_id = " +
+                 std::to_string(again.run_id)),
+            "6");
+  EXPECT_EQ(Cell("SELECT count(*) FROM mart.orders"), "4");  // append: two runs' good rows
+}
+
+// Without `types`, the values are cast to the target's column types, and a value that does not
+// fit one is quarantined instead of failing the run.
+TEST_F(QuarantineTest, AnExistingTargetsTypesAreCheckedToo) {
+  Sql("CREATE TABLE mart.orders AS SELECT CAST(0 AS BIGINT) AS id, CAST(0 AS DOUBLE) AS amount");
+  Define({{"name", "orders"},
+          {"sql", "SELECT id, amount FROM raw.orders WHERE id IS NOT NULL"},
+          {"target", "mart.orders"},
+          {"max_bad_fraction", 1}});
+  RunRecord run = RunJob("orders");
+  ASSERT_EQ(run.state, RunRecord::kSucceeded) << run.error;
+  EXPECT_EQ(Cell("SELECT string_agg(id || ':' || amount, ' ' ORDER BY id) FROM mart.orders"),
+            "0:0.0 1:12.5 4:99999999999.0 5:7.0");
+  EXPECT_EQ(Cell("SELECT string_agg(column_name || '=' || value, ' ' ORDER BY value) FROM "
+                 "quarantine.mart"),
+            "amount=abc id=x6");
+  // The same job without a quarantine fails on the first value that does not cast.
+  Define({{"name", "orders"},
+          {"sql", "SELECT id, amount FROM raw.orders WHERE id IS NOT NULL"},
+          {"target", "mart.orders"}});
+  RunRecord strict = RunJob("orders");
+  EXPECT_EQ(strict.state, RunRecord::kFailed);
+  EXPECT_EQ(Cell("SELECT count(*) FROM mart.orders"), "4");
+}
+
+// The quarantine is committed before the target; a run whose target commit then does not happen
+// takes its quarantined rows back, so the run leaves no trace and its re-run quarantines them once.
+TEST_F(QuarantineTest, ARunThatFailsAfterItsQuarantineCommitTakesItsRowsBack) {
+  Define({{"name", "orders"},
+          {"sql", "SELECT CAST(id = '1' AS INTEGER) AS k, amount FROM raw.orders"},
+          {"target", "mart.orders"},
+          {"mode", "merge"},
+          {"keys", {"k"}},
+          {"types", {{"amount", "DECIMAL(10,2)"}}},
+          {"max_bad_fraction", 1}});
+  RunRecord failed = RunJob("orders");  // key 0 twice in the good rows: the merge refuses
+  ASSERT_EQ(failed.state, RunRecord::kFailed);
+  EXPECT_THAT(failed.error, HasSubstr("appears 2 times"));
+  EXPECT_GT(failed.report["quarantine_snapshot"].get<int64_t>(), 0);
+  EXPECT_EQ(Cell("SELECT count(*) FROM quarantine.mart"), "0");
+  EXPECT_TRUE(absl::IsNotFound(
+      lake_.catalog->ReadTable(admin_, {"mart", "orders"}, std::nullopt).status()));
+}
+
+TEST_F(QuarantineTest, ChecksThatDoNotFitAreRefused) {
+  auto spec = JobSpecFromJson({{"name", "j"},
+                               {"sql", "SELECT 1"},
+                               {"target", "a.b"},
+                               {"max_bad_fraction", 1.5}});
+  EXPECT_THAT(std::string(spec.status().message()), HasSubstr("max_bad_fraction"));
+  spec = JobSpecFromJson(
+      {{"name", "j"}, {"sql", "SELECT 1"}, {"target", "a.b"}, {"types", {{"x", "INT("}}}});
+  EXPECT_THAT(std::string(spec.status().message()), HasSubstr("not a type name"));
+  Define({{"name", "orders"},
+          {"sql", "SELECT id FROM raw.orders"},
+          {"target", "mart.orders"},
+          {"required", {"amount"}}});
+  RunRecord run = RunJob("orders");
+  EXPECT_EQ(run.state, RunRecord::kFailed);
+  EXPECT_THAT(run.error, HasSubstr("checks column \"amount\""));
+  // A quarantine table that is not one is not written into.
+  Sql("CREATE TABLE quarantine.mart AS SELECT 1 AS x");
+  DefineOrders(0.7);
+  RunRecord refused = RunJob("orders");
+  EXPECT_EQ(refused.state, RunRecord::kFailed);
+  EXPECT_THAT(refused.error, HasSubstr("is not a quarantine table"));
+  EXPECT_TRUE(absl::IsNotFound(
+      lake_.catalog->ReadTable(admin_, {"mart", "orders"}, std::nullopt).status()));
+  EXPECT_TRUE(Keys("quarantine/").empty());
+  // The stored form keeps the checks (and a job without them keeps its old form).
+  auto stored = JobSpecFromJson(ToJson(*JobSpecFromJson({{"name", "j"},
+                                                          {"sql", "SELECT 1"},
+                                                          {"target", "a.b"},
+                                                          {"types", {{"x", "INT"}}}})));
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->types.at("x"), "INT");
+  EXPECT_EQ(stored->max_bad_fraction, 0);
+  EXPECT_FALSE(ToJson(*JobSpecFromJson({{"name", "j"}, {"sql", "SELECT 1"}, {"target", "a.b"}}))
+                   .contains("types"));
 }
 
 }  // namespace

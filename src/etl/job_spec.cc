@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <optional>
 
 #include "common/strings.h"
+#include "engine/type_tree.h"
 #include "fmt/format.h"
 
 namespace loch::etl {
@@ -14,9 +16,10 @@ namespace {
 
 using nlohmann::json;
 
-const std::vector<std::string> kFields = {"name",    "sql",           "target",      "mode",
-                                          "keys",    "group_by",      "measures",    "partition_by",
-                                          "sort_by", "file_size_mib", "incremental", "description"};
+const std::vector<std::string> kFields = {
+    "name",          "sql",         "target", "mode",     "keys",             "group_by",
+    "measures",      "partition_by", "sort_by", "types", "required", "max_bad_fraction",
+    "file_size_mib", "incremental", "description"};
 
 absl::Status FieldError(std::string_view field, std::string_view what) {
   return absl::InvalidArgumentError(fmt::format("job field \"{}\": {}", field, what));
@@ -219,6 +222,15 @@ absl::Status TypeYamlScalars(json& object) {
     if (!number) return FieldError("file_size_mib", "must be a whole number of MiB");
     *it = *number;
   }
+  if (auto it = object.find("max_bad_fraction"); it != object.end() && it->is_string()) {
+    const std::string text = it->get<std::string>();
+    double number = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (error != std::errc() || end != text.data() + text.size()) {
+      return FieldError("max_bad_fraction", "must be a number from 0 to 1");
+    }
+    *it = number;
+  }
   if (auto it = object.find("incremental"); it != object.end() && it->is_string()) {
     const std::string text = it->get<std::string>();
     if (text != "true" && text != "false")
@@ -362,6 +374,36 @@ absl::StatusOr<std::vector<Measure>> ParseMeasures(std::string_view text) {
   return measures;
 }
 
+// types, required and max_bad_fraction (the quarantine: row_checks.h).
+absl::Status ReadRowChecks(const json& object, JobSpec& spec) {
+  constexpr size_t kMaxTypes = 1000, kMaxTypeBytes = 1000;
+  if (const auto it = object.find("types"); it != object.end() && !it->is_null()) {
+    if (!it->is_object()) return FieldError("types", "must map column names to types");
+    if (it->size() > kMaxTypes) {
+      return FieldError("types", fmt::format("at most {} columns", kMaxTypes));
+    }
+    for (const auto& [column, type] : it->items()) {
+      if (column.empty() || column.size() > kMaxTypeBytes) {
+        return FieldError("types", "must map column names to types");
+      }
+      if (!type.is_string() || type.get<std::string>().empty() ||
+          type.get<std::string>().size() > kMaxTypeBytes ||
+          !ParseType(type.get<std::string>()).has_value()) {
+        return FieldError("types", fmt::format("column \"{}\": not a type name", column));
+      }
+      spec.types[column] = type.get<std::string>();
+    }
+  }
+  ASSIGN_OR_RETURN(spec.required, Names(object, "required"));
+  if (const auto it = object.find("max_bad_fraction"); it != object.end() && !it->is_null()) {
+    if (!it->is_number() || !(it->get<double>() >= 0 && it->get<double>() <= 1)) {
+      return FieldError("max_bad_fraction", "must be a number from 0 to 1");
+    }
+    spec.max_bad_fraction = it->get<double>();
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<JobSpec> JobSpecFromJson(const json& object) {
   if (!object.is_object()) return absl::InvalidArgumentError("a job is an object of fields");
   for (const auto& [field, value] : object.items()) {
@@ -414,6 +456,7 @@ absl::StatusOr<JobSpec> JobSpecFromJson(const json& object) {
     if (!it->is_boolean()) return FieldError("incremental", "must be true or false");
     spec.incremental = it->get<bool>();
   }
+  RETURN_IF_ERROR(ReadRowChecks(object, spec));
   ASSIGN_OR_RETURN(spec.description, Text(object, "description", false));
   return spec;
 }
@@ -442,6 +485,11 @@ json ToJson(const JobSpec& spec) {
   if (spec.mode == WriteMode::kRollup) {
     fields["group_by"] = spec.group_by;
     fields["measures"] = MeasureTexts(spec.measures);
+  }
+  if (spec.ChecksRows()) {
+    fields["types"] = spec.types;
+    fields["required"] = spec.required;
+    fields["max_bad_fraction"] = spec.max_bad_fraction.value_or(0);
   }
   return fields;
 }

@@ -13,9 +13,18 @@
 //   sort_by         columns the rows are sorted by within each partition
 //   file_size_mib   files are split near this size within each partition (default 128)
 //   incremental     read only the source files committed since the last successful run
+//   types           {column: TYPE}: the result's values are cast to these types (row_checks.h)
+//   required        columns that may not be NULL
+//   max_bad_fraction  rows failing a cast (to `types`, or to the target's column types) or a
+//                   required column go to the quarantine table instead of the target; the run
+//                   fails when more than this fraction (0 to 1) of the rows fail. Any of these
+//                   three turns the quarantine on (the fraction defaults to 0 then); without them
+//                   a value that does not cast fails the run.
 //   description     free text
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,7 +91,15 @@ struct JobSpec {
   std::vector<std::string> sort_by;
   int64_t file_size_mib = kDefaultFileSizeMib;
   bool incremental = false;
+  std::map<std::string, std::string> types;
+  std::vector<std::string> required;
+  std::optional<double> max_bad_fraction;
   std::string description;
+
+  // Whether the job checks its rows and quarantines those that fail (row_checks.h).
+  bool ChecksRows() const {
+    return max_bad_fraction.has_value() || !types.empty() || !required.empty();
+  }
 };
 
 std::string_view ModeName(WriteMode mode);
@@ -93,7 +110,8 @@ absl::StatusOr<WriteMode> ParseMode(std::string_view name);
 // The spec from its JSON form. InvalidArgument naming the field for anything missing, of the wrong
 // type, out of range or unknown (a misspelt field must not be silently ignored).
 absl::StatusOr<JobSpec> JobSpecFromJson(const nlohmann::json& json);
-// The JSON form (every field, defaults included; group_by and measures for rollups only).
+// The JSON form (every field, defaults included; group_by and measures for rollups only, the
+// quarantine's fields for jobs that check rows only).
 nlohmann::json ToJson(const JobSpec& spec);
 // The spec from a YAML document with the JSON form's fields (a mapping). InvalidArgument with the
 // line and column of a syntax error. The document may be at most kMaxYamlBytes.
