@@ -264,10 +264,11 @@ TEST_F(JobE2eTest, ARunKilledAfterItsCommitIsNotReadAgain) {
   EXPECT_THAT(Loch({"job", "runs", "copy"}).out, Not(HasSubstr("RUNNING")));
 }
 
-// The quarantine is committed before the target: a run killed between the two commits has its
-// quarantined rows taken back by the next run, which quarantines them again, so each bad row is
-// in the quarantine once.
-TEST_F(JobE2eTest, ARunKilledBetweenItsQuarantineAndTargetCommitsQuarantinesOnce) {
+// The quarantine is committed after the target, from files the run record lists: a run killed
+// between the two commits is rolled forward by the next run; one killed before the target's
+// commit leaves nothing, and its rows are read (and quarantined) again. Each bad row ends up in
+// the quarantine once, each good row in the target once.
+TEST_F(JobE2eTest, RunsKilledAroundTheirCommitsQuarantineEachBadRowOnce) {
   ASSERT_EQ(Loch({"sql",
                   "CREATE TABLE raw.m AS SELECT CASE WHEN i % 10 = 0 THEN 'bad' || i ELSE "
                   "CAST(i AS VARCHAR) END AS v FROM range(1000) r(i)"})
@@ -279,29 +280,47 @@ TEST_F(JobE2eTest, ARunKilledBetweenItsQuarantineAndTargetCommitsQuarantinesOnce
   ASSERT_EQ(created.exit_code, 0) << created.err;
   EXPECT_THAT(Loch({"job", "describe", "typed"}).out,
               HasSubstr("go to quarantine.curated; the run fails over 20% of them"));
-  auto paused = StartRun("typed", "quarantined.log",
-                         {"LOCH_FAULT_PAUSE=job-after-quarantine-commit"});
-  ASSERT_NE(paused, nullptr);
-  ASSERT_TRUE(paused->WaitForLog("paused at fault point job-after-quarantine-commit",
-                                 std::chrono::seconds(60)))
-      << paused->Log();
-  EXPECT_EQ(Cell("SELECT count(*) FROM quarantine.curated"), "100");
-  paused->Kill();
+  const std::string good = Cell(
+      "SELECT count(*) || '/' || sum(CAST(v AS BIGINT)) FROM raw.m WHERE v NOT LIKE 'bad%'");
 
+  // Killed before the target's commit: nothing visible, nothing left behind.
+  auto before = StartRun("typed", "before.log", {"LOCH_FAULT_PAUSE=job-before-commit"});
+  ASSERT_NE(before, nullptr);
+  ASSERT_TRUE(before->WaitForLog("paused at fault point job-before-commit",
+                                 std::chrono::seconds(60)))
+      << before->Log();
+  EXPECT_FALSE(Orphans("quarantine/curated/").empty());  // staged, listed in the run record
+  before->Kill();
+
+  // Killed between the target's commit and the quarantine's.
+  auto between = StartRun("typed", "between.log", {"LOCH_FAULT_PAUSE=job-before-quarantine-commit"});
+  ASSERT_NE(between, nullptr);
+  ASSERT_TRUE(between->WaitForLog("paused at fault point job-before-quarantine-commit",
+                                  std::chrono::seconds(60)))
+      << between->Log();
+  EXPECT_EQ(Cell("SELECT count(*) || '/' || sum(v) FROM curated.m"), good);
+  EXPECT_THAT(Cell("SELECT count(*) FROM quarantine.curated"), HasSubstr("ERROR"));
+  between->Kill();
+
+  // The next run deletes what the first staged, commits what the second listed, and reads
+  // nothing new (the second run's bookmark counts: its target commit happened).
   Outcome next = Loch({"job", "run", "typed"});
   ASSERT_EQ(next.exit_code, 0) << next.out << next.err;
-  EXPECT_THAT(next.out, HasSubstr("100 row(s) failed the job's checks: kept in quarantine.curated"));
-  EXPECT_THAT(next.out, HasSubstr("100 x column \"v\": cannot cast to BIGINT"));
+  EXPECT_THAT(next.out, HasSubstr("nothing new"));
   EXPECT_EQ(Cell("SELECT count(*) || '/' || count(DISTINCT value) FROM quarantine.curated"),
             "100/100");
-  EXPECT_EQ(Cell("SELECT count(*) || '/' || sum(v) FROM curated.m"),
-            Cell("SELECT count(*) || '/' || sum(CAST(v AS BIGINT)) FROM raw.m WHERE v NOT LIKE "
-                 "'bad%'"));
-  EXPECT_THAT(Loch({"job", "runs", "typed"}).out, HasSubstr("interrupted"));
+  EXPECT_EQ(Cell("SELECT count(*) || '/' || sum(v) FROM curated.m"), good);
+  const std::string runs = Loch({"job", "runs", "typed"}).out;
+  EXPECT_THAT(runs, HasSubstr("interrupted"));
+  EXPECT_THAT(runs, Not(HasSubstr("RUNNING")));
   EXPECT_TRUE(Orphans("quarantine/curated/").empty());
-  // Its bookmark moved: nothing is read, or quarantined, again.
-  Outcome idle = Loch({"job", "run", "typed"});
-  EXPECT_THAT(idle.out, HasSubstr("nothing new"));
+  EXPECT_TRUE(Orphans("tables/curated/").empty());
+
+  // New rows: their bad ones are quarantined, and reported.
+  ASSERT_EQ(Loch({"sql", "INSERT INTO raw.m VALUES ('x'), ('7'), (NULL)"}).exit_code, 0);
+  Outcome more = Loch({"job", "run", "typed"});
+  ASSERT_EQ(more.exit_code, 1) << more.out;  // 2 of 3 bad: over 20%
+  EXPECT_THAT(more.out, HasSubstr("2 of 3 rows"));
   EXPECT_EQ(Cell("SELECT count(*) FROM quarantine.curated"), "100");
 }
 

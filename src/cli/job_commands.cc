@@ -34,6 +34,7 @@ struct JobCommandOptions {
   std::vector<std::string> types;  // COLUMN=TYPE
   std::vector<std::string> required;
   std::optional<double> max_bad_fraction;
+  std::string rules_file;
   std::string description;
   std::string path;  // apply: a file or a folder
   bool full = false;
@@ -83,6 +84,9 @@ absl::StatusOr<etl::JobSpec> SpecFromFlags(const JobCommandOptions& options) {
                  {"required", options.required},
                  {"description", options.description}};
   if (options.max_bad_fraction) fields["max_bad_fraction"] = *options.max_bad_fraction;
+  if (!options.rules_file.empty()) {
+    ASSIGN_OR_RETURN(fields["rules"], ReadText(options.rules_file, etl::kMaxRulesBytes));
+  }
   if (!options.types.empty()) {
     json types = json::object();
     for (const std::string& pair : options.types) {
@@ -152,12 +156,18 @@ std::string FormatRun(const RunRecord& run, const etl::JobSpec* spec) {
                           failure.value("column", ""), failure.value("reason", ""));
     }
   }
+  for (const json& rule : report.value("dq", json::array())) {
+    const std::string outcome = rule.value("outcome", "");
+    text += fmt::format("  rule     line {}: {}: {}{}\n", rule.value("line", 0), rule.value("rule", ""),
+                        outcome == "passed" ? "passed" : outcome + " (" + rule.value("severity", "") + ")",
+                        rule.value("message", "").empty() ? "" : ", " + rule.value("message", ""));
+  }
   if (!report.value("note", "").empty())
     text += fmt::format("  note     {}\n", report["note"].get<std::string>());
   const json phases = report.value("phase_millis", json::object());
   if (!phases.empty()) {
     std::vector<std::string> parts;
-    for (const char* phase : {"plan", "check", "write", "commit"}) {
+    for (const char* phase : {"plan", "check", "write", "quality", "commit"}) {
       if (phases.contains(phase))
         parts.push_back(fmt::format("{} {} ms", phase, phases[phase].get<int64_t>()));
     }
@@ -343,6 +353,10 @@ absl::Status Describe(const CommonOptions& common, const JobCommandOptions& opti
         spec.required.empty() ? "" : " or a required column (" + Join(spec.required, ", ") + ")",
         etl::QuarantineTableOf(spec.target).ToString(), 100 * spec.max_bad_fraction.value_or(0));
   }
+  if (!spec.rules.empty()) {
+    out << "rules:\n";
+    for (const etl::DqRule& rule : spec.rules) out << "  " << rule.ToText() << "\n";
+  }
   if (!spec.description.empty()) out << fmt::format("description    {}\n", spec.description);
   out << "sql:\n";
   std::string_view sql = spec.sql;
@@ -432,6 +446,11 @@ void AddDefinitionOptions(CLI::App* command, JobCommandOptions& options) {
                    "--required column, and fail the run only when more than this fraction (0 to "
                    "1) of its rows do")
       ->check(CLI::Range(0.0, 1.0));
+  command->add_option("--rules", options.rules_file,
+                      "File of data-quality rules (IsComplete \"col\", IsUnique, ColumnValues, "
+                      "RowCount, Freshness, ReferentialIntegrity, CustomSql; severity error|warn), "
+                      "checked on what a run publishes before it does")
+      ->check(CLI::ExistingFile);
   command->add_option("--description", options.description, "Free text");
 }
 
@@ -461,7 +480,8 @@ std::shared_ptr<JobCommandOptions> AddJobCommands(CLI::App& app, const CommonOpt
       "apply",
       "Create or update jobs from a YAML file, or every *.yaml / *.yml file of a folder "
       "(fields: name, sql, target, mode, keys, group_by, measures, partition_by, sort_by, "
-      "types, required, max_bad_fraction, file_size_mib, incremental, description); a changed job "
+      "types, required, max_bad_fraction, rules, file_size_mib, incremental, description); a "
+      "changed job "
       "gets a new version");
   apply->add_option("PATH", o.path, "YAML file or folder")->required();
   add_lake(apply);

@@ -54,6 +54,17 @@ const std::vector<SystemTableInfo>& AllTables() {
         {"snapshot_written", "BIGINT"},
         {"error", "VARCHAR"},
         {"report", "VARCHAR"}}},
+      {SystemTable::kDqResults,
+       "dq_results",
+       {{"run_id", "BIGINT"},
+        {"job", "VARCHAR"},
+        {"started", "TIMESTAMP"},
+        {"line", "BIGINT"},
+        {"rule", "VARCHAR"},
+        {"severity", "VARCHAR"},
+        {"outcome", "VARCHAR"},
+        {"observed", "VARCHAR"},
+        {"message", "VARCHAR"}}},
   };
   return *tables;
 }
@@ -83,6 +94,13 @@ SystemValue ReportNumber(const nlohmann::json& report, const char* field) {
   const auto found = report.find(field);
   if (found == report.end() || !found->is_number_integer()) return SystemValue();
   return SystemValue(found->get<int64_t>());
+}
+
+// A text of a run's report, NULL if it has none (or it is empty).
+SystemValue ReportText(const nlohmann::json& report, const char* field) {
+  const auto found = report.find(field);
+  if (found == report.end() || !found->is_string()) return SystemValue();
+  return Text(found->get<std::string>());
 }
 
 SystemValue RowsRead(const nlohmann::json& report) {
@@ -150,6 +168,21 @@ absl::StatusOr<SystemRows> ReadSystemTable(Catalog& catalog, const Principal& wh
              ReportNumber(r.report, "files_written"), ReportNumber(r.report, "bytes_written"),
              ReportNumber(r.report, "snapshot_written"), Text(r.error),
              r.report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
+      }
+      break;
+    }
+    case SystemTable::kDqResults: {
+      ASSIGN_OR_RETURN(std::vector<RunRecord> runs, catalog.ListRuns(who, "job", "", kRunsKept));
+      for (const RunRecord& r : runs) {
+        const auto dq = r.report.find("dq");
+        if (dq == r.report.end() || !dq->is_array()) continue;
+        for (const nlohmann::json& rule : *dq) {
+          if (!rule.is_object()) continue;
+          out.rows.push_back({r.run_id, r.name, Time(r.started_micros),
+                              ReportNumber(rule, "line"), ReportText(rule, "rule"),
+                              ReportText(rule, "severity"), ReportText(rule, "outcome"),
+                              ReportText(rule, "observed"), ReportText(rule, "message")});
+        }
       }
       break;
     }

@@ -3,6 +3,7 @@
 // that reads them (never files), with the rows the caller may see.
 //   loch.query_history  the queries the catalog keeps (Catalog::ListQueries), newest first
 //   loch.job_runs       ETL job runs from the run store (Catalog::ListRuns), with their reports
+//   loch.dq_results     the data-quality rules of those runs, one row per rule per run
 // Values are bound into the query's private DuckDB catalog, never spliced into SQL: they hold
 // whatever clients sent.
 
@@ -20,7 +21,7 @@
 
 namespace loch {
 
-enum class SystemTable { kQueryHistory, kJobRuns };
+enum class SystemTable { kQueryHistory, kJobRuns, kDqResults };
 
 inline constexpr const char* kSystemDatabase = "loch";
 

@@ -13,6 +13,7 @@
 #include "common/ids.h"
 #include "common/lake_config.h"
 #include "common/strings.h"
+#include "etl/quality_gate.h"
 #include "etl/quarantine.h"
 #include "etl/row_checks.h"
 #include "etl/saved_jobs.h"
@@ -145,12 +146,16 @@ json ToJson(const RunReport& report) {
            {"note", report.note},
            {"phase_millis", report.phase_millis}};
   if (!report.quarantine_prefix.empty()) {
+    out["target"] = report.target;
     out["quarantine_table"] = report.quarantine_table;
     out["quarantine_prefix"] = report.quarantine_prefix;
+    out["quarantine_files"] = report.quarantine_files;
+    out["quarantine_pending"] = report.quarantine_pending;
     out["rows_quarantined"] = report.rows_quarantined;
     out["failures"] = report.failures;
     out["quarantine_snapshot"] = report.quarantine_snapshot;
   }
+  if (!report.dq.empty()) out["dq"] = report.dq;
   if (report.range) {
     out["range"] = {
         {"column", report.range_column}, {"from", report.range->from}, {"to", report.range->to}};
@@ -206,6 +211,7 @@ absl::StatusOr<RunRecord> JobRunner::Run(const Principal& who, const RunRequest&
   report.staging_prefix =
       fmt::format("{}{}/{}/{}/", kCuratedZone, spec.target.database, spec.target.table, write_id);
   if (spec.ChecksRows()) {
+    report.target = spec.target.ToString();
     report.quarantine_table = QuarantineTableOf(spec.target).ToString();
     report.quarantine_prefix = Quarantine::PrefixOf(spec.target, write_id);
   }
@@ -240,7 +246,26 @@ absl::StatusOr<bool> JobRunner::DeleteUnknownObjects(const Principal& who,
   return !keep.empty();
 }
 
+absl::Status JobRunner::RollQuarantineForward(const Principal& who, RunRecord& run) {
+  const std::vector<DataFile> files = FilesFromJson(run.report.value("quarantine_files", json()));
+  auto target = TableName::Parse(run.report.value("target", ""));
+  if (files.empty() || !target.ok()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(const int64_t snapshot,
+                   Quarantine(catalog_, engine_).Publish(who, *target, files));
+  if (snapshot > 0) run.report["quarantine_snapshot"] = snapshot;
+  run.report["quarantine_pending"] = false;
+  return absl::OkStatus();
+}
+
 absl::Status JobRunner::CleanUpInterruptedRuns(const Principal& who, const std::string& job) {
+  // Runs that succeeded but could not commit their quarantined rows.
+  ASSIGN_OR_RETURN(std::vector<RunRecord> succeeded,
+                   catalog_.ListRuns(who, kJobKind, job, 20, RunRecord::kSucceeded));
+  for (RunRecord& run : succeeded) {
+    if (!run.report.value("quarantine_pending", false)) continue;
+    RETURN_IF_ERROR(RollQuarantineForward(who, run));
+    RETURN_IF_ERROR(catalog_.UpdateRun(who, run));
+  }
   ASSIGN_OR_RETURN(std::vector<RunRecord> interrupted,
                    catalog_.ListRuns(who, kJobKind, job, 100, RunRecord::kRunning));
   for (RunRecord& run : interrupted) {
@@ -253,7 +278,9 @@ absl::Status JobRunner::CleanUpInterruptedRuns(const Principal& who, const std::
     run.finished_micros = NowMicros();
     if (published) {
       // Its commit happened: it succeeded, and its bookmarks (recorded before the commit) count,
-      // so that an incremental job does not read those files again.
+      // so that an incremental job does not read those files again. Its quarantined rows,
+      // committed after the target, are committed now if they were not.
+      RETURN_IF_ERROR(RollQuarantineForward(who, run));
       run.state = RunRecord::kSucceeded;
       run.report["note"] = fmt::format(
           "its process (pid {}) stopped after the commit; the next run recorded the end", run.pid);
@@ -261,13 +288,6 @@ absl::Status JobRunner::CleanUpInterruptedRuns(const Principal& who, const std::
       continue;
     }
     if (!quarantine_prefix.empty()) {
-      // Its quarantined rows were committed before the target's commit that did not happen:
-      // take them back, so that the run that reads those rows again quarantines them once.
-      const std::string table = run.report.value("quarantine_table", "");
-      if (auto quarantine_table = TableName::Parse(table); quarantine_table.ok()) {
-        RETURN_IF_ERROR(
-            Quarantine(catalog_, engine_).Withdraw(who, *quarantine_table, quarantine_prefix));
-      }
       RETURN_IF_ERROR(DeleteUnknownObjects(who, quarantine_prefix).status());
     }
     run.state = RunRecord::kFailed;
@@ -413,41 +433,48 @@ absl::Status JobRunner::Execute(const Principal& who, const JobSpec& spec,
   }
   if (!spec.ChecksRows()) return WriteAndPublish(who, spec, request, stage, target, run, report);
 
-  // The query runs once, into the checked result; its bad rows are committed to the quarantine
-  // first, then the target is written from its good rows (quarantine.h says why in this order).
+  // The query runs once, into the checked result; the target is written from its good rows, and
+  // its bad rows, staged and listed in the run record first, are committed to the quarantine
+  // after the target's commit (quarantine.h).
   phase = Stopwatch();
   EnterPhase("check");
   Quarantine quarantine(catalog_, engine_);
+  RETURN_IF_ERROR(quarantine.CheckTable(who, spec.target));
   ASSIGN_OR_RETURN(const CheckedRows checked, quarantine.Check(who, spec, stage, target));
   report.rows_quarantined = checked.bad_rows;
   report.failures = checked.failures;
   StagedFiles quarantined;
-  auto status = [&]() -> absl::Status {
+  absl::Status status = [&]() -> absl::Status {
     RETURN_IF_ERROR(Quarantine::OverMaximum(spec, checked));
     ASSIGN_OR_RETURN(quarantined, quarantine.StageBadRows(who, spec, checked, write_id,
                                                           run.run_id, run.started_micros));
+    report.quarantine_files = FilesToJson(quarantined.files);
     report.phase_millis["check"] = static_cast<int64_t>(phase.ElapsedMillis());
-    FaultPoint("job-before-quarantine-commit");
-    ASSIGN_OR_RETURN(report.quarantine_snapshot,
-                     quarantine.Publish(who, spec.target, quarantined));
-    FaultPoint("job-after-quarantine-commit");
     StageRequest good = stage;
     good.query = GoodRowsSql();
     good.parameters.clear();
     good.pinned = PinnedChecked(checked.checked);
-    const absl::Status written = WriteAndPublish(who, spec, request, good, target, run, report);
-    if (written.ok() || report.quarantine_snapshot == 0) return written;
-    const absl::Status withdrawn =
-        quarantine.Withdraw(who, QuarantineTableOf(spec.target), report.quarantine_prefix);
-    if (withdrawn.ok()) return written;
-    return absl::Status(written.code(),
-                        fmt::format("{} (and its quarantined rows could not be taken back: {}; the "
-                                    "job's next run does)",
-                                    ToStd(written.message()), ToStd(withdrawn.message())));
+    return WriteAndPublish(who, spec, request, good, target, run, report);
   }();
   engine_.DiscardStaged(checked.checked);
-  if (!status.ok() && report.quarantine_snapshot == 0) engine_.DiscardStaged(quarantined);
-  return status;
+  if (!status.ok()) {
+    engine_.DiscardStaged(quarantined);
+    report.quarantine_files = json::array();
+    return status;
+  }
+  FaultPoint("job-before-quarantine-commit");
+  auto committed = quarantine.Publish(who, spec.target, quarantined.files);
+  if (committed.ok()) {
+    report.quarantine_snapshot = *committed;
+  } else {
+    // The target has the run's rows: the run succeeded. Its bad rows stay staged and listed, and
+    // the job's next run commits them.
+    report.quarantine_pending = true;
+    report.note = fmt::format(
+        "the {} quarantined row(s) could not be committed ({}); the job's next run commits them",
+        checked.bad_rows, ToStd(committed.status().message()));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status JobRunner::WriteAndPublish(const Principal& who, const JobSpec& spec,
@@ -490,6 +517,20 @@ absl::Status JobRunner::WriteAndPublish(const Principal& who, const JobSpec& spe
       output.publish_when_empty = true;
     }
     report.phase_millis["write"] += static_cast<int64_t>(phase.ElapsedMillis());
+    if (!spec.rules.empty()) {
+      phase = Stopwatch();
+      EnterPhase("quality");
+      auto outcomes =
+          EvaluateRules(engine_, who, spec.rules, output.staged, run.started_micros);
+      absl::Status verdict = outcomes.ok() ? Verdict(*outcomes) : outcomes.status();
+      if (outcomes.ok()) report.dq = ToJson(*outcomes);
+      report.phase_millis["quality"] += static_cast<int64_t>(phase.ElapsedMillis());
+      if (!verdict.ok()) {
+        engine_.DiscardStaged(output.staged);
+        for (const StagedFiles& temporary : output.temporary) engine_.DiscardStaged(temporary);
+        return verdict;
+      }
+    }
     // The sources read are recorded before the commit: a process that dies right after it
     // leaves a run the next one recognises as published, with its bookmarks (CleanUpInterrupted).
     run.report = ToJson(report);

@@ -61,11 +61,16 @@ struct RunReport {
   std::string staging_prefix;
   // A job that checks its rows (row_checks.h): where its quarantined rows go, how many of the
   // query's rows failed a check, the most frequent failures, and the quarantine's snapshot.
+  std::string target;  // DB.TABLE
   std::string quarantine_table;
   std::string quarantine_prefix;
+  nlohmann::json quarantine_files = nlohmann::json::array();  // staged, committed after the target
+  bool quarantine_pending = false;  // the target was committed, the quarantine not yet
   int64_t rows_quarantined = 0;
   nlohmann::json failures = nlohmann::json::array();
   int64_t quarantine_snapshot = 0;
+  // The job's data-quality rules, as evaluated on what the run was to publish (quality_gate.h).
+  nlohmann::json dq = nlohmann::json::array();
   int64_t rows_in_result = 0;  // rows the job's query returned (that passed its checks)
   int64_t rows_written = 0;    // rows in the files published (merge: rewritten rows included)
   int64_t files_written = 0;
@@ -107,6 +112,10 @@ class JobRunner {
   // Deletes the objects under `prefix` that no table knows (staged by a run that died); true if
   // the catalog knows some (the run committed them).
   absl::StatusOr<bool> DeleteUnknownObjects(const Principal& who, const std::string& prefix);
+  // Commits the quarantined rows `run` lists if the quarantine does not have them yet (a run that
+  // published its target and stopped, or failed, before its quarantine commit); updates its
+  // report.
+  absl::Status RollQuarantineForward(const Principal& who, RunRecord& run);
   // The run itself, after the lock is held and `run` recorded. Fills `report` (and stores it in
   // `run` before committing).
   absl::Status Execute(const Principal& who, const JobSpec& spec, const RunRequest& request,

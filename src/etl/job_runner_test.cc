@@ -921,9 +921,9 @@ TEST_F(QuarantineTest, AnExistingTargetsTypesAreCheckedToo) {
   EXPECT_EQ(Cell("SELECT count(*) FROM mart.orders"), "4");
 }
 
-// The quarantine is committed before the target; a run whose target commit then does not happen
-// takes its quarantined rows back, so the run leaves no trace and its re-run quarantines them once.
-TEST_F(QuarantineTest, ARunThatFailsAfterItsQuarantineCommitTakesItsRowsBack) {
+// The quarantine is committed after the target: a run that fails before its target commit
+// quarantines nothing (its re-run quarantines those rows once) and leaves no staged file.
+TEST_F(QuarantineTest, ARunThatFailsBeforeItsTargetCommitQuarantinesNothing) {
   Define({{"name", "orders"},
           {"sql", "SELECT CAST(id = '1' AS INTEGER) AS k, amount FROM raw.orders"},
           {"target", "mart.orders"},
@@ -934,8 +934,11 @@ TEST_F(QuarantineTest, ARunThatFailsAfterItsQuarantineCommitTakesItsRowsBack) {
   RunRecord failed = RunJob("orders");  // key 0 twice in the good rows: the merge refuses
   ASSERT_EQ(failed.state, RunRecord::kFailed);
   EXPECT_THAT(failed.error, HasSubstr("appears 2 times"));
-  EXPECT_GT(failed.report["quarantine_snapshot"].get<int64_t>(), 0);
-  EXPECT_EQ(Cell("SELECT count(*) FROM quarantine.mart"), "0");
+  EXPECT_EQ(failed.report["rows_quarantined"], 2);
+  EXPECT_TRUE(absl::IsNotFound(
+      lake_.catalog->ReadTable(admin_, {"quarantine", "mart"}, std::nullopt).status()));
+  EXPECT_TRUE(Keys("quarantine/").empty());
+  EXPECT_TRUE(Keys("tables/mart/").empty());
   EXPECT_TRUE(absl::IsNotFound(
       lake_.catalog->ReadTable(admin_, {"mart", "orders"}, std::nullopt).status()));
 }

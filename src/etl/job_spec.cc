@@ -18,7 +18,7 @@ using nlohmann::json;
 
 const std::vector<std::string> kFields = {
     "name",          "sql",         "target", "mode",     "keys",             "group_by",
-    "measures",      "partition_by", "sort_by", "types", "required", "max_bad_fraction",
+    "measures",      "partition_by", "sort_by", "types", "required", "max_bad_fraction", "rules",
     "file_size_mib", "incremental", "description"};
 
 absl::Status FieldError(std::string_view field, std::string_view what) {
@@ -457,6 +457,10 @@ absl::StatusOr<JobSpec> JobSpecFromJson(const json& object) {
     spec.incremental = it->get<bool>();
   }
   RETURN_IF_ERROR(ReadRowChecks(object, spec));
+  ASSIGN_OR_RETURN(const std::string rules, Text(object, "rules", false));
+  auto parsed_rules = ParseRules(rules);
+  if (!parsed_rules.ok()) return FieldError("rules", ToStd(parsed_rules.status().message()));
+  spec.rules = std::move(*parsed_rules);
   ASSIGN_OR_RETURN(spec.description, Text(object, "description", false));
   return spec;
 }
@@ -486,6 +490,7 @@ json ToJson(const JobSpec& spec) {
     fields["group_by"] = spec.group_by;
     fields["measures"] = MeasureTexts(spec.measures);
   }
+  if (!spec.rules.empty()) fields["rules"] = RulesText(spec.rules);
   if (spec.ChecksRows()) {
     fields["types"] = spec.types;
     fields["required"] = spec.required;

@@ -15,6 +15,7 @@
 //   incremental     read only the source files committed since the last successful run
 //   types           {column: TYPE}: the result's values are cast to these types (row_checks.h)
 //   required        columns that may not be NULL
+//   rules           data-quality rules (dq_rules.h), checked on what a run publishes before it does
 //   max_bad_fraction  rows failing a cast (to `types`, or to the target's column types) or a
 //                   required column go to the quarantine table instead of the target; the run
 //                   fails when more than this fraction (0 to 1) of the rows fail. Any of these
@@ -31,6 +32,7 @@
 
 #include "catalog/model.h"
 #include "common/status.h"
+#include "etl/dq_rules.h"
 #include "nlohmann/json.hpp"
 
 namespace loch::etl {
@@ -94,6 +96,7 @@ struct JobSpec {
   std::map<std::string, std::string> types;
   std::vector<std::string> required;
   std::optional<double> max_bad_fraction;
+  std::vector<DqRule> rules;
   std::string description;
 
   // Whether the job checks its rows and quarantines those that fail (row_checks.h).

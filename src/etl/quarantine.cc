@@ -174,36 +174,61 @@ absl::StatusOr<StagedFiles> Quarantine::StageBadRows(const Principal& who, const
   return engine_.StageQueryResult(who, bad);
 }
 
-absl::StatusOr<int64_t> Quarantine::Publish(const Principal& who, const TableName& target,
-                                            const StagedFiles& staged) {
-  if (staged.files.empty()) return 0;
+namespace {
+
+Schema QuarantineSchema() {
+  Schema schema;
+  for (const Column& column : QuarantineColumns()) {
+    (column.name == "target_table" ? schema.partition_columns : schema.columns).push_back(column);
+  }
+  return schema;
+}
+
+}  // namespace
+
+absl::Status Quarantine::CheckTable(const Principal& who, const TableName& target) {
   const TableName table = QuarantineTableOf(target);
+  auto existing = catalog_.ReadTable(who, table, std::nullopt);
+  if (absl::IsNotFound(existing.status())) return absl::OkStatus();
+  if (!existing.ok()) return existing.status();
+  const Schema expected = QuarantineSchema();
+  if (!SameColumns(existing->table.schema.columns, expected.columns) ||
+      !SameColumns(existing->table.schema.partition_columns, expected.partition_columns)) {
+    return absl::FailedPreconditionError(fmt::format(
+        "table {} is not a quarantine table (its columns differ): loch keeps the rows that fail "
+        "the checks of jobs writing to database {} there; rename or drop it",
+        table.ToString(), target.database));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> Quarantine::Publish(const Principal& who, const TableName& target,
+                                            const std::vector<DataFile>& files) {
+  if (files.empty()) return 0;
+  const TableName table = QuarantineTableOf(target);
+  // A roll forward of a run whose own commit went through before it died adds nothing.
+  ASSIGN_OR_RETURN(std::vector<std::string> known, catalog_.KnownKeys(who, files.front().key));
+  if (!known.empty()) return 0;
+  RETURN_IF_ERROR(CheckTable(who, target));
   RETURN_IF_ERROR(catalog_.CreateDatabase(who, table.database, true));
+  int64_t rows = 0;
+  for (const DataFile& file : files) rows += std::max<int64_t>(file.row_count, 0);
   TableCommit commit;
   commit.table = table;
   commit.message = fmt::format("quarantined rows of {}", target.ToString());
-  commit.add_files = staged.files;
-  commit.summary = {{"target", target.ToString()},
-                    {"files_added", staged.files.size()},
-                    {"rows_added", staged.rows}};
+  commit.add_files = files;
+  commit.summary = {
+      {"target", target.ToString()}, {"files_added", files.size()}, {"rows_added", rows}};
   for (int attempt = 1;; ++attempt) {
     auto existing = catalog_.ReadTable(who, table, std::nullopt);
     if (existing.ok()) {
-      if (!SameColumns(existing->table.schema.columns, staged.schema.columns) ||
-          !SameColumns(existing->table.schema.partition_columns,
-                       staged.schema.partition_columns)) {
-        return absl::FailedPreconditionError(fmt::format(
-            "table {} is not a quarantine table (its columns differ): loch keeps the rows that "
-            "fail the checks of jobs writing to database {} there; rename or drop it",
-            table.ToString(), target.database));
-      }
       commit.base_snapshot = existing->table.current_snapshot;
       commit.operation = "append";
       commit.new_schema.reset();
     } else if (absl::IsNotFound(existing.status())) {
       commit.base_snapshot = TableCommit::kCreate;
       commit.operation = "create";
-      commit.new_schema = staged.schema;
+      commit.new_schema = QuarantineSchema();
       commit.location = fmt::format("{}{}/", kQuarantineZone, target.database);
     } else {
       return existing.status();
@@ -217,29 +242,42 @@ absl::StatusOr<int64_t> Quarantine::Publish(const Principal& who, const TableNam
   }
 }
 
-absl::Status Quarantine::Withdraw(const Principal& who, const TableName& quarantine_table,
-                                  const std::string& prefix) {
-  const TableName& table = quarantine_table;
-  for (int attempt = 1;; ++attempt) {
-    auto existing = catalog_.ReadTable(who, table, std::nullopt);
-    if (absl::IsNotFound(existing.status())) return absl::OkStatus();
-    if (!existing.ok()) return existing.status();
-    TableCommit commit;
-    commit.table = table;
-    commit.base_snapshot = existing->table.current_snapshot;
-    commit.operation = "delete";
-    commit.message = fmt::format("rows of a job run that published nothing ({})", prefix);
-    for (const DataFile& file : existing->files) {
-      if (file.key.starts_with(prefix)) commit.remove_file_ids.push_back(file.file_id);
-    }
-    if (commit.remove_file_ids.empty()) return absl::OkStatus();
-    commit.summary = {{"withdrawn", prefix}, {"files_removed", commit.remove_file_ids.size()}};
-    auto committed = catalog_.Commit(who, commit);
-    if (committed.ok()) return absl::OkStatus();
-    if (!LostCommitRace(committed.status(), false) || attempt == kMaxCommitAttempts) {
-      return committed.status();
-    }
+nlohmann::json FilesToJson(const std::vector<DataFile>& files) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const DataFile& file : files) {
+    out.push_back({{"key", file.key},
+                   {"size", file.size_bytes},
+                   {"rows", file.row_count},
+                   {"etag", file.etag},
+                   {"partition", file.partition_values}});
   }
+  return out;
+}
+
+std::vector<DataFile> FilesFromJson(const nlohmann::json& files) {
+  std::vector<DataFile> out;
+  if (!files.is_array()) return out;
+  for (const nlohmann::json& entry : files) {
+    if (!entry.is_object() || !entry.value("key", nlohmann::json()).is_string()) continue;
+    DataFile file;
+    file.key = entry["key"].get<std::string>();
+    file.format = "parquet";
+    file.owned = true;
+    file.size_bytes = entry.value("size", nlohmann::json()).is_number_integer()
+                          ? entry["size"].get<int64_t>()
+                          : 0;
+    file.row_count = entry.value("rows", nlohmann::json()).is_number_integer()
+                         ? entry["rows"].get<int64_t>()
+                         : -1;
+    file.etag = entry.value("etag", nlohmann::json()).is_string() ? entry["etag"].get<std::string>()
+                                                                  : "";
+    const nlohmann::json partition = entry.value("partition", nlohmann::json::object());
+    for (const auto& [column, value] : partition.items()) {
+      if (value.is_string()) file.partition_values[column] = value.get<std::string>();
+    }
+    out.push_back(std::move(file));
+  }
+  return out;
 }
 
 }  // namespace loch::etl

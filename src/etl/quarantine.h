@@ -5,15 +5,17 @@
 //
 // A run with checks:
 //   1. Check: stages the checked result of the job's query once (the query runs once), counts
-//      its rows and bad rows, and refuses the run when the bad fraction is over the job's
-//      maximum; else stages the quarantine rows (under quarantine/<db>/<table>/<write id>/).
-//   2. Publish: commits the quarantine rows, before the target's commit.
-//   3. The runner writes the target from GoodRowsSql over the checked result.
-// If the target's commit then fails, or the process dies before it, Withdraw removes the run's
-// quarantine files from the table again (the runner calls it; the next run does for a run that
-// was killed): the run published nothing, its bookmarks did not move, and the next run
-// quarantines those rows again, exactly once. (The reverse order would let a run killed between
-// the commits count as published with its bad rows lost.)
+//      its rows and bad rows; OverMaximum refuses the run when the bad fraction is over the
+//      job's maximum; StageBadRows stages the quarantine rows (under
+//      quarantine/<db>/<table>/<write id>/), which the run record lists before any commit.
+//   2. The runner writes the target from GoodRowsSql over the checked result and commits it.
+//   3. Publish commits the staged quarantine rows, after the target's commit: nothing of a run
+//      is visible before its target commit, and nothing is ever taken back.
+// A run that dies between the two commits (or whose quarantine commit failed) is rolled forward
+// by the job's next run: the target commit happened, so it commits the listed quarantine files
+// (FilesFromJson) if the quarantine does not have them yet. A run that dies before the target
+// commit published nothing; its staged files are deleted, and the next run reads those rows
+// again.
 
 #include <cstdint>
 #include <string>
@@ -37,6 +39,10 @@ struct CheckedRows {
 // The checked result as queries over it read it: pinned as kCheckedTable.
 std::map<TableName, TableSnapshot> PinnedChecked(const StagedFiles& checked);
 
+// Staged quarantine files as a run record lists them, and back (without their statistics).
+nlohmann::json FilesToJson(const std::vector<DataFile>& files);
+std::vector<DataFile> FilesFromJson(const nlohmann::json& files);
+
 class Quarantine {
  public:
   Quarantine(Catalog& catalog, LakeEngine& engine) : catalog_(catalog), engine_(engine) {}
@@ -56,16 +62,15 @@ class Quarantine {
                                            const CheckedRows& checked, const std::string& write_id,
                                            int64_t run_id, int64_t now_micros);
 
-  // Step 2: commits `staged` to the target's quarantine table (created if missing). Returns the
-  // snapshot written (0 when there was nothing to commit). FailedPrecondition if a table of that
-  // name is not a quarantine table.
-  absl::StatusOr<int64_t> Publish(const Principal& who, const TableName& target,
-                                  const StagedFiles& staged);
+  // FailedPrecondition if the target's quarantine table exists and is not a quarantine table
+  // (checked before anything is committed).
+  absl::Status CheckTable(const Principal& who, const TableName& target);
 
-  // Removes the files under `prefix` (a run's quarantine prefix) from `quarantine_table` in one
-  // commit; nothing to do if it has none (or there is no such table).
-  absl::Status Withdraw(const Principal& who, const TableName& quarantine_table,
-                        const std::string& prefix);
+  // Step 3: commits `files` to the target's quarantine table (created if missing), unless the
+  // catalog has them already (a roll forward that already happened). Returns the snapshot
+  // written (0 when there was nothing to commit). FailedPrecondition as CheckTable.
+  absl::StatusOr<int64_t> Publish(const Principal& who, const TableName& target,
+                                  const std::vector<DataFile>& files);
 
   // Where a run's quarantine files go.
   static std::string PrefixOf(const TableName& target, const std::string& write_id);
