@@ -17,6 +17,11 @@ namespace loch {
 // The curated zone: the tables loch writes (CTAS, INSERT) keep their files under
 // tables/<database>/<table>/<write id>/, the write id a NewTimeOrderedId() (common/ids.h).
 inline constexpr std::string_view kCuratedZone = "tables/";
+// The quarantine zone: rows ETL jobs' checks refused, under quarantine/<database>/<table>/<write
+// id>/ (etl/quarantine.h). Like the curated zone, only loch writes there.
+inline constexpr std::string_view kQuarantineZone = "quarantine/";
+// The zones loch writes its own files into (crawlers skip them; vacuum sweeps their orphans).
+inline constexpr std::string_view kWrittenZones[] = {kCuratedZone, kQuarantineZone};
 
 struct LakeLocation {
   std::string root;       // absolute local path, or "s3://bucket[/prefix]"

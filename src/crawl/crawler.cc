@@ -158,11 +158,13 @@ absl::StatusOr<CrawlReport> Crawler::Crawl(const Principal& who, const CrawlRequ
   std::vector<std::string> prefixes;
   for (const std::string& given : request.prefixes) {
     prefixes.push_back(NormalizePrefix(given));
-    if (prefixes.back().starts_with(kCuratedZone)) {
-      return absl::InvalidArgumentError(fmt::format(
-          "cannot crawl \"{}\": {} holds the files of the tables loch writes (CTAS, INSERT); "
-          "they are tables already",
-          given, kCuratedZone));
+    for (std::string_view zone : kWrittenZones) {
+      if (prefixes.back().starts_with(zone)) {
+        return absl::InvalidArgumentError(fmt::format(
+            "cannot crawl \"{}\": {} holds the files of the tables loch writes (CTAS, INSERT, "
+            "jobs and their quarantines); they are tables already",
+            given, zone));
+      }
     }
   }
   int64_t curated_skipped = 0;
@@ -170,7 +172,9 @@ absl::StatusOr<CrawlReport> Crawler::Crawl(const Principal& who, const CrawlRequ
     ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, ListAll(store_, prefix));
     report.objects_listed += static_cast<int64_t>(objects.size());
     for (ObjectInfo& object : objects) {
-      if (object.key.starts_with(kCuratedZone)) {  // a prefix above it: loch's own tables' files
+      if (std::any_of(std::begin(kWrittenZones), std::end(kWrittenZones),
+                      [&](std::string_view zone) { return object.key.starts_with(zone); })) {
+        // a prefix above them: loch's own tables' files
         ++curated_skipped;
         continue;
       }

@@ -13,8 +13,8 @@
 #include <tuple>
 
 #include "common/ids.h"
-#include "common/test_dir.h"
 #include "common/strings.h"
+#include "common/test_dir.h"
 #include "engine/query_test_support.h"
 #include "engine/test_lake.h"
 #include "fmt/format.h"
@@ -876,7 +876,8 @@ TEST_F(QuarantineTest, BadRowsAreQuarantinedWithExactReasonsAndGoodOnesPublished
   // its bad_row, and its original is the row as the query returned it.
   const std::string run_id = std::to_string(run.run_id);
   EXPECT_EQ(Cell("SELECT string_agg(column_name || '=' || coalesce(value, 'NULL') || ': ' || "
-                 "reason, '; ' ORDER BY column_name, coalesce(value, 'NULL')) FROM quarantine.mart WHERE run_id = " +
+                 "reason, '; ' ORDER BY column_name, coalesce(value, 'NULL')) FROM quarantine.mart "
+                 "WHERE run_id = " +
                  run_id + " AND target_table = 'orders' AND job = 'orders'"),
             "amount=99999999999: cannot cast to DECIMAL(10,2); amount=abc: cannot cast to "
             "DECIMAL(10,2); id=NULL: required column is NULL; id=x6: cannot cast to BIGINT; "
@@ -891,9 +892,9 @@ TEST_F(QuarantineTest, BadRowsAreQuarantinedWithExactReasonsAndGoodOnesPublished
   // The next run reads everything again: the same rows are quarantined again, under its run.
   RunRecord again = RunJob("orders");
   ASSERT_EQ(again.state, RunRecord::kSucceeded) << again.error;
-  EXPECT_EQ(Cell("SELECT count(*) FROM quarantine.mart WHERE run_id = " +
-                 std::to_string(again.run_id)),
-            "6");
+  EXPECT_EQ(
+      Cell("SELECT count(*) FROM quarantine.mart WHERE run_id = " + std::to_string(again.run_id)),
+      "6");
   EXPECT_EQ(Cell("SELECT count(*) FROM mart.orders"), "4");  // append: two runs' good rows
 }
 
@@ -943,11 +944,61 @@ TEST_F(QuarantineTest, ARunThatFailsBeforeItsTargetCommitQuarantinesNothing) {
       lake_.catalog->ReadTable(admin_, {"mart", "orders"}, std::nullopt).status()));
 }
 
+// A merge's delete row is checked on its keys only: its other columns may be anything.
+TEST_F(QuarantineTest, AMergeDeleteIsCheckedOnItsKeysOnly) {
+  Sql("CREATE TABLE raw.cdc AS SELECT * FROM (VALUES ('1', '10', 'U'), ('2', '20', 'U'), "
+      "('1', 'junk', 'D'), ('x', '5', 'D')) t(id, amount, _op)");
+  Define({{"name", "cdc"},
+          {"sql", "SELECT id, amount, _op FROM raw.cdc WHERE _op = 'U'"},
+          {"target", "mart.cdc"},
+          {"mode", "merge"},
+          {"keys", {"id"}},
+          {"types", {{"id", "BIGINT"}, {"amount", "BIGINT"}}},
+          {"required", {"amount"}},
+          {"max_bad_fraction", 1}});
+  ASSERT_EQ(RunJob("cdc").state, RunRecord::kSucceeded);
+  Define({{"name", "cdc"},
+          {"sql", "SELECT id, amount, _op FROM raw.cdc WHERE _op = 'D'"},
+          {"target", "mart.cdc"},
+          {"mode", "merge"},
+          {"keys", {"id"}},
+          {"types", {{"id", "BIGINT"}, {"amount", "BIGINT"}}},
+          {"required", {"amount"}},
+          {"max_bad_fraction", 1}});
+  RunRecord deletes = RunJob("cdc");
+  ASSERT_EQ(deletes.state, RunRecord::kSucceeded) << deletes.error;
+  EXPECT_EQ(Cell("SELECT string_agg(id || ':' || amount, ' ') FROM mart.cdc"), "2:20");
+  EXPECT_EQ(Cell("SELECT string_agg(column_name || '=' || value, ' ') FROM quarantine.mart"),
+            "id=x");  // the delete of 1 went through despite its amount; x is no key
+}
+
+// A declared type must agree with an existing target's: the stager would cast again after the
+// check, failing the run or changing the values.
+TEST_F(QuarantineTest, ADeclaredTypeMustAgreeWithTheTargets) {
+  Sql("CREATE TABLE mart.orders AS SELECT CAST(1 AS BIGINT) AS id");
+  Define({{"name", "orders"},
+          {"sql", "SELECT id FROM raw.orders"},
+          {"target", "mart.orders"},
+          {"types", {{"ID", "DOUBLE"}}}});
+  RunRecord run = RunJob("orders");
+  EXPECT_EQ(run.state, RunRecord::kFailed);
+  EXPECT_THAT(run.error, HasSubstr("casts column \"ID\" to DOUBLE, but target mart.orders has it "
+                                   "as BIGINT"));
+  auto doubled = JobSpecFromJson({{"name", "j"},
+                                  {"sql", "SELECT 1"},
+                                  {"target", "a.b"},
+                                  {"types", {{"x", "INT"}, {"X", "INT"}}}});
+  EXPECT_THAT(std::string(doubled.status().message()), HasSubstr("twice"));
+  auto hostile = JobSpecFromJson({{"name", "j"},
+                                  {"sql", "SELECT 1"},
+                                  {"target", "a.b"},
+                                  {"types", {{"x", "/*((*/ INTEGER) AS a, 1 /*)*/ --"}}}});
+  EXPECT_THAT(std::string(hostile.status().message()), HasSubstr("not a type name"));
+}
+
 TEST_F(QuarantineTest, ChecksThatDoNotFitAreRefused) {
-  auto spec = JobSpecFromJson({{"name", "j"},
-                               {"sql", "SELECT 1"},
-                               {"target", "a.b"},
-                               {"max_bad_fraction", 1.5}});
+  auto spec = JobSpecFromJson(
+      {{"name", "j"}, {"sql", "SELECT 1"}, {"target", "a.b"}, {"max_bad_fraction", 1.5}});
   EXPECT_THAT(std::string(spec.status().message()), HasSubstr("max_bad_fraction"));
   spec = JobSpecFromJson(
       {{"name", "j"}, {"sql", "SELECT 1"}, {"target", "a.b"}, {"types", {{"x", "INT("}}}});
@@ -969,15 +1020,75 @@ TEST_F(QuarantineTest, ChecksThatDoNotFitAreRefused) {
       lake_.catalog->ReadTable(admin_, {"mart", "orders"}, std::nullopt).status()));
   EXPECT_TRUE(Keys("quarantine/").empty());
   // The stored form keeps the checks (and a job without them keeps its old form).
-  auto stored = JobSpecFromJson(ToJson(*JobSpecFromJson({{"name", "j"},
-                                                          {"sql", "SELECT 1"},
-                                                          {"target", "a.b"},
-                                                          {"types", {{"x", "INT"}}}})));
+  auto stored = JobSpecFromJson(ToJson(*JobSpecFromJson(
+      {{"name", "j"}, {"sql", "SELECT 1"}, {"target", "a.b"}, {"types", {{"x", "INT"}}}})));
   ASSERT_TRUE(stored.ok()) << stored.status();
   EXPECT_EQ(stored->types.at("x"), "INT");
   EXPECT_EQ(stored->max_bad_fraction, 0);
   EXPECT_FALSE(ToJson(*JobSpecFromJson({{"name", "j"}, {"sql", "SELECT 1"}, {"target", "a.b"}}))
                    .contains("types"));
+}
+
+// Data-quality rules are evaluated on what a run is about to publish: an error-severity failure
+// publishes nothing; warnings are recorded and the run goes on; every outcome is a row of
+// loch.dq_results.
+TEST_F(JobRunnerTest, DataQualityRulesGateThePublishAndAreKeptPerRun) {
+  Sql("CREATE TABLE crm.users AS SELECT i AS id FROM range(5) r(i)");
+  Sql("CREATE TABLE raw.events AS SELECT i AS id, i % 7 AS user_id, TIMESTAMP '2026-12-01 "
+      "10:00:00' + to_minutes(i) AS ts, CASE WHEN i = 3 THEN NULL ELSE 'ok' END AS note FROM "
+      "range(20) r(i)");
+  auto define = [&](const std::string& rules) {
+    Define({{"name", "events"},
+            {"sql", "SELECT id, user_id, ts, note FROM raw.events"},
+            {"target", "mart.events"},
+            {"rules", rules}});
+  };
+  // Every rule kind, each once passing and once failing.
+  define(
+      "IsComplete \"id\"\n"
+      "IsUnique \"id\"\n"
+      "ColumnValues \"id\" between 0 and 19\n"
+      "ColumnValues \"note\" in [\"ok\"]\n"
+      "ColumnValues \"note\" matches \"o.\"\n"
+      "RowCount = 20\n"
+      "Freshness \"ts\" <= 100000 days\n"
+      "CustomSql \"SELECT max(id) FROM output\" = 19\n"
+      "IsComplete \"note\" severity warn\n"
+      "ReferentialIntegrity \"user_id\" \"crm.users.id\" severity warn\n");
+  RunRecord passed = RunJob("events");
+  ASSERT_EQ(passed.state, RunRecord::kSucceeded) << passed.error;
+  EXPECT_EQ(Cell("SELECT count(*) FROM mart.events"), "20");
+  EXPECT_EQ(Cell("SELECT string_agg(outcome || ':' || coalesce(observed, '-'), ' ' ORDER BY "
+                 "line) FROM loch.dq_results WHERE run_id = " +
+                 std::to_string(passed.run_id)),
+            "passed:0 passed:0 passed:0 passed:0 passed:0 passed:20 passed:2026-12-01 10:19:00 "
+            "passed:19 failed:1 failed:5");  // user_id 5 and 6 (5 rows) are no user
+  EXPECT_EQ(Cell("SELECT message FROM loch.dq_results WHERE line = 10"), "5 row(s) break it");
+
+  define(
+      "IsComplete \"note\"\n"
+      "IsUnique \"user_id\"\n"
+      "ColumnValues \"id\" < 10\n"
+      "RowCount between 1 and 5\n"
+      "Freshness \"ts\" < 1 hour\n"
+      "CustomSql \"SELECT count(*) FROM output WHERE id > 100\" > 0\n"
+      "ReferentialIntegrity \"user_id\" \"crm.users.id\"\n"
+      "ColumnValues \"nope\" > 1\n");
+  RunRecord failed = RunJob("events");
+  ASSERT_EQ(failed.state, RunRecord::kFailed);
+  EXPECT_THAT(failed.error, HasSubstr("data-quality rules failed, so nothing was published"));
+  EXPECT_THAT(failed.error, HasSubstr("line 2 `IsUnique \"user_id\"` failed: 7 value(s) appear "
+                                      "more than once"));
+  EXPECT_THAT(failed.error, HasSubstr("line 8 `ColumnValues \"nope\" > 1` error:"));
+  EXPECT_EQ(Cell("SELECT count(*) FROM mart.events"), "20");  // nothing published
+  EXPECT_EQ(Cell("SELECT string_agg(outcome, ' ' ORDER BY line) FROM loch.dq_results WHERE "
+                 "run_id = " +
+                 std::to_string(failed.run_id)),
+            "failed failed failed failed failed failed failed error");
+  EXPECT_TRUE(
+      Keys("tables/mart/events/" + failed.report["staging_prefix"].get<std::string>().substr(
+                                       std::string("tables/mart/events/").size()))
+          .empty());
 }
 
 }  // namespace

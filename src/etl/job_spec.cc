@@ -17,9 +17,9 @@ namespace {
 using nlohmann::json;
 
 const std::vector<std::string> kFields = {
-    "name",          "sql",         "target", "mode",     "keys",             "group_by",
-    "measures",      "partition_by", "sort_by", "types", "required", "max_bad_fraction", "rules",
-    "file_size_mib", "incremental", "description"};
+    "name",     "sql",           "target",      "mode",       "keys",     "group_by",
+    "measures", "partition_by",  "sort_by",     "types",      "required", "max_bad_fraction",
+    "rules",    "file_size_mib", "incremental", "description"};
 
 absl::Status FieldError(std::string_view field, std::string_view what) {
   return absl::InvalidArgumentError(fmt::format("job field \"{}\": {}", field, what));
@@ -386,12 +386,27 @@ absl::Status ReadRowChecks(const json& object, JobSpec& spec) {
       if (column.empty() || column.size() > kMaxTypeBytes) {
         return FieldError("types", "must map column names to types");
       }
-      if (!type.is_string() || type.get<std::string>().empty() ||
-          type.get<std::string>().size() > kMaxTypeBytes ||
-          !ParseType(type.get<std::string>()).has_value()) {
+      // Type names only: letters, digits, _, spaces and ( ) , [ ] (no quotes, comments or ';',
+      // as the text goes into SQL).
+      const auto allowed = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ' ' || c == '(' ||
+               c == ')' || c == ',' || c == '[' || c == ']';
+      };
+      const std::string text = type.is_string() ? type.get<std::string>() : "";
+      if (text.empty() || text.size() > kMaxTypeBytes ||
+          !std::all_of(text.begin(), text.end(), allowed) || !ParseType(text).has_value()) {
         return FieldError("types", fmt::format("column \"{}\": not a type name", column));
       }
-      spec.types[column] = type.get<std::string>();
+      for (const auto& [other, ignored] : spec.types) {
+        if (std::equal(other.begin(), other.end(), column.begin(), column.end(),
+                       [](char a, char b) {
+                         return std::tolower(static_cast<unsigned char>(a)) ==
+                                std::tolower(static_cast<unsigned char>(b));
+                       })) {
+          return FieldError("types", fmt::format("names column \"{}\" twice", column));
+        }
+      }
+      spec.types[column] = text;
     }
   }
   ASSIGN_OR_RETURN(spec.required, Names(object, "required"));

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <set>
 
+#include "common/lake_config.h"
 #include "common/strings.h"
 #include "engine/text_types.h"
 #include "etl/row_checks.h"
@@ -45,21 +46,19 @@ std::string Lower(std::string_view text) {
 // parses with them.
 // The target's columns the query does not return are left to the stager (writing by name, it
 // refuses them), not checked.
-std::map<std::string, ColumnCheck> PlanChecks(const JobSpec& spec, const StageRequest& stage,
-                                              const std::vector<Column>& result,
-                                              const std::optional<TableSnapshot>& target) {
+absl::StatusOr<std::map<std::string, ColumnCheck>> PlanChecks(
+    const JobSpec& spec, const StageRequest& stage, const std::vector<Column>& result,
+    const std::optional<TableSnapshot>& target) {
   std::set<std::string> returned;
   for (const Column& column : result) returned.insert(Lower(column.name));
   std::map<std::string, ColumnCheck> checks;
   if (target.has_value()) {
     const Schema& schema = target->table.schema;
     std::vector<Column> columns = schema.columns;
-    columns.insert(columns.end(), schema.partition_columns.begin(),
-                   schema.partition_columns.end());
+    columns.insert(columns.end(), schema.partition_columns.begin(), schema.partition_columns.end());
     for (const Column& column : columns) {
-      if (spec.mode == WriteMode::kRollup &&
-          std::find(spec.group_by.begin(), spec.group_by.end(), column.name) ==
-              spec.group_by.end()) {
+      if (spec.mode == WriteMode::kRollup && std::find(spec.group_by.begin(), spec.group_by.end(),
+                                                       column.name) == spec.group_by.end()) {
         continue;
       }
       if (spec.mode == WriteMode::kHistory &&
@@ -69,16 +68,35 @@ std::map<std::string, ColumnCheck> PlanChecks(const JobSpec& spec, const StageRe
       if (returned.contains(Lower(column.name))) checks[Lower(column.name)].type = column.type;
     }
   }
-  for (const auto& [name, type] : spec.types) checks[Lower(name)].type = type;
+  for (const auto& [name, type] : spec.types) {
+    ColumnCheck& check = checks[Lower(name)];
+    // The stager casts to the target's type after the check: another type would either fail
+    // the whole run there or change the values silently.
+    if (!check.type.empty() && Lower(check.type) != Lower(type)) {
+      return absl::InvalidArgumentError(fmt::format(
+          "the job casts column \"{}\" to {}, but target {} has it as {}: declare the target's "
+          "type, or write to a new table",
+          name, type, spec.target.ToString(), check.type));
+    }
+    check.type = type;
+  }
   for (const std::string& name : spec.required) checks[Lower(name)].required = true;
+  for (const std::string& name : spec.keys) checks[Lower(name)].key = true;
   for (auto& [name, check] : checks) {
+    // The formats of the sources' columns of that name; none when they disagree (a join of
+    // day-first and month-first tables), leaving ISO 8601 alone.
+    std::optional<std::vector<std::string>> formats;
     for (const auto& [source, snapshot] : stage.pinned) {
-      const Column* column = snapshot.table.schema.Find(name);
-      if (column != nullptr && !DatetimeFormatsOf(*column).empty()) {
-        check.datetime_formats = DatetimeFormatsOf(*column);
-        break;
+      for (const auto* list :
+           {&snapshot.table.schema.columns, &snapshot.table.schema.partition_columns}) {
+        for (const Column& column : *list) {
+          if (Lower(column.name) != name || DatetimeFormatsOf(column).empty()) continue;
+          const std::vector<std::string> these = DatetimeFormatsOf(column);
+          formats = !formats || *formats == these ? these : std::vector<std::string>{"iso8601"};
+        }
       }
     }
+    if (formats) check.datetime_formats = *formats;
   }
   return checks;
 }
@@ -108,12 +126,14 @@ absl::StatusOr<CheckedRows> Quarantine::Check(const Principal& who, const JobSpe
                                               const StageRequest& stage,
                                               const std::optional<TableSnapshot>& target) {
   ASSIGN_OR_RETURN(const std::vector<Column> result, engine_.ResultColumns(who, stage));
-  const std::map<std::string, ColumnCheck> checks = PlanChecks(spec, stage, result, target);
+  ASSIGN_OR_RETURN(const auto checks, PlanChecks(spec, stage, result, target));
+  const bool deletes = spec.mode == WriteMode::kMerge || spec.mode == WriteMode::kHistory;
   StageRequest checking;
   checking.table = stage.table;
   checking.write_id = stage.write_id;
   checking.subfolder = "checked";
-  ASSIGN_OR_RETURN(checking.query, CheckedSql(stage.query, result, checks));
+  ASSIGN_OR_RETURN(checking.query,
+                   CheckedSql(stage.query, result, checks, deletes ? kOperationColumn : ""));
   checking.parameters = stage.parameters;
   checking.pinned = stage.pinned;
   checking.layout.target_file_bytes = stage.layout.target_file_bytes;
@@ -269,8 +289,8 @@ std::vector<DataFile> FilesFromJson(const nlohmann::json& files) {
     file.row_count = entry.value("rows", nlohmann::json()).is_number_integer()
                          ? entry["rows"].get<int64_t>()
                          : -1;
-    file.etag = entry.value("etag", nlohmann::json()).is_string() ? entry["etag"].get<std::string>()
-                                                                  : "";
+    file.etag =
+        entry.value("etag", nlohmann::json()).is_string() ? entry["etag"].get<std::string>() : "";
     const nlohmann::json partition = entry.value("partition", nlohmann::json::object());
     for (const auto& [column, value] : partition.items()) {
       if (value.is_string()) file.partition_values[column] = value.get<std::string>();

@@ -1,5 +1,6 @@
 #include "etl/row_checks.h"
 
+#include <algorithm>
 #include <set>
 
 #include "common/strings.h"
@@ -41,16 +42,24 @@ TableName QuarantineTableOf(const TableName& target) {
 
 const std::vector<Column>& QuarantineColumns() {
   static const std::vector<Column> columns = {
-      {"run_id", "BIGINT"},       {"job", "VARCHAR"},         {"quarantined_at", "TIMESTAMP"},
-      {"bad_row", "BIGINT"},      {"column_name", "VARCHAR"}, {"value", "VARCHAR"},
-      {"reason", "VARCHAR"},      {"original", "VARCHAR"},    {"target_table", "VARCHAR"}};
+      {"run_id", "BIGINT"},  {"job", "VARCHAR"},         {"quarantined_at", "TIMESTAMP"},
+      {"bad_row", "BIGINT"}, {"column_name", "VARCHAR"}, {"value", "VARCHAR"},
+      {"reason", "VARCHAR"}, {"original", "VARCHAR"},    {"target_table", "VARCHAR"}};
   return columns;
 }
 
 absl::StatusOr<std::string> CheckedSql(std::string_view query, const std::vector<Column>& result,
-                                       const std::map<std::string, ColumnCheck>& checks) {
+                                       const std::map<std::string, ColumnCheck>& checks,
+                                       std::string_view delete_marker) {
   std::map<std::string, const ColumnCheck*> by_lower_name;
   for (const auto& [name, check] : checks) by_lower_name[Lower(name)] = &check;
+  std::string kept_row = "true";  // rows that are not deletes
+  for (const Column& column : result) {
+    if (!delete_marker.empty() && Lower(column.name) == Lower(delete_marker)) {
+      kept_row = fmt::format("coalesce(CAST(loch_in.{} AS VARCHAR) <> 'D', true)",
+                             QuoteIdentifier(column.name));
+    }
+  }
   std::set<std::string> seen;
   std::vector<std::string> typed, originals, failures;
   for (const Column& column : result) {
@@ -66,7 +75,8 @@ absl::StatusOr<std::string> CheckedSql(std::string_view query, const std::vector
     originals.push_back(fmt::format("{} := {}", name, name));
     const auto found = by_lower_name.find(lower);
     const ColumnCheck* check = found == by_lower_name.end() ? nullptr : found->second;
-    const bool casts = check != nullptr && !check->type.empty() && !SameType(check->type, column.type);
+    const bool casts =
+        check != nullptr && !check->type.empty() && !SameType(check->type, column.type);
     if (!casts) {
       typed.push_back(name);
     } else {
@@ -77,31 +87,38 @@ absl::StatusOr<std::string> CheckedSql(std::string_view query, const std::vector
       }
       const std::string type = TypeName(*tree);
       const bool nested = !tree->children.empty();
-      const bool parses_datetime = SameType(column.type, "VARCHAR") &&
-                                   (tree->name == "DATE" || tree->name == "TIMESTAMP") &&
-                                   !check->datetime_formats.empty();
+      const bool parses_datetime =
+          SameType(column.type, "VARCHAR") &&
+          (SameType(tree->name, "DATE") || SameType(tree->name, "TIMESTAMP")) &&
+          !check->datetime_formats.empty();
       std::string cast;
       if (nested) {
         cast = fmt::format("CAST({} AS {})", name, type);  // strict: see the header
       } else if (parses_datetime) {
-        cast = DatetimeParseSql(name, check->datetime_formats, type);
+        std::vector<std::string> formats = check->datetime_formats;
+        if (std::find(formats.begin(), formats.end(), "iso8601") == formats.end()) {
+          formats.push_back("iso8601");
+        }
+        cast = DatetimeParseSql(name, formats, type);
       } else {
         cast = fmt::format("TRY_CAST({} AS {})", name, type);
       }
       typed.push_back(fmt::format("{} AS {}", cast, name));
       if (!nested) {
-        failures.push_back(Failure(fmt::format("{} IS NOT NULL AND {} IS NULL", original, name),
-                                   column.name, fmt::format("CAST({} AS VARCHAR)", original),
-                                   parses_datetime
-                                       ? fmt::format("not a {} in the column's formats", type)
-                                       : fmt::format("cannot cast to {}", type)));
+        failures.push_back(
+            Failure(fmt::format("{}{} IS NOT NULL AND {} IS NULL",
+                                check->key ? "" : kept_row + " AND ", original, name),
+                    column.name, fmt::format("CAST({} AS VARCHAR)", original),
+                    parses_datetime ? fmt::format("not a {} in the column's formats", type)
+                                    : fmt::format("cannot cast to {}", type)));
       }
     }
     if (check != nullptr && check->required) {
       // A value that failed its cast reports that failure, not this one as well.
       const std::string condition =
-          casts ? fmt::format("{} IS NULL AND {} IS NULL", original, name)
-                : fmt::format("{} IS NULL", name);
+          (check->key ? "" : kept_row + " AND ") +
+          (casts ? fmt::format("{} IS NULL AND {} IS NULL", original, name)
+                 : fmt::format("{} IS NULL", name));
       failures.push_back(
           Failure(condition, column.name, "CAST(NULL AS VARCHAR)", "required column is NULL"));
     }
@@ -145,8 +162,8 @@ std::string GoodRowsSql() {
 }
 
 std::string CountsSql() {
-  return fmt::format(
-      "SELECT count(*) AS rows, count(loch_failures) AS bad_rows FROM {}", Checked());
+  return fmt::format("SELECT count(*) AS rows, count(loch_failures) AS bad_rows FROM {}",
+                     Checked());
 }
 
 std::string FailureSummarySql(int limit) {

@@ -35,25 +35,29 @@ namespace loch::etl {
 extern const TableName kCheckedTable;
 
 // The quarantine of a target DB.TABLE: table quarantine.<DB>, partitioned by target_table, its
-// files under quarantine/<DB>/<TABLE>/<write id>/.
+// files under quarantine/<DB>/<TABLE>/<write id>/ (kQuarantineZone, common/lake_config.h).
 inline constexpr const char* kQuarantineDatabase = "quarantine";
-inline constexpr std::string_view kQuarantineZone = "quarantine/";
 TableName QuarantineTableOf(const TableName& target);
 // The quarantine table's columns (target_table last: the partition column).
 const std::vector<Column>& QuarantineColumns();
 
 struct ColumnCheck {
   std::string type;                           // cast to this type; "" keeps the query's type
-  std::vector<std::string> datetime_formats;  // text to DATE/TIMESTAMP: parse with these
+  std::vector<std::string> datetime_formats;  // text to DATE/TIMESTAMP: parse with these, then
+                                              // as ISO 8601
   bool required = false;
+  bool key = false;  // checked on delete rows too (merge and history keys)
 };
 
 // `query` (a SELECT) wrapped as described above. `result` is the columns it returns; `checks`
-// what to check of them, by name (names compare ignoring case, as column names do).
+// what to check of them, by name (names compare ignoring case, as column names do). When
+// `delete_marker` names a result column (merge and history: _op), a row whose marker is 'D'
+// deletes by its key: only `key` checks apply to it.
 // InvalidArgument for a check of a column the result does not have, for a type that does not
 // parse, or for a result column named loch_failures, loch_original or loch_in.
 absl::StatusOr<std::string> CheckedSql(std::string_view query, const std::vector<Column>& result,
-                                       const std::map<std::string, ColumnCheck>& checks);
+                                       const std::map<std::string, ColumnCheck>& checks,
+                                       std::string_view delete_marker = "");
 
 // The good rows of the checked result, with the query's columns.
 std::string GoodRowsSql();

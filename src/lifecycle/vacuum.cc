@@ -45,24 +45,47 @@ absl::Status DeleteQueued(Catalog& catalog, ObjectStore& store, const Principal&
   }
 }
 
-// When the write that made `key` began, if it is a CTAS or INSERT output
-// (tables/<db>/<table>/<write id>/...).
+// The zone loch wrote `key` into, if any.
+std::optional<std::string_view> WrittenZoneOf(std::string_view key) {
+  for (std::string_view zone : kWrittenZones) {
+    if (key.starts_with(zone)) return zone;
+  }
+  return std::nullopt;
+}
+
+// When the write that made `key` began, if loch wrote it (a CTAS, INSERT or job output, or a
+// job's quarantined rows: <zone><db>/<table>/<write id>/...).
 std::optional<int64_t> WriteStartOf(std::string_view key) {
-  if (!key.starts_with(kCuratedZone)) return std::nullopt;
-  const std::vector<std::string_view> segments = Split(key.substr(kCuratedZone.size()), '/');
+  const std::optional<std::string_view> zone = WrittenZoneOf(key);
+  if (!zone) return std::nullopt;
+  const std::vector<std::string_view> segments = Split(key.substr(zone->size()), '/');
   if (segments.size() < 4) return std::nullopt;
   return TimeOrderedIdMicros(segments[2]);
 }
 
-// Objects of writes into the curated zone (or the table's location in it) that no table names.
+absl::Status SweepOrphansUnder(Catalog& catalog, ObjectStore& store, const Principal& who,
+                               const VacuumOptions& options, int64_t cutoff,
+                               const std::string& prefix, VacuumReport& report);
+
+// Objects of writes into the zones loch writes (or the table's location in one) that no table
+// names.
 absl::Status SweepOrphans(Catalog& catalog, ObjectStore& store, const Principal& who,
                           const VacuumOptions& options, int64_t cutoff, VacuumReport& report) {
-  std::string prefix(kCuratedZone);
   if (options.table.has_value()) {
     ASSIGN_OR_RETURN(TableSnapshot table, catalog.ReadTable(who, *options.table, std::nullopt));
-    if (!table.table.location.starts_with(kCuratedZone)) return absl::OkStatus();
-    prefix = table.table.location;
+    if (!WrittenZoneOf(table.table.location)) return absl::OkStatus();
+    return SweepOrphansUnder(catalog, store, who, options, cutoff, table.table.location, report);
   }
+  for (std::string_view zone : kWrittenZones) {
+    RETURN_IF_ERROR(
+        SweepOrphansUnder(catalog, store, who, options, cutoff, std::string(zone), report));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SweepOrphansUnder(Catalog& catalog, ObjectStore& store, const Principal& who,
+                               const VacuumOptions& options, int64_t cutoff,
+                               const std::string& prefix, VacuumReport& report) {
   // Listed first: an object written after the listing is not looked at, and one committed between
   // the listing and KnownKeys is known.
   ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, ListAll(store, prefix));
@@ -93,9 +116,10 @@ absl::Status SweepOrphans(Catalog& catalog, ObjectStore& store, const Principal&
 }  // namespace
 
 absl::StatusOr<int64_t> ParseRetention(std::string_view text) {
-  static constexpr std::pair<char, int64_t> kUnits[] = {
-      {'d', int64_t{86400} * 1000000}, {'h', int64_t{3600} * 1000000},
-      {'m', int64_t{60} * 1000000},    {'s', int64_t{1000000}}};
+  static constexpr std::pair<char, int64_t> kUnits[] = {{'d', int64_t{86400} * 1000000},
+                                                        {'h', int64_t{3600} * 1000000},
+                                                        {'m', int64_t{60} * 1000000},
+                                                        {'s', int64_t{1000000}}};
   const auto bad = [&] {
     return absl::InvalidArgumentError(fmt::format(
         "invalid retention \"{}\": expected a whole number and a unit, like 7d, 36h, 90m or 0s",
