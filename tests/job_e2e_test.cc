@@ -30,9 +30,7 @@ using Outcome = testing_support::CommandOutcome;
 
 class JobE2eTest : public testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_EQ(Loch({"init"}).exit_code, 0);
-  }
+  void SetUp() override { ASSERT_EQ(Loch({"init"}).exit_code, 0); }
 
   std::string Lake() const { return (work_ / "lake").string(); }
 
@@ -108,6 +106,10 @@ target: mart.daily
 mode: replace-partitions
 partition_by: [day]
 sql: SELECT day, count(*) AS clicks, count(DISTINCT user_id) AS users FROM curated.clicks GROUP BY day
+rules: |
+  RowCount > 0
+  IsUnique "day"
+  ColumnValues "users" > 7 severity warn
 )");
   WriteFile("jobs/per_user.yaml", R"(name: per_user
 target: mart.per_user
@@ -132,6 +134,10 @@ sql: SELECT day, user_id, ts FROM curated.clicks
   EXPECT_THAT(clean.out, HasSubstr("20,000 rows"));
   Outcome daily = Loch({"job", "run", "daily"});
   ASSERT_EQ(daily.exit_code, 0) << daily.out << daily.err;
+  EXPECT_THAT(daily.out, HasSubstr("rule     line 2: IsUnique \"day\": passed"));
+  EXPECT_THAT(daily.out,
+              HasSubstr("rule     line 3: ColumnValues \"users\" > 7 severity warn: failed, 9 "
+                        "row(s) break it"));
   const std::string per_user_differs =
       "SELECT count(*) FROM (SELECT CAST(ts AS DATE) AS day, user_id, count(*), max(ts) FROM "
       "raw.clicks GROUP BY ALL EXCEPT ALL SELECT day, user_id, clicks, last_seen FROM "
@@ -274,26 +280,30 @@ TEST_F(JobE2eTest, RunsKilledAroundTheirCommitsQuarantineEachBadRowOnce) {
                   "CAST(i AS VARCHAR) END AS v FROM range(1000) r(i)"})
                 .exit_code,
             0);
-  Outcome created = Loch({"job", "create", "typed", "--sql", "SELECT v FROM raw.m", "--target",
-                          "curated.m", "--type", "v=BIGINT", "--required", "v",
-                          "--max-bad-fraction", "0.2", "--incremental"});
+  WriteFile("typed.dq", "IsComplete \"v\"  # the quarantine keeps NULLs out\n");
+  Outcome created =
+      Loch({"job", "create", "typed", "--sql", "SELECT v FROM raw.m", "--target", "curated.m",
+            "--type", "v=BIGINT", "--required", "v", "--max-bad-fraction", "0.2", "--incremental",
+            "--rules", (work_ / "typed.dq").string()});
   ASSERT_EQ(created.exit_code, 0) << created.err;
-  EXPECT_THAT(Loch({"job", "describe", "typed"}).out,
-              HasSubstr("go to quarantine.curated; the run fails over 20% of them"));
-  const std::string good = Cell(
-      "SELECT count(*) || '/' || sum(CAST(v AS BIGINT)) FROM raw.m WHERE v NOT LIKE 'bad%'");
+  const std::string described = Loch({"job", "describe", "typed"}).out;
+  EXPECT_THAT(described, HasSubstr("go to quarantine.curated; the run fails over 20% of them"));
+  EXPECT_THAT(described, HasSubstr("rules:\n  IsComplete \"v\"\n"));
+  const std::string good =
+      Cell("SELECT count(*) || '/' || sum(CAST(v AS BIGINT)) FROM raw.m WHERE v NOT LIKE 'bad%'");
 
   // Killed before the target's commit: nothing visible, nothing left behind.
   auto before = StartRun("typed", "before.log", {"LOCH_FAULT_PAUSE=job-before-commit"});
   ASSERT_NE(before, nullptr);
-  ASSERT_TRUE(before->WaitForLog("paused at fault point job-before-commit",
-                                 std::chrono::seconds(60)))
+  ASSERT_TRUE(
+      before->WaitForLog("paused at fault point job-before-commit", std::chrono::seconds(60)))
       << before->Log();
   EXPECT_FALSE(Orphans("quarantine/curated/").empty());  // staged, listed in the run record
   before->Kill();
 
   // Killed between the target's commit and the quarantine's.
-  auto between = StartRun("typed", "between.log", {"LOCH_FAULT_PAUSE=job-before-quarantine-commit"});
+  auto between =
+      StartRun("typed", "between.log", {"LOCH_FAULT_PAUSE=job-before-quarantine-commit"});
   ASSERT_NE(between, nullptr);
   ASSERT_TRUE(between->WaitForLog("paused at fault point job-before-quarantine-commit",
                                   std::chrono::seconds(60)))

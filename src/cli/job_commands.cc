@@ -158,8 +158,8 @@ std::string FormatRun(const RunRecord& run, const etl::JobSpec* spec) {
   }
   for (const json& rule : report.value("dq", json::array())) {
     const std::string outcome = rule.value("outcome", "");
-    text += fmt::format("  rule     line {}: {}: {}{}\n", rule.value("line", 0), rule.value("rule", ""),
-                        outcome == "passed" ? "passed" : outcome + " (" + rule.value("severity", "") + ")",
+    text += fmt::format("  rule     line {}: {}: {}{}\n", rule.value("line", 0),
+                        rule.value("rule", ""), outcome,
                         rule.value("message", "").empty() ? "" : ", " + rule.value("message", ""));
   }
   if (!report.value("note", "").empty())
@@ -446,10 +446,11 @@ void AddDefinitionOptions(CLI::App* command, JobCommandOptions& options) {
                    "--required column, and fail the run only when more than this fraction (0 to "
                    "1) of its rows do")
       ->check(CLI::Range(0.0, 1.0));
-  command->add_option("--rules", options.rules_file,
-                      "File of data-quality rules (IsComplete \"col\", IsUnique, ColumnValues, "
-                      "RowCount, Freshness, ReferentialIntegrity, CustomSql; severity error|warn), "
-                      "checked on what a run publishes before it does")
+  command
+      ->add_option("--rules", options.rules_file,
+                   "File of data-quality rules (IsComplete \"col\", IsUnique, ColumnValues, "
+                   "RowCount, Freshness, ReferentialIntegrity, CustomSql; severity error|warn), "
+                   "checked on what a run publishes before it does")
       ->check(CLI::ExistingFile);
   command->add_option("--description", options.description, "Free text");
 }

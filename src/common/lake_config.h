@@ -20,7 +20,7 @@ inline constexpr std::string_view kCuratedZone = "tables/";
 // The quarantine zone: rows ETL jobs' checks refused, under quarantine/<database>/<table>/<write
 // id>/ (etl/quarantine.h). Like the curated zone, only loch writes there.
 inline constexpr std::string_view kQuarantineZone = "quarantine/";
-// The zones loch writes its own files into (crawlers skip them; vacuum sweeps their orphans).
+// The zones loch writes its own files into (crawlers skip them).
 inline constexpr std::string_view kWrittenZones[] = {kCuratedZone, kQuarantineZone};
 
 struct LakeLocation {

@@ -14,6 +14,9 @@ constexpr size_t kMaxTextBytes = 4 << 10;
 constexpr size_t kMaxNameBytes = 255;
 constexpr size_t kMaxValues = 100;
 constexpr size_t kMaxNumberBytes = 64;
+constexpr int64_t kMaxFreshnessSeconds = int64_t{100} * 366 * 86400;
+
+int64_t SecondsPer(const std::string& unit);
 
 struct Token {
   enum class Kind { kWord, kText, kNumber, kOp, kOpen, kClose, kComma, kNewline, kEnd };
@@ -71,8 +74,8 @@ class Tokenizer {
     }
     if (c == '[' || c == ']' || c == ',') {
       Advance();
-      token.kind = c == '[' ? Token::Kind::kOpen
-                            : (c == ']' ? Token::Kind::kClose : Token::Kind::kComma);
+      token.kind =
+          c == '[' ? Token::Kind::kOpen : (c == ']' ? Token::Kind::kClose : Token::Kind::kComma);
       return token;
     }
     if (c == '"') return QuotedText(token);
@@ -93,9 +96,9 @@ class Tokenizer {
     }
     if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
       token.kind = Token::Kind::kWord;
-      while (position_ < text_.size() &&
-             (std::isalnum(static_cast<unsigned char>(text_[position_])) ||
-              text_[position_] == '_')) {
+      while (
+          position_ < text_.size() &&
+          (std::isalnum(static_cast<unsigned char>(text_[position_])) || text_[position_] == '_')) {
         token.value += text_[position_];
         Advance();
         if (token.value.size() > kMaxNameBytes) return Error(token, "a word is too long");
@@ -195,9 +198,8 @@ class Tokenizer {
       sign();
       if (take(digit) == 0) return Error(token, "a number's exponent needs digits");
     }
-    if (position_ < text_.size() &&
-        (std::isalnum(static_cast<unsigned char>(text_[position_])) || text_[position_] == '_' ||
-         text_[position_] == '.')) {
+    if (position_ < text_.size() && (std::isalnum(static_cast<unsigned char>(text_[position_])) ||
+                                     text_[position_] == '_' || text_[position_] == '.')) {
       return Error(token, "a number runs into other characters");
     }
     if (token.value.size() > kMaxNumberBytes) return Error(token, "a number is too long");
@@ -388,8 +390,8 @@ class Parser {
         return Expected("\"<=\" or \"<\"");
       }
       ASSIGN_OR_RETURN(rule.op, CompareOp());
-      const std::optional<int64_t> amount =
-          current_.kind == Token::Kind::kNumber ? ParseInteger(current_.value, 1, 1000000000)
+      const std::optional<int64_t> amount = current_.kind == Token::Kind::kNumber
+                                                ? ParseInteger(current_.value, 1, 1000000000)
                                                 : std::nullopt;
       if (!amount) return Expected("a whole number from 1");
       rule.amount = *amount;
@@ -400,6 +402,9 @@ class Parser {
         return Expected("seconds, minutes, hours or days");
       }
       rule.unit = unit;
+      if (rule.amount > kMaxFreshnessSeconds / SecondsPer(unit)) {
+        return Tokenizer::Error(current_, "a freshness of more than 100 years");
+      }
       RETURN_IF_ERROR(Advance());
     } else if (keyword == "referentialintegrity") {
       rule.kind = DqRule::Kind::kReferentialIntegrity;
@@ -503,6 +508,39 @@ std::string ConditionSql(const DqRule& rule, const std::string& value_sql) {
   return "true";
 }
 
+// The offset of the first byte that is not part of well-formed UTF-8, if any.
+std::optional<size_t> InvalidUtf8At(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    size_t length = 1;
+    unsigned char low = 0x80, high = 0xBF;  // the second byte's range
+    if (byte < 0x80) {
+      ++i;
+      continue;
+    } else if (byte >= 0xC2 && byte <= 0xDF) {
+      length = 2;
+    } else if (byte >= 0xE0 && byte <= 0xEF) {
+      length = 3;
+      if (byte == 0xE0) low = 0xA0;
+      if (byte == 0xED) high = 0x9F;  // no surrogates
+    } else if (byte >= 0xF0 && byte <= 0xF4) {
+      length = 4;
+      if (byte == 0xF0) low = 0x90;
+      if (byte == 0xF4) high = 0x8F;
+    } else {
+      return i;
+    }
+    if (i + length > text.size()) return i;
+    for (size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if (next < (k == 1 ? low : 0x80) || next > (k == 1 ? high : 0xBF)) return i;
+    }
+    i += length;
+  }
+  return std::nullopt;
+}
+
 int64_t SecondsPer(const std::string& unit) {
   if (unit == "minute") return 60;
   if (unit == "hour") return 3600;
@@ -547,6 +585,10 @@ absl::StatusOr<std::vector<DqRule>> ParseRules(std::string_view text) {
     return absl::InvalidArgumentError(
         fmt::format("the rules are {} bytes; the limit is {}", text.size(), kMaxRulesBytes));
   }
+  if (const std::optional<size_t> bad = InvalidUtf8At(text)) {
+    return absl::InvalidArgumentError(
+        fmt::format("the rules are not UTF-8 text (byte {})", *bad + 1));
+  }
   return Parser(text).Rules();
 }
 
@@ -589,8 +631,8 @@ std::string RuleSql(const DqRule& rule, std::string_view output, int64_t now_mic
           "SELECT coalesce(max(CAST({0} AS TIMESTAMP)) {1} make_timestamp(CAST({2} AS BIGINT)) - "
           "to_seconds(CAST({3} AS BIGINT)), false) AS passed, CAST(max({0}) AS VARCHAR) AS "
           "observed FROM {4}",
-          columns[0], rule.op == "<" ? ">" : ">=", now_micros,
-          rule.amount * SecondsPer(rule.unit), output);
+          columns[0], rule.op == "<" ? ">" : ">=", now_micros, rule.amount * SecondsPer(rule.unit),
+          output);
     case DqRule::Kind::kReferentialIntegrity: {
       const std::vector<std::string_view> parts = Split(rule.text, '.');
       return failing_rows(fmt::format(
@@ -601,7 +643,7 @@ std::string RuleSql(const DqRule& rule, std::string_view output, int64_t now_mic
     case DqRule::Kind::kCustomSql:
       return fmt::format(
           "WITH output AS (SELECT * FROM {}) SELECT coalesce({}, false) AS passed, CAST(v AS "
-          "VARCHAR) AS observed FROM (SELECT ({}) AS v)",
+          "VARCHAR) AS observed FROM (SELECT (\n{}\n) AS v)",
           output, ConditionSql(rule, "v"), WithoutFinalSemicolons(rule.text));
   }
   return "SELECT false, 'unknown rule'";

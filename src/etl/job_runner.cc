@@ -247,13 +247,15 @@ absl::StatusOr<bool> JobRunner::DeleteUnknownObjects(const Principal& who,
 }
 
 absl::Status JobRunner::RollQuarantineForward(const Principal& who, RunRecord& run) {
-  const std::vector<DataFile> files = FilesFromJson(run.report.value("quarantine_files", json()));
+  std::vector<DataFile> files = FilesFromJson(run.report.value("quarantine_files", json()));
   auto target = TableName::Parse(run.report.value("target", ""));
   if (files.empty() || !target.ok()) return absl::OkStatus();
+
   ASSIGN_OR_RETURN(const int64_t snapshot,
                    Quarantine(catalog_, engine_).Publish(who, *target, files));
   if (snapshot > 0) run.report["quarantine_snapshot"] = snapshot;
   run.report["quarantine_pending"] = false;
+  run.report["note"] = "its quarantined rows were committed by the job's next run";
   return absl::OkStatus();
 }
 
@@ -262,13 +264,18 @@ absl::Status JobRunner::CleanUpInterruptedRuns(const Principal& who, const std::
   ASSIGN_OR_RETURN(std::vector<RunRecord> succeeded,
                    catalog_.ListRuns(who, kJobKind, job, 20, RunRecord::kSucceeded));
   for (RunRecord& run : succeeded) {
-    if (!run.report.value("quarantine_pending", false)) continue;
-    RETURN_IF_ERROR(RollQuarantineForward(who, run));
-    RETURN_IF_ERROR(catalog_.UpdateRun(who, run));
+    if (!run.report.is_object() || !run.report.value("quarantine_pending", json()).is_boolean() ||
+        !run.report["quarantine_pending"].get<bool>()) {
+      continue;
+    }
+    // Still failing (say, a user's table took the quarantine's name): the run stays pending and
+    // this one goes on.
+    if (RollQuarantineForward(who, run).ok()) RETURN_IF_ERROR(catalog_.UpdateRun(who, run));
   }
   ASSIGN_OR_RETURN(std::vector<RunRecord> interrupted,
                    catalog_.ListRuns(who, kJobKind, job, 100, RunRecord::kRunning));
   for (RunRecord& run : interrupted) {
+    if (!run.report.is_object()) run.report = json::object();  // unreadable: nothing to go by
     const std::string prefix = run.report.value("staging_prefix", "");
     const std::string quarantine_prefix = run.report.value("quarantine_prefix", "");
     bool published = false;
@@ -280,8 +287,15 @@ absl::Status JobRunner::CleanUpInterruptedRuns(const Principal& who, const std::
       // Its commit happened: it succeeded, and its bookmarks (recorded before the commit) count,
       // so that an incremental job does not read those files again. Its quarantined rows,
       // committed after the target, are committed now if they were not.
-      RETURN_IF_ERROR(RollQuarantineForward(who, run));
       run.state = RunRecord::kSucceeded;
+      if (const absl::Status rolled = RollQuarantineForward(who, run); !rolled.ok()) {
+        run.report["quarantine_pending"] = true;
+        run.report["note"] = fmt::format(
+            "its quarantined rows could not be committed ({}); a later run of the job does",
+            ToStd(rolled.message()));
+        RETURN_IF_ERROR(catalog_.UpdateRun(who, run));
+        continue;
+      }
       run.report["note"] = fmt::format(
           "its process (pid {}) stopped after the commit; the next run recorded the end", run.pid);
       RETURN_IF_ERROR(catalog_.UpdateRun(who, run));
@@ -446,8 +460,8 @@ absl::Status JobRunner::Execute(const Principal& who, const JobSpec& spec,
   StagedFiles quarantined;
   absl::Status status = [&]() -> absl::Status {
     RETURN_IF_ERROR(Quarantine::OverMaximum(spec, checked));
-    ASSIGN_OR_RETURN(quarantined, quarantine.StageBadRows(who, spec, checked, write_id,
-                                                          run.run_id, run.started_micros));
+    ASSIGN_OR_RETURN(quarantined, quarantine.StageBadRows(who, spec, checked, write_id, run.run_id,
+                                                          run.started_micros));
     report.quarantine_files = FilesToJson(quarantined.files);
     report.phase_millis["check"] = static_cast<int64_t>(phase.ElapsedMillis());
     StageRequest good = stage;
@@ -517,11 +531,17 @@ absl::Status JobRunner::WriteAndPublish(const Principal& who, const JobSpec& spe
       output.publish_when_empty = true;
     }
     report.phase_millis["write"] += static_cast<int64_t>(phase.ElapsedMillis());
-    if (!spec.rules.empty()) {
+    // What a run that publishes nothing would be checked on is not checked.
+    const bool publishes = !target.has_value() || output.rows_in_result > 0 ||
+                           (output.publish_when_empty && !output.replaced(*target).empty());
+    if (!spec.rules.empty() && publishes) {
       phase = Stopwatch();
       EnterPhase("quality");
-      auto outcomes =
-          EvaluateRules(engine_, who, spec.rules, output.staged, run.started_micros);
+      // The query's rows (merge and history stage them first, as "changes"); a rollup's rows.
+      const bool keyed = spec.mode == WriteMode::kMerge || spec.mode == WriteMode::kHistory;
+      const StagedFiles& checked =
+          keyed && !output.temporary.empty() ? output.temporary.front() : output.staged;
+      auto outcomes = EvaluateRules(engine_, who, spec.rules, checked, run.started_micros);
       absl::Status verdict = outcomes.ok() ? Verdict(*outcomes) : outcomes.status();
       if (outcomes.ok()) report.dq = ToJson(*outcomes);
       report.phase_millis["quality"] += static_cast<int64_t>(phase.ElapsedMillis());

@@ -1051,7 +1051,7 @@ TEST_F(JobRunnerTest, DataQualityRulesGateThePublishAndAreKeptPerRun) {
       "ColumnValues \"note\" in [\"ok\"]\n"
       "ColumnValues \"note\" matches \"o.\"\n"
       "RowCount = 20\n"
-      "Freshness \"ts\" <= 100000 days\n"
+      "Freshness \"ts\" <= 30000 days\n"
       "CustomSql \"SELECT max(id) FROM output\" = 19\n"
       "IsComplete \"note\" severity warn\n"
       "ReferentialIntegrity \"user_id\" \"crm.users.id\" severity warn\n");

@@ -472,10 +472,11 @@ absl::StatusOr<JobSpec> JobSpecFromJson(const json& object) {
     spec.incremental = it->get<bool>();
   }
   RETURN_IF_ERROR(ReadRowChecks(object, spec));
-  ASSIGN_OR_RETURN(const std::string rules, Text(object, "rules", false));
-  auto parsed_rules = ParseRules(rules);
+  ASSIGN_OR_RETURN(spec.rules_text, Text(object, "rules", false));
+  auto parsed_rules = ParseRules(spec.rules_text);
   if (!parsed_rules.ok()) return FieldError("rules", ToStd(parsed_rules.status().message()));
   spec.rules = std::move(*parsed_rules);
+  if (spec.rules.empty()) spec.rules_text.clear();  // comments alone
   ASSIGN_OR_RETURN(spec.description, Text(object, "description", false));
   return spec;
 }
@@ -505,7 +506,7 @@ json ToJson(const JobSpec& spec) {
     fields["group_by"] = spec.group_by;
     fields["measures"] = MeasureTexts(spec.measures);
   }
-  if (!spec.rules.empty()) fields["rules"] = RulesText(spec.rules);
+  if (!spec.rules.empty()) fields["rules"] = spec.rules_text;
   if (spec.ChecksRows()) {
     fields["types"] = spec.types;
     fields["required"] = spec.required;

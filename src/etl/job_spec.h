@@ -96,7 +96,8 @@ struct JobSpec {
   std::map<std::string, std::string> types;
   std::vector<std::string> required;
   std::optional<double> max_bad_fraction;
-  std::vector<DqRule> rules;
+  std::string rules_text;     // as the user wrote it (kept: its line numbers are the rules')
+  std::vector<DqRule> rules;  // parsed from it
   std::string description;
 
   // Whether the job checks its rows and quarantines those that fail (row_checks.h).

@@ -67,20 +67,18 @@ absl::Status SweepOrphansUnder(Catalog& catalog, ObjectStore& store, const Princ
                                const VacuumOptions& options, int64_t cutoff,
                                const std::string& prefix, VacuumReport& report);
 
-// Objects of writes into the zones loch writes (or the table's location in one) that no table
-// names.
+// Objects of writes into the curated zone (or the table's location in it) that no table names.
+// Not the quarantine zone: a job run's staged quarantine files are named only by its run record
+// until the job's next run commits them (etl/quarantine.h).
 absl::Status SweepOrphans(Catalog& catalog, ObjectStore& store, const Principal& who,
                           const VacuumOptions& options, int64_t cutoff, VacuumReport& report) {
+  std::string prefix(kCuratedZone);
   if (options.table.has_value()) {
     ASSIGN_OR_RETURN(TableSnapshot table, catalog.ReadTable(who, *options.table, std::nullopt));
-    if (!WrittenZoneOf(table.table.location)) return absl::OkStatus();
-    return SweepOrphansUnder(catalog, store, who, options, cutoff, table.table.location, report);
+    if (!table.table.location.starts_with(kCuratedZone)) return absl::OkStatus();
+    prefix = table.table.location;
   }
-  for (std::string_view zone : kWrittenZones) {
-    RETURN_IF_ERROR(
-        SweepOrphansUnder(catalog, store, who, options, cutoff, std::string(zone), report));
-  }
-  return absl::OkStatus();
+  return SweepOrphansUnder(catalog, store, who, options, cutoff, prefix, report);
 }
 
 absl::Status SweepOrphansUnder(Catalog& catalog, ObjectStore& store, const Principal& who,
