@@ -47,6 +47,14 @@ std::string QuoteWith(std::string_view text, char quote) {
 std::string QuoteIdentifier(std::string_view identifier) { return QuoteWith(identifier, '"'); }
 std::string QuoteLiteral(std::string_view text) { return QuoteWith(text, '\''); }
 
+std::string AsciiLower(std::string_view text) {
+  std::string lower(text);
+  for (char& c : lower) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return lower;
+}
+
 std::optional<int64_t> ParseInteger(std::string_view text, int64_t min, int64_t max) {
   int64_t value = 0;
   const char* end = text.data() + text.size();

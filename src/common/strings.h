@@ -44,6 +44,9 @@ std::optional<std::string> ClosestMatch(std::string_view word,
 // Quotes `text` as a SQL string literal: 'text' with inner quotes doubled.
 std::string QuoteLiteral(std::string_view text);
 
+// `text` with ASCII letters in lower case (column names compare ignoring case).
+std::string AsciiLower(std::string_view text);
+
 // "1,234,567"
 std::string WithThousands(int64_t value);
 // "1.5 MB" (decimal units)

@@ -25,12 +25,6 @@ struct Token {
   int line = 1, column = 1;
 };
 
-std::string Lower(std::string_view text) {
-  std::string lower(text);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower;
-}
-
 std::string Describe(const Token& token) {
   switch (token.kind) {
     case Token::Kind::kWord:
@@ -268,7 +262,7 @@ class Parser {
     return absl::OkStatus();
   }
   bool IsWord(std::string_view lower) const {
-    return current_.kind == Token::Kind::kWord && Lower(current_.value) == lower;
+    return current_.kind == Token::Kind::kWord && AsciiLower(current_.value) == lower;
   }
   absl::Status Expected(std::string_view what) const {
     return Tokenizer::Error(current_,
@@ -360,7 +354,7 @@ class Parser {
     DqRule rule;
     rule.line = current_.line;
     if (current_.kind != Token::Kind::kWord) return Expected("a rule");
-    const std::string keyword = Lower(current_.value);
+    const std::string keyword = AsciiLower(current_.value);
     const Token at = current_;
     RETURN_IF_ERROR(Advance());
     if (keyword == "iscomplete") {
@@ -396,7 +390,7 @@ class Parser {
       if (!amount) return Expected("a whole number from 1");
       rule.amount = *amount;
       RETURN_IF_ERROR(Advance());
-      std::string unit = current_.kind == Token::Kind::kWord ? Lower(current_.value) : "";
+      std::string unit = current_.kind == Token::Kind::kWord ? AsciiLower(current_.value) : "";
       if (unit.ends_with('s')) unit.pop_back();
       if (unit != "second" && unit != "minute" && unit != "hour" && unit != "day") {
         return Expected("seconds, minutes, hours or days");

@@ -948,23 +948,19 @@ TEST_F(QuarantineTest, ARunThatFailsBeforeItsTargetCommitQuarantinesNothing) {
 TEST_F(QuarantineTest, AMergeDeleteIsCheckedOnItsKeysOnly) {
   Sql("CREATE TABLE raw.cdc AS SELECT * FROM (VALUES ('1', '10', 'U'), ('2', '20', 'U'), "
       "('1', 'junk', 'D'), ('x', '5', 'D')) t(id, amount, _op)");
-  Define({{"name", "cdc"},
-          {"sql", "SELECT id, amount, _op FROM raw.cdc WHERE _op = 'U'"},
-          {"target", "mart.cdc"},
-          {"mode", "merge"},
-          {"keys", {"id"}},
-          {"types", {{"id", "BIGINT"}, {"amount", "BIGINT"}}},
-          {"required", {"amount"}},
-          {"max_bad_fraction", 1}});
+  auto define = [&](const std::string& op) {
+    Define({{"name", "cdc"},
+            {"sql", "SELECT id, amount, _op FROM raw.cdc WHERE _op = '" + op + "'"},
+            {"target", "mart.cdc"},
+            {"mode", "merge"},
+            {"keys", {"id"}},
+            {"types", {{"id", "BIGINT"}, {"amount", "BIGINT"}}},
+            {"required", {"amount"}},
+            {"max_bad_fraction", 1}});
+  };
+  define("U");
   ASSERT_EQ(RunJob("cdc").state, RunRecord::kSucceeded);
-  Define({{"name", "cdc"},
-          {"sql", "SELECT id, amount, _op FROM raw.cdc WHERE _op = 'D'"},
-          {"target", "mart.cdc"},
-          {"mode", "merge"},
-          {"keys", {"id"}},
-          {"types", {{"id", "BIGINT"}, {"amount", "BIGINT"}}},
-          {"required", {"amount"}},
-          {"max_bad_fraction", 1}});
+  define("D");
   RunRecord deletes = RunJob("cdc");
   ASSERT_EQ(deletes.state, RunRecord::kSucceeded) << deletes.error;
   EXPECT_EQ(Cell("SELECT string_agg(id || ':' || amount, ' ') FROM mart.cdc"), "2:20");

@@ -1,7 +1,7 @@
 #pragma once
-// The quality gate: a job's data-quality rules (dq_rules.h) evaluated on the files a run is about
-// to publish (as staged: for append and replace-partitions the run's rows; for merge, history and
-// rollup the target's files the run rewrites, their old rows included), before its commit.
+// The quality gate: a job's data-quality rules (dq_rules.h) evaluated before a run's commit on
+// the rows its query returned (staged: the output of append and replace-partitions, the
+// "changes" of merge and history) or, for a rollup, the rollup rows it writes.
 
 #include <cstdint>
 #include <string>

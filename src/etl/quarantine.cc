@@ -34,12 +34,6 @@ absl::StatusOr<std::vector<std::vector<std::string>>> SmallAnswer(
   }
 }
 
-std::string Lower(std::string_view text) {
-  std::string lower(text);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower;
-}
-
 // What to check of each column: the job's types and required columns, else the target's types
 // (a rollup's target has its group columns and measures: only the group columns are the
 // query's). Datetime formats come from a source column of the same name whose text the lake
@@ -50,7 +44,7 @@ absl::StatusOr<std::map<std::string, ColumnCheck>> PlanChecks(
     const JobSpec& spec, const StageRequest& stage, const std::vector<Column>& result,
     const std::optional<TableSnapshot>& target) {
   std::set<std::string> returned;
-  for (const Column& column : result) returned.insert(Lower(column.name));
+  for (const Column& column : result) returned.insert(AsciiLower(column.name));
   std::map<std::string, ColumnCheck> checks;
   if (target.has_value()) {
     const Schema& schema = target->table.schema;
@@ -65,14 +59,15 @@ absl::StatusOr<std::map<std::string, ColumnCheck>> PlanChecks(
           (column.name == kValidFrom || column.name == kValidTo || column.name == kIsCurrent)) {
         continue;
       }
-      if (returned.contains(Lower(column.name))) checks[Lower(column.name)].type = column.type;
+      if (returned.contains(AsciiLower(column.name)))
+        checks[AsciiLower(column.name)].type = column.type;
     }
   }
   for (const auto& [name, type] : spec.types) {
-    ColumnCheck& check = checks[Lower(name)];
+    ColumnCheck& check = checks[AsciiLower(name)];
     // The stager casts to the target's type after the check: another type would either fail
     // the whole run there or change the values silently.
-    if (!check.type.empty() && Lower(check.type) != Lower(type)) {
+    if (!check.type.empty() && AsciiLower(check.type) != AsciiLower(type)) {
       return absl::InvalidArgumentError(fmt::format(
           "the job casts column \"{}\" to {}, but target {} has it as {}: declare the target's "
           "type, or write to a new table",
@@ -80,8 +75,8 @@ absl::StatusOr<std::map<std::string, ColumnCheck>> PlanChecks(
     }
     check.type = type;
   }
-  for (const std::string& name : spec.required) checks[Lower(name)].required = true;
-  for (const std::string& name : spec.keys) checks[Lower(name)].key = true;
+  for (const std::string& name : spec.required) checks[AsciiLower(name)].required = true;
+  for (const std::string& name : spec.keys) checks[AsciiLower(name)].key = true;
   for (auto& [name, check] : checks) {
     // The formats of the sources' columns of that name; none when they disagree (a join of
     // day-first and month-first tables), leaving ISO 8601 alone.
@@ -90,7 +85,7 @@ absl::StatusOr<std::map<std::string, ColumnCheck>> PlanChecks(
       for (const auto* list :
            {&snapshot.table.schema.columns, &snapshot.table.schema.partition_columns}) {
         for (const Column& column : *list) {
-          if (Lower(column.name) != name || DatetimeFormatsOf(column).empty()) continue;
+          if (AsciiLower(column.name) != name || DatetimeFormatsOf(column).empty()) continue;
           const std::vector<std::string> these = DatetimeFormatsOf(column);
           formats = !formats || *formats == these ? these : std::vector<std::string>{"iso8601"};
         }

@@ -15,13 +15,7 @@ namespace {
 constexpr const char* kFailureType =
     "STRUCT(\"column\" VARCHAR, \"value\" VARCHAR, reason VARCHAR)";
 
-std::string Lower(std::string_view text) {
-  std::string lower(text);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower;
-}
-
-bool SameType(std::string_view a, std::string_view b) { return Lower(a) == Lower(b); }
+bool SameType(std::string_view a, std::string_view b) { return AsciiLower(a) == AsciiLower(b); }
 
 // A failure of column `name`: {'column': ..., 'value': <value_sql>, 'reason': ...} when
 // `condition` holds.
@@ -52,10 +46,10 @@ absl::StatusOr<std::string> CheckedSql(std::string_view query, const std::vector
                                        const std::map<std::string, ColumnCheck>& checks,
                                        std::string_view delete_marker) {
   std::map<std::string, const ColumnCheck*> by_lower_name;
-  for (const auto& [name, check] : checks) by_lower_name[Lower(name)] = &check;
+  for (const auto& [name, check] : checks) by_lower_name[AsciiLower(name)] = &check;
   std::string kept_row = "true";  // rows that are not deletes
   for (const Column& column : result) {
-    if (!delete_marker.empty() && Lower(column.name) == Lower(delete_marker)) {
+    if (!delete_marker.empty() && AsciiLower(column.name) == AsciiLower(delete_marker)) {
       kept_row = fmt::format("coalesce(CAST(loch_in.{} AS VARCHAR) <> 'D', true)",
                              QuoteIdentifier(column.name));
     }
@@ -63,7 +57,7 @@ absl::StatusOr<std::string> CheckedSql(std::string_view query, const std::vector
   std::set<std::string> seen;
   std::vector<std::string> typed, originals, failures;
   for (const Column& column : result) {
-    const std::string lower = Lower(column.name);
+    const std::string lower = AsciiLower(column.name);
     if (lower == "loch_failures" || lower == "loch_original" || lower == "loch_in") {
       return absl::InvalidArgumentError(fmt::format(
           "the query returns a column named \"{}\", a name the quarantine's checks use: rename it",
@@ -124,7 +118,7 @@ absl::StatusOr<std::string> CheckedSql(std::string_view query, const std::vector
     }
   }
   for (const auto& [name, check] : checks) {
-    if (!seen.contains(Lower(name))) {
+    if (!seen.contains(AsciiLower(name))) {
       return absl::InvalidArgumentError(fmt::format(
           "the job checks column \"{}\" (types or required), but its query returns no such column",
           name));

@@ -277,7 +277,10 @@ void QueryService::ReleaseSlotsOfIdleStreams() {
     bool released = false;
     for (auto it = streams_with_deadline_.begin(); it != streams_with_deadline_.end();) {
       Query& query = **it;
-      if (query.reading) {  // its reader notifies when it returns past the deadline
+      if (query.reading) {
+        // Its reader notifies when it returns past the deadline; before then, this thread looks
+        // again at the deadline (the reader may have returned by then without notifying).
+        if (query.deadline > now) next = std::min(next, query.deadline);
         ++it;
       } else if (query.deadline <= now) {
         --running_by_workgroup_[query.workgroup.name];
