@@ -35,6 +35,7 @@ bench: build
 	@bash bench/run.sh $(BUILD_DIR)
 	@bash bench/run_ctas.sh $(BUILD_DIR)
 	@bash bench/run_etl.sh $(BUILD_DIR)
+	@bash bench/run_compact.sh $(BUILD_DIR)
 	@bash bench/run_s3.sh $(BUILD_DIR)
 	@bash bench/run_server.sh $(BUILD_DIR)
 	@bash bench/run_pgwire.sh $(BUILD_DIR)

@@ -38,15 +38,31 @@ sort_by: [user_id]
 incremental: true
 sql: SELECT $columns, CAST(ts AS DATE) AS day FROM raw.events
 YAML
+# The same job with every row checked (quarantine): the cost of the checks against the plain job.
+cat >"$out/etl-job-checked.yaml" <<YAML
+name: clicks_checked
+target: curated.clicks_checked
+partition_by: [day]
+sort_by: [user_id]
+types: {user_id: BIGINT, ts: TIMESTAMP}
+required: [event_id, session_id]
+max_bad_fraction: 0.01
+sql: SELECT $columns, CAST(ts AS DATE) AS day FROM raw.events
+YAML
 "$loch" job apply "$out/etl-job.yaml" --lake "$lake" >/dev/null
+"$loch" job apply "$out/etl-job-checked.yaml" --lake "$lake" >/dev/null
 json_files="$lake/raw/raw/events/*/*/*.json*"
 
-job_ms="" duck_ms=""
+job_ms="" duck_ms="" checked_ms=""
 for ((run = 1; run <= runs; run++)); do
   "$loch" sql "DROP TABLE IF EXISTS curated.clicks PURGE" --lake "$lake" >/dev/null
   start=$(now_ms)
   "$loch" job run clicks_by_day --full --lake "$lake" >/dev/null
   job_ms+="$(elapsed "$start") "
+  "$loch" sql "DROP TABLE IF EXISTS curated.clicks_checked PURGE" --lake "$lake" >/dev/null
+  start=$(now_ms)
+  "$loch" job run clicks_checked --full --lake "$lake" >/dev/null
+  checked_ms+="$(elapsed "$start") "
 
   rm -rf "$out/etl-duckdb"
   start=$(now_ms)
@@ -82,6 +98,11 @@ rm -rf "$lake" && mv "$out/etl-lake-before" "$lake"
   im=$(tr ' ' '\n' <<<"$inc_ms" | grep . | median)
   awk -v l="$jm" -v d="$dm" 'BEGIN { printf "| full run, process ms | %.0f | %.0f | %.2f |\n", l, d, l / d }'
   awk -v l="$job_files" -v d="$duck_files" 'BEGIN { printf "| files | %d | %d | %.2f |\n", l, d, l / d }'
+  echo
+  echo "| | job with every row checked (quarantine) | plain job | ratio |"
+  echo "|---|---:|---:|---:|"
+  cm=$(tr ' ' '\n' <<<"$checked_ms" | grep . | median)
+  awk -v c="$cm" -v j="$jm" 'BEGIN { printf "| full run, process ms | %.0f | %.0f | %.2f |\n", c, j, c / j }'
   echo
   echo "| | incremental run (1% new) | full run | ratio |"
   echo "|---|---:|---:|---:|"

@@ -2,7 +2,8 @@
 // crashes: a run killed between staging its files and committing them (stopped there by a fault
 // point, see common/fault_point.h) and runs killed at random moments. Whatever the moment, the
 // target shows all of a run or none of it, a second run of the job is refused while one runs, and
-// the next run leaves no object in the table's folder that the catalog does not name.
+// the next run leaves no object in the table's folder that the catalog does not name. Also
+// `loch compact` of a job's raw source, killed before its commit and run again.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -364,6 +365,76 @@ TEST_F(JobE2eTest, RunsKilledAtRandomMomentsPublishAllOrNothing) {
             Cell("SELECT count(*) || '/' || count(DISTINCT id) || '/' || sum(k) FROM raw.big"));
   const std::vector<std::string> orphans = Orphans("tables/curated/big/");
   EXPECT_TRUE(orphans.empty()) << orphans.size() << " orphans, e.g. " << orphans.front();
+}
+
+// A compaction killed before its commit changes nothing; run again it rewrites the raw files into
+// one file per partition, keeps the originals under archive/, and an incremental job reading the
+// table reads each row once across it. Crawls and vacuum leave the compacted table as it is.
+TEST_F(JobE2eTest, ACompactionKilledBeforeItsCommitChangesNothingAndJobsReadEachRowOnce) {
+  auto deliver = [&](int day, int file) {
+    const fs::path folder = fs::path(Lake()) / fmt::format("raw/clicks/day=2024-01-0{}", day);
+    fs::create_directories(folder);
+    std::ofstream out(folder / fmt::format("{}.json", file));
+    for (int i = 0; i < 50; ++i) {
+      out << fmt::format("{{\"id\": {}, \"v\": {}, \"ts\": \"2024-01-0{} 10:{:02}:00\"}}\n",
+                         (day * 100 + file) * 100 + i, i % 7, day, i);
+    }
+  };
+  for (int day = 1; day <= 3; ++day) {
+    for (int file = 0; file < 4; ++file) deliver(day, file);
+  }
+  auto crawl = [&] {
+    Outcome crawled = Loch({"crawl", "raw/", "--database", "raw"});
+    EXPECT_EQ(crawled.exit_code, 0) << crawled.err;
+    return crawled.out + crawled.err;
+  };
+  crawl();
+  ASSERT_EQ(Loch({"job", "create", "copy", "--sql", "SELECT id, v, ts FROM raw.clicks", "--target",
+                  "curated.clicks", "--incremental"})
+                .exit_code,
+            0);
+  ASSERT_EQ(Loch({"job", "run", "copy"}).exit_code, 0);
+  deliver(3, 4);
+  crawl();
+  const std::string answer = "SELECT count(*) || '/' || sum(v) || '/' || max(ts) FROM raw.clicks";
+  const std::string before = Cell(answer);
+  EXPECT_EQ(before, "650/1911/2024-01-03 10:49:00");
+
+  auto paused = ChildProcess::Start(LOCH_BINARY, {"compact", "raw.clicks", "--lake", Lake()},
+                                    (work_ / "compact.log").string(),
+                                    {"LOCH_FAULT_PAUSE=compact-before-commit"});
+  ASSERT_NE(paused, nullptr);
+  ASSERT_TRUE(
+      paused->WaitForLog("paused at fault point compact-before-commit", std::chrono::seconds(60)))
+      << paused->Log();
+  EXPECT_FALSE(Orphans("tables/raw/clicks/").empty());  // staged, not committed
+  paused->Kill();
+  EXPECT_EQ(Cell(answer), before);
+  crawl();
+  EXPECT_EQ(Cell(answer), before);
+
+  Outcome compacted = Loch({"compact", "raw.clicks", "--sort-by", "ts"});
+  ASSERT_EQ(compacted.exit_code, 0) << compacted.err;
+  EXPECT_THAT(compacted.out, HasSubstr("Compacted raw.clicks: 13 file(s)"));
+  EXPECT_THAT(compacted.out, HasSubstr("-> 3 file(s)"));
+  EXPECT_THAT(compacted.out, HasSubstr("13 raw object(s) archived"));
+  EXPECT_EQ(Cell(answer), before);
+  EXPECT_TRUE(Orphans("archive/").empty());  // the killed run's copies were written again, named
+  EXPECT_TRUE(fs::exists(fs::path(Lake()) / "archive/raw/clicks/day=2024-01-03/4.json"));
+  EXPECT_THAT(crawl(), HasSubstr("wait for deletion"));
+  EXPECT_EQ(Cell(answer), before);
+
+  deliver(3, 5);
+  crawl();
+  Outcome run = Loch({"job", "run", "copy"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(Cell("SELECT count(*) || '/' || count(DISTINCT id) FROM curated.clicks"), "700/700");
+  EXPECT_EQ(Cell(answer), "700/2058/2024-01-03 10:49:00");
+  // Vacuum keeps the archive, and the originals for an hour (queries may still read them).
+  ASSERT_EQ(Loch({"vacuum", "--retain", "0s", "--force"}).exit_code, 0);
+  EXPECT_EQ(Cell(answer), "700/2058/2024-01-03 10:49:00");
+  EXPECT_TRUE(fs::exists(fs::path(Lake()) / "raw/clicks/day=2024-01-03/4.json"));
+  EXPECT_TRUE(fs::exists(fs::path(Lake()) / "archive/raw/clicks/day=2024-01-03/4.json"));
 }
 
 }  // namespace

@@ -39,6 +39,27 @@ inline bool LostCommitRace(const absl::Status& committed, bool create) {
   return absl::IsAborted(committed) || (create && absl::IsAlreadyExists(committed));
 }
 
+// An object to delete and its size.
+struct ObjectRef {
+  std::string key;
+  int64_t size_bytes = 0;
+};
+
+// A compaction's commit: the table's files rewritten into others holding the same rows. The
+// catalog refuses one (InvalidArgument) that has a new schema, removes no file, removes a file of
+// unknown row count, adds a file loch did not write (DataFile::owned) or of unknown row count, adds
+// a file in a partition none of the removed files was in, or whose files hold other than the
+// removed files' number of rows. Its snapshots change no content: ChangesBetween skips them.
+inline constexpr std::string_view kCompactOperation = "compact";
+
+// A removed file re-pointed at a copy of its object (a compaction archiving the raw zone): every
+// record of the file's key names `key` (with `etag`) from the commit on, at every snapshot.
+struct Relocation {
+  int64_t file_id = 0;
+  std::string key;
+  std::string etag;
+};
+
 // A change to one table, committed as one snapshot.
 struct TableCommit {
   TableName table;
@@ -52,6 +73,12 @@ struct TableCommit {
   std::vector<DataFile> add_files;
   std::vector<int64_t> remove_file_ids;
   nlohmann::json summary = nlohmann::json::object();
+  // kCompactOperation only: removed files that loch did not write, moved to copies.
+  std::vector<Relocation> relocations;
+  // Objects queued for deletion with the commit (see PendingDeletes), not to be deleted before
+  // `deletes_not_before_micros`: queries that began earlier may still read them.
+  std::vector<ObjectRef> deferred_deletes;
+  int64_t deletes_not_before_micros = 0;
 };
 
 struct CommitResult {
@@ -75,12 +102,6 @@ struct ExpiryRequest {
   int64_t cutoff_micros = 0;       // files that left their table at or before this time expire
   std::optional<TableName> table;  // only this live table; every table, live or dropped, if unset
   bool dry_run = false;            // count, change nothing
-};
-
-// An object to delete and its size.
-struct ObjectRef {
-  std::string key;
-  int64_t size_bytes = 0;
 };
 
 struct ExpiryResult {
@@ -138,8 +159,9 @@ class Catalog {
   // NotFound for an unknown `request.table`.
   virtual absl::StatusOr<ExpiryResult> ExpireFiles(const Principal& who,
                                                    const ExpiryRequest& request) = 0;
-  // The queue of objects to delete, oldest first (at most `limit`). A commit that registers a
-  // queued key fails (FailedPrecondition) until it leaves the queue.
+  // The queue of objects to delete that are due (TableCommit::deferred_deletes wait until their
+  // time), oldest first (at most `limit`). A commit that registers a queued key fails
+  // (FailedPrecondition) until it leaves the queue, due or not.
   virtual absl::StatusOr<std::vector<ObjectRef>> PendingDeletes(const Principal& who,
                                                                 size_t limit) = 0;
   // Removes `keys` from the queue: their objects are gone.
@@ -149,6 +171,9 @@ class Catalog {
   // names: what is not among them is no table's.
   virtual absl::StatusOr<std::vector<std::string>> KnownKeys(const Principal& who,
                                                              std::string_view prefix) = 0;
+  // The keys under `prefix` queued for deletion, due or not (crawlers skip them).
+  virtual absl::StatusOr<std::vector<std::string>> QueuedKeys(const Principal& who,
+                                                              std::string_view prefix) = 0;
 
   // Views share the table namespace of their database: a name is a table or a view, never both.
   // Creates the view (replaces it if `or_replace`). AlreadyExists if a table, or a view while not
@@ -249,8 +274,13 @@ class Catalog {
   virtual absl::StatusOr<std::vector<Schema>> ListSchemas(const Principal& who,
                                                           const TableName& table) = 0;
 
-  // Files added and removed after snapshot `from` (0: the start) up to and including snapshot
-  // `to`. FailedPrecondition when vacuum expired files removed after `from` (see ExpireFiles).
+  // How the table's rows changed after snapshot `from` (0: the start) up to and including snapshot
+  // `to`, by file: `added` holds the files whose rows are there at `to` but were not at `from`;
+  // `removed` those whose rows were there at `from` and are not at `to`. Compactions
+  // (kCompactOperation) move rows between files without changing them: the files they add are
+  // never `added` (a file added after `from` and compacted stays `added`, as its record names its
+  // object now), and the files they remove never `removed`. FailedPrecondition when vacuum
+  // expired files removed after `from` (see ExpireFiles).
   virtual absl::StatusOr<FileChanges> ChangesBetween(const Principal& who, const TableName& table,
                                                      int64_t from, int64_t to) = 0;
 

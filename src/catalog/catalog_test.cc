@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <limits>
 #include <thread>
 
 #include "common/ids.h"
@@ -209,8 +210,135 @@ TEST_F(CatalogTest, TimeTravelAndChangesBetweenSnapshots) {
   ASSERT_EQ(changes->removed.size(), 1u);
   EXPECT_EQ(changes->removed[0].key, "f1");
   auto all = catalog_->ChangesBetween(admin_, {"shop", "orders"}, 0, s2->snapshot_id);
-  EXPECT_EQ(all->added.size(), 3u);
-  EXPECT_TRUE(all->removed.empty());  // f1 was added and removed within the range
+  ASSERT_EQ(all->added.size(), 2u);  // f1 was added and removed within the range: not its rows
+  EXPECT_EQ(all->added[0].key, "f2");
+  EXPECT_EQ(all->added[1].key, "f3");
+  EXPECT_TRUE(all->removed.empty());
+}
+
+// Keys of `files`, in order.
+std::vector<std::string> KeysOf(const std::vector<DataFile>& files) {
+  std::vector<std::string> keys;
+  for (const DataFile& file : files) keys.push_back(file.key);
+  return keys;
+}
+
+TEST_F(CatalogTest, CompactionsMoveRowsWithoutChangingThem) {
+  const TableName orders{"shop", "orders"};
+  CommitResult created = Create();
+  auto s1 = Append(*catalog_, created.snapshot_id, {File("raw/f1", 10), File("raw/f2", 10)});
+  ASSERT_TRUE(s1.ok());
+  auto s2 = Append(*catalog_, s1->snapshot_id, {File("raw/f3", 5)});
+  ASSERT_TRUE(s2.ok());
+  auto live = catalog_->ReadTable(admin_, orders, std::nullopt);
+  TableCommit compact;
+  compact.table = orders;
+  compact.base_snapshot = s2->snapshot_id;
+  compact.operation = std::string(kCompactOperation);
+  DataFile merged = File("tables/shop/orders/c/c1.parquet", 25);
+  merged.owned = true;
+  compact.add_files = {merged};
+  for (const DataFile& file : live->files) {
+    compact.remove_file_ids.push_back(file.file_id);
+    compact.relocations.push_back(Relocation{file.file_id, "archive/" + file.key, "e"});
+    compact.deferred_deletes.push_back(ObjectRef{file.key, file.size_bytes});
+  }
+  compact.deletes_not_before_micros = std::numeric_limits<int64_t>::max();
+  auto s3 = catalog_->Commit(admin_, compact);
+  ASSERT_TRUE(s3.ok()) << s3.status();
+  auto s4 = Append(*catalog_, s3->snapshot_id, {File("raw/f4", 1)});
+  ASSERT_TRUE(s4.ok());
+
+  EXPECT_THAT(KeysOf(catalog_->ReadTable(admin_, orders, std::nullopt)->files),
+              testing::ElementsAre("tables/shop/orders/c/c1.parquet", "raw/f4"));
+  // The history reads the raw objects where they were moved.
+  EXPECT_THAT(KeysOf(catalog_->ReadTable(admin_, orders, s1->snapshot_id)->files),
+              testing::ElementsAre("archive/raw/f1", "archive/raw/f2"));
+  // An incremental reader bookmarked at s1 gets exactly the rows committed since, in the files
+  // they were committed in; the compaction itself is no change.
+  auto since_s1 = catalog_->ChangesBetween(admin_, orders, s1->snapshot_id, s4->snapshot_id);
+  ASSERT_TRUE(since_s1.ok()) << since_s1.status();
+  EXPECT_THAT(KeysOf(since_s1->added), testing::ElementsAre("archive/raw/f3", "raw/f4"));
+  EXPECT_TRUE(since_s1->removed.empty());
+  auto compaction_only =
+      catalog_->ChangesBetween(admin_, orders, s2->snapshot_id, s3->snapshot_id);
+  EXPECT_TRUE(compaction_only->added.empty());
+  EXPECT_TRUE(compaction_only->removed.empty());
+  EXPECT_THAT(KeysOf(catalog_->ChangesBetween(admin_, orders, 0, s4->snapshot_id)->added),
+              testing::ElementsAre("archive/raw/f1", "archive/raw/f2", "archive/raw/f3",
+                                   "raw/f4"));
+
+  // The originals wait for deletion: not due yet, but no table may register them meanwhile.
+  EXPECT_TRUE(catalog_->PendingDeletes(admin_, 10)->empty());
+  EXPECT_THAT(*catalog_->QueuedKeys(admin_, "raw/"),
+              testing::ElementsAre("raw/f1", "raw/f2", "raw/f3"));
+  EXPECT_TRUE(absl::IsFailedPrecondition(
+      Append(*catalog_, s4->snapshot_id, {File("raw/f1", 10)}).status()));
+
+  // A real change of a compacted file is a change.
+  auto now = catalog_->ReadTable(admin_, orders, std::nullopt);
+  TableCommit overwrite;
+  overwrite.table = orders;
+  overwrite.base_snapshot = s4->snapshot_id;
+  overwrite.operation = "overwrite";
+  overwrite.remove_file_ids = {now->files[0].file_id};
+  auto s5 = catalog_->Commit(admin_, overwrite);
+  ASSERT_TRUE(s5.ok()) << s5.status();
+  EXPECT_THAT(KeysOf(catalog_->ChangesBetween(admin_, orders, s1->snapshot_id, s5->snapshot_id)
+                         ->removed),
+              testing::ElementsAre("tables/shop/orders/c/c1.parquet"));
+}
+
+TEST_F(CatalogTest, CompactionsThatWouldChangeRowsAreRefused) {
+  const TableName orders{"shop", "orders"};
+  CommitResult created = Create();
+  DataFile loaded = File("tables/shop/orders/l/a.parquet", 10);
+  loaded.owned = true;
+  auto s1 = Append(*catalog_, created.snapshot_id, {File("raw/f1", 10), loaded});
+  ASSERT_TRUE(s1.ok());
+  auto live = catalog_->ReadTable(admin_, orders, std::nullopt);
+  const int64_t raw_id = live->files[0].file_id, owned_id = live->files[1].file_id;
+  auto compaction = [&](int64_t rows) {
+    TableCommit commit;
+    commit.table = orders;
+    commit.base_snapshot = s1->snapshot_id;
+    commit.operation = std::string(kCompactOperation);
+    DataFile merged = File("tables/shop/orders/c/c1.parquet", rows);
+    merged.owned = true;
+    commit.add_files = {merged};
+    commit.remove_file_ids = {raw_id, owned_id};
+    return commit;
+  };
+  auto refused = [&](const TableCommit& commit, std::string_view why) {
+    const absl::Status status = catalog_->Commit(admin_, commit).status();
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+    EXPECT_THAT(status.message(), HasSubstr(why));
+  };
+  refused(compaction(19), "adds 19 row(s) but removes 20");
+  TableCommit not_owned = compaction(20);
+  not_owned.add_files[0].owned = false;
+  refused(not_owned, "was not written by loch");
+  TableCommit elsewhere = compaction(20);
+  elsewhere.add_files[0].partition_values = {{"day", "2026-11-02"}};
+  refused(elsewhere, "in a partition no removed file was in");
+  TableCommit evolving = compaction(20);
+  evolving.new_schema = OrdersSchema();
+  refused(evolving, "may not change the schema");
+  TableCommit nothing_removed = compaction(0);
+  nothing_removed.remove_file_ids.clear();
+  refused(nothing_removed, "removes no file");
+  TableCommit moving_owned = compaction(20);
+  moving_owned.relocations = {Relocation{owned_id, "archive/x", ""}};
+  refused(moving_owned, "cannot be relocated");
+  TableCommit append = compaction(20);
+  append.operation = "append";
+  append.remove_file_ids.clear();
+  append.relocations = {Relocation{raw_id, "archive/raw/f1", ""}};
+  EXPECT_TRUE(absl::IsInvalidArgument(catalog_->Commit(admin_, append).status()));
+  // None of them changed anything; the right one commits.
+  EXPECT_EQ(catalog_->ReadTable(admin_, orders, std::nullopt)->table.current_snapshot,
+            s1->snapshot_id);
+  EXPECT_TRUE(catalog_->Commit(admin_, compaction(20)).ok());
 }
 
 TEST_F(CatalogTest, SchemaEvolutionKeepsHistory) {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "catalog/catalog.h"
 #include "catalog/sqlite_db.h"
@@ -25,7 +26,7 @@ using sqlite::Statement;
 using sqlite::Transaction;
 
 // Written to catalog_meta; Migrate() upgrades older catalogs.
-constexpr const char* kFormatVersion = "12";
+constexpr const char* kFormatVersion = "13";
 
 constexpr std::string_view kSchemaDdl = R"sql(
 CREATE TABLE IF NOT EXISTS catalog_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -84,7 +85,8 @@ CREATE INDEX IF NOT EXISTS data_files_by_key ON data_files(key);
 CREATE TABLE IF NOT EXISTS pending_deletes(
   key TEXT PRIMARY KEY,
   size_bytes INTEGER NOT NULL,
-  queued_micros INTEGER NOT NULL);
+  queued_micros INTEGER NOT NULL,
+  not_before_micros INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS views(
   view_id INTEGER PRIMARY KEY AUTOINCREMENT,
   database_id INTEGER NOT NULL REFERENCES databases(database_id),
@@ -241,8 +243,10 @@ class SqliteCatalog final : public Catalog {
   // query_history table (created by the DDL); format 11 vacuum: tables.vacuumed_through,
   // data_files.owned (set on upgrade for the files loads, CTAS and INSERT wrote, the only ones loch
   // wrote before it) and the pending_deletes table; format 12 the job_versions and runs tables
-  // (created by the DDL). A catalog of a newer format is refused: this
-  // loch would not know what it holds.
+  // (created by the DDL); format 13 compactions: pending_deletes.not_before_micros, and snapshots
+  // of operation "compact" that ChangesBetween skips (an older loch would read them as changes, so
+  // it must refuse the catalog). A catalog of a newer format is refused: this loch would not know
+  // what it holds.
   absl::Status Migrate() {
     Statement version(db_, "SELECT value FROM catalog_meta WHERE key = 'format_version'");
     const bool stored = version.Step();
@@ -265,6 +269,9 @@ class SqliteCatalog final : public Catalog {
         AddColumnIfMissing("tables", "vacuumed_through", "INTEGER NOT NULL DEFAULT 0").status());
     RETURN_IF_ERROR(
         AddColumnIfMissing("data_files", "owned", "INTEGER NOT NULL DEFAULT 0").status());
+    RETURN_IF_ERROR(AddColumnIfMissing("pending_deletes", "not_before_micros",
+                                       "INTEGER NOT NULL DEFAULT 0")
+                        .status());
     if (found < 11) {
       RETURN_IF_ERROR(sqlite::Exec(db_, R"sql(
         UPDATE data_files SET owned = 1 WHERE begin_snapshot IN (
@@ -740,13 +747,25 @@ class SqliteCatalog final : public Catalog {
     // vacuum has not forgotten; complete only when the table can be read at `to`.
     RETURN_IF_ERROR(RefuseVacuumed(table, from == 0 ? to : from, "diffed"));
     FileChanges changes;
+    // The table's compactions: their files hold rows that were there before, in other files.
+    const std::string compactions = fmt::format(
+        "(SELECT snapshot_id FROM snapshots WHERE table_id = ?1 AND operation = '{}')",
+        kCompactOperation);
     ASSIGN_OR_RETURN(
         changes.added,
-        FilesWhere(table.table_id, "begin_snapshot > ?2 AND begin_snapshot <= ?3", from, to));
+        FilesWhere(table.table_id,
+                   fmt::format("begin_snapshot > ?2 AND begin_snapshot <= ?3 AND begin_snapshot "
+                               "NOT IN {0} AND (end_snapshot IS NULL OR end_snapshot > ?3 OR "
+                               "end_snapshot IN {0})",
+                               compactions),
+                   from, to));
     ASSIGN_OR_RETURN(
         changes.removed,
         FilesWhere(table.table_id,
-                   "begin_snapshot <= ?2 AND end_snapshot > ?2 AND end_snapshot <= ?3", from, to));
+                   fmt::format("end_snapshot > ?2 AND end_snapshot <= ?3 AND end_snapshot NOT IN "
+                               "{0} AND (begin_snapshot <= ?2 OR begin_snapshot IN {0})",
+                               compactions),
+                   from, to));
     RETURN_IF_ERROR(txn.Commit());
     return changes;
   }
@@ -776,6 +795,10 @@ class SqliteCatalog final : public Catalog {
                                                      std::string_view prefix) override {
     return vacuum_.KnownKeys(prefix);
   }
+  absl::StatusOr<std::vector<std::string>> QueuedKeys(const Principal&,
+                                                      std::string_view prefix) override {
+    return vacuum_.QueuedKeys(prefix);
+  }
 
   int Subscribe(Subscriber subscriber) override {
     std::lock_guard lock(subscribers_mu_);
@@ -800,6 +823,10 @@ class SqliteCatalog final : public Catalog {
   // Must hold mu_ inside a write transaction.
   absl::StatusOr<CommitResult> CommitLocked(const Principal& who, const TableCommit& commit) {
     const bool creating = commit.base_snapshot == TableCommit::kCreate;
+    const bool compacting = commit.operation == kCompactOperation;
+    if (!compacting && !commit.relocations.empty()) {
+      return absl::InvalidArgumentError("only a compaction relocates files");
+    }
     ASSIGN_OR_RETURN(int64_t database_id, DatabaseId(commit.table.database));
     auto existing = FindTable(commit.table, std::nullopt);
     if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
@@ -839,6 +866,7 @@ class SqliteCatalog final : public Catalog {
       parent = existing->current_snapshot;
       schema_version = existing->schema.version + (commit.new_schema.has_value() ? 1 : 0);
     }
+    if (compacting) RETURN_IF_ERROR(CheckCompaction(table_id, creating, commit));
 
     Statement snapshot(
         db_,
@@ -884,10 +912,76 @@ class SqliteCatalog final : public Catalog {
     }
     for (const DataFile& file : commit.add_files)
       RETURN_IF_ERROR(InsertFile(table_id, snapshot_id, file));
+    for (const Relocation& relocation : commit.relocations) {
+      // Every record of the object, in any table: only the removed one was live.
+      Statement relocate(db_,
+                         "UPDATE data_files SET key = ?1, etag = ?2 WHERE key = (SELECT key FROM "
+                         "data_files WHERE file_id = ?3)");
+      RETURN_IF_ERROR(
+          relocate.Bind(1, relocation.key).Bind(2, relocation.etag).Bind(3, relocation.file_id).Run());
+    }
+    for (const ObjectRef& object : commit.deferred_deletes) {
+      Statement queue(db_, "INSERT OR IGNORE INTO pending_deletes VALUES (?, ?, ?, ?)");
+      RETURN_IF_ERROR(queue.Bind(1, object.key)
+                          .Bind(2, object.size_bytes)
+                          .Bind(3, NowMicros())
+                          .Bind(4, commit.deletes_not_before_micros)
+                          .Run());
+    }
 
     Statement advance(db_, "UPDATE tables SET current_snapshot = ? WHERE table_id = ?");
     RETURN_IF_ERROR(advance.Bind(1, snapshot_id).Bind(2, table_id).Run());
     return CommitResult{snapshot_id, schema_version};
+  }
+
+  // InvalidArgument unless the compaction `commit` of table `table_id` keeps the table's rows as
+  // they are (see kCompactOperation). Must hold mu_.
+  absl::Status CheckCompaction(int64_t table_id, bool creating, const TableCommit& commit) {
+    auto refuse = [&](std::string_view why) {
+      return absl::InvalidArgumentError(
+          fmt::format("compaction of {} refused: {}", commit.table.ToString(), why));
+    };
+    if (creating || commit.new_schema.has_value()) return refuse("it may not change the schema");
+    if (commit.remove_file_ids.empty()) return refuse("it removes no file");
+    int64_t rows_removed = 0;
+    std::set<std::string> partitions;  // of the removed files, as JSON
+    std::map<int64_t, bool> owned;     // removed file -> DataFile::owned
+    for (int64_t file_id : commit.remove_file_ids) {
+      Statement file(db_,
+                     "SELECT row_count, partition_values, owned FROM data_files WHERE file_id = ? "
+                     "AND table_id = ?");
+      file.Bind(1, file_id).Bind(2, table_id);
+      if (!file.Step()) {
+        RETURN_IF_ERROR(file.status());
+        return refuse(fmt::format("file {} is not the table's", file_id));
+      }
+      if (file.Int(0) < 0) return refuse(fmt::format("file {} has no row count", file_id));
+      rows_removed += file.Int(0);
+      partitions.insert(nlohmann::json::parse(file.Text(1)).dump());
+      owned[file_id] = file.Int(2) != 0;
+    }
+    int64_t rows_added = 0;
+    for (const DataFile& file : commit.add_files) {
+      if (!file.owned) return refuse(fmt::format("\"{}\" was not written by loch", file.key));
+      if (file.row_count < 0) return refuse(fmt::format("\"{}\" has no row count", file.key));
+      if (!partitions.contains(nlohmann::json(file.partition_values).dump())) {
+        return refuse(
+            fmt::format("\"{}\" is in a partition no removed file was in", file.key));
+      }
+      rows_added += file.row_count;
+    }
+    if (rows_added != rows_removed) {
+      return refuse(fmt::format("it adds {} row(s) but removes {}", rows_added, rows_removed));
+    }
+    for (const Relocation& relocation : commit.relocations) {
+      auto removed = owned.find(relocation.file_id);
+      if (removed == owned.end() || removed->second || relocation.key.empty()) {
+        return refuse(fmt::format(
+            "file {} is not a removed file loch did not write; it cannot be relocated",
+            relocation.file_id));
+      }
+    }
+    return absl::OkStatus();
   }
 
   absl::Status InsertFile(int64_t table_id, int64_t snapshot_id, const DataFile& file) {

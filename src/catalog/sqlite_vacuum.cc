@@ -60,7 +60,7 @@ absl::StatusOr<ExpiryResult> SqliteVacuum::ExpireLocked(const ExpiryRequest& req
 
   const int64_t now = NowMicros();
   for (const ObjectRef& object : result.to_delete) {
-    Statement queue(db_, "INSERT OR IGNORE INTO pending_deletes VALUES (?, ?, ?)");
+    Statement queue(db_, "INSERT OR IGNORE INTO pending_deletes VALUES (?, ?, ?, 0)");
     RETURN_IF_ERROR(queue.Bind(1, object.key).Bind(2, object.size_bytes).Bind(3, now).Run());
   }
   // Reads at a snapshot before the last removal that expired would miss files: refused from now.
@@ -79,9 +79,9 @@ absl::StatusOr<std::vector<ObjectRef>> SqliteVacuum::PendingDeletes(size_t limit
   Transaction txn(db_, /*write=*/false);
   RETURN_IF_ERROR(txn.status());
   Statement query(db_,
-                  "SELECT key, size_bytes FROM pending_deletes ORDER BY queued_micros, key "
-                  "LIMIT ?");
-  query.Bind(1, static_cast<int64_t>(limit));
+                  "SELECT key, size_bytes FROM pending_deletes WHERE not_before_micros <= ? "
+                  "ORDER BY queued_micros, key LIMIT ?");
+  query.Bind(1, NowMicros()).Bind(2, static_cast<int64_t>(limit));
   std::vector<ObjectRef> objects;
   while (query.Step()) objects.push_back(ObjectRef{query.Text(0), query.Int(1)});
   RETURN_IF_ERROR(query.status());
@@ -106,6 +106,21 @@ absl::StatusOr<std::vector<std::string>> SqliteVacuum::KnownKeys(std::string_vie
   RETURN_IF_ERROR(txn.status());
   Statement query(db_,
                   "SELECT key FROM data_files WHERE substr(key, 1, length(?1)) = ?1 UNION "
+                  "SELECT key FROM pending_deletes WHERE substr(key, 1, length(?1)) = ?1 "
+                  "ORDER BY 1");
+  query.Bind(1, prefix);
+  std::vector<std::string> keys;
+  while (query.Step()) keys.push_back(query.Text(0));
+  RETURN_IF_ERROR(query.status());
+  RETURN_IF_ERROR(txn.Commit());
+  return keys;
+}
+
+absl::StatusOr<std::vector<std::string>> SqliteVacuum::QueuedKeys(std::string_view prefix) {
+  std::lock_guard lock(mu_);
+  Transaction txn(db_, /*write=*/false);
+  RETURN_IF_ERROR(txn.status());
+  Statement query(db_,
                   "SELECT key FROM pending_deletes WHERE substr(key, 1, length(?1)) = ?1 "
                   "ORDER BY 1");
   query.Bind(1, prefix);

@@ -31,6 +31,7 @@ class SqliteVacuum {
   absl::StatusOr<std::vector<ObjectRef>> PendingDeletes(size_t limit);
   absl::Status ForgetPendingDeletes(const std::vector<std::string>& keys);
   absl::StatusOr<std::vector<std::string>> KnownKeys(std::string_view prefix);
+  absl::StatusOr<std::vector<std::string>> QueuedKeys(std::string_view prefix);
 
  private:
   sqlite3* db_;

@@ -8,6 +8,7 @@
 #include "cli/job_commands.h"
 #include "cli/stream_commands.h"
 #include "cli/suggestions.h"
+#include "cli/compact_command.h"
 #include "cli/vacuum_command.h"
 #include "cli/workgroup_commands.h"
 #include "common/logging.h"
@@ -174,6 +175,24 @@ int main(int argc, char** argv) {
                        "Allow a retention under 1h (queries still running may lose files)");
   add_lake(vacuum_cmd);
   vacuum_cmd->callback([&] { status = loch::cli::RunVacuum(common, vacuum, std::cout); });
+
+  loch::cli::CompactCommandOptions compact;
+  auto* compact_cmd = app.add_subcommand(
+      "compact",
+      "Rewrite a table's small files into large sorted Parquet files in one commit (its rows "
+      "unchanged); raw objects are kept under archive/");
+  compact_cmd->add_option("TABLE", compact.table, "The table (DATABASE.TABLE)")->required();
+  compact_cmd->add_option("--partition", compact.partition,
+                          "Only partitions with this value, COLUMN=VALUE (repeatable)");
+  compact_cmd->add_option("--target-mib", compact.target_mib, "Size of the files written (MiB)")
+      ->capture_default_str();
+  compact_cmd->add_option("--sort-by", compact.sort_by,
+                          "Sort each file's rows by this column (repeatable), so that its "
+                          "statistics prune");
+  compact_cmd->add_flag("--dry-run", compact.dry_run, "Report what would be rewritten; write nothing");
+  compact_cmd->add_flag("--json", compact.json, "Print the report as JSON");
+  add_lake(compact_cmd);
+  compact_cmd->callback([&] { status = loch::cli::RunCompact(common, compact, std::cout); });
 
   auto* crawler_cmd = app.add_subcommand(
       "crawler", "Saved crawlers: create one, run it (each run's report is kept), list, describe");

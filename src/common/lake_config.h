@@ -20,8 +20,12 @@ inline constexpr std::string_view kCuratedZone = "tables/";
 // The quarantine zone: rows ETL jobs' checks refused, under quarantine/<database>/<table>/<write
 // id>/ (etl/quarantine.h). Like the curated zone, only loch writes there.
 inline constexpr std::string_view kQuarantineZone = "quarantine/";
+// The archive zone: raw objects a compaction rewrote into the curated zone keep their bytes under
+// archive/<original key> (or archive/<write id>/<original key> when that key was taken), named
+// by the table's history (lifecycle/compaction.h). Only loch writes there.
+inline constexpr std::string_view kArchiveZone = "archive/";
 // The zones loch writes its own files into (crawlers skip them).
-inline constexpr std::string_view kWrittenZones[] = {kCuratedZone, kQuarantineZone};
+inline constexpr std::string_view kWrittenZones[] = {kCuratedZone, kQuarantineZone, kArchiveZone};
 
 struct LakeLocation {
   std::string root;       // absolute local path, or "s3://bucket[/prefix]"

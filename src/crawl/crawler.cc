@@ -161,21 +161,30 @@ absl::StatusOr<CrawlReport> Crawler::Crawl(const Principal& who, const CrawlRequ
     for (std::string_view zone : kWrittenZones) {
       if (prefixes.back().starts_with(zone)) {
         return absl::InvalidArgumentError(fmt::format(
-            "cannot crawl \"{}\": {} holds the files of the tables loch writes (CTAS, INSERT, "
-            "jobs and their quarantines); they are tables already",
+            "cannot crawl \"{}\": {} holds the files loch writes (of CTAS, INSERT, jobs and "
+            "their quarantines, and the raw objects compactions archived); they are tables "
+            "already",
             given, zone));
       }
     }
   }
-  int64_t curated_skipped = 0;
+  int64_t curated_skipped = 0, queued_skipped = 0;
   for (const std::string& prefix : prefixes) {
     ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, ListAll(store_, prefix));
+    // Objects waiting for deletion: a compaction moved them to the archive (or vacuum expired
+    // them). Queued after they were listed, they are refused when registered.
+    ASSIGN_OR_RETURN(std::vector<std::string> queued_keys, catalog_.QueuedKeys(who, prefix));
+    const std::set<std::string> queued(queued_keys.begin(), queued_keys.end());
     report.objects_listed += static_cast<int64_t>(objects.size());
     for (ObjectInfo& object : objects) {
       if (std::any_of(std::begin(kWrittenZones), std::end(kWrittenZones),
                       [&](std::string_view zone) { return object.key.starts_with(zone); })) {
         // a prefix above them: loch's own tables' files
         ++curated_skipped;
+        continue;
+      }
+      if (queued.contains(object.key)) {
+        ++queued_skipped;
         continue;
       }
       present.insert(object.key);
@@ -217,8 +226,16 @@ absl::StatusOr<CrawlReport> Crawler::Crawl(const Principal& who, const CrawlRequ
   }
   if (curated_skipped > 0) {
     report.warnings.push_back(fmt::format(
-        "{} object(s) under {} left alone: they are the files of the tables loch writes",
-        curated_skipped, kCuratedZone));
+        "{} object(s) under {} left alone: they are the files loch writes",
+        curated_skipped, Join(std::vector<std::string>(std::begin(kWrittenZones),
+                                                       std::end(kWrittenZones)),
+                              ", ")));
+  }
+  if (queued_skipped > 0) {
+    report.warnings.push_back(fmt::format(
+        "{} object(s) left alone: they wait for deletion (compacted into the curated zone and "
+        "archived, or expired by vacuum)",
+        queued_skipped));
   }
   // Tables this crawler made earlier whose objects may all be gone.
   auto tables = catalog_.ListTables(who, request.database);

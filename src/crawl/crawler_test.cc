@@ -119,14 +119,19 @@ TEST_F(CrawlerTest, AddObjectsRefusesAnObjectReadWithAnotherRowCountThanItsWrite
 
 TEST_F(CrawlerTest, LeavesLochsOwnTablesFilesAlone) {
   Put("tables/mart/daily/20260101T000000Z-0123456789ab/f.json", "{\"x\": 1}\n");
+  Put("archive/orders/old.json", "{\"id\": 0}\n");  // a compaction's copy of a raw object
   Put("orders/o.json", "{\"id\": 1}\n");
-  auto refused = crawler_->Crawl(admin_, CrawlRequest{{"tables/mart/"}, "landing"});
-  EXPECT_TRUE(absl::IsInvalidArgument(refused.status())) << refused.status();
-  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("tables already"));
+  for (const char* zone : {"tables/mart/", "archive/", "quarantine/"}) {
+    auto refused = crawler_->Crawl(admin_, CrawlRequest{{zone}, "landing"});
+    EXPECT_TRUE(absl::IsInvalidArgument(refused.status())) << refused.status();
+    EXPECT_THAT(std::string(refused.status().message()), HasSubstr("tables already"));
+  }
   CrawlReport everything = Crawl(CrawlRequest{{""}, "landing"});
   ASSERT_EQ(everything.tables.size(), 1u);
   EXPECT_EQ(everything.tables[0].table, "landing.orders");
-  EXPECT_THAT(Join(everything.warnings, "\n"), HasSubstr("1 object(s) under tables/ left alone"));
+  EXPECT_EQ(everything.tables[0].files_added, 1);
+  EXPECT_THAT(Join(everything.warnings, "\n"),
+              HasSubstr("2 object(s) under tables/, quarantine/, archive/ left alone"));
 }
 
 TEST_F(CrawlerTest, RecrawlsReadOnlyWhatIsNewAndEvolveTheSchema) {

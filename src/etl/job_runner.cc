@@ -393,10 +393,9 @@ absl::Status JobRunner::Execute(const Principal& who, const JobSpec& spec,
                   "empty the target first"
                 : "run the job with --full"));
       }
-      std::set<int64_t> added;
-      for (const DataFile& file : changes.added) added.insert(file.file_id);
-      std::erase_if(snapshot.files,
-                    [&](const DataFile& file) { return !added.contains(file.file_id); });
+      // The rows committed since the bookmark, in the files they were committed in (a compaction
+      // since may have moved them into files that also hold older rows).
+      snapshot.files = std::move(changes.added);
       anything_new = anything_new || !snapshot.files.empty();
     } else {
       anything_new = true;  // a source the bookmarks do not know is read whole

@@ -130,7 +130,16 @@ std::string ContentIdentity(const std::string& hash,
   return identity;
 }
 
-// Drops from `files` those whose content one of `table_files` (table `table`'s live files) has,
+// The files whose rows `table` holds, as they were added: its live files, except that the files a
+// compaction rewrote stand for the files it made of them (which have no content hash).
+absl::StatusOr<std::vector<DataFile>> FilesAsLoaded(Catalog& catalog, const Principal& who,
+                                                    const TableSnapshot& table) {
+  ASSIGN_OR_RETURN(FileChanges since_start,
+                   catalog.ChangesBetween(who, table.table.name, 0, table.table.current_snapshot));
+  return std::move(since_start.added);
+}
+
+// Drops from `files` those whose content one of `table_files` (table `table`'s files) has,
 // noting each in `result`.
 void SkipContentTheTableHas(const TableName& table, const std::vector<DataFile>& table_files,
                             std::vector<InputFile>& files, LoadResult& result) {
@@ -254,7 +263,8 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
   auto existing = catalog_.ReadTable(who, request.table, std::nullopt);
   if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
   if (existing.ok() && !request.allow_duplicates) {
-    SkipContentTheTableHas(request.table, existing->files, files, result);
+    ASSIGN_OR_RETURN(std::vector<DataFile> loaded, FilesAsLoaded(catalog_, who, *existing));
+    SkipContentTheTableHas(request.table, loaded, files, result);
     if (files.empty()) return result;  // all there already: nothing to do
   }
   if (existing.ok()) {
@@ -317,7 +327,9 @@ absl::StatusOr<LoadResult> Loader::Load(const Principal& who, const LoadRequest&
     const bool create = !current.ok();
     if (!create && !request.allow_duplicates) {  // a concurrent load may have added some
       std::vector<InputFile> added_meanwhile = files;
-      SkipContentTheTableHas(request.table, current->files, files, result);
+      auto loaded = FilesAsLoaded(catalog_, who, *current);
+      if (!loaded.ok()) return cleanup(loaded.status());
+      SkipContentTheTableHas(request.table, *loaded, files, result);
       if (files.size() != added_meanwhile.size()) {
         for (const InputFile& file : added_meanwhile) {
           if (std::none_of(files.begin(), files.end(),

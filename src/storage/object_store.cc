@@ -1,8 +1,10 @@
 #include "storage/object_store.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "common/ids.h"
 #include "common/strings.h"
 #include "fmt/format.h"
 
@@ -44,6 +46,17 @@ absl::StatusOr<uint64_t> ObjectStore::GetToFile(std::string_view key,
   out.close();
   if (!out) return absl::ResourceExhaustedError(fmt::format("cannot write \"{}\"", local_path));
   return data.size();
+}
+
+absl::Status ObjectStore::Copy(std::string_view from, std::string_view to) {
+  std::error_code error;
+  const std::filesystem::path local =
+      std::filesystem::temp_directory_path(error) / ("loch-copy-" + NewRandomId());
+  if (error) return absl::InternalError(fmt::format("no temporary folder: {}", error.message()));
+  absl::StatusOr<uint64_t> fetched = GetToFile(from, local.string());
+  absl::Status copied = fetched.ok() ? PutFile(to, local.string()) : fetched.status();
+  std::filesystem::remove(local, error);
+  return copied;
 }
 
 absl::StatusOr<std::vector<ObjectInfo>> ListAll(ObjectStore& store, std::string_view prefix) {

@@ -58,6 +58,10 @@ class ObjectStore {
   // requiring the whole file in memory. The default implementation reads the file and calls Put.
   virtual absl::Status PutFile(std::string_view key, const std::string& local_path);
 
+  // Stores a copy of the object at `from` at `to` with Put's semantics. NotFound if there is no
+  // object at `from`. The default implementation goes through a local temporary file.
+  virtual absl::Status Copy(std::string_view from, std::string_view to);
+
   // Returns the whole object. NotFound if there is no object at `key`.
   virtual absl::StatusOr<std::string> Get(std::string_view key) = 0;
 

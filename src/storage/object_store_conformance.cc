@@ -171,6 +171,17 @@ TEST_P(ObjectStoreConformance, GetToFileWritesTheWholeObject) {
   std::remove(path.c_str());
 }
 
+TEST_P(ObjectStoreConformance, CopyMakesAnIndependentCopy) {
+  const std::string data(2 << 20, 'c');
+  ASSERT_TRUE(store_->Put("raw/day/one.json", data).ok());
+  ASSERT_TRUE(store_->Copy("raw/day/one.json", "archive/raw/day/one.json").ok());
+  EXPECT_EQ(*store_->Get("archive/raw/day/one.json"), data);
+  ASSERT_TRUE(store_->Delete("raw/day/one.json").ok());
+  EXPECT_EQ(*store_->Get("archive/raw/day/one.json"), data);  // the copy outlives the original
+  EXPECT_TRUE(absl::IsNotFound(store_->Copy("raw/day/missing", "archive/missing")));
+  EXPECT_TRUE(absl::IsNotFound(store_->Head("archive/missing").status()));
+}
+
 TEST_P(ObjectStoreConformance, ConcurrentReadersSeeWholeObjects) {
   if (!GetParam().atomic_replace) {
     GTEST_SKIP()
