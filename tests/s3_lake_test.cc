@@ -10,6 +10,7 @@
 #include "common/ids.h"
 #include "common/test_dir.h"
 #include "fmt/format.h"
+#include "nlohmann/json.hpp"
 #include "storage/s3_store.h"
 #include "tests/support/run_command.h"
 #include "tests/support/s3_test_server.h"
@@ -141,6 +142,75 @@ TEST_F(S3LakeTest, QueriesFetchOnlyThePartitionsTheyNeedAndOnlyOnce) {
   ASSERT_EQ(Loch({"sql", "CREATE VIEW t.busy_count AS SELECT count(*) AS c FROM t.busy"}).exit_code,
             0);
   EXPECT_EQ(Loch({"sql", "SELECT c FROM t.busy_count", "--format", "csv"}).out, "c\n100\n");
+}
+
+// The same raw objects, ETL job (a typed column with a quarantine, a rule) and compaction on a
+// local lake and on an S3 lake answer alike: only the store differs.
+TEST_F(S3LakeTest, JobsQuarantinesAndCompactionsAnswerAsOnALocalLake) {
+  const fs::path local = work_ / "local";
+  auto s3 = S3ObjectStore::Open(server_->ConfigFor("lake-e2e", prefix_));
+  ASSERT_TRUE(s3.ok()) << s3.status();
+  for (int day = 1; day <= 2; ++day) {
+    for (int file = 0; file < 3; ++file) {
+      std::string lines;
+      for (int i = 0; i < 20; ++i) {
+        const int id = (day * 10 + file) * 100 + i;
+        lines += i % 9 == 4 ? fmt::format("{{\"id\": {}, \"v\": \"n/a-{}\"}}\n", id, i)
+                            : fmt::format("{{\"id\": {}, \"v\": \"{}\"}}\n", id, id % 13);
+      }
+      const std::string key = fmt::format("raw/m/day=2024-01-0{}/{}.json", day, file);
+      ASSERT_TRUE((*s3)->Put(key, lines).ok());
+      fs::create_directories((local / key).parent_path());
+      std::ofstream(local / key) << lines;
+    }
+  }
+  const fs::path rules = work_ / "m.dq";
+  std::ofstream(rules) << "IsComplete \"id\"\nRowCount between 1 and 1000\n";
+  // Runs `args` on both lakes; their outputs must agree (when `same_output`) and succeed.
+  auto both = [&](std::vector<std::string> args) {
+    CommandOutcome on_s3 = Loch(args);
+    args.insert(args.end(), {"--lake", local.string(), "--state", (local / ".loch").string()});
+    CommandOutcome on_disk = testing_support::RunCommand(LOCH_BINARY, args, "");
+    EXPECT_EQ(on_s3.exit_code, 0) << on_s3.err;
+    EXPECT_EQ(on_disk.exit_code, 0) << on_disk.err;
+    return std::make_pair(on_s3.out, on_disk.out);
+  };
+  auto answers_alike = [&](const std::string& sql) {
+    auto [on_s3, on_disk] = both({"sql", sql, "--format", "csv"});
+    EXPECT_EQ(on_s3, on_disk) << sql;
+    EXPECT_THAT(on_s3, testing::Not(testing::IsEmpty())) << sql;
+  };
+  ASSERT_EQ(Loch({"init", "--lake", Url()}).exit_code, 0);
+  ASSERT_EQ(testing_support::RunCommand(LOCH_BINARY, {"init", "--lake", local.string()}, "")
+                .exit_code,
+            0);
+  both({"crawl", "raw/", "--database", "raw"});
+  both({"job", "create", "typed", "--sql", "SELECT id, v FROM raw.m", "--target", "curated.m",
+        "--type", "v=BIGINT", "--max-bad-fraction", "0.2", "--rules", rules.string(),
+        "--incremental"});
+  both({"job", "run", "typed"});
+  const std::string target = "SELECT count(*), sum(v), count(DISTINCT id) FROM curated.m";
+  const std::string quarantined =
+      "SELECT count(*), string_agg(DISTINCT reason, '; '), min(value), max(value) FROM "
+      "quarantine.curated";
+  answers_alike(target);
+  answers_alike(quarantined);
+  EXPECT_THAT(Loch({"sql", quarantined, "--format", "csv"}).out, HasSubstr("\n12,"));
+  answers_alike("SELECT line, rule, outcome, observed FROM loch.dq_results ORDER BY line");
+
+  // Compaction: the raw objects are archived in both stores, the answers stay.
+  const std::string raw = "SELECT count(*), count(v), min(id), max(id), count(DISTINCT day) FROM raw.m";
+  auto [compacted_s3, compacted_disk] = both({"compact", "raw.m", "--json"});
+  EXPECT_EQ(nlohmann::json::parse(compacted_s3)["archived"], 6);
+  EXPECT_EQ(nlohmann::json::parse(compacted_disk)["files_after"],
+            nlohmann::json::parse(compacted_s3)["files_after"]);
+  EXPECT_TRUE((*s3)->Head("archive/raw/m/day=2024-01-02/2.json").ok());
+  answers_alike(raw);
+  both({"crawl", "raw/", "--database", "raw"});
+  answers_alike(raw);
+  EXPECT_THAT(Loch({"sql", raw, "--format", "csv"}).out, HasSubstr("\n120,120,1000,2219,2\n"));
+  both({"job", "run", "typed"});  // nothing new: a compaction changes no rows
+  answers_alike(target);
 }
 
 // Vacuum on S3: the objects of a dropped table leave the bucket; loaded ones stay and answer.
