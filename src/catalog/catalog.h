@@ -43,6 +43,9 @@ inline bool LostCommitRace(const absl::Status& committed, bool create) {
 struct ObjectRef {
   std::string key;
   int64_t size_bytes = 0;
+  // When set, the object is deleted only if it still has this ETag: one written again at the key
+  // since is someone else's (a producer replacing a compacted raw object).
+  std::string etag;
 };
 
 // A compaction's commit: the table's files rewritten into others holding the same rows. The

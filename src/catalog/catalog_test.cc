@@ -314,21 +314,34 @@ TEST_F(CatalogTest, CompactionsThatWouldChangeRowsAreRefused) {
     EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
     EXPECT_THAT(status.message(), HasSubstr(why));
   };
-  refused(compaction(19), "adds 19 row(s) but removes 20");
-  TableCommit not_owned = compaction(20);
+  refused(compaction(19), "hold 1 row(s) fewer than it removes");
+  refused(compaction(20), "every removed file loch did not write must be relocated");
+  auto relocated = [&](int64_t rows) {
+    TableCommit commit = compaction(rows);
+    commit.relocations = {Relocation{raw_id, "archive/raw/f1", ""}};
+    commit.deferred_deletes = {ObjectRef{"raw/f1", 100}};
+    return commit;
+  };
+  TableCommit dropping_live = relocated(20);
+  dropping_live.deferred_deletes.push_back(ObjectRef{"tables/shop/orders/l/a.parquet", 100});
+  refused(dropping_live, "is not a relocated file's original");
+  TableCommit onto_live = relocated(20);
+  onto_live.relocations[0].key = "tables/shop/orders/l/a.parquet";
+  refused(onto_live, "is a live file's or queued for deletion");
+  TableCommit not_owned = relocated(20);
   not_owned.add_files[0].owned = false;
   refused(not_owned, "was not written by loch");
-  TableCommit elsewhere = compaction(20);
+  TableCommit elsewhere = relocated(20);
   elsewhere.add_files[0].partition_values = {{"day", "2026-11-02"}};
   refused(elsewhere, "in a partition no removed file was in");
-  TableCommit evolving = compaction(20);
+  TableCommit evolving = relocated(20);
   evolving.new_schema = OrdersSchema();
   refused(evolving, "may not change the schema");
   TableCommit nothing_removed = compaction(0);
   nothing_removed.remove_file_ids.clear();
   refused(nothing_removed, "removes no file");
-  TableCommit moving_owned = compaction(20);
-  moving_owned.relocations = {Relocation{owned_id, "archive/x", ""}};
+  TableCommit moving_owned = relocated(20);
+  moving_owned.relocations.push_back(Relocation{owned_id, "archive/x", ""});
   refused(moving_owned, "cannot be relocated");
   TableCommit append = compaction(20);
   append.operation = "append";
@@ -338,7 +351,7 @@ TEST_F(CatalogTest, CompactionsThatWouldChangeRowsAreRefused) {
   // None of them changed anything; the right one commits.
   EXPECT_EQ(catalog_->ReadTable(admin_, orders, std::nullopt)->table.current_snapshot,
             s1->snapshot_id);
-  EXPECT_TRUE(catalog_->Commit(admin_, compaction(20)).ok());
+  EXPECT_TRUE(catalog_->Commit(admin_, relocated(20)).ok());
 }
 
 TEST_F(CatalogTest, SchemaEvolutionKeepsHistory) {

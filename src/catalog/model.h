@@ -75,6 +75,12 @@ struct ColumnStats {
   // The DuckDB type min and max were measured in (the order they follow); "" when unknown (written
   // by a loch before format 7: such bounds are not used to skip files).
   std::string type;
+  // The type a Parquet file stores the column in when it is not `type` (a compacted file keeps
+  // text the table types as text, measured as the type it reads as); "" when it is `type`.
+  std::string stored_type;
+
+  // The type the file stores the column in.
+  const std::string& FileType() const { return stored_type.empty() ? type : stored_type; }
 };
 
 struct DataFile {

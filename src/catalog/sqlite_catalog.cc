@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <set>
@@ -86,7 +87,8 @@ CREATE TABLE IF NOT EXISTS pending_deletes(
   key TEXT PRIMARY KEY,
   size_bytes INTEGER NOT NULL,
   queued_micros INTEGER NOT NULL,
-  not_before_micros INTEGER NOT NULL DEFAULT 0);
+  not_before_micros INTEGER NOT NULL DEFAULT 0,
+  etag TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS views(
   view_id INTEGER PRIMARY KEY AUTOINCREMENT,
   database_id INTEGER NOT NULL REFERENCES databases(database_id),
@@ -160,6 +162,7 @@ CREATE TABLE IF NOT EXISTS file_column_stats(
   max_value TEXT,
   null_count INTEGER NOT NULL,
   value_type TEXT NOT NULL DEFAULT '',
+  stored_type TEXT NOT NULL DEFAULT '',
   PRIMARY KEY(file_id, column_name)) WITHOUT ROWID;
 )sql";
 
@@ -243,7 +246,8 @@ class SqliteCatalog final : public Catalog {
   // query_history table (created by the DDL); format 11 vacuum: tables.vacuumed_through,
   // data_files.owned (set on upgrade for the files loads, CTAS and INSERT wrote, the only ones loch
   // wrote before it) and the pending_deletes table; format 12 the job_versions and runs tables
-  // (created by the DDL); format 13 compactions: pending_deletes.not_before_micros, and snapshots
+  // (created by the DDL); format 13 compactions: pending_deletes.not_before_micros and etag,
+  // file_column_stats.stored_type, and snapshots
   // of operation "compact" that ChangesBetween skips (an older loch would read them as changes, so
   // it must refuse the catalog). A catalog of a newer format is refused: this loch would not know
   // what it holds.
@@ -269,6 +273,10 @@ class SqliteCatalog final : public Catalog {
         AddColumnIfMissing("tables", "vacuumed_through", "INTEGER NOT NULL DEFAULT 0").status());
     RETURN_IF_ERROR(
         AddColumnIfMissing("data_files", "owned", "INTEGER NOT NULL DEFAULT 0").status());
+    RETURN_IF_ERROR(
+        AddColumnIfMissing("file_column_stats", "stored_type", "TEXT NOT NULL DEFAULT ''").status());
+    RETURN_IF_ERROR(
+        AddColumnIfMissing("pending_deletes", "etag", "TEXT NOT NULL DEFAULT ''").status());
     RETURN_IF_ERROR(AddColumnIfMissing("pending_deletes", "not_before_micros",
                                        "INTEGER NOT NULL DEFAULT 0")
                         .status());
@@ -824,8 +832,8 @@ class SqliteCatalog final : public Catalog {
   absl::StatusOr<CommitResult> CommitLocked(const Principal& who, const TableCommit& commit) {
     const bool creating = commit.base_snapshot == TableCommit::kCreate;
     const bool compacting = commit.operation == kCompactOperation;
-    if (!compacting && !commit.relocations.empty()) {
-      return absl::InvalidArgumentError("only a compaction relocates files");
+    if (!compacting && (!commit.relocations.empty() || !commit.deferred_deletes.empty())) {
+      return absl::InvalidArgumentError("only a compaction relocates files and defers deletes");
     }
     ASSIGN_OR_RETURN(int64_t database_id, DatabaseId(commit.table.database));
     auto existing = FindTable(commit.table, std::nullopt);
@@ -913,19 +921,23 @@ class SqliteCatalog final : public Catalog {
     for (const DataFile& file : commit.add_files)
       RETURN_IF_ERROR(InsertFile(table_id, snapshot_id, file));
     for (const Relocation& relocation : commit.relocations) {
-      // Every record of the object, in any table: only the removed one was live.
+      // The removed record, and the older records (of any table) of the same bytes at that key.
       Statement relocate(db_,
-                         "UPDATE data_files SET key = ?1, etag = ?2 WHERE key = (SELECT key FROM "
-                         "data_files WHERE file_id = ?3)");
+                         "UPDATE data_files SET key = ?1, etag = ?2 WHERE file_id = ?3 OR "
+                         "(end_snapshot IS NOT NULL AND (key, etag) = (SELECT key, etag FROM "
+                         "data_files WHERE file_id = ?3 AND etag <> ''))");
       RETURN_IF_ERROR(
           relocate.Bind(1, relocation.key).Bind(2, relocation.etag).Bind(3, relocation.file_id).Run());
     }
     for (const ObjectRef& object : commit.deferred_deletes) {
-      Statement queue(db_, "INSERT OR IGNORE INTO pending_deletes VALUES (?, ?, ?, ?)");
+      Statement queue(db_,
+                      "INSERT OR IGNORE INTO pending_deletes(key, size_bytes, queued_micros, "
+                      "not_before_micros, etag) VALUES (?, ?, ?, ?, ?)");
       RETURN_IF_ERROR(queue.Bind(1, object.key)
                           .Bind(2, object.size_bytes)
                           .Bind(3, NowMicros())
                           .Bind(4, commit.deletes_not_before_micros)
+                          .Bind(5, object.etag)
                           .Run());
     }
 
@@ -943,42 +955,64 @@ class SqliteCatalog final : public Catalog {
     };
     if (creating || commit.new_schema.has_value()) return refuse("it may not change the schema");
     if (commit.remove_file_ids.empty()) return refuse("it removes no file");
-    int64_t rows_removed = 0;
-    std::set<std::string> partitions;  // of the removed files, as JSON
-    std::map<int64_t, bool> owned;     // removed file -> DataFile::owned
+    std::map<std::string, int64_t> rows_by_partition;  // partition values as JSON -> rows removed
+    std::map<int64_t, std::string> raw;  // removed file loch did not write -> its key
     for (int64_t file_id : commit.remove_file_ids) {
       Statement file(db_,
-                     "SELECT row_count, partition_values, owned FROM data_files WHERE file_id = ? "
-                     "AND table_id = ?");
+                     "SELECT row_count, partition_values, owned, key FROM data_files WHERE "
+                     "file_id = ? AND table_id = ?");
       file.Bind(1, file_id).Bind(2, table_id);
       if (!file.Step()) {
         RETURN_IF_ERROR(file.status());
         return refuse(fmt::format("file {} is not the table's", file_id));
       }
       if (file.Int(0) < 0) return refuse(fmt::format("file {} has no row count", file_id));
-      rows_removed += file.Int(0);
-      partitions.insert(nlohmann::json::parse(file.Text(1)).dump());
-      owned[file_id] = file.Int(2) != 0;
+      rows_by_partition[nlohmann::json::parse(file.Text(1)).dump()] += file.Int(0);
+      if (file.Int(2) == 0) raw[file_id] = file.Text(3);
     }
-    int64_t rows_added = 0;
     for (const DataFile& file : commit.add_files) {
       if (!file.owned) return refuse(fmt::format("\"{}\" was not written by loch", file.key));
       if (file.row_count < 0) return refuse(fmt::format("\"{}\" has no row count", file.key));
-      if (!partitions.contains(nlohmann::json(file.partition_values).dump())) {
+      auto partition = rows_by_partition.find(nlohmann::json(file.partition_values).dump());
+      if (partition == rows_by_partition.end()) {
         return refuse(
             fmt::format("\"{}\" is in a partition no removed file was in", file.key));
       }
-      rows_added += file.row_count;
+      partition->second -= file.row_count;
     }
-    if (rows_added != rows_removed) {
-      return refuse(fmt::format("it adds {} row(s) but removes {}", rows_added, rows_removed));
+    for (const auto& [partition, rows] : rows_by_partition) {
+      if (rows != 0) {
+        return refuse(fmt::format("its files in partition {} hold {} row(s) {} than it removes",
+                                  partition, std::abs(rows), rows > 0 ? "fewer" : "more"));
+      }
     }
+    // Raw objects are moved, never dropped: each removed one is relocated, and only those are
+    // queued for deletion.
+    std::set<std::string> moved;
     for (const Relocation& relocation : commit.relocations) {
-      auto removed = owned.find(relocation.file_id);
-      if (removed == owned.end() || removed->second || relocation.key.empty()) {
+      auto removed = raw.find(relocation.file_id);
+      if (removed == raw.end() || relocation.key.empty()) {
         return refuse(fmt::format(
             "file {} is not a removed file loch did not write; it cannot be relocated",
             relocation.file_id));
+      }
+      Statement taken(db_,
+                      "SELECT 1 FROM data_files WHERE key = ?1 AND end_snapshot IS NULL UNION ALL "
+                      "SELECT 1 FROM pending_deletes WHERE key = ?1");
+      taken.Bind(1, relocation.key);
+      if (taken.Step()) {
+        return refuse(fmt::format("\"{}\" is a live file's or queued for deletion",
+                                  relocation.key));
+      }
+      RETURN_IF_ERROR(taken.status());
+      moved.insert(removed->second);
+    }
+    if (moved.size() != raw.size()) {
+      return refuse("every removed file loch did not write must be relocated");
+    }
+    for (const ObjectRef& object : commit.deferred_deletes) {
+      if (!moved.contains(object.key)) {
+        return refuse(fmt::format("\"{}\" is not a relocated file's original", object.key));
       }
     }
     return absl::OkStatus();
@@ -1020,13 +1054,14 @@ class SqliteCatalog final : public Catalog {
     RETURN_IF_ERROR(inserted);
     const int64_t file_id = sqlite3_last_insert_rowid(db_);
     for (const ColumnStats& stats : file.stats) {
-      Statement stat(db_, "INSERT OR REPLACE INTO file_column_stats VALUES (?, ?, ?, ?, ?, ?)");
+      Statement stat(db_, "INSERT OR REPLACE INTO file_column_stats VALUES (?, ?, ?, ?, ?, ?, ?)");
       RETURN_IF_ERROR(stat.Bind(1, file_id)
                           .Bind(2, stats.column)
                           .Bind(3, stats.min)
                           .Bind(4, stats.max)
                           .Bind(5, stats.null_count)
                           .Bind(6, stats.type)
+                          .Bind(7, stats.stored_type)
                           .Run());
     }
     return absl::OkStatus();
@@ -1234,7 +1269,8 @@ class SqliteCatalog final : public Catalog {
     RETURN_IF_ERROR(query.status());
     Statement stats(
         db_,
-        fmt::format("SELECT file_id, column_name, min_value, max_value, null_count, value_type "
+        fmt::format("SELECT file_id, column_name, min_value, max_value, null_count, value_type, "
+                    "stored_type "
                     "FROM file_column_stats WHERE file_id IN (SELECT file_id FROM data_files {})",
                     where));
     stats.Bind(1, table_id).Bind(2, p2).Bind(3, p3);
@@ -1243,7 +1279,7 @@ class SqliteCatalog final : public Catalog {
       if (it == index_of.end()) continue;
       files[it->second].stats.push_back(ColumnStats{stats.Text(1), stats.OptionalText(2),
                                                     stats.OptionalText(3), stats.Int(4),
-                                                    stats.Text(5)});
+                                                    stats.Text(5), stats.Text(6)});
     }
     RETURN_IF_ERROR(stats.status());
     return files;

@@ -60,7 +60,9 @@ absl::StatusOr<ExpiryResult> SqliteVacuum::ExpireLocked(const ExpiryRequest& req
 
   const int64_t now = NowMicros();
   for (const ObjectRef& object : result.to_delete) {
-    Statement queue(db_, "INSERT OR IGNORE INTO pending_deletes VALUES (?, ?, ?, 0)");
+    Statement queue(db_,
+                    "INSERT OR IGNORE INTO pending_deletes(key, size_bytes, queued_micros) VALUES "
+                    "(?, ?, ?)");
     RETURN_IF_ERROR(queue.Bind(1, object.key).Bind(2, object.size_bytes).Bind(3, now).Run());
   }
   // Reads at a snapshot before the last removal that expired would miss files: refused from now.
@@ -79,11 +81,11 @@ absl::StatusOr<std::vector<ObjectRef>> SqliteVacuum::PendingDeletes(size_t limit
   Transaction txn(db_, /*write=*/false);
   RETURN_IF_ERROR(txn.status());
   Statement query(db_,
-                  "SELECT key, size_bytes FROM pending_deletes WHERE not_before_micros <= ? "
+                  "SELECT key, size_bytes, etag FROM pending_deletes WHERE not_before_micros <= ? "
                   "ORDER BY queued_micros, key LIMIT ?");
   query.Bind(1, NowMicros()).Bind(2, static_cast<int64_t>(limit));
   std::vector<ObjectRef> objects;
-  while (query.Step()) objects.push_back(ObjectRef{query.Text(0), query.Int(1)});
+  while (query.Step()) objects.push_back(ObjectRef{query.Text(0), query.Int(1), query.Text(2)});
   RETURN_IF_ERROR(query.status());
   RETURN_IF_ERROR(txn.Commit());
   return objects;

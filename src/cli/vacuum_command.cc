@@ -53,6 +53,11 @@ absl::Status RunVacuum(const CommonOptions& common, const VacuumCommandOptions& 
       "  {} orphan object(s) of writes that never committed {}deleted ({})\n",
                      WithThousands(report->orphans_deleted), would,
                      HumanBytes(report->orphan_bytes));
+  if (report->replaced_kept > 0) {
+    out << fmt::format(
+        "  {} compacted raw object(s) written again since they were archived: left in place\n",
+        report->replaced_kept);
+  }
   if (report->temporaries_removed > 0) {
     out << fmt::format("  {} temporary file(s) of unfinished writes removed\n",
                        report->temporaries_removed);

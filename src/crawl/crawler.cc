@@ -299,6 +299,17 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
   const bool additions_only = present == nullptr;
   auto existing = catalog_.ReadTable(who, name, std::nullopt);
   if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
+  if (existing.ok() && request.recrawl == RecrawlPolicy::kEverything &&
+      std::any_of(existing->files.begin(), existing->files.end(),
+                  [](const DataFile& file) { return file.owned; })) {
+    // Files loch wrote into a crawled table are a compaction's (lifecycle/compaction.h): their
+    // raw objects are archived, so a schema inferred again from the listed objects would miss
+    // what only they had.
+    return absl::FailedPreconditionError(fmt::format(
+        "table {} has compacted files (loch compact): re-reading every object cannot rebuild its "
+        "schema; crawl with --recrawl new",
+        name.ToString()));
+  }
   std::map<std::string, const DataFile*> known;  // key -> file the table holds
   std::set<std::string> known_partitions;
   if (existing.ok()) {

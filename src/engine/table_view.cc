@@ -101,7 +101,7 @@ absl::StatusOr<std::string> ScanSql(const Group& group, const Schema& schema) {
     if (file->stats.empty()) stats_known = false;
     std::set<std::pair<std::string, std::string>> columns;
     for (const ColumnStats& stats : file->stats) {
-      columns.emplace(stats.column, stats.type);
+      columns.emplace(stats.column, stats.FileType());
       present.insert(stats.column);
     }
     if (!first_columns.has_value()) first_columns = columns;
@@ -191,8 +191,8 @@ std::string ParquetColumnTypes(const DataFile& file) {
   if (file.format != "parquet") return "";
   std::vector<std::string> columns;
   for (const ColumnStats& stats : file.stats) {
-    if (stats.type.empty()) return "";  // statistics from before types were kept
-    columns.push_back(stats.column + " " + stats.type);
+    if (stats.FileType().empty()) return "";  // statistics from before types were kept
+    columns.push_back(stats.column + " " + stats.FileType());
   }
   std::sort(columns.begin(), columns.end());
   return Join(columns, ",");

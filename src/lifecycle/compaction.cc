@@ -16,20 +16,33 @@
 namespace loch {
 namespace {
 
-// The partitions of one staging query: more would make one very long UNION ALL.
-constexpr size_t kPartitionsPerStage = 64;
-// The partition column that tells a staging query's partitions apart in its output folders; never
-// a column of the table (refused if it is one).
-constexpr std::string_view kPartColumn = "loch_compact_part";
-// The name the files of staged partition i are read under: pinned, never in the catalog ('-' is
-// not allowed in identifiers).
-TableName StagedPartitionTable(size_t i) { return TableName{"loch-compact", fmt::format("p{}", i)}; }
+// The name the files being rewritten are read under: pinned, never in the catalog ('-' is not
+// allowed in identifiers).
+const TableName kRewrittenTable{"loch-compact", "files"};
 
 struct Partition {
   std::map<std::string, std::string> values;
+  // The files' `name=value` folders of the partition columns, as their keys spell them (e.g.
+  // "country=a%20b/day=2024-01-01"), when every partition column has one; "" otherwise. Tables
+  // read partition values from such folders (URL-decoded by DuckDB), else from the catalog: the
+  // rewritten files keep the folders, so that they read alike.
+  std::string hive_folders;
   std::vector<DataFile> files;  // to rewrite
   int64_t rows = 0;
 };
+
+std::string HiveFoldersOf(const std::string& key, const std::vector<Column>& partition_columns) {
+  std::vector<std::string> folders;
+  const std::vector<std::string_view> segments = Split(key, '/');
+  for (const Column& column : partition_columns) {
+    const std::string wanted = column.name + "=";
+    auto segment = std::find_if(segments.begin(), segments.end() - 1,
+                                [&](std::string_view s) { return s.starts_with(wanted); });
+    if (segment == segments.end() - 1) return "";
+    folders.emplace_back(*segment);
+  }
+  return Join(folders, "/");
+}
 
 // The first sequence a stream object's key names (…/<stream>-[<tag>-]<20 digits>.<ext>), if any.
 std::optional<int64_t> FirstSequenceOf(std::string_view key) {
@@ -40,21 +53,17 @@ std::optional<int64_t> FirstSequenceOf(std::string_view key) {
   return ParseInteger(name.substr(dash + 1));
 }
 
-// For each delivery stream whose table (or errors table) is `table`: its objects' prefix and the
-// sequence its deliveries are checkpointed through.
-absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> StreamsOf(Catalog& catalog,
-                                                                      const Principal& who,
-                                                                      const TableName& table) {
+// For each delivery stream: its objects' prefix and the sequence its deliveries are checkpointed
+// through. (Any table may hold a stream's objects: its own, or one a crawler made.)
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> Streams(Catalog& catalog,
+                                                                    const Principal& who) {
   ASSIGN_OR_RETURN(std::vector<SavedStream> streams, catalog.ListStreams(who));
-  std::vector<std::pair<std::string, int64_t>> feeding;
+  std::vector<std::pair<std::string, int64_t>> delivered;
   for (const SavedStream& saved : streams) {
-    auto config = StreamConfigFromJson(saved.config);
-    if (!config.ok()) return config.status();
-    if (config->TableName() != table.ToString() && config->ErrorsTableName() != table.ToString())
-      continue;
-    feeding.emplace_back(fmt::format("raw/{}/", config->name), saved.delivered_through);
+    ASSIGN_OR_RETURN(StreamConfig config, StreamConfigFromJson(saved.config));
+    delivered.emplace_back(fmt::format("raw/{}/", config.name), saved.delivered_through);
   }
-  return feeding;
+  return delivered;
 }
 
 // The schema the rewritten files hold: each column as the table reads it from its files (text it
@@ -101,10 +110,6 @@ absl::Status CheckOptions(const CompactionOptions& options, const Schema& schema
           names(StoredSchema(schema).columns)));
     }
   }
-  if (schema.Find(kPartColumn) != nullptr) {
-    return absl::InvalidArgumentError(
-        fmt::format("the table has a column named {}, which compaction uses itself", kPartColumn));
-  }
   return absl::OkStatus();
 }
 
@@ -113,7 +118,7 @@ absl::StatusOr<std::vector<Partition>> Plan(Catalog& catalog, const Principal& w
                                             const TableSnapshot& table,
                                             const CompactionOptions& options,
                                             CompactionReport& report) {
-  ASSIGN_OR_RETURN(auto streams, StreamsOf(catalog, who, table.table.name));
+  ASSIGN_OR_RETURN(auto streams, Streams(catalog, who));
   auto delivered = [&](const DataFile& file) {
     for (const auto& [prefix, through] : streams) {
       if (!file.key.starts_with(prefix)) continue;
@@ -123,7 +128,7 @@ absl::StatusOr<std::vector<Partition>> Plan(Catalog& catalog, const Principal& w
     return true;
   };
   const int64_t small = options.target_file_bytes / 4 * 3;
-  std::map<std::map<std::string, std::string>, Partition> by_values;
+  std::map<std::pair<std::map<std::string, std::string>, std::string>, Partition> by_values;
   for (const DataFile& file : table.files) {
     const bool selected =
         std::all_of(options.partition.begin(), options.partition.end(), [&](const auto& wanted) {
@@ -136,8 +141,10 @@ absl::StatusOr<std::vector<Partition>> Plan(Catalog& catalog, const Principal& w
       ++report.not_delivered;
       continue;
     }
-    Partition& partition = by_values[file.partition_values];
+    const std::string hive = HiveFoldersOf(file.key, table.table.schema.partition_columns);
+    Partition& partition = by_values[{file.partition_values, hive}];
     partition.values = file.partition_values;
+    partition.hive_folders = hive;
     partition.files.push_back(file);
     partition.rows += file.row_count;
   }
@@ -159,6 +166,7 @@ absl::StatusOr<std::vector<DataFile>> StageRewrites(LakeEngine& engine, const Pr
                                                     const CompactionOptions& options,
                                                     const std::string& write_id) {
   TableSnapshot stored = table;
+  stored.table.name = kRewrittenTable;
   stored.table.schema = StoredSchema(table.table.schema);
   std::vector<DataFile> written;
   auto fail = [&](absl::Status status) {
@@ -167,47 +175,32 @@ absl::StatusOr<std::vector<DataFile>> StageRewrites(LakeEngine& engine, const Pr
     engine.DiscardStaged(all);
     return status;
   };
-  for (size_t first = 0; first < plan.size(); first += kPartitionsPerStage) {
-    const size_t last = std::min(plan.size(), first + kPartitionsPerStage);
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const Partition& partition = plan[i];
     StageRequest request;
     request.table = options.table;
-    request.write_id = write_id;
-    request.subfolder = fmt::format("{}", first / kPartitionsPerStage);
-    request.layout.partition_by = {std::string(kPartColumn)};
+    request.prefix = fmt::format("{}{}/{}/{}/{}", kCuratedZone, options.table.database,
+                                 options.table.table, write_id, i);
+    request.prefix += partition.hive_folders.empty() ? "/" : "/" + partition.hive_folders + "/";
     request.layout.sort_by = options.sort_by;
     request.layout.target_file_bytes = options.target_file_bytes;
-    std::vector<std::string> selects;
-    for (size_t i = first; i < last; ++i) {
-      const TableName name = StagedPartitionTable(i);
-      TableSnapshot files = stored;
-      files.table.name = name;
-      files.files = plan[i].files;
-      request.pinned[name] = std::move(files);
-      selects.push_back(fmt::format("SELECT *, {} AS {} FROM {}.{}", i, kPartColumn,
-                                    QuoteIdentifier(name.database), QuoteIdentifier(name.table)));
-    }
-    request.query = Join(selects, "\nUNION ALL\n");
+    stored.files = partition.files;
+    request.pinned[kRewrittenTable] = stored;
+    request.query = fmt::format("SELECT * FROM {}.{}", QuoteIdentifier(kRewrittenTable.database),
+                                QuoteIdentifier(kRewrittenTable.table));
     auto staged = engine.StageQueryResult(who, request);
     if (!staged.ok()) return fail(staged.status());
-    std::map<size_t, int64_t> rows;  // plan index -> rows staged
+    int64_t rows = 0;
     for (DataFile& file : staged->files) {
-      const std::optional<int64_t> part =
-          ParseInteger(file.partition_values[std::string(kPartColumn)]);
-      if (!part || *part < static_cast<int64_t>(first) || *part >= static_cast<int64_t>(last)) {
-        written.push_back(std::move(file));
-        return fail(absl::InternalError("compaction staged a file of no partition it read"));
-      }
-      file.partition_values = plan[*part].values;
-      rows[*part] += file.row_count;
+      file.partition_values = partition.values;
+      rows += file.row_count;
       written.push_back(std::move(file));
     }
-    for (size_t i = first; i < last; ++i) {
-      if (rows[i] != plan[i].rows) {
-        return fail(absl::DataLossError(fmt::format(
-            "compaction read {} row(s) from the files of partition {} but their records say {}: "
-            "have files changed since they were registered? Nothing was changed",
-            rows[i], nlohmann::json(plan[i].values).dump(), plan[i].rows)));
-      }
+    if (rows != partition.rows) {
+      return fail(absl::DataLossError(fmt::format(
+          "compaction read {} row(s) from the files of partition {} but their records say {}: "
+          "have files changed since they were registered? Nothing was changed",
+          rows, nlohmann::json(partition.values).dump(), partition.rows)));
     }
   }
   return written;
@@ -255,6 +248,7 @@ absl::Status SetParsedRanges(LakeEngine& engine, const Principal& who, const Tab
         if (stats.column != parsed[i]->name) continue;
         stats.min = chunk->cells[3 * i][0];
         stats.max = chunk->cells[3 * i + 1][0];
+        stats.stored_type = "VARCHAR";
         stats.type = unparsed == "0" ? parsed[i]->type : "";
       }
     }
@@ -289,7 +283,7 @@ std::vector<ObjectRef> RawObjectsOf(const std::vector<Partition>& plan) {
   std::vector<ObjectRef> raw;
   for (const Partition& partition : plan) {
     for (const DataFile& file : partition.files) {
-      if (!file.owned) raw.push_back(ObjectRef{file.key, file.size_bytes});
+      if (!file.owned) raw.push_back(ObjectRef{file.key, file.size_bytes, file.etag});
     }
   }
   return raw;

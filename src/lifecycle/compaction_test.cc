@@ -12,6 +12,7 @@
 #include "etl/job_spec.h"
 #include "fmt/format.h"
 #include "ingest/stream_config.h"
+#include "lifecycle/vacuum.h"
 #include "storage/object_store.h"
 
 namespace loch {
@@ -150,6 +151,13 @@ TEST_F(CompactionTest, ATableReadsTheSameAfterCompactionAndAfterLaterChanges) {
   EXPECT_EQ(LiveFiles("raw.a"), 2u);
   EXPECT_THAT(testing::PrintToString(again.warnings), HasSubstr("wait for deletion"));
   ExpectTwinsAnswerAlike();
+  // Rebuilding the schema from the listed objects would miss what only the compacted ones had.
+  Crawler crawler(*lake_.catalog, *lake_.store, *lake_.engine);
+  CrawlRequest rebuild{{"raw/"}, "raw"};
+  rebuild.recrawl = RecrawlPolicy::kEverything;
+  auto refused = crawler.Crawl(admin_, rebuild, nullptr);
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused.status())) << refused.status();
+  EXPECT_THAT(refused.status().message(), HasSubstr("has compacted files"));
 
   // Later files bring a new column and a new datetime format: the compacted text reads as the
   // originals would.
@@ -163,6 +171,85 @@ TEST_F(CompactionTest, ATableReadsTheSameAfterCompactionAndAfterLaterChanges) {
   CompactionReport second = CompactTable("raw.a");
   EXPECT_EQ(second.partitions, 1);  // the new raw file and the compacted one
   ExpectTwinsAnswerAlike();
+}
+
+// Partition values read from Hive folders are URL-decoded, and NULL is a folder of its own: the
+// compacted files keep their folders, so they read the values alike.
+TEST_F(CompactionTest, PartitionValuesFromFoldersReadAlike) {
+  for (const char* table : {"mart.a", "mart.b"}) {
+    const std::string rows =
+        "SELECT i AS id, CASE i % 4 WHEN 0 THEN NULL WHEN 1 THEN 'a b/c' WHEN 2 THEN '50%' ELSE "
+        "'x:y' END AS place, TIMESTAMP '2024-01-01 10:00:00' + INTERVAL (i % 3) HOUR AS slot FROM "
+        "range({}, {}) r(i)";
+    ASSERT_NE(Cell(fmt::format("CREATE TABLE {} WITH (partitioned_by = ARRAY['place', 'slot']) AS "
+                               "{}",
+                               table, fmt::format(fmt::runtime(rows), 0, 40)))
+                  .rfind("ERROR", 0),
+              0u);
+    for (int batch = 1; batch < 3; ++batch) {
+      ASSERT_NE(Cell(fmt::format("INSERT INTO {} {}", table,
+                                 fmt::format(fmt::runtime(rows), batch * 40, batch * 40 + 40)))
+                    .rfind("ERROR", 0),
+                0u);
+    }
+  }
+  const size_t files = LiveFiles("mart.a");
+  CompactionReport report = CompactTable("mart.a");
+  EXPECT_EQ(report.files_before, static_cast<int64_t>(files));
+  EXPECT_EQ(LiveFiles("mart.a"), files / 3);  // three writes' files of each partition -> one
+  for (const std::string query :
+       {"SELECT place, slot, count(*), sum(id) FROM {} GROUP BY ALL ORDER BY ALL",
+        "SELECT count(*) FROM {} WHERE place IS NULL", "SELECT id FROM {} WHERE place = 'a b/c' "
+        "AND slot = TIMESTAMP '2024-01-01 11:00:00' ORDER BY id"}) {
+    const auto compacted = Rows(fmt::format(fmt::runtime(query), "mart.a"));
+    EXPECT_FALSE(compacted.empty());
+    EXPECT_EQ(compacted, Rows(fmt::format(fmt::runtime(query), "mart.b"))) << query;
+  }
+  EXPECT_EQ(Cell("SELECT count(*) FROM mart.a WHERE place IS NULL"), "30");
+}
+
+// A raw object written again at its key after a compaction archived it is the producer's new
+// data: vacuum leaves it, and deletes the originals nobody rewrote.
+TEST_F(CompactionTest, VacuumDeletesOnlyOriginalsNobodyWroteAgain) {
+  Put("raw/events/day=2024-01-01/1.json", "{\"id\": 1}\n");
+  Put("raw/events/day=2024-01-01/2.json", "{\"id\": 2}\n");
+  Crawl();
+  auto table = lake_.catalog->ReadTable(admin_, {"raw", "events"}, std::nullopt);
+  // A compaction as Compact() makes it, due for deletion at once.
+  TableCommit commit;
+  commit.table = {"raw", "events"};
+  commit.base_snapshot = table->table.current_snapshot;
+  commit.operation = std::string(kCompactOperation);
+  StageRequest stage;
+  stage.table = commit.table;
+  stage.query = "SELECT * FROM raw.events";
+  auto staged = lake_.engine->StageQueryResult(admin_, stage);
+  ASSERT_TRUE(staged.ok()) << staged.status();
+  for (DataFile file : staged->files) {
+    file.partition_values = table->files[0].partition_values;
+    commit.add_files.push_back(file);
+  }
+  for (const DataFile& file : table->files) {
+    commit.remove_file_ids.push_back(file.file_id);
+    ASSERT_TRUE(lake_.store->Copy(file.key, "archive/" + file.key).ok());
+    commit.relocations.push_back(Relocation{file.file_id, "archive/" + file.key, ""});
+    commit.deferred_deletes.push_back(ObjectRef{file.key, file.size_bytes, file.etag});
+  }
+  ASSERT_TRUE(lake_.catalog->Commit(admin_, commit).ok());
+  Put("raw/events/day=2024-01-01/2.json", "{\"id\": 22}\n");  // the producer writes it again
+  VacuumOptions options;
+  options.retain_micros = 0;
+  options.force = true;
+  auto vacuumed = Vacuum(*lake_.catalog, *lake_.store, admin_, options);
+  ASSERT_TRUE(vacuumed.ok()) << vacuumed.status();
+  EXPECT_EQ(vacuumed->replaced_kept, 1);
+  EXPECT_TRUE(absl::IsNotFound(lake_.store->Head("raw/events/day=2024-01-01/1.json").status()));
+  EXPECT_EQ(*lake_.store->Get("raw/events/day=2024-01-01/2.json"), "{\"id\": 22}\n");
+  EXPECT_TRUE(lake_.catalog->QueuedKeys(admin_, "raw/")->empty());
+  // Out of the queue, it is crawled as the new object it is.
+  Crawl();
+  EXPECT_EQ(Cell("SELECT string_agg(CAST(id AS VARCHAR), ',' ORDER BY id) FROM raw.events"),
+            "1,2,22");
 }
 
 TEST_F(CompactionTest, IncrementalJobsReadEachRowOnceAcrossCompactions) {

@@ -28,6 +28,22 @@ absl::Status DeleteQueued(Catalog& catalog, ObjectStore& store, const Principal&
     std::vector<std::string> deleted;
     for (const ObjectRef& file : queued) {
       if (failed.contains(file.key)) continue;
+      if (!file.etag.empty()) {  // written again since it was queued: no longer ours to delete
+        auto head = store.Head(file.key);
+        if (!head.ok() && !absl::IsNotFound(head.status())) {
+          failed.insert(file.key);
+          if (report.failures.size() < kFailuresShown) {
+            report.failures.push_back(
+                fmt::format("{}: {}", file.key, ToStd(head.status().message())));
+          }
+          continue;
+        }
+        if (head.ok() && head->etag != file.etag) {
+          deleted.push_back(file.key);
+          ++report.replaced_kept;
+          continue;
+        }
+      }
       const absl::Status removed = store.Delete(file.key);
       if (!removed.ok()) {
         failed.insert(file.key);
