@@ -335,6 +335,30 @@ TEST_F(JobE2eTest, RunsKilledAroundTheirCommitsQuarantineEachBadRowOnce) {
   EXPECT_EQ(Cell("SELECT count(*) FROM quarantine.curated"), "100");
 }
 
+// A run whose every row is bad publishes only its quarantine: killed after that commit, the next
+// run takes it as published (its bookmark counts) and quarantines no row twice.
+TEST_F(JobE2eTest, ARunOfOnlyBadRowsKilledAfterItsQuarantineIsNotReadAgain) {
+  ASSERT_EQ(Loch({"sql", "CREATE TABLE raw.bad AS SELECT 'bad' || i AS v FROM range(50) r(i)"})
+                .exit_code,
+            0);
+  ASSERT_EQ(Loch({"job", "create", "allbad", "--sql", "SELECT v FROM raw.bad", "--target",
+                  "curated.bad", "--type", "v=BIGINT", "--max-bad-fraction", "1", "--incremental"})
+                .exit_code,
+            0);
+  auto paused = StartRun("allbad", "allbad.log", {"LOCH_FAULT_PAUSE=job-after-commit"});
+  ASSERT_NE(paused, nullptr);
+  ASSERT_TRUE(
+      paused->WaitForLog("paused at fault point job-after-commit", std::chrono::seconds(60)))
+      << paused->Log();
+  paused->Kill();
+  EXPECT_EQ(Cell("SELECT count(*) FROM quarantine.curated"), "50");
+  Outcome next = Loch({"job", "run", "allbad"});
+  ASSERT_EQ(next.exit_code, 0) << next.out << next.err;
+  EXPECT_THAT(next.out, HasSubstr("nothing new"));
+  EXPECT_EQ(Cell("SELECT count(*) || '/' || count(DISTINCT value) FROM quarantine.curated"),
+            "50/50");
+}
+
 TEST_F(JobE2eTest, RunsKilledAtRandomMomentsPublishAllOrNothing) {
   ASSERT_EQ(Loch({"sql",
                   "CREATE TABLE raw.big AS SELECT i AS id, i % 97 AS k, md5(i::VARCHAR) "

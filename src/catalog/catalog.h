@@ -43,9 +43,10 @@ inline bool LostCommitRace(const absl::Status& committed, bool create) {
 struct ObjectRef {
   std::string key;
   int64_t size_bytes = 0;
-  // When set, the object is deleted only if it still has this ETag: one written again at the key
-  // since is someone else's (a producer replacing a compacted raw object).
-  std::string etag;
+  // When set, the object is deleted only while its bytes are those of the object at this key (its
+  // archive copy): other bytes written at the key since are someone else's (a producer replacing
+  // a compacted raw object).
+  std::string same_as;
 };
 
 // A compaction's commit: the table's files rewritten into others holding the same rows. The

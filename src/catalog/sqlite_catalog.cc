@@ -88,7 +88,7 @@ CREATE TABLE IF NOT EXISTS pending_deletes(
   size_bytes INTEGER NOT NULL,
   queued_micros INTEGER NOT NULL,
   not_before_micros INTEGER NOT NULL DEFAULT 0,
-  etag TEXT NOT NULL DEFAULT '');
+  same_as TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS views(
   view_id INTEGER PRIMARY KEY AUTOINCREMENT,
   database_id INTEGER NOT NULL REFERENCES databases(database_id),
@@ -246,7 +246,7 @@ class SqliteCatalog final : public Catalog {
   // query_history table (created by the DDL); format 11 vacuum: tables.vacuumed_through,
   // data_files.owned (set on upgrade for the files loads, CTAS and INSERT wrote, the only ones loch
   // wrote before it) and the pending_deletes table; format 12 the job_versions and runs tables
-  // (created by the DDL); format 13 compactions: pending_deletes.not_before_micros and etag,
+  // (created by the DDL); format 13 compactions: pending_deletes.not_before_micros and same_as,
   // file_column_stats.stored_type, and snapshots
   // of operation "compact" that ChangesBetween skips (an older loch would read them as changes, so
   // it must refuse the catalog). A catalog of a newer format is refused: this loch would not know
@@ -276,7 +276,7 @@ class SqliteCatalog final : public Catalog {
     RETURN_IF_ERROR(
         AddColumnIfMissing("file_column_stats", "stored_type", "TEXT NOT NULL DEFAULT ''").status());
     RETURN_IF_ERROR(
-        AddColumnIfMissing("pending_deletes", "etag", "TEXT NOT NULL DEFAULT ''").status());
+        AddColumnIfMissing("pending_deletes", "same_as", "TEXT NOT NULL DEFAULT ''").status());
     RETURN_IF_ERROR(AddColumnIfMissing("pending_deletes", "not_before_micros",
                                        "INTEGER NOT NULL DEFAULT 0")
                         .status());
@@ -922,22 +922,28 @@ class SqliteCatalog final : public Catalog {
       RETURN_IF_ERROR(InsertFile(table_id, snapshot_id, file));
     for (const Relocation& relocation : commit.relocations) {
       // The removed record, and the older records (of any table) of the same bytes at that key.
+      Statement original(db_, "SELECT key, etag FROM data_files WHERE file_id = ?");
+      original.Bind(1, relocation.file_id);
+      if (!original.Step()) return original.status();
       Statement relocate(db_,
                          "UPDATE data_files SET key = ?1, etag = ?2 WHERE file_id = ?3 OR "
-                         "(end_snapshot IS NOT NULL AND (key, etag) = (SELECT key, etag FROM "
-                         "data_files WHERE file_id = ?3 AND etag <> ''))");
-      RETURN_IF_ERROR(
-          relocate.Bind(1, relocation.key).Bind(2, relocation.etag).Bind(3, relocation.file_id).Run());
+                         "(key = ?4 AND etag = ?5 AND end_snapshot IS NOT NULL)");
+      RETURN_IF_ERROR(relocate.Bind(1, relocation.key)
+                          .Bind(2, relocation.etag)
+                          .Bind(3, relocation.file_id)
+                          .Bind(4, original.Text(0))
+                          .Bind(5, original.Text(1))
+                          .Run());
     }
     for (const ObjectRef& object : commit.deferred_deletes) {
       Statement queue(db_,
                       "INSERT OR IGNORE INTO pending_deletes(key, size_bytes, queued_micros, "
-                      "not_before_micros, etag) VALUES (?, ?, ?, ?, ?)");
+                      "not_before_micros, same_as) VALUES (?, ?, ?, ?, ?)");
       RETURN_IF_ERROR(queue.Bind(1, object.key)
                           .Bind(2, object.size_bytes)
                           .Bind(3, NowMicros())
                           .Bind(4, commit.deletes_not_before_micros)
-                          .Bind(5, object.etag)
+                          .Bind(5, object.same_as)
                           .Run());
     }
 

@@ -81,7 +81,7 @@ absl::StatusOr<std::vector<ObjectRef>> SqliteVacuum::PendingDeletes(size_t limit
   Transaction txn(db_, /*write=*/false);
   RETURN_IF_ERROR(txn.status());
   Statement query(db_,
-                  "SELECT key, size_bytes, etag FROM pending_deletes WHERE not_before_micros <= ? "
+                  "SELECT key, size_bytes, same_as FROM pending_deletes WHERE not_before_micros <= ? "
                   "ORDER BY queued_micros, key LIMIT ?");
   query.Bind(1, NowMicros()).Bind(2, static_cast<int64_t>(limit));
   std::vector<ObjectRef> objects;
@@ -103,28 +103,23 @@ absl::Status SqliteVacuum::ForgetPendingDeletes(const std::vector<std::string>& 
 }
 
 absl::StatusOr<std::vector<std::string>> SqliteVacuum::KnownKeys(std::string_view prefix) {
-  std::lock_guard lock(mu_);
-  Transaction txn(db_, /*write=*/false);
-  RETURN_IF_ERROR(txn.status());
-  Statement query(db_,
-                  "SELECT key FROM data_files WHERE substr(key, 1, length(?1)) = ?1 UNION "
-                  "SELECT key FROM pending_deletes WHERE substr(key, 1, length(?1)) = ?1 "
-                  "ORDER BY 1");
-  query.Bind(1, prefix);
-  std::vector<std::string> keys;
-  while (query.Step()) keys.push_back(query.Text(0));
-  RETURN_IF_ERROR(query.status());
-  RETURN_IF_ERROR(txn.Commit());
-  return keys;
+  return KeysUnder(
+      "SELECT key FROM data_files WHERE substr(key, 1, length(?1)) = ?1 UNION "
+      "SELECT key FROM pending_deletes WHERE substr(key, 1, length(?1)) = ?1 ORDER BY 1",
+      prefix);
 }
 
 absl::StatusOr<std::vector<std::string>> SqliteVacuum::QueuedKeys(std::string_view prefix) {
+  return KeysUnder(
+      "SELECT key FROM pending_deletes WHERE substr(key, 1, length(?1)) = ?1 ORDER BY 1", prefix);
+}
+
+absl::StatusOr<std::vector<std::string>> SqliteVacuum::KeysUnder(const char* sql,
+                                                                 std::string_view prefix) {
   std::lock_guard lock(mu_);
   Transaction txn(db_, /*write=*/false);
   RETURN_IF_ERROR(txn.status());
-  Statement query(db_,
-                  "SELECT key FROM pending_deletes WHERE substr(key, 1, length(?1)) = ?1 "
-                  "ORDER BY 1");
+  Statement query(db_, sql);
   query.Bind(1, prefix);
   std::vector<std::string> keys;
   while (query.Step()) keys.push_back(query.Text(0));

@@ -34,6 +34,9 @@ class SqliteVacuum {
   absl::StatusOr<std::vector<std::string>> QueuedKeys(std::string_view prefix);
 
  private:
+  // The keys `sql` selects, its ?1 bound to `prefix`.
+  absl::StatusOr<std::vector<std::string>> KeysUnder(const char* sql, std::string_view prefix);
+
   sqlite3* db_;
   std::mutex& mu_;
 };

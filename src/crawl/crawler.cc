@@ -299,16 +299,21 @@ absl::StatusOr<std::optional<CrawlReport::TableChange>> Crawler::CrawlTable(
   const bool additions_only = present == nullptr;
   auto existing = catalog_.ReadTable(who, name, std::nullopt);
   if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
-  if (existing.ok() && request.recrawl == RecrawlPolicy::kEverything &&
-      std::any_of(existing->files.begin(), existing->files.end(),
-                  [](const DataFile& file) { return file.owned; })) {
-    // Files loch wrote into a crawled table are a compaction's (lifecycle/compaction.h): their
-    // raw objects are archived, so a schema inferred again from the listed objects would miss
-    // what only they had.
-    return absl::FailedPreconditionError(fmt::format(
-        "table {} has compacted files (loch compact): re-reading every object cannot rebuild its "
-        "schema; crawl with --recrawl new",
-        name.ToString()));
+  if (existing.ok() && request.recrawl == RecrawlPolicy::kEverything) {
+    // A compacted table's raw objects are archived (lifecycle/compaction.h): a schema inferred
+    // again from the listed objects would miss what only the compacted files hold.
+    ASSIGN_OR_RETURN(std::vector<SnapshotInfo> history, catalog_.ListSnapshots(who, name));
+    if (std::any_of(history.begin(), history.end(), [](const SnapshotInfo& snapshot) {
+          return snapshot.operation == kCompactOperation;
+        })) {
+      report.warnings.push_back(fmt::format(
+          "{} was compacted: only its new objects were read (re-reading every object cannot "
+          "rebuild the schema of what the compacted files hold)",
+          name.ToString()));
+      CrawlRequest new_only = request;
+      new_only.recrawl = RecrawlPolicy::kNew;
+      return CrawlTable(who, new_only, name, candidates, present, report);
+    }
   }
   std::map<std::string, const DataFile*> known;  // key -> file the table holds
   std::set<std::string> known_partitions;

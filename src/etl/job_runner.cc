@@ -282,6 +282,11 @@ absl::Status JobRunner::CleanUpInterruptedRuns(const Principal& who, const std::
     if (!prefix.empty()) {
       ASSIGN_OR_RETURN(published, DeleteUnknownObjects(who, prefix));
     }
+    // A run whose every row was bad commits only its quarantine: that commit is its publish.
+    // (Quarantined rows are committed all at once, so its staged files are all known or none.)
+    if (!published && !quarantine_prefix.empty()) {
+      ASSIGN_OR_RETURN(published, DeleteUnknownObjects(who, quarantine_prefix));
+    }
     run.finished_micros = NowMicros();
     if (published) {
       // Its commit happened: it succeeded, and its bookmarks (recorded before the commit) count,
@@ -300,9 +305,6 @@ absl::Status JobRunner::CleanUpInterruptedRuns(const Principal& who, const std::
           "its process (pid {}) stopped after the commit; the next run recorded the end", run.pid);
       RETURN_IF_ERROR(catalog_.UpdateRun(who, run));
       continue;
-    }
-    if (!quarantine_prefix.empty()) {
-      RETURN_IF_ERROR(DeleteUnknownObjects(who, quarantine_prefix).status());
     }
     run.state = RunRecord::kFailed;
     run.error = fmt::format(

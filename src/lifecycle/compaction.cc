@@ -120,6 +120,7 @@ absl::StatusOr<std::vector<Partition>> Plan(Catalog& catalog, const Principal& w
                                             CompactionReport& report) {
   ASSIGN_OR_RETURN(auto streams, Streams(catalog, who));
   auto delivered = [&](const DataFile& file) {
+    if (file.owned) return true;  // loch's own copy: never delivered again
     for (const auto& [prefix, through] : streams) {
       if (!file.key.starts_with(prefix)) continue;
       const std::optional<int64_t> first = FirstSequenceOf(file.key);
@@ -279,14 +280,19 @@ absl::StatusOr<std::vector<Relocation>> Archive(Catalog& catalog, ObjectStore& s
   return relocations;
 }
 
-std::vector<ObjectRef> RawObjectsOf(const std::vector<Partition>& plan) {
-  std::vector<ObjectRef> raw;
+// The raw originals to delete once no query may read them, while they hold their copies' bytes.
+std::vector<ObjectRef> OriginalsOf(const std::vector<Relocation>& relocations,
+                                   const std::vector<Partition>& plan) {
+  std::map<int64_t, const DataFile*> files;
   for (const Partition& partition : plan) {
-    for (const DataFile& file : partition.files) {
-      if (!file.owned) raw.push_back(ObjectRef{file.key, file.size_bytes, file.etag});
-    }
+    for (const DataFile& file : partition.files) files[file.file_id] = &file;
   }
-  return raw;
+  std::vector<ObjectRef> originals;
+  for (const Relocation& relocation : relocations) {
+    const DataFile& file = *files.at(relocation.file_id);
+    originals.push_back(ObjectRef{file.key, file.size_bytes, relocation.key});
+  }
+  return originals;
 }
 
 }  // namespace
@@ -350,8 +356,8 @@ absl::StatusOr<CompactionReport> Compact(Catalog& catalog, ObjectStore& store, L
   for (const Partition& partition : plan) {
     for (const DataFile& file : partition.files) commit.remove_file_ids.push_back(file.file_id);
   }
+  commit.deferred_deletes = OriginalsOf(*relocations, plan);
   commit.relocations = std::move(*relocations);
-  commit.deferred_deletes = RawObjectsOf(plan);
   commit.message = fmt::format("compact: {} file(s) -> {} in {} partition(s); {} archived",
                                report.files_before, report.files_after, report.partitions,
                                report.archived);

@@ -15,6 +15,25 @@ namespace {
 constexpr size_t kDeleteBatch = 1000;
 constexpr size_t kFailuresShown = 5;
 
+// Whether the object at `a` holds the bytes of the object at `b` (read in slices). NotFound if
+// there is no object at `a`; DataLoss if `b` cannot be read.
+absl::StatusOr<bool> SameBytes(ObjectStore& store, const std::string& a, const std::string& b) {
+  constexpr uint64_t kSlice = 8 << 20;
+  ASSIGN_OR_RETURN(ObjectInfo first, store.Head(a));
+  absl::StatusOr<ObjectInfo> second = store.Head(b);
+  if (!second.ok()) {
+    return absl::DataLossError(
+        fmt::format("its copy \"{}\" cannot be read: {}", b, ToStd(second.status().message())));
+  }
+  if (first.size != second->size) return false;
+  for (uint64_t offset = 0; offset < first.size; offset += kSlice) {
+    ASSIGN_OR_RETURN(std::string left, store.GetRange(a, offset, kSlice));
+    ASSIGN_OR_RETURN(std::string right, store.GetRange(b, offset, kSlice));
+    if (left != right) return false;
+  }
+  return true;
+}
+
 // Deletes the queued objects, in batches, forgetting each batch once it is gone. An object that
 // cannot be deleted stays queued for the next run.
 absl::Status DeleteQueued(Catalog& catalog, ObjectStore& store, const Principal& who,
@@ -28,17 +47,17 @@ absl::Status DeleteQueued(Catalog& catalog, ObjectStore& store, const Principal&
     std::vector<std::string> deleted;
     for (const ObjectRef& file : queued) {
       if (failed.contains(file.key)) continue;
-      if (!file.etag.empty()) {  // written again since it was queued: no longer ours to delete
-        auto head = store.Head(file.key);
-        if (!head.ok() && !absl::IsNotFound(head.status())) {
+      if (!file.same_as.empty()) {  // other bytes written there since: no longer ours
+        auto same = SameBytes(store, file.key, file.same_as);
+        if (!same.ok() && !absl::IsNotFound(same.status())) {
           failed.insert(file.key);
           if (report.failures.size() < kFailuresShown) {
             report.failures.push_back(
-                fmt::format("{}: {}", file.key, ToStd(head.status().message())));
+                fmt::format("{}: {}", file.key, ToStd(same.status().message())));
           }
           continue;
         }
-        if (head.ok() && head->etag != file.etag) {
+        if (same.ok() && !*same) {
           deleted.push_back(file.key);
           ++report.replaced_kept;
           continue;

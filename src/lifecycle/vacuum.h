@@ -52,7 +52,7 @@ struct VacuumReport {
   int64_t orphans_deleted = 0;  // objects of writes that never committed (found, in a dry run)
   int64_t orphan_bytes = 0;
   int64_t temporaries_removed = 0;
-  // Queued objects written again since they were queued (ObjectRef::etag): left in place.
+  // Queued objects whose bytes changed since they were queued (ObjectRef::same_as): left in place.
   int64_t replaced_kept = 0;
   std::vector<std::string> failures;  // objects that could not be deleted (first few); retried next run
 };

@@ -326,6 +326,7 @@ FileMerge MergeFileByName(const Schema& schema, const FileProfile& profile, cons
       if (stats.column != name) continue;
       stats.min = typed.min;
       stats.max = typed.max;
+      if (stats.stored_type.empty()) stats.stored_type = stats.type;  // the file keeps text
       // Values that do not parse are left out of the range, but a format the table learns later
       // may parse them: then the range no longer bounds the column (type unknown: unused).
       stats.type = typed.parsed == typed.values && same_reading ? typed.type : "";
@@ -353,7 +354,9 @@ FileMerge MergeFileByName(const Schema& schema, const FileProfile& profile, cons
           table, name, key, columns[*index].type, raw));
     }
     for (ColumnStats& stats : merge.file.stats) {
-      if (stats.column == name) stats.type = "";  // text bounds: not the column's order
+      if (stats.column != name) continue;
+      if (stats.stored_type.empty()) stats.stored_type = stats.type;
+      stats.type = "";  // text bounds: not the column's order
     }
   }
   return merge;
