@@ -101,7 +101,8 @@ absl::StatusOr<std::string> ScanSql(const Group& group, const Schema& schema) {
     if (file->stats.empty()) stats_known = false;
     std::set<std::pair<std::string, std::string>> columns;
     for (const ColumnStats& stats : file->stats) {
-      columns.emplace(stats.column, stats.FileType());
+      // (CSV files' text-typed columns keep their measured type here, as before stored types.)
+      columns.emplace(stats.column, group.format == "parquet" ? stats.FileType() : stats.type);
       present.insert(stats.column);
     }
     if (!first_columns.has_value()) first_columns = columns;

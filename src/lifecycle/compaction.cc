@@ -329,8 +329,25 @@ absl::StatusOr<CompactionReport> Compact(Catalog& catalog, ObjectStore& store, L
   if (options.dry_run) return report;
 
   const std::string write_id = NewTimeOrderedId();
+  // The raw objects are copied first, and the rewritten rows read from the copies: they are
+  // exactly the bytes vacuum later compares an original with before deleting it (a producer that
+  // rewrites an original meanwhile keeps its new bytes).
+  ASSIGN_OR_RETURN(std::vector<Relocation> relocations,
+                   Archive(catalog, store, who, plan, write_id));
+  FaultPoint("compact-after-archive");
+  std::vector<Partition> from_copies = plan;
+  std::map<int64_t, const Relocation*> copy_of;
+  for (const Relocation& relocation : relocations) copy_of[relocation.file_id] = &relocation;
+  for (Partition& partition : from_copies) {
+    for (DataFile& file : partition.files) {
+      if (auto copy = copy_of.find(file.file_id); copy != copy_of.end()) {
+        file.key = copy->second->key;
+        file.etag = copy->second->etag;
+      }
+    }
+  }
   ASSIGN_OR_RETURN(std::vector<DataFile> rewritten,
-                   StageRewrites(engine, who, table, plan, options, write_id));
+                   StageRewrites(engine, who, table, from_copies, options, write_id));
   auto discard = [&](absl::Status status) {
     StagedFiles staged;
     staged.files = rewritten;
@@ -344,9 +361,6 @@ absl::StatusOr<CompactionReport> Compact(Catalog& catalog, ObjectStore& store, L
   if (absl::Status ranged = SetParsedRanges(engine, who, table, rewritten); !ranged.ok()) {
     return discard(ranged);
   }
-  FaultPoint("compact-after-stage");
-  auto relocations = Archive(catalog, store, who, plan, write_id);
-  if (!relocations.ok()) return discard(relocations.status());
   FaultPoint("compact-before-commit");
 
   TableCommit commit;
@@ -356,8 +370,8 @@ absl::StatusOr<CompactionReport> Compact(Catalog& catalog, ObjectStore& store, L
   for (const Partition& partition : plan) {
     for (const DataFile& file : partition.files) commit.remove_file_ids.push_back(file.file_id);
   }
-  commit.deferred_deletes = OriginalsOf(*relocations, plan);
-  commit.relocations = std::move(*relocations);
+  commit.deferred_deletes = OriginalsOf(relocations, plan);
+  commit.relocations = std::move(relocations);
   commit.message = fmt::format("compact: {} file(s) -> {} in {} partition(s); {} archived",
                                report.files_before, report.files_after, report.partitions,
                                report.archived);

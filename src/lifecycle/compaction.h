@@ -23,6 +23,7 @@
 // checkpoint delivers the same objects again) are left out, and so are files of unknown row count.
 //
 // Incremental jobs reading the table see no new rows (Catalog::ChangesBetween skips compactions).
+// Raw objects are copied to the archive first and the rewritten files made from the copies.
 // Everything is written before the commit: a run that fails or is killed leaves the table as it
 // was, its staged files for vacuum (orphans) and its archive copies for the next compaction,
 // which writes them again. A commit that loses a race with another writer is based again on the

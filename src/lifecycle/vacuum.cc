@@ -28,8 +28,12 @@ absl::StatusOr<bool> SameBytes(ObjectStore& store, const std::string& a, const s
   if (first.size != second->size) return false;
   for (uint64_t offset = 0; offset < first.size; offset += kSlice) {
     ASSIGN_OR_RETURN(std::string left, store.GetRange(a, offset, kSlice));
-    ASSIGN_OR_RETURN(std::string right, store.GetRange(b, offset, kSlice));
-    if (left != right) return false;
+    absl::StatusOr<std::string> right = store.GetRange(b, offset, kSlice);
+    if (!right.ok()) {
+      return absl::DataLossError(
+          fmt::format("its copy \"{}\" cannot be read: {}", b, ToStd(right.status().message())));
+    }
+    if (left != *right) return false;
   }
   return true;
 }
