@@ -91,7 +91,8 @@ absl::Status CheckOptions(const CompactionOptions& options, const Schema& schema
     for (const Column& column : columns) all.push_back(column.name);
     return Join(all, ", ");
   };
-  for (const auto& [name, value] : options.partition) {
+  for (const auto& filter : options.partition) {
+    const std::string& name = filter.first;
     if (std::none_of(schema.partition_columns.begin(), schema.partition_columns.end(),
                      [&](const Column& column) { return column.name == name; })) {
       return absl::InvalidArgumentError(fmt::format(
