@@ -128,8 +128,9 @@ TEST_F(CompactionTest, ATableReadsTheSameAfterCompactionAndAfterLaterChanges) {
   auto pruned = lake_.engine->Query(admin_, fmt::format(fmt::runtime(before_day), "raw.a"));
   ASSERT_TRUE(pruned.ok()) << pruned.status();
   int64_t table_bytes = 0;
-  for (const DataFile& file :
-       lake_.catalog->ReadTable(admin_, {"raw", "a"}, std::nullopt)->files) {
+  auto compacted = lake_.catalog->ReadTable(admin_, {"raw", "a"}, std::nullopt);
+  ASSERT_TRUE(compacted.ok()) << compacted.status();
+  for (const DataFile& file : compacted->files) {
     table_bytes += file.size_bytes;
   }
   EXPECT_LT((*pruned)->bytes_scanned(), table_bytes);
