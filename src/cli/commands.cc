@@ -24,6 +24,7 @@
 #include "load/loader.h"
 #include "server/admin_credentials.h"
 #include "server/server.h"
+#include "tls/self_signed.h"
 
 namespace loch::cli {
 namespace {
@@ -424,6 +425,50 @@ absl::Status RunDescribe(const CommonOptions& common, const DescribeOptions& opt
   return absl::OkStatus();
 }
 
+namespace {
+
+// The TLS context `loch serve` was asked for (null: none), with what clients need to know.
+absl::StatusOr<std::unique_ptr<tls::TlsServerContext>> LoadServeTls(
+    const std::string& state_dir, const ServeCommandOptions& options, std::ostream& out) {
+  if (options.tls_self_signed && (!options.tls_cert.empty() || !options.tls_key.empty())) {
+    return absl::InvalidArgumentError(
+        "--tls-self-signed makes its own certificate: give it or --tls-cert/--tls-key, not both");
+  }
+  if (options.tls_cert.empty() != options.tls_key.empty())
+    return absl::InvalidArgumentError("--tls-cert and --tls-key go together: give both");
+  if (!options.tls_names.empty() && !options.tls_self_signed)
+    return absl::InvalidArgumentError("--tls-name is for --tls-self-signed");
+  tls::CertificateFiles files{options.tls_cert, options.tls_key};
+  std::string ca_path;
+  if (options.tls_self_signed) {
+    tls::SelfSignedOptions self_signed{.dir = state_dir + "/tls", .names = options.tls_names};
+    for (const std::string& address : {options.http, options.pg}) {
+      std::string host = address.substr(0, address.rfind(':'));
+      if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+      if (!host.empty() && host != "0.0.0.0" && host != "::") self_signed.names.push_back(host);
+    }
+    ASSIGN_OR_RETURN(tls::SelfSigned made, tls::EnsureSelfSigned(self_signed));
+    files = made.server;
+    ca_path = made.ca_path;
+  }
+  if (files.cert_path.empty()) return nullptr;
+  ASSIGN_OR_RETURN(std::unique_ptr<tls::TlsServerContext> context,
+                   tls::TlsServerContext::Load(files));
+  const tls::CertificateInfo info = context->info();
+  out << fmt::format("TLS certificate {} (SHA-256 {}), valid until {}\n", info.subject,
+                     info.sha256_fingerprint,
+                     FormatIsoMicros(info.not_after_unix * int64_t{1'000'000}));
+  if (!ca_path.empty()) {
+    out << fmt::format(
+        "  clients trust it with the CA file {} (loch --ca-file, NODE_EXTRA_CA_CERTS, psql "
+        "sslrootcert=)\n",
+        ca_path);
+  }
+  return context;
+}
+
+}  // namespace
+
 absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& options,
                       std::ostream& out) {
   ASSIGN_OR_RETURN(auto lake, OpenLake(common));
@@ -431,6 +476,10 @@ absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& op
   ASSIGN_OR_RETURN(AdminCredentials credentials,
                    EnsureAdminCredentials(lake->location().state_dir));
   ServeOptions serve;
+  std::unique_ptr<tls::TlsServerContext> tls_context;
+  ASSIGN_OR_RETURN(tls_context, LoadServeTls(lake->location().state_dir, options, out));
+  serve.tls = tls_context.get();
+  serve.insecure = options.insecure;
   serve.http_address = options.http;
   serve.max_running_queries = options.max_running_queries;
   serve.max_saved_result_bytes = options.max_saved_result_mib << 20;

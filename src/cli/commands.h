@@ -75,6 +75,11 @@ struct ServeCommandOptions {
   uint64_t ingest_memory_mib = 1024;     // records accepted and not yet delivered, at most
   uint64_t max_saved_result_mib = 1024;  // of one query's CSV in the results zone
   uint64_t wal_segment_mib = 64;         // write-ahead log segment size
+  std::string tls_cert;                  // PEM chain; with tls_key: HTTPS and pgwire over TLS
+  std::string tls_key;
+  bool tls_self_signed = false;          // a CA and certificate made in <state>/tls
+  std::vector<std::string> tls_names;    // more names for the self-signed certificate
+  bool insecure = false;                 // plain text on a non-loopback address
 };
 absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& options,
                       std::ostream& out);

@@ -296,6 +296,23 @@ int main(int argc, char** argv) {
                    "are deleted, or kept (two per stream) to be written over")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
+  serve_cmd
+      ->add_option("--tls-cert", serve.tls_cert,
+                   "PEM certificate chain (leaf first): HTTPS on --http and TLS on --pg; SIGHUP "
+                   "reloads it and --tls-key")
+      ->check(CLI::ExistingFile);
+  serve_cmd->add_option("--tls-key", serve.tls_key,
+                        "PEM private key of --tls-cert (mode 0600: others must not read it)")
+      ->check(CLI::ExistingFile);
+  serve_cmd->add_flag("--tls-self-signed", serve.tls_self_signed,
+                      "Make (once) a private CA and a certificate signed by it in <state>/tls and "
+                      "serve with them; clients trust <state>/tls/ca.pem");
+  serve_cmd->add_option("--tls-name", serve.tls_names,
+                        "Another DNS name or IP address for the --tls-self-signed certificate "
+                        "(repeatable; localhost, 127.0.0.1, ::1 and the listen hosts are in it)");
+  serve_cmd->add_flag("--insecure", serve.insecure,
+                      "Allow plain text on an address other than loopback (only when something "
+                      "else encrypts the traffic)");
   add_lake(serve_cmd);
   serve_cmd->callback([&] {
     loch::InitLogging("info");  // a server logs its flushes and errors (LOCH_LOG_LEVEL overrides)
@@ -350,6 +367,10 @@ int main(int argc, char** argv) {
     command->add_option("--server", server_options.server,
                         "The loch server's URL (default: $LOCH_SERVER, else "
                         "http://127.0.0.1:8080)");
+    command->add_option("--ca-file", server_options.ca_file,
+                        "PEM file of the CA that signed an https server's certificate (default: "
+                        "$LOCH_CA_FILE, else the system's trusted CAs)")
+        ->check(CLI::ExistingFile);
   };
   auto* stream_cmd = app.add_subcommand(
       "stream",

@@ -42,7 +42,12 @@ class ServerClient {
       url = env != nullptr ? env : "http://127.0.0.1:8080";
     }
     while (url.ends_with('/')) url.pop_back();
-    return ServerClient(url, credentials.token);
+    std::string ca_file = server.ca_file.value_or("");
+    if (ca_file.empty()) {
+      const char* env = std::getenv("LOCH_CA_FILE");
+      ca_file = env != nullptr ? env : "";
+    }
+    return ServerClient(url, credentials.token, ca_file);
   }
 
   // Sends the request; a non-2xx answer becomes the Status its error JSON describes.
@@ -50,12 +55,22 @@ class ServerClient {
                             const std::string& body = "",
                             const std::string& content_type = "application/json") {
     httplib::Client client(url_);
+    if (!ca_file_.empty()) client.set_ca_cert_path(ca_file_.c_str());
+    client.enable_server_certificate_verification(true);
     client.set_read_timeout(std::chrono::minutes(10));
     client.set_tcp_nodelay(true);
     const httplib::Headers headers = {{"Authorization", "Bearer " + token_}};
     httplib::Result result = method == "GET"      ? client.Get(path, headers)
                              : method == "DELETE" ? client.Delete(path, headers)
                                                   : client.Post(path, headers, body, content_type);
+    if (!result && (result.error() == httplib::Error::SSLServerVerification ||
+                    result.error() == httplib::Error::SSLConnection)) {
+      return absl::UnavailableError(fmt::format(
+          "cannot reach the loch server at {} over TLS ({}): is its certificate signed by a CA "
+          "this machine trusts? Pass --ca-file (or set LOCH_CA_FILE) with the server's CA, e.g. "
+          "<state>/tls/ca.pem of `loch serve --tls-self-signed`",
+          url_, httplib::to_string(result.error())));
+    }
     if (!result) {
       return absl::UnavailableError(fmt::format(
           "cannot reach the loch server at {} ({}); start it with `loch serve` or pass --server",
@@ -77,10 +92,11 @@ class ServerClient {
   }
 
  private:
-  ServerClient(std::string url, std::string token)
-      : url_(std::move(url)), token_(std::move(token)) {}
+  ServerClient(std::string url, std::string token, std::string ca_file)
+      : url_(std::move(url)), token_(std::move(token)), ca_file_(std::move(ca_file)) {}
   std::string url_;
   std::string token_;
+  std::string ca_file_;
 };
 
 // The API path of `stream` (stream names need no escaping; anything else cannot name one).

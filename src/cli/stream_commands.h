@@ -16,6 +16,7 @@ namespace loch::cli {
 
 struct ServerOptions {
   std::optional<std::string> server;  // base URL
+  std::optional<std::string> ca_file;  // trusted CA for https (default: $LOCH_CA_FILE, system CAs)
 };
 
 struct StreamCreateOptions {

@@ -177,7 +177,8 @@ absl::StatusOr<std::unique_ptr<PgServer>> PgServer::Start(QueryService& queries,
   State* raw = state.get();
   state->context = SessionContext{&queries, state->catalog_emulation.get(), login.user,
                                   MakeScramVerifier(login.password, salt),
-                                  [raw](int32_t pid, int32_t key) { raw->Cancel(pid, key); }};
+                                  [raw](int32_t pid, int32_t key) { raw->Cancel(pid, key); },
+                                  options.tls, options.tls_counters};
   ASSIGN_OR_RETURN(auto listening, Listen(options.address));
   state->listen_fd = listening.first;
   state->address = listening.second;

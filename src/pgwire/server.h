@@ -14,12 +14,16 @@
 #include "catalog/catalog.h"
 #include "common/status.h"
 #include "query/query_service.h"
+#include "tls/tls_context.h"
 
 namespace loch::pg {
 
 struct PgServerOptions {
   std::string address = "127.0.0.1:5433";  // HOST:PORT; port 0 picks a free one
   int max_connections = 64;
+  // Encrypted sessions only (see SessionContext::tls); both must outlive the server.
+  const tls::TlsServerContext* tls = nullptr;
+  tls::TlsCounters* tls_counters = nullptr;
 };
 
 struct PgLogin {

@@ -23,6 +23,7 @@
 #include "pgwire/startup_options.h"
 #include "pgwire/types.h"
 #include "pgwire/wire.h"
+#include "tls/tls_channel.h"
 
 namespace loch::pg {
 namespace {
@@ -163,6 +164,12 @@ class PgSession::Impl {
   }
   absl::Status ReadExact(char* out, size_t count);
   absl::Status Flush();
+  // Receives into in_ (decrypted when TLS is on) until it grew or a TLS handshake completed;
+  // Unavailable when the client is gone.
+  absl::Status Receive();
+  absl::Status SendRaw(std::string_view bytes);
+  // After an SSLRequest: 'S', then the TLS handshake.
+  absl::Status StartTls();
   absl::Status Send(const MessageWriter& writer) {
     out_ += writer.data();
     return out_.size() >= kSendBufferFlushBytes ? Flush() : absl::OkStatus();
@@ -242,6 +249,8 @@ class PgSession::Impl {
   std::string workgroup_;  // where its statements run
   std::string in_;         // received, not yet consumed
   size_t in_offset_ = 0;
+  std::unique_ptr<tls::TlsChannel> tls_;  // set once the client asked for TLS and got it
+  std::string cipher_;                    // TLS: the bytes of one recv, before decryption
   std::string out_;       // to send
   std::string last_sql_;  // the statement started last, for error positions
   std::map<std::string, PreparedStatement> statements_;
@@ -278,33 +287,98 @@ absl::Status PgSession::Impl::ReadExact(char* out, size_t count) {
       count -= take;
       continue;
     }
-    in_.resize(64 << 10);
+    in_.clear();
     in_offset_ = 0;
-    const ssize_t got = ::recv(fd_, in_.data(), in_.size(), 0);
+    RETURN_IF_ERROR(Receive());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PgSession::Impl::Receive() {
+  std::string& into = tls_ ? cipher_ : in_;
+  const size_t before = into.size();
+  const size_t plain_before = in_.size();
+  const bool handshaking = tls_ && !tls_->handshake_done();
+  while (true) {
+    ssize_t got = 0;
+    into.resize_and_overwrite(before + (64 << 10), [&](char* data, size_t size) {
+      got = ::recv(fd_, data + before, size - before, 0);
+      return before + static_cast<size_t>(std::max<ssize_t>(got, 0));
+    });
+    if (got < 0 && errno == EINTR) continue;
     if (got <= 0) {
-      in_.clear();
-      if (got < 0 && errno == EINTR) continue;
       broken_ = true;
       return absl::UnavailableError("the client closed the connection");
     }
-    in_.resize(static_cast<size_t>(got));
+    if (!tls_) return absl::OkStatus();
+    const absl::Status decrypted = tls_->Receive(cipher_, in_);
+    cipher_.clear();
+    std::string wire;  // handshake messages, tickets, alerts
+    tls_->TakeOutgoing(wire);
+    if (!wire.empty()) RETURN_IF_ERROR(SendRaw(wire));
+    if (!decrypted.ok()) {
+      broken_ = true;  // nothing more can be said to it in clear text
+      return decrypted;
+    }
+    if (tls_->peer_closed()) {
+      broken_ = true;
+      return absl::UnavailableError("the client closed the connection");
+    }
+    // Back with plain text, or with the handshake done (StartTls counts it).
+    if (in_.size() > plain_before || (handshaking && tls_->handshake_done()))
+      return absl::OkStatus();
+  }
+}
+
+absl::Status PgSession::Impl::SendRaw(std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      broken_ = true;
+      return absl::UnavailableError("the client connection broke while sending");
+    }
+    bytes.remove_prefix(static_cast<size_t>(n));
   }
   return absl::OkStatus();
 }
 
 absl::Status PgSession::Impl::Flush() {
-  size_t sent = 0;
-  while (sent < out_.size()) {
-    const ssize_t n = ::send(fd_, out_.data() + sent, out_.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      out_.clear();
-      broken_ = true;
-      return absl::UnavailableError("the client connection broke while sending");
-    }
-    sent += static_cast<size_t>(n);
+  if (broken_) {
+    out_.clear();
+    return absl::UnavailableError("the client connection is broken");
   }
-  out_.clear();
+  std::string plain;
+  plain.swap(out_);
+  if (!tls_) return SendRaw(plain);
+  RETURN_IF_ERROR(tls_->Send(plain));
+  std::string wire;
+  tls_->TakeOutgoing(wire);
+  return SendRaw(wire);
+}
+
+absl::Status PgSession::Impl::StartTls() {
+  // Bytes the client sent after its SSLRequest, before the handshake, were not protected: a
+  // man in the middle could have put them there (CVE-2021-23214). Refuse them.
+  if (in_offset_ < in_.size()) {
+    return ProtocolViolation(absl::InvalidArgumentError(
+        "received unencrypted data after the SSL request"));
+  }
+  RETURN_IF_ERROR(SendRaw("S"));
+  absl::StatusOr<std::unique_ptr<tls::TlsChannel>> channel =
+      tls::TlsChannel::Accept(context_.tls->Current());
+  if (!channel.ok()) return channel.status();
+  tls_ = *std::move(channel);
+  in_.clear();
+  in_offset_ = 0;
+  while (!tls_->handshake_done()) {
+    if (absl::Status received = Receive(); !received.ok()) {
+      if (context_.tls_counters) ++context_.tls_counters->handshake_failures;
+      spdlog::debug("pgwire: connection {}: {}", process_id_, ToStd(received.message()));
+      return received;
+    }
+  }
+  if (context_.tls_counters) ++context_.tls_counters->handshakes;
   return absl::OkStatus();
 }
 
@@ -320,9 +394,13 @@ absl::StatusOr<std::optional<std::map<std::string, std::string>>> PgSession::Imp
     }
     std::string body(static_cast<size_t>(length) - 8, '\0');
     RETURN_IF_ERROR(ReadExact(body.data(), body.size()));
+    if (code == kSslRequestCode && context_.tls != nullptr && !tls_) {
+      RETURN_IF_ERROR(StartTls());
+      continue;
+    }
     if (code == kSslRequestCode || code == kGssEncRequestCode) {
-      out_ += 'N';  // no TLS / GSSAPI encryption here; the client may go on in plain text
-      RETURN_IF_ERROR(Flush());
+      // No (more) TLS, no GSSAPI encryption: the client may go on as it is.
+      RETURN_IF_ERROR(SendRaw("N"));
       continue;
     }
     MessageReader fields(body);
@@ -335,6 +413,12 @@ absl::StatusOr<std::optional<std::map<std::string, std::string>>> PgSession::Imp
     if (code != kProtocolVersion3) {
       return absl::UnimplementedError(fmt::format(
           "unsupported frontend protocol {}.{}: loch supports 3.0", code >> 16, code & 0xffff));
+    }
+    if (context_.tls != nullptr && !tls_) {
+      if (context_.tls_counters) ++context_.tls_counters->plaintext_refused;
+      return absl::UnauthenticatedError(
+          "this server accepts only encrypted connections: connect with sslmode=require (or "
+          "verify-full with the server's CA as sslrootcert)");
     }
     std::map<std::string, std::string> parameters;
     while (true) {

@@ -22,6 +22,7 @@
 #include "pgwire/catalog_emulation.h"
 #include "pgwire/scram.h"
 #include "query/query_service.h"
+#include "tls/tls_context.h"
 
 namespace loch::pg {
 
@@ -35,6 +36,11 @@ struct SessionContext {
   ScramVerifier verifier;  // its password's SCRAM verifier
   // Forwards a CancelRequest (process id, secret key) to the session it names.
   std::function<void(int32_t, int32_t)> cancel;
+  // TLS: an SSLRequest is answered 'S' and the session continues encrypted with this context's
+  // current certificate; a client that logs in without it is refused (FATAL 28000). Null: 'N',
+  // plain text only. Counted in `tls_counters`.
+  const tls::TlsServerContext* tls = nullptr;
+  tls::TlsCounters* tls_counters = nullptr;
 };
 
 class PgSession {

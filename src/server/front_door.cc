@@ -23,6 +23,7 @@
 #include "common/strings.h"
 #include "fmt/format.h"
 #include "server/http_request_parser.h"
+#include "tls/tls_channel.h"
 
 namespace loch {
 namespace {
@@ -120,6 +121,23 @@ bool IsExpectContinue(const httplib::Request& request) {
   return strcasecmp(request.get_header_value("Expect").c_str(), "100-continue") == 0;
 }
 
+enum class Sent { kAll, kBlocked, kFailed };
+
+// Sends `bytes` from `sent` on, as far as the socket takes them now.
+Sent SendPending(int fd, const std::string& bytes, size_t& sent) {
+  while (sent < bytes.size()) {
+    const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Sent::kBlocked;
+    return Sent::kFailed;
+  }
+  return Sent::kAll;
+}
+
 }  // namespace
 
 RoutedServer::RoutedServer() {
@@ -201,9 +219,15 @@ class FrontDoor::Loop {
     bool busy = false;         // a request is being answered
     bool read_paused = false;  // stopped reading while busy (too much pipelined)
     bool closing = false;      // close once `out` is sent
-    std::string out;
+    std::string out;  // answers to send (on TLS: encrypted into `wire` by Write)
     size_t sent = 0;
     std::chrono::steady_clock::time_point last_active;
+    // HTTPS only: the connection's TLS state and its encrypted bytes not yet sent.
+    std::unique_ptr<tls::TlsChannel> tls;
+    std::string wire;
+    size_t wire_sent = 0;
+    bool received_any = false;  // a first byte arrived (a plain-text client shows in it)
+    std::chrono::steady_clock::time_point accepted;
   };
 
   // An answer or a new connection, from another thread.
@@ -256,10 +280,18 @@ class FrontDoor::Loop {
   // Reads what arrived and parses it. `peer_done`: the client shut down its side (EPOLLRDHUP), so
   // read until the end of stream is seen (with an edge-triggered socket no later event says so).
   void ReadFrom(Connection& connection, bool peer_done = false);
+  // One read of the socket into the connection's unparsed bytes (decrypted on HTTPS). As ::read:
+  // the bytes read from the socket, 0 at its end, -1 with errno; kEnded when the connection was
+  // refused and answered or closed (a TLS failure, a plain-text client).
+  static constexpr ssize_t kEnded = -2;
+  ssize_t ReadSome(Connection& connection);
+  ssize_t DecryptInto(Connection& connection, std::string_view cipher);
   void ParseRequests(Connection& connection);
   // Whether the connection's unsent answers are over kMaxUnsentBytes.
   static bool BackedUp(const Connection& connection) {
-    return connection.out.size() - connection.sent > kMaxUnsentBytes;
+    return connection.out.size() - connection.sent + connection.wire.size() -
+               connection.wire_sent >
+           kMaxUnsentBytes;
   }
   void Dispatch(Connection& connection);
   void Answer(Connection& connection, std::string response, bool close);
@@ -286,6 +318,7 @@ class FrontDoor::Loop {
   std::mutex mailbox_mu_;
   std::vector<Mail> mailbox_;
   std::vector<Mail> local_;  // answers given on this thread, handled after the current event
+  std::string cipher_;       // HTTPS: what one read took from a socket, before decryption
 };
 
 thread_local FrontDoor::Loop* FrontDoor::Loop::current_loop = nullptr;
@@ -381,7 +414,19 @@ void FrontDoor::Loop::AddConnection(int fd, std::string peer_ip, int peer_port) 
   connection->id = next_id_++;
   connection->peer_ip = std::move(peer_ip);
   connection->peer_port = peer_port;
-  connection->last_active = std::chrono::steady_clock::now();
+  connection->last_active = connection->accepted = std::chrono::steady_clock::now();
+  if (door_.options_.tls != nullptr) {
+    absl::StatusOr<std::unique_ptr<tls::TlsChannel>> channel =
+        tls::TlsChannel::Accept(door_.options_.tls->Current());
+    if (!channel.ok()) {
+      spdlog::warn("closing a new connection from {}: {}", connection->peer_ip,
+                   ToStd(channel.status().message()));
+      ::close(fd);
+      --door_.open_connections_;
+      return;
+    }
+    connection->tls = *std::move(channel);
+  }
   // Edge-triggered: a read that returns less than asked has emptied the socket; a write that
   // could not finish waits for EPOLLOUT.
   if (!Watch(fd, connection->id, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
@@ -445,14 +490,8 @@ void FrontDoor::Loop::ReadFrom(Connection& connection, bool peer_done) {
       connection.read_paused = true;  // read again once answered (or not at all: closing)
       break;
     }
-    // Straight into the unparsed bytes (no zero-filling, no staging copy); parsed chunk by chunk,
-    // so they stay small.
-    const size_t before = connection.in.size();
-    ssize_t n = 0;
-    connection.in.resize_and_overwrite(before + kReadChunk, [&](char* data, size_t) {
-      n = ::read(connection.fd, data + before, kReadChunk);
-      return before + static_cast<size_t>(std::max<ssize_t>(n, 0));
-    });
+    const ssize_t n = ReadSome(connection);
+    if (n == kEnded) return;
     if (n > 0) {
       // Per read, not once per call: a fast sender can keep one call reading for longer than
       // the idle timeout, and the sweep after it must not take that for silence.
@@ -477,6 +516,50 @@ void FrontDoor::Loop::ReadFrom(Connection& connection, bool peer_done) {
   } else {
     Close(connection);
   }
+}
+
+ssize_t FrontDoor::Loop::ReadSome(Connection& connection) {
+  ssize_t n = 0;
+  // Plain text goes straight into the unparsed bytes (no zero-filling, no staging copy); they are
+  // parsed chunk by chunk, so they stay small. TLS bytes go through the loop's cipher buffer.
+  std::string& into = connection.tls ? cipher_ : connection.in;
+  const size_t before = connection.tls ? 0 : into.size();
+  into.resize_and_overwrite(before + kReadChunk, [&](char* data, size_t) {
+    n = ::read(connection.fd, data + before, kReadChunk);
+    return before + static_cast<size_t>(std::max<ssize_t>(n, 0));
+  });
+  if (n <= 0 || !connection.tls) return n;
+  return DecryptInto(connection, cipher_);
+}
+
+ssize_t FrontDoor::Loop::DecryptInto(Connection& connection, std::string_view cipher) {
+  tls::TlsCounters* counters = door_.options_.tls_counters;
+  if (!connection.received_any) {
+    connection.received_any = true;
+    if (tls::LooksLikePlainHttp(cipher.substr(0, 8))) {
+      if (counters) ++counters->plaintext_refused;
+      connection.tls.reset();  // answered in plain text, which this client reads
+      Answer(connection,
+             Refusal(400, "this port speaks HTTPS (TLS): use https:// to reach it"),
+             /*close=*/true);
+      return kEnded;
+    }
+  }
+  const bool was_handshaking = !connection.tls->handshake_done();
+  const uint64_t id = connection.id;
+  const absl::Status received = connection.tls->Receive(cipher, connection.in);
+  if (was_handshaking && connection.tls->handshake_done() && counters) ++counters->handshakes;
+  if (!received.ok()) {
+    if (was_handshaking && counters) ++counters->handshake_failures;
+    spdlog::debug("https connection from {}: {}", connection.peer_ip, ToStd(received.message()));
+    connection.closing = true;  // the alert OpenSSL queued goes out, then the socket closes
+    Write(connection);
+    if (connections_.contains(id)) Close(connection);
+    return kEnded;
+  }
+  Write(connection);  // handshake messages, tickets
+  if (!connections_.contains(id)) return kEnded;
+  return static_cast<ssize_t>(cipher.size());
 }
 
 void FrontDoor::Loop::ParseRequests(Connection& connection) {
@@ -586,20 +669,30 @@ void FrontDoor::Loop::Answer(Connection& connection, std::string response, bool 
 }
 
 void FrontDoor::Loop::Write(Connection& connection) {
-  while (connection.sent < connection.out.size()) {
-    const ssize_t n = ::send(connection.fd, connection.out.data() + connection.sent,
-                             connection.out.size() - connection.sent, MSG_NOSIGNAL);
-    if (n > 0) {
-      connection.sent += static_cast<size_t>(n);
-      connection.last_active = std::chrono::steady_clock::now();
-      continue;
+  if (connection.fd < 0) return Close(connection);
+  if (connection.tls) {
+    if (connection.sent < connection.out.size()) {
+      const absl::Status sealed =
+          connection.tls->Send(std::string_view(connection.out).substr(connection.sent));
+      connection.out.clear();
+      connection.sent = 0;
+      if (!sealed.ok()) {
+        connection.closing = true;
+        if (!connection.busy) return Close(connection);
+      }
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;  // EPOLLOUT resumes
-    return Close(connection);
+    if (connection.closing && !connection.busy) connection.tls->Close();  // close_notify last
+    connection.tls->TakeOutgoing(connection.wire);
   }
-  connection.out.clear();
-  connection.sent = 0;
+  std::string& pending = connection.tls ? connection.wire : connection.out;
+  size_t& sent = connection.tls ? connection.wire_sent : connection.sent;
+  const size_t sent_before = sent;
+  const Sent result = SendPending(connection.fd, pending, sent);
+  if (sent != sent_before) connection.last_active = std::chrono::steady_clock::now();
+  if (result == Sent::kBlocked) return;  // EPOLLOUT resumes
+  if (result == Sent::kFailed) return Close(connection);
+  pending.clear();
+  sent = 0;
   if (connection.closing && !connection.busy) Close(connection);
 }
 
@@ -621,9 +714,16 @@ void FrontDoor::Loop::SweepIdle() {
   const auto now = std::chrono::steady_clock::now();
   const auto cutoff = now - door_.options_.idle_timeout;
   const auto request_cutoff = now - door_.options_.request_timeout;
+  const auto handshake_cutoff = now - door_.options_.handshake_timeout;
   std::vector<Connection*> idle, slow;
   for (auto& [id, connection] : connections_) {
     if (connection->busy) continue;
+    if (connection->tls && !connection->tls->handshake_done() &&
+        connection->accepted < handshake_cutoff) {
+      if (door_.options_.tls_counters) ++door_.options_.tls_counters->handshake_timeouts;
+      idle.push_back(connection.get());
+      continue;
+    }
     // A request still arriving after its deadline (a trickled body or headers): every byte moves
     // last_active, so only the request's own clock can end it.
     if (connection->in_request && connection->request_started < request_cutoff) {
@@ -659,10 +759,17 @@ std::optional<HttpRefusal> FrontDoor::Loop::Connection::OnHeadersComplete(
                          std::string(ToStd(admitted.message()))};
     }
   }
-  if (IsExpectContinue(request) && out.empty()) {
-    // The client waits for this before it sends the body. Not Write: it may close the connection,
-    // and the parser still runs on it. A failure shows on the next write.
-    constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  // The client waits for this before it sends the body. Not Write: it may close the connection,
+  // and the parser still runs on it. A failure shows on the next write.
+  constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  if (IsExpectContinue(request) && tls) {
+    // Encrypted after any answer still unsent, so in order; what the socket does not take now
+    // goes with the next write.
+    if (tls->Send(kContinue).ok()) {
+      tls->TakeOutgoing(wire);
+      SendPending(fd, wire, wire_sent);
+    }
+  } else if (IsExpectContinue(request) && out.empty()) {
     [[maybe_unused]] ssize_t n = ::send(fd, kContinue.data(), kContinue.size(), MSG_NOSIGNAL);
   }
   return std::nullopt;

@@ -19,6 +19,11 @@
 // or trickled uploads are cut), at most `max_connections` open (more are closed on accept), idle
 // connections closed after `idle_timeout`. Malformed requests get 400 naming what was wrong, and
 // the connection is closed.
+//
+// TLS (`tls` set): every connection is HTTPS, decrypted and encrypted on its loop thread through
+// memory BIOs (tls/tls_channel.h), so sockets, reads and writes stay as above. A connection must
+// finish its handshake within `handshake_timeout`; a client speaking plain HTTP to it gets a
+// plain-text 400 saying to use https, then the connection is closed.
 
 #include <httplib.h>
 
@@ -31,6 +36,7 @@
 
 #include "common/status.h"
 #include "server/http_reply.h"
+#include "tls/tls_context.h"
 
 namespace loch {
 
@@ -75,6 +81,11 @@ struct FrontDoorOptions {
   // Unauthenticated and 403 otherwise, and the message. Unset: every request is admitted. Must be
   // fast and thread-safe.
   std::function<absl::Status(const httplib::Request&)> admit_body;
+  // HTTPS with this context's current certificate (null: plain HTTP); counted in `tls_counters`.
+  // Both must outlive the door.
+  const tls::TlsServerContext* tls = nullptr;
+  tls::TlsCounters* tls_counters = nullptr;
+  std::chrono::milliseconds handshake_timeout{10'000};
 };
 
 class FrontDoor {

@@ -1,7 +1,11 @@
 #include "server/server.h"
 
 #include <httplib.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <thread>
@@ -34,6 +38,87 @@ void StopOnSignal(int) {
   if (FrontDoor* door = running_door.load()) door->Stop();
 }
 
+std::atomic<int> hangup_fd{-1};
+
+void WakeOnHangup(int) {
+  const uint64_t one = 1;
+  if (const int fd = hangup_fd.load(); fd >= 0) [[maybe_unused]] ssize_t n = ::write(fd, &one, 8);
+}
+
+// Runs `reload` on its own thread each time the process gets SIGHUP, while it lives.
+class ReloadOnHangup {
+ public:
+  explicit ReloadOnHangup(std::function<void()> reload) : reload_(std::move(reload)) {
+    fd_ = ::eventfd(0, EFD_CLOEXEC);
+    if (fd_ < 0) return;
+    hangup_fd = fd_;
+    struct sigaction action {};
+    action.sa_handler = WakeOnHangup;
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &action, &previous_);
+    thread_ = std::thread([this] {
+      uint64_t count = 0;
+      while (::read(fd_, &count, sizeof count) == sizeof count || errno == EINTR) {
+        if (stopping_) return;
+        reload_();
+      }
+    });
+  }
+  ~ReloadOnHangup() {
+    if (fd_ < 0) return;
+    sigaction(SIGHUP, &previous_, nullptr);
+    hangup_fd = -1;
+    stopping_ = true;
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(fd_, &one, sizeof one);
+    thread_.join();
+    ::close(fd_);
+  }
+
+ private:
+  std::function<void()> reload_;
+  int fd_ = -1;
+  struct sigaction previous_ {};
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+// The TLS lines of /metrics.
+std::string TlsMetrics(const tls::TlsServerContext& context,
+                       const std::vector<std::pair<std::string, const tls::TlsCounters*>>& endpoints) {
+  std::string text =
+      "# HELP loch_tls_handshakes_total TLS handshakes completed.\n"
+      "# TYPE loch_tls_handshakes_total counter\n";
+  for (const auto& [endpoint, counters] : endpoints)
+    text += fmt::format("loch_tls_handshakes_total{{endpoint=\"{}\"}} {}\n", endpoint,
+                        counters->handshakes.load());
+  text +=
+      "# HELP loch_tls_handshake_failures_total Connections refused before TLS was established, "
+      "by reason.\n"
+      "# TYPE loch_tls_handshake_failures_total counter\n";
+  for (const auto& [endpoint, counters] : endpoints) {
+    for (const auto& [reason, count] :
+         {std::pair{"handshake", counters->handshake_failures.load()},
+          std::pair{"plaintext", counters->plaintext_refused.load()},
+          std::pair{"timeout", counters->handshake_timeouts.load()}}) {
+      text += fmt::format(
+          "loch_tls_handshake_failures_total{{endpoint=\"{}\",reason=\"{}\"}} {}\n", endpoint,
+          reason, count);
+    }
+  }
+  text += fmt::format(
+      "# HELP loch_tls_reloads_total Certificate reloads (SIGHUP), by result.\n"
+      "# TYPE loch_tls_reloads_total counter\n"
+      "loch_tls_reloads_total{{result=\"ok\"}} {}\n"
+      "loch_tls_reloads_total{{result=\"failed\"}} {}\n"
+      "# HELP loch_tls_certificate_not_after_seconds When the certificate in use expires (Unix "
+      "time).\n"
+      "# TYPE loch_tls_certificate_not_after_seconds gauge\n"
+      "loch_tls_certificate_not_after_seconds {}\n",
+      context.reloads_ok(), context.reloads_failed(), context.info().not_after_unix);
+  return text;
+}
+
 // What a workgroup's failure webhook receives.
 std::string FailedQueryJson(const QueryInfo& query) {
   nlohmann::json error = {{"code", absl::StatusCodeToString(query.error.code())},
@@ -51,7 +136,43 @@ std::string FailedQueryJson(const QueryInfo& query) {
       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// Refuses plain text on an address others can reach.
+absl::Status CheckExposure(const std::string& flag, const std::string& host,
+                           const ServeOptions& options) {
+  if (options.tls != nullptr || options.insecure || IsLoopbackHost(host)) return absl::OkStatus();
+  return absl::FailedPreconditionError(fmt::format(
+      "{} {} is not a loopback address, and without TLS every password, token and record would "
+      "cross the network in clear text: give --tls-cert and --tls-key (or --tls-self-signed), "
+      "or --insecure if something else encrypts the traffic (e.g. a TLS proxy on this machine)",
+      flag, host));
+}
+
 }  // namespace
+
+bool IsLoopbackHost(const std::string& host) {
+  std::string name = host;
+  if (name.size() >= 2 && name.front() == '[' && name.back() == ']')
+    name = name.substr(1, name.size() - 2);
+  if (name.empty()) return false;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(name.c_str(), nullptr, &hints, &found) != 0) return false;
+  bool all_loopback = found != nullptr;
+  for (addrinfo* address = found; address != nullptr; address = address->ai_next) {
+    if (address->ai_family == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(address->ai_addr);
+      all_loopback = all_loopback && (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    } else if (address->ai_family == AF_INET6) {
+      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address->ai_addr);
+      all_loopback = all_loopback && IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+    } else {
+      all_loopback = false;
+    }
+  }
+  ::freeaddrinfo(found);
+  return all_loopback;
+}
 
 absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
                    const std::string& temp_dir, const AdminCredentials& credentials,
@@ -68,6 +189,13 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
     return absl::InvalidArgumentError(
         fmt::format("--http {}: the port must be 1-65535", options.http_address));
   }
+  RETURN_IF_ERROR(CheckExposure("--http", host, options));
+  if (!options.pg_address.empty()) {
+    RETURN_IF_ERROR(CheckExposure(
+        "--pg", options.pg_address.substr(0, options.pg_address.rfind(':')), options));
+  }
+  tls::TlsCounters http_tls_counters;
+  tls::TlsCounters pg_tls_counters;
 
   WebhookSender webhooks;
   QueryServiceOptions query_options;
@@ -99,7 +227,13 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
   // cpp-httplib tries a method's routes in the order they were added, a regex match each: the
   // busiest come first.
   RegisterAwsJsonApi(routes, aws_api);
-  RegisterStreamApi(routes, *ingest, MakeGuard(credentials), put_records);
+  std::function<std::string()> more_metrics;
+  if (options.tls != nullptr) {
+    more_metrics = [&] {
+      return TlsMetrics(*options.tls, {{"http", &http_tls_counters}, {"pg", &pg_tls_counters}});
+    };
+  }
+  RegisterStreamApi(routes, *ingest, MakeGuard(credentials), put_records, more_metrics);
   RegisterHttpApi(routes, queries, catalog, credentials);
   RegisterCrawlerApi(routes, catalog, crawler, MakeGuard(credentials));
   RegisterJobApi(routes, catalog, engine, store, options.job_lock_dir, MakeGuard(credentials));
@@ -131,6 +265,8 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
   door_options.admit_body = [&credentials](const httplib::Request& request) {
     return AdmitRequestBody(request, credentials);
   };
+  door_options.tls = options.tls;
+  door_options.tls_counters = &http_tls_counters;
   ASSIGN_OR_RETURN(std::unique_ptr<FrontDoor> door,
                    FrontDoor::Listen(door_options, std::move(fast_routes), routes));
   std::unique_ptr<pg::PgServer> pg_server;
@@ -138,6 +274,8 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
     pg::PgServerOptions pg_options;
     pg_options.address = options.pg_address;
     pg_options.max_connections = options.pg_max_connections;
+    pg_options.tls = options.tls;
+    pg_options.tls_counters = &pg_tls_counters;
     ASSIGN_OR_RETURN(
         pg_server,
         pg::PgServer::Start(queries, catalog,
@@ -148,9 +286,20 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
   action.sa_handler = StopOnSignal;
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  ReloadOnHangup reloader([&options] {
+    if (options.tls == nullptr) return;
+    if (absl::Status reloaded = options.tls->Reload(); !reloaded.ok()) {
+      spdlog::error("SIGHUP: kept the TLS certificate in use: {}", ToStd(reloaded.message()));
+    } else {
+      const tls::CertificateInfo info = options.tls->info();
+      spdlog::info("SIGHUP: new connections use the certificate {} (SHA-256 {})", info.subject,
+                   info.sha256_fingerprint);
+    }
+  });
   if (ready) {
-    ready(ServeAddresses{fmt::format("http://{}:{}", host, door->port()),
-                         pg_server ? pg_server->address() : ""});
+    ready(ServeAddresses{
+        fmt::format("{}://{}:{}", options.tls ? "https" : "http", host, door->port()),
+        pg_server ? pg_server->address() : ""});
   }
   door->Run();
   running_door = nullptr;

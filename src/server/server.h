@@ -1,7 +1,8 @@
 #pragma once
 // `loch serve`: the long-running server. Composition root: it wires the lake's catalog, store and
 // engine into the QueryService, the IngestService and the HTTP, AWS (Athena, Firehose) and
-// PostgreSQL APIs, and runs until SIGINT/SIGTERM (then delivers what the streams hold).
+// PostgreSQL APIs, and runs until SIGINT/SIGTERM (then delivers what the streams hold). SIGHUP
+// reloads the TLS certificate and key (a bad pair is logged and the old one kept).
 
 #include <chrono>
 #include <string>
@@ -12,6 +13,7 @@
 #include "ingest/ingest_service.h"
 #include "server/admin_credentials.h"
 #include "storage/object_store.h"
+#include "tls/tls_context.h"
 
 namespace loch {
 
@@ -29,13 +31,21 @@ struct ServeOptions {
   int pg_max_connections = 64;
   IngestOptions ingest;      // its wal_dir is required
   std::string job_lock_dir;  // where job runs hold their locks (etl/job_runner.h); required
+  // HTTPS and PostgreSQL over TLS with this certificate (null: plain text). Must outlive Serve.
+  tls::TlsServerContext* tls = nullptr;
+  // Plain text on an address other than loopback: refused unless this is set.
+  bool insecure = false;
 };
 
 // Where the server listens, once it does.
 struct ServeAddresses {
-  std::string http_url;    // e.g. "http://127.0.0.1:8080"
+  std::string http_url;    // e.g. "http://127.0.0.1:8080" ("https://" with TLS)
   std::string pg_address;  // e.g. "127.0.0.1:5433"; empty when pgwire is off
 };
+
+// Whether every address `host` resolves to is a loopback one (127.0.0.0/8, ::1); false when it
+// does not resolve.
+bool IsLoopbackHost(const std::string& host);
 
 // Serves until a termination signal; returns the reason it could not start, or OK after a clean
 // stop. `ready` is called once the ports are bound. Query results are also written to `store`'s

@@ -153,7 +153,8 @@ AsyncHttpHandler PutRecordsHandler(IngestService& ingest, const AdminCredentials
 }
 
 void RegisterStreamApi(httplib::Server& server, IngestService& ingest, const Guard& guard,
-                       AsyncHttpHandler put_records) {
+                       AsyncHttpHandler put_records,
+                       std::function<std::string()> more_metrics) {
   server.Get("/api/v1/streams", guard([&ingest](const Principal& who, const httplib::Request&,
                                                 httplib::Response& response) {
                json list = json::array();
@@ -207,9 +208,12 @@ void RegisterStreamApi(httplib::Server& server, IngestService& ingest, const Gua
                 return absl::OkStatus();
               }));
 
-  server.Get("/metrics", guard([&ingest](const Principal&, const httplib::Request&,
-                                         httplib::Response& response) {
-               response.set_content(ingest.PrometheusMetrics(), "text/plain; version=0.0.4");
+  server.Get("/metrics", guard([&ingest, more_metrics = std::move(more_metrics)](
+                                    const Principal&, const httplib::Request&,
+                                    httplib::Response& response) {
+               std::string text = ingest.PrometheusMetrics();
+               if (more_metrics) text += more_metrics();
+               response.set_content(text, "text/plain; version=0.0.4");
                return absl::OkStatus();
              }));
 }

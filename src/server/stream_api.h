@@ -53,8 +53,9 @@ AsyncHttpHandler PutRecordsHandler(IngestService& ingest, const AdminCredentials
 std::string RecordsRouteStream(std::string_view path);
 
 // Registers the routes; the records route runs `put_records` (PutRecordsHandler). `ingest` must
-// outlive the server.
+// outlive the server. /metrics also shows what `more_metrics` returns (Prometheus text), if set.
 void RegisterStreamApi(httplib::Server& server, IngestService& ingest, const Guard& guard,
-                       AsyncHttpHandler put_records);
+                       AsyncHttpHandler put_records,
+                       std::function<std::string()> more_metrics = nullptr);
 
 }  // namespace loch
