@@ -458,6 +458,12 @@ absl::StatusOr<std::unique_ptr<tls::TlsServerContext>> LoadServeTls(
   out << fmt::format("TLS certificate {} (SHA-256 {}), valid until {}\n", info.subject,
                      info.sha256_fingerprint,
                      FormatIsoMicros(info.not_after_unix * int64_t{1'000'000}));
+  if (info.not_after_unix * int64_t{1'000'000} < NowMicros()) {
+    out << fmt::format(
+        "warning: the certificate expired on {}: clients will refuse it; replace the files and "
+        "send SIGHUP\n",
+        FormatIsoMicros(info.not_after_unix * int64_t{1'000'000}));
+  }
   if (!ca_path.empty()) {
     out << fmt::format(
         "  clients trust it with the CA file {} (loch --ca-file, NODE_EXTRA_CA_CERTS, psql "

@@ -32,6 +32,7 @@ class ChildProcess {
   // Waits for it to end; its exit code (-1 if a signal ended it).
   int Wait();
   std::string Log() const;
+  pid_t pid() const { return pid_; }
 
  private:
   ChildProcess() = default;

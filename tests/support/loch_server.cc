@@ -15,14 +15,24 @@ std::unique_ptr<LochServer> LochServer::Start(const std::string& binary, const s
                                               const std::vector<std::string>& extra_args,
                                               std::string* error,
                                               const std::vector<std::string>& environment) {
+  return StartHttps(binary, lake, extra_args, "", error, environment);
+}
+
+std::unique_ptr<LochServer> LochServer::StartHttps(const std::string& binary,
+                                                   const std::string& lake,
+                                                   const std::vector<std::string>& extra_args,
+                                                   const std::string& ca_file, std::string* error,
+                                                   const std::vector<std::string>& environment) {
   std::unique_ptr<LochServer> server(new LochServer());
+  server->https_ = !ca_file.empty();
   server->port_ = FreeLoopbackPort();
   server->log_path_ = fmt::format("{}/serve-{}.log", lake, server->port_);
   const std::string address = fmt::format("127.0.0.1:{}", server->port_);
   std::vector<std::string> args = {"serve", "--lake", lake, "--http", address};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   server->process_ = ChildProcess::Start(binary, args, server->log_path_, environment);
-  httplib::Client client("127.0.0.1", server->port_);
+  httplib::Client client(server->url());
+  if (server->https_) client.set_ca_cert_path(ca_file.c_str());
   for (int i = 0; i < 200 && server->process_ != nullptr && server->process_->Running(); ++i) {
     if (auto health = client.Get("/health"); health && health->status == 200) return server;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -36,7 +46,12 @@ std::unique_ptr<LochServer> LochServer::Start(const std::string& binary, const s
 
 LochServer::~LochServer() { Stop(); }
 
-std::string LochServer::url() const { return fmt::format("http://127.0.0.1:{}", port_); }
+std::string LochServer::url() const {
+  return https_ ? fmt::format("https://localhost:{}", port_)
+                : fmt::format("http://127.0.0.1:{}", port_);
+}
+
+pid_t LochServer::pid() const { return process_ == nullptr ? -1 : process_->pid(); }
 
 int LochServer::Stop() { return process_ == nullptr ? -1 : process_->Stop(); }
 

@@ -20,10 +20,17 @@ class LochServer {
                                            const std::vector<std::string>& extra_args,
                                            std::string* error,
                                            const std::vector<std::string>& environment = {});
+  // The same for a server started with TLS (--tls-cert/--tls-key or --tls-self-signed in
+  // `extra_args`): /health is asked over https, trusting the CA in `ca_file`.
+  static std::unique_ptr<LochServer> StartHttps(const std::string& binary, const std::string& lake,
+                                                const std::vector<std::string>& extra_args,
+                                                const std::string& ca_file, std::string* error,
+                                                const std::vector<std::string>& environment = {});
   ~LochServer();  // Stop() unless it already ended
 
   int port() const { return port_; }
-  std::string url() const;  // http://127.0.0.1:<port>
+  std::string url() const;  // http://127.0.0.1:<port> (https://localhost:<port> with TLS)
+  pid_t pid() const;
   const std::string& log_path() const { return log_path_; }
 
   // SIGTERM and wait; the exit code (-1 if it died of a signal).
@@ -35,6 +42,7 @@ class LochServer {
   LochServer() = default;
   std::unique_ptr<ChildProcess> process_;
   int port_ = 0;
+  bool https_ = false;
   std::string log_path_;
 };
 
