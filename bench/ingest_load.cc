@@ -2,10 +2,13 @@
 // fast as they can (or at a fixed total rate) for a while, and it prints one JSON line with
 // records/s, MiB/s and acknowledgement latency percentiles.
 //
-// Usage: ingest_load URL TOKEN STREAM [--mode batch|single] [--clients 8] [--seconds 60]
+// Usage: ingest_load URL TOKEN STREAM [--mode batch|query|single] [--clients 8] [--seconds 60]
 //          [--batch 500] [--record-bytes 1024] [--rate REQUESTS_PER_SECOND]
-//          [--access-key K --secret S]
+//          [--access-key K --secret S] [--ca-file PEM] [--reconnect 1]
 //   batch:  native REST, POST /api/v1/streams/STREAM/records with --batch NDJSON records
+//   query:  POST /api/v1/query {"sql": "SELECT 42"} (the request's own cost; STREAM is ignored)
+//   --ca-file: trust this CA for an https URL; --reconnect 1: a new connection (and TLS
+//   handshake) for every request (batch and query modes)
 //   single: Firehose PutRecord (one base64 record, SigV4-signed with --access-key/--secret), the
 //           connections driven from one thread
 
@@ -39,7 +42,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct Options {
-  std::string url, token, stream, mode = "batch", access_key, secret;
+  std::string url, token, stream, mode = "batch", access_key, secret, ca_file;
+  bool reconnect = false;
   int clients = 8;
   double seconds = 60;
   int batch = 500;
@@ -92,23 +96,31 @@ struct Totals : Tally {
 };
 
 void RunClient(const Options& options, int id, Clock::time_point end, Totals& totals) {
-  httplib::Client client(options.url);
-  client.set_keep_alive(true);
-  client.set_tcp_nodelay(true);
-  client.set_read_timeout(60, 0);
+  const auto connect = [&options] {
+    auto client = std::make_unique<httplib::Client>(options.url);
+    if (!options.ca_file.empty()) client->set_ca_cert_path(options.ca_file.c_str());
+    client->set_keep_alive(!options.reconnect);
+    client->set_tcp_nodelay(true);
+    client->set_read_timeout(60, 0);
+    return client;
+  };
+  std::unique_ptr<httplib::Client> client = connect();
   Tally mine;
   const auto interval = options.rate > 0
                             ? std::chrono::duration<double>(options.clients / options.rate)
                             : std::chrono::duration<double>(0);
-  const std::string path = "/api/v1/streams/" + options.stream + "/records";
+  const bool query = options.mode == "query";
+  const std::string path =
+      query ? "/api/v1/query" : "/api/v1/streams/" + options.stream + "/records";
   const httplib::Headers headers = {{"Authorization", "Bearer " + options.token}};
   std::string batch_body;
   int64_t batch_payload = 0;
-  for (int i = 0; i < options.batch; ++i) {
+  for (int i = 0; i < options.batch && !query; ++i) {
     const std::string record = Record(id, i, options.record_bytes);
     batch_payload += static_cast<int64_t>(record.size());
     batch_body += record + "\n";
   }
+  if (query) batch_body = R"({"sql": "SELECT 42"})";
   auto next = Clock::now();
   while (Clock::now() < end) {
     if (options.rate > 0) {
@@ -117,7 +129,9 @@ void RunClient(const Options& options, int id, Clock::time_point end, Totals& to
     }
     const auto start = Clock::now();
     // Built once: the client should not be what limits the server.
-    auto answer = client.Post(path, headers, batch_body, "application/x-ndjson");
+    if (options.reconnect) client = connect();
+    auto answer = client->Post(path, headers, batch_body,
+                               query ? "application/json" : "application/x-ndjson");
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     if (!answer || (answer->status != 200 && answer->status != 503)) {
       ++mine.errors;
@@ -135,7 +149,7 @@ void RunClient(const Options& options, int id, Clock::time_point end, Totals& to
       continue;
     }
     ++mine.requests;
-    mine.records += options.batch;
+    mine.records += query ? 1 : options.batch;
     mine.bytes += batch_payload;
     mine.latencies_ms.push_back(ms);
   }
@@ -321,6 +335,10 @@ int main(int argc, char** argv) {
       options.access_key = value;
     else if (flag == "--secret")
       options.secret = value;
+    else if (flag == "--ca-file")
+      options.ca_file = value;
+    else if (flag == "--reconnect")
+      options.reconnect = value == "1";
     else {
       std::cerr << "unknown flag " << flag << "\n";
       return 2;

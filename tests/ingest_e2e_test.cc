@@ -456,5 +456,35 @@ TEST_F(IngestE2eTest, AStoppedServerDeliversItsBuffersAndARestartKeepsTheStreams
   EXPECT_EQ(Describe("keep")["delivered_through"], 1);
 }
 
+TEST_F(IngestE2eTest, ACatalogBackupTakenWhileServingRestoresWhenTheServerIsStopped) {
+  StartServer();
+  CreateStream({{"name", "kept"}, {"buffer_seconds", 900}});
+  ASSERT_EQ(Client().Post("/api/v1/streams/kept/records", "{\"a\": 1}\n{\"a\": 2}", "text/plain")
+                ->status,
+            200);
+  ASSERT_EQ(Client().Post("/api/v1/streams/kept/flush", "", "text/plain")->status, 200);
+  const std::string backup = lake_ + "/../catalog.lochbak";
+  auto taken = RunCommand(LOCH_BINARY, {"catalog", "backup", "--to", backup, "--lake", lake_});
+  ASSERT_EQ(taken.exit_code, 0) << taken.err;
+  EXPECT_THAT(taken.out, HasSubstr("verified"));
+  // A later delivery, then: one server per state folder, no restore under a server.
+  ASSERT_EQ(Client().Post("/api/v1/streams/kept/records", "{\"a\": 3}", "text/plain")->status, 200);
+  ASSERT_EQ(Client().Post("/api/v1/streams/kept/flush", "", "text/plain")->status, 200);
+  EXPECT_EQ(Scalar("SELECT sum(a) FROM raw.kept"), "6");
+  auto second = RunCommand(LOCH_BINARY, {"serve", "--lake", lake_, "--http", "127.0.0.1:0"});
+  EXPECT_NE(second.exit_code, 0);
+  EXPECT_THAT(second.err, HasSubstr("another `loch serve` is using the state folder"));
+  auto refused = RunCommand(LOCH_BINARY, {"catalog", "restore", "--from", backup, "--lake", lake_});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_THAT(refused.err, HasSubstr("stop it, then restore"));
+
+  EXPECT_EQ(server_->Stop(), 0);
+  auto restored = RunCommand(LOCH_BINARY, {"catalog", "restore", "--from", backup, "--lake", lake_});
+  ASSERT_EQ(restored.exit_code, 0) << restored.err;
+  auto sum = RunCommand(LOCH_BINARY, {"sql", "--lake", lake_, "--format", "csv",
+                                      "SELECT sum(a) FROM raw.kept"});
+  EXPECT_THAT(sum.out, HasSubstr("\n3\n")) << sum.err;  // as of the backup
+}
+
 }  // namespace
 }  // namespace loch

@@ -214,6 +214,27 @@ TEST_F(S3LakeTest, JobsQuarantinesAndCompactionsAnswerAsOnALocalLake) {
 }
 
 // Vacuum on S3: the objects of a dropped table leave the bucket; loaded ones stay and answer.
+TEST_F(S3LakeTest, ACatalogBackedUpToTheBucketBringsTheLakeBackAfterItsStateFolderIsLost) {
+  ASSERT_EQ(Loch({"init", "--lake", Url()}).exit_code, 0);
+  ASSERT_EQ(Loch({"load", WritePartitions(4, 5), "--table", "t.events"}).exit_code, 0);
+  ASSERT_EQ(Loch({"sql", "CREATE TABLE t.parts AS SELECT part, count(*) AS n FROM t.events GROUP BY "
+                         "part"}).exit_code,
+            0);
+  const std::string query = "SELECT (SELECT sum(v) FROM t.events), (SELECT sum(n) FROM t.parts)";
+  const std::string before = Loch({"sql", query, "--format", "csv"}).out;
+  const std::string backup = "s3://lake-e2e/" + prefix_ + "-backups/catalog-1.lochbak";
+  CommandOutcome taken = Loch({"catalog", "backup", "--to", backup});
+  ASSERT_EQ(taken.exit_code, 0) << taken.err;
+  EXPECT_NE(Loch({"catalog", "backup", "--to", backup}).exit_code, 0);  // never replaced
+
+  fs::remove_all(State());  // the machine is lost; the bucket is not
+  ASSERT_EQ(Loch({"init", "--lake", Url()}).exit_code, 0);
+  EXPECT_THAT(Loch({"sql", "SELECT count(*) FROM t.events"}).err, HasSubstr("no databases yet"));
+  CommandOutcome restored = Loch({"catalog", "restore", "--from", backup});
+  ASSERT_EQ(restored.exit_code, 0) << restored.err;
+  EXPECT_EQ(Loch({"sql", query, "--format", "csv"}).out, before);
+}
+
 TEST_F(S3LakeTest, VacuumDeletesWhatNoSnapshotNeeds) {
   ASSERT_EQ(Loch({"init", "--lake", Url()}).exit_code, 0);
   ASSERT_EQ(Loch({"load", WritePartitions(3, 5), "--table", "t.events"}).exit_code, 0);

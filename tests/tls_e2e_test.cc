@@ -332,6 +332,14 @@ TEST_F(TlsE2eTest, PlainTextOnANonLoopbackAddressNeedsInsecureAndKeysMustBePriva
   EXPECT_NE(readable.exit_code, 0);
   EXPECT_THAT(readable.err, HasSubstr("chmod 600"));
 
+  // So are credentials others may read.
+  const std::string credentials = lake_ + "/.loch/admin-credentials.json";
+  fs::permissions(credentials, fs::perms::others_read, fs::perm_options::add);
+  auto exposed = RunCommand(LOCH_BINARY, {"serve", "--lake", lake_});
+  EXPECT_NE(exposed.exit_code, 0);
+  EXPECT_THAT(exposed.err, HasSubstr("admin-credentials.json holds a secret but others may read it"));
+  fs::permissions(credentials, fs::perms::others_read, fs::perm_options::remove);
+
   auto insecure = testing_support::ChildProcess::Start(
       LOCH_BINARY, {"serve", "--lake", lake_, "--http", any, "--insecure"},
       work_.path() + "/insecure.log");

@@ -14,6 +14,7 @@
 #include "cli/progress.h"
 #include "cli/result_writer.h"
 #include "common/clock.h"
+#include "common/file_lock.h"
 #include "common/ids.h"
 #include "common/strings.h"
 #include "crawl/crawler.h"
@@ -23,6 +24,7 @@
 #include "generate/store_generator.h"
 #include "load/loader.h"
 #include "server/admin_credentials.h"
+#include "recovery/catalog_backup.h"
 #include "server/server.h"
 #include "tls/self_signed.h"
 
@@ -478,6 +480,14 @@ absl::StatusOr<std::unique_ptr<tls::TlsServerContext>> LoadServeTls(
 absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& options,
                       std::ostream& out) {
   ASSIGN_OR_RETURN(auto lake, OpenLake(common));
+  bool held_elsewhere = false;
+  ASSIGN_OR_RETURN(std::unique_ptr<FileLock> serving,
+                   FileLock::TryAcquire(ServeLockPath(lake->location()), held_elsewhere));
+  if (held_elsewhere) {
+    return absl::FailedPreconditionError(fmt::format(
+        "another `loch serve` is using the state folder {}: one server per state folder",
+        lake->location().state_dir));
+  }
   ASSIGN_OR_RETURN(LakeEngine * engine, lake->engine());
   ASSIGN_OR_RETURN(AdminCredentials credentials,
                    EnsureAdminCredentials(lake->location().state_dir));

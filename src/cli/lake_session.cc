@@ -62,6 +62,14 @@ absl::StatusOr<std::unique_ptr<ObjectStore>> OpenStore(const LakeLocation& locat
 
 }  // namespace
 
+absl::StatusOr<std::unique_ptr<ObjectStore>> OpenStoreAt(const LakeLocation& lake,
+                                                         const std::string& url) {
+  ASSIGN_OR_RETURN(nlohmann::json settings, ReadSettings(lake));
+  LakeLocation place = lake;
+  place.root = url;
+  return OpenStore(place, settings);
+}
+
 absl::StatusOr<bool> LakeSession::Init(const LakeLocation& location, const S3Settings& s3) {
   const bool existed = fs::exists(location.CatalogPath());
   RETURN_IF_ERROR(Annotate(CreateDirectoriesDurably(location.state_dir),

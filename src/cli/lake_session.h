@@ -28,6 +28,11 @@ struct S3Settings {
   std::optional<std::string> addressing;  // "auto", "path" or "virtual"
 };
 
+// An object store for `url` with the lake's S3 settings: "s3://BUCKET[/PREFIX]" (credentials from
+// the environment; endpoint, region and addressing as for the lake), or a local folder.
+absl::StatusOr<std::unique_ptr<ObjectStore>> OpenStoreAt(const LakeLocation& lake,
+                                                         const std::string& url);
+
 class LakeSession {
  public:
   // Creates the lake (folder or S3 location), its owner-only state folder and an empty catalog. For

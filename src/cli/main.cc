@@ -8,6 +8,7 @@
 #include "cli/job_commands.h"
 #include "cli/stream_commands.h"
 #include "cli/suggestions.h"
+#include "cli/catalog_commands.h"
 #include "cli/compact_command.h"
 #include "cli/vacuum_command.h"
 #include "cli/workgroup_commands.h"
@@ -193,6 +194,38 @@ int main(int argc, char** argv) {
   compact_cmd->add_flag("--json", compact.json, "Print the report as JSON");
   add_lake(compact_cmd);
   compact_cmd->callback([&] { status = loch::cli::RunCompact(common, compact, std::cout); });
+
+  loch::cli::CatalogBackupOptions catalog_backup;
+  auto* catalog_cmd = app.add_subcommand(
+      "catalog", "Back up the catalog to a verified file (local or S3) and restore it");
+  catalog_cmd->require_subcommand(1);
+  auto* backup_cmd = catalog_cmd->add_subcommand(
+      "backup",
+      "Write the catalog as of one commit to a new file, while loch keeps serving; read it back "
+      "and verify it");
+  backup_cmd->add_option("--to", catalog_backup.place, "FILE or s3://BUCKET/[PREFIX/]NAME (new)")
+      ->required();
+  add_lake(backup_cmd);
+  backup_cmd->callback(
+      [&] { status = loch::cli::RunCatalogBackup(common, catalog_backup, std::cout); });
+  auto* restore_cmd = catalog_cmd->add_subcommand(
+      "restore",
+      "Replace the catalog by a verified backup (stop `loch serve` first; on a new machine run "
+      "`loch init` for the lake first)");
+  restore_cmd->add_option("--from", catalog_backup.place, "FILE or s3://BUCKET/[PREFIX/]NAME")
+      ->required();
+  restore_cmd->add_flag("--other-lake", catalog_backup.other_lake,
+                        "Restore a backup taken of another lake (its data files must be here)");
+  add_lake(restore_cmd);
+  restore_cmd->callback(
+      [&] { status = loch::cli::RunCatalogRestore(common, catalog_backup, std::cout); });
+  auto* verify_cmd = catalog_cmd->add_subcommand(
+      "verify", "Check a backup (hashes, SQLite integrity, content) without restoring it");
+  verify_cmd->add_option("BACKUP", catalog_backup.place, "FILE or s3://BUCKET/[PREFIX/]NAME")
+      ->required();
+  add_lake(verify_cmd);
+  verify_cmd->callback(
+      [&] { status = loch::cli::RunCatalogVerify(common, catalog_backup, std::cout); });
 
   auto* crawler_cmd = app.add_subcommand(
       "crawler", "Saved crawlers: create one, run it (each run's report is kept), list, describe");

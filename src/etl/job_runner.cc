@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/fault_point.h"
+#include "common/file_lock.h"
 #include "common/ids.h"
 #include "common/lake_config.h"
 #include "common/strings.h"
@@ -28,35 +29,6 @@ using nlohmann::json;
 constexpr const char* kJobKind = "job";
 
 }  // namespace
-
-// An exclusive lock on a file, held until destroyed (or the process dies).
-class JobRunner::Lock {
- public:
-  static absl::StatusOr<std::unique_ptr<Lock>> TryAcquire(const std::string& path,
-                                                          bool& held_elsewhere) {
-    held_elsewhere = false;
-    const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-      return absl::InternalError(
-          fmt::format("cannot open lock file {}: {}", path, strerror(errno)));
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      const int error = errno;
-      close(fd);
-      if (error == EWOULDBLOCK) {
-        held_elsewhere = true;
-        return nullptr;
-      }
-      return absl::InternalError(fmt::format("cannot lock {}: {}", path, strerror(error)));
-    }
-    return std::unique_ptr<Lock>(new Lock(fd));
-  }
-  ~Lock() { close(fd_); }  // closing releases the lock
-
- private:
-  explicit Lock(int fd) : fd_(fd) {}
-  int fd_;
-};
 
 namespace {
 
@@ -167,13 +139,13 @@ void JobRunner::EnterPhase(std::string_view phase) {
   if (on_phase_) on_phase_(phase);
 }
 
-absl::StatusOr<std::unique_ptr<JobRunner::Lock>> JobRunner::LockJob(const Principal& who,
-                                                                    const std::string& job) {
+absl::StatusOr<std::unique_ptr<FileLock>> JobRunner::LockJob(const Principal& who,
+                                                             const std::string& job) {
   std::error_code error;
   std::filesystem::create_directories(lock_dir_, error);
   bool held_elsewhere = false;
-  ASSIGN_OR_RETURN(std::unique_ptr<Lock> lock,
-                   Lock::TryAcquire(fmt::format("{}/job-{}.lock", lock_dir_, job), held_elsewhere));
+  ASSIGN_OR_RETURN(std::unique_ptr<FileLock> lock,
+                   FileLock::TryAcquire(fmt::format("{}/job-{}.lock", lock_dir_, job), held_elsewhere));
   if (!held_elsewhere) return lock;
   auto running = catalog_.ListRuns(who, kJobKind, job, 1, RunRecord::kRunning);
   std::string which;
@@ -188,13 +160,13 @@ absl::StatusOr<std::unique_ptr<JobRunner::Lock>> JobRunner::LockJob(const Princi
 
 absl::Status JobRunner::Delete(const Principal& who, const std::string& job) {
   RETURN_IF_ERROR(catalog_.GetJob(who, job).status());  // NotFound before any lock file is made
-  ASSIGN_OR_RETURN(std::unique_ptr<Lock> lock, LockJob(who, job));
+  ASSIGN_OR_RETURN(std::unique_ptr<FileLock> lock, LockJob(who, job));
   return catalog_.DeleteJob(who, job);
 }
 
 absl::StatusOr<RunRecord> JobRunner::Run(const Principal& who, const RunRequest& request) {
   ASSIGN_OR_RETURN(SavedJob named, catalog_.GetJob(who, request.job));
-  ASSIGN_OR_RETURN(std::unique_ptr<Lock> lock, LockJob(who, named.name));
+  ASSIGN_OR_RETURN(std::unique_ptr<FileLock> lock, LockJob(who, named.name));
   // Read again under the lock: the job may have been deleted, or changed, meanwhile.
   ASSIGN_OR_RETURN(SavedJob saved, catalog_.GetJob(who, named.name));
   ASSIGN_OR_RETURN(const JobSpec spec, SpecOf(saved));

@@ -23,6 +23,7 @@
 #include <string>
 
 #include "catalog/catalog.h"
+#include "common/file_lock.h"
 #include "common/principal.h"
 #include "common/status.h"
 #include "engine/lake_engine.h"
@@ -133,8 +134,7 @@ class JobRunner {
                                std::optional<TableSnapshot> target, RunReport& report);
   void EnterPhase(std::string_view phase);
   // The job's lock, or Aborted naming the run that holds it.
-  class Lock;
-  absl::StatusOr<std::unique_ptr<Lock>> LockJob(const Principal& who, const std::string& job);
+  absl::StatusOr<std::unique_ptr<FileLock>> LockJob(const Principal& who, const std::string& job);
 
   Catalog& catalog_;
   ObjectStore& store_;

@@ -2,7 +2,7 @@
 // PgSession: one client connection speaking the PostgreSQL protocol v3, from the startup packet to
 // Terminate. Runs on its own thread (Run blocks until the connection ends).
 //
-// Supported: SSLRequest/GSSENCRequest (answered 'N'), SCRAM-SHA-256 authentication, the simple
+// Supported: SSLRequest ('S' and TLS when configured, else 'N'), GSSENCRequest ('N'), SCRAM-SHA-256 authentication, the simple
 // query protocol (several statements per message), the extended protocol (Parse, Bind, Describe,
 // Execute with row limits and PortalSuspended, Close, Sync, Flush; text format; parameters),
 // CancelRequest (through the server), catalog queries (see catalog_emulation.h), and no-op
@@ -37,7 +37,7 @@ struct SessionContext {
   // Forwards a CancelRequest (process id, secret key) to the session it names.
   std::function<void(int32_t, int32_t)> cancel;
   // TLS: an SSLRequest is answered 'S' and the session continues encrypted with this context's
-  // current certificate; a client that logs in without it is refused (FATAL 28000). Null: 'N',
+  // current certificate; a client that logs in without it is refused (FATAL). Null: 'N',
   // plain text only. Counted in `tls_counters`.
   const tls::TlsServerContext* tls = nullptr;
   tls::TlsCounters* tls_counters = nullptr;

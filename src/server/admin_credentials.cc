@@ -11,6 +11,7 @@
 
 #include "common/durable_files.h"
 #include "common/ids.h"
+#include "common/private_file.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 
@@ -63,6 +64,7 @@ absl::StatusOr<AdminCredentials> LoadAdminCredentials(const std::string& state_d
     return absl::NotFoundError(
         fmt::format("no admin credentials at \"{}\": run `loch init` for this lake first", path));
   }
+  RETURN_IF_ERROR(CheckPrivateFile(path));
   auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (!json.is_object() || !json.contains("token") || !json["token"].is_string() ||
       !json.contains("access_key_id") || !json.contains("secret_access_key")) {

@@ -22,7 +22,8 @@ struct AdminCredentials {
 // holds. A file without pg_user/pg_password gets them added (the other fields are kept).
 absl::StatusOr<AdminCredentials> EnsureAdminCredentials(const std::string& state_dir);
 
-// Reads the credentials file. NotFound (naming `loch init`) if missing; DataLoss if unreadable.
+// Reads the credentials file. NotFound (naming `loch init`) if missing; PermissionDenied if others
+// may read it (common/private_file.h); DataLoss if unreadable.
 absl::StatusOr<AdminCredentials> LoadAdminCredentials(const std::string& state_dir);
 
 // Compares secrets in time independent of where they differ.

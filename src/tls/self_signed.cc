@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "common/durable_files.h"
+#include "common/private_file.h"
 #include "fmt/format.h"
 
 namespace loch::tls {

@@ -77,8 +77,4 @@ class TlsServerContext {
 // version number"; `fallback` when the queue is empty.
 std::string TakeOpenSslErrors(std::string_view fallback = "unknown TLS error");
 
-// Refuses a private key file that others may read (see the top of this file). Exposed for the
-// credentials files, which follow the same rule without the root exception.
-absl::Status CheckPrivateFile(const std::string& path, bool allow_root_group_read);
-
 }  // namespace loch::tls

@@ -1,0 +1,250 @@
+#include "recovery/catalog_backup.h"
+
+#include <zstd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "catalog/catalog_file.h"
+#include "common/clock.h"
+#include "common/content_hash.h"
+#include "common/file_lock.h"
+#include "common/ids.h"
+#include "fmt/format.h"
+#include "nlohmann/json.hpp"
+
+namespace loch {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kMagic = "LOCHBAK1";
+constexpr int kBackupFormat = 1;
+constexpr size_t kMaxHeaderBytes = 1 << 20;
+constexpr uint64_t kMaxCatalogBytes = uint64_t{64} << 30;
+constexpr int kZstdLevel = 9;  // catalogs are small and compress well; restore speed is the same
+
+// A folder of its own under the state's tmp/, removed with what is in it.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const LakeLocation& lake)
+      : path_(lake.state_dir + "/tmp/catalog-backup-" + NewRandomId()) {
+    fs::create_directories(path_);
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InternalError(fmt::format("cannot read \"{}\"", path));
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+absl::Status WriteFile(const std::string& path, std::string_view bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  out.close();
+  if (!out) return absl::ResourceExhaustedError(fmt::format("cannot write \"{}\"", path));
+  return absl::OkStatus();
+}
+
+nlohmann::json HeaderJson(const BackupInfo& info) {
+  return {{"format", kBackupFormat},          {"lake", info.lake},
+          {"catalog_format", info.catalog_format}, {"taken_at", info.taken_at},
+          {"db_bytes", info.db_bytes},        {"db_sha256", info.db_sha256},
+          {"digest", info.digest},            {"rows", info.rows}};
+}
+
+std::string Encode(const BackupInfo& info, std::string_view compressed) {
+  const std::string header = HeaderJson(info).dump();
+  std::string out(kMagic);
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out += static_cast<char>((header.size() >> shift) & 0xff);
+  out += header;
+  out += compressed;
+  return out;
+}
+
+absl::StatusOr<std::string> Compress(std::string_view db) {
+  std::string out;
+  size_t size = 0;
+  out.resize_and_overwrite(ZSTD_compressBound(db.size()), [&](char* data, size_t capacity) {
+    size = ZSTD_compress(data, capacity, db.data(), db.size(), kZstdLevel);
+    return ZSTD_isError(size) ? 0 : size;
+  });
+  if (ZSTD_isError(size))
+    return absl::InternalError(fmt::format("cannot compress the catalog: {}", ZSTD_getErrorName(size)));
+  return out;
+}
+
+// Writes the backup's catalog file to `path` and checks it against the header: size, SHA-256,
+// SQLite's integrity check, content digest and format.
+absl::Status CheckCatalogCopy(const BackupInfo& info, const std::string& db,
+                              const std::string& path) {
+  Sha256 hash;
+  hash.Update(db);
+  if (hash.HexDigest() != info.db_sha256) {
+    return absl::DataLossError(
+        "the backup's catalog does not match its SHA-256: the backup is damaged");
+  }
+  RETURN_IF_ERROR(WriteFile(path, db));
+  ASSIGN_OR_RETURN(CatalogFileSummary summary, InspectCatalogFile(path));
+  if (summary.digest != info.digest || summary.format != info.catalog_format) {
+    return absl::DataLossError(
+        "the backup's catalog holds other rows than when it was taken: the backup is damaged");
+  }
+  return absl::OkStatus();
+}
+
+// Reads, parses and checks the backup at `key`; its catalog file ends up at `db_path`.
+absl::StatusOr<BackupInfo> FetchAndCheck(ObjectStore& store, const std::string& key,
+                                         const std::string& db_path) {
+  const std::string where = fmt::format("the backup {} in {}", key, store.Describe());
+  absl::StatusOr<std::string> bytes = store.Get(key);
+  if (!bytes.ok()) return Annotate(bytes.status(), "reading " + where);
+  std::string db;
+  absl::StatusOr<BackupInfo> info = ParseCatalogBackup(*bytes, db);
+  if (!info.ok()) return Annotate(info.status(), where);
+  info->stored_bytes = bytes->size();
+  *bytes = std::string();
+  RETURN_IF_ERROR(Annotate(CheckCatalogCopy(*info, db, db_path), where));
+  return info;
+}
+
+}  // namespace
+
+std::string ServeLockPath(const LakeLocation& lake) { return lake.state_dir + "/serve.lock"; }
+
+absl::StatusOr<BackupInfo> ParseCatalogBackup(std::string_view bytes, std::string& db) {
+  if (!bytes.starts_with(kMagic) || bytes.size() < kMagic.size() + 4)
+    return absl::DataLossError("not a loch catalog backup (it does not start with LOCHBAK1)");
+  size_t header_bytes = 0;
+  for (size_t i = 0; i < 4; ++i)
+    header_bytes = header_bytes << 8 | static_cast<uint8_t>(bytes[kMagic.size() + i]);
+  bytes.remove_prefix(kMagic.size() + 4);
+  if (header_bytes > kMaxHeaderBytes || header_bytes > bytes.size())
+    return absl::DataLossError(fmt::format("the backup's header ({} bytes) is cut off or too large",
+                                           header_bytes));
+  const nlohmann::json header =
+      nlohmann::json::parse(bytes.substr(0, header_bytes), nullptr, /*allow_exceptions=*/false);
+  bytes.remove_prefix(header_bytes);
+  const auto text = [&](const char* name) {
+    return header.contains(name) && header[name].is_string() ? header[name].get<std::string>()
+                                                             : std::string();
+  };
+  const auto number = [&](const char* name) -> int64_t {
+    return header.contains(name) && header[name].is_number_integer() ? header[name].get<int64_t>()
+                                                                     : -1;
+  };
+  if (!header.is_object() || number("format") < 0 || number("db_bytes") < 0 ||
+      number("catalog_format") < 0 || text("db_sha256").empty() || text("digest").empty()) {
+    return absl::DataLossError("the backup's header is not valid");
+  }
+  if (number("format") != kBackupFormat) {
+    return absl::FailedPreconditionError(fmt::format(
+        "the backup has format {}; this loch reads format {}: use a newer loch",
+        number("format"), kBackupFormat));
+  }
+  BackupInfo info;
+  info.lake = text("lake");
+  info.catalog_format = number("catalog_format");
+  info.taken_at = text("taken_at");
+  info.db_bytes = static_cast<uint64_t>(number("db_bytes"));
+  info.db_sha256 = text("db_sha256");
+  info.digest = text("digest");
+  if (header.contains("rows") && header["rows"].is_object()) {
+    for (const auto& [table, count] : header["rows"].items())
+      if (count.is_number_integer()) info.rows[table] = count.get<int64_t>();
+  }
+  if (info.db_bytes > kMaxCatalogBytes)
+    return absl::DataLossError(fmt::format("the backup announces {} bytes of catalog", info.db_bytes));
+  const unsigned long long frame = ZSTD_getFrameContentSize(bytes.data(), bytes.size());
+  if (frame != info.db_bytes)
+    return absl::DataLossError("the backup's catalog is cut off or damaged (its size is wrong)");
+  size_t size = 0;
+  db.resize_and_overwrite(info.db_bytes, [&](char* data, size_t capacity) {
+    size = ZSTD_decompress(data, capacity, bytes.data(), bytes.size());
+    return ZSTD_isError(size) ? 0 : size;
+  });
+  if (ZSTD_isError(size) || size != info.db_bytes) {
+    return absl::DataLossError(fmt::format("the backup's catalog cannot be decompressed: {}",
+                                           ZSTD_isError(size) ? ZSTD_getErrorName(size) : "short"));
+  }
+  return info;
+}
+
+absl::StatusOr<BackupInfo> BackupCatalog(const LakeLocation& lake, ObjectStore& store,
+                                         const std::string& key) {
+  ScratchDir scratch(lake);
+  const std::string copy = scratch.File("copy.sqlite");
+  RETURN_IF_ERROR(CopyCatalogFile(lake.CatalogPath(), copy));
+  ASSIGN_OR_RETURN(CatalogFileSummary summary, InspectCatalogFile(copy));
+  ASSIGN_OR_RETURN(std::string db, ReadFile(copy));
+  BackupInfo info;
+  info.lake = lake.root;
+  info.catalog_format = summary.format;
+  info.taken_at = FormatIsoMicros(NowMicros());
+  info.db_bytes = db.size();
+  Sha256 hash;
+  hash.Update(db);
+  info.db_sha256 = hash.HexDigest();
+  info.digest = summary.digest;
+  info.rows = summary.rows;
+  ASSIGN_OR_RETURN(std::string compressed, Compress(db));
+  db = std::string();
+  const std::string bytes = Encode(info, compressed);
+  const absl::Status written = store.PutIfAbsent(key, bytes);
+  if (absl::IsAlreadyExists(written) || absl::IsFailedPrecondition(written)) {
+    return absl::AlreadyExistsError(fmt::format(
+        "{} already holds {}: a backup never replaces another; choose another name",
+        store.Describe(), key));
+  }
+  RETURN_IF_ERROR(Annotate(written, fmt::format("writing the backup {}", key)));
+  // Verified as a restore would read it: from where it went.
+  ASSIGN_OR_RETURN(BackupInfo verified, FetchAndCheck(store, key, scratch.File("verify.sqlite")));
+  return verified;
+}
+
+absl::StatusOr<BackupInfo> VerifyCatalogBackup(const LakeLocation& lake, ObjectStore& store,
+                                               const std::string& key) {
+  ScratchDir scratch(lake);
+  return FetchAndCheck(store, key, scratch.File("verify.sqlite"));
+}
+
+absl::StatusOr<BackupInfo> RestoreCatalog(const LakeLocation& lake, ObjectStore& store,
+                                          const std::string& key, const RestoreOptions& options) {
+  ScratchDir scratch(lake);
+  const std::string db_path = scratch.File("restore.sqlite");
+  ASSIGN_OR_RETURN(BackupInfo info, FetchAndCheck(store, key, db_path));
+  if (info.lake != lake.root && !options.other_lake) {
+    return absl::FailedPreconditionError(fmt::format(
+        "the backup {} is of the lake {}, not {}: add --other-lake to restore it here anyway "
+        "(the data files it names must then be in this lake)",
+        key, info.lake, lake.root));
+  }
+  bool held = false;
+  ASSIGN_OR_RETURN(std::unique_ptr<FileLock> lock, FileLock::TryAcquire(ServeLockPath(lake), held));
+  if (held) {
+    return absl::FailedPreconditionError(
+        fmt::format("a `loch serve` is using the state folder {}: stop it, then restore",
+                    lake.state_dir));
+  }
+  RETURN_IF_ERROR(RestoreCatalogFile(db_path, lake.CatalogPath()));
+  ASSIGN_OR_RETURN(CatalogFileSummary restored, InspectCatalogFile(lake.CatalogPath()));
+  if (restored.digest != info.digest) {
+    return absl::InternalError(fmt::format(
+        "the restored catalog {} does not hold what the backup holds; restore it again",
+        lake.CatalogPath()));
+  }
+  return info;
+}
+
+}  // namespace loch
