@@ -85,6 +85,37 @@ absl::StatusOr<std::string> Compress(std::string_view db) {
   return out;
 }
 
+// Decompresses the one zstd frame in `compressed` into `out`, which must come to exactly
+// `expected` bytes. Grows `out` only as bytes come out (never by what a frame header claims).
+absl::Status Decompress(std::string_view compressed, uint64_t expected, std::string& out) {
+  std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> context(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  if (!context) return absl::ResourceExhaustedError("cannot start decompressing the backup");
+  out.clear();
+  ZSTD_inBuffer in{compressed.data(), compressed.size(), 0};
+  constexpr size_t kChunk = 1 << 20;
+  size_t remaining = 1;  // 0 once the frame is complete
+  while (remaining != 0) {
+    const size_t before = out.size();
+    if (before >= expected + 1) break;  // more than announced
+    out.resize_and_overwrite(before + std::min<uint64_t>(kChunk, expected + 1 - before),
+                             [&](char* data, size_t size) {
+                               ZSTD_outBuffer chunk{data + before, size - before, 0};
+                               remaining = ZSTD_decompressStream(context.get(), &chunk, &in);
+                               return ZSTD_isError(remaining) ? before : before + chunk.pos;
+                             });
+    if (ZSTD_isError(remaining)) {
+      return absl::DataLossError(fmt::format("the backup's catalog cannot be decompressed: {}",
+                                             ZSTD_getErrorName(remaining)));
+    }
+    if (remaining != 0 && out.size() == before && in.pos == in.size) break;  // input ended early
+  }
+  if (remaining != 0 || out.size() != expected || in.pos != in.size) {
+    return absl::DataLossError(
+        "the backup's catalog is cut off or damaged (it does not decompress to its size)");
+  }
+  return absl::OkStatus();
+}
+
 // Writes the backup's catalog file to `path` and checks it against the header: size, SHA-256,
 // SQLite's integrity check, content digest and format.
 absl::Status CheckCatalogCopy(const BackupInfo& info, const std::string& db,
@@ -166,18 +197,7 @@ absl::StatusOr<BackupInfo> ParseCatalogBackup(std::string_view bytes, std::strin
   }
   if (info.db_bytes > kMaxCatalogBytes)
     return absl::DataLossError(fmt::format("the backup announces {} bytes of catalog", info.db_bytes));
-  const unsigned long long frame = ZSTD_getFrameContentSize(bytes.data(), bytes.size());
-  if (frame != info.db_bytes)
-    return absl::DataLossError("the backup's catalog is cut off or damaged (its size is wrong)");
-  size_t size = 0;
-  db.resize_and_overwrite(info.db_bytes, [&](char* data, size_t capacity) {
-    size = ZSTD_decompress(data, capacity, bytes.data(), bytes.size());
-    return ZSTD_isError(size) ? 0 : size;
-  });
-  if (ZSTD_isError(size) || size != info.db_bytes) {
-    return absl::DataLossError(fmt::format("the backup's catalog cannot be decompressed: {}",
-                                           ZSTD_isError(size) ? ZSTD_getErrorName(size) : "short"));
-  }
+  RETURN_IF_ERROR(Decompress(bytes, info.db_bytes, db));
   return info;
 }
 

@@ -57,8 +57,8 @@ absl::StatusOr<BackupInfo> VerifyCatalogBackup(const LakeLocation& lake, ObjectS
                                                const std::string& key);
 
 // Parses a backup's bytes: its header, and its catalog file (decompressed) in `db`. DataLoss
-// naming what is wrong for anything else. Never allocates more than the header announces, and
-// refuses announced sizes over 64 GiB. Exposed for the fuzz target.
+// naming what is wrong for anything else. Memory grows only with the bytes that decompress, up to
+// the size the header announces (at most 64 GiB). Exposed for the fuzz target.
 absl::StatusOr<BackupInfo> ParseCatalogBackup(std::string_view bytes, std::string& db);
 
 // The lock `loch serve` holds on its state folder; RestoreCatalog takes it too.
