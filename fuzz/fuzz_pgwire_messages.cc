@@ -32,7 +32,9 @@ const loch::pg::SessionContext& Context() {
   static const loch::pg::SessionContext* context = [] {
     auto* shared = new loch::pg::SessionContext;
     shared->user = "fuzz";
-    shared->verifier = loch::pg::MakeScramVerifier("pencil", "QSXCR+Q6sek8bf92", 16);
+    shared->verifier = [verifier = loch::pg::MakeScramVerifier("pencil", "QSXCR+Q6sek8bf92", 16)] {
+      return verifier;
+    };
     shared->cancel = [](int32_t, int32_t) {};
     return shared;
   }();

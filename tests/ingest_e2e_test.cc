@@ -486,5 +486,82 @@ TEST_F(IngestE2eTest, ACatalogBackupTakenWhileServingRestoresWhenTheServerIsStop
   EXPECT_THAT(sum.out, HasSubstr("\n3\n")) << sum.err;  // as of the backup
 }
 
+TEST_F(IngestE2eTest, RotatedCredentialsApplyWithoutARestartAndNoSecretIsEverLogged) {
+  const int pg_port = testing_support::FreeLoopbackPort();
+  StartServer({"--pg", fmt::format("127.0.0.1:{}", pg_port)});
+  const json first = keys_;
+  const auto status_with = [&](const json& keys) {
+    httplib::Client client("127.0.0.1", server_->port());
+    auto answer = client.Get("/api/v1/streams",
+                             {{"Authorization", "Bearer " + keys["token"].get<std::string>()}});
+    return answer ? answer->status : -1;
+  };
+  const auto psql_with = [&](const json& keys) {
+    return RunCommand("psql",
+                      {"-X", "-At", "-c", "SELECT 1",
+                       fmt::format("host=127.0.0.1 port={} user=loch dbname=lake", pg_port)},
+                      "PGPASSWORD=" + testing_support::ShellQuote(keys["pg_password"]));
+  };
+  // Waits for the server to pick up a rotation (it reads the file within 2 s).
+  const auto until_accepted = [&](const json& keys) {
+    for (int i = 0; i < 100 && status_with(keys) != 200; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return status_with(keys);
+  };
+  ASSERT_EQ(status_with(first), 200);
+  // Refusals along the way, so the log has error paths to leak through.
+  EXPECT_EQ(status_with(json{{"token", "loch_guessed"}}), 403);
+
+  auto rotated = RunCommand(LOCH_BINARY, {"credentials", "rotate", "--keep-old-for", "1h",
+                                          "--lake", lake_});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.err;
+  const json second = Keys(lake_);
+  ASSERT_NE(second["token"], first["token"]);
+  EXPECT_EQ(until_accepted(second), 200);
+  EXPECT_EQ(status_with(first), 200);  // still valid for an hour
+  EXPECT_EQ(psql_with(second).out, "1\n");
+  EXPECT_NE(psql_with(first).exit_code, 0);  // a replaced pg password stops at once
+  // The CLI reads the file each time: it keeps working.
+  EXPECT_EQ(RunCommand(LOCH_BINARY, {"stream", "list", "--lake", lake_, "--server",
+                                     server_->url()}).exit_code,
+            0);
+
+  ASSERT_EQ(RunCommand(LOCH_BINARY, {"credentials", "rotate", "--keep-old-for", "0s", "--lake",
+                                     lake_}).exit_code,
+            0);
+  const json third = Keys(lake_);
+  EXPECT_EQ(until_accepted(third), 200);
+  EXPECT_EQ(status_with(second), 403);  // replaced with no grace
+  EXPECT_EQ(status_with(first), 200);   // its hour is not over
+
+  // The credentials file is the only place a secret is written.
+  std::ifstream log(server_->log_path());
+  const std::string logged((std::istreambuf_iterator<char>(log)), {});
+  for (const json& keys : {first, second, third}) {
+    for (const char* secret : {"token", "secret_access_key", "pg_password"})
+      EXPECT_EQ(logged.find(keys[secret].get<std::string>()), std::string::npos) << secret;
+  }
+  EXPECT_EQ(logged.find("loch_guessed"), std::string::npos);
+}
+
+TEST_F(IngestE2eTest, TheWriteAheadLogCanLiveOnAnotherVolumeAndIsNotLeftBehind) {
+  const std::string wal = scratch_ / "replicated-volume/wal";
+  StartServer({"--wal-dir", wal});
+  CreateStream({{"name", "durable"}, {"buffer_seconds", 900}});
+  ASSERT_EQ(Client().Post("/api/v1/streams/durable/records", "{\"a\": 1}\n{\"a\": 2}", "text/plain")
+                ->status,
+            200);
+  server_->Kill();  // acknowledged, not delivered: only the log in `wal` has them
+  EXPECT_FALSE(fs::is_empty(wal));
+  // Moving to another folder now would leave them behind: refused.
+  auto moved = RunCommand(LOCH_BINARY, {"serve", "--lake", lake_, "--http", "127.0.0.1:0",
+                                        "--wal-dir", scratch_ / "elsewhere"});
+  EXPECT_NE(moved.exit_code, 0);
+  EXPECT_THAT(moved.err, HasSubstr("still holds files"));
+  StartServer();  // remembers the folder
+  ASSERT_EQ(Client().Post("/api/v1/streams/durable/flush", "", "text/plain")->status, 200);
+  EXPECT_EQ(Scalar("SELECT sum(a) FROM raw.durable"), "3");
+}
+
 }  // namespace
 }  // namespace loch

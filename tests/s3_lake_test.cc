@@ -235,6 +235,45 @@ TEST_F(S3LakeTest, ACatalogBackedUpToTheBucketBringsTheLakeBackAfterItsStateFold
   EXPECT_EQ(Loch({"sql", query, "--format", "csv"}).out, before);
 }
 
+TEST_F(S3LakeTest, EveryObjectWrittenAsksForTheServerSideEncryptionChosenAtInit) {
+  CommandOutcome bad = Loch({"init", "--lake", Url(), "--sse", "rot13"});
+  EXPECT_NE(bad.exit_code, 0);
+  CommandOutcome key_id =
+      Loch({"init", "--lake", Url(), "--sse", "aws:kms", "--sse-kms-key-id", "alias/loch-test"});
+  EXPECT_NE(key_id.exit_code, 0);
+  EXPECT_THAT(key_id.err, HasSubstr("not supported yet"));
+  CommandOutcome init =
+      Loch({"init", "--lake", Url(), "--sse", "aws:kms"});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  ASSERT_TRUE(server_->ResetStats().ok());
+  CommandOutcome load = Loch({"load", WritePartitions(3, 400), "--table", "t.events"});
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  ASSERT_EQ(Loch({"sql", "CREATE TABLE t.copy AS SELECT * FROM t.events"}).exit_code, 0);
+  auto stats = server_->Stats();
+  ASSERT_TRUE(stats.ok());
+  int written = 0;
+  for (const auto& [key, sse] : (*stats)["sse_by_key"].items()) {
+    if (key.find(prefix_) == std::string::npos) continue;
+    ++written;
+    EXPECT_EQ(sse, "aws:kms") << key;
+  }
+  EXPECT_GE(written, 4);  // the raw files and the table's Parquet
+  // Changed later: objects written from then on ask for the new one (signed, as S3 requires).
+  ASSERT_EQ(Loch({"init", "--lake", Url(), "--sse", "AES256"}).exit_code, 0);
+  ASSERT_TRUE(server_->ResetStats().ok());
+  ASSERT_EQ(Loch({"sql", "CREATE TABLE t.copy2 AS SELECT * FROM t.events"}).exit_code, 0);
+  stats = server_->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ((*stats)["rejected"], 0);
+  written = 0;
+  for (const auto& [key, sse] : (*stats)["sse_by_key"].items()) {
+    if (key.find(prefix_) == std::string::npos) continue;
+    ++written;
+    EXPECT_EQ(sse, "AES256") << key;
+  }
+  EXPECT_GE(written, 1);
+}
+
 TEST_F(S3LakeTest, VacuumDeletesWhatNoSnapshotNeeds) {
   ASSERT_EQ(Loch({"init", "--lake", Url()}).exit_code, 0);
   ASSERT_EQ(Loch({"load", WritePartitions(3, 5), "--table", "t.events"}).exit_code, 0);

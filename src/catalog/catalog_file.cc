@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "catalog/sqlite_db.h"
 #include "common/content_hash.h"
 #include "common/strings.h"
@@ -89,7 +90,10 @@ absl::StatusOr<CatalogFileSummary> InspectCatalogFile(const std::string& path) {
       return absl::DataLossError(
           fmt::format("\"{}\" is not a loch catalog (no format version)", path));
     }
-    summary.format = std::stoll(format.Text(0));
+    if (!absl::SimpleAtoi(format.Text(0), &summary.format)) {
+      return absl::DataLossError(
+          fmt::format("\"{}\" has a malformed format version \"{}\"", path, format.Text(0)));
+    }
   }
   std::vector<std::string> tables;
   {
@@ -100,6 +104,20 @@ absl::StatusOr<CatalogFileSummary> InspectCatalogFile(const std::string& path) {
     RETURN_IF_ERROR(names.status());
   }
   Sha256 hash;
+  {
+    // The schema too: tables, indexes and anything else a copy could carry.
+    sqlite::Statement schema(db.get(),
+                             "SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema "
+                             "ORDER BY type, name");
+    while (schema.Step()) {
+      for (int column = 0; column < 4; ++column) {
+        const std::string text = schema.Text(column);
+        hash.Update(fmt::format("{}:", text.size()));
+        hash.Update(text);
+      }
+    }
+    RETURN_IF_ERROR(schema.status());
+  }
   for (const std::string& table : tables) {
     // Every column in order: the same rows sort the same in any file.
     std::vector<std::string> order;
@@ -126,6 +144,11 @@ absl::StatusOr<CatalogFileSummary> InspectCatalogFile(const std::string& path) {
     summary.rows[table] = count;
   }
   summary.digest = hash.HexDigest();
+  if (summary.rows.contains("streams")) {
+    sqlite::Statement streams(db.get(), "SELECT name, created_micros FROM streams ORDER BY name");
+    while (streams.Step()) summary.streams.emplace_back(streams.Text(0), streams.Int(1));
+    RETURN_IF_ERROR(streams.status());
+  }
   return summary;
 }
 

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 
@@ -19,10 +21,12 @@ absl::Status CopyCatalogFile(const std::string& catalog_path, const std::string&
 // What a catalog file holds, for verifying a copy.
 struct CatalogFileSummary {
   int64_t format = 0;  // catalog_meta's format_version
-  // SHA-256 (hex) over every table's rows, tables by name, rows in primary-key order: two files
-  // with the same digest hold the same catalog, whatever their page layout.
+  // SHA-256 (hex) over the schema and every table's rows, tables by name, rows sorted: two files
+  // with the same digest hold the same catalog, whatever their page layout. (An integrity check:
+  // whoever can write a backup can also write its digest.)
   std::string digest;
   std::map<std::string, int64_t> rows;  // rows per table
+  std::vector<std::pair<std::string, int64_t>> streams;  // name and created_micros of each stream
 };
 
 // Opens `path` read-only, runs SQLite's integrity check and summarises it. DataLoss naming the

@@ -1,12 +1,16 @@
 #include "cli/catalog_commands.h"
 
 #include <filesystem>
+#include <set>
 
 #include "cli/lake_session.h"
 #include "common/lake_config.h"
 #include "common/strings.h"
 #include "fmt/format.h"
+#include "ingest/ingest_service.h"
+#include "lifecycle/vacuum.h"
 #include "recovery/catalog_backup.h"
+#include "server/admin_credentials.h"
 #include "storage/s3_config.h"
 
 namespace loch::cli {
@@ -83,6 +87,27 @@ absl::Status RunCatalogRestore(const CommonOptions& common, const CatalogBackupO
   // The lake must be set up here (`loch init` on a new machine), so its store and settings are.
   ASSIGN_OR_RETURN(std::unique_ptr<LakeSession> lake, OpenLake(common));
   ASSIGN_OR_RETURN(Place place, OpenPlace(lake->location(), options.place));
+  // The server removes the logs of streams its catalog does not have: those the backup does not
+  // have may hold acknowledged records.
+  ASSIGN_OR_RETURN(const BackupInfo checked,
+                   VerifyCatalogBackup(lake->location(), *place.store, place.key));
+  std::set<std::string> known;
+  for (const auto& [name, created] : checked.streams)
+    known.insert(StreamLogFolderName(name, created));
+  std::vector<std::string> unknown;
+  std::error_code error;
+  const std::string wal_dir = CurrentWalDir(lake->location().state_dir);
+  for (const auto& entry : fs::directory_iterator(wal_dir, error)) {
+    if (entry.is_directory() && !known.contains(entry.path().filename().string()))
+      unknown.push_back(entry.path().filename().string());
+  }
+  if (!unknown.empty() && !options.discard_wal) {
+    return absl::FailedPreconditionError(fmt::format(
+        "the write-ahead log {} holds the logs of streams the backup does not have ({}): their "
+        "records would be lost. Start `loch serve`, `loch stream flush` them, stop it, then "
+        "restore with --discard-wal",
+        wal_dir, Join(unknown, ", ")));
+  }
   ASSIGN_OR_RETURN(BackupInfo info, RestoreCatalog(lake->location(), *place.store, place.key,
                                                    {.other_lake = options.other_lake}));
   out << fmt::format("restored the catalog of {} from {}\n", lake->location().root,
@@ -90,6 +115,22 @@ absl::Status RunCatalogRestore(const CommonOptions& common, const CatalogBackupO
   Print(info, out);
   out << "Commits made after the backup was taken are not in it: files they added stay in the "
          "lake, unknown to the catalog, until a crawler or `loch load` adds them again.\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunCredentialsRotate(const CommonOptions& common, const std::string& keep_old_for,
+                                  std::ostream& out) {
+  ASSIGN_OR_RETURN(LakeLocation lake, ResolveLakeLocation(common.lake, common.state));
+  ASSIGN_OR_RETURN(const int64_t grace_micros, ParseRetention(keep_old_for));
+  ASSIGN_OR_RETURN(AdminCredentials rotated,
+                   RotateAdminCredentials(lake.state_dir, grace_micros / 1'000'000));
+  out << fmt::format(
+      "new token, access key ({}) and pg password written to {}/admin-credentials.json\n",
+      rotated.access_key_id, lake.state_dir);
+  out << (grace_micros > 0
+              ? fmt::format("the replaced token and access key stay valid for {}; ", keep_old_for)
+              : std::string("the replaced token and access key are no longer valid; "))
+      << "the replaced pg password is not. A running `loch serve` reads the file within 2 s.\n";
   return absl::OkStatus();
 }
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -14,6 +15,7 @@
 #include "cli/progress.h"
 #include "cli/result_writer.h"
 #include "common/clock.h"
+#include "common/durable_files.h"
 #include "common/file_lock.h"
 #include "common/ids.h"
 #include "common/strings.h"
@@ -58,7 +60,8 @@ absl::Status RunInit(const CommonOptions& common, const InitOptions& options, st
   ASSIGN_OR_RETURN(LakeLocation location, ResolveLakeLocation(common.lake, common.state));
   ASSIGN_OR_RETURN(bool created,
                    LakeSession::Init(
-                       location, S3Settings{options.endpoint, options.region, options.addressing}));
+                       location, S3Settings{options.endpoint, options.region, options.addressing,
+                                            options.sse, options.sse_kms_key_id}));
   RETURN_IF_ERROR(EnsureAdminCredentials(location.state_dir).status());
   if (created) {
     out << fmt::format(
@@ -69,6 +72,11 @@ absl::Status RunInit(const CommonOptions& common, const InitOptions& options, st
       out << fmt::format("  state:   {} (pass --state {} to later commands, or set LOCH_STATE)\n",
                          location.state_dir, location.state_dir);
     }
+  } else if (options.sse || options.sse_kms_key_id) {
+    out << fmt::format("The lake at {} already exists; objects written from now on ask for {}.\n",
+                       location.root,
+                       options.sse.value_or("").empty() ? "the bucket's default encryption"
+                                                        : "--sse " + *options.sse);
   } else {
     out << fmt::format("The lake at {} already exists; nothing changed.\n", location.root);
   }
@@ -429,6 +437,64 @@ absl::Status RunDescribe(const CommonOptions& common, const DescribeOptions& opt
 
 namespace {
 
+// Where the streams' write-ahead log lives: `<state>/wal`, or `--wal-dir` (a separate, e.g.
+// replicated, volume). The log's folder is loch's alone (the ingest service removes folders of
+// streams it does not know), so it carries a marker naming its state folder, and loch refuses:
+//  - a folder that holds other files, or the log of another state folder;
+//  - a remembered folder that is missing (an unmounted volume would otherwise start empty and
+//    hide the acknowledged records on it);
+//  - moving to another folder while the one in use still holds log files.
+// The choice is remembered in `<state>/wal-dir`.
+absl::StatusOr<std::string> ChooseWalDir(const std::string& state_dir, const std::string& flag) {
+  namespace fs = std::filesystem;
+  constexpr std::string_view kMarker = ".loch-wal";
+  const std::string remembered_path = state_dir + "/wal-dir";
+  const std::string default_dir = state_dir + "/wal";
+  const std::string previous = CurrentWalDir(state_dir);
+  const std::string chosen =
+      flag.empty() ? previous : fs::absolute(flag).lexically_normal().string();
+  const std::string owner = fs::absolute(state_dir).lexically_normal().string();
+  std::error_code error;
+  const auto holds_log = [&](const std::string& dir) {
+    for (const auto& entry : fs::directory_iterator(dir, error))
+      if (entry.path().filename() != kMarker) return true;
+    return false;
+  };
+  if (chosen != previous && fs::is_directory(previous, error) && holds_log(previous)) {
+    return absl::FailedPreconditionError(fmt::format(
+        "the write-ahead log in {} still holds files: stop here, move that folder's content to "
+        "{} and start again, or keep --wal-dir {}",
+        previous, chosen, previous));
+  }
+  const std::string marker = chosen + "/" + std::string(kMarker);
+  if (fs::exists(chosen, error)) {
+    std::string marked;
+    if (std::ifstream in(marker); in) std::getline(in, marked);
+    if (!marked.empty() && marked != owner) {
+      return absl::FailedPreconditionError(fmt::format(
+          "{} is the write-ahead log of the state folder {}: give each lake its own --wal-dir",
+          chosen, marked));
+    }
+    // (A folder in use before markers existed holds its own log; only a newly chosen one counts.)
+    if (marked.empty() && chosen != previous && holds_log(chosen)) {
+      return absl::FailedPreconditionError(fmt::format(
+          "--wal-dir {} holds other files; loch removes what it does not know there: give it a "
+          "folder of its own (e.g. {}/loch-wal)",
+          chosen, chosen));
+    }
+  } else if (chosen == previous && chosen != default_dir) {
+    return absl::FailedPreconditionError(fmt::format(
+        "the write-ahead log folder {} is missing: is its volume mounted? (acknowledged records "
+        "that were not delivered yet are there); to start over without them, pass --wal-dir {}",
+        chosen, default_dir));
+  }
+  RETURN_IF_ERROR(CreateDirectoriesDurably(chosen, 0700));
+  if (!fs::exists(marker, error)) RETURN_IF_ERROR(ReplaceFileDurably(marker, owner + "\n", 0600));
+  if (chosen != previous || !fs::exists(remembered_path))
+    RETURN_IF_ERROR(ReplaceFileDurably(remembered_path, chosen + "\n", 0600));
+  return chosen;
+}
+
 // The TLS context `loch serve` was asked for (null: none), with what clients need to know.
 absl::StatusOr<std::unique_ptr<tls::TlsServerContext>> LoadServeTls(
     const std::string& state_dir, const ServeCommandOptions& options, std::ostream& out) {
@@ -477,6 +543,12 @@ absl::StatusOr<std::unique_ptr<tls::TlsServerContext>> LoadServeTls(
 
 }  // namespace
 
+std::string CurrentWalDir(const std::string& state_dir) {
+  std::string dir = state_dir + "/wal";
+  if (std::ifstream in(state_dir + "/wal-dir"); in) std::getline(in, dir);
+  return dir;
+}
+
 absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& options,
                       std::ostream& out) {
   ASSIGN_OR_RETURN(auto lake, OpenLake(common));
@@ -489,8 +561,8 @@ absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& op
         lake->location().state_dir));
   }
   ASSIGN_OR_RETURN(LakeEngine * engine, lake->engine());
-  ASSIGN_OR_RETURN(AdminCredentials credentials,
-                   EnsureAdminCredentials(lake->location().state_dir));
+  ASSIGN_OR_RETURN(std::unique_ptr<CredentialsKeeper> credentials,
+                   CredentialsKeeper::Open(lake->location().state_dir));
   ServeOptions serve;
   std::unique_ptr<tls::TlsServerContext> tls_context;
   ASSIGN_OR_RETURN(tls_context, LoadServeTls(lake->location().state_dir, options, out));
@@ -502,7 +574,7 @@ absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& op
   serve.http_threads = options.http_threads;
   serve.request_timeout = std::chrono::seconds(options.request_timeout_seconds);
   serve.pg_address = options.pg;
-  serve.ingest.wal_dir = lake->location().state_dir + "/wal";
+  ASSIGN_OR_RETURN(serve.ingest.wal_dir, ChooseWalDir(lake->location().state_dir, options.wal_dir));
   serve.job_lock_dir = lake->location().state_dir + "/locks";
   serve.ingest.max_pending_bytes = options.ingest_memory_mib << 20;
   serve.ingest.wal_segment_bytes = options.wal_segment_mib << 20;
@@ -511,7 +583,7 @@ absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& op
   std::filesystem::create_directories(temp_dir, ignored);
   const std::string credentials_path = lake->location().state_dir + "/admin-credentials.json";
   return Serve(
-      *engine, lake->catalog(), lake->store(), temp_dir, credentials, serve,
+      *engine, lake->catalog(), lake->store(), temp_dir, *credentials, serve,
       [&](const ServeAddresses& addresses) {
         const std::string& url = addresses.http_url;
         out << fmt::format("loch is serving the lake {} on {}\n", lake->location().root, url);
@@ -529,7 +601,8 @@ absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& op
               "(password: "
               "pg_password in {})\n",
               addresses.pg_address, addresses.pg_address.substr(0, colon),
-              addresses.pg_address.substr(colon + 1), credentials.pg_user, credentials_path);
+              addresses.pg_address.substr(colon + 1), credentials->current()->pg_user,
+              credentials_path);
         }
         out.flush();
       });

@@ -26,6 +26,8 @@ struct InitOptions {
   std::optional<std::string> endpoint;    // S3 lakes: endpoint URL (else AWS_ENDPOINT_URL)
   std::optional<std::string> region;      // S3 lakes: region (else AWS_REGION)
   std::optional<std::string> addressing;  // S3 lakes: auto, path or virtual
+  std::optional<std::string> sse;         // S3 lakes: AES256 or aws:kms on every object written
+  std::optional<std::string> sse_kms_key_id;
 };
 absl::Status RunInit(const CommonOptions& common, const InitOptions& options, std::ostream& out);
 
@@ -80,7 +82,11 @@ struct ServeCommandOptions {
   bool tls_self_signed = false;          // a CA and certificate made in <state>/tls
   std::vector<std::string> tls_names;    // more names for the self-signed certificate
   bool insecure = false;                 // plain text on a non-loopback address
+  std::string wal_dir;                   // the streams' write-ahead log; empty: <state>/wal
 };
+// The write-ahead log folder `loch serve` uses for the state folder (see --wal-dir).
+std::string CurrentWalDir(const std::string& state_dir);
+
 absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& options,
                       std::ostream& out);
 

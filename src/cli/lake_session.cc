@@ -43,6 +43,8 @@ absl::StatusOr<S3Config> S3ConfigOf(const LakeLocation& location, const nlohmann
   if (!GetEnv("AWS_REGION") && !GetEnv("AWS_DEFAULT_REGION") && settings.contains("region")) {
     config.region = settings["region"];
   }
+  config.sse = settings.value("sse", "");
+  config.sse_kms_key_id = settings.value("sse_kms_key_id", "");
   const std::string addressing = settings.value("addressing", "auto");
   if (addressing == "path") config.addressing = S3Config::Addressing::kPath;
   if (addressing == "virtual") config.addressing = S3Config::Addressing::kVirtualHosted;
@@ -92,6 +94,16 @@ absl::StatusOr<bool> LakeSession::Init(const LakeLocation& location, const S3Set
       }
       settings["addressing"] = *s3.addressing;
     }
+    if (s3.sse || s3.sse_kms_key_id) {
+      const std::string sse = s3.sse.value_or(settings.value("sse", ""));
+      const std::string key_id = s3.sse_kms_key_id.value_or("");
+      RETURN_IF_ERROR(CheckServerSideEncryption(sse, key_id));
+      settings["sse"] = sse;
+      settings["sse_kms_key_id"] = key_id;
+    }
+  } else if (s3.sse || s3.sse_kms_key_id) {
+    return absl::InvalidArgumentError(
+        "--sse is for lakes on S3; a local lake's files are as safe as its disk");
   }
   ASSIGN_OR_RETURN(auto store, OpenStore(location, settings));
   if (location.remote()) {

@@ -26,6 +26,8 @@ struct S3Settings {
   std::optional<std::string> endpoint;
   std::optional<std::string> region;
   std::optional<std::string> addressing;  // "auto", "path" or "virtual"
+  std::optional<std::string> sse;         // "AES256" or "aws:kms" ("": the bucket's default)
+  std::optional<std::string> sse_kms_key_id;
 };
 
 // An object store for `url` with the lake's S3 settings: "s3://BUCKET[/PREFIX]" (credentials from

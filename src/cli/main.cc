@@ -64,6 +64,14 @@ int main(int argc, char** argv) {
   init->add_option("--addressing", init_options.addressing,
                    "S3 addressing: auto (path-style for IP/localhost endpoints), path or virtual")
       ->check(CLI::IsMember({"auto", "path", "virtual"}));
+  init->add_option("--sse", init_options.sse,
+                   "S3 server-side encryption asked for on every object loch writes: AES256 "
+                   "(S3-managed keys) or aws:kms; \"\" for the bucket's default. Run init "
+                   "again to change it (objects already written keep theirs)")
+      ->check(CLI::IsMember({"", "AES256", "aws:kms"}));
+  init->add_option("--sse-kms-key-id", init_options.sse_kms_key_id,
+                   "KMS key (id or ARN) for --sse aws:kms: not supported yet (Debian 12's "
+                   "libcurl signs it wrongly); --sse aws:kms uses the bucket's default key");
   init->callback([&] { status = loch::cli::RunInit(common, init_options, std::cout); });
 
   loch::cli::LoadOptions load;
@@ -216,9 +224,28 @@ int main(int argc, char** argv) {
       ->required();
   restore_cmd->add_flag("--other-lake", catalog_backup.other_lake,
                         "Restore a backup taken of another lake (its data files must be here)");
+  restore_cmd->add_flag("--discard-wal", catalog_backup.discard_wal,
+                        "Let the server drop the write-ahead logs of streams the backup does not "
+                        "have (flush them first: their undelivered records are lost)");
   add_lake(restore_cmd);
   restore_cmd->callback(
       [&] { status = loch::cli::RunCatalogRestore(common, catalog_backup, std::cout); });
+  std::string keep_old_for = "1h";
+  auto* credentials_cmd = app.add_subcommand(
+      "credentials", "The lake's admin secrets in <state>/admin-credentials.json");
+  credentials_cmd->require_subcommand(1);
+  auto* rotate_cmd = credentials_cmd->add_subcommand(
+      "rotate",
+      "New token, access key pair and pg password; a running server uses them within 2 s, "
+      "without a restart");
+  rotate_cmd
+      ->add_option("--keep-old-for", keep_old_for,
+                   "How long the replaced token and key pair stay valid (e.g. 30m, 1h, 0s), so "
+                   "clients can move over")
+      ->capture_default_str();
+  add_lake(rotate_cmd);
+  rotate_cmd->callback(
+      [&] { status = loch::cli::RunCredentialsRotate(common, keep_old_for, std::cout); });
   auto* verify_cmd = catalog_cmd->add_subcommand(
       "verify", "Check a backup (hashes, SQLite integrity, content) without restoring it");
   verify_cmd->add_option("BACKUP", catalog_backup.place, "FILE or s3://BUCKET/[PREFIX/]NAME")
@@ -343,6 +370,10 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--tls-name", serve.tls_names,
                         "Another DNS name or IP address for the --tls-self-signed certificate "
                         "(repeatable; localhost, 127.0.0.1, ::1 and the listen hosts are in it)");
+  serve_cmd->add_option("--wal-dir", serve.wal_dir,
+                        "Folder of the streams' write-ahead log (default <state>/wal): records are "
+                        "acknowledged once fsynced here and live only here until delivered, so "
+                        "put it on a replicated volume to survive the loss of this machine");
   serve_cmd->add_flag("--insecure", serve.insecure,
                       "Allow plain text on an address other than loopback (only when something "
                       "else encrypts the traffic)");

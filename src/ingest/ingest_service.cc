@@ -225,11 +225,15 @@ IngestService::~IngestService() {
   }
 }
 
+std::string StreamLogFolderName(std::string_view name, int64_t created_micros) {
+  return fmt::format("{}-{}", name, created_micros);
+}
+
 absl::StatusOr<std::shared_ptr<IngestService::Stream>> IngestService::OpenStream(
     const SavedStream& saved) {
   ASSIGN_OR_RETURN(StreamConfig config, StreamConfigFromJson(saved.config));
   const std::string dir = (std::filesystem::path(options_.wal_dir) /
-                           fmt::format("{}-{}", saved.name, saved.created_micros))
+                           StreamLogFolderName(saved.name, saved.created_micros))
                               .string();
   auto stream = std::make_shared<Stream>(config, saved.created_micros, dir);
   WalOptions wal_options;

@@ -78,6 +78,10 @@ struct StreamDescription {
   std::vector<std::string> last_failures;
 };
 
+// The folder, under IngestOptions::wal_dir, of the log of the stream `name` created at
+// `created_micros` (SavedStream).
+std::string StreamLogFolderName(std::string_view name, int64_t created_micros);
+
 class IngestService {
  public:
   // Opens every stream in the catalog, replays their logs past the delivered checkpoints and

@@ -93,6 +93,10 @@ struct PgServer::State {
   std::mutex mu;
   std::list<std::unique_ptr<Connection>> connections;
   int32_t next_process_id = 1;
+  std::string salt;  // of the SCRAM verifier
+  std::mutex verifier_mu;
+  std::string verifier_password;  // guarded by verifier_mu: what `verifier` was derived from
+  ScramVerifier verifier;         // guarded by verifier_mu
 
   void Cancel(int32_t process_id, int32_t secret_key) {
     std::lock_guard lock(mu);
@@ -164,19 +168,29 @@ struct PgServer::State {
 absl::StatusOr<std::unique_ptr<PgServer>> PgServer::Start(QueryService& queries, Catalog& catalog,
                                                           const PgLogin& login,
                                                           const PgServerOptions& options) {
-  if (login.user.empty() || login.password.empty()) {
+  if (login.user.empty() || !login.password || login.password().empty()) {
     return absl::FailedPreconditionError(
         "no pg_user/pg_password in admin-credentials.json: run `loch init` for this lake again "
         "to add them");
   }
   auto state = std::make_unique<State>();
   ASSIGN_OR_RETURN(state->catalog_emulation, PgCatalogEmulation::Open(&catalog, login.user));
-  std::string salt(16, '\0');
-  FillRandomBytes(salt.data(), salt.size());
+  state->salt.assign(16, '\0');
+  FillRandomBytes(state->salt.data(), state->salt.size());
   state->options = options;
   State* raw = state.get();
+  // The verifier of the password now, derived again only when the password changed.
+  auto verifier = [raw, password = login.password] {
+    const std::string now = password();
+    std::lock_guard lock(raw->verifier_mu);
+    if (now != raw->verifier_password || raw->verifier.stored_key.empty()) {
+      raw->verifier = MakeScramVerifier(now, raw->salt);
+      raw->verifier_password = now;
+    }
+    return raw->verifier;
+  };
   state->context = SessionContext{&queries, state->catalog_emulation.get(), login.user,
-                                  MakeScramVerifier(login.password, salt),
+                                  std::move(verifier),
                                   [raw](int32_t pid, int32_t key) { raw->Cancel(pid, key); },
                                   options.tls, options.tls_counters};
   ASSIGN_OR_RETURN(auto listening, Listen(options.address));

@@ -28,7 +28,8 @@ struct PgServerOptions {
 
 struct PgLogin {
   std::string user;
-  std::string password;
+  // The password now: asked at each login, so a rotated password applies from the next one.
+  std::function<std::string()> password;
 };
 
 class PgServer {

@@ -367,7 +367,10 @@ absl::Status PgSession::Impl::StartTls() {
   RETURN_IF_ERROR(SendRaw("S"));
   absl::StatusOr<std::unique_ptr<tls::TlsChannel>> channel =
       tls::TlsChannel::Accept(context_.tls->Current());
-  if (!channel.ok()) return channel.status();
+  if (!channel.ok()) {
+    broken_ = true;  // the client expects TLS now: no plain-text error
+    return channel.status();
+  }
   tls_ = *std::move(channel);
   in_.clear();
   in_offset_ = 0;
@@ -399,8 +402,10 @@ absl::StatusOr<std::optional<std::map<std::string, std::string>>> PgSession::Imp
       continue;
     }
     if (code == kSslRequestCode || code == kGssEncRequestCode) {
-      // No (more) TLS, no GSSAPI encryption: the client may go on as it is.
-      RETURN_IF_ERROR(SendRaw("N"));
+      // No (more) TLS, no GSSAPI encryption: the client may go on as it is (encrypted, if
+      // it already is).
+      out_ += 'N';
+      RETURN_IF_ERROR(Flush());
       continue;
     }
     MessageReader fields(body);
@@ -472,7 +477,7 @@ absl::Status PgSession::Impl::Authenticate(const std::string& user) {
   // not tell which user names exist.
   const bool known_user = user == context_.user;
   ScramVerifier verifier =
-      known_user ? context_.verifier
+      known_user ? context_.verifier()
                  : ScramVerifier{RandomBytes(16), 4096, RandomBytes(32), RandomBytes(32)};
   ScramExchange exchange(std::move(verifier), absl::Base64Escape(RandomBytes(18)));
   ASSIGN_OR_RETURN(const std::string server_first, exchange.ServerFirst(client_first));

@@ -32,8 +32,9 @@ struct SessionContext {
   // failure reports apply as for every other front end.
   QueryService* queries = nullptr;
   PgCatalogEmulation* catalog = nullptr;
-  std::string user;        // the one user that may log in
-  ScramVerifier verifier;  // its password's SCRAM verifier
+  std::string user;  // the one user that may log in
+  // Its password's SCRAM verifier now (asked at each login). Thread-safe.
+  std::function<ScramVerifier()> verifier;
   // Forwards a CancelRequest (process id, secret key) to the session it names.
   std::function<void(int32_t, int32_t)> cancel;
   // TLS: an SSLRequest is answered 'S' and the session continues encrypted with this context's

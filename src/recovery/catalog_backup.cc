@@ -118,8 +118,7 @@ absl::Status Decompress(std::string_view compressed, uint64_t expected, std::str
 
 // Writes the backup's catalog file to `path` and checks it against the header: size, SHA-256,
 // SQLite's integrity check, content digest and format.
-absl::Status CheckCatalogCopy(const BackupInfo& info, const std::string& db,
-                              const std::string& path) {
+absl::Status CheckCatalogCopy(BackupInfo& info, const std::string& db, const std::string& path) {
   Sha256 hash;
   hash.Update(db);
   if (hash.HexDigest() != info.db_sha256) {
@@ -132,6 +131,7 @@ absl::Status CheckCatalogCopy(const BackupInfo& info, const std::string& db,
     return absl::DataLossError(
         "the backup's catalog holds other rows than when it was taken: the backup is damaged");
   }
+  info.streams = std::move(summary.streams);
   return absl::OkStatus();
 }
 

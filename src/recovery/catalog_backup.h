@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/lake_config.h"
 #include "common/status.h"
@@ -32,6 +34,8 @@ struct BackupInfo {
   std::string db_sha256;       // of the catalog file
   std::string digest;          // of its content (CatalogFileSummary::digest)
   std::map<std::string, int64_t> rows;
+  // The streams it holds (name, created_micros); filled when the backup was read and checked.
+  std::vector<std::pair<std::string, int64_t>> streams;
 };
 
 // Backs up the catalog of `lake` to `key` in `store`, which must not exist yet (a backup never

@@ -5,7 +5,7 @@
 namespace loch {
 
 absl::Status AdmitRequestBody(const httplib::Request& request,
-                              const AdminCredentials& credentials) {
+                              const CredentialsKeeper& credentials) {
   const std::string header = request.get_header_value("Authorization");
   if (header.empty()) {
     return absl::UnauthenticatedError(
@@ -13,11 +13,11 @@ absl::Status AdmitRequestBody(const httplib::Request& request,
         "AWS SigV4 signature (see <state>/admin-credentials.json)");
   }
   if (header.starts_with("Bearer ")) {
-    if (SecretsEqual(header.substr(7), credentials.token)) return absl::OkStatus();
+    if (credentials.TokenValid(std::string_view(header).substr(7))) return absl::OkStatus();
     return absl::PermissionDeniedError("the bearer token is not valid for this lake");
   }
   if (std::optional<std::string> key = SigV4AccessKeyId(header)) {
-    if (SecretsEqual(*key, credentials.access_key_id)) return absl::OkStatus();
+    if (credentials.SecretOf(*key)) return absl::OkStatus();
     return absl::PermissionDeniedError(
         "the access key in the signature is not this lake's (see admin-credentials.json)");
   }

@@ -13,6 +13,6 @@ namespace loch {
 // OK if `request` carries the lake's bearer token, or an AWS SigV4 Authorization header naming
 // the lake's access key (its signature is verified with the body, by the API that answers).
 // Unauthenticated without credentials, PermissionDenied with wrong ones; messages say which.
-absl::Status AdmitRequestBody(const httplib::Request& request, const AdminCredentials& credentials);
+absl::Status AdmitRequestBody(const httplib::Request& request, const CredentialsKeeper& credentials);
 
 }  // namespace loch

@@ -62,7 +62,7 @@ void SendAwsError(httplib::Response& response, const AwsError& error) {
               {{"__type", error.type}, {"Message", error.message}, {"message", error.message}});
 }
 
-AwsJsonApi::AwsJsonApi(const AdminCredentials& credentials, std::vector<AwsJsonService> services)
+AwsJsonApi::AwsJsonApi(const CredentialsKeeper& credentials, std::vector<AwsJsonService> services)
     : credentials_(credentials), services_(std::move(services)) {}
 
 void AwsJsonApi::Answer(const httplib::Request& request, HttpReply reply) const {
@@ -91,10 +91,7 @@ void AwsJsonApi::Answer(const httplib::Request& request, HttpReply reply) const 
   for (const auto& [name, value] : request.headers) signed_request.headers.emplace(name, value);
   auto identity = VerifySigV4(
       signed_request,
-      [this](const std::string& key) {
-        return SecretsEqual(key, credentials_.access_key_id) ? credentials_.secret_access_key
-                                                             : std::string();
-      },
+      [this](const std::string& key) { return credentials_.SecretOf(key).value_or(""); },
       static_cast<int64_t>(std::time(nullptr)));
   if (!identity.ok()) return fail(service->error_for(identity.status()));
   absl::StatusOr<nlohmann::json> body = ParseAwsJsonBody(request.body);

@@ -70,12 +70,12 @@ void SendAwsError(httplib::Response& response, const AwsError& error);
 class AwsJsonApi {
  public:
   // `credentials` must outlive the API.
-  AwsJsonApi(const AdminCredentials& credentials, std::vector<AwsJsonService> services);
+  AwsJsonApi(const CredentialsKeeper& credentials, std::vector<AwsJsonService> services);
   // Answers `request` (see http_reply.h: `request` stays valid until `reply` is called).
   void Answer(const httplib::Request& request, HttpReply reply) const;
 
  private:
-  const AdminCredentials& credentials_;
+  const CredentialsKeeper& credentials_;
   std::vector<AwsJsonService> services_;
 };
 

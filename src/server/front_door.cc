@@ -37,6 +37,7 @@ constexpr size_t kMaxPipelinedBytes = 64 << 10;
 // parsed or read until it reads (a client that pipelines without reading cannot grow them).
 constexpr size_t kMaxUnsentBytes = 1 << 20;
 constexpr size_t kKeepInputBytes = 1 << 20;  // more input buffer than this is freed once empty
+constexpr size_t kSealChunk = 256 << 10;     // HTTPS: plain text encrypted per step of a write
 
 // Reads one whole request from memory and keeps what cpp-httplib writes back.
 class MemoryStream : public httplib::Stream {
@@ -296,6 +297,7 @@ class FrontDoor::Loop {
   void Dispatch(Connection& connection);
   void Answer(Connection& connection, std::string response, bool close);
   void Write(Connection& connection);
+  void WriteEncrypted(Connection& connection);
   void Close(Connection& connection);
   void SweepIdle();
   // Counts `bytes` of request body against the door's limit; a 503 refusal if over.
@@ -511,7 +513,8 @@ void FrontDoor::Loop::ReadFrom(Connection& connection, bool peer_done) {
   if (!peer_closed) return;
   // The client sent all it will: answer what it asked (it may only have shut down its sending
   // side), then close.
-  if (connection.busy || !connection.out.empty()) {
+  if (connection.busy || !connection.out.empty() ||
+      connection.wire_sent < connection.wire.size()) {
     connection.closing = true;
   } else {
     Close(connection);
@@ -670,29 +673,46 @@ void FrontDoor::Loop::Answer(Connection& connection, std::string response, bool 
 
 void FrontDoor::Loop::Write(Connection& connection) {
   if (connection.fd < 0) return Close(connection);
-  if (connection.tls) {
-    if (connection.sent < connection.out.size()) {
-      const absl::Status sealed =
-          connection.tls->Send(std::string_view(connection.out).substr(connection.sent));
-      connection.out.clear();
-      connection.sent = 0;
-      if (!sealed.ok()) {
-        connection.closing = true;
-        if (!connection.busy) return Close(connection);
-      }
-    }
-    if (connection.closing && !connection.busy) connection.tls->Close();  // close_notify last
-    connection.tls->TakeOutgoing(connection.wire);
-  }
-  std::string& pending = connection.tls ? connection.wire : connection.out;
-  size_t& sent = connection.tls ? connection.wire_sent : connection.sent;
-  const size_t sent_before = sent;
-  const Sent result = SendPending(connection.fd, pending, sent);
-  if (sent != sent_before) connection.last_active = std::chrono::steady_clock::now();
+  if (connection.tls) return WriteEncrypted(connection);
+  const size_t sent_before = connection.sent;
+  const Sent result = SendPending(connection.fd, connection.out, connection.sent);
+  if (connection.sent != sent_before) connection.last_active = std::chrono::steady_clock::now();
   if (result == Sent::kBlocked) return;  // EPOLLOUT resumes
   if (result == Sent::kFailed) return Close(connection);
-  pending.clear();
-  sent = 0;
+  connection.out.clear();
+  connection.sent = 0;
+  if (connection.closing && !connection.busy) Close(connection);
+}
+
+void FrontDoor::Loop::WriteEncrypted(Connection& connection) {
+  // `out` is encrypted a chunk at a time, each once the socket took the one before: memory stays
+  // near the plain-text answer's own, and `sent` counts what was encrypted.
+  while (true) {
+    if (connection.wire_sent == connection.wire.size()) {
+      connection.wire.clear();
+      connection.wire_sent = 0;
+      if (connection.sent < connection.out.size()) {
+        const size_t chunk = std::min(kSealChunk, connection.out.size() - connection.sent);
+        if (!connection.tls->Send(std::string_view(connection.out).substr(connection.sent, chunk))
+                 .ok()) {
+          return Close(connection);  // (busy: the answer still to come closes it)
+        }
+        connection.sent += chunk;
+      } else {
+        connection.out.clear();
+        connection.sent = 0;
+        if (connection.closing && !connection.busy) connection.tls->Close();  // close_notify last
+      }
+      connection.tls->TakeOutgoing(connection.wire);  // also handshake messages and tickets
+      if (connection.wire.empty()) break;
+    }
+    const size_t sent_before = connection.wire_sent;
+    const Sent result = SendPending(connection.fd, connection.wire, connection.wire_sent);
+    if (connection.wire_sent != sent_before)
+      connection.last_active = std::chrono::steady_clock::now();
+    if (result == Sent::kBlocked) return;  // EPOLLOUT resumes
+    if (result == Sent::kFailed) return Close(connection);
+  }
   if (connection.closing && !connection.busy) Close(connection);
 }
 
@@ -762,9 +782,9 @@ std::optional<HttpRefusal> FrontDoor::Loop::Connection::OnHeadersComplete(
   // The client waits for this before it sends the body. Not Write: it may close the connection,
   // and the parser still runs on it. A failure shows on the next write.
   constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-  if (IsExpectContinue(request) && tls) {
-    // Encrypted after any answer still unsent, so in order; what the socket does not take now
-    // goes with the next write.
+  if (IsExpectContinue(request) && tls && out.empty()) {
+    // Encrypted after what is still unsent of the answers before (all of it encrypted already:
+    // `out` is empty), so in order; what the socket does not take now goes with the next write.
     if (tls->Send(kContinue).ok()) {
       tls->TakeOutgoing(wire);
       SendPending(fd, wire, wire_sent);

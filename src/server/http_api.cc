@@ -29,7 +29,7 @@ void SendJson(httplib::Response& response, const json& body, int status = 200) {
 // Who is asking, from `Authorization: Bearer <token>`. Unauthenticated if missing, PermissionDenied
 // if wrong.
 absl::StatusOr<Principal> Authenticate(const httplib::Request& request,
-                                       const AdminCredentials& credentials) {
+                                       const CredentialsKeeper& credentials) {
   const std::string header = request.get_header_value("Authorization");
   if (header.empty()) {
     return absl::UnauthenticatedError(
@@ -39,7 +39,7 @@ absl::StatusOr<Principal> Authenticate(const httplib::Request& request,
   if (!header.starts_with("Bearer ")) {
     return absl::UnauthenticatedError("the Authorization header must be `Bearer <token>`");
   }
-  if (!SecretsEqual(header.substr(7), credentials.token)) {
+  if (!credentials.TokenValid(std::string_view(header).substr(7))) {
     return absl::PermissionDeniedError("the bearer token is not valid for this lake");
   }
   return Principal::LocalAdmin();
@@ -188,7 +188,7 @@ namespace {
 
 // Who sends `request`, if it is within the body limit and authenticated; otherwise answers it
 // (413, 401, 403) in `refusal`.
-std::optional<Principal> Admit(const httplib::Request& request, const AdminCredentials& credentials,
+std::optional<Principal> Admit(const httplib::Request& request, const CredentialsKeeper& credentials,
                                const HttpApiOptions& options, httplib::Response& refusal) {
   if (request.body.size() > options.max_body_bytes) {
     refusal.status = 413;
@@ -208,7 +208,7 @@ std::optional<Principal> Admit(const httplib::Request& request, const AdminCrede
 
 }  // namespace
 
-Guard MakeGuard(const AdminCredentials& credentials, const HttpApiOptions& options) {
+Guard MakeGuard(const CredentialsKeeper& credentials, const HttpApiOptions& options) {
   return [&credentials, options](GuardedHandler handler) {
     return [&credentials, options, handler](const httplib::Request& request,
                                             httplib::Response& response) {
@@ -220,7 +220,7 @@ Guard MakeGuard(const AdminCredentials& credentials, const HttpApiOptions& optio
   };
 }
 
-AsyncHttpHandler GuardAsync(const AdminCredentials& credentials, const HttpApiOptions& options,
+AsyncHttpHandler GuardAsync(const CredentialsKeeper& credentials, const HttpApiOptions& options,
                             AsyncGuardedHandler handler) {
   return [&credentials, options, handler = std::move(handler)](const httplib::Request& request,
                                                                HttpReply reply) {
@@ -244,7 +244,7 @@ void SendJsonAnswer(httplib::Response& response, const nlohmann::json& body, int
 }
 
 void RegisterHttpApi(httplib::Server& server, QueryService& queries, Catalog& catalog,
-                     const AdminCredentials& credentials, const HttpApiOptions& options) {
+                     const CredentialsKeeper& credentials, const HttpApiOptions& options) {
   const Guard guarded = MakeGuard(credentials, options);
 
   server.Get("/health", [](const httplib::Request&, httplib::Response& response) {

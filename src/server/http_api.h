@@ -43,14 +43,14 @@ using GuardedHandler =
     std::function<absl::Status(const Principal&, const httplib::Request&, httplib::Response&)>;
 using Guard =
     std::function<std::function<void(const httplib::Request&, httplib::Response&)>(GuardedHandler)>;
-Guard MakeGuard(const AdminCredentials& credentials, const HttpApiOptions& options = {});
+Guard MakeGuard(const CredentialsKeeper& credentials, const HttpApiOptions& options = {});
 
 // The same for a handler that answers later (see http_reply.h): `answer` gets the body of a 200
 // JSON response or an error status, exactly once, from any thread.
 using JsonAnswer = std::function<void(absl::StatusOr<nlohmann::json>)>;
 using AsyncGuardedHandler =
     std::function<void(const Principal&, const httplib::Request&, JsonAnswer answer)>;
-AsyncHttpHandler GuardAsync(const AdminCredentials& credentials, const HttpApiOptions& options,
+AsyncHttpHandler GuardAsync(const CredentialsKeeper& credentials, const HttpApiOptions& options,
                             AsyncGuardedHandler handler);
 
 // Answers `body` as JSON with `status`.
@@ -59,7 +59,7 @@ void SendJsonAnswer(httplib::Response& response, const nlohmann::json& body, int
 // Registers the routes on `server`. `queries`, `catalog` (workgroups) and `credentials` must
 // outlive it.
 void RegisterHttpApi(httplib::Server& server, QueryService& queries, Catalog& catalog,
-                     const AdminCredentials& credentials, const HttpApiOptions& options = {});
+                     const CredentialsKeeper& credentials, const HttpApiOptions& options = {});
 
 // A workgroup as the APIs show it, and back (InvalidArgument names a field of the wrong type).
 nlohmann::json WorkgroupToJson(const WorkgroupConfig& workgroup);

@@ -4,10 +4,13 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <thread>
 
 #include "common/clock.h"
@@ -45,28 +48,41 @@ void WakeOnHangup(int) {
   if (const int fd = hangup_fd.load(); fd >= 0) [[maybe_unused]] ssize_t n = ::write(fd, &one, 8);
 }
 
-// Runs `reload` on its own thread each time the process gets SIGHUP, while it lives.
+// Runs `reload(true)` on its own thread each time the process gets SIGHUP, and `reload(false)`
+// every `period` between, while it lives.
 class ReloadOnHangup {
  public:
-  explicit ReloadOnHangup(std::function<void()> reload) : reload_(std::move(reload)) {
-    fd_ = ::eventfd(0, EFD_CLOEXEC);
-    if (fd_ < 0) return;
+  ReloadOnHangup(std::chrono::milliseconds period, std::function<void(bool hangup)> reload)
+      : period_(period), reload_(std::move(reload)) {
+    fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd_ < 0) {
+      spdlog::error("cannot watch for SIGHUP ({}): certificates and credentials are not reloaded",
+                    std::strerror(errno));
+      return;
+    }
     hangup_fd = fd_;
     struct sigaction action {};
     action.sa_handler = WakeOnHangup;
     action.sa_flags = SA_RESTART;
-    sigaction(SIGHUP, &action, &previous_);
+    sigaction(SIGHUP, &action, nullptr);
     thread_ = std::thread([this] {
-      uint64_t count = 0;
-      while (::read(fd_, &count, sizeof count) == sizeof count || errno == EINTR) {
+      while (!stopping_) {
+        pollfd woken{fd_, POLLIN, 0};
+        const int ready = ::poll(&woken, 1, static_cast<int>(period_.count()));
         if (stopping_) return;
-        reload_();
+        uint64_t count = 0;
+        const bool hangup = ready > 0 && ::read(fd_, &count, sizeof count) == sizeof count;
+        reload_(hangup);
       }
     });
   }
   ~ReloadOnHangup() {
     if (fd_ < 0) return;
-    sigaction(SIGHUP, &previous_, nullptr);
+    // Ignored from now on, not restored: the default action would end the process while it
+    // delivers what its streams hold.
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigaction(SIGHUP, &ignore, nullptr);
     hangup_fd = -1;
     stopping_ = true;
     const uint64_t one = 1;
@@ -76,9 +92,9 @@ class ReloadOnHangup {
   }
 
  private:
-  std::function<void()> reload_;
+  std::chrono::milliseconds period_;
+  std::function<void(bool)> reload_;
   int fd_ = -1;
-  struct sigaction previous_ {};
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
@@ -175,7 +191,7 @@ bool IsLoopbackHost(const std::string& host) {
 }
 
 absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
-                   const std::string& temp_dir, const AdminCredentials& credentials,
+                   const std::string& temp_dir, CredentialsKeeper& credentials,
                    const ServeOptions& options,
                    const std::function<void(const ServeAddresses&)>& ready) {
   const size_t colon = options.http_address.rfind(':');
@@ -278,16 +294,25 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
     pg_options.tls_counters = &pg_tls_counters;
     ASSIGN_OR_RETURN(
         pg_server,
-        pg::PgServer::Start(queries, catalog,
-                            pg::PgLogin{credentials.pg_user, credentials.pg_password}, pg_options));
+        pg::PgServer::Start(
+            queries, catalog,
+            pg::PgLogin{credentials.current()->pg_user,
+                        [&credentials] { return credentials.current()->pg_password; }},
+            pg_options));
   }
   running_door = door.get();
   struct sigaction action {};
   action.sa_handler = StopOnSignal;
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
-  ReloadOnHangup reloader([&options] {
-    if (options.tls == nullptr) return;
+  ReloadOnHangup reloader(std::chrono::seconds(2), [&options, &credentials](bool hangup) {
+    absl::StatusOr<bool> rotated = credentials.ReloadIfChanged();
+    if (!rotated.ok()) {
+      spdlog::error("kept the credentials in use: {}", ToStd(rotated.status().message()));
+    } else if (*rotated) {
+      spdlog::info("read the rotated credentials; replaced ones stay valid until they expire");
+    }
+    if (!hangup || options.tls == nullptr) return;
     if (absl::Status reloaded = options.tls->Reload(); !reloaded.ok()) {
       spdlog::error("SIGHUP: kept the TLS certificate in use: {}", ToStd(reloaded.message()));
     } else {

@@ -2,7 +2,9 @@
 // `loch serve`: the long-running server. Composition root: it wires the lake's catalog, store and
 // engine into the QueryService, the IngestService and the HTTP, AWS (Athena, Firehose) and
 // PostgreSQL APIs, and runs until SIGINT/SIGTERM (then delivers what the streams hold). SIGHUP
-// reloads the TLS certificate and key (a bad pair is logged and the old one kept).
+// reloads the TLS certificate and key (a bad pair is logged and the old one kept); the credentials
+// file is read again within seconds of a change (and at SIGHUP), so rotated keys apply without a
+// restart.
 
 #include <chrono>
 #include <string>
@@ -51,7 +53,7 @@ bool IsLoopbackHost(const std::string& host);
 // stop. `ready` is called once the ports are bound. Query results are also written to `store`'s
 // results zone; spooled in `temp_dir` first. `catalog` answers pgwire's catalog queries.
 absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
-                   const std::string& temp_dir, const AdminCredentials& credentials,
+                   const std::string& temp_dir, CredentialsKeeper& credentials,
                    const ServeOptions& options,
                    const std::function<void(const ServeAddresses&)>& ready);
 

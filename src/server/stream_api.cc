@@ -113,7 +113,7 @@ std::string RecordsRouteStream(std::string_view path) {
   return name.find('/') == std::string_view::npos ? std::string(name) : "";
 }
 
-AsyncHttpHandler PutRecordsHandler(IngestService& ingest, const AdminCredentials& credentials) {
+AsyncHttpHandler PutRecordsHandler(IngestService& ingest, const CredentialsKeeper& credentials) {
   HttpApiOptions limits;
   limits.max_body_bytes = kMaxRecordsBodyBytes;
   return GuardAsync(

@@ -47,7 +47,7 @@ nlohmann::json StreamDescriptionToJson(const StreamDescription& stream);
 
 // POST /api/v1/streams/{name}/records, answered once the accepted records are durable (see
 // http_reply.h), with its own body limit (a batch's). `ingest` and `credentials` must outlive it.
-AsyncHttpHandler PutRecordsHandler(IngestService& ingest, const AdminCredentials& credentials);
+AsyncHttpHandler PutRecordsHandler(IngestService& ingest, const CredentialsKeeper& credentials);
 // The stream named by a records route's path ("/api/v1/streams/{name}/records"); empty if `path`
 // is not one.
 std::string RecordsRouteStream(std::string_view path);

@@ -30,6 +30,11 @@ struct S3Config {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds request_timeout{120000};
   RetryPolicy retry;
+  // Server-side encryption asked for on every object written: "" (the bucket's default),
+  // "AES256" (S3-managed keys) or "aws:kms" (the bucket's or account's default KMS key).
+  // `sse_kms_key_id` is refused by CheckServerSideEncryption for now (see there).
+  std::string sse;
+  std::string sse_kms_key_id;
   uint64_t part_size = 8 << 20;  // multipart part size; larger objects are uploaded in parts
   int upload_concurrency = 4;    // parts in flight at once
 
@@ -45,6 +50,9 @@ struct S3Config {
 // URL or missing credentials, with what to set.
 absl::StatusOr<S3Config> S3ConfigFromUrl(
     std::string_view url, const std::function<std::optional<std::string>(const char*)>& getenv);
+
+// OK for the `sse` values S3Config takes; InvalidArgument naming them otherwise.
+absl::Status CheckServerSideEncryption(const std::string& sse, const std::string& kms_key_id);
 
 // True if `url` names an S3 lake ("s3://...").
 bool IsS3Url(std::string_view url);

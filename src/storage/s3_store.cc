@@ -315,8 +315,18 @@ struct S3ObjectStore::Impl {
     return response;
   }
 
+  // The headers of a request that creates an object: its type and the encryption asked for.
+  std::vector<std::string> ObjectHeaders() const {
+    std::vector<std::string> headers = {"Content-Type: application/octet-stream"};
+    if (!config.sse.empty()) headers.push_back("x-amz-server-side-encryption: " + config.sse);
+    if (!config.sse_kms_key_id.empty()) {
+      headers.push_back("x-amz-server-side-encryption-aws-kms-key-id: " + config.sse_kms_key_id);
+    }
+    return headers;
+  }
+
   absl::Status PutSingle(const std::string& key, std::string_view data, bool if_absent) {
-    Request request{"PUT", key, {}, {"Content-Type: application/octet-stream"}, data};
+    Request request{"PUT", key, {}, ObjectHeaders(), data};
     if (if_absent) request.headers.push_back("If-None-Match: *");
     auto response = Expect(request, {200});
     if (absl::IsAlreadyExists(response.status())) {
@@ -329,8 +339,7 @@ struct S3ObjectStore::Impl {
   absl::Status PutMultipart(
       const std::string& key, uint64_t size,
       const std::function<absl::StatusOr<std::string>(uint64_t, uint64_t)>& read_part) {
-    Request initiate{
-        "POST", key, {{"uploads", ""}}, {"Content-Type: application/octet-stream"}, {}};
+    Request initiate{"POST", key, {{"uploads", ""}}, ObjectHeaders(), {}};
     ASSIGN_OR_RETURN(Response started, Expect(initiate, {200}));
     tinyxml2::XMLDocument document;
     document.Parse(started.body.data(), started.body.size());

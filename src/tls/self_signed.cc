@@ -120,10 +120,18 @@ absl::StatusOr<KeyPtr> NewKey() {
   return key;
 }
 
-// Whether the leaf at `path` covers every name and lives long enough.
-bool LeafIsGood(const std::string& path, const std::vector<std::string>& names) {
+// Whether the leaf at `path` goes with the key at `key_path`, was signed by the CA at `ca_path`,
+// covers every name and lives long enough. (A crash between writing a new key and its
+// certificate leaves a pair that does not match: it is made again.)
+bool LeafIsGood(const std::string& path, const std::string& key_path, const std::string& ca_path,
+                const std::vector<std::string>& names) {
   CertPtr leaf(ReadPem<X509, PEM_read_bio_X509>(path));
-  if (!leaf) return false;
+  KeyPtr key(ReadPem<EVP_PKEY, PEM_read_bio_PrivateKey>(key_path));
+  CertPtr ca(ReadPem<X509, PEM_read_bio_X509>(ca_path));
+  if (!leaf || !key || !ca || X509_check_private_key(leaf.get(), key.get()) != 1 ||
+      X509_check_issued(ca.get(), leaf.get()) != X509_V_OK) {
+    return false;
+  }
   time_t horizon = std::time(nullptr) + kRenewWithinDays * 86400;
   if (X509_cmp_time(X509_get0_notAfter(leaf.get()), &horizon) <= 0) return false;
   for (const std::string& name : names) {
@@ -149,7 +157,7 @@ absl::StatusOr<SelfSigned> EnsureSelfSigned(const SelfSignedOptions& options) {
     if (!name.empty() && std::find(names.begin(), names.end(), name) == names.end())
       names.push_back(name);
   }
-  if (LeafIsGood(result.server.cert_path, names) && fs::exists(result.server.key_path)) {
+  if (LeafIsGood(result.server.cert_path, result.server.key_path, result.ca_path, names)) {
     RETURN_IF_ERROR(CheckPrivateFile(result.server.key_path, /*allow_root_group_read=*/false));
     return result;
   }

@@ -88,17 +88,21 @@ absl::Status TlsChannel::Send(std::string_view plain) {
 }
 
 void TlsChannel::Close() {
-  if (!failed_ && handshake_done_) SSL_shutdown(ssl_);
+  if (!failed_ && handshake_done_ && !closed_) SSL_shutdown(ssl_);
+  closed_ = true;
 }
 
 void TlsChannel::TakeOutgoing(std::string& wire) {
-  const size_t pending = BIO_ctrl_pending(outgoing_);
-  if (pending == 0) return;
-  const size_t before = wire.size();
-  wire.resize_and_overwrite(before + pending, [&](char* data, size_t) {
-    const int n = BIO_read(outgoing_, data + before, static_cast<int>(pending));
-    return before + static_cast<size_t>(std::max(n, 0));
-  });
+  while (const size_t pending = BIO_ctrl_pending(outgoing_)) {
+    const int take = static_cast<int>(std::min<size_t>(pending, 1 << 30));
+    const size_t before = wire.size();
+    int n = 0;
+    wire.resize_and_overwrite(before + take, [&](char* data, size_t) {
+      n = BIO_read(outgoing_, data + before, take);
+      return before + static_cast<size_t>(std::max(n, 0));
+    });
+    if (n <= 0) return;
+  }
 }
 
 std::string TlsChannel::protocol() const {

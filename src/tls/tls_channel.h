@@ -34,7 +34,7 @@ class TlsChannel {
   // ended.
   absl::Status Send(std::string_view plain);
 
-  // Queues a close_notify alert: the peer learns the connection ended on purpose.
+  // Queues a close_notify alert (once): the peer learns the connection ended on purpose.
   void Close();
 
   // Appends every byte waiting for the peer to `wire`.
@@ -56,6 +56,7 @@ class TlsChannel {
   bool handshake_done_ = false;
   bool peer_closed_ = false;
   bool failed_ = false;
+  bool closed_ = false;  // Close() was called
 };
 
 // Whether the first bytes a client sent to a TLS port look like plain-text HTTP rather than a TLS

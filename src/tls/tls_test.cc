@@ -191,6 +191,11 @@ TEST_F(TlsTest, SelfSignedFilesAreReusedAndKeysArePrivate) {
   const std::string fingerprint = context_->info().sha256_fingerprint;
   EXPECT_EQ(fingerprint.size(), 32 * 3 - 1);
 
+  const auto ca_pem = [&] {
+    std::ifstream in(certs_.ca_path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string ca_before = ca_pem();
   auto again = EnsureSelfSigned({.dir = dir_.path() + "/tls", .names = {"lake.example"}});
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->created);
@@ -198,6 +203,7 @@ TEST_F(TlsTest, SelfSignedFilesAreReusedAndKeysArePrivate) {
   auto renamed = EnsureSelfSigned({.dir = dir_.path() + "/tls", .names = {"10.1.2.3"}});
   ASSERT_TRUE(renamed.ok());
   EXPECT_TRUE(renamed->created);
+  EXPECT_EQ(ca_pem(), ca_before);
   ASSERT_TRUE(context_->Reload().ok());
   EXPECT_NE(context_->info().sha256_fingerprint, fingerprint);
   Client client(certs_.ca_path, "10.1.2.3");

@@ -27,7 +27,8 @@ let faults = { fail_rate: 0, drop_before_rate: 0, drop_after_rate: 0, delay_ms: 
                fail_status: 503, fail_code: 'SlowDown' };
 let stats;
 function resetStats() {
-  stats = { requests: 0, verified: 0, rejected: 0, failed: 0, dropped: 0, by_method: {}, gets_by_key: {} };
+  stats = { requests: 0, verified: 0, rejected: 0, failed: 0, dropped: 0, by_method: {}, gets_by_key: {},
+            sse_by_key: {} };
 }
 resetStats();
 // mulberry32: a small seeded generator so fault patterns are reproducible.
@@ -51,6 +52,10 @@ async function verify(req, body) {
   const signedHeaders = match[2].split(';');
   const declaredHash = req.headers['x-amz-content-sha256'];
   if (!declaredHash) return 'missing x-amz-content-sha256';
+  // As S3: every x-amz-* header must be signed.
+  for (const name of Object.keys(req.headers)) {
+    if (name.startsWith('x-amz-') && !signedHeaders.includes(name)) return `${name} is not signed`;
+  }
   if (declaredHash !== 'UNSIGNED-PAYLOAD' &&
       declaredHash !== crypto.createHash('sha256').update(body).digest('hex')) {
     return 'x-amz-content-sha256 does not match the body';
@@ -100,6 +105,15 @@ http.createServer((req, res) => {
     if (req.method === 'GET' && !req.url.includes('list-type')) {
       const path = decodeURIComponent(req.url.split('?')[0]);
       stats.gets_by_key[path] = (stats.gets_by_key[path] || 0) + 1;
+    }
+    // Server-side encryption as S3 sees it: on each object written whole or started in parts.
+    const writesObject = (req.method === 'PUT' && !req.url.includes('partNumber=')) ||
+                         (req.method === 'POST' && /[?&]uploads(=|&|$)/.test(req.url));
+    if (writesObject) {
+      const path = decodeURIComponent(req.url.split('?')[0]);
+      const sse = req.headers['x-amz-server-side-encryption'];
+      const keyId = req.headers['x-amz-server-side-encryption-aws-kms-key-id'];
+      stats.sse_by_key[path] = sse ? (keyId ? `${sse}:${keyId}` : sse) : 'none';
     }
     const problem = await verify(req, body).catch((error) => `verifier error: ${error}`);
     if (problem) {
