@@ -12,7 +12,11 @@
 namespace loch::tls {
 namespace {
 
-// TLS 1.2's allowed suites (1.3's defaults are all AEAD and stay as OpenSSL orders them).
+// TLS 1.3's suites, AES-128 first (as Mozilla's profiles order them): as safe, and about a third
+// cheaper per byte than AES-256 on the bodies of puts.
+constexpr const char* kTls13Suites =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+// TLS 1.2's allowed suites.
 constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
@@ -55,7 +59,8 @@ absl::StatusOr<std::shared_ptr<SSL_CTX>> NewContext(const CertificateFiles& file
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
                                SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1)
+  if (SSL_CTX_set_ciphersuites(ctx, kTls13Suites) != 1 ||
+      SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1)
     return absl::InternalError("cannot set the TLS 1.2 ciphers: " + TakeOpenSslErrors());
   if (SSL_CTX_use_certificate_chain_file(ctx, files.cert_path.c_str()) != 1) {
     return absl::InvalidArgumentError(

@@ -3,8 +3,8 @@
 // serve` starts from; reloadable (SIGHUP) without touching connections already open.
 //
 // Policy (what a server facing the internet should accept, per Mozilla's "intermediate" profile):
-// TLS 1.2 and 1.3 only; on TLS 1.2 only ECDHE key exchange with AEAD ciphers (AES-GCM,
-// ChaCha20-Poly1305); no renegotiation, no compression, no session tickets on 1.2 (their keys
+// TLS 1.2 and 1.3 only, the server's cipher order (AES-128-GCM first); on TLS 1.2 only ECDHE key
+// exchange with AEAD ciphers (AES-GCM, ChaCha20-Poly1305); no renegotiation, no compression, no session tickets on 1.2 (their keys
 // would outlive a certificate swap).
 //
 // Files are PEM: the certificate file holds the leaf first, then any intermediates (a chain); the
