@@ -5,8 +5,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -141,6 +145,24 @@ class TlsE2eTest : public testing::Test {
     return RunCommand("openssl", {"x509", "-noout", "-fingerprint", "-sha256", "-in", pem}).out;
   }
   std::string Metrics() { return Client().Get("/metrics")->body; }
+  // Sends `bytes` to the PostgreSQL port in one write; what comes back until the server closes.
+  std::string SendToPg(const std::string& bytes) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(pg_port_));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::string answer;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+        ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size())) {
+      timeval timeout{10, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+      char buffer[4096];
+      for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) answer.append(buffer, n);
+    }
+    ::close(fd);
+    return answer;
+  }
 
   static TestDir* certs_;
   TestDir work_{"tls-e2e"};
@@ -183,6 +205,13 @@ TEST_F(TlsE2eTest, ClientsVerifyTheServerAndPlainTextClientsAreToldWhy) {
                          "SELECT 1");
   EXPECT_NE(wrong_name.exit_code, 0);
   EXPECT_THAT(wrong_name.err, HasSubstr("does not match host name"));
+
+  // Bytes sent after the SSLRequest, before the handshake, could come from a man in the middle
+  // (CVE-2021-23214): refused, never read as the startup.
+  const std::string injected = SendToPg(std::string("\0\0\0\x08\x04\xd2\x16\x2f", 8) +
+                                        std::string("\0\0\0\x08\0\x03\0\0", 8));
+  EXPECT_THAT(injected, HasSubstr("unencrypted data after the SSL request"));
+  EXPECT_EQ(injected.substr(0, 1), "E");  // an ErrorResponse, not 'S' (TLS would start)
 
   // Plain HTTP to the HTTPS port: a readable refusal, in plain text.
   httplib::Client plain_http("127.0.0.1", server_->port());

@@ -59,9 +59,12 @@ class Transaction {
     if (status_.ok() && !done_) Exec(db_, "ROLLBACK").IgnoreError();
   }
   const absl::Status& status() const { return status_; }
+  // A COMMIT that fails (e.g. SQLITE_BUSY) leaves the transaction open: the destructor then rolls
+  // it back, so the connection never stays inside a transaction.
   absl::Status Commit() {
-    done_ = true;
-    return Exec(db_, "COMMIT");
+    absl::Status committed = Exec(db_, "COMMIT");
+    done_ = committed.ok();
+    return committed;
   }
 
  private:

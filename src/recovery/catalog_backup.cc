@@ -48,14 +48,6 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-absl::Status WriteFile(const std::string& path, std::string_view bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) return absl::ResourceExhaustedError(fmt::format("cannot write \"{}\"", path));
-  return absl::OkStatus();
-}
-
 nlohmann::json HeaderJson(const BackupInfo& info) {
   return {{"format", kBackupFormat},          {"lake", info.lake},
           {"catalog_format", info.catalog_format}, {"taken_at", info.taken_at},
@@ -85,68 +77,66 @@ absl::StatusOr<std::string> Compress(std::string_view db) {
   return out;
 }
 
-// Decompresses the one zstd frame in `compressed` into `out`, which must come to exactly
-// `expected` bytes. Grows `out` only as bytes come out (never by what a frame header claims).
-absl::Status Decompress(std::string_view compressed, uint64_t expected, std::string& out) {
+// Decompresses the one zstd frame in `compressed`, handing `sink` at most 1 MiB at a time; the
+// output must come to exactly `expected` bytes. Memory stays bounded whatever a frame claims.
+absl::Status Decompress(std::string_view compressed, uint64_t expected, const CatalogSink& sink) {
   std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> context(ZSTD_createDCtx(), ZSTD_freeDCtx);
   if (!context) return absl::ResourceExhaustedError("cannot start decompressing the backup");
-  out.clear();
   ZSTD_inBuffer in{compressed.data(), compressed.size(), 0};
-  constexpr size_t kChunk = 1 << 20;
+  std::string chunk(1 << 20, '\0');
+  uint64_t produced = 0;
   size_t remaining = 1;  // 0 once the frame is complete
-  while (remaining != 0) {
-    const size_t before = out.size();
-    if (before >= expected + 1) break;  // more than announced
-    out.resize_and_overwrite(before + std::min<uint64_t>(kChunk, expected + 1 - before),
-                             [&](char* data, size_t size) {
-                               ZSTD_outBuffer chunk{data + before, size - before, 0};
-                               remaining = ZSTD_decompressStream(context.get(), &chunk, &in);
-                               return ZSTD_isError(remaining) ? before : before + chunk.pos;
-                             });
+  while (remaining != 0 && produced <= expected) {
+    ZSTD_outBuffer out{chunk.data(), chunk.size(), 0};
+    const size_t consumed_before = in.pos;
+    remaining = ZSTD_decompressStream(context.get(), &out, &in);
     if (ZSTD_isError(remaining)) {
       return absl::DataLossError(fmt::format("the backup's catalog cannot be decompressed: {}",
                                              ZSTD_getErrorName(remaining)));
     }
-    if (remaining != 0 && out.size() == before && in.pos == in.size) break;  // input ended early
+    produced += out.pos;
+    if (produced <= expected && out.pos > 0)
+      RETURN_IF_ERROR(sink(std::string_view(chunk.data(), out.pos)));
+    if (remaining != 0 && out.pos == 0 && in.pos == consumed_before) break;  // input ended early
   }
-  if (remaining != 0 || out.size() != expected || in.pos != in.size) {
+  if (remaining != 0 || produced != expected || in.pos != in.size) {
     return absl::DataLossError(
         "the backup's catalog is cut off or damaged (it does not decompress to its size)");
   }
   return absl::OkStatus();
 }
 
-// Writes the backup's catalog file to `path` and checks it against the header: size, SHA-256,
-// SQLite's integrity check, content digest and format.
-absl::Status CheckCatalogCopy(BackupInfo& info, const std::string& db, const std::string& path) {
-  Sha256 hash;
-  hash.Update(db);
-  if (hash.HexDigest() != info.db_sha256) {
-    return absl::DataLossError(
-        "the backup's catalog does not match its SHA-256: the backup is damaged");
-  }
-  RETURN_IF_ERROR(WriteFile(path, db));
-  ASSIGN_OR_RETURN(CatalogFileSummary summary, InspectCatalogFile(path));
-  if (summary.digest != info.digest || summary.format != info.catalog_format) {
-    return absl::DataLossError(
-        "the backup's catalog holds other rows than when it was taken: the backup is damaged");
-  }
-  info.streams = std::move(summary.streams);
-  return absl::OkStatus();
-}
-
-// Reads, parses and checks the backup at `key`; its catalog file ends up at `db_path`.
+// Reads, parses and checks the backup at `key` against its header (size, SHA-256, SQLite's
+// integrity check, content digest, format); its catalog file ends up at `db_path`.
 absl::StatusOr<BackupInfo> FetchAndCheck(ObjectStore& store, const std::string& key,
                                          const std::string& db_path) {
   const std::string where = fmt::format("the backup {} in {}", key, store.Describe());
   absl::StatusOr<std::string> bytes = store.Get(key);
   if (!bytes.ok()) return Annotate(bytes.status(), "reading " + where);
-  std::string db;
-  absl::StatusOr<BackupInfo> info = ParseCatalogBackup(*bytes, db);
+  std::ofstream file(db_path, std::ios::binary | std::ios::trunc);
+  Sha256 hash;
+  absl::StatusOr<BackupInfo> info =
+      ParseCatalogBackup(*bytes, [&](std::string_view chunk) {
+        hash.Update(chunk);
+        file.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+        return file ? absl::OkStatus()
+                    : absl::ResourceExhaustedError(fmt::format("cannot write \"{}\"", db_path));
+      });
+  file.close();
   if (!info.ok()) return Annotate(info.status(), where);
   info->stored_bytes = bytes->size();
-  *bytes = std::string();
-  RETURN_IF_ERROR(Annotate(CheckCatalogCopy(*info, db, db_path), where));
+  if (!file) return absl::ResourceExhaustedError(fmt::format("cannot write \"{}\"", db_path));
+  if (hash.HexDigest() != info->db_sha256) {
+    return absl::DataLossError(
+        where + ": its catalog does not match its SHA-256: the backup is damaged");
+  }
+  absl::StatusOr<CatalogFileSummary> summary = InspectCatalogFile(db_path);
+  if (!summary.ok()) return Annotate(summary.status(), where);
+  if (summary->digest != info->digest || summary->format != info->catalog_format) {
+    return absl::DataLossError(
+        where + ": its catalog holds other rows than when it was taken: the backup is damaged");
+  }
+  info->streams = std::move(summary->streams);
   return info;
 }
 
@@ -154,7 +144,7 @@ absl::StatusOr<BackupInfo> FetchAndCheck(ObjectStore& store, const std::string& 
 
 std::string ServeLockPath(const LakeLocation& lake) { return lake.state_dir + "/serve.lock"; }
 
-absl::StatusOr<BackupInfo> ParseCatalogBackup(std::string_view bytes, std::string& db) {
+absl::StatusOr<BackupInfo> ParseCatalogBackup(std::string_view bytes, const CatalogSink& sink) {
   if (!bytes.starts_with(kMagic) || bytes.size() < kMagic.size() + 4)
     return absl::DataLossError("not a loch catalog backup (it does not start with LOCHBAK1)");
   size_t header_bytes = 0;
@@ -197,7 +187,7 @@ absl::StatusOr<BackupInfo> ParseCatalogBackup(std::string_view bytes, std::strin
   }
   if (info.db_bytes > kMaxCatalogBytes)
     return absl::DataLossError(fmt::format("the backup announces {} bytes of catalog", info.db_bytes));
-  RETURN_IF_ERROR(Decompress(bytes, info.db_bytes, db));
+  RETURN_IF_ERROR(Decompress(bytes, info.db_bytes, sink));
   return info;
 }
 

@@ -14,6 +14,7 @@
 // of the SQLite catalog file.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -60,10 +61,14 @@ absl::StatusOr<BackupInfo> RestoreCatalog(const LakeLocation& lake, ObjectStore&
 absl::StatusOr<BackupInfo> VerifyCatalogBackup(const LakeLocation& lake, ObjectStore& store,
                                                const std::string& key);
 
-// Parses a backup's bytes: its header, and its catalog file (decompressed) in `db`. DataLoss
-// naming what is wrong for anything else. Memory grows only with the bytes that decompress, up to
-// the size the header announces (at most 64 GiB). Exposed for the fuzz target.
-absl::StatusOr<BackupInfo> ParseCatalogBackup(std::string_view bytes, std::string& db);
+// Receives a backup's catalog file as it decompresses, a piece at a time (at most 1 MiB each).
+using CatalogSink = std::function<absl::Status(std::string_view)>;
+
+// Parses a backup's bytes: its header, and its catalog file (decompressed) handed to `sink`.
+// DataLoss naming what is wrong for anything else (also when the catalog does not come to the
+// size the header announces, at most 64 GiB). Memory stays bounded whatever the bytes claim: the
+// catalog goes to `sink` as it decompresses. Exposed for the fuzz target.
+absl::StatusOr<BackupInfo> ParseCatalogBackup(std::string_view bytes, const CatalogSink& sink);
 
 // The lock `loch serve` holds on its state folder; RestoreCatalog takes it too.
 std::string ServeLockPath(const LakeLocation& lake);

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,6 +12,9 @@
 #include <atomic>
 #include <chrono>
 #include <thread>
+
+#include "common/test_dir.h"
+#include "tls/self_signed.h"
 
 namespace loch {
 namespace {
@@ -33,6 +37,7 @@ class RawConnection {
   ~RawConnection() { ::close(fd_); }
 
   bool connected() const { return connected_; }
+  int fd() const { return fd_; }
   const std::string& received() const { return received_; }
   void Send(std::string_view bytes) {
     while (!bytes.empty()) {
@@ -508,6 +513,147 @@ TEST_F(FrontDoorTest, StoppingAnswersTheRequestsInProgressFirst) {
   EXPECT_TRUE(connection.Closed());
   runner_.join();  // Run returned
   EXPECT_FALSE(RawConnection(door_->port()).connected());
+}
+
+// HTTPS: the same door with a TLS context, driven by OpenSSL's own client over a blocking socket.
+class TlsConnection {
+ public:
+  TlsConnection(int port, const std::string& ca_path) : raw_(port) {
+    ctx_ = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+    SSL_CTX_load_verify_locations(ctx_, ca_path.c_str(), nullptr);
+    ssl_ = SSL_new(ctx_);
+    SSL_set1_host(ssl_, "localhost");
+    SSL_set_fd(ssl_, raw_.fd());
+    handshaken_ = raw_.connected() && SSL_connect(ssl_) == 1;
+  }
+  ~TlsConnection() {
+    SSL_free(ssl_);
+    SSL_CTX_free(ctx_);
+  }
+  bool handshaken() const { return handshaken_; }
+  void Send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      size_t written = 0;
+      if (SSL_write_ex(ssl_, bytes.data(), bytes.size(), &written) != 1) return;
+      bytes.remove_prefix(written);
+    }
+  }
+  void ShutdownSending() { ::shutdown(raw_.fd(), SHUT_WR); }
+  // Reads until `text` arrived (or the end, or `timeout`).
+  std::string ReadUntil(std::string_view text, std::chrono::milliseconds timeout = 10s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (received_.find(text) == std::string::npos && !closed_ &&
+           std::chrono::steady_clock::now() < deadline) {
+      if (SSL_pending(ssl_) == 0) {
+        pollfd poll_fd{raw_.fd(), POLLIN, 0};
+        if (::poll(&poll_fd, 1, 100) <= 0) continue;
+      }
+      char buffer[65536];
+      const int n = SSL_read(ssl_, buffer, sizeof buffer);
+      if (n <= 0) {
+        closed_ = SSL_get_error(ssl_, n) != SSL_ERROR_WANT_READ;
+        continue;
+      }
+      received_.append(buffer, static_cast<size_t>(n));
+    }
+    return received_;
+  }
+  bool closed_cleanly() const { return (SSL_get_shutdown(ssl_) & SSL_RECEIVED_SHUTDOWN) != 0; }
+
+ private:
+  RawConnection raw_;
+  SSL_CTX* ctx_ = nullptr;
+  SSL* ssl_ = nullptr;
+  bool handshaken_ = false;
+  bool closed_ = false;
+  std::string received_;
+};
+
+class FrontDoorTlsTest : public FrontDoorTest {
+ protected:
+  void StartTls(FrontDoorOptions options = {}, std::chrono::milliseconds reply_delay = 0ms) {
+    auto made = tls::EnsureSelfSigned({.dir = dir_.path() + "/tls"});
+    ASSERT_TRUE(made.ok()) << made.status();
+    ca_path_ = made->ca_path;
+    auto context = tls::TlsServerContext::Load(made->server);
+    ASSERT_TRUE(context.ok()) << context.status();
+    context_ = *std::move(context);
+    options.tls = context_.get();
+    options.tls_counters = &counters_;
+    Start(options, reply_delay);
+  }
+  void TearDown() override {
+    FrontDoorTest::TearDown();  // the door goes before the context it uses
+    context_.reset();
+  }
+
+  TestDir dir_{"front-door-tls"};
+  std::string ca_path_;
+  std::unique_ptr<tls::TlsServerContext> context_;
+  tls::TlsCounters counters_;
+};
+
+TEST_F(FrontDoorTlsTest, PipelinedRequestsAndLargeAnswersArriveWholeOverHttps) {
+  StartTls();
+  TlsConnection connection(port(), ca_path_);
+  ASSERT_TRUE(connection.handshaken());
+  // 3 MiB out and back: answers are encrypted a chunk at a time as the socket drains.
+  const std::string big(3 << 20, 'b');
+  connection.Send(Post("/echo", big) + Post("/fast", "second") +
+                  "GET /routed?name=third HTTP/1.1\r\nHost: t\r\n\r\n");
+  const std::string answers = connection.ReadUntil("routed third", 30s);
+  const size_t echo = answers.find("echo " + big);
+  const size_t fast = answers.find("fast second");
+  ASSERT_NE(echo, std::string::npos);
+  ASSERT_NE(fast, std::string::npos);
+  EXPECT_LT(echo, fast);
+  EXPECT_LT(fast, answers.find("routed third"));
+  EXPECT_EQ(counters_.handshakes.load(), 1u);
+}
+
+TEST_F(FrontDoorTlsTest, ExpectContinueIsEncryptedAndComesBeforeTheBody) {
+  StartTls();
+  TlsConnection connection(port(), ca_path_);
+  ASSERT_TRUE(connection.handshaken());
+  connection.Send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+  EXPECT_THAT(connection.ReadUntil("100 Continue"), StartsWith("HTTP/1.1 100 Continue\r\n\r\n"));
+  connection.Send("body");
+  EXPECT_THAT(connection.ReadUntil("echo body"), HasSubstr("HTTP/1.1 200"));
+}
+
+TEST_F(FrontDoorTlsTest, AHalfClosedHttpsClientGetsItsWholeAnswerAndACleanClose) {
+  StartTls({}, /*reply_delay=*/100ms);
+  TlsConnection connection(port(), ca_path_);
+  ASSERT_TRUE(connection.handshaken());
+  connection.Send(Post("/fast", std::string(1 << 20, 'h')));
+  connection.ShutdownSending();
+  const std::string answer = connection.ReadUntil("\x01never\x01", 10s);
+  EXPECT_NE(answer.find("fast " + std::string(1 << 20, 'h')), std::string::npos);
+  EXPECT_TRUE(connection.closed_cleanly());  // close_notify after the last answer
+}
+
+TEST_F(FrontDoorTlsTest, PlainTextAndSilentClientsAreRefusedAndCounted) {
+  FrontDoorOptions options;
+  options.handshake_timeout = 200ms;
+  StartTls(options);
+  RawConnection plain(port());
+  plain.Send("GET /routed HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_THAT(plain.ReadUntil("https://"), HasSubstr("HTTP/1.1 400"));
+  EXPECT_TRUE(plain.Closed());
+  RawConnection silent(port());  // connects, never says hello
+  EXPECT_TRUE(silent.Closed(5s));
+  RawConnection garbage(port());
+  garbage.Send(std::string("\x16\x03\x01\x00\x05hello", 10));
+  EXPECT_TRUE(garbage.Closed());
+  EXPECT_EQ(counters_.plaintext_refused.load(), 1u);
+  EXPECT_EQ(counters_.handshake_timeouts.load(), 1u);
+  EXPECT_EQ(counters_.handshake_failures.load(), 1u);
+  // And it keeps serving.
+  TlsConnection good(port(), ca_path_);
+  ASSERT_TRUE(good.handshaken());
+  good.Send("GET /routed?name=ok HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_THAT(good.ReadUntil("routed ok"), HasSubstr("HTTP/1.1 200"));
 }
 
 }  // namespace
