@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "catalog/catalog_journal.h"
 #include "catalog/model.h"
 #include "common/principal.h"
 #include "common/status.h"
@@ -294,7 +295,10 @@ class Catalog {
   virtual void Unsubscribe(int id) = 0;
 };
 
-// Opens (creating if needed) the SQLite catalog at `path` (WAL mode). The folder must exist.
-absl::StatusOr<std::unique_ptr<Catalog>> OpenSqliteCatalog(const std::string& path);
+// Opens (creating if needed) the SQLite catalog at `path` (WAL mode). The folder must exist. With a
+// `journal` (which must outlive the catalog), every write transaction is appended to it before it
+// commits (catalog_journal.h); a journal that fails makes the write fail.
+absl::StatusOr<std::unique_ptr<Catalog>> OpenSqliteCatalog(const std::string& path,
+                                                          CommitJournal* journal = nullptr);
 
 }  // namespace loch

@@ -69,7 +69,8 @@ absl::Status CopyCatalogFile(const std::string& catalog_path, const std::string&
   return Annotate(copy.Run(), fmt::format("copying the catalog to \"{}\"", out_path));
 }
 
-absl::StatusOr<CatalogFileSummary> InspectCatalogFile(const std::string& path) {
+absl::StatusOr<CatalogFileSummary> InspectCatalogFile(const std::string& path,
+                                                      const std::set<std::string>& skip_tables) {
   if (!std::filesystem::is_regular_file(path))
     return absl::NotFoundError(fmt::format("no catalog file at \"{}\"", path));
   ASSIGN_OR_RETURN(Connection db, Open(path, SQLITE_OPEN_READONLY));
@@ -100,7 +101,8 @@ absl::StatusOr<CatalogFileSummary> InspectCatalogFile(const std::string& path) {
     sqlite::Statement names(db.get(),
                             "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT "
                             "LIKE 'sqlite_%' ORDER BY name");
-    while (names.Step()) tables.push_back(names.Text(0));
+    while (names.Step())
+      if (!skip_tables.contains(names.Text(0))) tables.push_back(names.Text(0));
     RETURN_IF_ERROR(names.status());
   }
   Sha256 hash;

@@ -13,6 +13,7 @@
 
 #include "catalog/catalog.h"
 #include "catalog/sqlite_db.h"
+#include "catalog/sqlite_journal.h"
 #include "catalog/sqlite_settings.h"
 #include "catalog/sqlite_jobs.h"
 #include "catalog/sqlite_vacuum.h"
@@ -27,7 +28,7 @@ using sqlite::Statement;
 using sqlite::Transaction;
 
 // Written to catalog_meta; Migrate() upgrades older catalogs.
-constexpr const char* kFormatVersion = "13";
+constexpr const char* kFormatVersion = "14";
 
 constexpr std::string_view kSchemaDdl = R"sql(
 CREATE TABLE IF NOT EXISTS catalog_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -164,6 +165,13 @@ CREATE TABLE IF NOT EXISTS file_column_stats(
   value_type TEXT NOT NULL DEFAULT '',
   stored_type TEXT NOT NULL DEFAULT '',
   PRIMARY KEY(file_id, column_name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS journal_state(
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  timeline TEXT NOT NULL,
+  sequence INTEGER NOT NULL,
+  last_hash TEXT NOT NULL,
+  schema TEXT NOT NULL,
+  head_published INTEGER NOT NULL);
 )sql";
 
 // Text the query history keeps: at most `max_bytes` (then "..."), valid UTF-8 (invalid bytes and
@@ -222,8 +230,13 @@ absl::Status ValidateSchema(const Schema& schema) {
 
 class SqliteCatalog final : public Catalog {
  public:
-  explicit SqliteCatalog(sqlite3* db)
-      : db_(db), settings_(db, mu_), vacuum_(db, mu_), jobs_(db, mu_) {}
+  // `journal` (nullptr: none) outlives the catalog and receives every write transaction.
+  SqliteCatalog(sqlite3* db, CommitJournal* journal)
+      : db_(db),
+        journal_(journal),
+        settings_(db, mu_, journal),
+        vacuum_(db, mu_, journal),
+        jobs_(db, mu_, journal) {}
   ~SqliteCatalog() override { sqlite3_close_v2(db_); }
 
   absl::Status Initialize() {
@@ -249,7 +262,8 @@ class SqliteCatalog final : public Catalog {
   // (created by the DDL); format 13 compactions: pending_deletes.not_before_micros and same_as,
   // file_column_stats.stored_type, and snapshots
   // of operation "compact" that ChangesBetween skips (an older loch would read them as changes, so
-  // it must refuse the catalog). A catalog of a newer format is refused: this loch would not know
+  // it must refuse the catalog); format 14 the journal_state table (created by the DDL; an older
+  // loch would commit without journaling). A catalog of a newer format is refused: this loch would not know
   // what it holds.
   absl::Status Migrate() {
     Statement version(db_, "SELECT value FROM catalog_meta WHERE key = 'format_version'");
@@ -315,13 +329,15 @@ class SqliteCatalog final : public Catalog {
                               bool if_not_exists) override {
     RETURN_IF_ERROR(ValidateIdentifier(name, "database"));
     std::lock_guard lock(mu_);
+    JournaledTransaction txn(db_, journal_);
+    RETURN_IF_ERROR(txn.status());
     Statement insert(
         db_, "INSERT INTO databases(name, created_micros) VALUES (?, ?) ON CONFLICT DO NOTHING");
     RETURN_IF_ERROR(insert.Bind(1, name).Bind(2, NowMicros()).Run());
     if (sqlite3_changes(db_) == 0 && !if_not_exists) {
       return absl::AlreadyExistsError(fmt::format("database \"{}\" already exists", name));
     }
-    return absl::OkStatus();
+    return txn.Commit();
   }
 
   absl::StatusOr<std::vector<TableInfo>> ListTables(
@@ -377,7 +393,7 @@ class SqliteCatalog final : public Catalog {
     CommitResult result;
     {
       std::lock_guard lock(mu_);
-      Transaction txn(db_, /*write=*/true);
+      JournaledTransaction txn(db_, journal_);
       RETURN_IF_ERROR(txn.status());
       ASSIGN_OR_RETURN(result, CommitLocked(who, commit));
       RETURN_IF_ERROR(txn.Commit());
@@ -397,7 +413,7 @@ class SqliteCatalog final : public Catalog {
     CommitResult result;
     {
       std::lock_guard lock(mu_);
-      Transaction txn(db_, /*write=*/true);
+      JournaledTransaction txn(db_, journal_);
       RETURN_IF_ERROR(txn.status());
       ASSIGN_OR_RETURN(TableInfo table, FindTable(name, std::nullopt));
       Statement snapshot(db_,
@@ -433,7 +449,7 @@ class SqliteCatalog final : public Catalog {
     CommitResult result;
     {
       std::lock_guard lock(mu_);
-      Transaction txn(db_, /*write=*/true);
+      JournaledTransaction txn(db_, journal_);
       RETURN_IF_ERROR(txn.status());
       ASSIGN_OR_RETURN(TableInfo table, FindTable(from, std::nullopt));
       ASSIGN_OR_RETURN(int64_t database_id, DatabaseId(to.database));
@@ -471,7 +487,7 @@ class SqliteCatalog final : public Catalog {
 
   absl::Status RecordQuery(const Principal&, const QueryRecord& query) override {
     std::lock_guard lock(mu_);
-    Transaction txn(db_, /*write=*/true);
+    JournaledTransaction txn(db_, journal_);
     RETURN_IF_ERROR(txn.status());
     Statement insert(db_,
                      "INSERT OR REPLACE INTO query_history(id, sql, principal, workgroup, "
@@ -552,7 +568,7 @@ class SqliteCatalog final : public Catalog {
     RETURN_IF_ERROR(ValidateIdentifier(view.name.database, "database"));
     RETURN_IF_ERROR(ValidateIdentifier(view.name.table, "view"));
     std::lock_guard lock(mu_);
-    Transaction txn(db_, /*write=*/true);
+    JournaledTransaction txn(db_, journal_);
     RETURN_IF_ERROR(txn.status());
     ASSIGN_OR_RETURN(int64_t database_id, DatabaseId(view.name.database));
     if (FindTable(view.name, std::nullopt).ok()) {
@@ -594,7 +610,7 @@ class SqliteCatalog final : public Catalog {
 
   absl::Status DropView(const Principal&, const TableName& name) override {
     std::lock_guard lock(mu_);
-    Transaction txn(db_, /*write=*/true);
+    JournaledTransaction txn(db_, journal_);
     RETURN_IF_ERROR(txn.status());
     ASSIGN_OR_RETURN(ViewInfo view, FindView(name));
     Statement remove(db_, "DELETE FROM views WHERE view_id = ?");
@@ -783,7 +799,7 @@ class SqliteCatalog final : public Catalog {
   absl::StatusOr<ExpiryResult> ExpireFiles(const Principal&,
                                            const ExpiryRequest& request) override {
     std::lock_guard lock(mu_);
-    Transaction txn(db_, /*write=*/true);
+    JournaledTransaction txn(db_, journal_);
     RETURN_IF_ERROR(txn.status());
     std::optional<int64_t> table_id;
     if (request.table.has_value()) {
@@ -1295,6 +1311,7 @@ class SqliteCatalog final : public Catalog {
 
   std::mutex mu_;  // serialises use of db_
   sqlite3* db_;
+  CommitJournal* journal_;
   SqliteSettings settings_;  // workgroups, crawlers, streams
   SqliteVacuum vacuum_;
   SqliteJobs jobs_;  // job definitions and the run store
@@ -1305,7 +1322,8 @@ class SqliteCatalog final : public Catalog {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Catalog>> OpenSqliteCatalog(const std::string& path) {
+absl::StatusOr<std::unique_ptr<Catalog>> OpenSqliteCatalog(const std::string& path,
+                                                          CommitJournal* journal) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -1314,7 +1332,7 @@ absl::StatusOr<std::unique_ptr<Catalog>> OpenSqliteCatalog(const std::string& pa
     sqlite3_close_v2(db);
     return absl::UnavailableError(fmt::format("cannot open catalog \"{}\": {}", path, message));
   }
-  auto catalog = std::make_unique<SqliteCatalog>(db);
+  auto catalog = std::make_unique<SqliteCatalog>(db, journal);
   RETURN_IF_ERROR(
       Annotate(catalog->Initialize(), fmt::format("initialising catalog \"{}\"", path)));
   return std::unique_ptr<Catalog>(std::move(catalog));

@@ -1,6 +1,7 @@
 #include "catalog/sqlite_jobs.h"
 
 #include "catalog/sqlite_db.h"
+#include "catalog/sqlite_journal.h"
 #include "common/clock.h"
 #include "common/strings.h"
 #include "fmt/format.h"
@@ -57,7 +58,7 @@ absl::Status SqliteJobs::UnknownJob(std::string_view name) {
 absl::StatusOr<SavedJob> SqliteJobs::PutJob(const SavedJob& job, bool replace) {
   RETURN_IF_ERROR(ValidateIdentifier(job.name, "job"));
   std::lock_guard lock(mu_);
-  Transaction txn(db_, /*write=*/true);
+  JournaledTransaction txn(db_, journal_);
   RETURN_IF_ERROR(txn.status());
   Statement latest(db_, "SELECT coalesce(max(version), 0) FROM job_versions WHERE name = ?");
   latest.Bind(1, job.name);
@@ -131,7 +132,7 @@ absl::StatusOr<std::vector<SavedJob>> SqliteJobs::ListJobVersions(std::string_vi
 
 absl::Status SqliteJobs::DeleteJob(std::string_view name) {
   std::lock_guard lock(mu_);
-  Transaction txn(db_, /*write=*/true);
+  JournaledTransaction txn(db_, journal_);
   RETURN_IF_ERROR(txn.status());
   Statement remove(db_, "DELETE FROM job_versions WHERE name = ?");
   RETURN_IF_ERROR(remove.Bind(1, name).Run());
@@ -143,6 +144,8 @@ absl::Status SqliteJobs::DeleteJob(std::string_view name) {
 
 absl::StatusOr<int64_t> SqliteJobs::StartRun(const RunRecord& run) {
   std::lock_guard lock(mu_);
+  JournaledTransaction txn(db_, journal_);
+  RETURN_IF_ERROR(txn.status());
   Statement insert(db_,
                    "INSERT INTO runs(kind, name, version, state, trigger, pid, started_micros, "
                    "finished_micros, error, report) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -157,11 +160,15 @@ absl::StatusOr<int64_t> SqliteJobs::StartRun(const RunRecord& run) {
                       .Bind(9, run.error)
                       .Bind(10, Dump(run.report))
                       .Run());
-  return sqlite3_last_insert_rowid(db_);
+  const int64_t run_id = sqlite3_last_insert_rowid(db_);
+  RETURN_IF_ERROR(txn.Commit());
+  return run_id;
 }
 
 absl::Status SqliteJobs::UpdateRun(const RunRecord& run) {
   std::lock_guard lock(mu_);
+  JournaledTransaction txn(db_, journal_);
+  RETURN_IF_ERROR(txn.status());
   Statement update(db_,
                    "UPDATE runs SET state = ?, finished_micros = ?, error = ?, report = ? WHERE "
                    "run_id = ?");
@@ -174,7 +181,7 @@ absl::Status SqliteJobs::UpdateRun(const RunRecord& run) {
   if (sqlite3_changes(db_) == 0) {
     return absl::NotFoundError(fmt::format("unknown run {}", run.run_id));
   }
-  return absl::OkStatus();
+  return txn.Commit();
 }
 
 absl::StatusOr<std::vector<RunRecord>> SqliteJobs::ListRuns(std::string_view kind,

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "catalog/catalog_journal.h"
 #include "catalog/model.h"
 #include "common/status.h"
 
@@ -19,8 +20,10 @@ namespace loch {
 
 class SqliteJobs {
  public:
-  // `db` and `mu` (which serialises every use of `db`) outlive this object.
-  SqliteJobs(sqlite3* db, std::mutex& mu) : db_(db), mu_(mu) {}
+  // `db`, `mu` (which serialises every use of `db`) and `journal` (nullptr: none) outlive this
+  // object; its write transactions go to `journal`.
+  SqliteJobs(sqlite3* db, std::mutex& mu, CommitJournal* journal)
+      : db_(db), mu_(mu), journal_(journal) {}
 
   absl::StatusOr<SavedJob> PutJob(const SavedJob& job, bool replace);
   absl::StatusOr<SavedJob> GetJob(std::string_view name, std::optional<int64_t> version);
@@ -40,6 +43,7 @@ class SqliteJobs {
 
   sqlite3* db_;
   std::mutex& mu_;
+  CommitJournal* journal_;
 };
 
 }  // namespace loch

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "catalog/sqlite_db.h"
+#include "catalog/sqlite_journal.h"
 #include "common/clock.h"
 #include "common/strings.h"
 #include "fmt/format.h"
@@ -54,8 +55,11 @@ absl::Status SqliteSettings::PutWorkgroup(const WorkgroupConfig& config) {
                                {"max_bytes_scanned", config.max_bytes_scanned},
                                {"failure_webhook", config.failure_webhook}};
   std::lock_guard lock(mu_);
+  JournaledTransaction txn(db_, journal_);
+  RETURN_IF_ERROR(txn.status());
   Statement upsert(db_, "INSERT OR REPLACE INTO workgroups(name, config) VALUES (?, ?)");
-  return upsert.Bind(1, config.name).Bind(2, json.dump()).Run();
+  RETURN_IF_ERROR(upsert.Bind(1, config.name).Bind(2, json.dump()).Run());
+  return txn.Commit();
 }
 
 absl::StatusOr<WorkgroupConfig> SqliteSettings::GetWorkgroup(std::string_view name) {
@@ -97,17 +101,21 @@ absl::Status SqliteSettings::DeleteWorkgroup(std::string_view name) {
     return absl::FailedPreconditionError("the primary workgroup cannot be deleted");
   }
   std::lock_guard lock(mu_);
+  JournaledTransaction txn(db_, journal_);
+  RETURN_IF_ERROR(txn.status());
   Statement remove(db_, "DELETE FROM workgroups WHERE name = ?");
   RETURN_IF_ERROR(remove.Bind(1, name).Run());
   if (sqlite3_changes(db_) == 0) {
     return absl::NotFoundError(fmt::format("unknown workgroup \"{}\"", name));
   }
-  return absl::OkStatus();
+  return txn.Commit();
 }
 
 absl::Status SqliteSettings::PutCrawler(const SavedCrawler& crawler, bool replace) {
   RETURN_IF_ERROR(ValidateIdentifier(crawler.name, "crawler"));
   std::lock_guard lock(mu_);
+  JournaledTransaction txn(db_, journal_);
+  RETURN_IF_ERROR(txn.status());
   Statement insert(db_, replace ? "INSERT INTO crawlers(name, config, created_micros) VALUES "
                                   "(?1, ?2, ?3) ON CONFLICT(name) DO UPDATE SET config = ?2"
                                 : "INSERT INTO crawlers(name, config, created_micros) VALUES "
@@ -117,7 +125,7 @@ absl::Status SqliteSettings::PutCrawler(const SavedCrawler& crawler, bool replac
   if (!replace && sqlite3_changes(db_) == 0) {
     return absl::AlreadyExistsError(fmt::format("crawler \"{}\" already exists", crawler.name));
   }
-  return absl::OkStatus();
+  return txn.Commit();
 }
 
 absl::StatusOr<SavedCrawler> SqliteSettings::GetCrawler(std::string_view name) {
@@ -141,7 +149,7 @@ absl::StatusOr<std::vector<SavedCrawler>> SqliteSettings::ListCrawlers() {
 
 absl::Status SqliteSettings::DeleteCrawler(std::string_view name) {
   std::lock_guard lock(mu_);
-  Transaction txn(db_, /*write=*/true);
+  JournaledTransaction txn(db_, journal_);
   RETURN_IF_ERROR(txn.status());
   Statement remove(db_, "DELETE FROM crawlers WHERE name = ?");
   RETURN_IF_ERROR(remove.Bind(1, name).Run());
@@ -155,6 +163,8 @@ absl::Status SqliteSettings::DeleteCrawler(std::string_view name) {
 
 absl::StatusOr<int64_t> SqliteSettings::AddCrawlerRun(const CrawlerRun& run) {
   std::lock_guard lock(mu_);
+  JournaledTransaction txn(db_, journal_);
+  RETURN_IF_ERROR(txn.status());
   Statement insert(db_,
                    "INSERT INTO crawler_runs(crawler, started_micros, finished_micros, status, "
                    "report) VALUES (?, ?, ?, ?, ?)");
@@ -165,7 +175,9 @@ absl::StatusOr<int64_t> SqliteSettings::AddCrawlerRun(const CrawlerRun& run) {
           .Bind(4, run.status)
           .Bind(5, run.report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
           .Run());
-  return sqlite3_last_insert_rowid(db_);
+  const int64_t run_id = sqlite3_last_insert_rowid(db_);
+  RETURN_IF_ERROR(txn.Commit());
+  return run_id;
 }
 
 absl::StatusOr<std::vector<CrawlerRun>> SqliteSettings::ListCrawlerRuns(std::string_view crawler,
@@ -192,6 +204,8 @@ absl::StatusOr<SavedStream> SqliteSettings::CreateStream(const SavedStream& stre
   SavedStream created = stream;
   created.created_micros = NowMicros();
   created.delivered_through = 0;
+  JournaledTransaction txn(db_, journal_);
+  RETURN_IF_ERROR(txn.status());
   Statement insert(db_,
                    "INSERT INTO streams(name, config, created_micros, delivered_through) VALUES "
                    "(?, ?, ?, 0) ON CONFLICT DO NOTHING");
@@ -202,6 +216,7 @@ absl::StatusOr<SavedStream> SqliteSettings::CreateStream(const SavedStream& stre
   if (sqlite3_changes(db_) == 0) {
     return absl::AlreadyExistsError(fmt::format("stream \"{}\" already exists", stream.name));
   }
+  RETURN_IF_ERROR(txn.Commit());
   return created;
 }
 
@@ -226,16 +241,20 @@ absl::StatusOr<std::vector<SavedStream>> SqliteSettings::ListStreams() {
 
 absl::Status SqliteSettings::DeleteStream(std::string_view name) {
   std::lock_guard lock(mu_);
+  JournaledTransaction txn(db_, journal_);
+  RETURN_IF_ERROR(txn.status());
   Statement remove(db_, "DELETE FROM streams WHERE name = ?");
   RETURN_IF_ERROR(remove.Bind(1, name).Run());
   if (sqlite3_changes(db_) == 0)
     return absl::NotFoundError(fmt::format("unknown stream \"{}\"", name));
-  return absl::OkStatus();
+  return txn.Commit();
 }
 
 absl::Status SqliteSettings::SetStreamDelivered(std::string_view name, int64_t created_micros,
                                                 int64_t sequence) {
   std::lock_guard lock(mu_);
+  JournaledTransaction txn(db_, journal_);
+  RETURN_IF_ERROR(txn.status());
   Statement update(db_,
                    "UPDATE streams SET delivered_through = max(delivered_through, ?) WHERE name "
                    "= ? AND created_micros = ?");
@@ -244,7 +263,7 @@ absl::Status SqliteSettings::SetStreamDelivered(std::string_view name, int64_t c
     return absl::NotFoundError(
         fmt::format("stream \"{}\" was deleted or replaced while delivering", name));
   }
-  return absl::OkStatus();
+  return txn.Commit();
 }
 
 }  // namespace loch

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "catalog/catalog_journal.h"
 #include "catalog/model.h"
 #include "common/status.h"
 
@@ -18,8 +19,10 @@ namespace loch {
 
 class SqliteSettings {
  public:
-  // `db` and `mu` (which serialises every use of `db`) outlive this object.
-  SqliteSettings(sqlite3* db, std::mutex& mu) : db_(db), mu_(mu) {}
+  // `db`, `mu` (which serialises every use of `db`) and `journal` (nullptr: none) outlive this
+  // object; its write transactions go to `journal`.
+  SqliteSettings(sqlite3* db, std::mutex& mu, CommitJournal* journal)
+      : db_(db), mu_(mu), journal_(journal) {}
 
   absl::Status PutWorkgroup(const WorkgroupConfig& config);
   absl::StatusOr<WorkgroupConfig> GetWorkgroup(std::string_view name);
@@ -42,6 +45,7 @@ class SqliteSettings {
  private:
   sqlite3* db_;
   std::mutex& mu_;
+  CommitJournal* journal_;
 };
 
 }  // namespace loch

@@ -1,6 +1,7 @@
 #include "catalog/sqlite_vacuum.h"
 
 #include "catalog/sqlite_db.h"
+#include "catalog/sqlite_journal.h"
 #include "common/clock.h"
 
 namespace loch {
@@ -93,7 +94,7 @@ absl::StatusOr<std::vector<ObjectRef>> SqliteVacuum::PendingDeletes(size_t limit
 
 absl::Status SqliteVacuum::ForgetPendingDeletes(const std::vector<std::string>& keys) {
   std::lock_guard lock(mu_);
-  Transaction txn(db_, /*write=*/true);
+  JournaledTransaction txn(db_, journal_);
   RETURN_IF_ERROR(txn.status());
   for (const std::string& key : keys) {
     Statement remove(db_, "DELETE FROM pending_deletes WHERE key = ?");

@@ -14,14 +14,17 @@
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "catalog/catalog_journal.h"
 #include "common/status.h"
 
 namespace loch {
 
 class SqliteVacuum {
  public:
-  // `db` and `mu` (which serialises every use of `db`) outlive this object.
-  SqliteVacuum(sqlite3* db, std::mutex& mu) : db_(db), mu_(mu) {}
+  // `db`, `mu` (which serialises every use of `db`) and `journal` (nullptr: none) outlive this
+  // object; its write transactions go to `journal`.
+  SqliteVacuum(sqlite3* db, std::mutex& mu, CommitJournal* journal)
+      : db_(db), mu_(mu), journal_(journal) {}
 
   // Expires the files of the table `table_id` (every table if nullopt). The caller holds `mu` inside
   // a write transaction, which it commits unless `request.dry_run`.
@@ -39,6 +42,7 @@ class SqliteVacuum {
 
   sqlite3* db_;
   std::mutex& mu_;
+  CommitJournal* journal_;
 };
 
 }  // namespace loch

@@ -58,10 +58,23 @@ absl::StatusOr<std::unique_ptr<LakeSession>> OpenLake(const CommonOptions& commo
 
 absl::Status RunInit(const CommonOptions& common, const InitOptions& options, std::ostream& out) {
   ASSIGN_OR_RETURN(LakeLocation location, ResolveLakeLocation(common.lake, common.state));
-  ASSIGN_OR_RETURN(bool created,
-                   LakeSession::Init(
-                       location, S3Settings{options.endpoint, options.region, options.addressing,
-                                            options.sse, options.sse_kms_key_id}));
+  const S3Settings s3{options.endpoint, options.region, options.addressing, options.sse,
+                      options.sse_kms_key_id};
+  if (options.recover) {
+    ASSIGN_OR_RETURN(const RecoveryReport report, LakeSession::Recover(location, s3));
+    RETURN_IF_ERROR(EnsureAdminCredentials(location.state_dir).status());
+    out << fmt::format(
+        "Recovered the catalog of {} from its journal\n  timeline:   {}\n  checkpoint: change "
+        "{} (taken {})\n  replayed:   {} change(s), up to change {}\n  catalog:    {}\n  admin "
+        "credentials: {}/admin-credentials.json (new: give producers the new keys)\n  "
+        "stream records acknowledged but not yet delivered were in the lost state folder's "
+        "write-ahead log (see --wal-dir)\n",
+        location.root, report.timeline, report.checkpoint_sequence, report.checkpoint_taken_at,
+        report.changes_applied, report.last_sequence, location.CatalogPath(),
+        location.state_dir);
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(bool created, LakeSession::Init(location, s3, options.new_catalog));
   RETURN_IF_ERROR(EnsureAdminCredentials(location.state_dir).status());
   if (created) {
     out << fmt::format(

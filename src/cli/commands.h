@@ -28,6 +28,8 @@ struct InitOptions {
   std::optional<std::string> addressing;  // S3 lakes: auto, path or virtual
   std::optional<std::string> sse;         // S3 lakes: AES256 or aws:kms on every object written
   std::optional<std::string> sse_kms_key_id;
+  bool recover = false;      // rebuild the catalog of an existing lake from its journal
+  bool new_catalog = false;  // start an empty catalog even if the lake has a journal
 };
 absl::Status RunInit(const CommonOptions& common, const InitOptions& options, std::ostream& out);
 

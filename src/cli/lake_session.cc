@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -72,8 +74,12 @@ absl::StatusOr<std::unique_ptr<ObjectStore>> OpenStoreAt(const LakeLocation& lak
   return OpenStore(place, settings);
 }
 
-absl::StatusOr<bool> LakeSession::Init(const LakeLocation& location, const S3Settings& s3) {
-  const bool existed = fs::exists(location.CatalogPath());
+namespace {
+
+// Creates the state folder and writes lake.json with `s3`'s settings; the lake's object store
+// (checked to be reachable for S3).
+absl::StatusOr<std::unique_ptr<ObjectStore>> PrepareStateFolder(const LakeLocation& location,
+                                                                const S3Settings& s3) {
   RETURN_IF_ERROR(Annotate(CreateDirectoriesDurably(location.state_dir),
                            "cannot create the state folder"));
   ::chmod(location.state_dir.c_str(), 0700);  // credentials and the catalog live here
@@ -113,10 +119,67 @@ absl::StatusOr<bool> LakeSession::Init(const LakeLocation& location, const S3Set
         Annotate(store->List(probe).status(), fmt::format("checking access to {}", location.root)));
   }
   RETURN_IF_ERROR(ReplaceFileDurably(location.SettingsPath(), settings.dump(2) + "\n"));
-  ASSIGN_OR_RETURN(auto catalog, OpenSqliteCatalog(location.CatalogPath()));
+  return store;
+}
+
+}  // namespace
+
+absl::StatusOr<bool> LakeSession::Init(const LakeLocation& location, const S3Settings& s3,
+                                       bool new_catalog) {
+  const bool existed = fs::exists(location.CatalogPath());
+  ASSIGN_OR_RETURN(auto store, PrepareStateFolder(location, s3));
+  if (!existed && !new_catalog && LakeKeepsJournal(location)) {
+    // An empty catalog here would become the one the lake's journal names.
+    const std::string head = std::string(kCatalogJournalPrefix) + "HEAD";
+    absl::StatusOr<ObjectInfo> journal = store->Head(head);
+    if (journal.ok()) {
+      return absl::FailedPreconditionError(fmt::format(
+          "{} already holds a lake (its catalog journal is at {}) and the state folder {} has no "
+          "catalog: rebuild it with `loch init --recover`, or pass --new-catalog to start an "
+          "empty catalog that replaces the lake's (e.g. to `loch catalog restore` a backup)",
+          location.root, head, location.state_dir));
+    }
+    if (!absl::IsNotFound(journal.status()))
+      return Annotate(journal.status(), "looking for the lake's catalog journal");
+  }
+  {
+    ASSIGN_OR_RETURN(auto catalog, OpenSqliteCatalog(location.CatalogPath()));
+  }
   // SQLite makes its commits durable, not the name of a database file it has just created.
   RETURN_IF_ERROR(SyncDirectory(location.state_dir));
+  // The journal's first checkpoint goes to the lake now, not at the first write.
+  ASSIGN_OR_RETURN(auto session, Open(location));
   return !existed;
+}
+
+absl::StatusOr<RecoveryReport> LakeSession::Recover(const LakeLocation& location,
+                                                    const S3Settings& s3) {
+  if (fs::exists(location.CatalogPath())) {
+    return absl::FailedPreconditionError(fmt::format(
+        "the state folder {} already holds a catalog: --recover rebuilds a lost one into a new "
+        "(empty) state folder",
+        location.state_dir));
+  }
+  ASSIGN_OR_RETURN(auto store, PrepareStateFolder(location, s3));
+  const std::string scratch = fmt::format("{}/tmp/recover-{}", location.state_dir, ::getpid());
+  std::error_code ignored;
+  fs::remove_all(scratch, ignored);
+  RETURN_IF_ERROR(Annotate(CreateDirectoriesDurably(scratch), "cannot create " + scratch));
+  const std::string rebuilt = scratch + "/catalog.sqlite";
+  absl::StatusOr<RecoveryReport> report = RecoverCatalogFromLake(location, *store, rebuilt);
+  if (report.ok()) {
+    fs::rename(rebuilt, location.CatalogPath(), ignored);
+    if (ignored) {
+      report = absl::InternalError(fmt::format("cannot move the rebuilt catalog to {}: {}",
+                                               location.CatalogPath(), ignored.message()));
+    }
+  }
+  fs::remove_all(scratch, ignored);
+  if (!report.ok()) return report.status();
+  RETURN_IF_ERROR(SyncDirectory(location.state_dir));
+  // Opening starts the recovered catalog's own journal timeline and names it in the lake.
+  ASSIGN_OR_RETURN(auto session, Open(location));
+  return report;
 }
 
 absl::StatusOr<std::unique_ptr<LakeSession>> LakeSession::Open(const LakeLocation& location,
@@ -124,14 +187,21 @@ absl::StatusOr<std::unique_ptr<LakeSession>> LakeSession::Open(const LakeLocatio
   if (!fs::exists(location.CatalogPath())) {
     return absl::FailedPreconditionError(fmt::format(
         "no lake at \"{}\": create one with `loch init --lake {}{}` (or point --lake / LOCH_LAKE "
-        "at an "
-        "existing one)",
+        "at an existing one; `loch init --recover` rebuilds the catalog of an S3 lake whose "
+        "state folder was lost)",
         location.root, location.root, location.remote() ? " --state " + location.state_dir : ""));
   }
   ASSIGN_OR_RETURN(nlohmann::json settings, ReadSettings(location));
   std::unique_ptr<LakeSession> session(new LakeSession(location, engine));
   ASSIGN_OR_RETURN(session->store_, OpenStore(location, settings));
-  ASSIGN_OR_RETURN(session->catalog_, OpenSqliteCatalog(location.CatalogPath()));
+  if (LakeKeepsJournal(location))
+    session->journal_ = std::make_unique<LakeJournal>(location, *session->store_);
+  ASSIGN_OR_RETURN(session->catalog_,
+                   OpenSqliteCatalog(location.CatalogPath(), session->journal_.get()));
+  if (session->journal_ != nullptr) {
+    RETURN_IF_ERROR(Annotate(session->journal_->Prepare(),
+                             fmt::format("starting the catalog journal in {}", location.root)));
+  }
   return session;
 }
 

@@ -9,6 +9,7 @@
 #include "catalog/catalog.h"
 #include "common/lake_config.h"
 #include "engine/lake_engine.h"
+#include "recovery/lake_journal.h"
 #include "storage/file_cache.h"
 #include "storage/object_store.h"
 #include "storage/s3_config.h"
@@ -39,10 +40,20 @@ class LakeSession {
  public:
   // Creates the lake (folder or S3 location), its owner-only state folder and an empty catalog. For
   // S3 it checks that the bucket is reachable with the environment's credentials. Idempotent: an
-  // existing lake is left as it is. Returns true if the lake was created now.
-  static absl::StatusOr<bool> Init(const LakeLocation& location, const S3Settings& s3 = {});
+  // existing lake is left as it is. Returns true if the lake was created now. FailedPrecondition
+  // if the state folder has no catalog but the lake keeps a catalog journal (its catalog is to be
+  // recovered, not replaced by an empty one), unless `new_catalog`.
+  static absl::StatusOr<bool> Init(const LakeLocation& location, const S3Settings& s3 = {},
+                                   bool new_catalog = false);
 
-  // Opens an initialized lake. FailedPrecondition, with the `loch init` command to run, if there is
+  // Rebuilds the catalog of a lake whose state folder was lost, from the lake alone (its catalog
+  // journal, recovery/lake_journal.h), into the new state folder `location.state_dir`, which must
+  // not hold a catalog. Then opens it once, which starts the recovered catalog's own journal.
+  static absl::StatusOr<RecoveryReport> Recover(const LakeLocation& location,
+                                                const S3Settings& s3 = {});
+
+  // Opens an initialized lake. A lake that keeps a catalog journal (LakeKeepsJournal) has every
+  // catalog write journaled in the lake; opening starts the journal if needed. FailedPrecondition, with the `loch init` command to run, if there is
   // none.
   static absl::StatusOr<std::unique_ptr<LakeSession>> Open(const LakeLocation& location,
                                                            const EngineSettings& engine = {});
@@ -60,6 +71,7 @@ class LakeSession {
   LakeLocation location_;
   EngineSettings settings_;
   std::unique_ptr<ObjectStore> store_;
+  std::unique_ptr<LakeJournal> journal_;  // lakes that keep one; outlives catalog_
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<FileCache> cache_;  // remote lakes only
   std::unique_ptr<LakeEngine> engine_;

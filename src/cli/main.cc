@@ -72,6 +72,15 @@ int main(int argc, char** argv) {
   init->add_option("--sse-kms-key-id", init_options.sse_kms_key_id,
                    "KMS key (id or ARN) for --sse aws:kms: not supported yet (Debian 12's "
                    "libcurl signs it wrongly); --sse aws:kms uses the bucket's default key");
+  init->add_flag("--recover", init_options.recover,
+                 "Rebuild the catalog of an existing lake whose state folder was lost, from the "
+                 "catalog journal the lake keeps (_loch/catalog/), into a new --state folder: "
+                 "every commit up to the last acknowledged one. Kept by S3 lakes and by local "
+                 "lakes whose --state is outside the lake. New admin credentials are made");
+  init->add_flag("--new-catalog", init_options.new_catalog,
+                 "Start an empty catalog for a lake whose journal names another (refused "
+                 "otherwise: use --recover), e.g. before `loch catalog restore`")
+      ->excludes("--recover");
   init->callback([&] { status = loch::cli::RunInit(common, init_options, std::cout); });
 
   loch::cli::LoadOptions load;

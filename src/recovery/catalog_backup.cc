@@ -1,17 +1,19 @@
 #include "recovery/catalog_backup.h"
 
-#include <zstd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 
 #include "catalog/catalog_file.h"
+#include "catalog/catalog_journal.h"
 #include "common/clock.h"
 #include "common/content_hash.h"
 #include "common/file_lock.h"
 #include "common/ids.h"
 #include "fmt/format.h"
+#include "recovery/envelope.h"
+#include "recovery/scratch_dir.h"
+#include "recovery/zstd_frame.h"
 #include "nlohmann/json.hpp"
 
 namespace loch {
@@ -21,26 +23,8 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kMagic = "LOCHBAK1";
 constexpr int kBackupFormat = 1;
-constexpr size_t kMaxHeaderBytes = 1 << 20;
 constexpr uint64_t kMaxCatalogBytes = uint64_t{64} << 30;
 constexpr int kZstdLevel = 9;  // catalogs are small and compress well; restore speed is the same
-
-// A folder of its own under the state's tmp/, removed with what is in it.
-class ScratchDir {
- public:
-  explicit ScratchDir(const LakeLocation& lake)
-      : path_(lake.state_dir + "/tmp/catalog-backup-" + NewRandomId()) {
-    fs::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -53,57 +37,6 @@ nlohmann::json HeaderJson(const BackupInfo& info) {
           {"catalog_format", info.catalog_format}, {"taken_at", info.taken_at},
           {"db_bytes", info.db_bytes},        {"db_sha256", info.db_sha256},
           {"digest", info.digest},            {"rows", info.rows}};
-}
-
-std::string Encode(const BackupInfo& info, std::string_view compressed) {
-  const std::string header = HeaderJson(info).dump();
-  std::string out(kMagic);
-  for (int shift = 24; shift >= 0; shift -= 8)
-    out += static_cast<char>((header.size() >> shift) & 0xff);
-  out += header;
-  out += compressed;
-  return out;
-}
-
-absl::StatusOr<std::string> Compress(std::string_view db) {
-  std::string out;
-  size_t size = 0;
-  out.resize_and_overwrite(ZSTD_compressBound(db.size()), [&](char* data, size_t capacity) {
-    size = ZSTD_compress(data, capacity, db.data(), db.size(), kZstdLevel);
-    return ZSTD_isError(size) ? 0 : size;
-  });
-  if (ZSTD_isError(size))
-    return absl::InternalError(fmt::format("cannot compress the catalog: {}", ZSTD_getErrorName(size)));
-  return out;
-}
-
-// Decompresses the one zstd frame in `compressed`, handing `sink` at most 1 MiB at a time; the
-// output must come to exactly `expected` bytes. Memory stays bounded whatever a frame claims.
-absl::Status Decompress(std::string_view compressed, uint64_t expected, const CatalogSink& sink) {
-  std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> context(ZSTD_createDCtx(), ZSTD_freeDCtx);
-  if (!context) return absl::ResourceExhaustedError("cannot start decompressing the backup");
-  ZSTD_inBuffer in{compressed.data(), compressed.size(), 0};
-  std::string chunk(1 << 20, '\0');
-  uint64_t produced = 0;
-  size_t remaining = 1;  // 0 once the frame is complete
-  while (remaining != 0 && produced <= expected) {
-    ZSTD_outBuffer out{chunk.data(), chunk.size(), 0};
-    const size_t consumed_before = in.pos;
-    remaining = ZSTD_decompressStream(context.get(), &out, &in);
-    if (ZSTD_isError(remaining)) {
-      return absl::DataLossError(fmt::format("the backup's catalog cannot be decompressed: {}",
-                                             ZSTD_getErrorName(remaining)));
-    }
-    produced += out.pos;
-    if (produced <= expected && out.pos > 0)
-      RETURN_IF_ERROR(sink(std::string_view(chunk.data(), out.pos)));
-    if (remaining != 0 && out.pos == 0 && in.pos == consumed_before) break;  // input ended early
-  }
-  if (remaining != 0 || produced != expected || in.pos != in.size) {
-    return absl::DataLossError(
-        "the backup's catalog is cut off or damaged (it does not decompress to its size)");
-  }
-  return absl::OkStatus();
 }
 
 // Reads, parses and checks the backup at `key` against its header (size, SHA-256, SQLite's
@@ -145,28 +78,13 @@ absl::StatusOr<BackupInfo> FetchAndCheck(ObjectStore& store, const std::string& 
 std::string ServeLockPath(const LakeLocation& lake) { return lake.state_dir + "/serve.lock"; }
 
 absl::StatusOr<BackupInfo> ParseCatalogBackup(std::string_view bytes, const CatalogSink& sink) {
-  if (!bytes.starts_with(kMagic) || bytes.size() < kMagic.size() + 4)
-    return absl::DataLossError("not a loch catalog backup (it does not start with LOCHBAK1)");
-  size_t header_bytes = 0;
-  for (size_t i = 0; i < 4; ++i)
-    header_bytes = header_bytes << 8 | static_cast<uint8_t>(bytes[kMagic.size() + i]);
-  bytes.remove_prefix(kMagic.size() + 4);
-  if (header_bytes > kMaxHeaderBytes || header_bytes > bytes.size())
-    return absl::DataLossError(fmt::format("the backup's header ({} bytes) is cut off or too large",
-                                           header_bytes));
-  const nlohmann::json header =
-      nlohmann::json::parse(bytes.substr(0, header_bytes), nullptr, /*allow_exceptions=*/false);
-  bytes.remove_prefix(header_bytes);
-  const auto text = [&](const char* name) {
-    return header.contains(name) && header[name].is_string() ? header[name].get<std::string>()
-                                                             : std::string();
-  };
-  const auto number = [&](const char* name) -> int64_t {
-    return header.contains(name) && header[name].is_number_integer() ? header[name].get<int64_t>()
-                                                                     : -1;
-  };
-  if (!header.is_object() || number("format") < 0 || number("db_bytes") < 0 ||
-      number("catalog_format") < 0 || text("db_sha256").empty() || text("digest").empty()) {
+  ASSIGN_OR_RETURN(const Envelope envelope,
+                   ParseEnvelope(bytes, kMagic, "loch catalog backup"));
+  const nlohmann::json& header = envelope.header;
+  const auto text = [&](const char* name) { return HeaderText(header, name); };
+  const auto number = [&](const char* name) { return HeaderNumber(header, name); };
+  if (number("format") < 0 || number("db_bytes") < 0 || number("catalog_format") < 0 ||
+      text("db_sha256").empty() || text("digest").empty()) {
     return absl::DataLossError("the backup's header is not valid");
   }
   if (number("format") != kBackupFormat) {
@@ -187,15 +105,21 @@ absl::StatusOr<BackupInfo> ParseCatalogBackup(std::string_view bytes, const Cata
   }
   if (info.db_bytes > kMaxCatalogBytes)
     return absl::DataLossError(fmt::format("the backup announces {} bytes of catalog", info.db_bytes));
-  RETURN_IF_ERROR(Decompress(bytes, info.db_bytes, sink));
+  RETURN_IF_ERROR(DecompressFrame(envelope.payload, info.db_bytes, "the backup's catalog", sink));
   return info;
 }
 
 absl::StatusOr<BackupInfo> BackupCatalog(const LakeLocation& lake, ObjectStore& store,
                                          const std::string& key) {
-  ScratchDir scratch(lake);
+  ScratchDir scratch(lake, "catalog-backup");
   const std::string copy = scratch.File("copy.sqlite");
   RETURN_IF_ERROR(CopyCatalogFile(lake.CatalogPath(), copy));
+  return StoreCatalogCopy(lake, copy, store, key);
+}
+
+absl::StatusOr<BackupInfo> StoreCatalogCopy(const LakeLocation& lake, const std::string& copy,
+                                            ObjectStore& store, const std::string& key) {
+  ScratchDir scratch(lake, "catalog-backup");
   ASSIGN_OR_RETURN(CatalogFileSummary summary, InspectCatalogFile(copy));
   ASSIGN_OR_RETURN(std::string db, ReadFile(copy));
   BackupInfo info;
@@ -208,9 +132,9 @@ absl::StatusOr<BackupInfo> BackupCatalog(const LakeLocation& lake, ObjectStore& 
   info.db_sha256 = hash.HexDigest();
   info.digest = summary.digest;
   info.rows = summary.rows;
-  ASSIGN_OR_RETURN(std::string compressed, Compress(db));
+  ASSIGN_OR_RETURN(std::string compressed, CompressFrame(db, kZstdLevel, "the catalog"));
   db = std::string();
-  const std::string bytes = Encode(info, compressed);
+  const std::string bytes = EncodeEnvelope(kMagic, HeaderJson(info), compressed);
   const absl::Status written = store.PutIfAbsent(key, bytes);
   if (absl::IsAlreadyExists(written) || absl::IsFailedPrecondition(written)) {
     return absl::AlreadyExistsError(fmt::format(
@@ -223,15 +147,20 @@ absl::StatusOr<BackupInfo> BackupCatalog(const LakeLocation& lake, ObjectStore& 
   return verified;
 }
 
+absl::StatusOr<BackupInfo> FetchCatalogBackup(ObjectStore& store, const std::string& key,
+                                              const std::string& db_path) {
+  return FetchAndCheck(store, key, db_path);
+}
+
 absl::StatusOr<BackupInfo> VerifyCatalogBackup(const LakeLocation& lake, ObjectStore& store,
                                                const std::string& key) {
-  ScratchDir scratch(lake);
+  ScratchDir scratch(lake, "catalog-backup");
   return FetchAndCheck(store, key, scratch.File("verify.sqlite"));
 }
 
 absl::StatusOr<BackupInfo> RestoreCatalog(const LakeLocation& lake, ObjectStore& store,
                                           const std::string& key, const RestoreOptions& options) {
-  ScratchDir scratch(lake);
+  ScratchDir scratch(lake, "catalog-backup");
   const std::string db_path = scratch.File("restore.sqlite");
   ASSIGN_OR_RETURN(BackupInfo info, FetchAndCheck(store, key, db_path));
   if (info.lake != lake.root && !options.other_lake) {
@@ -254,6 +183,10 @@ absl::StatusOr<BackupInfo> RestoreCatalog(const LakeLocation& lake, ObjectStore&
         "the restored catalog {} does not hold what the backup holds; restore it again",
         lake.CatalogPath()));
   }
+  // The restored catalog is another catalog from now on: its next open starts a journal timeline
+  // of its own (the lake's journal then names it), rather than writing into the one it was copied
+  // from.
+  RETURN_IF_ERROR(ResetJournalPosition(lake.CatalogPath()));
   return info;
 }
 

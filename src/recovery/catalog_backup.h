@@ -44,6 +44,16 @@ struct BackupInfo {
 absl::StatusOr<BackupInfo> BackupCatalog(const LakeLocation& lake, ObjectStore& store,
                                          const std::string& key);
 
+// Stores `copy` (a consistent copy of the lake's catalog, e.g. from CopyCatalogFile) as a backup
+// at `key`, as BackupCatalog does.
+absl::StatusOr<BackupInfo> StoreCatalogCopy(const LakeLocation& lake, const std::string& copy,
+                                            ObjectStore& store, const std::string& key);
+
+// Reads the backup at `key` and checks it as VerifyCatalogBackup does; its catalog file is written
+// to `db_path`.
+absl::StatusOr<BackupInfo> FetchCatalogBackup(ObjectStore& store, const std::string& key,
+                                              const std::string& db_path);
+
 struct RestoreOptions {
   // Restore a backup taken of another lake (its root differs from `lake.root`): refused otherwise.
   bool other_lake = false;
@@ -52,7 +62,7 @@ struct RestoreOptions {
 // Replaces the catalog of `lake` by the backup at `key` in `store`, after verifying the backup
 // (DataLoss naming what is wrong: nothing is changed then). FailedPrecondition while a `loch
 // serve` uses the lake's state folder. The restored catalog is checked against the backup's
-// digest. Data files are not touched: those the restored catalog names must still be in the lake.
+// digest; its journal position is cleared (its next open starts a journal timeline). Data files are not touched: those the restored catalog names must still be in the lake.
 absl::StatusOr<BackupInfo> RestoreCatalog(const LakeLocation& lake, ObjectStore& store,
                                           const std::string& key, const RestoreOptions& options);
 

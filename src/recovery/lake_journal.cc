@@ -1,0 +1,350 @@
+#include "recovery/lake_journal.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "catalog/catalog_file.h"
+#include "common/clock.h"
+#include "common/content_hash.h"
+#include "common/fault_point.h"
+#include "common/ids.h"
+#include "common/logging.h"
+#include "fmt/format.h"
+#include "nlohmann/json.hpp"
+#include "recovery/catalog_backup.h"
+#include "recovery/envelope.h"
+#include "recovery/scratch_dir.h"
+#include "recovery/zstd_frame.h"
+
+namespace loch {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kRecordMagic = "LOCHLOG1";
+constexpr int kRecordFormat = 1;
+constexpr int64_t kMaxChangesetBytes = int64_t{256} << 20;
+constexpr int kZstdLevel = 3;  // on the commit path: fast
+
+std::string HeadKey() { return std::string(kCatalogJournalPrefix) + "HEAD"; }
+std::string TimelinePrefix(const std::string& timeline) {
+  return fmt::format("{}{}/", kCatalogJournalPrefix, timeline);
+}
+
+std::string Sha256Of(std::string_view bytes) {
+  Sha256 hash;
+  hash.Update(bytes);
+  return hash.HexDigest();
+}
+
+// The sequence in a key ending in "<20 digits><suffix>"; nullopt for any other key.
+std::optional<int64_t> SequenceIn(std::string_view key, std::string_view suffix) {
+  if (!key.ends_with(suffix) || key.size() < suffix.size() + 20) return std::nullopt;
+  const std::string_view digits = key.substr(key.size() - suffix.size() - 20, 20);
+  int64_t sequence = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9' || sequence > (INT64_MAX - 9) / 10) return std::nullopt;
+    sequence = sequence * 10 + (c - '0');
+  }
+  return sequence;
+}
+
+// A timeline id: time-ordered (the newest sorts last), safe in a key.
+std::string NewTimelineId() { return NewTimeOrderedId(); }
+
+// The sequences of `timeline`'s checkpoints, ascending.
+absl::StatusOr<std::vector<int64_t>> CheckpointSequences(ObjectStore& store,
+                                                         const std::string& timeline) {
+  ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects,
+                   ListAll(store, TimelinePrefix(timeline) + "checkpoint-"));
+  std::vector<int64_t> sequences;
+  for (const ObjectInfo& object : objects)
+    if (auto sequence = SequenceIn(object.key, ".bak")) sequences.push_back(*sequence);
+  std::sort(sequences.begin(), sequences.end());
+  return sequences;
+}
+
+}  // namespace
+
+bool LakeKeepsJournal(const LakeLocation& lake) {
+  if (lake.remote()) return true;
+  std::error_code error;
+  const fs::path root = fs::weakly_canonical(lake.root, error);
+  const fs::path state = fs::weakly_canonical(lake.state_dir, error);
+  const fs::path inside = state.lexically_relative(root);
+  return inside.empty() || *inside.begin() == "..";
+}
+
+std::string JournalRecordKey(const std::string& timeline, int64_t sequence) {
+  return fmt::format("{}log/{:020d}.rec", TimelinePrefix(timeline), sequence);
+}
+
+std::string JournalCheckpointKey(const std::string& timeline, int64_t sequence) {
+  return fmt::format("{}checkpoint-{:020d}.bak", TimelinePrefix(timeline), sequence);
+}
+
+std::string EncodeJournalRecord(const CatalogChange& change) {
+  const nlohmann::json header = {{"format", kRecordFormat},
+                                 {"timeline", change.timeline},
+                                 {"sequence", change.sequence},
+                                 {"previous_hash", change.previous_hash},
+                                 {"schema", change.schema},
+                                 {"id_counters", change.id_counters},
+                                 {"changeset_bytes", change.changeset.size()},
+                                 {"changeset_sha256", Sha256Of(change.changeset)}};
+  // A changeset too large to compress is a bug, not input: it came from this process's catalog.
+  absl::StatusOr<std::string> compressed =
+      CompressFrame(change.changeset, kZstdLevel, "a catalog change");
+  return EncodeEnvelope(kRecordMagic, header, compressed.ok() ? *compressed : std::string());
+}
+
+absl::StatusOr<CatalogChange> ParseJournalRecord(std::string_view bytes) {
+  ASSIGN_OR_RETURN(const Envelope envelope,
+                   ParseEnvelope(bytes, kRecordMagic, "loch catalog journal record"));
+  const nlohmann::json& header = envelope.header;
+  if (HeaderNumber(header, "format") != kRecordFormat) {
+    return absl::FailedPreconditionError(fmt::format(
+        "the journal record has format {}; this loch reads format {}: use a newer loch",
+        HeaderNumber(header, "format"), kRecordFormat));
+  }
+  CatalogChange change;
+  change.timeline = HeaderText(header, "timeline");
+  change.sequence = HeaderNumber(header, "sequence");
+  change.previous_hash = HeaderText(header, "previous_hash");
+  change.schema = HeaderText(header, "schema");
+  const int64_t changeset_bytes = HeaderNumber(header, "changeset_bytes");
+  const std::string changeset_sha256 = HeaderText(header, "changeset_sha256");
+  if (change.timeline.empty() || change.sequence < 1 || change.schema.empty() ||
+      changeset_bytes < 0 || changeset_sha256.empty() || !header.contains("id_counters") ||
+      !header["id_counters"].is_object()) {
+    return absl::DataLossError("the journal record's header is not valid");
+  }
+  for (const auto& [table, counter] : header["id_counters"].items()) {
+    if (!counter.is_number_integer())
+      return absl::DataLossError("the journal record's id counters are not valid");
+    change.id_counters[table] = counter.get<int64_t>();
+  }
+  if (changeset_bytes > kMaxChangesetBytes) {
+    return absl::DataLossError(
+        fmt::format("the journal record announces {} bytes of changes", changeset_bytes));
+  }
+  RETURN_IF_ERROR(DecompressFrame(envelope.payload, static_cast<uint64_t>(changeset_bytes),
+                                  "the journal record's changes", [&](std::string_view piece) {
+                                    change.changeset.append(piece);
+                                    return absl::OkStatus();
+                                  }));
+  if (Sha256Of(change.changeset) != changeset_sha256)
+    return absl::DataLossError("the journal record's changes do not match their SHA-256");
+  return change;
+}
+
+LakeJournal::LakeJournal(LakeLocation lake, ObjectStore& store, JournalOptions options)
+    : lake_(std::move(lake)), store_(store), options_(options) {}
+
+LakeJournal::~LakeJournal() {
+  std::thread running;
+  {
+    std::lock_guard lock(checkpoint_mu_);
+    running = std::move(checkpointer_);
+  }
+  if (running.joinable()) running.join();  // it takes checkpoint_mu_ as it ends
+}
+
+absl::Status LakeJournal::Prepare() {
+  const std::string catalog = lake_.CatalogPath();
+  ASSIGN_OR_RETURN(JournalPosition position, ReadJournalPosition(catalog));
+  ASSIGN_OR_RETURN(const std::string schema, CatalogSchemaFingerprint(catalog));
+  if (position.timeline.empty() || position.schema != schema) {
+    ScratchDir scratch(lake_, "journal-start");
+    const std::string timeline = NewTimelineId();
+    const JournalPosition seen = position;
+    ASSIGN_OR_RETURN(
+        const bool started,
+        StartJournalTimeline(
+            catalog, timeline, scratch.File("base.sqlite"),
+            [&](const JournalPosition& now) {
+              return now.timeline == seen.timeline && now.schema == seen.schema &&
+                     now.sequence == seen.sequence;
+            },
+            [&](const std::string& base) {
+              return Annotate(
+                  StoreCatalogCopy(lake_, base, store_, JournalCheckpointKey(timeline, 0)).status(),
+                  "storing the catalog's first checkpoint in the lake");
+            }));
+    if (started) {
+      spdlog::info("catalog journal: timeline {} started in {}{}", timeline, lake_.root,
+                   position.timeline.empty() ? "" : fmt::format(" (after {})", position.timeline));
+    }
+    ASSIGN_OR_RETURN(position, ReadJournalPosition(catalog));
+  }
+  if (!position.head_published) {
+    RETURN_IF_ERROR(PublishHead(position.timeline));
+    RETURN_IF_ERROR(MarkJournalHeadPublished(catalog, position.timeline));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LakeJournal::PublishHead(const std::string& timeline) {
+  const nlohmann::json head = {
+      {"timeline", timeline}, {"lake", lake_.root}, {"started_at", FormatIsoMicros(NowMicros())}};
+  return Annotate(store_.Put(HeadKey(), head.dump(2) + "\n"),
+                  "naming the catalog journal's timeline in the lake");
+}
+
+absl::StatusOr<std::string> LakeJournal::Append(const CatalogChange& change) {
+  const std::string record = EncodeJournalRecord(change);
+  const std::string key = JournalRecordKey(change.timeline, change.sequence);
+  absl::Status written = store_.PutIfAbsent(key, record);
+  if (absl::IsAlreadyExists(written) || absl::IsFailedPrecondition(written)) {
+    // A record whose transaction never committed follows the same change as this one does; any
+    // other record there was written by another catalog.
+    absl::StatusOr<std::string> existing = store_.Get(key);
+    absl::StatusOr<CatalogChange> earlier =
+        existing.ok() ? ParseJournalRecord(*existing) : existing.status();
+    if (!earlier.ok() || earlier->timeline != change.timeline ||
+        earlier->sequence != change.sequence || earlier->previous_hash != change.previous_hash) {
+      return absl::FailedPreconditionError(fmt::format(
+          "the lake's catalog journal already holds change {} of timeline {} (at {}), made by "
+          "another catalog: is a second state folder (another machine, or a recovered copy) "
+          "writing to this lake? Only one may",
+          change.sequence, change.timeline, key));
+    }
+    written = store_.Put(key, record);
+  }
+  RETURN_IF_ERROR(Annotate(written, "making the commit durable in the lake's catalog journal"));
+  FaultPoint("journal-appended");
+  return Sha256Of(record);
+}
+
+void LakeJournal::Committed(const CatalogChange& change) {
+  if (options_.checkpoint_every <= 0 || change.sequence % options_.checkpoint_every != 0) return;
+  std::lock_guard lock(checkpoint_mu_);
+  if (checkpointing_) return;  // a later change will ask again
+  if (checkpointer_.joinable()) checkpointer_.join();  // done: it cleared checkpointing_
+  checkpointing_ = true;
+  checkpointer_ = std::thread([this] {
+    absl::StatusOr<int64_t> taken = Checkpoint();
+    if (!taken.ok()) {
+      spdlog::warn("catalog journal: checkpoint failed (the log keeps every change): {}",
+                   taken.status().ToString());
+    }
+    std::lock_guard done(checkpoint_mu_);
+    checkpointing_ = false;
+  });
+}
+
+absl::StatusOr<int64_t> LakeJournal::Checkpoint() {
+  ScratchDir scratch(lake_, "journal-checkpoint");
+  const std::string copy = scratch.File("checkpoint.sqlite");
+  RETURN_IF_ERROR(CopyCatalogFile(lake_.CatalogPath(), copy));
+  ASSIGN_OR_RETURN(const JournalPosition position, ReadJournalPosition(copy));
+  if (position.timeline.empty())
+    return absl::FailedPreconditionError("the catalog's journal has not started");
+  const absl::Status stored =
+      StoreCatalogCopy(lake_, copy, store_, JournalCheckpointKey(position.timeline, position.sequence))
+          .status();
+  if (!stored.ok() && !absl::IsAlreadyExists(stored)) return stored;
+  PruneBefore(position.timeline, position.sequence);
+  return position.sequence;
+}
+
+void LakeJournal::PruneBefore(const std::string& timeline, int64_t sequence) {
+  // Keeps the checkpoint before `sequence` and the changes after it: recovery can start from
+  // either checkpoint.
+  absl::StatusOr<std::vector<int64_t>> checkpoints = CheckpointSequences(store_, timeline);
+  if (!checkpoints.ok()) return;
+  std::optional<int64_t> previous;
+  for (int64_t at : *checkpoints)
+    if (at < sequence) previous = at;
+  if (!previous) return;
+  for (int64_t at : *checkpoints)
+    if (at < *previous) store_.Delete(JournalCheckpointKey(timeline, at)).IgnoreError();
+  absl::StatusOr<std::vector<ObjectInfo>> records = ListAll(store_, TimelinePrefix(timeline) + "log/");
+  if (!records.ok()) return;
+  for (const ObjectInfo& record : *records) {
+    const std::optional<int64_t> at = SequenceIn(record.key, ".rec");
+    if (at && *at <= *previous) store_.Delete(record.key).IgnoreError();
+  }
+}
+
+absl::StatusOr<RecoveryReport> RecoverCatalogFromLake(const LakeLocation& lake, ObjectStore& store,
+                                                      const std::string& out_path) {
+  absl::StatusOr<std::string> head_bytes = store.Get(HeadKey());
+  if (absl::IsNotFound(head_bytes.status())) {
+    return absl::NotFoundError(fmt::format(
+        "{} has no catalog journal ({} is missing): the lake was not written by a loch that keeps "
+        "one (a local lake keeps it only when its state folder is elsewhere)",
+        lake.root, HeadKey()));
+  }
+  RETURN_IF_ERROR(Annotate(head_bytes.status(), "reading the catalog journal's HEAD"));
+  const nlohmann::json head = nlohmann::json::parse(*head_bytes, nullptr, false);
+  RecoveryReport report;
+  report.timeline = head.is_object() ? HeaderText(head, "timeline") : "";
+  if (report.timeline.empty() || report.timeline.find('/') != std::string::npos)
+    return absl::DataLossError(fmt::format("{} is damaged: it names no timeline", HeadKey()));
+
+  ASSIGN_OR_RETURN(const std::vector<int64_t> checkpoints,
+                   CheckpointSequences(store, report.timeline));
+  if (checkpoints.empty()) {
+    return absl::DataLossError(
+        fmt::format("the catalog journal's timeline {} has no checkpoint", report.timeline));
+  }
+  report.checkpoint_sequence = checkpoints.back();
+  ASSIGN_OR_RETURN(
+      const BackupInfo checkpoint,
+      FetchCatalogBackup(store, JournalCheckpointKey(report.timeline, report.checkpoint_sequence),
+                         out_path));
+  report.checkpoint_taken_at = checkpoint.taken_at;
+  ASSIGN_OR_RETURN(std::unique_ptr<CatalogReplay> replay, CatalogReplay::Open(out_path));
+  if (replay->position().timeline != report.timeline ||
+      replay->position().sequence != report.checkpoint_sequence) {
+    return absl::DataLossError(fmt::format(
+        "checkpoint {} of timeline {} holds the catalog at change {} of timeline {}",
+        report.checkpoint_sequence, report.timeline, replay->position().sequence,
+        replay->position().timeline));
+  }
+  // Changes in the log after the checkpoint, to tell a missing change from the end of the log.
+  ASSIGN_OR_RETURN(const std::vector<ObjectInfo> logged,
+                   ListAll(store, TimelinePrefix(report.timeline) + "log/"));
+  int64_t last_logged = report.checkpoint_sequence;
+  for (const ObjectInfo& record : logged)
+    if (auto at = SequenceIn(record.key, ".rec")) last_logged = std::max(last_logged, *at);
+
+  report.last_sequence = report.checkpoint_sequence;
+  report.stopped_because = "it is the last change in the log";
+  for (int64_t sequence = report.checkpoint_sequence + 1;; ++sequence) {
+    const std::string key = JournalRecordKey(report.timeline, sequence);
+    absl::StatusOr<std::string> bytes = store.Get(key);
+    if (absl::IsNotFound(bytes.status())) {
+      if (sequence <= last_logged) {
+        return absl::DataLossError(fmt::format(
+            "change {} of the catalog journal ({}) is missing, but the log goes on to {}",
+            sequence, key, last_logged));
+      }
+      break;
+    }
+    RETURN_IF_ERROR(Annotate(bytes.status(), "reading " + key));
+    absl::StatusOr<CatalogChange> change = ParseJournalRecord(*bytes);
+    if (!change.ok()) return Annotate(change.status(), key);
+    if (change->timeline != report.timeline || change->sequence != sequence) {
+      return absl::DataLossError(
+          fmt::format("{} holds change {} of timeline {}", key, change->sequence, change->timeline));
+    }
+    if (change->previous_hash != replay->position().last_hash) {
+      return absl::DataLossError(fmt::format(
+          "change {} of the catalog journal does not follow change {} (hash chain broken at {})",
+          sequence, sequence - 1, key));
+    }
+    RETURN_IF_ERROR(Annotate(replay->Apply(*change, Sha256Of(*bytes)), key));
+    report.last_sequence = sequence;
+    ++report.changes_applied;
+  }
+  replay.reset();
+  RETURN_IF_ERROR(ResetJournalPosition(out_path));
+  return report;
+}
+
+}  // namespace loch

@@ -1,0 +1,112 @@
+#pragma once
+// The catalog's commit journal, kept in the lake itself, so that the catalog can be rebuilt from
+// the bucket alone when its state folder is lost (`loch init --recover`).
+//
+// Layout (object keys under the lake root):
+//   _loch/catalog/HEAD                          {"timeline", "lake", "started_at"}: the timeline
+//                                               to recover from
+//   _loch/catalog/<T>/checkpoint-<seq>.bak      the catalog after change <seq> of timeline <T>
+//                                               (catalog_backup.h's format); seq 0 starts <T>
+//   _loch/catalog/<T>/log/<seq>.rec             change <seq> of <T>
+// (<seq> has 20 digits, so keys sort in sequence order.) A change is written with PutIfAbsent
+// before the catalog's transaction commits (catalog_journal.h), so every commit a caller was told
+// about is in the lake. A record whose transaction did not commit (the process died, or COMMIT
+// failed, after the record was written) names the same previous hash as the one that replaces it
+// and is overwritten by the next commit; recovery stops at the first record that does not follow.
+//
+// Record format (version 1): "LOCHLOG1", a 4-byte big-endian header length, a JSON header
+// {format, timeline, sequence, previous_hash, schema, id_counters, changeset_bytes,
+// changeset_sha256}, then one zstd frame of the changeset. A record's hash is the SHA-256 of all
+// its bytes.
+//
+// Checkpoints: every `checkpoint_every` changes a copy of the catalog (taken online, as a backup
+// is) is stored on a thread of the journal's; log records that the checkpoint before it covers are
+// then deleted. Timelines other than HEAD's are left in place (they are small; `loch catalog
+// backup` is the tool for keeping history).
+//
+// Thread-safety: Append and Committed are called by the catalog one transaction at a time; the
+// checkpoint thread is the journal's own. Several processes sharing one state folder each have a
+// LakeJournal; the catalog's write lock orders their appends.
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "catalog/catalog_journal.h"
+#include "common/lake_config.h"
+#include "common/status.h"
+#include "storage/object_store.h"
+
+namespace loch {
+
+inline constexpr std::string_view kCatalogJournalPrefix = "_loch/catalog/";
+
+// Whether the lake keeps its catalog's journal: remote lakes, and local lakes whose state folder
+// is not inside the lake (a local lake with its state inside loses both together).
+bool LakeKeepsJournal(const LakeLocation& lake);
+
+struct JournalOptions {
+  int64_t checkpoint_every = 1000;  // changes between checkpoints
+};
+
+class LakeJournal final : public CommitJournal {
+ public:
+  // `store` is the lake's (keys relative to its root) and outlives the journal.
+  LakeJournal(LakeLocation lake, ObjectStore& store, JournalOptions options = {});
+  // Waits for a checkpoint in progress.
+  ~LakeJournal() override;
+
+  // Makes the catalog's journal current before its first write: starts a timeline if the catalog
+  // has none, or its schema changed since (which stores checkpoint 0, holding the catalog's write
+  // lock meanwhile), and names the timeline in HEAD.
+  absl::Status Prepare();
+
+  absl::StatusOr<std::string> Append(const CatalogChange& change) override;
+  void Committed(const CatalogChange& change) override;
+
+  // Stores a checkpoint now, on the calling thread; returns its sequence.
+  absl::StatusOr<int64_t> Checkpoint();
+
+ private:
+  absl::Status PublishHead(const std::string& timeline);
+  void PruneBefore(const std::string& timeline, int64_t sequence);
+
+  LakeLocation lake_;
+  ObjectStore& store_;
+  JournalOptions options_;
+  std::mutex checkpoint_mu_;
+  std::thread checkpointer_;  // guarded by checkpoint_mu_
+  bool checkpointing_ = false;  // guarded by checkpoint_mu_
+};
+
+// A change as the lake keeps it, and back. ParseJournalRecord: DataLoss naming what is wrong;
+// memory stays bounded whatever the bytes claim (a changeset is at most 256 MiB, and only
+// what really decompresses is held).
+std::string EncodeJournalRecord(const CatalogChange& change);
+absl::StatusOr<CatalogChange> ParseJournalRecord(std::string_view bytes);
+
+// The key of change `sequence` of `timeline`, and of its checkpoint.
+std::string JournalRecordKey(const std::string& timeline, int64_t sequence);
+std::string JournalCheckpointKey(const std::string& timeline, int64_t sequence);
+
+struct RecoveryReport {
+  std::string timeline;
+  int64_t checkpoint_sequence = 0;  // the checkpoint it started from
+  std::string checkpoint_taken_at;
+  int64_t last_sequence = 0;  // the last change applied
+  int64_t changes_applied = 0;
+  std::string stopped_because;  // why no later change was applied
+};
+
+// Rebuilds the lake's catalog from the lake alone into the new file `out_path`: HEAD's timeline,
+// its latest checkpoint, then every change after it, in order, each checked (hash chain, schema)
+// before it is applied. NotFound if the lake has no journal; DataLoss if a checkpoint or a change
+// is damaged, or a change is missing while later ones exist. The result has no journal position
+// (its first open starts a timeline of its own).
+absl::StatusOr<RecoveryReport> RecoverCatalogFromLake(const LakeLocation& lake, ObjectStore& store,
+                                                      const std::string& out_path);
+
+}  // namespace loch
