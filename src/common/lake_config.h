@@ -24,8 +24,12 @@ inline constexpr std::string_view kQuarantineZone = "quarantine/";
 // archive/<original key> (or archive/<write id>/<original key> when that key was taken), named
 // by the table's history (lifecycle/compaction.h). Only loch writes there.
 inline constexpr std::string_view kArchiveZone = "archive/";
+// loch's own metadata in the lake: the catalog's journal under _loch/catalog/
+// (recovery/lake_journal.h). Only loch writes there; nothing in it is table data.
+inline constexpr std::string_view kSystemZone = "_loch/";
 // The zones loch writes its own files into (crawlers skip them).
-inline constexpr std::string_view kWrittenZones[] = {kCuratedZone, kQuarantineZone, kArchiveZone};
+inline constexpr std::string_view kWrittenZones[] = {kCuratedZone, kQuarantineZone, kArchiveZone,
+                                                     kSystemZone};
 
 struct LakeLocation {
   std::string root;       // absolute local path, or "s3://bucket[/prefix]"

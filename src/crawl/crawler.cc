@@ -162,8 +162,8 @@ absl::StatusOr<CrawlReport> Crawler::Crawl(const Principal& who, const CrawlRequ
       if (prefixes.back().starts_with(zone)) {
         return absl::InvalidArgumentError(fmt::format(
             "cannot crawl \"{}\": {} holds the files loch writes (of CTAS, INSERT, jobs and "
-            "their quarantines, and the raw objects compactions archived); they are tables "
-            "already",
+            "their quarantines, the raw objects compactions archived, and the catalog's "
+            "journal); they are not raw data",
             given, zone));
       }
     }

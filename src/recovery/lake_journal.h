@@ -42,7 +42,7 @@
 
 namespace loch {
 
-inline constexpr std::string_view kCatalogJournalPrefix = "_loch/catalog/";
+inline constexpr std::string_view kCatalogJournalPrefix = "_loch/catalog/";  // in kSystemZone
 
 // Whether the lake keeps its catalog's journal: remote lakes, and local lakes whose state folder
 // is not inside the lake (a local lake with its state inside loses both together).
