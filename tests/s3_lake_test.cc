@@ -3,6 +3,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 #include "storage/s3_store.h"
+#include "tests/support/loch_server.h"
 #include "tests/support/run_command.h"
 #include "tests/support/s3_test_server.h"
 
@@ -72,6 +74,36 @@ class S3LakeTest : public testing::Test {
       if (key.find("/raw/") != std::string::npos) gets += count.get<int>();
     }
     return gets;
+  }
+
+  // Starts `loch serve` on the lake, puts `records` into the stream "clicks" (creating it first if
+  // `create`), flushes it and stops the server.
+  void ServeAndPut(const std::vector<std::string>& records, bool create) {
+    std::string error;
+    auto serve = testing_support::LochServer::Start(
+        LOCH_BINARY, Url(), {}, &error,
+        {fmt::format("AWS_ENDPOINT_URL={}", server_->endpoint()),
+         fmt::format("AWS_REGION={}", S3TestServer::kRegion),
+         fmt::format("AWS_ACCESS_KEY_ID={}", S3TestServer::kAccessKey),
+         fmt::format("AWS_SECRET_ACCESS_KEY={}", S3TestServer::kSecretKey),
+         "LOCH_STATE=" + State()});
+    ASSERT_NE(serve, nullptr) << error;
+    const nlohmann::json keys =
+        nlohmann::json::parse(std::ifstream(State() + "/admin-credentials.json"));
+    httplib::Client client("127.0.0.1", serve->port());
+    client.set_default_headers({{"Authorization", "Bearer " + keys["token"].get<std::string>()}});
+    if (create) {
+      auto created = client.Post("/api/v1/streams", R"({"name": "clicks", "buffer_seconds": 900})",
+                                 "application/json");
+      ASSERT_TRUE(created && created->status == 201) << (created ? created->body : "no answer");
+    }
+    std::string body;
+    for (const std::string& record : records) body += record + "\n";
+    auto put = client.Post("/api/v1/streams/clicks/records", body, "text/plain");
+    ASSERT_TRUE(put && put->status == 200) << (put ? put->body : "no answer");
+    auto flushed = client.Post("/api/v1/streams/clicks/flush", "", "text/plain");
+    ASSERT_TRUE(flushed && flushed->status == 200) << (flushed ? flushed->body : "no answer");
+    EXPECT_EQ(serve->Stop(), 0);
   }
 
   static inline S3TestServer* server_ = nullptr;
@@ -267,6 +299,8 @@ TEST_F(S3LakeTest, ALakeWhoseStateFolderIsLostIsRecoveredFromTheBucketAlone) {
        "--type", "v=BIGINT"});
   run({"job", "run", "typed"});
   run({"workgroup", "set", "analysts", "--max-concurrent", "3"});
+  // Puts: a stream delivering into the bucket through a server.
+  ServeAndPut({R"({"a": 1})", R"({"a": 2})"}, /*create=*/true);
 
   const std::vector<std::vector<std::string>> questions = {
       {"sql", "SELECT part, count(*), sum(v), count(country) FROM t.events GROUP BY part ORDER BY "
@@ -280,6 +314,7 @@ TEST_F(S3LakeTest, ALakeWhoseStateFolderIsLostIsRecoveredFromTheBucketAlone) {
       {"job", "list"},
       {"workgroup", "list"},
       {"crawler", "list"},
+      {"sql", "SELECT count(*), sum(a) FROM raw.clicks", "--format", "csv"},
   };
   std::vector<std::string> before;
   for (const auto& question : questions) before.push_back(run(question));
@@ -298,10 +333,13 @@ TEST_F(S3LakeTest, ALakeWhoseStateFolderIsLostIsRecoveredFromTheBucketAlone) {
   run({"sql", "INSERT INTO t.parts SELECT 101, 2, 2"});
   const std::string after_insert = run(questions[1]);
   EXPECT_THAT(after_insert, HasSubstr("101,2,2"));
+  ServeAndPut({R"({"a": 3})"}, /*create=*/false);
+  EXPECT_EQ(run(questions.back()), "count_star(),sum(a)\n3,6\n");
   fs::remove_all(State());
   ASSERT_EQ(Loch({"init", "--recover", "--lake", Url()}).exit_code, 0);
   EXPECT_EQ(run(questions[1]), after_insert);
   EXPECT_EQ(run(questions[0]), before[0]);
+  EXPECT_EQ(run(questions.back()), "count_star(),sum(a)\n3,6\n");
 }
 
 TEST_F(S3LakeTest, EveryObjectWrittenAsksForTheServerSideEncryptionChosenAtInit) {

@@ -1,5 +1,7 @@
 #include "tests/support/loch_server.h"
 
+#include <unistd.h>
+
 #include <httplib.h>
 
 #include <fstream>
@@ -26,7 +28,10 @@ std::unique_ptr<LochServer> LochServer::StartHttps(const std::string& binary,
   std::unique_ptr<LochServer> server(new LochServer());
   server->https_ = !ca_file.empty();
   server->port_ = FreeLoopbackPort();
-  server->log_path_ = fmt::format("{}/serve-{}.log", lake, server->port_);
+  // A lake on S3 has no folder here: its server's log goes to the temporary folder.
+  server->log_path_ = lake.starts_with("s3://")
+                          ? fmt::format("/tmp/loch-serve-{}-{}.log", ::getpid(), server->port_)
+                          : fmt::format("{}/serve-{}.log", lake, server->port_);
   const std::string address = fmt::format("127.0.0.1:{}", server->port_);
   std::vector<std::string> args = {"serve", "--lake", lake, "--http", address};
   args.insert(args.end(), extra_args.begin(), extra_args.end());

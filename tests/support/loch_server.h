@@ -1,7 +1,8 @@
 #pragma once
 // `loch serve` as a child process for end-to-end tests: started on a free loopback port, ready once
 // /health answers; stopped with SIGTERM (a clean stop) or killed with SIGKILL (a crash). Its
-// stdout and stderr go to <lake>/serve-<port>.log for diagnosis.
+// stdout and stderr go to <lake>/serve-<port>.log for diagnosis (/tmp/loch-serve-*.log for a lake
+// on S3).
 
 #include <memory>
 #include <string>
