@@ -46,20 +46,23 @@ struct JournalPosition {
   std::string timeline;  // "" while the catalog has no journal (or after a restore)
   int64_t sequence = 0;
   std::string last_hash;
-  std::string schema;         // the fingerprint the timeline started with
-  bool head_published = false;  // the lake names this timeline as the current one
+  std::string schema;  // the fingerprint the timeline started with
 };
 
-// Receives the catalog's changes. Called with the catalog's write transaction open, so changes
-// arrive one at a time and in commit order, across all processes using the catalog file.
+// Receives the catalog's changes. Append is called with the catalog's write transaction open, so
+// changes arrive one at a time and in commit order, across all processes using the catalog file.
+// Committed and Abandoned are called on the committing thread with the catalog's mutex held: they
+// must not call the catalog.
 class CommitJournal {
  public:
   virtual ~CommitJournal() = default;
   // Makes `change` durable; returns its hash, which the next change names as previous_hash. An
   // error rolls the transaction back (the caller gets the error; nothing changed).
   virtual absl::StatusOr<std::string> Append(const CatalogChange& change) = 0;
-  // Called after the transaction that carried `change` committed (outside the transaction).
+  // The transaction that carried `change` committed.
   virtual void Committed(const CatalogChange& change) = 0;
+  // The transaction that carried `change` (appended) did not commit: the change never happened.
+  virtual void Abandoned(const CatalogChange& change) = 0;
 };
 
 // A SHA-256 (hex) over the catalog's schema and format version: changes apply only to a catalog
@@ -72,16 +75,14 @@ absl::StatusOr<JournalPosition> ReadJournalPosition(const std::string& catalog_p
 // Starts a new timeline `timeline` for the catalog at `catalog_path`, holding the catalog's write
 // lock throughout so that no change is made meanwhile: copies the catalog to `base_path` (which
 // must not exist) with the copy's position set to (timeline, 0), calls `publish(base_path)` (which
-// stores the copy as the timeline's checkpoint 0), then moves the catalog's own position. Nothing
-// moves if `publish` fails. If `wanted(current position)` says false once the lock is held
-// (another process started a timeline meanwhile), does nothing and returns false.
+// stores the copy as the timeline's checkpoint 0 and names the timeline as the lake's), then moves
+// the catalog's own position. Nothing moves if `publish` fails. If `wanted(current position)` says
+// false once the lock is held (another process started a timeline meanwhile), does nothing and
+// returns false.
 absl::StatusOr<bool> StartJournalTimeline(
     const std::string& catalog_path, const std::string& timeline, const std::string& base_path,
     const std::function<bool(const JournalPosition&)>& wanted,
     const std::function<absl::Status(const std::string&)>& publish);
-
-// Records that the lake names the catalog's current timeline `timeline` as its current one.
-absl::Status MarkJournalHeadPublished(const std::string& catalog_path, const std::string& timeline);
 
 // Clears the journal position (a restored or recovered catalog starts a timeline of its own).
 absl::Status ResetJournalPosition(const std::string& catalog_path);
@@ -93,8 +94,9 @@ class CatalogReplay {
   virtual ~CatalogReplay() = default;
   virtual const JournalPosition& position() const = 0;
   // Applies `change`, whose record hashed to `hash`. FailedPrecondition (nothing applied) if it
-  // does not follow the position (timeline, sequence, previous hash, schema); DataLoss if its
-  // rows do not apply exactly (a row missing, or already there).
+  // does not follow the position (timeline, sequence, previous hash, schema); DataLoss if it is
+  // not a changeset or its rows do not apply exactly (a row missing, or already there). Rows of
+  // tables the journal does not carry are ignored.
   virtual absl::Status Apply(const CatalogChange& change, const std::string& hash) = 0;
 };
 

@@ -31,6 +31,7 @@ class MemoryJournal final : public CommitJournal {
     return HashOf(change);
   }
   void Committed(const CatalogChange& change) override { committed.push_back(change.sequence); }
+  void Abandoned(const CatalogChange& change) override { changes.erase(change.sequence); }
   static std::string HashOf(const CatalogChange& change) {
     return fmt::format("{}:{}:{}", change.timeline, change.sequence, change.changeset.size());
   }

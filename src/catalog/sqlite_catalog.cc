@@ -170,8 +170,7 @@ CREATE TABLE IF NOT EXISTS journal_state(
   timeline TEXT NOT NULL,
   sequence INTEGER NOT NULL,
   last_hash TEXT NOT NULL,
-  schema TEXT NOT NULL,
-  head_published INTEGER NOT NULL);
+  schema TEXT NOT NULL);
 )sql";
 
 // Text the query history keeps: at most `max_bytes` (then "..."), valid UTF-8 (invalid bytes and

@@ -30,14 +30,12 @@ absl::StatusOr<JournalPosition> ReadPosition(sqlite3* db) {
   if (!present.Step()) return present.status();
   if (present.Int(0) == 0) return position;  // a catalog older than journals
   Statement read(db,
-                 "SELECT timeline, sequence, last_hash, schema, head_published FROM journal_state "
-                 "WHERE id = 1");
+                 "SELECT timeline, sequence, last_hash, schema FROM journal_state WHERE id = 1");
   if (read.Step()) {
     position.timeline = read.Text(0);
     position.sequence = read.Int(1);
     position.last_hash = read.Text(2);
     position.schema = read.Text(3);
-    position.head_published = read.Int(4) != 0;
   }
   RETURN_IF_ERROR(read.status());
   return position;
@@ -45,13 +43,12 @@ absl::StatusOr<JournalPosition> ReadPosition(sqlite3* db) {
 
 absl::Status WritePosition(sqlite3* db, const JournalPosition& position) {
   Statement write(db,
-                  "INSERT OR REPLACE INTO journal_state(id, timeline, sequence, last_hash, schema, "
-                  "head_published) VALUES (1, ?, ?, ?, ?, ?)");
+                  "INSERT OR REPLACE INTO journal_state(id, timeline, sequence, last_hash, schema) "
+                  "VALUES (1, ?, ?, ?, ?)");
   return write.Bind(1, position.timeline)
       .Bind(2, position.sequence)
       .Bind(3, position.last_hash)
       .Bind(4, position.schema)
-      .Bind(5, int64_t{position.head_published ? 1 : 0})
       .Run();
 }
 
@@ -103,17 +100,25 @@ class SqliteCatalogReplay final : public CatalogReplay {
           "change {} was made to a catalog of another schema ({} here, {} in the change)",
           change.sequence, schema_.substr(0, 12), change.schema.substr(0, 12)));
     }
+    // A changeset starts with a table header 'T' (a patchset's is 'P': it carries no old values
+    // to check against, so it is refused).
+    if (change.changeset.empty() || change.changeset[0] != 'T' ||
+        change.changeset.size() > static_cast<size_t>(INT32_MAX)) {
+      return absl::DataLossError(fmt::format("change {} of timeline {} is not a changeset",
+                                             change.sequence, change.timeline));
+    }
     sqlite::Transaction txn(db_.get(), /*write=*/true);
     RETURN_IF_ERROR(txn.status());
     int conflicts = 0;
     const int rc = sqlite3changeset_apply(
         db_.get(), static_cast<int>(change.changeset.size()),
-        const_cast<char*>(change.changeset.data()), nullptr, &AbortOnConflict, &conflicts);
+        const_cast<char*>(change.changeset.data()), &CarriedTable, &AbortOnConflict, &conflicts);
     if (rc != SQLITE_OK || conflicts > 0) {
       return absl::DataLossError(fmt::format(
-          "change {} of timeline {} does not apply to the catalog ({}{})", change.sequence,
-          change.timeline, sqlite3_errstr(rc),
-          conflicts > 0 ? ": a row it changes is missing or differs" : ""));
+          "change {} of timeline {} does not apply to the catalog ({})", change.sequence,
+          change.timeline,
+          conflicts > 0 ? "a row it changes is missing or differs"
+                        : fmt::format("its changeset is damaged: {}", sqlite3_errstr(rc))));
     }
     for (const auto& [table, counter] : change.id_counters) {
       Statement update(db_.get(), "UPDATE sqlite_sequence SET seq = ? WHERE name = ?");
@@ -211,8 +216,12 @@ absl::Status JournaledTransaction::Commit() {
   ASSIGN_OR_RETURN(const std::string hash, journal_->Append(change));
   position.sequence = change.sequence;
   position.last_hash = hash;
-  RETURN_IF_ERROR(WritePosition(db_, position));
-  RETURN_IF_ERROR(txn_.Commit());
+  absl::Status committed = WritePosition(db_, position);
+  if (committed.ok()) committed = txn_.Commit();
+  if (!committed.ok()) {
+    journal_->Abandoned(change);  // rolled back (by the destructor): it never happened
+    return committed;
+  }
   journal_->Committed(change);
   return absl::OkStatus();
 }
@@ -252,13 +261,6 @@ absl::StatusOr<bool> StartJournalTimeline(
   RETURN_IF_ERROR(WritePosition(db.get(), start));
   RETURN_IF_ERROR(txn.Commit());
   return true;
-}
-
-absl::Status MarkJournalHeadPublished(const std::string& catalog_path,
-                                      const std::string& timeline) {
-  ASSIGN_OR_RETURN(Connection db, OpenFile(catalog_path, SQLITE_OPEN_READWRITE));
-  Statement mark(db.get(), "UPDATE journal_state SET head_published = 1 WHERE timeline = ?");
-  return mark.Bind(1, timeline).Run();
 }
 
 absl::Status ResetJournalPosition(const std::string& catalog_path) {

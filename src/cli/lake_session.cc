@@ -154,7 +154,8 @@ absl::StatusOr<bool> LakeSession::Init(const LakeLocation& location, const S3Set
 
 absl::StatusOr<RecoveryReport> LakeSession::Recover(const LakeLocation& location,
                                                     const S3Settings& s3) {
-  if (fs::exists(location.CatalogPath())) {
+  std::error_code unreadable;
+  if (fs::exists(location.CatalogPath(), unreadable) || unreadable) {
     return absl::FailedPreconditionError(fmt::format(
         "the state folder {} already holds a catalog: --recover rebuilds a lost one into a new "
         "(empty) state folder",
@@ -187,8 +188,8 @@ absl::StatusOr<std::unique_ptr<LakeSession>> LakeSession::Open(const LakeLocatio
   if (!fs::exists(location.CatalogPath())) {
     return absl::FailedPreconditionError(fmt::format(
         "no lake at \"{}\": create one with `loch init --lake {}{}` (or point --lake / LOCH_LAKE "
-        "at an existing one; `loch init --recover` rebuilds the catalog of an S3 lake whose "
-        "state folder was lost)",
+        "at an existing one; `loch init --recover` rebuilds the catalog of a lake whose state "
+        "folder was lost, if the lake keeps its journal)",
         location.root, location.root, location.remote() ? " --state " + location.state_dir : ""));
   }
   ASSIGN_OR_RETURN(nlohmann::json settings, ReadSettings(location));

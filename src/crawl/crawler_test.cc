@@ -121,17 +121,18 @@ TEST_F(CrawlerTest, LeavesLochsOwnTablesFilesAlone) {
   Put("tables/mart/daily/20260101T000000Z-0123456789ab/f.json", "{\"x\": 1}\n");
   Put("archive/orders/old.json", "{\"id\": 0}\n");  // a compaction's copy of a raw object
   Put("orders/o.json", "{\"id\": 1}\n");
-  for (const char* zone : {"tables/mart/", "archive/", "quarantine/"}) {
+  Put("_loch/catalog/HEAD", "{\"timeline\": \"t\"}\n");  // the catalog's journal
+  for (const char* zone : {"tables/mart/", "archive/", "quarantine/", "_loch/"}) {
     auto refused = crawler_->Crawl(admin_, CrawlRequest{{zone}, "landing"});
     EXPECT_TRUE(absl::IsInvalidArgument(refused.status())) << refused.status();
-    EXPECT_THAT(std::string(refused.status().message()), HasSubstr("tables already"));
+    EXPECT_THAT(std::string(refused.status().message()), HasSubstr("they are not raw data"));
   }
   CrawlReport everything = Crawl(CrawlRequest{{""}, "landing"});
   ASSERT_EQ(everything.tables.size(), 1u);
   EXPECT_EQ(everything.tables[0].table, "landing.orders");
   EXPECT_EQ(everything.tables[0].files_added, 1);
   EXPECT_THAT(Join(everything.warnings, "\n"),
-              HasSubstr("2 object(s) under tables/, quarantine/, archive/ left alone"));
+              HasSubstr("3 object(s) under tables/, quarantine/, archive/, _loch/ left alone"));
 }
 
 TEST_F(CrawlerTest, RecrawlsReadOnlyWhatIsNewAndEvolveTheSchema) {

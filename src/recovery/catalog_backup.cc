@@ -176,17 +176,18 @@ absl::StatusOr<BackupInfo> RestoreCatalog(const LakeLocation& lake, ObjectStore&
         fmt::format("a `loch serve` is using the state folder {}: stop it, then restore",
                     lake.state_dir));
   }
+  // The restored catalog is another catalog from now on: its next open starts a journal timeline
+  // of its own (the lake's journal then names it), rather than writing into the one it was copied
+  // from. Cleared in the copy, so the catalog never holds the backup's position.
+  RETURN_IF_ERROR(ResetJournalPosition(db_path));
+  ASSIGN_OR_RETURN(const CatalogFileSummary expected, InspectCatalogFile(db_path));
   RETURN_IF_ERROR(RestoreCatalogFile(db_path, lake.CatalogPath()));
   ASSIGN_OR_RETURN(CatalogFileSummary restored, InspectCatalogFile(lake.CatalogPath()));
-  if (restored.digest != info.digest) {
+  if (restored.digest != expected.digest) {
     return absl::InternalError(fmt::format(
         "the restored catalog {} does not hold what the backup holds; restore it again",
         lake.CatalogPath()));
   }
-  // The restored catalog is another catalog from now on: its next open starts a journal timeline
-  // of its own (the lake's journal then names it), rather than writing into the one it was copied
-  // from.
-  RETURN_IF_ERROR(ResetJournalPosition(lake.CatalogPath()));
   return info;
 }
 

@@ -25,6 +25,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view kRecordMagic = "LOCHLOG1";
+// At the next sequence of a timeline another state folder took over: its writers stop there.
+constexpr std::string_view kFenceMagic = "LOCHFENC";
 constexpr int kRecordFormat = 1;
 constexpr int64_t kMaxChangesetBytes = int64_t{256} << 20;
 constexpr int kZstdLevel = 3;  // on the commit path: fast
@@ -51,9 +53,6 @@ std::optional<int64_t> SequenceIn(std::string_view key, std::string_view suffix)
   }
   return sequence;
 }
-
-// A timeline id: time-ordered (the newest sorts last), safe in a key.
-std::string NewTimelineId() { return NewTimeOrderedId(); }
 
 // The sequences of `timeline`'s checkpoints, ascending.
 absl::StatusOr<std::vector<int64_t>> CheckpointSequences(ObjectStore& store,
@@ -86,7 +85,13 @@ std::string JournalCheckpointKey(const std::string& timeline, int64_t sequence) 
   return fmt::format("{}checkpoint-{:020d}.bak", TimelinePrefix(timeline), sequence);
 }
 
-std::string EncodeJournalRecord(const CatalogChange& change) {
+absl::StatusOr<std::string> EncodeJournalRecord(const CatalogChange& change) {
+  if (change.changeset.size() > static_cast<uint64_t>(kMaxChangesetBytes)) {
+    return absl::ResourceExhaustedError(fmt::format(
+        "the commit changes {} bytes of catalog rows, more than a journal record holds (256 MiB): "
+        "split it into smaller commits",
+        change.changeset.size()));
+  }
   const nlohmann::json header = {{"format", kRecordFormat},
                                  {"timeline", change.timeline},
                                  {"sequence", change.sequence},
@@ -95,10 +100,9 @@ std::string EncodeJournalRecord(const CatalogChange& change) {
                                  {"id_counters", change.id_counters},
                                  {"changeset_bytes", change.changeset.size()},
                                  {"changeset_sha256", Sha256Of(change.changeset)}};
-  // A changeset too large to compress is a bug, not input: it came from this process's catalog.
-  absl::StatusOr<std::string> compressed =
-      CompressFrame(change.changeset, kZstdLevel, "a catalog change");
-  return EncodeEnvelope(kRecordMagic, header, compressed.ok() ? *compressed : std::string());
+  ASSIGN_OR_RETURN(const std::string compressed,
+                   CompressFrame(change.changeset, kZstdLevel, "a catalog change"));
+  return EncodeEnvelope(kRecordMagic, header, compressed);
 }
 
 absl::StatusOr<CatalogChange> ParseJournalRecord(std::string_view bytes) {
@@ -155,34 +159,48 @@ LakeJournal::~LakeJournal() {
 
 absl::Status LakeJournal::Prepare() {
   const std::string catalog = lake_.CatalogPath();
-  ASSIGN_OR_RETURN(JournalPosition position, ReadJournalPosition(catalog));
+  ASSIGN_OR_RETURN(const JournalPosition position, ReadJournalPosition(catalog));
   ASSIGN_OR_RETURN(const std::string schema, CatalogSchemaFingerprint(catalog));
-  if (position.timeline.empty() || position.schema != schema) {
-    ScratchDir scratch(lake_, "journal-start");
-    const std::string timeline = NewTimelineId();
-    const JournalPosition seen = position;
-    ASSIGN_OR_RETURN(
-        const bool started,
-        StartJournalTimeline(
-            catalog, timeline, scratch.File("base.sqlite"),
-            [&](const JournalPosition& now) {
-              return now.timeline == seen.timeline && now.schema == seen.schema &&
-                     now.sequence == seen.sequence;
-            },
-            [&](const std::string& base) {
-              return Annotate(
-                  StoreCatalogCopy(lake_, base, store_, JournalCheckpointKey(timeline, 0)).status(),
-                  "storing the catalog's first checkpoint in the lake");
-            }));
-    if (started) {
-      spdlog::info("catalog journal: timeline {} started in {}{}", timeline, lake_.root,
-                   position.timeline.empty() ? "" : fmt::format(" (after {})", position.timeline));
+  std::string why;
+  if (position.timeline.empty()) {
+    why = "the catalog had none";
+  } else if (position.schema != schema) {
+    why = "the catalog's schema changed";
+  } else {
+    // A record after the catalog's last change: an attempt that never committed (the process
+    // died), or this state folder is a copy that another one has gone on from. Either way the
+    // timeline cannot go on from here.
+    absl::StatusOr<ObjectInfo> next =
+        store_.Head(JournalRecordKey(position.timeline, position.sequence + 1));
+    if (next.ok()) {
+      why = fmt::format("change {} of timeline {} was already in the lake",
+                        position.sequence + 1, position.timeline);
+    } else if (!absl::IsNotFound(next.status())) {
+      return Annotate(next.status(), "reading the lake's catalog journal");
     }
-    ASSIGN_OR_RETURN(position, ReadJournalPosition(catalog));
   }
-  if (!position.head_published) {
-    RETURN_IF_ERROR(PublishHead(position.timeline));
-    RETURN_IF_ERROR(MarkJournalHeadPublished(catalog, position.timeline));
+  if (why.empty()) return absl::OkStatus();
+
+  ScratchDir scratch(lake_, "journal-start");
+  const std::string timeline = NewTimeOrderedId();
+  ASSIGN_OR_RETURN(
+      const bool started,
+      StartJournalTimeline(
+          catalog, timeline, scratch.File("base.sqlite"),
+          [&](const JournalPosition& now) {
+            return now.timeline == position.timeline && now.sequence == position.sequence &&
+                   now.schema == position.schema;
+          },
+          [&](const std::string& base) -> absl::Status {
+            RETURN_IF_ERROR(Annotate(
+                StoreCatalogCopy(lake_, base, store_, JournalCheckpointKey(timeline, 0)).status(),
+                "storing the catalog's first checkpoint in the lake"));
+            if (!position.timeline.empty())
+              FenceTimeline(position.timeline, position.sequence + 1, timeline);
+            return PublishHead(timeline);
+          }));
+  if (started) {
+    spdlog::info("catalog journal: timeline {} started in {} ({})", timeline, lake_.root, why);
   }
   return absl::OkStatus();
 }
@@ -194,46 +212,82 @@ absl::Status LakeJournal::PublishHead(const std::string& timeline) {
                   "naming the catalog journal's timeline in the lake");
 }
 
+void LakeJournal::FenceTimeline(const std::string& timeline, int64_t from,
+                                const std::string& successor) {
+  // After the last record listed: a writer still on `timeline` (another state folder) then finds
+  // its next sequence taken. A few tries, as that writer may be appending meanwhile.
+  int64_t sequence = from;
+  if (absl::StatusOr<std::vector<ObjectInfo>> records =
+          ListAll(store_, TimelinePrefix(timeline) + "log/");
+      records.ok()) {
+    for (const ObjectInfo& record : *records)
+      if (auto at = SequenceIn(record.key, ".rec")) sequence = std::max(sequence, *at + 1);
+  }
+  const std::string fence =
+      std::string(kFenceMagic) + nlohmann::json{{"superseded_by", successor}}.dump();
+  for (int attempt = 0; attempt < 3; ++attempt, ++sequence) {
+    const absl::Status written = store_.PutIfAbsent(JournalRecordKey(timeline, sequence), fence);
+    if (written.ok()) return;
+    if (!absl::IsAlreadyExists(written) && !absl::IsFailedPrecondition(written)) break;
+  }
+  spdlog::warn("catalog journal: could not mark timeline {} as superseded by {}", timeline,
+               successor);
+}
+
 absl::StatusOr<std::string> LakeJournal::Append(const CatalogChange& change) {
-  const std::string record = EncodeJournalRecord(change);
+  ASSIGN_OR_RETURN(const std::string record, EncodeJournalRecord(change));
   const std::string key = JournalRecordKey(change.timeline, change.sequence);
-  absl::Status written = store_.PutIfAbsent(key, record);
+  const absl::Status written = store_.PutIfAbsent(key, record);
   if (absl::IsAlreadyExists(written) || absl::IsFailedPrecondition(written)) {
-    // A record whose transaction never committed follows the same change as this one does; any
-    // other record there was written by another catalog.
+    // Never replaced: a record there may be a committed change of another copy of this catalog.
     absl::StatusOr<std::string> existing = store_.Get(key);
-    absl::StatusOr<CatalogChange> earlier =
-        existing.ok() ? ParseJournalRecord(*existing) : existing.status();
-    if (!earlier.ok() || earlier->timeline != change.timeline ||
-        earlier->sequence != change.sequence || earlier->previous_hash != change.previous_hash) {
+    if (existing.ok() && existing->starts_with(kFenceMagic)) {
       return absl::FailedPreconditionError(fmt::format(
-          "the lake's catalog journal already holds change {} of timeline {} (at {}), made by "
-          "another catalog: is a second state folder (another machine, or a recovered copy) "
-          "writing to this lake? Only one may",
-          change.sequence, change.timeline, key));
+          "this catalog's journal timeline {} was taken over by another state folder (a "
+          "recovery, a restore or a copy of this one): {} is no longer the lake's catalog; stop "
+          "using it (the lake's is in the other state folder)",
+          change.timeline, lake_.state_dir));
     }
-    written = store_.Put(key, record);
+    return absl::FailedPreconditionError(fmt::format(
+        "the lake's catalog journal already holds change {} of timeline {} ({}): an earlier "
+        "attempt that never committed, or another state folder writing this lake. Run the "
+        "command again: opening the lake starts a new journal timeline",
+        change.sequence, change.timeline, key));
   }
   RETURN_IF_ERROR(Annotate(written, "making the commit durable in the lake's catalog journal"));
   FaultPoint("journal-appended");
   return Sha256Of(record);
 }
 
+void LakeJournal::Abandoned(const CatalogChange& change) {
+  const absl::Status removed = store_.Delete(JournalRecordKey(change.timeline, change.sequence));
+  if (!removed.ok()) {
+    spdlog::warn("catalog journal: change {} of timeline {} did not commit and stays in the lake "
+                 "({}); the next open of the lake starts a new timeline",
+                 change.sequence, change.timeline, removed.ToString());
+  }
+}
+
 void LakeJournal::Committed(const CatalogChange& change) {
   if (options_.checkpoint_every <= 0 || change.sequence % options_.checkpoint_every != 0) return;
   std::lock_guard lock(checkpoint_mu_);
-  if (checkpointing_) return;  // a later change will ask again
+  if (checkpointing_) return;  // the next multiple of checkpoint_every asks again
   if (checkpointer_.joinable()) checkpointer_.join();  // done: it cleared checkpointing_
   checkpointing_ = true;
-  checkpointer_ = std::thread([this] {
-    absl::StatusOr<int64_t> taken = Checkpoint();
-    if (!taken.ok()) {
-      spdlog::warn("catalog journal: checkpoint failed (the log keeps every change): {}",
-                   taken.status().ToString());
-    }
-    std::lock_guard done(checkpoint_mu_);
+  try {
+    checkpointer_ = std::thread([this] {
+      absl::StatusOr<int64_t> taken = Checkpoint();
+      if (!taken.ok()) {
+        spdlog::warn("catalog journal: checkpoint failed (the log keeps every change): {}",
+                     taken.status().ToString());
+      }
+      std::lock_guard done(checkpoint_mu_);
+      checkpointing_ = false;
+    });
+  } catch (const std::system_error& error) {  // no thread to spare: the log keeps every change
     checkpointing_ = false;
-  });
+    spdlog::warn("catalog journal: cannot start a checkpoint: {}", error.what());
+  }
 }
 
 absl::StatusOr<int64_t> LakeJournal::Checkpoint() {
@@ -292,12 +346,24 @@ absl::StatusOr<RecoveryReport> RecoverCatalogFromLake(const LakeLocation& lake, 
     return absl::DataLossError(
         fmt::format("the catalog journal's timeline {} has no checkpoint", report.timeline));
   }
-  report.checkpoint_sequence = checkpoints.back();
-  ASSIGN_OR_RETURN(
-      const BackupInfo checkpoint,
-      FetchCatalogBackup(store, JournalCheckpointKey(report.timeline, report.checkpoint_sequence),
-                         out_path));
-  report.checkpoint_taken_at = checkpoint.taken_at;
+  // The newest checkpoint that reads back whole (the one before it and the changes after it are
+  // kept for this).
+  absl::Status fetched;
+  for (auto at = checkpoints.rbegin(); at != checkpoints.rend(); ++at) {
+    std::error_code ignored;
+    fs::remove(out_path, ignored);
+    absl::StatusOr<BackupInfo> checkpoint =
+        FetchCatalogBackup(store, JournalCheckpointKey(report.timeline, *at), out_path);
+    fetched = checkpoint.status();
+    if (fetched.ok()) {
+      report.checkpoint_sequence = *at;
+      report.checkpoint_taken_at = checkpoint->taken_at;
+      break;
+    }
+    spdlog::warn("catalog journal: checkpoint {} of timeline {} is unusable: {}", *at,
+                 report.timeline, fetched.ToString());
+  }
+  RETURN_IF_ERROR(fetched);
   ASSIGN_OR_RETURN(std::unique_ptr<CatalogReplay> replay, CatalogReplay::Open(out_path));
   if (replay->position().timeline != report.timeline ||
       replay->position().sequence != report.checkpoint_sequence) {
@@ -327,6 +393,10 @@ absl::StatusOr<RecoveryReport> RecoverCatalogFromLake(const LakeLocation& lake, 
       break;
     }
     RETURN_IF_ERROR(Annotate(bytes.status(), "reading " + key));
+    if (bytes->starts_with(kFenceMagic)) {  // another state folder went on in a timeline of its own
+      report.stopped_because = "the timeline was superseded there";
+      break;
+    }
     absl::StatusOr<CatalogChange> change = ParseJournalRecord(*bytes);
     if (!change.ok()) return Annotate(change.status(), key);
     if (change->timeline != report.timeline || change->sequence != sequence) {

@@ -10,9 +10,15 @@
 //   _loch/catalog/<T>/log/<seq>.rec             change <seq> of <T>
 // (<seq> has 20 digits, so keys sort in sequence order.) A change is written with PutIfAbsent
 // before the catalog's transaction commits (catalog_journal.h), so every commit a caller was told
-// about is in the lake. A record whose transaction did not commit (the process died, or COMMIT
-// failed, after the record was written) names the same previous hash as the one that replaces it
-// and is overwritten by the next commit; recovery stops at the first record that does not follow.
+// about is in the lake. A record is never replaced: one whose transaction failed to commit is
+// deleted (Abandoned); one left by a process that died before its COMMIT makes the next open of
+// the lake start a new timeline (as does finding that another copy of the state folder went on).
+// So at most the last record of a timeline may be a change whose caller got no answer: as with any
+// database after a crash, such a commit may or may not have happened.
+//
+// A timeline another state folder took over is fenced: "LOCHFENC" and {"superseded_by"} at its
+// next sequence, so a writer still on it (the machine thought lost, or a stale copy) fails at its
+// next commit instead of writing changes nobody will recover.
 //
 // Record format (version 1): "LOCHLOG1", a 4-byte big-endian header length, a JSON header
 // {format, timeline, sequence, previous_hash, schema, id_counters, changeset_bytes,
@@ -21,8 +27,14 @@
 //
 // Checkpoints: every `checkpoint_every` changes a copy of the catalog (taken online, as a backup
 // is) is stored on a thread of the journal's; log records that the checkpoint before it covers are
-// then deleted. Timelines other than HEAD's are left in place (they are small; `loch catalog
-// backup` is the tool for keeping history).
+// then deleted. Timelines other than HEAD's are left in place (each holds at least a checkpoint of
+// the whole catalog; delete them by hand if space matters).
+//
+// Trust: the hashes detect damage, not tampering; whoever can write the bucket can write the
+// catalog (as they can write its data).
+//
+// Cost: Append holds the catalog's write lock for one put-if-absent (a HEAD and a PUT on S3);
+// starting a timeline holds it while the whole catalog is stored and read back.
 //
 // Thread-safety: Append and Committed are called by the catalog one transaction at a time; the
 // checkpoint thread is the journal's own. Several processes sharing one state folder each have a
@@ -59,19 +71,23 @@ class LakeJournal final : public CommitJournal {
   // Waits for a checkpoint in progress.
   ~LakeJournal() override;
 
-  // Makes the catalog's journal current before its first write: starts a timeline if the catalog
-  // has none, or its schema changed since (which stores checkpoint 0, holding the catalog's write
-  // lock meanwhile), and names the timeline in HEAD.
+  // Makes the catalog's journal current before its first write: starts a timeline (stores
+  // checkpoint 0 and names it in HEAD, holding the catalog's write lock meanwhile, and fences the
+  // timeline before it) if the catalog has none, its schema changed, or the lake already holds a
+  // change after the catalog's last one.
   absl::Status Prepare();
 
   absl::StatusOr<std::string> Append(const CatalogChange& change) override;
   void Committed(const CatalogChange& change) override;
+  void Abandoned(const CatalogChange& change) override;
 
   // Stores a checkpoint now, on the calling thread; returns its sequence.
   absl::StatusOr<int64_t> Checkpoint();
 
  private:
   absl::Status PublishHead(const std::string& timeline);
+  // Fences `timeline` at its first free sequence from `from` on (best effort).
+  void FenceTimeline(const std::string& timeline, int64_t from, const std::string& successor);
   void PruneBefore(const std::string& timeline, int64_t sequence);
 
   LakeLocation lake_;
@@ -85,7 +101,7 @@ class LakeJournal final : public CommitJournal {
 // A change as the lake keeps it, and back. ParseJournalRecord: DataLoss naming what is wrong;
 // memory stays bounded whatever the bytes claim (a changeset is at most 256 MiB, and only
 // what really decompresses is held).
-std::string EncodeJournalRecord(const CatalogChange& change);
+absl::StatusOr<std::string> EncodeJournalRecord(const CatalogChange& change);
 absl::StatusOr<CatalogChange> ParseJournalRecord(std::string_view bytes);
 
 // The key of change `sequence` of `timeline`, and of its checkpoint.
@@ -102,9 +118,10 @@ struct RecoveryReport {
 };
 
 // Rebuilds the lake's catalog from the lake alone into the new file `out_path`: HEAD's timeline,
-// its latest checkpoint, then every change after it, in order, each checked (hash chain, schema)
-// before it is applied. NotFound if the lake has no journal; DataLoss if a checkpoint or a change
-// is damaged, or a change is missing while later ones exist. The result has no journal position
+// its newest checkpoint that reads back whole, then every change after it, in order, each checked
+// (hash chain, schema) before it is applied, up to the log's end or its fence. NotFound if the lake
+// has no journal; DataLoss if no checkpoint is usable, a change is damaged, or a change is missing
+// while later ones exist. The result has no journal position
 // (its first open starts a timeline of its own).
 absl::StatusOr<RecoveryReport> RecoverCatalogFromLake(const LakeLocation& lake, ObjectStore& store,
                                                       const std::string& out_path);

@@ -135,7 +135,7 @@ TEST_F(LakeJournalTest, RecoveryRebuildsWhatSeveralWritersCommittedAcrossCheckpo
   EXPECT_EQ(recovered->ReadTable(admin_, {"shop", "t"}, std::nullopt)->files.size(), 60u);
 }
 
-TEST_F(LakeJournalTest, ARecordWhoseTransactionNeverCommittedIsReplacedByTheNextCommit) {
+TEST_F(LakeJournalTest, ARecordLeftByAWriterThatDiedIsNeverReplacedButLeftBehind) {
   ASSERT_TRUE(Append(*catalog_, 1).ok());
   const JournalPosition position = *ReadJournalPosition(lake_.CatalogPath());
   // What a process that died between the journal and COMMIT leaves behind.
@@ -146,8 +146,36 @@ TEST_F(LakeJournalTest, ARecordWhoseTransactionNeverCommittedIsReplacedByTheNext
   orphan.schema = position.schema;
   orphan.changeset = "never committed";
   ASSERT_TRUE(journal_->Append(orphan).ok());
+  absl::Status refused = Append(*catalog_, 2);  // it might be another copy's committed change
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
+  EXPECT_THAT(refused.message(), HasSubstr("Run the command again"));
+  Open(1000);  // the next open goes on in a new timeline
+  EXPECT_NE(ReadJournalPosition(lake_.CatalogPath())->timeline, position.timeline);
   ASSERT_TRUE(Append(*catalog_, 2).ok());
   ExpectRecoveryMatchesTheCatalog();
+}
+
+TEST_F(LakeJournalTest, ACopyOfTheStateFolderThatGoesOnFencesTheOriginalOut) {
+  ASSERT_TRUE(Append(*catalog_, 1).ok());
+  LakeLocation copy = lake_;
+  copy.state_dir = dir_.path() + "/copied-state";
+  fs::create_directories(copy.state_dir + "/tmp");
+  ASSERT_TRUE(CopyCatalogFile(lake_.CatalogPath(), copy.CatalogPath()).ok());
+  ASSERT_TRUE(Append(*catalog_, 2).ok());  // the original goes on
+  {
+    LakeJournal journal(copy, *store_);
+    auto catalog = std::move(OpenSqliteCatalog(copy.CatalogPath(), &journal)).value();
+    ASSERT_TRUE(journal.Prepare().ok());  // change 2 is in the lake: a timeline of its own
+    ASSERT_TRUE(Append(*catalog, 3).ok());
+  }
+  absl::Status fenced = Append(*catalog_, 4);
+  EXPECT_TRUE(absl::IsFailedPrecondition(fenced)) << fenced;
+  EXPECT_THAT(fenced.message(), HasSubstr("taken over by another state folder"));
+  // The lake's catalog is the copy's now: files 1 and 3.
+  fs::remove(Recovered());
+  ASSERT_TRUE(RecoverCatalogFromLake(lake_, *store_, Recovered()).ok());
+  auto recovered = std::move(OpenSqliteCatalog(Recovered())).value();
+  EXPECT_EQ(recovered->ReadTable(admin_, {"shop", "t"}, std::nullopt)->files.size(), 2u);
 }
 
 TEST_F(LakeJournalTest, AnotherCatalogWritingTheSameTimelineIsRefused) {
@@ -161,7 +189,7 @@ TEST_F(LakeJournalTest, AnotherCatalogWritingTheSameTimelineIsRefused) {
   ASSERT_TRUE(journal_->Append(foreign).ok());
   absl::Status refused = Append(*catalog_, 1);
   EXPECT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
-  EXPECT_THAT(refused.message(), HasSubstr("second state folder"));
+  EXPECT_THAT(refused.message(), HasSubstr("another state folder"));
   EXPECT_TRUE(catalog_->ReadTable(admin_, {"shop", "t"}, std::nullopt)->files.empty());
 }
 
@@ -212,7 +240,7 @@ TEST(JournalRecordTest, RoundTripsAndRefusesHostileBytes) {
   change.schema = "schema";
   change.changeset = std::string(100000, 'x') + "tail";
   change.id_counters = {{"snapshots", 12}};
-  const std::string record = EncodeJournalRecord(change);
+  const std::string record = EncodeJournalRecord(change).value();
   absl::StatusOr<CatalogChange> parsed = ParseJournalRecord(record);
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(parsed->changeset, change.changeset);

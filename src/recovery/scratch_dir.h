@@ -15,7 +15,8 @@ class ScratchDir {
  public:
   ScratchDir(const LakeLocation& lake, const std::string& purpose)
       : path_(lake.state_dir + "/tmp/" + purpose + "-" + NewRandomId()) {
-    std::filesystem::create_directories(path_);
+    std::error_code error;  // a folder that cannot be made fails the first file written in it
+    std::filesystem::create_directories(path_, error);
   }
   ~ScratchDir() {
     std::error_code ignored;
