@@ -61,7 +61,8 @@ void HashValue(sqlite3_stmt* row, int column, Sha256& hash) {
 }  // namespace
 
 absl::Status CopyCatalogFile(const std::string& catalog_path, const std::string& out_path) {
-  if (std::filesystem::exists(out_path))
+  std::error_code unreadable;
+  if (std::filesystem::exists(out_path, unreadable) || unreadable)
     return absl::AlreadyExistsError(fmt::format("\"{}\" already exists", out_path));
   ASSIGN_OR_RETURN(Connection db, Open(catalog_path, SQLITE_OPEN_READONLY));
   sqlite::Statement copy(db.get(), "VACUUM INTO ?");
@@ -71,7 +72,8 @@ absl::Status CopyCatalogFile(const std::string& catalog_path, const std::string&
 
 absl::StatusOr<CatalogFileSummary> InspectCatalogFile(const std::string& path,
                                                       const std::set<std::string>& skip_tables) {
-  if (!std::filesystem::is_regular_file(path))
+  std::error_code unreadable;
+  if (!std::filesystem::is_regular_file(path, unreadable))
     return absl::NotFoundError(fmt::format("no catalog file at \"{}\"", path));
   ASSIGN_OR_RETURN(Connection db, Open(path, SQLITE_OPEN_READONLY));
   {

@@ -51,17 +51,21 @@ struct JournalPosition {
 
 // Receives the catalog's changes. Append is called with the catalog's write transaction open, so
 // changes arrive one at a time and in commit order, across all processes using the catalog file.
-// Committed and Abandoned are called on the committing thread with the catalog's mutex held: they
-// must not call the catalog.
+// All calls are made on the writing thread with the catalog's mutex held: they must not call the
+// catalog.
 class CommitJournal {
  public:
   virtual ~CommitJournal() = default;
+  // Called before each write transaction begins (no transaction of the catalog's is open): the
+  // place to make the journal ready (e.g. start a timeline). An error fails the write.
+  virtual absl::Status BeforeWrite() { return absl::OkStatus(); }
   // Makes `change` durable; returns its hash, which the next change names as previous_hash. An
   // error rolls the transaction back (the caller gets the error; nothing changed).
   virtual absl::StatusOr<std::string> Append(const CatalogChange& change) = 0;
   // The transaction that carried `change` committed.
   virtual void Committed(const CatalogChange& change) = 0;
-  // The transaction that carried `change` (appended) did not commit: the change never happened.
+  // The transaction that carried the appended `change` reported that it did not commit (SQLite may
+  // still have committed it, e.g. when the WAL's fsync failed after writing the commit).
   virtual void Abandoned(const CatalogChange& change) = 0;
 };
 
@@ -76,12 +80,12 @@ absl::StatusOr<JournalPosition> ReadJournalPosition(const std::string& catalog_p
 // lock throughout so that no change is made meanwhile: copies the catalog to `base_path` (which
 // must not exist) with the copy's position set to (timeline, 0), calls `publish(base_path)` (which
 // stores the copy as the timeline's checkpoint 0 and names the timeline as the lake's), then moves
-// the catalog's own position. Nothing moves if `publish` fails. If `wanted(current position)` says
-// false once the lock is held (another process started a timeline meanwhile), does nothing and
-// returns false.
+// the catalog's own position. Nothing moves if `publish` fails. First, with the lock held,
+// `wanted(current position)` decides: false (e.g. another process started a timeline meanwhile)
+// does nothing and returns false; an error is returned as it is.
 absl::StatusOr<bool> StartJournalTimeline(
     const std::string& catalog_path, const std::string& timeline, const std::string& base_path,
-    const std::function<bool(const JournalPosition&)>& wanted,
+    const std::function<absl::StatusOr<bool>(const JournalPosition&)>& wanted,
     const std::function<absl::Status(const std::string&)>& publish);
 
 // Clears the journal position (a restored or recovered catalog starts a timeline of its own).

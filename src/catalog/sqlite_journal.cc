@@ -169,7 +169,11 @@ absl::StatusOr<std::string> SchemaFingerprint(sqlite3* db) {
 }
 
 JournaledTransaction::JournaledTransaction(sqlite3* db, CommitJournal* journal)
-    : db_(db), journal_(journal), txn_(db, /*write=*/true), status_(txn_.status()) {
+    : db_(db), journal_(journal) {
+  if (journal_ != nullptr) status_ = journal_->BeforeWrite();
+  if (!status_.ok()) return;
+  txn_.emplace(db, /*write=*/true);
+  status_ = txn_->status();
   if (!status_.ok() || journal_ == nullptr) return;
   if (sqlite3session_create(db_, "main", &session_) != SQLITE_OK) {
     status_ = sqlite::ErrorStatus(db_, "recording the catalog's changes");
@@ -186,7 +190,7 @@ JournaledTransaction::~JournaledTransaction() {
 
 absl::Status JournaledTransaction::Commit() {
   RETURN_IF_ERROR(status_);
-  if (journal_ == nullptr) return txn_.Commit();
+  if (journal_ == nullptr) return txn_->Commit();
   int size = 0;
   void* bytes = nullptr;
   if (const int rc = sqlite3session_changeset(session_, &size, &bytes); rc != SQLITE_OK) {
@@ -194,7 +198,7 @@ absl::Status JournaledTransaction::Commit() {
         fmt::format("cannot read the catalog's changes: {}", sqlite3_errstr(rc)));
   }
   std::unique_ptr<void, decltype(&sqlite3_free)> owned(bytes, &sqlite3_free);
-  if (size == 0) return txn_.Commit();  // nothing the journal carries changed
+  if (size == 0) return txn_->Commit();  // nothing the journal carries changed
 
   ASSIGN_OR_RETURN(JournalPosition position, ReadPosition(db_));
   if (position.timeline.empty()) {
@@ -217,9 +221,9 @@ absl::Status JournaledTransaction::Commit() {
   position.sequence = change.sequence;
   position.last_hash = hash;
   absl::Status committed = WritePosition(db_, position);
-  if (committed.ok()) committed = txn_.Commit();
+  if (committed.ok()) committed = txn_->Commit();
   if (!committed.ok()) {
-    journal_->Abandoned(change);  // rolled back (by the destructor): it never happened
+    journal_->Abandoned(change);
     return committed;
   }
   journal_->Committed(change);
@@ -238,13 +242,14 @@ absl::StatusOr<JournalPosition> ReadJournalPosition(const std::string& catalog_p
 
 absl::StatusOr<bool> StartJournalTimeline(
     const std::string& catalog_path, const std::string& timeline, const std::string& base_path,
-    const std::function<bool(const JournalPosition&)>& wanted,
+    const std::function<absl::StatusOr<bool>(const JournalPosition&)>& wanted,
     const std::function<absl::Status(const std::string&)>& publish) {
   ASSIGN_OR_RETURN(Connection db, OpenFile(catalog_path, SQLITE_OPEN_READWRITE));
   sqlite::Transaction txn(db.get(), /*write=*/true);  // no change is made until it ends
   RETURN_IF_ERROR(txn.status());
   ASSIGN_OR_RETURN(const JournalPosition current, ReadPosition(db.get()));
-  if (!wanted(current)) return false;
+  ASSIGN_OR_RETURN(const bool needed, wanted(current));
+  if (!needed) return false;
   JournalPosition start;
   start.timeline = timeline;
   ASSIGN_OR_RETURN(start.schema, SchemaFingerprint(db.get()));

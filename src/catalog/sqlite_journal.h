@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include <optional>
 #include <string>
 
 #include "catalog/catalog_journal.h"
@@ -12,10 +13,11 @@
 
 namespace loch {
 
-// BEGIN IMMEDIATE ... COMMIT like sqlite::Transaction(db, true); with a journal, the rows changed
-// in between (in the tables the journal carries) are recorded by a SQLite session and appended to
-// the journal by Commit(), under the write lock, before COMMIT. Rolled back unless Commit()
-// succeeded. Without a journal (nullptr) it is a plain write transaction.
+// BEGIN IMMEDIATE ... COMMIT like sqlite::Transaction(db, true); with a journal, the journal's
+// BeforeWrite comes first, and the rows changed in between (in the tables the journal carries) are
+// recorded by a SQLite session and appended to the journal by Commit(), under the write lock,
+// before COMMIT. Rolled back unless Commit() succeeded. Without a journal (nullptr) it is a plain
+// write transaction.
 class JournaledTransaction {
  public:
   JournaledTransaction(sqlite3* db, CommitJournal* journal);
@@ -31,7 +33,7 @@ class JournaledTransaction {
  private:
   sqlite3* db_;
   CommitJournal* journal_;
-  sqlite::Transaction txn_;
+  std::optional<sqlite::Transaction> txn_;  // begun once the journal is ready
   sqlite3_session* session_ = nullptr;
   absl::Status status_;
 };

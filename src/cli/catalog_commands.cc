@@ -111,7 +111,8 @@ absl::Status RunCatalogRestore(const CommonOptions& common, const CatalogBackupO
   ASSIGN_OR_RETURN(BackupInfo info, RestoreCatalog(lake->location(), *place.store, place.key,
                                                    {.other_lake = options.other_lake}));
   // Opening it starts its journal in the lake now (a lake that keeps one then names it).
-  RETURN_IF_ERROR(LakeSession::Open(lake->location()).status());
+  ASSIGN_OR_RETURN(auto restored, LakeSession::Open(lake->location()));
+  RETURN_IF_ERROR(restored->PrepareJournal());
   out << fmt::format("restored the catalog of {} from {}\n", lake->location().root,
                      options.place);
   Print(info, out);

@@ -149,6 +149,7 @@ absl::StatusOr<bool> LakeSession::Init(const LakeLocation& location, const S3Set
   RETURN_IF_ERROR(SyncDirectory(location.state_dir));
   // The journal's first checkpoint goes to the lake now, not at the first write.
   ASSIGN_OR_RETURN(auto session, Open(location));
+  RETURN_IF_ERROR(session->PrepareJournal());
   return !existed;
 }
 
@@ -178,8 +179,10 @@ absl::StatusOr<RecoveryReport> LakeSession::Recover(const LakeLocation& location
   fs::remove_all(scratch, ignored);
   if (!report.ok()) return report.status();
   RETURN_IF_ERROR(SyncDirectory(location.state_dir));
-  // Opening starts the recovered catalog's own journal timeline and names it in the lake.
+  // The recovered catalog's own journal timeline starts now; the lake names it, and the timeline
+  // it was recovered from is fenced (a machine still writing there fails at its next commit).
   ASSIGN_OR_RETURN(auto session, Open(location));
+  RETURN_IF_ERROR(session->PrepareJournal());
   return report;
 }
 
@@ -199,11 +202,13 @@ absl::StatusOr<std::unique_ptr<LakeSession>> LakeSession::Open(const LakeLocatio
     session->journal_ = std::make_unique<LakeJournal>(location, *session->store_);
   ASSIGN_OR_RETURN(session->catalog_,
                    OpenSqliteCatalog(location.CatalogPath(), session->journal_.get()));
-  if (session->journal_ != nullptr) {
-    RETURN_IF_ERROR(Annotate(session->journal_->Prepare(),
-                             fmt::format("starting the catalog journal in {}", location.root)));
-  }
   return session;
+}
+
+absl::Status LakeSession::PrepareJournal() {
+  if (journal_ == nullptr) return absl::OkStatus();
+  return Annotate(journal_->Prepare(),
+                  fmt::format("starting the catalog journal in {}", location_.root));
 }
 
 absl::StatusOr<LakeEngine*> LakeSession::engine() {

@@ -53,10 +53,14 @@ class LakeSession {
                                                 const S3Settings& s3 = {});
 
   // Opens an initialized lake. A lake that keeps a catalog journal (LakeKeepsJournal) has every
-  // catalog write journaled in the lake; opening starts the journal if needed. FailedPrecondition, with the `loch init` command to run, if there is
+  // catalog write journaled in the lake (the first write readies the journal). FailedPrecondition, with the `loch init` command to run, if there is
   // none.
   static absl::StatusOr<std::unique_ptr<LakeSession>> Open(const LakeLocation& location,
                                                            const EngineSettings& engine = {});
+
+  // Readies the catalog journal now (LakeJournal::Prepare) rather than at the first write: for
+  // init, recovery and restore, which take the lake over. OK for a lake without a journal.
+  absl::Status PrepareJournal();
 
   const LakeLocation& location() const { return location_; }
   ObjectStore& store() { return *store_; }

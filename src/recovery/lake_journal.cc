@@ -54,6 +54,18 @@ std::optional<int64_t> SequenceIn(std::string_view key, std::string_view suffix)
   return sequence;
 }
 
+// The timeline HEAD names ("" if there is no HEAD). DataLoss if HEAD is damaged.
+absl::StatusOr<std::string> ReadHeadTimeline(ObjectStore& store) {
+  absl::StatusOr<std::string> bytes = store.Get(HeadKey());
+  if (absl::IsNotFound(bytes.status())) return std::string();
+  RETURN_IF_ERROR(Annotate(bytes.status(), "reading the catalog journal's HEAD"));
+  const nlohmann::json head = nlohmann::json::parse(*bytes, nullptr, false);
+  const std::string timeline = head.is_object() ? HeaderText(head, "timeline") : "";
+  if (timeline.empty() || timeline.find('/') != std::string::npos || timeline.size() > 100)
+    return absl::DataLossError(fmt::format("{} is damaged: it names no timeline", HeadKey()));
+  return timeline;
+}
+
 // The sequences of `timeline`'s checkpoints, ascending.
 absl::StatusOr<std::vector<int64_t>> CheckpointSequences(ObjectStore& store,
                                                          const std::string& timeline) {
@@ -157,84 +169,123 @@ LakeJournal::~LakeJournal() {
   if (running.joinable()) running.join();  // it takes checkpoint_mu_ as it ends
 }
 
+absl::Status LakeJournal::BeforeWrite() {
+  if (ready_.load()) return absl::OkStatus();
+  return Prepare();
+}
+
 absl::Status LakeJournal::Prepare() {
   const std::string catalog = lake_.CatalogPath();
-  ASSIGN_OR_RETURN(const JournalPosition position, ReadJournalPosition(catalog));
+  ASSIGN_OR_RETURN(const JournalPosition seen, ReadJournalPosition(catalog));
   ASSIGN_OR_RETURN(const std::string schema, CatalogSchemaFingerprint(catalog));
-  std::string why;
-  if (position.timeline.empty()) {
-    why = "the catalog had none";
-  } else if (position.schema != schema) {
-    why = "the catalog's schema changed";
-  } else {
-    // A record after the catalog's last change: an attempt that never committed (the process
-    // died), or this state folder is a copy that another one has gone on from. Either way the
-    // timeline cannot go on from here.
-    absl::StatusOr<ObjectInfo> next =
-        store_.Head(JournalRecordKey(position.timeline, position.sequence + 1));
-    if (next.ok()) {
-      why = fmt::format("change {} of timeline {} was already in the lake",
-                        position.sequence + 1, position.timeline);
-    } else if (!absl::IsNotFound(next.status())) {
-      return Annotate(next.status(), "reading the lake's catalog journal");
-    }
+  ASSIGN_OR_RETURN(std::string why, WhyStartTimeline(seen, schema));
+  if (why.empty()) {
+    ready_ = true;
+    return absl::OkStatus();
   }
-  if (why.empty()) return absl::OkStatus();
-
+  // Decided again under the catalog's write lock: no change is being appended then.
   ScratchDir scratch(lake_, "journal-start");
   const std::string timeline = NewTimeOrderedId();
+  JournalPosition replaced;
   ASSIGN_OR_RETURN(
       const bool started,
       StartJournalTimeline(
           catalog, timeline, scratch.File("base.sqlite"),
-          [&](const JournalPosition& now) {
-            return now.timeline == position.timeline && now.sequence == position.sequence &&
-                   now.schema == position.schema;
+          [&](const JournalPosition& now) -> absl::StatusOr<bool> {
+            replaced = now;
+            ASSIGN_OR_RETURN(why, WhyStartTimeline(now, schema));
+            return !why.empty();
           },
           [&](const std::string& base) -> absl::Status {
             RETURN_IF_ERROR(Annotate(
                 StoreCatalogCopy(lake_, base, store_, JournalCheckpointKey(timeline, 0)).status(),
                 "storing the catalog's first checkpoint in the lake"));
-            if (!position.timeline.empty())
-              FenceTimeline(position.timeline, position.sequence + 1, timeline);
+            // Writers still on the timelines this one replaces fail at their next commit.
+            ASSIGN_OR_RETURN(const std::string head, ReadHeadTimeline(store_));
+            if (!replaced.timeline.empty())
+              RETURN_IF_ERROR(FenceTimeline(replaced.timeline, replaced.sequence + 1, timeline));
+            if (!head.empty() && head != replaced.timeline)  // taken over from another catalog
+              RETURN_IF_ERROR(FenceTimeline(head, 1, timeline));
             return PublishHead(timeline);
           }));
   if (started) {
     spdlog::info("catalog journal: timeline {} started in {} ({})", timeline, lake_.root, why);
   }
+  ready_ = true;
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> LakeJournal::WhyStartTimeline(const JournalPosition& position,
+                                                          const std::string& schema) {
+  // A new, restored or recovered catalog: it takes the lake over.
+  if (position.timeline.empty()) return std::string("the catalog had none");
+  const bool schema_changed = position.schema != schema;
+  absl::StatusOr<ObjectInfo> next =
+      store_.Head(JournalRecordKey(position.timeline, position.sequence + 1));
+  if (!next.ok() && !absl::IsNotFound(next.status()))
+    return Annotate(next.status(), "reading the lake's catalog journal");
+  if (!schema_changed && !next.ok()) return std::string();  // the timeline goes on
+  // It cannot go on. A new one may start only while this is still the lake's catalog: the lake
+  // names its timeline, and nothing but (at most) one record that never committed follows its
+  // last change.
+  ASSIGN_OR_RETURN(const std::string head, ReadHeadTimeline(store_));
+  if (head != position.timeline) {
+    return absl::FailedPreconditionError(fmt::format(
+        "the lake's catalog journal names timeline {}, not this catalog's ({}): another state "
+        "folder (a recovery, a restore) took the lake over, and {} is no longer its catalog",
+        head, position.timeline, lake_.state_dir));
+  }
+  if (!next.ok()) return std::string("the catalog's schema changed");
+  absl::StatusOr<ObjectInfo> after =
+      store_.Head(JournalRecordKey(position.timeline, position.sequence + 2));
+  if (after.ok()) {
+    return absl::FailedPreconditionError(fmt::format(
+        "the lake's catalog journal goes on past this catalog's last change ({} of timeline {}): "
+        "{} is a stale copy of the lake's state folder; use the current one, or `loch init "
+        "--recover` into a new one",
+        position.sequence, position.timeline, lake_.state_dir));
+  }
+  return fmt::format("change {} of timeline {} was left by a write that did not commit",
+                     position.sequence + 1, position.timeline);
 }
 
 absl::Status LakeJournal::PublishHead(const std::string& timeline) {
   const nlohmann::json head = {
       {"timeline", timeline}, {"lake", lake_.root}, {"started_at", FormatIsoMicros(NowMicros())}};
-  return Annotate(store_.Put(HeadKey(), head.dump(2) + "\n"),
-                  "naming the catalog journal's timeline in the lake");
+  return Annotate(
+      store_.Put(HeadKey(), head.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"),
+      "naming the catalog journal's timeline in the lake");
 }
 
-void LakeJournal::FenceTimeline(const std::string& timeline, int64_t from,
-                                const std::string& successor) {
+absl::Status LakeJournal::FenceTimeline(const std::string& timeline, int64_t from,
+                                        const std::string& successor) {
   // After the last record listed: a writer still on `timeline` (another state folder) then finds
   // its next sequence taken. A few tries, as that writer may be appending meanwhile.
   int64_t sequence = from;
-  if (absl::StatusOr<std::vector<ObjectInfo>> records =
-          ListAll(store_, TimelinePrefix(timeline) + "log/");
-      records.ok()) {
-    for (const ObjectInfo& record : *records)
-      if (auto at = SequenceIn(record.key, ".rec")) sequence = std::max(sequence, *at + 1);
-  }
+  ASSIGN_OR_RETURN(const std::vector<ObjectInfo> records,
+                   ListAll(store_, TimelinePrefix(timeline) + "log/"));
+  for (const ObjectInfo& record : records)
+    if (auto at = SequenceIn(record.key, ".rec")) sequence = std::max(sequence, *at + 1);
   const std::string fence =
       std::string(kFenceMagic) + nlohmann::json{{"superseded_by", successor}}.dump();
-  for (int attempt = 0; attempt < 3; ++attempt, ++sequence) {
+  for (int attempt = 0; attempt < 5; ++attempt, ++sequence) {
     const absl::Status written = store_.PutIfAbsent(JournalRecordKey(timeline, sequence), fence);
-    if (written.ok()) return;
-    if (!absl::IsAlreadyExists(written) && !absl::IsFailedPrecondition(written)) break;
+    if (written.ok()) return absl::OkStatus();
+    if (!absl::IsAlreadyExists(written) && !absl::IsFailedPrecondition(written))
+      return Annotate(written, fmt::format("fencing the catalog journal's timeline {}", timeline));
   }
-  spdlog::warn("catalog journal: could not mark timeline {} as superseded by {}", timeline,
-               successor);
+  return absl::UnavailableError(fmt::format(
+      "cannot fence the catalog journal's timeline {}: a writer keeps appending to it", timeline));
 }
 
 absl::StatusOr<std::string> LakeJournal::Append(const CatalogChange& change) {
+  absl::StatusOr<std::string> hash = AppendRecord(change);
+  // A failed put may still have landed: the next write looks before going on.
+  if (!hash.ok()) ready_ = false;
+  return hash;
+}
+
+absl::StatusOr<std::string> LakeJournal::AppendRecord(const CatalogChange& change) {
   ASSIGN_OR_RETURN(const std::string record, EncodeJournalRecord(change));
   const std::string key = JournalRecordKey(change.timeline, change.sequence);
   const absl::Status written = store_.PutIfAbsent(key, record);
@@ -249,9 +300,9 @@ absl::StatusOr<std::string> LakeJournal::Append(const CatalogChange& change) {
           change.timeline, lake_.state_dir));
     }
     return absl::FailedPreconditionError(fmt::format(
-        "the lake's catalog journal already holds change {} of timeline {} ({}): an earlier "
-        "attempt that never committed, or another state folder writing this lake. Run the "
-        "command again: opening the lake starts a new journal timeline",
+        "the lake's catalog journal already holds change {} of timeline {} ({}): a write that "
+        "did not commit, or another state folder writing this lake. Try again: the next write "
+        "looks into it (and starts a new journal timeline if this catalog is still the lake's)",
         change.sequence, change.timeline, key));
   }
   RETURN_IF_ERROR(Annotate(written, "making the commit durable in the lake's catalog journal"));
@@ -260,12 +311,12 @@ absl::StatusOr<std::string> LakeJournal::Append(const CatalogChange& change) {
 }
 
 void LakeJournal::Abandoned(const CatalogChange& change) {
-  const absl::Status removed = store_.Delete(JournalRecordKey(change.timeline, change.sequence));
-  if (!removed.ok()) {
-    spdlog::warn("catalog journal: change {} of timeline {} did not commit and stays in the lake "
-                 "({}); the next open of the lake starts a new timeline",
-                 change.sequence, change.timeline, removed.ToString());
-  }
+  // Not deleted: SQLite may have committed it after all (a failed fsync of a written commit). The
+  // next write starts a timeline from the catalog as it really is.
+  ready_ = false;
+  spdlog::warn("catalog journal: change {} of timeline {} reported as not committed; the next "
+               "write starts a new timeline",
+               change.sequence, change.timeline);
 }
 
 void LakeJournal::Committed(const CatalogChange& change) {
@@ -276,7 +327,12 @@ void LakeJournal::Committed(const CatalogChange& change) {
   checkpointing_ = true;
   try {
     checkpointer_ = std::thread([this] {
-      absl::StatusOr<int64_t> taken = Checkpoint();
+      absl::StatusOr<int64_t> taken = absl::UnknownError("");
+      try {
+        taken = Checkpoint();
+      } catch (const std::exception& error) {  // a file system or JSON error: not fatal here
+        taken = absl::InternalError(error.what());
+      }
       if (!taken.ok()) {
         spdlog::warn("catalog journal: checkpoint failed (the log keeps every change): {}",
                      taken.status().ToString());
@@ -326,19 +382,14 @@ void LakeJournal::PruneBefore(const std::string& timeline, int64_t sequence) {
 
 absl::StatusOr<RecoveryReport> RecoverCatalogFromLake(const LakeLocation& lake, ObjectStore& store,
                                                       const std::string& out_path) {
-  absl::StatusOr<std::string> head_bytes = store.Get(HeadKey());
-  if (absl::IsNotFound(head_bytes.status())) {
+  RecoveryReport report;
+  ASSIGN_OR_RETURN(report.timeline, ReadHeadTimeline(store));
+  if (report.timeline.empty()) {
     return absl::NotFoundError(fmt::format(
         "{} has no catalog journal ({} is missing): the lake was not written by a loch that keeps "
         "one (a local lake keeps it only when its state folder is elsewhere)",
         lake.root, HeadKey()));
   }
-  RETURN_IF_ERROR(Annotate(head_bytes.status(), "reading the catalog journal's HEAD"));
-  const nlohmann::json head = nlohmann::json::parse(*head_bytes, nullptr, false);
-  RecoveryReport report;
-  report.timeline = head.is_object() ? HeaderText(head, "timeline") : "";
-  if (report.timeline.empty() || report.timeline.find('/') != std::string::npos)
-    return absl::DataLossError(fmt::format("{} is damaged: it names no timeline", HeadKey()));
 
   ASSIGN_OR_RETURN(const std::vector<int64_t> checkpoints,
                    CheckpointSequences(store, report.timeline));

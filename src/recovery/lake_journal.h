@@ -10,11 +10,10 @@
 //   _loch/catalog/<T>/log/<seq>.rec             change <seq> of <T>
 // (<seq> has 20 digits, so keys sort in sequence order.) A change is written with PutIfAbsent
 // before the catalog's transaction commits (catalog_journal.h), so every commit a caller was told
-// about is in the lake. A record is never replaced: one whose transaction failed to commit is
-// deleted (Abandoned); one left by a process that died before its COMMIT makes the next open of
-// the lake start a new timeline (as does finding that another copy of the state folder went on).
-// So at most the last record of a timeline may be a change whose caller got no answer: as with any
-// database after a crash, such a commit may or may not have happened.
+// about is in the lake. A record is never replaced or deleted: after a write that failed or died
+// between its record and its COMMIT, the next write starts a new timeline from the catalog as it
+// really is. So at most the last record of a timeline may be a change whose caller got an error
+// or no answer: as with any database after a crash, such a commit may or may not have happened.
 //
 // A timeline another state folder took over is fenced: "LOCHFENC" and {"superseded_by"} at its
 // next sequence, so a writer still on it (the machine thought lost, or a stale copy) fails at its
@@ -40,6 +39,7 @@
 // checkpoint thread is the journal's own. Several processes sharing one state folder each have a
 // LakeJournal; the catalog's write lock orders their appends.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -71,12 +71,17 @@ class LakeJournal final : public CommitJournal {
   // Waits for a checkpoint in progress.
   ~LakeJournal() override;
 
-  // Makes the catalog's journal current before its first write: starts a timeline (stores
-  // checkpoint 0 and names it in HEAD, holding the catalog's write lock meanwhile, and fences the
-  // timeline before it) if the catalog has none, its schema changed, or the lake already holds a
-  // change after the catalog's last one.
+  // Makes the journal ready for writes; the first write of the process (and the first after a
+  // failed one) calls it (BeforeWrite), and `loch init`, `--recover` and restore call it at once.
+  // Starts a timeline (stores checkpoint 0, fences the timelines it replaces, names it in HEAD,
+  // holding the catalog's write lock throughout) if the catalog has none (new, restored,
+  // recovered: it takes the lake over), its schema changed, or one record that never committed
+  // follows its last change. FailedPrecondition, changing nothing, if this catalog is no longer
+  // the lake's: HEAD names another timeline, or the log goes on past its last change (a stale
+  // copy of the state folder).
   absl::Status Prepare();
 
+  absl::Status BeforeWrite() override;
   absl::StatusOr<std::string> Append(const CatalogChange& change) override;
   void Committed(const CatalogChange& change) override;
   void Abandoned(const CatalogChange& change) override;
@@ -85,14 +90,21 @@ class LakeJournal final : public CommitJournal {
   absl::StatusOr<int64_t> Checkpoint();
 
  private:
+  absl::StatusOr<std::string> AppendRecord(const CatalogChange& change);
+  // Why a catalog at `position`, whose schema is now `schema`, needs a new timeline ("": it does
+  // not); FailedPrecondition if it is no longer the lake's catalog (see Prepare).
+  absl::StatusOr<std::string> WhyStartTimeline(const JournalPosition& position,
+                                               const std::string& schema);
   absl::Status PublishHead(const std::string& timeline);
-  // Fences `timeline` at its first free sequence from `from` on (best effort).
-  void FenceTimeline(const std::string& timeline, int64_t from, const std::string& successor);
+  // Fences `timeline` at its first free sequence from `from` on.
+  absl::Status FenceTimeline(const std::string& timeline, int64_t from,
+                             const std::string& successor);
   void PruneBefore(const std::string& timeline, int64_t sequence);
 
   LakeLocation lake_;
   ObjectStore& store_;
   JournalOptions options_;
+  std::atomic<bool> ready_{false};  // Prepare succeeded and no write failed since
   std::mutex checkpoint_mu_;
   std::thread checkpointer_;  // guarded by checkpoint_mu_
   bool checkpointing_ = false;  // guarded by checkpoint_mu_

@@ -135,7 +135,7 @@ TEST_F(LakeJournalTest, RecoveryRebuildsWhatSeveralWritersCommittedAcrossCheckpo
   EXPECT_EQ(recovered->ReadTable(admin_, {"shop", "t"}, std::nullopt)->files.size(), 60u);
 }
 
-TEST_F(LakeJournalTest, ARecordLeftByAWriterThatDiedIsNeverReplacedButLeftBehind) {
+TEST_F(LakeJournalTest, ARecordLeftByAWriteThatDidNotCommitIsNeverReplacedButLeftBehind) {
   ASSERT_TRUE(Append(*catalog_, 1).ok());
   const JournalPosition position = *ReadJournalPosition(lake_.CatalogPath());
   // What a process that died between the journal and COMMIT leaves behind.
@@ -148,34 +148,52 @@ TEST_F(LakeJournalTest, ARecordLeftByAWriterThatDiedIsNeverReplacedButLeftBehind
   ASSERT_TRUE(journal_->Append(orphan).ok());
   absl::Status refused = Append(*catalog_, 2);  // it might be another copy's committed change
   EXPECT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
-  EXPECT_THAT(refused.message(), HasSubstr("Run the command again"));
-  Open(1000);  // the next open goes on in a new timeline
+  EXPECT_THAT(refused.message(), HasSubstr("Try again"));
+  ASSERT_TRUE(Append(*catalog_, 2).ok());  // the next write goes on in a new timeline
   EXPECT_NE(ReadJournalPosition(lake_.CatalogPath())->timeline, position.timeline);
-  ASSERT_TRUE(Append(*catalog_, 2).ok());
+  EXPECT_TRUE(store_->Get(JournalRecordKey(position.timeline, position.sequence + 1)).ok());
   ExpectRecoveryMatchesTheCatalog();
 }
 
-TEST_F(LakeJournalTest, ACopyOfTheStateFolderThatGoesOnFencesTheOriginalOut) {
+TEST_F(LakeJournalTest, AStaleCopyOfTheStateFolderIsRefusedAndARecoveryFencesTheOriginalOut) {
   ASSERT_TRUE(Append(*catalog_, 1).ok());
-  LakeLocation copy = lake_;
-  copy.state_dir = dir_.path() + "/copied-state";
-  fs::create_directories(copy.state_dir + "/tmp");
-  ASSERT_TRUE(CopyCatalogFile(lake_.CatalogPath(), copy.CatalogPath()).ok());
+  const auto copy_state = [&](const std::string& name) {
+    LakeLocation copy = lake_;
+    copy.state_dir = dir_.path() + "/" + name;
+    fs::create_directories(copy.state_dir + "/tmp");
+    EXPECT_TRUE(CopyCatalogFile(lake_.CatalogPath(), copy.CatalogPath()).ok());
+    return copy;
+  };
+  const LakeLocation stale = copy_state("stale-copy");
   ASSERT_TRUE(Append(*catalog_, 2).ok());  // the original goes on
+  ASSERT_TRUE(Append(*catalog_, 3).ok());
   {
-    LakeJournal journal(copy, *store_);
-    auto catalog = std::move(OpenSqliteCatalog(copy.CatalogPath(), &journal)).value();
-    ASSERT_TRUE(journal.Prepare().ok());  // change 2 is in the lake: a timeline of its own
-    ASSERT_TRUE(Append(*catalog, 3).ok());
+    LakeJournal journal(stale, *store_);
+    auto catalog = std::move(OpenSqliteCatalog(stale.CatalogPath(), &journal)).value();
+    absl::Status refused = Append(*catalog, 9);
+    EXPECT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
+    EXPECT_THAT(refused.message(), HasSubstr("stale copy"));
   }
-  absl::Status fenced = Append(*catalog_, 4);
+  ASSERT_TRUE(Append(*catalog_, 4).ok());  // untouched
+
+  // A recovery elsewhere (a catalog without a position) takes the lake over.
+  const LakeLocation recovered = copy_state("recovered");
+  ASSERT_TRUE(ResetJournalPosition(recovered.CatalogPath()).ok());
+  {
+    LakeJournal journal(recovered, *store_);
+    auto catalog = std::move(OpenSqliteCatalog(recovered.CatalogPath(), &journal)).value();
+    ASSERT_TRUE(journal.Prepare().ok());
+    ASSERT_TRUE(Append(*catalog, 5).ok());
+  }
+  absl::Status fenced = Append(*catalog_, 6);
   EXPECT_TRUE(absl::IsFailedPrecondition(fenced)) << fenced;
   EXPECT_THAT(fenced.message(), HasSubstr("taken over by another state folder"));
-  // The lake's catalog is the copy's now: files 1 and 3.
+  fenced = Append(*catalog_, 6);  // and it stays out: the lake names another timeline
+  EXPECT_THAT(fenced.message(), HasSubstr("took the lake over"));
   fs::remove(Recovered());
   ASSERT_TRUE(RecoverCatalogFromLake(lake_, *store_, Recovered()).ok());
-  auto recovered = std::move(OpenSqliteCatalog(Recovered())).value();
-  EXPECT_EQ(recovered->ReadTable(admin_, {"shop", "t"}, std::nullopt)->files.size(), 2u);
+  auto lake_catalog = std::move(OpenSqliteCatalog(Recovered())).value();
+  EXPECT_EQ(lake_catalog->ReadTable(admin_, {"shop", "t"}, std::nullopt)->files.size(), 5u);
 }
 
 TEST_F(LakeJournalTest, AnotherCatalogWritingTheSameTimelineIsRefused) {
