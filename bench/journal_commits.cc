@@ -112,8 +112,7 @@ int Main(int argc, char** argv) {
   std::printf("\ncatalog commits/s, median of %d rounds of %d commits (ratio to no journal)\n",
               rounds, commits);
   for (const std::string& mode : modes) {
-    std::printf("  %-6s %7.0f  (%.2f)\n", mode.c_str(), Median(rates[mode]),
-                Median(ratios[mode]));
+    std::printf("  %-6s %7.0f  (%.2f)\n", mode.c_str(), Median(rates[mode]), Median(ratios[mode]));
   }
   return 0;
 }

@@ -15,19 +15,7 @@
 namespace loch {
 namespace {
 
-using Connection = std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)>;
-
-absl::StatusOr<Connection> Open(const std::string& path, int flags) {
-  sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
-  Connection connection(db, &sqlite3_close_v2);
-  if (rc != SQLITE_OK) {
-    return absl::UnavailableError(fmt::format("cannot open \"{}\": {}", path,
-                                              db != nullptr ? sqlite3_errmsg(db) : "no memory"));
-  }
-  sqlite3_busy_timeout(db, 10000);
-  return connection;
-}
+using sqlite::Connection;
 
 std::string Quoted(const std::string& identifier) {
   std::string quoted = "\"";
@@ -64,7 +52,7 @@ absl::Status CopyCatalogFile(const std::string& catalog_path, const std::string&
   std::error_code unreadable;
   if (std::filesystem::exists(out_path, unreadable) || unreadable)
     return absl::AlreadyExistsError(fmt::format("\"{}\" already exists", out_path));
-  ASSIGN_OR_RETURN(Connection db, Open(catalog_path, SQLITE_OPEN_READONLY));
+  ASSIGN_OR_RETURN(Connection db, sqlite::OpenConnection(catalog_path, SQLITE_OPEN_READONLY));
   sqlite::Statement copy(db.get(), "VACUUM INTO ?");
   copy.Bind(1, out_path);
   return Annotate(copy.Run(), fmt::format("copying the catalog to \"{}\"", out_path));
@@ -75,12 +63,12 @@ absl::StatusOr<CatalogFileSummary> InspectCatalogFile(const std::string& path,
   std::error_code unreadable;
   if (!std::filesystem::is_regular_file(path, unreadable))
     return absl::NotFoundError(fmt::format("no catalog file at \"{}\"", path));
-  ASSIGN_OR_RETURN(Connection db, Open(path, SQLITE_OPEN_READONLY));
+  ASSIGN_OR_RETURN(Connection db, sqlite::OpenConnection(path, SQLITE_OPEN_READONLY));
   {
     sqlite::Statement check(db.get(), "PRAGMA integrity_check");
     if (!check.Step()) {
-      return absl::DataLossError(fmt::format("\"{}\" is not a SQLite catalog: {}", path,
-                                             ToStd(check.status().message())));
+      return absl::DataLossError(
+          fmt::format("\"{}\" is not a SQLite catalog: {}", path, ToStd(check.status().message())));
     }
     if (const std::string verdict = check.Text(0); verdict != "ok")
       return absl::DataLossError(fmt::format("\"{}\" is damaged: {}", path, verdict));
@@ -132,8 +120,8 @@ absl::StatusOr<CatalogFileSummary> InspectCatalogFile(const std::string& path,
     }
     hash.Update(fmt::format("table:{}:{}\n", table, order.size()));
     sqlite3_stmt* raw = nullptr;
-    const std::string sql = fmt::format("SELECT * FROM {} ORDER BY {}", Quoted(table),
-                                        fmt::join(order, ", "));
+    const std::string sql =
+        fmt::format("SELECT * FROM {} ORDER BY {}", Quoted(table), fmt::join(order, ", "));
     if (sqlite3_prepare_v2(db.get(), sql.c_str(), -1, &raw, nullptr) != SQLITE_OK)
       return sqlite::ErrorStatus(db.get(), "reading " + table);
     std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> rows(raw, &sqlite3_finalize);
@@ -157,17 +145,17 @@ absl::StatusOr<CatalogFileSummary> InspectCatalogFile(const std::string& path,
 }
 
 absl::Status RestoreCatalogFile(const std::string& copy_path, const std::string& catalog_path) {
-  ASSIGN_OR_RETURN(Connection source, Open(copy_path, SQLITE_OPEN_READONLY));
-  ASSIGN_OR_RETURN(Connection target,
-                   Open(catalog_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+  ASSIGN_OR_RETURN(Connection source, sqlite::OpenConnection(copy_path, SQLITE_OPEN_READONLY));
+  ASSIGN_OR_RETURN(Connection target, sqlite::OpenConnection(catalog_path, SQLITE_OPEN_READWRITE |
+                                                                               SQLITE_OPEN_CREATE));
   RETURN_IF_ERROR(sqlite::Exec(target.get(), "PRAGMA journal_mode=WAL"));
   sqlite3_backup* backup = sqlite3_backup_init(target.get(), "main", source.get(), "main");
   if (backup == nullptr) return sqlite::ErrorStatus(target.get(), "restoring the catalog");
   const int rc = sqlite3_backup_step(backup, -1);  // every page, as one write transaction
   sqlite3_backup_finish(backup);
   if (rc != SQLITE_DONE) {
-    return absl::UnavailableError(fmt::format("cannot restore the catalog \"{}\": {}",
-                                              catalog_path, sqlite3_errstr(rc)));
+    return absl::UnavailableError(
+        fmt::format("cannot restore the catalog \"{}\": {}", catalog_path, sqlite3_errstr(rc)));
   }
   return sqlite::Exec(target.get(), "PRAGMA wal_checkpoint(TRUNCATE)");
 }

@@ -33,10 +33,10 @@ const std::set<std::string>& TablesOutsideJournal();
 // What one committed write transaction changed.
 struct CatalogChange {
   std::string timeline;
-  int64_t sequence = 0;           // 1, 2, ... within the timeline
-  std::string previous_hash;      // the hash of change `sequence - 1` ("" for the first)
-  std::string schema;             // CatalogSchemaFingerprint of the catalog it applies to
-  std::string changeset;          // a SQLite session changeset (binary)
+  int64_t sequence = 0;       // 1, 2, ... within the timeline
+  std::string previous_hash;  // the hash of change `sequence - 1` ("" for the first)
+  std::string schema;         // CatalogSchemaFingerprint of the catalog it applies to
+  std::string changeset;      // a SQLite session changeset (binary)
   // sqlite_sequence after the change (the AUTOINCREMENT counters, which a changeset omits).
   std::map<std::string, int64_t> id_counters;
 };

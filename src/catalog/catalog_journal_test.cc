@@ -116,9 +116,8 @@ class CatalogJournalTest : public testing::Test {
     wider.columns.push_back({"country", "VARCHAR"});
     evolve.new_schema = wider;
     evolve.add_files = {File("tables/shop/orders/wide.parquet", 7)};
-    evolve.remove_file_ids = {catalog_->ReadTable(admin_, {"shop", "orders"}, std::nullopt)
-                                  ->files.front()
-                                  .file_id};
+    evolve.remove_file_ids = {
+        catalog_->ReadTable(admin_, {"shop", "orders"}, std::nullopt)->files.front().file_id};
     at = Commit(evolve).snapshot_id;
     ASSERT_TRUE(catalog_->RenameTable(admin_, {"shop", "orders"}, {"shop", "sales"}).ok());
     create.table = {"shop", "scratch"};
@@ -136,11 +135,14 @@ class CatalogJournalTest : public testing::Test {
       ASSERT_TRUE(catalog_->PutWorkgroup(admin_, WorkgroupConfig::Named(name)).ok());
     ASSERT_TRUE(catalog_->DeleteWorkgroup(admin_, "etl").ok());
     // Crawler runs deleted with their crawler: the id counter stays past them.
-    ASSERT_TRUE(catalog_->PutCrawler(admin_, SavedCrawler{"raw", {{"path", "raw/"}}, 0}, false).ok());
+    ASSERT_TRUE(
+        catalog_->PutCrawler(admin_, SavedCrawler{"raw", {{"path", "raw/"}}, 0}, false).ok());
     for (int i = 0; i < 2; ++i)
-      ASSERT_TRUE(catalog_->AddCrawlerRun(admin_, CrawlerRun{0, "raw", 1, 2, "SUCCEEDED", {}}).ok());
+      ASSERT_TRUE(
+          catalog_->AddCrawlerRun(admin_, CrawlerRun{0, "raw", 1, 2, "SUCCEEDED", {}}).ok());
     ASSERT_TRUE(catalog_->DeleteCrawler(admin_, "raw").ok());
-    ASSERT_TRUE(catalog_->PutCrawler(admin_, SavedCrawler{"raw", {{"path", "raw/"}}, 0}, false).ok());
+    ASSERT_TRUE(
+        catalog_->PutCrawler(admin_, SavedCrawler{"raw", {{"path", "raw/"}}, 0}, false).ok());
     absl::StatusOr<SavedStream> stream =
         catalog_->CreateStream(admin_, SavedStream{"clicks", {{"table", "web.clicks"}}, 0, 0});
     ASSERT_TRUE(stream.ok()) << stream.status();
@@ -213,7 +215,8 @@ TEST_F(CatalogJournalTest, ReplayingTheChangesRebuildsTheCatalogExactly) {
   // The replayed catalog answers as the live one does.
   catalog_.reset();
   auto reopened = std::move(OpenSqliteCatalog(base())).value();
-  absl::StatusOr<TableSnapshot> sales = reopened->ReadTable(admin_, {"shop", "sales"}, std::nullopt);
+  absl::StatusOr<TableSnapshot> sales =
+      reopened->ReadTable(admin_, {"shop", "sales"}, std::nullopt);
   ASSERT_TRUE(sales.ok()) << sales.status();
   EXPECT_EQ(sales->files.size(), 3u);
   EXPECT_EQ(sales->table.schema.columns.size(), 3u);

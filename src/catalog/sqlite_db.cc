@@ -4,6 +4,18 @@
 
 namespace loch::sqlite {
 
+absl::StatusOr<Connection> OpenConnection(const std::string& path, int flags) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  Connection connection(db, &sqlite3_close_v2);
+  if (rc != SQLITE_OK) {
+    return absl::UnavailableError(fmt::format("cannot open \"{}\": {}", path,
+                                              db != nullptr ? sqlite3_errmsg(db) : "no memory"));
+  }
+  sqlite3_busy_timeout(db, 10000);
+  return connection;
+}
+
 absl::Status ErrorStatus(sqlite3* db, std::string_view context) {
   int code = sqlite3_extended_errcode(db);
   std::string message = fmt::format("catalog: {}: {}", context, sqlite3_errmsg(db));

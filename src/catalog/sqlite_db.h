@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -72,6 +73,12 @@ class Transaction {
   absl::Status status_;
   bool done_ = false;
 };
+
+// A connection of its own to the database file at `path` (`flags`: SQLITE_OPEN_READONLY, ...), with
+// the catalog's 10 s busy timeout; closed when it goes. Unavailable naming the path if it cannot
+// be opened.
+using Connection = std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)>;
+absl::StatusOr<Connection> OpenConnection(const std::string& path, int flags);
 
 // A status for the connection's last error, with `context`.
 absl::Status ErrorStatus(sqlite3* db, std::string_view context);

@@ -3,26 +3,15 @@
 #include <memory>
 #include <utility>
 
+#include "catalog/catalog_file.h"
 #include "common/content_hash.h"
 #include "fmt/format.h"
 
 namespace loch {
 namespace {
 
+using sqlite::Connection;
 using sqlite::Statement;
-using Connection = std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)>;
-
-absl::StatusOr<Connection> OpenFile(const std::string& path, int flags) {
-  sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
-  Connection connection(db, &sqlite3_close_v2);
-  if (rc != SQLITE_OK) {
-    return absl::UnavailableError(fmt::format("cannot open \"{}\": {}", path,
-                                              db != nullptr ? sqlite3_errmsg(db) : "no memory"));
-  }
-  sqlite3_busy_timeout(db, 10000);
-  return connection;
-}
 
 absl::StatusOr<JournalPosition> ReadPosition(sqlite3* db) {
   JournalPosition position;
@@ -110,9 +99,9 @@ class SqliteCatalogReplay final : public CatalogReplay {
     sqlite::Transaction txn(db_.get(), /*write=*/true);
     RETURN_IF_ERROR(txn.status());
     int conflicts = 0;
-    const int rc = sqlite3changeset_apply(
-        db_.get(), static_cast<int>(change.changeset.size()),
-        const_cast<char*>(change.changeset.data()), &CarriedTable, &AbortOnConflict, &conflicts);
+    const int rc = sqlite3changeset_apply(db_.get(), static_cast<int>(change.changeset.size()),
+                                          const_cast<char*>(change.changeset.data()), &CarriedTable,
+                                          &AbortOnConflict, &conflicts);
     if (rc != SQLITE_OK || conflicts > 0) {
       return absl::DataLossError(fmt::format(
           "change {} of timeline {} does not apply to the catalog ({})", change.sequence,
@@ -231,12 +220,12 @@ absl::Status JournaledTransaction::Commit() {
 }
 
 absl::StatusOr<std::string> CatalogSchemaFingerprint(const std::string& catalog_path) {
-  ASSIGN_OR_RETURN(Connection db, OpenFile(catalog_path, SQLITE_OPEN_READONLY));
+  ASSIGN_OR_RETURN(Connection db, sqlite::OpenConnection(catalog_path, SQLITE_OPEN_READONLY));
   return SchemaFingerprint(db.get());
 }
 
 absl::StatusOr<JournalPosition> ReadJournalPosition(const std::string& catalog_path) {
-  ASSIGN_OR_RETURN(Connection db, OpenFile(catalog_path, SQLITE_OPEN_READONLY));
+  ASSIGN_OR_RETURN(Connection db, sqlite::OpenConnection(catalog_path, SQLITE_OPEN_READONLY));
   return ReadPosition(db.get());
 }
 
@@ -244,7 +233,7 @@ absl::StatusOr<bool> StartJournalTimeline(
     const std::string& catalog_path, const std::string& timeline, const std::string& base_path,
     const std::function<absl::StatusOr<bool>(const JournalPosition&)>& wanted,
     const std::function<absl::Status(const std::string&)>& publish) {
-  ASSIGN_OR_RETURN(Connection db, OpenFile(catalog_path, SQLITE_OPEN_READWRITE));
+  ASSIGN_OR_RETURN(Connection db, sqlite::OpenConnection(catalog_path, SQLITE_OPEN_READWRITE));
   sqlite::Transaction txn(db.get(), /*write=*/true);  // no change is made until it ends
   RETURN_IF_ERROR(txn.status());
   ASSIGN_OR_RETURN(const JournalPosition current, ReadPosition(db.get()));
@@ -255,11 +244,8 @@ absl::StatusOr<bool> StartJournalTimeline(
   ASSIGN_OR_RETURN(start.schema, SchemaFingerprint(db.get()));
   {
     // The copy is what another connection reads: the last commit, which the lock keeps current.
-    ASSIGN_OR_RETURN(Connection reader, OpenFile(catalog_path, SQLITE_OPEN_READONLY));
-    Statement copy(reader.get(), "VACUUM INTO ?");
-    RETURN_IF_ERROR(Annotate(copy.Bind(1, base_path).Run(),
-                             fmt::format("copying the catalog to \"{}\"", base_path)));
-    ASSIGN_OR_RETURN(Connection base, OpenFile(base_path, SQLITE_OPEN_READWRITE));
+    RETURN_IF_ERROR(CopyCatalogFile(catalog_path, base_path));
+    ASSIGN_OR_RETURN(Connection base, sqlite::OpenConnection(base_path, SQLITE_OPEN_READWRITE));
     RETURN_IF_ERROR(WritePosition(base.get(), start));
   }
   RETURN_IF_ERROR(publish(base_path));
@@ -269,7 +255,7 @@ absl::StatusOr<bool> StartJournalTimeline(
 }
 
 absl::Status ResetJournalPosition(const std::string& catalog_path) {
-  ASSIGN_OR_RETURN(Connection db, OpenFile(catalog_path, SQLITE_OPEN_READWRITE));
+  ASSIGN_OR_RETURN(Connection db, sqlite::OpenConnection(catalog_path, SQLITE_OPEN_READWRITE));
   ASSIGN_OR_RETURN(const JournalPosition position, ReadPosition(db.get()));
   if (position.timeline.empty()) return absl::OkStatus();
   return sqlite::Exec(db.get(), "DELETE FROM journal_state");
@@ -277,7 +263,7 @@ absl::Status ResetJournalPosition(const std::string& catalog_path) {
 
 absl::StatusOr<std::unique_ptr<CatalogReplay>> CatalogReplay::Open(
     const std::string& catalog_path) {
-  ASSIGN_OR_RETURN(Connection db, OpenFile(catalog_path, SQLITE_OPEN_READWRITE));
+  ASSIGN_OR_RETURN(Connection db, sqlite::OpenConnection(catalog_path, SQLITE_OPEN_READWRITE));
   auto replay = std::make_unique<SqliteCatalogReplay>(std::move(db));
   RETURN_IF_ERROR(replay->Load());
   return std::unique_ptr<CatalogReplay>(std::move(replay));

@@ -22,8 +22,7 @@ std::string EncodeEnvelope(std::string_view magic, const nlohmann::json& header,
 absl::StatusOr<Envelope> ParseEnvelope(std::string_view bytes, std::string_view magic,
                                        std::string_view what) {
   if (!bytes.starts_with(magic) || bytes.size() < magic.size() + 4) {
-    return absl::DataLossError(
-        fmt::format("not a {} (it does not start with {})", what, magic));
+    return absl::DataLossError(fmt::format("not a {} (it does not start with {})", what, magic));
   }
   size_t header_bytes = 0;
   for (size_t i = 0; i < 4; ++i)

@@ -14,7 +14,7 @@ std::string EncodeEnvelope(std::string_view magic, const nlohmann::json& header,
                            std::string_view payload);
 
 struct Envelope {
-  nlohmann::json header;    // an object
+  nlohmann::json header;     // an object
   std::string_view payload;  // into the parsed bytes
 };
 

@@ -122,9 +122,9 @@ absl::StatusOr<CatalogChange> ParseJournalRecord(std::string_view bytes) {
                    ParseEnvelope(bytes, kRecordMagic, "loch catalog journal record"));
   const nlohmann::json& header = envelope.header;
   if (HeaderNumber(header, "format") != kRecordFormat) {
-    return absl::FailedPreconditionError(fmt::format(
-        "the journal record has format {}; this loch reads format {}: use a newer loch",
-        HeaderNumber(header, "format"), kRecordFormat));
+    return absl::FailedPreconditionError(
+        fmt::format("the journal record has format {}; this loch reads format {}: use a newer loch",
+                    HeaderNumber(header, "format"), kRecordFormat));
   }
   CatalogChange change;
   change.timeline = HeaderText(header, "timeline");
@@ -253,7 +253,8 @@ absl::Status LakeJournal::PublishHead(const std::string& timeline) {
   const nlohmann::json head = {
       {"timeline", timeline}, {"lake", lake_.root}, {"started_at", FormatIsoMicros(NowMicros())}};
   return Annotate(
-      store_.Put(HeadKey(), head.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"),
+      store_.Put(HeadKey(),
+                 head.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"),
       "naming the catalog journal's timeline in the lake");
 }
 
@@ -314,9 +315,10 @@ void LakeJournal::Abandoned(const CatalogChange& change) {
   // Not deleted: SQLite may have committed it after all (a failed fsync of a written commit). The
   // next write starts a timeline from the catalog as it really is.
   ready_ = false;
-  spdlog::warn("catalog journal: change {} of timeline {} reported as not committed; the next "
-               "write starts a new timeline",
-               change.sequence, change.timeline);
+  spdlog::warn(
+      "catalog journal: change {} of timeline {} reported as not committed; the next "
+      "write starts a new timeline",
+      change.sequence, change.timeline);
 }
 
 void LakeJournal::Committed(const CatalogChange& change) {
@@ -354,7 +356,8 @@ absl::StatusOr<int64_t> LakeJournal::Checkpoint() {
   if (position.timeline.empty())
     return absl::FailedPreconditionError("the catalog's journal has not started");
   const absl::Status stored =
-      StoreCatalogCopy(lake_, copy, store_, JournalCheckpointKey(position.timeline, position.sequence))
+      StoreCatalogCopy(lake_, copy, store_,
+                       JournalCheckpointKey(position.timeline, position.sequence))
           .status();
   if (!stored.ok() && !absl::IsAlreadyExists(stored)) return stored;
   PruneBefore(position.timeline, position.sequence);
@@ -372,7 +375,8 @@ void LakeJournal::PruneBefore(const std::string& timeline, int64_t sequence) {
   if (!previous) return;
   for (int64_t at : *checkpoints)
     if (at < *previous) store_.Delete(JournalCheckpointKey(timeline, at)).IgnoreError();
-  absl::StatusOr<std::vector<ObjectInfo>> records = ListAll(store_, TimelinePrefix(timeline) + "log/");
+  absl::StatusOr<std::vector<ObjectInfo>> records =
+      ListAll(store_, TimelinePrefix(timeline) + "log/");
   if (!records.ok()) return;
   for (const ObjectInfo& record : *records) {
     const std::optional<int64_t> at = SequenceIn(record.key, ".rec");
@@ -418,10 +422,10 @@ absl::StatusOr<RecoveryReport> RecoverCatalogFromLake(const LakeLocation& lake, 
   ASSIGN_OR_RETURN(std::unique_ptr<CatalogReplay> replay, CatalogReplay::Open(out_path));
   if (replay->position().timeline != report.timeline ||
       replay->position().sequence != report.checkpoint_sequence) {
-    return absl::DataLossError(fmt::format(
-        "checkpoint {} of timeline {} holds the catalog at change {} of timeline {}",
-        report.checkpoint_sequence, report.timeline, replay->position().sequence,
-        replay->position().timeline));
+    return absl::DataLossError(
+        fmt::format("checkpoint {} of timeline {} holds the catalog at change {} of timeline {}",
+                    report.checkpoint_sequence, report.timeline, replay->position().sequence,
+                    replay->position().timeline));
   }
   // Changes in the log after the checkpoint, to tell a missing change from the end of the log.
   ASSIGN_OR_RETURN(const std::vector<ObjectInfo> logged,
@@ -438,8 +442,8 @@ absl::StatusOr<RecoveryReport> RecoverCatalogFromLake(const LakeLocation& lake, 
     if (absl::IsNotFound(bytes.status())) {
       if (sequence <= last_logged) {
         return absl::DataLossError(fmt::format(
-            "change {} of the catalog journal ({}) is missing, but the log goes on to {}",
-            sequence, key, last_logged));
+            "change {} of the catalog journal ({}) is missing, but the log goes on to {}", sequence,
+            key, last_logged));
       }
       break;
     }
@@ -451,8 +455,8 @@ absl::StatusOr<RecoveryReport> RecoverCatalogFromLake(const LakeLocation& lake, 
     absl::StatusOr<CatalogChange> change = ParseJournalRecord(*bytes);
     if (!change.ok()) return Annotate(change.status(), key);
     if (change->timeline != report.timeline || change->sequence != sequence) {
-      return absl::DataLossError(
-          fmt::format("{} holds change {} of timeline {}", key, change->sequence, change->timeline));
+      return absl::DataLossError(fmt::format("{} holds change {} of timeline {}", key,
+                                             change->sequence, change->timeline));
     }
     if (change->previous_hash != replay->position().last_hash) {
       return absl::DataLossError(fmt::format(

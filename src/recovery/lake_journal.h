@@ -106,7 +106,7 @@ class LakeJournal final : public CommitJournal {
   JournalOptions options_;
   std::atomic<bool> ready_{false};  // Prepare succeeded and no write failed since
   std::mutex checkpoint_mu_;
-  std::thread checkpointer_;  // guarded by checkpoint_mu_
+  std::thread checkpointer_;    // guarded by checkpoint_mu_
   bool checkpointing_ = false;  // guarded by checkpoint_mu_
 };
 
