@@ -258,19 +258,45 @@ class Catalog {
   // Deletes the job's versions and runs. NotFound if unknown. Its tables stay.
   virtual absl::Status DeleteJob(const Principal& who, std::string_view name) = 0;
 
-  // The run store. Records `run` (state RUNNING) and returns its id.
+  // The run store (RunRecord). Records `run` as given (a run started at once: RUNNING) and returns
+  // its id.
   virtual absl::StatusOr<int64_t> StartRun(const Principal& who, const RunRecord& run) = 0;
-  // Replaces the record of run `run.run_id` (its state, end, error and report). NotFound if
-  // unknown.
-  virtual absl::Status UpdateRun(const Principal& who, const RunRecord& run) = 0;
+  // Records `run` as QUEUED (its queued_micros set now) and returns its id. With `retry_of`, the
+  // run is that failed run's retry, recorded in its retry_run_id in the same transaction:
+  // AlreadyExists if it has one already (its retry was queued before), NotFound if unknown.
+  virtual absl::StatusOr<int64_t> QueueRun(const Principal& who, const RunRecord& run,
+                                           int64_t retry_of = 0) = 0;
+  // Replaces the mutable fields of run `run.run_id`: state, pid, started and finished times,
+  // not_before, error, log tail, report (never its cancel request, see RequestCancel). With
+  // `expected_state`, only if the run is in that state now: FailedPrecondition naming the state
+  // it is in otherwise (another process moved it). NotFound if unknown.
+  virtual absl::Status UpdateRun(const Principal& who, const RunRecord& run,
+                                 std::string_view expected_state = "") = 0;
+  // Cancels run `run_id`: a QUEUED run becomes CANCELLED at once; a RUNNING one is marked
+  // cancel_requested (the orchestrator that runs it stops its worker). Returns the run as it is
+  // then. FailedPrecondition for a finished run, NotFound for an unknown one.
+  virtual absl::StatusOr<RunRecord> RequestCancel(const Principal& who, int64_t run_id) = 0;
+  // The runs `query` selects, newest first.
+  virtual absl::StatusOr<std::vector<RunRecord>> FindRuns(const Principal& who,
+                                                          const RunQuery& query) = 0;
   // The newest `limit` runs of `kind` named `name` (every name if empty), newest first; only
   // those in `state` if it is not empty.
-  virtual absl::StatusOr<std::vector<RunRecord>> ListRuns(const Principal& who,
-                                                          std::string_view kind,
-                                                          std::string_view name, size_t limit,
-                                                          std::string_view state = "") = 0;
+  absl::StatusOr<std::vector<RunRecord>> ListRuns(const Principal& who, std::string_view kind,
+                                                  std::string_view name, size_t limit,
+                                                  std::string_view state = "") {
+    RunQuery query{std::string(kind), std::string(name), {}, false, false, limit};
+    if (!state.empty()) query.states.emplace_back(state);
+    return FindRuns(who, query);
+  }
   // The run, or NotFound.
   virtual absl::StatusOr<RunRecord> GetRun(const Principal& who, int64_t run_id) = 0;
+
+  // The commits (snapshots of every table, dropped ones too) after snapshot `after`, oldest
+  // first, at most `limit`. Snapshot ids grow with every commit in the catalog.
+  virtual absl::StatusOr<std::vector<CommitRecord>> ListCommits(const Principal& who,
+                                                                int64_t after, size_t limit) = 0;
+  // The id of the newest commit in the catalog (0: none yet).
+  virtual absl::StatusOr<int64_t> LatestSnapshotId(const Principal& who) = 0;
 
   // The table's snapshots, oldest first.
   virtual absl::StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const Principal& who,

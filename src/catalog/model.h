@@ -183,23 +183,56 @@ struct SavedJob {
   std::string created_by;      // the principal that stored it
 };
 
-// One run of a piece of work in the catalog's run store: an ETL job now (later also crawls,
-// compactions and deliveries, which is why it has a kind).
+// One attempt of a piece of work in the catalog's run store: an ETL job now (later also crawls,
+// compactions and deliveries, which is why it has a kind). A run queued by the orchestrator
+// (orchestrate/) starts QUEUED; its worker makes it RUNNING and ends it; a failed attempt that may
+// be retried is followed by a new run (attempt + 1) that names it in `previous_run_id`, and it
+// names that run in `retry_run_id`.
 struct RunRecord {
+  static constexpr const char* kQueued = "QUEUED";
   static constexpr const char* kRunning = "RUNNING";
   static constexpr const char* kSucceeded = "SUCCEEDED";
   static constexpr const char* kFailed = "FAILED";
+  static constexpr const char* kTimeout = "TIMEOUT";
+  static constexpr const char* kCancelled = "CANCELLED";
   int64_t run_id = 0;  // set by the catalog
   std::string kind;    // "job"
   std::string name;    // e.g. the job's name
   int64_t version = 0;  // of the job definition it runs
   std::string state = kRunning;
+  // What started it, in words ("manual", "table update of raw.clicks at snapshot 12", ...); the
+  // details (type, table, snapshot, upstream run, through_snapshot) are in `trigger_detail`.
   std::string trigger = "manual";
-  int64_t pid = 0;  // of the process running it
-  int64_t started_micros = 0;
-  int64_t finished_micros = 0;  // 0 while running
-  std::string error;            // FAILED: why
+  nlohmann::json trigger_detail = nlohmann::json::object();
+  int64_t pid = 0;  // of the process running it (the worker)
+  int64_t queued_micros = 0;      // 0 for a run that was never queued (started at once)
+  int64_t not_before_micros = 0;  // QUEUED: not started before this (a retry's backoff)
+  int64_t started_micros = 0;     // 0 until it runs
+  int64_t finished_micros = 0;    // 0 while queued or running
+  int attempt = 1;
+  int max_attempts = 1;         // a FAILED attempt below this is retried by the orchestrator
+  int64_t previous_run_id = 0;  // the attempt this one retries (0: the first)
+  int64_t retry_run_id = 0;     // the attempt that retries this one (0: none yet)
+  bool cancel_requested = false;
+  std::vector<std::string> tags;  // the job's dependency tags when it was queued
+  nlohmann::json request = nlohmann::json::object();  // the kind's options (a job: full, range)
+  std::string error;     // FAILED, TIMEOUT, CANCELLED: why
+  std::string log_tail;  // the end of its worker's log, kept when it did not succeed
   nlohmann::json report = nlohmann::json::object();  // defined by the kind's module
+
+  bool Finished() const {
+    return state == kSucceeded || state == kFailed || state == kTimeout || state == kCancelled;
+  }
+};
+
+// Which runs Catalog::FindRuns returns: all of these hold; newest first.
+struct RunQuery {
+  std::string kind;                 // "" any
+  std::string name;                 // "" any
+  std::vector<std::string> states;  // empty: any
+  bool retry_pending = false;       // only FAILED runs below max_attempts with no retry yet
+  bool cancel_requested = false;    // only runs whose cancel was requested
+  size_t limit = 100;
 };
 
 // A delivery stream as the catalog keeps it: its configuration (JSON, defined by the ingest module)
@@ -239,6 +272,16 @@ struct TableSnapshot {
   TableInfo table;
   SnapshotInfo snapshot;
   std::vector<DataFile> files;
+};
+
+// One commit to a table, as Catalog::ListCommits reports it.
+struct CommitRecord {
+  int64_t snapshot_id = 0;
+  TableName table;  // the table's current name (or its last, if dropped)
+  int64_t committed_micros = 0;
+  std::string operation;
+  std::string author;
+  nlohmann::json summary = nlohmann::json::object();  // e.g. "run_id" of the job run that made it
 };
 
 // The files that became live or stopped being live between two snapshots (from, to].

@@ -28,7 +28,7 @@ using sqlite::Statement;
 using sqlite::Transaction;
 
 // Written to catalog_meta; Migrate() upgrades older catalogs.
-constexpr const char* kFormatVersion = "14";
+constexpr const char* kFormatVersion = "15";
 
 constexpr std::string_view kSchemaDdl = R"sql(
 CREATE TABLE IF NOT EXISTS catalog_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -138,8 +138,20 @@ CREATE TABLE IF NOT EXISTS runs(
   started_micros INTEGER NOT NULL,
   finished_micros INTEGER NOT NULL,
   error TEXT NOT NULL,
-  report TEXT NOT NULL);
+  report TEXT NOT NULL,
+  trigger_detail TEXT NOT NULL DEFAULT '{}',
+  queued_micros INTEGER NOT NULL DEFAULT 0,
+  not_before_micros INTEGER NOT NULL DEFAULT 0,
+  attempt INTEGER NOT NULL DEFAULT 1,
+  max_attempts INTEGER NOT NULL DEFAULT 1,
+  previous_run_id INTEGER NOT NULL DEFAULT 0,
+  retry_run_id INTEGER NOT NULL DEFAULT 0,
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  tags TEXT NOT NULL DEFAULT '[]',
+  request TEXT NOT NULL DEFAULT '{}',
+  log_tail TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS runs_by_name ON runs(kind, name, run_id);
+CREATE INDEX IF NOT EXISTS runs_by_state ON runs(state, run_id);
 CREATE TABLE IF NOT EXISTS query_history(
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL UNIQUE,
@@ -172,6 +184,21 @@ CREATE TABLE IF NOT EXISTS journal_state(
   last_hash TEXT NOT NULL,
   schema TEXT NOT NULL);
 )sql";
+
+// The run store's columns added by format 15 (the orchestrator), in the order of kSchemaDdl.
+constexpr std::pair<const char*, const char*> kRunColumnsOfFormat15[] = {
+    {"trigger_detail", "TEXT NOT NULL DEFAULT '{}'"},
+    {"queued_micros", "INTEGER NOT NULL DEFAULT 0"},
+    {"not_before_micros", "INTEGER NOT NULL DEFAULT 0"},
+    {"attempt", "INTEGER NOT NULL DEFAULT 1"},
+    {"max_attempts", "INTEGER NOT NULL DEFAULT 1"},
+    {"previous_run_id", "INTEGER NOT NULL DEFAULT 0"},
+    {"retry_run_id", "INTEGER NOT NULL DEFAULT 0"},
+    {"cancel_requested", "INTEGER NOT NULL DEFAULT 0"},
+    {"tags", "TEXT NOT NULL DEFAULT '[]'"},
+    {"request", "TEXT NOT NULL DEFAULT '{}'"},
+    {"log_tail", "TEXT NOT NULL DEFAULT ''"},
+};
 
 // Text the query history keeps: at most `max_bytes` (then "..."), valid UTF-8 (invalid bytes and
 // NULs become U+FFFD), so that every reader (DuckDB's loch.query_history among them) takes it.
@@ -262,7 +289,9 @@ class SqliteCatalog final : public Catalog {
   // file_column_stats.stored_type, and snapshots
   // of operation "compact" that ChangesBetween skips (an older loch would read them as changes, so
   // it must refuse the catalog); format 14 the journal_state table (created by the DDL; an older
-  // loch would commit without journaling). A catalog of a newer format is refused: this loch would not know
+  // loch would commit without journaling); format 15 the orchestrator's columns of runs
+  // (queued runs, attempts and retries, triggers, cancel requests; an older loch would take a
+  // QUEUED run for one of its own). A catalog of a newer format is refused: this loch would not know
   // what it holds.
   absl::Status Migrate() {
     Statement version(db_, "SELECT value FROM catalog_meta WHERE key = 'format_version'");
@@ -292,6 +321,9 @@ class SqliteCatalog final : public Catalog {
     RETURN_IF_ERROR(AddColumnIfMissing("pending_deletes", "not_before_micros",
                                        "INTEGER NOT NULL DEFAULT 0")
                         .status());
+    for (const auto& [column, definition] : kRunColumnsOfFormat15) {
+      RETURN_IF_ERROR(AddColumnIfMissing("runs", column, definition).status());
+    }
     // The columns are checked at every open, the current format too: a development build may have
     // stored the current number before the format's last column was added.
     if (found == current) return absl::OkStatus();
@@ -712,16 +744,49 @@ class SqliteCatalog final : public Catalog {
   absl::StatusOr<int64_t> StartRun(const Principal&, const RunRecord& run) override {
     return jobs_.StartRun(run);
   }
-  absl::Status UpdateRun(const Principal&, const RunRecord& run) override {
-    return jobs_.UpdateRun(run);
+  absl::StatusOr<int64_t> QueueRun(const Principal&, const RunRecord& run,
+                                   int64_t retry_of) override {
+    return jobs_.QueueRun(run, retry_of);
   }
-  absl::StatusOr<std::vector<RunRecord>> ListRuns(const Principal&, std::string_view kind,
-                                                  std::string_view name, size_t limit,
-                                                  std::string_view state) override {
-    return jobs_.ListRuns(kind, name, limit, state);
+  absl::Status UpdateRun(const Principal&, const RunRecord& run,
+                         std::string_view expected_state) override {
+    return jobs_.UpdateRun(run, expected_state);
+  }
+  absl::StatusOr<RunRecord> RequestCancel(const Principal&, int64_t run_id) override {
+    return jobs_.RequestCancel(run_id);
+  }
+  absl::StatusOr<std::vector<RunRecord>> FindRuns(const Principal&,
+                                                  const RunQuery& query) override {
+    return jobs_.FindRuns(query);
   }
   absl::StatusOr<RunRecord> GetRun(const Principal&, int64_t run_id) override {
     return jobs_.GetRun(run_id);
+  }
+
+  absl::StatusOr<std::vector<CommitRecord>> ListCommits(const Principal&, int64_t after,
+                                                        size_t limit) override {
+    std::lock_guard lock(mu_);
+    Statement query(db_,
+                    "SELECT s.snapshot_id, d.name, t.name, s.committed_micros, s.operation, "
+                    "s.author, s.summary FROM snapshots s JOIN tables t ON t.table_id = s.table_id "
+                    "JOIN databases d ON d.database_id = t.database_id WHERE s.snapshot_id > ? "
+                    "ORDER BY s.snapshot_id LIMIT ?");
+    query.Bind(1, after).Bind(2, static_cast<int64_t>(limit));
+    std::vector<CommitRecord> commits;
+    while (query.Step()) {
+      commits.push_back(CommitRecord{query.Int(0), TableName{query.Text(1), query.Text(2)},
+                                     query.Int(3), query.Text(4), query.Text(5),
+                                     nlohmann::json::parse(query.Text(6), nullptr, false)});
+      if (commits.back().summary.is_discarded()) commits.back().summary = nlohmann::json::object();
+    }
+    RETURN_IF_ERROR(query.status());
+    return commits;
+  }
+  absl::StatusOr<int64_t> LatestSnapshotId(const Principal&) override {
+    std::lock_guard lock(mu_);
+    Statement query(db_, "SELECT coalesce(max(snapshot_id), 0) FROM snapshots");
+    if (!query.Step()) return query.status();
+    return query.Int(0);
   }
 
   absl::StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const Principal&,

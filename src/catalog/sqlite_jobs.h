@@ -32,14 +32,19 @@ class SqliteJobs {
   absl::Status DeleteJob(std::string_view name);
 
   absl::StatusOr<int64_t> StartRun(const RunRecord& run);
-  absl::Status UpdateRun(const RunRecord& run);
-  absl::StatusOr<std::vector<RunRecord>> ListRuns(std::string_view kind, std::string_view name,
-                                                  size_t limit, std::string_view state);
+  absl::StatusOr<int64_t> QueueRun(const RunRecord& run, int64_t retry_of);
+  absl::Status UpdateRun(const RunRecord& run, std::string_view expected_state);
+  absl::StatusOr<RunRecord> RequestCancel(int64_t run_id);
+  absl::StatusOr<std::vector<RunRecord>> FindRuns(const RunQuery& query);
   absl::StatusOr<RunRecord> GetRun(int64_t run_id);
 
  private:
   // NotFound for the unknown job `name`, naming the jobs that exist. Caller holds mu_.
   absl::Status UnknownJob(std::string_view name);
+  // Inserts `run` as it is; its id. Caller holds mu_ and a write transaction.
+  absl::StatusOr<int64_t> InsertRun(const RunRecord& run);
+  // The run, or NotFound. Caller holds mu_.
+  absl::StatusOr<RunRecord> LoadRun(int64_t run_id);
 
   sqlite3* db_;
   std::mutex& mu_;

@@ -589,6 +589,20 @@ absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& op
   serve.pg_address = options.pg;
   ASSIGN_OR_RETURN(serve.ingest.wal_dir, ChooseWalDir(lake->location().state_dir, options.wal_dir));
   serve.job_lock_dir = lake->location().state_dir + "/locks";
+  serve.state_dir = lake->location().state_dir;
+  orchestrate::OrchestratorOptions orchestrator;
+  std::error_code no_binary;
+  orchestrator.worker_binary = std::filesystem::read_symlink("/proc/self/exe", no_binary).string();
+  if (no_binary) {
+    return absl::InternalError(
+        fmt::format("cannot find the loch binary to start workers with: {}", no_binary.message()));
+  }
+  orchestrator.lake_args = {"--lake", lake->location().root, "--state",
+                            lake->location().state_dir};
+  orchestrator.state_dir = lake->location().state_dir;
+  orchestrator.max_workers = options.max_workers;
+  orchestrator.retry_backoff_micros = int64_t{options.retry_backoff_ms} * 1000;
+  serve.orchestrator = orchestrator;
   serve.ingest.max_pending_bytes = options.ingest_memory_mib << 20;
   serve.ingest.wal_segment_bytes = options.wal_segment_mib << 20;
   const std::string temp_dir = lake->location().state_dir + "/tmp";

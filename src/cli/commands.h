@@ -85,6 +85,8 @@ struct ServeCommandOptions {
   std::vector<std::string> tls_names;    // more names for the self-signed certificate
   bool insecure = false;                 // plain text on a non-loopback address
   std::string wal_dir;                   // the streams' write-ahead log; empty: <state>/wal
+  int max_workers = 2;                   // worker processes running runs at once
+  int retry_backoff_ms = 1000;           // before a failed run's first retry (then doubled)
 };
 // The write-ahead log folder `loch serve` uses for the state folder (see --wal-dir).
 std::string CurrentWalDir(const std::string& state_dir);

@@ -15,6 +15,7 @@
 #include "etl/row_checks.h"
 #include "etl/saved_jobs.h"
 #include "fmt/format.h"
+#include "orchestrate/run_control.h"
 
 namespace loch::cli {
 
@@ -36,6 +37,15 @@ struct JobCommandOptions {
   std::optional<double> max_bad_fraction;
   std::string rules_file;
   std::string description;
+  // The run policy (etl/run_policy.h).
+  bool on_update = false;
+  int debounce_seconds = etl::RunPolicy::kDefaultDebounceSeconds;
+  std::vector<std::string> after;
+  int max_attempts = etl::RunPolicy::kDefaultMaxAttempts;
+  int timeout_seconds = etl::RunPolicy::kDefaultTimeoutSeconds;
+  std::string memory_limit;
+  std::vector<std::string> tags;
+  bool queue = false;  // run: queue it for `loch serve` instead of running it here
   std::string path;  // apply: a file or a folder
   bool full = false;
   std::optional<std::string> from, to;  // run: a range re-run
@@ -84,6 +94,13 @@ absl::StatusOr<etl::JobSpec> SpecFromFlags(const JobCommandOptions& options) {
                  {"required", options.required},
                  {"description", options.description}};
   if (options.max_bad_fraction) fields["max_bad_fraction"] = *options.max_bad_fraction;
+  fields["on_update"] = options.on_update;
+  fields["debounce_seconds"] = options.debounce_seconds;
+  fields["after"] = options.after;
+  fields["max_attempts"] = options.max_attempts;
+  fields["timeout_seconds"] = options.timeout_seconds;
+  if (!options.memory_limit.empty()) fields["memory_limit"] = options.memory_limit;
+  fields["tags"] = options.tags;
   if (!options.rules_file.empty()) {
     ASSIGN_OR_RETURN(fields["rules"], ReadText(options.rules_file, etl::kMaxRulesBytes));
   }
@@ -265,6 +282,19 @@ absl::Status Apply(const CommonOptions& common, const JobCommandOptions& options
 absl::Status RunJob(const CommonOptions& common, const JobCommandOptions& options,
                     std::ostream& out) {
   ASSIGN_OR_RETURN(auto lake, OpenLake(common));
+  std::optional<etl::PartitionRange> range;
+  if (options.from) range = etl::PartitionRange{*options.from, *options.to};
+  if (options.queue) {
+    ASSIGN_OR_RETURN(const RunRecord queued,
+                     orchestrate::QueueJobRun(lake->catalog(), Principal::LocalAdmin(),
+                                              options.name,
+                                              orchestrate::JobRunOptions(options.full, range)));
+    out << fmt::format(
+        "Queued run {} of job {} (up to {} attempt(s)); `loch serve` runs it. Follow it with "
+        "`loch run show {}` or `loch runs --watch`.\n",
+        queued.run_id, queued.name, queued.max_attempts, queued.run_id);
+    return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(LakeEngine * engine, lake->engine());
   etl::JobRunner runner(lake->catalog(), lake->store(), *engine,
                         lake->location().state_dir + "/locks");
@@ -282,7 +312,7 @@ absl::Status RunJob(const CommonOptions& common, const JobCommandOptions& option
       ShowProgress(fmt::format("job {}: {} ({})", options.name, phase, ShortDuration(elapsed)));
     });
     etl::RunRequest request{options.name, options.full};
-    if (options.from) request.range = etl::PartitionRange{*options.from, *options.to};
+    request.range = range;
     run = runner.Run(Principal::LocalAdmin(), request);
   }
   EndProgress();
@@ -453,6 +483,32 @@ void AddDefinitionOptions(CLI::App* command, JobCommandOptions& options) {
                    "checked on what a run publishes before it does")
       ->check(CLI::ExistingFile);
   command->add_option("--description", options.description, "Free text");
+  command->add_flag("--on-update", options.on_update,
+                    "`loch serve` runs the job when one of the tables it reads gets a commit");
+  command
+      ->add_option("--debounce", options.debounce_seconds,
+                   "With --on-update: wait until its sources have had no commit for this many "
+                   "seconds, so that a burst of commits makes one run")
+      ->check(CLI::Range(0, 3600))
+      ->capture_default_str();
+  command->add_option("--after", options.after,
+                      "`loch serve` runs the job after each successful run of this job "
+                      "(repeatable)");
+  command
+      ->add_option("--max-attempts", options.max_attempts,
+                   "Runs started by `loch serve` that fail are retried in a new worker process "
+                   "until this many attempts")
+      ->check(CLI::Range(1, 20))
+      ->capture_default_str();
+  command
+      ->add_option("--timeout", options.timeout_seconds,
+                   "Seconds a run started by `loch serve` may take; its worker is killed then")
+      ->check(CLI::Range(1, 7 * 24 * 3600))
+      ->capture_default_str();
+  command->add_option("--memory-limit", options.memory_limit,
+                      "Query-engine memory of the job's worker process, e.g. 2GB");
+  command->add_option("--tags", options.tags,
+                      "Dependency tags the job's runs carry (repeatable), to find them by");
 }
 
 }  // namespace
@@ -498,6 +554,9 @@ std::shared_ptr<JobCommandOptions> AddJobCommands(CLI::App& app, const CommonOpt
   auto* to = run->add_option("--to", o.to, "... up to this value (inclusive)");
   from->needs(to);
   to->needs(from);
+  run->add_flag("--queue", o.queue,
+                "Queue the run for `loch serve`, which runs it in a worker process with the "
+                "job's retries and timeout; prints the run's id (see `loch run show`)");
   run->callback([&, options] { status = RunJob(common, *options, std::cout); });
 
   auto* list = job->add_subcommand("list", "List jobs with their last run");

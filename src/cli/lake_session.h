@@ -65,8 +65,9 @@ class LakeSession {
   const LakeLocation& location() const { return location_; }
   ObjectStore& store() { return *store_; }
   Catalog& catalog() { return *catalog_; }
-  // The query engine, opened on first use.
+  // The query engine, opened on first use (with `settings`, if set before that).
   absl::StatusOr<LakeEngine*> engine();
+  void set_engine_settings(const EngineSettings& settings) { settings_ = settings; }
 
  private:
   LakeSession(LakeLocation location, EngineSettings settings)

@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/crawler_commands.h"
 #include "cli/job_commands.h"
+#include "cli/run_commands.h"
 #include "cli/stream_commands.h"
 #include "cli/suggestions.h"
 #include "cli/catalog_commands.h"
@@ -319,6 +320,9 @@ int main(int argc, char** argv) {
       [&] { status = loch::cli::RunCrawlerDelete(common, crawler_name, std::cout); });
 
   const auto job_options = loch::cli::AddJobCommands(app, common, add_lake, status);
+  int exit_code = 0;  // set by a command whose exit status says more than success or failure
+  const auto run_options =
+      loch::cli::AddRunCommands(app, common, add_lake, status, exit_code);
 
   loch::cli::ServeCommandOptions serve;
   auto* serve_cmd =
@@ -383,6 +387,18 @@ int main(int argc, char** argv) {
                         "Folder of the streams' write-ahead log (default <state>/wal): records are "
                         "acknowledged once fsynced here and live only here until delivered, so "
                         "put it on a replicated volume to survive the loss of this machine");
+  serve_cmd
+      ->add_option("--max-workers", serve.max_workers,
+                   "Runs (jobs) executed at once, each in its own worker process; the rest wait "
+                   "in the run store's queue")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--retry-backoff-ms", serve.retry_backoff_ms,
+                   "Wait before a failed run's first retry (milliseconds; doubled for each "
+                   "further attempt, at most 5 minutes, with jitter)")
+      ->check(CLI::Range(0, 3600 * 1000))
+      ->capture_default_str();
   serve_cmd->add_flag("--insecure", serve.insecure,
                       "Allow plain text on an address other than loopback (only when something "
                       "else encrypts the traffic)");
@@ -561,5 +577,6 @@ int main(int argc, char** argv) {
     }
     return code;
   }
-  return Report(status);
+  const int reported = Report(status);
+  return reported != 0 ? reported : exit_code;
 }

@@ -26,7 +26,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kJobKind = "job";
 
 }  // namespace
 
@@ -188,14 +187,30 @@ absl::StatusOr<RunRecord> JobRunner::Run(const Principal& who, const RunRequest&
     report.quarantine_prefix = Quarantine::PrefixOf(spec.target, write_id);
   }
   RunRecord run;
-  run.kind = kJobKind;
-  run.name = saved.name;
+  if (request.run_id != 0) {
+    ASSIGN_OR_RETURN(run, catalog_.GetRun(who, request.run_id));
+    if (run.kind != kJobKind || run.name != saved.name) {
+      return absl::InvalidArgumentError(fmt::format("run {} is a run of {} \"{}\", not of job \"{}\"",
+                                                    run.run_id, run.kind, run.name, saved.name));
+    }
+  } else {
+    run.kind = kJobKind;
+    run.name = saved.name;
+    run.trigger = request.trigger;
+  }
   run.version = saved.version;
-  run.trigger = request.trigger;
+  run.state = RunRecord::kRunning;
   run.pid = getpid();
   run.started_micros = NowMicros();
+  report.run_id = run.run_id;
   run.report = ToJson(report);  // the staging prefix is known before anything is written
-  ASSIGN_OR_RETURN(run.run_id, catalog_.StartRun(who, run));
+  if (request.run_id != 0) {
+    // Claimed only if still queued: cancelled meanwhile, or taken by another worker, it is not run.
+    RETURN_IF_ERROR(catalog_.UpdateRun(who, run, RunRecord::kQueued));
+  } else {
+    ASSIGN_OR_RETURN(run.run_id, catalog_.StartRun(who, run));
+    report.run_id = run.run_id;
+  }
 
   const absl::Status outcome = Execute(who, spec, request, write_id, run, report);
   FaultPoint("job-after-commit");
@@ -205,6 +220,11 @@ absl::StatusOr<RunRecord> JobRunner::Run(const Principal& who, const RunRequest&
   run.report = ToJson(report);
   RETURN_IF_ERROR(catalog_.UpdateRun(who, run));
   return run;
+}
+
+absl::Status JobRunner::RecoverInterrupted(const Principal& who, const std::string& job) {
+  ASSIGN_OR_RETURN(std::unique_ptr<FileLock> lock, LockJob(who, job));
+  return CleanUpInterruptedRuns(who, job);
 }
 
 absl::StatusOr<bool> JobRunner::DeleteUnknownObjects(const Principal& who,
@@ -581,6 +601,7 @@ absl::StatusOr<bool> JobRunner::Publish(const Principal& who, const JobSpec& spe
       commit.operation = commit.remove_file_ids.empty() ? "append" : "overwrite";
     }
     commit.summary = {{"job", spec.name},
+                      {"run_id", report.run_id},  // which run changed it (triggers, freshness)
                       {"files_added", staged.files.size()},
                       {"rows_added", staged.rows},
                       {"files_removed", commit.remove_file_ids.size()}};

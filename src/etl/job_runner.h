@@ -34,6 +34,9 @@
 
 namespace loch::etl {
 
+// The kind of a job's runs in the run store (RunRecord::kind).
+inline constexpr const char* kJobKind = "job";
+
 struct RunRequest {
   std::string job;
   bool full = false;  // ignore the bookmarks: read every file of the sources
@@ -42,10 +45,14 @@ struct RunRequest {
   // and replace-partitions jobs with an existing target. An incremental job reads its sources as
   // its bookmarks have them (what was processed), and a range run moves no bookmark.
   std::optional<PartitionRange> range = std::nullopt;
+  // Run this QUEUED run of the job (queued by the orchestrator) instead of recording a new one;
+  // its trigger is the recorded one. FailedPrecondition if it is no longer queued.
+  int64_t run_id = 0;
 };
 
 // What a run did; RunRecord::report holds it as JSON (ToJson).
 struct RunReport {
+  int64_t run_id = 0;  // named in the summary of the run's commits
   int64_t job_version = 0;
   std::string mode;
   bool incremental = false;             // read only new files (false for a first or --full run)
@@ -96,6 +103,11 @@ class JobRunner {
   // Aborted while another run of the job holds its lock, FailedPrecondition for a stored
   // definition this loch cannot read, Internal when the run store cannot be written.
   absl::StatusOr<RunRecord> Run(const Principal& who, const RunRequest& request);
+
+  // Ends the job's runs that are still recorded as RUNNING though no process runs them (it died):
+  // SUCCEEDED if their commit happened, FAILED otherwise, what they staged deleted; as a run of
+  // the job does before it starts. Aborted while a run of the job holds its lock (it is alive).
+  absl::Status RecoverInterrupted(const Principal& who, const std::string& job);
 
   // Deletes the job, its versions and its run history (its target table stays), holding its lock:
   // Aborted while a run of it is going (deleting its RUNNING record would leave what that run

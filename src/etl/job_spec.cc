@@ -16,10 +16,15 @@ namespace {
 
 using nlohmann::json;
 
-const std::vector<std::string> kFields = {
-    "name",     "sql",           "target",      "mode",       "keys",     "group_by",
-    "measures", "partition_by",  "sort_by",     "types",      "required", "max_bad_fraction",
-    "rules",    "file_size_mib", "incremental", "description"};
+// Every field of a job: its own and those of its run policy (run_policy.h).
+const std::vector<std::string> kFields = [] {
+  std::vector<std::string> fields = {
+      "name",     "sql",          "target",   "mode",     "keys",
+      "group_by", "measures",     "partition_by", "sort_by", "types",
+      "required", "max_bad_fraction", "rules", "file_size_mib", "incremental", "description"};
+  fields.insert(fields.end(), kRunPolicyFields.begin(), kRunPolicyFields.end());
+  return fields;
+}();
 
 absl::Status FieldError(std::string_view field, std::string_view what) {
   return absl::InvalidArgumentError(fmt::format("job field \"{}\": {}", field, what));
@@ -237,7 +242,7 @@ absl::Status TypeYamlScalars(json& object) {
       return FieldError("incremental", "must be true or false");
     *it = text == "true";
   }
-  return absl::OkStatus();
+  return TypeRunPolicyYamlScalars(object);
 }
 
 }  // namespace
@@ -478,6 +483,11 @@ absl::StatusOr<JobSpec> JobSpecFromJson(const json& object) {
   spec.rules = std::move(*parsed_rules);
   if (spec.rules.empty()) spec.rules_text.clear();  // comments alone
   ASSIGN_OR_RETURN(spec.description, Text(object, "description", false));
+  ASSIGN_OR_RETURN(spec.policy, RunPolicyFromJson(object));
+  if (std::find(spec.policy.after.begin(), spec.policy.after.end(), spec.name) !=
+      spec.policy.after.end()) {
+    return FieldError("after", "a job cannot run after itself");
+  }
   return spec;
 }
 
@@ -507,6 +517,7 @@ json ToJson(const JobSpec& spec) {
     fields["measures"] = MeasureTexts(spec.measures);
   }
   if (!spec.rules.empty()) fields["rules"] = spec.rules_text;
+  AddRunPolicyJson(spec.policy, fields);
   if (spec.ChecksRows()) {
     fields["types"] = spec.types;
     fields["required"] = spec.required;

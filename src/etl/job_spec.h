@@ -22,6 +22,8 @@
 //                   three turns the quarantine on (the fraction defaults to 0 then); without them
 //                   a value that does not cast fails the run.
 //   description     free text
+//   on_update, debounce_seconds, after, max_attempts, timeout_seconds, memory_limit, tags:
+//                   how the orchestrator runs it (run_policy.h)
 
 #include <cstdint>
 #include <map>
@@ -33,6 +35,7 @@
 #include "catalog/model.h"
 #include "common/status.h"
 #include "etl/dq_rules.h"
+#include "etl/run_policy.h"
 #include "nlohmann/json.hpp"
 
 namespace loch::etl {
@@ -99,6 +102,7 @@ struct JobSpec {
   std::string rules_text;     // as the user wrote it (kept: its line numbers are the rules')
   std::vector<DqRule> rules;  // parsed from it
   std::string description;
+  RunPolicy policy;
 
   // Whether the job checks its rows and quarantines those that fail (row_checks.h).
   bool ChecksRows() const {

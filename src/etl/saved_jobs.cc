@@ -1,11 +1,45 @@
 #include "etl/saved_jobs.h"
 
 #include <algorithm>
+#include <map>
 
 #include "common/strings.h"
+#include "etl/job_lineage.h"
 #include "fmt/format.h"
 
 namespace loch::etl {
+namespace {
+
+// The jobs `spec` names in `after` exist, and saving it closes no cycle of jobs.
+absl::Status CheckDependencies(Catalog& catalog, LakeEngine& engine, const Principal& who,
+                               const JobSpec& spec, const std::vector<TableName>& sources) {
+  ASSIGN_OR_RETURN(const std::vector<SavedJob> saved, catalog.ListJobs(who));
+  std::map<std::string, JobLineage> jobs;
+  for (const SavedJob& job : saved) {
+    if (job.name == spec.name) continue;
+    auto other = SpecOf(job);
+    if (!other.ok()) continue;  // a definition this loch cannot read runs nothing
+    auto lineage = LineageOf(engine, who, *other, job.version);
+    if (lineage.ok()) jobs.emplace(job.name, std::move(*lineage));
+  }
+  for (const std::string& upstream : spec.policy.after) {
+    if (!jobs.contains(upstream)) {
+      return absl::NotFoundError(fmt::format(
+          "job \"{}\" runs after \"{}\", which is not a job (create it first)", spec.name,
+          upstream));
+    }
+  }
+  jobs[spec.name] = JobLineage{spec.name, 0, sources, spec.target, spec.policy};
+  if (const auto cycle = FindCycle(jobs, spec.name)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "job \"{}\" would close a cycle of jobs ({}): each would start the next forever; a job "
+        "must not depend, through the tables it reads or its `after`, on itself",
+        spec.name, Join(*cycle, " -> ")));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<SaveResult> SaveJob(Catalog& catalog, LakeEngine& engine, const Principal& who,
                                    const JobSpec& spec, SaveMode mode) {
@@ -33,6 +67,7 @@ absl::StatusOr<SaveResult> SaveJob(Catalog& catalog, LakeEngine& engine, const P
     });
     if (!written_by_a_job) RETURN_IF_ERROR(catalog.ReadTable(who, source, std::nullopt).status());
   }
+  RETURN_IF_ERROR(CheckDependencies(catalog, engine, who, spec, sources));
   const nlohmann::json definition = ToJson(spec);
   auto existing = catalog.GetJob(who, spec.name);
   if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();

@@ -7,6 +7,7 @@
 #include "etl/job_runner.h"
 #include "etl/saved_jobs.h"
 #include "fmt/format.h"
+#include "orchestrate/run_control.h"
 #include "server/json_depth.h"
 
 namespace loch {
@@ -53,17 +54,12 @@ size_t CountParam(const httplib::Request& request, const char* name, size_t fall
 }  // namespace
 
 json RunRecordJson(const RunRecord& run) {
-  return {{"run_id", run.run_id},
-          {"job", run.name},
-          {"version", run.version},
-          {"state", run.state},
-          {"trigger", run.trigger},
-          {"pid", run.pid},
-          {"started_at", FormatIsoMicros(run.started_micros)},
-          {"finished_at",
-           run.finished_micros == 0 ? json(nullptr) : json(FormatIsoMicros(run.finished_micros))},
-          {"error", run.error},
-          {"report", run.report}};
+  json out = orchestrate::RunJson(run);
+  out["job"] = run.name;
+  out["started_at"] = run.started_micros == 0 ? json(nullptr) : json(FormatIsoMicros(run.started_micros));
+  out["finished_at"] =
+      run.finished_micros == 0 ? json(nullptr) : json(FormatIsoMicros(run.finished_micros));
+  return out;
 }
 
 void RegisterJobApi(httplib::Server& server, Catalog& catalog, LakeEngine& engine,

@@ -29,6 +29,7 @@
 #include "server/front_door.h"
 #include "server/http_api.h"
 #include "server/job_api.h"
+#include "server/run_api.h"
 #include "server/stream_api.h"
 #include "server/webhook.h"
 
@@ -233,6 +234,27 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
   ASSIGN_OR_RETURN(std::unique_ptr<IngestService> ingest,
                    IngestService::Start(catalog, store, engine, crawler, options.ingest));
 
+  // The orchestrator, woken by every commit made here (commits of other processes are read at
+  // its next tick); unsubscribed before it stops.
+  std::unique_ptr<orchestrate::Orchestrator> orchestrator;
+  if (options.orchestrator) {
+    ASSIGN_OR_RETURN(orchestrator, orchestrate::Orchestrator::Start(catalog, store, engine,
+                                                                     *options.orchestrator));
+  }
+  struct Subscription {
+    Catalog& catalog;
+    int id;
+    ~Subscription() {
+      if (id >= 0) catalog.Unsubscribe(id);
+    }
+  } wake_on_commit{catalog, orchestrator ? catalog.Subscribe([&orchestrator](const CommitEvent&) {
+                                             orchestrator->Wake();
+                                           })
+                                         : -1};
+  auto wake_orchestrator = [&orchestrator] {
+    if (orchestrator) orchestrator->Wake();
+  };
+
   // Every route is in cpp-httplib's router; the front door serves the puts of records itself
   // (fast routes: no thread waits for their fsync) and hands it everything else.
   RoutedServer routes;
@@ -254,6 +276,7 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
   RegisterCrawlerApi(routes, catalog, crawler, MakeGuard(credentials));
   RegisterJobApi(routes, catalog, engine, store, options.job_lock_dir, MakeGuard(credentials));
   RegisterCatalogApi(routes, catalog, MakeGuard(credentials));
+  RegisterRunApi(routes, catalog, options.state_dir, wake_orchestrator, MakeGuard(credentials));
   routes.set_logger([](const httplib::Request& request, const httplib::Response& response) {
     if (response.status >= 400)
       spdlog::info("{} {} -> {}", request.method, request.path, response.status);

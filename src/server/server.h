@@ -7,12 +7,14 @@
 // restart.
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "catalog/catalog.h"
 #include "common/status.h"
 #include "engine/lake_engine.h"
 #include "ingest/ingest_service.h"
+#include "orchestrate/orchestrator.h"
 #include "server/admin_credentials.h"
 #include "storage/object_store.h"
 #include "tls/tls_context.h"
@@ -33,6 +35,10 @@ struct ServeOptions {
   int pg_max_connections = 64;
   IngestOptions ingest;      // its wal_dir is required
   std::string job_lock_dir;  // where job runs hold their locks (etl/job_runner.h); required
+  std::string state_dir;     // the lake's state folder (worker logs); required
+  // Runs the run store's queued runs in worker processes (orchestrate/orchestrator.h); unset: the
+  // runs stay queued (the API still queues them).
+  std::optional<orchestrate::OrchestratorOptions> orchestrator;
   // HTTPS and PostgreSQL over TLS with this certificate (null: plain text). Must outlive Serve.
   tls::TlsServerContext* tls = nullptr;
   // Plain text on an address other than loopback: refused unless this is set.

@@ -1,0 +1,52 @@
+#pragma once
+// RunPolicy: how the orchestrator (orchestrate/) runs a job, kept with the job's definition
+// (job_spec.h) under these fields of its JSON and YAML forms:
+//
+//   on_update         run when one of the job's source tables gets a commit (default false)
+//   debounce_seconds  wait this long after a source's last commit before running, so that a
+//                     burst of commits makes one run (0 to 3600, default 1)
+//   after             jobs whose successful run starts this one (names)
+//   max_attempts      a failed run is retried in a new worker process until this many attempts
+//                     (1 to 20, default 3)
+//   timeout_seconds   a run's worker is killed after this long (1 to 604800, default 3600)
+//   memory_limit      the worker's query-engine memory limit, e.g. "2GB" (default: the engine's)
+//   tags              dependency tags: labels the runs carry, to find and filter them
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "nlohmann/json.hpp"
+
+namespace loch::etl {
+
+struct RunPolicy {
+  static constexpr int kDefaultMaxAttempts = 3;
+  static constexpr int kDefaultTimeoutSeconds = 3600;
+  static constexpr int kDefaultDebounceSeconds = 1;
+  bool on_update = false;
+  int debounce_seconds = kDefaultDebounceSeconds;
+  std::vector<std::string> after;
+  int max_attempts = kDefaultMaxAttempts;
+  int timeout_seconds = kDefaultTimeoutSeconds;
+  std::string memory_limit;
+  std::vector<std::string> tags;
+
+  bool operator==(const RunPolicy&) const = default;
+};
+
+// The fields above, as job_spec.cc accepts them.
+inline const std::vector<std::string> kRunPolicyFields = {
+    "on_update", "debounce_seconds", "after", "max_attempts", "timeout_seconds", "memory_limit",
+    "tags"};
+
+// The policy from a job's JSON object (absent fields keep their defaults). InvalidArgument naming
+// the field for a wrong type or a value out of range.
+absl::StatusOr<RunPolicy> RunPolicyFromJson(const nlohmann::json& object);
+// Adds the fields that differ from the defaults to `object` (a job stored before policies existed
+// keeps its stored form, and its version).
+void AddRunPolicyJson(const RunPolicy& policy, nlohmann::json& object);
+// YAML scalars arrive as text: the policy's numbers and booleans are read from it, in place.
+absl::Status TypeRunPolicyYamlScalars(nlohmann::json& object);
+
+}  // namespace loch::etl

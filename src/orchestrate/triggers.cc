@@ -1,0 +1,137 @@
+#include "orchestrate/triggers.h"
+
+#include <algorithm>
+
+#include "common/logging.h"
+#include "common/strings.h"
+#include "etl/job_runner.h"
+#include "etl/saved_jobs.h"
+#include "fmt/format.h"
+
+namespace loch::orchestrate {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kCommitsPerPoll = 1000;
+constexpr size_t kRunsForCursor = 500;
+
+}  // namespace
+
+absl::Status TriggerWatcher::Start() {
+  ASSIGN_OR_RETURN(const std::vector<RunRecord> runs,
+                   catalog_.FindRuns(who_, RunQuery{"job", "", {}, false, false, kRunsForCursor}));
+  for (const RunRecord& run : runs) {
+    const json through = run.trigger_detail.value("through_snapshot", json());
+    if (through.is_number_integer()) cursor_ = std::max(cursor_, through.get<int64_t>());
+  }
+  if (cursor_ == 0) {
+    // No run was ever started by a commit: only commits from now on start runs.
+    ASSIGN_OR_RETURN(cursor_, catalog_.LatestSnapshotId(who_));
+  }
+  return RefreshJobs();
+}
+
+absl::Status TriggerWatcher::RefreshJobs() {
+  ASSIGN_OR_RETURN(const std::vector<SavedJob> saved, catalog_.ListJobs(who_));
+  std::map<std::string, etl::JobLineage> fresh;
+  for (const SavedJob& job : saved) {
+    const auto known = jobs_.find(job.name);
+    if (known != jobs_.end() && known->second.version == job.version) {
+      fresh.emplace(job.name, std::move(known->second));
+      continue;
+    }
+    auto spec = etl::SpecOf(job);
+    auto lineage = spec.ok() ? etl::LineageOf(engine_, who_, *spec, job.version)
+                             : absl::StatusOr<etl::JobLineage>(spec.status());
+    if (!lineage.ok()) {
+      // Its SQL no longer reads (a source was dropped): nothing starts it until it is fixed, and
+      // its runs say why when started by hand.
+      spdlog::warn("job {} version {}: its sources are unknown, commits do not start it: {}",
+                   job.name, job.version, ToStd(lineage.status().message()));
+      fresh.emplace(job.name, etl::JobLineage{job.name, job.version, {}, {}, {}});
+      continue;
+    }
+    fresh.emplace(job.name, std::move(*lineage));
+  }
+  jobs_ = std::move(fresh);
+  std::erase_if(pending_, [&](const auto& entry) { return !jobs_.contains(entry.first); });
+  return absl::OkStatus();
+}
+
+RunRecord TriggerWatcher::RunOf(const etl::JobLineage& job, std::string trigger,
+                                json detail) const {
+  RunRecord run;
+  run.kind = etl::kJobKind;
+  run.name = job.job;
+  run.version = job.version;
+  run.trigger = std::move(trigger);
+  detail["through_snapshot"] = cursor_;
+  run.trigger_detail = std::move(detail);
+  run.max_attempts = job.policy.max_attempts;
+  run.tags = job.policy.tags;
+  return run;
+}
+
+absl::StatusOr<std::vector<RunRecord>> TriggerWatcher::Poll(int64_t now_micros) {
+  RETURN_IF_ERROR(RefreshJobs());
+  ASSIGN_OR_RETURN(const std::vector<CommitRecord> commits,
+                   catalog_.ListCommits(who_, cursor_, kCommitsPerPoll));
+  for (const CommitRecord& commit : commits) {
+    cursor_ = commit.snapshot_id;
+    for (const auto& [name, job] : jobs_) {
+      if (!job.policy.on_update) continue;
+      if (std::find(job.sources.begin(), job.sources.end(), commit.table) == job.sources.end()) {
+        continue;
+      }
+      Pending& pending = pending_[name];
+      if (pending.commits == 0) pending.first_seen_micros = now_micros;
+      pending.last_seen_micros = now_micros;
+      pending.latest = commit;
+      ++pending.commits;
+    }
+  }
+  std::vector<RunRecord> due;
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    const etl::JobLineage& job = jobs_.at(it->first);
+    const int64_t debounce = int64_t{job.policy.debounce_seconds} * 1'000'000;
+    const Pending& pending = it->second;
+    if (now_micros - pending.last_seen_micros < debounce &&
+        now_micros - pending.first_seen_micros < 10 * debounce) {
+      ++it;
+      continue;
+    }
+    const CommitRecord& commit = pending.latest;
+    json detail{{"type", "table_update"},
+                {"table", commit.table.ToString()},
+                {"snapshot", commit.snapshot_id},
+                {"commits", pending.commits}};
+    std::string trigger = fmt::format("table update of {} at snapshot {}",
+                                      commit.table.ToString(), commit.snapshot_id);
+    if (const json run = commit.summary.value("run_id", json()); run.is_number_integer()) {
+      detail["upstream_run"] = run;
+      trigger += fmt::format(" by run {}", run.get<int64_t>());
+    }
+    if (pending.commits > 1) trigger += fmt::format(" ({} commits)", pending.commits);
+    due.push_back(RunOf(job, std::move(trigger), std::move(detail)));
+    it = pending_.erase(it);
+  }
+  return due;
+}
+
+absl::StatusOr<std::vector<RunRecord>> TriggerWatcher::AfterSuccess(const RunRecord& run) {
+  RETURN_IF_ERROR(RefreshJobs());
+  std::vector<RunRecord> due;
+  if (run.kind != etl::kJobKind) return due;
+  for (const auto& [name, job] : jobs_) {
+    const auto& after = job.policy.after;
+    if (std::find(after.begin(), after.end(), run.name) == after.end()) continue;
+    due.push_back(RunOf(job, fmt::format("after run {} of job {}", run.run_id, run.name),
+                        json{{"type", "upstream"},
+                             {"upstream_run", run.run_id},
+                             {"upstream_job", run.name}}));
+  }
+  return due;
+}
+
+}  // namespace loch::orchestrate

@@ -1,0 +1,67 @@
+#pragma once
+// TriggerWatcher: decides which job runs commits and successful runs start.
+//
+// Table updates: it reads the catalog's commits in order (Catalog::ListCommits, from any process:
+// the server's stream deliveries, workers, the CLI) and, for each job with `on_update` that reads
+// the committed table, waits until the table has had no commit for the job's debounce (or ten
+// debounces since the first commit of a burst) and then asks for one run of it. Upstream jobs:
+// when a job's run succeeds, the jobs that name it in `after` get a run.
+//
+// Each run it asks for records what started it (trigger and trigger_detail: the table, snapshot,
+// number of commits, the run that made the commit) and `through_snapshot`, the last commit it had
+// read then: a restarted server reads on from the highest one its runs recorded, so commits made
+// while it was down still start their runs.
+//
+// Thread-safety: used by one thread (the orchestrator's).
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "common/principal.h"
+#include "common/status.h"
+#include "engine/lake_engine.h"
+#include "etl/job_lineage.h"
+
+namespace loch::orchestrate {
+
+class TriggerWatcher {
+ public:
+  // `catalog` and `engine` outlive the watcher.
+  TriggerWatcher(Catalog& catalog, LakeEngine& engine, Principal who)
+      : catalog_(catalog), engine_(engine), who_(std::move(who)) {}
+
+  // Finds where to read commits from. Call once before Poll.
+  absl::Status Start();
+
+  // Reads the commits since the last call and returns the runs due now (RunRecords to queue:
+  // kind, name, trigger, detail, attempts and tags set), at most one per job.
+  absl::StatusOr<std::vector<RunRecord>> Poll(int64_t now_micros);
+
+  // The runs of the jobs that run after `run`'s job, which succeeded.
+  absl::StatusOr<std::vector<RunRecord>> AfterSuccess(const RunRecord& run);
+
+ private:
+  // A burst of commits to a job's sources, waiting out its debounce.
+  struct Pending {
+    int64_t first_seen_micros = 0;
+    int64_t last_seen_micros = 0;
+    CommitRecord latest;
+    int commits = 0;
+  };
+  // Reads the saved jobs again; the lineage of a job is worked out once per version.
+  absl::Status RefreshJobs();
+  // A run of `job` to queue, with what started it.
+  RunRecord RunOf(const etl::JobLineage& job, std::string trigger, nlohmann::json detail) const;
+
+  Catalog& catalog_;
+  LakeEngine& engine_;
+  Principal who_;
+  int64_t cursor_ = 0;  // the last commit read
+  std::map<std::string, etl::JobLineage> jobs_;
+  std::map<std::string, Pending> pending_;  // by job
+};
+
+}  // namespace loch::orchestrate

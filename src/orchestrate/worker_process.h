@@ -1,0 +1,59 @@
+#pragma once
+// WorkerProcess: one run's worker, a child process in a process group of its own (so that a
+// timeout or a cancel kills it and everything it started), with its output appended to a log
+// file. The worker dies with the thread that spawned it (PR_SET_PDEATHSIG): a server that is
+// killed leaves no worker behind, and its next start recovers the runs they had.
+//
+// Thread-safety: a WorkerProcess is used by one thread (the one that spawned it, which must
+// outlive it).
+
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace loch::orchestrate {
+
+// How a worker ended.
+struct WorkerExit {
+  int code = -1;   // its exit status, or -1 if a signal ended it
+  int signal = 0;  // the signal that ended it, or 0
+  bool ok() const { return code == 0; }
+  // "exited with status 3", "was killed by signal 9 (Killed)".
+  std::string Describe() const;
+};
+
+class WorkerProcess {
+ public:
+  // Starts `binary` with `args` (argv[1..]); its stdin is /dev/null, its stdout and stderr go to
+  // `log_path` (appended, created 0600). Errors: Internal when the process cannot be made (the
+  // exec's own failure shows as exit status 127, with the reason in the log).
+  static absl::StatusOr<std::unique_ptr<WorkerProcess>> Spawn(const std::string& binary,
+                                                              const std::vector<std::string>& args,
+                                                              const std::string& log_path);
+  // Kills the process group and reaps the worker if it is still running.
+  ~WorkerProcess();
+  WorkerProcess(const WorkerProcess&) = delete;
+  WorkerProcess& operator=(const WorkerProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // How it ended, once it has (reaped then); nullopt while it runs. Never blocks.
+  std::optional<WorkerExit> Poll();
+  // SIGKILL to its process group (the worker and what it started).
+  void Kill();
+
+ private:
+  explicit WorkerProcess(pid_t pid) : pid_(pid) {}
+  pid_t pid_;
+  std::optional<WorkerExit> exit_;
+};
+
+// The last `max_bytes` of the file at `path` (from the start of a line when it can), "" if it
+// cannot be read.
+std::string FileTail(const std::string& path, size_t max_bytes);
+
+}  // namespace loch::orchestrate

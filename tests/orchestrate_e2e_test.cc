@@ -1,0 +1,343 @@
+// The orchestrator of a real `loch serve`: runs in worker processes that really crash, hang and
+// are killed (SIGKILL), retries in new processes, timeouts, cancels, a server killed mid-run, and
+// a chain of jobs started by one put of records. Runs are read back through /api/v1/runs and the
+// `loch runs` / `loch run` commands.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <thread>
+
+#include "common/test_dir.h"
+#include "fmt/format.h"
+#include "nlohmann/json.hpp"
+#include "tests/support/loch_server.h"
+#include "tests/support/run_command.h"
+
+namespace loch {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+using testing_support::LochServer;
+using testing_support::RunCommand;
+
+constexpr auto kPatience = std::chrono::seconds(30);
+
+bool ProcessExists(int64_t pid) { return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0; }
+
+class OrchestrateE2eTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(RunCommand(LOCH_BINARY, {"init", "--lake", lake_}).exit_code, 0);
+    std::ifstream in(lake_ + "/.loch/admin-credentials.json");
+    token_ = json::parse(in)["token"].get<std::string>();
+    std::filesystem::create_directories(once_dir_);
+  }
+
+  void StartServer(const std::vector<std::string>& environment = {}) {
+    std::string error;
+    server_ = LochServer::Start(LOCH_BINARY, lake_, {"--retry-backoff-ms", "50"}, &error,
+                                environment);
+    ASSERT_NE(server_, nullptr) << error;
+  }
+
+  httplib::Client Client() const {
+    httplib::Client client("127.0.0.1", server_->port());
+    client.set_read_timeout(30, 0);
+    client.set_default_headers({{"Authorization", "Bearer " + token_}});
+    return client;
+  }
+
+  // `loch ARGS --lake LAKE`; its output (stdout and stderr).
+  std::string Loch(std::vector<std::string> args, int expected_exit = 0) {
+    args.insert(args.end(), {"--lake", lake_});
+    auto outcome = RunCommand(LOCH_BINARY, args);
+    EXPECT_EQ(outcome.exit_code, expected_exit) << outcome.out << outcome.err;
+    return outcome.out + outcome.err;
+  }
+
+  // raw.clicks with `rows` rows (ids 1..rows), loaded by the CLI.
+  void LoadClicks(int first, int rows) {
+    const std::string file = scratch_ / fmt::format("clicks-{}.json", first);
+    std::ofstream out(file);
+    for (int id = first; id < first + rows; ++id) out << fmt::format(R"({{"id": {}, "v": {}}})", id, id * 10) << "\n";
+    out.close();
+    Loch({"load", file, "--table", "raw.clicks"});
+  }
+
+  // A job copying raw.clicks into db.copy, with `extra` options.
+  void CreateCopyJob(const std::string& name, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args{"job", "create", name, "--sql", "SELECT id, v FROM raw.clicks",
+                                  "--target", "db." + name};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Loch(args);
+  }
+
+  json QueueRun(const std::string& job) {
+    auto answer = Client().Post("/api/v1/runs", json{{"job", job}}.dump(), "application/json");
+    EXPECT_TRUE(answer);
+    if (!answer) return json();
+    EXPECT_EQ(answer->status, 201) << answer->body;
+    return json::parse(answer->body);
+  }
+
+  json GetRun(int64_t id) {
+    auto answer = Client().Get(fmt::format("/api/v1/runs/{}", id));
+    if (!answer || answer->status != 200) return json();
+    return json::parse(answer->body);
+  }
+
+  // The job's runs, oldest first.
+  std::vector<json> RunsOf(const std::string& job) {
+    auto answer = Client().Get("/api/v1/runs?name=" + job);
+    if (!answer || answer->status != 200) return {};
+    const json body = json::parse(answer->body);
+    std::vector<json> runs;
+    for (const json& run : body["runs"]) runs.insert(runs.begin(), run);
+    return runs;
+  }
+
+  // Polls until `done` holds (true) or the patience runs out (false).
+  bool WaitUntil(const std::function<bool()>& done,
+                 std::chrono::milliseconds patience = kPatience) {
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return done();
+  }
+
+  // Waits until run `id` is RUNNING with its worker paused at a fault point; its pid.
+  int64_t WaitUntilPaused(int64_t id) {
+    int64_t pid = 0;
+    EXPECT_TRUE(WaitUntil([&] {
+      const json run = GetRun(id);
+      if (run.value("state", "") != "RUNNING") return false;
+      auto log = Client().Get(fmt::format("/api/v1/runs/{}/logs", id));
+      if (!log || log->body.find("paused at fault point") == std::string::npos) return false;
+      pid = run["pid"].get<int64_t>();
+      return true;
+    })) << GetRun(id).dump();
+    return pid;
+  }
+
+  std::string Count(const std::string& table) {
+    return Loch({"sql", "--format", "csv",
+                 "SELECT count(*) || ':' || count(DISTINCT id) AS c FROM " + table});
+  }
+
+  TestDir scratch_{"loch-orchestrate-e2e"};
+  std::string lake_ = scratch_ / "lake";
+  std::string once_dir_ = scratch_ / "once";
+  std::string token_;
+  std::unique_ptr<LochServer> server_;
+};
+
+TEST_F(OrchestrateE2eTest, AWorkerKilledMidRunIsRetriedInANewProcessAndPublishesOnce) {
+  LoadClicks(1, 5);
+  CreateCopyJob("copy");
+  StartServer({"LOCH_FAULT_PAUSE=job-before-commit", "LOCH_FAULT_ONCE_DIR=" + once_dir_});
+  const json queued = QueueRun("copy");
+  EXPECT_EQ(queued["state"], "QUEUED");
+  EXPECT_EQ(queued["max_attempts"], 3);  // the default
+  const int64_t first = queued["run_id"];
+  const int64_t pid = WaitUntilPaused(first);
+  ASSERT_GT(pid, 0);
+  ASSERT_NE(pid, server_->pid());  // a worker process, not the server
+  ASSERT_EQ(::kill(static_cast<pid_t>(pid), SIGKILL), 0);
+
+  json retry;
+  ASSERT_TRUE(WaitUntil([&] {
+    const json failed = GetRun(first);
+    if (!failed["retry_run_id"].is_number()) return false;
+    retry = GetRun(failed["retry_run_id"].get<int64_t>());
+    return retry.value("state", "") == "SUCCEEDED";
+  })) << RunsOf("copy").size() << " runs: " << GetRun(first).dump();
+  const json failed = GetRun(first);
+  EXPECT_EQ(failed["state"], "FAILED");
+  EXPECT_THAT(failed["error"].get<std::string>(), HasSubstr("killed by signal 9"));
+  EXPECT_THAT(failed["log_tail"].get<std::string>(), HasSubstr("paused at fault point"));
+  EXPECT_EQ(retry["attempt"], 2);
+  EXPECT_EQ(retry["previous_run_id"], first);
+  EXPECT_NE(retry["pid"], pid);  // a new worker, never the one that failed
+  EXPECT_THAT(retry["trigger"].get<std::string>(), HasSubstr(fmt::format("retry of run {}", first)));
+  EXPECT_EQ(Count("db.copy"), "c\n5:5\n");  // the killed attempt published nothing
+}
+
+TEST_F(OrchestrateE2eTest, AWorkerThatCrashesEveryTimeFailsAfterItsAttemptsEachInANewProcess) {
+  LoadClicks(1, 3);
+  CreateCopyJob("crashy", {"--max-attempts", "3"});
+  StartServer({"LOCH_FAULT_CRASH=job-before-commit"});
+  const int64_t first = QueueRun("crashy")["run_id"];
+  ASSERT_TRUE(WaitUntil([&] {
+    const std::vector<json> runs = RunsOf("crashy");
+    return runs.size() == 3 && runs.back()["state"] == "FAILED";
+  })) << json(RunsOf("crashy")).dump(2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // no fourth attempt comes
+  const std::vector<json> runs = RunsOf("crashy");
+  ASSERT_EQ(runs.size(), 3u);
+  std::set<int64_t> pids;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const json& run = runs[i];
+    EXPECT_EQ(run["state"], "FAILED");
+    EXPECT_EQ(run["attempt"], static_cast<int>(i) + 1);
+    EXPECT_EQ(run["previous_run_id"], i == 0 ? json(nullptr) : runs[i - 1]["run_id"]);
+    EXPECT_THAT(run["error"].get<std::string>(), HasSubstr("killed by signal 6"));
+    EXPECT_THAT(run["log_tail"].get<std::string>(),
+                HasSubstr("crashed at fault point job-before-commit"));
+    pids.insert(run["pid"].get<int64_t>());
+  }
+  EXPECT_EQ(pids.size(), 3u);  // each attempt in its own process
+  EXPECT_EQ(runs[0]["run_id"], first);
+  EXPECT_TRUE(runs[2]["retry_run_id"].is_null());
+  // The CLI shows the same: failures first with --failed, the log of an attempt.
+  const std::string listed = Loch({"runs", "--failed", "--name", "crashy"});
+  EXPECT_THAT(listed, HasSubstr("3/3"));
+  EXPECT_THAT(listed, HasSubstr("killed by signal 6"));
+  EXPECT_THAT(Loch({"run", "logs", std::to_string(first)}),
+              HasSubstr("crashed at fault point job-before-commit"));
+  EXPECT_THAT(Loch({"sql", "SELECT count(*) FROM db.crashy"}, 1), HasSubstr("db.crashy"));
+}
+
+TEST_F(OrchestrateE2eTest, AHangingRunIsKilledAtItsTimeoutAndNotRetried) {
+  LoadClicks(1, 3);
+  CreateCopyJob("hangs", {"--timeout", "2"});
+  StartServer({"LOCH_FAULT_PAUSE=job-before-commit"});
+  const int64_t id = QueueRun("hangs")["run_id"];
+  const int64_t pid = WaitUntilPaused(id);
+  ASSERT_TRUE(WaitUntil([&] { return GetRun(id).value("state", "") == "TIMEOUT"; }))
+      << GetRun(id).dump();
+  const json run = GetRun(id);
+  EXPECT_THAT(run["error"].get<std::string>(), HasSubstr("timed out after 2 s"));
+  EXPECT_FALSE(ProcessExists(pid));
+  const double took = (run["finished_micros"].get<double>() - run["started_micros"].get<double>()) / 1e6;
+  EXPECT_GE(took, 1.9);
+  EXPECT_LT(took, 10);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_TRUE(GetRun(id)["retry_run_id"].is_null());  // a hang would hang again: no retry
+  EXPECT_EQ(RunsOf("hangs").size(), 1u);
+}
+
+TEST_F(OrchestrateE2eTest, ARunningRunIsCancelledAndAQueuedOneNeverStarts) {
+  LoadClicks(1, 3);
+  CreateCopyJob("slow");
+  StartServer({"LOCH_FAULT_PAUSE=job-before-commit"});
+  const int64_t running = QueueRun("slow")["run_id"];
+  const int64_t pid = WaitUntilPaused(running);
+  // A second run of the job waits for the first: runs of a job never overlap.
+  const int64_t waiting = QueueRun("slow")["run_id"];
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(GetRun(waiting)["state"], "QUEUED");
+  EXPECT_THAT(Loch({"run", "cancel", std::to_string(waiting)}), HasSubstr("Cancelled run"));
+  EXPECT_EQ(GetRun(waiting)["state"], "CANCELLED");
+
+  auto cancel = Client().Post(fmt::format("/api/v1/runs/{}/cancel", running), "", "text/plain");
+  ASSERT_TRUE(cancel);
+  EXPECT_EQ(cancel->status, 200) << cancel->body;
+  ASSERT_TRUE(WaitUntil([&] { return GetRun(running).value("state", "") == "CANCELLED"; }))
+      << GetRun(running).dump();
+  EXPECT_FALSE(ProcessExists(pid));
+  EXPECT_THAT(Loch({"run", "cancel", std::to_string(running)}, 1), HasSubstr("already ended"));
+
+  // A cancelled run can be retried by hand: a new attempt, queued.
+  auto retried = Client().Post(fmt::format("/api/v1/runs/{}/retry", waiting), "", "text/plain");
+  ASSERT_TRUE(retried);
+  ASSERT_EQ(retried->status, 201) << retried->body;
+  const json retry = json::parse(retried->body);
+  EXPECT_EQ(retry["attempt"], 2);
+  EXPECT_EQ(retry["previous_run_id"], waiting);
+  auto again = Client().Post(fmt::format("/api/v1/runs/{}/retry", waiting), "", "text/plain");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 409) << again->body;  // once
+  // (Cancelled too, or the server's stop would wait for its paused worker.)
+  Loch({"run", "cancel", std::to_string(retry["run_id"].get<int64_t>())});
+  EXPECT_TRUE(WaitUntil([&] {
+    return GetRun(retry["run_id"].get<int64_t>()).value("state", "") == "CANCELLED";
+  }));
+}
+
+TEST_F(OrchestrateE2eTest, AServerKilledMidRunFindsTheRunOnRestartAndCompletesItOnce) {
+  LoadClicks(1, 7);
+  CreateCopyJob("steady");
+  StartServer({"LOCH_FAULT_PAUSE=job-before-commit", "LOCH_FAULT_ONCE_DIR=" + once_dir_});
+  const int64_t first = QueueRun("steady")["run_id"];
+  const int64_t worker = WaitUntilPaused(first);
+  server_->Kill();
+  // Its worker dies with it (nothing keeps running unwatched).
+  EXPECT_TRUE(WaitUntil([&] { return !ProcessExists(worker); }, std::chrono::seconds(5)));
+
+  StartServer();
+  json retry;
+  ASSERT_TRUE(WaitUntil([&] {
+    const json failed = GetRun(first);
+    if (!failed["retry_run_id"].is_number()) return false;
+    retry = GetRun(failed["retry_run_id"].get<int64_t>());
+    return retry.value("state", "") == "SUCCEEDED";
+  })) << json(RunsOf("steady")).dump(2);
+  const json failed = GetRun(first);
+  EXPECT_EQ(failed["state"], "FAILED");
+  EXPECT_THAT(failed["error"].get<std::string>(), HasSubstr(std::to_string(worker)));
+  EXPECT_EQ(RunsOf("steady").size(), 2u);
+  EXPECT_EQ(Count("db.steady"), "c\n7:7\n");  // exactly once
+}
+
+TEST_F(OrchestrateE2eTest, OnePutStartsTheChainOfJobsEachSayingWhatTriggeredIt) {
+  StartServer();
+  auto created = Client().Post("/api/v1/streams",
+                               json{{"name", "clicks"}, {"buffer_seconds", 1}}.dump(),
+                               "application/json");
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->status, 201) << created->body;
+  auto put = [&](const std::string& records) {
+    auto answer = Client().Post("/api/v1/streams/clicks/records", records, "application/x-ndjson");
+    ASSERT_TRUE(answer);
+    ASSERT_EQ(answer->status, 200) << answer->body;
+  };
+  put(R"({"id": 0, "v": 0})");  // makes raw.clicks, which the jobs read
+  ASSERT_TRUE(WaitUntil([&] {
+    return RunCommand(LOCH_BINARY, {"describe", "raw.clicks", "--lake", lake_}).exit_code == 0;
+  }));
+  Loch({"job", "create", "clean", "--sql", "SELECT id, v * 2 AS v2 FROM raw.clicks WHERE id > 0",
+        "--target", "db.clean", "--mode", "replace-partitions", "--on-update", "--debounce", "0",
+        "--tags", "shop"});
+  Loch({"job", "create", "daily", "--sql", "SELECT count(*) AS n, sum(v2) AS total FROM db.clean",
+        "--target", "db.daily", "--mode", "replace-partitions", "--on-update", "--debounce", "0"});
+  // A cycle is refused when the job that would close it is defined.
+  EXPECT_THAT(Loch({"job", "create", "loop", "--sql", "SELECT n AS id, total AS v FROM db.daily",
+                    "--target", "raw.clicks"},
+                   1),
+              HasSubstr("cycle of jobs (loop -> clean -> daily -> loop)"));
+
+  put("{\"id\": 1, \"v\": 10}\n{\"id\": 2, \"v\": 20}\n{\"id\": 3, \"v\": 30}\n");
+  ASSERT_TRUE(WaitUntil([&] {
+    const std::vector<json> daily = RunsOf("daily");
+    return !daily.empty() && daily.back()["state"] == "SUCCEEDED";
+  })) << json(RunsOf("clean")).dump(2) << json(RunsOf("daily")).dump(2);
+  EXPECT_EQ(Loch({"sql", "--format", "csv", "SELECT n || ':' || total AS c FROM db.daily"}),
+            "c\n3:120\n");
+  const std::vector<json> clean = RunsOf("clean");
+  const std::vector<json> daily = RunsOf("daily");
+  ASSERT_EQ(clean.size(), 1u);  // one run for the put
+  ASSERT_EQ(daily.size(), 1u);
+  EXPECT_THAT(clean[0]["trigger"].get<std::string>(), HasSubstr("table update of raw.clicks"));
+  EXPECT_EQ(clean[0]["trigger_detail"]["type"], "table_update");
+  EXPECT_EQ(clean[0]["tags"], json::array({"shop"}));
+  EXPECT_THAT(daily[0]["trigger"].get<std::string>(),
+              HasSubstr(fmt::format("table update of db.clean at snapshot {} by run {}",
+                                    clean[0]["report"]["snapshot_written"].get<int64_t>(),
+                                    clean[0]["run_id"].get<int64_t>())));
+  EXPECT_EQ(daily[0]["trigger_detail"]["upstream_run"], clean[0]["run_id"]);
+  EXPECT_THAT(Loch({"runs", "--tag", "shop"}), HasSubstr("clean"));
+}
+
+}  // namespace
+}  // namespace loch
