@@ -726,5 +726,80 @@ TEST_F(CatalogJobsTest, RunsAreRecordedUpdatedAndListedNewestFirst) {
   EXPECT_TRUE(absl::IsNotFound(catalog_->DeleteJob(admin_, "clean")));
 }
 
+TEST_F(CatalogJobsTest, QueuedRunsAreClaimedOnceRetriedOnceAndCancelled) {
+  RunRecord run;
+  run.kind = "job";
+  run.name = "clean";
+  run.max_attempts = 2;
+  run.tags = {"shop", "daily"};
+  run.trigger_detail = {{"type", "table_update"}, {"snapshot", 7}};
+  run.request = {{"full", true}};
+  auto first = catalog_->QueueRun(admin_, run);
+  ASSERT_TRUE(first.ok()) << first.status();
+  RunRecord queued = *catalog_->GetRun(admin_, *first);
+  EXPECT_EQ(queued.state, RunRecord::kQueued);
+  EXPECT_GT(queued.queued_micros, 0);
+  EXPECT_EQ(queued.tags, (std::vector<std::string>{"shop", "daily"}));
+  EXPECT_EQ(queued.trigger_detail["snapshot"], 7);
+  EXPECT_EQ(queued.request["full"], true);
+
+  // A worker claims it only while it is queued: a second claim finds it RUNNING.
+  queued.state = RunRecord::kRunning;
+  queued.pid = 101;
+  ASSERT_TRUE(catalog_->UpdateRun(admin_, queued, RunRecord::kQueued).ok());
+  const absl::Status again = catalog_->UpdateRun(admin_, queued, RunRecord::kQueued);
+  EXPECT_TRUE(absl::IsFailedPrecondition(again)) << again;
+  EXPECT_THAT(std::string(again.message()), HasSubstr("is RUNNING, not QUEUED"));
+
+  // A failed attempt below max_attempts waits for its retry, which is linked once.
+  queued.state = RunRecord::kFailed;
+  ASSERT_TRUE(catalog_->UpdateRun(admin_, queued).ok());
+  RunQuery pending{"job", "", {}, /*retry_pending=*/true, false, 10};
+  ASSERT_EQ(catalog_->FindRuns(admin_, pending)->size(), 1u);
+  RunRecord retry = queued;
+  retry.attempt = 2;
+  auto second = catalog_->QueueRun(admin_, retry, *first);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE(absl::IsAlreadyExists(catalog_->QueueRun(admin_, retry, *first).status()));
+  EXPECT_EQ(catalog_->GetRun(admin_, *first)->retry_run_id, *second);
+  EXPECT_EQ(catalog_->GetRun(admin_, *second)->previous_run_id, *first);
+  EXPECT_EQ(catalog_->GetRun(admin_, *second)->pid, 0);
+  EXPECT_TRUE(catalog_->FindRuns(admin_, pending)->empty());
+  EXPECT_TRUE(absl::IsNotFound(catalog_->QueueRun(admin_, retry, 999).status()));
+
+  // Cancel: a queued run at once; a running one is asked; a finished one is refused.
+  auto cancelled = catalog_->RequestCancel(admin_, *second);
+  ASSERT_TRUE(cancelled.ok());
+  EXPECT_EQ(cancelled->state, RunRecord::kCancelled);
+  EXPECT_EQ(catalog_->GetRun(admin_, *second)->state, RunRecord::kCancelled);
+  EXPECT_TRUE(absl::IsFailedPrecondition(catalog_->RequestCancel(admin_, *second).status()));
+  run.state = RunRecord::kRunning;
+  auto running = catalog_->StartRun(admin_, run);
+  auto asked = catalog_->RequestCancel(admin_, *running);
+  ASSERT_TRUE(asked.ok());
+  EXPECT_EQ(asked->state, RunRecord::kRunning);
+  auto requested = catalog_->FindRuns(admin_, RunQuery{"", "", {}, false, true, 10});
+  ASSERT_EQ(requested->size(), 2u);  // the running one, and the one cancelled while queued
+  EXPECT_EQ((*requested)[0].run_id, *running);
+  auto by_state = catalog_->FindRuns(
+      admin_, RunQuery{"", "", {RunRecord::kFailed, RunRecord::kCancelled}, false, false, 10});
+  ASSERT_EQ(by_state->size(), 2u);
+}
+
+TEST_F(CatalogTest, CommitsAreListedInOrderAcrossTables) {
+  EXPECT_EQ(*catalog_->LatestSnapshotId(admin_), 0);
+  const CommitResult orders = Create("orders");
+  const CommitResult users = Create("users");
+  auto commits = catalog_->ListCommits(admin_, 0, 10);
+  ASSERT_TRUE(commits.ok()) << commits.status();
+  ASSERT_EQ(commits->size(), 2u);
+  EXPECT_EQ((*commits)[0].snapshot_id, orders.snapshot_id);
+  EXPECT_EQ((*commits)[0].table.ToString(), "shop.orders");
+  EXPECT_EQ((*commits)[1].table.ToString(), "shop.users");
+  EXPECT_EQ(catalog_->ListCommits(admin_, orders.snapshot_id, 10)->size(), 1u);
+  EXPECT_EQ(catalog_->ListCommits(admin_, 0, 1)->size(), 1u);
+  EXPECT_EQ(*catalog_->LatestSnapshotId(admin_), users.snapshot_id);
+}
+
 }  // namespace
 }  // namespace loch

@@ -37,6 +37,31 @@ const std::vector<SystemTableInfo>& AllTables() {
         {"bytes_scanned", "BIGINT"},
         {"error", "VARCHAR"},
         {"result_key", "VARCHAR"}}},
+      {SystemTable::kRuns,
+       "runs",
+       {{"run_id", "BIGINT"},
+        {"kind", "VARCHAR"},
+        {"name", "VARCHAR"},
+        {"version", "BIGINT"},
+        {"state", "VARCHAR"},
+        {"attempt", "BIGINT"},
+        {"max_attempts", "BIGINT"},
+        {"previous_run_id", "BIGINT"},
+        {"retry_run_id", "BIGINT"},
+        {"worker_pid", "BIGINT"},
+        {"trigger", "VARCHAR"},
+        {"trigger_detail", "VARCHAR"},
+        {"tags", "VARCHAR"},
+        {"queued", "TIMESTAMP"},
+        {"started", "TIMESTAMP"},
+        {"finished", "TIMESTAMP"},
+        {"elapsed_ms", "DOUBLE"},
+        {"rows_read", "BIGINT"},
+        {"rows_written", "BIGINT"},
+        {"bytes_written", "BIGINT"},
+        {"snapshot_written", "BIGINT"},
+        {"error", "VARCHAR"},
+        {"log_tail", "VARCHAR"}}},
       {SystemTable::kJobRuns,
        "job_runs",
        {{"run_id", "BIGINT"},
@@ -155,6 +180,25 @@ absl::StatusOr<SystemRows> ReadSystemTable(Catalog& catalog, const Principal& wh
                             Time(r.finished_micros),
                             ElapsedMillis(r.submitted_micros, r.finished_micros), r.row_count,
                             r.bytes_scanned, Text(r.error), Text(r.result_key)});
+      }
+      break;
+    }
+    case SystemTable::kRuns: {
+      ASSIGN_OR_RETURN(std::vector<RunRecord> runs,
+                       catalog.FindRuns(who, RunQuery{"", "", {}, false, false, kRunsKept}));
+      auto id = [](int64_t value) { return value == 0 ? SystemValue() : SystemValue(value); };
+      auto json_text = [](const nlohmann::json& value) {
+        return SystemValue(value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      };
+      for (const RunRecord& r : runs) {
+        out.rows.push_back(
+            {r.run_id, r.kind, r.name, r.version, r.state, int64_t{r.attempt},
+             int64_t{r.max_attempts}, id(r.previous_run_id), id(r.retry_run_id), id(r.pid),
+             r.trigger, json_text(r.trigger_detail), json_text(nlohmann::json(r.tags)),
+             Time(r.queued_micros), Time(r.started_micros), Time(r.finished_micros),
+             ElapsedMillis(r.started_micros, r.finished_micros), RowsRead(r.report),
+             ReportNumber(r.report, "rows_written"), ReportNumber(r.report, "bytes_written"),
+             ReportNumber(r.report, "snapshot_written"), Text(r.error), Text(r.log_tail)});
       }
       break;
     }

@@ -2,6 +2,8 @@
 // loch's system tables, database `loch`: read-only tables made from the catalog for the one query
 // that reads them (never files), with the rows the caller may see.
 //   loch.query_history  the queries the catalog keeps (Catalog::ListQueries), newest first
+//   loch.runs           the run store: every run of every kind, with attempts, workers and
+//                       triggers (Catalog::FindRuns), newest first
 //   loch.job_runs       ETL job runs from the run store (Catalog::ListRuns), with their reports
 //   loch.dq_results     the data-quality rules of those runs, one row per rule per run
 // Values are bound into the query's private DuckDB catalog, never spliced into SQL: they hold
@@ -21,7 +23,7 @@
 
 namespace loch {
 
-enum class SystemTable { kQueryHistory, kJobRuns, kDqResults };
+enum class SystemTable { kQueryHistory, kRuns, kJobRuns, kDqResults };
 
 inline constexpr const char* kSystemDatabase = "loch";
 

@@ -1,6 +1,12 @@
 #include "orchestrate/orchestrator.h"
 
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <set>
@@ -51,6 +57,11 @@ absl::StatusOr<std::unique_ptr<Orchestrator>> Orchestrator::Start(Catalog& catal
   }
   std::unique_ptr<Orchestrator> orchestrator(
       new Orchestrator(catalog, store, engine, std::move(options)));
+  orchestrator->wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (orchestrator->wake_fd_ < 0) {
+    return absl::InternalError(fmt::format("cannot make the orchestrator's eventfd: {}",
+                                           std::strerror(errno)));
+  }
   RETURN_IF_ERROR(orchestrator->triggers_.Start());
   orchestrator->RecoverAbandonedRuns();
   orchestrator->thread_ = std::thread([raw = orchestrator.get()] { raw->Loop(); });
@@ -67,30 +78,31 @@ Orchestrator::Orchestrator(Catalog& catalog, ObjectStore& store, LakeEngine& eng
       triggers_(catalog, engine, who_) {}
 
 Orchestrator::~Orchestrator() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  woken_.notify_all();
+  stopping_ = true;
+  Wake();
   if (thread_.joinable()) thread_.join();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
 void Orchestrator::Wake() {
-  {
-    std::lock_guard lock(mu_);
-    wake_ = true;
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
+}
+
+void Orchestrator::WaitForWork() {
+  std::vector<pollfd> fds{{wake_fd_, POLLIN, 0}};
+  for (const auto& [run_id, worker] : workers_) {
+    fds.push_back({worker.process->exit_fd(), POLLIN, 0});
   }
-  woken_.notify_all();
+  ::poll(fds.data(), fds.size(), static_cast<int>(options_.tick.count()));
+  uint64_t count = 0;
+  [[maybe_unused]] ssize_t n = ::read(wake_fd_, &count, sizeof count);
 }
 
 void Orchestrator::Loop() {
-  for (;;) {
-    {
-      std::unique_lock lock(mu_);
-      woken_.wait_for(lock, options_.tick, [&] { return wake_ || stopping_; });
-      wake_ = false;
-      if (stopping_) break;
-    }
+  while (!stopping_) {
+    WaitForWork();
+    if (stopping_) break;
     try {
       Tick();
     } catch (const std::exception& error) {  // a bug must not stop every future run

@@ -1,7 +1,8 @@
 #pragma once
 // Orchestrator: runs the run store's queued runs in worker processes, inside `loch serve`.
 //
-// One thread, a tick at a time (every `tick`, and at once when woken):
+// One thread, a tick at a time (every `tick`, at once when woken, and at once when a worker
+// exits):
 // - Workers: each QUEUED run whose time has come (not_before) starts in a new worker process
 //   (`loch worker RUN`, worker_process.h), at most `max_workers` at once and one per job (a job's
 //   runs never overlap; excess runs wait their turn, oldest first). A worker that finds the job
@@ -26,10 +27,9 @@
 // Thread-safety: Wake may be called from any thread.
 
 #include <chrono>
-#include <condition_variable>
+#include <atomic>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -66,7 +66,7 @@ class Orchestrator {
   // Stops (see OrchestratorOptions::stop_grace).
   ~Orchestrator();
 
-  // Makes the next tick happen now (a run was queued, a commit happened).
+  // Makes the next tick happen now (a run was queued, a commit happened). Async-signal-safe.
   void Wake();
 
  private:
@@ -83,6 +83,8 @@ class Orchestrator {
   Orchestrator(Catalog& catalog, ObjectStore& store, LakeEngine& engine,
                OrchestratorOptions options);
   void Loop();
+  // Sleeps until woken, a worker exits or a tick passes.
+  void WaitForWork();
   void Tick();
   // The steps of a tick; each logs its own errors and lets the others go on.
   void ReapWorkers();
@@ -110,10 +112,9 @@ class Orchestrator {
   std::map<std::string, int64_t> busy_until_;      // job -> when to try it again (lock held)
   int64_t next_recovery_micros_ = 0;
 
-  std::mutex mu_;
-  std::condition_variable woken_;
-  bool wake_ = false;
-  bool stopping_ = false;
+  // Wake and stop: an eventfd the loop polls with its workers' exit fds.
+  int wake_fd_ = -1;
+  std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
 

@@ -35,14 +35,23 @@ absl::StatusOr<std::unique_ptr<WorkerProcess>> WorkerProcess::Spawn(
     return absl::InternalError(
         fmt::format("cannot open the worker log {}: {}", log_path, std::strerror(errno)));
   }
+  int exit_pipe[2];
+  if (::pipe2(exit_pipe, O_CLOEXEC) != 0) {
+    const int error = errno;
+    ::close(log);
+    return absl::InternalError(fmt::format("cannot start a worker: {}", std::strerror(error)));
+  }
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
     const int error = errno;
     ::close(log);
+    ::close(exit_pipe[0]);
+    ::close(exit_pipe[1]);
     return absl::InternalError(fmt::format("cannot start a worker: {}", std::strerror(error)));
   }
   if (pid == 0) {
+    ::fcntl(exit_pipe[1], F_SETFD, 0);  // kept open across exec, closed by its exit
     ::setpgid(0, 0);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(126);  // the parent died before the line above
@@ -57,10 +66,12 @@ absl::StatusOr<std::unique_ptr<WorkerProcess>> WorkerProcess::Spawn(
   }
   ::setpgid(pid, pid);  // also here: a kill right after Spawn must reach the group
   ::close(log);
-  return std::unique_ptr<WorkerProcess>(new WorkerProcess(pid));
+  ::close(exit_pipe[1]);
+  return std::unique_ptr<WorkerProcess>(new WorkerProcess(pid, exit_pipe[0]));
 }
 
 WorkerProcess::~WorkerProcess() {
+  ::close(exit_fd_);
   if (exit_) return;
   Kill();
   int status = 0;

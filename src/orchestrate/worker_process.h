@@ -41,14 +41,18 @@ class WorkerProcess {
   WorkerProcess& operator=(const WorkerProcess&) = delete;
 
   pid_t pid() const { return pid_; }
+  // Readable (end of file) once the worker has ended: poll it to learn of the end at once. The
+  // worker holds the other end of a pipe it never uses, which the kernel closes when it exits.
+  int exit_fd() const { return exit_fd_; }
   // How it ended, once it has (reaped then); nullopt while it runs. Never blocks.
   std::optional<WorkerExit> Poll();
   // SIGKILL to its process group (the worker and what it started).
   void Kill();
 
  private:
-  explicit WorkerProcess(pid_t pid) : pid_(pid) {}
+  WorkerProcess(pid_t pid, int exit_fd) : pid_(pid), exit_fd_(exit_fd) {}
   pid_t pid_;
+  int exit_fd_;
   std::optional<WorkerExit> exit_;
 };
 
