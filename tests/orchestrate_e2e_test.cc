@@ -15,6 +15,9 @@
 #include <set>
 #include <thread>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "common/test_dir.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
@@ -141,6 +144,168 @@ class OrchestrateE2eTest : public testing::Test {
   std::string token_;
   std::unique_ptr<LochServer> server_;
 };
+
+// An HTTP receiver of webhooks in the test: what it got, when, and with which signature.
+class WebhookReceiver {
+ public:
+  struct Received {
+    json body;
+    std::string signature;
+    std::chrono::system_clock::time_point at;
+  };
+  WebhookReceiver() {
+    server_.Post("/hook", [this](const httplib::Request& request, httplib::Response& response) {
+      std::lock_guard lock(mu_);
+      received_.push_back({json::parse(request.body, nullptr, false),
+                           request.get_header_value("X-Loch-Signature"),
+                           std::chrono::system_clock::now()});
+      raw_.push_back(request.body);
+      response.status = 204;
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~WebhookReceiver() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return fmt::format("http://127.0.0.1:{}/hook", port_); }
+  std::vector<Received> received() {
+    std::lock_guard lock(mu_);
+    return received_;
+  }
+  std::string raw(size_t i) {
+    std::lock_guard lock(mu_);
+    return raw_.at(i);
+  }
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<Received> received_;
+  std::vector<std::string> raw_;
+};
+
+// The events of GET /api/v1/events, read on a thread while the test runs.
+class EventReader {
+ public:
+  EventReader(int port, const std::string& token, const std::string& query = "") {
+    thread_ = std::thread([this, port, token, query] {
+      httplib::Client client("127.0.0.1", port);
+      client.set_read_timeout(60, 0);
+      client.Get("/api/v1/events" + query, {{"Authorization", "Bearer " + token}},
+                 [&](const char* data, size_t length) {
+                   std::lock_guard lock(mu_);
+                   text_.append(data, length);
+                   return !stop_;
+                 });
+    });
+  }
+  ~EventReader() {
+    stop_ = true;
+    thread_.join();  // the server's stop ends the stream
+  }
+  // The events' data, in order.
+  std::vector<json> events() {
+    std::lock_guard lock(mu_);
+    std::vector<json> out;
+    size_t at = 0;
+    while ((at = text_.find("data: ", at)) != std::string::npos) {
+      const size_t end = text_.find('\n', at);
+      if (end == std::string::npos) break;
+      out.push_back(json::parse(text_.substr(at + 6, end - at - 6), nullptr, false));
+      at = end;
+    }
+    return out;
+  }
+
+ private:
+  std::thread thread_;
+  std::mutex mu_;
+  std::string text_;
+  std::atomic<bool> stop_{false};
+};
+
+std::string HmacHex(const std::string& key, const std::string& text) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(text.data()), text.size(), mac, &length);
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", mac[i]);
+  return hex;
+}
+
+TEST_F(OrchestrateE2eTest, AFailureIsPushedWithinASecondSignedAndADeadReceiverBlocksNothing) {
+  LoadClicks(1, 3);
+  WebhookReceiver receiver;
+  // The job's own webhook is down (nothing listens there): it is retried, then recorded, and the
+  // server's webhook gets its notification meanwhile.
+  CreateCopyJob("fails", {"--max-attempts", "1", "--failure-webhook", "http://127.0.0.1:9/down"});
+  std::string error;
+  server_ = LochServer::Start(LOCH_BINARY, lake_, {"--failure-webhook", receiver.url()}, &error,
+                              {"LOCH_FAULT_CRASH=job-before-commit"});
+  ASSERT_NE(server_, nullptr) << error;
+  EventReader reader(server_->port(), token_);
+  EventReader only_commits(server_->port(), token_, "?types=commit");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the streams are open
+
+  const int64_t id = QueueRun("fails")["run_id"];
+  ASSERT_TRUE(WaitUntil([&] { return !receiver.received().empty(); })) << GetRun(id).dump();
+  const WebhookReceiver::Received hook = receiver.received()[0];
+  EXPECT_EQ(hook.body["event"], "run_failed");
+  EXPECT_EQ(hook.body["run"]["run_id"], id);
+  EXPECT_EQ(hook.body["run"]["state"], "FAILED");
+  EXPECT_EQ(hook.body["run"]["will_retry"], false);
+  EXPECT_THAT(hook.body["run"]["error"].get<std::string>(), HasSubstr("killed by signal 6"));
+  EXPECT_THAT(hook.body["run"]["log_tail"].get<std::string>(),
+              HasSubstr("crashed at fault point job-before-commit"));
+  // Within a second of the run's end (the receiver's clock is this machine's).
+  const auto finished = std::chrono::system_clock::time_point(
+      std::chrono::microseconds(GetRun(id)["finished_micros"].get<int64_t>()));
+  EXPECT_LT(hook.at - finished, std::chrono::seconds(1));
+  // Signed: t=<unix seconds>,v1=HMAC-SHA256(secret, "<t>.<body>").
+  std::ifstream secret_file(lake_ + "/.loch/webhook-secret");
+  std::string secret;
+  std::getline(secret_file, secret);
+  const size_t comma = hook.signature.find(",v1=");
+  ASSERT_TRUE(hook.signature.starts_with("t=") && comma != std::string::npos) << hook.signature;
+  const std::string t = hook.signature.substr(2, comma - 2);
+  EXPECT_EQ(hook.signature.substr(comma + 4), HmacHex(secret, t + "." + receiver.raw(0)));
+  EXPECT_NE(hook.signature.substr(comma + 4), HmacHex("another secret", t + "." + receiver.raw(0)));
+
+  // The event stream saw the run queued, running and failed, then the dead webhook recorded.
+  ASSERT_TRUE(WaitUntil([&] {
+    for (const json& event : reader.events()) {
+      if (event["type"] == "webhook_failed") return true;
+    }
+    return false;
+  })) << json(reader.events()).dump(2);
+  std::vector<std::string> states;
+  for (const json& event : reader.events()) {
+    if (event["type"] == "run" && event["data"]["run_id"] == id) states.push_back(event["data"]["state"]);
+    if (event["type"] == "webhook_failed") {
+      EXPECT_EQ(event["data"]["url"], "http://127.0.0.1:9/down");
+      EXPECT_EQ(event["data"]["event"], "run_failed");
+    }
+  }
+  EXPECT_EQ(states, (std::vector<std::string>{"QUEUED", "RUNNING", "FAILED"}));
+  EXPECT_EQ(receiver.received().size(), 1u);
+
+  // A failed query goes the same way; a commit shows in the stream of commits only.
+  auto query = Client().Post("/api/v1/query", json{{"sql", "SELECT nope FROM raw.clicks"}}.dump(),
+                             "application/json");
+  ASSERT_TRUE(query);
+  ASSERT_TRUE(WaitUntil([&] { return receiver.received().size() == 2; }));
+  EXPECT_EQ(receiver.received()[1].body["event"], "query_failed");
+  LoadClicks(10, 1);
+  ASSERT_TRUE(WaitUntil([&] { return !only_commits.events().empty(); }));
+  for (const json& event : only_commits.events()) EXPECT_EQ(event["type"], "commit");
+  EXPECT_EQ(only_commits.events()[0]["data"]["table"], "raw.clicks");
+  server_.reset();  // ends the streams
+}
 
 TEST_F(OrchestrateE2eTest, AWorkerKilledMidRunIsRetriedInANewProcessAndPublishesOnce) {
   LoadClicks(1, 5);

@@ -266,9 +266,11 @@ class SqliteCatalog final : public Catalog {
   ~SqliteCatalog() override { sqlite3_close_v2(db_); }
 
   absl::Status Initialize() {
+    // Before the first statement: switching to WAL takes a lock too, and many processes (the
+    // server, its workers, the CLI) open the catalog at once.
+    sqlite3_busy_timeout(db_, 10000);
     RETURN_IF_ERROR(sqlite::Exec(db_, "PRAGMA journal_mode=WAL"));
     RETURN_IF_ERROR(sqlite::Exec(db_, "PRAGMA synchronous=FULL"));
-    sqlite3_busy_timeout(db_, 10000);
     Transaction txn(db_, /*write=*/true);
     RETURN_IF_ERROR(txn.status());
     RETURN_IF_ERROR(sqlite::Exec(db_, kSchemaDdl));

@@ -18,6 +18,7 @@
 #include "common/durable_files.h"
 #include "common/file_lock.h"
 #include "common/ids.h"
+#include "common/private_file.h"
 #include "common/strings.h"
 #include "crawl/crawler.h"
 #include "engine/datetime_formats.h"
@@ -562,6 +563,27 @@ std::string CurrentWalDir(const std::string& state_dir) {
   return dir;
 }
 
+// The secret that signs the server's webhooks: <state>/webhook-secret, made (0600) on first use.
+absl::StatusOr<std::string> WebhookSecret(const std::string& state_dir) {
+  const std::string path = state_dir + "/webhook-secret";
+  if (!std::filesystem::exists(path)) {
+    unsigned char bytes[32];
+    FillRandomBytes(bytes, sizeof bytes);
+    std::string hex;
+    for (unsigned char byte : bytes) hex += fmt::format("{:02x}", byte);
+    RETURN_IF_ERROR(ReplaceFileDurably(path, hex + "\n", 0600));
+  }
+  RETURN_IF_ERROR(CheckPrivateFile(path));
+  std::ifstream in(path);
+  std::string secret;
+  std::getline(in, secret);
+  if (secret.size() < 32) {
+    return absl::FailedPreconditionError(fmt::format(
+        "{} holds no secret of at least 32 characters: delete it and a new one is made", path));
+  }
+  return secret;
+}
+
 absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& options,
                       std::ostream& out) {
   ASSIGN_OR_RETURN(auto lake, OpenLake(common));
@@ -603,6 +625,8 @@ absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& op
   orchestrator.max_workers = options.max_workers;
   orchestrator.retry_backoff_micros = int64_t{options.retry_backoff_ms} * 1000;
   serve.orchestrator = orchestrator;
+  serve.failure_webhook = options.failure_webhook;
+  ASSIGN_OR_RETURN(serve.webhook_secret, WebhookSecret(lake->location().state_dir));
   serve.ingest.max_pending_bytes = options.ingest_memory_mib << 20;
   serve.ingest.wal_segment_bytes = options.wal_segment_mib << 20;
   const std::string temp_dir = lake->location().state_dir + "/tmp";
@@ -617,6 +641,10 @@ absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& op
         out << fmt::format(
             "  token: see {}/admin-credentials.json (send `Authorization: Bearer <token>`)\n",
             lake->location().state_dir);
+        out << fmt::format(
+            "  events: GET {}/api/v1/events; webhooks are signed (X-Loch-Signature) with the secret "
+            "in {}/webhook-secret\n",
+            url, lake->location().state_dir);
         out << fmt::format(
             "  try:   curl -s -H \"Authorization: Bearer $TOKEN\" -d '{{\"sql\": \"SELECT 42\"}}' "
             "{}/api/v1/query\n",

@@ -87,6 +87,7 @@ struct ServeCommandOptions {
   std::string wal_dir;                   // the streams' write-ahead log; empty: <state>/wal
   int max_workers = 2;                   // worker processes running runs at once
   int retry_backoff_ms = 1000;           // before a failed run's first retry (then doubled)
+  std::string failure_webhook;           // failed runs, queries and freshness alerts go here too
 };
 // The write-ahead log folder `loch serve` uses for the state folder (see --wal-dir).
 std::string CurrentWalDir(const std::string& state_dir);

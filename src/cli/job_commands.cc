@@ -45,6 +45,7 @@ struct JobCommandOptions {
   int timeout_seconds = etl::RunPolicy::kDefaultTimeoutSeconds;
   std::string memory_limit;
   std::vector<std::string> tags;
+  std::string failure_webhook;
   bool queue = false;  // run: queue it for `loch serve` instead of running it here
   std::string path;  // apply: a file or a folder
   bool full = false;
@@ -101,6 +102,7 @@ absl::StatusOr<etl::JobSpec> SpecFromFlags(const JobCommandOptions& options) {
   fields["timeout_seconds"] = options.timeout_seconds;
   if (!options.memory_limit.empty()) fields["memory_limit"] = options.memory_limit;
   fields["tags"] = options.tags;
+  if (!options.failure_webhook.empty()) fields["failure_webhook"] = options.failure_webhook;
   if (!options.rules_file.empty()) {
     ASSIGN_OR_RETURN(fields["rules"], ReadText(options.rules_file, etl::kMaxRulesBytes));
   }
@@ -509,6 +511,9 @@ void AddDefinitionOptions(CLI::App* command, JobCommandOptions& options) {
                       "Query-engine memory of the job's worker process, e.g. 2GB");
   command->add_option("--tags", options.tags,
                       "Dependency tags the job's runs carry (repeatable), to find them by");
+  command->add_option("--failure-webhook", options.failure_webhook,
+                      "http(s) URL that gets a signed JSON POST when a run of the job fails or "
+                      "times out");
 }
 
 }  // namespace

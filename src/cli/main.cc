@@ -399,6 +399,9 @@ int main(int argc, char** argv) {
                    "further attempt, at most 5 minutes, with jitter)")
       ->check(CLI::Range(0, 3600 * 1000))
       ->capture_default_str();
+  serve_cmd->add_option("--failure-webhook", serve.failure_webhook,
+                        "http(s) URL that gets a signed JSON POST for every failed or timed-out "
+                        "run, failed query and stale table (besides jobs' and workgroups' own)");
   serve_cmd->add_flag("--insecure", serve.insecure,
                       "Allow plain text on an address other than loopback (only when something "
                       "else encrypts the traffic)");

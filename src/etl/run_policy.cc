@@ -65,6 +65,15 @@ absl::StatusOr<RunPolicy> RunPolicyFromJson(const json& object) {
     policy.memory_limit = it->get<std::string>();
   }
   RETURN_IF_ERROR(ReadNames(object, "tags", "tag", policy.tags));
+  if (const auto it = object.find("failure_webhook"); it != object.end() && !it->is_null()) {
+    constexpr size_t kMaxUrlBytes = 2048;
+    const std::string url = it->is_string() ? it->get<std::string>() : "";
+    if (url.size() > kMaxUrlBytes || !(url.starts_with("http://") || url.starts_with("https://")) ||
+        url.find_first_of(" \t\r\n") != std::string::npos) {
+      return FieldError("failure_webhook", "must be an http:// or https:// URL");
+    }
+    policy.failure_webhook = url;
+  }
   return policy;
 }
 
@@ -81,6 +90,7 @@ void AddRunPolicyJson(const RunPolicy& policy, json& object) {
   }
   if (!policy.memory_limit.empty()) object["memory_limit"] = policy.memory_limit;
   if (!policy.tags.empty()) object["tags"] = policy.tags;
+  if (!policy.failure_webhook.empty()) object["failure_webhook"] = policy.failure_webhook;
 }
 
 absl::Status TypeRunPolicyYamlScalars(json& object) {

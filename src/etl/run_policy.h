@@ -11,6 +11,8 @@
 //   timeout_seconds   a run's worker is killed after this long (1 to 604800, default 3600)
 //   memory_limit      the worker's query-engine memory limit, e.g. "2GB" (default: the engine's)
 //   tags              dependency tags: labels the runs carry, to find and filter them
+//   failure_webhook   http(s) URL that gets a signed JSON notification when a run fails or times
+//                     out (besides `loch serve --failure-webhook`)
 
 #include <string>
 #include <vector>
@@ -31,14 +33,15 @@ struct RunPolicy {
   int timeout_seconds = kDefaultTimeoutSeconds;
   std::string memory_limit;
   std::vector<std::string> tags;
+  std::string failure_webhook;
 
   bool operator==(const RunPolicy&) const = default;
 };
 
 // The fields above, as job_spec.cc accepts them.
 inline const std::vector<std::string> kRunPolicyFields = {
-    "on_update", "debounce_seconds", "after", "max_attempts", "timeout_seconds", "memory_limit",
-    "tags"};
+    "on_update",    "debounce_seconds", "after", "max_attempts", "timeout_seconds",
+    "memory_limit", "tags",             "failure_webhook"};
 
 // The policy from a job's JSON object (absent fields keep their defaults). InvalidArgument naming
 // the field for a wrong type or a value out of range.

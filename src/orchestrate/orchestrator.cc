@@ -45,6 +45,38 @@ void LogIfFailed(const absl::Status& status, std::string_view what) {
 
 }  // namespace
 
+json RunEventJson(const RunRecord& run) {
+  json out{{"run_id", run.run_id},
+           {"kind", run.kind},
+           {"name", run.name},
+           {"state", run.state},
+           {"attempt", run.attempt},
+           {"max_attempts", run.max_attempts},
+           {"pid", run.pid == 0 ? json(nullptr) : json(run.pid)},
+           {"trigger", run.trigger},
+           {"trigger_detail", run.trigger_detail},
+           {"tags", run.tags}};
+  if (run.Finished()) {
+    out["started"] = run.started_micros == 0 ? json(nullptr) : json(FormatIsoMicros(run.started_micros));
+    out["finished"] = FormatIsoMicros(run.finished_micros);
+  }
+  if (run.Finished() && run.state != RunRecord::kSucceeded) {
+    out["error"] = run.error;
+    out["log_tail"] = run.log_tail;
+    out["will_retry"] = run.state == RunRecord::kFailed && run.attempt < run.max_attempts;
+  }
+  if (run.state == RunRecord::kSucceeded) {
+    out["snapshot_written"] = run.report.value("snapshot_written", json(nullptr));
+    out["rows_written"] = run.report.value("rows_written", json(nullptr));
+  }
+  return out;
+}
+
+void Orchestrator::PublishRun(const RunRecord& run) {
+  if (options_.events == nullptr) return;
+  options_.events->Publish(Event{0, 0, "run", RunEventJson(run)});
+}
+
 absl::StatusOr<std::unique_ptr<Orchestrator>> Orchestrator::Start(Catalog& catalog,
                                                                   ObjectStore& store,
                                                                   LakeEngine& engine,
@@ -75,7 +107,16 @@ Orchestrator::Orchestrator(Catalog& catalog, ObjectStore& store, LakeEngine& eng
       engine_(engine),
       options_(std::move(options)),
       who_(Principal::LocalAdmin()),
-      triggers_(catalog, engine, who_) {}
+      triggers_(catalog, engine, who_, [this](const CommitRecord& commit) {
+        if (options_.events == nullptr) return;
+        json data{{"table", commit.table.ToString()},
+                  {"snapshot", commit.snapshot_id},
+                  {"operation", commit.operation},
+                  {"author", commit.author},
+                  {"committed", FormatIsoMicros(commit.committed_micros)}};
+        if (commit.summary.contains("run_id")) data["run_id"] = commit.summary["run_id"];
+        options_.events->Publish(Event{0, 0, "commit", std::move(data)});
+      }) {}
 
 Orchestrator::~Orchestrator() {
   stopping_ = true;
@@ -227,6 +268,7 @@ void Orchestrator::QueueRetries() {
       LogIfFailed(queued.status(), fmt::format("retrying run {}", run.run_id));
       continue;
     }
+    if (auto queued_run = catalog_.GetRun(who_, *queued); queued_run.ok()) PublishRun(*queued_run);
     spdlog::info("orchestrator: run {} of {} failed (attempt {} of {}); run {} retries it in "
                  "{:.1f} s",
                  run.run_id, run.name, run.attempt, run.max_attempts, *queued,
@@ -248,6 +290,7 @@ void Orchestrator::QueueUnlessQueued(std::vector<RunRecord> runs) {
       LogIfFailed(id.status(), fmt::format("queueing a run of {}", run.name));
       continue;
     }
+    if (auto queued_run = catalog_.GetRun(who_, *id); queued_run.ok()) PublishRun(*queued_run);
     spdlog::info("orchestrator: queued run {} of {}: {}", *id, run.name, run.trigger);
   }
 }
@@ -297,6 +340,10 @@ absl::Status Orchestrator::StartWorker(const RunRecord& run) {
                    WorkerProcess::Spawn(options_.worker_binary, args, worker.log_path));
   spdlog::info("orchestrator: run {} of {} (attempt {} of {}) started in worker pid {}",
                run.run_id, run.name, run.attempt, run.max_attempts, worker.process->pid());
+  RunRecord started = run;
+  started.state = RunRecord::kRunning;
+  started.pid = worker.process->pid();
+  PublishRun(started);
   workers_.emplace(run.run_id, std::move(worker));
   return absl::OkStatus();
 }
@@ -345,6 +392,7 @@ absl::Status Orchestrator::Finish(Worker& worker, const WorkerExit& exit) {
     run.log_tail = Utf8(FileTail(worker.log_path, kLogTailBytes));
   }
   RETURN_IF_ERROR(catalog_.UpdateRun(who_, run));
+  PublishRun(run);
   spdlog::log(run.state == RunRecord::kSucceeded ? spdlog::level::info : spdlog::level::warn,
               "orchestrator: run {} of {} {}{}", run_id, run.name, run.state,
               run.error.empty() ? "" : ": " + run.error);

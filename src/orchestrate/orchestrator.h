@@ -38,6 +38,7 @@
 #include "common/principal.h"
 #include "common/status.h"
 #include "engine/lake_engine.h"
+#include "orchestrate/event_bus.h"
 #include "orchestrate/triggers.h"
 #include "orchestrate/worker_process.h"
 #include "storage/object_store.h"
@@ -54,7 +55,14 @@ struct OrchestratorOptions {
   // At Stop, running workers get this long to finish; then they are killed (their runs are
   // recovered, and retried, by the next start).
   std::chrono::milliseconds stop_grace{std::chrono::seconds(10)};
+  // Where run state changes and table commits are published (nullptr: nowhere). Outlives the
+  // orchestrator.
+  EventBus* events = nullptr;
 };
+
+// A run as events and webhooks carry it: id, kind, name, state, attempt, pid, trigger, times,
+// error and log tail (when it did not succeed), and whether it will be retried.
+nlohmann::json RunEventJson(const RunRecord& run);
 
 class Orchestrator {
  public:
@@ -101,6 +109,8 @@ class Orchestrator {
   // Queues `runs` (from the triggers), skipping jobs that already have a queued run.
   void QueueUnlessQueued(std::vector<RunRecord> runs);
   absl::Status StartWorker(const RunRecord& run);
+  // Publishes `run`'s state (if there is a bus).
+  void PublishRun(const RunRecord& run);
 
   Catalog& catalog_;
   ObjectStore& store_;

@@ -79,6 +79,7 @@ absl::StatusOr<std::vector<RunRecord>> TriggerWatcher::Poll(int64_t now_micros) 
                    catalog_.ListCommits(who_, cursor_, kCommitsPerPoll));
   for (const CommitRecord& commit : commits) {
     cursor_ = commit.snapshot_id;
+    if (on_commit_) on_commit_(commit);
     for (const auto& [name, job] : jobs_) {
       if (!job.policy.on_update) continue;
       if (std::find(job.sources.begin(), job.sources.end(), commit.table) == job.sources.end()) {

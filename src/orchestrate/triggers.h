@@ -15,6 +15,7 @@
 // Thread-safety: used by one thread (the orchestrator's).
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -29,9 +30,12 @@ namespace loch::orchestrate {
 
 class TriggerWatcher {
  public:
+  // Called with each commit Poll reads, in order.
+  using CommitListener = std::function<void(const CommitRecord&)>;
   // `catalog` and `engine` outlive the watcher.
-  TriggerWatcher(Catalog& catalog, LakeEngine& engine, Principal who)
-      : catalog_(catalog), engine_(engine), who_(std::move(who)) {}
+  TriggerWatcher(Catalog& catalog, LakeEngine& engine, Principal who,
+                 CommitListener on_commit = nullptr)
+      : catalog_(catalog), engine_(engine), who_(std::move(who)), on_commit_(std::move(on_commit)) {}
 
   // Finds where to read commits from. Call once before Poll.
   absl::Status Start();
@@ -59,6 +63,7 @@ class TriggerWatcher {
   Catalog& catalog_;
   LakeEngine& engine_;
   Principal who_;
+  CommitListener on_commit_;
   int64_t cursor_ = 0;  // the last commit read
   std::map<std::string, etl::JobLineage> jobs_;
   std::map<std::string, Pending> pending_;  // by job

@@ -229,6 +229,8 @@ class FrontDoor::Loop {
     size_t wire_sent = 0;
     bool received_any = false;  // a first byte arrived (a plain-text client shows in it)
     std::chrono::steady_clock::time_point accepted;
+    // Set while the connection carries a streamed answer (HttpStream): true once it is closed.
+    std::shared_ptr<std::atomic<bool>> stream_gone;
   };
 
   // An answer or a new connection, from another thread.
@@ -236,6 +238,7 @@ class FrontDoor::Loop {
     uint64_t connection = 0;
     std::string response;
     bool close = false;
+    bool partial = false;  // a piece of a streamed answer: the request goes on
     int adopt_fd = -1;
     std::string peer_ip;
     int peer_port = 0;
@@ -261,6 +264,9 @@ class FrontDoor::Loop {
     const uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
   }
+
+  // A piece of a streamed answer arrived for `connection`.
+  void StreamPiece(Connection& connection, std::string bytes);
 
   void Send(Mail mail) {
     if (current_loop == this) return local_.push_back(std::move(mail));
@@ -338,7 +344,7 @@ void FrontDoor::Loop::Run() {
       }
       std::vector<Connection*> idle;
       for (auto& [id, connection] : connections_) {
-        if (connection->busy) {
+        if (connection->busy && !connection->stream_gone) {
           connection->closing = true;  // answered, then closed
         } else {
           idle.push_back(connection.get());
@@ -459,7 +465,32 @@ void FrontDoor::Loop::HandleMail(Mail& mail) {
     return AddConnection(mail.adopt_fd, std::move(mail.peer_ip), mail.peer_port);
   auto it = connections_.find(mail.connection);
   if (it == connections_.end()) return;
+  if (mail.partial) return StreamPiece(*it->second, std::move(mail.response));
   Answer(*it->second, std::move(mail.response), mail.close);
+}
+
+void FrontDoor::Loop::StreamPiece(Connection& connection, std::string bytes) {
+  if (connection.fd < 0 || !connection.stream_gone || *connection.stream_gone) {
+    return Close(connection);
+  }
+  connection.out += bytes;
+  if (BackedUp(connection)) {
+    spdlog::info("closed a streamed response: the client at {} reads too slowly",
+                 connection.peer_ip);
+    return Close(connection);
+  }
+  Write(connection);
+}
+
+bool HttpStream::Send(std::string bytes) {
+  if (gone_->load() || ended_.load()) return false;
+  post_(std::move(bytes), /*end=*/false);
+  return true;
+}
+
+void HttpStream::End() {
+  if (ended_.exchange(true)) return;
+  post_("", /*end=*/true);
 }
 
 void FrontDoor::Loop::OnEvent(Connection& connection, uint32_t events) {
@@ -584,6 +615,20 @@ void FrontDoor::Loop::Dispatch(Connection& connection) {
   const bool keep_alive = framed.keep_alive && !stopping_;
   for (const FastRoute& route : door_.fast_routes_) {
     if (!route.matches(*request)) continue;
+    if (route.stream) {
+      connection.stream_gone = std::make_shared<std::atomic<bool>>(false);
+      auto stream = std::make_shared<HttpStream>(
+          [this, id = connection.id](std::string bytes, bool end) {
+            Mail mail = Mail::Answer(id, std::move(bytes), /*close=*/end);
+            mail.partial = !end;
+            Send(std::move(mail));
+          },
+          connection.stream_gone);
+      const absl::Status handled = RunGuarded(fmt::format("{} {}", request->method, request->path),
+                                              [&] { route.stream(*request, stream); });
+      if (!handled.ok()) stream->End();
+      return;
+    }
     // One answer per request, even if the handler throws after answering (or after handing the
     // reply on): the first of its answer and the 500 below wins.
     auto answered = std::make_shared<std::atomic<bool>>(false);
@@ -717,6 +762,12 @@ void FrontDoor::Loop::WriteEncrypted(Connection& connection) {
 }
 
 void FrontDoor::Loop::Close(Connection& connection) {
+  if (connection.stream_gone) {
+    // A streamed answer has no end to wait for: the stream learns its client is gone.
+    *connection.stream_gone = true;
+    connection.stream_gone.reset();
+    connection.busy = false;
+  }
   if (connection.busy) {
     // Its answer is still to come (a worker or a log holds the request): forget the socket now,
     // the connection when the answer arrives.

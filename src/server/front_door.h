@@ -7,7 +7,9 @@
 //    Fast handlers must not block: they parse, check and hand their records to the log.
 //  - anything else runs on a worker thread through cpp-httplib's router (RoutedServer): it reads
 //    the request's bytes from memory and writes its response there, and the loop sends that.
-// A connection has one request in progress at a time; pipelined requests wait their turn.
+// A connection has one request in progress at a time; pipelined requests wait their turn. A fast
+// route may stream its answer instead (HttpStream): the connection is its until it ends, and at
+// Stop such connections are closed (not waited for).
 //
 // Admission: a request that carries a body is shown to `admit_body` as soon as its headers are
 // complete, before one byte of its body is read or counted; a refused one is answered (401/403)
@@ -57,10 +59,36 @@ class RoutedServer : public httplib::Server {
                bool close_after);
 };
 
+// A response sent in pieces as they come (server-sent events): the status line and headers
+// first, then whatever the handler sends, until it ends the stream or the client leaves. The
+// connection carries nothing else. Thread-safety: Send and End may be called from any thread, until
+// the front door that made the stream is destroyed (stop sending before that).
+class HttpStream {
+ public:
+  using Post = std::function<void(std::string bytes, bool end)>;
+  HttpStream(Post post, std::shared_ptr<std::atomic<bool>> gone)
+      : post_(std::move(post)), gone_(std::move(gone)) {}
+
+  // Queues `bytes` for the client. False (and nothing sent) once the client is gone, the stream
+  // ended, or the client reads too slowly (its connection was closed).
+  bool Send(std::string bytes);
+  // Ends the response: the connection closes after what was sent.
+  void End();
+  bool gone() const { return gone_->load(); }
+
+ private:
+  Post post_;
+  std::shared_ptr<std::atomic<bool>> gone_;  // set by the front door when it closes the connection
+  std::atomic<bool> ended_{false};
+};
+
 struct FastRoute {
   // Whether this route answers `request` (its method, path, query and headers; the body too).
   std::function<bool(const httplib::Request&)> matches;
   AsyncHttpHandler handle;
+  // Instead of `handle`: a streamed response. The handler sends the status line and headers as
+  // the first piece, keeps the stream and returns at once.
+  std::function<void(const httplib::Request&, std::shared_ptr<HttpStream>)> stream;
 };
 
 struct FrontDoorOptions {

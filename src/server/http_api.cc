@@ -26,24 +26,6 @@ void SendJson(httplib::Response& response, const json& body, int status = 200) {
                        "application/json");
 }
 
-// Who is asking, from `Authorization: Bearer <token>`. Unauthenticated if missing, PermissionDenied
-// if wrong.
-absl::StatusOr<Principal> Authenticate(const httplib::Request& request,
-                                       const CredentialsKeeper& credentials) {
-  const std::string header = request.get_header_value("Authorization");
-  if (header.empty()) {
-    return absl::UnauthenticatedError(
-        "missing credentials: send `Authorization: Bearer <token>` (the token is in "
-        "<state>/admin-credentials.json)");
-  }
-  if (!header.starts_with("Bearer ")) {
-    return absl::UnauthenticatedError("the Authorization header must be `Bearer <token>`");
-  }
-  if (!credentials.TokenValid(std::string_view(header).substr(7))) {
-    return absl::PermissionDeniedError("the bearer token is not valid for this lake");
-  }
-  return Principal::LocalAdmin();
-}
 
 absl::StatusOr<std::string> SqlFromBody(const httplib::Request& request, json* body_out = nullptr) {
   RETURN_IF_ERROR(CheckJsonDepth(request.body));
@@ -207,6 +189,25 @@ std::optional<Principal> Admit(const httplib::Request& request, const Credential
 }
 
 }  // namespace
+
+// Who is asking, from `Authorization: Bearer <token>`. Unauthenticated if missing, PermissionDenied
+// if wrong.
+absl::StatusOr<Principal> Authenticate(const httplib::Request& request,
+                                       const CredentialsKeeper& credentials) {
+  const std::string header = request.get_header_value("Authorization");
+  if (header.empty()) {
+    return absl::UnauthenticatedError(
+        "missing credentials: send `Authorization: Bearer <token>` (the token is in "
+        "<state>/admin-credentials.json)");
+  }
+  if (!header.starts_with("Bearer ")) {
+    return absl::UnauthenticatedError("the Authorization header must be `Bearer <token>`");
+  }
+  if (!credentials.TokenValid(std::string_view(header).substr(7))) {
+    return absl::PermissionDeniedError("the bearer token is not valid for this lake");
+  }
+  return Principal::LocalAdmin();
+}
 
 Guard MakeGuard(const CredentialsKeeper& credentials, const HttpApiOptions& options) {
   return [&credentials, options](GuardedHandler handler) {

@@ -45,6 +45,11 @@ using Guard =
     std::function<std::function<void(const httplib::Request&, httplib::Response&)>(GuardedHandler)>;
 Guard MakeGuard(const CredentialsKeeper& credentials, const HttpApiOptions& options = {});
 
+// Who sent `request` (its `Authorization: Bearer` token): Unauthenticated without one,
+// PermissionDenied for a token that is not valid.
+absl::StatusOr<Principal> Authenticate(const httplib::Request& request,
+                                       const CredentialsKeeper& credentials);
+
 // The same for a handler that answers later (see http_reply.h): `answer` gets the body of a 200
 // JSON response or an error status, exactly once, from any thread.
 using JsonAnswer = std::function<void(absl::StatusOr<nlohmann::json>)>;

@@ -15,8 +15,8 @@
 //   GET    /api/v1/jobs/{name}/runs       its runs, newest first (?limit=N, default 20)
 //   DELETE /api/v1/jobs/{name}            the job, its versions and runs (its tables stay)
 // clang-format on
-// A run holds the HTTP worker thread until it finishes (the orchestration issue moves runs into
-// worker processes).
+// POST .../run holds the HTTP worker thread until the run finishes; POST /api/v1/runs (run_api.h)
+// queues a run for the orchestrator's worker processes instead.
 
 #include <string>
 

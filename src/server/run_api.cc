@@ -35,7 +35,7 @@ void SendRun(httplib::Response& response, const RunRecord& run, int status = 200
 }  // namespace
 
 void RegisterRunApi(httplib::Server& server, Catalog& catalog, const std::string& state_dir,
-                    std::function<void()> wake, const Guard& guard) {
+                    std::function<void(const RunRecord&)> changed, const Guard& guard) {
   server.Get("/api/v1/runs", guard([&catalog](const Principal& who,
                                              const httplib::Request& request,
                                              httplib::Response& response) -> absl::Status {
@@ -68,7 +68,7 @@ void RegisterRunApi(httplib::Server& server, Catalog& catalog, const std::string
     return absl::OkStatus();
   }));
 
-  server.Post("/api/v1/runs", guard([&catalog, wake](const Principal& who,
+  server.Post("/api/v1/runs", guard([&catalog, changed](const Principal& who,
                                                     const httplib::Request& request,
                                                     httplib::Response& response) -> absl::Status {
     RETURN_IF_ERROR(CheckJsonDepth(request.body));
@@ -90,7 +90,7 @@ void RegisterRunApi(httplib::Server& server, Catalog& catalog, const std::string
     ASSIGN_OR_RETURN(const RunRecord run, orchestrate::QueueJobRun(catalog, who,
                                                                    body["job"].get<std::string>(),
                                                                    options));
-    if (wake) wake();
+    if (changed) changed(run);
     SendRun(response, run, 201);
     return absl::OkStatus();
   }));
@@ -135,21 +135,21 @@ void RegisterRunApi(httplib::Server& server, Catalog& catalog, const std::string
              }));
 
   server.Post(R"(/api/v1/runs/(\d+)/cancel)",
-              guard([&catalog, wake](const Principal& who, const httplib::Request& request,
+              guard([&catalog, changed](const Principal& who, const httplib::Request& request,
                                      httplib::Response& response) -> absl::Status {
                 ASSIGN_OR_RETURN(const int64_t id, RunIdOf(request));
                 ASSIGN_OR_RETURN(const RunRecord run, catalog.RequestCancel(who, id));
-                if (wake) wake();
+                if (changed) changed(run);
                 SendRun(response, run);
                 return absl::OkStatus();
               }));
 
   server.Post(R"(/api/v1/runs/(\d+)/retry)",
-              guard([&catalog, wake](const Principal& who, const httplib::Request& request,
+              guard([&catalog, changed](const Principal& who, const httplib::Request& request,
                                      httplib::Response& response) -> absl::Status {
                 ASSIGN_OR_RETURN(const int64_t id, RunIdOf(request));
                 ASSIGN_OR_RETURN(const RunRecord run, orchestrate::RetryRun(catalog, who, id));
-                if (wake) wake();
+                if (changed) changed(run);
                 SendRun(response, run, 201);
                 return absl::OkStatus();
               }));

@@ -23,9 +23,9 @@
 
 namespace loch {
 
-// `catalog` must outlive the server; worker logs are under `state_dir`. `wake` is called after a
-// run was queued or cancelled (the orchestrator acts at once rather than at its next tick).
+// `catalog` must outlive the server; worker logs are under `state_dir`. `changed` is called with a
+// run the API queued or cancelled (to publish it, and wake the orchestrator).
 void RegisterRunApi(httplib::Server& server, Catalog& catalog, const std::string& state_dir,
-                    std::function<void()> wake, const Guard& guard);
+                    std::function<void(const RunRecord&)> changed, const Guard& guard);
 
 }  // namespace loch

@@ -30,6 +30,8 @@
 #include "server/http_api.h"
 #include "server/job_api.h"
 #include "server/run_api.h"
+#include "server/event_api.h"
+#include "server/failure_notifier.h"
 #include "server/stream_api.h"
 #include "server/webhook.h"
 
@@ -136,8 +138,8 @@ std::string TlsMetrics(const tls::TlsServerContext& context,
   return text;
 }
 
-// What a workgroup's failure webhook receives.
-std::string FailedQueryJson(const QueryInfo& query) {
+// What a workgroup's failure webhook receives (and the event bus).
+nlohmann::json FailedQueryJson(const QueryInfo& query) {
   nlohmann::json error = {{"code", absl::StatusCodeToString(query.error.code())},
                           {"message", ToStd(query.error.message())}};
   return nlohmann::json{{"event", "query_failed"},
@@ -149,8 +151,7 @@ std::string FailedQueryJson(const QueryInfo& query) {
                         {"state", QueryStateName(query.state)},
                         {"error", error},
                         {"submitted_at", FormatIsoMicros(query.submitted_micros)},
-                        {"failed_at", FormatIsoMicros(query.finished_micros)}}
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+                        {"failed_at", FormatIsoMicros(query.finished_micros)}};
 }
 
 // Refuses plain text on an address others can reach.
@@ -214,20 +215,38 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
   tls::TlsCounters http_tls_counters;
   tls::TlsCounters pg_tls_counters;
 
-  WebhookSender webhooks;
+  // Failures are pushed as they happen: on the event bus (GET /api/v1/events) and to webhooks.
+  orchestrate::EventBus events;
+  WebhookOptions webhook_options;
+  webhook_options.signing_secret = options.webhook_secret;
+  webhook_options.on_gave_up = [&events](const std::string& url, const std::string& body,
+                                         const std::string& error) {
+    spdlog::error("webhook {}: gave up on a notification: {}", url, error);
+    const nlohmann::json sent = nlohmann::json::parse(body, nullptr, false);
+    events.Publish(orchestrate::Event{
+        0, 0, "webhook_failed",
+        {{"url", url},
+         {"error", error},
+         {"event", sent.is_object() ? sent.value("event", "") : ""}}});
+  };
+  WebhookSender webhooks(webhook_options);
   QueryServiceOptions query_options;
   query_options.max_running = options.max_running_queries;
   query_options.temp_dir = temp_dir;
   query_options.max_saved_result_bytes = options.max_saved_result_bytes;
-  query_options.on_failed = [&webhooks](const QueryInfo& query, const WorkgroupConfig& workgroup) {
+  query_options.on_failed = [&webhooks, &events](const QueryInfo& query,
+                                                 const WorkgroupConfig& workgroup) {
     spdlog::info("query {} in workgroup {} failed: {}", query.id, workgroup.name,
                  ToStd(query.error.message()));
+    const nlohmann::json failed = FailedQueryJson(query);
     if (!workgroup.failure_webhook.empty()) {
-      if (!webhooks.Post(workgroup.failure_webhook, FailedQueryJson(query))) {
+      if (!webhooks.Post(workgroup.failure_webhook, failed.dump(-1, ' ', false,
+                                                                nlohmann::json::error_handler_t::replace))) {
         spdlog::warn("failure webhook of workgroup {} is behind: query {} was not sent to it",
                      workgroup.name, query.id);
       }
     }
+    events.Publish(orchestrate::Event{0, 0, "query_failed", failed});
   };
   QueryService queries(engine, catalog, &store, query_options);
   Crawler crawler(catalog, store, engine);
@@ -238,9 +257,13 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
   // its next tick); unsubscribed before it stops.
   std::unique_ptr<orchestrate::Orchestrator> orchestrator;
   if (options.orchestrator) {
+    orchestrate::OrchestratorOptions orchestrator_options = *options.orchestrator;
+    orchestrator_options.events = &events;
     ASSIGN_OR_RETURN(orchestrator, orchestrate::Orchestrator::Start(catalog, store, engine,
-                                                                     *options.orchestrator));
+                                                                     orchestrator_options));
   }
+  FailureNotifier notifier(events, catalog, webhooks, options.failure_webhook);
+  EventStreams event_streams(events, credentials);
   struct Subscription {
     Catalog& catalog;
     int id;
@@ -251,7 +274,8 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
                                              orchestrator->Wake();
                                            })
                                          : -1};
-  auto wake_orchestrator = [&orchestrator] {
+  auto run_changed = [&orchestrator, &events](const RunRecord& run) {
+    events.Publish(orchestrate::Event{0, 0, "run", orchestrate::RunEventJson(run)});
     if (orchestrator) orchestrator->Wake();
   };
 
@@ -276,7 +300,7 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
   RegisterCrawlerApi(routes, catalog, crawler, MakeGuard(credentials));
   RegisterJobApi(routes, catalog, engine, store, options.job_lock_dir, MakeGuard(credentials));
   RegisterCatalogApi(routes, catalog, MakeGuard(credentials));
-  RegisterRunApi(routes, catalog, options.state_dir, wake_orchestrator, MakeGuard(credentials));
+  RegisterRunApi(routes, catalog, options.state_dir, run_changed, MakeGuard(credentials));
   routes.set_logger([](const httplib::Request& request, const httplib::Response& response) {
     if (response.status >= 400)
       spdlog::info("{} {} -> {}", request.method, request.path, response.status);
@@ -294,7 +318,8 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
       {[](const httplib::Request& request) {
          return request.method == "POST" && !RecordsRouteStream(request.path).empty();
        },
-       put_records}};
+       put_records},
+      event_streams.Route()};
   FrontDoorOptions door_options;
   door_options.host = host;
   door_options.port = port;
@@ -308,6 +333,11 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
   door_options.tls_counters = &http_tls_counters;
   ASSIGN_OR_RETURN(std::unique_ptr<FrontDoor> door,
                    FrontDoor::Listen(door_options, std::move(fast_routes), routes));
+  // Event streams are written through the door: they end before it goes.
+  struct EndStreams {
+    EventStreams& streams;
+    ~EndStreams() { streams.CloseAll(); }
+  } end_streams{event_streams};
   std::unique_ptr<pg::PgServer> pg_server;
   if (!options.pg_address.empty()) {
     pg::PgServerOptions pg_options;

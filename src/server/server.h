@@ -39,6 +39,10 @@ struct ServeOptions {
   // Runs the run store's queued runs in worker processes (orchestrate/orchestrator.h); unset: the
   // runs stay queued (the API still queues them).
   std::optional<orchestrate::OrchestratorOptions> orchestrator;
+  // Failed runs (and queries, freshness alerts) are posted here too ("": only to the jobs' and
+  // workgroups' own webhooks). Every webhook is signed with `webhook_secret` (webhook.h).
+  std::string failure_webhook;
+  std::string webhook_secret;
   // HTTPS and PostgreSQL over TLS with this certificate (null: plain text). Must outlive Serve.
   tls::TlsServerContext* tls = nullptr;
   // Plain text on an address other than loopback: refused unless this is set.
