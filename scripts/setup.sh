@@ -12,7 +12,7 @@ PACKAGES=(
   libzstd-dev libsimdjson-dev zlib1g-dev libssl-dev libcurl4-openssl-dev libcpp-httplib-dev libhttp-parser-dev libtinyxml2-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
-  nodejs npm curl
+  nodejs npm curl tzdata
   postgresql-client-15 postgresql-15
 )
 

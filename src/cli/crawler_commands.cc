@@ -15,6 +15,8 @@ absl::StatusOr<CrawlRequest> RequestFrom(const CrawlOptions& options) {
   ASSIGN_OR_RETURN(request.schema_change, ParseSchemaChangePolicy(options.schema_change));
   ASSIGN_OR_RETURN(request.deletes, ParseDeletePolicy(options.deletes));
   ASSIGN_OR_RETURN(request.recrawl, ParseRecrawlPolicy(options.recrawl));
+  request.schedule = options.schedule;
+  request.timezone = options.timezone;
   return request;
 }
 
@@ -60,7 +62,11 @@ absl::Status RunCrawlerCreate(const CommonOptions& common, const CrawlOptions& o
       "Created crawler {}: {} -> database {} (schema-change {}, deletes {}, "
       "recrawl {}). Run it with `loch crawler run {}`.\n",
       options.name, Join(request.prefixes, ", "), request.database,
-      PolicyName(request.schema_change), PolicyName(request.deletes), PolicyName(request.recrawl),
+      PolicyName(request.schema_change), PolicyName(request.deletes),
+      std::string(PolicyName(request.recrawl)) +
+          (request.schedule.empty() ? ""
+                                    : fmt::format(", schedule \"{}\" {}: `loch serve` runs it",
+                                                  request.schedule, request.timezone)),
       options.name);
   return absl::OkStatus();
 }
@@ -84,6 +90,8 @@ absl::Status RunCrawlerUpdate(const CommonOptions& common, const CrawlerUpdateOp
                            if (options.recrawl) {
                              ASSIGN_OR_RETURN(request.recrawl, ParseRecrawlPolicy(*options.recrawl));
                            }
+                           if (options.schedule) request.schedule = *options.schedule;
+                           if (options.timezone) request.timezone = *options.timezone;
                            return absl::OkStatus();
                          }));
   out << fmt::format(

@@ -19,6 +19,8 @@ struct CrawlOptions {
   std::string schema_change = "update";
   std::string deletes = "log";
   std::string recrawl = "new";
+  std::string schedule;  // saved crawlers: a cron expression `loch serve` runs it on
+  std::string timezone = "UTC";
 };
 
 absl::Status RunCrawl(const CommonOptions& common, const CrawlOptions& options, std::ostream& out);
@@ -28,7 +30,7 @@ absl::Status RunCrawlerCreate(const CommonOptions& common, const CrawlOptions& o
 struct CrawlerUpdateOptions {
   std::string name;
   std::vector<std::string> prefixes;  // empty: unchanged
-  std::optional<std::string> database, schema_change, deletes, recrawl;
+  std::optional<std::string> database, schema_change, deletes, recrawl, schedule, timezone;
 };
 absl::Status RunCrawlerUpdate(const CommonOptions& common, const CrawlerUpdateOptions& options,
                               std::ostream& out);

@@ -46,6 +46,8 @@ struct JobCommandOptions {
   std::string memory_limit;
   std::vector<std::string> tags;
   std::string failure_webhook;
+  std::string schedule;
+  std::string timezone = "UTC";
   bool queue = false;  // run: queue it for `loch serve` instead of running it here
   std::string path;  // apply: a file or a folder
   bool full = false;
@@ -103,6 +105,8 @@ absl::StatusOr<etl::JobSpec> SpecFromFlags(const JobCommandOptions& options) {
   if (!options.memory_limit.empty()) fields["memory_limit"] = options.memory_limit;
   fields["tags"] = options.tags;
   if (!options.failure_webhook.empty()) fields["failure_webhook"] = options.failure_webhook;
+  if (!options.schedule.empty()) fields["schedule"] = options.schedule;
+  fields["timezone"] = options.timezone;
   if (!options.rules_file.empty()) {
     ASSIGN_OR_RETURN(fields["rules"], ReadText(options.rules_file, etl::kMaxRulesBytes));
   }
@@ -511,6 +515,11 @@ void AddDefinitionOptions(CLI::App* command, JobCommandOptions& options) {
                       "Query-engine memory of the job's worker process, e.g. 2GB");
   command->add_option("--tags", options.tags,
                       "Dependency tags the job's runs carry (repeatable), to find them by");
+  command->add_option("--schedule", options.schedule,
+                      "Cron expression (MIN HOUR DAY MONTH WEEKDAY, an optional seconds field "
+                      "first, or @hourly, @daily, @weekly, @monthly) on which `loch serve` runs it");
+  command->add_option("--timezone", options.timezone, "Time zone of --schedule (IANA name)")
+      ->capture_default_str();
   command->add_option("--failure-webhook", options.failure_webhook,
                       "http(s) URL that gets a signed JSON POST when a run of the job fails or "
                       "times out");

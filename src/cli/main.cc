@@ -274,6 +274,11 @@ int main(int argc, char** argv) {
   crawler_create->add_option("--database", crawl.database, "Database the tables go into")
       ->required();
   add_policies(crawler_create);
+  crawler_create->add_option("--schedule", crawl.schedule,
+                             "Cron expression (MIN HOUR DAY MONTH WEEKDAY, or @hourly, @daily...) "
+                             "on which `loch serve` runs the crawler in a worker process");
+  crawler_create->add_option("--timezone", crawl.timezone, "Time zone of --schedule (IANA name)")
+      ->capture_default_str();
   add_lake(crawler_create);
   crawler_create->callback([&] { status = loch::cli::RunCrawlerCreate(common, crawl, std::cout); });
   loch::cli::CrawlerUpdateOptions crawler_update;
@@ -293,6 +298,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"log", "delete", "deprecate"}));
   update_cmd->add_option("--recrawl", crawler_update.recrawl, "new or everything")
       ->check(CLI::IsMember({"new", "everything"}));
+  update_cmd->add_option("--schedule", crawler_update.schedule,
+                         "Cron expression on which `loch serve` runs it (\"\": none)");
+  update_cmd->add_option("--timezone", crawler_update.timezone, "Time zone of the schedule");
   add_lake(update_cmd);
   update_cmd->callback(
       [&] { status = loch::cli::RunCrawlerUpdate(common, crawler_update, std::cout); });

@@ -14,6 +14,7 @@
 #include "etl/saved_jobs.h"
 #include "fmt/format.h"
 #include "orchestrate/run_control.h"
+#include "orchestrate/run_execution.h"
 
 namespace loch::cli {
 
@@ -211,26 +212,20 @@ absl::Status Work(const CommonOptions& common, const RunCommandOptions& options,
   const Principal who = Principal::LocalAdmin();
   ASSIGN_OR_RETURN(auto lake, OpenLake(common));
   ASSIGN_OR_RETURN(const RunRecord run, lake->catalog().GetRun(who, options.run_id));
-  if (run.kind != etl::kJobKind) {
-    return absl::InvalidArgumentError(
-        fmt::format("run {} is of kind {}: this worker runs jobs", run.run_id, run.kind));
+  if (run.kind == etl::kJobKind) {
+    // The job's memory limit is the engine's, set before it opens.
+    ASSIGN_OR_RETURN(const SavedJob job, lake->catalog().GetJob(who, run.name));
+    ASSIGN_OR_RETURN(const etl::JobSpec spec, etl::SpecOf(job));
+    lake->set_engine_settings(EngineSettings{spec.policy.memory_limit, 0});
   }
-  ASSIGN_OR_RETURN(const SavedJob job, lake->catalog().GetJob(who, run.name));
-  ASSIGN_OR_RETURN(const etl::JobSpec spec, etl::SpecOf(job));
-  lake->set_engine_settings(EngineSettings{spec.policy.memory_limit, 0});
-  ASSIGN_OR_RETURN(const etl::RunRequest request, orchestrate::JobRunRequest(run));
   ASSIGN_OR_RETURN(LakeEngine * engine, lake->engine());
-  etl::JobRunner runner(lake->catalog(), lake->store(), *engine,
-                        lake->location().state_dir + "/locks");
-  runner.set_phase_listener([&](std::string_view phase) {
-    fmt::print("{} run {}: {}\n", FormatIsoMicros(NowMicros()), run.run_id, phase);
-    std::fflush(stdout);
-  });
-  fmt::print("{} run {} of job {} (attempt {} of {}) in worker pid {}\n",
-             FormatIsoMicros(NowMicros()), run.run_id, run.name, run.attempt, run.max_attempts,
-             ::getpid());
+  fmt::print("{} run {} of {} {} (attempt {} of {}) in worker pid {}\n",
+             FormatIsoMicros(NowMicros()), run.run_id, run.kind, run.name, run.attempt,
+             run.max_attempts, ::getpid());
   std::fflush(stdout);
-  absl::StatusOr<RunRecord> ended = runner.Run(who, request);
+  absl::StatusOr<RunRecord> ended =
+      orchestrate::ExecuteQueuedRun(lake->catalog(), lake->store(), *engine,
+                                    lake->location().state_dir + "/locks", who, run);
   if (absl::IsAborted(ended.status())) {
     fmt::print("{}; the run stays queued\n", ToStd(ended.status().message()));
     exit_code = kWorkerBusyExit;

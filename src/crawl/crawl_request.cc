@@ -1,5 +1,7 @@
 #include "crawl/crawl_request.h"
 
+#include "common/cron.h"
+#include "common/strings.h"
 #include "fmt/format.h"
 
 namespace loch {
@@ -58,11 +60,16 @@ absl::StatusOr<RecrawlPolicy> ParseRecrawlPolicy(const std::string& name) {
 }
 
 nlohmann::json CrawlRequestToJson(const CrawlRequest& request) {
-  return {{"prefixes", request.prefixes},
-          {"database", request.database},
-          {"schema_change", PolicyName(request.schema_change)},
-          {"deletes", PolicyName(request.deletes)},
-          {"recrawl", PolicyName(request.recrawl)}};
+  nlohmann::json out{{"prefixes", request.prefixes},
+                     {"database", request.database},
+                     {"schema_change", PolicyName(request.schema_change)},
+                     {"deletes", PolicyName(request.deletes)},
+                     {"recrawl", PolicyName(request.recrawl)}};
+  if (!request.schedule.empty()) {
+    out["schedule"] = request.schedule;
+    out["timezone"] = request.timezone;
+  }
+  return out;
 }
 
 absl::StatusOr<CrawlRequest> CrawlRequestFromJson(const nlohmann::json& json) {
@@ -88,6 +95,20 @@ absl::StatusOr<CrawlRequest> CrawlRequestFromJson(const nlohmann::json& json) {
                    ParseSchemaChangePolicy(json.value("schema_change", "update")));
   ASSIGN_OR_RETURN(request.deletes, ParseDeletePolicy(json.value("deletes", "log")));
   ASSIGN_OR_RETURN(request.recrawl, ParseRecrawlPolicy(json.value("recrawl", "new")));
+  for (const auto& [field, out] : {std::pair{"schedule", &request.schedule},
+                                   std::pair{"timezone", &request.timezone}}) {
+    if (!json.contains(field) || json[field].is_null()) continue;
+    if (!json[field].is_string()) {
+      return absl::InvalidArgumentError(fmt::format("\"{}\" must be a string", field));
+    }
+    *out = json[field].get<std::string>();
+  }
+  if (!request.schedule.empty()) {
+    if (auto schedule = CronSchedule::Parse(request.schedule, request.timezone); !schedule.ok()) {
+      return absl::InvalidArgumentError(
+          fmt::format("\"schedule\": {}", ToStd(schedule.status().message())));
+    }
+  }
   return request;
 }
 

@@ -36,6 +36,10 @@ struct CrawlRequest {
   SchemaChangePolicy schema_change = SchemaChangePolicy::kUpdate;
   DeletePolicy deletes = DeletePolicy::kLog;
   RecrawlPolicy recrawl = RecrawlPolicy::kNew;
+  // A saved crawler's schedule: `loch serve` runs it then (a cron expression, common/cron.h, in
+  // `timezone`); "" for none.
+  std::string schedule;
+  std::string timezone = "UTC";
 };
 
 const char* PolicyName(SchemaChangePolicy policy);

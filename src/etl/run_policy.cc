@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <regex>
 
+#include "absl/strings/match.h"
 #include "catalog/model.h"
+#include "common/cron.h"
 #include "common/strings.h"
 #include "fmt/format.h"
 
@@ -74,6 +76,24 @@ absl::StatusOr<RunPolicy> RunPolicyFromJson(const json& object) {
     }
     policy.failure_webhook = url;
   }
+  for (const auto& [field, out] : {std::pair{"schedule", &policy.schedule},
+                                   std::pair{"timezone", &policy.timezone}}) {
+    const auto it = object.find(field);
+    if (it == object.end() || it->is_null()) continue;
+    if (!it->is_string()) return FieldError(field, "must be a string");
+    *out = it->get<std::string>();
+  }
+  if (!policy.schedule.empty() || policy.timezone != "UTC") {
+    auto schedule = CronSchedule::Parse(policy.schedule.empty() ? "@daily" : policy.schedule,
+                                        policy.timezone);
+    if (!schedule.ok()) {
+      return FieldError(policy.schedule.empty() || absl::StrContains(schedule.status().message(),
+                                                                     "time zone")
+                            ? "timezone"
+                            : "schedule",
+                        ToStd(schedule.status().message()));
+    }
+  }
   return policy;
 }
 
@@ -91,6 +111,8 @@ void AddRunPolicyJson(const RunPolicy& policy, json& object) {
   if (!policy.memory_limit.empty()) object["memory_limit"] = policy.memory_limit;
   if (!policy.tags.empty()) object["tags"] = policy.tags;
   if (!policy.failure_webhook.empty()) object["failure_webhook"] = policy.failure_webhook;
+  if (!policy.schedule.empty()) object["schedule"] = policy.schedule;
+  if (policy.timezone != defaults.timezone) object["timezone"] = policy.timezone;
 }
 
 absl::Status TypeRunPolicyYamlScalars(json& object) {

@@ -11,6 +11,8 @@
 //   timeout_seconds   a run's worker is killed after this long (1 to 604800, default 3600)
 //   memory_limit      the worker's query-engine memory limit, e.g. "2GB" (default: the engine's)
 //   tags              dependency tags: labels the runs carry, to find and filter them
+//   schedule          a cron expression (common/cron.h): `loch serve` runs the job then
+//   timezone          the schedule's time zone (IANA name, default UTC)
 //   failure_webhook   http(s) URL that gets a signed JSON notification when a run fails or times
 //                     out (besides `loch serve --failure-webhook`)
 
@@ -34,6 +36,8 @@ struct RunPolicy {
   std::string memory_limit;
   std::vector<std::string> tags;
   std::string failure_webhook;
+  std::string schedule;  // "": none
+  std::string timezone = "UTC";
 
   bool operator==(const RunPolicy&) const = default;
 };
@@ -41,7 +45,7 @@ struct RunPolicy {
 // The fields above, as job_spec.cc accepts them.
 inline const std::vector<std::string> kRunPolicyFields = {
     "on_update",    "debounce_seconds", "after", "max_attempts", "timeout_seconds",
-    "memory_limit", "tags",             "failure_webhook"};
+    "memory_limit", "tags",             "failure_webhook", "schedule",      "timezone"};
 
 // The policy from a job's JSON object (absent fields keep their defaults). InvalidArgument naming
 // the field for a wrong type or a value out of range.

@@ -18,6 +18,7 @@
 #include "etl/saved_jobs.h"
 #include "fmt/format.h"
 #include "orchestrate/run_control.h"
+#include "orchestrate/run_execution.h"
 
 namespace loch::orchestrate {
 namespace {
@@ -225,16 +226,29 @@ absl::Status Orchestrator::RecoverJob(const std::string& job) {
 }
 
 void Orchestrator::RecoverAbandonedRuns() {
-  auto running = catalog_.FindRuns(
-      who_, RunQuery{etl::kJobKind, "", {RunRecord::kRunning}, false, false, 1000});
+  auto running = catalog_.FindRuns(who_, RunQuery{"", "", {RunRecord::kRunning}, false, false, 1000});
   if (!running.ok()) return LogIfFailed(running.status(), "looking for abandoned runs");
   std::set<std::string> jobs;
   for (const RunRecord& run : *running) {
-    if (!workers_.contains(run.run_id)) jobs.insert(run.name);
+    if (workers_.contains(run.run_id)) continue;
+    if (run.kind == kCrawlerKind) {
+      // Only this server's workers run crawler runs, and this one is not among them: its worker
+      // died with a previous server.
+      RunRecord ended = run;
+      ended.state = RunRecord::kFailed;
+      ended.finished_micros = NowMicros();
+      ended.error = fmt::format(
+          "its worker (pid {}) stopped with the server before the crawl finished", run.pid);
+      LogIfFailed(catalog_.UpdateRun(who_, ended, RunRecord::kRunning),
+                  fmt::format("recovering run {}", run.run_id));
+      continue;
+    }
+    if (run.kind == etl::kJobKind) jobs.insert(run.name);
   }
   for (const std::string& job : jobs) {
-    if (std::any_of(workers_.begin(), workers_.end(),
-                    [&](const auto& entry) { return entry.second.run.name == job; })) {
+    if (std::any_of(workers_.begin(), workers_.end(), [&](const auto& entry) {
+          return entry.second.run.kind == etl::kJobKind && entry.second.run.name == job;
+        })) {
       continue;  // ours is running: its end is handled when it exits
     }
     const absl::Status recovered = RecoverJob(job);
@@ -247,7 +261,7 @@ void Orchestrator::RecoverAbandonedRuns() {
 }
 
 void Orchestrator::QueueRetries() {
-  auto failed = catalog_.FindRuns(who_, RunQuery{etl::kJobKind, "", {}, true, false, 100});
+  auto failed = catalog_.FindRuns(who_, RunQuery{"", "", {}, true, false, 100});
   if (!failed.ok()) return LogIfFailed(failed.status(), "looking for runs to retry");
   for (const RunRecord& run : *failed) {
     RunRecord retry = run;
@@ -307,27 +321,31 @@ void Orchestrator::StartQueuedRuns() {
                                                  kQueuedLooked});
   if (!queued.ok()) return LogIfFailed(queued.status(), "reading the queue");
   const int64_t now = NowMicros();
-  std::set<std::string> started_jobs;
-  for (const auto& [run_id, worker] : workers_) started_jobs.insert(worker.run.name);
+  // One run per job or crawler at a time: its later runs wait for it.
+  auto key = [](const RunRecord& run) { return run.kind + ":" + run.name; };
+  std::set<std::string> started;
+  for (const auto& [run_id, worker] : workers_) started.insert(key(worker.run));
   // Oldest first (FindRuns answers newest first).
   for (auto it = queued->rbegin(); it != queued->rend(); ++it) {
     if (static_cast<int>(workers_.size()) >= options_.max_workers) break;
     const RunRecord& run = *it;
-    if (run.kind != etl::kJobKind) continue;
-    if (run.not_before_micros > now || started_jobs.contains(run.name)) continue;
-    if (const auto busy = busy_until_.find(run.name);
+    if (run.kind != etl::kJobKind && run.kind != kCrawlerKind) continue;
+    if (run.not_before_micros > now || started.contains(key(run))) continue;
+    if (const auto busy = busy_until_.find(key(run));
         busy != busy_until_.end() && busy->second > now) {
       continue;
     }
-    started_jobs.insert(run.name);  // its later runs wait for it
+    started.insert(key(run));
     LogIfFailed(StartWorker(run), fmt::format("starting run {}", run.run_id));
   }
 }
 
 absl::Status Orchestrator::StartWorker(const RunRecord& run) {
   int timeout_seconds = etl::RunPolicy::kDefaultTimeoutSeconds;
-  if (auto job = catalog_.GetJob(who_, run.name); job.ok()) {
-    if (auto spec = etl::SpecOf(*job); spec.ok()) timeout_seconds = spec->policy.timeout_seconds;
+  if (run.kind == etl::kJobKind) {
+    if (auto job = catalog_.GetJob(who_, run.name); job.ok()) {
+      if (auto spec = etl::SpecOf(*job); spec.ok()) timeout_seconds = spec->policy.timeout_seconds;
+    }
   }
   std::vector<std::string> args{"worker", std::to_string(run.run_id)};
   args.insert(args.end(), options_.lake_args.begin(), options_.lake_args.end());
@@ -354,11 +372,16 @@ absl::Status Orchestrator::Finish(Worker& worker, const WorkerExit& exit) {
   ASSIGN_OR_RETURN(RunRecord run, catalog_.GetRun(who_, run_id));
   if (exit.code == kExitBusy && run.state == RunRecord::kQueued && !worker.cancelled &&
       !worker.timed_out) {
-    busy_until_[run.name] = NowMicros() + kBusyRetryMicros;  // the job runs elsewhere
+    busy_until_[run.kind + ":" + run.name] = NowMicros() + kBusyRetryMicros;  // runs elsewhere
     return absl::OkStatus();
   }
   const std::string how = fmt::format("its worker (pid {}) {}", pid, exit.Describe());
-  if (run.state == RunRecord::kRunning) {
+  if (run.state == RunRecord::kRunning && run.kind == kCrawlerKind) {
+    // A crawl commits table by table: what it committed stays, its retry reads on from there.
+    run.state = RunRecord::kFailed;
+    run.finished_micros = NowMicros();
+    run.error = fmt::format("{} before the crawl finished", how);
+  } else if (run.state == RunRecord::kRunning) {
     // It died mid-run: its end is decided as the job's next run would (committed or not).
     const absl::Status recovered = RecoverJob(run.name);
     if (!recovered.ok()) {

@@ -6,6 +6,8 @@
 #include "common/strings.h"
 #include "etl/job_runner.h"
 #include "etl/saved_jobs.h"
+#include "crawl/crawl_request.h"
+#include "orchestrate/run_execution.h"
 #include "fmt/format.h"
 
 namespace loch::orchestrate {
@@ -73,8 +75,75 @@ RunRecord TriggerWatcher::RunOf(const etl::JobLineage& job, std::string trigger,
   return run;
 }
 
+std::optional<absl::Time> TriggerWatcher::LastScheduled(const std::string& kind,
+                                                        const std::string& name) {
+  auto runs = catalog_.FindRuns(who_, RunQuery{kind, name, {}, false, false, 50});
+  if (!runs.ok()) return std::nullopt;
+  std::optional<absl::Time> last;
+  for (const RunRecord& run : *runs) {
+    const json& detail = run.trigger_detail;
+    if (detail.value("type", "") != "schedule") continue;
+    const json due = detail.value("scheduled_micros", json());
+    if (!due.is_number_integer()) continue;
+    const absl::Time at = absl::FromUnixMicros(due.get<int64_t>());
+    if (!last || at > *last) last = at;
+  }
+  return last;
+}
+
+absl::Status TriggerWatcher::RefreshSchedules(absl::Time now) {
+  struct Wanted {
+    std::string kind, name, expression, zone;
+    int max_attempts;
+    std::vector<std::string> tags;
+  };
+  std::vector<Wanted> wanted;
+  for (const auto& [name, job] : jobs_) {
+    if (!job.policy.schedule.empty()) {
+      wanted.push_back({etl::kJobKind, name, job.policy.schedule, job.policy.timezone,
+                        job.policy.max_attempts, job.policy.tags});
+    }
+  }
+  ASSIGN_OR_RETURN(const std::vector<SavedCrawler> crawlers, catalog_.ListCrawlers(who_));
+  for (const SavedCrawler& crawler : crawlers) {
+    auto request = CrawlRequestFromJson(crawler.config);
+    if (request.ok() && !request->schedule.empty()) {
+      wanted.push_back({kCrawlerKind, crawler.name, request->schedule, request->timezone,
+                        etl::RunPolicy::kDefaultMaxAttempts, {}});
+    }
+  }
+  std::map<std::string, Scheduled> fresh;
+  for (Wanted& want : wanted) {
+    const std::string key = want.kind + ":" + want.name;
+    const auto known = schedules_.find(key);
+    if (known != schedules_.end() && known->second.schedule.expression() == want.expression &&
+        known->second.schedule.time_zone() == want.zone) {
+      known->second.max_attempts = want.max_attempts;
+      known->second.tags = want.tags;
+      fresh.emplace(key, std::move(known->second));
+      continue;
+    }
+    auto schedule = CronSchedule::Parse(want.expression, want.zone);
+    if (!schedule.ok()) {
+      spdlog::warn("{} {}: its schedule is not read: {}", want.kind, want.name,
+                   ToStd(schedule.status().message()));
+      continue;
+    }
+    // A time missed while no server ran is made up (once); a new schedule starts from now.
+    const std::optional<absl::Time> last =
+        known == schedules_.end() ? LastScheduled(want.kind, want.name) : std::nullopt;
+    const absl::Time next = schedule->Next(last.value_or(now));
+    fresh.emplace(key, Scheduled{want.kind, want.name, std::move(*schedule), next,
+                                 want.max_attempts, std::move(want.tags)});
+  }
+  schedules_ = std::move(fresh);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<RunRecord>> TriggerWatcher::Poll(int64_t now_micros) {
   RETURN_IF_ERROR(RefreshJobs());
+  const absl::Time now = absl::FromUnixMicros(now_micros);
+  RETURN_IF_ERROR(RefreshSchedules(now));
   ASSIGN_OR_RETURN(const std::vector<CommitRecord> commits,
                    catalog_.ListCommits(who_, cursor_, kCommitsPerPoll));
   for (const CommitRecord& commit : commits) {
@@ -116,6 +185,29 @@ absl::StatusOr<std::vector<RunRecord>> TriggerWatcher::Poll(int64_t now_micros) 
     if (pending.commits > 1) trigger += fmt::format(" ({} commits)", pending.commits);
     due.push_back(RunOf(job, std::move(trigger), std::move(detail)));
     it = pending_.erase(it);
+  }
+  for (auto& [key, scheduled] : schedules_) {
+    if (scheduled.next > now) continue;
+    const std::string at = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", scheduled.next, absl::UTCTimeZone());
+    RunRecord run;
+    run.kind = scheduled.kind;
+    run.name = scheduled.name;
+    if (const auto job = jobs_.find(scheduled.name);
+        scheduled.kind == etl::kJobKind && job != jobs_.end()) {
+      run.version = job->second.version;
+    }
+    run.trigger = fmt::format("schedule \"{}\" ({}) due {}{}", scheduled.schedule.expression(),
+                              scheduled.schedule.time_zone(), at,
+                              now - scheduled.next > absl::Minutes(1) ? " (missed while stopped)" : "");
+    run.trigger_detail = json{{"type", "schedule"},
+                              {"schedule", scheduled.schedule.expression()},
+                              {"timezone", scheduled.schedule.time_zone()},
+                              {"scheduled_micros", absl::ToUnixMicros(scheduled.next)},
+                              {"through_snapshot", cursor_}};
+    run.max_attempts = scheduled.max_attempts;
+    run.tags = scheduled.tags;
+    due.push_back(std::move(run));
+    scheduled.next = scheduled.schedule.Next(now);  // fires missed in between: made up once
   }
   return due;
 }

@@ -17,10 +17,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "catalog/catalog.h"
+#include "common/cron.h"
 #include "common/principal.h"
 #include "common/status.h"
 #include "engine/lake_engine.h"
@@ -55,8 +58,20 @@ class TriggerWatcher {
     CommitRecord latest;
     int commits = 0;
   };
+  // A job's or crawler's schedule and when it fires next.
+  struct Scheduled {
+    std::string kind, name;
+    CronSchedule schedule;
+    absl::Time next;
+    int max_attempts = 1;
+    std::vector<std::string> tags;
+  };
   // Reads the saved jobs again; the lineage of a job is worked out once per version.
   absl::Status RefreshJobs();
+  // Reads the schedules of jobs and crawlers again (a changed one starts over from now).
+  absl::Status RefreshSchedules(absl::Time now);
+  // When `kind` `name`'s last scheduled run was due (from the run store), if it had one.
+  std::optional<absl::Time> LastScheduled(const std::string& kind, const std::string& name);
   // A run of `job` to queue, with what started it.
   RunRecord RunOf(const etl::JobLineage& job, std::string trigger, nlohmann::json detail) const;
 
@@ -67,6 +82,7 @@ class TriggerWatcher {
   int64_t cursor_ = 0;  // the last commit read
   std::map<std::string, etl::JobLineage> jobs_;
   std::map<std::string, Pending> pending_;  // by job
+  std::map<std::string, Scheduled> schedules_;  // by "kind:name"
 };
 
 }  // namespace loch::orchestrate

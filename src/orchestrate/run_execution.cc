@@ -1,0 +1,56 @@
+#include "orchestrate/run_execution.h"
+
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/strings.h"
+#include "crawl/saved_crawlers.h"
+#include "etl/job_runner.h"
+#include "fmt/format.h"
+#include "orchestrate/run_control.h"
+
+namespace loch::orchestrate {
+namespace {
+
+absl::StatusOr<RunRecord> ExecuteCrawl(Catalog& catalog, ObjectStore& store, LakeEngine& engine,
+                                       const Principal& who, RunRecord run) {
+  run.state = RunRecord::kRunning;
+  run.pid = getpid();
+  run.started_micros = NowMicros();
+  RETURN_IF_ERROR(catalog.UpdateRun(who, run, RunRecord::kQueued));
+  Crawler crawler(catalog, store, engine);
+  absl::StatusOr<CrawlerRun> crawled = RunSavedCrawler(catalog, crawler, who, run.name);
+  run.finished_micros = NowMicros();
+  if (crawled.ok()) {
+    run.state = crawled->status == RunRecord::kSucceeded ? RunRecord::kSucceeded
+                                                          : RunRecord::kFailed;
+    run.report = crawled->report;
+    if (run.state == RunRecord::kFailed) run.error = "some tables could not be updated (see the report)";
+  } else {
+    run.state = RunRecord::kFailed;
+    run.error = std::string(ToStd(crawled.status().message()));
+  }
+  RETURN_IF_ERROR(catalog.UpdateRun(who, run));
+  return run;
+}
+
+}  // namespace
+
+absl::StatusOr<RunRecord> ExecuteQueuedRun(Catalog& catalog, ObjectStore& store,
+                                           LakeEngine& engine, const std::string& lock_dir,
+                                           const Principal& who, const RunRecord& run) {
+  if (run.kind == kCrawlerKind) return ExecuteCrawl(catalog, store, engine, who, run);
+  if (run.kind != etl::kJobKind) {
+    return absl::InvalidArgumentError(fmt::format(
+        "run {} is of kind {}: this loch runs jobs and crawlers", run.run_id, run.kind));
+  }
+  ASSIGN_OR_RETURN(const etl::RunRequest request, JobRunRequest(run));
+  etl::JobRunner runner(catalog, store, engine, lock_dir);
+  runner.set_phase_listener([&](std::string_view phase) {
+    fmt::print("{} run {}: {}\n", FormatIsoMicros(NowMicros()), run.run_id, phase);
+    std::fflush(stdout);
+  });
+  return runner.Run(who, request);
+}
+
+}  // namespace loch::orchestrate

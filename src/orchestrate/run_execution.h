@@ -1,0 +1,28 @@
+#pragma once
+// Running one queued run in this process: what `loch worker RUN` does for the orchestrator. A
+// job's run goes through the JobRunner (which claims it, QUEUED -> RUNNING, and records its end);
+// a crawler's run is claimed the same way, crawled with RunSavedCrawler and ended with the
+// crawl's report.
+
+#include <string>
+
+#include "catalog/catalog.h"
+#include "common/principal.h"
+#include "common/status.h"
+#include "engine/lake_engine.h"
+#include "storage/object_store.h"
+
+namespace loch::orchestrate {
+
+// The kind of a crawler's runs in the run store.
+inline constexpr const char* kCrawlerKind = "crawler";
+
+// Runs `run` (QUEUED) and returns it ended (SUCCEEDED, FAILED). Errors: Aborted while its job runs
+// elsewhere (it stays QUEUED: try again later), FailedPrecondition if it is no longer queued
+// (cancelled, or claimed by another worker), NotFound for an unknown job or crawler,
+// InvalidArgument for a kind this loch does not run.
+absl::StatusOr<RunRecord> ExecuteQueuedRun(Catalog& catalog, ObjectStore& store,
+                                           LakeEngine& engine, const std::string& lock_dir,
+                                           const Principal& who, const RunRecord& run);
+
+}  // namespace loch::orchestrate
