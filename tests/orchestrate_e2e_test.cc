@@ -307,6 +307,54 @@ TEST_F(OrchestrateE2eTest, AFailureIsPushedWithinASecondSignedAndADeadReceiverBl
   server_.reset();  // ends the streams
 }
 
+TEST_F(OrchestrateE2eTest, TablesShowTheirLastChangeAndAStaleTableRaisesAnAlertOnce) {
+  LoadClicks(1, 2);
+  CreateCopyJob("copy");
+  WebhookReceiver receiver;
+  std::string error;
+  server_ = LochServer::Start(LOCH_BINARY, lake_, {"--failure-webhook", receiver.url()}, &error);
+  ASSERT_NE(server_, nullptr) << error;
+  const int64_t run = QueueRun("copy")["run_id"];
+  ASSERT_TRUE(WaitUntil([&] { return GetRun(run).value("state", "") == "SUCCEEDED"; }));
+  // Which run changed each table, and when.
+  const json tables = json::parse(Loch({"freshness", "--json"}));
+  ASSERT_EQ(tables.size(), 2u);
+  EXPECT_EQ(tables[0]["table"], "db.copy");
+  EXPECT_EQ(tables[0]["run_id"], run);
+  EXPECT_TRUE(tables[1]["run_id"].is_null());  // raw.clicks: a load
+  EXPECT_THAT(Loch({"freshness", "raw.clicks", "--expect-every", "bogus"}, 1),
+              HasSubstr("invalid --expect-every \"bogus\""));
+  EXPECT_THAT(Loch({"freshness", "raw.nope", "--expect-every", "1h"}, 1), HasSubstr("raw.nope"));
+
+  EventReader reader(server_->port(), token_, "?types=freshness");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto put = Client().Put("/api/v1/freshness/raw.clicks", R"({"expect_every": "2s"})",
+                          "application/json");
+  ASSERT_TRUE(put);
+  ASSERT_EQ(put->status, 200) << put->body;
+  // Stale within a second or two of the two seconds: one event, one webhook.
+  ASSERT_TRUE(WaitUntil([&] { return !receiver.received().empty(); }));
+  const json alert = receiver.received()[0].body;
+  EXPECT_EQ(alert["event"], "table_stale");
+  EXPECT_EQ(alert["table"], "raw.clicks");
+  EXPECT_EQ(alert["stale"], true);
+  EXPECT_EQ(alert["expect_every_seconds"], 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(receiver.received().size(), 1u);  // once while it stays stale
+  EXPECT_THAT(Loch({"freshness", "raw.clicks"}), HasSubstr("STALE"));
+  // Fresh again after a commit; stale again later: a second alert.
+  LoadClicks(10, 1);
+  EXPECT_THAT(Loch({"freshness", "raw.clicks"}), HasSubstr("fresh"));
+  ASSERT_TRUE(WaitUntil([&] { return receiver.received().size() == 2; }));
+  ASSERT_TRUE(WaitUntil([&] { return reader.events().size() == 2; }));
+  EXPECT_EQ(reader.events()[0]["type"], "freshness");
+  auto removed = Client().Delete("/api/v1/freshness/raw.clicks");
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(removed->status, 204);
+  EXPECT_FALSE(json::parse(Loch({"freshness", "raw.clicks", "--json"}))[0].contains("stale"));
+  server_.reset();
+}
+
 TEST_F(OrchestrateE2eTest, AWorkerKilledMidRunIsRetriedInANewProcessAndPublishesOnce) {
   LoadClicks(1, 5);
   CreateCopyJob("copy");

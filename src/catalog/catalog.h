@@ -214,6 +214,13 @@ class Catalog {
   // NotFound if unknown; FailedPrecondition for "primary".
   virtual absl::Status DeleteWorkgroup(const Principal& who, std::string_view name) = 0;
 
+  // Freshness expectations. Sets (every_micros > 0) or removes (0) the expectation of `table`.
+  // Setting one on a table that does not exist is NotFound; removing an absent one is OK.
+  virtual absl::Status SetFreshness(const Principal& who, const TableName& table,
+                                    int64_t every_micros) = 0;
+  // Every expectation, by table name.
+  virtual absl::StatusOr<std::vector<FreshnessExpectation>> ListFreshness(const Principal& who) = 0;
+
   // Saved crawlers and the reports of their runs.
   // Creates the crawler (replaces its configuration if `replace`). AlreadyExists otherwise.
   virtual absl::Status PutCrawler(const Principal& who, const SavedCrawler& crawler,

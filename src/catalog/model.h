@@ -274,6 +274,12 @@ struct TableSnapshot {
   std::vector<DataFile> files;
 };
 
+// How often a table is expected to change (a dashboard must not show stale numbers silently).
+struct FreshnessExpectation {
+  TableName table;
+  int64_t every_micros = 0;  // a table with no commit for longer than this is stale
+};
+
 // One commit to a table, as Catalog::ListCommits reports it.
 struct CommitRecord {
   int64_t snapshot_id = 0;

@@ -103,6 +103,11 @@ CREATE TABLE IF NOT EXISTS views(
 CREATE TABLE IF NOT EXISTS workgroups(
   name TEXT PRIMARY KEY,
   config TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS freshness(
+  database TEXT NOT NULL,
+  name TEXT NOT NULL,
+  every_micros INTEGER NOT NULL,
+  PRIMARY KEY(database, name));
 CREATE TABLE IF NOT EXISTS crawlers(
   name TEXT PRIMARY KEY,
   config TEXT NOT NULL,
@@ -293,7 +298,7 @@ class SqliteCatalog final : public Catalog {
   // it must refuse the catalog); format 14 the journal_state table (created by the DDL; an older
   // loch would commit without journaling); format 15 the orchestrator's columns of runs
   // (queued runs, attempts and retries, triggers, cancel requests; an older loch would take a
-  // QUEUED run for one of its own). A catalog of a newer format is refused: this loch would not know
+  // QUEUED run for one of its own) and the freshness table (created by the DDL). A catalog of a newer format is refused: this loch would not know
   // what it holds.
   absl::Status Migrate() {
     Statement version(db_, "SELECT value FROM catalog_meta WHERE key = 'format_version'");
@@ -763,6 +768,34 @@ class SqliteCatalog final : public Catalog {
   }
   absl::StatusOr<RunRecord> GetRun(const Principal&, int64_t run_id) override {
     return jobs_.GetRun(run_id);
+  }
+
+  absl::Status SetFreshness(const Principal&, const TableName& table,
+                            int64_t every_micros) override {
+    if (every_micros < 0) return absl::InvalidArgumentError("a freshness period is positive");
+    std::lock_guard lock(mu_);
+    if (every_micros > 0) RETURN_IF_ERROR(FindTable(table, std::nullopt).status());
+    JournaledTransaction txn(db_, journal_);
+    RETURN_IF_ERROR(txn.status());
+    if (every_micros == 0) {
+      Statement remove(db_, "DELETE FROM freshness WHERE database = ? AND name = ?");
+      RETURN_IF_ERROR(remove.Bind(1, table.database).Bind(2, table.table).Run());
+    } else {
+      Statement upsert(db_, "INSERT OR REPLACE INTO freshness VALUES (?, ?, ?)");
+      RETURN_IF_ERROR(
+          upsert.Bind(1, table.database).Bind(2, table.table).Bind(3, every_micros).Run());
+    }
+    return txn.Commit();
+  }
+  absl::StatusOr<std::vector<FreshnessExpectation>> ListFreshness(const Principal&) override {
+    std::lock_guard lock(mu_);
+    Statement query(db_, "SELECT database, name, every_micros FROM freshness ORDER BY 1, 2");
+    std::vector<FreshnessExpectation> out;
+    while (query.Step()) {
+      out.push_back(FreshnessExpectation{TableName{query.Text(0), query.Text(1)}, query.Int(2)});
+    }
+    RETURN_IF_ERROR(query.status());
+    return out;
   }
 
   absl::StatusOr<std::vector<CommitRecord>> ListCommits(const Principal&, int64_t after,

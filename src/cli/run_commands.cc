@@ -13,6 +13,7 @@
 #include "etl/job_runner.h"
 #include "etl/saved_jobs.h"
 #include "fmt/format.h"
+#include "orchestrate/freshness.h"
 #include "orchestrate/run_control.h"
 #include "orchestrate/run_execution.h"
 
@@ -20,6 +21,9 @@ namespace loch::cli {
 
 struct RunCommandOptions {
   int64_t run_id = 0;
+  std::string table;         // freshness: one table
+  std::string expect_every;  // freshness: set its expectation ("1h")
+  bool clear = false;        // freshness: remove it
   std::string name;
   std::string kind;
   std::string tag;
@@ -207,6 +211,60 @@ absl::Status Retry(const CommonOptions& common, const RunCommandOptions& options
   return absl::OkStatus();
 }
 
+absl::Status Freshness(const CommonOptions& common, const RunCommandOptions& options,
+                       std::ostream& out) {
+  ASSIGN_OR_RETURN(auto lake, OpenLake(common));
+  const Principal who = Principal::LocalAdmin();
+  if (!options.expect_every.empty() || options.clear) {
+    if (options.table.empty()) {
+      return absl::InvalidArgumentError("name the table: loch freshness DB.TABLE --expect-every 1h");
+    }
+    ASSIGN_OR_RETURN(const TableName table, TableName::Parse(options.table));
+    int64_t every = 0;
+    if (!options.clear) {
+      ASSIGN_OR_RETURN(every, ParseDurationMicros(options.expect_every, "--expect-every"));
+      if (every < 1'000'000) {
+        return absl::InvalidArgumentError("--expect-every is at least 1s");
+      }
+    }
+    RETURN_IF_ERROR(lake->catalog().SetFreshness(who, table, every));
+    out << (options.clear ? fmt::format("{} has no expected freshness now.\n", table.ToString())
+                          : fmt::format("{} is expected to change every {}; `loch serve` raises "
+                                        "an alert (event, webhook) when it does not.\n",
+                                        table.ToString(), options.expect_every));
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(std::vector<orchestrate::TableFreshness> tables,
+                   orchestrate::ReadFreshness(lake->catalog(), who, /*expected_only=*/false));
+  if (!options.table.empty()) {
+    std::erase_if(tables, [&](const auto& t) { return t.table.ToString() != options.table; });
+    if (tables.empty()) {
+      return absl::NotFoundError(fmt::format("unknown table {}", options.table));
+    }
+  }
+  const int64_t now = NowMicros();
+  if (options.json) {
+    json list = json::array();
+    for (const auto& table : tables) list.push_back(table.ToJson(now));
+    out << list.dump(2) << "\n";
+    return absl::OkStatus();
+  }
+  out << fmt::format("{:<32} {:<20} {:>9} {:>8} {:>10}  {}\n", "table", "last changed", "ago",
+                     "by run", "expected", "status");
+  for (const auto& table : tables) {
+    const double age = static_cast<double>(now - table.last_changed_micros) / 1e6;
+    out << fmt::format(
+        "{:<32} {:<20} {:>9} {:>8} {:>10}  {}\n", table.table.ToString(),
+        FormatIsoMicros(table.last_changed_micros).substr(0, 19), ShortDuration(age),
+        table.run_id == 0 ? "-" : std::to_string(table.run_id),
+        table.expect_every_micros == 0
+            ? "-"
+            : ShortDuration(static_cast<double>(table.expect_every_micros) / 1e6),
+        table.expect_every_micros == 0 ? "" : (table.Stale(now) ? "STALE" : "fresh"));
+  }
+  return absl::OkStatus();
+}
+
 // The worker: runs one queued run and records its end. Its output goes to the run's log.
 absl::Status Work(const CommonOptions& common, const RunCommandOptions& options, int& exit_code) {
   const Principal who = Principal::LocalAdmin();
@@ -278,6 +336,20 @@ std::shared_ptr<RunCommandOptions> AddRunCommands(CLI::App& app, const CommonOpt
       "retry", "Queue a new attempt of a run that failed, timed out or was cancelled");
   add_id(retry);
   retry->callback([&, options] { status = Retry(common, *options, std::cout); });
+
+  auto* freshness = app.add_subcommand(
+      "freshness",
+      "When each table last changed and which run changed it; set how often a table is "
+      "expected to change (a stale table raises an alert in `loch serve`)");
+  freshness->add_option("TABLE", o.table, "One table (DATABASE.TABLE)");
+  auto* every = freshness->add_option(
+      "--expect-every", o.expect_every,
+      "Expect TABLE to change at least this often (e.g. 1h, 30m, 1d): `loch serve` publishes a "
+      "freshness event and posts its failure webhook when it does not");
+  freshness->add_flag("--clear", o.clear, "Remove TABLE's expected freshness")->excludes(every);
+  freshness->add_flag("--json", o.json, "Print JSON (as /api/v1/freshness answers)");
+  add_lake(freshness);
+  freshness->callback([&, options] { status = Freshness(common, *options, std::cout); });
 
   auto* worker = app.add_subcommand(
       "worker",

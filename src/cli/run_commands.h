@@ -1,5 +1,6 @@
 #pragma once
 // `loch runs` and `loch run show|logs|cancel|retry`: the run store (orchestrate/run_control.h);
+// `loch freshness`: tables' last changes and expected freshness (orchestrate/freshness.h);
 // and `loch worker RUN`, the worker process the orchestrator of `loch serve` starts for each run.
 
 #include <memory>
@@ -14,7 +15,7 @@ namespace loch::cli {
 // and the orchestrator starts it again later (EX_TEMPFAIL; orchestrate/orchestrator.cc).
 inline constexpr int kWorkerBusyExit = 75;
 
-// Adds `runs`, `run` and `worker` to `app` (see AddJobCommands for the arguments). `exit_code`
+// Adds `runs`, `run`, `freshness` and `worker` to `app` (see AddJobCommands for the arguments). `exit_code`
 // is set when a command ends with a status other than 0 or 1.
 struct RunCommandOptions;
 std::shared_ptr<RunCommandOptions> AddRunCommands(CLI::App& app, const CommonOptions& common,

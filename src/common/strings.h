@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "common/status.h"
 
 namespace loch {
 
@@ -25,6 +26,10 @@ inline std::string_view ToStd(absl::string_view view) { return {view.data(), vie
 
 // `text` as a decimal integer in [min, max]: digits with an optional leading '-', nothing else.
 // nullopt for anything else (empty, signs, spaces, overflow). Never throws: safe on any input.
+// A period written as a whole number and a unit (d, h, m, s), e.g. 7d, 36h, 90m, 0s, in
+// microseconds. InvalidArgument naming `what` ("retention") and the text otherwise.
+absl::StatusOr<int64_t> ParseDurationMicros(std::string_view text, std::string_view what);
+
 std::optional<int64_t> ParseInteger(std::string_view text, int64_t min = INT64_MIN,
                                     int64_t max = INT64_MAX);
 

@@ -153,23 +153,7 @@ absl::Status SweepOrphansUnder(Catalog& catalog, ObjectStore& store, const Princ
 }  // namespace
 
 absl::StatusOr<int64_t> ParseRetention(std::string_view text) {
-  static constexpr std::pair<char, int64_t> kUnits[] = {{'d', int64_t{86400} * 1000000},
-                                                        {'h', int64_t{3600} * 1000000},
-                                                        {'m', int64_t{60} * 1000000},
-                                                        {'s', int64_t{1000000}}};
-  const auto bad = [&] {
-    return absl::InvalidArgumentError(fmt::format(
-        "invalid retention \"{}\": expected a whole number and a unit, like 7d, 36h, 90m or 0s",
-        text));
-  };
-  if (text.size() < 2) return bad();
-  const auto unit = std::find_if(std::begin(kUnits), std::end(kUnits),
-                                 [&](const auto& u) { return u.first == text.back(); });
-  if (unit == std::end(kUnits)) return bad();
-  const int64_t max = INT64_MAX / unit->second;
-  const std::optional<int64_t> count = ParseInteger(text.substr(0, text.size() - 1), 0, max);
-  if (!count.has_value()) return bad();
-  return *count * unit->second;
+  return ParseDurationMicros(text, "retention");
 }
 
 absl::StatusOr<VacuumReport> Vacuum(Catalog& catalog, ObjectStore& store, const Principal& who,

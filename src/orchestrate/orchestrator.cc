@@ -29,6 +29,7 @@ constexpr size_t kLogTailBytes = 4096;
 constexpr int64_t kBusyRetryMicros = 1'000'000;      // a job whose lock another process holds
 constexpr int64_t kRecoveryEveryMicros = 2'000'000;  // looking for runs of dead processes
 constexpr size_t kQueuedLooked = 1000;
+constexpr int64_t kFreshnessEveryMicros = 1'000'000;
 
 // The exit status with which a worker says "the job is running elsewhere, the run is still
 // queued" (EX_TEMPFAIL). Shared with the worker command (cli/worker_command.cc).
@@ -177,6 +178,10 @@ void Orchestrator::Tick() {
   QueueRetries();
   QueueTriggeredRuns();
   StartQueuedRuns();
+  if (options_.events != nullptr && NowMicros() >= next_freshness_micros_) {
+    freshness_.Check(catalog_, who_, NowMicros(), *options_.events);
+    next_freshness_micros_ = NowMicros() + kFreshnessEveryMicros;
+  }
 }
 
 void Orchestrator::ReapWorkers() {

@@ -19,6 +19,8 @@
 //   (RetryDelayMicros), which starts in a new worker process, never the one that failed.
 // - Triggers: commits and successful runs start the jobs that depend on them (triggers.h); a
 //   job that already has a queued run gets no second one (the queued run reads everything new).
+// - Freshness: about every second, tables that missed their expected freshness raise a
+//   "freshness" event (freshness.h).
 // - Restarts: runs left RUNNING by a server that stopped (its workers died with it) are found at
 //   start and recovered as above (then retried); a run still RUNNING in a live process (its job
 //   lock held) is left alone and looked at again later. Nothing runs twice at once: a job's runs
@@ -39,6 +41,7 @@
 #include "common/status.h"
 #include "engine/lake_engine.h"
 #include "orchestrate/event_bus.h"
+#include "orchestrate/freshness.h"
 #include "orchestrate/triggers.h"
 #include "orchestrate/worker_process.h"
 #include "storage/object_store.h"
@@ -121,6 +124,8 @@ class Orchestrator {
   std::map<int64_t, Worker> workers_;              // by run id
   std::map<std::string, int64_t> busy_until_;      // job -> when to try it again (lock held)
   int64_t next_recovery_micros_ = 0;
+  FreshnessWatch freshness_;
+  int64_t next_freshness_micros_ = 0;
 
   // Wake and stop: an eventfd the loop polls with its workers' exit fds.
   int wake_fd_ = -1;

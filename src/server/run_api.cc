@@ -7,6 +7,8 @@
 
 #include "common/strings.h"
 #include "fmt/format.h"
+#include "common/clock.h"
+#include "orchestrate/freshness.h"
 #include "orchestrate/run_control.h"
 #include "server/json_depth.h"
 
@@ -143,6 +145,54 @@ void RegisterRunApi(httplib::Server& server, Catalog& catalog, const std::string
                 SendRun(response, run);
                 return absl::OkStatus();
               }));
+
+  server.Get("/api/v1/freshness", guard([&catalog](const Principal& who,
+                                                   const httplib::Request&,
+                                                   httplib::Response& response) -> absl::Status {
+    ASSIGN_OR_RETURN(const std::vector<orchestrate::TableFreshness> tables,
+                     orchestrate::ReadFreshness(catalog, who, /*expected_only=*/false));
+    const int64_t now = NowMicros();
+    json list = json::array();
+    for (const auto& table : tables) list.push_back(table.ToJson(now));
+    response.set_content(Dump(json{{"tables", list}}), "application/json");
+    return absl::OkStatus();
+  }));
+
+  server.Put(R"(/api/v1/freshness/([^/]+))",
+             guard([&catalog](const Principal& who, const httplib::Request& request,
+                              httplib::Response& response) -> absl::Status {
+               ASSIGN_OR_RETURN(const TableName table, TableName::Parse(request.matches[1].str()));
+               RETURN_IF_ERROR(CheckJsonDepth(request.body));
+               const json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+               if (body.is_discarded() || !body.is_object() ||
+                   !body.value("expect_every", json()).is_string()) {
+                 return absl::InvalidArgumentError(
+                     "the body must be a JSON object {\"expect_every\": \"1h\"}");
+               }
+               ASSIGN_OR_RETURN(const int64_t every,
+                                ParseDurationMicros(body["expect_every"].get<std::string>(),
+                                                    "expect_every"));
+               if (every < 1'000'000) return absl::InvalidArgumentError("expect_every is at least 1s");
+               RETURN_IF_ERROR(catalog.SetFreshness(who, table, every));
+               ASSIGN_OR_RETURN(const std::vector<orchestrate::TableFreshness> tables,
+                                orchestrate::ReadFreshness(catalog, who, true));
+               for (const auto& one : tables) {
+                 if (one.table == table) {
+                   response.set_content(Dump(one.ToJson(NowMicros())), "application/json");
+                 }
+               }
+               return absl::OkStatus();
+             }));
+
+  server.Delete(R"(/api/v1/freshness/([^/]+))",
+                guard([&catalog](const Principal& who, const httplib::Request& request,
+                                 httplib::Response& response) -> absl::Status {
+                  ASSIGN_OR_RETURN(const TableName table,
+                                   TableName::Parse(request.matches[1].str()));
+                  RETURN_IF_ERROR(catalog.SetFreshness(who, table, 0));
+                  response.status = 204;
+                  return absl::OkStatus();
+                }));
 
   server.Post(R"(/api/v1/runs/(\d+)/retry)",
               guard([&catalog, changed](const Principal& who, const httplib::Request& request,

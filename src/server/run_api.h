@@ -1,5 +1,5 @@
 #pragma once
-// The run store over HTTP (same authentication as the rest of the API); run JSON as
+// The run store and tables' freshness over HTTP (same authentication as the rest of the API); run JSON as
 // orchestrate::RunJson.
 //
 // clang-format off
@@ -13,6 +13,10 @@
 //   POST /api/v1/runs/{id}/cancel     a queued run ends CANCELLED; a running one's worker is
 //                                     stopped within a tick
 //   POST /api/v1/runs/{id}/retry      a new attempt of a run that did not succeed -> 201
+//   GET  /api/v1/freshness            every table's last change (time, snapshot, run) and its
+//                                     expected freshness, stale or not (orchestrate/freshness.h)
+//   PUT  /api/v1/freshness/{db.table} {"expect_every": "1h"}: expect it to change that often
+//   DELETE /api/v1/freshness/{db.table}  no expectation
 // clang-format on
 
 #include <functional>
