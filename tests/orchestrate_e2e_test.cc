@@ -307,6 +307,40 @@ TEST_F(OrchestrateE2eTest, AFailureIsPushedWithinASecondSignedAndADeadReceiverBl
   server_.reset();  // ends the streams
 }
 
+TEST_F(OrchestrateE2eTest, AFailedStreamDeliveryIsAFailedRunPushedAtOnce) {
+  WebhookReceiver receiver;
+  std::string error;
+  server_ = LochServer::Start(LOCH_BINARY, lake_, {"--failure-webhook", receiver.url()}, &error);
+  ASSERT_NE(server_, nullptr) << error;
+  auto created = Client().Post("/api/v1/streams", json{{"name", "clicks"}, {"buffer_seconds", 1}}.dump(),
+                               "application/json");
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->status, 201) << created->body;
+  // A real fault: a file where the stream's folder must go, so every object write fails.
+  std::filesystem::create_directories(lake_ + "/raw");
+  { std::ofstream(lake_ + "/raw/clicks") << "in the way"; }
+  auto put = Client().Post("/api/v1/streams/clicks/records", R"({"id": 1})", "application/x-ndjson");
+  ASSERT_TRUE(put);
+  ASSERT_EQ(put->status, 200) << put->body;
+  ASSERT_TRUE(WaitUntil([&] { return !receiver.received().empty(); }));
+  const json failure = receiver.received()[0].body;
+  EXPECT_EQ(failure["event"], "run_failed");
+  EXPECT_EQ(failure["run"]["kind"], "delivery");
+  EXPECT_EQ(failure["run"]["name"], "clicks");
+  EXPECT_THAT(failure["run"]["error"].get<std::string>(), HasSubstr("delivery of stream clicks"));
+  const std::vector<json> runs = RunsOf("clicks");
+  ASSERT_FALSE(runs.empty());
+  EXPECT_EQ(runs[0]["state"], "FAILED");
+  // Once the fault is gone the records arrive (the failure runs stay as the record of it).
+  std::filesystem::remove(lake_ + "/raw/clicks");
+  ASSERT_TRUE(WaitUntil([&] {
+    return RunCommand(LOCH_BINARY, {"sql", "--format", "csv", "SELECT count(*) AS n FROM raw.clicks",
+                                    "--lake", lake_})
+               .out == "n\n1\n";
+  }));
+  server_.reset();
+}
+
 TEST_F(OrchestrateE2eTest, TablesShowTheirLastChangeAndAStaleTableRaisesAnAlertOnce) {
   LoadClicks(1, 2);
   CreateCopyJob("copy");

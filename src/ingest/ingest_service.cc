@@ -672,6 +672,9 @@ void IngestService::RunDeliverer(Stream& stream) {
       if (delivered.ok()) break;
       spdlog::error("ingest: stream {}: delivery through {} failed (attempt {}): {}",
                     stream.config.name, through, attempt, ToStd(delivered.message()));
+      if (options_.on_delivery_failed) {
+        options_.on_delivery_failed(stream.config.name, through, attempt, delivered);
+      }
       std::unique_lock wait_lock(stream.mu);
       ++stream.flush_failures;
       stream.last_delivery_error = delivered;

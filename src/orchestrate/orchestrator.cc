@@ -269,6 +269,7 @@ void Orchestrator::QueueRetries() {
   auto failed = catalog_.FindRuns(who_, RunQuery{"", "", {}, true, false, 100});
   if (!failed.ok()) return LogIfFailed(failed.status(), "looking for runs to retry");
   for (const RunRecord& run : *failed) {
+    if (run.kind != etl::kJobKind && run.kind != kCrawlerKind) continue;  // not run by workers
     RunRecord retry = run;
     retry.attempt = run.attempt + 1;
     retry.not_before_micros = NowMicros() + RetryDelayMicros(run.attempt, options_.retry_backoff_micros);

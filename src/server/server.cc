@@ -250,8 +250,32 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
   };
   QueryService queries(engine, catalog, &store, query_options);
   Crawler crawler(catalog, store, engine);
+  // A delivery that fails is a failed run of kind "delivery" in the run store (its first attempt,
+  // then attempts 2, 4, 8, ...: a long outage does not flood it), pushed like any failure.
+  IngestOptions ingest_options = options.ingest;
+  ingest_options.on_delivery_failed = [&catalog, &events](const std::string& stream,
+                                                          uint64_t through, int attempt,
+                                                          const absl::Status& error) {
+    if ((attempt & (attempt - 1)) != 0) return;
+    RunRecord run;
+    run.kind = "delivery";
+    run.name = stream;
+    run.state = RunRecord::kFailed;
+    run.trigger = "stream delivery";
+    run.attempt = run.max_attempts = attempt;  // retried by the stream, not the orchestrator
+    run.pid = ::getpid();
+    run.started_micros = run.finished_micros = NowMicros();
+    run.error = fmt::format("delivery of stream {} through record {} failed (attempt {}; it is "
+                            "retried, the records stay in the write-ahead log): {}",
+                            stream, through, attempt, ToStd(error.message()));
+    run.report = {{"through", through}};
+    auto id = catalog.StartRun(Principal::LocalAdmin(), run);
+    if (!id.ok()) return;  // the catalog may be what fails: the log has it
+    run.run_id = *id;
+    events.Publish(orchestrate::Event{0, 0, "run", orchestrate::RunEventJson(run)});
+  };
   ASSIGN_OR_RETURN(std::unique_ptr<IngestService> ingest,
-                   IngestService::Start(catalog, store, engine, crawler, options.ingest));
+                   IngestService::Start(catalog, store, engine, crawler, ingest_options));
 
   // The orchestrator, woken by every commit made here (commits of other processes are read at
   // its next tick); unsubscribed before it stops.
