@@ -341,6 +341,26 @@ TEST_F(OrchestrateE2eTest, AFailedStreamDeliveryIsAFailedRunPushedAtOnce) {
   server_.reset();
 }
 
+TEST_F(OrchestrateE2eTest, CrawlsAndCompactionsRunByHandAreInTheRunStoreToo) {
+  LoadClicks(1, 2);
+  LoadClicks(3, 2);
+  Loch({"crawler", "create", "all", "--prefix", "raw/", "--database", "crawled"});
+  Loch({"crawler", "run", "all"});
+  Loch({"compact", "raw.clicks"});
+  const json runs = json::parse(Loch({"runs", "--json"}));
+  ASSERT_EQ(runs.size(), 2u) << runs.dump(2);
+  EXPECT_EQ(runs[0]["kind"], "compaction");
+  EXPECT_EQ(runs[0]["name"], "raw.clicks");
+  EXPECT_EQ(runs[0]["state"], "SUCCEEDED");
+  EXPECT_EQ(runs[0]["report"]["files_before"], 2);
+  EXPECT_EQ(runs[1]["kind"], "crawler");
+  EXPECT_EQ(runs[1]["name"], "all");
+  EXPECT_EQ(runs[1]["state"], "SUCCEEDED");
+  EXPECT_THAT(Loch({"sql", "--format", "csv",
+                    "SELECT string_agg(kind, ',' ORDER BY run_id) AS k FROM loch.runs"}),
+              HasSubstr("crawler,compaction"));
+}
+
 TEST_F(OrchestrateE2eTest, TablesShowTheirLastChangeAndAStaleTableRaisesAnAlertOnce) {
   LoadClicks(1, 2);
   CreateCopyJob("copy");

@@ -4,6 +4,7 @@
 #include "common/strings.h"
 #include "fmt/format.h"
 #include "lifecycle/compaction.h"
+#include "orchestrate/run_control.h"
 
 namespace loch::cli {
 
@@ -29,8 +30,19 @@ absl::Status RunCompact(const CommonOptions& common, const CompactCommandOptions
   ASSIGN_OR_RETURN(auto lake, OpenLake(common));
   ASSIGN_OR_RETURN(LakeEngine * engine, lake->engine());
   ShowProgress(fmt::format("compacting {}", options.table));
-  auto report =
-      Compact(lake->catalog(), lake->store(), *engine, Principal::LocalAdmin(), compaction);
+  absl::StatusOr<CompactionReport> report;
+  auto compact = [&]() -> orchestrate::WorkOutcome {
+    report = Compact(lake->catalog(), lake->store(), *engine, Principal::LocalAdmin(), compaction);
+    if (!report.ok()) return {report.status()};
+    return {absl::OkStatus(), report->ToJson()};
+  };
+  if (compaction.dry_run) {
+    compact();
+  } else {  // a compaction that changes the table is a run in the run store
+    RETURN_IF_ERROR(orchestrate::RecordRun(lake->catalog(), Principal::LocalAdmin(), "compaction",
+                                           compaction.table.ToString(), "manual", compact)
+                        .status());
+  }
   EndProgress();
   RETURN_IF_ERROR(report.status());
   if (options.json) {

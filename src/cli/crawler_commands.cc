@@ -5,6 +5,7 @@
 #include "common/clock.h"
 #include "common/strings.h"
 #include "crawl/saved_crawlers.h"
+#include "orchestrate/run_execution.h"
 #include "fmt/format.h"
 
 namespace loch::cli {
@@ -108,8 +109,8 @@ absl::Status RunCrawlerRun(const CommonOptions& common, const std::string& name,
   ASSIGN_OR_RETURN(LakeEngine * engine, lake->engine());
   Crawler crawler(lake->catalog(), lake->store(), *engine);
   Stopwatch watch;
-  auto run = RunSavedCrawler(lake->catalog(), crawler, Principal::LocalAdmin(), name,
-                             CrawlProgress(watch));
+  auto run = orchestrate::RunCrawlerNow(lake->catalog(), crawler, Principal::LocalAdmin(), name,
+                                        CrawlProgress(watch));
   EndProgress();
   RETURN_IF_ERROR(run.status());
   out << fmt::format("Run {} of crawler {}: {}\n", run->run_id, name, run->status);

@@ -1,5 +1,7 @@
 #include "orchestrate/run_control.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <random>
 
@@ -84,6 +86,26 @@ absl::StatusOr<RunRecord> RetryRun(Catalog& catalog, const Principal& who, int64
   retry.report = json::object();
   ASSIGN_OR_RETURN(const int64_t queued, catalog.QueueRun(who, retry, run_id));
   return catalog.GetRun(who, queued);
+}
+
+absl::StatusOr<RunRecord> RecordRun(Catalog& catalog, const Principal& who, const std::string& kind,
+                                    const std::string& name, const std::string& trigger,
+                                    const std::function<WorkOutcome()>& work) {
+  RunRecord run;
+  run.kind = kind;
+  run.name = name;
+  run.trigger = trigger;
+  run.trigger_detail = json{{"type", "manual"}, {"by", who.name}};
+  run.pid = getpid();
+  run.started_micros = NowMicros();
+  ASSIGN_OR_RETURN(run.run_id, catalog.StartRun(who, run));
+  const WorkOutcome outcome = work();
+  run.finished_micros = NowMicros();
+  run.state = outcome.status.ok() ? RunRecord::kSucceeded : RunRecord::kFailed;
+  run.error = std::string(ToStd(outcome.status.message()));
+  run.report = outcome.report.is_object() ? outcome.report : json{{"value", outcome.report}};
+  RETURN_IF_ERROR(catalog.UpdateRun(who, run));
+  return run;
 }
 
 std::string RunLogPath(const std::string& state_dir, int64_t run_id) {

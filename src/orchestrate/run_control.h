@@ -5,6 +5,7 @@
 // may queue or cancel, and the server's orchestrator acts on it within its tick.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "catalog/catalog.h"
@@ -32,6 +33,20 @@ absl::StatusOr<etl::RunRequest> JobRunRequest(const RunRecord& run);
 // has not ended; AlreadyExists for one retried already (naming its retry); NotFound for an
 // unknown run.
 absl::StatusOr<RunRecord> RetryRun(Catalog& catalog, const Principal& who, int64_t run_id);
+
+// What a piece of work done in this process reports: its outcome and what it did (JSON).
+struct WorkOutcome {
+  absl::Status status;
+  nlohmann::json report = nlohmann::json::object();
+};
+
+// Runs `work` here and now (a command's own work, not a worker's: `loch compact`, `loch crawler
+// run`) and records it in the run store as a run of `kind` `name`: RUNNING while it works, then
+// SUCCEEDED, or FAILED with the outcome's error. Returns the ended run; errors only when the run
+// store cannot be written.
+absl::StatusOr<RunRecord> RecordRun(Catalog& catalog, const Principal& who, const std::string& kind,
+                                    const std::string& name, const std::string& trigger,
+                                    const std::function<WorkOutcome()>& work);
 
 // Where the worker of run `run_id` writes its output, under the state folder.
 std::string RunLogPath(const std::string& state_dir, int64_t run_id);

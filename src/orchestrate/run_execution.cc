@@ -36,6 +36,24 @@ absl::StatusOr<RunRecord> ExecuteCrawl(Catalog& catalog, ObjectStore& store, Lak
 
 }  // namespace
 
+absl::StatusOr<CrawlerRun> RunCrawlerNow(Catalog& catalog, Crawler& crawler, const Principal& who,
+                                         const std::string& name,
+                                         const Crawler::ProgressListener& progress) {
+  absl::StatusOr<CrawlerRun> run;
+  RETURN_IF_ERROR(RecordRun(catalog, who, kCrawlerKind, name, "manual",
+                            [&]() -> WorkOutcome {
+                              run = RunSavedCrawler(catalog, crawler, who, name, progress);
+                              if (!run.ok()) return {run.status()};
+                              if (run->status != RunRecord::kSucceeded) {
+                                return {absl::AbortedError("some tables could not be updated"),
+                                        run->report};
+                              }
+                              return {absl::OkStatus(), run->report};
+                            })
+                      .status());
+  return run;
+}
+
 absl::StatusOr<RunRecord> ExecuteQueuedRun(Catalog& catalog, ObjectStore& store,
                                            LakeEngine& engine, const std::string& lock_dir,
                                            const Principal& who, const RunRecord& run) {

@@ -9,6 +9,7 @@
 #include "catalog/catalog.h"
 #include "common/principal.h"
 #include "common/status.h"
+#include "crawl/crawler.h"
 #include "engine/lake_engine.h"
 #include "storage/object_store.h"
 
@@ -16,6 +17,13 @@ namespace loch::orchestrate {
 
 // The kind of a crawler's runs in the run store.
 inline constexpr const char* kCrawlerKind = "crawler";
+
+// Runs saved crawler `name` here and now (`loch crawler run`, POST /api/v1/crawlers/NAME/run),
+// recorded in the run store as a crawler run (trigger "manual") as well as in the crawler's own
+// history. Errors: RunSavedCrawler's, or the run store's.
+absl::StatusOr<CrawlerRun> RunCrawlerNow(Catalog& catalog, Crawler& crawler, const Principal& who,
+                                         const std::string& name,
+                                         const Crawler::ProgressListener& progress = {});
 
 // Runs `run` (QUEUED) and returns it ended (SUCCEEDED, FAILED). Errors: Aborted while its job runs
 // elsewhere (it stays QUEUED: try again later), FailedPrecondition if it is no longer queued

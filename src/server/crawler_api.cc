@@ -5,6 +5,7 @@
 #include "common/clock.h"
 #include "crawl/saved_crawlers.h"
 #include "fmt/format.h"
+#include "orchestrate/run_execution.h"
 #include "server/json_depth.h"
 
 namespace loch {
@@ -118,7 +119,8 @@ void RegisterCrawlerApi(httplib::Server& server, Catalog& catalog, Crawler& craw
               guard([&catalog, &crawler](const Principal& who, const httplib::Request& request,
                                          httplib::Response& response) -> absl::Status {
                 ASSIGN_OR_RETURN(CrawlerRun run,
-                                 RunSavedCrawler(catalog, crawler, who, request.matches[1].str()));
+                                 orchestrate::RunCrawlerNow(catalog, crawler, who,
+                                                            request.matches[1].str()));
                 SendJsonAnswer(response, RunJson(run));
                 return absl::OkStatus();
               }));
