@@ -300,6 +300,8 @@ TEST_F(OrchestrateE2eTest, AFailureIsPushedWithinASecondSignedAndADeadReceiverBl
   ASSERT_TRUE(query);
   ASSERT_TRUE(WaitUntil([&] { return receiver.received().size() == 2; }));
   EXPECT_EQ(receiver.received()[1].body["event"], "query_failed");
+  EXPECT_EQ(receiver.received()[1].body["sql_position"], (json{{"line", 1}, {"column", 8}}))
+      << receiver.received()[1].body.dump();
   LoadClicks(10, 1);
   ASSERT_TRUE(WaitUntil([&] { return !only_commits.events().empty(); }));
   for (const json& event : only_commits.events()) EXPECT_EQ(event["type"], "commit");

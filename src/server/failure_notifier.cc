@@ -1,5 +1,7 @@
 #include "server/failure_notifier.h"
 
+#include <regex>
+
 #include "common/logging.h"
 #include "common/principal.h"
 #include "etl/job_runner.h"
@@ -12,6 +14,20 @@ using nlohmann::json;
 
 std::string Dump(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// Where a failure happened, when its message says: the SQL position loch's errors carry ("(line
+// L, column C)") and the first lake object it names (a key under raw/, tables/, errors/ or
+// quarantine/). Adds "sql_position" and "file" to `out`.
+void AddWhere(const std::string& message, json& out) {
+  static const std::regex kPosition(R"(\(line (\d{1,9}), column (\d{1,9})\))");
+  static const std::regex kFile(R"(((?:raw|tables|errors|quarantine)/[^\s"',;()]{1,512}))");
+  const std::string head = message.substr(0, 4096);  // bounded: messages can be long
+  std::smatch match;
+  if (std::regex_search(head, match, kPosition)) {
+    out["sql_position"] = {{"line", std::stoi(match[1])}, {"column", std::stoi(match[2])}};
+  }
+  if (std::regex_search(head, match, kFile)) out["file"] = match[1].str();
 }
 
 }  // namespace
@@ -31,6 +47,7 @@ void FailureNotifier::OnEvent(const orchestrate::Event& event) {
     const std::string state = event.data.value("state", "");
     if (state != RunRecord::kFailed && state != RunRecord::kTimeout) return;
     body = {{"event", "run_failed"}, {"time", event.ToJson()["time"]}, {"run", event.data}};
+    AddWhere(event.data.value("error", ""), body);
     if (event.data.value("kind", "") == etl::kJobKind) {
       auto job = catalog_.GetJob(Principal::LocalAdmin(), event.data.value("name", ""));
       auto spec = job.ok() ? etl::SpecOf(*job) : absl::StatusOr<etl::JobSpec>(job.status());
@@ -41,6 +58,8 @@ void FailureNotifier::OnEvent(const orchestrate::Event& event) {
   } else if (event.type == "query_failed") {
     body = event.data;
     body["event"] = "query_failed";
+    const json error = body.value("error", json::object());
+    if (error.is_object()) AddWhere(error.value("message", ""), body);
   } else if (event.type == "freshness") {
     body = event.data;
     body["event"] = "table_stale";

@@ -4,6 +4,7 @@
 //   - a run that ended FAILED or TIMEOUT: to its job's `failure_webhook` and to the server's
 //     (`loch serve --failure-webhook`), as {"event": "run_failed", "run": {...}} with the run's
 //     error, log tail and whether it will be retried;
+//   - both with "sql_position" {line, column} and "file" (a lake key) when the error names them;
 //   - a failed query: to the server's webhook (its workgroup's webhook is posted by the query
 //     path itself), as {"event": "query_failed", ...};
 //   - a freshness alert: to the server's webhook, as {"event": "table_stale", ...}.
