@@ -5,10 +5,13 @@
 //     run` process after another (what a cron script would do).
 //  2. Trigger latency: a commit to a job's source (`loch load`) -> the dependent job's run started
 //     (debounce 0), from the snapshot's commit time to the run's start time.
+//  3. Failure -> webhook: jobs whose query fails when it runs, each run's end (finished time) to the
+//     moment a local receiver holds its signed webhook (loch serve --failure-webhook), p50 and p99.
 // Medians over ROUNDS rounds. Usage: node orchestrate.mjs LOCH_BINARY WORK_DIR RUNS ROUNDS
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 
 const [loch, work, runsArg, roundsArg] = process.argv.slice(2);
 const RUNS = Number(runsArg ?? 1000);
@@ -31,9 +34,9 @@ function freePort() {
   });
 }
 
-async function serve(lake) {
+async function serve(lake, extra = []) {
   const port = await freePort();
-  const child = spawn(loch, ['serve', '--lake', lake, '--http', `127.0.0.1:${port}`, '--max-workers', '2'],
+  const child = spawn(loch, ['serve', '--lake', lake, '--http', `127.0.0.1:${port}`, '--max-workers', '2', ...extra],
                       { stdio: ['ignore', 'ignore', 'ignore'] });
   const url = `http://127.0.0.1:${port}`;
   const token = JSON.parse(readFileSync(`${lake}/.loch/admin-credentials.json`, 'utf8')).token;
@@ -120,12 +123,52 @@ async function latencyRound(round, commits) {
   return median(samples);
 }
 
+async function failureRound(round, failures) {
+  const lake = `${work}/failure-${round}`;
+  rmSync(lake, { recursive: true, force: true });
+  cli(lake, ['init']);
+  cli(lake, ['job', 'create', 'broken', '--sql', "SELECT CAST('x' || range AS INTEGER) AS v FROM range(3)",
+             '--target', 'db.broken', '--max-attempts', '1']);
+  const received = new Map();  // run id -> arrival (ms since epoch)
+  const receiver = createHttpServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => { body += chunk; });
+    request.on('end', () => {
+      const event = JSON.parse(body);
+      if (event.event === 'run_failed') received.set(event.run.run_id, Date.now());
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const hook = `http://127.0.0.1:${receiver.address().port}/hook`;
+  const { api, stop } = await serve(lake, ['--failure-webhook', hook]);
+  const samples = [];
+  for (let i = 0; i < failures; i++) {
+    const run = await api('/api/v1/runs', { job: 'broken' });
+    let ended;
+    for (let t = 0; t < 500 && !(ended && received.has(run.run_id)); t++) {
+      await sleep(10);
+      ended = await api(`/api/v1/runs/${run.run_id}`);
+      if (ended.state !== 'FAILED') ended = undefined;
+    }
+    if (!ended || !received.has(run.run_id)) throw new Error(`run ${run.run_id}: no failure webhook`);
+    samples.push(received.get(run.run_id) - ended.finished_micros / 1000);
+  }
+  await stop();
+  receiver.close();
+  rmSync(lake, { recursive: true, force: true });
+  samples.sort((a, b) => a - b);
+  return { p50: samples[Math.floor(samples.length / 2)], p99: samples[Math.min(samples.length - 1, Math.floor(samples.length * 0.99))] };
+}
+
 mkdirSync(work, { recursive: true });
 const drains = [];
 const latencies = [];
+const failures = [];
 for (let round = 0; round < ROUNDS; round++) {
   drains.push(await drainRound(round));
   latencies.push(await latencyRound(round, 15));
+  failures.push(await failureRound(round, 100));
 }
 const orchestrated = median(drains.map((d) => d.orchestrated));
 const sequential = median(drains.map((d) => d.sequential));
@@ -135,3 +178,5 @@ console.log(`| ${RUNS} queued trivial runs, loch serve --max-workers 2 | ${orche
 console.log(`| same runs, one \`loch job run\` process after another (baseline) | ${sequential.toFixed(1)} runs/s | |`);
 console.log(`| ratio orchestrated / sequential CLI | ${(orchestrated / sequential).toFixed(2)} | |`);
 console.log(`| commit -> dependent run started, p50 (debounce 0) | ${median(latencies).toFixed(0)} ms | <= 1000 ms |`);
+console.log(`| run failed -> webhook received, p50 | ${median(failures.map((f) => f.p50)).toFixed(1)} ms | |`);
+console.log(`| run failed -> webhook received, p99 (100 failures a round) | ${median(failures.map((f) => f.p99)).toFixed(1)} ms | <= 1000 ms |`);
