@@ -21,6 +21,7 @@
 #include "common/test_dir.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/child_process.h"
 #include "tests/support/loch_server.h"
 #include "tests/support/run_command.h"
 
@@ -618,6 +619,37 @@ TEST_F(OrchestrateE2eTest, JobsAndCrawlersRunOnTheirSchedulesAndAMissedTimeIsMad
     if (due > last_before && due < restarted) ++made_up;
   }
   EXPECT_EQ(made_up, 1);  // one run for the three missed seconds, not three
+}
+
+TEST_F(OrchestrateE2eTest, ACancelAskedWhileTheServerWasDownEndsTheRunCancelledNotRetried) {
+  LoadClicks(1, 3);
+  CreateCopyJob("doomed");
+  StartServer({"LOCH_FAULT_PAUSE=job-before-commit", "LOCH_FAULT_ONCE_DIR=" + once_dir_});
+  const int64_t id = QueueRun("doomed")["run_id"];
+  WaitUntilPaused(id);
+  server_->Kill();
+  EXPECT_THAT(Loch({"run", "cancel", std::to_string(id)}), HasSubstr("Asked `loch serve`"));
+  StartServer();
+  ASSERT_TRUE(WaitUntil([&] { return GetRun(id).value("state", "") == "CANCELLED"; }))
+      << GetRun(id).dump();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_TRUE(GetRun(id)["retry_run_id"].is_null());
+  EXPECT_EQ(RunsOf("doomed").size(), 1u);
+}
+
+TEST_F(OrchestrateE2eTest, TwoCrawlsOfACrawlerNeverOverlap) {
+  LoadClicks(1, 2);
+  Loch({"crawler", "create", "all", "--prefix", "raw/", "--database", "crawled"});
+  // Another process holds the crawler's lock (as a crawl in progress does).
+  const std::string lock = lake_ + "/.loch/locks/crawler-all.lock";
+  std::filesystem::create_directories(lake_ + "/.loch/locks");
+  auto holder = testing_support::ChildProcess::Start("/usr/bin/flock", {"-o", lock, "sleep", "30"},
+                                                     scratch_ / "flock.log");
+  ASSERT_NE(holder, nullptr);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_THAT(Loch({"crawler", "run", "all"}, 1), HasSubstr("already running"));
+  holder->Kill();
+  Loch({"crawler", "run", "all"});
 }
 
 TEST_F(OrchestrateE2eTest, OnePutStartsTheChainOfJobsEachSayingWhatTriggeredIt) {

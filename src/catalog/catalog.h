@@ -325,6 +325,7 @@ class Catalog {
   // Registers `subscriber` to be called after every successful commit through this Catalog object,
   // on the committing thread, outside any catalog lock. Returns an id for Unsubscribe.
   virtual int Subscribe(Subscriber subscriber) = 0;
+  // After it returns the subscriber is not called again, nor running (not from a subscriber).
   virtual void Unsubscribe(int id) = 0;
 };
 

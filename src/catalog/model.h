@@ -230,7 +230,7 @@ struct RunQuery {
   std::string kind;                 // "" any
   std::string name;                 // "" any
   std::vector<std::string> states;  // empty: any
-  bool retry_pending = false;       // only FAILED runs below max_attempts with no retry yet
+  bool retry_pending = false;  // only FAILED runs below max_attempts, no retry yet, not cancelled
   bool cancel_requested = false;    // only runs whose cancel was requested
   size_t limit = 100;
 };

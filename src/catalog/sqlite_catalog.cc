@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <map>
+#include <shared_mutex>
 #include <mutex>
 #include <set>
 
@@ -933,8 +934,12 @@ class SqliteCatalog final : public Catalog {
   }
 
   void Unsubscribe(int id) override {
-    std::lock_guard lock(subscribers_mu_);
-    subscribers_.erase(id);
+    {
+      std::lock_guard lock(subscribers_mu_);
+      subscribers_.erase(id);
+    }
+    // Waits for publications that may still be calling it (their copy of the list has it).
+    std::unique_lock wait(publishing_mu_);
   }
 
  private:
@@ -1196,6 +1201,7 @@ class SqliteCatalog final : public Catalog {
       std::lock_guard lock(subscribers_mu_);
       for (auto& [id, subscriber] : subscribers_) subscribers.push_back(subscriber);
     }
+    std::shared_lock publishing(publishing_mu_);
     for (auto& subscriber : subscribers) subscriber(event);
   }
 
@@ -1415,6 +1421,7 @@ class SqliteCatalog final : public Catalog {
   SqliteVacuum vacuum_;
   SqliteJobs jobs_;  // job definitions and the run store
   std::mutex subscribers_mu_;
+  std::shared_mutex publishing_mu_;  // held shared while subscribers are called
   std::map<int, Subscriber> subscribers_;
   int next_subscriber_id_ = 1;
 };

@@ -299,7 +299,8 @@ absl::StatusOr<std::vector<RunRecord>> SqliteJobs::FindRuns(const RunQuery& filt
   }
   Statement query(
       db_, fmt::format("{} WHERE (?1 = '' OR kind = ?1) AND (?2 = '' OR name = ?2) AND (?3 = 0 OR "
-                       "(state = 'FAILED' AND attempt < max_attempts AND retry_run_id = 0)) AND "
+                       "(state = 'FAILED' AND attempt < max_attempts AND retry_run_id = 0 AND "
+                       "cancel_requested = 0)) AND "
                        "(?4 = 0 OR cancel_requested = 1){} ORDER BY run_id DESC LIMIT {}",
                        kRunColumns, states.empty() ? "" : " AND state IN (" + states + ")",
                        static_cast<int64_t>(std::min<size_t>(filter.limit, INT64_MAX))));

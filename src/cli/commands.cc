@@ -613,12 +613,8 @@ absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& op
   serve.job_lock_dir = lake->location().state_dir + "/locks";
   serve.state_dir = lake->location().state_dir;
   orchestrate::OrchestratorOptions orchestrator;
-  std::error_code no_binary;
-  orchestrator.worker_binary = std::filesystem::read_symlink("/proc/self/exe", no_binary).string();
-  if (no_binary) {
-    return absl::InternalError(
-        fmt::format("cannot find the loch binary to start workers with: {}", no_binary.message()));
-  }
+  // This very binary, even after an upgrade replaced the file (the kernel keeps the old one).
+  orchestrator.worker_binary = "/proc/self/exe";
   orchestrator.lake_args = {"--lake", lake->location().root, "--state",
                             lake->location().state_dir};
   orchestrator.state_dir = lake->location().state_dir;

@@ -110,6 +110,7 @@ absl::Status RunCrawlerRun(const CommonOptions& common, const std::string& name,
   Crawler crawler(lake->catalog(), lake->store(), *engine);
   Stopwatch watch;
   auto run = orchestrate::RunCrawlerNow(lake->catalog(), crawler, Principal::LocalAdmin(), name,
+                                        lake->location().state_dir + "/locks",
                                         CrawlProgress(watch));
   EndProgress();
   RETURN_IF_ERROR(run.status());

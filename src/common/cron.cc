@@ -2,6 +2,7 @@
 
 #include <array>
 #include <optional>
+#include <regex>
 #include <vector>
 
 #include "absl/time/civil_time.h"
@@ -45,7 +46,7 @@ absl::Status ParseField(std::string_view text, const FieldSpec& spec, int high,
     return absl::InvalidArgumentError(
         fmt::format("cron field {} \"{}\": {}", spec.name, text, what));
   };
-  any = text == "*";
+  any = text.starts_with('*');  // as Vixie cron: "*/2" is unrestricted for the day-or-weekday rule
   for (std::string_view part : Split(text, ',')) {
     int step = 1;
     if (const size_t slash = part.find('/'); slash != std::string_view::npos) {
@@ -101,8 +102,10 @@ absl::StatusOr<CronSchedule> CronSchedule::Parse(std::string_view expression,
   CronSchedule schedule;
   schedule.expression_ = std::string(expression);
   schedule.zone_name_ = std::string(time_zone);
-  if (time_zone.empty() || time_zone.size() > 64 ||
-      time_zone.find("..") != std::string_view::npos ||
+  // Only names (Area/Location): the loader also takes paths, and reading a FIFO or a device
+  // would block the caller.
+  static const std::regex kZoneName("[A-Za-z0-9_+-]{1,32}(/[A-Za-z0-9_+-]{1,32}){0,2}");
+  if (!std::regex_match(std::string(time_zone), kZoneName) ||
       !absl::LoadTimeZone(std::string(time_zone), &schedule.zone_)) {
     return absl::InvalidArgumentError(fmt::format(
         "unknown time zone \"{}\"; use an IANA name such as UTC or Europe/Paris", time_zone));
@@ -153,10 +156,9 @@ absl::StatusOr<CronSchedule> CronSchedule::Parse(std::string_view expression,
 bool CronSchedule::DayMatches(const absl::CivilDay& day) const {
   const bool day_ok = days_[static_cast<size_t>(day.day())];
   const bool weekday_ok = weekdays_[static_cast<size_t>(Weekday(day))];
-  if (any_day_ && any_weekday_) return true;
-  if (any_day_) return weekday_ok;
-  if (any_weekday_) return day_ok;
-  return day_ok || weekday_ok;  // both restricted: either (Vixie cron)
+  // As Vixie cron: both restricted (neither starts with "*"): either; otherwise both.
+  if (any_day_ || any_weekday_) return day_ok && weekday_ok;
+  return day_ok || weekday_ok;
 }
 
 absl::Time CronSchedule::Next(absl::Time after) const {

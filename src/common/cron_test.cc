@@ -37,6 +37,9 @@ TEST(CronTest, FieldsListsRangesStepsAndNames) {
   // Day and weekday both restricted: either fires (the 5th, or a Monday).
   EXPECT_EQ(NextUtc("0 0 5 * mon", t), "2026-12-05 00:00:00");
   EXPECT_EQ(NextUtc("0 0 1 * mon", Utc(2026, 12, 5, 0, 0)), "2026-12-07 00:00:00");
+  // A field starting with "*" counts as unrestricted: then both must match (an odd day, a Monday).
+  EXPECT_EQ(NextUtc("0 0 */2 * mon", t), "2026-12-07 00:00:00");
+  EXPECT_EQ(NextUtc("0 0 */2 * mon", Utc(2026, 12, 7, 1, 0)), "2026-12-21 00:00:00");
   // Strictly after: a time that matches now fires next time.
   EXPECT_EQ(NextUtc("0 * * * *", Utc(2026, 12, 2, 10, 0)), "2026-12-02 11:00:00");
 }
@@ -79,7 +82,10 @@ TEST(CronTest, BadExpressionsNameWhatIsWrong) {
   }
   auto zone = CronSchedule::Parse("* * * * *", "Mars/Olympus");
   EXPECT_THAT(std::string(zone.status().message()), HasSubstr("unknown time zone"));
-  EXPECT_FALSE(CronSchedule::Parse("* * * * *", "../../etc/passwd").ok());
+  for (const char* path : {"../../etc/passwd", "/etc/localtime", "file:/dev/tty", "/proc/self/fd/0"}) {
+    EXPECT_FALSE(CronSchedule::Parse("* * * * *", path).ok()) << path;
+  }
+  EXPECT_TRUE(CronSchedule::Parse("* * * * *", "America/Argentina/Buenos_Aires").ok());
 }
 
 }  // namespace

@@ -55,8 +55,8 @@ struct IngestOptions {
   uint32_t max_record_bytes = 1000 * 1024;  // Firehose's limit for one record
   std::chrono::milliseconds tick{100};      // how often deliverers look at their buffers' age
   std::function<int64_t()> now_micros = NowMicros;
-  // Called (on the stream's deliverer thread) when a delivery attempt fails; it is retried. Must
-  // be quick.
+  // Called (on the stream's deliverer thread, between attempts) when a delivery attempt fails;
+  // the attempt is retried after it returns.
   std::function<void(const std::string& stream, uint64_t through, int attempt,
                      const absl::Status& error)>
       on_delivery_failed;

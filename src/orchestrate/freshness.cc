@@ -51,6 +51,20 @@ absl::StatusOr<std::vector<TableFreshness>> ReadFreshness(Catalog& catalog, cons
       const json run = newest[0].summary.value("run_id", json());
       if (run.is_number_integer()) freshness.run_id = run.get<int64_t>();
     }
+    if (freshness.operation == kCompactOperation) {
+      // A compaction moves rows without changing them: the last change is the one before it.
+      ASSIGN_OR_RETURN(const std::vector<SnapshotInfo> snapshots, catalog.ListSnapshots(who, table.name));
+      for (auto it = snapshots.rbegin(); it != snapshots.rend(); ++it) {
+        if (it->operation == kCompactOperation) continue;
+        freshness.snapshot = it->snapshot_id;
+        freshness.last_changed_micros = it->committed_micros;
+        freshness.operation = it->operation;
+        freshness.author = it->author;
+        const json run = it->summary.value("run_id", json());
+        freshness.run_id = run.is_number_integer() ? run.get<int64_t>() : 0;
+        break;
+      }
+    }
     if (expectation != expected.end()) freshness.expect_every_micros = expectation->second;
     out.push_back(std::move(freshness));
   }

@@ -169,6 +169,7 @@ void Orchestrator::Loop() {
 }
 
 void Orchestrator::Tick() {
+  FinishEnded();
   ReapWorkers();
   StopOverdueAndCancelled();
   if (NowMicros() >= next_recovery_micros_) {
@@ -191,13 +192,27 @@ void Orchestrator::ReapWorkers() {
       ++it;
       continue;
     }
-    LogIfFailed(Finish(it->second, *exit), fmt::format("ending run {}", it->first));
+    const absl::Status finished = Finish(it->second, *exit);
+    if (!finished.ok()) {
+      LogIfFailed(finished, fmt::format("ending run {} (tried again)", it->first));
+      ended_.emplace(it->first, Ended{std::move(it->second), *exit});
+    }
     it = workers_.erase(it);
   }
 }
 
+void Orchestrator::FinishEnded() {
+  for (auto it = ended_.begin(); it != ended_.end();) {
+    if (Finish(it->second.worker, it->second.exit).ok()) {
+      it = ended_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 void Orchestrator::StopOverdueAndCancelled() {
-  const int64_t now = NowMicros();
+  const auto now = std::chrono::steady_clock::now();
   std::set<int64_t> cancel;
   if (!workers_.empty()) {
     auto requested = catalog_.FindRuns(
@@ -215,7 +230,7 @@ void Orchestrator::StopOverdueAndCancelled() {
       worker.process->Kill();
       spdlog::info("orchestrator: run {} ({} {}) cancelled: killed its worker (pid {})", run_id,
                    worker.run.kind, worker.run.name, worker.process->pid());
-    } else if (now >= worker.deadline_micros) {
+    } else if (now >= worker.deadline) {
       worker.timed_out = true;
       worker.process->Kill();
       spdlog::warn("orchestrator: run {} ({} {}) timed out after {} s: killed its worker (pid {})",
@@ -233,24 +248,31 @@ absl::Status Orchestrator::RecoverJob(const std::string& job) {
 void Orchestrator::RecoverAbandonedRuns() {
   auto running = catalog_.FindRuns(who_, RunQuery{"", "", {RunRecord::kRunning}, false, false, 1000});
   if (!running.ok()) return LogIfFailed(running.status(), "looking for abandoned runs");
-  std::set<std::string> jobs;
+  std::map<std::string, std::vector<int64_t>> jobs;  // job -> its runs left RUNNING
   for (const RunRecord& run : *running) {
-    if (workers_.contains(run.run_id)) continue;
+    if (workers_.contains(run.run_id) || ended_.contains(run.run_id)) continue;  // ours
     if (run.kind == kCrawlerKind) {
-      // Only this server's workers run crawler runs, and this one is not among them: its worker
-      // died with a previous server.
+      // Its lock tells: held, the crawl is alive elsewhere (`loch crawler run`); free, it died.
+      auto lock = LockCrawler(options_.state_dir + "/locks", run.name);
+      if (!lock.ok()) {
+        if (!absl::IsAborted(lock.status())) LogIfFailed(lock.status(), "locking a crawler");
+        continue;
+      }
       RunRecord ended = run;
       ended.state = RunRecord::kFailed;
       ended.finished_micros = NowMicros();
       ended.error = fmt::format(
-          "its worker (pid {}) stopped with the server before the crawl finished", run.pid);
-      LogIfFailed(catalog_.UpdateRun(who_, ended, RunRecord::kRunning),
-                  fmt::format("recovering run {}", run.run_id));
+          "its process (pid {}) stopped before the crawl finished; what it committed stays, a "
+          "retry crawls on from there",
+          run.pid);
+      const absl::Status updated = catalog_.UpdateRun(who_, ended, RunRecord::kRunning);
+      LogIfFailed(updated, fmt::format("recovering run {}", run.run_id));
+      if (updated.ok()) AfterRecovery(run.run_id);
       continue;
     }
-    if (run.kind == etl::kJobKind) jobs.insert(run.name);
+    if (run.kind == etl::kJobKind) jobs[run.name].push_back(run.run_id);
   }
-  for (const std::string& job : jobs) {
+  for (const auto& [job, run_ids] : jobs) {
     if (std::any_of(workers_.begin(), workers_.end(), [&](const auto& entry) {
           return entry.second.run.kind == etl::kJobKind && entry.second.run.name == job;
         })) {
@@ -259,9 +281,25 @@ void Orchestrator::RecoverAbandonedRuns() {
     const absl::Status recovered = RecoverJob(job);
     if (absl::IsAborted(recovered)) continue;  // alive in another process: looked at again later
     LogIfFailed(recovered, fmt::format("recovering the interrupted runs of job {}", job));
-    if (recovered.ok()) {
-      spdlog::info("orchestrator: recovered the runs of job {} whose process had stopped", job);
-    }
+    if (!recovered.ok()) continue;
+    spdlog::info("orchestrator: recovered the runs of job {} whose process had stopped", job);
+    for (const int64_t run_id : run_ids) AfterRecovery(run_id);
+  }
+}
+
+void Orchestrator::AfterRecovery(int64_t run_id) {
+  auto run = catalog_.GetRun(who_, run_id);
+  if (!run.ok()) return LogIfFailed(run.status(), fmt::format("reading run {}", run_id));
+  if (run->state == RunRecord::kFailed && run->cancel_requested) {
+    run->state = RunRecord::kCancelled;
+    run->error = fmt::format("cancelled: {}", run->error);
+    LogIfFailed(catalog_.UpdateRun(who_, *run), fmt::format("cancelling run {}", run_id));
+  }
+  PublishRun(*run);
+  if (run->state == RunRecord::kSucceeded) {
+    auto due = triggers_.AfterSuccess(*run);
+    if (!due.ok()) return LogIfFailed(due.status(), "reading the jobs that follow");
+    QueueUnlessQueued(std::move(*due));
   }
 }
 
@@ -299,12 +337,16 @@ void Orchestrator::QueueRetries() {
 void Orchestrator::QueueUnlessQueued(std::vector<RunRecord> runs) {
   for (RunRecord& run : runs) {
     auto queued = catalog_.FindRuns(
-        who_, RunQuery{run.kind, run.name, {RunRecord::kQueued}, false, false, 1});
+        who_, RunQuery{run.kind, run.name, {RunRecord::kQueued}, false, false, 100});
     if (!queued.ok()) {
       LogIfFailed(queued.status(), "looking for queued runs");
       continue;
     }
-    if (!queued->empty()) continue;  // the queued run will read what is new
+    // A queued run reads everything new when it starts, unless it re-runs a range only.
+    if (std::any_of(queued->begin(), queued->end(),
+                    [](const RunRecord& waiting) { return !waiting.request.contains("range"); })) {
+      continue;
+    }
     auto id = catalog_.QueueRun(who_, run);
     if (!id.ok()) {
       LogIfFailed(id.status(), fmt::format("queueing a run of {}", run.name));
@@ -359,7 +401,7 @@ absl::Status Orchestrator::StartWorker(const RunRecord& run) {
   worker.run = run;
   worker.log_path = RunLogPath(options_.state_dir, run.run_id);
   worker.timeout_seconds = timeout_seconds;
-  worker.deadline_micros = NowMicros() + int64_t{timeout_seconds} * 1'000'000;
+  worker.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
   ASSIGN_OR_RETURN(worker.process,
                    WorkerProcess::Spawn(options_.worker_binary, args, worker.log_path));
   spdlog::info("orchestrator: run {} of {} (attempt {} of {}) started in worker pid {}",
@@ -413,7 +455,7 @@ absl::Status Orchestrator::Finish(Worker& worker, const WorkerExit& exit) {
   if (run.state == RunRecord::kFailed && worker.timed_out) {
     run.state = RunRecord::kTimeout;
     run.error = fmt::format("timed out after {} s: {}", worker.timeout_seconds, run.error);
-  } else if (run.state == RunRecord::kFailed && worker.cancelled) {
+  } else if (run.state == RunRecord::kFailed && (worker.cancelled || run.cancel_requested)) {
     run.state = RunRecord::kCancelled;
     run.error = fmt::format("cancelled: {}", run.error);
   }

@@ -85,7 +85,7 @@ class Orchestrator {
     RunRecord run;
     std::unique_ptr<WorkerProcess> process;
     std::string log_path;
-    int64_t deadline_micros = 0;
+    std::chrono::steady_clock::time_point deadline;  // steady: a clock step kills nobody
     bool timed_out = false;
     bool cancelled = false;
     int timeout_seconds = 0;
@@ -121,7 +121,20 @@ class Orchestrator {
   OrchestratorOptions options_;
   Principal who_;
   TriggerWatcher triggers_;
+  // A worker that ended but whose end could not be recorded yet (say, its job's lock was taken
+  // at once by another process): Finish is tried again each tick.
+  struct Ended {
+    Worker worker;
+    WorkerExit exit;
+  };
+  // Ends `ended` runs whose Finish failed before.
+  void FinishEnded();
+  // A run that recovery ended (its worker died): a cancel asked for makes it CANCELLED; it is
+  // published, and a success starts what follows it.
+  void AfterRecovery(int64_t run_id);
+
   std::map<int64_t, Worker> workers_;              // by run id
+  std::map<int64_t, Ended> ended_;                 // by run id
   std::map<std::string, int64_t> busy_until_;      // job -> when to try it again (lock held)
   int64_t next_recovery_micros_ = 0;
   FreshnessWatch freshness_;

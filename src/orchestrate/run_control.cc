@@ -9,6 +9,7 @@
 #include "common/strings.h"
 #include "etl/job_runner.h"
 #include "etl/saved_jobs.h"
+#include "orchestrate/run_execution.h"
 #include "fmt/format.h"
 
 namespace loch::orchestrate {
@@ -62,6 +63,12 @@ absl::StatusOr<etl::RunRequest> JobRunRequest(const RunRecord& run) {
 
 absl::StatusOr<RunRecord> RetryRun(Catalog& catalog, const Principal& who, int64_t run_id) {
   ASSIGN_OR_RETURN(const RunRecord failed, catalog.GetRun(who, run_id));
+  if (failed.kind != etl::kJobKind && failed.kind != kCrawlerKind) {
+    return absl::FailedPreconditionError(fmt::format(
+        "run {} is a {}: only job and crawler runs are retried (a stream retries its deliveries "
+        "itself; run a compaction again with `loch compact`)",
+        run_id, failed.kind));
+  }
   if (!failed.Finished()) {
     return absl::FailedPreconditionError(
         fmt::format("run {} is {}: only a run that ended can be retried", run_id, failed.state));

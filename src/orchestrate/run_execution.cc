@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "common/clock.h"
 #include "common/strings.h"
 #include "crawl/saved_crawlers.h"
@@ -13,7 +15,9 @@ namespace loch::orchestrate {
 namespace {
 
 absl::StatusOr<RunRecord> ExecuteCrawl(Catalog& catalog, ObjectStore& store, LakeEngine& engine,
-                                       const Principal& who, RunRecord run) {
+                                       const std::string& lock_dir, const Principal& who,
+                                       RunRecord run) {
+  ASSIGN_OR_RETURN(std::unique_ptr<FileLock> lock, LockCrawler(lock_dir, run.name));
   run.state = RunRecord::kRunning;
   run.pid = getpid();
   run.started_micros = NowMicros();
@@ -36,9 +40,26 @@ absl::StatusOr<RunRecord> ExecuteCrawl(Catalog& catalog, ObjectStore& store, Lak
 
 }  // namespace
 
+absl::StatusOr<std::unique_ptr<FileLock>> LockCrawler(const std::string& lock_dir,
+                                                      const std::string& name) {
+  std::error_code error;
+  std::filesystem::create_directories(lock_dir, error);
+  bool held_elsewhere = false;
+  ASSIGN_OR_RETURN(std::unique_ptr<FileLock> lock,
+                   FileLock::TryAcquire(fmt::format("{}/crawler-{}.lock", lock_dir, name),
+                                        held_elsewhere));
+  if (held_elsewhere) {
+    return absl::AbortedError(fmt::format(
+        "crawler \"{}\" is already running; two crawls of a crawler never overlap", name));
+  }
+  return lock;
+}
+
 absl::StatusOr<CrawlerRun> RunCrawlerNow(Catalog& catalog, Crawler& crawler, const Principal& who,
-                                         const std::string& name,
+                                         const std::string& name, const std::string& lock_dir,
                                          const Crawler::ProgressListener& progress) {
+  RETURN_IF_ERROR(catalog.GetCrawler(who, name).status());  // NotFound before a lock file is made
+  ASSIGN_OR_RETURN(std::unique_ptr<FileLock> lock, LockCrawler(lock_dir, name));
   absl::StatusOr<CrawlerRun> run;
   RETURN_IF_ERROR(RecordRun(catalog, who, kCrawlerKind, name, "manual",
                             [&]() -> WorkOutcome {
@@ -57,7 +78,7 @@ absl::StatusOr<CrawlerRun> RunCrawlerNow(Catalog& catalog, Crawler& crawler, con
 absl::StatusOr<RunRecord> ExecuteQueuedRun(Catalog& catalog, ObjectStore& store,
                                            LakeEngine& engine, const std::string& lock_dir,
                                            const Principal& who, const RunRecord& run) {
-  if (run.kind == kCrawlerKind) return ExecuteCrawl(catalog, store, engine, who, run);
+  if (run.kind == kCrawlerKind) return ExecuteCrawl(catalog, store, engine, lock_dir, who, run);
   if (run.kind != etl::kJobKind) {
     return absl::InvalidArgumentError(fmt::format(
         "run {} is of kind {}: this loch runs jobs and crawlers", run.run_id, run.kind));

@@ -4,9 +4,11 @@
 // a crawler's run is claimed the same way, crawled with RunSavedCrawler and ended with the
 // crawl's report.
 
+#include <memory>
 #include <string>
 
 #include "catalog/catalog.h"
+#include "common/file_lock.h"
 #include "common/principal.h"
 #include "common/status.h"
 #include "crawl/crawler.h"
@@ -18,11 +20,17 @@ namespace loch::orchestrate {
 // The kind of a crawler's runs in the run store.
 inline constexpr const char* kCrawlerKind = "crawler";
 
+// The lock that keeps two crawls of saved crawler `name` from overlapping (a file in `lock_dir`,
+// released by the kernel when its process dies). Aborted while another process holds it.
+absl::StatusOr<std::unique_ptr<FileLock>> LockCrawler(const std::string& lock_dir,
+                                                      const std::string& name);
+
 // Runs saved crawler `name` here and now (`loch crawler run`, POST /api/v1/crawlers/NAME/run),
-// recorded in the run store as a crawler run (trigger "manual") as well as in the crawler's own
-// history. Errors: RunSavedCrawler's, or the run store's.
+// holding its lock, recorded in the run store as a crawler run (trigger "manual") as well as in
+// the crawler's own history. Errors: Aborted while it runs elsewhere, RunSavedCrawler's, or the
+// run store's.
 absl::StatusOr<CrawlerRun> RunCrawlerNow(Catalog& catalog, Crawler& crawler, const Principal& who,
-                                         const std::string& name,
+                                         const std::string& name, const std::string& lock_dir,
                                          const Crawler::ProgressListener& progress = {});
 
 // Runs `run` (QUEUED) and returns it ended (SUCCEEDED, FAILED). Errors: Aborted while its job runs

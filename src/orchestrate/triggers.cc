@@ -22,7 +22,7 @@ constexpr size_t kRunsForCursor = 500;
 
 absl::Status TriggerWatcher::Start() {
   ASSIGN_OR_RETURN(const std::vector<RunRecord> runs,
-                   catalog_.FindRuns(who_, RunQuery{"job", "", {}, false, false, kRunsForCursor}));
+                   catalog_.FindRuns(who_, RunQuery{"", "", {}, false, false, kRunsForCursor}));
   for (const RunRecord& run : runs) {
     const json through = run.trigger_detail.value("through_snapshot", json());
     if (through.is_number_integer()) cursor_ = std::max(cursor_, through.get<int64_t>());
@@ -61,6 +61,12 @@ absl::Status TriggerWatcher::RefreshJobs() {
   return absl::OkStatus();
 }
 
+int64_t TriggerWatcher::SafeCursor() const {
+  int64_t safe = cursor_;
+  for (const auto& [job, pending] : pending_) safe = std::min(safe, pending.first_snapshot - 1);
+  return safe;
+}
+
 RunRecord TriggerWatcher::RunOf(const etl::JobLineage& job, std::string trigger,
                                 json detail) const {
   RunRecord run;
@@ -68,7 +74,7 @@ RunRecord TriggerWatcher::RunOf(const etl::JobLineage& job, std::string trigger,
   run.name = job.job;
   run.version = job.version;
   run.trigger = std::move(trigger);
-  detail["through_snapshot"] = cursor_;
+  detail["through_snapshot"] = SafeCursor();
   run.trigger_detail = std::move(detail);
   run.max_attempts = job.policy.max_attempts;
   run.tags = job.policy.tags;
@@ -149,13 +155,19 @@ absl::StatusOr<std::vector<RunRecord>> TriggerWatcher::Poll(int64_t now_micros) 
   for (const CommitRecord& commit : commits) {
     cursor_ = commit.snapshot_id;
     if (on_commit_) on_commit_(commit);
+    // A compaction moves rows without changing them: nothing to react to.
+    if (commit.operation == kCompactOperation) continue;
     for (const auto& [name, job] : jobs_) {
       if (!job.policy.on_update) continue;
+      if (commit.summary.value("job", "") == name) continue;  // its own commit never restarts it
       if (std::find(job.sources.begin(), job.sources.end(), commit.table) == job.sources.end()) {
         continue;
       }
       Pending& pending = pending_[name];
-      if (pending.commits == 0) pending.first_seen_micros = now_micros;
+      if (pending.commits == 0) {
+        pending.first_seen_micros = now_micros;
+        pending.first_snapshot = commit.snapshot_id;
+      }
       pending.last_seen_micros = now_micros;
       pending.latest = commit;
       ++pending.commits;
@@ -203,7 +215,7 @@ absl::StatusOr<std::vector<RunRecord>> TriggerWatcher::Poll(int64_t now_micros) 
                               {"schedule", scheduled.schedule.expression()},
                               {"timezone", scheduled.schedule.time_zone()},
                               {"scheduled_micros", absl::ToUnixMicros(scheduled.next)},
-                              {"through_snapshot", cursor_}};
+                              {"through_snapshot", SafeCursor()}};
     run.max_attempts = scheduled.max_attempts;
     run.tags = scheduled.tags;
     due.push_back(std::move(run));

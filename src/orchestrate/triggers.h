@@ -56,8 +56,12 @@ class TriggerWatcher {
     int64_t first_seen_micros = 0;
     int64_t last_seen_micros = 0;
     CommitRecord latest;
+    int64_t first_snapshot = 0;
     int commits = 0;
   };
+  // The commit up to which every trigger is decided (runs record it as through_snapshot, where a
+  // restarted server reads on from): the cursor, but before any commit still in a debounce.
+  int64_t SafeCursor() const;
   // A job's or crawler's schedule and when it fires next.
   struct Scheduled {
     std::string kind, name;

@@ -279,6 +279,9 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
 
   // The orchestrator, woken by every commit made here (commits of other processes are read at
   // its next tick); unsubscribed before it stops.
+  // Declared before the orchestrator: failures during its stop are still pushed.
+  FailureNotifier notifier(events, catalog, webhooks, options.failure_webhook);
+  EventStreams event_streams(events, credentials);
   std::unique_ptr<orchestrate::Orchestrator> orchestrator;
   if (options.orchestrator) {
     orchestrate::OrchestratorOptions orchestrator_options = *options.orchestrator;
@@ -286,8 +289,6 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
     ASSIGN_OR_RETURN(orchestrator, orchestrate::Orchestrator::Start(catalog, store, engine,
                                                                      orchestrator_options));
   }
-  FailureNotifier notifier(events, catalog, webhooks, options.failure_webhook);
-  EventStreams event_streams(events, credentials);
   struct Subscription {
     Catalog& catalog;
     int id;
@@ -321,7 +322,7 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
   }
   RegisterStreamApi(routes, *ingest, MakeGuard(credentials), put_records, more_metrics);
   RegisterHttpApi(routes, queries, catalog, credentials);
-  RegisterCrawlerApi(routes, catalog, crawler, MakeGuard(credentials));
+  RegisterCrawlerApi(routes, catalog, crawler, options.job_lock_dir, MakeGuard(credentials));
   RegisterJobApi(routes, catalog, engine, store, options.job_lock_dir, MakeGuard(credentials));
   RegisterCatalogApi(routes, catalog, MakeGuard(credentials));
   RegisterRunApi(routes, catalog, options.state_dir, run_changed, MakeGuard(credentials));

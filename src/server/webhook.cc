@@ -102,6 +102,11 @@ class WebhookSender::Lane {
     std::lock_guard lock(mu_);
     return delivered_;
   }
+  // Nothing queued and nothing being sent.
+  bool Idle() const {
+    std::lock_guard lock(mu_);
+    return pending_.empty() && !sending_;
+  }
   int64_t failed() const {
     std::lock_guard lock(mu_);
     return failed_;
@@ -122,12 +127,14 @@ class WebhookSender::Lane {
         }
         body = std::move(pending_.front());
         pending_.pop_front();
+        sending_ = true;
       }
       std::string error;
       const bool ok = Send(body, error);
       if (!ok && options_.on_gave_up) options_.on_gave_up(url_, body, error);
       std::lock_guard lock(mu_);
       ++(ok ? delivered_ : failed_);
+      sending_ = false;
     }
   }
 
@@ -159,6 +166,7 @@ class WebhookSender::Lane {
   std::condition_variable changed_;
   std::deque<std::string> pending_;
   bool stopping_ = false;
+  bool sending_ = false;
   std::chrono::steady_clock::time_point give_up_at_;
   int64_t delivered_ = 0, failed_ = 0;
   std::thread thread_;  // last: starts once the rest is ready
@@ -179,6 +187,18 @@ WebhookSender::~WebhookSender() {
 bool WebhookSender::Post(std::string url, std::string json_body) {
   std::lock_guard lock(mu_);
   auto lane = lanes_.find(url);
+  if (lane == lanes_.end() && lanes_.size() >= options_.max_destinations) {
+    // Room is made by an idle lane (a destination nothing is waiting for, such as a job's old
+    // webhook); its counters go with it.
+    for (auto idle = lanes_.begin(); idle != lanes_.end(); ++idle) {
+      if (idle->second->Idle()) {
+        retired_delivered_ += idle->second->delivered();
+        retired_failed_ += idle->second->failed();
+        lanes_.erase(idle);
+        break;
+      }
+    }
+  }
   if (lane == lanes_.end()) {
     if (lanes_.size() >= options_.max_destinations) {
       ++dropped_;
@@ -197,13 +217,13 @@ bool WebhookSender::Post(std::string url, std::string json_body) {
 
 int64_t WebhookSender::delivered() const {
   std::lock_guard lock(mu_);
-  int64_t total = 0;
+  int64_t total = retired_delivered_;
   for (const auto& [url, lane] : lanes_) total += lane->delivered();
   return total;
 }
 int64_t WebhookSender::failed() const {
   std::lock_guard lock(mu_);
-  int64_t total = 0;
+  int64_t total = retired_failed_;
   for (const auto& [url, lane] : lanes_) total += lane->failed();
   return total;
 }

@@ -4,8 +4,8 @@
 //
 // Each destination URL has its own lane (a queue and a thread): a receiver that is down or hangs
 // delays only its own notifications, never another's. A lane holds at most `max_pending`
-// notifications (new ones are dropped and counted); at most `max_destinations` lanes exist (posts
-// to more URLs are dropped and counted). A lane sends in order, each notification with a timeout
+// notifications (new ones are dropped and counted); at most `max_destinations` lanes exist: a new
+// destination takes the place of an idle one, else its posts are dropped and counted. A lane sends in order, each notification with a timeout
 // and up to `attempts` tries with a backoff (doubled each time) on connection errors, timeouts and
 // 5xx/429 answers; a 2xx answer is success; after the last try `on_gave_up` hears of it (it is
 // logged too).
@@ -61,6 +61,7 @@ class WebhookSender {
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<Lane>> lanes_;
   int64_t dropped_ = 0;
+  int64_t retired_delivered_ = 0, retired_failed_ = 0;  // of lanes removed while idle
 };
 
 // The X-Loch-Signature value of `body` sent at `unix_seconds` with `secret`.
