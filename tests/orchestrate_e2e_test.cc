@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <signal.h>
 
 #include <chrono>
@@ -14,9 +16,6 @@
 #include <functional>
 #include <set>
 #include <thread>
-
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "common/test_dir.h"
 #include "fmt/format.h"
@@ -48,8 +47,8 @@ class OrchestrateE2eTest : public testing::Test {
 
   void StartServer(const std::vector<std::string>& environment = {}) {
     std::string error;
-    server_ = LochServer::Start(LOCH_BINARY, lake_, {"--retry-backoff-ms", "50"}, &error,
-                                environment);
+    server_ =
+        LochServer::Start(LOCH_BINARY, lake_, {"--retry-backoff-ms", "50"}, &error, environment);
     ASSERT_NE(server_, nullptr) << error;
   }
 
@@ -72,15 +71,16 @@ class OrchestrateE2eTest : public testing::Test {
   void LoadClicks(int first, int rows) {
     const std::string file = scratch_ / fmt::format("clicks-{}.json", first);
     std::ofstream out(file);
-    for (int id = first; id < first + rows; ++id) out << fmt::format(R"({{"id": {}, "v": {}}})", id, id * 10) << "\n";
+    for (int id = first; id < first + rows; ++id)
+      out << fmt::format(R"({{"id": {}, "v": {}}})", id, id * 10) << "\n";
     out.close();
     Loch({"load", file, "--table", "raw.clicks"});
   }
 
   // A job copying raw.clicks into db.copy, with `extra` options.
   void CreateCopyJob(const std::string& name, const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args{"job", "create", name, "--sql", "SELECT id, v FROM raw.clicks",
-                                  "--target", "db." + name};
+    std::vector<std::string> args{
+        "job", "create", name, "--sql", "SELECT id, v FROM raw.clicks", "--target", "db." + name};
     args.insert(args.end(), extra.begin(), extra.end());
     Loch(args);
   }
@@ -286,7 +286,8 @@ TEST_F(OrchestrateE2eTest, AFailureIsPushedWithinASecondSignedAndADeadReceiverBl
   })) << json(reader.events()).dump(2);
   std::vector<std::string> states;
   for (const json& event : reader.events()) {
-    if (event["type"] == "run" && event["data"]["run_id"] == id) states.push_back(event["data"]["state"]);
+    if (event["type"] == "run" && event["data"]["run_id"] == id)
+      states.push_back(event["data"]["state"]);
     if (event["type"] == "webhook_failed") {
       EXPECT_EQ(event["data"]["url"], "http://127.0.0.1:9/down");
       EXPECT_EQ(event["data"]["event"], "run_failed");
@@ -315,14 +316,16 @@ TEST_F(OrchestrateE2eTest, AFailedStreamDeliveryIsAFailedRunPushedAtOnce) {
   std::string error;
   server_ = LochServer::Start(LOCH_BINARY, lake_, {"--failure-webhook", receiver.url()}, &error);
   ASSERT_NE(server_, nullptr) << error;
-  auto created = Client().Post("/api/v1/streams", json{{"name", "clicks"}, {"buffer_seconds", 1}}.dump(),
-                               "application/json");
+  auto created =
+      Client().Post("/api/v1/streams", json{{"name", "clicks"}, {"buffer_seconds", 1}}.dump(),
+                    "application/json");
   ASSERT_TRUE(created);
   ASSERT_EQ(created->status, 201) << created->body;
   // A real fault: a file where the stream's folder must go, so every object write fails.
   std::filesystem::create_directories(lake_ + "/raw");
   { std::ofstream(lake_ + "/raw/clicks") << "in the way"; }
-  auto put = Client().Post("/api/v1/streams/clicks/records", R"({"id": 1})", "application/x-ndjson");
+  auto put =
+      Client().Post("/api/v1/streams/clicks/records", R"({"id": 1})", "application/x-ndjson");
   ASSERT_TRUE(put);
   ASSERT_EQ(put->status, 200) << put->body;
   ASSERT_TRUE(WaitUntil([&] { return !receiver.received().empty(); }));
@@ -337,8 +340,8 @@ TEST_F(OrchestrateE2eTest, AFailedStreamDeliveryIsAFailedRunPushedAtOnce) {
   // Once the fault is gone the records arrive (the failure runs stay as the record of it).
   std::filesystem::remove(lake_ + "/raw/clicks");
   ASSERT_TRUE(WaitUntil([&] {
-    return RunCommand(LOCH_BINARY, {"sql", "--format", "csv", "SELECT count(*) AS n FROM raw.clicks",
-                                    "--lake", lake_})
+    return RunCommand(LOCH_BINARY, {"sql", "--format", "csv",
+                                    "SELECT count(*) AS n FROM raw.clicks", "--lake", lake_})
                .out == "n\n1\n";
   }));
   server_.reset();
@@ -385,8 +388,8 @@ TEST_F(OrchestrateE2eTest, TablesShowTheirLastChangeAndAStaleTableRaisesAnAlertO
 
   EventReader reader(server_->port(), token_, "?types=freshness");
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  auto put = Client().Put("/api/v1/freshness/raw.clicks", R"({"expect_every": "2s"})",
-                          "application/json");
+  auto put =
+      Client().Put("/api/v1/freshness/raw.clicks", R"({"expect_every": "2s"})", "application/json");
   ASSERT_TRUE(put);
   ASSERT_EQ(put->status, 200) << put->body;
   // Stale within a second or two of the two seconds: one event, one webhook.
@@ -431,7 +434,8 @@ TEST_F(OrchestrateE2eTest, AWorkerKilledMidRunIsRetriedInANewProcessAndPublishes
     if (!failed["retry_run_id"].is_number()) return false;
     retry = GetRun(failed["retry_run_id"].get<int64_t>());
     return retry.value("state", "") == "SUCCEEDED";
-  })) << RunsOf("copy").size() << " runs: " << GetRun(first).dump();
+  })) << RunsOf("copy").size()
+      << " runs: " << GetRun(first).dump();
   const json failed = GetRun(first);
   EXPECT_EQ(failed["state"], "FAILED");
   EXPECT_THAT(failed["error"].get<std::string>(), HasSubstr("killed by signal 9"));
@@ -439,7 +443,8 @@ TEST_F(OrchestrateE2eTest, AWorkerKilledMidRunIsRetriedInANewProcessAndPublishes
   EXPECT_EQ(retry["attempt"], 2);
   EXPECT_EQ(retry["previous_run_id"], first);
   EXPECT_NE(retry["pid"], pid);  // a new worker, never the one that failed
-  EXPECT_THAT(retry["trigger"].get<std::string>(), HasSubstr(fmt::format("retry of run {}", first)));
+  EXPECT_THAT(retry["trigger"].get<std::string>(),
+              HasSubstr(fmt::format("retry of run {}", first)));
   EXPECT_EQ(Count("db.copy"), "c\n5:5\n");  // the killed attempt published nothing
 }
 
@@ -489,7 +494,8 @@ TEST_F(OrchestrateE2eTest, AHangingRunIsKilledAtItsTimeoutAndNotRetried) {
   const json run = GetRun(id);
   EXPECT_THAT(run["error"].get<std::string>(), HasSubstr("timed out after 2 s"));
   EXPECT_FALSE(ProcessExists(pid));
-  const double took = (run["finished_micros"].get<double>() - run["started_micros"].get<double>()) / 1e6;
+  const double took =
+      (run["finished_micros"].get<double>() - run["started_micros"].get<double>()) / 1e6;
   EXPECT_GE(took, 1.9);
   EXPECT_LT(took, 10);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -530,9 +536,8 @@ TEST_F(OrchestrateE2eTest, ARunningRunIsCancelledAndAQueuedOneNeverStarts) {
   EXPECT_EQ(again->status, 409) << again->body;  // once
   // (Cancelled too, or the server's stop would wait for its paused worker.)
   Loch({"run", "cancel", std::to_string(retry["run_id"].get<int64_t>())});
-  EXPECT_TRUE(WaitUntil([&] {
-    return GetRun(retry["run_id"].get<int64_t>()).value("state", "") == "CANCELLED";
-  }));
+  EXPECT_TRUE(WaitUntil(
+      [&] { return GetRun(retry["run_id"].get<int64_t>()).value("state", "") == "CANCELLED"; }));
 }
 
 TEST_F(OrchestrateE2eTest, AServerKilledMidRunFindsTheRunOnRestartAndCompletesItOnce) {
@@ -585,10 +590,13 @@ TEST_F(OrchestrateE2eTest, JobsAndCrawlersRunOnTheirSchedulesAndAMissedTimeIsMad
     }
     return runs;
   };
-  ASSERT_TRUE(WaitUntil([&] { return scheduled("tick").size() >= 2 && !scheduled("nightly").empty(); }))
-      << json(RunsOf("tick")).dump(2) << json(RunsOf("nightly")).dump(2);
+  ASSERT_TRUE(WaitUntil([&] {
+    return scheduled("tick").size() >= 2 && !scheduled("nightly").empty();
+  })) << json(RunsOf("tick")).dump(2)
+      << json(RunsOf("nightly")).dump(2);
   const std::vector<json> ticks = scheduled("tick");
-  EXPECT_LT(ticks[0]["trigger_detail"]["scheduled_micros"], ticks[1]["trigger_detail"]["scheduled_micros"]);
+  EXPECT_LT(ticks[0]["trigger_detail"]["scheduled_micros"],
+            ticks[1]["trigger_detail"]["scheduled_micros"]);
   EXPECT_EQ(ticks[0]["trigger_detail"]["timezone"], "Europe/Paris");
   EXPECT_THAT(ticks[0]["trigger"].get<std::string>(), HasSubstr("schedule \"* * * * * *\""));
   const json crawl = scheduled("nightly")[0];
@@ -599,7 +607,8 @@ TEST_F(OrchestrateE2eTest, JobsAndCrawlersRunOnTheirSchedulesAndAMissedTimeIsMad
   server_->Stop();
   int64_t last_before = 0;  // read from the run store with the server stopped
   for (const json& run : json::parse(Loch({"runs", "--name", "tick", "--json"}))) {
-    last_before = std::max(last_before, run["trigger_detail"].value("scheduled_micros", int64_t{0}));
+    last_before =
+        std::max(last_before, run["trigger_detail"].value("scheduled_micros", int64_t{0}));
   }
   ASSERT_GT(last_before, 0);
   std::this_thread::sleep_for(std::chrono::seconds(3));
@@ -654,9 +663,9 @@ TEST_F(OrchestrateE2eTest, TwoCrawlsOfACrawlerNeverOverlap) {
 
 TEST_F(OrchestrateE2eTest, OnePutStartsTheChainOfJobsEachSayingWhatTriggeredIt) {
   StartServer();
-  auto created = Client().Post("/api/v1/streams",
-                               json{{"name", "clicks"}, {"buffer_seconds", 1}}.dump(),
-                               "application/json");
+  auto created =
+      Client().Post("/api/v1/streams", json{{"name", "clicks"}, {"buffer_seconds", 1}}.dump(),
+                    "application/json");
   ASSERT_TRUE(created);
   ASSERT_EQ(created->status, 201) << created->body;
   auto put = [&](const std::string& records) {
@@ -683,7 +692,8 @@ TEST_F(OrchestrateE2eTest, OnePutStartsTheChainOfJobsEachSayingWhatTriggeredIt) 
   ASSERT_TRUE(WaitUntil([&] {
     const std::vector<json> daily = RunsOf("daily");
     return !daily.empty() && daily.back()["state"] == "SUCCEEDED";
-  })) << json(RunsOf("clean")).dump(2) << json(RunsOf("daily")).dump(2);
+  })) << json(RunsOf("clean")).dump(2)
+      << json(RunsOf("daily")).dump(2);
   EXPECT_EQ(Loch({"sql", "--format", "csv", "SELECT n || ':' || total AS c FROM db.daily"}),
             "c\n3:120\n");
   const std::vector<json> clean = RunsOf("clean");

@@ -300,8 +300,8 @@ class Catalog {
 
   // The commits (snapshots of every table, dropped ones too) after snapshot `after`, oldest
   // first, at most `limit`. Snapshot ids grow with every commit in the catalog.
-  virtual absl::StatusOr<std::vector<CommitRecord>> ListCommits(const Principal& who,
-                                                                int64_t after, size_t limit) = 0;
+  virtual absl::StatusOr<std::vector<CommitRecord>> ListCommits(const Principal& who, int64_t after,
+                                                                size_t limit) = 0;
   // The id of the newest commit in the catalog (0: none yet).
   virtual absl::StatusOr<int64_t> LatestSnapshotId(const Principal& who) = 0;
 
@@ -333,6 +333,6 @@ class Catalog {
 // `journal` (which must outlive the catalog), every write transaction is appended to it before it
 // commits (catalog_journal.h); a journal that fails makes the write fail.
 absl::StatusOr<std::unique_ptr<Catalog>> OpenSqliteCatalog(const std::string& path,
-                                                          CommitJournal* journal = nullptr);
+                                                           CommitJournal* journal = nullptr);
 
 }  // namespace loch

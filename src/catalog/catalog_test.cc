@@ -260,13 +260,11 @@ TEST_F(CatalogTest, CompactionsMoveRowsWithoutChangingThem) {
   ASSERT_TRUE(since_s1.ok()) << since_s1.status();
   EXPECT_THAT(KeysOf(since_s1->added), testing::ElementsAre("archive/raw/f3", "raw/f4"));
   EXPECT_TRUE(since_s1->removed.empty());
-  auto compaction_only =
-      catalog_->ChangesBetween(admin_, orders, s2->snapshot_id, s3->snapshot_id);
+  auto compaction_only = catalog_->ChangesBetween(admin_, orders, s2->snapshot_id, s3->snapshot_id);
   EXPECT_TRUE(compaction_only->added.empty());
   EXPECT_TRUE(compaction_only->removed.empty());
   EXPECT_THAT(KeysOf(catalog_->ChangesBetween(admin_, orders, 0, s4->snapshot_id)->added),
-              testing::ElementsAre("archive/raw/f1", "archive/raw/f2", "archive/raw/f3",
-                                   "raw/f4"));
+              testing::ElementsAre("archive/raw/f1", "archive/raw/f2", "archive/raw/f3", "raw/f4"));
 
   // The originals wait for deletion: not due yet, but no table may register them meanwhile.
   EXPECT_TRUE(catalog_->PendingDeletes(admin_, 10)->empty());
@@ -284,9 +282,9 @@ TEST_F(CatalogTest, CompactionsMoveRowsWithoutChangingThem) {
   overwrite.remove_file_ids = {now->files[0].file_id};
   auto s5 = catalog_->Commit(admin_, overwrite);
   ASSERT_TRUE(s5.ok()) << s5.status();
-  EXPECT_THAT(KeysOf(catalog_->ChangesBetween(admin_, orders, s1->snapshot_id, s5->snapshot_id)
-                         ->removed),
-              testing::ElementsAre("tables/shop/orders/c/c1.parquet"));
+  EXPECT_THAT(
+      KeysOf(catalog_->ChangesBetween(admin_, orders, s1->snapshot_id, s5->snapshot_id)->removed),
+      testing::ElementsAre("tables/shop/orders/c/c1.parquet"));
 }
 
 TEST_F(CatalogTest, CompactionsThatWouldChangeRowsAreRefused) {
@@ -688,7 +686,8 @@ TEST_F(CatalogJobsTest, EveryChangeIsANewVersionAndOldVersionsStayReadable) {
   auto unknown = catalog_->GetJob(admin_, "clan");
   EXPECT_TRUE(absl::IsNotFound(unknown.status()));
   EXPECT_THAT(std::string(unknown.status().message()), HasSubstr("clean, daily"));
-  EXPECT_TRUE(absl::IsInvalidArgument(catalog_->PutJob(admin_, Job("bad name", ""), false).status()));
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(catalog_->PutJob(admin_, Job("bad name", ""), false).status()));
 }
 
 TEST_F(CatalogJobsTest, RunsAreRecordedUpdatedAndListedNewestFirst) {

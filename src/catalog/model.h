@@ -195,16 +195,16 @@ struct RunRecord {
   static constexpr const char* kFailed = "FAILED";
   static constexpr const char* kTimeout = "TIMEOUT";
   static constexpr const char* kCancelled = "CANCELLED";
-  int64_t run_id = 0;  // set by the catalog
-  std::string kind;    // "job"
-  std::string name;    // e.g. the job's name
+  int64_t run_id = 0;   // set by the catalog
+  std::string kind;     // "job"
+  std::string name;     // e.g. the job's name
   int64_t version = 0;  // of the job definition it runs
   std::string state = kRunning;
   // What started it, in words ("manual", "table update of raw.clicks at snapshot 12", ...); the
   // details (type, table, snapshot, upstream run, through_snapshot) are in `trigger_detail`.
   std::string trigger = "manual";
   nlohmann::json trigger_detail = nlohmann::json::object();
-  int64_t pid = 0;  // of the process running it (the worker)
+  int64_t pid = 0;                // of the process running it (the worker)
   int64_t queued_micros = 0;      // 0 for a run that was never queued (started at once)
   int64_t not_before_micros = 0;  // QUEUED: not started before this (a retry's backoff)
   int64_t started_micros = 0;     // 0 until it runs
@@ -216,7 +216,7 @@ struct RunRecord {
   bool cancel_requested = false;
   std::vector<std::string> tags;  // the job's dependency tags when it was queued
   nlohmann::json request = nlohmann::json::object();  // the kind's options (a job: full, range)
-  std::string error;     // FAILED, TIMEOUT, CANCELLED: why
+  std::string error;                                  // FAILED, TIMEOUT, CANCELLED: why
   std::string log_tail;  // the end of its worker's log, kept when it did not succeed
   nlohmann::json report = nlohmann::json::object();  // defined by the kind's module
 
@@ -231,7 +231,7 @@ struct RunQuery {
   std::string name;                 // "" any
   std::vector<std::string> states;  // empty: any
   bool retry_pending = false;  // only FAILED runs below max_attempts, no retry yet, not cancelled
-  bool cancel_requested = false;    // only runs whose cancel was requested
+  bool cancel_requested = false;  // only runs whose cancel was requested
   size_t limit = 100;
 };
 

@@ -8,15 +8,15 @@
 #include <atomic>
 #include <cstdlib>
 #include <map>
-#include <shared_mutex>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 
 #include "catalog/catalog.h"
 #include "catalog/sqlite_db.h"
+#include "catalog/sqlite_jobs.h"
 #include "catalog/sqlite_journal.h"
 #include "catalog/sqlite_settings.h"
-#include "catalog/sqlite_jobs.h"
 #include "catalog/sqlite_vacuum.h"
 #include "common/clock.h"
 #include "common/strings.h"
@@ -299,8 +299,8 @@ class SqliteCatalog final : public Catalog {
   // it must refuse the catalog); format 14 the journal_state table (created by the DDL; an older
   // loch would commit without journaling); format 15 the orchestrator's columns of runs
   // (queued runs, attempts and retries, triggers, cancel requests; an older loch would take a
-  // QUEUED run for one of its own) and the freshness table (created by the DDL). A catalog of a newer format is refused: this loch would not know
-  // what it holds.
+  // QUEUED run for one of its own) and the freshness table (created by the DDL). A catalog of a
+  // newer format is refused: this loch would not know what it holds.
   absl::Status Migrate() {
     Statement version(db_, "SELECT value FROM catalog_meta WHERE key = 'format_version'");
     const bool stored = version.Step();
@@ -308,27 +308,30 @@ class SqliteCatalog final : public Catalog {
     const int64_t current = *ParseInteger(kFormatVersion);
     const int64_t found = stored ? ParseInteger(version.Text(0)).value_or(0) : 0;  // 0: new
     if (found > current) {
-      return absl::FailedPreconditionError(fmt::format(
-          "the catalog has format {}, newer than this loch's ({}): use a newer loch", found,
-          current));
+      return absl::FailedPreconditionError(
+          fmt::format("the catalog has format {}, newer than this loch's ({}): use a newer loch",
+                      found, current));
     }
     RETURN_IF_ERROR(AddColumnIfMissing("data_files", "etag", "TEXT NOT NULL DEFAULT ''").status());
-    RETURN_IF_ERROR(AddColumnIfMissing("data_files", "content_hash", "TEXT NOT NULL DEFAULT ''").status());
+    RETURN_IF_ERROR(
+        AddColumnIfMissing("data_files", "content_hash", "TEXT NOT NULL DEFAULT ''").status());
     RETURN_IF_ERROR(
         AddColumnIfMissing("file_column_stats", "value_type", "TEXT NOT NULL DEFAULT ''").status());
     RETURN_IF_ERROR(AddColumnIfMissing("views", "reads", "TEXT").status());
-    RETURN_IF_ERROR(AddColumnIfMissing("schema_versions", "comment", "TEXT NOT NULL DEFAULT ''").status());
+    RETURN_IF_ERROR(
+        AddColumnIfMissing("schema_versions", "comment", "TEXT NOT NULL DEFAULT ''").status());
     RETURN_IF_ERROR(
         AddColumnIfMissing("tables", "vacuumed_through", "INTEGER NOT NULL DEFAULT 0").status());
     RETURN_IF_ERROR(
         AddColumnIfMissing("data_files", "owned", "INTEGER NOT NULL DEFAULT 0").status());
     RETURN_IF_ERROR(
-        AddColumnIfMissing("file_column_stats", "stored_type", "TEXT NOT NULL DEFAULT ''").status());
+        AddColumnIfMissing("file_column_stats", "stored_type", "TEXT NOT NULL DEFAULT ''")
+            .status());
     RETURN_IF_ERROR(
         AddColumnIfMissing("pending_deletes", "same_as", "TEXT NOT NULL DEFAULT ''").status());
-    RETURN_IF_ERROR(AddColumnIfMissing("pending_deletes", "not_before_micros",
-                                       "INTEGER NOT NULL DEFAULT 0")
-                        .status());
+    RETURN_IF_ERROR(
+        AddColumnIfMissing("pending_deletes", "not_before_micros", "INTEGER NOT NULL DEFAULT 0")
+            .status());
     for (const auto& [column, definition] : kRunColumnsOfFormat15) {
       RETURN_IF_ERROR(AddColumnIfMissing("runs", column, definition).status());
     }
@@ -581,7 +584,7 @@ class SqliteCatalog final : public Catalog {
   }
 
   absl::StatusOr<std::vector<DataFile>> FilesToPurge(const Principal&,
-                                                          const TableName& name) override {
+                                                     const TableName& name) override {
     std::lock_guard lock(mu_);
     Transaction txn(db_, /*write=*/false);
     RETURN_IF_ERROR(txn.status());
@@ -874,9 +877,9 @@ class SqliteCatalog final : public Catalog {
     RETURN_IF_ERROR(RefuseVacuumed(table, from == 0 ? to : from, "diffed"));
     FileChanges changes;
     // The table's compactions: their files hold rows that were there before, in other files.
-    const std::string compactions = fmt::format(
-        "(SELECT snapshot_id FROM snapshots WHERE table_id = ?1 AND operation = '{}')",
-        kCompactOperation);
+    const std::string compactions =
+        fmt::format("(SELECT snapshot_id FROM snapshots WHERE table_id = ?1 AND operation = '{}')",
+                    kCompactOperation);
     ASSIGN_OR_RETURN(
         changes.added,
         FilesWhere(table.table_id,
@@ -1084,7 +1087,7 @@ class SqliteCatalog final : public Catalog {
     if (creating || commit.new_schema.has_value()) return refuse("it may not change the schema");
     if (commit.remove_file_ids.empty()) return refuse("it removes no file");
     std::map<std::string, int64_t> rows_by_partition;  // partition values as JSON -> rows removed
-    std::map<int64_t, std::string> raw;  // removed file loch did not write -> its key
+    std::map<int64_t, std::string> raw;                // removed file loch did not write -> its key
     for (int64_t file_id : commit.remove_file_ids) {
       Statement file(db_,
                      "SELECT row_count, partition_values, owned, key FROM data_files WHERE "
@@ -1103,8 +1106,7 @@ class SqliteCatalog final : public Catalog {
       if (file.row_count < 0) return refuse(fmt::format("\"{}\" has no row count", file.key));
       auto partition = rows_by_partition.find(nlohmann::json(file.partition_values).dump());
       if (partition == rows_by_partition.end()) {
-        return refuse(
-            fmt::format("\"{}\" is in a partition no removed file was in", file.key));
+        return refuse(fmt::format("\"{}\" is in a partition no removed file was in", file.key));
       }
       partition->second -= file.row_count;
     }
@@ -1120,17 +1122,17 @@ class SqliteCatalog final : public Catalog {
     for (const Relocation& relocation : commit.relocations) {
       auto removed = raw.find(relocation.file_id);
       if (removed == raw.end() || relocation.key.empty()) {
-        return refuse(fmt::format(
-            "file {} is not a removed file loch did not write; it cannot be relocated",
-            relocation.file_id));
+        return refuse(
+            fmt::format("file {} is not a removed file loch did not write; it cannot be relocated",
+                        relocation.file_id));
       }
       Statement taken(db_,
                       "SELECT 1 FROM data_files WHERE key = ?1 AND end_snapshot IS NULL UNION ALL "
                       "SELECT 1 FROM pending_deletes WHERE key = ?1");
       taken.Bind(1, relocation.key);
       if (taken.Step()) {
-        return refuse(fmt::format("\"{}\" is a live file's or queued for deletion",
-                                  relocation.key));
+        return refuse(
+            fmt::format("\"{}\" is a live file's or queued for deletion", relocation.key));
       }
       RETURN_IF_ERROR(taken.status());
       moved.insert(removed->second);
@@ -1429,7 +1431,7 @@ class SqliteCatalog final : public Catalog {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Catalog>> OpenSqliteCatalog(const std::string& path,
-                                                          CommitJournal* journal) {
+                                                           CommitJournal* journal) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);

@@ -71,10 +71,10 @@ absl::Status SqliteJobs::UnknownJob(std::string_view name) {
   std::vector<std::string> names;
   while (query.Step()) names.push_back(query.Text(0));
   RETURN_IF_ERROR(query.status());
-  return absl::NotFoundError(fmt::format(
-      "unknown job \"{}\"; {}", name,
-      names.empty() ? "there are no jobs yet (create one with `loch job create`)"
-                    : "the jobs are: " + Join(names, ", ")));
+  return absl::NotFoundError(
+      fmt::format("unknown job \"{}\"; {}", name,
+                  names.empty() ? "there are no jobs yet (create one with `loch job create`)"
+                                : "the jobs are: " + Join(names, ", ")));
 }
 
 absl::StatusOr<SavedJob> SqliteJobs::PutJob(const SavedJob& job, bool replace) {
@@ -87,9 +87,9 @@ absl::StatusOr<SavedJob> SqliteJobs::PutJob(const SavedJob& job, bool replace) {
   if (!latest.Step()) return latest.status();
   const int64_t current = latest.Int(0);
   if (current > 0 && !replace) {
-    return absl::AlreadyExistsError(fmt::format(
-        "job \"{}\" already exists (version {}); update it to store a new version", job.name,
-        current));
+    return absl::AlreadyExistsError(
+        fmt::format("job \"{}\" already exists (version {}); update it to store a new version",
+                    job.name, current));
   }
   SavedJob stored = job;
   stored.version = current + 1;
@@ -107,8 +107,7 @@ absl::StatusOr<SavedJob> SqliteJobs::PutJob(const SavedJob& job, bool replace) {
   return stored;
 }
 
-absl::StatusOr<SavedJob> SqliteJobs::GetJob(std::string_view name,
-                                            std::optional<int64_t> version) {
+absl::StatusOr<SavedJob> SqliteJobs::GetJob(std::string_view name, std::optional<int64_t> version) {
   std::lock_guard lock(mu_);
   Statement query(db_, fmt::format("{} WHERE name = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY "
                                    "version DESC LIMIT 1",
@@ -244,8 +243,8 @@ absl::Status SqliteJobs::UpdateRun(const RunRecord& run, std::string_view expect
   RETURN_IF_ERROR(txn.status());
   ASSIGN_OR_RETURN(const RunRecord current, LoadRun(run.run_id));
   if (!expected_state.empty() && current.state != expected_state) {
-    return absl::FailedPreconditionError(fmt::format("run {} is {}, not {}", run.run_id,
-                                                     current.state, expected_state));
+    return absl::FailedPreconditionError(
+        fmt::format("run {} is {}, not {}", run.run_id, current.state, expected_state));
   }
   Statement update(db_,
                    "UPDATE runs SET state = ?, pid = ?, started_micros = ?, finished_micros = ?, "
@@ -279,8 +278,11 @@ absl::StatusOr<RunRecord> SqliteJobs::RequestCancel(int64_t run_id) {
     Statement cancel(db_,
                      "UPDATE runs SET state = ?, finished_micros = ?, error = ?, "
                      "cancel_requested = 1 WHERE run_id = ?");
-    RETURN_IF_ERROR(
-        cancel.Bind(1, run.state).Bind(2, run.finished_micros).Bind(3, run.error).Bind(4, run_id).Run());
+    RETURN_IF_ERROR(cancel.Bind(1, run.state)
+                        .Bind(2, run.finished_micros)
+                        .Bind(3, run.error)
+                        .Bind(4, run_id)
+                        .Run());
   } else {
     Statement request(db_, "UPDATE runs SET cancel_requested = 1 WHERE run_id = ?");
     RETURN_IF_ERROR(request.Bind(1, run_id).Run());

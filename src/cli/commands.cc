@@ -26,8 +26,8 @@
 #include "fmt/format.h"
 #include "generate/store_generator.h"
 #include "load/loader.h"
-#include "server/admin_credentials.h"
 #include "recovery/catalog_backup.h"
+#include "server/admin_credentials.h"
 #include "server/server.h"
 #include "tls/self_signed.h"
 
@@ -71,8 +71,7 @@ absl::Status RunInit(const CommonOptions& common, const InitOptions& options, st
         "stream records acknowledged but not yet delivered were in the lost state folder's "
         "write-ahead log (see --wal-dir)\n",
         location.root, report.timeline, report.checkpoint_sequence, report.checkpoint_taken_at,
-        report.changes_applied, report.last_sequence, location.CatalogPath(),
-        location.state_dir);
+        report.changes_applied, report.last_sequence, location.CatalogPath(), location.state_dir);
     return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(bool created, LakeSession::Init(location, s3, options.new_catalog));
@@ -615,8 +614,7 @@ absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& op
   orchestrate::OrchestratorOptions orchestrator;
   // This very binary, even after an upgrade replaced the file (the kernel keeps the old one).
   orchestrator.worker_binary = "/proc/self/exe";
-  orchestrator.lake_args = {"--lake", lake->location().root, "--state",
-                            lake->location().state_dir};
+  orchestrator.lake_args = {"--lake", lake->location().root, "--state", lake->location().state_dir};
   orchestrator.state_dir = lake->location().state_dir;
   orchestrator.max_workers = options.max_workers;
   orchestrator.retry_backoff_micros = int64_t{options.retry_backoff_ms} * 1000;
@@ -638,7 +636,8 @@ absl::Status RunServe(const CommonOptions& common, const ServeCommandOptions& op
             "  token: see {}/admin-credentials.json (send `Authorization: Bearer <token>`)\n",
             lake->location().state_dir);
         out << fmt::format(
-            "  events: GET {}/api/v1/events; webhooks are signed (X-Loch-Signature) with the secret "
+            "  events: GET {}/api/v1/events; webhooks are signed (X-Loch-Signature) with the "
+            "secret "
             "in {}/webhook-secret\n",
             url, lake->location().state_dir);
         out << fmt::format(

@@ -81,13 +81,13 @@ struct ServeCommandOptions {
   uint64_t wal_segment_mib = 64;         // write-ahead log segment size
   std::string tls_cert;                  // PEM chain; with tls_key: HTTPS and pgwire over TLS
   std::string tls_key;
-  bool tls_self_signed = false;          // a CA and certificate made in <state>/tls
-  std::vector<std::string> tls_names;    // more names for the self-signed certificate
-  bool insecure = false;                 // plain text on a non-loopback address
-  std::string wal_dir;                   // the streams' write-ahead log; empty: <state>/wal
-  int max_workers = 2;                   // worker processes running runs at once
-  int retry_backoff_ms = 1000;           // before a failed run's first retry (then doubled)
-  std::string failure_webhook;           // failed runs, queries and freshness alerts go here too
+  bool tls_self_signed = false;        // a CA and certificate made in <state>/tls
+  std::vector<std::string> tls_names;  // more names for the self-signed certificate
+  bool insecure = false;               // plain text on a non-loopback address
+  std::string wal_dir;                 // the streams' write-ahead log; empty: <state>/wal
+  int max_workers = 2;                 // worker processes running runs at once
+  int retry_backoff_ms = 1000;         // before a failed run's first retry (then doubled)
+  std::string failure_webhook;         // failed runs, queries and freshness alerts go here too
 };
 // The write-ahead log folder `loch serve` uses for the state folder (see --wal-dir).
 std::string CurrentWalDir(const std::string& state_dir);

@@ -5,8 +5,8 @@
 #include "common/clock.h"
 #include "common/strings.h"
 #include "crawl/saved_crawlers.h"
-#include "orchestrate/run_execution.h"
 #include "fmt/format.h"
+#include "orchestrate/run_execution.h"
 
 namespace loch::cli {
 namespace {
@@ -75,26 +75,26 @@ absl::Status RunCrawlerCreate(const CommonOptions& common, const CrawlOptions& o
 absl::Status RunCrawlerUpdate(const CommonOptions& common, const CrawlerUpdateOptions& options,
                               std::ostream& out) {
   ASSIGN_OR_RETURN(auto lake, OpenLake(common));
-  ASSIGN_OR_RETURN(
-      CrawlRequest request,
-      UpdateSavedCrawler(lake->catalog(), Principal::LocalAdmin(), options.name,
-                         [&](CrawlRequest& request) -> absl::Status {
-                           if (!options.prefixes.empty()) request.prefixes = options.prefixes;
-                           if (options.database) request.database = *options.database;
-                           if (options.schema_change) {
-                             ASSIGN_OR_RETURN(request.schema_change,
-                                              ParseSchemaChangePolicy(*options.schema_change));
-                           }
-                           if (options.deletes) {
-                             ASSIGN_OR_RETURN(request.deletes, ParseDeletePolicy(*options.deletes));
-                           }
-                           if (options.recrawl) {
-                             ASSIGN_OR_RETURN(request.recrawl, ParseRecrawlPolicy(*options.recrawl));
-                           }
-                           if (options.schedule) request.schedule = *options.schedule;
-                           if (options.timezone) request.timezone = *options.timezone;
-                           return absl::OkStatus();
-                         }));
+  ASSIGN_OR_RETURN(CrawlRequest request,
+                   UpdateSavedCrawler(
+                       lake->catalog(), Principal::LocalAdmin(), options.name,
+                       [&](CrawlRequest& request) -> absl::Status {
+                         if (!options.prefixes.empty()) request.prefixes = options.prefixes;
+                         if (options.database) request.database = *options.database;
+                         if (options.schema_change) {
+                           ASSIGN_OR_RETURN(request.schema_change,
+                                            ParseSchemaChangePolicy(*options.schema_change));
+                         }
+                         if (options.deletes) {
+                           ASSIGN_OR_RETURN(request.deletes, ParseDeletePolicy(*options.deletes));
+                         }
+                         if (options.recrawl) {
+                           ASSIGN_OR_RETURN(request.recrawl, ParseRecrawlPolicy(*options.recrawl));
+                         }
+                         if (options.schedule) request.schedule = *options.schedule;
+                         if (options.timezone) request.timezone = *options.timezone;
+                         return absl::OkStatus();
+                       }));
   out << fmt::format(
       "Updated crawler {}: {} -> database {} (schema-change {}, deletes {}, recrawl {}). Its next "
       "run uses these settings.\n",
@@ -109,9 +109,9 @@ absl::Status RunCrawlerRun(const CommonOptions& common, const std::string& name,
   ASSIGN_OR_RETURN(LakeEngine * engine, lake->engine());
   Crawler crawler(lake->catalog(), lake->store(), *engine);
   Stopwatch watch;
-  auto run = orchestrate::RunCrawlerNow(lake->catalog(), crawler, Principal::LocalAdmin(), name,
-                                        lake->location().state_dir + "/locks",
-                                        CrawlProgress(watch));
+  auto run =
+      orchestrate::RunCrawlerNow(lake->catalog(), crawler, Principal::LocalAdmin(), name,
+                                 lake->location().state_dir + "/locks", CrawlProgress(watch));
   EndProgress();
   RETURN_IF_ERROR(run.status());
   out << fmt::format("Run {} of crawler {}: {}\n", run->run_id, name, run->status);

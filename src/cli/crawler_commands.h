@@ -1,6 +1,6 @@
 #pragma once
-// `loch crawl` (one shot) and `loch crawler create|update|run|list|describe|delete` (saved crawlers, kept
-// in the catalog with the reports of their runs).
+// `loch crawl` (one shot) and `loch crawler create|update|run|list|describe|delete` (saved
+// crawlers, kept in the catalog with the reports of their runs).
 
 #include <optional>
 #include <ostream>

@@ -49,7 +49,7 @@ struct JobCommandOptions {
   std::string schedule;
   std::string timezone = "UTC";
   bool queue = false;  // run: queue it for `loch serve` instead of running it here
-  std::string path;  // apply: a file or a folder
+  std::string path;    // apply: a file or a folder
   bool full = false;
   std::optional<std::string> from, to;  // run: a range re-run
   std::optional<int64_t> version;
@@ -291,10 +291,10 @@ absl::Status RunJob(const CommonOptions& common, const JobCommandOptions& option
   std::optional<etl::PartitionRange> range;
   if (options.from) range = etl::PartitionRange{*options.from, *options.to};
   if (options.queue) {
-    ASSIGN_OR_RETURN(const RunRecord queued,
-                     orchestrate::QueueJobRun(lake->catalog(), Principal::LocalAdmin(),
-                                              options.name,
-                                              orchestrate::JobRunOptions(options.full, range)));
+    ASSIGN_OR_RETURN(
+        const RunRecord queued,
+        orchestrate::QueueJobRun(lake->catalog(), Principal::LocalAdmin(), options.name,
+                                 orchestrate::JobRunOptions(options.full, range)));
     out << fmt::format(
         "Queued run {} of job {} (up to {} attempt(s)); `loch serve` runs it. Follow it with "
         "`loch run show {}` or `loch runs --watch`.\n",
@@ -515,9 +515,10 @@ void AddDefinitionOptions(CLI::App* command, JobCommandOptions& options) {
                       "Query-engine memory of the job's worker process, e.g. 2GB");
   command->add_option("--tags", options.tags,
                       "Dependency tags the job's runs carry (repeatable), to find them by");
-  command->add_option("--schedule", options.schedule,
-                      "Cron expression (MIN HOUR DAY MONTH WEEKDAY, an optional seconds field "
-                      "first, or @hourly, @daily, @weekly, @monthly) on which `loch serve` runs it");
+  command->add_option(
+      "--schedule", options.schedule,
+      "Cron expression (MIN HOUR DAY MONTH WEEKDAY, an optional seconds field "
+      "first, or @hourly, @daily, @weekly, @monthly) on which `loch serve` runs it");
   command->add_option("--timezone", options.timezone, "Time zone of --schedule (IANA name)")
       ->capture_default_str();
   command->add_option("--failure-webhook", options.failure_webhook,

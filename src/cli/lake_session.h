@@ -53,8 +53,8 @@ class LakeSession {
                                                 const S3Settings& s3 = {});
 
   // Opens an initialized lake. A lake that keeps a catalog journal (LakeKeepsJournal) has every
-  // catalog write journaled in the lake (the first write readies the journal). FailedPrecondition, with the `loch init` command to run, if there is
-  // none.
+  // catalog write journaled in the lake (the first write readies the journal). FailedPrecondition,
+  // with the `loch init` command to run, if there is none.
   static absl::StatusOr<std::unique_ptr<LakeSession>> Open(const LakeLocation& location,
                                                            const EngineSettings& engine = {});
 

@@ -3,14 +3,14 @@
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "cli/catalog_commands.h"
 #include "cli/commands.h"
+#include "cli/compact_command.h"
 #include "cli/crawler_commands.h"
 #include "cli/job_commands.h"
 #include "cli/run_commands.h"
 #include "cli/stream_commands.h"
 #include "cli/suggestions.h"
-#include "cli/catalog_commands.h"
-#include "cli/compact_command.h"
 #include "cli/vacuum_command.h"
 #include "cli/workgroup_commands.h"
 #include "common/logging.h"
@@ -208,7 +208,8 @@ int main(int argc, char** argv) {
   compact_cmd->add_option("--sort-by", compact.sort_by,
                           "Sort each file's rows by this column (repeatable), so that its "
                           "statistics prune");
-  compact_cmd->add_flag("--dry-run", compact.dry_run, "Report what would be rewritten; write nothing");
+  compact_cmd->add_flag("--dry-run", compact.dry_run,
+                        "Report what would be rewritten; write nothing");
   compact_cmd->add_flag("--json", compact.json, "Print the report as JSON");
   add_lake(compact_cmd);
   compact_cmd->callback([&] { status = loch::cli::RunCompact(common, compact, std::cout); });
@@ -329,8 +330,7 @@ int main(int argc, char** argv) {
 
   const auto job_options = loch::cli::AddJobCommands(app, common, add_lake, status);
   int exit_code = 0;  // set by a command whose exit status says more than success or failure
-  const auto run_options =
-      loch::cli::AddRunCommands(app, common, add_lake, status, exit_code);
+  const auto run_options = loch::cli::AddRunCommands(app, common, add_lake, status, exit_code);
 
   loch::cli::ServeCommandOptions serve;
   auto* serve_cmd =
@@ -382,8 +382,9 @@ int main(int argc, char** argv) {
                    "PEM certificate chain (leaf first): HTTPS on --http and TLS on --pg; SIGHUP "
                    "reloads it and --tls-key")
       ->check(CLI::ExistingFile);
-  serve_cmd->add_option("--tls-key", serve.tls_key,
-                        "PEM private key of --tls-cert (mode 0600: others must not read it)")
+  serve_cmd
+      ->add_option("--tls-key", serve.tls_key,
+                   "PEM private key of --tls-cert (mode 0600: others must not read it)")
       ->check(CLI::ExistingFile);
   serve_cmd->add_flag("--tls-self-signed", serve.tls_self_signed,
                       "Make (once) a private CA and a certificate signed by it in <state>/tls and "
@@ -467,9 +468,10 @@ int main(int argc, char** argv) {
     command->add_option("--server", server_options.server,
                         "The loch server's URL (default: $LOCH_SERVER, else "
                         "http://127.0.0.1:8080)");
-    command->add_option("--ca-file", server_options.ca_file,
-                        "PEM file of the CA that signed an https server's certificate (default: "
-                        "$LOCH_CA_FILE, else the system's trusted CAs)")
+    command
+        ->add_option("--ca-file", server_options.ca_file,
+                     "PEM file of the CA that signed an https server's certificate (default: "
+                     "$LOCH_CA_FILE, else the system's trusted CAs)")
         ->check(CLI::ExistingFile);
   };
   auto* stream_cmd = app.add_subcommand(

@@ -73,12 +73,12 @@ void PrintRuns(const std::vector<RunRecord>& runs, std::ostream& out) {
     out << "No runs.\n";
     return;
   }
-  out << fmt::format("{:>6} {:<14} {:<10} {:>7} {:>8} {:>9}  {:<19}  {}\n", "run", "name",
-                     "state", "attempt", "pid", "took", "queued", "trigger / error");
+  out << fmt::format("{:>6} {:<14} {:<10} {:>7} {:>8} {:>9}  {:<19}  {}\n", "run", "name", "state",
+                     "attempt", "pid", "took", "queued", "trigger / error");
   for (const RunRecord& run : runs) {
-    const std::string queued =
-        run.queued_micros != 0 ? FormatIsoMicros(run.queued_micros).substr(0, 19)
-                               : FormatIsoMicros(run.started_micros).substr(0, 19);
+    const std::string queued = run.queued_micros != 0
+                                   ? FormatIsoMicros(run.queued_micros).substr(0, 19)
+                                   : FormatIsoMicros(run.started_micros).substr(0, 19);
     out << fmt::format("{:>6} {:<14} {:<10} {:>7} {:>8} {:>9}  {:<19}  {}\n", run.run_id,
                        OneLine(run.name, 14), run.state,
                        fmt::format("{}/{}", run.attempt, run.max_attempts),
@@ -123,12 +123,10 @@ absl::Status ShowRun(const CommonOptions& common, const RunCommandOptions& optio
   out << fmt::format("Run {}: {} {} (version {})\n", run.run_id, run.kind, run.name, run.version);
   out << fmt::format("  state      {}{}\n", run.state,
                      run.cancel_requested && !run.Finished() ? " (cancel requested)" : "");
-  out << fmt::format("  attempt    {} of {}{}{}\n", run.attempt, run.max_attempts,
-                     run.previous_run_id != 0
-                         ? fmt::format(", retries run {}", run.previous_run_id)
-                         : "",
-                     run.retry_run_id != 0 ? fmt::format(", retried by run {}", run.retry_run_id)
-                                           : "");
+  out << fmt::format(
+      "  attempt    {} of {}{}{}\n", run.attempt, run.max_attempts,
+      run.previous_run_id != 0 ? fmt::format(", retries run {}", run.previous_run_id) : "",
+      run.retry_run_id != 0 ? fmt::format(", retried by run {}", run.retry_run_id) : "");
   out << fmt::format("  trigger    {}\n", run.trigger);
   if (!run.tags.empty()) out << fmt::format("  tags       {}\n", Join(run.tags, ", "));
   if (run.pid != 0) out << fmt::format("  worker     pid {}\n", run.pid);
@@ -203,9 +201,8 @@ absl::Status CancelRun(const CommonOptions& common, const RunCommandOptions& opt
 absl::Status Retry(const CommonOptions& common, const RunCommandOptions& options,
                    std::ostream& out) {
   ASSIGN_OR_RETURN(auto lake, OpenLake(common));
-  ASSIGN_OR_RETURN(const RunRecord retry, orchestrate::RetryRun(lake->catalog(),
-                                                                Principal::LocalAdmin(),
-                                                                options.run_id));
+  ASSIGN_OR_RETURN(const RunRecord retry,
+                   orchestrate::RetryRun(lake->catalog(), Principal::LocalAdmin(), options.run_id));
   out << fmt::format("Queued run {} (attempt {}) to retry run {}; `loch serve` runs it.\n",
                      retry.run_id, retry.attempt, options.run_id);
   return absl::OkStatus();
@@ -217,7 +214,8 @@ absl::Status Freshness(const CommonOptions& common, const RunCommandOptions& opt
   const Principal who = Principal::LocalAdmin();
   if (!options.expect_every.empty() || options.clear) {
     if (options.table.empty()) {
-      return absl::InvalidArgumentError("name the table: loch freshness DB.TABLE --expect-every 1h");
+      return absl::InvalidArgumentError(
+          "name the table: loch freshness DB.TABLE --expect-every 1h");
     }
     ASSIGN_OR_RETURN(const TableName table, TableName::Parse(options.table));
     int64_t every = 0;
@@ -281,9 +279,8 @@ absl::Status Work(const CommonOptions& common, const RunCommandOptions& options,
              FormatIsoMicros(NowMicros()), run.run_id, run.kind, run.name, run.attempt,
              run.max_attempts, ::getpid());
   std::fflush(stdout);
-  absl::StatusOr<RunRecord> ended =
-      orchestrate::ExecuteQueuedRun(lake->catalog(), lake->store(), *engine,
-                                    lake->location().state_dir + "/locks", who, run);
+  absl::StatusOr<RunRecord> ended = orchestrate::ExecuteQueuedRun(
+      lake->catalog(), lake->store(), *engine, lake->location().state_dir + "/locks", who, run);
   if (absl::IsAborted(ended.status())) {
     fmt::print("{}; the run stays queued\n", ToStd(ended.status().message()));
     exit_code = kWorkerBusyExit;

@@ -15,8 +15,8 @@ namespace loch::cli {
 // and the orchestrator starts it again later (EX_TEMPFAIL; orchestrate/orchestrator.cc).
 inline constexpr int kWorkerBusyExit = 75;
 
-// Adds `runs`, `run`, `freshness` and `worker` to `app` (see AddJobCommands for the arguments). `exit_code`
-// is set when a command ends with a status other than 0 or 1.
+// Adds `runs`, `run`, `freshness` and `worker` to `app` (see AddJobCommands for the arguments).
+// `exit_code` is set when a command ends with a status other than 0 or 1.
 struct RunCommandOptions;
 std::shared_ptr<RunCommandOptions> AddRunCommands(CLI::App& app, const CommonOptions& common,
                                                   const std::function<void(CLI::App*)>& add_lake,

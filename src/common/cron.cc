@@ -80,13 +80,20 @@ absl::Status ParseField(std::string_view text, const FieldSpec& spec, int high,
 
 int Weekday(const absl::CivilDay& day) {
   switch (absl::GetWeekday(day)) {
-    case absl::Weekday::sunday: return 0;
-    case absl::Weekday::monday: return 1;
-    case absl::Weekday::tuesday: return 2;
-    case absl::Weekday::wednesday: return 3;
-    case absl::Weekday::thursday: return 4;
-    case absl::Weekday::friday: return 5;
-    case absl::Weekday::saturday: return 6;
+    case absl::Weekday::sunday:
+      return 0;
+    case absl::Weekday::monday:
+      return 1;
+    case absl::Weekday::tuesday:
+      return 2;
+    case absl::Weekday::wednesday:
+      return 3;
+    case absl::Weekday::thursday:
+      return 4;
+    case absl::Weekday::friday:
+      return 5;
+    case absl::Weekday::saturday:
+      return 6;
   }
   return 0;
 }
@@ -146,8 +153,8 @@ absl::StatusOr<CronSchedule> CronSchedule::Parse(std::string_view expression,
   RETURN_IF_ERROR(
       ParseField(fields[3], {"MONTH", 1, 12, &kMonthNames}, 12, schedule.months_, ignored));
   std::bitset<8> weekdays;
-  RETURN_IF_ERROR(ParseField(fields[4], {"WEEKDAY", 0, 7, &kWeekdayNames}, 7, weekdays,
-                             schedule.any_weekday_));
+  RETURN_IF_ERROR(
+      ParseField(fields[4], {"WEEKDAY", 0, 7, &kWeekdayNames}, 7, weekdays, schedule.any_weekday_));
   for (size_t day = 0; day < 7; ++day) schedule.weekdays_[day] = weekdays[day];
   if (weekdays[7]) schedule.weekdays_.set(0);  // 7 is Sunday too
   return schedule;
@@ -166,7 +173,8 @@ absl::Time CronSchedule::Next(absl::Time after) const {
   const absl::CivilYear last_year = absl::CivilYear(start) + 8;
   absl::CivilSecond t = start;
   // Each step moves to the next candidate of the coarsest field that does not match; the loop
-  // ends within eight years (at most ~8 * (12 + 366 + 366 * 24 + ...) steps, far fewer in practice).
+  // ends within eight years (at most ~8 * (12 + 366 + 366 * 24 + ...) steps, far fewer in
+  // practice).
   while (absl::CivilYear(t) <= last_year) {
     if (!months_[static_cast<size_t>(t.month())]) {
       t = absl::CivilSecond(absl::CivilMonth(t) + 1);
@@ -191,8 +199,7 @@ absl::Time CronSchedule::Next(absl::Time after) const {
     // A civil time that a daylight-saving change skips fires at the change; a repeated one at its
     // first occurrence.
     const absl::TimeZone::TimeInfo info = zone_.At(t);
-    const absl::Time when =
-        info.kind == absl::TimeZone::TimeInfo::SKIPPED ? info.trans : info.pre;
+    const absl::Time when = info.kind == absl::TimeZone::TimeInfo::SKIPPED ? info.trans : info.pre;
     if (when > after) return when;
     t += 1;  // a repeated civil time already passed (after a daylight-saving change)
   }

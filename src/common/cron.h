@@ -45,11 +45,11 @@ class CronSchedule {
   std::bitset<60> seconds_;
   std::bitset<60> minutes_;
   std::bitset<24> hours_;
-  std::bitset<32> days_;      // 1-31
-  std::bitset<13> months_;    // 1-12
-  std::bitset<7> weekdays_;   // 0 = Sunday
-  bool any_day_ = true;       // DAY was "*"
-  bool any_weekday_ = true;   // WEEKDAY was "*"
+  std::bitset<32> days_;     // 1-31
+  std::bitset<13> months_;   // 1-12
+  std::bitset<7> weekdays_;  // 0 = Sunday
+  bool any_day_ = true;      // DAY was "*"
+  bool any_weekday_ = true;  // WEEKDAY was "*"
 };
 
 }  // namespace loch

@@ -32,7 +32,7 @@ TEST(CronTest, FieldsListsRangesStepsAndNames) {
   EXPECT_EQ(NextUtc("0 0 1 jan *", t), "2027-01-01 00:00:00");
   EXPECT_EQ(NextUtc("@monthly", t), "2027-01-01 00:00:00");
   EXPECT_EQ(NextUtc("@hourly", t), "2026-12-02 11:00:00");
-  EXPECT_EQ(NextUtc("0 12 29 2 *", t), "2028-02-29 12:00:00");  // the next leap day
+  EXPECT_EQ(NextUtc("0 12 29 2 *", t), "2028-02-29 12:00:00");     // the next leap day
   EXPECT_EQ(NextUtc("*/20 * * * * *", t), "2026-12-02 10:17:40");  // a seconds field
   // Day and weekday both restricted: either fires (the 5th, or a Monday).
   EXPECT_EQ(NextUtc("0 0 5 * mon", t), "2026-12-05 00:00:00");
@@ -62,27 +62,28 @@ TEST(CronTest, ANeverMatchingScheduleHasNoNextTime) {
 }
 
 TEST(CronTest, BadExpressionsNameWhatIsWrong) {
-  for (const auto& [expression, expected] : std::vector<std::pair<std::string, std::string>>{
-           {"", "MIN HOUR DAY MONTH WEEKDAY"},
-           {"* * * *", "MIN HOUR DAY MONTH WEEKDAY"},
-           {"60 * * * *", "MIN"},
-           {"* 24 * * *", "HOUR"},
-           {"* * 0 * *", "DAY"},
-           {"* * * 13 *", "MONTH"},
-           {"* * * * 8", "WEEKDAY"},
-           {"* * * * xyz", "WEEKDAY"},
-           {"*/0 * * * *", "step"},
-           {"5-1 * * * *", "MIN"},
-           {"1,,2 * * * *", "MIN"},
-           {"@often", "MIN HOUR"},
-           {std::string(300, '*'), "at most"}}) {
+  for (const auto& [expression, expected] :
+       std::vector<std::pair<std::string, std::string>>{{"", "MIN HOUR DAY MONTH WEEKDAY"},
+                                                        {"* * * *", "MIN HOUR DAY MONTH WEEKDAY"},
+                                                        {"60 * * * *", "MIN"},
+                                                        {"* 24 * * *", "HOUR"},
+                                                        {"* * 0 * *", "DAY"},
+                                                        {"* * * 13 *", "MONTH"},
+                                                        {"* * * * 8", "WEEKDAY"},
+                                                        {"* * * * xyz", "WEEKDAY"},
+                                                        {"*/0 * * * *", "step"},
+                                                        {"5-1 * * * *", "MIN"},
+                                                        {"1,,2 * * * *", "MIN"},
+                                                        {"@often", "MIN HOUR"},
+                                                        {std::string(300, '*'), "at most"}}) {
     auto parsed = CronSchedule::Parse(expression);
     EXPECT_TRUE(absl::IsInvalidArgument(parsed.status())) << expression;
     EXPECT_THAT(std::string(parsed.status().message()), HasSubstr(expected)) << expression;
   }
   auto zone = CronSchedule::Parse("* * * * *", "Mars/Olympus");
   EXPECT_THAT(std::string(zone.status().message()), HasSubstr("unknown time zone"));
-  for (const char* path : {"../../etc/passwd", "/etc/localtime", "file:/dev/tty", "/proc/self/fd/0"}) {
+  for (const char* path :
+       {"../../etc/passwd", "/etc/localtime", "file:/dev/tty", "/proc/self/fd/0"}) {
     EXPECT_FALSE(CronSchedule::Parse("* * * * *", path).ok()) << path;
   }
   EXPECT_TRUE(CronSchedule::Parse("* * * * *", "America/Argentina/Buenos_Aires").ok());

@@ -95,8 +95,8 @@ absl::StatusOr<CrawlRequest> CrawlRequestFromJson(const nlohmann::json& json) {
                    ParseSchemaChangePolicy(json.value("schema_change", "update")));
   ASSIGN_OR_RETURN(request.deletes, ParseDeletePolicy(json.value("deletes", "log")));
   ASSIGN_OR_RETURN(request.recrawl, ParseRecrawlPolicy(json.value("recrawl", "new")));
-  for (const auto& [field, out] : {std::pair{"schedule", &request.schedule},
-                                   std::pair{"timezone", &request.timezone}}) {
+  for (const auto& [field, out] :
+       {std::pair{"schedule", &request.schedule}, std::pair{"timezone", &request.timezone}}) {
     if (!json.contains(field) || json[field].is_null()) continue;
     if (!json[field].is_string()) {
       return absl::InvalidArgumentError(fmt::format("\"{}\" must be a string", field));

@@ -39,29 +39,14 @@ const std::vector<SystemTableInfo>& AllTables() {
         {"result_key", "VARCHAR"}}},
       {SystemTable::kRuns,
        "runs",
-       {{"run_id", "BIGINT"},
-        {"kind", "VARCHAR"},
-        {"name", "VARCHAR"},
-        {"version", "BIGINT"},
-        {"state", "VARCHAR"},
-        {"attempt", "BIGINT"},
-        {"max_attempts", "BIGINT"},
-        {"previous_run_id", "BIGINT"},
-        {"retry_run_id", "BIGINT"},
-        {"worker_pid", "BIGINT"},
-        {"trigger", "VARCHAR"},
-        {"trigger_detail", "VARCHAR"},
-        {"tags", "VARCHAR"},
-        {"queued", "TIMESTAMP"},
-        {"started", "TIMESTAMP"},
-        {"finished", "TIMESTAMP"},
-        {"elapsed_ms", "DOUBLE"},
-        {"rows_read", "BIGINT"},
-        {"rows_written", "BIGINT"},
-        {"bytes_written", "BIGINT"},
-        {"snapshot_written", "BIGINT"},
-        {"error", "VARCHAR"},
-        {"log_tail", "VARCHAR"}}},
+       {{"run_id", "BIGINT"},       {"kind", "VARCHAR"},           {"name", "VARCHAR"},
+        {"version", "BIGINT"},      {"state", "VARCHAR"},          {"attempt", "BIGINT"},
+        {"max_attempts", "BIGINT"}, {"previous_run_id", "BIGINT"}, {"retry_run_id", "BIGINT"},
+        {"worker_pid", "BIGINT"},   {"trigger", "VARCHAR"},        {"trigger_detail", "VARCHAR"},
+        {"tags", "VARCHAR"},        {"queued", "TIMESTAMP"},       {"started", "TIMESTAMP"},
+        {"finished", "TIMESTAMP"},  {"elapsed_ms", "DOUBLE"},      {"rows_read", "BIGINT"},
+        {"rows_written", "BIGINT"}, {"bytes_written", "BIGINT"},   {"snapshot_written", "BIGINT"},
+        {"error", "VARCHAR"},       {"log_tail", "VARCHAR"}}},
       {SystemTable::kJobRuns,
        "job_runs",
        {{"run_id", "BIGINT"},
@@ -191,14 +176,29 @@ absl::StatusOr<SystemRows> ReadSystemTable(Catalog& catalog, const Principal& wh
         return SystemValue(value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       };
       for (const RunRecord& r : runs) {
-        out.rows.push_back(
-            {r.run_id, r.kind, r.name, r.version, r.state, int64_t{r.attempt},
-             int64_t{r.max_attempts}, id(r.previous_run_id), id(r.retry_run_id), id(r.pid),
-             r.trigger, json_text(r.trigger_detail), json_text(nlohmann::json(r.tags)),
-             Time(r.queued_micros), Time(r.started_micros), Time(r.finished_micros),
-             ElapsedMillis(r.started_micros, r.finished_micros), RowsRead(r.report),
-             ReportNumber(r.report, "rows_written"), ReportNumber(r.report, "bytes_written"),
-             ReportNumber(r.report, "snapshot_written"), Text(r.error), Text(r.log_tail)});
+        out.rows.push_back({r.run_id,
+                            r.kind,
+                            r.name,
+                            r.version,
+                            r.state,
+                            int64_t{r.attempt},
+                            int64_t{r.max_attempts},
+                            id(r.previous_run_id),
+                            id(r.retry_run_id),
+                            id(r.pid),
+                            r.trigger,
+                            json_text(r.trigger_detail),
+                            json_text(nlohmann::json(r.tags)),
+                            Time(r.queued_micros),
+                            Time(r.started_micros),
+                            Time(r.finished_micros),
+                            ElapsedMillis(r.started_micros, r.finished_micros),
+                            RowsRead(r.report),
+                            ReportNumber(r.report, "rows_written"),
+                            ReportNumber(r.report, "bytes_written"),
+                            ReportNumber(r.report, "snapshot_written"),
+                            Text(r.error),
+                            Text(r.log_tail)});
       }
       break;
     }
@@ -222,10 +222,10 @@ absl::StatusOr<SystemRows> ReadSystemTable(Catalog& catalog, const Principal& wh
         if (dq == r.report.end() || !dq->is_array()) continue;
         for (const nlohmann::json& rule : *dq) {
           if (!rule.is_object()) continue;
-          out.rows.push_back({r.run_id, r.name, Time(r.started_micros),
-                              ReportNumber(rule, "line"), ReportText(rule, "rule"),
-                              ReportText(rule, "severity"), ReportText(rule, "outcome"),
-                              ReportText(rule, "observed"), ReportText(rule, "message")});
+          out.rows.push_back({r.run_id, r.name, Time(r.started_micros), ReportNumber(rule, "line"),
+                              ReportText(rule, "rule"), ReportText(rule, "severity"),
+                              ReportText(rule, "outcome"), ReportText(rule, "observed"),
+                              ReportText(rule, "message")});
         }
       }
       break;

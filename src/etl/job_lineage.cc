@@ -5,8 +5,8 @@
 
 namespace loch::etl {
 
-absl::StatusOr<JobLineage> LineageOf(LakeEngine& engine, const Principal& who,
-                                     const JobSpec& spec, int64_t version) {
+absl::StatusOr<JobLineage> LineageOf(LakeEngine& engine, const Principal& who, const JobSpec& spec,
+                                     int64_t version) {
   JobLineage lineage;
   lineage.job = spec.name;
   lineage.version = version;

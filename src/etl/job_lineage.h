@@ -27,8 +27,8 @@ struct JobLineage {
 
 // The lineage of `spec` (its sources from the engine's parse of its SQL). Errors: the engine's
 // (InvalidArgument for SQL that does not parse).
-absl::StatusOr<JobLineage> LineageOf(LakeEngine& engine, const Principal& who,
-                                     const JobSpec& spec, int64_t version = 0);
+absl::StatusOr<JobLineage> LineageOf(LakeEngine& engine, const Principal& who, const JobSpec& spec,
+                                     int64_t version = 0);
 
 // Whether `downstream` follows `upstream`: it reads the table `upstream` writes, or names it in
 // its `after`.

@@ -86,10 +86,8 @@ TEST(RunPolicyTest, FieldsAreCheckedAndOnlyChangedOnesAreStored) {
 }
 
 TEST(RunPolicyTest, AJobCannotRunAfterItself) {
-  auto spec = JobSpecFromJson({{"name", "clean"},
-                               {"sql", "SELECT 1"},
-                               {"target", "db.clean"},
-                               {"after", {"clean"}}});
+  auto spec = JobSpecFromJson(
+      {{"name", "clean"}, {"sql", "SELECT 1"}, {"target", "db.clean"}, {"after", {"clean"}}});
   EXPECT_TRUE(absl::IsInvalidArgument(spec.status()));
   auto yaml = JobSpecFromYaml(
       "name: clean\nsql: SELECT 1\ntarget: db.clean\non_update: true\nmax_attempts: 5\n");

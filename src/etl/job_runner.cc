@@ -26,7 +26,6 @@ namespace {
 
 using nlohmann::json;
 
-
 }  // namespace
 
 namespace {
@@ -143,8 +142,9 @@ absl::StatusOr<std::unique_ptr<FileLock>> JobRunner::LockJob(const Principal& wh
   std::error_code error;
   std::filesystem::create_directories(lock_dir_, error);
   bool held_elsewhere = false;
-  ASSIGN_OR_RETURN(std::unique_ptr<FileLock> lock,
-                   FileLock::TryAcquire(fmt::format("{}/job-{}.lock", lock_dir_, job), held_elsewhere));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<FileLock> lock,
+      FileLock::TryAcquire(fmt::format("{}/job-{}.lock", lock_dir_, job), held_elsewhere));
   if (!held_elsewhere) return lock;
   auto running = catalog_.ListRuns(who, kJobKind, job, 1, RunRecord::kRunning);
   std::string which;
@@ -190,8 +190,9 @@ absl::StatusOr<RunRecord> JobRunner::Run(const Principal& who, const RunRequest&
   if (request.run_id != 0) {
     ASSIGN_OR_RETURN(run, catalog_.GetRun(who, request.run_id));
     if (run.kind != kJobKind || run.name != saved.name) {
-      return absl::InvalidArgumentError(fmt::format("run {} is a run of {} \"{}\", not of job \"{}\"",
-                                                    run.run_id, run.kind, run.name, saved.name));
+      return absl::InvalidArgumentError(
+          fmt::format("run {} is a run of {} \"{}\", not of job \"{}\"", run.run_id, run.kind,
+                      run.name, saved.name));
     }
   } else {
     run.kind = kJobKind;

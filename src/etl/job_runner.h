@@ -135,10 +135,9 @@ class JobRunner {
                        const std::string& write_id, RunRecord& run, RunReport& report);
   // Execute's loop: writes `stage`'s output and commits it to the target, making it again when
   // another writer's commit invalidates it.
-  absl::Status WriteAndPublish(const Principal& who, const JobSpec& spec,
-                               const RunRequest& request, const StageRequest& stage,
-                               std::optional<TableSnapshot> target, RunRecord& run,
-                               RunReport& report);
+  absl::Status WriteAndPublish(const Principal& who, const JobSpec& spec, const RunRequest& request,
+                               const StageRequest& stage, std::optional<TableSnapshot> target,
+                               RunRecord& run, RunReport& report);
   // Commits `output` to the target (created if `target` is nullopt), rebasing on conflicts where
   // the output allows. False (its staged files discarded) when a conflict means the output must be
   // made again from the fresh target.

@@ -18,10 +18,10 @@ using nlohmann::json;
 
 // Every field of a job: its own and those of its run policy (run_policy.h).
 const std::vector<std::string> kFields = [] {
-  std::vector<std::string> fields = {
-      "name",     "sql",          "target",   "mode",     "keys",
-      "group_by", "measures",     "partition_by", "sort_by", "types",
-      "required", "max_bad_fraction", "rules", "file_size_mib", "incremental", "description"};
+  std::vector<std::string> fields = {"name",    "sql",           "target",      "mode",
+                                     "keys",    "group_by",      "measures",    "partition_by",
+                                     "sort_by", "types",         "required",    "max_bad_fraction",
+                                     "rules",   "file_size_mib", "incremental", "description"};
   fields.insert(fields.end(), kRunPolicyFields.begin(), kRunPolicyFields.end());
   return fields;
 }();

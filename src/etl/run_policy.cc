@@ -76,22 +76,22 @@ absl::StatusOr<RunPolicy> RunPolicyFromJson(const json& object) {
     }
     policy.failure_webhook = url;
   }
-  for (const auto& [field, out] : {std::pair{"schedule", &policy.schedule},
-                                   std::pair{"timezone", &policy.timezone}}) {
+  for (const auto& [field, out] :
+       {std::pair{"schedule", &policy.schedule}, std::pair{"timezone", &policy.timezone}}) {
     const auto it = object.find(field);
     if (it == object.end() || it->is_null()) continue;
     if (!it->is_string()) return FieldError(field, "must be a string");
     *out = it->get<std::string>();
   }
   if (!policy.schedule.empty() || policy.timezone != "UTC") {
-    auto schedule = CronSchedule::Parse(policy.schedule.empty() ? "@daily" : policy.schedule,
-                                        policy.timezone);
+    auto schedule =
+        CronSchedule::Parse(policy.schedule.empty() ? "@daily" : policy.schedule, policy.timezone);
     if (!schedule.ok()) {
-      return FieldError(policy.schedule.empty() || absl::StrContains(schedule.status().message(),
-                                                                     "time zone")
-                            ? "timezone"
-                            : "schedule",
-                        ToStd(schedule.status().message()));
+      return FieldError(
+          policy.schedule.empty() || absl::StrContains(schedule.status().message(), "time zone")
+              ? "timezone"
+              : "schedule",
+          ToStd(schedule.status().message()));
     }
   }
   return policy;

@@ -44,8 +44,8 @@ struct RunPolicy {
 
 // The fields above, as job_spec.cc accepts them.
 inline const std::vector<std::string> kRunPolicyFields = {
-    "on_update",    "debounce_seconds", "after", "max_attempts", "timeout_seconds",
-    "memory_limit", "tags",             "failure_webhook", "schedule",      "timezone"};
+    "on_update", "debounce_seconds", "after",    "max_attempts", "timeout_seconds", "memory_limit",
+    "tags",      "failure_webhook",  "schedule", "timezone"};
 
 // The policy from a job's JSON object (absent fields keep their defaults). InvalidArgument naming
 // the field for a wrong type or a value out of range.

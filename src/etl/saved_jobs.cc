@@ -24,9 +24,9 @@ absl::Status CheckDependencies(Catalog& catalog, LakeEngine& engine, const Princ
   }
   for (const std::string& upstream : spec.policy.after) {
     if (!jobs.contains(upstream)) {
-      return absl::NotFoundError(fmt::format(
-          "job \"{}\" runs after \"{}\", which is not a job (create it first)", spec.name,
-          upstream));
+      return absl::NotFoundError(
+          fmt::format("job \"{}\" runs after \"{}\", which is not a job (create it first)",
+                      spec.name, upstream));
     }
   }
   jobs[spec.name] = JobLineage{spec.name, 0, sources, spec.target, spec.policy};

@@ -7,7 +7,8 @@
 namespace loch::orchestrate {
 
 nlohmann::json Event::ToJson() const {
-  return {{"sequence", sequence}, {"time", FormatIsoMicros(micros)}, {"type", type}, {"data", data}};
+  return {
+      {"sequence", sequence}, {"time", FormatIsoMicros(micros)}, {"type", type}, {"data", data}};
 }
 
 void EventBus::Publish(Event event) {

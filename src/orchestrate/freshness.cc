@@ -53,7 +53,8 @@ absl::StatusOr<std::vector<TableFreshness>> ReadFreshness(Catalog& catalog, cons
     }
     if (freshness.operation == kCompactOperation) {
       // A compaction moves rows without changing them: the last change is the one before it.
-      ASSIGN_OR_RETURN(const std::vector<SnapshotInfo> snapshots, catalog.ListSnapshots(who, table.name));
+      ASSIGN_OR_RETURN(const std::vector<SnapshotInfo> snapshots,
+                       catalog.ListSnapshots(who, table.name));
       for (auto it = snapshots.rbegin(); it != snapshots.rend(); ++it) {
         if (it->operation == kCompactOperation) continue;
         freshness.snapshot = it->snapshot_id;
@@ -85,8 +86,7 @@ void FreshnessWatch::Check(Catalog& catalog, const Principal& who, int64_t now_m
     stale.insert(name);
     if (stale_.contains(name)) continue;  // alerted already
     spdlog::warn("freshness: {} has not changed since {}; it is expected every {}", name,
-                 FormatIsoMicros(table.last_changed_micros),
-                 table.expect_every_micros / 1'000'000);
+                 FormatIsoMicros(table.last_changed_micros), table.expect_every_micros / 1'000'000);
     events.Publish(Event{0, 0, "freshness", table.ToJson(now_micros)});
   }
   stale_ = std::move(stale);

@@ -59,7 +59,8 @@ json RunEventJson(const RunRecord& run) {
            {"trigger_detail", run.trigger_detail},
            {"tags", run.tags}};
   if (run.Finished()) {
-    out["started"] = run.started_micros == 0 ? json(nullptr) : json(FormatIsoMicros(run.started_micros));
+    out["started"] =
+        run.started_micros == 0 ? json(nullptr) : json(FormatIsoMicros(run.started_micros));
     out["finished"] = FormatIsoMicros(run.finished_micros);
   }
   if (run.Finished() && run.state != RunRecord::kSucceeded) {
@@ -93,8 +94,8 @@ absl::StatusOr<std::unique_ptr<Orchestrator>> Orchestrator::Start(Catalog& catal
       new Orchestrator(catalog, store, engine, std::move(options)));
   orchestrator->wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (orchestrator->wake_fd_ < 0) {
-    return absl::InternalError(fmt::format("cannot make the orchestrator's eventfd: {}",
-                                           std::strerror(errno)));
+    return absl::InternalError(
+        fmt::format("cannot make the orchestrator's eventfd: {}", std::strerror(errno)));
   }
   RETURN_IF_ERROR(orchestrator->triggers_.Start());
   orchestrator->RecoverAbandonedRuns();
@@ -160,9 +161,10 @@ void Orchestrator::Loop() {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   for (auto& [run_id, worker] : workers_) {
-    spdlog::warn("orchestrator: stopping: killed the worker (pid {}) of run {}; the next start "
-                 "recovers and retries it",
-                 worker.process->pid(), run_id);
+    spdlog::warn(
+        "orchestrator: stopping: killed the worker (pid {}) of run {}; the next start "
+        "recovers and retries it",
+        worker.process->pid(), run_id);
     worker.process->Kill();
   }
   workers_.clear();  // reaps them
@@ -246,7 +248,8 @@ absl::Status Orchestrator::RecoverJob(const std::string& job) {
 }
 
 void Orchestrator::RecoverAbandonedRuns() {
-  auto running = catalog_.FindRuns(who_, RunQuery{"", "", {RunRecord::kRunning}, false, false, 1000});
+  auto running =
+      catalog_.FindRuns(who_, RunQuery{"", "", {RunRecord::kRunning}, false, false, 1000});
   if (!running.ok()) return LogIfFailed(running.status(), "looking for abandoned runs");
   std::map<std::string, std::vector<int64_t>> jobs;  // job -> its runs left RUNNING
   for (const RunRecord& run : *running) {
@@ -310,7 +313,8 @@ void Orchestrator::QueueRetries() {
     if (run.kind != etl::kJobKind && run.kind != kCrawlerKind) continue;  // not run by workers
     RunRecord retry = run;
     retry.attempt = run.attempt + 1;
-    retry.not_before_micros = NowMicros() + RetryDelayMicros(run.attempt, options_.retry_backoff_micros);
+    retry.not_before_micros =
+        NowMicros() + RetryDelayMicros(run.attempt, options_.retry_backoff_micros);
     retry.trigger_detail["retry_of"] = run.run_id;
     if (!run.trigger.starts_with("retry")) {
       retry.trigger = fmt::format("retry of run {} ({})", run.run_id, run.trigger);
@@ -327,10 +331,11 @@ void Orchestrator::QueueRetries() {
       continue;
     }
     if (auto queued_run = catalog_.GetRun(who_, *queued); queued_run.ok()) PublishRun(*queued_run);
-    spdlog::info("orchestrator: run {} of {} failed (attempt {} of {}); run {} retries it in "
-                 "{:.1f} s",
-                 run.run_id, run.name, run.attempt, run.max_attempts, *queued,
-                 static_cast<double>(retry.not_before_micros - NowMicros()) / 1e6);
+    spdlog::info(
+        "orchestrator: run {} of {} failed (attempt {} of {}); run {} retries it in "
+        "{:.1f} s",
+        run.run_id, run.name, run.attempt, run.max_attempts, *queued,
+        static_cast<double>(retry.not_before_micros - NowMicros()) / 1e6);
   }
 }
 
@@ -365,8 +370,8 @@ void Orchestrator::QueueTriggeredRuns() {
 
 void Orchestrator::StartQueuedRuns() {
   if (static_cast<int>(workers_.size()) >= options_.max_workers) return;
-  auto queued = catalog_.FindRuns(who_, RunQuery{"", "", {RunRecord::kQueued}, false, false,
-                                                 kQueuedLooked});
+  auto queued =
+      catalog_.FindRuns(who_, RunQuery{"", "", {RunRecord::kQueued}, false, false, kQueuedLooked});
   if (!queued.ok()) return LogIfFailed(queued.status(), "reading the queue");
   const int64_t now = NowMicros();
   // One run per job or crawler at a time: its later runs wait for it.
@@ -404,8 +409,8 @@ absl::Status Orchestrator::StartWorker(const RunRecord& run) {
   worker.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
   ASSIGN_OR_RETURN(worker.process,
                    WorkerProcess::Spawn(options_.worker_binary, args, worker.log_path));
-  spdlog::info("orchestrator: run {} of {} (attempt {} of {}) started in worker pid {}",
-               run.run_id, run.name, run.attempt, run.max_attempts, worker.process->pid());
+  spdlog::info("orchestrator: run {} of {} (attempt {} of {}) started in worker pid {}", run.run_id,
+               run.name, run.attempt, run.max_attempts, worker.process->pid());
   RunRecord started = run;
   started.state = RunRecord::kRunning;
   started.pid = worker.process->pid();
@@ -434,9 +439,8 @@ absl::Status Orchestrator::Finish(Worker& worker, const WorkerExit& exit) {
     const absl::Status recovered = RecoverJob(run.name);
     if (!recovered.ok()) {
       // Left RUNNING: RecoverAbandonedRuns looks at it again.
-      return absl::Status(recovered.code(),
-                          fmt::format("run {}: {}; recovering it: {}", run_id, how,
-                                      ToStd(recovered.message())));
+      return absl::Status(recovered.code(), fmt::format("run {}: {}; recovering it: {}", run_id,
+                                                        how, ToStd(recovered.message())));
     }
     ASSIGN_OR_RETURN(run, catalog_.GetRun(who_, run_id));
     if (run.state == RunRecord::kFailed) {

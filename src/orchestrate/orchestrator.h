@@ -28,8 +28,8 @@
 //
 // Thread-safety: Wake may be called from any thread.
 
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -133,9 +133,9 @@ class Orchestrator {
   // published, and a success starts what follows it.
   void AfterRecovery(int64_t run_id);
 
-  std::map<int64_t, Worker> workers_;              // by run id
-  std::map<int64_t, Ended> ended_;                 // by run id
-  std::map<std::string, int64_t> busy_until_;      // job -> when to try it again (lock held)
+  std::map<int64_t, Worker> workers_;          // by run id
+  std::map<int64_t, Ended> ended_;             // by run id
+  std::map<std::string, int64_t> busy_until_;  // job -> when to try it again (lock held)
   int64_t next_recovery_micros_ = 0;
   FreshnessWatch freshness_;
   int64_t next_freshness_micros_ = 0;

@@ -9,8 +9,8 @@
 #include "common/strings.h"
 #include "etl/job_runner.h"
 #include "etl/saved_jobs.h"
-#include "orchestrate/run_execution.h"
 #include "fmt/format.h"
+#include "orchestrate/run_execution.h"
 
 namespace loch::orchestrate {
 
@@ -55,8 +55,8 @@ absl::StatusOr<etl::RunRequest> JobRunRequest(const RunRecord& run) {
       return absl::InvalidArgumentError(
           fmt::format("run {}: its range is not {{\"from\": TEXT, \"to\": TEXT}}", run.run_id));
     }
-    request.range = etl::PartitionRange{range["from"].get<std::string>(),
-                                        range["to"].get<std::string>()};
+    request.range =
+        etl::PartitionRange{range["from"].get<std::string>(), range["to"].get<std::string>()};
   }
   return request;
 }
@@ -74,13 +74,13 @@ absl::StatusOr<RunRecord> RetryRun(Catalog& catalog, const Principal& who, int64
         fmt::format("run {} is {}: only a run that ended can be retried", run_id, failed.state));
   }
   if (failed.state == RunRecord::kSucceeded) {
-    return absl::FailedPreconditionError(fmt::format(
-        "run {} succeeded; start a new run of {} \"{}\" instead", run_id, failed.kind,
-        failed.name));
+    return absl::FailedPreconditionError(
+        fmt::format("run {} succeeded; start a new run of {} \"{}\" instead", run_id, failed.kind,
+                    failed.name));
   }
   if (failed.retry_run_id != 0) {
-    return absl::AlreadyExistsError(fmt::format("run {} was already retried by run {}", run_id,
-                                                failed.retry_run_id));
+    return absl::AlreadyExistsError(
+        fmt::format("run {} was already retried by run {}", run_id, failed.retry_run_id));
   }
   RunRecord retry = failed;
   retry.attempt = failed.attempt + 1;
@@ -121,27 +121,28 @@ std::string RunLogPath(const std::string& state_dir, int64_t run_id) {
 
 json RunJson(const RunRecord& run) {
   auto micros = [](int64_t value) { return value == 0 ? json(nullptr) : json(value); };
-  return json{{"run_id", run.run_id},
-              {"kind", run.kind},
-              {"name", run.name},
-              {"version", run.version},
-              {"state", run.state},
-              {"attempt", run.attempt},
-              {"max_attempts", run.max_attempts},
-              {"previous_run_id", run.previous_run_id == 0 ? json(nullptr) : json(run.previous_run_id)},
-              {"retry_run_id", run.retry_run_id == 0 ? json(nullptr) : json(run.retry_run_id)},
-              {"pid", run.pid == 0 ? json(nullptr) : json(run.pid)},
-              {"trigger", run.trigger},
-              {"trigger_detail", run.trigger_detail},
-              {"tags", run.tags},
-              {"request", run.request},
-              {"queued_micros", micros(run.queued_micros)},
-              {"started_micros", micros(run.started_micros)},
-              {"finished_micros", micros(run.finished_micros)},
-              {"cancel_requested", run.cancel_requested},
-              {"error", run.error},
-              {"log_tail", run.log_tail},
-              {"report", run.report}};
+  return json{
+      {"run_id", run.run_id},
+      {"kind", run.kind},
+      {"name", run.name},
+      {"version", run.version},
+      {"state", run.state},
+      {"attempt", run.attempt},
+      {"max_attempts", run.max_attempts},
+      {"previous_run_id", run.previous_run_id == 0 ? json(nullptr) : json(run.previous_run_id)},
+      {"retry_run_id", run.retry_run_id == 0 ? json(nullptr) : json(run.retry_run_id)},
+      {"pid", run.pid == 0 ? json(nullptr) : json(run.pid)},
+      {"trigger", run.trigger},
+      {"trigger_detail", run.trigger_detail},
+      {"tags", run.tags},
+      {"request", run.request},
+      {"queued_micros", micros(run.queued_micros)},
+      {"started_micros", micros(run.started_micros)},
+      {"finished_micros", micros(run.finished_micros)},
+      {"cancel_requested", run.cancel_requested},
+      {"error", run.error},
+      {"log_tail", run.log_tail},
+      {"report", run.report}};
 }
 
 int64_t RetryDelayMicros(int attempt, int64_t base_micros) {

@@ -26,10 +26,11 @@ absl::StatusOr<RunRecord> ExecuteCrawl(Catalog& catalog, ObjectStore& store, Lak
   absl::StatusOr<CrawlerRun> crawled = RunSavedCrawler(catalog, crawler, who, run.name);
   run.finished_micros = NowMicros();
   if (crawled.ok()) {
-    run.state = crawled->status == RunRecord::kSucceeded ? RunRecord::kSucceeded
-                                                          : RunRecord::kFailed;
+    run.state =
+        crawled->status == RunRecord::kSucceeded ? RunRecord::kSucceeded : RunRecord::kFailed;
     run.report = crawled->report;
-    if (run.state == RunRecord::kFailed) run.error = "some tables could not be updated (see the report)";
+    if (run.state == RunRecord::kFailed)
+      run.error = "some tables could not be updated (see the report)";
   } else {
     run.state = RunRecord::kFailed;
     run.error = std::string(ToStd(crawled.status().message()));
@@ -45,9 +46,9 @@ absl::StatusOr<std::unique_ptr<FileLock>> LockCrawler(const std::string& lock_di
   std::error_code error;
   std::filesystem::create_directories(lock_dir, error);
   bool held_elsewhere = false;
-  ASSIGN_OR_RETURN(std::unique_ptr<FileLock> lock,
-                   FileLock::TryAcquire(fmt::format("{}/crawler-{}.lock", lock_dir, name),
-                                        held_elsewhere));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<FileLock> lock,
+      FileLock::TryAcquire(fmt::format("{}/crawler-{}.lock", lock_dir, name), held_elsewhere));
   if (held_elsewhere) {
     return absl::AbortedError(fmt::format(
         "crawler \"{}\" is already running; two crawls of a crawler never overlap", name));
@@ -61,23 +62,20 @@ absl::StatusOr<CrawlerRun> RunCrawlerNow(Catalog& catalog, Crawler& crawler, con
   RETURN_IF_ERROR(catalog.GetCrawler(who, name).status());  // NotFound before a lock file is made
   ASSIGN_OR_RETURN(std::unique_ptr<FileLock> lock, LockCrawler(lock_dir, name));
   absl::StatusOr<CrawlerRun> run;
-  RETURN_IF_ERROR(RecordRun(catalog, who, kCrawlerKind, name, "manual",
-                            [&]() -> WorkOutcome {
-                              run = RunSavedCrawler(catalog, crawler, who, name, progress);
-                              if (!run.ok()) return {run.status()};
-                              if (run->status != RunRecord::kSucceeded) {
-                                return {absl::AbortedError("some tables could not be updated"),
-                                        run->report};
-                              }
-                              return {absl::OkStatus(), run->report};
-                            })
-                      .status());
+  RETURN_IF_ERROR(RecordRun(catalog, who, kCrawlerKind, name, "manual", [&]() -> WorkOutcome {
+                    run = RunSavedCrawler(catalog, crawler, who, name, progress);
+                    if (!run.ok()) return {run.status()};
+                    if (run->status != RunRecord::kSucceeded) {
+                      return {absl::AbortedError("some tables could not be updated"), run->report};
+                    }
+                    return {absl::OkStatus(), run->report};
+                  }).status());
   return run;
 }
 
-absl::StatusOr<RunRecord> ExecuteQueuedRun(Catalog& catalog, ObjectStore& store,
-                                           LakeEngine& engine, const std::string& lock_dir,
-                                           const Principal& who, const RunRecord& run) {
+absl::StatusOr<RunRecord> ExecuteQueuedRun(Catalog& catalog, ObjectStore& store, LakeEngine& engine,
+                                           const std::string& lock_dir, const Principal& who,
+                                           const RunRecord& run) {
   if (run.kind == kCrawlerKind) return ExecuteCrawl(catalog, store, engine, lock_dir, who, run);
   if (run.kind != etl::kJobKind) {
     return absl::InvalidArgumentError(fmt::format(

@@ -37,8 +37,8 @@ absl::StatusOr<CrawlerRun> RunCrawlerNow(Catalog& catalog, Crawler& crawler, con
 // elsewhere (it stays QUEUED: try again later), FailedPrecondition if it is no longer queued
 // (cancelled, or claimed by another worker), NotFound for an unknown job or crawler,
 // InvalidArgument for a kind this loch does not run.
-absl::StatusOr<RunRecord> ExecuteQueuedRun(Catalog& catalog, ObjectStore& store,
-                                           LakeEngine& engine, const std::string& lock_dir,
-                                           const Principal& who, const RunRecord& run);
+absl::StatusOr<RunRecord> ExecuteQueuedRun(Catalog& catalog, ObjectStore& store, LakeEngine& engine,
+                                           const std::string& lock_dir, const Principal& who,
+                                           const RunRecord& run);
 
 }  // namespace loch::orchestrate

@@ -4,11 +4,11 @@
 
 #include "common/logging.h"
 #include "common/strings.h"
+#include "crawl/crawl_request.h"
 #include "etl/job_runner.h"
 #include "etl/saved_jobs.h"
-#include "crawl/crawl_request.h"
-#include "orchestrate/run_execution.h"
 #include "fmt/format.h"
+#include "orchestrate/run_execution.h"
 
 namespace loch::orchestrate {
 namespace {
@@ -114,8 +114,12 @@ absl::Status TriggerWatcher::RefreshSchedules(absl::Time now) {
   for (const SavedCrawler& crawler : crawlers) {
     auto request = CrawlRequestFromJson(crawler.config);
     if (request.ok() && !request->schedule.empty()) {
-      wanted.push_back({kCrawlerKind, crawler.name, request->schedule, request->timezone,
-                        etl::RunPolicy::kDefaultMaxAttempts, {}});
+      wanted.push_back({kCrawlerKind,
+                        crawler.name,
+                        request->schedule,
+                        request->timezone,
+                        etl::RunPolicy::kDefaultMaxAttempts,
+                        {}});
     }
   }
   std::map<std::string, Scheduled> fresh;
@@ -188,8 +192,8 @@ absl::StatusOr<std::vector<RunRecord>> TriggerWatcher::Poll(int64_t now_micros) 
                 {"table", commit.table.ToString()},
                 {"snapshot", commit.snapshot_id},
                 {"commits", pending.commits}};
-    std::string trigger = fmt::format("table update of {} at snapshot {}",
-                                      commit.table.ToString(), commit.snapshot_id);
+    std::string trigger = fmt::format("table update of {} at snapshot {}", commit.table.ToString(),
+                                      commit.snapshot_id);
     if (const json run = commit.summary.value("run_id", json()); run.is_number_integer()) {
       detail["upstream_run"] = run;
       trigger += fmt::format(" by run {}", run.get<int64_t>());
@@ -200,7 +204,8 @@ absl::StatusOr<std::vector<RunRecord>> TriggerWatcher::Poll(int64_t now_micros) 
   }
   for (auto& [key, scheduled] : schedules_) {
     if (scheduled.next > now) continue;
-    const std::string at = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", scheduled.next, absl::UTCTimeZone());
+    const std::string at =
+        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", scheduled.next, absl::UTCTimeZone());
     RunRecord run;
     run.kind = scheduled.kind;
     run.name = scheduled.name;
@@ -208,9 +213,10 @@ absl::StatusOr<std::vector<RunRecord>> TriggerWatcher::Poll(int64_t now_micros) 
         scheduled.kind == etl::kJobKind && job != jobs_.end()) {
       run.version = job->second.version;
     }
-    run.trigger = fmt::format("schedule \"{}\" ({}) due {}{}", scheduled.schedule.expression(),
-                              scheduled.schedule.time_zone(), at,
-                              now - scheduled.next > absl::Minutes(1) ? " (missed while stopped)" : "");
+    run.trigger =
+        fmt::format("schedule \"{}\" ({}) due {}{}", scheduled.schedule.expression(),
+                    scheduled.schedule.time_zone(), at,
+                    now - scheduled.next > absl::Minutes(1) ? " (missed while stopped)" : "");
     run.trigger_detail = json{{"type", "schedule"},
                               {"schedule", scheduled.schedule.expression()},
                               {"timezone", scheduled.schedule.time_zone()},
@@ -231,10 +237,9 @@ absl::StatusOr<std::vector<RunRecord>> TriggerWatcher::AfterSuccess(const RunRec
   for (const auto& [name, job] : jobs_) {
     const auto& after = job.policy.after;
     if (std::find(after.begin(), after.end(), run.name) == after.end()) continue;
-    due.push_back(RunOf(job, fmt::format("after run {} of job {}", run.run_id, run.name),
-                        json{{"type", "upstream"},
-                             {"upstream_run", run.run_id},
-                             {"upstream_job", run.name}}));
+    due.push_back(RunOf(
+        job, fmt::format("after run {} of job {}", run.run_id, run.name),
+        json{{"type", "upstream"}, {"upstream_run", run.run_id}, {"upstream_job", run.name}}));
   }
   return due;
 }

@@ -38,7 +38,10 @@ class TriggerWatcher {
   // `catalog` and `engine` outlive the watcher.
   TriggerWatcher(Catalog& catalog, LakeEngine& engine, Principal who,
                  CommitListener on_commit = nullptr)
-      : catalog_(catalog), engine_(engine), who_(std::move(who)), on_commit_(std::move(on_commit)) {}
+      : catalog_(catalog),
+        engine_(engine),
+        who_(std::move(who)),
+        on_commit_(std::move(on_commit)) {}
 
   // Finds where to read commits from. Call once before Poll.
   absl::Status Start();
@@ -85,7 +88,7 @@ class TriggerWatcher {
   CommitListener on_commit_;
   int64_t cursor_ = 0;  // the last commit read
   std::map<std::string, etl::JobLineage> jobs_;
-  std::map<std::string, Pending> pending_;  // by job
+  std::map<std::string, Pending> pending_;      // by job
   std::map<std::string, Scheduled> schedules_;  // by "kind:name"
 };
 

@@ -22,8 +22,7 @@ std::string WorkerExit::Describe() const {
 }
 
 absl::StatusOr<std::unique_ptr<WorkerProcess>> WorkerProcess::Spawn(
-    const std::string& binary, const std::vector<std::string>& args,
-    const std::string& log_path) {
+    const std::string& binary, const std::vector<std::string>& args, const std::string& log_path) {
   // Everything the child needs is made before fork: after it, only async-signal-safe calls.
   std::vector<std::string> owned{binary};
   owned.insert(owned.end(), args.begin(), args.end());

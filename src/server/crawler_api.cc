@@ -31,8 +31,7 @@ json CrawlerJson(const SavedCrawler& saved) {
 }  // namespace
 
 void RegisterCrawlerApi(httplib::Server& server, Catalog& catalog, Crawler& crawler,
-                        const std::string& lock_dir,
-                        const Guard& guard) {
+                        const std::string& lock_dir, const Guard& guard) {
   server.Get("/api/v1/crawlers", guard([&catalog](const Principal& who, const httplib::Request&,
                                                   httplib::Response& response) -> absl::Status {
                ASSIGN_OR_RETURN(std::vector<SavedCrawler> all, catalog.ListCrawlers(who));
@@ -116,16 +115,16 @@ void RegisterCrawlerApi(httplib::Server& server, Catalog& catalog, Crawler& craw
                  return absl::OkStatus();
                }));
 
-  server.Post(R"(/api/v1/crawlers/([^/]+)/run)",
-              guard([&catalog, &crawler, lock_dir](const Principal& who,
-                                                   const httplib::Request& request,
-                                                   httplib::Response& response) -> absl::Status {
-                ASSIGN_OR_RETURN(CrawlerRun run,
-                                 orchestrate::RunCrawlerNow(catalog, crawler, who,
-                                                            request.matches[1].str(), lock_dir));
-                SendJsonAnswer(response, RunJson(run));
-                return absl::OkStatus();
-              }));
+  server.Post(
+      R"(/api/v1/crawlers/([^/]+)/run)",
+      guard([&catalog, &crawler, lock_dir](const Principal& who, const httplib::Request& request,
+                                           httplib::Response& response) -> absl::Status {
+        ASSIGN_OR_RETURN(
+            CrawlerRun run,
+            orchestrate::RunCrawlerNow(catalog, crawler, who, request.matches[1].str(), lock_dir));
+        SendJsonAnswer(response, RunJson(run));
+        return absl::OkStatus();
+      }));
 
   server.Delete(R"(/api/v1/crawlers/([^/]+))",
                 guard([&catalog](const Principal& who, const httplib::Request& request,

@@ -22,7 +22,6 @@ namespace loch {
 // `catalog` and `crawler` must outlive the server.
 // `lock_dir` is where crawls hold their locks (orchestrate::LockCrawler).
 void RegisterCrawlerApi(httplib::Server& server, Catalog& catalog, Crawler& crawler,
-                        const std::string& lock_dir,
-                        const Guard& guard);
+                        const std::string& lock_dir, const Guard& guard);
 
 }  // namespace loch

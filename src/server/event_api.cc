@@ -86,11 +86,11 @@ void EventStreams::Open(const httplib::Request& request, std::shared_ptr<HttpStr
   if (closed_) return stream->End();
   std::erase_if(clients_, [](const Client& c) { return c.stream->gone(); });
   if (clients_.size() >= max_clients_) {
-    stream->Send(PlainAnswer(
-        503, "Service Unavailable",
-        ErrorJson(absl::UnavailableError(fmt::format(
-            "{} event streams are open, the most this server keeps; retry later",
-            clients_.size())))));
+    stream->Send(
+        PlainAnswer(503, "Service Unavailable",
+                    ErrorJson(absl::UnavailableError(fmt::format(
+                        "{} event streams are open, the most this server keeps; retry later",
+                        clients_.size())))));
     return stream->End();
   }
   stream->Send(
@@ -115,7 +115,8 @@ void EventStreams::Ping() {
   while (!closed_) {
     stop_.wait_for(lock, kPingEvery, [&] { return closed_; });
     if (closed_) return;
-    std::erase_if(clients_, [](const Client& client) { return !client.stream->Send(": ping\n\n"); });
+    std::erase_if(clients_,
+                  [](const Client& client) { return !client.stream->Send(": ping\n\n"); });
   }
 }
 

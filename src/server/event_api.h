@@ -7,9 +7,9 @@
 //   data: {"sequence":17,"time":"...","type":"run","data":{"run_id":4,"state":"FAILED",...}}
 //
 // `?types=run,commit` keeps those types (run, commit, query_failed, freshness, webhook_failed);
-// every 15 s a comment line (": ping") keeps proxies from closing a quiet stream. Same bearer token as the rest
-// of the API. At most `max_clients` streams at once (503 beyond); a client that reads too slowly is
-// disconnected by the front door rather than held in memory.
+// every 15 s a comment line (": ping") keeps proxies from closing a quiet stream. Same bearer token
+// as the rest of the API. At most `max_clients` streams at once (503 beyond); a client that reads
+// too slowly is disconnected by the front door rather than held in memory.
 //
 // Thread-safety: events arrive on the publishing thread; streams are written through the front
 // door's loops. CloseAll (or the destructor) must run before the front door is destroyed.

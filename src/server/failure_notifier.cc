@@ -34,7 +34,10 @@ void AddWhere(const std::string& message, json& out) {
 
 FailureNotifier::FailureNotifier(orchestrate::EventBus& bus, Catalog& catalog,
                                  WebhookSender& webhooks, std::string server_webhook)
-    : bus_(bus), catalog_(catalog), webhooks_(webhooks), server_webhook_(std::move(server_webhook)) {
+    : bus_(bus),
+      catalog_(catalog),
+      webhooks_(webhooks),
+      server_webhook_(std::move(server_webhook)) {
   subscription_ = bus_.Subscribe([this](const orchestrate::Event& event) { OnEvent(event); });
 }
 

@@ -220,7 +220,7 @@ class FrontDoor::Loop {
     bool busy = false;         // a request is being answered
     bool read_paused = false;  // stopped reading while busy (too much pipelined)
     bool closing = false;      // close once `out` is sent
-    std::string out;  // answers to send (on TLS: encrypted into `wire` by Write)
+    std::string out;           // answers to send (on TLS: encrypted into `wire` by Write)
     size_t sent = 0;
     std::chrono::steady_clock::time_point last_active;
     // HTTPS only: the connection's TLS state and its encrypted bytes not yet sent.
@@ -296,8 +296,7 @@ class FrontDoor::Loop {
   void ParseRequests(Connection& connection);
   // Whether the connection's unsent answers are over kMaxUnsentBytes.
   static bool BackedUp(const Connection& connection) {
-    return connection.out.size() - connection.sent + connection.wire.size() -
-               connection.wire_sent >
+    return connection.out.size() - connection.sent + connection.wire.size() - connection.wire_sent >
            kMaxUnsentBytes;
   }
   void Dispatch(Connection& connection);
@@ -544,8 +543,7 @@ void FrontDoor::Loop::ReadFrom(Connection& connection, bool peer_done) {
   if (!peer_closed) return;
   // The client sent all it will: answer what it asked (it may only have shut down its sending
   // side), then close.
-  if (connection.busy || !connection.out.empty() ||
-      connection.wire_sent < connection.wire.size()) {
+  if (connection.busy || !connection.out.empty() || connection.wire_sent < connection.wire.size()) {
     connection.closing = true;
   } else {
     Close(connection);
@@ -573,8 +571,7 @@ ssize_t FrontDoor::Loop::DecryptInto(Connection& connection, std::string_view ci
     if (tls::LooksLikePlainHttp(cipher.substr(0, 8))) {
       if (counters) ++counters->plaintext_refused;
       connection.tls.reset();  // answered in plain text, which this client reads
-      Answer(connection,
-             Refusal(400, "this port speaks HTTPS (TLS): use https:// to reach it"),
+      Answer(connection, Refusal(400, "this port speaks HTTPS (TLS): use https:// to reach it"),
              /*close=*/true);
       return kEnded;
     }

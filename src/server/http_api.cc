@@ -26,7 +26,6 @@ void SendJson(httplib::Response& response, const json& body, int status = 200) {
                        "application/json");
 }
 
-
 absl::StatusOr<std::string> SqlFromBody(const httplib::Request& request, json* body_out = nullptr) {
   RETURN_IF_ERROR(CheckJsonDepth(request.body));
   json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
@@ -170,8 +169,9 @@ namespace {
 
 // Who sends `request`, if it is within the body limit and authenticated; otherwise answers it
 // (413, 401, 403) in `refusal`.
-std::optional<Principal> Admit(const httplib::Request& request, const CredentialsKeeper& credentials,
-                               const HttpApiOptions& options, httplib::Response& refusal) {
+std::optional<Principal> Admit(const httplib::Request& request,
+                               const CredentialsKeeper& credentials, const HttpApiOptions& options,
+                               httplib::Response& refusal) {
   if (request.body.size() > options.max_body_bytes) {
     refusal.status = 413;
     refusal.set_content(ErrorJson(absl::InvalidArgumentError(

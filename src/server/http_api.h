@@ -20,9 +20,9 @@
 #include <string>
 
 #include "nlohmann/json.hpp"
+#include "query/query_service.h"
 #include "server/admin_credentials.h"
 #include "server/http_reply.h"
-#include "query/query_service.h"
 
 namespace httplib {
 class Server;

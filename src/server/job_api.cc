@@ -56,7 +56,8 @@ size_t CountParam(const httplib::Request& request, const char* name, size_t fall
 json RunRecordJson(const RunRecord& run) {
   json out = orchestrate::RunJson(run);
   out["job"] = run.name;
-  out["started_at"] = run.started_micros == 0 ? json(nullptr) : json(FormatIsoMicros(run.started_micros));
+  out["started_at"] =
+      run.started_micros == 0 ? json(nullptr) : json(FormatIsoMicros(run.started_micros));
   out["finished_at"] =
       run.finished_micros == 0 ? json(nullptr) : json(FormatIsoMicros(run.finished_micros));
   return out;

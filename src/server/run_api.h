@@ -1,6 +1,6 @@
 #pragma once
-// The run store and tables' freshness over HTTP (same authentication as the rest of the API); run JSON as
-// orchestrate::RunJson.
+// The run store and tables' freshness over HTTP (same authentication as the rest of the API); run
+// JSON as orchestrate::RunJson.
 //
 // clang-format off
 //   GET  /api/v1/runs                 runs, newest first (?name=, ?kind=, ?tag=, ?state=,

@@ -3,8 +3,8 @@
 #include <httplib.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -25,13 +25,13 @@
 #include "server/aws_json.h"
 #include "server/catalog_api.h"
 #include "server/crawler_api.h"
+#include "server/event_api.h"
+#include "server/failure_notifier.h"
 #include "server/firehose_api.h"
 #include "server/front_door.h"
 #include "server/http_api.h"
 #include "server/job_api.h"
 #include "server/run_api.h"
-#include "server/event_api.h"
-#include "server/failure_notifier.h"
 #include "server/stream_api.h"
 #include "server/webhook.h"
 
@@ -48,7 +48,8 @@ std::atomic<int> hangup_fd{-1};
 
 void WakeOnHangup(int) {
   const uint64_t one = 1;
-  if (const int fd = hangup_fd.load(); fd >= 0) [[maybe_unused]] ssize_t n = ::write(fd, &one, 8);
+  if (const int fd = hangup_fd.load(); fd >= 0) [[maybe_unused]]
+    ssize_t n = ::write(fd, &one, 8);
 }
 
 // Runs `reload(true)` on its own thread each time the process gets SIGHUP, and `reload(false)`
@@ -103,8 +104,9 @@ class ReloadOnHangup {
 };
 
 // The TLS lines of /metrics.
-std::string TlsMetrics(const tls::TlsServerContext& context,
-                       const std::vector<std::pair<std::string, const tls::TlsCounters*>>& endpoints) {
+std::string TlsMetrics(
+    const tls::TlsServerContext& context,
+    const std::vector<std::pair<std::string, const tls::TlsCounters*>>& endpoints) {
   std::string text =
       "# HELP loch_tls_handshakes_total TLS handshakes completed.\n"
       "# TYPE loch_tls_handshakes_total counter\n";
@@ -120,9 +122,8 @@ std::string TlsMetrics(const tls::TlsServerContext& context,
          {std::pair{"handshake", counters->handshake_failures.load()},
           std::pair{"plaintext", counters->plaintext_refused.load()},
           std::pair{"timeout", counters->handshake_timeouts.load()}}) {
-      text += fmt::format(
-          "loch_tls_handshake_failures_total{{endpoint=\"{}\",reason=\"{}\"}} {}\n", endpoint,
-          reason, count);
+      text += fmt::format("loch_tls_handshake_failures_total{{endpoint=\"{}\",reason=\"{}\"}} {}\n",
+                          endpoint, reason, count);
     }
   }
   text += fmt::format(
@@ -223,11 +224,13 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
                                          const std::string& error) {
     spdlog::error("webhook {}: gave up on a notification: {}", url, error);
     const nlohmann::json sent = nlohmann::json::parse(body, nullptr, false);
-    events.Publish(orchestrate::Event{
-        0, 0, "webhook_failed",
-        {{"url", url},
-         {"error", error},
-         {"event", sent.is_object() ? sent.value("event", "") : ""}}});
+    events.Publish(
+        orchestrate::Event{0,
+                           0,
+                           "webhook_failed",
+                           {{"url", url},
+                            {"error", error},
+                            {"event", sent.is_object() ? sent.value("event", "") : ""}}});
   };
   WebhookSender webhooks(webhook_options);
   QueryServiceOptions query_options;
@@ -240,8 +243,8 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
                  ToStd(query.error.message()));
     const nlohmann::json failed = FailedQueryJson(query);
     if (!workgroup.failure_webhook.empty()) {
-      if (!webhooks.Post(workgroup.failure_webhook, failed.dump(-1, ' ', false,
-                                                                nlohmann::json::error_handler_t::replace))) {
+      if (!webhooks.Post(workgroup.failure_webhook,
+                         failed.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))) {
         spdlog::warn("failure webhook of workgroup {} is behind: query {} was not sent to it",
                      workgroup.name, query.id);
       }
@@ -265,9 +268,10 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
     run.attempt = run.max_attempts = attempt;  // retried by the stream, not the orchestrator
     run.pid = ::getpid();
     run.started_micros = run.finished_micros = NowMicros();
-    run.error = fmt::format("delivery of stream {} through record {} failed (attempt {}; it is "
-                            "retried, the records stay in the write-ahead log): {}",
-                            stream, through, attempt, ToStd(error.message()));
+    run.error = fmt::format(
+        "delivery of stream {} through record {} failed (attempt {}; it is "
+        "retried, the records stay in the write-ahead log): {}",
+        stream, through, attempt, ToStd(error.message()));
     run.report = {{"through", through}};
     auto id = catalog.StartRun(Principal::LocalAdmin(), run);
     if (!id.ok()) return;  // the catalog may be what fails: the log has it
@@ -287,7 +291,7 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
     orchestrate::OrchestratorOptions orchestrator_options = *options.orchestrator;
     orchestrator_options.events = &events;
     ASSIGN_OR_RETURN(orchestrator, orchestrate::Orchestrator::Start(catalog, store, engine,
-                                                                     orchestrator_options));
+                                                                    orchestrator_options));
   }
   struct Subscription {
     Catalog& catalog;
@@ -296,8 +300,8 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
       if (id >= 0) catalog.Unsubscribe(id);
     }
   } wake_on_commit{catalog, orchestrator ? catalog.Subscribe([&orchestrator](const CommitEvent&) {
-                                             orchestrator->Wake();
-                                           })
+                     orchestrator->Wake();
+                   })
                                          : -1};
   auto run_changed = [&orchestrator, &events](const RunRecord& run) {
     events.Publish(orchestrate::Event{0, 0, "run", orchestrate::RunEventJson(run)});
@@ -370,13 +374,12 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
     pg_options.max_connections = options.pg_max_connections;
     pg_options.tls = options.tls;
     pg_options.tls_counters = &pg_tls_counters;
-    ASSIGN_OR_RETURN(
-        pg_server,
-        pg::PgServer::Start(
-            queries, catalog,
-            pg::PgLogin{credentials.current()->pg_user,
-                        [&credentials] { return credentials.current()->pg_password; }},
-            pg_options));
+    ASSIGN_OR_RETURN(pg_server,
+                     pg::PgServer::Start(
+                         queries, catalog,
+                         pg::PgLogin{credentials.current()->pg_user,
+                                     [&credentials] { return credentials.current()->pg_password; }},
+                         pg_options));
   }
   running_door = door.get();
   struct sigaction action {};

@@ -30,8 +30,7 @@ long PostOnce(const std::string& url, const std::string& body, const std::string
     const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
-    const std::string signature =
-        "X-Loch-Signature: " + WebhookSignature(secret, now, body);
+    const std::string signature = "X-Loch-Signature: " + WebhookSignature(secret, now, body);
     headers = curl_slist_append(headers, signature.c_str());
   }
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
@@ -121,8 +120,7 @@ class WebhookSender::Lane {
         changed_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
         if (pending_.empty()) return;  // stopping, and everything was sent
         if (stopping_ && std::chrono::steady_clock::now() >= give_up_at_) {
-          spdlog::warn("webhook {}: stopping; {} notification(s) not sent", url_,
-                       pending_.size());
+          spdlog::warn("webhook {}: stopping; {} notification(s) not sent", url_, pending_.size());
           return;
         }
         body = std::move(pending_.front());
@@ -142,8 +140,7 @@ class WebhookSender::Lane {
     std::chrono::milliseconds backoff = options_.first_backoff;
     for (int attempt = 1; attempt <= options_.attempts; ++attempt) {
       error.clear();
-      const long status =
-          PostOnce(url_, body, options_.signing_secret, options_.timeout, error);
+      const long status = PostOnce(url_, body, options_.signing_secret, options_.timeout, error);
       if (status >= 200 && status < 300) return true;
       const bool retryable = status == 0 || status == 429 || status >= 500;
       if (status != 0) error = "HTTP " + std::to_string(status);

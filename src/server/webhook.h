@@ -5,10 +5,10 @@
 // Each destination URL has its own lane (a queue and a thread): a receiver that is down or hangs
 // delays only its own notifications, never another's. A lane holds at most `max_pending`
 // notifications (new ones are dropped and counted); at most `max_destinations` lanes exist: a new
-// destination takes the place of an idle one, else its posts are dropped and counted. A lane sends in order, each notification with a timeout
-// and up to `attempts` tries with a backoff (doubled each time) on connection errors, timeouts and
-// 5xx/429 answers; a 2xx answer is success; after the last try `on_gave_up` hears of it (it is
-// logged too).
+// destination takes the place of an idle one, else its posts are dropped and counted. A lane sends
+// in order, each notification with a timeout and up to `attempts` tries with a backoff (doubled
+// each time) on connection errors, timeouts and 5xx/429 answers; a 2xx answer is success; after the
+// last try `on_gave_up` hears of it (it is logged too).
 //
 // Signing: with a `signing_secret`, every POST carries
 //   X-Loch-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
