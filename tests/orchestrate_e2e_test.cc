@@ -134,6 +134,18 @@ class OrchestrateE2eTest : public testing::Test {
     return pid;
   }
 
+  // Waits until run `first` has a retry that succeeded; the retry (null if none came).
+  json WaitForSucceededRetry(int64_t first) {
+    json retry;
+    const bool done = WaitUntil([&] {
+      const json failed = GetRun(first);
+      if (!failed["retry_run_id"].is_number()) return false;
+      retry = GetRun(failed["retry_run_id"].get<int64_t>());
+      return retry.value("state", "") == "SUCCEEDED";
+    });
+    return done ? retry : json();
+  }
+
   std::string Count(const std::string& table) {
     return Loch({"sql", "--format", "csv",
                  "SELECT count(*) || ':' || count(DISTINCT id) AS c FROM " + table});
@@ -428,13 +440,8 @@ TEST_F(OrchestrateE2eTest, AWorkerKilledMidRunIsRetriedInANewProcessAndPublishes
   ASSERT_NE(pid, server_->pid());  // a worker process, not the server
   ASSERT_EQ(::kill(static_cast<pid_t>(pid), SIGKILL), 0);
 
-  json retry;
-  ASSERT_TRUE(WaitUntil([&] {
-    const json failed = GetRun(first);
-    if (!failed["retry_run_id"].is_number()) return false;
-    retry = GetRun(failed["retry_run_id"].get<int64_t>());
-    return retry.value("state", "") == "SUCCEEDED";
-  })) << RunsOf("copy").size()
+  const json retry = WaitForSucceededRetry(first);
+  ASSERT_FALSE(retry.is_null()) << RunsOf("copy").size()
       << " runs: " << GetRun(first).dump();
   const json failed = GetRun(first);
   EXPECT_EQ(failed["state"], "FAILED");
@@ -551,13 +558,8 @@ TEST_F(OrchestrateE2eTest, AServerKilledMidRunFindsTheRunOnRestartAndCompletesIt
   EXPECT_TRUE(WaitUntil([&] { return !ProcessExists(worker); }, std::chrono::seconds(5)));
 
   StartServer();
-  json retry;
-  ASSERT_TRUE(WaitUntil([&] {
-    const json failed = GetRun(first);
-    if (!failed["retry_run_id"].is_number()) return false;
-    retry = GetRun(failed["retry_run_id"].get<int64_t>());
-    return retry.value("state", "") == "SUCCEEDED";
-  })) << json(RunsOf("steady")).dump(2);
+  const json retry = WaitForSucceededRetry(first);
+  ASSERT_FALSE(retry.is_null()) << json(RunsOf("steady")).dump(2);
   const json failed = GetRun(first);
   EXPECT_EQ(failed["state"], "FAILED");
   EXPECT_THAT(failed["error"].get<std::string>(), HasSubstr(std::to_string(worker)));
