@@ -684,6 +684,9 @@ TEST_F(OrchestrateE2eTest, OnePutStartsTheChainOfJobsEachSayingWhatTriggeredIt) 
         "--tags", "shop"});
   Loch({"job", "create", "daily", "--sql", "SELECT count(*) AS n, sum(v2) AS total FROM db.clean",
         "--target", "db.daily", "--mode", "replace-partitions", "--on-update", "--debounce", "0"});
+  // A dependency tag: audit runs after every job tagged shop (clean), reading no table of it.
+  Loch({"job", "create", "audit", "--sql", "SELECT 1 AS checked", "--target", "db.audit",
+        "--mode", "replace-partitions", "--after", "tag:shop"});
   // A cycle is refused when the job that would close it is defined.
   EXPECT_THAT(Loch({"job", "create", "loop", "--sql", "SELECT n AS id, total AS v FROM db.daily",
                     "--target", "raw.clicks"},
@@ -711,6 +714,13 @@ TEST_F(OrchestrateE2eTest, OnePutStartsTheChainOfJobsEachSayingWhatTriggeredIt) 
                                     clean[0]["run_id"].get<int64_t>())));
   EXPECT_EQ(daily[0]["trigger_detail"]["upstream_run"], clean[0]["run_id"]);
   EXPECT_THAT(Loch({"runs", "--tag", "shop"}), HasSubstr("clean"));
+  ASSERT_TRUE(WaitUntil([&] {
+    const std::vector<json> audit = RunsOf("audit");
+    return !audit.empty() && audit.back()["state"] == "SUCCEEDED";
+  }));
+  const json audit = RunsOf("audit")[0];
+  EXPECT_EQ(audit["trigger_detail"]["type"], "upstream");
+  EXPECT_EQ(audit["trigger_detail"]["upstream_run"], clean[0]["run_id"]);
 }
 
 }  // namespace

@@ -16,10 +16,21 @@ absl::StatusOr<JobLineage> LineageOf(LakeEngine& engine, const Principal& who, c
   return lineage;
 }
 
+bool RunsAfter(const RunPolicy& policy, const std::string& job,
+               const std::vector<std::string>& tags) {
+  for (const std::string& entry : policy.after) {
+    if (entry == job) return true;
+    if (entry.starts_with(kTagPrefix) &&
+        std::find(tags.begin(), tags.end(), entry.substr(kTagPrefix.size())) != tags.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool Follows(const JobLineage& downstream, const JobLineage& upstream) {
   if (downstream.job == upstream.job) return false;
-  const auto& after = downstream.policy.after;
-  return std::find(after.begin(), after.end(), upstream.job) != after.end() ||
+  return RunsAfter(downstream.policy, upstream.job, upstream.policy.tags) ||
          std::find(downstream.sources.begin(), downstream.sources.end(), upstream.target) !=
              downstream.sources.end();
 }

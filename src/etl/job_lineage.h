@@ -30,8 +30,13 @@ struct JobLineage {
 absl::StatusOr<JobLineage> LineageOf(LakeEngine& engine, const Principal& who, const JobSpec& spec,
                                      int64_t version = 0);
 
-// Whether `downstream` follows `upstream`: it reads the table `upstream` writes, or names it in
-// its `after`.
+// Whether a job with `policy` runs after each successful run of job `job` carrying `tags`: its
+// `after` names the job, or "tag:T" for one of the tags.
+bool RunsAfter(const RunPolicy& policy, const std::string& job,
+               const std::vector<std::string>& tags);
+
+// Whether `downstream` follows `upstream`: it reads the table `upstream` writes, or runs after it
+// (RunsAfter).
 bool Follows(const JobLineage& downstream, const JobLineage& upstream);
 
 // A cycle through `job` in `jobs` (by name): the names along it, `job` first and last ("a", "b",

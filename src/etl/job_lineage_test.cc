@@ -36,6 +36,14 @@ TEST(JobLineageTest, ACycleThroughTablesOrAfterIsFoundWithItsPath) {
   EXPECT_EQ(FindCycle(jobs, "report"), std::nullopt);
   jobs["clean"].policy.after = {"report"};  // clean -> daily -> report -> clean
   EXPECT_THAT(*FindCycle(jobs, "clean"), ElementsAre("clean", "daily", "report", "clean"));
+
+  // Through a dependency tag: audit runs after every job tagged "shop", and clean waits for audit.
+  jobs["clean"].policy.after = {"audit"};
+  jobs["daily"].policy.tags = {"shop"};
+  jobs["audit"] = Job("audit", {}, TableName{"db", "audit"}, {"tag:shop"});
+  EXPECT_TRUE(RunsAfter(jobs["audit"].policy, "daily", {"shop"}));
+  EXPECT_FALSE(RunsAfter(jobs["audit"].policy, "daily", {"other"}));
+  EXPECT_THAT(*FindCycle(jobs, "audit"), ElementsAre("audit", "clean", "daily", "audit"));
 }
 
 TEST(JobLineageTest, ALongChainIsWalkedWithoutRecursion) {
@@ -52,14 +60,14 @@ TEST(JobLineageTest, ALongChainIsWalkedWithoutRecursion) {
 TEST(RunPolicyTest, FieldsAreCheckedAndOnlyChangedOnesAreStored) {
   auto policy = RunPolicyFromJson({{"on_update", true},
                                    {"debounce_seconds", 5},
-                                   {"after", {"clean", "clean"}},
+                                   {"after", {"clean", "clean", "tag:shop"}},
                                    {"max_attempts", 4},
                                    {"timeout_seconds", 60},
                                    {"memory_limit", "512MB"},
                                    {"tags", {"shop"}}});
   ASSERT_TRUE(policy.ok()) << policy.status();
   EXPECT_TRUE(policy->on_update);
-  EXPECT_EQ(policy->after, std::vector<std::string>{"clean"});
+  EXPECT_EQ(policy->after, (std::vector<std::string>{"clean", "tag:shop"}));
   EXPECT_EQ(policy->max_attempts, 4);
   nlohmann::json stored = nlohmann::json::object();
   AddRunPolicyJson(*policy, stored);
@@ -78,6 +86,7 @@ TEST(RunPolicyTest, FieldsAreCheckedAndOnlyChangedOnesAreStored) {
                                                            {"memory_limit", "5; DROP"},
                                                            {"after", "clean"},
                                                            {"after", {"bad name"}},
+                                                           {"after", {"tag:bad tag"}},
                                                            {"tags", {1}}}) {
     auto bad = RunPolicyFromJson({{field, value}});
     EXPECT_TRUE(absl::IsInvalidArgument(bad.status())) << field << " " << value.dump();

@@ -39,7 +39,11 @@ absl::Status ReadNames(const json& object, std::string_view field, std::string_v
   for (const json& item : *it) {
     if (!item.is_string()) return FieldError(field, fmt::format("must be a list of {}", what));
     const std::string name = item.get<std::string>();
-    if (const absl::Status valid = ValidateIdentifier(name, std::string(what)); !valid.ok()) {
+    // `after` also takes "tag:NAME": every job tagged NAME.
+    const bool tag = field == "after" && name.starts_with(kTagPrefix);
+    const std::string_view checked = tag ? std::string_view(name).substr(kTagPrefix.size()) : name;
+    if (const absl::Status valid = ValidateIdentifier(checked, tag ? "tag" : std::string(what));
+        !valid.ok()) {
       return FieldError(field, ToStd(valid.message()));
     }
     if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);

@@ -5,18 +5,21 @@
 //   on_update         run when one of the job's source tables gets a commit (default false)
 //   debounce_seconds  wait this long after a source's last commit before running, so that a
 //                     burst of commits makes one run (0 to 3600, default 1)
-//   after             jobs whose successful run starts this one (names)
+//   after             jobs whose successful run starts this one: names, and "tag:NAME" for every
+//                     job that carries the tag NAME
 //   max_attempts      a failed run is retried in a new worker process until this many attempts
 //                     (1 to 20, default 3)
 //   timeout_seconds   a run's worker is killed after this long (1 to 604800, default 3600)
 //   memory_limit      the worker's query-engine memory limit, e.g. "2GB" (default: the engine's)
-//   tags              dependency tags: labels the runs carry, to find and filter them
+//   tags              dependency tags: jobs naming "tag:NAME" in `after` run after this one; the
+//                     runs carry them too, to find and filter them
 //   schedule          a cron expression (common/cron.h): `loch serve` runs the job then
 //   timezone          the schedule's time zone (IANA name, default UTC)
 //   failure_webhook   http(s) URL that gets a signed JSON notification when a run fails or times
 //                     out (besides `loch serve --failure-webhook`)
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -41,6 +44,9 @@ struct RunPolicy {
 
   bool operator==(const RunPolicy&) const = default;
 };
+
+// How `after` names the jobs that carry a tag: "tag:NAME".
+inline constexpr std::string_view kTagPrefix = "tag:";
 
 // The fields above, as job_spec.cc accepts them.
 inline const std::vector<std::string> kRunPolicyFields = {

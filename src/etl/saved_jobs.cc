@@ -23,6 +23,7 @@ absl::Status CheckDependencies(Catalog& catalog, LakeEngine& engine, const Princ
     if (lineage.ok()) jobs.emplace(job.name, std::move(*lineage));
   }
   for (const std::string& upstream : spec.policy.after) {
+    if (upstream.starts_with(kTagPrefix)) continue;  // a tag: the jobs carrying it may come later
     if (!jobs.contains(upstream)) {
       return absl::NotFoundError(
           fmt::format("job \"{}\" runs after \"{}\", which is not a job (create it first)",

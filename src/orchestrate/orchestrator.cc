@@ -275,9 +275,11 @@ void Orchestrator::RecoverAbandonedRuns() {
     }
     if (run.kind == etl::kJobKind) jobs[run.name].push_back(run.run_id);
   }
-  for (const auto& [job, run_ids] : jobs) {
-    if (std::any_of(workers_.begin(), workers_.end(), [&](const auto& entry) {
-          return entry.second.run.kind == etl::kJobKind && entry.second.run.name == job;
+  for (const auto& entry : jobs) {
+    const std::string& job = entry.first;  // (clang 14 lambdas cannot capture bindings)
+    const std::vector<int64_t>& run_ids = entry.second;
+    if (std::any_of(workers_.begin(), workers_.end(), [&](const auto& worker) {
+          return worker.second.run.kind == etl::kJobKind && worker.second.run.name == job;
         })) {
       continue;  // ours is running: its end is handled when it exits
     }

@@ -235,8 +235,7 @@ absl::StatusOr<std::vector<RunRecord>> TriggerWatcher::AfterSuccess(const RunRec
   std::vector<RunRecord> due;
   if (run.kind != etl::kJobKind) return due;
   for (const auto& [name, job] : jobs_) {
-    const auto& after = job.policy.after;
-    if (std::find(after.begin(), after.end(), run.name) == after.end()) continue;
+    if (name == run.name || !etl::RunsAfter(job.policy, run.name, run.tags)) continue;
     due.push_back(RunOf(
         job, fmt::format("after run {} of job {}", run.run_id, run.name),
         json{{"type", "upstream"}, {"upstream_run", run.run_id}, {"upstream_job", run.name}}));
