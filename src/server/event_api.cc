@@ -71,7 +71,8 @@ void EventStreams::Open(const httplib::Request& request, std::shared_ptr<HttpStr
   }
   Client client{stream, {}};
   if (request.has_param("types")) {
-    for (std::string_view type : Split(request.get_param_value("types"), ',')) {
+    const std::string types = request.get_param_value("types");  // the views below point in it
+    for (std::string_view type : Split(types, ',')) {
       if (!kTypes.contains(std::string(type))) {
         return refuse(absl::InvalidArgumentError(fmt::format(
                           "unknown event type \"{}\"; the types are run, commit, query_failed, "
