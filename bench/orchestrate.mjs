@@ -34,10 +34,16 @@ function freePort() {
   });
 }
 
+// Servers still running when the script ends (it threw) are stopped with it.
+const servers = new Set();
+process.on('exit', () => { for (const child of servers) child.kill('SIGKILL'); });
+
 async function serve(lake, extra = []) {
   const port = await freePort();
   const child = spawn(loch, ['serve', '--lake', lake, '--http', `127.0.0.1:${port}`, '--max-workers', '2', ...extra],
                       { stdio: ['ignore', 'ignore', 'ignore'] });
+  servers.add(child);
+  child.on('exit', () => servers.delete(child));
   const url = `http://127.0.0.1:${port}`;
   const token = JSON.parse(readFileSync(`${lake}/.loch/admin-credentials.json`, 'utf8')).token;
   for (let i = 0; i < 200; i++) {
