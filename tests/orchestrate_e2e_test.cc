@@ -15,8 +15,10 @@
 #include <fstream>
 #include <functional>
 #include <set>
+#include <sstream>
 #include <thread>
 
+#include "common/sanitizers.h"
 #include "common/test_dir.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
@@ -28,6 +30,7 @@ namespace loch {
 namespace {
 
 using nlohmann::json;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using testing_support::LochServer;
 using testing_support::RunCommand;
@@ -441,8 +444,7 @@ TEST_F(OrchestrateE2eTest, AWorkerKilledMidRunIsRetriedInANewProcessAndPublishes
   ASSERT_EQ(::kill(static_cast<pid_t>(pid), SIGKILL), 0);
 
   const json retry = WaitForSucceededRetry(first);
-  ASSERT_FALSE(retry.is_null()) << RunsOf("copy").size()
-      << " runs: " << GetRun(first).dump();
+  ASSERT_FALSE(retry.is_null()) << RunsOf("copy").size() << " runs: " << GetRun(first).dump();
   const json failed = GetRun(first);
   EXPECT_EQ(failed["state"], "FAILED");
   EXPECT_THAT(failed["error"].get<std::string>(), HasSubstr("killed by signal 9"));
@@ -508,6 +510,47 @@ TEST_F(OrchestrateE2eTest, AHangingRunIsKilledAtItsTimeoutAndNotRetried) {
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_TRUE(GetRun(id)["retry_run_id"].is_null());  // a hang would hang again: no retry
   EXPECT_EQ(RunsOf("hangs").size(), 1u);
+}
+
+// The "Max address space" soft limit of process `pid` in bytes, -1 for unlimited or unknown.
+int64_t AddressSpaceLimit(int64_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/limits", pid));
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with("Max address space")) continue;
+    std::istringstream fields(line.substr(std::string("Max address space").size()));
+    std::string soft;
+    fields >> soft;
+    return soft == "unlimited" ? -1 : std::stoll(soft);
+  }
+  return -1;
+}
+
+TEST_F(OrchestrateE2eTest, AJobsMemoryLimitIsAHardCapOnItsWorkerAndAHogFailsAlone) {
+  if (kUnderSanitizer) GTEST_SKIP() << "no address-space cap under sanitizers";
+  LoadClicks(1, 3);
+  CreateCopyJob("capped", {"--memory-limit", "256MB"});
+  // A 1.5 GB string: memory the engine's own accounting does not see, so only the cap stops it.
+  Loch({"job", "create", "hog", "--sql",
+        "SELECT id, length(repeat('x', 1500000000)) AS n FROM raw.clicks", "--target", "db.hog",
+        "--memory-limit", "256MB", "--max-attempts", "1"});
+  StartServer({"LOCH_FAULT_PAUSE=job-before-commit"});
+
+  const int64_t capped = QueueRun("capped")["run_id"];
+  const int64_t pid = WaitUntilPaused(capped);
+  const int64_t threads = std::max(1u, std::thread::hardware_concurrency());
+  EXPECT_EQ(AddressSpaceLimit(pid), 256'000'000 + (int64_t{1} << 30) + threads * (16 << 20));
+  EXPECT_EQ(AddressSpaceLimit(server_->pid()), -1);  // the server itself is not capped
+
+  const int64_t hog = QueueRun("hog")["run_id"];
+  ASSERT_TRUE(WaitUntil([&] { return GetRun(hog).value("state", "") == "FAILED"; }))
+      << GetRun(hog).dump();
+  // Refused by the process's cap (a failed allocation), not by the engine's accounting.
+  EXPECT_THAT(GetRun(hog)["error"].get<std::string>(),
+              AllOf(HasSubstr("Out of Memory"), HasSubstr("bad allocation")));
+  EXPECT_TRUE(GetRun(hog)["retry_run_id"].is_null());
+  EXPECT_TRUE(ProcessExists(pid));  // the other run's worker is untouched
+  EXPECT_EQ(GetRun(capped)["state"], "RUNNING");
+  EXPECT_THAT(Loch({"sql", "SELECT count(*) AS n FROM raw.clicks"}), HasSubstr("3"));
 }
 
 TEST_F(OrchestrateE2eTest, ARunningRunIsCancelledAndAQueuedOneNeverStarts) {
@@ -685,8 +728,8 @@ TEST_F(OrchestrateE2eTest, OnePutStartsTheChainOfJobsEachSayingWhatTriggeredIt) 
   Loch({"job", "create", "daily", "--sql", "SELECT count(*) AS n, sum(v2) AS total FROM db.clean",
         "--target", "db.daily", "--mode", "replace-partitions", "--on-update", "--debounce", "0"});
   // A dependency tag: audit runs after every job tagged shop (clean), reading no table of it.
-  Loch({"job", "create", "audit", "--sql", "SELECT 1 AS checked", "--target", "db.audit",
-        "--mode", "replace-partitions", "--after", "tag:shop"});
+  Loch({"job", "create", "audit", "--sql", "SELECT 1 AS checked", "--target", "db.audit", "--mode",
+        "replace-partitions", "--after", "tag:shop"});
   // A cycle is refused when the job that would close it is defined.
   EXPECT_THAT(Loch({"job", "create", "loop", "--sql", "SELECT n AS id, total AS v FROM db.daily",
                     "--target", "raw.clicks"},

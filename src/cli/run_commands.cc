@@ -9,13 +9,16 @@
 
 #include "cli/progress.h"
 #include "common/clock.h"
+#include "common/sanitizers.h"
 #include "common/strings.h"
 #include "etl/job_runner.h"
+#include "etl/run_policy.h"
 #include "etl/saved_jobs.h"
 #include "fmt/format.h"
 #include "orchestrate/freshness.h"
 #include "orchestrate/run_control.h"
 #include "orchestrate/run_execution.h"
+#include "orchestrate/worker_process.h"
 
 namespace loch::cli {
 
@@ -265,14 +268,26 @@ absl::Status Freshness(const CommonOptions& common, const RunCommandOptions& opt
 
 // The worker: runs one queued run and records its end. Its output goes to the run's log.
 absl::Status Work(const CommonOptions& common, const RunCommandOptions& options, int& exit_code) {
+  RETURN_IF_ERROR(orchestrate::DieWithParent());
   const Principal who = Principal::LocalAdmin();
   ASSIGN_OR_RETURN(auto lake, OpenLake(common));
   ASSIGN_OR_RETURN(const RunRecord run, lake->catalog().GetRun(who, options.run_id));
   if (run.kind == etl::kJobKind) {
-    // The job's memory limit is the engine's, set before it opens.
+    // The job's memory limit is the engine's, set before it opens, and (with headroom) a hard
+    // cap on this process.
     ASSIGN_OR_RETURN(const SavedJob job, lake->catalog().GetJob(who, run.name));
     ASSIGN_OR_RETURN(const etl::JobSpec spec, etl::SpecOf(job));
     lake->set_engine_settings(EngineSettings{spec.policy.memory_limit, 0});
+    if (const std::optional<int64_t> limit = ParseByteSize(spec.policy.memory_limit)) {
+      const int64_t cap = etl::WorkerAddressSpaceBytes(*limit);
+      RETURN_IF_ERROR(orchestrate::CapAddressSpace(cap));
+      if (!kUnderSanitizer) {
+        fmt::print(
+            "memory: the engine's limit is {}; this process's address space is capped at "
+            "{} bytes ({})\n",
+            spec.policy.memory_limit, cap, HumanBytes(cap));
+      }
+    }
   }
   ASSIGN_OR_RETURN(LakeEngine * engine, lake->engine());
   fmt::print("{} run {} of {} {} (attempt {} of {}) in worker pid {}\n",

@@ -108,5 +108,18 @@ TEST(Formatting, Numbers) {
   EXPECT_EQ(HumanBytes(1500000), "1.5 MB");
 }
 
+TEST(ByteSizes, ReadLikeDuckDbMemoryLimits) {
+  EXPECT_EQ(ParseByteSize("512MB"), int64_t{512} * 1000 * 1000);
+  EXPECT_EQ(ParseByteSize("2GiB"), int64_t{2} << 30);
+  EXPECT_EQ(ParseByteSize("1.5 gb"), int64_t{1500} * 1000 * 1000);
+  EXPECT_EQ(ParseByteSize("0.25KiB"), 256);
+  EXPECT_EQ(ParseByteSize("999999999.999TiB"), std::nullopt);  // past 2^63
+  EXPECT_EQ(ParseByteSize("8000000TiB"), int64_t{8000000} << 40);
+  for (const char* bad : {"", "MB", "12", "12 M", "1.MB", "1.2345GB", "-1GB", " 1GB", "1  GB",
+                          "1GBs", "1234567890MB", "1e3MB"}) {
+    EXPECT_EQ(ParseByteSize(bad), std::nullopt) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace loch

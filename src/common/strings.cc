@@ -163,4 +163,44 @@ absl::StatusOr<int64_t> ParseDurationMicros(std::string_view text, std::string_v
   return *count * unit->second;
 }
 
+std::optional<int64_t> ParseByteSize(std::string_view text) {
+  const auto digits = [&](size_t from) {
+    size_t end = from;
+    while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
+    return end - from;
+  };
+  const size_t whole = digits(0);
+  if (whole == 0 || whole > 9) return std::nullopt;
+  size_t at = whole;
+  size_t fraction = 0;
+  if (at < text.size() && text[at] == '.') {
+    fraction = digits(at + 1);
+    if (fraction == 0 || fraction > 3) return std::nullopt;
+    at += 1 + fraction;
+  }
+  if (at < text.size() && text[at] == ' ') ++at;
+  static constexpr std::pair<std::string_view, int64_t> kUnits[] = {{"kb", 1000},
+                                                                    {"mb", 1000 * 1000},
+                                                                    {"gb", 1000 * 1000 * 1000},
+                                                                    {"tb", 1000000000000},
+                                                                    {"kib", int64_t{1} << 10},
+                                                                    {"mib", int64_t{1} << 20},
+                                                                    {"gib", int64_t{1} << 30},
+                                                                    {"tib", int64_t{1} << 40}};
+  const auto unit = std::find_if(std::begin(kUnits), std::end(kUnits), [&](const auto& u) {
+    return EqualsIgnoringCase(text.substr(at), u.first);
+  });
+  if (unit == std::end(kUnits)) return std::nullopt;
+  // At most 999,999,999.999 TiB: fits in 128 bits, and the answer must fit in 63.
+  const __int128 thousandths =
+      static_cast<__int128>(*ParseInteger(text.substr(0, whole))) * 1000 +
+      (fraction == 0 ? 0
+                     : *ParseInteger(text.substr(whole + 1, fraction)) * (fraction == 1   ? 100
+                                                                          : fraction == 2 ? 10
+                                                                                          : 1));
+  const __int128 bytes = thousandths * unit->second / 1000;
+  if (bytes > INT64_MAX) return std::nullopt;
+  return static_cast<int64_t>(bytes);
+}
+
 }  // namespace loch

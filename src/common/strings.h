@@ -24,12 +24,17 @@ std::string Join(const std::vector<std::string>& parts, std::string_view separat
 // Converts Abseil's string_view (e.g. absl::Status::message()) to the standard one.
 inline std::string_view ToStd(absl::string_view view) { return {view.data(), view.size()}; }
 
-// `text` as a decimal integer in [min, max]: digits with an optional leading '-', nothing else.
-// nullopt for anything else (empty, signs, spaces, overflow). Never throws: safe on any input.
 // A period written as a whole number and a unit (d, h, m, s), e.g. 7d, 36h, 90m, 0s, in
 // microseconds. InvalidArgument naming `what` ("retention") and the text otherwise.
 absl::StatusOr<int64_t> ParseDurationMicros(std::string_view text, std::string_view what);
 
+// A size as DuckDB reads its memory_limit, in bytes: up to 9 digits, an optional fraction of up
+// to 3, an optional space and a unit, case ignored: KB, MB, GB, TB (powers of 1000) or KiB, MiB,
+// GiB, TiB (powers of 1024); e.g. "512MB", "1.5 GiB". nullopt for anything else. Never throws.
+std::optional<int64_t> ParseByteSize(std::string_view text);
+
+// `text` as a decimal integer in [min, max]: digits with an optional leading '-', nothing else.
+// nullopt for anything else (empty, signs, spaces, overflow). Never throws: safe on any input.
 std::optional<int64_t> ParseInteger(std::string_view text, int64_t min = INT64_MIN,
                                     int64_t max = INT64_MAX);
 

@@ -84,6 +84,8 @@ TEST(RunPolicyTest, FieldsAreCheckedAndOnlyChangedOnesAreStored) {
                                                            {"on_update", "yes"},
                                                            {"memory_limit", "lots"},
                                                            {"memory_limit", "5; DROP"},
+                                                           {"memory_limit", "10MB"},
+                                                           {"memory_limit", 512},
                                                            {"after", "clean"},
                                                            {"after", {"bad name"}},
                                                            {"after", {"tag:bad tag"}},

@@ -1,7 +1,7 @@
 #include "etl/run_policy.h"
 
 #include <algorithm>
-#include <regex>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "catalog/model.h"
@@ -53,6 +53,13 @@ absl::Status ReadNames(const json& object, std::string_view field, std::string_v
 
 }  // namespace
 
+int64_t WorkerAddressSpaceBytes(int64_t memory_limit_bytes) {
+  constexpr int64_t kHeadroomBytes = int64_t{1} << 30;
+  constexpr int64_t kPerThreadBytes = int64_t{16} << 20;
+  const int64_t threads = std::max(1u, std::thread::hardware_concurrency());
+  return memory_limit_bytes + kHeadroomBytes + threads * kPerThreadBytes;
+}
+
 absl::StatusOr<RunPolicy> RunPolicyFromJson(const json& object) {
   RunPolicy policy;
   if (const auto it = object.find("on_update"); it != object.end() && !it->is_null()) {
@@ -64,9 +71,11 @@ absl::StatusOr<RunPolicy> RunPolicyFromJson(const json& object) {
   RETURN_IF_ERROR(ReadWhole(object, "max_attempts", 1, 20, policy.max_attempts));
   RETURN_IF_ERROR(ReadWhole(object, "timeout_seconds", 1, 7 * 24 * 3600, policy.timeout_seconds));
   if (const auto it = object.find("memory_limit"); it != object.end() && !it->is_null()) {
-    static const std::regex kSize(R"(\d{1,9}(\.\d{1,3})?\s?([KMGT]i?B))", std::regex::icase);
-    if (!it->is_string() || !std::regex_match(it->get<std::string>(), kSize)) {
-      return FieldError("memory_limit", "must be a size such as \"512MB\" or \"2GiB\"");
+    const std::optional<int64_t> bytes =
+        it->is_string() ? ParseByteSize(it->get<std::string>()) : std::nullopt;
+    if (!bytes.has_value() || *bytes < RunPolicy::kMinMemoryLimitBytes) {
+      return FieldError("memory_limit",
+                        "must be a size of at least 64MB, such as \"512MB\" or \"2GiB\"");
     }
     policy.memory_limit = it->get<std::string>();
   }

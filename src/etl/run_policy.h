@@ -10,7 +10,9 @@
 //   max_attempts      a failed run is retried in a new worker process until this many attempts
 //                     (1 to 20, default 3)
 //   timeout_seconds   a run's worker is killed after this long (1 to 604800, default 3600)
-//   memory_limit      the worker's query-engine memory limit, e.g. "2GB" (default: the engine's)
+//   memory_limit      the worker's memory limit, e.g. "2GB" (at least 64MB): the query engine's
+//                     limit, and a hard cap on the worker process's address space of this plus
+//                     the headroom WorkerAddressSpaceBytes adds (default: the engine's, no cap)
 //   tags              dependency tags: jobs naming "tag:NAME" in `after` run after this one; the
 //                     runs carry them too, to find and filter them
 //   schedule          a cron expression (common/cron.h): `loch serve` runs the job then
@@ -18,6 +20,7 @@
 //   failure_webhook   http(s) URL that gets a signed JSON notification when a run fails or times
 //                     out (besides `loch serve --failure-webhook`)
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,12 +34,13 @@ struct RunPolicy {
   static constexpr int kDefaultMaxAttempts = 3;
   static constexpr int kDefaultTimeoutSeconds = 3600;
   static constexpr int kDefaultDebounceSeconds = 1;
+  static constexpr int64_t kMinMemoryLimitBytes = 64 * 1000 * 1000;
   bool on_update = false;
   int debounce_seconds = kDefaultDebounceSeconds;
   std::vector<std::string> after;
   int max_attempts = kDefaultMaxAttempts;
   int timeout_seconds = kDefaultTimeoutSeconds;
-  std::string memory_limit;
+  std::string memory_limit;  // "": the engine's default
   std::vector<std::string> tags;
   std::string failure_webhook;
   std::string schedule;  // "": none
@@ -52,6 +56,11 @@ inline constexpr std::string_view kTagPrefix = "tag:";
 inline const std::vector<std::string> kRunPolicyFields = {
     "on_update", "debounce_seconds", "after",    "max_attempts", "timeout_seconds", "memory_limit",
     "tags",      "failure_webhook",  "schedule", "timezone"};
+
+// The hard cap on the address space of a worker whose memory limit is `memory_limit_bytes`: the
+// limit plus 1 GiB for what the engine does not count (code, thread stacks, allocator slack), and
+// 16 MiB per hardware thread for the stacks and arenas of its threads.
+int64_t WorkerAddressSpaceBytes(int64_t memory_limit_bytes);
 
 // The policy from a job's JSON object (absent fields keep their defaults). InvalidArgument naming
 // the field for a wrong type or a value out of range.

@@ -2,14 +2,19 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <string_view>
 
+#include "common/sanitizers.h"
 #include "fmt/format.h"
 
 namespace loch::orchestrate {
@@ -21,14 +26,51 @@ std::string WorkerExit::Describe() const {
   return fmt::format("exited with status {}", code);
 }
 
+namespace {
+
+constexpr char kParentVariable[] = "LOCH_WORKER_PARENT";
+
+// Frees posix_spawn's attribute and file-action objects however Spawn returns.
+struct SpawnSetup {
+  posix_spawnattr_t attributes;
+  posix_spawn_file_actions_t actions;
+  SpawnSetup() {
+    ::posix_spawnattr_init(&attributes);
+    ::posix_spawn_file_actions_init(&actions);
+  }
+  ~SpawnSetup() {
+    ::posix_spawn_file_actions_destroy(&actions);
+    ::posix_spawnattr_destroy(&attributes);
+  }
+  SpawnSetup(const SpawnSetup&) = delete;
+  SpawnSetup& operator=(const SpawnSetup&) = delete;
+};
+
+// This process's environment with LOCH_WORKER_PARENT set to its pid.
+std::vector<std::string> WorkerEnvironment() {
+  std::vector<std::string> environment;
+  const std::string prefix = std::string(kParentVariable) + "=";
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    if (!std::string_view(*entry).starts_with(prefix)) environment.emplace_back(*entry);
+  }
+  environment.push_back(prefix + std::to_string(::getpid()));
+  return environment;
+}
+
+std::vector<char*> Pointers(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  for (std::string& text : strings) pointers.push_back(text.data());
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<WorkerProcess>> WorkerProcess::Spawn(
     const std::string& binary, const std::vector<std::string>& args, const std::string& log_path) {
-  // Everything the child needs is made before fork: after it, only async-signal-safe calls.
-  std::vector<std::string> owned{binary};
-  owned.insert(owned.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : owned) argv.push_back(arg.data());
-  argv.push_back(nullptr);
+  std::vector<std::string> arguments{binary};
+  arguments.insert(arguments.end(), args.begin(), args.end());
+  std::vector<std::string> environment = WorkerEnvironment();
   const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log < 0) {
     return absl::InternalError(
@@ -40,33 +82,63 @@ absl::StatusOr<std::unique_ptr<WorkerProcess>> WorkerProcess::Spawn(
     ::close(log);
     return absl::InternalError(fmt::format("cannot start a worker: {}", std::strerror(error)));
   }
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    const int error = errno;
-    ::close(log);
-    ::close(exit_pipe[0]);
-    ::close(exit_pipe[1]);
-    return absl::InternalError(fmt::format("cannot start a worker: {}", std::strerror(error)));
-  }
-  if (pid == 0) {
-    ::fcntl(exit_pipe[1], F_SETFD, 0);  // kept open across exec, closed by its exit
-    ::setpgid(0, 0);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(126);  // the parent died before the line above
-    const int null = ::open("/dev/null", O_RDONLY);
-    if (null >= 0) ::dup2(null, STDIN_FILENO);
-    ::dup2(log, STDOUT_FILENO);
-    ::dup2(log, STDERR_FILENO);
-    ::execv(argv[0], argv.data());
-    static constexpr char kFailed[] = "loch: cannot start the worker binary\n";
-    [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, kFailed, sizeof kFailed - 1);
-    ::_exit(127);
-  }
-  ::setpgid(pid, pid);  // also here: a kill right after Spawn must reach the group
+  // posix_spawn, not fork: nothing of this (large, many-threaded) process is copied and no
+  // at-fork handler runs, and the exec's failure comes back as an error here.
+  SpawnSetup setup;
+  ::posix_spawn_file_actions_addopen(&setup.actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  ::posix_spawn_file_actions_adddup2(&setup.actions, log, STDOUT_FILENO);
+  ::posix_spawn_file_actions_adddup2(&setup.actions, log, STDERR_FILENO);
+  // A dup2 onto itself clears close-on-exec: the worker keeps the pipe's end, which closes as it
+  // exits.
+  ::posix_spawn_file_actions_adddup2(&setup.actions, exit_pipe[1], exit_pipe[1]);
+  sigset_t signals;
+  sigemptyset(&signals);
+  ::posix_spawnattr_setsigmask(&setup.attributes, &signals);
+  sigaddset(&signals, SIGPIPE);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  ::posix_spawnattr_setsigdefault(&setup.attributes, &signals);
+  ::posix_spawnattr_setpgroup(&setup.attributes, 0);  // a group of its own, for Kill
+  ::posix_spawnattr_setflags(
+      &setup.attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<char*> argv = Pointers(arguments);
+  std::vector<char*> envp = Pointers(environment);
+  pid_t pid = 0;
+  const int error =
+      ::posix_spawn(&pid, argv[0], &setup.actions, &setup.attributes, argv.data(), envp.data());
   ::close(log);
   ::close(exit_pipe[1]);
+  if (error != 0) {
+    ::close(exit_pipe[0]);
+    return absl::InternalError(
+        fmt::format("cannot start the worker {}: {}", binary, std::strerror(error)));
+  }
   return std::unique_ptr<WorkerProcess>(new WorkerProcess(pid, exit_pipe[0]));
+}
+
+absl::Status DieWithParent() {
+  const char* parent = std::getenv(kParentVariable);
+  if (parent == nullptr) return absl::OkStatus();
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+    return absl::InternalError(
+        fmt::format("cannot tie the worker to its parent: {}", std::strerror(errno)));
+  }
+  // The parent may have died before the line above, leaving this process to init.
+  if (std::to_string(::getppid()) != parent) {
+    return absl::FailedPreconditionError(
+        fmt::format("the process that started this worker (pid {}) has ended", parent));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CapAddressSpace(int64_t bytes) {
+  if (kUnderSanitizer) return absl::OkStatus();  // their shadow memory is terabytes of it
+  const rlimit limit{static_cast<rlim_t>(bytes), static_cast<rlim_t>(bytes)};
+  if (::setrlimit(RLIMIT_AS, &limit) != 0) {
+    return absl::InternalError(
+        fmt::format("cannot cap the worker's memory at {} bytes: {}", bytes, std::strerror(errno)));
+  }
+  return absl::OkStatus();
 }
 
 WorkerProcess::~WorkerProcess() {

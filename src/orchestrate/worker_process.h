@@ -1,14 +1,16 @@
 #pragma once
 // WorkerProcess: one run's worker, a child process in a process group of its own (so that a
 // timeout or a cancel kills it and everything it started), with its output appended to a log
-// file. The worker dies with the thread that spawned it (PR_SET_PDEATHSIG): a server that is
-// killed leaves no worker behind, and its next start recovers the runs they had.
+// file. A worker that calls DieWithParent() at its start dies with the thread that spawned it
+// (PR_SET_PDEATHSIG): a server that is killed leaves no worker behind, and its next start
+// recovers the runs they had.
 //
 // Thread-safety: a WorkerProcess is used by one thread (the one that spawned it, which must
 // outlive it).
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,8 +32,9 @@ struct WorkerExit {
 class WorkerProcess {
  public:
   // Starts `binary` with `args` (argv[1..]); its stdin is /dev/null, its stdout and stderr go to
-  // `log_path` (appended, created 0600). Errors: Internal when the process cannot be made (the
-  // exec's own failure shows as exit status 127, with the reason in the log).
+  // `log_path` (appended, created 0600); its environment is this process's plus
+  // LOCH_WORKER_PARENT (for DieWithParent). Errors: Internal when the process cannot be made or
+  // `binary` cannot be executed.
   static absl::StatusOr<std::unique_ptr<WorkerProcess>> Spawn(const std::string& binary,
                                                               const std::vector<std::string>& args,
                                                               const std::string& log_path);
@@ -55,6 +58,17 @@ class WorkerProcess {
   int exit_fd_;
   std::optional<WorkerExit> exit_;
 };
+
+// Called by a worker at its start: it is killed (SIGKILL) when the thread that spawned it ends.
+// A no-op in a process that WorkerProcess::Spawn did not start. Errors: FailedPrecondition when
+// that process has already ended (the worker should exit at once), Internal if prctl fails.
+absl::Status DieWithParent();
+
+// Caps this process's address space at `bytes` (RLIMIT_AS): an allocation beyond it fails, in
+// the query engine an out-of-memory error, instead of taking memory from the rest of the
+// machine. A no-op under AddressSanitizer and ThreadSanitizer, whose shadow memory would not
+// fit. Errors: Internal if setrlimit fails.
+absl::Status CapAddressSpace(int64_t bytes);
 
 // The last `max_bytes` of the file at `path` (from the start of a line when it can), "" if it
 // cannot be read.
