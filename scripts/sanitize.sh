@@ -5,7 +5,8 @@
 #         one build serves both. Leaks are findings too.
 #   tsan  ThreadSanitizer over the concurrent parts: the write-ahead log, the delivery batcher and
 #         ingest service, the front door, the query service, the file cache (their unit tests), and
-#         `loch serve` under concurrent producers and queries (ingest_e2e_test, server_test), built
+#         `loch serve` under concurrent producers and queries (ingest_e2e_test, server_test) and its
+#         orchestrator with its worker processes, webhooks and event streams (orchestrate_e2e_test), built
 #         in build-tsan/. DuckDB is prebuilt without TSan: reports inside it are suppressed
 #         (scripts/tsan.supp).
 # Usage: scripts/sanitize.sh [asan] [tsan]   (both by default)   Environment: SANITIZE_JOBS
@@ -37,9 +38,9 @@ tsan() {
   echo "sanitize: TSan, the concurrent parts (build-tsan/)"
   configure build-tsan -DLOCH_TSAN=ON
   cmake --build build-tsan -j "$jobs" --target ingest_test front_door_test file_cache_test \
-    query_test loch ingest_e2e_test server_test
+    query_test loch ingest_e2e_test server_test orchestrate_e2e_test
   local tests='^(WalTest|DeliveryBatcherTest|IngestServiceTest|StreamConfigTest|FrontDoorTest'
-  tests+='|QueryServiceTest|FileCacheTest|IngestE2eTest)\.|^server_test$'
+  tests+='|QueryServiceTest|FileCacheTest|IngestE2eTest|OrchestrateE2eTest)\.|^server_test$'
   (cd build-tsan &&
     TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/../scripts/tsan.supp" \
     ctest --output-on-failure -j "$jobs" -R "$tests" --no-tests=error --timeout 900)
