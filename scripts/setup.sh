@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything loch needs to build and test on Debian 12, idempotently:
 #   - Debian packages (only the missing ones; apt-get update runs only if something is missing),
-#   - DuckDB 1.4.4 (header + libduckdb.so) from the npm registry, checksum-verified, into third_party/.
+#   - DuckDB 1.4.4 (header + libduckdb.so) from the npm registry, checksum-verified, into third_party/,
+#   - the web console's build tools (web/package-lock.json) and the test peers (package-lock.json)
+#     from the npm registry.
 # Safe to run repeatedly; a second run does nothing and takes well under a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +14,7 @@ PACKAGES=(
   libzstd-dev libsimdjson-dev zlib1g-dev libssl-dev libcurl4-openssl-dev libcpp-httplib-dev libhttp-parser-dev libtinyxml2-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
-  nodejs npm curl tzdata
+  nodejs npm curl tzdata chromium
   postgresql-client-15 postgresql-15
 )
 
@@ -59,4 +61,10 @@ fi
 if [[ -f package-lock.json ]] && { [[ ! -f node_modules/.package-lock.json ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; }; then
   echo "setup: installing test peers from npm (package-lock.json)"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
+fi
+
+# --- The web console's build tools (TypeScript, Vite, CodeMirror), from the npm registry. ---
+if [[ ! -f web/node_modules/.package-lock.json ]] || [[ web/package-lock.json -nt web/node_modules/.package-lock.json ]]; then
+  echo "setup: installing the web console's build tools from npm (web/package-lock.json)"
+  npm ci --prefix web --no-audit --no-fund --loglevel=error >/dev/null
 fi

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "server/console_sessions.h"
 
 namespace loch {
 
@@ -74,6 +75,10 @@ class CredentialsKeeper {
   std::optional<std::string> SecretOf(std::string_view access_key_id) const;
   std::shared_ptr<const AdminCredentials> current() const;
 
+  // The web console's signed-in browsers: credentials of another kind (they sign in with the
+  // admin's pg_user and pg_password).
+  ConsoleSessions& sessions() const { return sessions_; }
+
  private:
   CredentialsKeeper() = default;
 
@@ -81,6 +86,7 @@ class CredentialsKeeper {
   mutable std::mutex mu_;
   std::shared_ptr<const AdminCredentials> current_;  // guarded by mu_
   std::string file_identity_;                        // guarded by mu_: inode, size, mtime
+  mutable ConsoleSessions sessions_;
 };
 
 }  // namespace loch

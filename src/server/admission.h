@@ -10,9 +10,17 @@
 
 namespace loch {
 
-// OK if `request` carries the lake's bearer token, or an AWS SigV4 Authorization header naming
-// the lake's access key (its signature is verified with the body, by the API that answers).
+// The console's sign-in (console_api.h): the only body admitted without credentials, and only
+// this small.
+inline constexpr char kSignInPath[] = "/api/v1/session";
+inline constexpr int64_t kMaxSignInBodyBytes = 4096;
+
+// OK if `request` carries the lake's bearer token, an AWS SigV4 Authorization header naming the
+// lake's access key (its signature is verified with the body, by the API that answers), or the
+// cookie of a live console session (its CSRF token is checked by the API that answers); and for
+// a sign-in, if its body is at most kMaxSignInBodyBytes.
 // Unauthenticated without credentials, PermissionDenied with wrong ones; messages say which.
-absl::Status AdmitRequestBody(const httplib::Request& request, const CredentialsKeeper& credentials);
+absl::Status AdmitRequestBody(const httplib::Request& request,
+                              const CredentialsKeeper& credentials);
 
 }  // namespace loch

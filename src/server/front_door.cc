@@ -23,6 +23,7 @@
 #include "common/strings.h"
 #include "fmt/format.h"
 #include "server/http_request_parser.h"
+#include "server/http_status.h"
 #include "tls/tls_channel.h"
 
 namespace loch {
@@ -823,8 +824,7 @@ std::optional<HttpRefusal> FrontDoor::Loop::Connection::OnHeadersComplete(
   if (has_body && options.admit_body) {
     absl::Status admitted = options.admit_body(request);
     if (!admitted.ok()) {
-      return HttpRefusal{absl::IsUnauthenticated(admitted) ? 401 : 403,
-                         std::string(ToStd(admitted.message()))};
+      return HttpRefusal{HttpStatusFor(admitted.code()), std::string(ToStd(admitted.message()))};
     }
   }
   // The client waits for this before it sends the body. Not Write: it may close the connection,

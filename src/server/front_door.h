@@ -12,8 +12,9 @@
 // Stop such connections are closed (not waited for).
 //
 // Admission: a request that carries a body is shown to `admit_body` as soon as its headers are
-// complete, before one byte of its body is read or counted; a refused one is answered (401/403)
-// and its connection closed, so clients without credentials cannot hold body memory or budget.
+// complete, before one byte of its body is read or counted; a refused one is answered (401, 403,
+// 400: its error's status) and its connection closed, so clients without credentials cannot hold
+// body memory or budget.
 //
 // Limits: headers as http-parser allows (80 KiB), bodies up to `max_body_bytes` (413) and
 // `max_buffered_body_bytes` for all requests in progress together, counted as their bytes arrive
@@ -105,9 +106,9 @@ struct FrontDoorOptions {
   // From a request's first byte until it is whole; past it the request is answered 408.
   std::chrono::milliseconds request_timeout{60'000};
   // Called on a loop thread with a request's method, target and headers (no body yet) when the
-  // request declares a body. Not OK: refused before its body is read, with 401 for
-  // Unauthenticated and 403 otherwise, and the message. Unset: every request is admitted. Must be
-  // fast and thread-safe.
+  // request declares a body. Not OK: refused before its body is read, with the error's HTTP
+  // status (http_status.h: 401 for Unauthenticated, 403 for PermissionDenied, ...) and message.
+  // Unset: every request is admitted. Must be fast and thread-safe.
   std::function<absl::Status(const httplib::Request&)> admit_body;
   // HTTPS with this context's current certificate (null: plain HTTP); counted in `tls_counters`.
   // Both must outlive the door.

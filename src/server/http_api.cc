@@ -167,6 +167,25 @@ absl::StatusOr<WorkgroupConfig> WorkgroupFromJson(const std::string& name, const
 
 namespace {
 
+// The session a console request carries, if it is live; a request that may change something
+// (any method but GET and HEAD) must also carry the session's CSRF token.
+absl::StatusOr<Principal> AuthenticateSession(const httplib::Request& request,
+                                              std::string_view session_id,
+                                              ConsoleSessions& sessions) {
+  const std::optional<ConsoleSession> session = sessions.Find(session_id);
+  if (!session) {
+    return absl::UnauthenticatedError("the console session has ended: sign in again");
+  }
+  if (request.method != "GET" && request.method != "HEAD" &&
+      !SecretsEqual(request.get_header_value(std::string(kCsrfHeader).c_str()),
+                    session->csrf_token)) {
+    return absl::PermissionDeniedError(
+        fmt::format("a console request that changes something must carry the session's {} header",
+                    kCsrfHeader));
+  }
+  return session->principal;
+}
+
 // Who sends `request`, if it is within the body limit and authenticated; otherwise answers it
 // (413, 401, 403) in `refusal`.
 std::optional<Principal> Admit(const httplib::Request& request,
@@ -190,12 +209,15 @@ std::optional<Principal> Admit(const httplib::Request& request,
 
 }  // namespace
 
-// Who is asking, from `Authorization: Bearer <token>`. Unauthenticated if missing, PermissionDenied
-// if wrong.
+// Who is asking, from `Authorization: Bearer <token>` or the console's session cookie.
 absl::StatusOr<Principal> Authenticate(const httplib::Request& request,
                                        const CredentialsKeeper& credentials) {
   const std::string header = request.get_header_value("Authorization");
   if (header.empty()) {
+    if (std::optional<std::string> session =
+            CookieValue(request.get_header_value("Cookie"), kConsoleSessionCookie)) {
+      return AuthenticateSession(request, *session, credentials.sessions());
+    }
     return absl::UnauthenticatedError(
         "missing credentials: send `Authorization: Bearer <token>` (the token is in "
         "<state>/admin-credentials.json)");

@@ -24,6 +24,7 @@
 #include "server/athena_api.h"
 #include "server/aws_json.h"
 #include "server/catalog_api.h"
+#include "server/console_api.h"
 #include "server/crawler_api.h"
 #include "server/event_api.h"
 #include "server/failure_notifier.h"
@@ -330,6 +331,7 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
   RegisterJobApi(routes, catalog, engine, store, options.job_lock_dir, MakeGuard(credentials));
   RegisterCatalogApi(routes, catalog, MakeGuard(credentials));
   RegisterRunApi(routes, catalog, options.state_dir, run_changed, MakeGuard(credentials));
+  RegisterConsoleApi(routes, credentials, /*https=*/options.tls != nullptr);
   routes.set_logger([](const httplib::Request& request, const httplib::Response& response) {
     if (response.status >= 400)
       spdlog::info("{} {} -> {}", request.method, request.path, response.status);
@@ -348,7 +350,8 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
          return request.method == "POST" && !RecordsRouteStream(request.path).empty();
        },
        put_records},
-      event_streams.Route()};
+      event_streams.Route(),
+      ConsoleFilesRoute()};
   FrontDoorOptions door_options;
   door_options.host = host;
   door_options.port = port;

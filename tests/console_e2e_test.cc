@@ -1,0 +1,229 @@
+// The web console of a real `loch serve`: its files (gzip, ETag, CSP), signing in (cookies, CSRF,
+// throttling, hostile bodies) through the HTTP API, and the console itself in a real headless
+// Chromium driven by playwright-core (tests/support/console_browser_check.mjs), which keeps a
+// screenshot of each step in <build>/test-artifacts/console/.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "common/test_dir.h"
+#include "fmt/format.h"
+#include "nlohmann/json.hpp"
+#include "tests/support/loch_server.h"
+#include "tests/support/run_command.h"
+
+namespace loch {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using testing_support::LochServer;
+using testing_support::RunCommand;
+
+class ConsoleE2eTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(RunCommand(LOCH_BINARY, {"init", "--lake", lake_}).exit_code, 0);
+    std::ifstream in(lake_ + "/.loch/admin-credentials.json");
+    const json credentials = json::parse(in);
+    user_ = credentials["pg_user"];
+    password_ = credentials["pg_password"];
+    std::string error;
+    server_ = LochServer::Start(LOCH_BINARY, lake_, {}, &error);
+    ASSERT_NE(server_, nullptr) << error;
+  }
+
+  httplib::Client Client() const {
+    httplib::Client client("127.0.0.1", server_->port());
+    client.set_read_timeout(30, 0);
+    return client;
+  }
+
+  // Signs in; the session's cookie ("loch_session=...") and CSRF token.
+  std::pair<std::string, std::string> SignIn() {
+    auto answer =
+        Client().Post("/api/v1/session", json{{"user", user_}, {"password", password_}}.dump(),
+                      "application/json");
+    EXPECT_TRUE(answer);
+    if (!answer) return {};
+    EXPECT_EQ(answer->status, 200) << answer->body;
+    const std::string set_cookie = answer->get_header_value("Set-Cookie");
+    return {set_cookie.substr(0, set_cookie.find(';')),
+            json::parse(answer->body)["csrf_token"].get<std::string>()};
+  }
+
+  TestDir dir_{"console-e2e"};
+  std::string lake_ = dir_.path() + "/lake";
+  std::string user_, password_;
+  std::unique_ptr<LochServer> server_;
+};
+
+std::string Gunzip(const std::string& gzipped) {
+  std::string out;
+  z_stream stream{};
+  inflateInit2(&stream, 16 + MAX_WBITS);
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gzipped.data()));
+  stream.avail_in = static_cast<uInt>(gzipped.size());
+  char buffer[1 << 16];
+  int result = Z_OK;
+  while (result == Z_OK) {
+    stream.next_out = reinterpret_cast<Bytef*>(buffer);
+    stream.avail_out = sizeof buffer;
+    result = inflate(&stream, Z_NO_FLUSH);
+    out.append(buffer, sizeof buffer - stream.avail_out);
+  }
+  inflateEnd(&stream);
+  return result == Z_STREAM_END ? out : "";
+}
+
+TEST_F(ConsoleE2eTest, TheConsoleIsServedFromTheBinaryWithItsOwnPolicy) {
+  auto client = Client();
+  client.set_decompress(false);
+  auto page = client.Get("/", {{"Accept-Encoding", "gzip, deflate, br"}});
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->status, 200);
+  EXPECT_EQ(page->get_header_value("Content-Encoding"), "gzip");
+  EXPECT_THAT(page->get_header_value("Content-Type"), StartsWith("text/html"));
+  EXPECT_THAT(page->get_header_value("Content-Security-Policy"), HasSubstr("default-src 'self'"));
+  EXPECT_EQ(page->get_header_value("X-Content-Type-Options"), "nosniff");
+  const std::string html = Gunzip(page->body);
+  ASSERT_THAT(html, HasSubstr("<html"));
+  // Nothing is loaded from anywhere else: every script and style is one of ours.
+  EXPECT_EQ(html.find("http://"), std::string::npos);
+  EXPECT_EQ(html.find("https://"), std::string::npos);
+  const std::regex kAsset(R"re((?:src|href)="(/assets/[^"]+)")re");
+  int assets = 0;
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), kAsset);
+       it != std::sregex_iterator(); ++it) {
+    auto asset = client.Get((*it)[1].str(), {{"Accept-Encoding", "identity"}});
+    ASSERT_TRUE(asset);
+    EXPECT_EQ(asset->status, 200) << (*it)[1];
+    EXPECT_EQ(asset->get_header_value("Content-Encoding"), "");  // inflated for this client
+    EXPECT_THAT(asset->get_header_value("Cache-Control"), HasSubstr("immutable"));
+    EXPECT_GT(asset->body.size(), 100u);
+    ++assets;
+  }
+  EXPECT_GE(assets, 2);  // a script and a style sheet
+
+  // A second visit with the ETag costs nothing.
+  auto again = client.Get("/", {{"If-None-Match", page->get_header_value("ETag")}});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 304);
+  EXPECT_TRUE(again->body.empty());
+  EXPECT_EQ(client.Get("/assets/nope.js")->status, 404);
+}
+
+TEST_F(ConsoleE2eTest, ASessionCookieWorksLikeTheTokenAndChangesNeedItsCsrfToken) {
+  auto anonymous = Client();
+  EXPECT_EQ(anonymous.Get("/api/v1/session")->status, 401);
+  EXPECT_EQ(anonymous.Get("/api/v1/tables")->status, 401);
+
+  auto answer = anonymous.Post(
+      "/api/v1/session", json{{"user", user_}, {"password", password_}}.dump(), "application/json");
+  ASSERT_EQ(answer->status, 200) << answer->body;
+  const std::string set_cookie = answer->get_header_value("Set-Cookie");
+  EXPECT_THAT(set_cookie, HasSubstr("HttpOnly"));
+  EXPECT_THAT(set_cookie, HasSubstr("SameSite=Strict"));
+  EXPECT_THAT(set_cookie, HasSubstr("Path=/"));
+  const std::string cookie = set_cookie.substr(0, set_cookie.find(';'));
+  const std::string csrf = json::parse(answer->body)["csrf_token"];
+  EXPECT_EQ(json::parse(answer->body)["user"], user_);
+
+  const httplib::Headers with_cookie = {{"Cookie", "theme=dark; " + cookie}};
+  auto tables = anonymous.Get("/api/v1/tables", with_cookie);
+  EXPECT_EQ(tables->status, 200) << tables->body;
+  auto session = anonymous.Get("/api/v1/session", with_cookie);
+  ASSERT_EQ(session->status, 200);
+  EXPECT_EQ(json::parse(session->body)["csrf_token"], csrf);
+
+  // A change without the CSRF token (what a forged cross-site form would send) is refused, and
+  // runs nothing.
+  const std::string sql = "SELECT 'forged' AS f";
+  const std::string body = json{{"sql", sql}}.dump();
+  auto forged = anonymous.Post("/api/v1/queries", with_cookie, body, "application/json");
+  EXPECT_EQ(forged->status, 403);
+  EXPECT_THAT(forged->body, HasSubstr("X-CSRF-Token"));
+  httplib::Headers wrong = with_cookie;
+  wrong.emplace("X-CSRF-Token", "not-it");
+  EXPECT_EQ(anonymous.Post("/api/v1/queries", wrong, body, "application/json")->status, 403);
+  httplib::Headers right = with_cookie;
+  right.emplace("X-CSRF-Token", csrf);
+  auto query = anonymous.Post("/api/v1/query", right, body, "application/json");
+  EXPECT_EQ(query->status, 200) << query->body;
+  auto history = anonymous.Get("/api/v1/queries", with_cookie);
+  int forged_runs = 0;
+  const json listed = json::parse(history->body);
+  for (const json& entry : listed["queries"]) forged_runs += entry["sql"] == sql;
+  EXPECT_EQ(forged_runs, 1);  // only the one with the token
+
+  // Signing out ends the session for every later request.
+  EXPECT_EQ(anonymous.Delete("/api/v1/session", with_cookie)->status, 403);  // no token
+  auto signed_out = anonymous.Delete("/api/v1/session", right);
+  EXPECT_EQ(signed_out->status, 200);
+  EXPECT_THAT(signed_out->get_header_value("Set-Cookie"), HasSubstr("Max-Age=0"));
+  EXPECT_EQ(anonymous.Get("/api/v1/tables", with_cookie)->status, 401);
+  EXPECT_EQ(anonymous.Post("/api/v1/queries", right, body, "application/json")->status, 401);
+}
+
+TEST_F(ConsoleE2eTest, WrongAndHostileSignInsAreRefusedAndThenThrottled) {
+  auto client = Client();
+  for (const std::string& body :
+       {std::string("not json"), std::string("[]"), std::string(R"({"user": 1, "password": 2})"),
+        std::string(R"({"user": "loch"})"), std::string(100000, '['),
+        json{{"user", std::string(1000, 'u')}, {"password", "p"}}.dump()}) {
+    auto answer = client.Post("/api/v1/session", body, "application/json");
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->status, 400) << body.substr(0, 40) << ": " << answer->body;
+  }
+  // A sign-in body is small: a large one is refused before it is read.
+  auto large = client.Post("/api/v1/session", std::string(64 * 1024, ' '), "application/json");
+  ASSERT_TRUE(large);
+  EXPECT_EQ(large->status, 400);
+  EXPECT_THAT(large->body, HasSubstr("4096"));
+
+  const std::string wrong = json{{"user", user_}, {"password", "guess"}}.dump();
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    auto answer = client.Post("/api/v1/session", wrong, "application/json");
+    EXPECT_EQ(answer->status, 401);
+    EXPECT_THAT(answer->body, HasSubstr("wrong user name or password"));
+    EXPECT_EQ(answer->get_header_value("Set-Cookie"), "");
+  }
+  // Now even the right password waits: guessing is capped at 10 tries per 10 minutes.
+  auto throttled = client.Post(
+      "/api/v1/session", json{{"user", user_}, {"password", password_}}.dump(), "application/json");
+  EXPECT_EQ(throttled->status, 429);
+  EXPECT_NE(throttled->get_header_value("Retry-After"), "");
+  EXPECT_EQ(client.Get("/health")->status, 200);  // and the server serves on
+}
+
+TEST_F(ConsoleE2eTest, AUserSignsInBrowsesQueriesAndSignsOutInChromium) {
+  // shop.orders: 250 orders, so the grid pages (100 a page).
+  const std::string file = dir_.path() + "/orders.json";
+  {
+    std::ofstream out(file);
+    for (int id = 1; id <= 250; ++id) {
+      out << fmt::format(R"({{"id": {}, "customer": "c{}", "amount": {}.5}})", id, id % 7, id)
+          << "\n";
+    }
+  }
+  ASSERT_EQ(
+      RunCommand(LOCH_BINARY, {"load", file, "--table", "shop.orders", "--lake", lake_}).exit_code,
+      0);
+  const std::string artifacts = std::string(LOCH_ARTIFACT_DIR) + "/console";
+  std::filesystem::create_directories(artifacts);
+  auto outcome =
+      RunCommand("node", {std::string(LOCH_SOURCE_DIR) + "/tests/support/console_browser_check.mjs",
+                          server_->url(), user_, password_, artifacts});
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.out << outcome.err;
+  EXPECT_THAT(outcome.out, HasSubstr("console browser check ok"));
+}
+
+}  // namespace
+}  // namespace loch

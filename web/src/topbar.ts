@@ -1,0 +1,81 @@
+// The top bar: product name, navigation, the signed-in user, sign-out and the theme toggle.
+import { h, setChildren } from "./dom";
+import { currentTheme, initTheme, toggleTheme } from "./theme";
+
+export type NavKey = "catalog" | "query" | "runs";
+
+const NAV: { key: NavKey; label: string }[] = [
+  { key: "catalog", label: "Catalog" },
+  { key: "query", label: "Query" },
+  { key: "runs", label: "Runs" },
+];
+
+export interface TopBar {
+  element: HTMLElement;
+  /** Shows the navigation for a signed-in user, or only the theme toggle when `user` is null. */
+  setUser(user: string | null): void;
+  setActive(key: string): void;
+}
+
+export function createTopBar(onSignOut: () => void): TopBar {
+  const links = NAV.map(({ key, label }) =>
+    h("a", { testid: `nav-${key}`, attrs: { href: `#/${key}`, "data-key": key } }, label),
+  );
+  const nav = h("nav", { class: "nav", attrs: { "aria-label": "Main" } }, ...links);
+  const userSlot = h("div", { class: "user" });
+  const themeButton = h("button", {
+    class: "ghost",
+    testid: "theme-toggle",
+    attrs: { type: "button" },
+    on: { click: () => showTheme(toggleTheme()) },
+  });
+  const showTheme = (theme: "light" | "dark") => {
+    const next = theme === "dark" ? "light" : "dark";
+    themeButton.textContent = theme === "dark" ? "☀ Light" : "☾ Dark";
+    themeButton.title = `Switch to the ${next} theme`;
+    themeButton.setAttribute("aria-label", `Switch to the ${next} theme`);
+  };
+  initTheme(() => showTheme(currentTheme()));
+  showTheme(currentTheme());
+
+  const element = h(
+    "header",
+    { class: "topbar" },
+    h("a", { class: "brand", attrs: { href: "#/catalog" } }, "loch"),
+    nav,
+    h("div", { class: "spacer" }),
+    userSlot,
+    themeButton,
+  );
+
+  return {
+    element,
+    setUser(user) {
+      nav.hidden = user === null;
+      if (user === null) {
+        setChildren(userSlot);
+        return;
+      }
+      setChildren(
+        userSlot,
+        h("span", { testid: "signed-in-user", title: "Signed in as" }, user),
+        h(
+          "button",
+          {
+            class: "ghost",
+            testid: "signout",
+            attrs: { type: "button" },
+            on: { click: onSignOut },
+          },
+          "Sign out",
+        ),
+      );
+    },
+    setActive(key) {
+      for (const link of links) {
+        if (link.dataset.key === key) link.setAttribute("aria-current", "page");
+        else link.removeAttribute("aria-current");
+      }
+    },
+  };
+}
