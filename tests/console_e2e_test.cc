@@ -10,7 +10,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <regex>
+#include <thread>
 
 #include "common/test_dir.h"
 #include "fmt/format.h"
@@ -22,6 +24,7 @@ namespace loch {
 namespace {
 
 using nlohmann::json;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using testing_support::LochServer;
@@ -44,6 +47,48 @@ class ConsoleE2eTest : public testing::Test {
     httplib::Client client("127.0.0.1", server_->port());
     client.set_read_timeout(30, 0);
     return client;
+  }
+
+  // shop.orders: 250 orders (so the grid pages, 100 a page), 25 a day from 2026-01-01 to -10.
+  void LoadOrders() {
+    const std::string file = dir_.path() + "/orders.json";
+    {
+      std::ofstream out(file);
+      for (int id = 1; id <= 250; ++id) {
+        out << fmt::format(
+                   R"({{"id": {}, "customer": "c{}", "amount": {}.5, "day": "2026-01-{:02d}"}})",
+                   id, id % 7, id, 1 + (id - 1) / 25)
+            << "\n";
+      }
+    }
+    ASSERT_EQ(RunCommand(LOCH_BINARY, {"load", file, "--table", "shop.orders", "--lake", lake_})
+                  .exit_code,
+              0);
+  }
+
+  // The API as a script would call it: the admin's bearer token.
+  httplib::Client Api() const {
+    httplib::Client client = Client();
+    std::ifstream in(lake_ + "/.loch/admin-credentials.json");
+    client.set_default_headers(
+        {{"Authorization", "Bearer " + json::parse(in)["token"].get<std::string>()}});
+    return client;
+  }
+
+  json Put(const std::string& path, const json& body, int expected_status) {
+    auto answer = Api().Put(path, body.dump(), "application/json");
+    EXPECT_TRUE(answer);
+    if (!answer) return json();
+    EXPECT_EQ(answer->status, expected_status) << path << ": " << answer->body;
+    return json::parse(answer->body, nullptr, false);
+  }
+
+  enum class As { kAdmin, kAnonymous };
+  // GET `path` with the admin's token, or with no credentials: its status and JSON.
+  std::pair<int, json> Get(const std::string& path, As as = As::kAdmin) {
+    auto answer = as == As::kAdmin ? Api().Get(path) : Client().Get(path);
+    if (!answer) return {0, json()};
+    return {answer->status, json::parse(answer->body, nullptr, false)};
   }
 
   // Signs in; the session's cookie ("loch_session=...") and CSRF token.
@@ -203,19 +248,160 @@ TEST_F(ConsoleE2eTest, WrongAndHostileSignInsAreRefusedAndThenThrottled) {
   EXPECT_EQ(client.Get("/health")->status, 200);  // and the server serves on
 }
 
+json SalesDashboard() {
+  return {{"title", "Sales"},
+          {"parameters",
+           {{{"name", "from"}, {"type", "date"}, {"default", "2026-01-01"}},
+            {{"name", "to"}, {"type", "date"}, {"default", "2026-01-10"}},
+            {{"name", "customer"}, {"type", "text"}, {"default", ""}}}},
+          {"tiles",
+           {{{"id", "daily"},
+             {"title", "Orders per day"},
+             {"query", "orders_per_day"},
+             {"chart", "line"}},
+            {{"id", "count"}, {"title", "Orders"}, {"query", "order_count"}, {"chart", "number"}},
+            {{"id", "of"},
+             {"title", "Of a customer"},
+             {"query", "customer_orders"},
+             {"chart", "number"}}}}};
+}
+
+TEST_F(ConsoleE2eTest, DashboardTilesRunSavedQueriesWithBoundParametersAndSayHowFreshTheyAre) {
+  LoadOrders();
+  const std::string range = "day BETWEEN {{from}} AND {{to}}";
+  Put("/api/v1/saved-queries/orders_per_day",
+      {{"sql", "SELECT day, count(*) AS orders FROM shop.orders WHERE " + range +
+                   " GROUP BY day ORDER BY day"},
+       {"base_version", 0}},
+      201);
+  Put("/api/v1/saved-queries/order_count",
+      {{"sql", "SELECT count(*) AS orders FROM shop.orders WHERE " + range}, {"base_version", 0}},
+      201);
+  Put("/api/v1/saved-queries/customer_orders",
+      {{"sql", "SELECT count(*) AS orders FROM shop.orders WHERE customer = {{customer}}"},
+       {"base_version", 0}},
+      201);
+  Put("/api/v1/dashboards/sales", {{"definition", SalesDashboard()}, {"base_version", 0}}, 201);
+
+  auto [status, count] = Get("/api/v1/dashboards/sales/tiles/count");
+  ASSERT_EQ(status, 200) << count.dump();
+  EXPECT_EQ(count["rows"], json::parse("[[250]]"));
+  EXPECT_EQ(count["freshness"]["tables"][0]["table"], "shop.orders");
+  EXPECT_EQ(count["freshness"]["stale"], false);
+  EXPECT_FALSE(count["freshness"]["as_of"].is_null());
+  EXPECT_GT(count["query"]["bytes_scanned"].get<int64_t>(), 0);
+  EXPECT_EQ(Get("/api/v1/dashboards/sales/tiles/count?p.to=2026-01-04").second["rows"],
+            json::parse("[[100]]"));
+  auto [daily_status, daily] = Get("/api/v1/dashboards/sales/tiles/daily?p.from=2026-01-09");
+  ASSERT_EQ(daily_status, 200) << daily.dump();
+  EXPECT_EQ(daily["rows"].size(), 2u);
+  EXPECT_EQ(daily["rows"][0][1], 25);
+  // A hostile value is one value, not SQL: it matches no customer.
+  EXPECT_EQ(Get("/api/v1/dashboards/sales/tiles/of?p.customer=c1'%20OR%20'1'='1").second["rows"],
+            json::parse("[[0]]"));
+  EXPECT_EQ(Get("/api/v1/dashboards/sales/tiles/of?p.customer=c1").second["rows"],
+            json::parse("[[36]]"));
+  auto [bad_status, bad] = Get("/api/v1/dashboards/sales/tiles/count?p.to=soon");
+  EXPECT_EQ(bad_status, 400);
+  EXPECT_THAT(bad.dump(), HasSubstr("not a date"));
+  EXPECT_EQ(Get("/api/v1/dashboards/sales/tiles/count?p.limit=5").first, 400);
+  EXPECT_EQ(Get("/api/v1/dashboards/sales/tiles/nope").first, 404);
+
+  // Stale: the table is expected to change every second, and does not.
+  Put("/api/v1/freshness/shop.orders", {{"expect_every", "1s"}}, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  auto [stale_status, stale] = Get("/api/v1/dashboards/sales/tiles/count");
+  ASSERT_EQ(stale_status, 200);
+  EXPECT_EQ(stale["freshness"]["stale"], true);
+  EXPECT_EQ(stale["freshness"]["tables"][0]["stale"], true);
+  EXPECT_EQ(stale["rows"], json::parse("[[250]]"));  // the data, said to be stale
+
+  // Failed: the table is gone. The tile says why, with no numbers.
+  ASSERT_EQ(RunCommand(LOCH_BINARY, {"sql", "DROP TABLE shop.orders", "--lake", lake_}).exit_code,
+            0);
+  auto [failed_status, failed] = Get("/api/v1/dashboards/sales/tiles/count");
+  EXPECT_GE(failed_status, 400);
+  EXPECT_THAT(failed["error"]["message"].get<std::string>(), HasSubstr("shop.orders"));
+  EXPECT_FALSE(failed.contains("rows"));
+}
+
+TEST_F(ConsoleE2eTest, SavesNeverOverwriteAnotherEditorsAndEveryVersionIsKept) {
+  Put("/api/v1/saved-queries/q", {{"sql", "SELECT 1"}, {"base_version", 0}}, 201);
+  auto taken = Put("/api/v1/saved-queries/q", {{"sql", "SELECT 2"}, {"base_version", 0}}, 409);
+  EXPECT_THAT(taken["error"]["message"].get<std::string>(), HasSubstr("name is taken"));
+  Put("/api/v1/saved-queries/q", {{"sql", "SELECT 2"}, {"base_version", 1}}, 200);
+  // A second editor who opened version 1 is refused, and told who saved what when.
+  auto stale = Put("/api/v1/saved-queries/q", {{"sql", "SELECT 3"}, {"base_version", 1}}, 409);
+  EXPECT_THAT(stale["error"]["message"].get<std::string>(),
+              AllOf(HasSubstr("version 2"), HasSubstr("since you opened version 1")));
+  EXPECT_EQ(Get("/api/v1/saved-queries/q").second["sql"], "SELECT 2");
+  EXPECT_EQ(Get("/api/v1/saved-queries/q?version=1").second["sql"], "SELECT 1");
+
+  json dashboard = SalesDashboard();
+  Put("/api/v1/dashboards/sales", {{"definition", dashboard}, {"base_version", 0}}, 201);
+  dashboard["title"] = "Sales, by day";
+  const json second =
+      Put("/api/v1/dashboards/sales", {{"definition", dashboard}, {"base_version", 1}}, 200);
+  EXPECT_EQ(second["version"], 2);
+  auto [status, versions] = Get("/api/v1/dashboards/sales/versions");
+  ASSERT_EQ(status, 200);
+  ASSERT_EQ(versions["versions"].size(), 2u);
+  EXPECT_EQ(versions["versions"][0]["title"], "Sales, by day");  // newest first
+  EXPECT_EQ(versions["versions"][1]["title"], "Sales");
+  EXPECT_EQ(Get("/api/v1/dashboards/sales?version=1").second["definition"]["title"], "Sales");
+  auto list = Get("/api/v1/dashboards").second["dashboards"];
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["tiles"], 3);
+
+  // Bad definitions and names are refused with the field named; nothing is stored.
+  json wrong = dashboard;
+  wrong["tiles"][0]["chart"] = "radar";
+  auto refused = Put("/api/v1/dashboards/sales", {{"definition", wrong}, {"base_version", 2}}, 400);
+  EXPECT_THAT(refused["error"]["message"].get<std::string>(), HasSubstr("tiles[0].chart"));
+  Put("/api/v1/dashboards/Sales%20Q1", {{"definition", dashboard}, {"base_version", 0}}, 400);
+  Put("/api/v1/dashboards/x", {{"definition", dashboard}}, 400);  // no base_version
+  EXPECT_EQ(Get("/api/v1/dashboards/sales").second["version"], 2);
+}
+
+TEST_F(ConsoleE2eTest, AShareLinkOpensOneDashboardReadOnlyUntilItIsStopped) {
+  LoadOrders();
+  Put("/api/v1/saved-queries/order_count",
+      {{"sql", "SELECT count(*) AS orders FROM shop.orders WHERE day BETWEEN {{from}} AND {{to}}"},
+       {"base_version", 0}},
+      201);
+  Put("/api/v1/dashboards/sales", {{"definition", SalesDashboard()}, {"base_version", 0}}, 201);
+  auto shared = Api().Post("/api/v1/dashboards/sales/share", "", "application/json");
+  ASSERT_EQ(shared->status, 201) << shared->body;
+  const std::string token = json::parse(shared->body)["token"];
+  EXPECT_EQ(Get("/api/v1/dashboards/sales").second["shared"], true);
+
+  // No credentials at all: the link alone.
+  auto [status, dashboard] = Get("/api/v1/shared/" + token, As::kAnonymous);
+  ASSERT_EQ(status, 200);
+  EXPECT_EQ(dashboard["definition"]["title"], "Sales");
+  auto [tile_status, tile] =
+      Get("/api/v1/shared/" + token + "/tiles/count?p.to=2026-01-02", As::kAnonymous);
+  ASSERT_EQ(tile_status, 200) << tile.dump();
+  EXPECT_EQ(tile["rows"], json::parse("[[50]]"));
+  // It opens nothing else: not the API, not another token.
+  EXPECT_EQ(Get("/api/v1/dashboards", As::kAnonymous).first, 401);
+  std::string other = token;
+  other[0] = other[0] == 'a' ? 'b' : 'a';
+  EXPECT_EQ(Get("/api/v1/shared/" + other, As::kAnonymous).first, 404);
+  EXPECT_EQ(Get("/api/v1/shared/../dashboards", As::kAnonymous).first, 404);
+  // The history says who ran the shared tile.
+  bool seen = false;
+  const json history = Get("/api/v1/queries?limit=20").second;
+  for (const json& query : history["queries"]) seen = seen || query["principal"] == "share:sales";
+  EXPECT_TRUE(seen);
+
+  EXPECT_EQ(Api().Delete("/api/v1/dashboards/sales/share")->status, 200);
+  EXPECT_EQ(Get("/api/v1/shared/" + token, As::kAnonymous).first, 404);
+  EXPECT_EQ(Get("/api/v1/shared/" + token + "/tiles/count", As::kAnonymous).first, 404);
+}
+
 TEST_F(ConsoleE2eTest, AUserSignsInBrowsesQueriesAndSignsOutInChromium) {
-  // shop.orders: 250 orders, so the grid pages (100 a page).
-  const std::string file = dir_.path() + "/orders.json";
-  {
-    std::ofstream out(file);
-    for (int id = 1; id <= 250; ++id) {
-      out << fmt::format(R"({{"id": {}, "customer": "c{}", "amount": {}.5}})", id, id % 7, id)
-          << "\n";
-    }
-  }
-  ASSERT_EQ(
-      RunCommand(LOCH_BINARY, {"load", file, "--table", "shop.orders", "--lake", lake_}).exit_code,
-      0);
+  LoadOrders();
   const std::string artifacts = std::string(LOCH_ARTIFACT_DIR) + "/console";
   std::filesystem::create_directories(artifacts);
   auto outcome =

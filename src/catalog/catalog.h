@@ -265,6 +265,27 @@ class Catalog {
   // Deletes the job's versions and runs. NotFound if unknown. Its tables stay.
   virtual absl::Status DeleteJob(const Principal& who, std::string_view name) = 0;
 
+  // The web console's documents (SavedDocument), versioned. Stores `document` as the next version
+  // of (kind, name) if its current version is `base_version` (0: it must not exist yet), and
+  // returns it with its version set; otherwise Aborted saying who stored the current version
+  // when (two editors never overwrite each other). InvalidArgument for an empty kind or name.
+  virtual absl::StatusOr<SavedDocument> PutDocument(const Principal& who,
+                                                    const SavedDocument& document,
+                                                    int64_t base_version) = 0;
+  // The current version of (kind, name), or `version`. NotFound if there is none.
+  virtual absl::StatusOr<SavedDocument> GetDocument(
+      const Principal& who, std::string_view kind, std::string_view name,
+      std::optional<int64_t> version = std::nullopt) = 0;
+  // The current version of every document of `kind`, ordered by name.
+  virtual absl::StatusOr<std::vector<SavedDocument>> ListDocuments(const Principal& who,
+                                                                   std::string_view kind) = 0;
+  // Every version of (kind, name), oldest first. NotFound if there is none.
+  virtual absl::StatusOr<std::vector<SavedDocument>> ListDocumentVersions(
+      const Principal& who, std::string_view kind, std::string_view name) = 0;
+  // Deletes every version of (kind, name). NotFound if there is none.
+  virtual absl::Status DeleteDocument(const Principal& who, std::string_view kind,
+                                      std::string_view name) = 0;
+
   // The run store (RunRecord). Records `run` as given (a run started at once: RUNNING) and returns
   // its id.
   virtual absl::StatusOr<int64_t> StartRun(const Principal& who, const RunRecord& run) = 0;

@@ -183,6 +183,18 @@ struct SavedJob {
   std::string created_by;      // the principal that stored it
 };
 
+// A document of the web console (a saved query, a dashboard, a dashboard's share link): a JSON
+// definition kept in versions, like a job's. `kind` says which ("saved_query", "dashboard",
+// "share"); the catalog stores the definition as it is given.
+struct SavedDocument {
+  std::string kind;
+  std::string name;
+  int64_t version = 0;  // 1, 2, ...: set by the catalog
+  nlohmann::json definition;
+  int64_t created_micros = 0;  // when this version was stored: set by the catalog
+  std::string created_by;      // the principal that stored it
+};
+
 // One attempt of a piece of work in the catalog's run store: an ETL job now (later also crawls,
 // compactions and deliveries, which is why it has a kind). A run queued by the orchestrator
 // (orchestrate/) starts QUEUED; its worker makes it RUNNING and ends it; a failed attempt that may

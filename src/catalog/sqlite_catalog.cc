@@ -14,6 +14,7 @@
 
 #include "catalog/catalog.h"
 #include "catalog/sqlite_db.h"
+#include "catalog/sqlite_documents.h"
 #include "catalog/sqlite_jobs.h"
 #include "catalog/sqlite_journal.h"
 #include "catalog/sqlite_settings.h"
@@ -29,7 +30,7 @@ using sqlite::Statement;
 using sqlite::Transaction;
 
 // Written to catalog_meta; Migrate() upgrades older catalogs.
-constexpr const char* kFormatVersion = "15";
+constexpr const char* kFormatVersion = "16";
 
 constexpr std::string_view kSchemaDdl = R"sql(
 CREATE TABLE IF NOT EXISTS catalog_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -133,6 +134,14 @@ CREATE TABLE IF NOT EXISTS job_versions(
   created_micros INTEGER NOT NULL,
   created_by TEXT NOT NULL,
   PRIMARY KEY(name, version));
+CREATE TABLE IF NOT EXISTS documents(
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  definition TEXT NOT NULL,
+  created_micros INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  PRIMARY KEY(kind, name, version));
 CREATE TABLE IF NOT EXISTS runs(
   run_id INTEGER PRIMARY KEY AUTOINCREMENT,
   kind TEXT NOT NULL,
@@ -268,7 +277,8 @@ class SqliteCatalog final : public Catalog {
         journal_(journal),
         settings_(db, mu_, journal),
         vacuum_(db, mu_, journal),
-        jobs_(db, mu_, journal) {}
+        jobs_(db, mu_, journal),
+        documents_(db, mu_, journal) {}
   ~SqliteCatalog() override { sqlite3_close_v2(db_); }
 
   absl::Status Initialize() {
@@ -299,8 +309,9 @@ class SqliteCatalog final : public Catalog {
   // it must refuse the catalog); format 14 the journal_state table (created by the DDL; an older
   // loch would commit without journaling); format 15 the orchestrator's columns of runs
   // (queued runs, attempts and retries, triggers, cancel requests; an older loch would take a
-  // QUEUED run for one of its own) and the freshness table (created by the DDL). A catalog of a
-  // newer format is refused: this loch would not know what it holds.
+  // QUEUED run for one of its own) and the freshness table (created by the DDL); format 16 the
+  // documents table of the web console (created by the DDL). A catalog of a newer format is
+  // refused: this loch would not know what it holds.
   absl::Status Migrate() {
     Statement version(db_, "SELECT value FROM catalog_meta WHERE key = 'format_version'");
     const bool stored = version.Step();
@@ -751,6 +762,30 @@ class SqliteCatalog final : public Catalog {
   }
   absl::Status DeleteJob(const Principal&, std::string_view name) override {
     return jobs_.DeleteJob(name);
+  }
+  absl::StatusOr<SavedDocument> PutDocument(const Principal& who, const SavedDocument& document,
+                                            int64_t base_version) override {
+    SavedDocument stored = document;
+    stored.created_by = who.name;
+    return documents_.Put(stored, base_version);
+  }
+  absl::StatusOr<SavedDocument> GetDocument(const Principal&, std::string_view kind,
+                                            std::string_view name,
+                                            std::optional<int64_t> version) override {
+    return documents_.Get(kind, name, version);
+  }
+  absl::StatusOr<std::vector<SavedDocument>> ListDocuments(const Principal&,
+                                                           std::string_view kind) override {
+    return documents_.List(kind);
+  }
+  absl::StatusOr<std::vector<SavedDocument>> ListDocumentVersions(const Principal&,
+                                                                  std::string_view kind,
+                                                                  std::string_view name) override {
+    return documents_.Versions(kind, name);
+  }
+  absl::Status DeleteDocument(const Principal&, std::string_view kind,
+                              std::string_view name) override {
+    return documents_.Delete(kind, name);
   }
   absl::StatusOr<int64_t> StartRun(const Principal&, const RunRecord& run) override {
     return jobs_.StartRun(run);
@@ -1421,7 +1456,8 @@ class SqliteCatalog final : public Catalog {
   CommitJournal* journal_;
   SqliteSettings settings_;  // workgroups, crawlers, streams
   SqliteVacuum vacuum_;
-  SqliteJobs jobs_;  // job definitions and the run store
+  SqliteJobs jobs_;            // job definitions and the run store
+  SqliteDocuments documents_;  // the web console's saved queries and dashboards
   std::mutex subscribers_mu_;
   std::shared_mutex publishing_mu_;  // held shared while subscribers are called
   std::map<int, Subscriber> subscribers_;

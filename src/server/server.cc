@@ -26,6 +26,7 @@
 #include "server/catalog_api.h"
 #include "server/console_api.h"
 #include "server/crawler_api.h"
+#include "server/dashboard_api.h"
 #include "server/event_api.h"
 #include "server/failure_notifier.h"
 #include "server/firehose_api.h"
@@ -332,6 +333,7 @@ absl::Status Serve(LakeEngine& engine, Catalog& catalog, ObjectStore& store,
   RegisterCatalogApi(routes, catalog, MakeGuard(credentials));
   RegisterRunApi(routes, catalog, options.state_dir, run_changed, MakeGuard(credentials));
   RegisterConsoleApi(routes, credentials, /*https=*/options.tls != nullptr);
+  RegisterDashboardApi(routes, catalog, engine, queries, MakeGuard(credentials));
   routes.set_logger([](const httplib::Request& request, const httplib::Response& response) {
     if (response.status >= 400)
       spdlog::info("{} {} -> {}", request.method, request.path, response.status);

@@ -1,7 +1,8 @@
 // Drives loch's web console in a real headless Chromium (Debian's, through playwright-core) the
 // way a user would: signs in (a wrong password first), browses shop.orders, runs a query and
 // pages its grid, sees a syntax error at its position, cancels a long query, reloads (still
-// signed in) and signs out. A screenshot of each step goes to SCREENSHOT_DIR.
+// signed in), saves queries and builds a dashboard from them, opens its read-only share link in a
+// browser with no session, and signs out. A screenshot of each step goes to SCREENSHOT_DIR.
 // Usage: node console_browser_check.mjs URL USER PASSWORD SCREENSHOT_DIR
 // Prints "console browser check ok" and exits 0, or names the step that failed and exits 1.
 import { chromium } from "playwright-core";
@@ -128,6 +129,116 @@ try {
   step = "a reload keeps the session";
   await page.reload();
   await testId("signed-in-user").waitFor();
+
+  // Dashboards: saved queries with {{parameters}}, a dashboard built from them, its parameters
+  // re-running the tiles, and a read-only share link opened by a browser with no session.
+  const okTiles = (where) => where.locator('[data-testid=tile][data-status="ok"]');
+
+  step = "save two queries";
+  await testId("nav-query").click();
+  await testId("sql-editor").waitFor();
+  const saveQuery = async (name, sql) => {
+    await page.evaluate((text) => window.lochConsole.setSql(text), sql);
+    await testId("save-query").click();
+    await testId("save-query-name").fill(name);
+    await testId("save-query-confirm").click();
+    await page.locator(`[data-testid=saved-query-item][data-name="${name}"]`).waitFor();
+  };
+  await saveQuery("orders_per_day", "SELECT day, count(*) AS orders FROM shop.orders " +
+    "WHERE day BETWEEN {{from}} AND {{to}} GROUP BY day ORDER BY day");
+  await saveQuery("order_count",
+    "SELECT count(*) AS orders FROM shop.orders WHERE day BETWEEN {{from}} AND {{to}}");
+  check(await testId("saved-query-item").count() >= 2, "both saved queries are listed");
+  await shot("10-saved-queries");
+
+  step = "build a dashboard";
+  await testId("nav-dashboards").click();
+  await testId("new-dashboard").click();
+  await testId("new-dashboard-name").fill("sales");
+  await testId("new-dashboard-confirm").click();
+  await testId("dashboard-title-input").fill("Sales");
+  const addParam = async (name, type, value) => {
+    await testId("add-param").click();
+    await testId("param-name-input").fill(name);
+    await testId("param-type-input").selectOption(type);
+    await testId("param-default-input").fill(value);
+    await testId("add-param-confirm").click();
+    await testId(`param-${name}`).waitFor();
+  };
+  await addParam("from", "date", "2026-01-01");
+  await addParam("to", "date", "2026-01-10");
+  const addTile = async (title, query, chart) => {
+    const before = await testId("tile").count();
+    await testId("add-tile").click();
+    await testId("tile-title-input").fill(title);
+    await testId("tile-query-select").locator(`option[value="${query}"]`)
+      .waitFor({ state: "attached" });
+    await testId("tile-query-select").selectOption(query);
+    await testId("tile-chart-select").selectOption(chart);
+    await testId("add-tile-confirm").click();
+    await testId("tile").nth(before).waitFor();
+  };
+  await addTile("Orders per day", "orders_per_day", "line");
+  await addTile("Orders", "order_count", "number");
+  check(await testId("unsaved-marker").isVisible(), "the new dashboard is marked unsaved");
+  await shot("11-dashboard-editing");
+  await testId("save-dashboard").click();
+  await testId("unsaved-marker").waitFor({ state: "detached" });
+  await okTiles(page).nth(1).waitFor();
+  check(await testId("tile").count() === 2, "the dashboard has two tiles");
+  await testId("tile-number").filter({ hasText: /^250$/ }).waitFor();
+  check(await testId("tile-chart").locator("canvas").count() >= 1, "the line tile draws a chart");
+  await shot("12-dashboard");
+
+  step = "a parameter re-runs the tiles";
+  await testId("param-to").fill("2026-01-04");
+  await testId("apply-params").click();
+  await testId("tile-number").filter({ hasText: /^100$/ }).waitFor();
+  await okTiles(page).nth(1).waitFor();
+  await shot("13-dashboard-parameter");
+
+  step = "the dashboard is kept";
+  await page.reload();
+  await testId("signed-in-user").waitFor();
+  await testId("nav-dashboards").click();
+  await testId("dashboard-link").filter({ hasText: "Sales" }).click();
+  await okTiles(page).nth(1).waitFor();
+  check(await testId("tile").count() === 2, "the reopened dashboard has both tiles");
+  await testId("tile-number").filter({ hasText: /^250$/ }).waitFor();
+
+  step = "a read-only share link works without signing in";
+  await testId("share-dashboard").click();
+  const shareUrl = await testId("share-url").inputValue();
+  check(shareUrl.startsWith(new URL(url).origin + "/#/shared/"), `a share URL (${shareUrl})`);
+  await shot("14-share");
+  const viewerContext = await browser.newContext({ viewport: { width: 1366, height: 800 } });
+  try {
+    const viewer = await viewerContext.newPage();
+    viewer.setDefaultTimeout(timeout);
+    const sessionCalls = [];
+    viewer.on("request", (request) => {
+      if (!request.url().startsWith(url)) externalRequests.push(request.url());
+      if (new URL(request.url()).pathname === "/api/v1/session") sessionCalls.push(request.url());
+    });
+    viewer.on("console", (message) => {
+      if (message.type() === "error") consoleErrors.push(`shared view: ${message.text()}`);
+    });
+    viewer.on("pageerror", (error) => consoleErrors.push(`shared view: ${error}`));
+    check((await viewerContext.cookies()).length === 0, "the viewer has no cookies");
+    await viewer.goto(shareUrl);
+    await okTiles(viewer).nth(1).waitFor();
+    check(await viewer.getByTestId("tile").count() === 2, "the shared dashboard has both tiles");
+    await viewer.getByTestId("tile-number").filter({ hasText: /^250$/ }).waitFor();
+    check(await viewer.getByTestId("read-only-badge").isVisible(), "the read-only badge is shown");
+    check(await viewer.getByTestId("edit-dashboard").count() === 0, "no edit button");
+    check(await viewer.getByTestId("share-dashboard").count() === 0, "no share button");
+    check(!(await viewer.getByTestId("nav-catalog").isVisible()), "no links to other pages");
+    check(viewer.url().includes("/#/shared/"), `no redirect to sign-in (${viewer.url()})`);
+    check(sessionCalls.length === 0, `the shared view asks for no session (${sessionCalls})`);
+    await viewer.screenshot({ path: `${screenshots}/15-shared.png` });
+  } finally {
+    await viewerContext.close();
+  }
 
   step = "sign out";
   await testId("signout").click();

@@ -1,14 +1,21 @@
 // The loch server's HTTP API: same-origin fetch with the session cookie, the CSRF header on every
-// non-GET request, JSON errors turned into ApiError, and any 401 handed to the sign-in flow.
+// non-GET request, JSON errors turned into ApiError, and any 401 handed to the sign-in flow
+// (except for the shared-dashboard calls, which need no session).
 import type {
+  Dashboard,
+  DashboardDefinition,
+  DashboardSummary,
+  DashboardVersion,
   DatabaseSummary,
   Freshness,
   QueryInfo,
   ResultPage,
   Run,
+  SavedQuery,
   Session,
   TableDetail,
   TableSummary,
+  TileAnswer,
 } from "./types";
 
 /** An error answer from the server ({"error": {"code", "message"}}) or a failed fetch. */
@@ -42,7 +49,7 @@ export function errorMessage(error: unknown): string {
 }
 
 interface RequestOptions {
-  method?: "GET" | "POST" | "DELETE";
+  method?: "GET" | "POST" | "PUT" | "DELETE";
   body?: unknown;
   signal?: AbortSignal;
   /** A 401 is the answer itself (wrong password, not signed in) rather than a lost session. */
@@ -203,4 +210,121 @@ export async function listRuns(
 export async function getRunLogs(runId: number, signal?: AbortSignal): Promise<string> {
   const response = await send(`/api/v1/runs/${runId}/logs`, { signal });
   return response.text();
+}
+
+// --- Saved queries -------------------------------------------------------------------------
+
+const savedQueryPath = (name: string) => `/api/v1/saved-queries/${encodeURIComponent(name)}`;
+
+export async function listSavedQueries(signal?: AbortSignal): Promise<SavedQuery[]> {
+  return (await requestJson<{ saved_queries: SavedQuery[] }>("/api/v1/saved-queries", { signal }))
+    .saved_queries;
+}
+
+/** Creates (baseVersion 0) or replaces the version the user edited; 409 when it has moved on. */
+export function putSavedQuery(
+  name: string,
+  sql: string,
+  baseVersion: number,
+  description = "",
+): Promise<SavedQuery> {
+  return requestJson<SavedQuery>(savedQueryPath(name), {
+    method: "PUT",
+    body: { sql, description, base_version: baseVersion },
+  });
+}
+
+export async function deleteSavedQuery(name: string): Promise<void> {
+  await requestJson<unknown>(savedQueryPath(name), { method: "DELETE" });
+}
+
+// --- Dashboards ----------------------------------------------------------------------------
+
+const dashboardPath = (name: string) => `/api/v1/dashboards/${encodeURIComponent(name)}`;
+
+/** "?p.from=2026-01-01&p.to=…" for a tile's parameter values. */
+function tileQuery(values: Record<string, string>): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(values)) params.set(`p.${name}`, value);
+  const text = params.toString();
+  return text ? `?${text}` : "";
+}
+
+export async function listDashboards(signal?: AbortSignal): Promise<DashboardSummary[]> {
+  return (await requestJson<{ dashboards: DashboardSummary[] }>("/api/v1/dashboards", { signal }))
+    .dashboards;
+}
+
+/** The current definition, or version `version` of it. */
+export function getDashboard(
+  name: string,
+  version?: number,
+  signal?: AbortSignal,
+): Promise<Dashboard> {
+  const query = version === undefined ? "" : `?version=${version}`;
+  return requestJson<Dashboard>(dashboardPath(name) + query, { signal });
+}
+
+/** Newest first. */
+export async function listDashboardVersions(
+  name: string,
+  signal?: AbortSignal,
+): Promise<DashboardVersion[]> {
+  return (
+    await requestJson<{ versions: DashboardVersion[] }>(`${dashboardPath(name)}/versions`, {
+      signal,
+    })
+  ).versions;
+}
+
+/** Saves a new version (baseVersion 0 creates it); 409 when someone else saved since. */
+export function putDashboard(
+  name: string,
+  definition: DashboardDefinition,
+  baseVersion: number,
+): Promise<Dashboard> {
+  return requestJson<Dashboard>(dashboardPath(name), {
+    method: "PUT",
+    body: { definition, base_version: baseVersion },
+  });
+}
+
+/** A new read-only link's token. */
+export async function shareDashboard(name: string): Promise<string> {
+  return (await requestJson<{ token: string }>(`${dashboardPath(name)}/share`, { method: "POST" }))
+    .token;
+}
+
+/** Stops every share link of the dashboard. */
+export async function unshareDashboard(name: string): Promise<void> {
+  await requestJson<unknown>(`${dashboardPath(name)}/share`, { method: "DELETE" });
+}
+
+/** Runs a saved tile's query with the parameter values (the definition's defaults fill the rest). */
+export function runDashboardTile(
+  name: string,
+  tileId: string,
+  values: Record<string, string>,
+  signal?: AbortSignal,
+): Promise<TileAnswer> {
+  const path = `${dashboardPath(name)}/tiles/${encodeURIComponent(tileId)}${tileQuery(values)}`;
+  return requestJson<TileAnswer>(path, { signal });
+}
+
+// --- Shared dashboards (no session: a 401 here is an answer, not a reason to sign in) -------
+
+const sharedPath = (token: string) => `/api/v1/shared/${encodeURIComponent(token)}`;
+
+export function getSharedDashboard(token: string, signal?: AbortSignal): Promise<Dashboard> {
+  return requestJson<Dashboard>(sharedPath(token), { signal, expectUnauthenticated: true });
+}
+
+export function runSharedTile(
+  token: string,
+  tileId: string,
+  values: Record<string, string>,
+  signal?: AbortSignal,
+): Promise<TileAnswer> {
+  const path = `${sharedPath(token)}/tiles/${encodeURIComponent(tileId)}${tileQuery(values)}`;
+  return requestJson<TileAnswer>(path, { signal, expectUnauthenticated: true });
 }

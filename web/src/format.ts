@@ -46,3 +46,18 @@ export function formatTime(value: string | Date | null | undefined): string {
 export function formatMicros(micros: number | null | undefined): string {
   return micros ? formatTime(new Date(micros / 1000)) : "—";
 }
+
+/** How long ago `value` was: "just now", "12 s ago", "5 min ago", "3 h ago", "2 d ago". */
+export function formatRelative(value: Date | string | null | undefined, now = Date.now()): string {
+  if (value === null || value === undefined || value === "") return "—";
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  const seconds = Math.max(0, Math.round((now - date.getTime()) / 1000));
+  if (seconds < 5) return "just now";
+  if (seconds < 60) return `${seconds} s ago`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h ago`;
+  return `${Math.floor(hours / 24)} d ago`;
+}

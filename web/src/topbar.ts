@@ -1,12 +1,14 @@
-// The top bar: product name, navigation, the signed-in user, sign-out and the theme toggle.
+// The top bar: product name, navigation, the signed-in user, sign-out and the theme toggle. A shared
+// (read-only) dashboard shows only the name and the theme toggle.
 import { h, setChildren } from "./dom";
 import { currentTheme, initTheme, toggleTheme } from "./theme";
 
-export type NavKey = "catalog" | "query" | "runs";
+export type NavKey = "catalog" | "query" | "dashboards" | "runs";
 
 const NAV: { key: NavKey; label: string }[] = [
   { key: "catalog", label: "Catalog" },
   { key: "query", label: "Query" },
+  { key: "dashboards", label: "Dashboards" },
   { key: "runs", label: "Runs" },
 ];
 
@@ -15,6 +17,8 @@ export interface TopBar {
   /** Shows the navigation for a signed-in user, or only the theme toggle when `user` is null. */
   setUser(user: string | null): void;
   setActive(key: string): void;
+  /** A shared dashboard's bar: no links to the console's pages, no user. */
+  setShared(shared: boolean): void;
 }
 
 export function createTopBar(onSignOut: () => void): TopBar {
@@ -23,6 +27,15 @@ export function createTopBar(onSignOut: () => void): TopBar {
   );
   const nav = h("nav", { class: "nav", attrs: { "aria-label": "Main" } }, ...links);
   const userSlot = h("div", { class: "user" });
+  const brand = h("a", { class: "brand", attrs: { href: "#/catalog" } }, "loch");
+  let currentUser: string | null = null;
+  let sharedView = false;
+  const showNav = () => {
+    nav.hidden = currentUser === null || sharedView;
+    userSlot.hidden = sharedView;
+    if (sharedView) brand.removeAttribute("href");
+    else brand.setAttribute("href", "#/catalog");
+  };
   const themeButton = h("button", {
     class: "ghost",
     testid: "theme-toggle",
@@ -41,7 +54,7 @@ export function createTopBar(onSignOut: () => void): TopBar {
   const element = h(
     "header",
     { class: "topbar" },
-    h("a", { class: "brand", attrs: { href: "#/catalog" } }, "loch"),
+    brand,
     nav,
     h("div", { class: "spacer" }),
     userSlot,
@@ -51,7 +64,8 @@ export function createTopBar(onSignOut: () => void): TopBar {
   return {
     element,
     setUser(user) {
-      nav.hidden = user === null;
+      currentUser = user;
+      showNav();
       if (user === null) {
         setChildren(userSlot);
         return;
@@ -76,6 +90,10 @@ export function createTopBar(onSignOut: () => void): TopBar {
         if (link.dataset.key === key) link.setAttribute("aria-current", "page");
         else link.removeAttribute("aria-current");
       }
+    },
+    setShared(shared) {
+      sharedView = shared;
+      showNav();
     },
   };
 }

@@ -131,3 +131,74 @@ export interface Run {
   started_micros?: number;
   finished_micros?: number;
 }
+
+// --- Saved queries and dashboards ----------------------------------------------------------
+
+export interface SavedQuery {
+  name: string;
+  version: number;
+  sql: string;
+  description: string;
+  updated_at?: string;
+  updated_by?: string;
+}
+
+export type ChartKind = "line" | "bar" | "area" | "pie" | "table" | "number";
+export type ParameterType = "date" | "text" | "number";
+
+export interface DashboardParameter {
+  name: string; // [a-z_][a-z0-9_]{0,62}
+  type: ParameterType;
+  default?: string | number | null;
+}
+
+export interface DashboardTile {
+  id: string;
+  title: string;
+  query: string; // a saved query's name
+  chart: ChartKind;
+  x?: string; // the column on the x axis (default: the first)
+  y?: string | string[]; // the plotted columns (default: the other numeric ones)
+}
+
+/** What the console edits and sends in PUT; fields it does not know are kept as they came. */
+export interface DashboardDefinition {
+  title: string;
+  refresh_seconds?: number;
+  parameters: DashboardParameter[];
+  tiles: DashboardTile[];
+}
+
+export interface DashboardSummary {
+  name: string;
+  version: number;
+  title: string;
+  tiles: number;
+  updated_at?: string;
+  updated_by?: string;
+}
+
+export interface Dashboard {
+  name: string;
+  version: number;
+  definition: DashboardDefinition;
+  updated_at?: string;
+  updated_by?: string;
+  shared?: boolean;
+}
+
+export interface DashboardVersion {
+  version: number;
+  updated_at?: string;
+  updated_by?: string;
+  title?: string;
+}
+
+/** A tile's answer: its saved query's rows with the parameters filled in, and their freshness. */
+export interface TileAnswer {
+  columns: ResultColumn[];
+  rows: Cell[][];
+  truncated?: boolean;
+  query?: { id?: string; elapsed_ms?: number; bytes_scanned?: number; finished_at?: string };
+  freshness?: { tables?: Freshness[]; stale?: boolean; as_of?: string };
+}

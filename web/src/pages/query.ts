@@ -1,7 +1,9 @@
 // #/query: the SQL editor, Run (Ctrl/Cmd-Enter) and Cancel, the running query's state line, the
-// error panel (with the syntax error's position marked in the editor), paged results and history.
+// error panel (with the syntax error's position marked in the editor), paged results, saved
+// queries and history.
 import { cancelQuery, errorMessage, getTable, isAbortError, listQueries, listTables } from "../api";
 import { createResultsView } from "../components/results";
+import { createSavedQueries } from "../components/saved_queries";
 import { createSqlEditor, type CompletionTable, type SqlEditor } from "../components/sql_editor";
 import { stateBadge } from "../components/state_badge";
 import { errorBox, h, note, setChildren } from "../dom";
@@ -40,6 +42,14 @@ export function renderQuery(view: HTMLElement, { signal }: PageContext): void {
   const errorPanel = h("div");
   const results = createResultsView(signal);
   const historyList = h("ol", { class: "history" });
+  const saved = createSavedQueries({
+    signal,
+    getSql: () => editor.getText(),
+    loadSql: (text) => {
+      setSql(text);
+      editor.focus();
+    },
+  });
 
   view.append(
     h(
@@ -49,11 +59,17 @@ export function renderQuery(view: HTMLElement, { signal }: PageContext): void {
         "div",
         { class: "query-main" },
         editor.element,
-        h("div", { class: "toolbar" }, runButton, cancelButton, status),
+        h("div", { class: "toolbar" }, runButton, cancelButton, saved.saveButton, status),
+        saved.form,
         errorPanel,
         results.element,
       ),
-      h("aside", { class: "panel query-history" }, h("h2", {}, "History"), historyList),
+      h(
+        "aside",
+        { class: "query-side" },
+        h("section", { class: "panel" }, h("h2", {}, "Saved queries"), saved.list),
+        h("section", { class: "panel" }, h("h2", {}, "History"), historyList),
+      ),
     ),
   );
   runButton.addEventListener("click", () => void run());
