@@ -62,6 +62,8 @@ printf '%s\n' \
 cat <<TXT
 
 loch is serving $lake (Ctrl-C stops it; buffered records are delivered first).
+The web console: open http://$http/ in a browser; sign in as user loch with the password
+pg_password from $lake/.loch/admin-credentials.json.
 Send records and query them (the API token is in $lake/.loch/admin-credentials.json):
   TOKEN=\$(sed -n 's/.*"token": *"\\([^"]*\\)".*/\\1/p' $lake/.loch/admin-credentials.json)
   $1 put clicks events.ndjson --lake $lake           # NDJSON or a JSON array, any size

@@ -2,7 +2,8 @@
 // way a user would: signs in (a wrong password first), browses shop.orders, runs a query and
 // pages its grid, sees a syntax error at its position, cancels a long query, reloads (still
 // signed in), saves queries and builds a dashboard from them, opens its read-only share link in a
-// browser with no session, and signs out. A screenshot of each step goes to SCREENSHOT_DIR.
+// browser with no session, sees its tiles go stale and then fail (the table dropped), and signs
+// out. A screenshot of each step goes to SCREENSHOT_DIR.
 // Usage: node console_browser_check.mjs URL USER PASSWORD SCREENSHOT_DIR
 // Prints "console browser check ok" and exits 0, or names the step that failed and exits 1.
 import { chromium } from "playwright-core";
@@ -23,6 +24,7 @@ let step = "start";
 let page;
 const externalRequests = [];
 const consoleErrors = [];
+let expectFailedLoads = false;
 try {
   const context = await browser.newContext({ viewport: { width: 1366, height: 800 } });
   page = await context.newPage();
@@ -31,8 +33,11 @@ try {
     if (!request.url().startsWith(url)) externalRequests.push(request.url());
   });
   page.on("console", (message) => {
-    // 401s before signing in are expected; anything else red is a bug.
-    if (message.type() === "error" && !/401|Unauthorized/.test(message.text())) {
+    // 401s before signing in are expected, and the failed loads of failing tiles once a table is
+    // dropped; anything else red is a bug.
+    const expected = /401|Unauthorized/.test(message.text()) ||
+      (expectFailedLoads && /Failed to load resource/.test(message.text()));
+    if (message.type() === "error" && !expected) {
       consoleErrors.push(message.text());
     }
   });
@@ -239,6 +244,33 @@ try {
   } finally {
     await viewerContext.close();
   }
+
+  // Failures in plain sight: pushed by the server's events, no click. A tile never shows old
+  // numbers as if they were current.
+  step = "a table that stops changing makes its tiles stale";
+  const signedIn = await (await page.request.get(url + "/api/v1/session")).json();
+  const withToken = { headers: { "X-CSRF-Token": signedIn.csrf_token } };
+  const expectation = await page.request.put(url + "/api/v1/freshness/shop.orders",
+    { ...withToken, data: { expect_every: "1s" } });
+  check(expectation.ok(), `an expectation is set (${expectation.status()})`);
+  await page.locator('[data-testid=tile][data-status="stale"]').nth(1).waitFor();
+  check(/shop\.orders/.test(await testId("tile-stale").first().textContent()),
+    "the stale banner names the table");
+  check(await testId("tile-number").filter({ hasText: /^250$/ }).count() === 1,
+    "the data is still shown, marked stale");
+  await shot("16-stale");
+
+  step = "a dropped table fails its tiles with the reason";
+  expectFailedLoads = true; // the tiles' 404s are the point here
+  const dropped = await page.request.post(url + "/api/v1/query",
+    { ...withToken, data: { sql: "DROP TABLE shop.orders" } });
+  check(dropped.ok(), `the table is dropped (${dropped.status()})`);
+  await page.locator('[data-testid=tile][data-status="failed"]').nth(1).waitFor();
+  check(/shop\.orders/.test(await testId("tile-error").first().textContent()),
+    "the failed tile says which table is missing");
+  check(await testId("tile-number").count() === 0, "no old number is left on the tile");
+  check(await testId("tile-chart").locator("canvas").count() === 0, "no old chart either");
+  await shot("17-failed");
 
   step = "sign out";
   await testId("signout").click();
