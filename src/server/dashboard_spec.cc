@@ -329,11 +329,13 @@ json DashboardToJson(const DashboardSpec& spec) {
 absl::StatusOr<BoundSql> BindDashboardParameters(std::string_view sql,
                                                  const std::vector<DashboardParameter>& parameters,
                                                  const std::map<std::string, std::string>& values) {
-  for (const auto& [name, value] : values) {
-    const bool known = std::any_of(parameters.begin(), parameters.end(),
-                                   [&](const DashboardParameter& p) { return p.name == name; });
+  for (const auto& given : values) {
+    const bool known =
+        std::any_of(parameters.begin(), parameters.end(),
+                    [&](const DashboardParameter& p) { return p.name == given.first; });
     if (!known) {
-      return absl::InvalidArgumentError(fmt::format("the dashboard has no parameter \"{}\"", name));
+      return absl::InvalidArgumentError(
+          fmt::format("the dashboard has no parameter \"{}\"", given.first));
     }
   }
   BoundSql bound;
