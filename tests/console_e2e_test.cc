@@ -209,12 +209,26 @@ TEST_F(ConsoleE2eTest, ASessionCookieWorksLikeTheTokenAndChangesNeedItsCsrfToken
   EXPECT_EQ(forged_runs, 1);  // only the one with the token
 
   // Signing out ends the session for every later request.
+  const std::string second_cookie = SignIn().first;
+  const httplib::Headers second = {{"Cookie", second_cookie}};
+  ASSERT_EQ(anonymous.Get("/api/v1/tables", second)->status, 200);
+
   EXPECT_EQ(anonymous.Delete("/api/v1/session", with_cookie)->status, 403);  // no token
   auto signed_out = anonymous.Delete("/api/v1/session", right);
   EXPECT_EQ(signed_out->status, 200);
   EXPECT_THAT(signed_out->get_header_value("Set-Cookie"), HasSubstr("Max-Age=0"));
   EXPECT_EQ(anonymous.Get("/api/v1/tables", with_cookie)->status, 401);
   EXPECT_EQ(anonymous.Post("/api/v1/queries", right, body, "application/json")->status, 401);
+
+  // Rotating the admin's credentials signs every browser out (the server reads the file again
+  // within 2 s).
+  ASSERT_EQ(RunCommand(LOCH_BINARY, {"credentials", "rotate", "--lake", lake_}).exit_code, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (anonymous.Get("/api/v1/tables", second)->status == 200 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(anonymous.Get("/api/v1/tables", second)->status, 401);
 }
 
 TEST_F(ConsoleE2eTest, WrongAndHostileSignInsAreRefusedAndThenThrottled) {

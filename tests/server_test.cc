@@ -558,6 +558,23 @@ TEST_F(ServerTest, TheAwsSdkAthenaClientWorksUnmodified) {
   EXPECT_THAT(outcome.out, HasSubstr("athena interop ok"));
 }
 
+TEST_F(ServerTest, ResultsKeepEveryDigitOfDecimalsAndHugeIntegers) {
+  // Not rounded through a double: 12345678901234567.89 would come back as 1.2345678901234568e+16.
+  const std::string sql =
+      "SELECT 12345678901234567.89::DECIMAL(38,2) AS d, "
+      "170141183460469231731687303715884105727::HUGEINT AS h, 0.1::DECIMAL(3,1) AS t";
+  const std::string exact = "[[12345678901234567.89,170141183460469231731687303715884105727,0.1]]";
+  auto answer = Client().Post("/api/v1/query", json{{"sql", sql}}.dump(), "application/json");
+  ASSERT_EQ(answer->status, 200) << answer->body;
+  EXPECT_THAT(answer->body, HasSubstr("\"rows\":" + exact));
+  const json parsed = json::parse(answer->body);  // still one valid JSON document
+  const std::string id = parsed["query"]["id"];
+  auto page = Client().Get("/api/v1/queries/" + id + "/results?format=json");
+  ASSERT_EQ(page->status, 200);
+  EXPECT_THAT(page->body, HasSubstr("\"rows\":" + exact));
+  EXPECT_TRUE(json::parse(page->body)["next_offset"].is_null());
+}
+
 TEST_F(ServerTest, AuthenticationIsRequired) {
   // A statement no other test sends, so the history check below is about these requests only.
   const std::string body = R"({"sql": "SELECT 'refused at the door'"})";

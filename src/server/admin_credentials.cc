@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "common/clock.h"
+#include "common/content_hash.h"
 #include "common/durable_files.h"
 #include "common/ids.h"
 #include "common/private_file.h"
@@ -119,8 +120,8 @@ absl::StatusOr<AdminCredentials> LoadAdminCredentials(const std::string& state_d
 }
 
 absl::StatusOr<AdminCredentials> EnsureAdminCredentials(const std::string& state_dir) {
-  const AdminCredentials fresh{NewAccessKeyId(), NewSecretKey(), NewToken(), "loch",
-                               NewRandomId(), {}};
+  const AdminCredentials fresh{NewAccessKeyId(), NewSecretKey(), NewToken(),
+                               "loch",           NewRandomId(),  {}};
   const absl::Status created = WriteNewPrivateFile(PathIn(state_dir), ToJson(fresh));
   if (created.ok()) return fresh;
   if (!absl::IsAlreadyExists(created)) return created;
@@ -137,8 +138,9 @@ absl::StatusOr<AdminCredentials> RotateAdminCredentials(const std::string& state
                                                         int64_t grace_seconds) {
   ASSIGN_OR_RETURN(AdminCredentials credentials, LoadAdminCredentials(state_dir));
   const int64_t now = NowMicros();
-  std::erase_if(credentials.previous,
-                [now](const PreviousCredentials& previous) { return previous.expires_micros <= now; });
+  std::erase_if(credentials.previous, [now](const PreviousCredentials& previous) {
+    return previous.expires_micros <= now;
+  });
   if (grace_seconds > 0) {
     credentials.previous.push_back({credentials.access_key_id, credentials.secret_access_key,
                                     credentials.token, now + grace_seconds * 1'000'000});
@@ -206,6 +208,19 @@ std::optional<std::string> CredentialsKeeper::SecretOf(std::string_view access_k
       return previous.secret_access_key;
   }
   return std::nullopt;
+}
+
+std::string CredentialsKeeper::LoginFingerprint() const {
+  const std::shared_ptr<const AdminCredentials> credentials = current();
+  Sha256 hash;
+  hash.Update(credentials->pg_user);
+  hash.Update(std::string_view("\0", 1));
+  hash.Update(credentials->pg_password);
+  return hash.HexDigest();
+}
+
+std::optional<ConsoleSession> CredentialsKeeper::FindSession(std::string_view id) const {
+  return sessions_.Find(id, LoginFingerprint());
 }
 
 }  // namespace loch

@@ -78,6 +78,11 @@ class CredentialsKeeper {
   // The web console's signed-in browsers: credentials of another kind (they sign in with the
   // admin's pg_user and pg_password).
   ConsoleSessions& sessions() const { return sessions_; }
+  // The live console session with cookie value `id`, if it signed in with the current pg_user and
+  // pg_password: rotating them (`loch credentials rotate`) signs every browser out.
+  std::optional<ConsoleSession> FindSession(std::string_view id) const;
+  // What identifies the current pg_user and pg_password in a session (a hash of them).
+  std::string LoginFingerprint() const;
 
  private:
   CredentialsKeeper() = default;

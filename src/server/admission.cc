@@ -20,7 +20,7 @@ absl::Status AdmitRequestBody(const httplib::Request& request,
   if (header.empty()) {
     if (const std::optional<std::string> session =
             CookieValue(request.get_header_value("Cookie"), kConsoleSessionCookie)) {
-      if (credentials.sessions().Find(*session)) return absl::OkStatus();
+      if (credentials.FindSession(*session)) return absl::OkStatus();
       return absl::UnauthenticatedError("the console session has ended: sign in again");
     }
     return absl::UnauthenticatedError(

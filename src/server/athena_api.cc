@@ -91,7 +91,8 @@ absl::StatusOr<json> Handle(const AthenaRequest& request, QueryService& queries,
                             const Principal& who) {
   const std::string& action = request.action;
   if (action == "StartQueryExecution") {
-    ASSIGN_OR_RETURN(std::string id, queries.Submit(who, request.query, request.workgroup, "athena"));
+    ASSIGN_OR_RETURN(std::string id,
+                     queries.Submit(who, request.query, request.workgroup, "athena"));
     return json({{"QueryExecutionId", id}});
   } else if (action == "GetQueryExecution") {
     ASSIGN_OR_RETURN(QueryInfo info, queries.Describe(request.query_execution_id));

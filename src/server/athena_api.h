@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <string>
 
-#include "server/aws_json.h"
 #include "query/query_service.h"
+#include "server/aws_json.h"
 
 namespace loch {
 

@@ -234,22 +234,21 @@ void RegisterConsoleApi(RoutedServer& routes, const CredentialsKeeper& credentia
                                       "and pg_password in <state>/admin-credentials.json)"));
     }
     throttle->Succeeded(request.remote_addr);
-    const ConsoleSession session = credentials.sessions().Start(user, Principal::LocalAdmin());
+    const ConsoleSession session =
+        credentials.sessions().Start(user, Principal::LocalAdmin(), credentials.LoginFingerprint());
     response.set_header("Set-Cookie", SessionCookie(session, https));
     response.set_header("Cache-Control", "no-store");
     SendJsonAnswer(response, SessionJson(session));
   });
-  routes.Get(kSignInPath,
-             [&credentials](const httplib::Request& request, httplib::Response& response) {
-               const std::optional<std::string> id =
-                   CookieValue(request.get_header_value("Cookie"), kConsoleSessionCookie);
-               const std::optional<ConsoleSession> session =
-                   id ? credentials.sessions().Find(*id) : std::nullopt;
-               if (!session)
-                 return SendStatus(response, absl::UnauthenticatedError("not signed in"));
-               response.set_header("Cache-Control", "no-store");
-               SendJsonAnswer(response, SessionJson(*session));
-             });
+  routes.Get(kSignInPath, [&credentials](const httplib::Request& request,
+                                         httplib::Response& response) {
+    const std::optional<std::string> id =
+        CookieValue(request.get_header_value("Cookie"), kConsoleSessionCookie);
+    const std::optional<ConsoleSession> session = id ? credentials.FindSession(*id) : std::nullopt;
+    if (!session) return SendStatus(response, absl::UnauthenticatedError("not signed in"));
+    response.set_header("Cache-Control", "no-store");
+    SendJsonAnswer(response, SessionJson(*session));
+  });
   routes.Delete(kSignInPath, [&credentials, https](const httplib::Request& request,
                                                    httplib::Response& response) {
     const absl::StatusOr<Principal> who = Authenticate(request, credentials);

@@ -20,9 +20,10 @@ bool ConsoleSessions::Expired(const ConsoleSession& session, int64_t now) const 
          now - session.started_micros > Micros(options_.max_lifetime);
 }
 
-ConsoleSession ConsoleSessions::Start(std::string user, Principal principal) {
+ConsoleSession ConsoleSessions::Start(std::string user, Principal principal, std::string login) {
   const int64_t now = NowMicros();
-  ConsoleSession session{NewSecret(), NewSecret(), std::move(user), std::move(principal), now, now};
+  ConsoleSession session{
+      NewSecret(), NewSecret(), std::move(user), std::move(login), std::move(principal), now, now};
   std::lock_guard lock(mu_);
   while (!order_.empty() && order_.size() >= options_.max_sessions) {
     by_id_.erase(order_.back().id);
@@ -33,13 +34,13 @@ ConsoleSession ConsoleSessions::Start(std::string user, Principal principal) {
   return session;
 }
 
-std::optional<ConsoleSession> ConsoleSessions::Find(std::string_view id) {
+std::optional<ConsoleSession> ConsoleSessions::Find(std::string_view id, std::string_view login) {
   // Looked up by hash: an id that is not a session's costs the same whatever it shares with one.
   const int64_t now = NowMicros();
   std::lock_guard lock(mu_);
   const auto found = by_id_.find(std::string(id));
   if (found == by_id_.end()) return std::nullopt;
-  if (Expired(*found->second, now)) {
+  if (Expired(*found->second, now) || found->second->login != login) {
     order_.erase(found->second);
     by_id_.erase(found);
     return std::nullopt;

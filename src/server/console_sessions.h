@@ -37,6 +37,7 @@ struct ConsoleSession {
   std::string id;          // the cookie's value: 256 random bits, hex
   std::string csrf_token;  // 256 random bits, hex
   std::string user;        // the name signed in with
+  std::string login;       // what identifies the credentials it signed in with (see Find)
   Principal principal;
   int64_t started_micros = 0;
   int64_t last_used_micros = 0;
@@ -46,11 +47,14 @@ class ConsoleSessions {
  public:
   explicit ConsoleSessions(ConsoleSessionOptions options = {}) : options_(options) {}
 
-  // A new session for `user`, acting as `principal`.
-  ConsoleSession Start(std::string user, Principal principal);
-  // The live session with cookie value `id`, marked used now; nullopt if there is none (unknown,
-  // signed out or expired). Found by hash: a guess costs the same whatever it shares with an id.
-  std::optional<ConsoleSession> Find(std::string_view id);
+  // A new session for `user`, acting as `principal`, signed in with the credentials `login`
+  // identifies.
+  ConsoleSession Start(std::string user, Principal principal, std::string login);
+  // The live session with cookie value `id`, marked used now, if it signed in with the
+  // credentials `login` identifies (a session of replaced credentials ends here); nullopt if
+  // there is none (unknown, signed out, expired or of old credentials). Found by hash: a guess
+  // costs the same whatever it shares with an id.
+  std::optional<ConsoleSession> Find(std::string_view id, std::string_view login);
   // Signs the session out (nothing if there is none).
   void End(std::string_view id);
   size_t size() const;

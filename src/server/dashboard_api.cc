@@ -2,7 +2,10 @@
 
 #include <httplib.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include "common/clock.h"
@@ -94,6 +97,45 @@ std::map<std::string, std::string> ParameterValues(const httplib::Request& reque
   return values;
 }
 
+// What share links may take of the server (they need no sign-in): kRunning tiles at once, and
+// kWaiting more waiting up to kPatience for their turn; beyond that a tile is refused (429), so
+// viewers of links cannot hold the HTTP threads that everything else needs.
+class SharedRunLimit {
+ public:
+  static constexpr int kRunning = 4;
+  static constexpr int kWaiting = 12;
+  static constexpr auto kPatience = std::chrono::seconds(15);
+
+  // OK once the caller may run a tile (it then calls Leave); ResourceExhausted if it may not.
+  absl::Status Enter() {
+    std::unique_lock lock(mu_);
+    if (waiting_ >= kWaiting) return Busy();
+    ++waiting_;
+    const bool turn = turn_.wait_for(lock, kPatience, [&] { return running_ < kRunning; });
+    --waiting_;
+    if (!turn) return Busy();
+    ++running_;
+    return absl::OkStatus();
+  }
+  void Leave() {
+    {
+      std::lock_guard lock(mu_);
+      --running_;
+    }
+    turn_.notify_one();
+  }
+
+ private:
+  static absl::Status Busy() {
+    return absl::ResourceExhaustedError(
+        "shared dashboards are busy (too many tiles at once): try again in a moment");
+  }
+  std::mutex mu_;
+  std::condition_variable turn_;
+  int running_ = 0;  // guarded by mu_
+  int waiting_ = 0;  // guarded by mu_
+};
+
 // Runs dashboard tiles: the saved query bound to the parameters, its first kMaxTileRows rows,
 // the query's record and the freshness of the tables it reads.
 class TileRunner {
@@ -101,9 +143,16 @@ class TileRunner {
   TileRunner(Catalog& catalog, LakeEngine& engine, QueryService& queries)
       : catalog_(catalog), engine_(engine), queries_(queries) {}
 
-  absl::StatusOr<json> Run(const Principal& who, const SavedDocument& dashboard,
-                           std::string_view tile_id,
-                           const std::map<std::string, std::string>& values) {
+  // A tile's answer without its rows, and its rows as JSON text (cells as CellToJson writes them:
+  // exact; see SendJsonWithRows).
+  struct Answer {
+    json head;
+    std::string rows;
+  };
+
+  absl::StatusOr<Answer> Run(const Principal& who, const SavedDocument& dashboard,
+                             std::string_view tile_id,
+                             const std::map<std::string, std::string>& values) {
     ASSIGN_OR_RETURN(const DashboardSpec spec, DashboardFromJson(dashboard.definition));
     const DashboardTile* tile = spec.FindTile(tile_id);
     if (tile == nullptr) {
@@ -125,20 +174,22 @@ class TileRunner {
     ASSIGN_OR_RETURN(
         QueryService::Streamed streamed,
         queries_.Stream(who, bound.sql, WorkgroupConfig::kPrimary, bound.parameters, "console"));
-    ASSIGN_OR_RETURN(json out, ResultJson(*streamed.cursor));
-    streamed.cursor.reset();  // the end of the result: the query is finished in the history
+    ASSIGN_OR_RETURN(Answer answer, ReadRows(*streamed.cursor));
+    streamed.cursor.reset();  // the query is finished in the history
     ASSIGN_OR_RETURN(const QueryInfo info, queries_.Describe(streamed.id));
+    json& out = answer.head;
     out["query"] = {{"id", info.id},
                     {"elapsed_ms", (info.finished_micros - info.submitted_micros) / 1000.0},
                     {"bytes_scanned", info.bytes_scanned},
                     {"finished_at", FormatIsoMicros(info.finished_micros)}};
     ASSIGN_OR_RETURN(out["freshness"], Freshness(who, sources));
-    return out;
+    return answer;
   }
 
  private:
-  // The rows of `cursor` (the first kMaxTileRows; the rest are read and dropped).
-  static absl::StatusOr<json> ResultJson(QueryCursor& cursor) {
+  // The rows of `cursor`: at most kMaxTileRows are read; past them the query is stopped (its
+  // history record then says CANCELLED) and "truncated" is true.
+  static absl::StatusOr<Answer> ReadRows(QueryCursor& cursor) {
     json columns = json::array();
     for (const ResultColumn& column : cursor.columns()) {
       columns.push_back({{"name", column.name}, {"type", column.type}});
@@ -146,25 +197,23 @@ class TileRunner {
     std::string rows = "[";
     size_t kept = 0;
     bool truncated = false;
-    while (true) {
+    while (!truncated) {
       ASSIGN_OR_RETURN(const std::optional<ResultChunk> chunk, cursor.Next());
       if (!chunk.has_value()) break;
-      const ResultChunk& rows_of = *chunk;
-      for (size_t row = 0; row < rows_of.row_count; ++row) {
+      for (size_t row = 0; row < chunk->row_count && !truncated; ++row) {
         if (kept == kMaxTileRows) {
           truncated = true;
           break;
         }
         rows += kept++ ? ",[" : "[";
-        for (size_t column = 0; column < rows_of.cells.size(); ++column) {
+        for (size_t column = 0; column < chunk->cells.size(); ++column) {
           if (column) rows += ",";
-          rows += CellToJson(rows_of.cells[column][row], cursor.columns()[column].kind);
+          rows += CellToJson(chunk->cells[column][row], cursor.columns()[column].kind);
         }
         rows += "]";
       }
     }
-    rows += "]";
-    return json{{"columns", columns}, {"rows", json::parse(rows)}, {"truncated", truncated}};
+    return Answer{{{"columns", columns}, {"truncated", truncated}}, rows + "]"};
   }
 
   absl::StatusOr<json> Freshness(const Principal& who, const std::vector<TableName>& sources) {
@@ -341,9 +390,10 @@ void RegisterDashboardApi(httplib::Server& server, Catalog& catalog, LakeEngine&
       guard([&catalog, tiles](const Principal& who, const Request& request, Response& response) {
         ASSIGN_OR_RETURN(const SavedDocument dashboard,
                          catalog.GetDocument(who, kDashboard, request.matches[1].str()));
-        ASSIGN_OR_RETURN(const json out, tiles->Run(who, dashboard, request.matches[2].str(),
-                                                    ParameterValues(request)));
-        SendJsonAnswer(response, out);
+        ASSIGN_OR_RETURN(
+            const TileRunner::Answer answer,
+            tiles->Run(who, dashboard, request.matches[2].str(), ParameterValues(request)));
+        SendJsonWithRows(response, answer.head, answer.rows);
         return absl::OkStatus();
       }));
 
@@ -358,25 +408,34 @@ void RegisterDashboardApi(httplib::Server& server, Catalog& catalog, LakeEngine&
     RETURN_IF_ERROR(share.status());
     return catalog.GetDocument(reader, kDashboard, share->definition.value("dashboard", ""));
   };
-  const auto answer = [](Response& response, const absl::StatusOr<json>& out) {
-    if (out.ok()) return SendJsonAnswer(response, *out);
-    response.status = HttpStatusFor(out.status().code());
-    response.set_content(ErrorJson(out.status()), "application/json");
+  const auto send_error = [](Response& response, const absl::Status& status) {
+    response.status = HttpStatusFor(status.code());
+    response.set_content(ErrorJson(status), "application/json");
   };
   server.Get(R"(/api/v1/shared/([0-9a-f]{64}))",
-             [shared, answer](const Request& request, Response& response) {
+             [shared, send_error](const Request& request, Response& response) {
                const absl::StatusOr<SavedDocument> dashboard = shared(request);
-               if (!dashboard.ok()) return answer(response, dashboard.status());
+               if (!dashboard.ok()) return send_error(response, dashboard.status());
                json out = Stamp(*dashboard);
                out["definition"] = dashboard->definition;
-               answer(response, out);
+               SendJsonAnswer(response, out);
              });
+  auto limit = std::make_shared<SharedRunLimit>();
   server.Get(R"(/api/v1/shared/([0-9a-f]{64})/tiles/([^/]+))",
-             [shared, answer, tiles](const Request& request, Response& response) {
+             [shared, send_error, tiles, limit](const Request& request, Response& response) {
                const absl::StatusOr<SavedDocument> dashboard = shared(request);
-               if (!dashboard.ok()) return answer(response, dashboard.status());
-               answer(response, tiles->Run(Principal{"share:" + dashboard->name, false}, *dashboard,
-                                           request.matches[2].str(), ParameterValues(request)));
+               if (!dashboard.ok()) return send_error(response, dashboard.status());
+               const absl::Status admitted = limit->Enter();
+               if (!admitted.ok()) {
+                 response.set_header("Retry-After", "2");
+                 return send_error(response, admitted);
+               }
+               const absl::StatusOr<TileRunner::Answer> answer =
+                   tiles->Run(Principal{"share:" + dashboard->name, false}, *dashboard,
+                              request.matches[2].str(), ParameterValues(request));
+               limit->Leave();
+               if (!answer.ok()) return send_error(response, answer.status());
+               SendJsonWithRows(response, answer->head, answer->rows);
              });
 }
 

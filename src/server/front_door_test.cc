@@ -616,7 +616,8 @@ TEST_F(FrontDoorTlsTest, ExpectContinueIsEncryptedAndComesBeforeTheBody) {
   StartTls();
   TlsConnection connection(port(), ca_path_);
   ASSERT_TRUE(connection.handshaken());
-  connection.Send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+  connection.Send(
+      "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
   EXPECT_THAT(connection.ReadUntil("100 Continue"), StartsWith("HTTP/1.1 100 Continue\r\n\r\n"));
   connection.Send("body");
   EXPECT_THAT(connection.ReadUntil("echo body"), HasSubstr("HTTP/1.1 200"));

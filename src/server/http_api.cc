@@ -76,10 +76,17 @@ json InfoJson(const QueryInfo& info) {
   return out;
 }
 
-json PageJson(const ResultPage& page) {
+// A page's columns and next offset; its rows go in with SendJsonWithRows (RowsJson).
+json PageHead(const ResultPage& page) {
   json columns = json::array();
   for (const ResultColumn& column : page.columns)
     columns.push_back({{"name", column.name}, {"type", column.type}});
+  json out = {{"columns", columns}};
+  out["next_offset"] = page.next_offset.has_value() ? json(*page.next_offset) : json(nullptr);
+  return out;
+}
+
+std::string PageRowsJson(const ResultPage& page) {
   std::string rows = "[";
   for (size_t r = 0; r < page.rows.size(); ++r) {
     rows += r ? ",[" : "[";
@@ -89,10 +96,7 @@ json PageJson(const ResultPage& page) {
     }
     rows += "]";
   }
-  rows += "]";
-  json out = {{"columns", columns}, {"rows", json::parse(rows)}};
-  out["next_offset"] = page.next_offset.has_value() ? json(*page.next_offset) : json(nullptr);
-  return out;
+  return rows + "]";
 }
 
 std::string PageCsv(const ResultPage& page) {
@@ -171,8 +175,8 @@ namespace {
 // (any method but GET and HEAD) must also carry the session's CSRF token.
 absl::StatusOr<Principal> AuthenticateSession(const httplib::Request& request,
                                               std::string_view session_id,
-                                              ConsoleSessions& sessions) {
-  const std::optional<ConsoleSession> session = sessions.Find(session_id);
+                                              const CredentialsKeeper& credentials) {
+  const std::optional<ConsoleSession> session = credentials.FindSession(session_id);
   if (!session) {
     return absl::UnauthenticatedError("the console session has ended: sign in again");
   }
@@ -216,7 +220,7 @@ absl::StatusOr<Principal> Authenticate(const httplib::Request& request,
   if (header.empty()) {
     if (std::optional<std::string> session =
             CookieValue(request.get_header_value("Cookie"), kConsoleSessionCookie)) {
-      return AuthenticateSession(request, *session, credentials.sessions());
+      return AuthenticateSession(request, *session, credentials);
     }
     return absl::UnauthenticatedError(
         "missing credentials: send `Authorization: Bearer <token>` (the token is in "
@@ -264,6 +268,16 @@ AsyncHttpHandler GuardAsync(const CredentialsKeeper& credentials, const HttpApiO
 
 void SendJsonAnswer(httplib::Response& response, const nlohmann::json& body, int status) {
   SendJson(response, body, status);
+}
+
+void SendJsonWithRows(httplib::Response& response, const nlohmann::json& head,
+                      std::string_view rows_json, int status) {
+  std::string body = head.dump(-1, ' ', false, json::error_handler_t::replace);
+  body.pop_back();  // the object's closing brace
+  if (body.size() > 1) body += ",";
+  body.append("\"rows\":").append(rows_json).append("}");
+  response.status = status;
+  response.set_content(std::move(body), "application/json");
 }
 
 void RegisterHttpApi(httplib::Server& server, QueryService& queries, Catalog& catalog,
@@ -323,7 +337,7 @@ void RegisterHttpApi(httplib::Server& server, QueryService& queries, Catalog& ca
         if (format == "csv") {
           response.set_content(PageCsv(page), "text/csv");
         } else {
-          SendJson(response, PageJson(page));
+          SendJsonWithRows(response, PageHead(page), PageRowsJson(page));
         }
         return absl::OkStatus();
       }));
@@ -360,9 +374,9 @@ void RegisterHttpApi(httplib::Server& server, QueryService& queries, Catalog& ca
         }
         if (info.state != QueryState::kSucceeded) return info.error;
         ASSIGN_OR_RETURN(ResultPage page, queries.Results(id, 0, options.max_page_rows));
-        json out = PageJson(page);
+        json out = PageHead(page);
         out["query"] = InfoJson(info);
-        SendJson(response, out);
+        SendJsonWithRows(response, out, PageRowsJson(page));
         return absl::OkStatus();
       }));
 

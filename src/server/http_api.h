@@ -18,6 +18,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "nlohmann/json.hpp"
 #include "query/query_service.h"
@@ -60,6 +61,11 @@ AsyncHttpHandler GuardAsync(const CredentialsKeeper& credentials, const HttpApiO
 
 // Answers `body` as JSON with `status`.
 void SendJsonAnswer(httplib::Response& response, const nlohmann::json& body, int status = 200);
+// Answers the object `head` with a "rows" member whose JSON text is `rows_json` as it is: result
+// cells written by CellToJson keep every digit of a DECIMAL or HUGEINT, which a round trip
+// through nlohmann::json (a double) would not.
+void SendJsonWithRows(httplib::Response& response, const nlohmann::json& head,
+                      std::string_view rows_json, int status = 200);
 
 // Registers the routes on `server`. `queries`, `catalog` (workgroups) and `credentials` must
 // outlive it.

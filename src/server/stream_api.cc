@@ -143,18 +143,17 @@ AsyncHttpHandler PutRecordsHandler(IngestService& ingest, const CredentialsKeepe
         if (!records.ok()) return answer(records.status());
         // The records are views into `request` (valid until answered), `decoded_body` or
         // `storage`.
-        ingest.PutAsync(who, RecordsRouteStream(request.path), *records,
-                        [storage, decoded_body,
-                         answer](absl::StatusOr<std::vector<PutRecordResult>> results) {
-                          if (!results.ok()) return answer(results.status());
-                          answer(PutRecordsAnswer(*results));
-                        });
+        ingest.PutAsync(
+            who, RecordsRouteStream(request.path), *records,
+            [storage, decoded_body, answer](absl::StatusOr<std::vector<PutRecordResult>> results) {
+              if (!results.ok()) return answer(results.status());
+              answer(PutRecordsAnswer(*results));
+            });
       });
 }
 
 void RegisterStreamApi(httplib::Server& server, IngestService& ingest, const Guard& guard,
-                       AsyncHttpHandler put_records,
-                       std::function<std::string()> more_metrics) {
+                       AsyncHttpHandler put_records, std::function<std::string()> more_metrics) {
   server.Get("/api/v1/streams", guard([&ingest](const Principal& who, const httplib::Request&,
                                                 httplib::Response& response) {
                json list = json::array();
@@ -208,9 +207,9 @@ void RegisterStreamApi(httplib::Server& server, IngestService& ingest, const Gua
                 return absl::OkStatus();
               }));
 
-  server.Get("/metrics", guard([&ingest, more_metrics = std::move(more_metrics)](
-                                    const Principal&, const httplib::Request&,
-                                    httplib::Response& response) {
+  server.Get("/metrics",
+             guard([&ingest, more_metrics = std::move(more_metrics)](
+                       const Principal&, const httplib::Request&, httplib::Response& response) {
                std::string text = ingest.PrometheusMetrics();
                if (more_metrics) text += more_metrics();
                response.set_content(text, "text/plain; version=0.0.4");
