@@ -375,6 +375,20 @@ TEST_F(ConsoleE2eTest, SavesNeverOverwriteAnotherEditorsAndEveryVersionIsKept) {
   Put("/api/v1/dashboards/Sales%20Q1", {{"definition", dashboard}, {"base_version", 0}}, 400);
   Put("/api/v1/dashboards/x", {{"definition", dashboard}}, 400);  // no base_version
   EXPECT_EQ(Get("/api/v1/dashboards/sales").second["version"], 2);
+
+  // Deleted and made again: an editor still holding version 2 of the first is refused.
+  EXPECT_EQ(Api().Delete("/api/v1/dashboards/sales")->status, 200);
+  EXPECT_EQ(Get("/api/v1/dashboards/sales").first, 404);
+  auto gone =
+      Put("/api/v1/dashboards/sales", {{"definition", dashboard}, {"base_version", 2}}, 409);
+  EXPECT_THAT(gone["error"]["message"].get<std::string>(), HasSubstr("deleted"));
+  const json again =
+      Put("/api/v1/dashboards/sales", {{"definition", SalesDashboard()}, {"base_version", 0}}, 201);
+  Put("/api/v1/dashboards/sales", {{"definition", dashboard}, {"base_version", 2}}, 409);
+  EXPECT_EQ(Get("/api/v1/dashboards/sales/versions").second["versions"].size(), 1u);
+  EXPECT_EQ(Get("/api/v1/dashboards/sales").second["definition"]["title"], "Sales");
+  Put("/api/v1/dashboards/sales", {{"definition", dashboard}, {"base_version", again["version"]}},
+      200);
 }
 
 TEST_F(ConsoleE2eTest, AShareLinkOpensOneDashboardReadOnlyUntilItIsStopped) {
@@ -412,6 +426,16 @@ TEST_F(ConsoleE2eTest, AShareLinkOpensOneDashboardReadOnlyUntilItIsStopped) {
   EXPECT_EQ(Api().Delete("/api/v1/dashboards/sales/share")->status, 200);
   EXPECT_EQ(Get("/api/v1/shared/" + token, As::kAnonymous).first, 404);
   EXPECT_EQ(Get("/api/v1/shared/" + token + "/tiles/count", As::kAnonymous).first, 404);
+
+  // A link made for a dashboard does not open another one made later under its name.
+  auto relinked = Api().Post("/api/v1/dashboards/sales/share", "", "application/json");
+  ASSERT_EQ(relinked->status, 201);
+  const std::string old_link = json::parse(relinked->body)["token"];
+  ASSERT_EQ(Get("/api/v1/shared/" + old_link, As::kAnonymous).first, 200);
+  EXPECT_EQ(Api().Delete("/api/v1/dashboards/sales")->status, 200);
+  Put("/api/v1/dashboards/sales", {{"definition", SalesDashboard()}, {"base_version", 0}}, 201);
+  EXPECT_EQ(Get("/api/v1/shared/" + old_link, As::kAnonymous).first, 404);
+  EXPECT_EQ(Get("/api/v1/dashboards/sales").second["shared"], false);
 }
 
 TEST_F(ConsoleE2eTest, AUserSignsInBrowsesQueriesAndSignsOutInChromium) {

@@ -282,7 +282,9 @@ class Catalog {
   // Every version of (kind, name), oldest first. NotFound if there is none.
   virtual absl::StatusOr<std::vector<SavedDocument>> ListDocumentVersions(
       const Principal& who, std::string_view kind, std::string_view name) = 0;
-  // Deletes every version of (kind, name). NotFound if there is none.
+  // Deletes every version of (kind, name); their numbers are not given again (a new document of
+  // that name starts after them, so a save based on a deleted version is refused). NotFound if
+  // there is none.
   virtual absl::Status DeleteDocument(const Principal& who, std::string_view kind,
                                       std::string_view name) = 0;
 

@@ -141,6 +141,7 @@ CREATE TABLE IF NOT EXISTS documents(
   definition TEXT NOT NULL,
   created_micros INTEGER NOT NULL,
   created_by TEXT NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(kind, name, version));
 CREATE TABLE IF NOT EXISTS runs(
   run_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -310,8 +311,8 @@ class SqliteCatalog final : public Catalog {
   // loch would commit without journaling); format 15 the orchestrator's columns of runs
   // (queued runs, attempts and retries, triggers, cancel requests; an older loch would take a
   // QUEUED run for one of its own) and the freshness table (created by the DDL); format 16 the
-  // documents table of the web console (created by the DDL). A catalog of a newer format is
-  // refused: this loch would not know what it holds.
+  // documents table of the web console (created by the DDL; a deletion is a row of its own). A
+  // catalog of a newer format is refused: this loch would not know what it holds.
   absl::Status Migrate() {
     Statement version(db_, "SELECT value FROM catalog_meta WHERE key = 'format_version'");
     const bool stored = version.Step();
@@ -343,6 +344,8 @@ class SqliteCatalog final : public Catalog {
     RETURN_IF_ERROR(
         AddColumnIfMissing("pending_deletes", "not_before_micros", "INTEGER NOT NULL DEFAULT 0")
             .status());
+    RETURN_IF_ERROR(
+        AddColumnIfMissing("documents", "deleted", "INTEGER NOT NULL DEFAULT 0").status());
     for (const auto& [column, definition] : kRunColumnsOfFormat15) {
       RETURN_IF_ERROR(AddColumnIfMissing("runs", column, definition).status());
     }

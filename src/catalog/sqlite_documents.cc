@@ -12,6 +12,14 @@ using sqlite::Statement;
 
 constexpr const char* kColumns =
     "SELECT kind, name, version, definition, created_micros, created_by FROM documents";
+// The live versions of (?1 kind, ?2 name): those after its last deletion.
+constexpr const char* kLive =
+    "kind = ?1 AND name = ?2 AND deleted = 0 AND version > (SELECT coalesce(max(version), 0) "
+    "FROM documents WHERE kind = ?1 AND name = ?2 AND deleted = 1)";
+// The newest row of (?1 kind, ?2 name), a deletion's too.
+constexpr const char* kNewest =
+    "SELECT version, deleted, created_micros, created_by FROM documents WHERE kind = ?1 AND "
+    "name = ?2 ORDER BY version DESC LIMIT 1";
 
 SavedDocument FromRow(const Statement& row) {
   nlohmann::json definition = nlohmann::json::parse(row.Text(3), nullptr, false);
@@ -50,27 +58,29 @@ absl::StatusOr<SavedDocument> SqliteDocuments::Put(const SavedDocument& document
   std::lock_guard lock(mu_);
   JournaledTransaction txn(db_, journal_);
   RETURN_IF_ERROR(txn.status());
-  Statement latest(
-      db_, fmt::format("{} WHERE kind = ? AND name = ? ORDER BY version DESC LIMIT 1", kColumns));
-  latest.Bind(1, document.kind).Bind(2, document.name);
-  std::optional<SavedDocument> current;
-  if (latest.Step()) current = FromRow(latest);
-  RETURN_IF_ERROR(latest.status());
-  const int64_t current_version = current ? current->version : 0;
+  // Versions are never given twice (a deletion is a version too): a save made from a version of
+  // a document that was deleted, and perhaps created again since, is refused.
+  Statement newest(db_, kNewest);
+  newest.Bind(1, document.kind).Bind(2, document.name);
+  const bool any = newest.Step();
+  RETURN_IF_ERROR(newest.status());
+  const int64_t newest_version = any ? newest.Int(0) : 0;
+  const bool live = any && newest.Int(1) == 0;
+  const int64_t current_version = live ? newest_version : 0;
   if (current_version != base_version) {
-    if (!current) {
+    if (!live) {
       return absl::AbortedError(fmt::format("{} \"{}\" no longer exists (it was deleted)",
                                             KindName(document.kind), document.name));
     }
     return absl::AbortedError(fmt::format(
         "{} \"{}\" was saved by {} at {} (version {}){}: open it again to see their changes",
-        KindName(document.kind), document.name, current->created_by,
-        FormatIsoMicros(current->created_micros), current->version,
+        KindName(document.kind), document.name, newest.Text(3), FormatIsoMicros(newest.Int(2)),
+        newest_version,
         base_version == 0 ? ", so the name is taken"
                           : fmt::format(" since you opened version {}", base_version)));
   }
   SavedDocument stored = document;
-  stored.version = current_version + 1;
+  stored.version = newest_version + 1;
   stored.created_micros = NowMicros();
   Statement insert(db_,
                    "INSERT INTO documents(kind, name, version, definition, created_micros, "
@@ -90,9 +100,9 @@ absl::StatusOr<SavedDocument> SqliteDocuments::Put(const SavedDocument& document
 absl::StatusOr<SavedDocument> SqliteDocuments::Get(std::string_view kind, std::string_view name,
                                                    std::optional<int64_t> version) {
   std::lock_guard lock(mu_);
-  Statement query(db_, fmt::format("{} WHERE kind = ?1 AND name = ?2 AND (?3 IS NULL OR version = "
-                                   "?3) ORDER BY version DESC LIMIT 1",
-                                   kColumns));
+  Statement query(db_, fmt::format("{} WHERE {} AND (?3 IS NULL OR version = ?3) ORDER BY "
+                                   "version DESC LIMIT 1",
+                                   kColumns, kLive));
   query.Bind(1, kind).Bind(2, name);
   if (version) {
     query.Bind(3, *version);
@@ -102,7 +112,7 @@ absl::StatusOr<SavedDocument> SqliteDocuments::Get(std::string_view kind, std::s
   if (query.Step()) return FromRow(query);
   RETURN_IF_ERROR(query.status());
   if (version) {
-    Statement exists(db_, "SELECT 1 FROM documents WHERE kind = ? AND name = ?");
+    Statement exists(db_, fmt::format("SELECT 1 FROM documents WHERE {}", kLive));
     if (exists.Bind(1, kind).Bind(2, name).Step()) {
       return absl::NotFoundError(
           fmt::format("{} \"{}\" has no version {}", KindName(kind), name, *version));
@@ -113,9 +123,9 @@ absl::StatusOr<SavedDocument> SqliteDocuments::Get(std::string_view kind, std::s
 
 absl::StatusOr<std::vector<SavedDocument>> SqliteDocuments::List(std::string_view kind) {
   std::lock_guard lock(mu_);
-  Statement query(db_, fmt::format("{} AS d WHERE kind = ?1 AND version = (SELECT max(version) "
-                                   "FROM documents WHERE kind = d.kind AND name = d.name) "
-                                   "ORDER BY name",
+  Statement query(db_, fmt::format("{} AS d WHERE kind = ?1 AND deleted = 0 AND version = "
+                                   "(SELECT max(version) FROM documents WHERE kind = d.kind AND "
+                                   "name = d.name) ORDER BY name",
                                    kColumns));
   query.Bind(1, kind);
   std::vector<SavedDocument> documents;
@@ -127,7 +137,7 @@ absl::StatusOr<std::vector<SavedDocument>> SqliteDocuments::List(std::string_vie
 absl::StatusOr<std::vector<SavedDocument>> SqliteDocuments::Versions(std::string_view kind,
                                                                      std::string_view name) {
   std::lock_guard lock(mu_);
-  Statement query(db_, fmt::format("{} WHERE kind = ? AND name = ? ORDER BY version", kColumns));
+  Statement query(db_, fmt::format("{} WHERE {} ORDER BY version", kColumns, kLive));
   query.Bind(1, kind).Bind(2, name);
   std::vector<SavedDocument> versions;
   while (query.Step()) versions.push_back(FromRow(query));
@@ -140,9 +150,19 @@ absl::Status SqliteDocuments::Delete(std::string_view kind, std::string_view nam
   std::lock_guard lock(mu_);
   JournaledTransaction txn(db_, journal_);
   RETURN_IF_ERROR(txn.status());
+  Statement newest(db_, kNewest);
+  newest.Bind(1, kind).Bind(2, name);
+  const bool any = newest.Step();
+  RETURN_IF_ERROR(newest.status());
+  if (!any || newest.Int(1) != 0) return Unknown(kind, name);
+  // The versions go; one row, the deletion, stays so that their numbers are never given again.
+  const int64_t deletion = newest.Int(0) + 1;
   Statement remove(db_, "DELETE FROM documents WHERE kind = ? AND name = ?");
   RETURN_IF_ERROR(remove.Bind(1, kind).Bind(2, name).Run());
-  if (sqlite3_changes(db_) == 0) return Unknown(kind, name);
+  Statement insert(db_,
+                   "INSERT INTO documents(kind, name, version, definition, created_micros, "
+                   "created_by, deleted) VALUES (?, ?, ?, '{}', ?, '', 1)");
+  RETURN_IF_ERROR(insert.Bind(1, kind).Bind(2, name).Bind(3, deletion).Bind(4, NowMicros()).Run());
   return txn.Commit();
 }
 

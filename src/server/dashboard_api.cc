@@ -78,6 +78,15 @@ std::string ShareKey(std::string_view token) {
   return hash.HexDigest();
 }
 
+// The first version of the dashboard `name` as it is now (after its last deletion, if any): which
+// dashboard of that name a share link was made for.
+absl::StatusOr<int64_t> FirstVersion(Catalog& catalog, const Principal& who,
+                                     std::string_view name) {
+  ASSIGN_OR_RETURN(const std::vector<SavedDocument> versions,
+                   catalog.ListDocumentVersions(who, kDashboard, name));
+  return versions.front().version;
+}
+
 // The share links' documents that open `dashboard`.
 absl::StatusOr<std::vector<SavedDocument>> SharesOf(Catalog& catalog, const Principal& who,
                                                     std::string_view dashboard) {
@@ -279,7 +288,7 @@ void RegisterDashboardApi(httplib::Server& server, Catalog& catalog, LakeEngine&
         ASSIGN_OR_RETURN(
             const SavedDocument saved,
             catalog.PutDocument(who, {kSavedQuery, name, 0, SavedQueryToJson(spec), 0, ""}, base));
-        SendJsonAnswer(response, SavedQueryJson(saved), saved.version == 1 ? 201 : 200);
+        SendJsonAnswer(response, SavedQueryJson(saved), base == 0 ? 201 : 200);
         return absl::OkStatus();
       }));
   server.Delete(
@@ -347,7 +356,7 @@ void RegisterDashboardApi(httplib::Server& server, Catalog& catalog, LakeEngine&
             catalog.PutDocument(who, {kDashboard, name, 0, DashboardToJson(spec), 0, ""}, base));
         json out = Stamp(saved);
         out["definition"] = saved.definition;
-        SendJsonAnswer(response, out, saved.version == 1 ? 201 : 200);
+        SendJsonAnswer(response, out, base == 0 ? 201 : 200);
         return absl::OkStatus();
       }));
   server.Delete(R"(/api/v1/dashboards/([^/]+))",
@@ -366,12 +375,11 @@ void RegisterDashboardApi(httplib::Server& server, Catalog& catalog, LakeEngine&
       R"(/api/v1/dashboards/([^/]+)/share)",
       guard([&catalog](const Principal& who, const Request& request, Response& response) {
         const std::string name = request.matches[1].str();
-        RETURN_IF_ERROR(catalog.GetDocument(who, kDashboard, name).status());
+        ASSIGN_OR_RETURN(const int64_t first, FirstVersion(catalog, who, name));
         const std::string token = NewRandomId() + NewRandomId();
+        const json link{{"dashboard", name}, {"first_version", first}};
         RETURN_IF_ERROR(
-            catalog
-                .PutDocument(who, {kShare, ShareKey(token), 0, json{{"dashboard", name}}, 0, ""}, 0)
-                .status());
+            catalog.PutDocument(who, {kShare, ShareKey(token), 0, link, 0, ""}, 0).status());
         SendJsonAnswer(response, {{"token", token}}, 201);
         return absl::OkStatus();
       }));
@@ -398,15 +406,26 @@ void RegisterDashboardApi(httplib::Server& server, Catalog& catalog, LakeEngine&
       }));
 
   // --- Shared links: no session; the token opens one dashboard, read-only. ---
+  // A link opens the dashboard it was made for, not one made later under the same name (whose
+  // versions start after the deletion of the first).
   const auto shared = [&catalog](const Request& request) -> absl::StatusOr<SavedDocument> {
     const Principal reader{"share", false};
+    const absl::Status ended = absl::NotFoundError("this share link does not exist or was stopped");
     absl::StatusOr<SavedDocument> share =
         catalog.GetDocument(reader, kShare, ShareKey(request.matches[1].str()));
-    if (absl::IsNotFound(share.status())) {
-      return absl::NotFoundError("this share link does not exist or was stopped");
-    }
+    if (absl::IsNotFound(share.status())) return ended;
     RETURN_IF_ERROR(share.status());
-    return catalog.GetDocument(reader, kDashboard, share->definition.value("dashboard", ""));
+    const json& link = share->definition;
+    const std::string name = link.value("dashboard", "");
+    absl::StatusOr<int64_t> first = FirstVersion(catalog, reader, name);
+    if (absl::IsNotFound(first.status())) return ended;
+    RETURN_IF_ERROR(first.status());
+    const auto made_for = link.find("first_version");
+    if (made_for == link.end() || !made_for->is_number_integer() ||
+        made_for->get<int64_t>() != *first) {
+      return ended;
+    }
+    return catalog.GetDocument(reader, kDashboard, name);
   };
   const auto send_error = [](Response& response, const absl::Status& status) {
     response.status = HttpStatusFor(status.code());
