@@ -321,6 +321,15 @@ TEST_F(ConsoleE2eTest, DashboardTilesRunSavedQueriesWithBoundParametersAndSayHow
   EXPECT_EQ(Get("/api/v1/dashboards/sales/tiles/count?p.limit=5").first, 400);
   EXPECT_EQ(Get("/api/v1/dashboards/sales/tiles/nope").first, 404);
 
+  // A tile runs queries only: a saved statement that would write is refused, and writes nothing.
+  Put("/api/v1/saved-queries/drop_it", {{"sql", "DROP TABLE shop.orders"}, {"base_version", 0}},
+      201);
+  json writer = SalesDashboard();
+  writer["tiles"] = json::array({{{"id", "w"}, {"query", "drop_it"}, {"chart", "table"}}});
+  Put("/api/v1/dashboards/writer", {{"definition", writer}, {"base_version", 0}}, 201);
+  EXPECT_EQ(Get("/api/v1/dashboards/writer/tiles/w").first, 403);
+  EXPECT_EQ(Get("/api/v1/tables/shop.orders").first, 200);
+
   // Stale: the table is expected to change every second, and does not.
   Put("/api/v1/freshness/shop.orders", {{"expect_every", "1s"}}, 200);
   std::this_thread::sleep_for(std::chrono::milliseconds(1300));

@@ -538,7 +538,7 @@ TEST_F(OrchestrateE2eTest, AJobsMemoryLimitIsAHardCapOnItsWorkerAndAHogFailsAlon
   const int64_t capped = QueueRun("capped")["run_id"];
   const int64_t pid = WaitUntilPaused(capped);
   const int64_t threads = std::max(1u, std::thread::hardware_concurrency());
-  EXPECT_EQ(AddressSpaceLimit(pid), 256'000'000 + (int64_t{1} << 30) + threads * (16 << 20));
+  EXPECT_EQ(AddressSpaceLimit(pid), 256'000'000 + (int64_t{1} << 30) + threads * (80 << 20));
   EXPECT_EQ(AddressSpaceLimit(server_->pid()), -1);  // the server itself is not capped
 
   const int64_t hog = QueueRun("hog")["run_id"];

@@ -85,6 +85,7 @@ TEST(RunPolicyTest, FieldsAreCheckedAndOnlyChangedOnesAreStored) {
                                                            {"memory_limit", "lots"},
                                                            {"memory_limit", "5; DROP"},
                                                            {"memory_limit", "10MB"},
+                                                           {"memory_limit", "2000TiB"},
                                                            {"memory_limit", 512},
                                                            {"after", "clean"},
                                                            {"after", {"bad name"}},

@@ -55,9 +55,10 @@ absl::Status ReadNames(const json& object, std::string_view field, std::string_v
 
 int64_t WorkerAddressSpaceBytes(int64_t memory_limit_bytes) {
   constexpr int64_t kHeadroomBytes = int64_t{1} << 30;
-  constexpr int64_t kPerThreadBytes = int64_t{16} << 20;
+  constexpr int64_t kPerThreadBytes = int64_t{80} << 20;
   const int64_t threads = std::max(1u, std::thread::hardware_concurrency());
-  return memory_limit_bytes + kHeadroomBytes + threads * kPerThreadBytes;
+  const int64_t headroom = kHeadroomBytes + threads * kPerThreadBytes;
+  return memory_limit_bytes > INT64_MAX - headroom ? INT64_MAX : memory_limit_bytes + headroom;
 }
 
 absl::StatusOr<RunPolicy> RunPolicyFromJson(const json& object) {
@@ -73,9 +74,10 @@ absl::StatusOr<RunPolicy> RunPolicyFromJson(const json& object) {
   if (const auto it = object.find("memory_limit"); it != object.end() && !it->is_null()) {
     const std::optional<int64_t> bytes =
         it->is_string() ? ParseByteSize(it->get<std::string>()) : std::nullopt;
-    if (!bytes.has_value() || *bytes < RunPolicy::kMinMemoryLimitBytes) {
+    if (!bytes.has_value() || *bytes < RunPolicy::kMinMemoryLimitBytes ||
+        *bytes > RunPolicy::kMaxMemoryLimitBytes) {
       return FieldError("memory_limit",
-                        "must be a size of at least 64MB, such as \"512MB\" or \"2GiB\"");
+                        "must be a size from 64MB to 1PB, such as \"512MB\" or \"2GiB\"");
     }
     policy.memory_limit = it->get<std::string>();
   }

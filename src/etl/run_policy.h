@@ -10,7 +10,7 @@
 //   max_attempts      a failed run is retried in a new worker process until this many attempts
 //                     (1 to 20, default 3)
 //   timeout_seconds   a run's worker is killed after this long (1 to 604800, default 3600)
-//   memory_limit      the worker's memory limit, e.g. "2GB" (at least 64MB): the query engine's
+//   memory_limit      the worker's memory limit, e.g. "2GB" (64MB to 1PB): the query engine's
 //                     limit, and a hard cap on the worker process's address space of this plus
 //                     the headroom WorkerAddressSpaceBytes adds (default: the engine's, no cap)
 //   tags              dependency tags: jobs naming "tag:NAME" in `after` run after this one; the
@@ -35,6 +35,7 @@ struct RunPolicy {
   static constexpr int kDefaultTimeoutSeconds = 3600;
   static constexpr int kDefaultDebounceSeconds = 1;
   static constexpr int64_t kMinMemoryLimitBytes = 64 * 1000 * 1000;
+  static constexpr int64_t kMaxMemoryLimitBytes = int64_t{1000} * 1000 * 1000 * 1000 * 1000;
   bool on_update = false;
   int debounce_seconds = kDefaultDebounceSeconds;
   std::vector<std::string> after;
@@ -58,8 +59,9 @@ inline const std::vector<std::string> kRunPolicyFields = {
     "tags",      "failure_webhook",  "schedule", "timezone"};
 
 // The hard cap on the address space of a worker whose memory limit is `memory_limit_bytes`: the
-// limit plus 1 GiB for what the engine does not count (code, thread stacks, allocator slack), and
-// 16 MiB per hardware thread for the stacks and arenas of its threads.
+// limit plus 1 GiB for what the engine does not count (code, allocator slack), and 80 MiB per
+// hardware thread for the stack (8 MiB) and the malloc arena (64 MiB reserved) of each of its
+// threads.
 int64_t WorkerAddressSpaceBytes(int64_t memory_limit_bytes);
 
 // The policy from a job's JSON object (absent fields keep their defaults). InvalidArgument naming

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -94,9 +95,7 @@ absl::StatusOr<std::unique_ptr<WorkerProcess>> WorkerProcess::Spawn(
   sigset_t signals;
   sigemptyset(&signals);
   ::posix_spawnattr_setsigmask(&setup.attributes, &signals);
-  sigaddset(&signals, SIGPIPE);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
+  sigfillset(&signals);  // every signal as a new process has it (the server ignores some)
   ::posix_spawnattr_setsigdefault(&setup.attributes, &signals);
   ::posix_spawnattr_setpgroup(&setup.attributes, 0);  // a group of its own, for Kill
   ::posix_spawnattr_setflags(
@@ -124,16 +123,22 @@ absl::Status DieWithParent() {
         fmt::format("cannot tie the worker to its parent: {}", std::strerror(errno)));
   }
   // The parent may have died before the line above, leaving this process to init.
-  if (std::to_string(::getppid()) != parent) {
+  const std::string expected = parent;
+  ::unsetenv(kParentVariable);  // not for what this worker starts (called before any thread)
+  if (std::to_string(::getppid()) != expected) {
     return absl::FailedPreconditionError(
-        fmt::format("the process that started this worker (pid {}) has ended", parent));
+        fmt::format("the process that started this worker (pid {}) has ended", expected));
   }
   return absl::OkStatus();
 }
 
 absl::Status CapAddressSpace(int64_t bytes) {
   if (kUnderSanitizer) return absl::OkStatus();  // their shadow memory is terabytes of it
-  const rlimit limit{static_cast<rlim_t>(bytes), static_cast<rlim_t>(bytes)};
+  rlimit inherited{};
+  ::getrlimit(RLIMIT_AS, &inherited);
+  rlim_t cap = static_cast<rlim_t>(bytes);
+  if (inherited.rlim_max != RLIM_INFINITY) cap = std::min(cap, inherited.rlim_max);
+  const rlimit limit{cap, cap};
   if (::setrlimit(RLIMIT_AS, &limit) != 0) {
     return absl::InternalError(
         fmt::format("cannot cap the worker's memory at {} bytes: {}", bytes, std::strerror(errno)));

@@ -59,15 +59,16 @@ class WorkerProcess {
   std::optional<WorkerExit> exit_;
 };
 
-// Called by a worker at its start: it is killed (SIGKILL) when the thread that spawned it ends.
-// A no-op in a process that WorkerProcess::Spawn did not start. Errors: FailedPrecondition when
+// Called by a worker at its start, before it starts threads: it is killed (SIGKILL) when the
+// thread that spawned it ends, and LOCH_WORKER_PARENT leaves its environment. A no-op in a
+// process that WorkerProcess::Spawn did not start. Errors: FailedPrecondition when
 // that process has already ended (the worker should exit at once), Internal if prctl fails.
 absl::Status DieWithParent();
 
-// Caps this process's address space at `bytes` (RLIMIT_AS): an allocation beyond it fails, in
-// the query engine an out-of-memory error, instead of taking memory from the rest of the
-// machine. A no-op under AddressSanitizer and ThreadSanitizer, whose shadow memory would not
-// fit. Errors: Internal if setrlimit fails.
+// Caps this process's address space at `bytes` (RLIMIT_AS; at most the hard limit it inherited):
+// an allocation beyond it fails, in the query engine an out-of-memory error, instead of taking
+// memory from the rest of the machine. A no-op under AddressSanitizer and ThreadSanitizer, whose
+// shadow memory would not fit. Errors: Internal if setrlimit fails.
 absl::Status CapAddressSpace(int64_t bytes);
 
 // The last `max_bytes` of the file at `path` (from the start of a line when it can), "" if it

@@ -178,6 +178,8 @@ class TileRunner {
     ASSIGN_OR_RETURN(
         const BoundSql bound,
         BindDashboardParameters(saved->definition.value("sql", ""), spec.parameters, values));
+    // Also what keeps tiles read-only: SourceTables refuses (PermissionDenied) any statement that
+    // is not a query, before anything runs.
     ASSIGN_OR_RETURN(const std::vector<TableName> sources,
                      engine_.SourceTables(who, bound.sql_without_values));
     ASSIGN_OR_RETURN(
@@ -237,7 +239,8 @@ class TileRunner {
         if (table.table != source) continue;
         tables.push_back(table.ToJson(now));
         stale = stale || table.Stale(now);
-        as_of = std::max(as_of, table.last_changed_micros);
+        // The data is as recent as its least recent table.
+        as_of = as_of == 0 ? table.last_changed_micros : std::min(as_of, table.last_changed_micros);
       }
     }
     json out{{"tables", tables}, {"stale", stale}};

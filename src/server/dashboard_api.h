@@ -23,7 +23,10 @@
 //   GET    /api/v1/dashboards/{name}/tiles/{id}   runs the tile's saved query with the dashboard's
 //                                                 parameters (?p.NAME=VALUE; defaults otherwise) ->
 //                                                 {"columns", "rows", "truncated", "query",
-//                                                  "freshness": {"tables", "stale", "as_of"}}
+//                                                  "freshness": {"tables", "stale", "as_of"}}:
+//                                                 each table it reads with its last change (and
+//                                                 expected freshness); stale if one is; as_of the
+//                                                 least recent of their changes
 //   GET    /api/v1/shared/{token}                 the shared dashboard, without signing in
 //   GET    /api/v1/shared/{token}/tiles/{id}      its tiles, as above (run as "share:NAME"); a
 //                                                 link runs only its dashboard's tiles, no other SQL

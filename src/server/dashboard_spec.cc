@@ -6,6 +6,7 @@
 #include <cmath>
 #include <set>
 
+#include "common/strings.h"
 #include "fmt/format.h"
 
 namespace loch {
@@ -92,9 +93,11 @@ std::string ValueProblem(std::string_view type, std::string_view value) {
   return day.ok() ? "" : "is not a day of the calendar";
 }
 
-const char* DuckDbType(std::string_view type) {
+// The type a value of a parameter is bound as: a whole number as BIGINT (a DOUBLE would round
+// past 2^53 and match the wrong rows), another number as DOUBLE.
+const char* DuckDbType(std::string_view type, std::string_view value) {
   if (type == "date") return "DATE";
-  if (type == "number") return "DOUBLE";
+  if (type == "number") return ParseInteger(value).has_value() ? "BIGINT" : "DOUBLE";
   return "VARCHAR";
 }
 
@@ -362,11 +365,12 @@ absl::StatusOr<BoundSql> BindDashboardParameters(std::string_view sql,
             return absl::InvalidArgumentError(
                 fmt::format("parameter {}: \"{}\" {}", parameter->name, value, problem));
           }
-          bound.parameters.push_back(QueryParameter{value, DuckDbType(parameter->type)});
+          bound.parameters.push_back(QueryParameter{value, DuckDbType(parameter->type, value)});
           number = numbers.emplace(std::string(name), bound.parameters.size()).first;
         }
-        bound.sql += fmt::format("${}", number->second);
-        bound.sql_without_values += "NULL";
+        // Spaced: "x{{n}}" must not become the identifier x$1 (or xNULL).
+        bound.sql += fmt::format(" ${} ", number->second);
+        bound.sql_without_values += " NULL ";
         return absl::OkStatus();
       });
   RETURN_IF_ERROR(scanned);

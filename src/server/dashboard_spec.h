@@ -66,8 +66,10 @@ struct DashboardSpec {
 absl::StatusOr<DashboardSpec> DashboardFromJson(const nlohmann::json& definition);
 nlohmann::json DashboardToJson(const DashboardSpec& spec);
 
-// A saved query's SQL ready to run: its {{name}} placeholders replaced by $1, $2, ... (one number
-// per parameter, reused where it appears again) and the values to bind, typed.
+// A saved query's SQL ready to run: its {{name}} placeholders replaced by " $1 ", " $2 ", ... (one
+// number per parameter, reused where it appears again; spaced so that a placeholder never joins
+// the text around it) and the values to bind, typed: DATE, VARCHAR, and BIGINT for a whole number
+// (DOUBLE for another).
 struct BoundSql {
   std::string sql;
   std::vector<QueryParameter> parameters;

@@ -19,9 +19,10 @@ TEST(BindDashboardParametersTest, PlaceholdersBecomeTypedParametersNumberedOnceP
       "SELECT * FROM shop.orders WHERE day BETWEEN {{from}} AND {{ to }} AND day <> {{from}}",
       kRange, {{"to", "2026-02-01"}});
   ASSERT_TRUE(bound.ok()) << bound.status();
-  EXPECT_EQ(bound->sql, "SELECT * FROM shop.orders WHERE day BETWEEN $1 AND $2 AND day <> $1");
+  EXPECT_EQ(bound->sql,
+            "SELECT * FROM shop.orders WHERE day BETWEEN  $1  AND  $2  AND day <>  $1 ");
   EXPECT_EQ(bound->sql_without_values,
-            "SELECT * FROM shop.orders WHERE day BETWEEN NULL AND NULL AND day <> NULL");
+            "SELECT * FROM shop.orders WHERE day BETWEEN  NULL  AND  NULL  AND day <>  NULL ");
   ASSERT_EQ(bound->parameters.size(), 2u);
   EXPECT_EQ(bound->parameters[0].value, "2026-01-01");  // the default
   EXPECT_EQ(bound->parameters[0].type, "DATE");
@@ -33,20 +34,30 @@ TEST(BindDashboardParametersTest, AValueIsNeverSqlText) {
   auto bound = BindDashboardParameters("SELECT * FROM t WHERE c = {{customer}}", kRange,
                                        {{"customer", "x' OR 1=1; DROP TABLE t; --"}});
   ASSERT_TRUE(bound.ok());
-  EXPECT_EQ(bound->sql, "SELECT * FROM t WHERE c = $1");
+  EXPECT_EQ(bound->sql, "SELECT * FROM t WHERE c =  $1 ");
   EXPECT_EQ(bound->parameters[0].value, "x' OR 1=1; DROP TABLE t; --");
   EXPECT_EQ(bound->parameters[0].type, "VARCHAR");
+}
+
+TEST(BindDashboardParametersTest, WholeNumbersAreBoundExactly) {
+  auto whole = BindDashboardParameters("SELECT {{min_amount}}", kRange,
+                                       {{"min_amount", "9007199254740993"}});
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(whole->parameters[0].type, "BIGINT");  // a double would be ...992
+  auto fraction = BindDashboardParameters("SELECT {{min_amount}}", kRange, {{"min_amount", "2.5"}});
+  ASSERT_TRUE(fraction.ok());
+  EXPECT_EQ(fraction->parameters[0].type, "DOUBLE");
 }
 
 TEST(BindDashboardParametersTest, PlaceholdersInsideLiteralsAndCommentsAreText) {
   auto bound = BindDashboardParameters(
       "SELECT '{{from}}' AS a, \"{{to}}\" -- {{from}}\n /* {{to}} */ , {{from}}", kRange, {});
   ASSERT_TRUE(bound.ok()) << bound.status();
-  EXPECT_EQ(bound->sql, "SELECT '{{from}}' AS a, \"{{to}}\" -- {{from}}\n /* {{to}} */ , $1");
+  EXPECT_EQ(bound->sql, "SELECT '{{from}}' AS a, \"{{to}}\" -- {{from}}\n /* {{to}} */ ,  $1 ");
   EXPECT_EQ(bound->parameters.size(), 1u);
   auto doubled = BindDashboardParameters("SELECT 'it''s {{from}}', {{to}}", kRange, {});
   ASSERT_TRUE(doubled.ok());
-  EXPECT_EQ(doubled->sql, "SELECT 'it''s {{from}}', $1");
+  EXPECT_EQ(doubled->sql, "SELECT 'it''s {{from}}',  $1 ");
 }
 
 TEST(BindDashboardParametersTest, MistakesAreNamed) {
