@@ -44,6 +44,7 @@ bench: build
 	@bash bench/run_journal.sh $(BUILD_DIR)
 	@bash bench/run_crawl.sh $(BUILD_DIR)
 	@bash bench/run_orchestrate.sh $(BUILD_DIR)
+	@bash bench/run_console.sh $(BUILD_DIR)
 
 # libFuzzer targets (clang-14, ASan + UBSan), each run FUZZ_SECONDS (default 60); see fuzz/.
 fuzz: setup
