@@ -165,6 +165,18 @@ TEST_F(ConsoleE2eTest, TheConsoleIsServedFromTheBinaryWithItsOwnPolicy) {
   EXPECT_EQ(client.Get("/assets/nope.js")->status, 404);
 }
 
+TEST_F(ConsoleE2eTest, AnswersToBrowsersAreGzippedNotBrotliAtItsSlowestQuality) {
+  auto client = Api();
+  client.set_decompress(false);
+  auto answer = client.Get("/api/v1/tables", {{"Accept-Encoding", "gzip, deflate, br, zstd"}});
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_EQ(answer->get_header_value("Content-Encoding"), "gzip");
+  EXPECT_THAT(Gunzip(answer->body), HasSubstr("\"tables\""));
+  auto only_br = client.Get("/api/v1/tables", {{"Accept-Encoding", "br"}});
+  EXPECT_EQ(only_br->get_header_value("Content-Encoding"), "");
+}
+
 TEST_F(ConsoleE2eTest, ASessionCookieWorksLikeTheTokenAndChangesNeedItsCsrfToken) {
   auto anonymous = Client();
   EXPECT_EQ(anonymous.Get("/api/v1/session")->status, 401);

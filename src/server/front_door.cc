@@ -119,6 +119,23 @@ std::string Refusal(int status, const std::string& message) {
   return Serialize(response, /*keep_alive=*/false);
 }
 
+// An Accept-Encoding value without "br": cpp-httplib compresses answers with brotli at its
+// highest quality (11) when a client takes it, as browsers do, and that costs 15 to 30 times the
+// time of gzip (a 380 KB CSV page: 0.88 s against 0.06 s on a 2-core VM) for little gain; the
+// client gets gzip instead.
+std::string WithoutBrotli(std::string_view accepted) {
+  std::string kept;
+  for (std::string_view item : Split(accepted, ',')) {
+    std::string_view name = item.substr(0, item.find(';'));
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    if (EqualsIgnoringCase(name, "br")) continue;
+    if (!kept.empty()) kept += ",";
+    kept += item;
+  }
+  return kept;
+}
+
 bool IsExpectContinue(const httplib::Request& request) {
   return strcasecmp(request.get_header_value("Expect").c_str(), "100-continue") == 0;
 }
@@ -655,7 +672,8 @@ void FrontDoor::Loop::Dispatch(Connection& connection) {
         strcasecmp(name.c_str(), "Expect") == 0) {
       continue;  // the front door answered "100 Continue" already
     }
-    raw.append(name).append(": ").append(value).append("\r\n");
+    const bool encodings = strcasecmp(name.c_str(), "Accept-Encoding") == 0;
+    raw.append(name).append(": ").append(encodings ? WithoutBrotli(value) : value).append("\r\n");
   }
   raw += fmt::format("Content-Length: {}\r\n\r\n", request->body.size());
   raw += request->body;
